@@ -1,0 +1,64 @@
+"""The catalog of every event type: type -> data model, producer, consumers (Knative Service names).
+
+Types follow ``es.madrid.pic.<domain>.<event>.v<N>``; a breaking change is a new ``vN``. The contract
+tests check that every Trigger in ``infra/k8s`` filters on a type listed here and that ``schemas/`` is
+generated from these models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from events import consent
+from events.base import EventData
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    model: type[EventData]
+    producer: str
+    source: str
+    description: str
+    consumers: list[str] = field(default_factory=list)
+
+
+_SPECS = [
+    EventSpec(
+        type="es.madrid.pic.consent.change.requested.v1",
+        model=consent.ConsentChangeRequested,
+        producer="internal systems (office back-offices, CRM)",
+        source="the requesting system's URI, e.g. /legacy/oficinas",
+        description="Asks PIC to record a consent change captured outside the channels (e.g. a signed form).",
+        consumers=["pic-consent-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.consent.changed.v1",
+        model=consent.ConsentChanged,
+        producer="pic-consent",
+        source="/pic/consent",
+        description="A citizen's consent for one purpose changed, with before/after and the proof id.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.preferences.changed.v1",
+        model=consent.PreferencesChanged,
+        producer="pic-consent",
+        source="/pic/consent",
+        description="A citizen's language, preferred channels or quiet hours changed.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.subscription.changed.v1",
+        model=consent.SubscriptionChanged,
+        producer="pic-consent",
+        source="/pic/consent",
+        description="An alert subscription by topic and zone was created or deleted.",
+    ),
+]
+
+CATALOG: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}
+_BY_MODEL: dict[type[EventData], EventSpec] = {spec.model: spec for spec in _SPECS}
+
+
+def spec_of(model: type[EventData]) -> EventSpec:
+    """The catalog entry of an event data model (one model, one type)."""
+    return _BY_MODEL[model]

@@ -1,0 +1,1 @@
+"""PIC functions: one sub-package per capability, plus the shared kernel in ``functions.core``."""

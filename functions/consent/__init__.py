@@ -1,0 +1,1 @@
+"""Consent & preferences (CON): per-purpose consent with proof, preferences, alert subscriptions."""

@@ -1,0 +1,344 @@
+"""Consent & preferences entry points: thin. Parse, authorise, call the service, commit, answer.
+
+- ``consent_http``: the channel API under ``/v1/citizens/{id}/...`` (Knative Service ``pic-consent``).
+- ``consent_events``: ``es.madrid.pic.consent.change.requested.v1`` from internal systems
+  (Knative Service ``pic-consent-events``). Both paths run the same ``service.change_consent``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Literal
+
+import functions_framework
+from cloudevents.http import CloudEvent
+from flask import Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from events.consent import ID_PATTERN, Actor, ConsentChangeRequested, Preferences
+from functions.consent import service
+from functions.consent.storage import DynamoConsentStore, proof_view
+from functions.consent.terms import Terms, load_terms
+from functions.core.cloudevent import EventContext, EventFunction
+from functions.core.errors import ConflictError, ForbiddenError, ValidationError
+from functions.core.http import HttpFunction, Reply, RequestContext, Route
+from functions.core.outbox import stage_event
+from functions.core.policy import Policy, get_policy
+from functions.core.store import UnitOfWork
+
+CONFLICT_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Deps:
+    store: DynamoConsentStore
+    policy: Policy
+    terms: Terms
+
+
+@lru_cache(maxsize=1)
+def deps() -> Deps:
+    """The real adapters, built once per process."""
+    return Deps(store=DynamoConsentStore(), policy=get_policy(), terms=load_terms())
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---- request and response bodies (also the OpenAPI schemas) -------------------------------------
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConsentPut(Body):
+    granted: bool
+    channels: list[str] = Field(default_factory=list, description="channels the consent covers")
+    text_version: str | None = Field(None, description="version of the text shown; required to give consent")
+    language: Literal["es", "en"] = "es"
+    capture_channel: Literal["app", "web", "office", "phone", "chat", "whatsapp", "paper"] = "app"
+
+
+class ConsentEntry(BaseModel):
+    purpose: str
+    channel: str | None
+    granted: bool
+    requires_consent: bool
+    legal_basis: str
+    text_version: str | None
+    changed_at: datetime | None
+    proof_id: str | None
+    current_text_version: str | None
+
+
+class ConsentsView(BaseModel):
+    citizen_id: str
+    mode: Literal["a", "b"]
+    consents: list[ConsentEntry]
+
+
+class SubscriptionPost(Body):
+    topic: str = Field(examples=["traffic"])
+    zone: str = Field(pattern=r"^[0-9]{2,3}$", examples=["01", "011"], description="district or barrio code")
+
+
+class SubscriptionView(BaseModel):
+    id: str
+    topic: str
+    zone: dict[str, str]
+    created_at: datetime
+
+
+# ---- authorisation ---------------------------------------------------------------------------------
+
+
+def authorize(ctx: RequestContext, action: str, citizen_id: str) -> Actor:
+    """Ask ``policies/authz``; the answer names who acts (the citizen, or an agent on their behalf)."""
+    subject = ctx.subject
+    decision = deps().policy.decide(
+        "authz",
+        {"subject": subject.as_policy_input(), "action": action, "resource": {"citizen_id": citizen_id}},
+    )
+    if not decision.allow:
+        raise ForbiddenError("; ".join(decision.reasons) or f"{action} is not allowed")
+    if decision.result.get("on_behalf"):
+        return Actor(kind="agent", id=subject.id, level=subject.level)
+    return Actor(kind="citizen", id=subject.id)
+
+
+def _check_id(citizen_id: str) -> None:
+    import re
+
+    if not re.match(ID_PATTERN, citizen_id):
+        raise ValidationError(f"{citizen_id!r} is not a citizen id")
+
+
+# ---- consents --------------------------------------------------------------------------------------
+
+
+def get_consents(ctx: RequestContext, citizen_id: str) -> Reply:
+    authorize(ctx, "consent.read", citizen_id)
+    state = deps().store.fetch_state(citizen_id)
+    return Reply(200, _consents_view(state))
+
+
+def get_purpose(ctx: RequestContext, citizen_id: str, purpose: str) -> Reply:
+    authorize(ctx, "consent.read", citizen_id)
+    if purpose not in deps().terms.purposes:
+        raise service.ConsentError(f"unknown purpose {purpose!r}")
+    view = _consents_view(deps().store.fetch_state(citizen_id))
+    view["consents"] = [c for c in view["consents"] if c["purpose"] == purpose]
+    return Reply(200, view)
+
+
+def put_consent(ctx: RequestContext, body: ConsentPut, citizen_id: str, purpose: str) -> Reply:
+    _check_id(citizen_id)
+    actor = authorize(ctx, "consent.write", citizen_id)
+    cmd = service.ChangeConsent(
+        citizen_id=citizen_id,
+        purpose=purpose,
+        granted=body.granted,
+        channels=tuple(body.channels),
+        text_version=body.text_version,
+        language=body.language,
+        actor=actor,
+        capture_channel=body.capture_channel,
+        access_purpose=ctx.header("Access-Purpose"),
+    )
+    for attempt in range(CONFLICT_RETRIES):
+        state = deps().store.fetch_state(citizen_id)
+        uow, state = _apply_consent(cmd, state, ctx.traceparent)
+        try:
+            return ctx.commit(uow, Reply(200, _consents_view(state)))
+        except ConflictError:
+            if attempt == CONFLICT_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply_consent(
+    cmd: service.ChangeConsent, state: service.ConsentState, traceparent: str | None
+) -> tuple[UnitOfWork, service.ConsentState]:
+    """The unit of work for one change: proof + state + ``consent.changed`` event, or nothing."""
+    at = now()
+    outcome = service.change_consent(cmd, state, deps().terms, at)
+    uow = UnitOfWork()
+    if outcome.proof and outcome.event:
+        deps().store.stage_consent_change(uow, outcome.state, outcome.proof, at)
+        stage_event(uow, outcome.event, subject=cmd.citizen_id, traceparent=traceparent, now=at)
+    return uow, outcome.state
+
+
+def _consents_view(state: service.ConsentState) -> dict[str, Any]:
+    entries = service.consent_entries(state, deps().terms)
+    return ConsentsView(citizen_id=state.citizen_id, mode=state.mode, consents=entries).model_dump(mode="json")
+
+
+def get_history(ctx: RequestContext, citizen_id: str) -> Reply:
+    authorize(ctx, "consent.read", citizen_id)
+    try:
+        limit = min(max(int(ctx.request.args.get("limit", "50")), 1), 200)
+    except ValueError as exc:
+        raise ValidationError("limit must be an integer 1-200") from exc
+    try:
+        proofs, cursor = deps().store.fetch_history(citizen_id, limit, ctx.request.args.get("cursor"))
+    except ValueError as exc:
+        raise ValidationError("cursor is not one this API gave") from exc
+    return Reply(200, {"citizen_id": citizen_id, "proofs": [proof_view(p) for p in proofs], "next_cursor": cursor})
+
+
+def get_terms(ctx: RequestContext) -> Reply:
+    """The published purposes, channels, topics and current consent texts: what a channel shows."""
+    terms = deps().terms
+    language = ctx.request.args.get("language", "es")
+    purposes = []
+    for pid, p in terms.purposes.items():
+        text = terms.text(pid, p.current_text_version or "", language)
+        purposes.append(
+            {
+                "purpose": pid,
+                "legal_basis": p.legal_basis,
+                "requires_consent": p.requires_consent,
+                "channel_scoped": p.channel_scoped,
+                "text_version": p.current_text_version,
+                "text": text.text if text else None,
+                "text_sha256": text.sha256 if text else None,
+            }
+        )
+    return Reply(200, {"language": language, "purposes": purposes, "channels": list(terms.channels), "topics": list(terms.topics)})
+
+
+# ---- preferences -----------------------------------------------------------------------------------
+
+
+def get_preferences(ctx: RequestContext, citizen_id: str) -> Reply:
+    authorize(ctx, "preferences.read", citizen_id)
+    prefs, _ = deps().store.fetch_preferences(citizen_id)
+    return Reply(200, prefs)
+
+
+def put_preferences(ctx: RequestContext, body: Preferences, citizen_id: str) -> Reply:
+    _check_id(citizen_id)
+    actor = authorize(ctx, "preferences.write", citizen_id)
+    before, version = deps().store.fetch_preferences(citizen_id)
+    at = now()
+    event = service.change_preferences(citizen_id, before, body, actor, deps().terms, at)
+    uow = UnitOfWork()
+    if event:
+        deps().store.stage_preferences(uow, citizen_id, body, version, at)
+        stage_event(uow, event, subject=citizen_id, traceparent=ctx.traceparent, now=at)
+    return ctx.commit(uow, Reply(200, body.model_dump(mode="json")))
+
+
+# ---- subscriptions ---------------------------------------------------------------------------------
+
+
+def _subscription_view(sub: service.Subscription) -> dict[str, Any]:
+    zone = {"code": sub.zone.code, "kind": sub.zone.kind, "name": sub.zone.name, "district": sub.zone.district}
+    return SubscriptionView(id=sub.id, topic=sub.topic, zone=zone, created_at=sub.created_at).model_dump(mode="json")
+
+
+def get_subscriptions(ctx: RequestContext, citizen_id: str) -> Reply:
+    authorize(ctx, "subscriptions.read", citizen_id)
+    subs = deps().store.fetch_subscriptions(citizen_id)
+    return Reply(200, {"citizen_id": citizen_id, "subscriptions": [_subscription_view(s) for s in subs]})
+
+
+def post_subscription(ctx: RequestContext, body: SubscriptionPost, citizen_id: str) -> Reply:
+    """Subscribing twice to the same topic and zone answers the existing subscription (200, not 201)."""
+    _check_id(citizen_id)
+    actor = authorize(ctx, "subscriptions.write", citizen_id)
+    sub, event = service.new_subscription(citizen_id, body.topic, body.zone, actor, deps().terms, now())
+    existing = deps().store.fetch_subscription(citizen_id, sub.id)
+    if existing:
+        return Reply(200, _subscription_view(existing))
+    uow = UnitOfWork()
+    deps().store.stage_subscription(uow, sub)
+    stage_event(uow, event, subject=citizen_id, traceparent=ctx.traceparent)
+    try:
+        return ctx.commit(uow, Reply(201, _subscription_view(sub), {"Location": f"{ctx.request.path}/{sub.id}"}))
+    except ConflictError:  # subscribed concurrently: the same outcome
+        return Reply(200, _subscription_view(deps().store.fetch_subscription(citizen_id, sub.id) or sub))
+
+
+def delete_subscription(ctx: RequestContext, citizen_id: str, subscription_id: str) -> Reply:
+    actor = authorize(ctx, "subscriptions.write", citizen_id)
+    sub = deps().store.fetch_subscription(citizen_id, subscription_id)
+    if sub is None:
+        raise service.SubscriptionNotFoundError(f"{citizen_id} has no subscription {subscription_id!r}")
+    uow = UnitOfWork()
+    deps().store.stage_unsubscribe(uow, sub)
+    stage_event(uow, service.removed_subscription(sub, actor, now()), subject=citizen_id, traceparent=ctx.traceparent)
+    try:
+        uow.commit()
+    except ConflictError as exc:
+        raise service.SubscriptionNotFoundError(f"subscription {subscription_id!r} was already deleted") from exc
+    return Reply(204)
+
+
+CITIZEN = "/v1/citizens/<citizen_id>"
+ROUTES = [
+    Route("/v1/consent-terms", "GET", get_terms, "Published purposes, channels, topics and consent texts", public=True),
+    Route(f"{CITIZEN}/consents", "GET", get_consents, "Current consents and mode (a/b)", response_model=ConsentsView),
+    Route(f"{CITIZEN}/consents/history", "GET", get_history, "Proof records, newest first"),
+    Route(f"{CITIZEN}/consents/<purpose>", "GET", get_purpose, "Current consent for one purpose", response_model=ConsentsView),
+    Route(
+        f"{CITIZEN}/consents/<purpose>", "PUT", put_consent, "Give or withdraw consent for a purpose",
+        request_model=ConsentPut, response_model=ConsentsView, idempotent_writes=True,
+    ),
+    Route(f"{CITIZEN}/preferences", "GET", get_preferences, "Language, channels, quiet hours", response_model=Preferences),
+    Route(
+        f"{CITIZEN}/preferences", "PUT", put_preferences, "Replace preferences",
+        request_model=Preferences, response_model=Preferences, idempotent_writes=True,
+    ),
+    Route(f"{CITIZEN}/subscriptions", "GET", get_subscriptions, "Alert subscriptions by topic and zone"),
+    Route(
+        f"{CITIZEN}/subscriptions", "POST", post_subscription, "Subscribe to alerts of a topic in a zone",
+        request_model=SubscriptionPost, response_model=SubscriptionView, status=201, idempotent_writes=True,
+    ),
+    Route(f"{CITIZEN}/subscriptions/<subscription_id>", "DELETE", delete_subscription, "Unsubscribe", status=204),
+]
+
+http_api = HttpFunction("pic-consent", ROUTES)
+
+
+@functions_framework.http
+def consent_http(request: Request) -> Response:
+    return http_api(request)
+
+
+# ---- events ----------------------------------------------------------------------------------------
+
+
+def on_change_requested(ctx: EventContext, data: Any) -> UnitOfWork:
+    """A back-office's consent change: the same rules as the channel API, the actor from the event."""
+    assert isinstance(data, ConsentChangeRequested)
+    cmd = service.ChangeConsent(
+        citizen_id=data.citizen_id,
+        purpose=data.purpose,
+        granted=data.granted,
+        channels=tuple(data.channels),
+        text_version=data.text_version,
+        language=data.language,
+        actor=data.actor,
+        capture_channel=data.capture_channel,
+        captured_at=data.captured_at,
+        document_ref=data.document_ref,
+        access_purpose=f"event {ctx.source}#{ctx.id}",
+    )
+    uow, _ = _apply_consent(cmd, deps().store.fetch_state(data.citizen_id), ctx.traceparent)
+    return uow
+
+
+event_api = EventFunction(
+    "pic-consent-events", {"es.madrid.pic.consent.change.requested.v1": on_change_requested}
+)
+
+
+@functions_framework.cloud_event
+def consent_events(event: CloudEvent) -> None:
+    event_api(event)

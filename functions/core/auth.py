@@ -1,0 +1,84 @@
+"""Bearer JWTs verified against a JWKS URL; verified claims become the policy ``subject``.
+
+Citizens authenticate through Cl@ve in production and agents through the council's IdP; locally the dev
+issuer of ``make run`` signs tokens. Verification happens here, in Python, because the in-process Rego
+engine has no ``io.jwt`` builtins: policies receive claims that are already trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import jwt
+
+from functions.core.errors import UnauthenticatedError
+from functions.core.settings import get_settings
+
+Role = Literal["citizen", "agent", "admin", "system"]
+ROLES: tuple[str, ...] = ("citizen", "agent", "admin", "system")
+ALGORITHMS = ["RS256", "ES256"]
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who is calling: a citizen (``id`` = citizen id) or an agent with attention level and area."""
+
+    id: str
+    role: str
+    level: int = 0
+    area: str | None = None
+
+    def as_policy_input(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def subject_from_claims(claims: dict[str, Any]) -> Subject:
+    """Map verified claims to a ``Subject``; unknown roles or levels are refused, not guessed."""
+    role = claims.get("role", "citizen")
+    level = claims.get("level", 0)
+    if role not in ROLES:
+        raise UnauthenticatedError(f"token role {role!r} is not one of {', '.join(ROLES)}")
+    if not isinstance(level, int) or not 0 <= level <= 3:
+        raise UnauthenticatedError("token attention level must be an integer 0-3")
+    area = claims.get("area")
+    return Subject(id=str(claims["sub"]), role=role, level=level, area=str(area) if area else None)
+
+
+class Authenticator:
+    """Verifies RS256/ES256 bearer tokens: signature (JWKS, cached), issuer, audience, expiry."""
+
+    def __init__(self, jwks_url: str, issuer: str, audience: str) -> None:
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        self._issuer = issuer
+        self._audience = audience
+
+    def verify(self, authorization: str | None) -> Subject:
+        """The subject of an ``Authorization: Bearer ...`` header, or ``UnauthenticatedError``."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise UnauthenticatedError("send an Authorization: Bearer <token> header")
+        try:
+            key = self._jwks.get_signing_key_from_jwt(token.strip())
+            claims = jwt.decode(
+                token.strip(),
+                key.key,
+                algorithms=ALGORITHMS,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise UnauthenticatedError("the token has expired") from exc
+        except jwt.PyJWKClientConnectionError as exc:
+            raise UnauthenticatedError("the token's signing keys could not be fetched") from exc
+        except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
+            raise UnauthenticatedError(f"the token is not valid: {exc}") from exc
+        return subject_from_claims(claims)
+
+
+@lru_cache(maxsize=1)
+def get_authenticator() -> Authenticator:
+    settings = get_settings()
+    return Authenticator(settings.jwks_url, settings.jwt_issuer, settings.jwt_audience)

@@ -1,0 +1,91 @@
+"""The domain error hierarchy, mapped once to RFC 9457 ``application/problem+json``.
+
+Every problem ``type`` is a URI under ``/problems/`` documented in ``docs/problems.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class PicError(Exception):
+    """Base of every error PIC answers on purpose; anything else is a 500."""
+
+    status = 500
+    slug = "internal"
+    title = "Internal error"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.extra = extra
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        """The RFC 9457 body of this error."""
+        body: dict[str, Any] = {
+            "type": f"/problems/{self.slug}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+class MalformedRequestError(PicError):
+    status, slug, title = 400, "malformed-request", "The request could not be parsed"
+
+
+class InvalidEventError(PicError):
+    status, slug, title = 400, "invalid-event", "The CloudEvent is not valid"
+
+
+class UnauthenticatedError(PicError):
+    status, slug, title = 401, "unauthenticated", "A valid bearer token is required"
+
+
+class ForbiddenError(PicError):
+    status, slug, title = 403, "forbidden", "The policy does not allow this"
+
+
+class NotFoundError(PicError):
+    status, slug, title = 404, "not-found", "No such resource"
+
+
+class MethodNotAllowedError(PicError):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed on this resource"
+
+
+class ConflictError(PicError):
+    status, slug, title = 409, "conflict", "The resource changed meanwhile"
+
+
+class UnsupportedMediaTypeError(PicError):
+    status, slug, title = 415, "unsupported-media-type", "Send application/json"
+
+
+class ValidationError(PicError):
+    status, slug, title = 422, "validation", "The request is not valid"
+
+
+class IdempotencyKeyReusedError(PicError):
+    status, slug, title = 422, "idempotency-key-reused", "Idempotency-Key reused with another body"
+
+
+class PolicyUnavailableError(PicError):
+    status, slug, title = 503, "policy-unavailable", "The policy engine did not answer"
+
+
+def pydantic_errors(exc: Any) -> list[dict[str, Any]]:
+    """Field errors of a pydantic ``ValidationError`` in the problem's ``errors`` member."""
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"], "code": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]

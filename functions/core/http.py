@@ -1,0 +1,175 @@
+"""HTTP entry points: routing, authentication, body parsing, idempotency and RFC 9457 errors, once.
+
+A capability's ``main.py`` declares its ``Route``s and hands them to ``HttpFunction``; the same route
+table feeds ``schemas/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import flask
+import pydantic
+from pydantic import BaseModel
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+
+from functions.core import idempotency
+from functions.core.auth import Subject, get_authenticator
+from functions.core.errors import (
+    PROBLEM_CONTENT_TYPE,
+    MalformedRequestError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PicError,
+    UnsupportedMediaTypeError,
+    ValidationError,
+    pydantic_errors,
+)
+from functions.core.logging import bind_trace, get_logger
+from functions.core.store import DuplicateError, UnitOfWork
+
+MAX_BODY_BYTES = 64 * 1024
+ANONYMOUS = Subject(id="anonymous", role="anonymous")
+
+
+@dataclass
+class Reply:
+    """What a handler answers: a status and a JSON-able body."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RequestContext:
+    """Everything a handler may need from the request, already verified."""
+
+    request: flask.Request
+    subject: Subject
+    traceparent: str
+    route: Route
+    idempotency_key: str | None = None
+    request_hash: str = ""
+
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
+
+    def commit(self, uow: UnitOfWork, reply: Reply) -> Reply:
+        """Commit the handler's work, with the Idempotency-Key record when the caller sent one."""
+        if self.idempotency_key:
+            idempotency.remember(uow, self.idempotency_key, self.request_hash, reply.status, reply.body)
+        try:
+            uow.commit()
+        except DuplicateError:
+            replay = idempotency.find_replay(self.idempotency_key or "", self.request_hash)
+            if replay is None:  # pragma: no cover - the record existed a moment ago
+                raise
+            return Reply(replay.status, replay.body, {"Idempotent-Replayed": "true"})
+        return reply
+
+
+Handler = Callable[..., Reply]
+
+
+@dataclass
+class Route:
+    """One operation of the channel API."""
+
+    rule: str
+    method: str
+    handler: Handler
+    summary: str
+    request_model: type[BaseModel] | None = None
+    response_model: type[BaseModel] | None = None
+    status: int = 200
+    idempotent_writes: bool = False
+    public: bool = False
+
+    @property
+    def openapi_path(self) -> str:
+        return self.rule.replace("<", "{").replace(">", "}")
+
+
+def problem_response(error: PicError, instance: str | None = None) -> flask.Response:
+    return flask.Response(
+        json.dumps(error.to_problem(instance)), status=error.status, content_type=PROBLEM_CONTENT_TYPE
+    )
+
+
+def json_response(reply: Reply) -> flask.Response:
+    if reply.body is None:
+        return flask.Response(status=reply.status, headers=reply.headers)
+    body = reply.body.model_dump(mode="json") if isinstance(reply.body, BaseModel) else reply.body
+    return flask.Response(
+        json.dumps(body, default=str), status=reply.status, content_type="application/json", headers=reply.headers
+    )
+
+
+def parse_body(request: flask.Request, model: type[BaseModel]) -> BaseModel:
+    """The body as ``model``: 415 if not JSON, 400 if not parseable, 422 naming each invalid field."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaTypeError(f"send Content-Type: application/json, not {request.mimetype or 'nothing'}")
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise MalformedRequestError(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    raw = request.get_data(cache=True)
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequestError(f"the body is not valid JSON: {exc}") from exc
+    try:
+        return model.model_validate(payload)
+    except pydantic.ValidationError as exc:
+        raise ValidationError("the body does not match the schema", errors=pydantic_errors(exc)) from exc
+
+
+class HttpFunction:
+    """The callable behind ``@functions_framework.http``: one per capability's channel API."""
+
+    def __init__(self, name: str, routes: list[Route]) -> None:
+        self.name = name
+        self.routes = routes
+        self._map = Map(
+            [Rule(r.rule, methods=[r.method], endpoint=i) for i, r in enumerate(routes)], strict_slashes=False
+        )
+
+    def __call__(self, request: flask.Request) -> flask.Response:
+        traceparent = bind_trace(request.headers.get("traceparent"))
+        try:
+            response = self._dispatch(request, traceparent)
+        except PicError as error:
+            get_logger().info("request refused", extra={"status": error.status, "problem": error.slug})
+            response = problem_response(error, request.path)
+        except Exception:
+            get_logger().exception("unhandled error")
+            response = problem_response(PicError("an unexpected error; it was logged"), request.path)
+        response.headers["traceparent"] = traceparent
+        return response
+
+    def _dispatch(self, request: flask.Request, traceparent: str) -> flask.Response:
+        adapter = self._map.bind_to_environ(request.environ)
+        try:
+            endpoint, params = adapter.match(request.path, method=request.method)
+        except MethodNotAllowed as exc:
+            raise MethodNotAllowedError(f"{request.method} is not allowed on {request.path}") from exc
+        except NotFound as exc:
+            raise NotFoundError(f"no route {request.path}") from exc
+        route = self.routes[int(endpoint)]
+        subject = ANONYMOUS if route.public else get_authenticator().verify(request.headers.get("Authorization"))
+        ctx = RequestContext(request=request, subject=subject, traceparent=traceparent, route=route)
+        body = parse_body(request, route.request_model) if route.request_model else None
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and route.idempotent_writes:
+            ctx.idempotency_key = idempotency.http_key(self.name, subject.id, key, request.method, request.path)
+            ctx.request_hash = idempotency.body_hash(request.get_data(cache=True))
+            replay = idempotency.find_replay(ctx.idempotency_key, ctx.request_hash)
+            if replay is not None:
+                return json_response(Reply(replay.status, replay.body, {"Idempotent-Replayed": "true"}))
+        args = {"body": body} if route.request_model else {}
+        return json_response(route.handler(ctx, **args, **params))
+
+

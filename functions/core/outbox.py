@@ -1,0 +1,104 @@
+"""The transactional outbox: the ONE way a PIC function emits a CloudEvent.
+
+A function stages its event in the same unit of work as its state change (``stage_event``); the relay
+(``functions.core.relay``) publishes pending rows to ``K_SINK`` in binary mode and marks them sent.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from events.base import EventData
+from events.catalog import spec_of
+from functions.core.settings import get_settings
+from functions.core.store import UnitOfWork, defines_table, model_meta
+
+OUTBOX_RETENTION = timedelta(days=7)
+
+
+class PendingIndex(GlobalSecondaryIndex["OutboxRecord"]):
+    """Sparse index of unsent rows, sharded so that relays can split the work."""
+
+    class Meta:
+        index_name = "pending"
+        projection = AllProjection()
+
+    pending_shard = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+@defines_table
+class OutboxRecord(Model):
+    """One CloudEvent waiting to be (or already) published. Rows expire a week after creation (TTL)."""
+
+    Meta = model_meta("outbox")
+
+    id = UnicodeAttribute(hash_key=True)
+    type = UnicodeAttribute()
+    source = UnicodeAttribute()
+    subject = UnicodeAttribute(null=True)
+    time = UnicodeAttribute()
+    dataschema = UnicodeAttribute()
+    traceparent = UnicodeAttribute(null=True)
+    data = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    pending_shard = UnicodeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute()
+    pending = PendingIndex()
+
+    def attributes(self) -> dict[str, str]:
+        """The CloudEvent context attributes of this row (spec 1.0, ``traceparent`` extension)."""
+        attrs = {
+            "specversion": "1.0",
+            "id": self.id,
+            "type": self.type,
+            "source": self.source,
+            "time": self.time,
+            "datacontenttype": "application/json",
+            "dataschema": self.dataschema,
+        }
+        if self.subject:
+            attrs["subject"] = self.subject
+        if self.traceparent:
+            attrs["traceparent"] = self.traceparent
+        return attrs
+
+
+def stage_event(
+    uow: UnitOfWork, data: EventData, *, subject: str | None, traceparent: str | None, now: datetime | None = None
+) -> OutboxRecord:
+    """Add the CloudEvent for ``data`` to ``uow``: it is published if, and only if, the unit commits."""
+    spec = spec_of(type(data))
+    settings = get_settings()
+    now = now or datetime.now(UTC)
+    event_id = str(uuid.uuid4())
+    record = OutboxRecord(
+        id=event_id,
+        type=spec.type,
+        source=f"{settings.event_source_base}/{spec.producer.removeprefix('pic-')}",
+        subject=subject,
+        time=now.isoformat().replace("+00:00", "Z"),
+        dataschema=f"{settings.schema_base_url}{spec.type}.json",
+        traceparent=traceparent,
+        data=data.model_dump_json(),
+        created_at=now.isoformat(),
+        pending_shard=str(uuid.UUID(event_id).int % settings.outbox_shards),
+        expires_at=int((now + OUTBOX_RETENTION).timestamp()),
+    )
+    uow.put(record, condition=OutboxRecord.id.does_not_exist(), tag="outbox")
+    return record
+
+
+def event_payload(record: OutboxRecord) -> dict[str, Any]:
+    """The row as a structured-mode CloudEvent dict (for logs and tests)."""
+    return {**record.attributes(), "data": json.loads(record.data)}

@@ -1,0 +1,126 @@
+"""The outbox relay: publishes pending outbox rows to ``K_SINK`` (binary mode) and marks them sent.
+
+Deployed as a small long-running service (a SinkBinding gives it ``K_SINK``); in AWS, DynamoDB Streams
+can drive the same ``publish`` instead of polling. At-least-once: a row is marked sent only after the
+broker accepted it, so a crash in between re-publishes it, and consumers dedupe on ``source`` + ``id``.
+
+Run: ``python -m functions.core.relay`` (serves ``/healthz`` on ``$PORT``, default 8080).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from functions.core.logging import get_logger
+from functions.core.outbox import OutboxRecord
+from functions.core.settings import get_settings
+
+BATCH = 100
+
+
+class Relay:
+    """Polls the sparse ``pending`` index shard by shard and publishes what it finds, in parallel."""
+
+    def __init__(self, sink: str, shards: int, workers: int = 8, idle_sleep: float = 0.05) -> None:
+        self.sink = sink
+        self.shards = shards
+        self.idle_sleep = idle_sleep
+        self.published = 0
+        self.failures = 0
+        self.last_poll = 0.0
+        self._session = requests.Session()
+        self._session.mount("http://", HTTPAdapter(pool_connections=workers, pool_maxsize=workers))
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="relay")
+
+    def publish(self, record: OutboxRecord) -> bool:
+        """POST one row to the sink in binary mode; mark it sent on 2xx. True when it was published."""
+        headers = {f"ce-{k}": v for k, v in record.attributes().items() if k != "datacontenttype"}
+        headers["content-type"] = "application/json"
+        if record.traceparent:  # W3C header too, for HTTP-level tracing
+            headers["traceparent"] = record.traceparent
+        try:
+            response = self._session.post(self.sink, data=record.data.encode(), headers=headers, timeout=10)
+            ok = 200 <= response.status_code < 300
+            error = None if ok else f"sink answered {response.status_code}: {response.text[:200]}"
+        except requests.RequestException as exc:
+            ok, error = False, f"sink unreachable: {exc}"
+        if ok:
+            record.update(
+                actions=[OutboxRecord.pending_shard.remove(), OutboxRecord.sent_at.set(datetime.now(UTC))]
+            )
+            return True
+        record.update(actions=[OutboxRecord.attempts.add(1), OutboxRecord.last_error.set(error)])
+        get_logger().warning("outbox publish failed", extra={"event_id": record.id, "error": error})
+        return False
+
+    def run_once(self) -> int:
+        """One pass over every shard; returns how many rows were published."""
+        self.last_poll = time.monotonic()
+        published = 0
+        for shard in range(self.shards):
+            rows = list(OutboxRecord.pending.query(str(shard), limit=BATCH))
+            if rows:
+                results = list(self._pool.map(self.publish, rows))
+                published += sum(results)
+                self.failures += len(results) - sum(results)
+        self.published += published
+        return published
+
+    def run_forever(self, stop: threading.Event) -> None:
+        backoff = self.idle_sleep
+        while not stop.is_set():
+            try:
+                published = self.run_once()
+                backoff = self.idle_sleep
+                if not published:
+                    stop.wait(self.idle_sleep)
+            except Exception:
+                get_logger().exception("outbox relay pass failed; backing off")
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+
+def _health_server(relay: Relay, port: int) -> ThreadingHTTPServer:
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            fresh = time.monotonic() - relay.last_poll < 30
+            body = json.dumps({"ready": fresh, "published": relay.published, "failures": relay.failures})
+            self.send_response(200 if fresh else 503)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Health)  # noqa: S104 - a pod's probe port
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def main() -> None:
+    settings = get_settings()
+    if not settings.k_sink:
+        raise SystemExit("K_SINK is not set: the relay needs the broker's address (a SinkBinding sets it)")
+    relay = Relay(settings.k_sink, settings.outbox_shards)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server = _health_server(relay, int(os.environ.get("PORT", "8080")))
+    get_logger().info("outbox relay started", extra={"sink": settings.k_sink, "shards": settings.outbox_shards})
+    relay.run_forever(stop)
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

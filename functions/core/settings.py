@@ -1,0 +1,51 @@
+"""Every environment variable PIC reads, in one place (Powertools' constants-module habit).
+
+Functions see only the environment: the local runtime and Kubernetes both set these variables.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; defaults are the embedded local ones."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    service_name: str = Field("pic", validation_alias=AliasChoices("K_SERVICE", "PIC_SERVICE_NAME"))
+    aws_region: str = Field("eu-south-2", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
+    dynamodb_endpoint: str | None = Field(
+        None, validation_alias=AliasChoices("PIC_DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL_DYNAMODB")
+    )
+    table_prefix: str = Field("pic-", validation_alias="PIC_TABLE_PREFIX")
+    k_sink: str | None = Field(None, validation_alias="K_SINK")
+    policy_engine: str = Field("embedded", validation_alias="PIC_POLICY_ENGINE")
+    opa_url: str = Field("http://127.0.0.1:8181", validation_alias="PIC_OPA_URL")
+    policies_dir: Path = Field(REPO_ROOT / "policies", validation_alias="PIC_POLICIES_DIR")
+    jwks_url: str = Field("http://127.0.0.1:8080/.well-known/jwks.json", validation_alias="PIC_JWKS_URL")
+    jwt_issuer: str = Field("http://127.0.0.1:8080", validation_alias="PIC_JWT_ISSUER")
+    jwt_audience: str = Field("pic", validation_alias="PIC_JWT_AUDIENCE")
+    event_source_base: str = Field("/pic", validation_alias="PIC_EVENT_SOURCE_BASE")
+    schema_base_url: str = Field("https://pic.madrid.es/schemas/", validation_alias="PIC_SCHEMA_BASE_URL")
+    outbox_shards: int = Field(4, validation_alias="PIC_OUTBOX_SHARDS", ge=1, le=64)
+    idempotency_ttl_hours: int = Field(48, validation_alias="PIC_IDEMPOTENCY_TTL_HOURS", ge=1)
+    log_level: str = Field("INFO", validation_alias="PIC_LOG_LEVEL")
+
+    @field_validator("dynamodb_endpoint", "k_sink", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        """An empty variable (as a ConfigMap may carry) means "not set": AWS's default endpoint."""
+        return value or None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once (cold start matters)."""
+    return Settings()

@@ -1,0 +1,127 @@
+"""The storage base: pynamodb models bound to the endpoint from the environment, and a unit of work
+that commits state, outbox rows and idempotency records in ONE DynamoDB ``TransactWriteItems``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from functions.core.errors import ConflictError
+from functions.core.settings import get_settings
+
+M = TypeVar("M", bound=type[Model])
+
+_TABLES: dict[str, type[Model]] = {}
+
+
+def table_name(name: str) -> str:
+    """The physical table name: the environment's prefix plus the domain's name."""
+    return f"{get_settings().table_prefix}{name}"
+
+
+def model_meta(name: str) -> type:
+    """A pynamodb ``Meta`` for table ``name`` on the endpoint and region from the environment."""
+    settings = get_settings()
+
+    class Meta:
+        table_name = globals()["table_name"](name)
+        region = settings.aws_region
+        host = settings.dynamodb_endpoint
+        max_retry_attempts = 3
+        max_pool_connections = 32
+        billing_mode = "PAY_PER_REQUEST"
+
+    return Meta
+
+
+def defines_table(model: M) -> M:
+    """Register the model that defines a table (keys, indexes, TTL): tables are created from these."""
+    _TABLES[model.Meta.table_name] = model
+    return model
+
+
+def registered_tables() -> dict[str, type[Model]]:
+    return dict(_TABLES)
+
+
+def connection() -> Connection:
+    settings = get_settings()
+    return Connection(region=settings.aws_region, host=settings.dynamodb_endpoint, max_pool_connections=32)
+
+
+class DuplicateError(Exception):
+    """The unit of work's idempotency record already exists: this work was done before."""
+
+
+@dataclass
+class _Op:
+    kind: str  # "put", "delete" or "update"
+    item: Model
+    condition: Condition | None
+    actions: list[Action] | None
+    tag: str
+
+
+class UnitOfWork:
+    """Collects writes and commits them atomically; the only way PIC changes state.
+
+    Tags name what each write is for, so that a cancelled transaction says which condition failed:
+    an ``idempotency`` condition means the work was already done (``DuplicateError``); any other is a
+    concurrent change (``ConflictError``).
+    """
+
+    def __init__(self) -> None:
+        self._ops: list[_Op] = []
+
+    def put(self, item: Model, condition: Condition | None = None, tag: str = "state") -> None:
+        self._ops.append(_Op("put", item, condition, None, tag))
+
+    def delete(self, item: Model, condition: Condition | None = None, tag: str = "state") -> None:
+        self._ops.append(_Op("delete", item, condition, None, tag))
+
+    def update(self, item: Model, actions: list[Action], condition: Condition | None = None, tag: str = "state") -> None:
+        self._ops.append(_Op("update", item, condition, actions, tag))
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def commit(self, token: str | None = None) -> None:
+        """One ``TransactWriteItems``; ``token`` makes a retried commit idempotent for 10 minutes."""
+        if not self._ops:
+            return
+        # pynamodb sends deletes, then puts, then updates: keep that order to read cancellation reasons.
+        ordered = [op for kind in ("delete", "put", "update") for op in self._ops if op.kind == kind]
+        try:
+            with TransactWrite(connection=connection(), client_request_token=token or str(uuid.uuid4())) as tx:
+                for op in ordered:
+                    if op.kind == "put":
+                        tx.save(op.item, condition=op.condition)
+                    elif op.kind == "delete":
+                        tx.delete(op.item, condition=op.condition)
+                    else:
+                        tx.update(op.item, actions=op.actions or [], condition=op.condition)
+        except TransactWriteError as exc:
+            failed = _failed_tags(exc, ordered)
+            if "idempotency" in failed:
+                raise DuplicateError("already processed") from exc
+            if failed:
+                raise ConflictError(f"a concurrent change touched {', '.join(sorted(failed))}; retry") from exc
+            raise
+
+
+def _failed_tags(exc: TransactWriteError, ordered: list[_Op]) -> set[str]:
+    reasons: list[Any] = exc.cancellation_reasons
+    return {
+        op.tag
+        for op, reason in zip(ordered, reasons, strict=False)
+        if reason is not None and reason.code == "ConditionalCheckFailed"
+    }

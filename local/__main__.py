@@ -1,0 +1,217 @@
+"""``make run``: the whole platform on one machine, on embedded defaults.
+
+Starts DynamoDB Local (data directory), creates the tables from the models, starts the gateway
+(gunicorn) on one port, and runs the broker's dispatcher and the outbox relay in this process.
+Ctrl-C stops everything cleanly; the data directory keeps state across restarts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PIC_PORT", "8080")))
+    parser.add_argument("--dynamodb-port", type=int, default=int(os.environ.get("PIC_DYNAMODB_PORT", "8000")))
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PIC_DATA_DIR", REPO_ROOT / ".pic-data")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("PIC_WORKERS", "2")))
+    parser.add_argument("--quiet", action="store_true", help="do not print the table of parts")
+    return parser.parse_args(argv)
+
+
+def local_environment(args: argparse.Namespace) -> dict[str, str]:
+    """What every local process sees: the same variables Kubernetes sets in the cluster."""
+    base = f"http://127.0.0.1:{args.port}"
+    return {
+        "PIC_PORT": str(args.port),
+        "PIC_WORKERS": str(args.workers),
+        "PIC_DATA_DIR": str(args.data_dir.resolve()),
+        "PIC_BASE_URL": base,
+        "PIC_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{args.dynamodb_port}",
+        "AWS_REGION": os.environ.get("AWS_REGION", "eu-south-2"),
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "PIC_JWKS_URL": f"{base}/.well-known/jwks.json",
+        "PIC_JWT_ISSUER": base,
+        "PIC_JWT_AUDIENCE": "pic",
+        "K_SINK": f"{base}/events",
+        "PIC_POLICY_ENGINE": os.environ.get("PIC_POLICY_ENGINE", "embedded"),
+        "PIC_OPA_URL": base,
+    }
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def print_parts(args: argparse.Namespace, env: dict[str, str], routes: list[tuple[str, str]]) -> None:
+    base = env["PIC_BASE_URL"]
+    lines = [
+        f"PIC is running on {base}  (data: {env['PIC_DATA_DIR']}; Ctrl-C stops)",
+        f"  channel API        {base}/v1/...        (functions-framework apps, routes from infra/k8s)",
+    ]
+    lines += [f"      {pattern:<58} -> {service}" for pattern, service in routes]
+    lines += [
+        f"  health             {base}/healthz",
+        f"  broker ingress     POST {base}/events  (CloudEvents binary/structured; Triggers from infra/k8s)",
+        f"  dead letters       {base}/dev/deadletters  (replay: POST /dev/deadletters/<id>/replay)",
+        f"  events seen        {base}/dev/events  ·  received by event-display: {base}/dev/received",
+        f"  dev IdP            {base}/.well-known/jwks.json  ·  POST {base}/dev/token",
+        f"  OPA Data API       POST {base}/v1/data/<package>/decision  (embedded Rego engine)",
+        f"  DynamoDB Local     {env['PIC_DYNAMODB_ENDPOINT']}  (tables from the pynamodb models)",
+        "  outbox relay       in this process, publishing to K_SINK=" + env["K_SINK"],
+    ]
+    print("\n".join(lines), flush=True)
+
+
+class Platform:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.env = local_environment(args)
+        self.stop = threading.Event()
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for port in (self.args.port, self.args.dynamodb_port):
+            if not port_free(port):
+                raise SystemExit(f"port {port} is already in use: stop what uses it or set PIC_PORT / PIC_DYNAMODB_PORT")
+        self.args.data_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.update(self.env)
+        # Imported after the environment is set: settings are read once per process.
+        from local import dynamodb
+        from local.idp import ensure_key
+
+        ensure_key(self.args.data_dir)
+        self.children.append(dynamodb.start(self.args.data_dir / "dynamodb", self.args.dynamodb_port))
+        dynamodb.wait_ready(self.env["PIC_DYNAMODB_ENDPOINT"], self.env["AWS_REGION"])
+        dynamodb.create_tables(self.env["PIC_DYNAMODB_ENDPOINT"], self.env["AWS_REGION"])
+        self.children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", str(REPO_ROOT / "local/gunicorn_conf.py"), "local.gateway:app"],
+                cwd=REPO_ROOT, env={**os.environ, **self.env},
+            )
+        )
+        self._start_background()
+
+    def _start_background(self) -> None:
+        from functions.core.relay import Relay
+        from functions.core.settings import get_settings
+        from local.broker import BrokerStore, Dispatcher
+        from local.manifests import load
+
+        manifests = load(REPO_ROOT / "infra/k8s/overlays/local")
+        store = BrokerStore(self.args.data_dir / "broker.sqlite")
+        store.release_claims()
+        dispatcher = Dispatcher(store, manifests.triggers, self.env["PIC_BASE_URL"])
+        relay = Relay(self.env["K_SINK"], get_settings().outbox_shards, idle_sleep=0.02)
+        self.threads = [
+            threading.Thread(target=dispatcher.run, args=(self.stop,), name="broker", daemon=True),
+            threading.Thread(target=self._relay_loop, args=(relay, store), name="relay", daemon=True),
+            threading.Thread(target=self._watch_dynamodb, args=(store,), name="dynamodb-health", daemon=True),
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _relay_loop(self, relay: object, store: object) -> None:
+        from functions.core.logging import get_logger
+        from functions.core.relay import Relay
+        from local.broker import BrokerStore
+
+        assert isinstance(relay, Relay) and isinstance(store, BrokerStore)
+        while not self.stop.is_set():
+            try:
+                if not relay.run_once():
+                    self.stop.wait(relay.idle_sleep)
+                store.beat("relay")
+            except Exception:
+                get_logger().exception("outbox relay pass failed")
+                self.stop.wait(1.0)
+
+    def _watch_dynamodb(self, store: object) -> None:
+        from local import dynamodb
+        from local.broker import BrokerStore
+
+        assert isinstance(store, BrokerStore)
+        ddb = dynamodb.client(self.env["PIC_DYNAMODB_ENDPOINT"], self.env["AWS_REGION"])
+        while not self.stop.is_set():
+            try:
+                ddb.list_tables(Limit=1)
+                store.beat("dynamodb")
+            except Exception:
+                pass
+            self.stop.wait(1.0)
+
+    def wait_healthy(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"{self.env['PIC_BASE_URL']}/healthz"
+        while time.monotonic() < deadline:
+            self._check_children()
+            try:
+                if requests.get(url, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"the platform did not become healthy in {timeout:.0f}s (see {url})")
+
+    def _check_children(self) -> None:
+        for child in self.children:
+            if child.poll() is not None:
+                raise SystemExit(f"{child.args[0]} exited with {child.returncode}; see {self.args.data_dir}")
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        for child in reversed(self.children):
+            if child.poll() is None:
+                child.terminate()
+        for child in self.children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    platform = Platform(args)
+    signal.signal(signal.SIGTERM, lambda *_: platform.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: platform.stop.set())
+    try:
+        platform.start()
+        platform.wait_healthy()
+        if not args.quiet:
+            routes = requests.get(f"{platform.env['PIC_BASE_URL']}/dev/routes", timeout=5).json()["routes"]
+            print_parts(args, platform.env, routes)
+        while not platform.stop.is_set():
+            platform._check_children()
+            platform.stop.wait(0.5)
+        print("stopping PIC ...", flush=True)
+        return 0
+    finally:
+        platform.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

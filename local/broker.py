@@ -1,0 +1,302 @@
+"""A persistent local Knative Broker: ingress, Trigger fan-out, retries with backoff, dead letters.
+
+Semantics follow Knative Eventing, driven by the Trigger manifests of ``infra/k8s``: at-least-once
+delivery in binary mode; 404/408/409/429/5xx and network errors are retried ``delivery.retry`` times
+with ``backoffPolicy``/``backoffDelay``; other answers, or exhausted retries, go to the dead-letter
+sink with ``knativeerrorcode``/``knativeerrordata``/``knativeerrordest``. State lives in SQLite in the
+data directory, so nothing is lost across restarts.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from cloudevents import exceptions as ce_errors
+from cloudevents.http import CloudEvent, from_http
+
+from local.manifests import Trigger
+
+RETRYABLE = {404, 408, 409, 429}
+DEAD_LETTER_BROKER = "Broker/pic-deadletters"
+INGRESS_BROKER = "pic"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, id TEXT, source TEXT, type TEXT,
+    received_at REAL, event TEXT);
+CREATE TABLE IF NOT EXISTS deliveries (id INTEGER PRIMARY KEY, trigger TEXT, event TEXT, attempt INTEGER,
+    next_at REAL, claimed_until REAL DEFAULT 0, last_error TEXT);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_at);
+CREATE TABLE IF NOT EXISTS deadletters (id INTEGER PRIMARY KEY, trigger TEXT, subscriber TEXT, event TEXT,
+    code INTEGER, reason TEXT, attempts INTEGER, dead_at REAL, replayed_at REAL);
+CREATE TABLE IF NOT EXISTS heartbeat (part TEXT PRIMARY KEY, at REAL);
+"""
+
+
+class InvalidCloudEventError(ValueError):
+    """The request is not a CloudEvent 1.0 (missing or invalid required attributes)."""
+
+
+def parse_event(headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """A binary- or structured-mode request as one structured dict (attributes + ``data``)."""
+    try:
+        event = from_http(headers, body)
+    except (ce_errors.MissingRequiredFields, ce_errors.InvalidRequiredFields, ce_errors.DataUnmarshallerError) as exc:
+        raise InvalidCloudEventError(str(exc)) from exc
+    attrs = event.get_attributes()
+    if attrs.get("specversion") != "1.0":
+        raise InvalidCloudEventError(f"specversion must be 1.0, not {attrs.get('specversion')}")
+    for name in ("id", "source", "type"):
+        if not str(attrs.get(name) or "").strip():
+            raise InvalidCloudEventError(f"required attribute {name!r} is empty")
+    return _structured(event)
+
+
+def _structured(event: CloudEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {k: v for k, v in event.get_attributes().items()}
+    data = event.get_data()
+    if isinstance(data, bytes):
+        out["data_base64"] = base64.b64encode(data).decode()
+    elif data is not None:
+        out["data"] = data
+    return out
+
+
+def binary_request(event: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+    """Headers and body of ``event`` in binary content mode."""
+    headers = {"content-type": event.get("datacontenttype", "application/json")}
+    for key, value in event.items():
+        if key not in ("data", "data_base64", "datacontenttype"):
+            headers[f"ce-{key}"] = str(value)
+    if "traceparent" in event:
+        headers["traceparent"] = str(event["traceparent"])
+    if "data_base64" in event:
+        return headers, base64.b64decode(event["data_base64"])
+    data = event.get("data")
+    body = b"" if data is None else (data.encode() if isinstance(data, str) else json.dumps(data).encode())
+    return headers, body
+
+
+class BrokerStore:
+    """The broker's persistent state. Safe to use from several processes (SQLite WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._db().executescript(SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def ingest(self, event: dict[str, Any], triggers: list[Trigger]) -> int:
+        """Record the event and one delivery per matching trigger, atomically; returns the fan-out."""
+        matching = [t for t in triggers if t.broker == INGRESS_BROKER and t.matches(event)]
+        now = time.time()
+        payload = json.dumps(event)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO events (id, source, type, received_at, event) VALUES (?, ?, ?, ?, ?)",
+                (event["id"], event["source"], event["type"], now, payload),
+            )
+            db.executemany(
+                "INSERT INTO deliveries (trigger, event, attempt, next_at) VALUES (?, ?, 0, ?)",
+                [(t.name, payload, now) for t in matching],
+            )
+        return len(matching)
+
+    def claim_due(self, limit: int, lease: float = 60.0) -> list[tuple[int, str, dict[str, Any], int]]:
+        now = time.time()
+        with self._tx() as db:
+            rows = db.execute(
+                "UPDATE deliveries SET claimed_until = ? WHERE id IN (SELECT id FROM deliveries "
+                "WHERE next_at <= ? AND claimed_until < ? ORDER BY next_at LIMIT ?) "
+                "RETURNING id, trigger, event, attempt",
+                (now + lease, now, now, limit),
+            ).fetchall()
+        return [(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
+
+    def delivered(self, delivery_id: int) -> None:
+        self._db().execute("DELETE FROM deliveries WHERE id = ?", (delivery_id,))
+
+    def retry_later(self, delivery_id: int, attempt: int, at: float, error: str) -> None:
+        self._db().execute(
+            "UPDATE deliveries SET attempt = ?, next_at = ?, claimed_until = 0, last_error = ? WHERE id = ?",
+            (attempt, at, error, delivery_id),
+        )
+
+    def dead_letter(
+        self, delivery_id: int, trigger: Trigger, event: dict[str, Any], code: int, reason: str, attempts: int
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO deadletters (trigger, subscriber, event, code, reason, attempts, dead_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (trigger.name, trigger.subscriber, json.dumps(event), code, reason, attempts, time.time()),
+            )
+            db.execute("DELETE FROM deliveries WHERE id = ?", (delivery_id,))
+
+    def drop(self, delivery_id: int) -> None:
+        self.delivered(delivery_id)
+
+    def deadletters(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._db().execute(
+            "SELECT id, trigger, subscriber, event, code, reason, attempts, dead_at, replayed_at FROM deadletters "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        keys = ("id", "trigger", "subscriber", "event", "code", "reason", "attempts", "dead_at", "replayed_at")
+        return [{**dict(zip(keys, r, strict=True)), "event": json.loads(r[3])} for r in rows]
+
+    def replay(self, deadletter_id: int) -> dict[str, Any] | None:
+        """Re-deliver a dead letter to the trigger that failed it, as a fresh delivery."""
+        with self._tx() as db:
+            row = db.execute("SELECT trigger, event FROM deadletters WHERE id = ?", (deadletter_id,)).fetchone()
+            if row is None:
+                return None
+            event = {k: v for k, v in json.loads(row[1]).items() if not k.startswith("knativeerror")}
+            db.execute(
+                "INSERT INTO deliveries (trigger, event, attempt, next_at) VALUES (?, ?, 0, ?)",
+                (row[0], json.dumps(event), time.time()),
+            )
+            db.execute("UPDATE deadletters SET replayed_at = ? WHERE id = ?", (time.time(), deadletter_id))
+        return {"id": deadletter_id, "trigger": row[0], "event_id": event["id"]}
+
+    def recent_events(self, limit: int = 100, type_: str | None = None) -> list[dict[str, Any]]:
+        query = "SELECT event, received_at FROM events"
+        args: tuple[Any, ...] = ()
+        if type_:
+            query += " WHERE type = ?"
+            args = (type_,)
+        rows = self._db().execute(query + " ORDER BY seq DESC LIMIT ?", (*args, limit)).fetchall()
+        return [{**json.loads(r[0]), "pic_received_at": r[1]} for r in rows]
+
+    def release_claims(self) -> None:
+        """On start: deliveries claimed by a process that died are due again (at-least-once)."""
+        self._db().execute("UPDATE deliveries SET claimed_until = 0")
+
+    def pending(self) -> int:
+        return int(self._db().execute("SELECT count(*) FROM deliveries").fetchone()[0])
+
+    def beat(self, part: str) -> None:
+        self._db().execute("INSERT OR REPLACE INTO heartbeat (part, at) VALUES (?, ?)", (part, time.time()))
+
+    def heartbeats(self) -> dict[str, float]:
+        return {r[0]: r[1] for r in self._db().execute("SELECT part, at FROM heartbeat").fetchall()}
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    code: int
+    detail: str
+    reply: dict[str, Any] | None = None
+
+
+class Dispatcher:
+    """Delivers due deliveries to subscribers over HTTP, with a pool of workers."""
+
+    def __init__(self, store: BrokerStore, triggers: list[Trigger], base_url: str, workers: int = 16) -> None:
+        self.store = store
+        self.triggers = {t.name: t for t in triggers}
+        self.all_triggers = triggers
+        self.base_url = base_url.rstrip("/")
+        self.workers = workers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="broker")
+        self._local = threading.local()
+        self._inflight = threading.Semaphore(workers * 2)
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def subscriber_url(self, trigger: Trigger) -> str:
+        return f"{self.base_url}/_ksvc/{trigger.subscriber}{trigger.subscriber_path}"
+
+    def send(self, trigger: Trigger, event: dict[str, Any]) -> Outcome:
+        headers, body = binary_request(event)
+        try:
+            response = self._session().post(self.subscriber_url(trigger), data=body, headers=headers, timeout=30)
+        except requests.RequestException as exc:
+            return Outcome(False, 0, f"subscriber unreachable: {exc}")
+        if 200 <= response.status_code < 300:
+            reply = None
+            if response.headers.get("ce-id"):
+                try:
+                    reply = parse_event(dict(response.headers), response.content)
+                except InvalidCloudEventError:
+                    reply = None
+            return Outcome(True, response.status_code, "", reply)
+        return Outcome(False, response.status_code, response.text[:4000])
+
+    def deliver(self, delivery_id: int, trigger_name: str, event: dict[str, Any], attempt: int) -> None:
+        try:
+            trigger = self.triggers.get(trigger_name)
+            if trigger is None:  # the manifest was removed: keep the event, say why
+                self.store.dead_letter(delivery_id, _orphan(trigger_name), event, 0, "trigger no longer exists", attempt)
+                return
+            outcome = self.send(trigger, event)
+            if outcome.ok:
+                self.store.delivered(delivery_id)
+                if outcome.reply:
+                    self.store.ingest(outcome.reply, self.all_triggers)
+                return
+            retryable = outcome.code == 0 or outcome.code >= 500 or outcome.code in RETRYABLE
+            if retryable and attempt < trigger.delivery.retry:
+                at = time.time() + trigger.delivery.delay(attempt)
+                self.store.retry_later(delivery_id, attempt + 1, at, f"{outcome.code}: {outcome.detail[:500]}")
+            elif trigger.delivery.dead_letter_sink:
+                dead = {
+                    **event,
+                    "knativeerrorcode": str(outcome.code),
+                    "knativeerrordata": base64.b64encode(outcome.detail.encode()).decode(),
+                    "knativeerrordest": self.subscriber_url(trigger),
+                }
+                self.store.dead_letter(delivery_id, trigger, dead, outcome.code, outcome.detail, attempt + 1)
+            else:  # Knative drops undeliverable events without a dead-letter sink
+                self.store.drop(delivery_id)
+        finally:
+            self._inflight.release()
+
+    def run(self, stop: threading.Event, idle: float = 0.005) -> None:
+        while not stop.is_set():
+            self.store.beat("broker")
+            claimed = self.store.claim_due(self.workers * 2)
+            for delivery in claimed:
+                self._inflight.acquire()
+                self._pool.submit(self.deliver, *delivery)
+            if not claimed:
+                stop.wait(idle)
+        self._pool.shutdown(wait=True)
+
+
+def _orphan(name: str) -> Trigger:
+    return Trigger(name=name, broker=INGRESS_BROKER, filters={}, subscriber="(removed)", subscriber_path="/")

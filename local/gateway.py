@@ -1,0 +1,216 @@
+"""The gateway: one WSGI app behind one port, served by gunicorn (``make run``).
+
+- ``/v1/...``: the channel API of every HTTP function, routed by each Knative Service's
+  ``pic.madrid.es/routes`` annotation, the function loaded with ``functions_framework.create_app``
+  exactly as in its container;
+- ``/_ksvc/<service>/``: the event functions, as the broker's subscribers;
+- ``POST /events``: the broker ingress (binary and structured CloudEvents, 202);
+- ``POST /v1/data/<path>``: OPA's Data API over the embedded engine (for the REST policy adapter);
+- ``/.well-known/jwks.json``, ``POST /dev/token``: the dev identity provider;
+- ``/dev/deadletters`` (+ ``POST /dev/deadletters/<id>/replay``), ``/dev/events``; ``GET /healthz``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from functions_framework import create_app
+from werkzeug.wrappers import Request, Response
+
+from functions.core.errors import PROBLEM_CONTENT_TYPE
+from functions.core.policy import EmbeddedPolicy, PolicyBundle
+from functions.core.settings import REPO_ROOT, get_settings
+from local.broker import BrokerStore, InvalidCloudEventError, parse_event
+from local.idp import DevIdp, TokenRequest
+from local.manifests import FunctionService, Manifests, load
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+HEARTBEAT_STALE_SECONDS = 5.0
+
+
+def problem(status: int, slug: str, title: str, detail: str) -> Response:
+    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    return Response(json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def as_json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body, default=str), status=status, content_type="application/json")
+
+
+class RouteTable:
+    """Path patterns (``/v1/citizens/{id}/consents``) to functions; the most literal match wins."""
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[re.Pattern[str], int, str, str]] = []
+
+    def add(self, pattern: str, service: str) -> None:
+        regex = "^" + re.sub(r"\{[^/{}]+\}", "[^/]+", pattern.rstrip("/")) + "/?$"
+        literals = sum(1 for seg in pattern.split("/") if seg and not seg.startswith("{"))
+        self._routes.append((re.compile(regex), literals, pattern, service))
+
+    def match(self, path: str) -> str | None:
+        found = [(lit, svc) for regex, lit, _, svc in self._routes if regex.match(path)]
+        return max(found)[1] if found else None
+
+    def patterns(self) -> list[tuple[str, str]]:
+        return [(p, s) for _, _, p, s in self._routes]
+
+
+class Gateway:
+    def __init__(self, manifests: Manifests, data_dir: Path, base_url: str) -> None:
+        settings = get_settings()
+        self.manifests = manifests
+        self.data_dir = data_dir
+        self.broker = BrokerStore(data_dir / "broker.sqlite")
+        self.idp = DevIdp(data_dir, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        self.policy = EmbeddedPolicy(PolicyBundle.load(settings.policies_dir))
+        self.routes = RouteTable()
+        self.apps: dict[str, WsgiApp] = {}
+        for service in manifests.services.values():
+            self.apps[service.name] = self._load(service)
+            for pattern in service.routes:
+                self.routes.add(pattern, service.name)
+
+    @staticmethod
+    def _load(service: FunctionService) -> WsgiApp:
+        source = str(REPO_ROOT / service.source)
+        return create_app(service.target, source, service.signature).wsgi_app  # type: ignore[no-any-return]
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        if path.startswith("/_ksvc/"):
+            return self._to_service(environ, start_response, path)
+        if path.startswith("/v1/") and not path.startswith("/v1/data/"):
+            service = self.routes.match(path)
+            if service:
+                return self.apps[service](environ, start_response)
+        response = self._own(Request(environ))
+        return response(environ, start_response)
+
+    def _to_service(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
+        _, _, name, *rest = path.split("/", 3)
+        app = self.apps.get(name)
+        if app is None:
+            return problem(404, "not-found", "No such service", f"no Knative Service {name!r}")(environ, start_response)
+        environ["PATH_INFO"] = "/" + (rest[0] if rest else "")
+        return app(environ, start_response)
+
+    def _own(self, request: Request) -> Response:
+        handlers: dict[tuple[str, str], Callable[[Request], Response]] = {
+            ("GET", "/healthz"): self.healthz,
+            ("POST", "/events"): self.ingress,
+            ("GET", "/.well-known/jwks.json"): lambda r: as_json(self.idp.jwks()),
+            ("POST", "/dev/token"): self.token,
+            ("GET", "/dev/deadletters"): lambda r: as_json({"deadletters": self.broker.deadletters()}),
+            ("GET", "/dev/events"): self.events,
+            ("GET", "/dev/routes"): lambda r: as_json({"routes": self.routes.patterns()}),
+            ("GET", "/dev/received"): self.received,
+        }
+        handler = handlers.get((request.method, request.path.rstrip("/") or "/"))
+        if handler:
+            return handler(request)
+        replay = re.match(r"^/dev/deadletters/(\d+)/replay$", request.path)
+        if replay and request.method == "POST":
+            return self.replay(int(replay.group(1)))
+        if request.path.startswith("/v1/data/") and request.method == "POST":
+            return self.opa_data(request)
+        return problem(404, "not-found", "No such resource", f"no route {request.method} {request.path}")
+
+    def healthz(self, request: Request) -> Response:
+        beats = self.broker.heartbeats()
+        now = time.time()
+        parts = {
+            "functions": bool(self.apps),
+            "policies": bool(self.policy.bundle.packages),
+            "broker": now - beats.get("broker", 0) < HEARTBEAT_STALE_SECONDS,
+            "relay": now - beats.get("relay", 0) < HEARTBEAT_STALE_SECONDS,
+            "dynamodb": now - beats.get("dynamodb", 0) < HEARTBEAT_STALE_SECONDS,
+        }
+        ready = all(parts.values())
+        return as_json({"status": "ready" if ready else "starting", "parts": parts}, 200 if ready else 503)
+
+    def ingress(self, request: Request) -> Response:
+        try:
+            event = parse_event(dict(request.headers), request.get_data())
+        except InvalidCloudEventError as exc:
+            return problem(400, "invalid-event", "The CloudEvent is not valid", str(exc))
+        fanout = self.broker.ingest(event, self.manifests.triggers)
+        response = Response(status=202)
+        response.headers["X-Pic-Fanout"] = str(fanout)
+        return response
+
+    def token(self, request: Request) -> Response:
+        try:
+            body = TokenRequest.model_validate_json(request.get_data() or b"{}")
+        except pydantic.ValidationError as exc:
+            return problem(422, "validation", "The token request is not valid", str(exc.errors(include_url=False)))
+        return as_json({"access_token": self.idp.mint(body), "token_type": "Bearer", "expires_in": body.ttl_seconds})
+
+    def events(self, request: Request) -> Response:
+        limit = min(int(request.args.get("limit", "100")), 1000)
+        return as_json({"events": self.broker.recent_events(limit, request.args.get("type"))})
+
+    def received(self, request: Request) -> Response:
+        """What the event display function received (the local overlay's catch-all subscriber)."""
+        path = self.data_dir / "received.sqlite"
+        if not path.exists():
+            return as_json({"events": []})
+        limit = min(int(request.args.get("limit", "100")), 100000)
+        query, args = "SELECT event FROM received", []
+        if request.args.get("type"):
+            query, args = query + " WHERE type = ?", [request.args["type"]]
+        with sqlite3.connect(path, timeout=30) as db:
+            rows = db.execute(query + " ORDER BY rowid DESC LIMIT ?", (*args, limit)).fetchall()
+        return as_json({"events": [json.loads(r[0]) for r in rows]})
+
+    def replay(self, deadletter_id: int) -> Response:
+        replayed = self.broker.replay(deadletter_id)
+        if replayed is None:
+            return problem(404, "not-found", "No such dead letter", f"no dead letter {deadletter_id}")
+        return as_json(replayed, 202)
+
+    def opa_data(self, request: Request) -> Response:
+        """OPA's ``POST /v1/data/<package path>/decision`` with ``{"input": ...}`` -> ``{"result": ...}``."""
+        path = request.path.removeprefix("/v1/data/").strip("/")
+        package, _, rule = path.rpartition("/")
+        try:
+            body = json.loads(request.get_data() or b"{}")
+        except ValueError as exc:
+            return problem(400, "malformed-request", "The body is not JSON", str(exc))
+        if rule != "decision" or package.replace("/", ".") not in self.policy.bundle.packages:
+            return as_json({})  # OPA answers an undefined document with no "result"
+        result = self.policy.evaluate(package.replace("/", "."), body.get("input", {}))
+        return as_json({"result": result})
+
+
+def build() -> Gateway:
+    data_dir = Path(os.environ["PIC_DATA_DIR"])
+    overlay = Path(os.environ.get("PIC_OVERLAY", str(REPO_ROOT / "infra/k8s/overlays/local")))
+    return Gateway(load(overlay), data_dir, os.environ.get("PIC_BASE_URL", "http://127.0.0.1:8080"))
+
+
+_gateway: Gateway | None = None
+_lock = threading.Lock()
+
+
+def warm() -> Gateway:
+    """Build the gateway once per worker (gunicorn's ``post_worker_init`` calls this before serving)."""
+    global _gateway
+    with _lock:
+        if _gateway is None:
+            _gateway = build()
+    return _gateway
+
+
+def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """The gunicorn entry point (``local.gateway:app``)."""
+    return (_gateway or warm())(environ, start_response)

@@ -1,0 +1,137 @@
+"""Reads the Knative manifests in ``infra/k8s`` — the single source of truth for routing and triggers.
+
+It follows a kustomization's ``resources:`` (files and folders, recursively) and ignores patches and
+image rewrites, which do not change routes or triggers. No ``kubectl`` is needed to run locally.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROUTES_ANNOTATION = "pic.madrid.es/routes"
+_DURATION = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
+
+
+@dataclass(frozen=True)
+class FunctionService:
+    """A Knative Service running one function of the image."""
+
+    name: str
+    source: str
+    target: str
+    signature: str
+    routes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    retry: int = 0
+    backoff_policy: str = "exponential"
+    backoff_delay: float = 0.2
+    dead_letter_sink: str | None = None  # "Broker/<name>" or "Service/<name>"
+
+    def delay(self, retry_number: int) -> float:
+        """Seconds before retry ``retry_number`` (0-based), as Knative computes it."""
+        if self.backoff_policy == "linear":
+            return self.backoff_delay * (retry_number + 1)
+        return self.backoff_delay * (2**retry_number)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    broker: str
+    filters: dict[str, str]
+    subscriber: str  # Knative Service name
+    subscriber_path: str
+    delivery: Delivery = field(default_factory=Delivery)
+
+    def matches(self, attributes: dict[str, Any]) -> bool:
+        """Knative's attribute filter: every named attribute equal (an empty filter takes all)."""
+        return all(str(attributes.get(k, "")) == v for k, v in self.filters.items())
+
+
+@dataclass(frozen=True)
+class Manifests:
+    services: dict[str, FunctionService]
+    triggers: list[Trigger]
+    brokers: list[str]
+
+
+def parse_duration(text: str) -> float:
+    """ISO 8601 durations as Knative's ``backoffDelay`` uses them (``PT0.2S``, ``PT1M``)."""
+    match = _DURATION.match(text or "")
+    if not match:
+        raise ValueError(f"not an ISO 8601 duration: {text!r}")
+    parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
+    return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]).total_seconds()
+
+
+def read_resources(kustomization_dir: Path) -> list[dict[str, Any]]:
+    """Every resource a kustomization lists, following nested kustomizations."""
+    kustomization = yaml.safe_load((kustomization_dir / "kustomization.yaml").read_text(encoding="utf-8"))
+    resources: list[dict[str, Any]] = []
+    for entry in kustomization.get("resources", []):
+        path = (kustomization_dir / entry).resolve()
+        if path.is_dir():
+            resources.extend(read_resources(path))
+        else:
+            resources.extend(doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc)
+    return resources
+
+
+def _env(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: str(e.get("value", "")) for e in container.get("env", [])}
+
+
+def _sink(ref: dict[str, Any] | None) -> str | None:
+    if not ref:
+        return None
+    if "ref" in ref:
+        return f"{ref['ref']['kind']}/{ref['ref']['name']}"
+    return str(ref.get("uri")) if ref.get("uri") else None
+
+
+def load(kustomization_dir: Path) -> Manifests:
+    services: dict[str, FunctionService] = {}
+    triggers: list[Trigger] = []
+    brokers: list[str] = []
+    for res in read_resources(kustomization_dir):
+        kind, meta, spec = res.get("kind"), res.get("metadata", {}), res.get("spec", {})
+        if kind == "Service" and res.get("apiVersion", "").startswith("serving.knative.dev"):
+            env = _env(spec["template"]["spec"]["containers"][0])
+            routes = meta.get("annotations", {}).get(ROUTES_ANNOTATION, "")
+            services[meta["name"]] = FunctionService(
+                name=meta["name"],
+                source=env["FUNCTION_SOURCE"],
+                target=env["FUNCTION_TARGET"],
+                signature=env.get("FUNCTION_SIGNATURE_TYPE", "http"),
+                routes=tuple(r.strip() for r in routes.split(",") if r.strip()),
+            )
+        elif kind == "Broker":
+            brokers.append(meta["name"])
+        elif kind == "Trigger":
+            delivery = spec.get("delivery", {})
+            subscriber = spec["subscriber"]
+            triggers.append(
+                Trigger(
+                    name=meta["name"],
+                    broker=spec["broker"],
+                    filters=dict(spec.get("filter", {}).get("attributes", {})),
+                    subscriber=subscriber["ref"]["name"],
+                    subscriber_path=subscriber.get("uri", "") or "/",
+                    delivery=Delivery(
+                        retry=int(delivery.get("retry", 0)),
+                        backoff_policy=delivery.get("backoffPolicy", "exponential"),
+                        backoff_delay=parse_duration(delivery.get("backoffDelay", "PT0.2S")),
+                        dead_letter_sink=_sink(delivery.get("deadLetterSink")),
+                    ),
+                )
+            )
+    return Manifests(services=services, triggers=triggers, brokers=brokers)

@@ -1,0 +1,192 @@
+package authz
+
+import rego.v1
+
+# ---------------------------------------------------------------------------
+# Samples
+# ---------------------------------------------------------------------------
+
+citizen_123 := {"id": "c-123", "role": "citizen", "level": 0}
+
+agent(level) := {"id": "a-9", "role": "agent", "level": level, "area": "hacienda"}
+
+request(subject, action, citizen_id) := {
+	"subject": subject,
+	"action": action,
+	"resource": {"citizen_id": citizen_id},
+}
+
+allowed(req) if {
+	d := decision with input as req
+	d.allow == true
+}
+
+has_reason(d, text) if {
+	some r in d.reasons
+	contains(r, text)
+}
+
+# ---------------------------------------------------------------------------
+# A citizen on their own record
+# ---------------------------------------------------------------------------
+
+test_citizen_reads_own_consents_allowed if {
+	# GIVEN citizen c-123
+	# WHEN they read their own consents
+	d := decision with input as request(citizen_123, "consent.read", "c-123")
+
+	# THEN they may, on their own behalf
+	d.allow == true
+	d.on_behalf == false
+	has_reason(d, `Citizen "c-123" acts on their own record`)
+}
+
+test_citizen_writes_own_preferences_allowed if {
+	# GIVEN citizen c-123
+	# WHEN they change their own quiet hours
+	d := decision with input as request(citizen_123, "preferences.write", "c-123")
+
+	# THEN they may
+	d.allow == true
+}
+
+test_citizen_reads_another_citizens_consents_denied if {
+	# GIVEN citizen c-123
+	# WHEN they read citizen c-456's consents
+	d := decision with input as request(citizen_123, "consent.read", "c-456")
+
+	# THEN they may not
+	d.allow == false
+	d.on_behalf == false
+	has_reason(d, `may act only on their own record, not on citizen "c-456"'s`)
+}
+
+test_citizen_without_id_denied_on_record_without_id if {
+	# GIVEN a citizen with an empty id
+	# WHEN they act on a record with an empty citizen id
+	d := decision with input as request({"id": "", "role": "citizen", "level": 0}, "consent.write", "")
+
+	# THEN they may not: no citizen is named
+	d.allow == false
+	has_reason(d, "No citizen named")
+}
+
+# ---------------------------------------------------------------------------
+# An agent on the citizen's behalf
+# ---------------------------------------------------------------------------
+
+test_agent_level_2_writes_consent_on_behalf_allowed if {
+	# GIVEN an attention agent of level 2
+	# WHEN they record consent for citizen c-123
+	d := decision with input as request(agent(2), "consent.write", "c-123")
+
+	# THEN they may, on the citizen's behalf, and the caller records the agent
+	d.allow == true
+	d.on_behalf == true
+	has_reason(d, `Agent "a-9" (attention level 2) acts on behalf of citizen "c-123"`)
+}
+
+test_agent_level_0_denied if {
+	# GIVEN a subject with role agent but attention level 0 (self-service)
+	# WHEN they change citizen c-123's subscriptions
+	d := decision with input as request(agent(0), "subscriptions.write", "c-123")
+
+	# THEN they may not
+	d.allow == false
+	d.on_behalf == false
+	has_reason(d, "level 0 is self-service")
+}
+
+test_agent_level_4_denied if {
+	# GIVEN an agent with a level above 3
+	# WHEN they read citizen c-123's subscriptions
+	d := decision with input as request(agent(4), "subscriptions.read", "c-123")
+
+	# THEN they may not
+	d.allow == false
+}
+
+test_agent_denied_once_data_removes_agents_from_an_action if {
+	# GIVEN a compliance officer who lets only citizens write their consents
+	edited := object.union(data.authz.actions, {"consent.write": {"roles": ["citizen"]}})
+
+	# WHEN an agent of level 3 records consent for citizen c-123
+	d := decision with input as request(agent(3), "consent.write", "c-123")
+		with data.authz.actions as edited
+
+	# THEN they may not
+	d.allow == false
+	has_reason(d, `Role "agent" may not do "consent.write"`)
+}
+
+# ---------------------------------------------------------------------------
+# Nobody else
+# ---------------------------------------------------------------------------
+
+test_admin_denied if {
+	# GIVEN an administrator
+	# WHEN they read citizen c-123's consents
+	d := decision with input as request({"id": "u-1", "role": "admin", "level": 3}, "consent.read", "c-123")
+
+	# THEN they may not: nobody else
+	d.allow == false
+	has_reason(d, "nobody else")
+}
+
+test_system_denied if {
+	# GIVEN a system account
+	# WHEN it changes citizen c-123's preferences
+	d := decision with input as request({"id": "svc-batch", "role": "system"}, "preferences.write", "c-123")
+
+	# THEN it may not
+	d.allow == false
+	has_reason(d, `Role "system" may not do "preferences.write"`)
+}
+
+test_role_listed_in_data_but_unknown_to_policy_denied if {
+	# GIVEN a compliance officer who lists admin for consent.read
+	edited := object.union(data.authz.actions, {"consent.read": {"roles": ["citizen", "agent", "admin"]}})
+
+	# WHEN an administrator reads citizen c-123's consents
+	d := decision with input as request({"id": "u-1", "role": "admin"}, "consent.read", "c-123")
+		with data.authz.actions as edited
+
+	# THEN they still may not, and the reason says so
+	d.allow == false
+	has_reason(d, `Role "admin" is listed for "consent.read"`)
+}
+
+# ---------------------------------------------------------------------------
+# Declared actions
+# ---------------------------------------------------------------------------
+
+test_unknown_action_denied if {
+	# GIVEN citizen c-123
+	# WHEN they try an action that is not declared
+	d := decision with input as request(citizen_123, "consent.delete", "c-123")
+
+	# THEN it is denied
+	d.allow == false
+	has_reason(d, `Unknown action "consent.delete"`)
+}
+
+test_decision_defined_and_denied_without_input if {
+	# GIVEN no input at all
+	# WHEN the decision is asked for
+	d := decision
+
+	# THEN it is a denial with reasons, never undefined
+	d.allow == false
+	d.on_behalf == false
+	count(d.reasons) > 0
+}
+
+test_every_declared_action_is_open_to_citizen_and_agent if {
+	# GIVEN the six declared actions
+	# THEN each may be done by the citizen and by an agent of level 1
+	count(data.authz.actions) == 6
+	every name, _ in data.authz.actions {
+		allowed(request(citizen_123, name, "c-123"))
+		allowed(request(agent(1), name, "c-123"))
+	}
+}

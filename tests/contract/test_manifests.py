@@ -1,0 +1,277 @@
+"""Contract: the Knative manifests in infra/k8s build offline and agree with the code and the event catalog.
+
+What is checked is the output of ``kubectl kustomize`` (what a cluster would receive), not the source files.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+K8S_DIR = REPO_ROOT / "infra" / "k8s"
+KUSTOMIZATIONS = ["base"] + sorted(
+    f"overlays/{path.parent.name}" for path in (K8S_DIR / "overlays").glob("*/kustomization.yaml")
+)
+
+KNATIVE_SERVICE = ("serving.knative.dev/v1", "Service")
+TRIGGER = ("eventing.knative.dev/v1", "Trigger")
+BROKER = ("eventing.knative.dev/v1", "Broker")
+ROUTES_ANNOTATION = "pic.madrid.es/routes"
+PART_OF = ("app.kubernetes.io/part-of", "pic")
+# FUNCTION_SIGNATURE_TYPE -> the functions_framework decorator that serves that signature
+DECORATOR_BY_SIGNATURE = {"http": "http", "cloudevent": "cloud_event"}
+ROUTE_SEGMENT = re.compile(r"[a-z0-9][a-z0-9._-]*|\{[a-z_][a-z0-9_]*\}")
+
+INSTALL_KUBECTL = (
+    "kubectl is not on PATH, so the Kubernetes manifests cannot be built and are NOT checked. "
+    "Install kubectl >= 1.24 (it embeds kustomize >= 4.5, needed for `labels:`): the Kubernetes apt "
+    "repository or the release binary, see https://kubernetes.io/docs/tasks/tools/ "
+    "(Debian's own `kubernetes-client` 1.20 is too old); a standalone `kustomize` on PATH also works."
+)
+
+
+def _kustomize_command(directory: Path) -> list[str]:
+    if kubectl := shutil.which("kubectl"):
+        return [kubectl, "kustomize", str(directory)]
+    if kustomize := shutil.which("kustomize"):
+        return [kustomize, "build", str(directory)]
+    pytest.skip(INSTALL_KUBECTL)
+
+
+@cache
+def _build(kustomization: str) -> tuple[dict[str, Any], ...]:
+    command = _kustomize_command(K8S_DIR / kustomization)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"`{' '.join(command)}` failed ({result.returncode}):\n{result.stderr}")
+    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+
+
+def _of(resources: tuple[dict[str, Any], ...], api_version_kind: tuple[str, str]) -> list[dict[str, Any]]:
+    return [r for r in resources if (r.get("apiVersion"), r.get("kind")) == api_version_kind]
+
+
+def _name(resource: dict[str, Any]) -> str:
+    return f"{resource['kind']}/{resource['metadata']['name']}"
+
+
+def _function_env(service: dict[str, Any]) -> dict[str, str]:
+    """The literal env of the Knative Service's (single) container."""
+    containers = service["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1, f"{_name(service)}: one function container expected, got {len(containers)}"
+    return {e["name"]: e["value"] for e in containers[0].get("env", []) if "value" in e}
+
+
+def _framework_decorators(function: ast.FunctionDef | ast.AsyncFunctionDef, module: ast.Module) -> set[str]:
+    """Names of the ``functions_framework`` decorators on ``function`` (``http``, ``cloud_event``),
+    whether written ``@functions_framework.x``, ``@ff.x`` (aliased import) or ``@x`` (from-import)."""
+    module_aliases: set[str] = set()
+    imported: dict[str, str] = {}
+    for node in ast.walk(module):
+        if isinstance(node, ast.Import):
+            module_aliases |= {a.asname or a.name for a in node.names if a.name == "functions_framework"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "functions_framework":
+            imported |= {a.asname or a.name: a.name for a in node.names}
+    found = set()
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+            if target.value.id in module_aliases:
+                found.add(target.attr)
+        elif isinstance(target, ast.Name) and target.id in imported:
+            found.add(imported[target.id])
+    return found
+
+
+def _catalog() -> dict[str, Any]:
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    try:
+        from events.catalog import CATALOG
+    except ImportError as exc:
+        pytest.fail(f"the event catalog cannot be imported ({exc}): Trigger types are checked against it")
+    return CATALOG
+
+
+builds = pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+
+
+@builds
+def test_kustomization_builds_offline(kustomization: str) -> None:
+    # GIVEN a kustomization under infra/k8s (the base or an overlay)
+    # WHEN it is built with `kubectl kustomize`, without a cluster or network
+    resources = _build(kustomization)
+
+    # THEN it yields named resources, all in namespace pic
+    assert resources, f"{kustomization} built to nothing"
+    for resource in resources:
+        assert resource.get("apiVersion") and resource.get("kind") and resource["metadata"].get("name")
+        if resource["kind"] != "Namespace":
+            assert resource["metadata"].get("namespace") == "pic", (
+                f"{_name(resource)} is outside namespace pic"
+            )
+
+
+@builds
+def test_every_resource_is_part_of_pic(kustomization: str) -> None:
+    # GIVEN the built manifests
+    resources = _build(kustomization)
+
+    # WHEN their labels are read
+    unlabelled = [
+        _name(r) for r in resources if r["metadata"].get("labels", {}).get(PART_OF[0]) != PART_OF[1]
+    ]
+
+    # THEN every one says it is part of pic
+    assert not unlabelled, f"missing {PART_OF[0]}: {PART_OF[1]} on {unlabelled}"
+
+
+@builds
+def test_trigger_types_are_catalogued_and_consumed_by_their_subscriber(kustomization: str) -> None:
+    # GIVEN the Triggers that filter on an event type, and the event catalog
+    triggers = [
+        t
+        for t in _of(_build(kustomization), TRIGGER)
+        if "type" in t["spec"].get("filter", {}).get("attributes", {})
+    ]
+    catalog = _catalog()
+
+    # WHEN each filtered type and subscriber is looked up in the catalog
+    problems = []
+    for trigger in triggers:
+        event_type = trigger["spec"]["filter"]["attributes"]["type"]
+        subscriber = trigger["spec"]["subscriber"]["ref"]["name"]
+        if event_type not in catalog:
+            problems.append(f"{_name(trigger)}: type {event_type} is not in events.catalog.CATALOG")
+        elif subscriber not in catalog[event_type].consumers:
+            problems.append(
+                f"{_name(trigger)}: {subscriber} is not among the consumers of {event_type} "
+                f"({catalog[event_type].consumers})"
+            )
+
+    # THEN every type is catalogued and the catalog names the subscriber as a consumer
+    assert not problems, "\n".join(problems)
+
+
+@builds
+def test_trigger_subscribers_are_knative_services_of_the_same_build(kustomization: str) -> None:
+    # GIVEN the built Triggers and Knative Services
+    resources = _build(kustomization)
+    services = {s["metadata"]["name"] for s in _of(resources, KNATIVE_SERVICE)}
+
+    # WHEN each subscriber is resolved
+    dangling = []
+    for trigger in _of(resources, TRIGGER):
+        ref = trigger["spec"]["subscriber"].get("ref", {})
+        if (ref.get("apiVersion"), ref.get("kind")) != KNATIVE_SERVICE or ref.get("name") not in services:
+            dangling.append(f"{_name(trigger)} -> {ref or trigger['spec']['subscriber']}")
+
+    # THEN it is a Knative Service deployed by the same build
+    assert not dangling, f"subscribers that are not Knative Services of this build: {dangling}"
+
+
+@builds
+def test_triggers_name_a_broker_and_a_dead_letter_sink_of_the_same_build(kustomization: str) -> None:
+    # GIVEN the built Triggers and Brokers
+    resources = _build(kustomization)
+    brokers = {b["metadata"]["name"] for b in _of(resources, BROKER)}
+
+    # WHEN their broker and dead-letter sink are resolved
+    problems = []
+    for trigger in _of(resources, TRIGGER):
+        spec = trigger["spec"]
+        if spec.get("broker") not in brokers:
+            problems.append(f"{_name(trigger)}: broker {spec.get('broker')} is not in this build")
+        sink = spec.get("delivery", {}).get("deadLetterSink")
+        if not sink:
+            problems.append(f"{_name(trigger)}: no delivery.deadLetterSink")
+        elif "ref" in sink and (
+            (sink["ref"].get("apiVersion"), sink["ref"].get("kind")) == BROKER
+            and sink["ref"].get("name") not in brokers
+        ):
+            problems.append(
+                f"{_name(trigger)}: dead-letter Broker {sink['ref'].get('name')} is not in this build"
+            )
+
+    # THEN every Trigger has both, and both exist
+    assert not problems, "\n".join(problems)
+
+
+@builds
+def test_every_function_source_defines_its_decorated_target(kustomization: str) -> None:
+    # GIVEN each Knative Service's functions-framework variables
+    problems = []
+    for service in _of(_build(kustomization), KNATIVE_SERVICE):
+        env = _function_env(service)
+        source, target, signature = (
+            env.get("FUNCTION_SOURCE"),
+            env.get("FUNCTION_TARGET"),
+            env.get("FUNCTION_SIGNATURE_TYPE"),
+        )
+        if not (source and target and signature in DECORATOR_BY_SIGNATURE):
+            problems.append(
+                f"{_name(service)}: FUNCTION_SOURCE/TARGET/SIGNATURE_TYPE incomplete or unknown: {env}"
+            )
+            continue
+        path = REPO_ROOT / source
+        if not path.is_file():
+            problems.append(f"{_name(service)}: FUNCTION_SOURCE {source} does not exist")
+            continue
+
+        # WHEN the source is parsed (not imported)
+        module = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        functions = {
+            node.name: node
+            for node in module.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+
+        # THEN it defines the target at top level, decorated for the declared signature
+        if target not in functions:
+            problems.append(f"{_name(service)}: {source} has no top-level function {target}")
+            continue
+        expected = DECORATOR_BY_SIGNATURE[signature]
+        found = _framework_decorators(functions[target], module)
+        if expected not in found:
+            problems.append(
+                f"{_name(service)}: {source}:{target} is not decorated with functions_framework.{expected} "
+                f"(signature {signature}; found {sorted(found) or 'none'})"
+            )
+    assert not problems, "\n".join(problems)
+
+
+@builds
+def test_routes_annotations_parse(kustomization: str) -> None:
+    # GIVEN the Knative Services that declare routes for the gateway
+    services = [
+        s
+        for s in _of(_build(kustomization), KNATIVE_SERVICE)
+        if ROUTES_ANNOTATION in s["metadata"].get("annotations", {})
+    ]
+
+    problems = []
+    for service in services:
+        # WHEN the annotation is split into routes and segments
+        routes = service["metadata"]["annotations"][ROUTES_ANNOTATION].split(",")
+        if _function_env(service).get("FUNCTION_SIGNATURE_TYPE") != "http":
+            problems.append(f"{_name(service)}: routes on a function whose signature is not http")
+        if len(routes) != len(set(routes)):
+            problems.append(f"{_name(service)}: duplicate routes in {routes}")
+        for route in routes:
+            segments = route.split("/")[1:]
+            # THEN each route is /v1/... and every segment is a literal or a {name} placeholder
+            if not route.startswith("/v1/") or not all(ROUTE_SEGMENT.fullmatch(s) for s in segments):
+                problems.append(
+                    f"{_name(service)}: route {route!r} is not /v1/ followed by literals or {{name}}"
+                )
+    assert not problems, "\n".join(problems)

@@ -7,6 +7,7 @@ generated from these models.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 
 from events import consent
@@ -16,7 +17,7 @@ from events.base import EventData
 @dataclass(frozen=True)
 class EventSpec:
     type: str
-    model: type[EventData]
+    model: builtins.type[EventData]
     producer: str
     source: str
     description: str
@@ -56,9 +57,9 @@ _SPECS = [
 ]
 
 CATALOG: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}
-_BY_MODEL: dict[type[EventData], EventSpec] = {spec.model: spec for spec in _SPECS}
+_BY_MODEL: dict[builtins.type[EventData], EventSpec] = {spec.model: spec for spec in _SPECS}
 
 
-def spec_of(model: type[EventData]) -> EventSpec:
+def spec_of(model: builtins.type[EventData]) -> EventSpec:
     """The catalog entry of an event data model (one model, one type)."""
     return _BY_MODEL[model]

@@ -94,7 +94,9 @@ class Platform:
     def start(self) -> None:
         for port in (self.args.port, self.args.dynamodb_port):
             if not port_free(port):
-                raise SystemExit(f"port {port} is already in use: stop what uses it or set PIC_PORT / PIC_DYNAMODB_PORT")
+                raise SystemExit(
+                    f"port {port} is already in use: stop what uses it or set PIC_PORT / PIC_DYNAMODB_PORT"
+                )
         self.args.data_dir.mkdir(parents=True, exist_ok=True)
         os.environ.update(self.env)
         # Imported after the environment is set: settings are read once per process.
@@ -107,8 +109,16 @@ class Platform:
         dynamodb.create_tables(self.env["PIC_DYNAMODB_ENDPOINT"], self.env["AWS_REGION"])
         self.children.append(
             subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", str(REPO_ROOT / "local/gunicorn_conf.py"), "local.gateway:app"],
-                cwd=REPO_ROOT, env={**os.environ, **self.env},
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    str(REPO_ROOT / "local/gunicorn_conf.py"),
+                    "local.gateway:app",
+                ],
+                cwd=REPO_ROOT,
+                env={**os.environ, **self.env},
             )
         )
         self._start_background()
@@ -157,8 +167,8 @@ class Platform:
             try:
                 ddb.list_tables(Limit=1)
                 store.beat("dynamodb")
-            except Exception:
-                pass
+            except Exception as exc:  # not ready: /healthz says so (no heartbeat)
+                print(f"DynamoDB Local is not answering: {exc}", file=sys.stderr)
             self.stop.wait(1.0)
 
     def wait_healthy(self, timeout: float = 90) -> None:
@@ -177,7 +187,7 @@ class Platform:
     def _check_children(self) -> None:
         for child in self.children:
             if child.poll() is not None:
-                raise SystemExit(f"{child.args[0]} exited with {child.returncode}; see {self.args.data_dir}")
+                raise SystemExit(f"{child.args!r} exited with {child.returncode}; see {self.args.data_dir}")
 
     def shutdown(self) -> None:
         self.stop.set()

@@ -83,8 +83,11 @@ def binary_request(event: dict[str, Any]) -> tuple[dict[str, str], bytes]:
     if "data_base64" in event:
         return headers, base64.b64decode(event["data_base64"])
     data = event.get("data")
-    body = b"" if data is None else (data.encode() if isinstance(data, str) else json.dumps(data).encode())
-    return headers, body
+    if data is None:
+        return headers, b""
+    if isinstance(data, str) and "json" not in headers["content-type"]:
+        return headers, data.encode()
+    return headers, json.dumps(data).encode()
 
 
 class BrokerStore:
@@ -166,11 +169,15 @@ class BrokerStore:
         self.delivered(delivery_id)
 
     def deadletters(self, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self._db().execute(
-            "SELECT id, trigger, subscriber, event, code, reason, attempts, dead_at, replayed_at FROM deadletters "
-            "ORDER BY id DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
+        rows = (
+            self._db()
+            .execute(
+                "SELECT id, trigger, subscriber, event, code, reason, attempts, dead_at, replayed_at FROM deadletters "
+                "ORDER BY id DESC LIMIT ?",
+                (limit,),
+            )
+            .fetchall()
+        )
         keys = ("id", "trigger", "subscriber", "event", "code", "reason", "attempts", "dead_at", "replayed_at")
         return [{**dict(zip(keys, r, strict=True)), "event": json.loads(r[3])} for r in rows]
 
@@ -261,7 +268,9 @@ class Dispatcher:
         try:
             trigger = self.triggers.get(trigger_name)
             if trigger is None:  # the manifest was removed: keep the event, say why
-                self.store.dead_letter(delivery_id, _orphan(trigger_name), event, 0, "trigger no longer exists", attempt)
+                self.store.dead_letter(
+                    delivery_id, _orphan(trigger_name), event, 0, "trigger no longer exists", attempt
+                )
                 return
             outcome = self.send(trigger, event)
             if outcome.ok:

@@ -34,9 +34,21 @@ def start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "dynamodb.log").open("ab")
     return subprocess.Popen(
-        [java, "-Xmx1g", f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
-         "-sharedDb", "-dbPath", str(data_dir), "-port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, cwd=jar.parent,
+        [
+            java,
+            "-Xmx1g",
+            f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+            "-jar",
+            str(jar),
+            "-sharedDb",
+            "-dbPath",
+            str(data_dir),
+            "-port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=jar.parent,
     )
 
 

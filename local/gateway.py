@@ -83,7 +83,8 @@ class Gateway:
     @staticmethod
     def _load(service: FunctionService) -> WsgiApp:
         source = str(REPO_ROOT / service.source)
-        return create_app(service.target, source, service.signature).wsgi_app  # type: ignore[no-any-return]
+        app: WsgiApp = create_app(service.target, source, service.signature).wsgi_app
+        return app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")

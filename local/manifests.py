@@ -40,7 +40,7 @@ class Delivery:
         """Seconds before retry ``retry_number`` (0-based), as Knative computes it."""
         if self.backoff_policy == "linear":
             return self.backoff_delay * (retry_number + 1)
-        return self.backoff_delay * (2**retry_number)
+        return float(self.backoff_delay * 2 ** (retry_number + 1))  # PT0.5S: 1 s, 2 s, 4 s (knative retries.go)
 
 
 @dataclass(frozen=True)
@@ -67,10 +67,10 @@ class Manifests:
 def parse_duration(text: str) -> float:
     """ISO 8601 durations as Knative's ``backoffDelay`` uses them (``PT0.2S``, ``PT1M``)."""
     match = _DURATION.match(text or "")
-    if not match:
+    if not match or text in ("P", "PT") or text.endswith("T"):
         raise ValueError(f"not an ISO 8601 duration: {text!r}")
     parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
-    return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]).total_seconds()
+    return float(timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]).total_seconds())
 
 
 def read_resources(kustomization_dir: Path) -> list[dict[str, Any]]:

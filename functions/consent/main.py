@@ -209,7 +209,10 @@ def get_terms(ctx: RequestContext) -> Reply:
                 "text_sha256": text.sha256 if text else None,
             }
         )
-    return Reply(200, {"language": language, "purposes": purposes, "channels": list(terms.channels), "topics": list(terms.topics)})
+    return Reply(
+        200,
+        {"language": language, "purposes": purposes, "channels": list(terms.channels), "topics": list(terms.topics)},
+    )
 
 
 # ---- preferences -----------------------------------------------------------------------------------
@@ -285,20 +288,44 @@ ROUTES = [
     Route("/v1/consent-terms", "GET", get_terms, "Published purposes, channels, topics and consent texts", public=True),
     Route(f"{CITIZEN}/consents", "GET", get_consents, "Current consents and mode (a/b)", response_model=ConsentsView),
     Route(f"{CITIZEN}/consents/history", "GET", get_history, "Proof records, newest first"),
-    Route(f"{CITIZEN}/consents/<purpose>", "GET", get_purpose, "Current consent for one purpose", response_model=ConsentsView),
     Route(
-        f"{CITIZEN}/consents/<purpose>", "PUT", put_consent, "Give or withdraw consent for a purpose",
-        request_model=ConsentPut, response_model=ConsentsView, idempotent_writes=True,
+        f"{CITIZEN}/consents/<purpose>",
+        "GET",
+        get_purpose,
+        "Current consent for one purpose",
+        response_model=ConsentsView,
     ),
-    Route(f"{CITIZEN}/preferences", "GET", get_preferences, "Language, channels, quiet hours", response_model=Preferences),
     Route(
-        f"{CITIZEN}/preferences", "PUT", put_preferences, "Replace preferences",
-        request_model=Preferences, response_model=Preferences, idempotent_writes=True,
+        f"{CITIZEN}/consents/<purpose>",
+        "PUT",
+        put_consent,
+        "Give or withdraw consent for a purpose",
+        request_model=ConsentPut,
+        response_model=ConsentsView,
+        idempotent_writes=True,
+    ),
+    Route(
+        f"{CITIZEN}/preferences", "GET", get_preferences, "Language, channels, quiet hours", response_model=Preferences
+    ),
+    Route(
+        f"{CITIZEN}/preferences",
+        "PUT",
+        put_preferences,
+        "Replace preferences",
+        request_model=Preferences,
+        response_model=Preferences,
+        idempotent_writes=True,
     ),
     Route(f"{CITIZEN}/subscriptions", "GET", get_subscriptions, "Alert subscriptions by topic and zone"),
     Route(
-        f"{CITIZEN}/subscriptions", "POST", post_subscription, "Subscribe to alerts of a topic in a zone",
-        request_model=SubscriptionPost, response_model=SubscriptionView, status=201, idempotent_writes=True,
+        f"{CITIZEN}/subscriptions",
+        "POST",
+        post_subscription,
+        "Subscribe to alerts of a topic in a zone",
+        request_model=SubscriptionPost,
+        response_model=SubscriptionView,
+        status=201,
+        idempotent_writes=True,
     ),
     Route(f"{CITIZEN}/subscriptions/<subscription_id>", "DELETE", delete_subscription, "Unsubscribe", status=204),
 ]
@@ -334,9 +361,7 @@ def on_change_requested(ctx: EventContext, data: Any) -> UnitOfWork:
     return uow
 
 
-event_api = EventFunction(
-    "pic-consent-events", {"es.madrid.pic.consent.change.requested.v1": on_change_requested}
-)
+event_api = EventFunction("pic-consent-events", {"es.madrid.pic.consent.change.requested.v1": on_change_requested})
 
 
 @functions_framework.cloud_event

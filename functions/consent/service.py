@@ -284,14 +284,24 @@ def new_subscription(
         )
     sub = Subscription(subscription_id(topic, zone.code), citizen_id, topic, zone, now)
     event = SubscriptionChanged(
-        citizen_id=citizen_id, subscription_id=sub.id, change="created", topic=topic, zone=zone.code,
-        actor=actor, changed_at=now,
+        citizen_id=citizen_id,
+        subscription_id=sub.id,
+        change="created",
+        topic=topic,
+        zone=zone.code,
+        actor=actor,
+        changed_at=now,
     )
     return sub, event
 
 
 def removed_subscription(sub: Subscription, actor: Actor, now: datetime) -> SubscriptionChanged:
     return SubscriptionChanged(
-        citizen_id=sub.citizen_id, subscription_id=sub.id, change="deleted", topic=sub.topic, zone=sub.zone.code,
-        actor=actor, changed_at=now,
+        citizen_id=sub.citizen_id,
+        subscription_id=sub.id,
+        change="deleted",
+        topic=sub.topic,
+        zone=sub.zone.code,
+        actor=actor,
+        changed_at=now,
     )

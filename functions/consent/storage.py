@@ -15,7 +15,6 @@ from typing import Any
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
-    NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
@@ -220,7 +219,7 @@ def _proof_of(item: ProofItem) -> ConsentProof:
         citizen_id=item.citizen_id,
         purpose=item.purpose,
         granted=item.granted,
-        channels=tuple(item.channels or ()),
+        channels=tuple(str(c) for c in item.channels or ()),
         text_version=item.text_version,
         text_sha256=item.text_sha256,
         language=item.language,

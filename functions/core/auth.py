@@ -40,7 +40,7 @@ def subject_from_claims(claims: dict[str, Any]) -> Subject:
     level = claims.get("level", 0)
     if role not in ROLES:
         raise UnauthenticatedError(f"token role {role!r} is not one of {', '.join(ROLES)}")
-    if not isinstance(level, int) or not 0 <= level <= 3:
+    if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 3:
         raise UnauthenticatedError("token attention level must be an integer 0-3")
     area = claims.get("area")
     return Subject(id=str(claims["sub"]), role=role, level=level, area=str(area) if area else None)
@@ -73,7 +73,8 @@ class Authenticator:
             raise UnauthenticatedError("the token has expired") from exc
         except jwt.PyJWKClientConnectionError as exc:
             raise UnauthenticatedError("the token's signing keys could not be fetched") from exc
-        except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
+        except (jwt.InvalidTokenError, jwt.PyJWKClientError, TypeError, ValueError) as exc:
+            # TypeError/ValueError: a header naming one algorithm with a key of another kind
             raise UnauthenticatedError(f"the token is not valid: {exc}") from exc
         return subject_from_claims(claims)
 

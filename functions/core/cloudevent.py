@@ -72,7 +72,9 @@ class EventFunction:
         try:
             self._handle(ctx, event)
         except PicError as error:
-            get_logger().warning("event refused", extra={"type": ctx.type, "problem": error.slug, "status": error.status})
+            get_logger().warning(
+                "event refused", extra={"type": ctx.type, "problem": error.slug, "status": error.status}
+            )
             raise BrokerAnswer(error, instance) from error
 
     def _handle(self, ctx: EventContext, event: CloudEvent) -> None:

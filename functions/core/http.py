@@ -171,5 +171,3 @@ class HttpFunction:
                 return json_response(Reply(replay.status, replay.body, {"Idempotent-Replayed": "true"}))
         args = {"body": body} if route.request_model else {}
         return json_response(route.handler(ctx, **args, **params))
-
-

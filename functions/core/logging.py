@@ -27,7 +27,9 @@ def get_logger() -> Logger:
 def trace_id(traceparent: str | None) -> str | None:
     """The trace id of a valid ``traceparent``, else ``None``."""
     match = _TRACEPARENT.match(traceparent or "")
-    return match.group(1) if match else None
+    if not match or match.group(1) == "0" * 32:  # all-zero trace ids are invalid (W3C Trace Context)
+        return None
+    return match.group(1)
 
 
 def ensure_traceparent(traceparent: str | None) -> str:

@@ -55,11 +55,9 @@ class Relay:
         except requests.RequestException as exc:
             ok, error = False, f"sink unreachable: {exc}"
         if ok:
-            record.update(
-                actions=[OutboxRecord.pending_shard.remove(), OutboxRecord.sent_at.set(datetime.now(UTC))]
-            )
+            record.update(actions=[OutboxRecord.pending_shard.remove(), OutboxRecord.sent_at.set(datetime.now(UTC))])
             return True
-        record.update(actions=[OutboxRecord.attempts.add(1), OutboxRecord.last_error.set(error)])
+        record.update(actions=[OutboxRecord.attempts.add(1), OutboxRecord.last_error.set(error or "unknown")])
         get_logger().warning("outbox publish failed", extra={"event_id": record.id, "error": error})
         return False
 
@@ -92,7 +90,7 @@ class Relay:
 
 def _health_server(relay: Relay, port: int) -> ThreadingHTTPServer:
     class Health(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             fresh = time.monotonic() - relay.last_poll < 30
             body = json.dumps({"ready": fresh, "published": relay.published, "failures": relay.failures})
             self.send_response(200 if fresh else 503)

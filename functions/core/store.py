@@ -28,7 +28,7 @@ def table_name(name: str) -> str:
     return f"{get_settings().table_prefix}{name}"
 
 
-def model_meta(name: str) -> type:
+def model_meta(name: str) -> Any:
     """A pynamodb ``Meta`` for table ``name`` on the endpoint and region from the environment."""
     settings = get_settings()
 
@@ -88,7 +88,9 @@ class UnitOfWork:
     def delete(self, item: Model, condition: Condition | None = None, tag: str = "state") -> None:
         self._ops.append(_Op("delete", item, condition, None, tag))
 
-    def update(self, item: Model, actions: list[Action], condition: Condition | None = None, tag: str = "state") -> None:
+    def update(
+        self, item: Model, actions: list[Action], condition: Condition | None = None, tag: str = "state"
+    ) -> None:
         self._ops.append(_Op("update", item, condition, actions, tag))
 
     def __len__(self) -> int:

@@ -274,6 +274,11 @@ grounds contains reason if {
 	)
 }
 
+# METADATA
+# title: Override applied
+# description: Says when an alert was sent during quiet hours because an override applied.
+# custom:
+#   legal_source: Ley 17/2015, del Sistema Nacional de Protección Civil (deber de información a la población)
 grounds contains reason if {
 	interruptive
 	in_quiet_hours

@@ -503,9 +503,9 @@ test_override_list_is_read_from_data if {
 test_every_purpose_has_its_current_text_in_spanish_and_english if {
 	# GIVEN every declared purpose
 	# THEN its current consent text is published in Spanish and English
-	every id, purpose in data.consent.purposes {
+	every id, declared in data.consent.purposes {
 		every lang in ["es", "en"] {
-			count(data.consent.texts[id][purpose.current_text_version][lang].text) > 0
+			count(data.consent.texts[id][declared.current_text_version][lang].text) > 0
 		}
 	}
 }
@@ -513,7 +513,7 @@ test_every_purpose_has_its_current_text_in_spanish_and_english if {
 test_every_channel_says_whether_it_interrupts if {
 	# GIVEN every declared channel
 	# THEN it says, as a boolean, whether quiet hours apply to it
-	every channel in data.consent.channels {
-		is_boolean(channel.interruptive)
+	every declared in data.consent.channels {
+		is_boolean(declared.interruptive)
 	}
 }

@@ -19,9 +19,10 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 K8S_DIR = REPO_ROOT / "infra" / "k8s"
-KUSTOMIZATIONS = ["base"] + sorted(
-    f"overlays/{path.parent.name}" for path in (K8S_DIR / "overlays").glob("*/kustomization.yaml")
-)
+KUSTOMIZATIONS = [
+    "base",
+    *sorted(f"overlays/{path.parent.name}" for path in (K8S_DIR / "overlays").glob("*/kustomization.yaml")),
+]
 
 KNATIVE_SERVICE = ("serving.knative.dev/v1", "Service")
 TRIGGER = ("eventing.knative.dev/v1", "Trigger")
@@ -117,9 +118,7 @@ def test_kustomization_builds_offline(kustomization: str) -> None:
     for resource in resources:
         assert resource.get("apiVersion") and resource.get("kind") and resource["metadata"].get("name")
         if resource["kind"] != "Namespace":
-            assert resource["metadata"].get("namespace") == "pic", (
-                f"{_name(resource)} is outside namespace pic"
-            )
+            assert resource["metadata"].get("namespace") == "pic", f"{_name(resource)} is outside namespace pic"
 
 
 @builds
@@ -128,9 +127,7 @@ def test_every_resource_is_part_of_pic(kustomization: str) -> None:
     resources = _build(kustomization)
 
     # WHEN their labels are read
-    unlabelled = [
-        _name(r) for r in resources if r["metadata"].get("labels", {}).get(PART_OF[0]) != PART_OF[1]
-    ]
+    unlabelled = [_name(r) for r in resources if r["metadata"].get("labels", {}).get(PART_OF[0]) != PART_OF[1]]
 
     # THEN every one says it is part of pic
     assert not unlabelled, f"missing {PART_OF[0]}: {PART_OF[1]} on {unlabelled}"
@@ -140,9 +137,7 @@ def test_every_resource_is_part_of_pic(kustomization: str) -> None:
 def test_trigger_types_are_catalogued_and_consumed_by_their_subscriber(kustomization: str) -> None:
     # GIVEN the Triggers that filter on an event type, and the event catalog
     triggers = [
-        t
-        for t in _of(_build(kustomization), TRIGGER)
-        if "type" in t["spec"].get("filter", {}).get("attributes", {})
+        t for t in _of(_build(kustomization), TRIGGER) if "type" in t["spec"].get("filter", {}).get("attributes", {})
     ]
     catalog = _catalog()
 
@@ -199,9 +194,7 @@ def test_triggers_name_a_broker_and_a_dead_letter_sink_of_the_same_build(kustomi
             (sink["ref"].get("apiVersion"), sink["ref"].get("kind")) == BROKER
             and sink["ref"].get("name") not in brokers
         ):
-            problems.append(
-                f"{_name(trigger)}: dead-letter Broker {sink['ref'].get('name')} is not in this build"
-            )
+            problems.append(f"{_name(trigger)}: dead-letter Broker {sink['ref'].get('name')} is not in this build")
 
     # THEN every Trigger has both, and both exist
     assert not problems, "\n".join(problems)
@@ -219,9 +212,7 @@ def test_every_function_source_defines_its_decorated_target(kustomization: str) 
             env.get("FUNCTION_SIGNATURE_TYPE"),
         )
         if not (source and target and signature in DECORATOR_BY_SIGNATURE):
-            problems.append(
-                f"{_name(service)}: FUNCTION_SOURCE/TARGET/SIGNATURE_TYPE incomplete or unknown: {env}"
-            )
+            problems.append(f"{_name(service)}: FUNCTION_SOURCE/TARGET/SIGNATURE_TYPE incomplete or unknown: {env}")
             continue
         path = REPO_ROOT / source
         if not path.is_file():
@@ -231,9 +222,7 @@ def test_every_function_source_defines_its_decorated_target(kustomization: str) 
         # WHEN the source is parsed (not imported)
         module = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         functions = {
-            node.name: node
-            for node in module.body
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            node.name: node for node in module.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         }
 
         # THEN it defines the target at top level, decorated for the declared signature
@@ -271,7 +260,5 @@ def test_routes_annotations_parse(kustomization: str) -> None:
             segments = route.split("/")[1:]
             # THEN each route is /v1/... and every segment is a literal or a {name} placeholder
             if not route.startswith("/v1/") or not all(ROUTE_SEGMENT.fullmatch(s) for s in segments):
-                problems.append(
-                    f"{_name(service)}: route {route!r} is not /v1/ followed by literals or {{name}}"
-                )
+                problems.append(f"{_name(service)}: route {route!r} is not /v1/ followed by literals or {{name}}")
     assert not problems, "\n".join(problems)

@@ -85,15 +85,16 @@ def test_rego_tests_are_found() -> None:
     assert REGO_TESTS
 
 
-@pytest.mark.parametrize(
-    "case", REGO_TESTS, ids=[f"{case.package}::{case.rule}" for case in REGO_TESTS]
-)
+@pytest.mark.parametrize("case", REGO_TESTS, ids=[f"{case.package}::{case.rule}" for case in REGO_TESTS])
 def test_rego(engine: regorus.Engine, case: RegoTest) -> None:
     # WHEN the test rule is evaluated THEN it is true (undefined comes back as None and fails)
+    error = None
     try:
         result = engine.eval_rule(f"data.{case.package}.{case.rule}")
-    except RuntimeError as error:  # regorus appends a native stack trace; keep the Rego part
-        pytest.fail(f"{case.source.name}: {case.rule} failed to evaluate:{str(error).split('Stack backtrace')[0]}")
+    except RuntimeError as raised:  # regorus appends a native stack trace: keep only the Rego part
+        error = str(raised).split("Stack backtrace")[0]
+    if error is not None:
+        pytest.fail(f"{case.source.name}: {case.rule} failed to evaluate:{error}")
     assert result is True, f"{case.source.name}: {case.rule} is {result!r}, not true"
 
 

@@ -1,0 +1,46 @@
+# PIC — Plataforma Integral Ciudadana. `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV := .venv/bin
+PY := $(VENV)/python
+PYTEST_ARGS ?=
+export PYTHONPATH := $(CURDIR)
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+.PHONY: help setup run test test-unit test-policies test-contract test-functional lint bench schemas clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: ## install everything the project needs (idempotent; run by the other targets)
+	@scripts/bootstrap.sh
+
+run: setup ## start the whole platform locally on 127.0.0.1:8080 (PIC_PORT), Ctrl-C stops
+	@$(PY) -m local
+
+test: setup ## all tests: unit, Rego, contract, functional (starts its own platform)
+	@$(PY) -m pytest -q $(PYTEST_ARGS) tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
+
+test-unit: setup ## unit tests (pure logic) only
+	@$(PY) -m pytest -q tests/unit
+
+test-policies: setup ## Rego unit tests (every test_* rule in policies/**/*_test.rego)
+	@$(PY) -m pytest -q tests/policies
+
+test-contract: setup ## contract tests: schemas, catalog, manifests
+	@$(PY) -m pytest -q tests/contract
+
+test-functional: setup ## functional tests through HTTP and CloudEvents against a local platform
+	@$(PY) -m pytest -q tests/functional
+
+lint: setup ## ruff + mypy
+	@$(VENV)/ruff check . && $(VENV)/ruff format --check . && $(VENV)/mypy
+
+bench: setup ## benchmarks (policy, consent end to end, broker, cold start); figures to docs/benchmarks.md
+	@$(PY) -m bench
+
+schemas: setup ## regenerate schemas/ (JSON Schema per event type, asyncapi.yaml, openapi.json)
+	@$(PY) -m events.generate
+
+clean: ## remove local data (.pic-data) and caches; keeps .venv and .tools
+	rm -rf .pic-data .pytest_cache .mypy_cache .ruff_cache

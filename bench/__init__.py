@@ -1,0 +1,1 @@
+"""PIC benchmarks (``make bench``): figures printed and recorded in ``docs/benchmarks.md``."""

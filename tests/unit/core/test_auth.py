@@ -1,0 +1,210 @@
+"""Bearer tokens: verified signature, issuer, audience and expiry become a policy ``Subject``.
+
+The JWKS is never fetched: ``Authenticator._jwks.get_signing_key_from_jwt`` is replaced by a fake that
+returns the test key, so the rest of ``verify`` (PyJWT's checks and the claim mapping) runs for real.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from functions.core.auth import ROLES, Authenticator, Subject, subject_from_claims
+from functions.core.errors import UnauthenticatedError
+
+ISSUER = "https://idp.test"
+AUDIENCE = "pic"
+
+
+@pytest.fixture(scope="module")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def other_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def authenticator(rsa_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch) -> Authenticator:
+    """An Authenticator whose JWKS "serves" the public half of ``rsa_key``; the URL is never called."""
+    authn = Authenticator("http://127.0.0.1:9/.well-known/jwks.json", ISSUER, AUDIENCE)
+    public = SimpleNamespace(key=rsa_key.public_key())
+    monkeypatch.setattr(authn._jwks, "get_signing_key_from_jwt", lambda token: public)
+    return authn
+
+
+@pytest.fixture
+def token(rsa_key: rsa.RSAPrivateKey) -> Callable[..., str]:
+    def make(key: Any = rsa_key, algorithm: str = "RS256", drop: tuple[str, ...] = (), **claims: Any) -> str:
+        now = int(time.time())
+        payload = {"sub": "c-0001", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 300, **claims}
+        for name in drop:
+            payload.pop(name)
+        return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": "test-key"})
+
+    return make
+
+
+# ---------------------------------------------------------------------------
+# Claims -> Subject
+# ---------------------------------------------------------------------------
+
+
+def test_a_token_without_role_or_level_is_a_self_service_citizen() -> None:
+    assert subject_from_claims({"sub": "c-0001"}) == Subject(id="c-0001", role="citizen", level=0, area=None)
+
+
+@pytest.mark.parametrize("level", [0, 1, 2, 3])
+def test_attention_levels_0_to_3_are_accepted(level: int) -> None:
+    subject = subject_from_claims({"sub": "agent-1", "role": "agent", "level": level, "area": "Centro"})
+    assert (subject.role, subject.level, subject.area) == ("agent", level, "Centro")
+
+
+@pytest.mark.parametrize("level", [-1, 4, "1", 1.0, None, [1]])
+def test_an_attention_level_outside_0_to_3_or_not_an_integer_is_refused(level: Any) -> None:
+    with pytest.raises(UnauthenticatedError, match="0-3"):
+        subject_from_claims({"sub": "agent-1", "role": "agent", "level": level})
+
+
+def test_a_boolean_attention_level_is_refused() -> None:
+    with pytest.raises(UnauthenticatedError):
+        subject_from_claims({"sub": "agent-1", "role": "agent", "level": True})
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_known_role_is_accepted(role: str) -> None:
+    assert subject_from_claims({"sub": "x", "role": role}).role == role
+
+
+@pytest.mark.parametrize("role", ["superuser", "", None, "Citizen"])
+def test_an_unknown_role_is_refused_not_guessed(role: Any) -> None:
+    with pytest.raises(UnauthenticatedError, match="role"):
+        subject_from_claims({"sub": "x", "role": role})
+
+
+def test_subject_and_area_are_strings_and_an_empty_area_is_none() -> None:
+    assert subject_from_claims({"sub": 1234, "area": 7}) == Subject(id="1234", role="citizen", level=0, area="7")
+    assert subject_from_claims({"sub": "x", "area": ""}).area is None
+
+
+def test_the_policy_input_of_a_subject_is_its_fields() -> None:
+    subject = Subject(id="agent-1", role="agent", level=2, area="Retiro")
+    assert subject.as_policy_input() == {"id": "agent-1", "role": "agent", "level": 2, "area": "Retiro"}
+
+
+# ---------------------------------------------------------------------------
+# Authenticator.verify
+# ---------------------------------------------------------------------------
+
+
+def test_a_valid_token_gives_its_subject(authenticator: Authenticator, token: Callable[..., str]) -> None:
+    # GIVEN a token signed by the issuer's key for an agent of level 3
+    bearer = "Bearer " + token(sub="agent-9", role="agent", level=3, area="Tetuán")
+    # WHEN it is verified THEN the subject is the agent
+    assert authenticator.verify(bearer) == Subject(id="agent-9", role="agent", level=3, area="Tetuán")
+
+
+def test_the_scheme_is_case_insensitive_and_spaces_around_the_token_are_ignored(
+    authenticator: Authenticator, token: Callable[..., str]
+) -> None:
+    assert authenticator.verify("bearer   " + token() + "  ").id == "c-0001"
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer    ", "Basic dXNlcjpwYXNz", "Token abc"])
+def test_without_a_bearer_token_the_caller_is_unauthenticated(authenticator: Authenticator, header: Any) -> None:
+    with pytest.raises(UnauthenticatedError, match="Bearer") as err:
+        authenticator.verify(header)
+    assert err.value.status == 401
+
+
+def test_an_expired_token_is_refused(authenticator: Authenticator, token: Callable[..., str]) -> None:
+    past = int(time.time()) - 3600
+    with pytest.raises(UnauthenticatedError, match="expired"):
+        authenticator.verify("Bearer " + token(iat=past - 300, exp=past))
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{"aud": "another-app"}, {"iss": "https://evil.test"}],
+    ids=["wrong-audience", "wrong-issuer"],
+)
+def test_a_token_for_another_audience_or_from_another_issuer_is_refused(
+    authenticator: Authenticator, token: Callable[..., str], claims: dict[str, Any]
+) -> None:
+    with pytest.raises(UnauthenticatedError, match="not valid"):
+        authenticator.verify("Bearer " + token(**claims))
+
+
+@pytest.mark.parametrize("claim", ["exp", "sub", "iss", "aud"])
+def test_a_token_missing_a_required_claim_is_refused(
+    authenticator: Authenticator, token: Callable[..., str], claim: str
+) -> None:
+    with pytest.raises(UnauthenticatedError):
+        authenticator.verify("Bearer " + token(drop=(claim,)))
+
+
+@pytest.mark.parametrize("garbage", ["not-a-jwt", "a.b.c", "eyJhbGciOiJSUzI1NiJ9..", "...."])
+def test_a_garbage_token_is_refused(authenticator: Authenticator, garbage: str) -> None:
+    with pytest.raises(UnauthenticatedError):
+        authenticator.verify("Bearer " + garbage)
+
+
+def test_a_token_signed_by_another_key_is_refused(
+    authenticator: Authenticator, token: Callable[..., str], other_rsa_key: rsa.RSAPrivateKey
+) -> None:
+    with pytest.raises(UnauthenticatedError, match="not valid"):
+        authenticator.verify("Bearer " + token(key=other_rsa_key))
+
+
+def test_a_symmetric_hs256_token_is_refused(authenticator: Authenticator, token: Callable[..., str]) -> None:
+    with pytest.raises(UnauthenticatedError):
+        authenticator.verify("Bearer " + token(key="a-shared-secret-of-at-least-32-bytes!!", algorithm="HS256"))
+
+
+def test_a_token_with_a_role_the_platform_does_not_know_is_refused(
+    authenticator: Authenticator, token: Callable[..., str]
+) -> None:
+    with pytest.raises(UnauthenticatedError, match="role"):
+        authenticator.verify("Bearer " + token(role="root"))
+
+
+def test_unreachable_signing_keys_are_an_authentication_failure(
+    authenticator: Authenticator, token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the JWKS endpoint cannot be reached
+    def unreachable(_: str) -> Any:
+        raise jwt.PyJWKClientConnectionError("connection refused")
+
+    monkeypatch.setattr(authenticator._jwks, "get_signing_key_from_jwt", unreachable)
+    # THEN the caller gets a 401 saying why, not a 500
+    with pytest.raises(UnauthenticatedError, match="could not be fetched"):
+        authenticator.verify("Bearer " + token())
+
+
+def test_a_kid_not_in_the_jwks_is_refused(
+    authenticator: Authenticator, token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unknown_kid(_: str) -> Any:
+        raise jwt.PyJWKClientError('Unable to find a signing key that matches: "test-key"')
+
+    monkeypatch.setattr(authenticator._jwks, "get_signing_key_from_jwt", unknown_kid)
+    with pytest.raises(UnauthenticatedError, match="not valid"):
+        authenticator.verify("Bearer " + token())
+
+
+def test_a_token_whose_algorithm_does_not_fit_the_key_is_refused(
+    authenticator: Authenticator, token: Callable[..., str]
+) -> None:
+    # GIVEN an ES256 token presented with the kid of the issuer's RSA key
+    es256 = token(key=ec.generate_private_key(ec.SECP256R1()), algorithm="ES256")
+    # THEN it is a 401 like any other invalid token
+    with pytest.raises(UnauthenticatedError):
+        authenticator.verify("Bearer " + es256)

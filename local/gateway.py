@@ -37,8 +37,10 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 HEARTBEAT_STALE_SECONDS = 5.0
 
 
-def problem(status: int, slug: str, title: str, detail: str) -> Response:
+def problem(status: int, slug: str, title: str, detail: str, instance: str | None = None) -> Response:
     body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
     return Response(json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
@@ -101,7 +103,9 @@ class Gateway:
         _, _, name, *rest = path.split("/", 3)
         app = self.apps.get(name)
         if app is None:
-            return problem(404, "not-found", "No such service", f"no Knative Service {name!r}")(environ, start_response)
+            return problem(404, "not-found", "No such service", f"no Knative Service {name!r}", path)(
+                environ, start_response
+            )
         environ["PATH_INFO"] = "/" + (rest[0] if rest else "")
         return app(environ, start_response)
 
@@ -124,7 +128,7 @@ class Gateway:
             return self.replay(int(replay.group(1)))
         if request.path.startswith("/v1/data/") and request.method == "POST":
             return self.opa_data(request)
-        return problem(404, "not-found", "No such resource", f"no route {request.method} {request.path}")
+        return problem(404, "not-found", "No such resource", f"no route {request.method} {request.path}", request.path)
 
     def healthz(self, request: Request) -> Response:
         beats = self.broker.heartbeats()
@@ -143,7 +147,7 @@ class Gateway:
         try:
             event = parse_event(dict(request.headers), request.get_data())
         except InvalidCloudEventError as exc:
-            return problem(400, "invalid-event", "The CloudEvent is not valid", str(exc))
+            return problem(400, "invalid-event", "The CloudEvent is not valid", str(exc), request.path)
         fanout = self.broker.ingest(event, self.manifests.triggers)
         response = Response(status=202)
         response.headers["X-Pic-Fanout"] = str(fanout)

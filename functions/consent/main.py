@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -28,7 +31,7 @@ from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
 from functions.core.store import UnitOfWork
 
-CONFLICT_RETRIES = 3
+CONFLICT_RETRIES = 6
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,6 @@ def authorize(ctx: RequestContext, action: str, citizen_id: str) -> Actor:
 
 
 def _check_id(citizen_id: str) -> None:
-    import re
-
     if not re.match(ID_PATTERN, citizen_id):
         raise ValidationError(f"{citizen_id!r} is not a citizen id")
 
@@ -157,6 +158,7 @@ def put_consent(ctx: RequestContext, body: ConsentPut, citizen_id: str, purpose:
         except ConflictError:
             if attempt == CONFLICT_RETRIES - 1:
                 raise
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not crypto
     raise AssertionError("unreachable")
 
 
@@ -195,6 +197,10 @@ def get_terms(ctx: RequestContext) -> Reply:
     """The published purposes, channels, topics and current consent texts: what a channel shows."""
     terms = deps().terms
     language = ctx.request.args.get("language", "es")
+    if language not in ("es", "en"):
+        raise ValidationError(
+            f"language must be es or en, not {language!r}", errors=[{"field": "language", "message": "es or en"}]
+        )
     purposes = []
     for pid, p in terms.purposes.items():
         text = terms.text(pid, p.current_text_version or "", language)

@@ -80,6 +80,7 @@ class ConsentProof:
     proof_id: str
     citizen_id: str
     purpose: str
+    action: str  # "give" or "withdraw": what the citizen did; granted/channels: the resulting state
     granted: bool
     channels: tuple[str, ...]
     text_version: str | None
@@ -137,20 +138,17 @@ def change_consent(cmd: ChangeConsent, state: ConsentState, terms: Terms, now: d
                 errors=[{"field": "text_version", "message": f"one of {', '.join(terms.versions_of(cmd.purpose))}"}],
             )
     before = state.of(cmd.purpose)
-    after = PurposeConsent(
-        granted=cmd.granted,
-        channels=channels if cmd.granted else (),
-        text_version=cmd.text_version if cmd.granted else before.text_version,
-    )
+    after = _after(cmd, before, channels)
     if _same_decision(before, after):
         return ConsentOutcome(state=state, proof=None, event=None)
     proof = ConsentProof(
         proof_id=str(uuid.uuid4()),
         citizen_id=cmd.citizen_id,
         purpose=cmd.purpose,
-        granted=cmd.granted,
+        action="give" if cmd.granted else "withdraw",
+        granted=after.granted,
         channels=after.channels,
-        text_version=cmd.text_version if cmd.granted else before.text_version,
+        text_version=after.text_version,
         text_sha256=text.sha256 if text else None,
         language=cmd.language,
         actor=cmd.actor,
@@ -176,6 +174,14 @@ def change_consent(cmd: ChangeConsent, state: ConsentState, terms: Terms, now: d
         changed_at=now,
     )
     return ConsentOutcome(state=new_state, proof=proof, event=event)
+
+
+def _after(cmd: ChangeConsent, before: PurposeConsent, channels: tuple[str, ...]) -> PurposeConsent:
+    """Giving sets the channels; withdrawing named channels keeps the others, withdrawing none keeps none."""
+    if cmd.granted:
+        return PurposeConsent(granted=True, channels=channels, text_version=cmd.text_version)
+    remaining = tuple(c for c in before.channels if c not in channels) if channels and before.granted else ()
+    return PurposeConsent(granted=bool(remaining), channels=remaining, text_version=before.text_version)
 
 
 def _checked_channels(cmd: ChangeConsent, channel_scoped: bool, terms: Terms) -> tuple[str, ...]:

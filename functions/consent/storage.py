@@ -58,6 +58,7 @@ class StateItem(ConsentItem):
 class ProofItem(ConsentItem):
     proof_id = UnicodeAttribute()
     purpose = UnicodeAttribute()
+    action = UnicodeAttribute()  # give | withdraw
     granted = BooleanAttribute()
     channels = ListAttribute(of=UnicodeAttribute, default=list)
     text_version = UnicodeAttribute(null=True)
@@ -134,7 +135,7 @@ class DynamoConsentStore:
         self, citizen_id: str, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[ConsentProof], str | None]:
         """Proofs newest first, a page at a time; the cursor is opaque to callers."""
-        start = json.loads(base64.urlsafe_b64decode(cursor)) if cursor else None
+        start = _decode_cursor(cursor, citizen_id) if cursor else None
         result = ProofItem.query(
             citizen_id,
             ProofItem.item.startswith(PROOF_PREFIX),
@@ -193,12 +194,31 @@ class DynamoConsentStore:
         uow.delete(item, condition=SubscriptionItem.item.exists(), tag="subscription")
 
 
+def _decode_cursor(cursor: str, citizen_id: str) -> dict[str, Any]:
+    """A cursor this API gave for this citizen's history, or ``ValueError``."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as exc:
+        raise ValueError("not a cursor") from exc
+    valid = (
+        isinstance(key, dict)
+        and set(key) == {"citizen_id", "item"}
+        and key["citizen_id"] == {"S": citizen_id}
+        and isinstance(key["item"], dict)
+        and str(key["item"].get("S", "")).startswith(PROOF_PREFIX)
+    )
+    if not valid:
+        raise ValueError("not a cursor of this citizen's history")
+    return dict(key)
+
+
 def _proof_item(proof: ConsentProof) -> ProofItem:
     return ProofItem(
         proof.citizen_id,
         f"{PROOF_PREFIX}{proof.recorded_at.isoformat()}#{proof.proof_id}",
         proof_id=proof.proof_id,
         purpose=proof.purpose,
+        action=proof.action,
         granted=proof.granted,
         channels=list(proof.channels),
         text_version=proof.text_version,
@@ -218,6 +238,7 @@ def _proof_of(item: ProofItem) -> ConsentProof:
         proof_id=item.proof_id,
         citizen_id=item.citizen_id,
         purpose=item.purpose,
+        action=item.action,
         granted=item.granted,
         channels=tuple(str(c) for c in item.channels or ()),
         text_version=item.text_version,
@@ -243,6 +264,7 @@ def proof_view(proof: ConsentProof) -> dict[str, Any]:
     return {
         "proof_id": proof.proof_id,
         "purpose": proof.purpose,
+        "action": proof.action,
         "granted": proof.granted,
         "channels": list(proof.channels),
         "text_version": proof.text_version,

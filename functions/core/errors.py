@@ -17,11 +17,23 @@ class PicError(Exception):
     slug = "internal"
     title = "Internal error"
 
-    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.headers = {**self.default_headers(), **(headers or {})}
         self.extra = extra
+
+    def default_headers(self) -> dict[str, str]:
+        """HTTP headers the status requires (RFC 9110), added to the problem response."""
+        return {}
 
     def to_problem(self, instance: str | None = None) -> dict[str, Any]:
         """The RFC 9457 body of this error."""
@@ -49,6 +61,9 @@ class InvalidEventError(PicError):
 
 class UnauthenticatedError(PicError):
     status, slug, title = 401, "unauthenticated", "A valid bearer token is required"
+
+    def default_headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="pic"'}  # RFC 9110 §15.5.2, RFC 6750 §3
 
 
 class ForbiddenError(PicError):

@@ -97,7 +97,10 @@ class Route:
 
 def problem_response(error: PicError, instance: str | None = None) -> flask.Response:
     return flask.Response(
-        json.dumps(error.to_problem(instance)), status=error.status, content_type=PROBLEM_CONTENT_TYPE
+        json.dumps(error.to_problem(instance)),
+        status=error.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=error.headers,
     )
 
 
@@ -155,7 +158,10 @@ class HttpFunction:
         try:
             endpoint, params = adapter.match(request.path, method=request.method)
         except MethodNotAllowed as exc:
-            raise MethodNotAllowedError(f"{request.method} is not allowed on {request.path}") from exc
+            allowed = ", ".join(sorted(exc.valid_methods or []))
+            raise MethodNotAllowedError(
+                f"{request.method} is not allowed on {request.path}; allowed: {allowed}", headers={"Allow": allowed}
+            ) from exc
         except NotFound as exc:
             raise NotFoundError(f"no route {request.path}") from exc
         route = self.routes[int(endpoint)]

@@ -9,7 +9,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jwt
 import pytest
@@ -100,7 +100,9 @@ FORGERIES: dict[str, Callable[[str, Platform], str]] = {
 Write = Callable[[Platform, str], requests.Response]
 
 
-def _raw_put(platform: Platform, citizen_id: str, data: str, content_type: str, headers: dict[str, str]) -> requests.Response:
+def _raw_put(
+    platform: Platform, citizen_id: str, data: str, content_type: str, headers: dict[str, str]
+) -> requests.Response:
     return platform.http.put(
         citizen_url(platform, citizen_id, "/consents/location"),
         data=data.encode(),
@@ -121,26 +123,48 @@ def _forged(name: str) -> Write:
     return _with_headers(lambda p, c: {"Authorization": f"Bearer {FORGERIES[name](p.token(c), p)}"})
 
 
-# (write, status, problem type, field the problem must name)
-REFUSED_WRITES: dict[str, tuple[Write, int, str, str | None]] = {
-    "malformed-json": (lambda p, c: _raw_put(p, c, '{"granted": true,', "application/json", p.as_(c)), 400, "malformed-request", None),
-    "form-encoded": (lambda p, c: _raw_put(p, c, "granted=true", "application/x-www-form-urlencoded", p.as_(c)), 415, "unsupported-media-type", None),
-    "unknown-purpose": (_as_citizen(GIVE, purpose="horoscope"), 422, "consent-invalid", "purpose"),
-    "unknown-channel": (_as_citizen({**GIVE, "channels": ["email", "pigeon"]}, purpose="campaigns"), 422, "consent-invalid", "channels"),
-    "no-text-version": (_as_citizen({"granted": True}), 422, "consent-invalid", None),
-    "unpublished-text-version": (_as_citizen({**GIVE, "text_version": "1999-01"}), 422, "consent-invalid", "text_version"),
-    "channels-on-a-purpose-not-per-channel": (_as_citizen({**GIVE, "channels": ["email"]}), 422, "consent-invalid", None),
-    "field-not-in-schema": (_as_citizen({**GIVE, "granted_by": "me"}), 422, "validation", "granted_by"),
-    "granted-missing": (_as_citizen({"text_version": "2026-01"}), 422, "validation", "granted"),
-    "no-token": (_with_headers(lambda p, c: {}), 401, "unauthenticated", None),
-    "not-bearer": (_with_headers(lambda p, c: {"Authorization": f"Basic {p.token(c)}"}), 401, "unauthenticated", None),
-    "expired-token": (_with_headers(lambda p, c: p.as_(c, ttl=-10)), 401, "unauthenticated", None),
-    **{f"forged-{name}": (_forged(name), 401, "unauthenticated", None) for name in FORGERIES},
-    "another-citizen": (_with_headers(lambda p, c: p.as_("c-somebody-else")), 403, "forbidden", None),
-    "admin": (_with_headers(lambda p, c: p.as_("admin-1", role="admin")), 403, "forbidden", None),
-    "system": (_with_headers(lambda p, c: p.as_("batch-1", role="system")), 403, "forbidden", None),
-    "agent-of-level-0": (_with_headers(lambda p, c: p.as_("agent-9", role="agent", level=0)), 403, "forbidden", None),
+class Refusal(NamedTuple):
+    """A write the API must refuse: how to send it, and the problem it must answer."""
+
+    write: Write
+    status: int
+    problem: str
+    field: str | None = None
+
+
+MALFORMED = '{"granted": true,'
+FORM = "application/x-www-form-urlencoded"
+REFUSED_WRITES: dict[str, Refusal] = {
+    "malformed-json": Refusal(
+        lambda p, c: _raw_put(p, c, MALFORMED, "application/json", p.as_(c)), 400, "malformed-request"
+    ),
+    "form-encoded": Refusal(lambda p, c: _raw_put(p, c, "granted=true", FORM, p.as_(c)), 415, "unsupported-media-type"),
+    "unknown-purpose": Refusal(_as_citizen(GIVE, purpose="horoscope"), 422, "consent-invalid", "purpose"),
+    "unknown-channel": Refusal(
+        _as_citizen({**GIVE, "channels": ["email", "pigeon"]}, purpose="campaigns"), 422, "consent-invalid", "channels"
+    ),
+    "no-text-version": Refusal(_as_citizen({"granted": True}), 422, "consent-invalid"),
+    "unpublished-text-version": Refusal(
+        _as_citizen({**GIVE, "text_version": "1999-01"}), 422, "consent-invalid", "text_version"
+    ),
+    "channels-on-a-purpose-not-per-channel": Refusal(
+        _as_citizen({**GIVE, "channels": ["email"]}), 422, "consent-invalid"
+    ),
+    "field-not-in-schema": Refusal(_as_citizen({**GIVE, "granted_by": "me"}), 422, "validation", "granted_by"),
+    "granted-missing": Refusal(_as_citizen({"text_version": "2026-01"}), 422, "validation", "granted"),
+    "no-token": Refusal(_with_headers(lambda p, c: {}), 401, "unauthenticated"),
+    "not-bearer": Refusal(_with_headers(lambda p, c: {"Authorization": f"Basic {p.token(c)}"}), 401, "unauthenticated"),
+    "expired-token": Refusal(_with_headers(lambda p, c: p.as_(c, ttl=-10)), 401, "unauthenticated"),
+    **{f"forged-{name}": Refusal(_forged(name), 401, "unauthenticated") for name in FORGERIES},
+    "another-citizen": Refusal(_with_headers(lambda p, c: p.as_("c-somebody-else")), 403, "forbidden"),
+    "admin": Refusal(_with_headers(lambda p, c: p.as_("admin-1", role="admin")), 403, "forbidden"),
+    "system": Refusal(_with_headers(lambda p, c: p.as_("batch-1", role="system")), 403, "forbidden"),
+    "agent-of-level-0": Refusal(_with_headers(lambda p, c: p.as_("agent-9", role="agent", level=0)), 403, "forbidden"),
 }
+
+
+def _purpose_of(response: requests.Response) -> str:
+    return str(response.request.path_url).rsplit("/", 1)[-1]
 
 
 @pytest.fixture(scope="module")
@@ -159,16 +183,16 @@ def test_a_refused_write_is_a_problem_and_changes_nothing(
     # GIVEN a citizen with personalisation given
     me = platform.as_(consenting_citizen)
     before_state, before_history = consents(platform, consenting_citizen, me), history(platform, consenting_citizen, me)
-    write, status, problem_type, field = REFUSED_WRITES[case]
+    refusal = REFUSED_WRITES[case]
 
     # WHEN a bad write is attempted on their record
-    response = write(platform, consenting_citizen)
+    response = refusal.write(platform, consenting_citizen)
 
     # THEN it is refused with the right status as problem+json, naming the field where there is one
-    problem = assert_problem(response, status, problem_type)
-    assert problem["instance"] == response.request.path_url.split("?")[0]
-    if field:
-        assert field in field_names(problem), problem
+    problem = assert_problem(response, refusal.status, refusal.problem)
+    assert problem["instance"] == f"/v1/citizens/{consenting_citizen}/consents/{_purpose_of(response)}"
+    if refusal.field:
+        assert refusal.field in field_names(problem), problem
     # AND the consents and their history are exactly as before
     assert consents(platform, consenting_citizen, me) == before_state
     assert history(platform, consenting_citizen, me) == before_history
@@ -182,7 +206,7 @@ def test_no_refused_write_emits_an_event(platform: Platform, citizen_id: str) ->
     before_state, before_history = consents(platform, citizen_id, me), history(platform, citizen_id, me)
 
     # WHEN every kind of refused write is attempted on their record
-    statuses = {case: write(platform, citizen_id).status_code for case, (write, *_) in REFUSED_WRITES.items()}
+    statuses = {case: refusal.write(platform, citizen_id).status_code for case, refusal in REFUSED_WRITES.items()}
 
     # THEN all were refused, nothing was half-written, and still only the one event was emitted
     assert all(400 <= s < 500 for s in statuses.values()), statuses
@@ -275,13 +299,6 @@ def test_a_method_a_route_does_not_have_is_a_405_problem(platform: Platform, cit
     assert consents(platform, citizen_id, me)["mode"] == "a"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: problems answered by the gateway itself (unknown route) have no 'instance', unlike every function "
-        "problem (local/gateway.py problem(), line ~39, does not set it; STYLE.md: type/title/status/detail/instance)"
-    ),
-)
 def test_a_404_for_an_unknown_route_names_the_instance(platform: Platform, citizen_id: str) -> None:
     # GIVEN a signed-in citizen
     me = platform.as_(citizen_id)
@@ -294,13 +311,6 @@ def test_a_404_for_an_unknown_route_names_the_instance(platform: Platform, citiz
     assert assert_problem(response, 404).get("instance") == path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: 401 answers carry no WWW-Authenticate header (RFC 9110 §15.5.2 MUST; RFC 6750 §3 'Bearer'); "
-        "functions/core/http.py problem_response() / UnauthenticatedError add none"
-    ),
-)
 def test_a_401_tells_the_client_to_send_a_bearer_token(platform: Platform, citizen_id: str) -> None:
     # GIVEN no token
 
@@ -312,13 +322,6 @@ def test_a_401_tells_the_client_to_send_a_bearer_token(platform: Platform, citiz
     assert response.headers.get("WWW-Authenticate", "").startswith("Bearer")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: 405 answers carry no Allow header (RFC 9110 §15.5.6 MUST); functions/core/http.py _dispatch "
-        "maps werkzeug's MethodNotAllowed (which knows valid_methods) to a problem without it"
-    ),
-)
 def test_a_405_lists_the_allowed_methods(platform: Platform, citizen_id: str) -> None:
     # GIVEN a signed-in citizen
     me = platform.as_(citizen_id)

@@ -316,14 +316,6 @@ def test_consent_terms_are_public_and_list_every_purpose_with_its_text(platform:
     assert set(terms["topics"]) == set(TERMS["topics"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: {granted: false, channels: [email]} withdraws campaigns on EVERY channel; the channels are "
-        "silently ignored (functions/consent/service.py change_consent: after.channels = () when not granted), "
-        "although the published text promises withdrawal 'para todos los canales o para uno solo'"
-    ),
-)
 def test_withdrawing_one_channel_keeps_the_others(platform: Platform, citizen_id: str) -> None:
     # GIVEN a citizen with campaigns by e-mail and SMS
     me = platform.as_(citizen_id)
@@ -340,14 +332,6 @@ def test_withdrawing_one_channel_keeps_the_others(platform: Platform, citizen_id
         assert granted(consents(platform, citizen_id, me)) == {("campaigns", "email"), ("campaigns", "sms")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a history cursor that decodes but is not one the API gave (e.g. base64 of {\"x\": 1}) is a 500; "
-        "functions/consent/main.py get_history only maps ValueError, the DynamoDB ValidationException from "
-        "storage.fetch_history (ExclusiveStartKey) escapes"
-    ),
-)
 def test_a_cursor_the_api_never_gave_is_refused_as_invalid(platform: Platform, citizen_id: str) -> None:
     # GIVEN a citizen with one proof
     me = platform.as_(citizen_id)
@@ -357,7 +341,7 @@ def test_a_cursor_the_api_never_gave_is_refused_as_invalid(platform: Platform, c
     forged = base64.urlsafe_b64encode(json.dumps({"x": 1}).encode()).decode()
     response = platform.http.get(
         platform.url(f"/v1/citizens/{citizen_id}/consents/history"),
-        params={"limit": 1, "cursor": forged},
+        params={"limit": "1", "cursor": forged},
         headers=me,
         timeout=15,
     )

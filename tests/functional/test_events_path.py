@@ -53,8 +53,13 @@ def change_request(citizen_id: str, **overrides: Any) -> dict[str, Any]:
 
 
 def post_binary(
-    platform: Platform, data: Any, *, event_id: str | None = None, type_: str = CONSENT_CHANGE_REQUESTED,
-    subject: str | None = None, drop: tuple[str, ...] = (),
+    platform: Platform,
+    data: Any,
+    *,
+    event_id: str | None = None,
+    type_: str = CONSENT_CHANGE_REQUESTED,
+    subject: str | None = None,
+    drop: tuple[str, ...] = (),
 ) -> requests.Response:
     headers = {
         "ce-specversion": "1.0",
@@ -238,7 +243,9 @@ def test_replaying_a_dead_letter_that_is_still_invalid_dead_letters_it_again(
     # THEN the replay is accepted for the same trigger, it fails the same way, and there is one more dead letter
     assert response.status_code == 202, response.text
     assert response.json() == {"id": dead["id"], "trigger": TRIGGER, "event_id": event_id}
-    letters = platform.wait_for(lambda: len(found := deadletters_of(platform, event_id)) == 2 and found, what="2nd dead letter")
+    letters = platform.wait_for(
+        lambda: len(found := deadletters_of(platform, event_id)) == 2 and found, what="2nd dead letter"
+    )
     newest, original = letters
     assert original["id"] == dead["id"] and original["replayed_at"] is not None
     assert newest["trigger"] == TRIGGER and newest["code"] == 400

@@ -96,7 +96,9 @@ def test_the_opa_data_api_answers_the_authz_decision(
     assert result["on_behalf"] is (policy_input["subject"]["role"] == "agent" and allowed)
 
 
-@pytest.mark.parametrize("path", ["/v1/data/nothing/decision", "/v1/data/authz/allow", "/v1/data/authz/nothing/decision"])
+@pytest.mark.parametrize(
+    "path", ["/v1/data/nothing/decision", "/v1/data/authz/allow", "/v1/data/authz/nothing/decision"]
+)
 def test_the_opa_data_api_answers_an_undefined_document_with_no_result(platform: Platform, path: str) -> None:
     # GIVEN a path that names no policy decision
 

@@ -66,7 +66,7 @@ def main() -> int:
                 ("store", pipeline.store_commit),
                 ("broker vs HTTP", lambda: pipeline.broker_vs_http(platform)),
                 ("retry cost", lambda: pipeline.retry_cost(platform)),
-                ("cold start", coldstart.run),
+                ("cold start", lambda: coldstart.run(platform, f"http://127.0.0.1:{dynamodb_port}")),
             ):
                 print(f"… {name}", file=sys.stderr, flush=True)
                 found = step()

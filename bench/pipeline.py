@@ -60,23 +60,34 @@ def consent_end_to_end(platform: Platform, changes: int = 600, concurrency: int 
     before = len(_received(platform.data_dir, CHANGED))
     results: list[tuple[float, float, str]] = []
 
-    def change(i: int) -> None:
-        citizen = citizens[i % len(citizens)]
-        granted = (i // len(citizens)) % 2 == 0
-        body = {"granted": granted, "channels": ["email"] if granted else [], "text_version": "2026-01"}
-        t0 = time.time()
-        response = _session().put(
-            platform.url(f"/v1/citizens/{citizen}/consents/campaigns"), json=body, headers=headers[citizen], timeout=30
-        )
-        t1 = time.time()
-        response.raise_for_status()
-        entry = next(e for e in response.json()["consents"] if e["purpose"] == "campaigns")
-        results.append((t0, t1, entry["proof_id"]))
+    def client(worker: int) -> None:
+        """Each client owns its citizens, so every PUT is a real change (give, withdraw, give...)."""
+        own = citizens[worker::concurrency]
+        for i in range(changes // concurrency):
+            citizen = own[i % len(own)]
+            granted = (i // len(own)) % 2 == 0
+            body = {"granted": granted, "channels": ["email"] if granted else [], "text_version": "2026-01"}
+            t0 = time.time()
+            response = _session().put(
+                platform.url(f"/v1/citizens/{citizen}/consents/campaigns"), json=body, headers=headers[citizen],
+                timeout=30,
+            )
+            t1 = time.time()
+            response.raise_for_status()
+            history = _session().get(
+                platform.url(f"/v1/citizens/{citizen}/consents/history"), params={"limit": 1},
+                headers=headers[citizen], timeout=30,
+            ) if not granted else None
+            entry = next(e for e in response.json()["consents"] if e["purpose"] == "campaigns")
+            proof = history.json()["proofs"][0]["proof_id"] if history is not None else entry["proof_id"]
+            results.append((t0, t1, proof))
 
     start = time.time()
     with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(change, range(changes)))
+        list(pool.map(client, range(concurrency)))
     http_done = time.time()
+    changes = len(results)
+    assert len({p for _, _, p in results}) == changes, "every PUT must be a real change with its own proof"
     end = _wait_count(platform.data_dir, CHANGED, before + changes)
     delivered = {e["data"]["proof_id"]: at for at, e in _received(platform.data_dir, CHANGED)}
     ingress = _ingress_times(platform.data_dir, CHANGED)

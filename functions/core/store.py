@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
@@ -53,7 +54,9 @@ def registered_tables() -> dict[str, type[Model]]:
     return dict(_TABLES)
 
 
+@lru_cache(maxsize=1)
 def connection() -> Connection:
+    """One connection per process: building a botocore client costs tens of milliseconds."""
     settings = get_settings()
     return Connection(region=settings.aws_region, host=settings.dynamodb_endpoint, max_pool_connections=32)
 

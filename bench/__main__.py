@@ -64,6 +64,7 @@ def main() -> int:
                 ("policy", lambda: policy.run(platform.base)),
                 ("consent end to end", lambda: pipeline.consent_end_to_end(platform)),
                 ("store", pipeline.store_commit),
+                ("store ceiling", lambda: pipeline.dynamodb_ceiling(f"http://127.0.0.1:{dynamodb_port}")),
                 ("broker vs HTTP", lambda: pipeline.broker_vs_http(platform)),
                 ("retry cost", lambda: pipeline.retry_cost(platform)),
                 ("cold start", lambda: coldstart.run(platform, f"http://127.0.0.1:{dynamodb_port}")),

@@ -61,10 +61,16 @@ def run(platform: Platform, dynamodb_endpoint: str, runs: int = 7) -> list[Figur
     ):
         parts, wall = _probe(env, path, token, runs)
         total = median([p["total"] for p in parts])
-        detail = ", ".join(f"{k} {ms(median([p[k] for p in parts]))}" for k in ("framework", "module", "first_response"))
+        detail = ", ".join(
+            f"{k} {ms(median([p[k] for p in parts]))}" for k in ("framework", "module", "first_response")
+        )
         figures += [
-            Figure(f"cold start, {label}: import to first response (median)", f"{ms(total)} ({detail})",
-                   "≤ 300 ms", "met" if total <= 0.3 else "NOT met"),
+            Figure(
+                f"cold start, {label}: import to first response (median)",
+                f"{ms(total)} ({detail})",
+                "≤ 300 ms",
+                "met" if total <= 0.3 else "NOT met",
+            ),
             Figure(f"cold start, {label}: whole process incl. interpreter (median)", ms(median(wall))),
         ]
     return figures

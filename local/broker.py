@@ -96,6 +96,7 @@ class BrokerStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        self._beats: dict[str, float] = {}
         self._db().executescript(SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
@@ -212,7 +213,12 @@ class BrokerStore:
         return int(self._db().execute("SELECT count(*) FROM deliveries").fetchone()[0])
 
     def beat(self, part: str) -> None:
-        self._db().execute("INSERT OR REPLACE INTO heartbeat (part, at) VALUES (?, ?)", (part, time.time()))
+        """Record that ``part`` is alive (at most once a second: it is a write)."""
+        now = time.time()
+        if now - self._beats.get(part, 0.0) < 1.0:
+            return
+        self._beats[part] = now
+        self._db().execute("INSERT OR REPLACE INTO heartbeat (part, at) VALUES (?, ?)", (part, now))
 
     def heartbeats(self) -> dict[str, float]:
         return {r[0]: r[1] for r in self._db().execute("SELECT part, at FROM heartbeat").fetchall()}
@@ -295,15 +301,20 @@ class Dispatcher:
         finally:
             self._inflight.release()
 
-    def run(self, stop: threading.Event, idle: float = 0.005) -> None:
+    def run(self, stop: threading.Event, idle: float = 0.005, max_idle: float = 0.05) -> None:
+        """Claim due deliveries and hand them to the workers; poll less often while idle."""
+        wait = idle
         while not stop.is_set():
             self.store.beat("broker")
             claimed = self.store.claim_due(self.workers * 2)
             for delivery in claimed:
                 self._inflight.acquire()
                 self._pool.submit(self.deliver, *delivery)
-            if not claimed:
-                stop.wait(idle)
+            if claimed:
+                wait = idle
+            else:
+                stop.wait(wait)
+                wait = min(wait * 2, max_idle)
         self._pool.shutdown(wait=True)
 
 

@@ -25,8 +25,9 @@ def find_jar() -> Path:
     return jars[-1]
 
 
-def start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """Start DynamoDB Local persisting to ``data_dir`` (``-sharedDb``: one file for every client)."""
+def start(data_dir: Path, port: int, in_memory: bool = False) -> subprocess.Popen[bytes]:
+    """Start DynamoDB Local persisting to ``data_dir`` (``-sharedDb``: one file for every client), or in
+    memory (nothing survives a restart) when asked."""
     java = shutil.which("java")
     if java is None:
         raise SystemExit("Java 17+ is needed for DynamoDB Local: run `make setup` (installs a JRE) or install one")

@@ -41,9 +41,14 @@ class Relay:
         self._session = requests.Session()
         self._session.mount("http://", HTTPAdapter(pool_connections=workers, pool_maxsize=workers))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="relay")
+        # Marking rows sent runs behind publishing (one writer, in order); rows published but not yet
+        # marked are skipped by later passes instead of being published twice.
+        self._marker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-mark")
+        self._unmarked: set[str] = set()
+        self._lock = threading.Lock()
 
     def publish(self, record: OutboxRecord) -> bool:
-        """POST one row to the sink in binary mode; mark it sent on 2xx. True when it was published."""
+        """POST one row to the sink in binary mode. True when the sink accepted it (2xx)."""
         headers = {f"ce-{k}": v for k, v in record.attributes().items() if k != "datacontenttype"}
         headers["content-type"] = "application/json"
         if record.traceparent:  # W3C header too, for HTTP-level tracing
@@ -55,20 +60,55 @@ class Relay:
         except requests.RequestException as exc:
             ok, error = False, f"sink unreachable: {exc}"
         if ok:
-            record.update(actions=[OutboxRecord.pending_shard.remove(), OutboxRecord.sent_at.set(datetime.now(UTC))])
             return True
         record.update(actions=[OutboxRecord.attempts.add(1), OutboxRecord.last_error.set(error or "unknown")])
         get_logger().warning("outbox publish failed", extra={"event_id": record.id, "error": error})
         return False
+
+    def _mark_later(self, records: list[OutboxRecord]) -> None:
+        with self._lock:
+            self._unmarked.update(r.id for r in records)
+
+        def mark() -> None:
+            try:
+                self.mark_sent(records)
+            except Exception:  # the rows stay pending and are published again: at-least-once
+                get_logger().exception("marking outbox rows sent failed")
+            finally:
+                with self._lock:
+                    self._unmarked.difference_update(r.id for r in records)
+
+        self._marker.submit(mark)
+
+    def drain(self) -> None:
+        """Wait for the pending marks (on shutdown)."""
+        self._marker.shutdown(wait=True)
+
+    @staticmethod
+    def mark_sent(records: list[OutboxRecord]) -> None:
+        """Mark published rows sent, 25 to a BatchWriteItem: the row leaves the sparse ``pending`` index.
+
+        Rewriting whole rows is safe: only the relay changes an outbox row after it is written, and one
+        relay runs at a time (the Deployment's ``Recreate`` strategy).
+        """
+        now = datetime.now(UTC)
+        with OutboxRecord.batch_write() as batch:
+            for record in records:
+                record.pending_shard = None
+                record.sent_at = now
+                batch.save(record)
 
     def run_once(self) -> int:
         """One pass over every shard; returns how many rows were published."""
         self.last_poll = time.monotonic()
         published = 0
         for shard in range(self.shards):
-            rows = list(OutboxRecord.pending.query(str(shard), limit=BATCH))
+            with self._lock:
+                skip = set(self._unmarked)
+            rows = [r for r in OutboxRecord.pending.query(str(shard), limit=BATCH) if r.id not in skip]
             if rows:
                 results = list(self._pool.map(self.publish, rows))
+                self._mark_later([row for row, ok in zip(rows, results, strict=True) if ok])
                 published += sum(results)
                 self.failures += len(results) - sum(results)
         self.published += published
@@ -117,6 +157,7 @@ def main() -> None:
     server = _health_server(relay, int(os.environ.get("PORT", "8080")))
     get_logger().info("outbox relay started", extra={"sink": settings.k_sink, "shards": settings.outbox_shards})
     relay.run_forever(stop)
+    relay.drain()
     server.shutdown()
 
 

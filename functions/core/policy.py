@@ -22,6 +22,7 @@ from functions.core.logging import get_logger
 from functions.core.settings import get_settings
 
 DECISION_RULE = "decision"
+MEMO_SIZE = 20_000
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class EmbeddedPolicy:
         self._entry_points = [f"data.{pkg}.{DECISION_RULE}" for pkg in bundle.packages]
         self._data_json = json.dumps(bundle.data)
         self._local = threading.local()
+        self._memo: dict[str, Any] = {}
         self._vm()  # compile now: a broken policy fails at start, not on the first request
 
     def _vm(self) -> Any:
@@ -126,7 +128,21 @@ class EmbeddedPolicy:
         return vm
 
     def evaluate(self, package: str, input_: dict[str, Any]) -> Any:
-        """The raw result of ``data.<package>.decision`` (also what the OPA Data API serves)."""
+        """The raw result of ``data.<package>.decision`` (also what the OPA Data API serves).
+
+        Decisions are memoised per input: the bundle never changes within a process, so a decision is a
+        pure function of its input. Fan-outs (one alert, many citizens alike) ask the same question often.
+        """
+        key = f"{package}\0{json.dumps(input_)}"  # key order as built: a different order only misses
+        cached = self._memo.get(key)
+        if cached is None:
+            cached = self._memo[key] = self.evaluate_uncached(package, input_)
+            if len(self._memo) > MEMO_SIZE:
+                self._memo.clear()  # crude but bounded: a fresh start costs one evaluation per input
+        return cached  # shared: callers treat decisions as read-only
+
+    def evaluate_uncached(self, package: str, input_: dict[str, Any]) -> Any:
+        """Always run the engine (benchmarks; the memo's first evaluation)."""
         if package not in self.bundle.packages:
             raise PolicyUnavailableError(f"no policy package {package!r}")
         vm = self._vm()

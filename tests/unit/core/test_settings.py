@@ -26,7 +26,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_defaults_are_the_embedded_local_ones() -> None:
-    settings = Settings()
+    settings = Settings.from_env()
     assert (settings.service_name, settings.policy_engine, settings.table_prefix) == ("pic", "embedded", "pic-")
     assert settings.policies_dir == REPO_ROOT / "policies" and (settings.policies_dir / "consent").is_dir()
     assert settings.dynamodb_endpoint is None and settings.k_sink is None
@@ -35,7 +35,7 @@ def test_the_defaults_are_the_embedded_local_ones() -> None:
 def test_knative_sets_the_service_name_and_the_sink(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("K_SERVICE", "pic-consent")
     monkeypatch.setenv("K_SINK", "http://broker-ingress/pic/pic")
-    settings = Settings()
+    settings = Settings.from_env()
     assert settings.service_name == "pic-consent" and settings.k_sink == "http://broker-ingress/pic/pic"
 
 
@@ -44,7 +44,7 @@ def test_an_empty_variable_means_not_set(monkeypatch: pytest.MonkeyPatch, name: 
     # GIVEN a ConfigMap that carries the variable empty
     monkeypatch.setenv(name, "")
     # THEN it is unset, so the AWS default endpoint / no sink is used
-    settings = Settings()
+    settings = Settings.from_env()
     assert settings.dynamodb_endpoint is None and settings.k_sink is None
 
 
@@ -52,4 +52,4 @@ def test_an_empty_variable_means_not_set(monkeypatch: pytest.MonkeyPatch, name: 
 def test_outbox_shards_out_of_range_are_refused(monkeypatch: pytest.MonkeyPatch, shards: str) -> None:
     monkeypatch.setenv("PIC_OUTBOX_SHARDS", shards)
     with pytest.raises(pydantic.ValidationError):
-        Settings()
+        Settings.from_env()

@@ -110,6 +110,8 @@ def authorize(ctx: RequestContext, action: str, citizen_id: str) -> Actor:
         raise ForbiddenError("; ".join(decision.reasons) or f"{action} is not allowed")
     if decision.result.get("on_behalf"):
         return Actor(kind="agent", id=subject.id, level=subject.level)
+    if subject.role == "system":
+        return Actor(kind="system", id=subject.id)
     return Actor(kind="citizen", id=subject.id)
 
 
@@ -221,6 +223,54 @@ def get_terms(ctx: RequestContext) -> Reply:
     )
 
 
+# ---- contact decisions -----------------------------------------------------------------------------
+
+
+class ContactDecision(BaseModel):
+    citizen_id: str
+    purpose: str
+    channel: str
+    allow: bool
+    defer: bool
+    defer_until: datetime | None = Field(None, description="when quiet hours end, if the answer is to wait")
+    legal_basis: str
+    reasons: list[str]
+    mode: Literal["a", "b"]
+    decided_at: datetime
+
+
+def get_contact_decision(ctx: RequestContext, citizen_id: str) -> Reply:
+    """``policies/consent`` for this citizen now: what notifications and campaigns must honour."""
+    authorize(ctx, "contact.decide", citizen_id)
+    args = ctx.request.args
+    missing = [name for name in ("purpose", "channel") if not args.get(name)]
+    if missing:
+        raise ValidationError(
+            "purpose and channel are required query parameters",
+            errors=[{"field": name, "message": "required"} for name in missing],
+        )
+    message = {k: args[k] for k in ("topic", "severity") if args.get(k)}
+    state = deps().store.fetch_state(citizen_id)
+    preferences, _ = deps().store.fetch_preferences(citizen_id)
+    at = now()
+    question = service.contact_question(state, preferences, args["purpose"], args["channel"], at, message or None)
+    decision = deps().policy.decide("consent", question)
+    defer = bool(decision.result.get("defer"))
+    view = ContactDecision(
+        citizen_id=citizen_id,
+        purpose=args["purpose"],
+        channel=args["channel"],
+        allow=decision.allow,
+        defer=defer,
+        defer_until=service.quiet_hours_end(preferences, at) if defer else None,
+        legal_basis=str(decision.result.get("legal_basis", "")),
+        reasons=decision.reasons,
+        mode=state.mode,
+        decided_at=at,
+    )
+    return Reply(200, view)
+
+
 # ---- preferences -----------------------------------------------------------------------------------
 
 
@@ -309,6 +359,13 @@ ROUTES = [
         request_model=ConsentPut,
         response_model=ConsentsView,
         idempotent_writes=True,
+    ),
+    Route(
+        f"{CITIZEN}/contact-decision",
+        "GET",
+        get_contact_decision,
+        "May the council contact this citizen for ?purpose on ?channel now (policies/consent)",
+        response_model=ContactDecision,
     ),
     Route(
         f"{CITIZEN}/preferences", "GET", get_preferences, "Language, channels, quiet hours", response_model=Preferences

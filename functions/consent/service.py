@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from events.consent import (
     Actor,
@@ -311,3 +312,44 @@ def removed_subscription(sub: Subscription, actor: Actor, now: datetime) -> Subs
         actor=actor,
         changed_at=now,
     )
+
+
+MADRID = ZoneInfo("Europe/Madrid")
+
+
+def contact_question(
+    state: ConsentState,
+    preferences: Preferences,
+    purpose: str,
+    channel: str,
+    now: datetime,
+    message: dict[str, str] | None = None,
+) -> dict[str, object]:
+    """The input of ``policies/consent``: "may the council contact this citizen for P on C now?".
+
+    Local time is Europe/Madrid's (the policy compares "HH:MM" strings with the citizen's quiet hours).
+    """
+    quiet = preferences.quiet_hours
+    return {
+        "purpose": purpose,
+        "channel": channel,
+        "citizen": {
+            "consents": {pid: p.snapshot().model_dump() for pid, p in state.purposes.items()},
+            "preferences": {"quiet_hours": quiet.model_dump() if quiet else None},
+            "flags": {"restricted": False, "objections": []},
+        },
+        "now": {"local_time": now.astimezone(MADRID).strftime("%H:%M")},
+        **({"message": message} if message else {}),
+    }
+
+
+def quiet_hours_end(preferences: Preferences, now: datetime) -> datetime | None:
+    """When the citizen's quiet hours next end (Europe/Madrid), as an aware datetime; None without them."""
+    if preferences.quiet_hours is None:
+        return None
+    local = now.astimezone(MADRID)
+    hour, minute = (int(part) for part in preferences.quiet_hours.end.split(":"))
+    end = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if end <= local:
+        end += timedelta(days=1)
+    return end.replace(tzinfo=None).replace(tzinfo=MADRID)  # re-resolve the offset across DST changes

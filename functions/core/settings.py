@@ -5,10 +5,9 @@ Functions see only the environment: the local runtime and Kubernetes both set th
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
-
-import os
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 

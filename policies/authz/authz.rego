@@ -86,9 +86,9 @@ refusals contains reason if {
 #   legal_source: RGPD art. 5.1.f and art. 25.2
 refusals contains reason if {
 	role_listed
-	not input.subject.role in {"citizen", "agent"}
+	not input.subject.role in {"citizen", "agent", "system"}
 	reason := sprintf(
-		"Role %s is listed for %s, but only a citizen on their own record or an attention agent on their behalf may act; nobody else (RGPD art. 5.1.f and art. 25.2).",
+		"Role %s is listed for %s, but only a citizen on their own record, an attention agent on their behalf or (for contact decisions) an internal system may act; nobody else (RGPD art. 5.1.f and art. 25.2).",
 		[role_shown, action_shown],
 	)
 }
@@ -166,6 +166,24 @@ grounds contains reason if {
 	reason := sprintf(
 		"Agent %s (attention level %s) acts on behalf of citizen %s; the caller records the agent's id (Ley 39/2015 art. 12).",
 		[subject_shown, level_shown, citizen_shown],
+	)
+}
+
+# METADATA
+# title: An internal system asks whether it may contact the citizen
+# description: >-
+#   A council system (notifications, campaigns) asks for the contact decision it must honour before
+#   it contacts a citizen. It reads no personal data beyond the decision. Only actions that list the
+#   role "system" in data.json allow it.
+# custom:
+#   legal_source: RGPD art. 5.2 (accountability) and art. 25.1 (data protection by design)
+grounds contains reason if {
+	role_listed
+	input.subject.role == "system"
+	citizen_named
+	reason := sprintf(
+		"Internal system %s asks for the contact decision it must honour for citizen %s (RGPD art. 5.2 and art. 25.1).",
+		[subject_shown, citizen_shown],
 	)
 }
 

@@ -182,11 +182,24 @@ test_decision_defined_and_denied_without_input if {
 }
 
 test_every_declared_action_is_open_to_citizen_and_agent if {
-	# GIVEN the six declared actions
+	# GIVEN the seven declared actions
 	# THEN each may be done by the citizen and by an agent of level 1
-	count(data.authz.actions) == 6
+	count(data.authz.actions) == 7
 	every name, _ in data.authz.actions {
 		allowed(request(citizen_123, name, "c-123"))
 		allowed(request(agent(1), name, "c-123"))
 	}
+}
+
+# GIVEN an internal system WHEN it asks for a contact decision THEN it is allowed, not on behalf
+test_system_allowed_to_ask_a_contact_decision if {
+	d := decision with input as request({"id": "svc-notifications", "role": "system"}, "contact.decide", "c-123")
+	d.allow == true
+	d.on_behalf == false
+}
+
+# GIVEN an internal system WHEN it tries to change consent THEN it is refused: only contact decisions list it
+test_system_denied_consent_write if {
+	d := decision with input as request({"id": "svc-notifications", "role": "system"}, "consent.write", "c-123")
+	d.allow == false
 }

@@ -127,6 +127,7 @@ class Platform:
                 ],
                 cwd=REPO_ROOT,
                 env={**os.environ, **self.env},
+                start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops the children in order
             )
         )
         self._start_background()

@@ -48,6 +48,7 @@ def start(data_dir: Path, port: int, in_memory: bool = False) -> subprocess.Pope
             str(port),
         ],
         stdout=log,
+        start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops the children in order
         stderr=subprocess.STDOUT,
         cwd=jar.parent,
     )

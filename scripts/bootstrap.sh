@@ -23,8 +23,9 @@ stamp=".venv/.requirements-$(cat requirements.txt requirements-dev.txt | sha256s
 if [ ! -f "$stamp" ]; then
   [ -x .venv/bin/python ] || "$PY" -m venv .venv || { apt_install python3-venv; "$PY" -m venv .venv; }
   say "installing Python dependencies (pinned) into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements-dev.txt
+  quiet_pip() { .venv/bin/python -m pip install -q "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2); }
+  quiet_pip --upgrade pip
+  quiet_pip -r requirements-dev.txt
   rm -f .venv/.requirements-*; touch "$stamp"
 fi
 

@@ -21,6 +21,7 @@ from events.base import EventData
 from events.catalog import CATALOG
 from functions.core import idempotency
 from functions.core.errors import PROBLEM_CONTENT_TYPE, InvalidEventError, PicError, pydantic_errors
+from functions.core.http import install_problem_handlers
 from functions.core.logging import bind_trace, get_logger
 from functions.core.store import DuplicateError, UnitOfWork
 
@@ -58,6 +59,7 @@ class EventFunction:
             raise ValueError(f"handlers for types outside the catalog: {sorted(unknown)}")
         self.name = name
         self.handlers = handlers
+        install_problem_handlers()
 
     def __call__(self, event: CloudEvent) -> None:
         ctx = EventContext(

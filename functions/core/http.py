@@ -14,7 +14,7 @@ from typing import Any
 import flask
 import pydantic
 from pydantic import BaseModel
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from functions.core import idempotency
@@ -130,10 +130,35 @@ def parse_body(request: flask.Request, model: type[BaseModel]) -> BaseModel:
         raise ValidationError("the body does not match the schema", errors=pydantic_errors(exc)) from exc
 
 
+def install_problem_handlers() -> None:
+    """Make the hosting Flask app answer its own errors as problems too (e.g. a path its router refuses).
+
+    functions-framework imports the function's module inside the app context, so the app is at hand;
+    outside it (unit tests) there is nothing to install.
+    """
+    if not flask.has_app_context():
+        return
+    app = flask.current_app
+
+    def as_problem(error: HTTPException) -> Any:
+        if error.response is not None:  # already an answer (e.g. a broker answer): keep it
+            return error.response
+        code = error.code or 500
+        problem = PicError(error.description or error.name)
+        problem.status, problem.slug, problem.title = code, _FRAMEWORK_SLUGS.get(code, "http-error"), error.name
+        return problem_response(problem, flask.request.path)
+
+    app.register_error_handler(HTTPException, as_problem)
+
+
+_FRAMEWORK_SLUGS = {400: "malformed-request", 404: "not-found", 405: "method-not-allowed", 413: "malformed-request"}
+
+
 class HttpFunction:
     """The callable behind ``@functions_framework.http``: one per capability's channel API."""
 
     def __init__(self, name: str, routes: list[Route]) -> None:
+        install_problem_handlers()
         self.name = name
         self.routes = routes
         self._map = Map(

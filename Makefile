@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help setup run test test-unit test-policies test-contract test-functional lint bench schemas clean
+.PHONY: help setup run test test-unit test-policies test-contract test-functional lint bench schemas clean image infra-check
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,6 +41,12 @@ bench: setup ## benchmarks (policy, consent end to end, broker, cold start); fig
 
 schemas: setup ## regenerate schemas/ (JSON Schema per event type, asyncapi.yaml, openapi.json)
 	@$(PY) -m events.generate
+
+image: ## build the one container image (PIC_IMAGE, default pic-functions:dev) with docker or podman; exit 2 says what is missing
+	@scripts/image.sh
+
+infra-check: setup ## terraform fmt/validate, kubectl kustomize, checkov (offline; says what it skips and why)
+	@scripts/infra_check.sh
 
 clean: ## remove local data (.pic-data) and caches; keeps .venv and .tools
 	rm -rf .pic-data .pytest_cache .mypy_cache .ruff_cache

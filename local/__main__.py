@@ -114,7 +114,9 @@ class Platform:
             dynamodb.start(self.args.data_dir / "dynamodb", self.args.dynamodb_port, self.args.dynamodb_in_memory)
         )
         dynamodb.wait_ready(self.env["PIC_DYNAMODB_ENDPOINT"], self.env["AWS_REGION"])
-        dynamodb.create_tables(self.env["PIC_DYNAMODB_ENDPOINT"], self.env["AWS_REGION"])
+        from functions.core.tables import create_tables
+
+        create_tables()
         self.children.append(
             subprocess.Popen(
                 [

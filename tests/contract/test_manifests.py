@@ -6,6 +6,7 @@ What is checked is the output of ``kubectl kustomize`` (what a cluster would rec
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -261,4 +262,102 @@ def test_routes_annotations_parse(kustomization: str) -> None:
             # THEN each route is /v1/... and every segment is a literal or a {name} placeholder
             if not route.startswith("/v1/") or not all(ROUTE_SEGMENT.fullmatch(s) for s in segments):
                 problems.append(f"{_name(service)}: route {route!r} is not /v1/ followed by literals or {{name}}")
+    assert not problems, "\n".join(problems)
+
+
+EVENT_CONSUMER_LABEL = ("pic.madrid.es/event-consumer", "true")
+FUNCTIONS_IMAGE = "pic-functions"
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+IRSA_ROLE = re.compile(r"arn:aws:iam::(ACCOUNT_ID|\d{12}):role/(?P<role>[\w+=,.@-]+)")
+
+
+def _pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = workload["spec"]["template"]["spec"]
+    return spec
+
+
+def test_opa_bundle_copy_matches_policies() -> None:
+    # GIVEN the generator that copies policies/ into infra/k8s/base/opa (kustomize reads nothing outside)
+    spec = importlib.util.spec_from_file_location("generate_opa_bundle", K8S_DIR / "generate_opa_bundle.py")
+    assert spec and spec.loader
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+
+    # WHEN the copy on disk is compared with what it would write now
+    problems = generator.stale()
+
+    # THEN they are the same: OPA in a cluster serves the policies the tests ran
+    assert not problems, "infra/k8s/base/opa is stale; run `python infra/k8s/generate_opa_bundle.py`:\n" + "\n".join(
+        problems
+    )
+
+
+@builds
+def test_trigger_subscribers_are_admitted_from_the_broker(kustomization: str) -> None:
+    # GIVEN the built Triggers and the Knative Services they deliver to
+    resources = _build(kustomization)
+    services = {s["metadata"]["name"]: s for s in _of(resources, KNATIVE_SERVICE)}
+    subscribers = {t["spec"]["subscriber"]["ref"]["name"] for t in _of(resources, TRIGGER)}
+
+    # WHEN each subscriber's pod labels are read
+    unlabelled = [
+        name
+        for name in sorted(subscribers & services.keys())
+        if services[name]["spec"]["template"].get("metadata", {}).get("labels", {}).get(EVENT_CONSUMER_LABEL[0])
+        != EVENT_CONSUMER_LABEL[1]
+    ]
+
+    # THEN each carries the label NetworkPolicy allow-broker-to-event-functions admits the broker by
+    assert not unlabelled, (
+        f'Trigger subscribers without `{EVENT_CONSUMER_LABEL[0]}: "{EVENT_CONSUMER_LABEL[1]}"` in '
+        f"spec.template.metadata.labels: {unlabelled}"
+    )
+
+
+@builds
+def test_ingress_is_denied_by_default(kustomization: str) -> None:
+    # GIVEN the built NetworkPolicies
+    policies = _of(_build(kustomization), ("networking.k8s.io/v1", "NetworkPolicy"))
+
+    # WHEN one selects every pod for ingress and allows nothing
+    default_deny = [
+        p
+        for p in policies
+        if p["spec"].get("podSelector") == {}
+        and "Ingress" in p["spec"].get("policyTypes", [])
+        and not p["spec"].get("ingress")
+    ]
+
+    # THEN it exists: every other ingress is an explicit exception
+    assert default_deny, f"{kustomization}: no NetworkPolicy denies ingress to every pod of namespace pic"
+
+
+def test_public_cloud_gives_every_function_workload_its_own_iam_role() -> None:
+    # GIVEN the AWS overlay's workloads that run the functions image, and its ServiceAccounts
+    resources = _build("overlays/public-cloud")
+    workloads = [
+        w
+        for w in [*_of(resources, KNATIVE_SERVICE), *_of(resources, ("apps/v1", "Deployment"))]
+        if any(FUNCTIONS_IMAGE in c["image"] for c in _pod_spec(w)["containers"])
+    ]
+    accounts = {a["metadata"]["name"]: a for a in _of(resources, ("v1", "ServiceAccount"))}
+
+    problems = []
+    for workload in workloads:
+        # WHEN its ServiceAccount and that account's IAM role are looked up
+        name = workload["metadata"]["name"]
+        account = _pod_spec(workload).get("serviceAccountName")
+        if account != name:
+            problems.append(f"{_name(workload)}: serviceAccountName is {account!r}, expected {name!r}")
+            continue
+        if account not in accounts:
+            problems.append(f"{_name(workload)}: ServiceAccount {account} is not in the overlay")
+            continue
+        role = IRSA_ROLE.fullmatch(accounts[account]["metadata"].get("annotations", {}).get(IRSA_ANNOTATION, ""))
+        # THEN each has its own account, bound to the IAM role named after it (an environment prefix allowed)
+        if not role or not (role["role"] == name or role["role"].endswith(f"-{name}")):
+            problems.append(f"ServiceAccount/{account}: {IRSA_ANNOTATION} is not arn:aws:iam::ACCOUNT_ID:role/{name}")
+        if _pod_spec(workload).get("automountServiceAccountToken") is False:
+            problems.append(f"{_name(workload)}: automountServiceAccountToken is false, IRSA expects the token")
+    assert workloads, "the public-cloud overlay builds no workload running the functions image"
     assert not problems, "\n".join(problems)

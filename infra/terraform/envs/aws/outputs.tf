@@ -1,0 +1,42 @@
+output "kms_key_arn" {
+  description = "ARN of the customer-managed key that encrypts every PIC table."
+  value       = module.kms.key_arn
+}
+
+output "table_names" {
+  description = "Table name by domain; the functions find them through PIC_TABLE_PREFIX."
+  value = {
+    outbox      = module.table_outbox.table_name
+    idempotency = module.table_idempotency.table_name
+    consent     = module.table_consent.table_name
+  }
+}
+
+output "table_arns" {
+  description = "Table ARN by domain."
+  value = {
+    outbox      = module.table_outbox.table_arn
+    idempotency = module.table_idempotency.table_arn
+    consent     = module.table_consent.table_arn
+  }
+}
+
+output "service_accounts" {
+  description = "The ServiceAccount each function must run as (infra/k8s public-cloud overlay): namespace, name and the IRSA annotation."
+  value = {
+    for role in [module.role_pic_consent, module.role_pic_consent_events, module.role_pic_outbox_relay] :
+    role.service_account => {
+      namespace   = role.namespace
+      name        = role.service_account
+      annotations = role.service_account_annotations
+    }
+  }
+}
+
+output "pic_config" {
+  description = "Entries of the pic-config ConfigMap that this landing zone decides (public-cloud overlay)."
+  value = {
+    AWS_REGION       = var.region
+    PIC_TABLE_PREFIX = var.table_prefix
+  }
+}

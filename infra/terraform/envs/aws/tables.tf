@@ -1,0 +1,67 @@
+# One table per pynamodb model that defines a table (functions/*/storage.py, functions/core/*.py): keys,
+# indexes and TTL must match the model (tests/contract/test_terraform.py checks it). Names carry the same
+# prefix the functions read from PIC_TABLE_PREFIX.
+
+# functions/core/outbox.py OutboxRecord: events waiting for the relay; a week of TTL.
+module "table_outbox" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}outbox"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+    { name = "pending_shard", type = "S" },
+    { name = "created_at", type = "S" },
+  ]
+  global_secondary_indexes = [
+    # Sparse: only unsent rows carry pending_shard; the relay polls it shard by shard.
+    { name = "pending", hash_key = "pending_shard", range_key = "created_at", projection_type = "ALL" },
+  ]
+  ttl_attribute_name = "expires_at"
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
+# functions/core/idempotency.py IdempotencyRecord: work already done under a key; expires after its TTL.
+module "table_idempotency" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}idempotency"
+  hash_key = "key"
+  attributes = [
+    { name = "key", type = "S" },
+  ]
+  ttl_attribute_name = "expires_at"
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
+# functions/consent/storage.py ConsentItem family: state, proofs, preferences and subscriptions per citizen.
+# No TTL: consent proofs are legal evidence (RGPD art. 7.1) and are kept.
+module "table_consent" {
+  source = "../../modules/dynamodb-table"
+
+  name      = "${var.table_prefix}consent"
+  hash_key  = "citizen_id"
+  range_key = "item"
+  attributes = [
+    { name = "citizen_id", type = "S" },
+    { name = "item", type = "S" },
+    { name = "topic_zone", type = "S" },
+  ]
+  global_secondary_indexes = [
+    # Who is subscribed to a topic in a zone (alert fan-out); only subscription items carry topic_zone.
+    { name = "by-topic-zone", hash_key = "topic_zone", range_key = "citizen_id", projection_type = "KEYS_ONLY" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}

@@ -1,0 +1,18 @@
+output "pic_config" {
+  description = "Entries of the pic-config ConfigMap that this landing zone decides (private-cloud overlay)."
+  value = {
+    AWS_REGION            = var.alternator_region
+    PIC_DYNAMODB_ENDPOINT = var.alternator_endpoint
+    PIC_TABLE_PREFIX      = var.table_prefix
+  }
+}
+
+output "kafka_broker_config" {
+  description = "The cluster's default Kafka broker ConfigMap (namespace/name), for Brokers that name no config; the private-cloud overlay's Brokers name their own (kafka-broker-config in namespace pic), which must point at the same Kafka."
+  value       = module.cluster_addons.kafka_broker_config
+}
+
+output "broker_class" {
+  description = "Broker class the private-cloud overlay should set on PIC's Brokers (eventing.knative.dev/broker.class)."
+  value       = module.cluster_addons.broker_class
+}

@@ -1,0 +1,119 @@
+variable "environment" {
+  description = "Environment name (e.g. \"prod\", \"pre\"), used as a label."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,15}$", var.environment))
+    error_message = "environment must be 2-16 characters of [a-z0-9-], starting with a letter."
+  }
+}
+
+variable "kubeconfig_path" {
+  description = "Path of the kubeconfig for the on-premises cluster."
+  type        = string
+  default     = "~/.kube/config"
+}
+
+variable "kube_context" {
+  description = "kubeconfig context of the on-premises cluster; null for the current context."
+  type        = string
+  default     = null
+}
+
+# --- Knative ------------------------------------------------------------------------------------
+
+variable "knative_operator_chart_version" {
+  description = "Version of the knative-operator Helm chart (mirror https://knative.github.io/operator if the cluster has no internet access)."
+  type        = string
+  default     = "v1.22.3"
+}
+
+variable "knative_version" {
+  description = "Knative Serving/Eventing version the operator installs."
+  type        = string
+  default     = "1.22"
+}
+
+variable "kafka_broker_version" {
+  description = "eventing-kafka-broker release the operator installs (same minor as knative_version)."
+  type        = string
+  default     = "1.22.0"
+}
+
+variable "control_plane_replicas" {
+  description = "Replicas of the Knative control-plane deployments."
+  type        = number
+  default     = 2
+}
+
+variable "serving_domain" {
+  description = "Domain of Knative Service URLs inside the council's network (e.g. \"pic.madrid.local\"); null keeps Knative's default."
+  type        = string
+  default     = null
+}
+
+variable "kourier_service_type" {
+  description = "Service type of the Kourier gateway: NodePort behind the council's load balancers (default), LoadBalancer with MetalLB or similar, or ClusterIP behind another ingress."
+  type        = string
+  default     = "NodePort"
+}
+
+# --- Kafka (existing) ---------------------------------------------------------------------------
+
+variable "kafka_bootstrap_servers" {
+  description = "Bootstrap servers (host:port) of the existing Kafka cluster that backs the Knative Kafka broker."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.kafka_bootstrap_servers) > 0
+    error_message = "kafka_bootstrap_servers must list at least one host:port."
+  }
+}
+
+variable "kafka_auth_secret_name" {
+  description = "Secret in knative-eventing with the Kafka connection's protocol, SASL and TLS settings (created outside Terraform: it holds credentials); null for plaintext."
+  type        = string
+  default     = null
+}
+
+variable "kafka_topic_partitions" {
+  description = "Partitions of each broker topic."
+  type        = number
+  default     = 10
+}
+
+variable "kafka_topic_replication_factor" {
+  description = "Replication factor of each broker topic (at most the number of Kafka brokers)."
+  type        = number
+  default     = 3
+}
+
+# --- Data store (ScyllaDB Alternator, existing) -------------------------------------------------
+
+variable "alternator_endpoint" {
+  description = "URL of the ScyllaDB Alternator endpoint (DynamoDB API) the functions use: PIC_DYNAMODB_ENDPOINT in the private-cloud overlay (its default is the overlay's)."
+  type        = string
+  default     = "http://scylla-alternator.scylla.svc:8000"
+
+  validation {
+    condition     = can(regex("^https?://[^/\\s]+(:[0-9]+)?/?$", var.alternator_endpoint))
+    error_message = "alternator_endpoint must be an http(s) URL such as https://alternator.scylla.svc:8043."
+  }
+}
+
+variable "alternator_region" {
+  description = "Region name the DynamoDB clients sign with (Alternator ignores it, boto3 needs one): AWS_REGION in the overlay."
+  type        = string
+  default     = "eu-south-2"
+}
+
+variable "table_prefix" {
+  description = "Prefix of every table name: PIC_TABLE_PREFIX in the overlay."
+  type        = string
+  default     = "pic-"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_.-]{0,200}$", var.table_prefix))
+    error_message = "table_prefix may only hold [a-zA-Z0-9_.-]."
+  }
+}

@@ -1,0 +1,264 @@
+locals {
+  labels = merge(var.labels, {
+    "app.kubernetes.io/part-of"    = "pic"
+    "app.kubernetes.io/managed-by" = "terraform"
+  })
+
+  install_operator = var.create && (var.enable_knative_serving || var.enable_knative_eventing)
+  install_serving  = var.create && var.enable_knative_serving
+  install_eventing = var.create && var.enable_knative_eventing
+  install_kafka    = local.install_eventing && var.broker_class == "Kafka"
+  install_opa      = var.create && var.enable_opa
+
+  ingress_classes = {
+    kourier = "kourier.ingress.networking.knative.dev"
+    istio   = "istio.ingress.networking.knative.dev"
+    contour = "contour.ingress.networking.knative.dev"
+  }
+  # merge, not a conditional: a conditional would unify both objects into map(string) and send "true".
+  ingress = merge({ enabled = true }, var.serving_ingress == "kourier" ? { "service-type" = var.kourier_service_type } : {})
+
+  kafka_broker_config_name = "pic-kafka-broker-config"
+  kafka_broker_manifests   = "https://github.com/knative-extensions/eventing-kafka-broker/releases/download/knative-v${var.kafka_broker_version}"
+
+  # Brokers that do not name a class get this one (config-br-defaults).
+  default_broker_config = var.broker_class == "Kafka" ? {
+    clusterDefault = {
+      brokerClass = "Kafka"
+      apiVersion  = "v1"
+      kind        = "ConfigMap"
+      name        = local.kafka_broker_config_name
+      namespace   = "knative-eventing"
+    }
+    } : {
+    clusterDefault = {
+      brokerClass = "MTChannelBasedBroker"
+      apiVersion  = "v1"
+      kind        = "ConfigMap"
+      name        = "config-br-default-channel"
+      namespace   = "knative-eventing"
+    }
+  }
+}
+
+# --- Knative Operator, then Serving and Eventing as its custom resources -------------------------
+
+resource "helm_release" "knative_operator" {
+  count = local.install_operator ? 1 : 0
+
+  name             = "knative-operator"
+  repository       = "https://knative.github.io/operator"
+  chart            = "knative-operator"
+  version          = var.knative_operator_chart_version
+  namespace        = "knative-operator"
+  create_namespace = true
+  atomic           = true
+  wait             = true
+  timeout          = 600
+}
+
+resource "kubernetes_namespace_v1" "knative_serving" {
+  count = local.install_serving ? 1 : 0
+
+  metadata {
+    name   = "knative-serving"
+    labels = local.labels
+  }
+}
+
+resource "kubernetes_manifest" "knative_serving" {
+  count = local.install_serving ? 1 : 0
+
+  manifest = {
+    apiVersion = "operator.knative.dev/v1beta1"
+    kind       = "KnativeServing"
+    metadata = {
+      name      = "knative-serving"
+      namespace = kubernetes_namespace_v1.knative_serving[0].metadata[0].name
+      labels    = local.labels
+    }
+    spec = {
+      version = var.knative_version
+      ingress = {
+        (var.serving_ingress) = local.ingress
+      }
+      config = {
+        network = {
+          "ingress-class" = local.ingress_classes[var.serving_ingress]
+        }
+        domain = { for domain in compact([var.serving_domain]) : domain => "" }
+        features = {
+          # PIC's functions mount an emptyDir on /tmp under a read-only root filesystem.
+          "kubernetes.podspec-volumes-emptydir" = "enabled"
+        }
+      }
+      "high-availability" = {
+        replicas = var.control_plane_replicas
+      }
+    }
+  }
+
+  wait {
+    condition {
+      type   = "Ready"
+      status = "True"
+    }
+  }
+
+  timeouts {
+    create = "15m"
+    update = "15m"
+  }
+
+  depends_on = [helm_release.knative_operator]
+}
+
+resource "kubernetes_namespace_v1" "knative_eventing" {
+  count = local.install_eventing ? 1 : 0
+
+  metadata {
+    name   = "knative-eventing"
+    labels = local.labels
+  }
+}
+
+# Settings of the Knative Kafka broker: where Kafka is and how broker topics are made. The auth Secret,
+# when named, is created outside Terraform (it holds credentials).
+resource "kubernetes_config_map_v1" "kafka_broker_config" {
+  count = local.install_kafka ? 1 : 0
+
+  metadata {
+    name      = local.kafka_broker_config_name
+    namespace = kubernetes_namespace_v1.knative_eventing[0].metadata[0].name
+    labels    = local.labels
+  }
+
+  data = merge(
+    {
+      "bootstrap.servers"                = join(",", var.kafka.bootstrap_servers)
+      "default.topic.partitions"         = tostring(var.kafka.topic_partitions)
+      "default.topic.replication.factor" = tostring(var.kafka.topic_replication_factor)
+    },
+    var.kafka.auth_secret_name == null ? {} : { "auth.secret.ref.name" = var.kafka.auth_secret_name },
+  )
+}
+
+resource "kubernetes_manifest" "knative_eventing" {
+  count = local.install_eventing ? 1 : 0
+
+  manifest = {
+    apiVersion = "operator.knative.dev/v1beta1"
+    kind       = "KnativeEventing"
+    metadata = {
+      name      = "knative-eventing"
+      namespace = kubernetes_namespace_v1.knative_eventing[0].metadata[0].name
+      labels    = local.labels
+    }
+    spec = merge(
+      {
+        version                  = var.knative_version
+        sinkBindingSelectionMode = var.sinkbinding_selection_mode
+        config = {
+          "br-defaults" = {
+            "default-br-config" = yamlencode(local.default_broker_config)
+          }
+        }
+        "high-availability" = {
+          replicas = var.control_plane_replicas
+        }
+      },
+      # The Kafka broker ships outside Eventing core: the operator installs its released manifests.
+      local.install_kafka ? {
+        additionalManifests = [
+          { URL = "${local.kafka_broker_manifests}/eventing-kafka-controller.yaml" },
+          { URL = "${local.kafka_broker_manifests}/eventing-kafka-broker.yaml" },
+        ]
+      } : {},
+    )
+  }
+
+  wait {
+    condition {
+      type   = "Ready"
+      status = "True"
+    }
+  }
+
+  timeouts {
+    create = "15m"
+    update = "15m"
+  }
+
+  depends_on = [helm_release.knative_operator, kubernetes_config_map_v1.kafka_broker_config]
+}
+
+# --- OPA -----------------------------------------------------------------------------------------
+
+# Optional central OPA with kube-mgmt (PIC's own OPA, pic-opa, is a base manifest in infra/k8s): policies
+# and data come from ConfigMaps labelled openpolicyagent.org/policy=rego and openpolicyagent.org/data=opa in
+# opa_namespace (or from bundles in opa_config). The OPA API requires kube-mgmt's token for everything but
+# reading decisions, so a pod in the cluster can ask but never change a policy. (The chart writes these
+# policies through an unquoted shell heredoc: no "$" in them.)
+resource "helm_release" "opa" {
+  count = local.install_opa ? 1 : 0
+
+  name             = var.opa_name
+  repository       = "https://open-policy-agent.github.io/kube-mgmt/charts"
+  chart            = "opa-kube-mgmt"
+  version          = var.opa_chart_version
+  namespace        = var.opa_namespace
+  create_namespace = true
+  atomic           = true
+  wait             = true
+  timeout          = 600
+
+  values = [yamlencode({
+    fullnameOverride = var.opa_name
+    replicas         = var.opa_replicas
+    useHttps         = false
+    logFormat        = "json"
+    opa              = var.opa_config
+    authz = {
+      enabled = true
+    }
+    bootstrapPolicies = {
+      pic_authz = <<-EOT
+        package system.authz
+
+        # Clients may read decisions (POST or GET /v1/data/...), nothing else.
+        allow if {
+          input.method in {"GET", "POST"}
+          input.path[0] == "v1"
+          input.path[1] == "data"
+        }
+      EOT
+      pic_log   = <<-EOT
+        package system.log
+
+        # Decision logs never carry the raw input (it may hold personal data).
+        mask contains "/input"
+      EOT
+    }
+    mgmt = {
+      namespaces = [var.opa_namespace]
+      policies   = { enabled = true }
+      data       = { enabled = true }
+      startupProbe = {
+        httpGet = { path = "/health", port = 8181, scheme = "HTTP" }
+      }
+    }
+    podDisruptionBudget = {
+      enabled      = var.opa_replicas > 1
+      minAvailable = 1
+    }
+    securityContext = {
+      enabled      = true
+      runAsNonRoot = true
+      runAsUser    = 65532
+    }
+    resources = {
+      requests = { cpu = "100m", memory = "128Mi" }
+      limits   = { memory = "512Mi" }
+    }
+  })]
+}

@@ -1,0 +1,172 @@
+"""Contract: every resource the kustomizations build validates against the vendored Kubernetes and Knative schemas.
+
+The schemas live in infra/k8s/schemas (one self-contained JSON Schema per kind, see its README): closed
+objects, so an unknown field is an error, as it is for the API server's strict field validation and
+Knative's webhooks. Offline: no cluster, no network.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from typing import Any
+
+import jsonschema
+import pytest
+from jsonschema.exceptions import best_match
+
+from tests.contract.test_manifests import K8S_DIR, KUSTOMIZATIONS, _build, _name
+
+SCHEMAS_DIR = K8S_DIR / "schemas"
+REGENERATE = "add the kind to infra/k8s/schemas/generate.py and run it (see infra/k8s/schemas/README.md)"
+
+
+def schema_filename(api_version: str, kind: str) -> str:
+    """The same naming as infra/k8s/schemas/generate.py: `trigger-eventing.knative.dev-v1.json`."""
+    return f"{kind.lower()}-{api_version.replace('/', '-')}.json"
+
+
+@cache
+def _validator(filename: str) -> jsonschema.protocols.Validator | None:
+    path = SCHEMAS_DIR / filename
+    if not path.is_file():
+        return None
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def schema_problems(resource: dict[str, Any]) -> list[str]:
+    """Why ``resource`` does not validate: an unknown kind, or its schema's most relevant error."""
+    api_version, kind = resource.get("apiVersion", "?"), resource.get("kind", "?")
+    name = resource.get("metadata", {}).get("name", "?")
+    validator = _validator(schema_filename(str(api_version), str(kind)))
+    if validator is None:
+        return [f"{kind}/{name}: no schema for {api_version} {kind}: {REGENERATE}"]
+    error = best_match(validator.iter_errors(resource))
+    return [f"{kind}/{name}: {error.json_path}: {error.message}"] if error else []
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_every_built_resource_validates_against_its_schema(kustomization: str) -> None:
+    # GIVEN everything a kustomization builds
+    resources = _build(kustomization)
+
+    # WHEN each resource is validated against the vendored schema of its apiVersion and kind
+    problems = [problem for resource in resources for problem in schema_problems(resource)]
+
+    # THEN all validate, and no kind is left without a schema
+    assert not problems, f"{kustomization}:\n" + "\n".join(problems)
+
+
+def _built(kustomization: str, api_version: str, kind: str) -> dict[str, Any]:
+    """A deep copy of the first built resource of that kind, to mutate."""
+    for resource in _build(kustomization):
+        if (resource["apiVersion"], resource["kind"]) == (api_version, kind):
+            assert not schema_problems(resource), f"{_name(resource)} should validate before it is mutated"
+            return copy.deepcopy(resource)
+    pytest.fail(f"{kustomization} builds no {api_version} {kind}")
+
+
+def _set(resource: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """Sets a dotted path (list indices as numbers) in ``resource``; returns it."""
+    *parents, leaf = path.split(".")
+    node: Any = resource
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[leaf] = value
+    return resource
+
+
+def _rename(resource: dict[str, Any], path: str, new_key: str) -> dict[str, Any]:
+    """Renames the last key of a dotted path, as a typo would."""
+    *parents, leaf = path.split(".")
+    node: Any = resource
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[new_key] = node.pop(leaf)
+    return resource
+
+
+TRIGGER = ("eventing.knative.dev/v1", "Trigger")
+KSERVICE = ("serving.knative.dev/v1", "Service")
+DEPLOYMENT = ("apps/v1", "Deployment")
+BROKER = ("eventing.knative.dev/v1", "Broker")
+NETWORK_POLICY = ("networking.k8s.io/v1", "NetworkPolicy")
+SINK_BINDING = ("sources.knative.dev/v1", "SinkBinding")
+
+MUTATIONS = {
+    "Trigger filter with a typo (attribute)": (
+        TRIGGER,
+        lambda r: _rename(r, "spec.filter.attributes", "attribute"),
+        "spec.filter",
+    ),
+    "Trigger retry as a word": (TRIGGER, lambda r: _set(r, "spec.delivery.retry", "five"), "spec.delivery.retry"),
+    "Trigger dead-letter sink with a typo (deadLeterSink)": (
+        TRIGGER,
+        lambda r: _rename(r, "spec.delivery.deadLetterSink", "deadLeterSink"),
+        "spec.delivery",
+    ),
+    "Trigger subscriber ref with a typo (nmae)": (
+        TRIGGER,
+        lambda r: _rename(r, "spec.subscriber.ref.name", "nmae"),
+        "spec.subscriber.ref",
+    ),
+    "Service with a typo in its revision spec (containerConcurency)": (
+        KSERVICE,
+        lambda r: _rename(r, "spec.template.spec.containerConcurrency", "containerConcurency"),
+        "spec.template.spec",
+    ),
+    "Service containerConcurrency as a string": (
+        KSERVICE,
+        lambda r: _set(r, "spec.template.spec.containerConcurrency", "50"),
+        "spec.template.spec.containerConcurrency",
+    ),
+    "Service probe with a typo (readinesProbe)": (
+        KSERVICE,
+        lambda r: _rename(r, "spec.template.spec.containers.0.readinessProbe", "readinesProbe"),
+        "spec.template.spec.containers[0]",
+    ),
+    "Service with an unknown metadata field": (KSERVICE, lambda r: _set(r, "metadata.label", {}), "metadata"),
+    "Deployment replicas as a word": (DEPLOYMENT, lambda r: _set(r, "spec.replicas", "one"), "spec.replicas"),
+    "Deployment container with a typo (resource)": (
+        DEPLOYMENT,
+        lambda r: _rename(r, "spec.template.spec.containers.0.resources", "resource"),
+        "spec.template.spec.containers[0]",
+    ),
+    "Broker delivery retry as a word": (BROKER, lambda r: _set(r, "spec.delivery.retry", "five"), "spec.delivery"),
+    "NetworkPolicy with a typo (podSelecter)": (
+        NETWORK_POLICY,
+        lambda r: _rename(r, "spec.podSelector", "podSelecter"),
+        "spec",
+    ),
+    "SinkBinding sink with a typo (reff)": (SINK_BINDING, lambda r: _rename(r, "spec.sink.ref", "reff"), "spec.sink"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MUTATIONS))
+def test_a_broken_resource_fails_validation(case: str) -> None:
+    # GIVEN a resource of the base that validates
+    api_version_kind, mutate, where = MUTATIONS[case]
+    resource = _built("base", *api_version_kind)
+
+    # WHEN a typo or a wrong type is introduced
+    problems = schema_problems(mutate(resource))
+
+    # THEN validation fails, pointing at the broken place
+    assert problems, f"{case}: the schema accepted it"
+    assert f"$.{where}" in problems[0], f"{case}: reported elsewhere: {problems}"
+
+
+def test_a_kind_without_a_schema_fails_validation() -> None:
+    # GIVEN a Trigger whose kind is misspelt
+    resource = _built("base", *TRIGGER)
+    resource["kind"] = "Triger"
+
+    # WHEN it is validated
+    problems = schema_problems(resource)
+
+    # THEN it is reported as a kind without a schema, with how to add one
+    assert problems and "no schema for eventing.knative.dev/v1 Triger" in problems[0]

@@ -36,6 +36,22 @@ How to read the consent breakdown: "function + store" is the HTTP round trip of 
 policy, read, one TransactWriteItems with state, proof, outbox row and idempotency record); "outbox relay"
 is from the response to the broker accepting the event (the relay polls the outbox index every 20 ms);
 "broker" is from ingress to the subscriber's receipt (the dispatcher polls every 5 ms).
+
+## Goals not met, and why
+
+- **Policy p50 ≤ 10 µs.** Met for decisions on an input seen before (the per-process memo: a decision is
+  a pure function of its input while the bundle is fixed — the common case in fan-outs, where many
+  citizens share a consent pattern and the same minute). Not met when the engine runs: regorus' RVM costs
+  ~7 µs for a one-line policy (the "floor" row: JSON input plus VM entry) and our policies evaluate every
+  rule with its legal reason. Next steps, measured against this table: trim `authz` to the rules the
+  action needs; pass pre-parsed minutes instead of "HH:MM" strings to `consent`.
+- **Cold start ≤ 300 ms.** Importing functions-framework (Flask, Werkzeug, cloudevents) costs ~130–180 ms
+  and botocore (under pynamodb) ~100–130 ms before any PIC code runs; the first DynamoDB call builds its
+  client (~70 ms). We removed pydantic-settings (~90 ms). Deployed, latency-sensitive functions keep
+  `autoscaling.knative.dev/min-scale: "1"` rather than pay this on a request.
+- **Consent throughput** is bounded by DynamoDB Local, which serialises requests (its own ceiling is the
+  "for scale" row); each change costs one read and one 3–4 item transaction, plus the relay's query and
+  batch write. Against AWS DynamoDB the same code is not serialised.
 """
 
 

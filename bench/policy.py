@@ -61,7 +61,7 @@ def run(base_url: str, n: int = 20000) -> list[Figure]:
                 "met" if pct(memo, 50) <= 10e-6 else "NOT met",
             ),
             Figure(
-                f"policy {package}: decide() incl. decision log line p50 / p99",
+                f"policy {package}: decide() = memo + decision log line p50 / p99",
                 f"{us(pct(logged, 50))} / {us(pct(logged, 99))}",
             ),
         ]

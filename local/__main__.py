@@ -147,31 +147,17 @@ class Platform:
         relay = Relay(self.env["K_SINK"], get_settings().outbox_shards, idle_sleep=0.02)
         self.threads = [
             threading.Thread(target=dispatcher.run, args=(self.stop,), name="broker", daemon=True),
-            threading.Thread(target=self._relay_loop, args=(relay, store), name="relay", daemon=True),
+            threading.Thread(
+                target=relay.run_forever,
+                args=(self.stop,),
+                kwargs={"on_pass": lambda: store.beat("relay")},
+                name="relay",
+                daemon=True,
+            ),
             threading.Thread(target=self._watch_dynamodb, args=(store,), name="dynamodb-health", daemon=True),
         ]
         for thread in self.threads:
             thread.start()
-
-    def _relay_loop(self, relay: object, store: object) -> None:
-        from functions.core.logging import get_logger
-        from functions.core.relay import Relay
-        from local.broker import BrokerStore
-
-        assert isinstance(relay, Relay) and isinstance(store, BrokerStore)
-        idle = relay.idle_sleep
-        while not self.stop.is_set():
-            try:
-                if relay.run_once():
-                    idle = relay.idle_sleep
-                else:  # back off while nothing happens: polling costs the store (up to 0.2 s of latency)
-                    self.stop.wait(idle)
-                    idle = min(idle * 2, 0.2)
-                store.beat("relay")
-            except Exception:
-                get_logger().exception("outbox relay pass failed")
-                self.stop.wait(1.0)
-        relay.drain()
 
     def _watch_dynamodb(self, store: object) -> None:
         from local import dynamodb

@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -114,18 +115,28 @@ class Relay:
         self.published += published
         return published
 
-    def run_forever(self, stop: threading.Event) -> None:
-        backoff = self.idle_sleep
+    def run_forever(
+        self, stop: threading.Event, on_pass: Callable[[], None] | None = None, max_idle: float = 0.2
+    ) -> None:
+        """Poll until ``stop``; back off while idle (polling costs the store) and after failures.
+
+        ``on_pass`` runs after every pass (the local runtime records a heartbeat there).
+        """
+        idle = self.idle_sleep
         while not stop.is_set():
             try:
-                published = self.run_once()
-                backoff = self.idle_sleep
-                if not published:
-                    stop.wait(self.idle_sleep)
+                if self.run_once():
+                    idle = self.idle_sleep
+                else:
+                    stop.wait(idle)
+                    idle = min(idle * 2, max_idle)
+                if on_pass:
+                    on_pass()
             except Exception:
                 get_logger().exception("outbox relay pass failed; backing off")
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+                stop.wait(idle)
+                idle = min(idle * 2, 5.0)
+        self.drain()
 
 
 def _health_server(relay: Relay, port: int) -> ThreadingHTTPServer:
@@ -157,7 +168,6 @@ def main() -> None:
     server = _health_server(relay, int(os.environ.get("PORT", "8080")))
     get_logger().info("outbox relay started", extra={"sink": settings.k_sink, "shards": settings.outbox_shards})
     relay.run_forever(stop)
-    relay.drain()
     server.shutdown()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass, field
 
-from events import consent
+from events import citizen, consent
 from events.base import EventData
 
 
@@ -53,6 +53,21 @@ _SPECS = [
         producer="pic-consent",
         source="/pic/consent",
         description="An alert subscription by topic and zone was created or deleted.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.citizen.record.upserted.v1",
+        model=citizen.CitizenRecordUpserted,
+        producer="area systems (Padrón, Tributos, SER, Multas, Deportes, Cultura, Servicios Sociales, Cita Previa)",
+        source="the area system's URI, e.g. /legacy/padron",
+        description="An area system created or changed its record of a person; PIC links it to a golden record.",
+        consumers=["pic-citizen-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.citizen.updated.v1",
+        model=citizen.CitizenUpdated,
+        producer="pic-citizen",
+        source="/pic/citizen",
+        description="A golden citizen record gained or changed a source link, with the match decision.",
     ),
 ]
 

@@ -25,10 +25,11 @@ from functions.consent import service
 from functions.consent.storage import DynamoConsentStore, proof_view
 from functions.consent.terms import Terms, load_terms
 from functions.core.cloudevent import EventContext, EventFunction
-from functions.core.errors import ConflictError, ForbiddenError, ValidationError
+from functions.core.errors import ConflictError, ValidationError
 from functions.core.http import HttpFunction, Reply, RequestContext, Route
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
+from functions.core.policy import authorize as policy_authorize
 from functions.core.store import UnitOfWork
 
 CONFLICT_RETRIES = 6
@@ -102,12 +103,7 @@ class SubscriptionView(BaseModel):
 def authorize(ctx: RequestContext, action: str, citizen_id: str) -> Actor:
     """Ask ``policies/authz``; the answer names who acts (the citizen, or an agent on their behalf)."""
     subject = ctx.subject
-    decision = deps().policy.decide(
-        "authz",
-        {"subject": subject.as_policy_input(), "action": action, "resource": {"citizen_id": citizen_id}},
-    )
-    if not decision.allow:
-        raise ForbiddenError("; ".join(decision.reasons) or f"{action} is not allowed")
+    decision = policy_authorize(deps().policy, subject.as_policy_input(), action, citizen_id)
     if decision.result.get("on_behalf"):
         return Actor(kind="agent", id=subject.id, level=subject.level)
     if subject.role == "system":

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import regorus
 
-from functions.core.errors import PolicyUnavailableError
+from functions.core.errors import ForbiddenError, PolicyUnavailableError
 from functions.core.logging import get_logger
 from functions.core.settings import get_settings
 
@@ -177,6 +177,14 @@ class OpaRestPolicy:
         decision = _to_decision(package, answer.get("result"))
         log_decision(package, decision, input_, "opa")
         return decision
+
+
+def authorize(policy: Policy, subject: dict[str, Any], action: str, citizen_id: str) -> Decision:
+    """``policies/authz``: may ``subject`` do ``action`` on this citizen's record? ``ForbiddenError`` if not."""
+    decision = policy.decide("authz", {"subject": subject, "action": action, "resource": {"citizen_id": citizen_id}})
+    if not decision.allow:
+        raise ForbiddenError("; ".join(decision.reasons) or f"{action} is not allowed")
+    return decision
 
 
 @lru_cache(maxsize=1)

@@ -182,9 +182,9 @@ test_decision_defined_and_denied_without_input if {
 }
 
 test_every_declared_action_is_open_to_citizen_and_agent if {
-	# GIVEN the seven declared actions
+	# GIVEN the eight declared actions
 	# THEN each may be done by the citizen and by an agent of level 1
-	count(data.authz.actions) == 7
+	count(data.authz.actions) == 8
 	every name, _ in data.authz.actions {
 		allowed(request(citizen_123, name, "c-123"))
 		allowed(request(agent(1), name, "c-123"))
@@ -202,4 +202,25 @@ test_system_allowed_to_ask_a_contact_decision if {
 test_system_denied_consent_write if {
 	d := decision with input as request({"id": "svc-notifications", "role": "system"}, "consent.write", "c-123")
 	d.allow == false
+}
+
+# ---------------------------------------------------------------------------
+# The golden citizen record (C360)
+# ---------------------------------------------------------------------------
+
+# GIVEN an attention agent or an area system WHEN it reads a golden citizen record THEN it is allowed
+test_agent_and_system_read_the_golden_record if {
+	allowed(request(agent(1), "citizen.read", "cit-1"))
+	allowed(request({"id": "svc-padron", "role": "system"}, "citizen.read", "cit-1"))
+}
+
+# GIVEN a citizen WHEN they read their own golden record THEN allowed; another's THEN refused
+test_citizen_reads_only_their_own_golden_record if {
+	allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "citizen.read", "cit-1"))
+	not allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "citizen.read", "cit-2"))
+}
+
+# GIVEN an area system WHEN it tries to change consent THEN it is still refused
+test_system_reading_citizens_changes_no_consent if {
+	not allowed(request({"id": "svc-padron", "role": "system"}, "consent.write", "cit-1"))
 }

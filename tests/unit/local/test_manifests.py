@@ -93,9 +93,15 @@ def test_filter_values_are_compared_as_text() -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_the_local_overlay_has_the_consent_functions_and_the_event_display() -> None:
+def test_the_local_overlay_has_the_consent_and_citizen_functions_and_the_event_display() -> None:
     manifests = load(LOCAL)
-    assert set(manifests.services) == {"pic-consent", "pic-consent-events", "pic-event-display"}
+    assert set(manifests.services) == {
+        "pic-consent",
+        "pic-consent-events",
+        "pic-citizen",
+        "pic-citizen-events",
+        "pic-event-display",
+    }
     consent = manifests.services["pic-consent"]
     assert (consent.source, consent.target, consent.signature) == ("functions/consent/main.py", "consent_http", "http")
     assert "/v1/citizens/{citizen_id}/consents/{purpose}" in consent.routes
@@ -103,12 +109,23 @@ def test_the_local_overlay_has_the_consent_functions_and_the_event_display() -> 
     assert (events.target, events.signature, events.routes) == ("consent_events", "cloudevent", ())
     display = manifests.services["pic-event-display"]
     assert (display.source, display.target, display.signature) == ("local/event_display.py", "display", "cloudevent")
+    citizen = manifests.services["pic-citizen"]
+    assert (citizen.target, citizen.routes) == ("citizen_http", ("/v1/citizens", "/v1/citizens/{citizen_id}"))
+    assert manifests.services["pic-citizen-events"].target == "citizen_events"
     assert manifests.brokers == ["pic", "pic-deadletters"]
 
 
 def test_the_local_overlay_triggers_and_their_delivery() -> None:
     triggers = {t.name: t for t in load(LOCAL).triggers}
-    assert set(triggers) == {"consent-change-requested", "event-display-all"}
+    assert set(triggers) == {"consent-change-requested", "citizen-record-upserted", "event-display-all"}
+    upserted = triggers["citizen-record-upserted"]
+    assert (upserted.subscriber, upserted.filters) == (
+        "pic-citizen-events",
+        {"type": "es.madrid.pic.citizen.record.upserted.v1"},
+    )
+    assert upserted.delivery == Delivery(
+        retry=5, backoff_policy="exponential", backoff_delay=0.2, dead_letter_sink="Broker/pic-deadletters"
+    )
     requested = triggers["consent-change-requested"]
     assert (requested.broker, requested.subscriber, requested.subscriber_path) == ("pic", "pic-consent-events", "/")
     assert requested.filters == {"type": "es.madrid.pic.consent.change.requested.v1"}

@@ -65,6 +65,59 @@ module "role_pic_consent_events" {
   kms_key_arns = [module.kms.key_arn]
 }
 
+# functions/citizen/main.py citizen_http: reads source pointers, golden records and their links (GetItem,
+# Query); writes nothing.
+module "role_pic_citizen" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-citizen"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-citizen"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "CitizenRead"
+      table_arn = module.table_citizen.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/citizen/main.py citizen_events: reads pointers, golden records and links (GetItem, Query), and
+# writes golden record, link, pointers and a citizen.updated outbox row with the event's idempotency record
+# in one TransactWriteItems (PutItem); reads idempotency records (GetItem).
+module "role_pic_citizen_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-citizen-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-citizen-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "CitizenReadWrite"
+      table_arn = module.table_citizen.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
 # functions/core/relay.py: polls the outbox's pending index (Query on the index only), marks rows sent
 # (BatchWriteItem) and records failed attempts (UpdateItem).
 module "role_pic_outbox_relay" {

@@ -9,6 +9,7 @@ output "table_names" {
     outbox      = module.table_outbox.table_name
     idempotency = module.table_idempotency.table_name
     consent     = module.table_consent.table_name
+    citizen     = module.table_citizen.table_name
   }
 }
 
@@ -18,13 +19,17 @@ output "table_arns" {
     outbox      = module.table_outbox.table_arn
     idempotency = module.table_idempotency.table_arn
     consent     = module.table_consent.table_arn
+    citizen     = module.table_citizen.table_arn
   }
 }
 
 output "service_accounts" {
   description = "The ServiceAccount each function must run as (infra/k8s public-cloud overlay): namespace, name and the IRSA annotation."
   value = {
-    for role in [module.role_pic_consent, module.role_pic_consent_events, module.role_pic_outbox_relay] :
+    for role in [
+      module.role_pic_consent, module.role_pic_consent_events, module.role_pic_citizen, module.role_pic_citizen_events,
+      module.role_pic_outbox_relay,
+    ] :
     role.service_account => {
       namespace   = role.namespace
       name        = role.service_account

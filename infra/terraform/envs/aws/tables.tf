@@ -65,3 +65,22 @@ module "table_consent" {
   point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
+
+# functions/citizen/storage.py CitizenItem family: golden records, their source links, source-record and
+# document pointers (C360). No TTL: golden records live as long as the citizen's records do.
+module "table_citizen" {
+  source = "../../modules/dynamodb-table"
+
+  name      = "${var.table_prefix}citizen"
+  hash_key  = "pk"
+  range_key = "sk"
+  attributes = [
+    { name = "pk", type = "S" },
+    { name = "sk", type = "S" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}

@@ -88,7 +88,7 @@ refusals contains reason if {
 	role_listed
 	not input.subject.role in {"citizen", "agent", "system"}
 	reason := sprintf(
-		"Role %s is listed for %s, but only a citizen on their own record, an attention agent on their behalf or (for contact decisions) an internal system may act; nobody else (RGPD art. 5.1.f and art. 25.2).",
+		"Role %s is listed for %s, but only a citizen on their own record, an attention agent on their behalf or (for the actions listing it) an internal system may act; nobody else (RGPD art. 5.1.f and art. 25.2).",
 		[role_shown, action_shown],
 	)
 }
@@ -170,11 +170,11 @@ grounds contains reason if {
 }
 
 # METADATA
-# title: An internal system asks whether it may contact the citizen
+# title: An internal system does what data.json lists for it
 # description: >-
-#   A council system (notifications, campaigns) asks for the contact decision it must honour before
-#   it contacts a citizen. It reads no personal data beyond the decision. Only actions that list the
-#   role "system" in data.json allow it.
+#   A council system asks for the contact decision it must honour before it contacts a citizen
+#   (notifications, campaigns), or reads which golden citizen record its own records belong to
+#   (area systems, C360). Only actions that list the role "system" in data.json allow it.
 # custom:
 #   legal_source: RGPD art. 5.2 (accountability) and art. 25.1 (data protection by design)
 grounds contains reason if {
@@ -182,8 +182,8 @@ grounds contains reason if {
 	input.subject.role == "system"
 	citizen_named
 	reason := sprintf(
-		"Internal system %s asks for the contact decision it must honour for citizen %s (RGPD art. 5.2 and art. 25.1).",
-		[subject_shown, citizen_shown],
+		"Internal system %s may do %s for citizen %s, as data.json lists it (RGPD art. 5.2 and art. 25.1).",
+		[subject_shown, action_shown, citizen_shown],
 	)
 }
 

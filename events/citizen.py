@@ -1,0 +1,70 @@
+"""Citizen 360 (C360) events: area systems upsert the records they hold about a person; PIC resolves each
+record to one golden citizen record and announces the link it made or changed, with the match decision."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from events.base import EventData
+
+LOCAL_ID_PATTERN = r"^[^\s#][^#]{0,127}$"
+
+
+class RecordDocument(EventData):
+    """An identity document as the source system holds it; PIC validates it (a bad one is a finding)."""
+
+    type: Literal["DNI", "NIE", "PASSPORT"]
+    number: str = Field(min_length=1, max_length=32, examples=["12345678Z"])
+
+
+class RecordAddress(EventData):
+    street: str | None = Field(None, max_length=200)
+    number: str | None = Field(None, max_length=20)
+    postal_code: str | None = Field(None, max_length=10)
+    district: str | None = Field(None, max_length=3, description="official district code of Madrid (01-21)")
+
+
+class CitizenRecordUpserted(EventData):
+    """One person as an area system holds them. The system is the CloudEvent ``source`` (``/legacy/padron``);
+    ``local_id`` is its own key for the person. Sending the same (source, local_id) again updates that record."""
+
+    local_id: str = Field(pattern=LOCAL_ID_PATTERN, examples=["PAD0097742"])
+    document: RecordDocument | None = None
+    given_name: str | None = Field(None, max_length=100)
+    first_surname: str | None = Field(None, max_length=100)
+    second_surname: str | None = Field(None, max_length=100)
+    birth_date: date | None = None
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=40)
+    address: RecordAddress | None = None
+
+
+class SourceLinkChange(EventData):
+    """The link between a source record and its golden record, as it stands after the change."""
+
+    source: str
+    local_id: str
+    change: Literal["added", "changed"]
+    document_type: Literal["DNI", "NIE", "PASSPORT"] | None = None
+    document_valid: bool | None = Field(None, description="None when the record carries no document")
+    findings: list[str] = Field(default_factory=list, description="data-quality findings kinds, e.g. document")
+
+
+class MatchDecision(EventData):
+    """Why the record belongs to this golden record. First rule set: deterministic on a valid document."""
+
+    method: Literal["document", "new"]
+    score: float = Field(ge=0.0, le=1.0)
+    evidence: list[str]
+
+
+class CitizenUpdated(EventData):
+    """A golden citizen record gained or changed a source link (and its survived attributes may have changed)."""
+
+    citizen_id: str
+    link: SourceLinkChange
+    match: MatchDecision
+    updated_at: datetime

@@ -1,0 +1,158 @@
+"""Bulk-load area systems' records into PIC as ``es.madrid.pic.citizen.record.upserted.v1`` CloudEvents.
+
+``python -m local.load_records DIR [--url http://127.0.0.1:8080]`` reads every system file that
+``local.synthetic_city`` wrote (``<system>.jsonl`` or ``<system>.csv``; the source URI is
+``/legacy/<file stem>``) and posts each record in binary mode to the broker ingress (``/events``). The
+event id is a hash of source, local_id and content, so loading the same files again is idempotent (the
+function acknowledges duplicates). Malformed lines (not JSON, not an object, no ``local_id``) are
+reported by file and line and skipped. Exit code 0 when every well-formed record was accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from local.synthetic_city import unflatten
+
+EVENT_TYPE = "es.madrid.pic.citizen.record.upserted.v1"
+NOT_SYSTEM_FILES = {"ground_truth", "summary"}
+
+
+@dataclass(frozen=True)
+class Line:
+    path: Path
+    number: int
+    source: str
+    record: dict[str, Any] | None
+    problem: str | None = None
+
+
+@dataclass
+class Report:
+    accepted: int = 0
+    malformed: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+
+def system_files(directory: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file() and p.suffix in (".jsonl", ".csv") and p.stem not in NOT_SYSTEM_FILES
+    )
+
+
+def read_lines(path: Path) -> Iterator[Line]:
+    """Every record of one system file, or the reason its line is malformed."""
+    source = f"/legacy/{path.stem}"
+    with path.open(encoding="utf-8", newline="") as handle:
+        if path.suffix == ".csv":
+            for number, row in enumerate(csv.DictReader(handle), start=2):
+                try:
+                    record: Any = unflatten(row)
+                except (KeyError, TypeError) as exc:
+                    yield Line(path, number, source, None, f"missing column {exc}")
+                    continue
+                yield _checked(path, number, source, record)
+            return
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                record = json.loads(text)
+            except ValueError as exc:
+                yield Line(path, number, source, None, f"not JSON: {exc}")
+                continue
+            yield _checked(path, number, source, record)
+
+
+def _checked(path: Path, number: int, source: str, record: Any) -> Line:
+    if not isinstance(record, dict):
+        return Line(path, number, source, None, "not a JSON object")
+    if not isinstance(record.get("local_id"), str) or not record["local_id"].strip():
+        return Line(path, number, source, None, "no local_id")
+    return Line(path, number, source, record)
+
+
+def event_id(source: str, record: dict[str, Any]) -> str:
+    """Stable: the same record from the same system is the same event, so re-loading is idempotent."""
+    content = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{source}\n{record['local_id']}\n{content}".encode()).hexdigest()[:32]
+
+
+def post(session: requests.Session, url: str, source: str, record: dict[str, Any]) -> requests.Response:
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": event_id(source, record),
+        "ce-source": source,
+        "ce-type": EVENT_TYPE,
+        "ce-subject": str(record["local_id"]),
+        "content-type": "application/json",
+    }
+    body = json.dumps(record, ensure_ascii=False).encode()
+    return session.post(f"{url.rstrip('/')}/events", data=body, headers=headers, timeout=30)
+
+
+def load(directory: Path, url: str, console: Console | None = None) -> Report:
+    console = console or Console(stderr=True)
+    files = system_files(directory)
+    lines = [line for path in files for line in read_lines(path)]
+    report = Report()
+    session = requests.Session()
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("records", total=len(lines))
+        for line in lines:
+            where = f"{line.path.name}:{line.number}"
+            if line.record is None:
+                report.malformed.append(f"{where}: {line.problem}")
+            else:
+                try:
+                    answer = post(session, url, line.source, line.record)
+                except requests.RequestException as exc:
+                    report.refused.append(f"{where}: {exc}")
+                else:
+                    if answer.status_code in (200, 202):
+                        report.accepted += 1
+                    else:
+                        report.refused.append(f"{where}: {answer.status_code} {answer.text[:200]}")
+            progress.advance(task)
+    for message in report.malformed:
+        console.print(f"[yellow]malformed[/] {message}")
+    for message in report.refused:
+        console.print(f"[red]refused[/] {message}")
+    console.print(
+        f"{report.accepted} accepted, {len(report.malformed)} malformed, {len(report.refused)} refused "
+        f"from {len(files)} file(s) in {directory}"
+    )
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.load_records", description=__doc__.splitlines()[0])
+    parser.add_argument("directory", type=Path, help="a directory written by local.synthetic_city")
+    parser.add_argument("--url", default="http://127.0.0.1:8080", help="the platform's base URL")
+    args = parser.parse_args(argv)
+    if not args.directory.is_dir():
+        parser.error(f"{args.directory} is not a directory")
+    return 0 if load(args.directory, args.url).ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

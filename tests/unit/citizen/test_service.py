@@ -1,0 +1,170 @@
+"""C360 resolution, first rule set: deterministic on a valid document, survivorship, re-upserts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Any
+
+from events.citizen import CitizenRecordUpserted
+from functions.citizen import service
+from functions.citizen.service import Golden, Link, Resolution
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+ids = count(1)
+
+
+def record(**overrides: Any) -> CitizenRecordUpserted:
+    data: dict[str, Any] = {
+        "local_id": "PAD1",
+        "document": {"type": "DNI", "number": "48673243E"},
+        "given_name": "Ceferino",
+        "first_surname": "López",
+        "second_surname": "Gelabert",
+        "birth_date": "1951-03-31",
+        "email": "ceferino@example.org",
+        "phone": "647206546",
+        "address": {"street": "Glorieta Ruy Sancho", "number": "7", "postal_code": "28024", "district": "10"},
+    }
+    data.update(overrides)
+    return CitizenRecordUpserted.model_validate(data)
+
+
+def resolve(
+    source: str,
+    rec: CitizenRecordUpserted,
+    *,
+    existing: Link | None = None,
+    owner: str | None = None,
+    golden: Golden | None = None,
+    links: list[Link] | None = None,
+    at: datetime = T0,
+) -> Resolution:
+    return service.resolve(
+        source,
+        rec,
+        existing=existing,
+        document_owner=owner,
+        golden=golden,
+        other_links=links or [],
+        now=at,
+        new_id=lambda: f"cit-{next(ids)}",
+    )
+
+
+def test_a_record_with_an_unlinked_valid_document_creates_a_golden_record_and_claims_the_document() -> None:
+    out = resolve("/legacy/padron", record())
+    assert out.link.citizen_id.startswith("cit-")
+    assert out.claim_document is not None and out.claim_document.number == "48673243E"
+    assert out.event is not None and out.event.match.method == "new" and out.event.match.score == 0.0
+    assert out.event.link.change == "added" and out.event.link.document_valid is True
+    assert out.golden.documents == (("DNI", "48673243E"),)
+
+
+def test_a_valid_document_already_linked_decides_the_match_deterministically() -> None:
+    first = resolve("/legacy/padron", record())
+    second = resolve(
+        "/legacy/tributos",
+        record(local_id="TRB9", document={"type": "DNI", "number": "48.673.243-e"}),
+        owner=first.link.citizen_id,
+        golden=first.golden,
+        links=[first.link],
+        at=T0 + timedelta(minutes=1),
+    )
+    assert second.link.citizen_id == first.link.citizen_id
+    assert second.claim_document is None
+    assert second.event is not None
+    assert (second.event.match.method, second.event.match.score) == ("document", 1.0)
+    assert "DNI valid" in second.event.match.evidence[0]
+    assert {lk.key for lk in [first.link, second.link]} == {"/legacy/padron#PAD1", "/legacy/tributos#TRB9"}
+
+
+def test_an_invalid_document_is_a_finding_never_a_match() -> None:
+    wrong_letter = record(local_id="MUL1", document={"type": "DNI", "number": "48673243A"})
+    out = resolve("/legacy/multas", wrong_letter, owner=None)
+    assert out.claim_document is None
+    assert out.event is not None and out.event.match.method == "new"
+    assert out.event.link.document_valid is False and out.event.link.findings == ["document"]
+    (finding,) = out.link.findings
+    assert finding["field"] == "document" and "wrong check letter" in finding["finding"]
+    assert out.golden.documents == ()
+
+
+def test_re_upserting_the_same_record_updates_its_link_and_never_creates_a_second() -> None:
+    first = resolve("/legacy/padron", record())
+    changed = record(email="nuevo@example.org")
+    stored = Link(**{**first.link.__dict__, "version": 1})
+    golden = Golden(**{**first.golden.__dict__, "version": 1})
+    again = resolve(
+        "/legacy/padron",
+        changed,
+        existing=stored,
+        owner=first.link.citizen_id,
+        golden=golden,
+        links=[stored],
+        at=T0 + timedelta(hours=1),
+    )
+    assert again.link.citizen_id == first.link.citizen_id and again.link.version == 1
+    assert again.event is not None and again.event.link.change == "changed"
+    assert again.golden.attributes["email"] == "nuevo@example.org"
+    assert again.link.evidence == first.link.evidence  # the decision that made the link is kept
+
+
+def test_re_upserting_an_identical_record_changes_nothing() -> None:
+    first = resolve("/legacy/padron", record())
+    stored = Link(**{**first.link.__dict__, "version": 1})
+    again = resolve(
+        "/legacy/padron", record(), existing=stored, owner=first.link.citizen_id, golden=first.golden, links=[stored]
+    )
+    assert again.event is None and again.link is stored
+
+
+def test_survivorship_padron_wins_names_and_address_most_recent_wins_contact() -> None:
+    padron = resolve("/legacy/padron", record())
+    later = resolve(
+        "/legacy/deportes",
+        record(
+            local_id="DEP1",
+            given_name="Cefe",
+            address={"street": "Calle Mayor", "number": "1", "postal_code": "28013", "district": "01"},
+            email="cefe@example.org",
+            phone=None,
+        ),
+        owner=padron.link.citizen_id,
+        golden=padron.golden,
+        links=[padron.link],
+        at=T0 + timedelta(days=1),
+    )
+    attributes, provenance = later.golden.attributes, later.golden.provenance
+    assert attributes["given_name"] == "Ceferino" and provenance["given_name"] == "/legacy/padron#PAD1"
+    assert attributes["address"]["street"] == "Glorieta Ruy Sancho"
+    assert attributes["email"] == "cefe@example.org" and provenance["email"] == "/legacy/deportes#DEP1"
+    assert attributes["phone"] == "+34647206546" and provenance["phone"] == "/legacy/padron#PAD1"
+
+
+def test_without_padron_the_most_recent_record_gives_the_name() -> None:
+    old = resolve("/legacy/multas", record(local_id="M1", given_name="Cefe"))
+    new = resolve(
+        "/legacy/cultura",
+        record(local_id="C1"),
+        owner=old.link.citizen_id,
+        golden=old.golden,
+        links=[old.link],
+        at=T0 + timedelta(days=2),
+    )
+    assert new.golden.attributes["given_name"] == "Ceferino"
+    assert new.golden.provenance["given_name"] == "/legacy/cultura#C1"
+
+
+def test_a_record_without_document_is_a_new_golden_record() -> None:
+    out = resolve("/legacy/ser", record(local_id="SER1", document=None))
+    assert out.event is not None and out.event.match.method == "new" and out.claim_document is None
+    assert out.event.link.document_valid is None
+
+
+def test_the_golden_view_lists_links_with_their_findings() -> None:
+    out = resolve("/legacy/multas", record(local_id="M2", document={"type": "NIE", "number": "X1234567A"}))
+    view = service.golden_view(out.golden, [out.link])
+    (link,) = view["links"]
+    assert link["source"] == "/legacy/multas" and link["findings"][0]["field"] == "document"
+    assert view["citizen_id"] == out.link.citizen_id

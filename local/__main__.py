@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import requests
+from rich.console import Console
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +30,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PIC_DATA_DIR", REPO_ROOT / ".pic-data")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("PIC_WORKERS", "2")))
     parser.add_argument("--quiet", action="store_true", help="do not print the table of parts")
+    parser.add_argument(
+        "--seed-people",
+        type=int,
+        default=int(os.environ.get("PIC_SEED_PEOPLE", "200")),
+        help="on a new data directory, load a synthetic city of this many people (0: none)",
+    )
     parser.add_argument(
         "--dynamodb-in-memory",
         action="store_true",
@@ -191,6 +198,28 @@ class Platform:
             if child.poll() is not None:
                 raise SystemExit(f"{child.args!r} exited with {child.returncode}; see {self.args.data_dir}")
 
+    def seed_city(self, people: int) -> None:
+        """Once per data directory: generate a small synthetic city and load it through the broker, in the
+        background (the area systems' records become golden records while you explore)."""
+        marker = self.args.data_dir / "seed-city" / "loaded"
+        if people <= 0 or marker.exists():
+            return
+        from local.load_records import load
+        from local.synthetic_city import CityConfig, write_city
+
+        out = marker.parent
+        write_city(CityConfig(people=people, seed=1), out)
+        print(
+            f"seeding a synthetic city: {people} people across 8 area systems ({out}); try GET /v1/citizens", flush=True
+        )
+
+        def run() -> None:
+            report = load(out, self.env["PIC_BASE_URL"], Console(stderr=True, quiet=True))
+            if not self.stop.is_set():
+                marker.write_text(f"accepted {report.accepted}, malformed {len(report.malformed)}\n", encoding="utf-8")
+
+        threading.Thread(target=run, name="seed-city", daemon=True).start()
+
     def shutdown(self) -> None:
         self.stop.set()
         for thread in self.threads:
@@ -216,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet:
             routes = requests.get(f"{platform.env['PIC_BASE_URL']}/dev/routes", timeout=5).json()["routes"]
             print_parts(args, platform.env, routes)
+        platform.seed_city(args.seed_people)
         while not platform.stop.is_set():
             platform._check_children()
             platform.stop.wait(0.5)

@@ -103,6 +103,8 @@ def start_platform(data_dir: Path, port: int | None = None, dynamodb_port: int |
         str(data_dir),
         "--workers",
         "2",
+        "--seed-people",
+        "0",
     ]
     log = (data_dir.parent / f"platform-{port}.log").open("ab")
     process = subprocess.Popen(

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from local.harness import Platform
 from local.load_records import load
-from tests.functional.consent_support import REPO_ROOT, assert_problem
+from tests.functional.consent_support import REPO_ROOT, assert_problem, settle
 
 pytestmark = pytest.mark.functional
 
@@ -164,6 +164,9 @@ def test_a_redelivered_upsert_links_once(platform: Platform) -> None:
         lambda: len([e for e in platform.received(UPSERTED) if e["id"] == event_id]) >= 3, what="3 deliveries"
     )
     assert len(golden(platform, citizen)["links"]) == 1
+    # AND one citizen.updated, once the outbox has published everything committed so far
+    platform.wait_for(lambda: platform.events(UPDATED, citizen), what="citizen.updated")
+    settle(platform)
     assert len(platform.events(UPDATED, citizen)) == 1
 
 

@@ -9,7 +9,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import coldstart, pipeline, policy
+from bench import c360, coldstart, pipeline, policy
 from bench.stats import Figure, machine
 from local.harness import start_platform
 from local.manifests import load
@@ -84,6 +84,7 @@ def main() -> int:
                 ("broker vs HTTP", lambda: pipeline.broker_vs_http(platform)),
                 ("retry cost", lambda: pipeline.retry_cost(platform)),
                 ("cold start", lambda: coldstart.run(platform, f"http://127.0.0.1:{dynamodb_port}")),
+                ("c360", lambda: c360.run(50_000)),
             ):
                 print(f"… {name}", file=sys.stderr, flush=True)
                 found = step()

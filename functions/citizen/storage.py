@@ -5,9 +5,10 @@ Item kinds:
 - ``pk=<citizen_id>``, ``sk=link#<source>#<local_id>``: one source record linked to it, as received;
 - ``pk=src#<source>#<local_id>``, ``sk=link``: which golden record a source record belongs to (versioned:
   a new one is written only if absent, so a record is never linked twice);
-- ``pk=doc#<type>#<number>``, ``sk=doc``: which golden record holds a valid document, written only if
-  absent: two records with the same document arriving together cannot create two golden records (the
-  loser's transaction is cancelled, it answers 409 and its redelivery links to the winner).
+- ``pk=doc#<keyed hash of type and number>``, ``sk=doc`` (a blind index, ``functions.core.blind_index``):
+  which golden record holds a valid document, written only if absent: two records with the same document
+  arriving together cannot create two golden records (the loser's transaction is cancelled, it answers 409
+  and its redelivery links to the winner).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pynamodb.models import Model
 from events.citizen import CitizenRecordUpserted
 from functions.citizen.identity import Document
 from functions.citizen.service import Golden, Link
+from functions.core.blind_index import blind_index
 from functions.core.store import UnitOfWork, defines_table, model_meta
 
 GOLDEN = "golden"
@@ -39,7 +41,8 @@ def source_key(source: str, local_id: str) -> str:
 
 
 def document_key(document: Document) -> str:
-    return f"doc#{document.type}#{document.number}"
+    """A blind index: the document's keyed hash, so no key or index holds the number itself."""
+    return f"doc#{blind_index(document.type, document.number)}"
 
 
 @defines_table

@@ -40,6 +40,12 @@ class Settings(BaseModel):
     outbox_shards: int = Field(4, validation_alias="PIC_OUTBOX_SHARDS", ge=1, le=64)
     idempotency_ttl_hours: int = Field(48, validation_alias="PIC_IDEMPOTENCY_TTL_HOURS", ge=1)
     log_level: str = Field("INFO", validation_alias="PIC_LOG_LEVEL")
+    blind_index_key: str = Field(
+        "pic-local-blind-index-key-not-a-secret",
+        validation_alias="PIC_BLIND_INDEX_KEY",
+        min_length=16,
+        description="HMAC key of the blind indexes; from a Secret when deployed, never the default",
+    )
 
     @classmethod
     def from_env(cls) -> Settings:

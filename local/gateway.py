@@ -26,7 +26,15 @@ import pydantic
 from functions_framework import create_app
 from werkzeug.wrappers import Request, Response
 
-from functions.core.errors import PROBLEM_CONTENT_TYPE
+from functions.core.errors import (
+    PROBLEM_CONTENT_TYPE,
+    InvalidEventError,
+    MalformedRequestError,
+    NotFoundError,
+    PicError,
+    ValidationError,
+    pydantic_errors,
+)
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.core.settings import REPO_ROOT, get_settings
 from local.broker import BrokerStore, InvalidCloudEventError, parse_event
@@ -37,11 +45,14 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 HEARTBEAT_STALE_SECONDS = 5.0
 
 
-def problem(status: int, slug: str, title: str, detail: str, instance: str | None = None) -> Response:
-    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
-    if instance:
-        body["instance"] = instance
-    return Response(json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE)
+def problem(error: PicError, instance: str | None = None) -> Response:
+    """The same problem documents as the functions answer (one mapping: ``functions.core.errors``)."""
+    return Response(
+        json.dumps(error.to_problem(instance)),
+        status=error.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=error.headers,
+    )
 
 
 def as_json(body: Any, status: int = 200) -> Response:
@@ -103,9 +114,7 @@ class Gateway:
         _, _, name, *rest = path.split("/", 3)
         app = self.apps.get(name)
         if app is None:
-            return problem(404, "not-found", "No such service", f"no Knative Service {name!r}", path)(
-                environ, start_response
-            )
+            return problem(NotFoundError(f"no Knative Service {name!r}"), path)(environ, start_response)
         environ["PATH_INFO"] = "/" + (rest[0] if rest else "")
         return app(environ, start_response)
 
@@ -128,7 +137,7 @@ class Gateway:
             return self.replay(int(replay.group(1)))
         if request.path.startswith("/v1/data/") and request.method == "POST":
             return self.opa_data(request)
-        return problem(404, "not-found", "No such resource", f"no route {request.method} {request.path}", request.path)
+        return problem(NotFoundError(f"no route {request.method} {request.path}"), request.path)
 
     def healthz(self, request: Request) -> Response:
         beats = self.broker.heartbeats()
@@ -147,7 +156,7 @@ class Gateway:
         try:
             event = parse_event(dict(request.headers), request.get_data())
         except InvalidCloudEventError as exc:
-            return problem(400, "invalid-event", "The CloudEvent is not valid", str(exc), request.path)
+            return problem(InvalidEventError(str(exc)), request.path)
         fanout = self.broker.ingest(event, self.manifests.triggers)
         response = Response(status=202)
         response.headers["X-Pic-Fanout"] = str(fanout)
@@ -157,7 +166,7 @@ class Gateway:
         try:
             body = TokenRequest.model_validate_json(request.get_data() or b"{}")
         except pydantic.ValidationError as exc:
-            return problem(422, "validation", "The token request is not valid", str(exc.errors(include_url=False)))
+            return problem(ValidationError("the token request is not valid", errors=pydantic_errors(exc)), request.path)
         return as_json({"access_token": self.idp.mint(body), "token_type": "Bearer", "expires_in": body.ttl_seconds})
 
     def events(self, request: Request) -> Response:
@@ -180,7 +189,7 @@ class Gateway:
     def replay(self, deadletter_id: int) -> Response:
         replayed = self.broker.replay(deadletter_id)
         if replayed is None:
-            return problem(404, "not-found", "No such dead letter", f"no dead letter {deadletter_id}")
+            return problem(NotFoundError(f"no dead letter {deadletter_id}"))
         return as_json(replayed, 202)
 
     def opa_data(self, request: Request) -> Response:
@@ -190,7 +199,7 @@ class Gateway:
         try:
             body = json.loads(request.get_data() or b"{}")
         except ValueError as exc:
-            return problem(400, "malformed-request", "The body is not JSON", str(exc))
+            return problem(MalformedRequestError(f"the body is not JSON: {exc}"), request.path)
         if rule != "decision" or package.replace("/", ".") not in self.policy.bundle.packages:
             return as_json({})  # OPA answers an undefined document with no "result"
         result = self.policy.evaluate(package.replace("/", "."), body.get("input", {}))

@@ -98,6 +98,13 @@ class PolicyUnavailableError(PicError):
     status, slug, title = 503, "policy-unavailable", "The policy engine did not answer"
 
 
+class StoreUnsupportedError(PicError):
+    """The configured DynamoDB-compatible store lacks an operation PIC needs (ADR 0005: Alternator has no
+    ``TransactWriteItems``). Nothing was written; an operator must point PIC at a store that has it."""
+
+    status, slug, title = 503, "store-unsupported", "The data store lacks an operation PIC needs"
+
+
 def pydantic_errors(exc: Any) -> list[dict[str, Any]]:
     """Field errors of a pydantic ``ValidationError`` in the problem's ``errors`` member."""
     return [

@@ -16,7 +16,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from functions.core.errors import ConflictError
+from functions.core.errors import ConflictError, StoreUnsupportedError
 from functions.core.settings import get_settings
 
 M = TypeVar("M", bound=type[Model])
@@ -59,6 +59,11 @@ def connection() -> Connection:
     """One connection per process: building a botocore client costs tens of milliseconds."""
     settings = get_settings()
     return Connection(region=settings.aws_region, host=settings.dynamodb_endpoint, max_pool_connections=32)
+
+
+# What a DynamoDB-compatible store answers for an operation it does not implement (ScyllaDB Alternator:
+# "UnknownOperationException: Unsupported operation TransactWriteItems", scylladb/scylladb#5064).
+UNSUPPORTED_CODES = frozenset({"UnknownOperationException"})
 
 
 class DuplicateError(Exception):
@@ -115,6 +120,12 @@ class UnitOfWork:
                     else:
                         tx.update(op.item, actions=op.actions or [], condition=op.condition)
         except TransactWriteError as exc:
+            if exc.cause_response_code in UNSUPPORTED_CODES:
+                raise StoreUnsupportedError(
+                    f"the store at {get_settings().dynamodb_endpoint or 'the AWS endpoint'} does not implement "
+                    "TransactWriteItems, so nothing was written (docs/decisions/0005)",
+                    operation="TransactWriteItems",
+                ) from exc
             failed = _failed_tags(exc, ordered)
             if "idempotency" in failed:
                 raise DuplicateError("already processed") from exc

@@ -22,6 +22,7 @@ EXPECTED = [
     (errors.ValidationError, 422, "validation"),
     (errors.IdempotencyKeyReusedError, 422, "idempotency-key-reused"),
     (errors.PolicyUnavailableError, 503, "policy-unavailable"),
+    (errors.StoreUnsupportedError, 503, "store-unsupported"),
     (PicError, 500, "internal"),
     (ConsentError, 422, "consent-invalid"),
     (SubscriptionNotFoundError, 404, "subscription-not-found"),

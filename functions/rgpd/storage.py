@@ -46,7 +46,7 @@ def flags_key(citizen_id: str) -> str:
     return f"flags#{citizen_id}"
 
 
-class ByCitizen(GlobalSecondaryIndex["RequestItem"]):
+class ByCitizen(GlobalSecondaryIndex["RequestItem"]):  # type: ignore[no-untyped-call]
     """A citizen's requests, oldest first; only request items carry ``citizen_id``."""
 
     class Meta:

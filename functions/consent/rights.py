@@ -50,8 +50,8 @@ class RightsStore(Protocol):
     def fetch_flags(self, citizen_id: str) -> RgpdFlags: ...
     def stage_flags(self, uow: UnitOfWork, citizen_id: str, flags: RgpdFlags) -> None: ...
     def stage_proof(self, uow: UnitOfWork, proof: ConsentProof) -> None: ...
-    def stage_erase_state(self, uow: UnitOfWork, citizen_id: str) -> None: ...
-    def stage_erase_preferences(self, uow: UnitOfWork, citizen_id: str) -> None: ...
+    def stage_erase_state(self, uow: UnitOfWork, citizen_id: str, version: int | None) -> None: ...
+    def stage_erase_preferences(self, uow: UnitOfWork, citizen_id: str, version: int | None) -> None: ...
     def stage_erase_subscription(self, uow: UnitOfWork, sub: Subscription) -> None: ...
     def stage_erase_proof(self, uow: UnitOfWork, proof: ConsentProof) -> None: ...
     def erase_proof_now(self, proof: ConsentProof) -> None: ...
@@ -104,7 +104,9 @@ class ErasurePlan:
 
     withdrawals: list[tuple[ConsentProof, ConsentChanged]] = field(default_factory=list)
     erase_state: bool = False
+    state_version: int | None = None
     erase_preferences: bool = False
+    preferences_version: int | None = None
     subscriptions: list[Subscription] = field(default_factory=list)
     proofs_erased: list[ConsentProof] = field(default_factory=list)
     actions: list[DomainAction] = field(default_factory=list)
@@ -151,11 +153,11 @@ def plan_erasure(
             )
         )
     if state.purposes and erasable:
-        plan.erase_state = True
+        plan.erase_state, plan.state_version = True, state.version
         plan.actions.append(_erased("consents in force (derived from the proofs)", 1))
     _, version = store.fetch_preferences(citizen_id)
     if version is not None and retention(policy, "preferences", {}, now)["erase"]:
-        plan.erase_preferences = True
+        plan.erase_preferences, plan.preferences_version = True, version
         plan.actions.append(_erased("contact preferences", 1))
     subscriptions = store.fetch_subscriptions(citizen_id)
     if subscriptions and retention(policy, "subscriptions", {}, now)["erase"]:
@@ -216,9 +218,9 @@ def stage_erasure(
         store.stage_proof(uow, proof)
         stage_event(uow, event, subject=citizen_id, traceparent=traceparent, now=now)
     if plan.erase_state:
-        store.stage_erase_state(uow, citizen_id)
+        store.stage_erase_state(uow, citizen_id, plan.state_version)
     if plan.erase_preferences:
-        store.stage_erase_preferences(uow, citizen_id)
+        store.stage_erase_preferences(uow, citizen_id, plan.preferences_version)
     deletes: list[Subscription | ConsentProof] = [*plan.subscriptions, *plan.proofs_erased]
     for i, item in enumerate(deletes):
         in_transaction = i < MAX_DELETES_IN_TRANSACTION

@@ -239,11 +239,16 @@ class DynamoConsentStore:
         """A proof on its own (append-only), e.g. the withdrawal an erasure records."""
         uow.put(_proof_item(proof), condition=ProofItem.item.does_not_exist(), tag="consent-proof")
 
-    def stage_erase_state(self, uow: UnitOfWork, citizen_id: str) -> None:
-        uow.delete(StateItem(citizen_id, "state"), tag="consent-state")
+    def stage_erase_state(self, uow: UnitOfWork, citizen_id: str, version: int | None) -> None:
+        """Delete the derived state at the version read (pynamodb conditions a versioned delete on it)."""
+        item = StateItem(citizen_id, "state")
+        item.version = version
+        uow.delete(item, tag="consent-state")
 
-    def stage_erase_preferences(self, uow: UnitOfWork, citizen_id: str) -> None:
-        uow.delete(PreferencesItem(citizen_id, "preferences"), tag="preferences")
+    def stage_erase_preferences(self, uow: UnitOfWork, citizen_id: str, version: int | None) -> None:
+        item = PreferencesItem(citizen_id, "preferences")
+        item.version = version
+        uow.delete(item, tag="preferences")
 
     def stage_erase_subscription(self, uow: UnitOfWork, sub: Subscription) -> None:
         uow.delete(SubscriptionItem(sub.citizen_id, SUBSCRIPTION_PREFIX + sub.id), tag="subscription")

@@ -97,6 +97,20 @@ _SPECS = [
         description="A citizen's restriction (RGPD art. 18) and objection (art. 21) flags, as they now stand.",
         consumers=["pic-consent-events"],
     ),
+    EventSpec(
+        type="es.madrid.pic.rgpd.request.extended.v1",
+        model=rgpd.RgpdRequestExtended,
+        producer="pic-rgpd",
+        source="/pic/rgpd",
+        description="A request's deadline was extended by two months (RGPD art. 12.3); the person must be told why.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.rgpd.request.completed.v1",
+        model=rgpd.RgpdRequestCompleted,
+        producer="pic-rgpd",
+        source="/pic/rgpd",
+        description="Every domain answered a data-subject request; for access and portability, the export is ready.",
+    ),
 ]
 
 CATALOG: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}

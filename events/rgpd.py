@@ -74,3 +74,29 @@ class RgpdFlagsChanged(EventData):
     restricted: bool
     objections: list[str] = Field(default_factory=list, description="purposes the citizen objected to")
     changed_at: datetime
+
+
+class RgpdRequestExtended(EventData):
+    """The deadline of a request was extended by two further months (art. 12.3): the person must be told, with
+    the reason, within the first month — the notifications domain consumes this to tell them."""
+
+    request_id: str = Field(pattern=ID_PATTERN)
+    citizen_id: str = Field(pattern=ID_PATTERN)
+    right: Right
+    reason: str = Field(min_length=1, max_length=1000)
+    due_at_before: datetime
+    due_at: datetime
+    extended_at: datetime
+
+
+class RgpdRequestCompleted(EventData):
+    """Every domain answered a request: the person can be told, and for access/portability, that the export
+    is ready at ``export``."""
+
+    request_id: str = Field(pattern=ID_PATTERN)
+    citizen_id: str = Field(pattern=ID_PATTERN)
+    right: Right
+    completed_at: datetime
+    due_at: datetime
+    overdue: bool
+    export: str | None = Field(None, description="path of the export, for access and portability")

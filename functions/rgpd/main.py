@@ -3,7 +3,8 @@
 - ``rgpd_http``: the channel API (Knative Service ``pic-rgpd``): open a request, follow it, extend its
   deadline, download the export, read the restriction/objection flags.
 - ``rgpd_events``: ``es.madrid.pic.rgpd.domain.answered.v1`` from every domain holding personal data
-  (Knative Service ``pic-rgpd-events``): record the answer as proof and fold the request's status.
+  (Knative Service ``pic-rgpd-events``): record the answer as proof and fold the request's status; the
+  answer that completes a request emits ``rgpd.request.completed`` (so the person can be told).
 """
 
 from __future__ import annotations
@@ -183,9 +184,12 @@ def post_extension(ctx: RequestContext, body: ExtensionPost, request_id: str) ->
     person is told; recorded on the request."""
     request = _request(request_id)
     authorize(ctx, "rgpd.extend", request.citizen_id)
-    extended = service.extend(request, body.reason, ctx.subject.id, now())
+    at = now()
+    extended = service.extend(request, body.reason, ctx.subject.id, at)
     uow = UnitOfWork()
     deps().store.stage_request(uow, extended)
+    event = service.extended_event(extended)
+    stage_event(uow, event, subject=request.citizen_id, traceparent=ctx.traceparent, now=at)
     reply = Reply(200, service.request_view(extended, deps().store.fetch_answers(request_id), now()))
     return ctx.commit(uow, reply)
 
@@ -315,6 +319,9 @@ def on_domain_answered(ctx: EventContext, data: Any) -> UnitOfWork:
     state = service.fold(request, list({**answers, answer.domain: answer}.values()), answer.received_at)
     store.stage_answer(uow, request.request_id, answer, export_text)
     store.stage_request(uow, replace(request, status=state.status, completed_at=state.completed_at))
+    completed = service.completed_event(request, state)
+    if completed is not None:
+        stage_event(uow, completed, subject=request.citizen_id, traceparent=ctx.traceparent, now=answer.received_at)
     return uow
 
 

@@ -20,7 +20,14 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.catalog import CATALOG
-from events.rgpd import RgpdDomainAnswered, RgpdFlagsChanged, RgpdRequestOpened, domain_of
+from events.rgpd import (
+    RgpdDomainAnswered,
+    RgpdFlagsChanged,
+    RgpdRequestCompleted,
+    RgpdRequestExtended,
+    RgpdRequestOpened,
+    domain_of,
+)
 from functions.core.errors import ConflictError, InvalidEventError, NotFoundError, ValidationError, pydantic_errors
 from functions.rgpd import deadlines
 
@@ -331,6 +338,35 @@ def extend(request: RgpdRequest, reason: str, by: str, now: datetime) -> RgpdReq
     new_due = deadlines.extended_due_at(request.opened_at)
     extension = Extension(reason=reason, by=by, at=now, due_at_before=request.due_at, due_at=new_due)
     return replace(request, extension=extension, due_at=new_due)
+
+
+def extended_event(request: RgpdRequest) -> RgpdRequestExtended:
+    """What the notifications domain needs to tell the person of the extension and its reason (art. 12.3)."""
+    assert request.extension is not None
+    return RgpdRequestExtended(
+        request_id=request.request_id,
+        citizen_id=request.citizen_id,
+        right=request.right,  # type: ignore[arg-type]  # validated on opening
+        reason=request.extension.reason,
+        due_at_before=request.extension.due_at_before,
+        due_at=request.extension.due_at,
+        extended_at=request.extension.at,
+    )
+
+
+def completed_event(request: RgpdRequest, state: Fold) -> RgpdRequestCompleted | None:
+    """The completion, once: only when this fold completes a request that was not completed before."""
+    if state.status != "completed" or request.status == "completed" or state.completed_at is None:
+        return None
+    return RgpdRequestCompleted(
+        request_id=request.request_id,
+        citizen_id=request.citizen_id,
+        right=request.right,  # type: ignore[arg-type]  # validated on opening
+        completed_at=state.completed_at,
+        due_at=request.due_at,
+        overdue=state.overdue,
+        export=f"/v1/rgpd-requests/{request.request_id}/export" if request.right in EXPORT_RIGHTS else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ pytestmark = pytest.mark.functional
 REQUEST_OPENED = "es.madrid.pic.rgpd.request.opened.v1"
 DOMAIN_ANSWERED = "es.madrid.pic.rgpd.domain.answered.v1"
 FLAGS_CHANGED = "es.madrid.pic.rgpd.flags.changed.v1"
+REQUEST_EXTENDED = "es.madrid.pic.rgpd.request.extended.v1"
+REQUEST_COMPLETED = "es.madrid.pic.rgpd.request.completed.v1"
 
 
 def json_headers(platform: Platform, sub: str, **claims: Any) -> dict[str, str]:
@@ -139,6 +141,10 @@ def test_an_access_request_completes_with_the_consent_export_in_a_zip_of_json_an
     proofs = list(csv.DictReader(io.StringIO(archive.read("consent/proofs.csv").decode("utf-8"))))
     assert proofs[0]["purpose"] == "campaigns" and proofs[0]["channels"] == '["email"]'
     assert proofs[0]["actor.id"] == citizen_id
+
+    # AND the completion was announced once, so the person can be told the export is ready
+    (completed,) = wait_for_events(platform, REQUEST_COMPLETED, citizen_id)
+    assert completed["data"]["export"] == view["export"]
 
 
 def test_the_export_waits_for_completion_and_other_rights_have_none(platform: Platform, citizen_id: str) -> None:
@@ -369,6 +375,8 @@ def test_an_agent_extends_the_deadline_once_with_a_reason(platform: Platform, ci
     assert datetime.fromisoformat(view["due_at"]) == deadlines.extended_due_at(opened_at)
     assert view["extension"]["reason"] == body["reason"] and view["extension"]["by"] == "agent-9"
     assert datetime.fromisoformat(view["extension"]["due_at_before"]) == deadlines.due_at(opened_at)
+    (extended,) = wait_for_events(platform, REQUEST_EXTENDED, citizen_id)
+    assert extended["data"]["reason"] == body["reason"]  # for the notice the person must receive
 
     # AND a second extension is refused; one without a reason is a 422 naming it
     again = {**body, "reason": "and there is even more to look for"}
@@ -412,10 +420,11 @@ def test_a_redelivered_answer_changes_nothing(platform: Platform, citizen_id: st
     )
     settle(platform)
 
-    # THEN the request and its proof are unchanged, and nothing was dead-lettered
+    # THEN the request and its proof are unchanged, it was announced complete once, and nothing was dead-lettered
     after = fetch(platform, request_id, me).json()
     assert after["status"] == "completed"
     assert domain(after, "consent") == domain(before, "consent")
+    assert len(platform.events(REQUEST_COMPLETED, citizen_id)) == 1
     assert not [d for d in platform.deadletters() if d["event"].get("subject") == citizen_id]
 
 

@@ -200,3 +200,20 @@ def test_objections_add_and_withdraw_purposes() -> None:
 
 def test_other_rights_do_not_change_the_flags() -> None:
     assert service.flags_after(Flags("c-1"), "erasure", {}, NOW) is None
+
+
+def test_the_completion_is_announced_once_with_the_export_path() -> None:
+    request = a_request(("consent",))
+    state = service.fold(request, [answer("consent")], NOW)
+    event = service.completed_event(request, state)
+    assert event is not None and event.export == f"/v1/rgpd-requests/{request.request_id}/export"
+    assert not event.overdue
+    done = replace(request, status="completed", completed_at=NOW)
+    assert service.completed_event(done, state) is None
+    assert service.completed_event(request, service.fold(request, [], NOW)) is None
+
+
+def test_an_extension_is_announced_with_its_reason() -> None:
+    extended = service.extend(a_request(), "many archives to search", "agent-1", NOW)
+    event = service.extended_event(extended)
+    assert (event.reason, event.due_at) == ("many archives to search", deadlines.extended_due_at(NOW))

@@ -142,8 +142,8 @@ module "role_pic_outbox_relay" {
 
 # functions/rgpd/main.py rgpd_http: reads requests, answers, export pieces and flags (GetItem, Query) and a
 # citizen's requests (Query on by-citizen); opens a request with its flags, the request.opened and
-# flags.changed outbox rows and an idempotency record in one TransactWriteItems (PutItem); reads
-# idempotency records (GetItem).
+# flags.changed outbox rows (request.extended when extended) and an idempotency record in one
+# TransactWriteItems (PutItem); reads idempotency records (GetItem).
 module "role_pic_rgpd" {
   source = "../../modules/function-iam-role"
 
@@ -175,8 +175,8 @@ module "role_pic_rgpd" {
 }
 
 # functions/rgpd/main.py rgpd_events: reads the request and its answers (GetItem, Query), writes the
-# answer, its export pieces and the request's status with the event's idempotency record in one
-# TransactWriteItems (PutItem); reads idempotency records (GetItem).
+# answer, its export pieces, the request's status and (when it completes) a request.completed outbox row
+# with the event's idempotency record in one TransactWriteItems (PutItem); reads idempotency records (GetItem).
 module "role_pic_rgpd_events" {
   source = "../../modules/function-iam-role"
 
@@ -191,6 +191,11 @@ module "role_pic_rgpd_events" {
       sid       = "RgpdReadWrite"
       table_arn = module.table_rgpd.table_arn
       actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
     },
     {
       sid       = "IdempotencyReadWrite"

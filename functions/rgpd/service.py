@@ -489,11 +489,7 @@ def request_view(request: RgpdRequest, answers: list[DomainAnswer], now: datetim
         "completed_at": state.completed_at,
         "legal_deadline": "RGPD art. 12.3: one month from receipt, extendable by two further months",
         "extension": _extension_view(request.extension),
-        "requested_by": {
-            "kind": request.requested_by.kind,
-            "id": request.requested_by.id,
-            **({"level": request.requested_by.level} if request.requested_by.kind == "agent" else {}),
-        },
+        "requested_by": _requester_view(request.requested_by),
         "pending_domains": state.pending,
         "failed_domains": state.failed,
         "domains": [_answer_view(d, by_domain.get(d), request) for d in request.domains],
@@ -503,6 +499,15 @@ def request_view(request: RgpdRequest, answers: list[DomainAnswer], now: datetim
             else None
         ),
     }
+
+
+def _requester_view(requester: Requester) -> dict[str, Any]:
+    view: dict[str, Any] = {"kind": requester.kind, "id": requester.id}
+    if requester.kind == "agent":
+        view["level"] = requester.level
+        if requester.access_purpose:
+            view["access_purpose"] = requester.access_purpose
+    return view
 
 
 def _extension_view(extension: Extension | None) -> dict[str, Any] | None:

@@ -270,12 +270,17 @@ def test_another_citizens_data_is_forbidden_but_an_agent_may_ask_on_their_behalf
     assert listed["requests"] == []
 
     # AND an attention agent may open it on the citizen's behalf, which the request records
-    agent = json_headers(platform, "agent-7", role="agent", level=1)
+    agent = {**json_headers(platform, "agent-7", role="agent", level=1), "Access-Purpose": "OAC-Centro ticket A-17"}
     response = open_request(platform, citizen_id, {"right": "access"}, agent)
     assert response.status_code == 202, response.text
     request_id = response.json()["request_id"]
     view = fetch(platform, request_id, me).json()
-    assert view["requested_by"] == {"kind": "agent", "id": "agent-7", "level": 1}
+    assert view["requested_by"] == {
+        "kind": "agent",
+        "id": "agent-7",
+        "level": 1,
+        "access_purpose": "OAC-Centro ticket A-17",
+    }
 
     # AND the other citizen may not read it
     assert_problem(fetch(platform, request_id, platform.as_(other)), 403, "forbidden")

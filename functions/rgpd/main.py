@@ -213,6 +213,7 @@ def get_export(ctx: RequestContext, request_id: str) -> Reply:
         if answer.export_chunks:
             data = export.join_chunks(deps().store.fetch_export(request_id, answer.domain), answer.export_sha256)
             exports[answer.domain] = data if isinstance(data, dict) else {"data": data}
+    exports["rgpd"] = _own_data(request.citizen_id, at)
     document = {
         "request_id": request.request_id,
         "citizen_id": request.citizen_id,
@@ -222,8 +223,11 @@ def get_export(ctx: RequestContext, request_id: str) -> Reply:
         "generated_at": at,
         "format": "RGPD art. 15.3 and art. 20.1: JSON of everything held, and one CSV per domain and table",
         "domains": {
-            a.domain: {"answered_at": a.answered_at, "actions": a.actions, "data": exports.get(a.domain)}
-            for a in sorted(answers, key=lambda a: a.domain)
+            **{
+                a.domain: {"answered_at": a.answered_at, "actions": a.actions, "data": exports.get(a.domain)}
+                for a in sorted(answers, key=lambda a: a.domain)
+            },
+            "rgpd": {"answered_at": at, "actions": [], "data": exports["rgpd"]},
         },
     }
     body = export.build_zip(document, exports, at)
@@ -231,6 +235,16 @@ def get_export(ctx: RequestContext, request_id: str) -> Reply:
     return Reply(
         200, body, {"Content-Type": "application/zip", "Content-Disposition": f'attachment; filename="{filename}"'}
     )
+
+
+def _own_data(citizen_id: str, at: datetime) -> dict[str, Any]:
+    """What this domain holds about the person: their requests (kept as evidence, RGPD art. 5.2) and flags."""
+    flags = deps().store.fetch_flags(citizen_id)
+    held = {
+        "requests": [service.summary_view(r, at) for r in deps().store.fetch_requests_of(citizen_id)],
+        "flags": {"restricted": flags.restricted, "objections": list(flags.objections), "changed_at": flags.changed_at},
+    }
+    return dict(json.loads(json.dumps(held, default=str)))
 
 
 def get_flags(ctx: RequestContext, citizen_id: str) -> Reply:

@@ -133,6 +133,7 @@ def test_an_access_request_completes_with_the_consent_export_in_a_zip_of_json_an
     archive = zipfile.ZipFile(io.BytesIO(export.content))
     names = set(archive.namelist())
     assert {"export.json", "consent/proofs.csv", "consent/subscriptions.csv", "consent/preferences.csv"} <= names
+    assert {"rgpd/requests.csv", "rgpd/flags.csv"} <= names  # the requests themselves are data held too
     document = json.loads(archive.read("export.json"))
     data = document["domains"]["consent"]["data"]
     assert [p["purpose"] for p in data["proofs"]] == ["campaigns"]
@@ -197,6 +198,24 @@ def test_an_erasure_completes_with_what_was_erased_and_what_is_kept_with_its_leg
     # AND the withdrawal was announced like any other consent change
     changes = wait_for_events(platform, CONSENT_CHANGED, citizen_id, count=2)
     assert changes[0]["data"]["after"]["granted"] is False
+
+
+def test_a_rectification_completes_with_the_consent_domain_holding_none_of_those_fields(
+    platform: Platform, citizen_id: str
+) -> None:
+    # GIVEN a citizen who wants their e-mail corrected
+    me = json_headers(platform, citizen_id)
+    body = {"right": "rectification", "fields": {"email": "ana.garcia@example.org"}, "note": "typo in my e-mail"}
+
+    # WHEN they ask for rectification
+    response = open_request(platform, citizen_id, body)
+    assert response.status_code == 202, response.text
+
+    # THEN the request carries the validated fields, and the consent domain answers "not applicable"
+    view = wait_completed(platform, response.json()["request_id"], me)
+    assert view["details"] == {"fields": {"email": "ana.garcia@example.org"}, "note": "typo in my e-mail"}
+    assert domain(view, "consent")["outcome"] == "not-applicable"
+    assert view["export"] is None
 
 
 # ---- restriction and objection ---------------------------------------------------------------------

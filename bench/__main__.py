@@ -9,7 +9,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import c360, coldstart, pipeline, policy
+from bench import c360, coldstart, pipeline, policy, rgpd
 from bench.stats import Figure, machine
 from local.harness import start_platform
 from local.manifests import load
@@ -85,6 +85,7 @@ def main() -> int:
                 ("retry cost", lambda: pipeline.retry_cost(platform)),
                 ("cold start", lambda: coldstart.run(platform, f"http://127.0.0.1:{dynamodb_port}")),
                 ("c360", lambda: c360.run(50_000)),
+                ("rgpd", lambda: rgpd.run(platform)),
             ):
                 print(f"… {name}", file=sys.stderr, flush=True)
                 found = step()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass, field
 
-from events import citizen, consent
+from events import citizen, consent, rgpd
 from events.base import EventData
 
 
@@ -68,6 +68,48 @@ _SPECS = [
         producer="pic-citizen",
         source="/pic/citizen",
         description="A golden citizen record gained or changed a source link, with the match decision.",
+    ),
+    # ---- data-subject rights (RGPD): functions/rgpd (contracts.md §3) ----
+    EventSpec(
+        type="es.madrid.pic.rgpd.request.opened.v1",
+        model=rgpd.RgpdRequestOpened,
+        producer="pic-rgpd",
+        source="/pic/rgpd",
+        description=(
+            "A data-subject request (access, portability, rectification, erasure, restriction, objection) was "
+            "received; every domain holding personal data consumes it and answers rgpd.domain.answered."
+        ),
+        consumers=["pic-consent-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.rgpd.domain.answered.v1",
+        model=rgpd.RgpdDomainAnswered,
+        producer="every domain holding personal data (pic-consent-events, ...)",
+        source="the answering domain, e.g. /pic/consent",
+        description="A domain's answer to a data-subject request: what it exported, erased, kept and why.",
+        consumers=["pic-rgpd-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.rgpd.flags.changed.v1",
+        model=rgpd.RgpdFlagsChanged,
+        producer="pic-rgpd",
+        source="/pic/rgpd",
+        description="A citizen's restriction (RGPD art. 18) and objection (art. 21) flags, as they now stand.",
+        consumers=["pic-consent-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.rgpd.request.extended.v1",
+        model=rgpd.RgpdRequestExtended,
+        producer="pic-rgpd",
+        source="/pic/rgpd",
+        description="A request's deadline was extended by two months (RGPD art. 12.3); the person must be told why.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.rgpd.request.completed.v1",
+        model=rgpd.RgpdRequestCompleted,
+        producer="pic-rgpd",
+        source="/pic/rgpd",
+        description="Every domain answered a data-subject request; for access and portability, the export is ready.",
     ),
 ]
 

@@ -21,7 +21,8 @@ from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.consent import ID_PATTERN, Actor, ConsentChangeRequested, Preferences
-from functions.consent import service
+from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
+from functions.consent import rights, service
 from functions.consent.storage import DynamoConsentStore, proof_view
 from functions.consent.terms import Terms, load_terms
 from functions.core.cloudevent import EventContext, EventFunction
@@ -248,8 +249,11 @@ def get_contact_decision(ctx: RequestContext, citizen_id: str) -> Reply:
     message = {k: args[k] for k in ("topic", "severity") if args.get(k)}
     state = deps().store.fetch_state(citizen_id)
     preferences, _ = deps().store.fetch_preferences(citizen_id)
+    flags = deps().store.fetch_flags(citizen_id)
     at = now()
-    question = service.contact_question(state, preferences, args["purpose"], args["channel"], at, message or None)
+    question = service.contact_question(
+        state, preferences, args["purpose"], args["channel"], at, message or None, flags=flags
+    )
     decision = deps().policy.decide("consent", question)
     defer = bool(decision.result.get("defer"))
     view = ContactDecision(
@@ -420,7 +424,37 @@ def on_change_requested(ctx: EventContext, data: Any) -> UnitOfWork:
     return uow
 
 
-event_api = EventFunction("pic-consent-events", {"es.madrid.pic.consent.change.requested.v1": on_change_requested})
+# ---- data-subject rights (RGPD): the consent domain's answer and its projection of the flags ------------
+
+
+def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
+    """Answer a data-subject request for this domain (``rights.answer``): export, erasure, flags."""
+    assert isinstance(data, RgpdRequestOpened)
+    at = now()
+    result = rights.answer(data, deps().store, deps().policy, deps().terms, at)
+    uow = UnitOfWork()
+    if result.erasure is not None:
+        rights.stage_erasure(uow, data.citizen_id, result.erasure, deps().store, ctx.traceparent, at)
+    stage_event(
+        uow, result.event, subject=data.citizen_id, traceparent=ctx.traceparent, now=at, producer=rights.PRODUCER
+    )
+    return uow
+
+
+def on_rgpd_flags_changed(ctx: EventContext, data: Any) -> UnitOfWork:
+    """Project the restriction/objection flags that ``policies/consent`` honours."""
+    assert isinstance(data, RgpdFlagsChanged)
+    return rights.project_flags(data, deps().store)
+
+
+event_api = EventFunction(
+    "pic-consent-events",
+    {
+        "es.madrid.pic.consent.change.requested.v1": on_change_requested,
+        "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
+        "es.madrid.pic.rgpd.flags.changed.v1": on_rgpd_flags_changed,
+    },
+)
 
 
 @functions_framework.cloud_event

@@ -317,6 +317,15 @@ def removed_subscription(sub: Subscription, actor: Actor, now: datetime) -> Subs
 MADRID = ZoneInfo("Europe/Madrid")
 
 
+@dataclass(frozen=True)
+class RgpdFlags:
+    """The restriction (RGPD art. 18) and objection (art. 21) flags functions/rgpd owns, as projected here."""
+
+    restricted: bool = False
+    objections: tuple[str, ...] = ()
+    changed_at: datetime | None = None
+
+
 def contact_question(
     state: ConsentState,
     preferences: Preferences,
@@ -324,19 +333,22 @@ def contact_question(
     channel: str,
     now: datetime,
     message: dict[str, str] | None = None,
+    flags: RgpdFlags | None = None,
 ) -> dict[str, object]:
     """The input of ``policies/consent``: "may the council contact this citizen for P on C now?".
 
     Local time is Europe/Madrid's (the policy compares "HH:MM" strings with the citizen's quiet hours).
+    ``flags`` are the citizen's restriction and objections (none when not given).
     """
     quiet = preferences.quiet_hours
+    flags = flags or RgpdFlags()
     return {
         "purpose": purpose,
         "channel": channel,
         "citizen": {
             "consents": {pid: p.snapshot().model_dump() for pid, p in state.purposes.items()},
             "preferences": {"quiet_hours": quiet.model_dump() if quiet else None},
-            "flags": {"restricted": False, "objections": []},
+            "flags": {"restricted": flags.restricted, "objections": list(flags.objections)},
         },
         "now": {"local_time": now.astimezone(MADRID).strftime("%H:%M")},
         **({"message": message} if message else {}),

@@ -1,7 +1,8 @@
 """Consent storage: one DynamoDB table, items keyed by citizen.
 
 ``item`` values: ``state`` (the derived current consents, versioned), ``proof#<time>#<id>`` (the
-append-only history), ``preferences``, ``subscription#<topic>.<zone>``. Subscriptions carry
+append-only history), ``preferences``, ``subscription#<topic>.<zone>``, ``rgpd-flags`` (the projection of
+the restriction/objection flags functions/rgpd owns, latest ``changed_at`` wins). Subscriptions carry
 ``topic_zone`` for the ``by-topic-zone`` index that alert fan-out reads.
 """
 
@@ -23,12 +24,13 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from events.consent import Actor, Preferences
-from functions.consent.service import ConsentProof, ConsentState, PurposeConsent, Subscription
+from functions.consent.service import ConsentProof, ConsentState, PurposeConsent, RgpdFlags, Subscription
 from functions.core.madrid import find_zone
 from functions.core.store import UnitOfWork, defines_table, model_meta
 
 PROOF_PREFIX = "proof#"
 SUBSCRIPTION_PREFIX = "subscription#"
+RGPD_FLAGS = "rgpd-flags"
 
 
 class ByTopicZone(GlobalSecondaryIndex["SubscriptionItem"]):
@@ -76,6 +78,14 @@ class PreferencesItem(ConsentItem):
     preferences = UnicodeAttribute()  # JSON of events.consent.Preferences
     version = VersionAttribute()
     updated_at = UTCDateTimeAttribute()
+
+
+class RgpdFlagsItem(ConsentItem):
+    """The citizen's restriction (RGPD art. 18) and objection (art. 21) flags, as rgpd.flags.changed says."""
+
+    restricted = BooleanAttribute()
+    objections = ListAttribute(of=UnicodeAttribute, default=list)
+    changed_at = UTCDateTimeAttribute()
 
 
 @defines_table
@@ -193,6 +203,70 @@ class DynamoConsentStore:
         item = SubscriptionItem(sub.citizen_id, SUBSCRIPTION_PREFIX + sub.id)
         uow.delete(item, condition=SubscriptionItem.item.exists(), tag="subscription")
 
+    # ---- data-subject rights (functions/consent/rights.py) ------------------------------------------
+
+    def fetch_flags(self, citizen_id: str) -> RgpdFlags:
+        """The projected flags; none restricted nor objected until rgpd says otherwise."""
+        try:
+            item = RgpdFlagsItem.get(citizen_id, RGPD_FLAGS, consistent_read=True)
+        except RgpdFlagsItem.DoesNotExist:
+            return RgpdFlags()
+        return RgpdFlags(
+            restricted=bool(item.restricted),
+            objections=tuple(str(o) for o in item.objections or ()),
+            changed_at=item.changed_at,
+        )
+
+    def stage_flags(self, uow: UnitOfWork, citizen_id: str, flags: RgpdFlags) -> None:
+        """Newer flags only: a redelivered or late older event must not undo a newer one."""
+        assert flags.changed_at is not None
+        item = RgpdFlagsItem(
+            citizen_id,
+            RGPD_FLAGS,
+            restricted=flags.restricted,
+            objections=list(flags.objections),
+            changed_at=flags.changed_at,
+        )
+        newer = RgpdFlagsItem.item.does_not_exist() | (RgpdFlagsItem.changed_at < flags.changed_at)
+        uow.put(item, condition=newer, tag="rgpd-flags")
+
+    def fetch_all_proofs(self, citizen_id: str) -> list[ConsentProof]:
+        """Every proof of a citizen, oldest first (an export or an erasure reads them all)."""
+        items = ProofItem.query(citizen_id, ProofItem.item.startswith(PROOF_PREFIX), consistent_read=True)
+        return [_proof_of(item) for item in items]
+
+    def stage_proof(self, uow: UnitOfWork, proof: ConsentProof) -> None:
+        """A proof on its own (append-only), e.g. the withdrawal an erasure records."""
+        uow.put(_proof_item(proof), condition=ProofItem.item.does_not_exist(), tag="consent-proof")
+
+    def stage_erase_state(self, uow: UnitOfWork, citizen_id: str, version: int | None) -> None:
+        """Delete the derived state at the version read (pynamodb conditions a versioned delete on it)."""
+        item = StateItem(citizen_id, "state")
+        item.version = version
+        uow.delete(item, tag="consent-state")
+
+    def stage_erase_preferences(self, uow: UnitOfWork, citizen_id: str, version: int | None) -> None:
+        item = PreferencesItem(citizen_id, "preferences")
+        item.version = version
+        uow.delete(item, tag="preferences")
+
+    def stage_erase_subscription(self, uow: UnitOfWork, sub: Subscription) -> None:
+        uow.delete(SubscriptionItem(sub.citizen_id, SUBSCRIPTION_PREFIX + sub.id), tag="subscription")
+
+    def stage_erase_proof(self, uow: UnitOfWork, proof: ConsentProof) -> None:
+        uow.delete(ProofItem(proof.citizen_id, _proof_sort_key(proof)), tag="consent-proof")
+
+    def erase_proof_now(self, proof: ConsentProof) -> None:
+        """Outside a unit of work, for erasures larger than one transaction; deleting twice is harmless."""
+        ProofItem(proof.citizen_id, _proof_sort_key(proof)).delete()
+
+    def erase_subscription_now(self, sub: Subscription) -> None:
+        SubscriptionItem(sub.citizen_id, SUBSCRIPTION_PREFIX + sub.id).delete()
+
+
+def _proof_sort_key(proof: ConsentProof) -> str:
+    return f"{PROOF_PREFIX}{proof.recorded_at.isoformat()}#{proof.proof_id}"
+
 
 def _decode_cursor(cursor: str, citizen_id: str) -> dict[str, Any]:
     """A cursor this API gave for this citizen's history, or ``ValueError``."""
@@ -215,7 +289,7 @@ def _decode_cursor(cursor: str, citizen_id: str) -> dict[str, Any]:
 def _proof_item(proof: ConsentProof) -> ProofItem:
     return ProofItem(
         proof.citizen_id,
-        f"{PROOF_PREFIX}{proof.recorded_at.isoformat()}#{proof.proof_id}",
+        _proof_sort_key(proof),
         proof_id=proof.proof_id,
         purpose=proof.purpose,
         action=proof.action,

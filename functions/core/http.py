@@ -107,6 +107,8 @@ def problem_response(error: PicError, instance: str | None = None) -> flask.Resp
 def json_response(reply: Reply) -> flask.Response:
     if reply.body is None:
         return flask.Response(status=reply.status, headers=reply.headers)
+    if isinstance(reply.body, bytes):  # a file (e.g. an export zip): its Content-Type is in the headers
+        return flask.Response(reply.body, status=reply.status, headers=reply.headers)
     body = reply.body.model_dump(mode="json") if isinstance(reply.body, BaseModel) else reply.body
     return flask.Response(
         json.dumps(body, default=str), status=reply.status, content_type="application/json", headers=reply.headers

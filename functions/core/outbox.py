@@ -75,17 +75,28 @@ class OutboxRecord(Model):
 
 
 def stage_event(
-    uow: UnitOfWork, data: EventData, *, subject: str | None, traceparent: str | None, now: datetime | None = None
+    uow: UnitOfWork,
+    data: EventData,
+    *,
+    subject: str | None,
+    traceparent: str | None,
+    now: datetime | None = None,
+    producer: str | None = None,
 ) -> OutboxRecord:
-    """Add the CloudEvent for ``data`` to ``uow``: it is published if, and only if, the unit commits."""
+    """Add the CloudEvent for ``data`` to ``uow``: it is published if, and only if, the unit commits.
+
+    ``producer`` names the emitting function for types that several domains emit (``rgpd.domain.answered``);
+    by default it is the catalog's producer. The event ``source`` is ``/pic/<producer without pic->``.
+    """
     spec = spec_of(type(data))
     settings = get_settings()
+    producer = producer or spec.producer
     now = now or datetime.now(UTC)
     event_id = str(uuid.uuid4())
     record = OutboxRecord(
         id=event_id,
         type=spec.type,
-        source=f"{settings.event_source_base}/{spec.producer.removeprefix('pic-')}",
+        source=f"{settings.event_source_base}/{producer.removeprefix('pic-')}",
         subject=subject,
         time=now.isoformat().replace("+00:00", "Z"),
         dataschema=f"{settings.schema_base_url}{spec.type}.json",

@@ -182,10 +182,12 @@ test_decision_defined_and_denied_without_input if {
 }
 
 test_every_declared_action_is_open_to_citizen_and_agent if {
-	# GIVEN the eight declared actions
+	# GIVEN the declared actions that list the citizen (rgpd.extend is the controller's: agents only)
+	citizen_actions := {name | some name, spec in data.authz.actions; "citizen" in spec.roles}
+	count(citizen_actions) == count(data.authz.actions) - 1
+
 	# THEN each may be done by the citizen and by an agent of level 1
-	count(data.authz.actions) == 8
-	every name, _ in data.authz.actions {
+	every name in citizen_actions {
 		allowed(request(citizen_123, name, "c-123"))
 		allowed(request(agent(1), name, "c-123"))
 	}
@@ -223,4 +225,69 @@ test_citizen_reads_only_their_own_golden_record if {
 # GIVEN an area system WHEN it tries to change consent THEN it is still refused
 test_system_reading_citizens_changes_no_consent if {
 	not allowed(request({"id": "svc-padron", "role": "system"}, "consent.write", "cit-1"))
+}
+
+# ---------------------------------------------------------------------------
+# Data-subject rights (RGPD arts. 12 to 21): functions/rgpd
+# ---------------------------------------------------------------------------
+
+test_citizen_opens_a_rights_request_for_themselves_allowed if {
+	# GIVEN citizen c-123
+	# WHEN they ask for erasure of their own data
+	d := decision with input as request(citizen_123, "rgpd.request", "c-123")
+
+	# THEN they may, on their own behalf
+	d.allow == true
+	d.on_behalf == false
+}
+
+test_citizen_opens_a_rights_request_for_another_citizen_denied if {
+	# GIVEN citizen c-123
+	# WHEN they ask for access to citizen c-456's data
+	d := decision with input as request(citizen_123, "rgpd.request", "c-456")
+
+	# THEN they may not
+	d.allow == false
+	has_reason(d, `not on citizen "c-456"'s`)
+}
+
+test_agent_opens_a_rights_request_on_behalf_allowed if {
+	# GIVEN an attention agent of level 1 attending citizen c-123 at an office
+	d := decision with input as request(agent(1), "rgpd.request", "c-123")
+
+	# THEN they may, on the citizen's behalf
+	d.allow == true
+	d.on_behalf == true
+}
+
+test_system_opens_a_rights_request_denied if {
+	# GIVEN an internal system: rights are the person's own, exercised by them or an agent for them
+	d := decision with input as request({"id": "notifications", "role": "system", "level": 0}, "rgpd.request", "c-123")
+	d.allow == false
+}
+
+test_citizen_reads_own_rights_requests_allowed if {
+	d := decision with input as request(citizen_123, "rgpd.read", "c-123")
+	d.allow == true
+}
+
+test_citizen_reads_another_citizens_rights_requests_denied if {
+	d := decision with input as request(citizen_123, "rgpd.read", "c-456")
+	d.allow == false
+}
+
+test_agent_extends_a_deadline_allowed if {
+	# GIVEN an agent handling a complex request
+	d := decision with input as request(agent(2), "rgpd.extend", "c-123")
+
+	# THEN they may extend its deadline (the reason is recorded by the caller)
+	d.allow == true
+	d.on_behalf == true
+}
+
+test_citizen_extends_their_own_deadline_denied if {
+	# GIVEN a citizen: the controller, not the person, extends the deadline (art. 12.3)
+	d := decision with input as request(citizen_123, "rgpd.extend", "c-123")
+	d.allow == false
+	has_reason(d, `Role "citizen" may not do "rgpd.extend"`)
 }

@@ -163,6 +163,37 @@ test_objection_to_campaigns_does_not_block_surveys if {
 	d.allow == true
 }
 
+test_restricted_and_objecting_citizen_denied_with_both_reasons if {
+	# GIVEN a citizen who consented to campaigns, restricted processing and objected to campaigns
+	# (the flags functions/rgpd publishes and the consent domain projects)
+	who := object.union(
+		citizen({"campaigns": campaigns_by_sms_and_email}),
+		{"flags": {"restricted": true, "objections": ["campaigns"]}},
+	)
+
+	# WHEN a campaign goes out by e-mail
+	d := decision with input as request("campaigns", "email", who, "12:00")
+
+	# THEN it is denied, not deferred, and both rights are named as reasons
+	d.allow == false
+	d.defer == false
+	has_reason(d, "RGPD art. 18")
+	has_reason(d, "RGPD art. 21")
+}
+
+test_restricted_citizen_in_quiet_hours_is_denied_not_deferred if {
+	# GIVEN a restricted citizen inside their quiet hours (22:00-08:00)
+	who := object.union(citizen({"campaigns": campaigns_by_sms_and_email}), {"flags": {"restricted": true}})
+
+	# WHEN a campaign SMS is asked for at 23:00
+	d := decision with input as request("campaigns", "sms", who, "23:00")
+
+	# THEN it is refused outright: waiting for the morning would not make it lawful
+	d.allow == false
+	d.defer == false
+	has_reason(d, "RGPD art. 18")
+}
+
 # ---------------------------------------------------------------------------
 # Consent (RGPD art. 6.1.a, 7)
 # ---------------------------------------------------------------------------

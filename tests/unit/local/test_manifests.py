@@ -101,6 +101,8 @@ def test_the_local_overlay_has_the_consent_and_citizen_functions_and_the_event_d
         "pic-citizen",
         "pic-citizen-events",
         "pic-event-display",
+        "pic-rgpd",
+        "pic-rgpd-events",
     }
     consent = manifests.services["pic-consent"]
     assert (consent.source, consent.target, consent.signature) == ("functions/consent/main.py", "consent_http", "http")
@@ -117,7 +119,14 @@ def test_the_local_overlay_has_the_consent_and_citizen_functions_and_the_event_d
 
 def test_the_local_overlay_triggers_and_their_delivery() -> None:
     triggers = {t.name: t for t in load(LOCAL).triggers}
-    assert set(triggers) == {"consent-change-requested", "citizen-record-upserted", "event-display-all"}
+    assert set(triggers) == {
+        "consent-change-requested",
+        "citizen-record-upserted",
+        "event-display-all",
+        "rgpd-domain-answered",
+        "rgpd-request-opened-consent",
+        "rgpd-flags-changed-consent",
+    }
     upserted = triggers["citizen-record-upserted"]
     assert (upserted.subscriber, upserted.filters) == (
         "pic-citizen-events",

@@ -139,3 +139,69 @@ module "role_pic_outbox_relay" {
   ]
   kms_key_arns = [module.kms.key_arn]
 }
+
+# functions/rgpd/main.py rgpd_http: reads requests, answers, export pieces and flags (GetItem, Query) and a
+# citizen's requests (Query on by-citizen); opens a request with its flags, the request.opened and
+# flags.changed outbox rows (request.extended when extended) and an idempotency record in one
+# TransactWriteItems (PutItem); reads idempotency records (GetItem).
+module "role_pic_rgpd" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-rgpd"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-rgpd"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "RgpdReadWrite"
+      table_arn     = module.table_rgpd.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/rgpd/main.py rgpd_events: reads the request and its answers (GetItem, Query), writes the
+# answer, its export pieces, the request's status and (when it completes) a request.completed outbox row
+# with the event's idempotency record in one TransactWriteItems (PutItem); reads idempotency records (GetItem).
+module "role_pic_rgpd_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-rgpd-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-rgpd-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "RgpdReadWrite"
+      table_arn = module.table_rgpd.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}

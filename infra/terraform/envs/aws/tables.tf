@@ -84,3 +84,29 @@ module "table_citizen" {
   point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
+
+# functions/rgpd/storage.py RgpdItem family: data-subject requests, each domain's answer (the proof), the
+# exports in pieces under the 400 KB item limit, and the restriction/objection flags. No TTL: the requests
+# and their answers are the council's evidence of having answered (RGPD arts. 5.2 and 12.3).
+module "table_rgpd" {
+  source = "../../modules/dynamodb-table"
+
+  name      = "${var.table_prefix}rgpd"
+  hash_key  = "pk"
+  range_key = "sk"
+  attributes = [
+    { name = "pk", type = "S" },
+    { name = "sk", type = "S" },
+    { name = "citizen_id", type = "S" },
+    { name = "opened_at", type = "S" },
+  ]
+  global_secondary_indexes = [
+    # A citizen's requests; only request items carry citizen_id.
+    { name = "by-citizen", hash_key = "citizen_id", range_key = "opened_at", projection_type = "ALL" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}

@@ -1,0 +1,313 @@
+"""The consent domain's answer to data-subject requests (RGPD arts. 15 to 21), and its projection of the
+restriction/objection flags that ``policies/consent`` honours.
+
+- ``export_of``: everything this domain holds about a citizen (consents in force, every proof,
+  preferences, subscriptions, flags) — access (art. 15) and portability (art. 20).
+- ``plan_erasure``: what an erasure (art. 17) deletes and what it keeps, each record asked of
+  ``policies/rgpd/retention``: consent proofs are evidence (art. 7.1) kept while infringements can be
+  prosecuted (LOPDGDD arts. 72-74); consents in force are withdrawn (with a proof) and erased with the
+  preferences and subscriptions.
+- ``answer``: the ``rgpd.domain.answered`` for one request; restriction and objection are answered once
+  the flags from ``rgpd.flags.changed`` are projected (until then: 409, the broker retries).
+Plain functions over the store, the policy and the terms: the entry points are in ``main.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from events.consent import Actor, ConsentChanged, Preferences
+from events.rgpd import DomainAction, RgpdDomainAnswered, RgpdFlagsChanged, RgpdRequestOpened
+from functions.consent import service
+from functions.consent.service import ConsentProof, ConsentState, RgpdFlags, Subscription
+from functions.consent.storage import proof_view
+from functions.consent.terms import Terms
+from functions.core.errors import ConflictError
+from functions.core.outbox import stage_event
+from functions.core.policy import Policy
+from functions.core.store import UnitOfWork
+
+DOMAIN = "consent"
+PRODUCER = "pic-consent"
+RETENTION = "rgpd.retention"
+# The answer travels as one CloudEvent through the outbox (a DynamoDB item, at most 400 KB): above this,
+# the domain answers "failed" with the reason rather than lose the export.
+MAX_EXPORT_CHARS = 300_000
+# One TransactWriteItems holds at most 100 items; proofs past their retention beyond this many are deleted
+# before the answer's transaction (deleting twice is harmless, so a redelivery finishes the work).
+MAX_DELETES_IN_TRANSACTION = 60
+ERASURE_ACTOR = Actor(kind="system", id="pic-rgpd")
+
+
+class RightsStore(Protocol):
+    def fetch_state(self, citizen_id: str) -> ConsentState: ...
+    def fetch_all_proofs(self, citizen_id: str) -> list[ConsentProof]: ...
+    def fetch_preferences(self, citizen_id: str) -> tuple[Preferences, int | None]: ...
+    def fetch_subscriptions(self, citizen_id: str) -> list[Subscription]: ...
+    def fetch_flags(self, citizen_id: str) -> RgpdFlags: ...
+    def stage_flags(self, uow: UnitOfWork, citizen_id: str, flags: RgpdFlags) -> None: ...
+    def stage_proof(self, uow: UnitOfWork, proof: ConsentProof) -> None: ...
+    def stage_erase_state(self, uow: UnitOfWork, citizen_id: str, version: int | None) -> None: ...
+    def stage_erase_preferences(self, uow: UnitOfWork, citizen_id: str, version: int | None) -> None: ...
+    def stage_erase_subscription(self, uow: UnitOfWork, sub: Subscription) -> None: ...
+    def stage_erase_proof(self, uow: UnitOfWork, proof: ConsentProof) -> None: ...
+    def erase_proof_now(self, proof: ConsentProof) -> None: ...
+    def erase_subscription_now(self, sub: Subscription) -> None: ...
+
+
+# ---- access and portability -------------------------------------------------------------------------
+
+
+def export_of(citizen_id: str, store: RightsStore, terms: Terms) -> dict[str, Any]:
+    """Everything the consent domain holds about ``citizen_id``, as JSON-ready data."""
+    state = store.fetch_state(citizen_id)
+    preferences, _ = store.fetch_preferences(citizen_id)
+    flags = store.fetch_flags(citizen_id)
+    data = {
+        "mode": state.mode,
+        "consents": service.consent_entries(state, terms),
+        "proofs": [proof_view(p) for p in store.fetch_all_proofs(citizen_id)],
+        "preferences": preferences.model_dump(mode="json"),
+        "subscriptions": [
+            {"id": s.id, "topic": s.topic, "zone": s.zone.code, "zone_name": s.zone.name, "created_at": s.created_at}
+            for s in store.fetch_subscriptions(citizen_id)
+        ],
+        "flags": {"restricted": flags.restricted, "objections": list(flags.objections), "changed_at": flags.changed_at},
+    }
+    return dict(json.loads(json.dumps(data, default=_iso)))
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _export_actions(export: dict[str, Any]) -> list[DomainAction]:
+    counts = {
+        "consents in force, per purpose and channel": len(export["consents"]),
+        "consent proofs (who, when, channel, text version)": len(export["proofs"]),
+        "contact preferences (language, channels, quiet hours)": 1,
+        "alert subscriptions by topic and zone": len(export["subscriptions"]),
+        "restriction and objection flags": 1,
+    }
+    return [DomainAction(what=what, count=n, result="exported", legal_basis=None) for what, n in counts.items()]
+
+
+# ---- erasure ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ErasurePlan:
+    """What an erasure does: each staged write, and the actions the answer reports."""
+
+    withdrawals: list[tuple[ConsentProof, ConsentChanged]] = field(default_factory=list)
+    erase_state: bool = False
+    state_version: int | None = None
+    erase_preferences: bool = False
+    preferences_version: int | None = None
+    subscriptions: list[Subscription] = field(default_factory=list)
+    proofs_erased: list[ConsentProof] = field(default_factory=list)
+    actions: list[DomainAction] = field(default_factory=list)
+
+
+def retention(policy: Policy, category: str, record: dict[str, str], now: datetime) -> dict[str, Any]:
+    """``policies/rgpd/retention`` for one record of this domain."""
+    question = {"domain": DOMAIN, "category": category, "record": record, "now": now.isoformat()}
+    return policy.decide(RETENTION, question).result
+
+
+def plan_erasure(
+    citizen_id: str, request_id: str, store: RightsStore, policy: Policy, terms: Terms, now: datetime
+) -> ErasurePlan:
+    """Delete what may be deleted, keep what the retention policy says must be kept, and say why."""
+    plan = ErasurePlan()
+    state = store.fetch_state(citizen_id)
+    for purpose, current in sorted(state.purposes.items()):
+        if not current.granted:
+            continue
+        cmd = service.ChangeConsent(
+            citizen_id=citizen_id,
+            purpose=purpose,
+            granted=False,
+            channels=(),
+            text_version=None,
+            language="es",
+            actor=ERASURE_ACTOR,
+            capture_channel="rgpd-erasure",
+            access_purpose=f"RGPD art. 17 erasure request {request_id}",
+        )
+        outcome = service.change_consent(cmd, state, terms, now)
+        if outcome.proof and outcome.event:
+            plan.withdrawals.append((outcome.proof, outcome.event))
+            state = outcome.state
+    erasable = retention(policy, "consent-state", {}, now)["erase"]
+    if plan.withdrawals:
+        plan.actions.append(
+            DomainAction(
+                what="consents in force withdrawn by the erasure (a withdrawal proof records each)",
+                count=len(plan.withdrawals),
+                result="erased",
+                legal_basis=None,
+            )
+        )
+    if state.purposes and erasable:
+        plan.erase_state, plan.state_version = True, state.version
+        plan.actions.append(_erased("consents in force (derived from the proofs)", 1))
+    _, version = store.fetch_preferences(citizen_id)
+    if version is not None and retention(policy, "preferences", {}, now)["erase"]:
+        plan.erase_preferences, plan.preferences_version = True, version
+        plan.actions.append(_erased("contact preferences", 1))
+    subscriptions = store.fetch_subscriptions(citizen_id)
+    if subscriptions and retention(policy, "subscriptions", {}, now)["erase"]:
+        plan.subscriptions = subscriptions
+        plan.actions.append(_erased("alert subscriptions", len(subscriptions)))
+    _plan_proofs(plan, store.fetch_all_proofs(citizen_id), policy, now)
+    flags = store.fetch_flags(citizen_id)
+    if flags.changed_at is not None:
+        decision = retention(policy, "flags", {}, now)
+        plan.actions.append(_kept("restriction and objection flags", 1, decision))
+    return plan
+
+
+def _plan_proofs(plan: ErasurePlan, proofs: list[ConsentProof], policy: Policy, now: datetime) -> None:
+    """Proofs past their retention are erased; the others (and the withdrawals just recorded) are kept."""
+    kept: dict[str, Any] = {}
+    kept_count = 0
+    for proof in proofs:
+        decision = retention(policy, "consent-proofs", {"recorded_at": proof.recorded_at.isoformat()}, now)
+        if decision["erase"]:
+            plan.proofs_erased.append(proof)
+        else:
+            kept_count += 1
+            if not kept or str(decision.get("keep_until") or "") > str(kept.get("keep_until") or ""):
+                kept = decision
+    new_proofs = [p for p, _ in plan.withdrawals]
+    if new_proofs:
+        kept = retention(policy, "consent-proofs", {"recorded_at": new_proofs[-1].recorded_at.isoformat()}, now)
+        kept_count += len(new_proofs)
+    if plan.proofs_erased:
+        plan.actions.append(_erased("consent proofs past their retention period", len(plan.proofs_erased)))
+    if kept_count:
+        plan.actions.append(_kept("consent proofs (evidence of consent and its withdrawal)", kept_count, kept))
+
+
+def _erased(what: str, count: int) -> DomainAction:
+    return DomainAction(what=what, count=count, result="erased", legal_basis=None)
+
+
+def _kept(what: str, count: int, decision: dict[str, Any]) -> DomainAction:
+    until = decision.get("keep_until")
+    basis = decision.get("legal_basis") or "kept for review: " + "; ".join(decision.get("reasons", []))
+    legal = f"{basis} ({decision['legal_source']})" if decision.get("legal_source") else basis
+    return DomainAction(
+        what=f"{what}, kept until {until}" if until else what, count=count, result="kept", legal_basis=legal
+    )
+
+
+def stage_erasure(
+    uow: UnitOfWork, citizen_id: str, plan: ErasurePlan, store: RightsStore, traceparent: str | None, now: datetime
+) -> None:
+    """Stage the plan's writes in ``uow`` (with the withdrawals' ``consent.changed`` events).
+
+    Deletions beyond what one transaction holds are done at once, before it: they are deletions the
+    erasure owes anyway, and deleting twice is harmless, so a redelivered request finishes the work.
+    """
+    for proof, event in plan.withdrawals:
+        store.stage_proof(uow, proof)
+        stage_event(uow, event, subject=citizen_id, traceparent=traceparent, now=now)
+    if plan.erase_state:
+        store.stage_erase_state(uow, citizen_id, plan.state_version)
+    if plan.erase_preferences:
+        store.stage_erase_preferences(uow, citizen_id, plan.preferences_version)
+    deletes: list[Subscription | ConsentProof] = [*plan.subscriptions, *plan.proofs_erased]
+    for i, item in enumerate(deletes):
+        in_transaction = i < MAX_DELETES_IN_TRANSACTION
+        if isinstance(item, Subscription):
+            store.stage_erase_subscription(uow, item) if in_transaction else store.erase_subscription_now(item)
+        else:
+            store.stage_erase_proof(uow, item) if in_transaction else store.erase_proof_now(item)
+
+
+# ---- restriction and objection --------------------------------------------------------------------
+
+
+def project_flags(data: RgpdFlagsChanged, store: RightsStore) -> UnitOfWork:
+    """Keep the newest flags (latest ``changed_at`` wins); an older event changes nothing."""
+    uow = UnitOfWork()
+    current = store.fetch_flags(data.citizen_id)
+    if current.changed_at is not None and current.changed_at >= data.changed_at:
+        return uow
+    flags = RgpdFlags(
+        restricted=data.restricted, objections=tuple(sorted(set(data.objections))), changed_at=data.changed_at
+    )
+    store.stage_flags(uow, data.citizen_id, flags)
+    return uow
+
+
+def _flags_actions(data: RgpdRequestOpened, flags: RgpdFlags) -> list[DomainAction]:
+    """What the projected flags make ``policies/consent`` do; ``ConflictError`` until they reflect the request
+    (the flags event travels beside the request: the broker retries this answer until it has arrived)."""
+    projected = flags.changed_at is not None and flags.changed_at >= data.opened_at
+    if data.right == "restriction":
+        restricted = not data.details.get("lift", False)
+        if not projected and flags.restricted != restricted:
+            raise ConflictError(f"the restriction of request {data.request_id} is not projected yet; retry")
+        what = (
+            "contact decisions: only legal-obligation notices while processing is restricted"
+            if restricted
+            else "contact decisions: restriction lifted"
+        )
+        return [DomainAction(what=what, count=1, result="restricted", legal_basis="RGPD art. 18")]
+    purposes = list(data.details.get("purposes", []))
+    withdraw = bool(data.details.get("withdraw", False))
+    matches = all((p in flags.objections) != withdraw for p in purposes)
+    if not projected and not matches:
+        raise ConflictError(f"the objection of request {data.request_id} is not projected yet; retry")
+    verb = "objection withdrawn for" if withdraw else "no contact for"
+    return [
+        DomainAction(
+            what=f"contact decisions: {verb} purpose {p}", count=1, result="objected", legal_basis="RGPD art. 21"
+        )
+        for p in purposes
+    ]
+
+
+# ---- the answer ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    event: RgpdDomainAnswered
+    erasure: ErasurePlan | None = None
+
+
+def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, terms: Terms, now: datetime) -> Answer:
+    """This domain's answer to one request."""
+    base = RgpdDomainAnswered(
+        request_id=data.request_id, citizen_id=data.citizen_id, domain=DOMAIN, outcome="done", answered_at=now
+    )
+    if data.right in ("access", "portability"):
+        export = export_of(data.citizen_id, store, terms)
+        size = len(json.dumps(export))
+        if size > MAX_EXPORT_CHARS:
+            reason = (
+                f"the consent export is {size} characters, more than one event carries ({MAX_EXPORT_CHARS}); "
+                "it must be delivered by reference"
+            )
+            return Answer(replace_answer(base, outcome="failed", reason=reason))
+        return Answer(replace_answer(base, actions=_export_actions(export), export=export))
+    if data.right == "erasure":
+        plan = plan_erasure(data.citizen_id, data.request_id, store, policy, terms, now)
+        outcome = "done" if plan.actions else "not-applicable"
+        return Answer(replace_answer(base, outcome=outcome, actions=plan.actions), erasure=plan)
+    if data.right in ("restriction", "objection"):
+        return Answer(replace_answer(base, actions=_flags_actions(data, store.fetch_flags(data.citizen_id))))
+    # rectification: this domain holds no identity attribute (names, birth date, e-mail, phone, address)
+    return Answer(replace_answer(base, outcome="not-applicable"))
+
+
+def replace_answer(base: RgpdDomainAnswered, **changes: Any) -> RgpdDomainAnswered:
+    """A frozen event with some fields changed, validated again."""
+    return RgpdDomainAnswered.model_validate({**base.model_dump(), **changes})

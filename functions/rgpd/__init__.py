@@ -1,0 +1,1 @@
+"""Data-subject rights (RGPD): access, portability, rectification, erasure, restriction, objection."""

@@ -1,0 +1,161 @@
+package rgpd.retention
+
+import rego.v1
+
+# ---------------------------------------------------------------------------
+# Samples
+# ---------------------------------------------------------------------------
+
+now := "2026-11-26T15:00:00Z"
+
+ask(domain, category, record) := {"domain": domain, "category": category, "record": record, "now": now}
+
+has_reason(d, text) if {
+	some r in d.reasons
+	contains(r, text)
+}
+
+# ---------------------------------------------------------------------------
+# Consent proofs: evidence while infringements can be prosecuted (RGPD 7.1, LOPDGDD 72-74)
+# ---------------------------------------------------------------------------
+
+test_recent_consent_proof_kept_for_three_years if {
+	# GIVEN a consent proof recorded in January 2026
+	# WHEN an erasure asks about it in November 2026
+	d := decision with input as ask("consent", "consent-proofs", {"recorded_at": "2026-01-15T10:00:00Z"})
+
+	# THEN it is kept until January 2029, with its legal basis and source
+	d.allow == false
+	d.keep == true
+	d.keep_until == "2029-01-15T10:00:00Z"
+	contains(d.legal_basis, "RGPD art. 7.1")
+	contains(d.legal_source, "LOPDGDD")
+	d.review == false
+	has_reason(d, "is kept until 2029-01-15T10:00:00Z")
+}
+
+test_old_consent_proof_erased_once_its_period_ended if {
+	# GIVEN a consent proof recorded in 2022 (its three years ended in 2025)
+	d := decision with input as ask("consent", "consent-proofs", {"recorded_at": "2022-01-15T10:00:00+01:00"})
+
+	# THEN it may be erased, and the reason says when the period ended
+	d.allow == true
+	d.keep == false
+	d.legal_basis == null
+	has_reason(d, "retention period ended on 2025-01-15")
+}
+
+test_proof_recorded_on_29_february_kept_until_28_february if {
+	# GIVEN a proof recorded on a leap day
+	d := decision with input as ask("consent", "consent-proofs", {"recorded_at": "2024-02-29T12:00:00Z"})
+
+	# THEN its three years end on the last day of February 2027 (Regulation 1182/71 art. 3.2.c)
+	d.keep == true
+	d.keep_until == "2027-02-28T12:00:00Z"
+}
+
+test_period_from_a_local_time_is_counted_in_utc if {
+	# GIVEN a proof recorded at 00:30 in Madrid on 1 March (23:30 UTC on 28 February)
+	d := decision with input as ask("consent", "consent-proofs", {"recorded_at": "2025-03-01T00:30:00+01:00"})
+
+	# THEN the period ends three years later at the same instant
+	d.keep_until == "2028-02-28T23:30:00Z"
+}
+
+# ---------------------------------------------------------------------------
+# No obligation to keep: erased (RGPD art. 17.1)
+# ---------------------------------------------------------------------------
+
+test_preferences_erased if {
+	d := decision with input as ask("consent", "preferences", {})
+	d.allow == true
+	d.erase == true
+	has_reason(d, "no legal obligation to keep it")
+}
+
+test_subscriptions_erased if {
+	d := decision with input as ask("consent", "subscriptions", {})
+	d.allow == true
+}
+
+# ---------------------------------------------------------------------------
+# Legal registers and prescription periods
+# ---------------------------------------------------------------------------
+
+test_padron_record_kept_indefinitely_as_a_legal_register if {
+	# GIVEN the Padrón entry of a person asking for erasure
+	d := decision with input as ask("citizen", "padron-record", {})
+
+	# THEN it is kept, with no end date, citing Ley 7/1985 and RD 1690/1986
+	d.allow == false
+	d.keep_until == null
+	contains(d.legal_source, "Ley 7/1985")
+	contains(d.legal_source, "1690/1986")
+	d.review == false
+}
+
+test_tax_records_kept_while_the_lgt_prescription_runs if {
+	# GIVEN an IBI receipt whose voluntary period ended on 20 November 2024
+	d := decision with input as ask("tax", "tax-records", {"prescription_starts": "2024-11-21T00:00:00Z"})
+
+	# THEN it is kept four years, until 21 November 2028 (Ley 58/2003 art. 66)
+	d.keep == true
+	d.keep_until == "2028-11-21T00:00:00Z"
+	contains(d.legal_source, "art. 66")
+}
+
+test_tax_records_erased_after_prescription if {
+	d := decision with input as ask("tax", "tax-records", {"prescription_starts": "2020-06-01T00:00:00Z"})
+	d.allow == true
+}
+
+test_traffic_fine_kept_four_years_from_firmeza if {
+	d := decision with input as ask("fines", "traffic-fines", {"final_at": "2025-03-01T00:00:00Z"})
+	d.keep == true
+	d.keep_until == "2029-03-01T00:00:00Z"
+	contains(d.legal_source, "art. 112")
+}
+
+test_access_log_kept_three_years if {
+	d := decision with input as ask("interaction", "access-log", {"at": "2026-06-01T08:00:00Z"})
+	d.keep_until == "2029-06-01T08:00:00Z"
+}
+
+# ---------------------------------------------------------------------------
+# Fail closed: kept for review
+# ---------------------------------------------------------------------------
+
+test_unknown_category_kept_for_review if {
+	# GIVEN a category nobody declared
+	d := decision with input as ask("wallet", "cards", {})
+
+	# THEN it is not erased, and a person must decide
+	d.allow == false
+	d.keep == true
+	d.review == true
+	has_reason(d, `No retention rule for "cards" in domain "wallet"`)
+}
+
+test_record_without_its_start_date_kept_for_review if {
+	# GIVEN a tax record that does not say when its prescription started
+	d := decision with input as ask("tax", "tax-records", {})
+
+	# THEN the period cannot be computed: kept for review
+	d.allow == false
+	d.review == true
+	d.keep_until == null
+	has_reason(d, "needs record.prescription_starts")
+}
+
+test_malformed_date_kept_for_review if {
+	d := decision with input as ask("tax", "tax-records", {"prescription_starts": "21/11/2024"})
+	d.allow == false
+	d.review == true
+}
+
+test_missing_now_kept_for_review if {
+	d := decision with input as {"domain": "tax", "category": "tax-records", "record": {"prescription_starts": "2020-01-01T00:00:00Z"}}
+	d.allow == false
+	d.review == true
+	has_reason(d, "now must be an RFC 3339 time")
+}

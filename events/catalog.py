@@ -10,8 +10,7 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass, field
 
-from events import citizen, consent
-from events import audit, interaction, position  # global position, interactions, access log
+from events import audit, citizen, consent, interaction, position  # global position, interactions, access log
 from events.base import EventData
 
 

@@ -123,6 +123,7 @@ class InteractionRecorded(EventData):
 class InteractionLogged(EventData):
     """``pic-interaction`` stored an interaction: what the global position projects."""
 
+    id: str = Field(description="PIC's id of the stored interaction (GET /v1/interactions/{id})")
     interaction: InteractionRecorded
     recorded_by: str = Field(description="the system (event source) or principal that recorded it")
     recorded_at: datetime

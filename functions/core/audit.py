@@ -99,4 +99,3 @@ def record_read(
     stage_read(uow, record, ctx.traceparent)
     uow.commit()
     return record
-

@@ -59,7 +59,9 @@ def _record(
     uow = UnitOfWork()
     if event is not None:
         store.stage(uow, stored)
-        stage_event(uow, event, subject=service.subject_of(interaction), traceparent=traceparent, now=stored.recorded_at)
+        stage_event(
+            uow, event, subject=service.subject_of(interaction), traceparent=traceparent, now=stored.recorded_at
+        )
     return uow, stored, event is not None
 
 

@@ -58,7 +58,7 @@ def prepare(
             )
         return existing, None
     stored = Stored(id=key, interaction=interaction, content_sha256=digest, recorded_by=recorder, recorded_at=now)
-    return stored, InteractionLogged(interaction=interaction, recorded_by=recorder, recorded_at=now)
+    return stored, InteractionLogged(id=key, interaction=interaction, recorded_by=recorder, recorded_at=now)
 
 
 def subject_of(interaction: InteractionRecorded) -> str:

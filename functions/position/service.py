@@ -131,12 +131,12 @@ def area_item(source: str, fact: PositionItemUpserted) -> Item:
     )
 
 
-def interaction_item(logged: InteractionLogged, interaction_key: str) -> Item:
+def interaction_item(logged: InteractionLogged) -> Item:
     """An interaction as the position lists it; the channel's typed detail goes to the expert's view."""
     i = logged.interaction
     channel = i.channel.model_dump(mode="json")
     body = {
-        "item_id": interaction_key,
+        "item_id": logged.id,
         "status": i.outcome,
         "title": i.topic,
         "kind": i.channel.kind,
@@ -149,7 +149,7 @@ def interaction_item(logged: InteractionLogged, interaction_key: str) -> Item:
     }
     return Item(
         section="interactions",
-        key=interaction_key,
+        key=logged.id,
         source=INTERACTION_SOURCE,
         area=i.area,
         special_category=False,

@@ -74,7 +74,8 @@ def _newer_than(order: tuple[int, str]) -> Condition:
     """The write's guard: absent, or strictly older in (time, tie-break) than what is written."""
     at, key = order
     row = PositionRow
-    return row.pk.does_not_exist() | (row.order_us < at) | ((row.order_us == at) & (row.digest < key))
+    guard: Condition = row.pk.does_not_exist() | (row.order_us < at) | ((row.order_us == at) & (row.digest < key))
+    return guard
 
 
 class DynamoPositionStore:

@@ -182,10 +182,12 @@ test_decision_defined_and_denied_without_input if {
 }
 
 test_every_declared_action_is_open_to_citizen_and_agent if {
-	# GIVEN the eight declared actions
+	# GIVEN the declared actions, but those only agents and systems do (interaction.record)
 	# THEN each may be done by the citizen and by an agent of level 1
-	count(data.authz.actions) == 8
-	every name, _ in data.authz.actions {
+	count(data.authz.actions) == 10
+	citizen_actions := {name | some name, declared in data.authz.actions; "citizen" in declared.roles}
+	count(citizen_actions) == 9
+	every name in citizen_actions {
 		allowed(request(citizen_123, name, "c-123"))
 		allowed(request(agent(1), name, "c-123"))
 	}
@@ -223,4 +225,22 @@ test_citizen_reads_only_their_own_golden_record if {
 # GIVEN an area system WHEN it tries to change consent THEN it is still refused
 test_system_reading_citizens_changes_no_consent if {
 	not allowed(request({"id": "svc-padron", "role": "system"}, "consent.write", "cit-1"))
+}
+
+# ---------------------------------------------------------------------------
+# Interactions (INTX)
+# ---------------------------------------------------------------------------
+
+# GIVEN an agent or a channel system WHEN it records an interaction THEN allowed; a citizen THEN refused
+test_interaction_record_by_agents_and_systems_only if {
+	allowed(request(agent(1), "interaction.record", "cit-1"))
+	allowed(request({"id": "svc-gestor-colas", "role": "system"}, "interaction.record", "cit-1"))
+	not allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "interaction.record", "cit-1"))
+}
+
+# GIVEN a citizen WHEN they read their own interaction THEN allowed; another's THEN refused; a system THEN refused
+test_interaction_read if {
+	allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "interaction.read", "cit-1"))
+	not allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "interaction.read", "cit-2"))
+	not allowed(request({"id": "svc-x", "role": "system"}, "interaction.read", "cit-1"))
 }

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from events.base import EventData
 from events.citizen import LOCAL_ID_PATTERN
@@ -41,8 +41,8 @@ class OfficeVisit(EventData):
     office: str = Field(min_length=1, max_length=64, examples=["OAC Arganzuela"])
     service: str = Field(min_length=1, max_length=128, examples=["Empadronamiento"])
     ticket: str = Field(min_length=1, max_length=16, examples=["A042"])
-    issued_at: datetime = Field(description="when the ticket was taken")
-    called_at: datetime | None = Field(None, description="when the ticket was called to a desk")
+    issued_at: AwareDatetime = Field(description="when the ticket was taken")
+    called_at: AwareDatetime | None = Field(None, description="when the ticket was called to a desk")
     desk: str | None = Field(None, max_length=16)
 
     @model_validator(mode="after")
@@ -104,8 +104,8 @@ class InteractionRecorded(EventData):
     area: str = Field(pattern=AREA_PATTERN, examples=["hacienda"], description="the council area attended")
     topic: str = Field(min_length=1, max_length=200, examples=["Duda sobre el recibo del IBI"])
     outcome: Literal["resolved", "redirected", "pending", "abandoned"] = "resolved"
-    started_at: datetime
-    ended_at: datetime | None = None
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = None
     agent_id: str | None = Field(None, max_length=128, description="the agent who attended, if any")
     case_id: str | None = Field(None, max_length=64, description="the case (expediente) it concerns, if any")
 
@@ -115,8 +115,6 @@ class InteractionRecorded(EventData):
             raise ValueError("name exactly one of citizen_id or record (source, local_id)")
         if self.ended_at is not None and self.ended_at < self.started_at:
             raise ValueError("ended_at must not be before started_at")
-        if self.started_at.tzinfo is None:
-            raise ValueError("started_at must carry a time zone offset")
         return self
 
 

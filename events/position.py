@@ -9,11 +9,11 @@ attaches the fact to a golden record through C360's links (contracts.md §1, con
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from events.base import EventData
 from events.citizen import LOCAL_ID_PATTERN
@@ -39,10 +39,10 @@ class PositionItemUpserted(EventData):
     title: str = Field(min_length=1, max_length=200, examples=["IBI 2026, primer plazo"])
     area: str = Field(pattern=AREA_PATTERN, examples=["hacienda"])
     special_category: bool = False
-    as_of: datetime = Field(description="when the area system's fact was true; the latest wins")
+    as_of: AwareDatetime = Field(description="when the area system's fact was true; the latest wins")
     amount_eur: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2, description="amount due or paid")
     due_date: date | None = None
-    starts_at: datetime | None = Field(None, description="appointments: when it starts")
+    starts_at: AwareDatetime | None = Field(None, description="appointments: when it starts")
     valid_until: date | None = Field(None, description="permits and wallet cards: until when")
     reference: str | None = Field(None, max_length=64, description="the public reference (receipt, file number)")
     attributes: dict[str, str] = Field(
@@ -51,11 +51,7 @@ class PositionItemUpserted(EventData):
     removed: bool = False
 
     @model_validator(mode="after")
-    def _bounded_and_zoned(self) -> Self:
+    def _bounded(self) -> Self:
         if len(self.attributes) > 20 or any(len(k) > 64 or len(v) > 500 for k, v in self.attributes.items()):
             raise ValueError("attributes: at most 20 entries, keys up to 64 and values up to 500 characters")
-        for name in ("as_of", "starts_at"):
-            value = getattr(self, name)
-            if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name} must carry a time zone offset")
         return self

@@ -32,7 +32,7 @@ from functions.core.http import HttpFunction, Reply, RequestContext, Route
 from functions.core.policy import Policy, get_policy
 from functions.core.store import UnitOfWork
 from functions.position import service
-from functions.position.storage import DynamoPositionStore, citizen_pk, record_pk
+from functions.position.storage import DynamoPositionStore, citizen_pk
 
 NAME = "pic-position"
 POLICY = "position"
@@ -165,11 +165,24 @@ def _stage_fact(pk: str, item: service.Item) -> UnitOfWork:
     return uow
 
 
+def _fold_into_record(source: str, local_id: str, item: service.Item) -> UnitOfWork:
+    """The record's facts with this one folded in (an empty unit if it changes nothing: stale or repeated).
+
+    Two facts about one record folded at once: the second's version condition fails, it answers 409 and its
+    redelivery folds it into what the first wrote.
+    """
+    store = deps().store
+    facts, version = store.fetch_bundle(source, local_id)
+    uow = UnitOfWork()
+    if service.fold(facts, item):
+        store.stage_bundle(uow, source, local_id, facts, version)
+    return uow
+
+
 def on_item_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
-    """An area system's fact, kept under the system's record of the person (``source`` + ``local_id``)."""
+    """An area system's fact, kept with the system's record of the person (``source`` + ``local_id``)."""
     assert isinstance(data, PositionItemUpserted)
-    item = service.area_item(ctx.source, data)
-    return _stage_fact(record_pk(ctx.source, data.local_id), item)
+    return _fold_into_record(ctx.source, data.local_id, service.area_item(ctx.source, data))
 
 
 def on_citizen_updated(ctx: EventContext, data: Any) -> UnitOfWork:
@@ -193,12 +206,11 @@ def on_interaction_logged(ctx: EventContext, data: Any) -> UnitOfWork:
     """An interaction, under the golden record it names or the source record it names."""
     assert isinstance(data, InteractionLogged)
     about = data.interaction
+    item = service.interaction_item(data)
     if about.citizen_id:
-        pk = citizen_pk(about.citizen_id)
-    else:
-        assert about.record is not None  # the model requires one of the two
-        pk = record_pk(about.record.source, about.record.local_id)
-    return _stage_fact(pk, service.interaction_item(data))
+        return _stage_fact(citizen_pk(about.citizen_id), item)
+    assert about.record is not None  # the model requires one of the two
+    return _fold_into_record(about.record.source, about.record.local_id, item)
 
 
 event_api = EventFunction(

@@ -78,6 +78,44 @@ def newer(candidate: tuple[int, str], current: tuple[int, str] | None) -> bool:
     return current is None or candidate > current
 
 
+def fold(items: dict[str, Item], item: Item) -> bool:
+    """Fold one fact into a record's facts (by section and key); ``True`` if it changed them."""
+    slot = f"{item.section}#{item.key}"
+    current = items.get(slot)
+    if not newer(item.order, current.order if current else None):
+        return False
+    items[slot] = item
+    return True
+
+
+def item_to_json(item: Item) -> dict[str, Any]:
+    return {
+        "section": item.section,
+        "key": item.key,
+        "source": item.source,
+        "area": item.area,
+        "special_category": item.special_category,
+        "as_of": item.as_of.isoformat(),
+        "removed": item.removed,
+        "body": item.body,
+        "digest": item.digest,
+    }
+
+
+def item_from_json(data: dict[str, Any]) -> Item:
+    return Item(
+        section=str(data["section"]),
+        key=str(data["key"]),
+        source=str(data["source"]),
+        area=str(data["area"]),
+        special_category=bool(data["special_category"]),
+        as_of=datetime.fromisoformat(data["as_of"]),
+        removed=bool(data["removed"]),
+        body=dict(data["body"]),
+        digest=str(data["digest"]),
+    )
+
+
 @dataclass(frozen=True)
 class Link:
     """Which golden record a source record belongs to, as of the C360 change that said so."""

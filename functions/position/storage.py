@@ -3,18 +3,19 @@
 Item kinds:
 - ``pk=rec#<source>#<local_id>``, ``sk=link``: which golden record an area system's record belongs to
   (from ``citizen.updated.v1``; replaced only by a later ``updated_at``);
-- ``pk=rec#<source>#<local_id>``, ``sk=item#<section>#<key>``: facts about that record (area facts,
-  interactions recorded against it). They never move: a merge or un-merge moves only the membership;
+- ``pk=rec#<source>#<local_id>``, ``sk=bundle``: every fact about that record (area facts, interactions
+  recorded against it) in one versioned item, folded in Python (``service.fold``) and written with a
+  version condition. Facts never move: a merge or un-merge moves only the membership;
 - ``pk=cit#<citizen_id>``, ``sk=member#<source>#<local_id>``: the records a golden record has now;
 - ``pk=cit#<citizen_id>``, ``sk=item#<section>#<key>``: facts about the golden record itself (consents,
   interactions recorded with a ``citizen_id``).
-Reading a position is one Query on ``cit#`` plus one Query per linked record, run concurrently.
+Reading a position is one Query on ``cit#`` and one BatchGetItem of its records' bundles: two round trips
+whatever the number of linked records (a Query per record cost one round trip each).
 """
 
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -22,12 +23,13 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
 from functions.core.store import UnitOfWork, defines_table, model_meta
-from functions.position.service import Item, Link, micros
+from functions.position.service import Item, Link, item_from_json, item_to_json, micros
 
 LINK = "link"
+BUNDLE = "bundle"
 ITEM = "item#"
 MEMBER = "member#"
-READ_THREADS = 8
+BATCH_GET_LIMIT = 100
 
 
 def record_pk(source: str, local_id: str) -> str:
@@ -68,6 +70,9 @@ class PositionRow(Model):
     as_of = UTCDateTimeAttribute(null=True)
     removed = BooleanAttribute(null=True)
     body = UnicodeAttribute(null=True)  # JSON
+    # bundles: a record's facts, JSON {"<section>#<key>": item}, and the optimistic-lock version
+    facts = UnicodeAttribute(null=True)
+    bundle_version = NumberAttribute(null=True)
 
 
 def _newer_than(order: tuple[int, str]) -> Condition:
@@ -80,9 +85,6 @@ def _newer_than(order: tuple[int, str]) -> Condition:
 
 class DynamoPositionStore:
     """The position repository: ``fetch_`` reads, ``stage_`` adds writes to a unit of work."""
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="position-read")
 
     # ---- links ----
 
@@ -139,23 +141,50 @@ class DynamoPositionStore:
         )
         uow.put(row, condition=_newer_than(item.order), tag="position-item")
 
+    # ---- a record's facts ----
+
+    def fetch_bundle(self, source: str, local_id: str) -> tuple[dict[str, Item], int | None]:
+        """A record's facts by ``<section>#<key>`` and the bundle's version (``None``: no bundle yet)."""
+        try:
+            row = PositionRow.get(record_pk(source, local_id), BUNDLE, consistent_read=True)
+        except PositionRow.DoesNotExist:
+            return {}, None
+        return _facts_of(row), int(row.bundle_version or 0)
+
+    def stage_bundle(
+        self, uow: UnitOfWork, source: str, local_id: str, facts: dict[str, Item], version: int | None
+    ) -> None:
+        """The record's facts, if nobody changed them since ``version`` was read (else a 409: redelivered)."""
+        row = PositionRow(
+            record_pk(source, local_id),
+            BUNDLE,
+            source=source,
+            local_id=local_id,
+            facts=json.dumps({slot: item_to_json(item) for slot, item in facts.items()}, sort_keys=True),
+            bundle_version=(version or 0) + 1,
+        )
+        guard = PositionRow.pk.does_not_exist() if version is None else PositionRow.bundle_version == version
+        uow.put(row, condition=guard, tag="position-bundle")
+
     # ---- the read path ----
 
     def fetch_position(self, citizen_id: str) -> list[Item]:
         """Every fact about a golden record: its own, and those of the records linked to it now."""
         own: list[Item] = []
-        members: list[str] = []
+        members: list[tuple[str, str]] = []
         for row in PositionRow.query(citizen_pk(citizen_id)):
             if row.sk.startswith(MEMBER):
-                members.append(record_pk(str(row.source), str(row.local_id)))
+                members.append((record_pk(str(row.source), str(row.local_id)), BUNDLE))
             elif row.sk.startswith(ITEM):
                 own.append(_item_of(row))
-        found = list(self._pool.map(self._record_items, members))
-        return own + [item for items in found for item in items]
+        for start in range(0, len(members), BATCH_GET_LIMIT):
+            for bundle in PositionRow.batch_get(members[start : start + BATCH_GET_LIMIT]):
+                own.extend(_facts_of(bundle).values())
+        return own
 
-    @staticmethod
-    def _record_items(pk: str) -> list[Item]:
-        return [_item_of(row) for row in PositionRow.query(pk, PositionRow.sk.startswith(ITEM))]
+
+def _facts_of(row: PositionRow) -> dict[str, Item]:
+    return {slot: item_from_json(data) for slot, data in json.loads(row.facts or "{}").items()}
 
 
 def _item_of(row: PositionRow) -> Item:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -37,13 +38,11 @@ def upsert(**overrides: Any) -> PositionItemUpserted:
 
 
 def fold(events: list[Item]) -> dict[str, Item]:
-    """What the table ends with: each write applies only if ``newer`` (the storage's condition)."""
+    """What a record's bundle ends with, by item key, each fact folded as the event function folds it."""
     state: dict[str, Item] = {}
     for item in events:
-        current = state.get(item.key)
-        if service.newer(item.order, current.order if current else None):
-            state[item.key] = item
-    return state
+        service.fold(state, item)
+    return {item.key: item for item in state.values()}
 
 
 # ---- folding ----------------------------------------------------------------------------------------
@@ -61,7 +60,14 @@ def test_a_later_fact_replaces_an_earlier_one_and_not_the_other_way_round() -> N
 
 def test_a_redelivered_fact_changes_nothing() -> None:
     item = service.area_item("/legacy/tributos", upsert())
-    assert not service.newer(item.order, item.order)
+    facts: dict[str, Item] = {}
+    assert service.fold(facts, item)
+    assert not service.fold(facts, item)
+
+
+def test_a_fact_survives_its_round_trip_through_the_bundle_json() -> None:
+    item = service.area_item("/legacy/tributos", upsert())
+    assert service.item_from_json(json.loads(json.dumps(service.item_to_json(item)))) == item
 
 
 def test_two_different_facts_with_the_same_as_of_converge_on_the_same_one() -> None:

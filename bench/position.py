@@ -1,0 +1,154 @@
+"""Global position p50/p99 through the real gateway, with policy filtering, per viewer (goal p99 ≤ 100 ms).
+
+A person is built the way the city builds one: a record in each of the eight area systems (C360 links them
+by DNI), the area facts of every system (``local.synthetic_position``), one interaction of every kind and
+a consent, so that every section of the position holds data. Then the position is read, one request at a
+time (latency, not throughput), as the citizen and as agents of levels 1, 2 and 3 stating a purpose. Each
+read runs the whole read path: JWT verification, the projections' queries (one per linked record, in
+parallel), ``policies/position``, view shaping, and the access record committed through the outbox.
+
+``python -m bench.position [--reads 300]`` starts its own platform; ``make bench`` runs it with the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+
+from bench.stats import Figure, ms, pct
+from local.harness import Platform, start_platform
+from local.synthetic_city import SYSTEMS, SystemRecord
+from local.synthetic_position import CHANNEL_SOURCES, RECORD_UPSERTED, Event, facts_for, interaction, send
+
+GOAL_P99 = 0.100
+DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+VIEWERS = {
+    "citizen": {},
+    "agent L1 (atención ciudadana)": {"role": "agent", "level": 1, "area": "atencion-ciudadania"},
+    "agent L2 (hacienda)": {"role": "agent", "level": 2, "area": "hacienda"},
+    "agent L3 (servicios sociales)": {"role": "agent", "level": 3, "area": "servicios-sociales"},
+}
+
+
+def build_person(platform: Platform, timeout: float = 60.0) -> tuple[str, int]:
+    """A person with data in every section; returns their golden id and how many items their position holds."""
+    session = platform.http
+    rng = random.Random(7)
+    number = f"{uuid.uuid4().int % 100_000_000:08d}"
+    dni = number + DNI_LETTERS[int(number) % 23]
+    tag = uuid.uuid4().hex[:6].upper()
+    now = datetime.now(UTC).replace(microsecond=0)
+    records = []
+    for system in SYSTEMS:
+        record = {
+            "local_id": f"{system.id_prefix}B{tag}",
+            "document": {"type": "DNI", "number": dni},
+            "given_name": "Benita",
+            "first_surname": "Marchena",
+            "second_surname": "Ruiz",
+            "birth_date": "1961-09-14",
+            "email": None,
+            "phone": None,
+            "address": None,
+        }
+        records.append(SystemRecord(system.name, record, ()))  # type: ignore[arg-type]
+    events = [Event(RECORD_UPSERTED, r.source, r.record["local_id"], dict(r.record)) for r in records]
+    events += [e for r in records for e in facts_for(r, rng, now)]
+    padron = records[0]
+    events += [
+        interaction(kind, padron.source, padron.record["local_id"], rng, now, n)
+        for n, kind in enumerate(CHANNEL_SOURCES)
+    ]
+    for event in events:
+        send(session, platform.base, event).raise_for_status()
+    agent = platform.as_("bench-agent", role="agent", level=1)
+    deadline = time.monotonic() + timeout
+    citizen_id = None
+    while citizen_id is None and time.monotonic() < deadline:
+        answer = session.get(
+            platform.url("/v1/citizens"),
+            params={"source": padron.source, "local_id": padron.record["local_id"]},
+            headers=agent,
+            timeout=10,
+        )
+        citizen_id = answer.json()["citizen_id"] if answer.status_code == 200 else None
+        time.sleep(0.2)
+    if citizen_id is None:
+        raise RuntimeError("C360 did not resolve the benchmark person")
+    me = platform.as_(citizen_id)
+    session.put(
+        platform.url(f"/v1/citizens/{citizen_id}/consents/personalisation"),
+        json={"granted": True, "text_version": "2026-01"},
+        headers=me,
+        timeout=15,
+    ).raise_for_status()
+    while time.monotonic() < deadline:
+        body = session.get(platform.url(f"/v1/citizens/{citizen_id}/position"), headers=me, timeout=15).json()
+        counts = {s["section"]: s["summary"]["count"] for s in body["sections"]}
+        if all(counts.values()) and counts["interactions"] == len(CHANNEL_SOURCES):
+            return citizen_id, sum(counts.values())
+        time.sleep(0.3)
+    raise RuntimeError(f"the position did not fill every section in time: {counts}")
+
+
+def read_latencies(platform: Platform, citizen_id: str, headers: dict[str, str], reads: int) -> list[float]:
+    session = requests.Session()
+    url = platform.url(f"/v1/citizens/{citizen_id}/position")
+    for _ in range(10):  # warm the connection, the JWKS cache and each worker's policy engine
+        session.get(url, headers=headers, timeout=15).raise_for_status()
+    samples = []
+    for _ in range(reads):
+        t0 = time.perf_counter()
+        answer = session.get(url, headers=headers, timeout=15)
+        samples.append(time.perf_counter() - t0)
+        answer.raise_for_status()
+    return samples
+
+
+def run(platform: Platform, reads: int = 300) -> list[Figure]:
+    citizen_id, items = build_person(platform)
+    figures = []
+    for viewer, claims in VIEWERS.items():
+        if claims:
+            headers = {**platform.as_("bench-agent", **claims), "Access-Purpose": "BENCH-0001"}
+        else:
+            headers = platform.as_(citizen_id)
+        samples = read_latencies(platform, citizen_id, headers, reads)
+        p99 = pct(samples, 99)
+        figures.append(
+            Figure(
+                f"global position as {viewer} ({items} items, 9 sections, 8 sources), p50 / p99 of {reads}",
+                f"{ms(pct(samples, 50))} / {ms(p99)}",
+                "p99 ≤ 100 ms",
+                "met" if p99 <= GOAL_P99 else "NOT met",
+            )
+        )
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.position", description=__doc__.splitlines()[0])
+    parser.add_argument("--reads", type=int, default=300)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="pic-bench-position-") as tmp:
+        data_dir = Path(tmp) / "data"
+        data_dir.mkdir()
+        platform = start_platform(data_dir)
+        try:
+            for figure in run(platform, args.reads):
+                print(f"{figure.name:<100} {figure.value}  {figure.verdict}", flush=True)
+        finally:
+            platform.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -19,17 +19,19 @@ from events.base import EventData
 class Reader(EventData):
     """Who read: the verified token's subject (no more than the policy saw)."""
 
-    id: str = Field(min_length=1, max_length=128)
+    id: str = Field(min_length=1, max_length=256)
     role: str = Field(max_length=32)
     level: int = Field(0, ge=0, le=3)
-    area: str | None = Field(None, max_length=64)
+    area: str | None = Field(None, max_length=256)
 
 
 class AccessRecorded(EventData):
     """One read (or refused read) of a citizen's personal data, with the policy's decision and reasons."""
 
     access_id: str = Field(min_length=1, max_length=64)
-    citizen_id: str = Field(min_length=1, max_length=64)
+    citizen_id: str = Field(
+        min_length=1, max_length=300, description="the golden record, or source#local_id of an unlinked record"
+    )
     reader: Reader
     purpose: str | None = Field(None, max_length=200, description="the Access-Purpose the reader stated")
     function: str = Field(max_length=64, examples=["pic-position"])

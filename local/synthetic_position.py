@@ -445,12 +445,14 @@ def plan(config: CityConfig, showcase: int = 3, now: datetime | None = None) -> 
             mine += extra
             chosen.append((records[0].source, records[0].record["local_id"]))
             kinds: Sequence[str] = tuple(CHANNEL_SOURCES)
+            about_first = True  # the record the walk-through names (their Padrón record, usually)
         else:
             kinds = rng.sample(tuple(CHANNEL_SOURCES), k=rng.randint(0, 2))
+            about_first = False
         for record in mine:
             events += facts_for(record, rng, now)
         for n, kind in enumerate(kinds):
-            about = rng.choice(mine)
+            about = mine[0] if about_first else rng.choice(mine)
             events.append(interaction(kind, about.source, about.record["local_id"], rng, now, n))
     return Plan(events, chosen)
 

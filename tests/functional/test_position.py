@@ -510,3 +510,44 @@ def test_the_access_log_is_for_the_citizen_and_compliance_officers_only(
     assert_problem(access_log(platform, citizen_id, dpo), 403, "forbidden")
     answer = access_log(platform, citizen_id, {**dpo, "Access-Purpose": "RGPD-2026-0001"})
     assert answer.status_code == 200 and answer.json()["entries"], answer.text
+
+
+def test_reading_one_interaction_is_for_its_citizen_and_agents_with_a_purpose_and_is_logged(
+    platform: Platform, person: dict[str, Any]
+) -> None:
+    # GIVEN a recorded WhatsApp conversation
+    citizen_id = person["citizen_id"]
+    body = interaction_body(
+        citizen_id,
+        f"wa-{uuid.uuid4().hex[:8]}",
+        channel={"kind": "whatsapp", "conversation_id": "wa-77", "direction": "inbound"},
+    )
+    created = platform.http.post(
+        platform.url("/v1/interactions"), json=body, headers=agent(platform, 1, "atencion-ciudadania"), timeout=15
+    )
+    url = platform.url(created.headers["Location"])
+    reader = f"agente-{uuid.uuid4().hex[:6]}"
+
+    # WHEN the citizen, an agent with a purpose, an agent without one, and another citizen read it
+    mine = platform.http.get(url, headers=platform.as_(citizen_id), timeout=15)
+    with_purpose = platform.http.get(
+        url, headers={**agent(platform, 2, "hacienda", sub=reader), "Access-Purpose": "CASE-9"}, timeout=15
+    )
+    without = platform.http.get(url, headers=agent(platform, 2, "hacienda", sub=reader), timeout=15)
+    other = platform.http.get(url, headers=platform.as_("c-another-one"), timeout=15)
+
+    # THEN the first two see it, the others are refused with the reason
+    assert mine.status_code == 200 and mine.json()["channel"]["conversation_id"] == "wa-77"
+    assert with_purpose.status_code == 200
+    assert "Access-Purpose" in assert_problem(without, 403, "forbidden")["detail"]
+    assert_problem(other, 403, "forbidden")
+    assert_problem(platform.http.get(platform.url("/v1/interactions/intx-nope"), headers=platform.as_(citizen_id)), 404)
+
+    # AND the agent's two reads are in the citizen's access log
+    def logged() -> list[dict[str, Any]] | None:
+        entries = access_log(platform, citizen_id, platform.as_(citizen_id)).json()["entries"]
+        found = [e for e in entries if e["reader"]["id"] == reader and e["resource"] == "interaction"]
+        return found if len(found) == 2 else None
+
+    denied, allowed = platform.wait_for(logged, timeout=20, what="the interaction reads in the access log")
+    assert (denied["decision"], allowed["decision"], allowed["purpose"]) == ("denied", "allowed", "CASE-9")

@@ -30,6 +30,7 @@ from functions.core.store import UnitOfWork
 
 if TYPE_CHECKING:
     from functions.core.http import RequestContext
+    from functions.core.policy import Decision, Policy
 
 PURPOSE_HEADER = "Access-Purpose"
 MAX_PURPOSE = 200
@@ -99,3 +100,36 @@ def record_read(
     stage_read(uow, record, ctx.traceparent)
     uow.commit()
     return record
+
+
+def authorize_read(
+    ctx: RequestContext,
+    policy: Policy,
+    action: str,
+    citizen_id: str,
+    *,
+    function: str,
+    resource: str,
+    sections: Sequence[str],
+    require_purpose: bool = False,
+) -> Decision:
+    """``policies/authz`` for a read, with the read (or the refusal) recorded: the one-line way for a
+    function whose reads are decided by ``authz`` (consents, preferences, the golden record...).
+
+    ``require_purpose``: an agent must state ``Access-Purpose`` (RGPD art. 5.1.b), else 403 with the reason.
+    """
+    from functions.core.errors import ForbiddenError
+    from functions.core.policy import authorize
+
+    try:
+        decision = authorize(policy, ctx.subject.as_policy_input(), action, citizen_id)
+        if require_purpose and ctx.subject.role == "agent" and access_purpose(ctx) is None:
+            raise ForbiddenError(
+                "an agent must state the purpose of the access in the Access-Purpose header, e.g. a case id "
+                "(RGPD art. 5.1.b, purpose limitation)"
+            )
+    except ForbiddenError as refused:
+        record_read(ctx, citizen_id, resource, function=function, sections=[], allowed=False, reasons=[refused.detail])
+        raise
+    record_read(ctx, citizen_id, resource, function=function, sections=sections, allowed=True, reasons=decision.reasons)
+    return decision

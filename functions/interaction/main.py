@@ -21,7 +21,7 @@ from flask import Request, Response
 from events.interaction import InteractionRecorded
 from functions.core import audit
 from functions.core.cloudevent import EventContext, EventFunction
-from functions.core.errors import ConflictError, ForbiddenError
+from functions.core.errors import ConflictError
 from functions.core.http import HttpFunction, Reply, RequestContext, Route
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
@@ -85,22 +85,15 @@ def get_interaction(ctx: RequestContext, interaction_id: str) -> Reply:
     stored = deps().store.fetch(interaction_id)
     if stored is None:
         raise service.InteractionNotFoundError(f"no interaction {interaction_id!r}")
-    about = service.subject_of(stored.interaction)
-    purpose = audit.access_purpose(ctx)
-    try:
-        decision = policy_authorize(deps().policy, ctx.subject.as_policy_input(), "interaction.read", about)
-        if ctx.subject.role == "agent" and purpose is None:
-            raise ForbiddenError(
-                "an agent must state the purpose of the access in the Access-Purpose header, e.g. a case id "
-                "(RGPD art. 5.1.b, purpose limitation)"
-            )
-    except ForbiddenError as refused:
-        audit.record_read(
-            ctx, about, "interaction", function=NAME, sections=[], allowed=False, reasons=[refused.detail]
-        )
-        raise
-    audit.record_read(
-        ctx, about, "interaction", function=NAME, sections=["interactions"], allowed=True, reasons=decision.reasons
+    audit.authorize_read(
+        ctx,
+        deps().policy,
+        "interaction.read",
+        service.subject_of(stored.interaction),
+        function=NAME,
+        resource="interaction",
+        sections=["interactions"],
+        require_purpose=True,
     )
     return Reply(200, service.view(stored))
 

@@ -315,3 +315,17 @@ def build_view(items: Sequence[Item], decided: dict[Part, tuple[str, str]], toda
 def shown_sections(view: list[dict[str, Any]]) -> list[str]:
     """What a read disclosed, for the access log: ``section:view`` of every section with something shown."""
     return [f"{s['section']}:{s['view']}" for s in view if s["summary"]["count"]]
+
+
+# ---- data-subject rights (contracts.md §3) -----------------------------------------------------------
+
+EXPORT_REASON = "Data-subject export (RGPD arts. 15 and 20): everything the position holds, in full."
+
+
+def export_sections(items: Sequence[Item], today: date) -> list[dict[str, Any]]:
+    """Everything the position holds about a person, every item in full: the position's part of an access or
+    portability answer. The position holds copies only (its feeds are the primary data), so erasure here is
+    the erasure of its sources: area systems withdraw their facts (``removed``), consent and interactions
+    answer for theirs, and the projection follows."""
+    decided = {part: ("full", EXPORT_REASON) for part in parts_of(items)}
+    return build_view(items, decided, today)

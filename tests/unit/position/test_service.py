@@ -271,3 +271,10 @@ def test_freshness_is_the_latest_as_of_per_section_and_per_source() -> None:
 def test_shown_sections_name_what_was_disclosed_and_how() -> None:
     view = service.build_view(items(), decided(taxes="detail", fines="summary", cases="hidden"), TODAY)
     assert service.shown_sections(view) == ["taxes:detail", "fines:summary"]
+
+
+def test_the_export_holds_every_item_in_full_special_categories_included() -> None:
+    view = by_section(service.export_sections(items(), TODAY))
+    assert view["cases"]["items"][0]["attributes"] == {"cadastral_reference": "9872023VK"}
+    assert view["taxes"]["view"] == view["fines"]["view"] == view["cases"]["view"] == "full"
+    assert all(s["reasons"] in ([], [service.EXPORT_REASON]) for s in view.values())

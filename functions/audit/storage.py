@@ -40,10 +40,19 @@ class DynamoAuditStore:
         start = None
         if cursor:
             start = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
-            if not isinstance(start, dict) or start.get("citizen_id", {}).get("S") != citizen_id:
-                raise ValueError("cursor of another log")
+            if not _cursor_of(start, citizen_id):
+                raise ValueError("not a cursor of this log")
         result = AccessItem.query(citizen_id, scan_index_forward=False, limit=limit, last_evaluated_key=start)
         records = [AccessRecorded.model_validate_json(item.record) for item in result]
         last = result.last_evaluated_key
         next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
         return records, next_cursor
+
+
+def _cursor_of(start: object, citizen_id: str) -> bool:
+    """A cursor this API gave for this log: exactly the table's two string keys, the first this citizen."""
+    if not isinstance(start, dict) or set(start) != {"citizen_id", "entry"}:
+        return False
+    if not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in start.values()):
+        return False
+    return bool(start["citizen_id"]["S"] == citizen_id)

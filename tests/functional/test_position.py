@@ -551,3 +551,45 @@ def test_reading_one_interaction_is_for_its_citizen_and_agents_with_a_purpose_an
 
     denied, allowed = platform.wait_for(logged, timeout=20, what="the interaction reads in the access log")
     assert (denied["decision"], allowed["decision"], allowed["purpose"]) == ("denied", "allowed", "CASE-9")
+
+
+@pytest.mark.parametrize(
+    "cursor", ["not-base64!", "bm90IGpzb24=", "W10=", "eyJjaXRpemVuX2lkIjogMX0=", "eyJjaXRpemVuX2lkIjoge319"]
+)
+def test_a_forged_access_log_cursor_is_a_422_problem(platform: Platform, cursor: str) -> None:
+    citizen_id = f"c-{uuid.uuid4().hex[:10]}"
+    answer = platform.http.get(
+        platform.url(f"/v1/citizens/{citizen_id}/access-log"),
+        params={"cursor": cursor},
+        headers=platform.as_(citizen_id),
+        timeout=15,
+    )
+    assert_problem(answer, 422, "validation")
+
+
+def test_the_access_log_pages_newest_first_with_a_cursor(platform: Platform) -> None:
+    # GIVEN a citizen who looked at their position three times
+    citizen_id = f"c-{uuid.uuid4().hex[:10]}"
+    me = platform.as_(citizen_id)
+    for _ in range(3):
+        assert position(platform, citizen_id, me).status_code == 200
+
+    def page(cursor: str | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        answer = platform.http.get(
+            platform.url(f"/v1/citizens/{citizen_id}/access-log"), params=params, headers=me, timeout=15
+        )
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    platform.wait_for(
+        lambda: len([e for e in page()["entries"] if e["resource"] == "position"]) == 2, what="the first reads"
+    )
+    settle(platform)
+    # WHEN the log is read two entries at a time THEN the pages join up, newest first, nothing twice
+    first = page()
+    second = page(first["next_cursor"])
+    entries = first["entries"] + second["entries"]
+    stamps = [e["at"] for e in entries]
+    assert stamps == sorted(stamps, reverse=True)
+    assert len({e["access_id"] for e in entries}) == len(entries) >= 3

@@ -115,6 +115,22 @@ def read_latencies(platform: Platform, citizen_id: str, headers: dict[str, str],
     return samples
 
 
+def drain_outbox(timeout: float = 300.0) -> None:
+    """Wait until the relay has published every access record of the reads (their backlog would otherwise
+    slow the in-process measurements below, which share DynamoDB Local with it)."""
+    from functions.core.outbox import OutboxRecord
+    from functions.core.settings import get_settings
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pending = sum(
+            1 for shard in range(get_settings().outbox_shards) for _ in OutboxRecord.pending.query(str(shard), limit=1)
+        )
+        if not pending:
+            return
+        time.sleep(0.5)
+
+
 def breakdown(citizen_id: str, samples: int = 200) -> list[Figure]:
     """The read path's parts, in this process against the same DynamoDB Local: the projections' read, the
     policy decision (memo off), and the access record's commit."""
@@ -126,6 +142,7 @@ def breakdown(citizen_id: str, samples: int = 200) -> list[Figure]:
     from functions.position import service
     from functions.position.storage import DynamoPositionStore
 
+    drain_outbox()
     store = DynamoPositionStore()
     items = store.fetch_position(citizen_id)
     policy = EmbeddedPolicy(PolicyBundle.load(REPO_ROOT / "policies"))

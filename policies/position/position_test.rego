@@ -120,3 +120,16 @@ test_views_come_from_data if {
 		with data.position.own_area_views as {"1": "summary", "2": "full", "3": "full"}
 	view_of(d, "taxes") == "full"
 }
+
+# GIVEN a citizen who restricted processing (RGPD art. 18) WHEN an expert of the area reads THEN nothing, and why
+test_restriction_hides_everything_from_agents_but_not_from_the_citizen if {
+	restricted_req := object.union(req(agent(3, "hacienda"), "c-1", "EXP-1"), {"resource": {"citizen_id": "c-1", "parts": sample_parts, "restricted": true}})
+	d := decision with input as restricted_req
+	d.allow == true
+	every p in d.parts {
+		p.view == "hidden"
+	}
+	has_reason(d.reasons, "RGPD art. 18")
+	own := decision with input as {"subject": citizen, "purpose": null, "resource": {"citizen_id": "c-1", "parts": sample_parts, "restricted": true}}
+	view_of(own, "cases") == "full"
+}

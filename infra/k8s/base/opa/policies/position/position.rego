@@ -165,6 +165,18 @@ grounds contains "Special categories of data (RGPD art. 9, e.g. Servicios Social
 	citizen_named
 }
 
+# METADATA
+# title: A restriction of processing is said, never bypassed
+# description: >-
+#   When the citizen has restricted the processing of their data (resource.restricted, from the RGPD
+#   flags), an agent is told so and sees nothing of the position; the citizen still sees everything.
+# custom:
+#   legal_source: RGPD art. 18.1 and 18.2 (restriction of processing)
+grounds contains "The citizen has restricted the processing of their data (RGPD art. 18): nothing of the position is shown to agents; tell the citizen how to lift the restriction." if {
+	input.subject.role == "agent"
+	restricted
+}
+
 # ---------------------------------------------------------------------------
 # Views per part
 # ---------------------------------------------------------------------------
@@ -179,6 +191,8 @@ grounds contains "Special categories of data (RGPD art. 9, e.g. Servicios Social
 view(part) := "full" if {
 	own_position
 } else := "hidden" if {
+	restricted
+} else := "hidden" if {
 	part.special_category == true
 	not in_area(part)
 } else := data.position.own_area_views[format_int(input.subject.level, 10)] if {
@@ -187,6 +201,8 @@ view(part) := "full" if {
 
 view_reason(part) := "The data subject sees all of their own data (RGPD art. 15)." if {
 	own_position
+} else := "The citizen has restricted the processing of their data (RGPD art. 18): withheld from agents." if {
+	restricted
 } else := sprintf(
 	"%s of area %s is a special category (RGPD art. 9) held by another area: withheld.",
 	[part.section, part.area],
@@ -217,6 +233,8 @@ own_position if {
 	citizen_named
 	input.subject.id == input.resource.citizen_id
 }
+
+restricted if input.resource.restricted == true
 
 purpose_stated if {
 	is_string(input.purpose)

@@ -69,6 +69,7 @@ def build_person(platform: Platform, timeout: float = 60.0) -> tuple[str, int]:
         interaction(kind, padron.source, padron.record["local_id"], rng, now, n)
         for n, kind in enumerate(CHANNEL_SOURCES)
     ]
+    expected = len([e for e in events if e.type != RECORD_UPSERTED]) + 1  # facts, interactions and a consent
     for event in events:
         send(session, platform.base, event).raise_for_status()
     agent = platform.as_("bench-agent", role="agent", level=1)
@@ -95,8 +96,8 @@ def build_person(platform: Platform, timeout: float = 60.0) -> tuple[str, int]:
     while time.monotonic() < deadline:
         body = session.get(platform.url(f"/v1/citizens/{citizen_id}/position"), headers=me, timeout=15).json()
         counts = {s["section"]: s["summary"]["count"] for s in body["sections"]}
-        if all(counts.values()) and counts["interactions"] == len(CHANNEL_SOURCES):
-            return citizen_id, sum(counts.values())
+        if all(counts.values()) and sum(counts.values()) == expected:
+            return citizen_id, expected
         time.sleep(0.3)
     raise RuntimeError(f"the position did not fill every section in time: {counts}")
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import c360, coldstart, pipeline, policy, rgpd
+from bench import position as position_bench  # global position (POS)
 from bench.stats import Figure, machine
 from local.harness import start_platform
 from local.manifests import load
@@ -86,6 +87,7 @@ def main() -> int:
                 ("cold start", lambda: coldstart.run(platform, f"http://127.0.0.1:{dynamodb_port}")),
                 ("c360", lambda: c360.run(50_000)),
                 ("rgpd", lambda: rgpd.run(platform)),
+                ("global position", lambda: position_bench.run(platform)),
             ):
                 print(f"… {name}", file=sys.stderr, flush=True)
                 found = step()

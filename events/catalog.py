@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass, field
 
-from events import citizen, consent, rgpd
+from events import audit, citizen, consent, interaction, position, rgpd
 from events.base import EventData
 
 
@@ -39,6 +39,7 @@ _SPECS = [
         producer="pic-consent",
         source="/pic/consent",
         description="A citizen's consent for one purpose changed, with before/after and the proof id.",
+        consumers=["pic-position-events"],
     ),
     EventSpec(
         type="es.madrid.pic.preferences.changed.v1",
@@ -68,6 +69,40 @@ _SPECS = [
         producer="pic-citizen",
         source="/pic/citizen",
         description="A golden citizen record gained or changed a source link, with the match decision.",
+        consumers=["pic-position-events"],
+    ),
+    # ---- global position (POS), interactions (INTX) and the access log (audit) ----
+    EventSpec(
+        type="es.madrid.pic.interaction.recorded.v1",
+        model=interaction.InteractionRecorded,
+        producer="channels and back-offices (queue manager, agent desktops, 010, chat, WhatsApp, e-mail, app)",
+        source="the recording system's URI, e.g. /legacy/gestor-colas",
+        description="An interaction with a person (office visit, call, chat, WhatsApp, e-mail, app) to be logged.",
+        consumers=["pic-interaction-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.interaction.logged.v1",
+        model=interaction.InteractionLogged,
+        producer="pic-interaction",
+        source="/pic/interaction",
+        description="PIC stored an interaction with a person; the global position lists it.",
+        consumers=["pic-position-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.position.item.upserted.v1",
+        model=position.PositionItemUpserted,
+        producer="area systems (Tributos, Multas, Cita Previa, Licencias, Servicios Sociales, ...)",
+        source="the area system's URI, e.g. /legacy/tributos",
+        description="A fact an area system holds about a person (tax, fine, case, appointment, permit, card, notice).",
+        consumers=["pic-position-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.audit.access.recorded.v1",
+        model=audit.AccessRecorded,
+        producer="pic-audit",
+        source="/pic/audit",
+        description="A read (or refused read) of a citizen's personal data, with who, purpose, decision and reasons.",
+        consumers=["pic-audit-events"],
     ),
     # ---- data-subject rights (RGPD): functions/rgpd (contracts.md §3) ----
     EventSpec(

@@ -220,6 +220,33 @@ class Platform:
 
         threading.Thread(target=run, name="seed-city", daemon=True).start()
 
+    # ---- global position (POS) and interactions (INTX): seed data -----------------------------------
+
+    def seed_position(self, people: int) -> None:
+        """Once per data directory, after the city is loaded: the area systems' facts and the channels'
+        interactions for its people (``local.synthetic_position``), in the background."""
+        city = self.args.data_dir / "seed-city" / "loaded"
+        marker = self.args.data_dir / "seed-city" / "position-loaded"
+        if people <= 0 or marker.exists():
+            return
+
+        def run() -> None:
+            while not city.exists():
+                if self.stop.wait(1.0):
+                    return
+            from local.synthetic_city import CityConfig
+            from local.synthetic_position import seed
+
+            accepted, refused, showcase = seed(self.env["PIC_BASE_URL"], CityConfig(people=people, seed=1))
+            if not self.stop.is_set():
+                marker.write_text(
+                    f"accepted {accepted}, refused {len(refused)}; data in every section: {' '.join(showcase)}\n",
+                    encoding="utf-8",
+                )
+                print(f"seeded the global position; people with data in every section: {', '.join(showcase)}")
+
+        threading.Thread(target=run, name="seed-position", daemon=True).start()
+
     def shutdown(self) -> None:
         self.stop.set()
         for thread in self.threads:
@@ -246,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             routes = requests.get(f"{platform.env['PIC_BASE_URL']}/dev/routes", timeout=5).json()["routes"]
             print_parts(args, platform.env, routes)
         platform.seed_city(args.seed_people)
+        platform.seed_position(args.seed_people)  # global position and interactions, after the city
         while not platform.stop.is_set():
             platform._check_children()
             platform.stop.wait(0.5)

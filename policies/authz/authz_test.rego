@@ -182,9 +182,12 @@ test_decision_defined_and_denied_without_input if {
 }
 
 test_every_declared_action_is_open_to_citizen_and_agent if {
-	# GIVEN the declared actions that list the citizen (rgpd.extend is the controller's: agents only)
+	# GIVEN the declared actions that list the citizen (rgpd.extend is the controller's and
+	# interaction.record the channels': agents and systems only)
 	citizen_actions := {name | some name, spec in data.authz.actions; "citizen" in spec.roles}
-	count(citizen_actions) == count(data.authz.actions) - 1
+	agents_only := {name | some name, spec in data.authz.actions; not "citizen" in spec.roles}
+	agents_only == {"rgpd.extend", "interaction.record"}
+	count(citizen_actions) == count(data.authz.actions) - count(agents_only)
 
 	# THEN each may be done by the citizen and by an agent of level 1
 	every name in citizen_actions {
@@ -290,4 +293,22 @@ test_citizen_extends_their_own_deadline_denied if {
 	d := decision with input as request(citizen_123, "rgpd.extend", "c-123")
 	d.allow == false
 	has_reason(d, `Role "citizen" may not do "rgpd.extend"`)
+}
+
+# ---------------------------------------------------------------------------
+# Interactions (INTX)
+# ---------------------------------------------------------------------------
+
+# GIVEN an agent or a channel system WHEN it records an interaction THEN allowed; a citizen THEN refused
+test_interaction_record_by_agents_and_systems_only if {
+	allowed(request(agent(1), "interaction.record", "cit-1"))
+	allowed(request({"id": "svc-gestor-colas", "role": "system"}, "interaction.record", "cit-1"))
+	not allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "interaction.record", "cit-1"))
+}
+
+# GIVEN a citizen WHEN they read their own interaction THEN allowed; another's THEN refused; a system THEN refused
+test_interaction_read if {
+	allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "interaction.read", "cit-1"))
+	not allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "interaction.read", "cit-2"))
+	not allowed(request({"id": "svc-x", "role": "system"}, "interaction.read", "cit-1"))
 }

@@ -95,7 +95,7 @@ def test_filter_values_are_compared_as_text() -> None:
 
 def test_the_local_overlay_has_the_consent_and_citizen_functions_and_the_event_display() -> None:
     manifests = load(LOCAL)
-    assert set(manifests.services) == {
+    assert set(manifests.services) >= {  # other capabilities add theirs (their own tests below)
         "pic-consent",
         "pic-consent-events",
         "pic-citizen",
@@ -119,7 +119,7 @@ def test_the_local_overlay_has_the_consent_and_citizen_functions_and_the_event_d
 
 def test_the_local_overlay_triggers_and_their_delivery() -> None:
     triggers = {t.name: t for t in load(LOCAL).triggers}
-    assert set(triggers) == {
+    assert set(triggers) >= {  # other capabilities add theirs (their own tests)
         "consent-change-requested",
         "citizen-record-upserted",
         "event-display-all",
@@ -202,3 +202,27 @@ spec:
     (only,) = manifests.triggers
     assert (only.subscriber, only.subscriber_path, only.filters) == ("svc", "/events", {})
     assert only.delivery == Delivery(retry=0, backoff_policy="exponential", backoff_delay=0.2, dead_letter_sink=None)
+
+
+def test_the_local_overlay_has_the_position_interaction_and_audit_functions_and_their_triggers() -> None:
+    manifests = load(LOCAL)
+    routes = {name: manifests.services[name].routes for name in ("pic-position", "pic-interaction", "pic-audit")}
+    assert routes == {
+        "pic-position": ("/v1/citizens/{citizen_id}/position",),
+        "pic-interaction": ("/v1/interactions", "/v1/interactions/{interaction_id}"),
+        "pic-audit": ("/v1/citizens/{citizen_id}/access-log",),
+    }
+    triggers = {t.name: t for t in manifests.triggers}
+    consumed = {name: (triggers[name].subscriber, triggers[name].filters["type"]) for name in (
+        "interaction-recorded", "position-item-upserted", "position-citizen-updated", "position-consent-changed",
+        "position-interaction-logged", "audit-access-recorded",
+    )}  # fmt: skip
+    assert consumed == {
+        "interaction-recorded": ("pic-interaction-events", "es.madrid.pic.interaction.recorded.v1"),
+        "position-item-upserted": ("pic-position-events", "es.madrid.pic.position.item.upserted.v1"),
+        "position-citizen-updated": ("pic-position-events", "es.madrid.pic.citizen.updated.v1"),
+        "position-consent-changed": ("pic-position-events", "es.madrid.pic.consent.changed.v1"),
+        "position-interaction-logged": ("pic-position-events", "es.madrid.pic.interaction.logged.v1"),
+        "audit-access-recorded": ("pic-audit-events", "es.madrid.pic.audit.access.recorded.v1"),
+    }
+    assert all(t.delivery.dead_letter_sink == "Broker/pic-deadletters" for t in triggers.values())

@@ -205,3 +205,170 @@ module "role_pic_rgpd_events" {
   ]
   kms_key_arns = [module.kms.key_arn]
 }
+
+# ---- global position (POS), interactions (INTX) and the access log (audit) ----
+
+# functions/interaction/main.py interaction_http: reads interactions (GetItem), writes one with its
+# interaction.logged outbox row and idempotency record (PutItem); stages access records (outbox PutItem).
+module "role_pic_interaction" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-interaction"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-interaction"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "InteractionReadWrite"
+      table_arn = module.table_interaction.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/interaction/main.py interaction_events: the same unit of work, driven by CloudEvents.
+module "role_pic_interaction_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-interaction-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-interaction-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "InteractionReadWrite"
+      table_arn = module.table_interaction.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/position/main.py position_http: reads the projections (Query); stages the access record of
+# every read (outbox PutItem). Writes no position state.
+module "role_pic_position" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-position"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-position"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "PositionRead"
+      table_arn = module.table_position.table_arn
+      actions   = ["dynamodb:Query"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/position/main.py position_events: folds events into the projections (GetItem, PutItem; a
+# moved link deletes the old membership, DeleteItem) with the event's idempotency record.
+module "role_pic_position_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-position-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-position-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "PositionReadWrite"
+      table_arn = module.table_position.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/audit/main.py audit_http: reads a citizen's access log (Query); stages the access record of the
+# read itself (outbox PutItem).
+module "role_pic_audit" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-audit"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-audit"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "AuditRead"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:Query"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/audit/main.py audit_events: appends access records (PutItem, condition: absent) with the
+# event's idempotency record.
+module "role_pic_audit_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-audit-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-audit-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "AuditAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}

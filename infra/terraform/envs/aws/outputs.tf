@@ -10,6 +10,9 @@ output "table_names" {
     idempotency = module.table_idempotency.table_name
     consent     = module.table_consent.table_name
     citizen     = module.table_citizen.table_name
+    interaction = module.table_interaction.table_name
+    position    = module.table_position.table_name
+    audit       = module.table_audit.table_name
   }
 }
 
@@ -20,6 +23,9 @@ output "table_arns" {
     idempotency = module.table_idempotency.table_arn
     consent     = module.table_consent.table_arn
     citizen     = module.table_citizen.table_arn
+    interaction = module.table_interaction.table_arn
+    position    = module.table_position.table_arn
+    audit       = module.table_audit.table_arn
   }
 }
 
@@ -29,6 +35,8 @@ output "service_accounts" {
     for role in [
       module.role_pic_consent, module.role_pic_consent_events, module.role_pic_citizen, module.role_pic_citizen_events,
       module.role_pic_outbox_relay,
+      module.role_pic_interaction, module.role_pic_interaction_events, module.role_pic_position,
+      module.role_pic_position_events, module.role_pic_audit, module.role_pic_audit_events,
     ] :
     role.service_account => {
       namespace   = role.namespace

@@ -110,3 +110,60 @@ module "table_rgpd" {
   point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
+
+# ---- global position (POS), interactions (INTX) and the access log (audit) ----
+
+# functions/interaction/storage.py InteractionItem: one item per interaction, append-only. No TTL: how long
+# interactions are kept is a retention rule (policies/rgpd), applied by the erasure path.
+module "table_interaction" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}interaction"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
+# functions/position/storage.py PositionRow: the global position's projections (links, memberships, facts).
+# Rebuildable from the events; no TTL (facts end when their area system withdraws them).
+module "table_position" {
+  source = "../../modules/dynamodb-table"
+
+  name      = "${var.table_prefix}position"
+  hash_key  = "pk"
+  range_key = "sk"
+  attributes = [
+    { name = "pk", type = "S" },
+    { name = "sk", type = "S" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
+# functions/audit/storage.py AccessItem: the access log, append-only, newest first per citizen. No TTL: it is
+# evidence of accountability (RGPD art. 5.2).
+module "table_audit" {
+  source = "../../modules/dynamodb-table"
+
+  name      = "${var.table_prefix}audit"
+  hash_key  = "citizen_id"
+  range_key = "entry"
+  attributes = [
+    { name = "citizen_id", type = "S" },
+    { name = "entry", type = "S" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}

@@ -1,0 +1,103 @@
+"""Access log (audit) entry points: thin.
+
+- ``audit_events``: ``es.madrid.pic.audit.access.recorded.v1``, staged by every function that reads
+  personal data (``functions.core.audit``), appended once to the log (Knative Service ``pic-audit-events``);
+- ``audit_http``: ``GET /v1/citizens/{citizen_id}/access-log`` ("who looked at my data"): the citizen, or a
+  compliance officer stating a purpose, as ``policies/access_log`` decides (Knative Service ``pic-audit``).
+  Reading the log is itself a read of personal data, and is logged the same way.
+"""
+
+from __future__ import annotations
+
+import binascii
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import functions_framework
+from cloudevents.http import CloudEvent
+from flask import Request, Response
+
+from events.audit import AccessRecorded
+from functions.audit.storage import DynamoAuditStore
+from functions.core import audit
+from functions.core.cloudevent import EventContext, EventFunction
+from functions.core.errors import ForbiddenError, ValidationError
+from functions.core.http import HttpFunction, Reply, RequestContext, Route
+from functions.core.policy import Policy, get_policy
+from functions.core.store import UnitOfWork
+
+NAME = "pic-audit"
+POLICY = "access_log"
+
+
+@dataclass(frozen=True)
+class Deps:
+    store: DynamoAuditStore
+    policy: Policy
+
+
+@lru_cache(maxsize=1)
+def deps() -> Deps:
+    return Deps(store=DynamoAuditStore(), policy=get_policy())
+
+
+def entry_view(record: AccessRecorded) -> dict[str, Any]:
+    """One log entry as the citizen reads it: who (role, level, area, id), why, what, and the decision."""
+    return record.model_dump(mode="json", exclude={"citizen_id"})
+
+
+def get_access_log(ctx: RequestContext, citizen_id: str) -> Reply:
+    purpose = audit.access_purpose(ctx)
+    question = {"subject": ctx.subject.as_policy_input(), "purpose": purpose, "resource": {"citizen_id": citizen_id}}
+    decision = deps().policy.decide(POLICY, question)
+    if not decision.allow:
+        audit.record_read(
+            ctx, citizen_id, "access-log", function=NAME, sections=[], allowed=False, reasons=decision.reasons
+        )
+        raise ForbiddenError("; ".join(decision.reasons), reasons=decision.reasons)
+    try:
+        limit = min(max(int(ctx.request.args.get("limit", "50")), 1), 200)
+    except ValueError as exc:
+        raise ValidationError("limit must be an integer 1-200") from exc
+    try:
+        records, cursor = deps().store.fetch_page(citizen_id, limit, ctx.request.args.get("cursor"))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValidationError("cursor is not one this API gave") from exc
+    audit.record_read(
+        ctx, citizen_id, "access-log", function=NAME, sections=["access-log"], allowed=True, reasons=decision.reasons
+    )
+    return Reply(200, {"citizen_id": citizen_id, "entries": [entry_view(r) for r in records], "next_cursor": cursor})
+
+
+ROUTES = [
+    Route(
+        "/v1/citizens/<citizen_id>/access-log",
+        "GET",
+        get_access_log,
+        "Who read this citizen's personal data, when, why, what they saw and the decision (newest first)",
+    ),
+]
+
+http_api = HttpFunction(NAME, ROUTES)
+
+
+@functions_framework.http
+def audit_http(request: Request) -> Response:
+    return http_api(request)
+
+
+def on_access_recorded(ctx: EventContext, data: Any) -> UnitOfWork:
+    """Append the record; a redelivery is acknowledged by the event's idempotency record."""
+    assert isinstance(data, AccessRecorded)
+    uow = UnitOfWork()
+    deps().store.stage_append(uow, data)
+    return uow
+
+
+event_api = EventFunction("pic-audit-events", {"es.madrid.pic.audit.access.recorded.v1": on_access_recorded})
+
+
+@functions_framework.cloud_event
+def audit_events(event: CloudEvent) -> None:
+    event_api(event)

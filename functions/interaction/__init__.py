@@ -1,0 +1,1 @@
+"""Interaction log (INTX): every contact a person has with the council, on any channel."""

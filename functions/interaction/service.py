@@ -1,0 +1,79 @@
+"""Interaction log (INTX), pure logic: identity of an interaction, replay or conflict, the logged event.
+
+An interaction is identified by who recorded it and the recorder's own id, so two systems may reuse ids
+without colliding, and a recorder that sends the same interaction twice (a retry, a redelivery) changes
+nothing. The same id with other content is refused: a recorder must not rewrite history silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from events.interaction import InteractionLogged, InteractionRecorded
+from functions.core.errors import PicError
+
+
+class InteractionConflictError(PicError):
+    status, slug, title = 422, "interaction-conflict", "This interaction was recorded with other content"
+
+
+class InteractionNotFoundError(PicError):
+    status, slug, title = 404, "not-found", "No such interaction"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An interaction as stored: PIC's id for it, its content and who recorded it when."""
+
+    id: str
+    interaction: InteractionRecorded
+    content_sha256: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+def interaction_key(recorder: str, interaction_id: str) -> str:
+    """PIC's id: stable for (recorder, the recorder's id); reveals neither."""
+    digest = hashlib.sha256(f"{recorder}\n{interaction_id}".encode()).hexdigest()[:24]
+    return f"intx-{digest}"
+
+
+def content_hash(interaction: InteractionRecorded) -> str:
+    return hashlib.sha256(interaction.model_dump_json().encode()).hexdigest()
+
+
+def prepare(
+    interaction: InteractionRecorded, recorder: str, existing: Stored | None, now: datetime
+) -> tuple[Stored, InteractionLogged | None]:
+    """What to store and announce; ``None`` as the event when it is a replay of the same content."""
+    key = interaction_key(recorder, interaction.interaction_id)
+    digest = content_hash(interaction)
+    if existing is not None:
+        if existing.content_sha256 != digest:
+            raise InteractionConflictError(
+                f"interaction {interaction.interaction_id!r} from {recorder} was already recorded with other "
+                "content; record a correction under a new interaction_id"
+            )
+        return existing, None
+    stored = Stored(id=key, interaction=interaction, content_sha256=digest, recorded_by=recorder, recorded_at=now)
+    return stored, InteractionLogged(id=key, interaction=interaction, recorded_by=recorder, recorded_at=now)
+
+
+def subject_of(interaction: InteractionRecorded) -> str:
+    """Who it is about, for the policy and the event subject: the golden record, or ``source#local_id``."""
+    if interaction.citizen_id:
+        return interaction.citizen_id
+    assert interaction.record is not None  # the model requires one of the two
+    return f"{interaction.record.source}#{interaction.record.local_id}"
+
+
+def view(stored: Stored) -> dict[str, object]:
+    """The API's representation of a stored interaction."""
+    return {
+        "id": stored.id,
+        **stored.interaction.model_dump(mode="json"),
+        "recorded_by": stored.recorded_by,
+        "recorded_at": stored.recorded_at.isoformat(),
+    }

@@ -1,0 +1,331 @@
+"""Global position (POS), pure logic: folding events into projections, and shaping the view a policy allows.
+
+Projections converge whatever the order or number of deliveries:
+- a link (source record -> golden record) is replaced only by a later ``updated_at`` (contracts.md §1);
+- an item is replaced only by a later ``as_of``; on a tie, by the higher content digest, so two different
+  facts with the same ``as_of`` end the same whichever arrives first; a removal is kept as a tombstone so a
+  late, older upsert cannot bring the item back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from events.consent import ConsentChanged
+from events.interaction import InteractionLogged
+from events.position import PositionItemUpserted
+from functions.core.errors import PicError
+
+SECTIONS: tuple[str, ...] = (
+    "taxes",
+    "fines",
+    "cases",
+    "appointments",
+    "permits",
+    "wallet",
+    "notifications",
+    "consents",
+    "interactions",
+)
+CONSENT_SOURCE = "/pic/consent"
+CONSENT_AREA = "atencion-ciudadania"
+INTERACTION_SOURCE = "/pic/interaction"
+View = Literal["full", "detail", "summary", "hidden"]
+VIEW_RANK: dict[str, int] = {"hidden": 0, "summary": 1, "detail": 2, "full": 3}
+
+
+class InvalidSourceError(PicError):
+    status, slug, title = 400, "invalid-event", "The CloudEvent is not valid"
+
+
+def micros(at: datetime) -> int:
+    """A timestamp as an integer of microseconds since the epoch: what conditions compare."""
+    return int(at.timestamp() * 1_000_000)
+
+
+def digest(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Item:
+    """One projected fact in a section of someone's position."""
+
+    section: str
+    key: str  # unique within the owner's partition: "<source>#<item_id>" or a section's own key
+    source: str
+    area: str
+    special_category: bool
+    as_of: datetime
+    removed: bool
+    body: dict[str, Any]  # what a viewer may see of it (view shaping picks fields)
+    digest: str = ""
+
+    @property
+    def order(self) -> tuple[int, str]:
+        """The fold order: later ``as_of`` first, then the content digest."""
+        return micros(self.as_of), self.digest
+
+
+def newer(candidate: tuple[int, str], current: tuple[int, str] | None) -> bool:
+    """Whether a fact replaces the stored one: only a strictly later (as_of, digest) does."""
+    return current is None or candidate > current
+
+
+def fold(items: dict[str, Item], item: Item) -> bool:
+    """Fold one fact into a record's facts (by section and key); ``True`` if it changed them."""
+    slot = f"{item.section}#{item.key}"
+    current = items.get(slot)
+    if not newer(item.order, current.order if current else None):
+        return False
+    items[slot] = item
+    return True
+
+
+def item_to_json(item: Item) -> dict[str, Any]:
+    return {
+        "section": item.section,
+        "key": item.key,
+        "source": item.source,
+        "area": item.area,
+        "special_category": item.special_category,
+        "as_of": item.as_of.isoformat(),
+        "removed": item.removed,
+        "body": item.body,
+        "digest": item.digest,
+    }
+
+
+def item_from_json(data: dict[str, Any]) -> Item:
+    return Item(
+        section=str(data["section"]),
+        key=str(data["key"]),
+        source=str(data["source"]),
+        area=str(data["area"]),
+        special_category=bool(data["special_category"]),
+        as_of=datetime.fromisoformat(data["as_of"]),
+        removed=bool(data["removed"]),
+        body=dict(data["body"]),
+        digest=str(data["digest"]),
+    )
+
+
+@dataclass(frozen=True)
+class Link:
+    """Which golden record a source record belongs to, as of the C360 change that said so."""
+
+    source: str
+    local_id: str
+    citizen_id: str
+    updated_at: datetime
+
+    @property
+    def order(self) -> tuple[int, str]:
+        return micros(self.updated_at), self.citizen_id
+
+
+# ---- events to items --------------------------------------------------------------------------------
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def area_item(source: str, fact: PositionItemUpserted) -> Item:
+    """An area system's fact; ``source`` (the CloudEvent's) is the system, and must look like a URI path."""
+    if not source.startswith("/") or "#" in source or len(source) > 128:
+        raise InvalidSourceError(f"source {source!r} is not an area system's URI such as /legacy/tributos")
+    body = {
+        "item_id": fact.item_id,
+        "status": fact.status,
+        "title": fact.title,
+        "amount_eur": _json(fact.amount_eur),
+        "due_date": _json(fact.due_date),
+        "starts_at": _json(fact.starts_at),
+        "valid_until": _json(fact.valid_until),
+        "reference": fact.reference,
+        "attributes": dict(fact.attributes),
+    }
+    return Item(
+        section=fact.section,
+        key=f"{source}#{fact.item_id}",
+        source=source,
+        area=fact.area,
+        special_category=fact.special_category,
+        as_of=fact.as_of,
+        removed=fact.removed,
+        body=body,
+        digest=digest({**body, "removed": fact.removed, "area": fact.area, "special": fact.special_category}),
+    )
+
+
+def interaction_item(logged: InteractionLogged) -> Item:
+    """An interaction as the position lists it; the channel's typed detail goes to the expert's view."""
+    i = logged.interaction
+    channel = i.channel.model_dump(mode="json")
+    body = {
+        "item_id": logged.id,
+        "status": i.outcome,
+        "title": i.topic,
+        "kind": i.channel.kind,
+        "started_at": _json(i.started_at),
+        "ended_at": _json(i.ended_at),
+        "reference": i.case_id,
+        "attributes": {k: str(v) for k, v in channel.items() if v is not None and k != "kind"}
+        | ({"agent_id": i.agent_id} if i.agent_id else {})
+        | {"recorded_by": logged.recorded_by},
+    }
+    return Item(
+        section="interactions",
+        key=logged.id,
+        source=INTERACTION_SOURCE,
+        area=i.area,
+        special_category=False,
+        as_of=logged.recorded_at,
+        removed=False,
+        body=body,
+        digest=digest(body),
+    )
+
+
+def consent_item(changed: ConsentChanged) -> Item:
+    body = {
+        "item_id": changed.purpose,
+        "status": "granted" if changed.after.granted else "not-granted",
+        "title": changed.purpose,
+        "channels": list(changed.after.channels),
+        "text_version": changed.after.text_version,
+        "reference": changed.proof_id,
+        "attributes": {"mode": changed.mode, "capture_channel": changed.capture_channel},
+    }
+    return Item(
+        section="consents",
+        key=changed.purpose,
+        source=CONSENT_SOURCE,
+        area=CONSENT_AREA,
+        special_category=False,
+        as_of=changed.changed_at,
+        removed=False,
+        body=body,
+        digest=digest(body),
+    )
+
+
+# ---- the view ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """A distinct (section, area, special category) the policy decides a view for."""
+
+    section: str
+    area: str
+    special_category: bool
+
+
+def parts_of(items: Iterable[Item]) -> list[Part]:
+    """The distinct parts present, in a stable order (the policy input, so memoised decisions hit)."""
+    return sorted({Part(i.section, i.area, i.special_category) for i in items if not i.removed},
+                  key=lambda p: (p.section, p.area, p.special_category))  # fmt: skip
+
+
+@dataclass
+class SectionView:
+    section: str
+    view: str = "hidden"
+    as_of: datetime | None = None
+    sources: dict[str, datetime] = field(default_factory=dict)
+    count: int = 0
+    amount_eur: Decimal = Decimal("0")
+    next_date: str | None = None
+    items: list[dict[str, Any]] = field(default_factory=list)
+    reasons: set[str] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "section": self.section,
+            "view": self.view,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "sources": [{"source": s, "as_of": at.isoformat()} for s, at in sorted(self.sources.items())],
+            "summary": {"count": self.count, "amount_eur": str(self.amount_eur), "next_date": self.next_date},
+            "items": self.items,
+            "reasons": sorted(self.reasons),
+        }
+
+
+def shape_item(item: Item, view: str) -> dict[str, Any] | None:
+    """An item as ``view`` allows: ``full`` all of it, ``detail`` without the expert's attributes."""
+    if view == "full":
+        shown = dict(item.body)
+    elif view == "detail":
+        shown = {k: v for k, v in item.body.items() if k != "attributes"}
+    else:
+        return None
+    return {**shown, "source": item.source, "area": item.area, "as_of": item.as_of.isoformat()}
+
+
+def _upcoming(item: Item, today: str) -> str | None:
+    for name in ("due_date", "starts_at"):
+        value = item.body.get(name)
+        if isinstance(value, str) and value[:10] >= today:
+            return value
+    return None
+
+
+def build_view(items: Sequence[Item], decided: dict[Part, tuple[str, str]], today: date) -> list[dict[str, Any]]:
+    """Every section, each item shown as its part's view allows; hidden items are not even counted."""
+    sections = {name: SectionView(name) for name in SECTIONS}
+    day = today.isoformat()
+    for item in sorted(items, key=lambda i: (i.section, -micros(i.as_of), i.key)):
+        if item.removed or item.section not in sections:
+            continue
+        view, reason = decided.get(Part(item.section, item.area, item.special_category), ("hidden", ""))
+        section = sections[item.section]
+        if reason:
+            section.reasons.add(reason)
+        if view == "hidden":
+            continue
+        if VIEW_RANK[view] > VIEW_RANK[section.view]:
+            section.view = view
+        section.count += 1
+        section.as_of = max(section.as_of or item.as_of, item.as_of)
+        section.sources[item.source] = max(section.sources.get(item.source, item.as_of), item.as_of)
+        amount = item.body.get("amount_eur")
+        if amount is not None:
+            section.amount_eur += Decimal(str(amount))
+        upcoming = _upcoming(item, day)
+        if upcoming and (section.next_date is None or upcoming < section.next_date):
+            section.next_date = upcoming
+        shown = shape_item(item, view)
+        if shown is not None:
+            section.items.append(shown)
+    return [sections[name].as_dict() for name in SECTIONS]
+
+
+def shown_sections(view: list[dict[str, Any]]) -> list[str]:
+    """What a read disclosed, for the access log: ``section:view`` of every section with something shown."""
+    return [f"{s['section']}:{s['view']}" for s in view if s["summary"]["count"]]
+
+
+# ---- data-subject rights (contracts.md §3) -----------------------------------------------------------
+
+EXPORT_REASON = "Data-subject export (RGPD arts. 15 and 20): everything the position holds, in full."
+
+
+def export_sections(items: Sequence[Item], today: date) -> list[dict[str, Any]]:
+    """Everything the position holds about a person, every item in full: the position's part of an access or
+    portability answer. The position holds copies only (its feeds are the primary data), so erasure here is
+    the erasure of its sources: area systems withdraw their facts (``removed``), consent and interactions
+    answer for theirs, and the projection follows."""
+    decided = {part: ("full", EXPORT_REASON) for part in parts_of(items)}
+    return build_view(items, decided, today)

@@ -1,0 +1,88 @@
+"""Interaction log, pure logic: typed channels, one subject, replay and conflict."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from events.interaction import InteractionRecorded
+from functions.interaction import service
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def recorded(**overrides: Any) -> InteractionRecorded:
+    data: dict[str, Any] = {
+        "interaction_id": "GC-1",
+        "citizen_id": "c-1",
+        "channel": {"kind": "call", "direction": "inbound", "line": "010"},
+        "area": "hacienda",
+        "topic": "Recibo del IBI",
+        "started_at": T0.isoformat(),
+        "ended_at": (T0 + timedelta(minutes=4)).isoformat(),
+    }
+    data.update(overrides)
+    return InteractionRecorded.model_validate(data)
+
+
+def test_a_new_interaction_is_stored_and_announced() -> None:
+    stored, event = service.prepare(recorded(), "/legacy/010", None, T0)
+    assert event is not None and event.id == stored.id == service.interaction_key("/legacy/010", "GC-1")
+    assert event.recorded_by == "/legacy/010"
+
+
+def test_the_same_interaction_again_is_a_replay() -> None:
+    first, _ = service.prepare(recorded(), "/legacy/010", None, T0)
+    again, event = service.prepare(recorded(), "/legacy/010", first, T0 + timedelta(seconds=5))
+    assert event is None and again == first
+
+
+def test_the_same_id_with_other_content_is_a_conflict() -> None:
+    first, _ = service.prepare(recorded(), "/legacy/010", None, T0)
+    with pytest.raises(service.InteractionConflictError):
+        service.prepare(recorded(topic="Otra cosa"), "/legacy/010", first, T0)
+
+
+def test_two_recorders_may_use_the_same_id() -> None:
+    assert service.interaction_key("/legacy/010", "1") != service.interaction_key("/legacy/chat", "1")
+
+
+def test_the_subject_is_the_golden_record_or_the_source_record() -> None:
+    assert service.subject_of(recorded()) == "c-1"
+    by_record = recorded(citizen_id=None, record={"source": "/legacy/padron", "local_id": "PAD1"})
+    assert service.subject_of(by_record) == "/legacy/padron#PAD1"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"citizen_id": None},  # nobody named
+        {"record": {"source": "/legacy/padron", "local_id": "PAD1"}},  # two named
+        {"ended_at": (T0 - timedelta(minutes=1)).isoformat()},
+        {"started_at": "2026-03-02T09:00:00"},  # no offset
+        {"channel": {"kind": "fax"}},
+        {"channel": {"kind": "office-visit", "office": "OAC", "service": "Padrón", "ticket": "A1",
+                     "issued_at": T0.isoformat(), "called_at": (T0 - timedelta(minutes=1)).isoformat()}},
+        {"channel": {"kind": "call", "direction": "inbound", "line": "010", "extra": 1}},
+        {"area": "Not An Area"},
+    ],
+)  # fmt: skip
+def test_a_malformed_interaction_is_refused(overrides: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        recorded(**overrides)
+
+
+def test_every_channel_kind_has_its_typed_model() -> None:
+    channels = [
+        {"kind": "office-visit", "office": "OAC", "service": "Padrón", "ticket": "A1", "issued_at": T0.isoformat()},
+        {"kind": "call", "direction": "outbound", "line": "010"},
+        {"kind": "chat", "conversation_id": "c1"},
+        {"kind": "whatsapp", "conversation_id": "w1", "direction": "inbound"},
+        {"kind": "email", "direction": "inbound", "mailbox": "atencion@madrid.es"},
+        {"kind": "app", "action": "pago"},
+    ]
+    assert [recorded(channel=c).channel.kind for c in channels] == [
+        "office-visit", "call", "chat", "whatsapp", "email", "app",
+    ]  # fmt: skip

@@ -11,9 +11,9 @@ phonenumbers, email-validator, name folding), whose cost is reported once, apart
 child process so its peak RSS (``ru_maxrss``) is its own. Pairwise precision, recall and F1: pairs of
 records placed in the same golden record, against the pairs of records of the same person.
 
-Then the incremental path: a base of the city's records held in the in-memory blocking index, and new
-records (held out of the base) resolved one by one against it (blocking, candidate scoring, decision):
-p50/p99. This is the scorer's latency; the deployed path adds DynamoDB queries for the block items.
+Then the incremental path: a base of the city's records held in the in-memory blocking index, and the
+last 1,000 records (held out of the base) resolved one by one against it (normalisation, blocking,
+candidate scoring, decision): p50/p99. This is the scorer's latency; the deployed path adds DynamoDB queries for the block items.
 
 ``python -m bench.c360 --records 1000000`` (the issue's scale; ~3 GiB, minutes) or ``--records 50000``.
 """
@@ -64,7 +64,7 @@ def city_records(records: int) -> tuple[list[tuple[str, dict[str, Any]]], list[s
     people = int(records / 2.3) + 1000
     for person, system_records in generate(CityConfig(people=people, seed=CITY_SEED)):
         for r in system_records:
-            raw.append((f"{r.source}#{r.record['local_id']}", r.record))
+            raw.append((f"{r.source}#{r.record['local_id']}", dict(r.record)))
             truth.append(person.person_id)
         if len(raw) >= records:
             break
@@ -90,16 +90,8 @@ _FEATURES: list[Features] = []  # inherited by forked scoring workers
 
 def _score_chunk(chunk: list[int]) -> list[int]:
     model = load_model()
-    threshold = model.thresholds.auto_merge
-    from functions.citizen.matching import probability
-
     n = len(_FEATURES)
-    kept = []
-    for code in chunk:
-        a, b = divmod(code, n)
-        if probability(model.weight_only(_FEATURES[a], _FEATURES[b])) >= threshold:
-            kept.append(code)
-    return kept
+    return [code for code in chunk if model.auto_merges(_FEATURES[code // n], _FEATURES[code % n])]
 
 
 def own_batch(features: list[Features], workers: int = 2) -> list[str]:
@@ -121,7 +113,11 @@ def own_batch(features: list[Features], workers: int = 2) -> list[str]:
     del candidate_pairs
     size = max(1, len(codes) // (workers * 8) + 1)
     with mp.get_context("fork").Pool(workers) as pool:
-        matched = [c for part in pool.map(_score_chunk, [codes[i : i + size] for i in range(0, len(codes), size)]) for c in part]
+        matched = [
+            c
+            for part in pool.map(_score_chunk, [codes[i : i + size] for i in range(0, len(codes), size)])
+            for c in part
+        ]
     parent = list(range(n))
 
     def find(x: int) -> int:
@@ -139,18 +135,21 @@ def own_batch(features: list[Features], workers: int = 2) -> list[str]:
     return [str(find(i)) for i in range(n)]
 
 
-def incremental(features: list[Features], held_out: int = HELD_OUT) -> list[float]:
-    """A base of ``len(features) - held_out`` records in an in-memory blocking index (each record's golden
-    record from the batch), then each held-out record resolved against it: candidates, scores, decision."""
+def incremental(features: list[Features], arrivals: list[tuple[str, dict[str, Any]]]) -> list[float]:
+    """A base of records in an in-memory blocking index, then each arriving record resolved against it:
+    normalisation, blocking keys, candidates, scores, decision."""
+    from functions.citizen.matching import features_from_dict
+
     model = load_model()
-    base, new = features[:-held_out], features[-held_out:]
+    base = features
     index: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(base):
         for key in blocking_keys(f):
             index[key].append(i)
     latencies = []
-    for f in new:
+    for key, record in arrivals:
         t0 = time.perf_counter()
+        f = features_from_dict(key, record)
         seen: set[int] = set()
         candidates = []
         for key in blocking_keys(f):
@@ -202,7 +201,9 @@ def _child(option: str, data: Path, out: Path) -> None:
     else:
         with data.open("rb") as handle:
             features = pickle.load(handle)
-        result = {"latencies": incremental(features)}
+        with data.with_suffix(".arrivals").open("rb") as handle:
+            arrivals = pickle.load(handle)
+        result = {"latencies": incremental(features[: len(features) - len(arrivals)], arrivals)}
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result["peak_rss_mib"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, children) / 1024
     out.write_text(json.dumps(result), encoding="utf-8")
@@ -225,6 +226,7 @@ def run(records: int = 1_000_000) -> list[Figure]:
     t0 = time.perf_counter()
     features = normalise(raw)
     normalised = time.perf_counter() - t0
+    arrivals = raw[-HELD_OUT:]  # resolved one by one against the rest in the incremental measure
     del raw
     figures = [
         Figure(
@@ -236,6 +238,8 @@ def run(records: int = 1_000_000) -> list[Figure]:
         pickled = Path(tmp) / "features.pickle"
         with pickled.open("wb") as handle:
             pickle.dump(features, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        with pickled.with_suffix(".arrivals").open("wb") as handle:
+            pickle.dump(arrivals, handle, protocol=pickle.HIGHEST_PROTOCOL)
         rows = Path(tmp) / "rows.parquet"
         import pyarrow as pa
         import pyarrow.parquet as pq

@@ -127,15 +127,15 @@ def features_from_dict(key: str, record: Mapping[str, Any]) -> Features:
 def blocking_keys(f: Features) -> set[str]:
     """Which blocks a record joins: only records sharing a key are compared (never a match on its own).
 
-    The same rules as ``BLOCKING_RULES_SQL`` for Splink: each surname's phonetic key with the birth year
-    (swapped surnames still meet), e-mail, phone, birth date with postal code, both surnames' phonetic
-    keys with the postal code (for systems without a birth date) and the document number.
+    The same rules as ``BLOCKING_RULES_SQL`` for Splink: each surname's phonetic key with the birth date
+    (swapped surnames or one mistyped surname still meet; the birth year alone makes blocks of thousands
+    for García or López in a city of millions), e-mail, phone, birth date with postal code, both surnames'
+    phonetic keys with the postal code (for systems without a birth date) and the document number.
     """
     keys: set[str] = set()
-    year = f.birth_date[:4]
-    if year:
+    if f.birth_date:
         for ph in {f.surname1_ph, f.surname2_ph} - {""}:
-            keys.add(f"name:{ph}|{year}")
+            keys.add(f"name:{ph}|{f.birth_date}")
         if f.postal_code:
             keys.add(f"dob+pc:{f.birth_date}|{f.postal_code}")
     if f.email:
@@ -151,10 +151,10 @@ def blocking_keys(f: Features) -> set[str]:
 
 # The same blocking in Splink's SQL (l and r are the two records of a pair).
 BLOCKING_RULES_SQL = (
-    "l.surname1_ph = r.surname1_ph and l.birth_year = r.birth_year",
-    "l.surname2_ph = r.surname2_ph and l.birth_year = r.birth_year",
-    "l.surname1_ph = r.surname2_ph and l.birth_year = r.birth_year",
-    "l.surname2_ph = r.surname1_ph and l.birth_year = r.birth_year",
+    "l.surname1_ph = r.surname1_ph and l.birth_date = r.birth_date",
+    "l.surname2_ph = r.surname2_ph and l.birth_date = r.birth_date",
+    "l.surname1_ph = r.surname2_ph and l.birth_date = r.birth_date",
+    "l.surname2_ph = r.surname1_ph and l.birth_date = r.birth_date",
     "l.birth_date = r.birth_date and l.postal_code = r.postal_code",
     "l.email = r.email",
     "l.phone = r.phone",
@@ -171,11 +171,11 @@ BLOCKING_RULES_SQL = (
 def jaro_winkler(a: str, b: str) -> float:
     """Jaro-Winkler similarity (prefix scale 0.1 over at most 4 characters, applied above 0.7), as DuckDB's
     ``jaro_winkler_similarity``, so the levels Splink trained on are the levels scored here."""
-    if a == b:
-        return 1.0
     la, lb = len(a), len(b)
     if not la or not lb:
-        return 0.0
+        return 0.0  # DuckDB's answer for an empty string, even against another empty one
+    if a == b:
+        return 1.0
     window = max(max(la, lb) // 2 - 1, 0)
     matched_b = [False] * lb
     matches_a: list[str] = []
@@ -251,7 +251,8 @@ COMPARISONS: tuple[Comparison, ...] = (
             Level(
                 "jw>=0.9 both",
                 "jaro_winkler_similarity(l.surname1, r.surname1) >= 0.9"
-                " and jaro_winkler_similarity(coalesce(l.surname2, ''), coalesce(r.surname2, '')) >= 0.9",
+                " and (coalesce(l.surname2, '') = coalesce(r.surname2, '')"
+                " or jaro_winkler_similarity(l.surname2, r.surname2) >= 0.9)",
             ),
             Level(
                 "one surname shared",
@@ -328,7 +329,7 @@ def _surnames(a1: str, a2: str, b1: str, b2: str) -> int:
         return 1
     if a2 and b2 and a1 == b2 and a2 == b1:
         return 2
-    if jaro_winkler(a1, b1) >= 0.9 and jaro_winkler(a2, b2) >= 0.9:
+    if jaro_winkler(a1, b1) >= 0.9 and (a2 == b2 or jaro_winkler(a2, b2) >= 0.9):
         return 3
     if a1 in (b1, b2) or (a2 and a2 in (b1, b2)):
         return 4
@@ -432,6 +433,15 @@ class Score:
         return [f"{e.comparison}: {e.level} ({e.weight:+.2f})" for e in self.evidence]
 
 
+VETOES = frozenset({("document", "different"), ("given", "different"), ("birth_date", "different")})
+VETO_LEVELS = frozenset(
+    (ci, li)
+    for ci, comparison in enumerate(COMPARISONS)
+    for li, level in enumerate(comparison.levels)
+    if (comparison.name, level.label) in VETOES
+)
+
+
 @dataclass(frozen=True)
 class Model:
     """The trained Fellegi-Sunter parameters (``weights[c][level]`` = log2(m/u); 0 for null levels)."""
@@ -452,18 +462,31 @@ class Model:
             evidence.append(Evidence(comparison.name, comparison.levels[level].label, weight))
         return Score(total, probability(total), tuple(evidence))
 
-    def weight_only(self, a: Features, b: Features) -> float:
-        """The match weight alone (the batch path: no evidence objects for pairs nobody will read)."""
-        return self.prior_weight + sum(w[lv] for w, lv in zip(self.weights, compare(a, b), strict=True))
+    def auto_merges(self, a: Features, b: Features) -> bool:
+        """``decide(score(a, b)) == "match"`` without building the evidence (the batch path, millions of pairs)."""
+        vector = compare(a, b)
+        weight = self.prior_weight + sum(w[lv] for w, lv in zip(self.weights, vector, strict=True))
+        if probability(weight) < self.thresholds.auto_merge:
+            return False
+        return not any((ci, lv) in VETO_LEVELS for ci, lv in enumerate(vector))
 
     def decide(self, score: Score) -> Decision:
-        return self.thresholds.decide(score.probability)
+        """The band of the probability, with two vetoes that turn an automatic merge into a review:
+
+        - two different VALID documents (a DNI/NIE is unique per person, RD 1553/2005 art. 1);
+        - a given name or a birth date that disagrees: e-mail, phone, address and surnames are shared by a
+          household (siblings carry the same two surnames), so contact data alone never merges people.
+        """
+        decision = self.thresholds.decide(score.probability)
+        if decision == "match" and any((e.comparison, e.level) in VETOES for e in score.evidence):
+            return "review"
+        return decision
 
 
 def probability(match_weight: float) -> float:
     if match_weight > 60:
         return 1.0
-    odds = 2.0**match_weight
+    odds: float = 2.0**match_weight
     return odds / (1.0 + odds)
 
 

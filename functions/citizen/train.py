@@ -90,9 +90,7 @@ def train(rows: list[dict[str, Any]], seed: int) -> Any:
     training.estimate_parameters_using_expectation_maximisation(
         block_on("surname1_ph", "birth_date"), record_sample_proportion=1.0
     )
-    training.estimate_parameters_using_expectation_maximisation(
-        block_on("email"), record_sample_proportion=1.0
-    )
+    training.estimate_parameters_using_expectation_maximisation(block_on("email"), record_sample_proportion=1.0)
     return linker
 
 

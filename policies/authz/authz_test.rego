@@ -224,3 +224,38 @@ test_citizen_reads_only_their_own_golden_record if {
 test_system_reading_citizens_changes_no_consent if {
 	not allowed(request({"id": "svc-padron", "role": "system"}, "consent.write", "cit-1"))
 }
+
+# ---------------------------------------------------------------------------
+# C360 clerical review and un-merge (issue 5): attention agents only
+# ---------------------------------------------------------------------------
+
+test_agent_reviews_and_unmerges_golden_records if {
+	# GIVEN attention agents of levels 1 to 3
+	# WHEN they decide a possible duplicate or split a source record out of a golden record
+	# THEN they may
+	allowed(request(agent(1), "citizen.review", "cit-1"))
+	allowed(request(agent(3), "citizen.unmerge", "cit-1"))
+}
+
+test_citizen_cannot_review_or_unmerge_even_their_own_record if {
+	# GIVEN citizen cit-1
+	# WHEN they try to decide a review or un-merge their own golden record
+	d := decision with input as request({"id": "cit-1", "role": "citizen", "level": 0}, "citizen.unmerge", "cit-1")
+
+	# THEN they may not: identity decisions are made by staff (they ask for rectification instead)
+	d.allow == false
+	has_reason(d, `Role "citizen" may not do "citizen.unmerge"`)
+	not allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "citizen.review", "cit-1"))
+}
+
+test_system_cannot_review_or_unmerge if {
+	# GIVEN an area system that may read golden records
+	# WHEN it tries to decide a review or un-merge
+	# THEN it may not: only agents decide identity
+	not allowed(request({"id": "svc-padron", "role": "system"}, "citizen.review", "cit-1"))
+	not allowed(request({"id": "svc-padron", "role": "system"}, "citizen.unmerge", "cit-1"))
+}
+
+test_agent_level_0_cannot_review if {
+	not allowed(request(agent(0), "citizen.review", "cit-1"))
+}

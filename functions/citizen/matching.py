@@ -433,7 +433,9 @@ class Score:
         return [f"{e.comparison}: {e.level} ({e.weight:+.2f})" for e in self.evidence]
 
 
-VETOES = frozenset({("document", "different"), ("given", "different"), ("birth_date", "different")})
+VETOES = frozenset(
+    {("document", "different"), ("given", "different"), ("surnames", "different"), ("birth_date", "different")}
+)
 VETO_LEVELS = frozenset(
     (ci, li)
     for ci, comparison in enumerate(COMPARISONS)
@@ -474,8 +476,9 @@ class Model:
         """The band of the probability, with two vetoes that turn an automatic merge into a review:
 
         - two different VALID documents (a DNI/NIE is unique per person, RD 1553/2005 art. 1);
-        - a given name or a birth date that disagrees: e-mail, phone, address and surnames are shared by a
-          household (siblings carry the same two surnames), so contact data alone never merges people.
+        - a given name, the surnames or a birth date that disagrees: e-mail, phone, address and surnames are
+          shared by a household (siblings carry the same two surnames), so contact data alone never merges
+          people, and neither do a name and a birth date shared by two people at one address.
         """
         decision = self.thresholds.decide(score.probability)
         if decision == "match" and any((e.comparison, e.level) in VETOES for e in score.evidence):

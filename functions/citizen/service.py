@@ -347,7 +347,13 @@ def golden_view(golden: Golden, links: list[Link]) -> dict[str, Any]:
             {
                 "source": lk.source,
                 "local_id": lk.local_id,
-                "match": {"method": lk.method, "score": lk.score, "evidence": list(lk.evidence)},
+                "match": {
+                    "method": lk.method,
+                    "score": lk.score,
+                    "evidence": list(lk.evidence),
+                    "match_weight": lk.match_weight,
+                    "comparisons": [{"comparison": c, "level": lv, "weight": w} for c, lv, w in lk.comparisons],
+                },
                 "findings": lk.findings,
                 "received_at": lk.received_at.isoformat(),
             }

@@ -113,7 +113,7 @@ records = st.fixed_dictionaries(
         "email": st.none() | st.sampled_from(["a@example.org", "b@example.org"]),
         "phone": st.none() | st.sampled_from(["600112233", "+34 647 20 65 46"]),
         "document": st.none()
-        | st.builds(lambda n: {"type": "DNI", "number": n}, st.sampled_from(VALID_DNIS + ["48673243A"])),
+        | st.builds(lambda n: {"type": "DNI", "number": n}, st.sampled_from([*VALID_DNIS, "48673243A"])),
     }
 )
 sides = st.lists(st.tuples(st.sampled_from(SOURCES), records), min_size=1, max_size=4)

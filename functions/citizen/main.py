@@ -318,8 +318,9 @@ def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
         verdict=verdict,
     )
     uow = UnitOfWork()
+    merge = auto_merge(outcome, links, verdict, at)
     if outcome.event is not None:
-        store.stage_resolution(uow, outcome.link, outcome.golden, outcome.claim_document)
+        store.stage_resolution(uow, outcome.link, outcome.golden, outcome.claim_document, golden_too=merge is None)
         old_keys = set()
         if existing is not None:
             old_keys = matching.blocking_keys(
@@ -329,7 +330,39 @@ def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
         if outcome.review is not None:
             store.stage_review(uow, outcome.review)
         stage_event(uow, outcome.event, subject=outcome.link.citizen_id, traceparent=ctx.traceparent, now=at)
+        if merge is not None:
+            stage_plan(uow, merge, ctx.traceparent)
     return uow
+
+
+def auto_merge(
+    outcome: service.Resolution, links: list[service.Link], verdict: matching.Verdict | None, at: datetime
+) -> service.MovePlan | None:
+    """When the new record matches a second golden record too (at or above auto-merge, no veto), the two are
+    one person that the new record bridges: merge the second into the first in the same unit of work (as
+    Splink's clustering joins connected matches). One per record; a merge too big for one transaction is
+    left alone (the pair scores again at the next record)."""
+    if verdict is None or verdict.decision != "match" or not verdict.others or outcome.event is None:
+        return None
+    other_id, score = verdict.others[0]
+    store = deps().store
+    other = store.fetch_golden(other_id)
+    if other is None:
+        return None
+    try:
+        return service.merge(
+            outcome.golden,
+            [lk for lk in links if lk.key != outcome.link.key] + [outcome.link],
+            other,
+            store.fetch_links(other_id),
+            reason="auto",
+            score=round(score.probability, 6),
+            evidence=[f"{outcome.link.key} matches both golden records", *score.text()],
+            by=service.PIC,
+            now=at,
+        )
+    except service.MergeConflictError:
+        return None
 
 
 event_api = EventFunction("pic-citizen-events", {"es.madrid.pic.citizen.record.upserted.v1": on_record_upserted})

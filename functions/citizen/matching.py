@@ -88,9 +88,13 @@ def street_key(street: str | None, number: str | None) -> str:
     """Street name folded like surnames (accents, particles) without its type word, and the door number."""
     if not street:
         return ""
+    return f"{_street_name(street)}|{(number or '').strip().upper()}"
+
+
+@lru_cache(maxsize=65_536)
+def _street_name(street: str) -> str:
     folded = normalise_name("", street).first_surname_key.split(" ")
-    name = " ".join(w for w in folded if w not in _STREET_TYPES) or " ".join(folded)
-    return f"{name}|{(number or '').strip().upper()}"
+    return " ".join(w for w in folded if w not in _STREET_TYPES) or " ".join(folded)
 
 
 def features_from_dict(key: str, record: Mapping[str, Any]) -> Features:

@@ -304,9 +304,13 @@ class DynamoCitizenStore:
                 tag="citizen-merge",
             )
 
-    def stage_resolution(self, uow: UnitOfWork, link: Link, golden: Golden, claim: Document | None) -> None:
-        """Golden record (versioned), link, pointer (versioned) and the document claim, all or nothing."""
-        self._stage_golden(uow, golden, link.received_at)
+    def stage_resolution(
+        self, uow: UnitOfWork, link: Link, golden: Golden, claim: Document | None, *, golden_too: bool = True
+    ) -> None:
+        """Golden record (versioned), link, pointer (versioned) and the document claim, all or nothing.
+        ``golden_too=False`` when a merge in the same unit of work writes the golden record."""
+        if golden_too:
+            self._stage_golden(uow, golden, link.received_at)
         self._stage_link(uow, link)
         if claim is not None:
             uow.put(

@@ -284,3 +284,35 @@ def test_bad_review_decisions_and_unmerges_are_clear_problems(platform: Platform
     assert_problem(unmerge(platform, citizen, {"source": "/legacy/padron", "local_id": pad}, citizen_self), 403)
     # nothing was written by any of them
     assert len(golden(platform, citizen)["links"]) == 1
+
+
+def test_a_record_that_matches_two_golden_records_merges_them_automatically(platform: Platform) -> None:
+    # GIVEN one person known to Deportes (name, birth date, e-mail) and to Multas (initial, address, phone),
+    # whose records are too unlike each other to match: two golden records
+    dep, mul, pad = local_id("DEP"), local_id("MUL"), local_id("PAD")
+    base = person(pad, fresh_dni(), email="luz@example.org", phone="612 34 56 78")
+    deportes = {**base, "local_id": dep, "document": None, "phone": None, "address": None}
+    multas = {**base, "local_id": mul, "document": None, "given_name": "I.", "birth_date": None, "email": None}
+    upsert(platform, "/legacy/deportes", deportes)
+    first = wait_for_citizen(platform, "/legacy/deportes", dep)
+    upsert(platform, "/legacy/multas", multas)
+    second = wait_for_citizen(platform, "/legacy/multas", mul)
+    assert first != second
+
+    # WHEN the Padrón sends the full record, which matches both
+    upsert(platform, "/legacy/padron", base)
+
+    # THEN all three records end in one golden record, by an automatic merge announced as such
+    survivor = wait_for_citizen(platform, "/legacy/padron", pad)
+    assert survivor in (first, second)
+    absorbed = second if survivor == first else first
+    platform.wait_for(lambda: len(golden(platform, survivor)["links"]) == 3, what="three links")
+    (event,) = platform.wait_for(lambda: platform.events(MERGED, survivor), what="citizen.merged")
+    assert event["data"]["reason"] == "auto" and event["data"]["by"] == "pic-citizen"
+    assert event["data"]["merged_citizen_id"] == absorbed
+    # AND an agent can still undo it exactly
+    moved = event["data"]["links"][0]
+    split = unmerge(platform, survivor, moved)
+    assert split.status_code == 200, split.text
+    assert split.json()["restored_citizen_id"] == absorbed
+    assert len(golden(platform, survivor)["links"]) == 2

@@ -246,7 +246,9 @@ def test_the_loader_links_every_record_of_a_synthetic_city(platform: Platform, t
         capture_output=True,
     )
     truth = [json.loads(line) for line in (city / "ground_truth.jsonl").read_text(encoding="utf-8").splitlines()]
-    (city / "broken.jsonl").write_text('not json\n{"given_name": "Sin Id"}\n[1]\n', encoding="utf-8")
+    (city / "broken.jsonl").write_text(
+        'not json\n{"given_name": "Sin Id"}\n[1]\n{"local_id": "X9", "birth_date": "31/12/1950"}\n', encoding="utf-8"
+    )
 
     # WHEN the loader posts every system file (twice: re-loading is idempotent)
     quiet = Console(file=io.StringIO(), force_terminal=False)
@@ -259,7 +261,18 @@ def test_the_loader_links_every_record_of_a_synthetic_city(platform: Platform, t
         ["broken.jsonl", "1"],
         ["broken.jsonl", "2"],
         ["broken.jsonl", "3"],
+        ["broken.jsonl", "4"],
     ]
+    # AND dead-lettered, one line per record with the reason and the raw text (nothing is lost)
+    assert report.dead_letters == city / "dead-letters.jsonl"
+    dead = [json.loads(line) for line in report.dead_letters.read_text(encoding="utf-8").splitlines()]
+    assert [(d["line"], d["reason"].split(":")[0]) for d in dead] == [
+        (1, "not JSON"),
+        (2, "no local_id"),
+        (3, "not a JSON object"),
+        (4, "not a citizen record"),
+    ]
+    assert "birth_date" in dead[3]["reason"] and dead[3]["raw"] == '{"local_id": "X9", "birth_date": "31/12/1950"}'
     # AND every ground-truth record resolves to a golden record
     ids = {(t["source"], t["local_id"]): wait_for_citizen(platform, t["source"], t["local_id"], 60) for t in truth}
     assert len(ids) == len(truth)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -316,3 +317,18 @@ def test_a_record_that_matches_two_golden_records_merges_them_automatically(plat
     assert split.status_code == 200, split.text
     assert split.json()["restored_citizen_id"] == absorbed
     assert len(golden(platform, survivor)["links"]) == 2
+
+
+def test_two_agents_deciding_one_review_at_once_merge_once(platform: Platform) -> None:
+    # GIVEN a review, and two agents who both decide "match" at the same moment
+    first, second, pad, trb, _ = the_same_person_with_another_dni(platform)
+    review = open_review_for(platform, second)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda _: decide(platform, review["review_id"], {"decision": "match"}), range(2)))
+
+    # THEN one merges and the other gets a conflict problem; nothing is written twice or half
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    assert_problem(next(a for a in answers if a.status_code == 409), 409, "conflict")
+    assert {lk["local_id"] for lk in golden(platform, first)["links"]} == {pad, trb}
+    settle(platform)
+    assert len(platform.events(MERGED, first)) == 1

@@ -198,7 +198,7 @@ class DynamoCitizenStore:
         """The records sharing a block with ``features``: their golden record (pointer) and their features."""
         source_keys: set[str] = set()
         for key in keys:
-            for item in BlockItem.query(block_key(key), limit=MAX_CANDIDATES_PER_BLOCK):
+            for item in BlockItem.query(block_key(key), limit=MAX_CANDIDATES_PER_BLOCK, consistent_read=True):
                 source_keys.add(item.sk)
         source_keys.discard(features.key)
         if not source_keys:

@@ -236,3 +236,20 @@ def test_the_batch_shortcut_decides_as_the_scorer(variant: dict[str, Any]) -> No
     model = load_model()
     a, b = feats(), feats("/legacy/ser#S1", **variant)
     assert model.auto_merges(a, b) == (model.decide(model.score(a, b)) == "match")
+
+
+def test_splinks_model_file_has_the_same_levels_blocking_and_parameters_as_the_scorers() -> None:
+    """The batch path (Splink) and the incremental path (the scorer) must not drift: retrain to change either."""
+    splink = json.loads(matching.MODEL_PATH.with_suffix(".splink.json").read_text(encoding="utf-8"))
+    ours = json.loads(matching.MODEL_PATH.read_text(encoding="utf-8"))
+    assert [r["blocking_rule"] for r in splink["blocking_rules_to_generate_predictions"]] == list(
+        matching.BLOCKING_RULES_SQL
+    )
+    assert splink["probability_two_random_records_match"] == ours["probability_two_random_records_match"]
+    for comparison, stored, mine in zip(COMPARISONS, splink["comparisons"], ours["comparisons"], strict=True):
+        assert stored["output_column_name"] == comparison.name == mine["name"]
+        conditions = [lv["sql_condition"] for lv in stored["comparison_levels"]]
+        expected = ["ELSE" if lv.sql == "else" else comparison_sql(lv.sql) for lv in comparison.levels]
+        assert conditions == expected
+        trained = [(lv["m_probability"], lv["u_probability"]) for lv in stored["comparison_levels"][1:]]
+        assert trained == [(lv["m"], lv["u"]) for lv in mine["levels"]]

@@ -146,6 +146,21 @@ _SPECS = [
         source="/pic/rgpd",
         description="Every domain answered a data-subject request; for access and portability, the export is ready.",
     ),
+    # ---- C360 merges (issue 5) ----
+    EventSpec(
+        type="es.madrid.pic.citizen.merged.v1",
+        model=citizen.CitizenMerged,
+        producer="pic-citizen",
+        source="/pic/citizen",
+        description="Two golden citizen records were merged (automatically or by a clerical review); audit and UX.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.citizen.unmerged.v1",
+        model=citizen.CitizenUnmerged,
+        producer="pic-citizen",
+        source="/pic/citizen",
+        description="A source record was split out of a golden record, restoring the golden record it came with.",
+    ),
 ]
 
 CATALOG: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}

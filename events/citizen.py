@@ -53,12 +53,25 @@ class SourceLinkChange(EventData):
     findings: list[str] = Field(default_factory=list, description="data-quality findings kinds, e.g. document")
 
 
-class MatchDecision(EventData):
-    """Why the record belongs to this golden record. First rule set: deterministic on a valid document."""
+class ComparisonEvidence(EventData):
+    """One comparison of a probabilistic decision: the level the pair reached and its match weight log2(m/u)."""
 
-    method: Literal["document", "new"]
+    comparison: str = Field(examples=["surnames"])
+    level: str = Field(examples=["swapped"])
+    weight: float
+
+
+class MatchDecision(EventData):
+    """Why the record belongs to this golden record: a valid document (``document``), a probabilistic match
+    (``probabilistic``, Fellegi-Sunter: ``score`` is the match probability, ``match_weight`` its log2 odds,
+    ``comparisons`` the evidence), none (``new``), or a merge / un-merge of golden records that moved it."""
+
+    method: Literal["document", "new", "probabilistic", "merge", "unmerge"]
     score: float = Field(ge=0.0, le=1.0)
     evidence: list[str]
+    match_weight: float | None = None
+    comparisons: list[ComparisonEvidence] = Field(default_factory=list)
+    review_id: str | None = Field(None, description="the clerical review opened (or resolved) for this record")
 
 
 class CitizenUpdated(EventData):
@@ -68,3 +81,34 @@ class CitizenUpdated(EventData):
     link: SourceLinkChange
     match: MatchDecision
     updated_at: datetime
+
+
+class MovedLink(EventData):
+    source: str
+    local_id: str
+
+
+class CitizenMerged(EventData):
+    """Two golden records were found to be one person: ``merged_citizen_id`` was absorbed into ``citizen_id``
+    (its source links moved; each move is also a ``citizen.updated``). Undone by ``citizen.unmerged``."""
+
+    citizen_id: str
+    merged_citizen_id: str
+    links: list[MovedLink]
+    reason: Literal["auto", "review"]
+    score: float = Field(ge=0.0, le=1.0)
+    evidence: list[str]
+    review_id: str | None = None
+    by: str = Field(description="the agent who decided the review, or pic-citizen for an automatic merge")
+    merged_at: datetime
+
+
+class CitizenUnmerged(EventData):
+    """A source record was split out of ``citizen_id``: the golden record it came with (``restored_citizen_id``)
+    is back with all of its links (each move is also a ``citizen.updated``)."""
+
+    citizen_id: str
+    restored_citizen_id: str
+    links: list[MovedLink]
+    by: str
+    unmerged_at: datetime

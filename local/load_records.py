@@ -4,8 +4,11 @@
 ``local.synthetic_city`` wrote (``<system>.jsonl`` or ``<system>.csv``; the source URI is
 ``/legacy/<file stem>``) and posts each record in binary mode to the broker ingress (``/events``). The
 event id is a hash of source, local_id and content, so loading the same files again is idempotent (the
-function acknowledges duplicates). Malformed lines (not JSON, not an object, no ``local_id``) are
-reported by file and line and skipped. Exit code 0 when every well-formed record was accepted.
+function acknowledges duplicates). Malformed records (not JSON, not an object, no ``local_id``, or not
+the schema of ``citizen.record.upserted``: a bad date, an unknown document type...) are reported by file
+and line with the reason, and dead-lettered to ``<DIR>/dead-letters.jsonl`` (one JSON line per record:
+file, line, reason, the raw text) so nothing is lost; the rest is loaded. Records the platform refuses are
+dead-lettered there too. Exit code 0 when every well-formed record was accepted.
 """
 
 from __future__ import annotations
@@ -21,13 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from events.citizen import CitizenRecordUpserted
 from local.synthetic_city import unflatten
 
 EVENT_TYPE = "es.madrid.pic.citizen.record.upserted.v1"
-NOT_SYSTEM_FILES = {"ground_truth", "summary"}
+NOT_SYSTEM_FILES = {"ground_truth", "summary", "dead-letters"}
+DEAD_LETTERS = "dead-letters.jsonl"
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class Line:
     source: str
     record: dict[str, Any] | None
     problem: str | None = None
+    raw: str = ""
 
 
 @dataclass
@@ -44,6 +51,7 @@ class Report:
     accepted: int = 0
     malformed: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    dead_letters: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -64,12 +72,13 @@ def read_lines(path: Path) -> Iterator[Line]:
     with path.open(encoding="utf-8", newline="") as handle:
         if path.suffix == ".csv":
             for number, row in enumerate(csv.DictReader(handle), start=2):
+                raw = json.dumps(row, ensure_ascii=False)
                 try:
                     record: Any = unflatten(row)
                 except (KeyError, TypeError) as exc:
-                    yield Line(path, number, source, None, f"missing column {exc}")
+                    yield Line(path, number, source, None, f"missing column {exc}", raw)
                     continue
-                yield _checked(path, number, source, record)
+                yield _checked(path, number, source, record, raw)
             return
         for number, text in enumerate(handle, start=1):
             if not text.strip():
@@ -77,17 +86,36 @@ def read_lines(path: Path) -> Iterator[Line]:
             try:
                 record = json.loads(text)
             except ValueError as exc:
-                yield Line(path, number, source, None, f"not JSON: {exc}")
+                yield Line(path, number, source, None, f"not JSON: {exc}", text.rstrip("\n"))
                 continue
-            yield _checked(path, number, source, record)
+            yield _checked(path, number, source, record, text.rstrip("\n"))
 
 
-def _checked(path: Path, number: int, source: str, record: Any) -> Line:
+def _checked(path: Path, number: int, source: str, record: Any, raw: str) -> Line:
     if not isinstance(record, dict):
-        return Line(path, number, source, None, "not a JSON object")
+        return Line(path, number, source, None, "not a JSON object", raw)
     if not isinstance(record.get("local_id"), str) or not record["local_id"].strip():
-        return Line(path, number, source, None, "no local_id")
-    return Line(path, number, source, record)
+        return Line(path, number, source, None, "no local_id", raw)
+    try:
+        CitizenRecordUpserted.model_validate(record)
+    except ValidationError as exc:
+        fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return Line(path, number, source, None, f"not a citizen record: {fields}", raw)
+    return Line(path, number, source, record, None, raw)
+
+
+class DeadLetters:
+    """Records that could not be loaded, one JSON line each, with the reason: fix and re-load them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+
+    def add(self, line: Line, reason: str) -> None:
+        entry = {"file": line.path.name, "line": line.number, "source": line.source, "reason": reason, "raw": line.raw}
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.count += 1
 
 
 def event_id(source: str, record: dict[str, Any]) -> str:
@@ -114,6 +142,8 @@ def load(directory: Path, url: str, console: Console | None = None) -> Report:
     files = system_files(directory)
     lines = [line for path in files for line in read_lines(path)]
     report = Report()
+    dead = DeadLetters(directory / DEAD_LETTERS)
+    dead.path.unlink(missing_ok=True)  # this load's dead letters only
     session = requests.Session()
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
@@ -122,24 +152,29 @@ def load(directory: Path, url: str, console: Console | None = None) -> Report:
             where = f"{line.path.name}:{line.number}"
             if line.record is None:
                 report.malformed.append(f"{where}: {line.problem}")
+                dead.add(line, line.problem or "malformed")
             else:
                 try:
                     answer = post(session, url, line.source, line.record)
                 except requests.RequestException as exc:
                     report.refused.append(f"{where}: {exc}")
+                    dead.add(line, str(exc))
                 else:
                     if answer.status_code in (200, 202):
                         report.accepted += 1
                     else:
                         report.refused.append(f"{where}: {answer.status_code} {answer.text[:200]}")
+                        dead.add(line, f"{answer.status_code} {answer.text[:500]}")
             progress.advance(task)
+    if dead.count:
+        report.dead_letters = dead.path
     for message in report.malformed:
         console.print(f"[yellow]malformed[/] {message}")
     for message in report.refused:
         console.print(f"[red]refused[/] {message}")
     console.print(
         f"{report.accepted} accepted, {len(report.malformed)} malformed, {len(report.refused)} refused "
-        f"from {len(files)} file(s) in {directory}"
+        f"from {len(files)} file(s) in {directory}" + (f"; dead letters in {dead.path}" if dead.count else "")
     )
     return report
 

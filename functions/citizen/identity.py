@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from itertools import groupby
 from typing import Literal
 
@@ -243,7 +244,13 @@ def _strip_marks(text: str, form: Literal["NFD", "NFKD"]) -> str:
     return "".join(c for c in unicodedata.normalize(form, text) if not unicodedata.combining(c))
 
 
-def _name_tokens(text: str, *, surname: bool) -> list[str]:
+@lru_cache(maxsize=131_072)
+def _name_tokens(text: str, *, surname: bool) -> tuple[str, ...]:
+    """Cached: a city's names come from a few thousand given names, surnames and streets."""
+    return tuple(_fold_tokens(text, surname=surname))
+
+
+def _fold_tokens(text: str, *, surname: bool) -> list[str]:
     folded = _strip_marks(_APOSTROPHES_AND_DOTS.sub("", text), "NFD").upper()
     if not surname:
         for pattern, expansion in _GIVEN_ABBREVIATIONS:  # before NFKD, which turns ª into a plain A
@@ -274,6 +281,7 @@ def _without_particles(words: list[str], *, surname: bool) -> list[str]:
     return kept or words
 
 
+@lru_cache(maxsize=131_072)
 def phonetic_key(text: str) -> str:
     """A blocking key for names that sound alike in Spanish: b/v, c/z/s before e/i, ll/y, silent h, qu/k.
 

@@ -1,26 +1,28 @@
 """Citizen 360 (C360) entry points: thin. Parse, authorise, call the service, commit, answer.
 
-- ``citizen_http``: ``GET /v1/citizens?source=&local_id=`` (which golden record a source record belongs to)
-  and ``GET /v1/citizens/{citizen_id}`` (the golden record with its source links); Knative Service
-  ``pic-citizen``.
+- ``citizen_http``: ``GET /v1/citizens?source=&local_id=`` (which golden record a source record belongs to),
+  ``GET /v1/citizens/{citizen_id}`` (the golden record with its source links), ``POST
+  /v1/citizens/{citizen_id}/unmerge`` (split a source record out), ``GET /v1/citizen-reviews`` and ``POST
+  /v1/citizen-reviews/{review_id}`` (the clerical review queue); Knative Service ``pic-citizen``.
 - ``citizen_events``: ``es.madrid.pic.citizen.record.upserted.v1`` from the area systems (Knative Service
   ``pic-citizen-events``): resolve the record to a golden record and announce ``citizen.updated``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import functions_framework
 from cloudevents.http import CloudEvent
 from flask import Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from events.citizen import CitizenRecordUpserted
-from functions.citizen import service
+from events.citizen import LOCAL_ID_PATTERN, CitizenRecordUpserted
+from functions.citizen import matching, service
 from functions.citizen.storage import DynamoCitizenStore
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import InvalidEventError, ValidationError
@@ -31,18 +33,20 @@ from functions.core.policy import authorize as policy_authorize
 from functions.core.store import UnitOfWork
 
 UNKNOWN = "(unknown)"
+REVIEW_QUEUE = "(clerical review queue)"  # the resource named when an agent lists the whole queue
 
 
 @dataclass(frozen=True)
 class Deps:
     store: DynamoCitizenStore
     policy: Policy
+    model: matching.Model
 
 
 @lru_cache(maxsize=1)
 def deps() -> Deps:
-    """The real adapters, built once per process."""
-    return Deps(store=DynamoCitizenStore(), policy=get_policy())
+    """The real adapters and the match model, built once per process."""
+    return Deps(store=DynamoCitizenStore(), policy=get_policy(), model=matching.load_model())
 
 
 def now() -> datetime:
@@ -53,9 +57,10 @@ class CitizenRef(BaseModel):
     citizen_id: str
 
 
-def authorize(ctx: RequestContext, citizen_id: str) -> None:
-    """``policies/authz`` action ``citizen.read``: agents and internal systems; a citizen, their own record."""
-    policy_authorize(deps().policy, ctx.subject.as_policy_input(), "citizen.read", citizen_id)
+def authorize(ctx: RequestContext, citizen_id: str, action: str = "citizen.read") -> None:
+    """``policies/authz``: ``citizen.read`` agents and internal systems (a citizen, their own record);
+    ``citizen.review`` and ``citizen.unmerge`` attention agents only."""
+    policy_authorize(deps().policy, ctx.subject.as_policy_input(), action, citizen_id)
 
 
 def find_citizen(ctx: RequestContext) -> Reply:
@@ -85,6 +90,157 @@ def get_citizen(ctx: RequestContext, citizen_id: str) -> Reply:
     return Reply(200, service.golden_view(golden, deps().store.fetch_links(citizen_id)))
 
 
+class UnmergeRequest(BaseModel):
+    source: str = Field(min_length=2, max_length=200, pattern=r"^/[^#\s]*$", examples=["/legacy/multas"])
+    local_id: str = Field(pattern=LOCAL_ID_PATTERN, examples=["MUL0001234"])
+
+
+class MovedLinkView(BaseModel):
+    source: str
+    local_id: str
+
+
+class UnmergeResult(BaseModel):
+    citizen_id: str
+    restored_citizen_id: str
+    links: list[MovedLinkView]
+
+
+def unmerge_citizen(ctx: RequestContext, citizen_id: str, body: UnmergeRequest) -> Reply:
+    """Split a source record out of a golden record: the merge that brought it is undone exactly, or the
+    record alone becomes a new golden record. 409 when there is nothing to split or a concurrent change."""
+    authorize(ctx, citizen_id, "citizen.unmerge")
+    store = deps().store
+    golden = store.fetch_golden(citizen_id)
+    if golden is None:
+        raise service.CitizenNotFoundError(f"no golden record {citizen_id}")
+    plan = service.unmerge(
+        golden,
+        store.fetch_links(citizen_id),
+        body.source,
+        body.local_id,
+        store.fetch_merges(citizen_id),
+        by=ctx.subject.id,
+        now=now(),
+    )
+    uow = UnitOfWork()
+    stage_plan(uow, plan, ctx.traceparent)
+    restored = plan.goldens[1].citizen_id
+    moved = [MovedLinkView(source=a.source, local_id=a.local_id) for _, a in plan.moved]
+    return ctx.commit(uow, Reply(200, UnmergeResult(citizen_id=citizen_id, restored_citizen_id=restored, links=moved)))
+
+
+def stage_plan(uow: UnitOfWork, plan: service.MovePlan, traceparent: str | None) -> None:
+    deps().store.stage_plan(uow, plan)
+    at = next((g.updated_at for g in plan.goldens if g.updated_at), None)
+    for event in plan.events:
+        stage_event(uow, event, subject=getattr(event, "citizen_id", None), traceparent=traceparent, now=at)
+
+
+class ComparisonView(BaseModel):
+    comparison: str
+    level: str
+    weight: float
+
+
+class ReviewView(BaseModel):
+    review_id: str
+    status: Literal["open", "match", "no-match"]
+    citizen_id: str = Field(description="the golden record the new source record was given")
+    candidate_id: str = Field(description="the golden record it resembles")
+    source: str
+    local_id: str
+    score: float = Field(description="match probability (Fellegi-Sunter)")
+    match_weight: float
+    comparisons: list[ComparisonView]
+    created_at: str
+    decided_by: str | None = None
+    decided_at: str | None = None
+
+
+class ReviewPageView(BaseModel):
+    items: list[ReviewView]
+    next_cursor: str | None
+
+
+class ReviewDecision(BaseModel):
+    decision: Literal["match", "no-match"]
+
+
+def review_view(review: service.Review) -> ReviewView:
+    return ReviewView(
+        review_id=review.review_id,
+        status=review.status,
+        citizen_id=review.citizen_id,
+        candidate_id=review.candidate_id,
+        source=review.source,
+        local_id=review.local_id,
+        score=review.score,
+        match_weight=review.match_weight,
+        comparisons=[ComparisonView(comparison=c, level=lv, weight=w) for c, lv, w in review.comparisons],
+        created_at=review.created_at.isoformat(),
+        decided_by=review.decided_by,
+        decided_at=review.decided_at.isoformat() if review.decided_at else None,
+    )
+
+
+def list_reviews(ctx: RequestContext) -> Reply:
+    """The clerical review queue, oldest first: ``?status=open|match|no-match&limit=1..100&cursor=``."""
+    authorize(ctx, REVIEW_QUEUE, "citizen.review")
+    args = ctx.request.args
+    status = args.get("status", "open")
+    errors = []
+    if status not in ("open", "match", "no-match"):
+        errors.append({"field": "status", "message": "one of open, match, no-match"})
+    limit_text = args.get("limit", "20")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+        errors.append({"field": "limit", "message": "an integer from 1 to 100"})
+    cursor = args.get("cursor") or None
+    if cursor is not None and not cursor.startswith("rev-"):
+        errors.append({"field": "cursor", "message": "a next_cursor from a previous page"})
+    if errors:
+        raise ValidationError("invalid query parameters", errors=errors)
+    page = deps().store.list_reviews(status, int(limit_text), cursor)
+    return Reply(200, ReviewPageView(items=[review_view(r) for r in page.items], next_cursor=page.next_cursor))
+
+
+def resolve_review(ctx: RequestContext, review_id: str, body: ReviewDecision) -> Reply:
+    """An agent decides a review: ``match`` merges the record's golden record into the candidate's (one
+    transaction: goldens, links, pointers, documents, snapshot, events, the review); ``no-match`` closes it.
+    409 if it was already decided or either golden record changed (merged elsewhere) meanwhile."""
+    store = deps().store
+    review = store.fetch_review(review_id)
+    authorize(ctx, review.citizen_id if review else REVIEW_QUEUE, "citizen.review")
+    if review is None:
+        raise service.CitizenNotFoundError(f"no review {review_id}")
+    if review.status != "open":
+        raise service.MergeConflictError(f"review {review_id} was already decided: {review.status}")
+    at = now()
+    uow = UnitOfWork()
+    if body.decision == "match":
+        target = store.fetch_golden(review.candidate_id)
+        absorbed = store.fetch_golden(review.citizen_id)
+        if target is None or absorbed is None:
+            gone = review.candidate_id if target is None else review.citizen_id
+            raise service.MergeConflictError(f"golden record {gone} no longer exists (merged meanwhile?)")
+        plan = service.merge(
+            target,
+            store.fetch_links(target.citizen_id),
+            absorbed,
+            store.fetch_links(absorbed.citizen_id),
+            reason="review",
+            score=round(review.score, 6),
+            evidence=[f"{c}: {lv} ({w:+.2f})" for c, lv, w in review.comparisons],
+            by=ctx.subject.id,
+            now=at,
+            review_id=review_id,
+        )
+        stage_plan(uow, plan, ctx.traceparent)
+    decided = dataclasses.replace(review, status=body.decision, decided_by=ctx.subject.id, decided_at=at)
+    store.stage_review(uow, decided)
+    return ctx.commit(uow, Reply(200, review_view(decided)))
+
+
 ROUTES = [
     Route(
         "/v1/citizens",
@@ -94,6 +250,31 @@ ROUTES = [
         response_model=CitizenRef,
     ),
     Route("/v1/citizens/<citizen_id>", "GET", get_citizen, "The golden record with its source links"),
+    Route(
+        "/v1/citizens/<citizen_id>/unmerge",
+        "POST",
+        unmerge_citizen,
+        "Split a source record out of a golden record (undoing the merge that brought it, exactly)",
+        request_model=UnmergeRequest,
+        response_model=UnmergeResult,
+        idempotent_writes=True,
+    ),
+    Route(
+        "/v1/citizen-reviews",
+        "GET",
+        list_reviews,
+        "The clerical review queue of possible matches (agents)",
+        response_model=ReviewPageView,
+    ),
+    Route(
+        "/v1/citizen-reviews/<review_id>",
+        "POST",
+        resolve_review,
+        "Decide a possible match: merge the two golden records (match) or not (no-match)",
+        request_model=ReviewDecision,
+        response_model=ReviewView,
+        idempotent_writes=True,
+    ),
 ]
 
 http_api = HttpFunction("pic-citizen", ROUTES)
@@ -108,26 +289,80 @@ def citizen_http(request: Request) -> Response:
 
 
 def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
-    """Resolve an area system's record (the event ``source`` is the system) and stage the result."""
+    """Resolve an area system's record (the event ``source`` is the system) against the whole base and stage
+    the result: link, golden record, blocks, review if any, and the event, in one unit of work."""
     assert isinstance(data, CitizenRecordUpserted)
     if not ctx.source.startswith("/") or "#" in ctx.source:
         raise InvalidEventError(f"source {ctx.source!r} is not an area system's URI such as /legacy/padron")
-    store = deps().store
+    store, model = deps().store, deps().model
     existing = store.fetch_link(ctx.source, data.local_id)
     document = service.document_of(data)  # an unknown type is a 422 problem: dead-lettered with the reason
     owner = store.fetch_document_owner(document)
-    target = service.target_citizen(existing, owner)
+    features = matching.features_from_dict(f"{ctx.source}#{data.local_id}", data.model_dump(mode="json"))
+    keys = matching.blocking_keys(features)
+    verdict = None
+    if existing is None and owner is None:
+        verdict = matching.best_match(model, features, store.fetch_candidates(features, keys))
+    target = service.target_citizen(existing, owner, verdict)
     golden = store.fetch_golden(target) if target else None
     links = store.fetch_links(target) if target else []
     at = now()
     outcome = service.resolve(
-        ctx.source, data, existing=existing, document_owner=owner, golden=golden, other_links=links, now=at
+        ctx.source,
+        data,
+        existing=existing,
+        document_owner=owner,
+        golden=golden,
+        other_links=links,
+        now=at,
+        verdict=verdict,
     )
     uow = UnitOfWork()
+    merge = auto_merge(outcome, links, verdict, at)
     if outcome.event is not None:
-        store.stage_resolution(uow, outcome.link, outcome.golden, outcome.claim_document)
+        store.stage_resolution(uow, outcome.link, outcome.golden, outcome.claim_document, golden_too=merge is None)
+        old_keys = set()
+        if existing is not None:
+            old_keys = matching.blocking_keys(
+                matching.features_from_dict(existing.key, existing.record.model_dump(mode="json"))
+            )
+        store.stage_blocks(uow, features.key, keys, old_keys)
+        if outcome.review is not None:
+            store.stage_review(uow, outcome.review)
         stage_event(uow, outcome.event, subject=outcome.link.citizen_id, traceparent=ctx.traceparent, now=at)
+        if merge is not None:
+            stage_plan(uow, merge, ctx.traceparent)
     return uow
+
+
+def auto_merge(
+    outcome: service.Resolution, links: list[service.Link], verdict: matching.Verdict | None, at: datetime
+) -> service.MovePlan | None:
+    """When the new record matches a second golden record too (at or above auto-merge, no veto), the two are
+    one person that the new record bridges: merge the second into the first in the same unit of work (as
+    Splink's clustering joins connected matches). One per record; a merge too big for one transaction is
+    left alone (the pair scores again at the next record)."""
+    if verdict is None or verdict.decision != "match" or not verdict.others or outcome.event is None:
+        return None
+    other_id, score = verdict.others[0]
+    store = deps().store
+    other = store.fetch_golden(other_id)
+    if other is None:
+        return None
+    try:
+        return service.merge(
+            outcome.golden,
+            [lk for lk in links if lk.key != outcome.link.key] + [outcome.link],
+            other,
+            store.fetch_links(other_id),
+            reason="auto",
+            score=round(score.probability, 6),
+            evidence=[f"{outcome.link.key} matches both golden records", *score.text()],
+            by=service.PIC,
+            now=at,
+        )
+    except service.MergeConflictError:
+        return None
 
 
 event_api = EventFunction("pic-citizen-events", {"es.madrid.pic.citizen.record.upserted.v1": on_record_upserted})

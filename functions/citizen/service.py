@@ -1,39 +1,65 @@
 """Citizen 360 (C360) resolution, pure: no Flask, no boto3, no pynamodb.
 
 An area system's record of a person (``citizen.record.upserted``) is linked to ONE golden citizen record.
-This is the first rule set, deterministic only:
+Rules, in order:
 
 1. the same (source, local_id) again: the record keeps its link, which is updated, never duplicated;
 2. a VALID document (python-stdnum check letter, ``identity.normalise_document``) already linked to a
    golden record: that golden record (method ``document``, score 1.0);
-3. otherwise: a new golden record ``cit-<uuid>`` (method ``new``). An invalid document never matches: it
-   is kept on the link as a data-quality finding.
+3. a probabilistic match (``matching.best_match``: Fellegi-Sunter over the records sharing a blocking key):
+   at or above the auto-merge threshold, that golden record (method ``probabilistic``, the match
+   probability as score, each comparison's level and weight as evidence); in the review band, a new golden
+   record AND a clerical review of the pair (an agent merges them or not); below, no match;
+4. otherwise: a new golden record ``cit-<uuid>`` (method ``new``). An invalid document never matches: it
+   is kept on the link as a data-quality finding, and compares as missing.
 
-Golden attributes by simple survivorship over the golden record's links: the Padrón (``/legacy/padron``)
-wins for name, birth date and address; the most recent record wins for e-mail and phone. Probabilistic
-matching (names, birth date, contact data; ``identity.blocking_keys``) and a review queue come next.
+Golden attributes by survivorship over the golden record's links: the Padrón (``/legacy/padron``)
+wins for name, birth date and address; the most recent record wins for e-mail and phone.
+
+Merges move every link of one golden record into another and keep a snapshot (``MergeRecord``) so that
+``unmerge`` restores the absorbed golden record and its links exactly.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from events.citizen import CitizenRecordUpserted, CitizenUpdated, MatchDecision, SourceLinkChange
+from events.citizen import (
+    CitizenMerged,
+    CitizenRecordUpserted,
+    CitizenUnmerged,
+    CitizenUpdated,
+    ComparisonEvidence,
+    MatchDecision,
+    MovedLink,
+    SourceLinkChange,
+)
 from functions.citizen.identity import Document, normalise_document, normalise_email, normalise_phone
-from functions.core.errors import NotFoundError
+from functions.citizen.matching import Score, Verdict
+from functions.core.errors import ConflictError, NotFoundError
 
 PADRON = "/legacy/padron"
 NAME_FIELDS = ("given_name", "first_surname", "second_surname", "birth_date", "address")
 CONTACT_FIELDS = ("email", "phone")
 CITIZEN_ID_PREFIX = "cit-"
+PIC = "pic-citizen"
+# DynamoDB TransactWriteItems takes at most 100 items; a merge writes 4 per moved link (old link deleted,
+# new link, pointer, citizen.updated outbox row) plus goldens, snapshot, events, idempotency and review.
+MAX_MOVED_LINKS = 20
+Method = Literal["document", "new", "probabilistic"]
 
 
 class CitizenNotFoundError(NotFoundError):
     """No golden record, or no link for a (source, local_id); the generic ``not-found`` problem."""
+
+
+class MergeConflictError(ConflictError):
+    """A merge or un-merge that cannot be done as asked (already decided, already merged, too big for one
+    transaction, nothing to split): 409, and nothing is written."""
 
 
 def new_citizen_id() -> str:
@@ -49,11 +75,13 @@ class Link:
     citizen_id: str
     record: CitizenRecordUpserted
     document: Document | None
-    method: Literal["document", "new"]
+    method: Method
     score: float
     evidence: tuple[str, ...]
     received_at: datetime
-    version: int | None = None
+    version: int | None = None  # the source pointer's version (optimistic locking)
+    match_weight: float | None = None
+    comparisons: tuple[tuple[str, str, float], ...] = ()  # (comparison, level, weight)
 
     @property
     def key(self) -> str:
@@ -88,6 +116,39 @@ class Resolution:
     golden: Golden
     claim_document: Document | None
     event: CitizenUpdated | None
+    review: Review | None = None
+
+
+@dataclass(frozen=True)
+class Review:
+    """A pair in the clerical review band: the record's (new) golden record and the candidate it resembles."""
+
+    review_id: str
+    citizen_id: str
+    candidate_id: str
+    source: str
+    local_id: str
+    score: float
+    match_weight: float
+    comparisons: tuple[tuple[str, str, float], ...]
+    created_at: datetime
+    status: Literal["open", "match", "no-match"] = "open"
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    version: int | None = None
+
+
+def new_review_id(now: datetime) -> str:
+    """Sortable by creation: the queue lists the oldest first."""
+    return f"rev-{now.strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}"
+
+
+def comparisons_of(score: Score) -> tuple[tuple[str, str, float], ...]:
+    return tuple((e.comparison, e.level, round(e.weight, 3)) for e in score.evidence)
+
+
+def evidence_models(comparisons: Iterable[tuple[str, str, float]]) -> list[ComparisonEvidence]:
+    return [ComparisonEvidence(comparison=c, level=lv, weight=w) for c, lv, w in comparisons]
 
 
 def document_of(record: CitizenRecordUpserted) -> Document | None:
@@ -106,6 +167,7 @@ def resolve(
     other_links: Iterable[Link],
     now: datetime,
     new_id: Callable[[], str] = new_citizen_id,
+    verdict: Verdict | None = None,
 ) -> Resolution:
     """Decide which golden record ``record`` (from ``source``) belongs to, and the golden record after it.
 
@@ -114,7 +176,10 @@ def resolve(
     once the citizen id is known: see :func:`target_citizen`).
     """
     document = document_of(record)
-    citizen_id, method, score, evidence = decide(source, record, document, existing, document_owner, new_id)
+    citizen_id, method, score, evidence = decide(source, record, document, existing, document_owner, new_id, verdict)
+    probabilistic = verdict is not None and verdict.score is not None and existing is None and not document_owner
+    best = verdict.score if probabilistic and verdict is not None else None
+    matched = best is not None and method == "probabilistic"
     if golden is not None and golden.citizen_id != citizen_id:
         raise ValueError("golden record read for another citizen")
     link = Link(
@@ -128,7 +193,22 @@ def resolve(
         evidence=existing.evidence if existing else tuple(evidence),  # the decision that made the link
         received_at=now,
         version=existing.version if existing else None,
+        match_weight=existing.match_weight if existing else (best.match_weight if matched and best else None),
+        comparisons=existing.comparisons if existing else (comparisons_of(best) if matched and best else ()),
     )
+    review = None
+    if verdict is not None and verdict.decision == "review" and best is not None and verdict.citizen_id:
+        review = Review(
+            review_id=new_review_id(now),
+            citizen_id=citizen_id,
+            candidate_id=verdict.citizen_id,
+            source=source,
+            local_id=record.local_id,
+            score=best.probability,
+            match_weight=best.match_weight,
+            comparisons=comparisons_of(best),
+            created_at=now,
+        )
     links = [other for other in other_links if other.key != link.key] + [link]
     after = survive(citizen_id, links, golden, now)
     claim = document if document is not None and document.valid and document_owner is None else None
@@ -144,17 +224,28 @@ def resolve(
             document_valid=document.valid if document else None,
             findings=[f["field"] for f in link.findings],
         ),
-        match=MatchDecision(method=method, score=score, evidence=list(evidence)),
+        match=MatchDecision(
+            method=method,
+            score=score,
+            evidence=list(evidence),
+            match_weight=link.match_weight,
+            comparisons=evidence_models(link.comparisons),
+            review_id=review.review_id if review else None,
+        ),
         updated_at=now,
     )
-    return Resolution(link=link, golden=after, claim_document=claim, event=event)
+    return Resolution(link=link, golden=after, claim_document=claim, event=event, review=review)
 
 
-def target_citizen(existing: Link | None, document_owner: str | None) -> str | None:
+def target_citizen(existing: Link | None, document_owner: str | None, verdict: Verdict | None = None) -> str | None:
     """The golden record an upsert will land on when it is already known (None: a new one)."""
     if existing is not None:
         return existing.citizen_id
-    return document_owner
+    if document_owner is not None:
+        return document_owner
+    if verdict is not None and verdict.decision == "match":
+        return verdict.citizen_id
+    return None
 
 
 def decide(
@@ -164,7 +255,8 @@ def decide(
     existing: Link | None,
     document_owner: str | None,
     new_id: Callable[[], str],
-) -> tuple[str, Literal["document", "new"], float, list[str]]:
+    verdict: Verdict | None = None,
+) -> tuple[str, Method, float, list[str]]:
     """The match decision: (citizen id, method, score, evidence)."""
     evidence: list[str] = []
     if document is not None and not document.valid:
@@ -177,6 +269,17 @@ def decide(
     if document is not None and document.valid and document_owner is not None:
         evidence.append(f"{document.type} valid (check letter verified) and already linked to {document_owner}")
         return document_owner, "document", 1.0, evidence
+    if verdict is not None and verdict.score is not None and verdict.citizen_id is not None:
+        score = verdict.score
+        weighed = f"match probability {score.probability:.6f} (weight {score.match_weight:+.2f})"
+        if verdict.decision == "match":
+            evidence.append(f"probabilistic match with {verdict.citizen_id}: {weighed}, at or above auto-merge")
+            return verdict.citizen_id, "probabilistic", round(score.probability, 6), evidence + score.text()
+        if verdict.decision == "review":
+            evidence.append(f"resembles {verdict.citizen_id}: {weighed}, in the review band: a new golden record")
+            evidence.append("a clerical review of the pair is opened; an agent merges them or not")
+            return new_id(), "new", 0.0, evidence + score.text()
+        evidence.append(f"best candidate {verdict.citizen_id}: {weighed}, below the review band")
     if document is None:
         evidence.append("no document: no deterministic evidence, a new golden record")
     elif document.valid:
@@ -244,10 +347,237 @@ def golden_view(golden: Golden, links: list[Link]) -> dict[str, Any]:
             {
                 "source": lk.source,
                 "local_id": lk.local_id,
-                "match": {"method": lk.method, "score": lk.score, "evidence": list(lk.evidence)},
+                "match": {
+                    "method": lk.method,
+                    "score": lk.score,
+                    "evidence": list(lk.evidence),
+                    "match_weight": lk.match_weight,
+                    "comparisons": [{"comparison": c, "level": lv, "weight": w} for c, lv, w in lk.comparisons],
+                },
                 "findings": lk.findings,
                 "received_at": lk.received_at.isoformat(),
             }
             for lk in sorted(links, key=lambda lk: lk.key)
         ],
     }
+
+
+# ---- merge and un-merge ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergeRecord:
+    """What a merge changed, kept with the surviving golden record so that it can be undone exactly:
+    the absorbed golden record as it was, the keys of the links it brought, and the survivor's golden
+    record and link keys before the merge."""
+
+    citizen_id: str
+    absorbed: Golden
+    absorbed_keys: tuple[str, ...]
+    target_before: Golden
+    target_keys: tuple[str, ...]
+    reason: Literal["auto", "review"]
+    review_id: str | None
+    merged_at: datetime
+
+
+@dataclass(frozen=True)
+class MovePlan:
+    """A merge or an un-merge, decided: golden records to write or delete, links moved, documents re-claimed,
+    the merge record to keep or drop, and the events (one ``citizen.updated`` per moved link)."""
+
+    goldens: tuple[Golden, ...]
+    deleted_golden: Golden | None
+    moved: tuple[tuple[Link, Link], ...]  # (before, after)
+    documents: tuple[tuple[Document, str, str], ...]  # (document, from citizen, to citizen)
+    keep: MergeRecord | None
+    drop: MergeRecord | None
+    events: tuple[CitizenMerged | CitizenUnmerged | CitizenUpdated, ...]
+
+
+def _moved_event(
+    before: Link, after: Link, method: Literal["merge", "unmerge"], note: str, now: datetime
+) -> CitizenUpdated:
+    document = after.document
+    return CitizenUpdated(
+        citizen_id=after.citizen_id,
+        link=SourceLinkChange(
+            source=after.source,
+            local_id=after.local_id,
+            change="changed",
+            document_type=document.type if document else None,
+            document_valid=document.valid if document else None,
+            findings=[f["field"] for f in after.findings],
+        ),
+        match=MatchDecision(
+            method=method,
+            score=after.score,
+            evidence=[f"moved from {before.citizen_id} to {after.citizen_id}: {note}", *after.evidence],
+            match_weight=after.match_weight,
+            comparisons=evidence_models(after.comparisons),
+        ),
+        updated_at=now,
+    )
+
+
+def _moved(link: Link, to: str) -> Link:
+    return replace(link, citizen_id=to)
+
+
+def _valid_documents(links: Iterable[Link]) -> set[Document]:
+    return {lk.document for lk in links if lk.document is not None and lk.document.valid}
+
+
+def merge(
+    target: Golden,
+    target_links: list[Link],
+    absorbed: Golden,
+    absorbed_links: list[Link],
+    *,
+    reason: Literal["auto", "review"],
+    score: float,
+    evidence: list[str],
+    by: str,
+    now: datetime,
+    review_id: str | None = None,
+) -> MovePlan:
+    """Absorb ``absorbed`` into ``target``: every link moves, survivorship runs over all of them, the
+    absorbed record's documents are re-claimed by the target, and a snapshot makes it undoable."""
+    if target.citizen_id == absorbed.citizen_id:
+        raise MergeConflictError(f"{target.citizen_id} cannot be merged with itself")
+    if not absorbed_links:
+        raise MergeConflictError(f"{absorbed.citizen_id} has no source links to merge")
+    if len(absorbed_links) > MAX_MOVED_LINKS:
+        raise MergeConflictError(
+            f"{absorbed.citizen_id} has {len(absorbed_links)} source links; one merge moves at most "
+            f"{MAX_MOVED_LINKS} (one transaction); un-merge some first"
+        )
+    moved = tuple((lk, _moved(lk, target.citizen_id)) for lk in sorted(absorbed_links, key=lambda x: x.key))
+    after = survive(target.citizen_id, target_links + [m for _, m in moved], target, now)
+    record = MergeRecord(
+        citizen_id=target.citizen_id,
+        absorbed=absorbed,
+        absorbed_keys=tuple(lk.key for lk, _ in moved),
+        target_before=target,
+        target_keys=tuple(sorted(lk.key for lk in target_links)),
+        reason=reason,
+        review_id=review_id,
+        merged_at=now,
+    )
+    held = _valid_documents(target_links)
+    documents = tuple(
+        (d, absorbed.citizen_id, target.citizen_id) for d in sorted(_valid_documents(absorbed_links) - held, key=str)
+    )
+    note = f"{reason} merge" + (f" (review {review_id})" if review_id else "")
+    merged = CitizenMerged(
+        citizen_id=target.citizen_id,
+        merged_citizen_id=absorbed.citizen_id,
+        links=[MovedLink(source=m.source, local_id=m.local_id) for _, m in moved],
+        reason=reason,
+        score=score,
+        evidence=evidence,
+        review_id=review_id,
+        by=by,
+        merged_at=now,
+    )
+    updates = tuple(_moved_event(b, a, "merge", note, now) for b, a in moved)
+    return MovePlan((after,), absorbed, moved, documents, record, None, (merged, *updates))
+
+
+def merge_of(records: Iterable[MergeRecord], key: str) -> MergeRecord | None:
+    """The merge that brought the link ``key`` into its golden record (the latest one, if several)."""
+    found = [r for r in records if key in r.absorbed_keys]
+    return max(found, key=lambda r: r.merged_at) if found else None
+
+
+def _restored(citizen_id: str, links: list[Link], snapshot: Golden, current: Golden | None, now: datetime) -> Golden:
+    """The golden record as it was before the merge when its links say the same; recomputed otherwise
+    (a record arrived or changed since). Keeps the current item version for the optimistic lock."""
+    recomputed = survive(citizen_id, links, snapshot, now)
+    same = (recomputed.attributes, recomputed.provenance, recomputed.documents) == (
+        snapshot.attributes,
+        snapshot.provenance,
+        snapshot.documents,
+    )
+    base = snapshot if same else recomputed
+    return Golden(
+        citizen_id=citizen_id,
+        attributes=base.attributes,
+        provenance=base.provenance,
+        documents=base.documents,
+        created_at=snapshot.created_at,
+        updated_at=base.updated_at,
+        version=current.version if current else None,
+    )
+
+
+def unmerge(
+    golden: Golden,
+    links: list[Link],
+    source: str,
+    local_id: str,
+    merges: list[MergeRecord],
+    *,
+    by: str,
+    now: datetime,
+    new_id: Callable[[], str] = new_citizen_id,
+) -> MovePlan:
+    """Split (source, local_id) out of ``golden``. If a merge brought it, that merge is undone: the absorbed
+    golden record comes back (same id, same attributes) with every link it brought that is still here, and
+    ``golden`` returns to its state before the merge. Otherwise the record alone becomes a new golden
+    record, unless its valid document ties it to the others (a deterministic match is not split)."""
+    key = f"{source}#{local_id}"
+    link = next((lk for lk in links if lk.key == key), None)
+    if link is None:
+        raise CitizenNotFoundError(f"{key} is not linked to {golden.citizen_id}")
+    record = merge_of(merges, key)
+    if record is not None:
+        back = [lk for lk in links if lk.key in record.absorbed_keys]
+        stay = [lk for lk in links if lk.key not in record.absorbed_keys]
+        restored_id = record.absorbed.citizen_id
+        snapshot = record.absorbed
+        drop: MergeRecord | None = record
+    else:
+        if len(links) < 2:
+            raise MergeConflictError(f"{key} is the only source record of {golden.citizen_id}: nothing to split")
+        if (
+            link.document is not None
+            and link.document.valid
+            and link.document in _valid_documents(lk for lk in links if lk.key != key)
+        ):
+            raise MergeConflictError(
+                f"{key} shares a valid {link.document.type} with other records of {golden.citizen_id}: "
+                "a deterministic match is not split"
+            )
+        back, stay = [link], [lk for lk in links if lk.key != key]
+        restored_id = new_id()
+        snapshot = Golden(citizen_id=restored_id, created_at=now, updated_at=now)
+        drop = None
+    if len(back) > MAX_MOVED_LINKS:
+        raise MergeConflictError(f"{len(back)} links to move; one un-merge moves at most {MAX_MOVED_LINKS}")
+    moved = tuple((lk, _moved(lk, restored_id)) for lk in sorted(back, key=lambda x: x.key))
+    restored_links = [m for _, m in moved]
+    restored = (
+        _restored(restored_id, restored_links, snapshot, None, now)
+        if drop
+        else survive(restored_id, restored_links, None, now)
+    )
+    remaining = (
+        _restored(golden.citizen_id, stay, record.target_before, golden, now)
+        if record is not None
+        else survive(golden.citizen_id, stay, golden, now)
+    )
+    documents = tuple(
+        (d, golden.citizen_id, restored_id)
+        for d in sorted(_valid_documents(restored_links) - _valid_documents(stay), key=str)
+    )
+    unmerged = CitizenUnmerged(
+        citizen_id=golden.citizen_id,
+        restored_citizen_id=restored_id,
+        links=[MovedLink(source=m.source, local_id=m.local_id) for _, m in moved],
+        by=by,
+        unmerged_at=now,
+    )
+    note = f"un-merge of {key} by {by}"
+    updates = tuple(_moved_event(b, a, "unmerge", note, now) for b, a in moved)
+    return MovePlan((remaining, restored), None, moved, documents, None, drop, (unmerged, *updates))

@@ -9,12 +9,21 @@ Item kinds:
   which golden record holds a valid document, written only if absent: two records with the same document
   arriving together cannot create two golden records (the loser's transaction is cancelled, it answers 409
   and its redelivery links to the winner).
+- ``pk=blk#<keyed hash of a blocking key>``, ``sk=<source>#<local_id>``: the records in one block
+  (``matching.blocking_keys``: surname sound + birth year, e-mail, phone...). A new record queries its blocks
+  for candidates, so it is resolved against the whole base without a batch rerun. Blind too: the keys
+  carry e-mails and phones. Items hold no golden id, so merges do not touch them (the pointer says).
+- ``pk=review``, ``sk=<review_id>`` (sortable by creation): the clerical review queue.
+- ``pk=<citizen_id>``, ``sk=merge#<absorbed citizen_id>``: the snapshot that makes a merge undoable.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -28,12 +37,16 @@ from pynamodb.models import Model
 
 from events.citizen import CitizenRecordUpserted
 from functions.citizen.identity import Document
-from functions.citizen.service import Golden, Link
+from functions.citizen.matching import Candidate, Features, features_from_dict
+from functions.citizen.service import Golden, Link, MergeRecord, MovePlan, Review
 from functions.core.blind_index import blind_index
 from functions.core.store import UnitOfWork, defines_table, model_meta
 
 GOLDEN = "golden"
 LINK_PREFIX = "link#"
+MERGE_PREFIX = "merge#"
+REVIEW_PK = "review"
+MAX_CANDIDATES_PER_BLOCK = 200  # a common surname and birth year is a big block: the nearest 200 are enough
 
 
 def source_key(source: str, local_id: str) -> str:
@@ -76,6 +89,8 @@ class LinkItem(CitizenItem):
     score = NumberAttribute()
     evidence = ListAttribute(of=UnicodeAttribute, default=list)
     received_at = UTCDateTimeAttribute()
+    match_weight = NumberAttribute(null=True)
+    comparisons = UnicodeAttribute(null=True)  # JSON: [[comparison, level, weight], ...]
 
 
 class PointerItem(CitizenItem):
@@ -86,6 +101,39 @@ class PointerItem(CitizenItem):
 class DocumentItem(CitizenItem):
     citizen_id = UnicodeAttribute()
     claimed_at = UTCDateTimeAttribute()
+
+
+class BlockItem(CitizenItem):
+    """One record in one block; the sort key is the record's source key."""
+
+
+class ReviewItem(CitizenItem):
+    citizen_id = UnicodeAttribute()
+    candidate_id = UnicodeAttribute()
+    source = UnicodeAttribute()
+    local_id = UnicodeAttribute()
+    score = NumberAttribute()
+    match_weight = NumberAttribute()
+    comparisons = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    decided_by = UnicodeAttribute(null=True)
+    decided_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class MergeItem(CitizenItem):
+    snapshot = UnicodeAttribute()  # JSON of service.MergeRecord
+
+
+def block_key(key: str) -> str:
+    return f"blk#{blind_index('block', key)}"
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    items: list[Review]
+    next_cursor: str | None
 
 
 class DynamoCitizenStore:
@@ -134,23 +182,160 @@ class DynamoCitizenStore:
         )
 
     def fetch_links(self, citizen_id: str) -> list[Link]:
-        items = LinkItem.query(citizen_id, LinkItem.sk.startswith(LINK_PREFIX), consistent_read=True)
-        return [_link_of(item, citizen_id, None) for item in items]
+        """The golden record's links, each with its source pointer's version (a move conditions on it)."""
+        items = list(LinkItem.query(citizen_id, LinkItem.sk.startswith(LINK_PREFIX), consistent_read=True))
+        versions = {
+            p.pk: int(p.version)
+            for p in PointerItem.batch_get(
+                [(source_key(i.source, i.local_id), "link") for i in items], consistent_read=True
+            )
+        }
+        return [_link_of(i, citizen_id, versions.get(source_key(i.source, i.local_id))) for i in items]
 
-    def stage_resolution(self, uow: UnitOfWork, link: Link, golden: Golden, claim: Document | None) -> None:
-        """Golden record (versioned), link, pointer (versioned) and the document claim, all or nothing."""
+    # ---- probabilistic candidates -------------------------------------------------------------
+
+    def fetch_candidates(self, features: Features, keys: Iterable[str]) -> list[Candidate]:
+        """The records sharing a block with ``features``: their golden record (pointer) and their features."""
+        source_keys: set[str] = set()
+        for key in keys:
+            for item in BlockItem.query(block_key(key), limit=MAX_CANDIDATES_PER_BLOCK, consistent_read=True):
+                source_keys.add(item.sk)
+        source_keys.discard(features.key)
+        if not source_keys:
+            return []
+        owners = {
+            p.pk.removeprefix("src#"): str(p.citizen_id)
+            for p in PointerItem.batch_get([(f"src#{k}", "link") for k in sorted(source_keys)], consistent_read=True)
+        }
+        links = LinkItem.batch_get(
+            [(cid, f"{LINK_PREFIX}{k}") for k, cid in sorted(owners.items())], consistent_read=True
+        )
+        return [
+            Candidate(item.pk, features_from_dict(f"{item.source}#{item.local_id}", json.loads(item.record)))
+            for item in links
+        ]
+
+    def stage_blocks(self, uow: UnitOfWork, record_key: str, new: set[str], old: set[str]) -> None:
+        """The record joins the blocks it now belongs to and leaves those it no longer does."""
+        for key in sorted(new - old):
+            uow.put(BlockItem(block_key(key), record_key), tag="citizen-block")
+        for key in sorted(old - new):
+            uow.delete(BlockItem(block_key(key), record_key), tag="citizen-block")
+
+    # ---- clerical review ---------------------------------------------------------------------
+
+    def fetch_review(self, review_id: str) -> Review | None:
+        try:
+            return _review_of(ReviewItem.get(REVIEW_PK, review_id, consistent_read=True))
+        except ReviewItem.DoesNotExist:
+            return None
+
+    def list_reviews(self, status: str, limit: int, cursor: str | None) -> ReviewPage:
+        """Oldest first; ``cursor`` is the last review id of the previous page."""
+        condition = ReviewItem.sk > cursor if cursor else None
+        found: list[Review] = []
+        for item in ReviewItem.query(
+            REVIEW_PK, condition, filter_condition=ReviewItem.status == status, consistent_read=True
+        ):
+            found.append(_review_of(item))
+            if len(found) > limit:
+                break
+        page = found[:limit]
+        return ReviewPage(page, page[-1].review_id if len(found) > limit else None)
+
+    def stage_review(self, uow: UnitOfWork, review: Review) -> None:
+        item = ReviewItem(
+            REVIEW_PK,
+            review.review_id,
+            citizen_id=review.citizen_id,
+            candidate_id=review.candidate_id,
+            source=review.source,
+            local_id=review.local_id,
+            score=review.score,
+            match_weight=review.match_weight,
+            comparisons=json.dumps([list(c) for c in review.comparisons]),
+            status=review.status,
+            created_at=review.created_at,
+            decided_by=review.decided_by,
+            decided_at=review.decided_at,
+        )
+        if review.version is not None:
+            item.version = review.version
+        uow.put(item, tag="citizen-review")
+
+    # ---- merges ------------------------------------------------------------------------------
+
+    def fetch_merges(self, citizen_id: str) -> list[MergeRecord]:
+        items = MergeItem.query(citizen_id, MergeItem.sk.startswith(MERGE_PREFIX), consistent_read=True)
+        return [_merge_of(json.loads(item.snapshot)) for item in items]
+
+    def stage_plan(self, uow: UnitOfWork, plan: MovePlan) -> None:
+        """A merge or un-merge, all or nothing: goldens (versioned), links moved (old item deleted, new one
+        written, pointer moved under its version), documents re-claimed, the merge snapshot kept or dropped."""
+        for golden in plan.goldens:
+            self._stage_golden(uow, golden, golden.updated_at)
+        if plan.deleted_golden is not None:
+            old = GoldenItem(plan.deleted_golden.citizen_id, GOLDEN)
+            old.version = plan.deleted_golden.version
+            uow.delete(old, tag="citizen-golden")
+        for before, after in plan.moved:
+            uow.delete(LinkItem(before.citizen_id, f"{LINK_PREFIX}{before.key}"), tag="citizen-link")
+            self._stage_link(uow, after)
+        for document, was, now in plan.documents:
+            uow.put(
+                DocumentItem(document_key(document), "doc", citizen_id=now, claimed_at=plan_time(plan)),
+                condition=DocumentItem.citizen_id == was,
+                tag="citizen-document",
+            )
+        if plan.keep is not None:
+            uow.put(
+                MergeItem(
+                    plan.keep.citizen_id,
+                    f"{MERGE_PREFIX}{plan.keep.absorbed.citizen_id}",
+                    snapshot=json.dumps(_merge_json(plan.keep)),
+                ),
+                condition=MergeItem.pk.does_not_exist(),
+                tag="citizen-merge",
+            )
+        if plan.drop is not None:
+            uow.delete(
+                MergeItem(plan.drop.citizen_id, f"{MERGE_PREFIX}{plan.drop.absorbed.citizen_id}"),
+                condition=MergeItem.pk.exists(),
+                tag="citizen-merge",
+            )
+
+    def stage_resolution(
+        self, uow: UnitOfWork, link: Link, golden: Golden, claim: Document | None, *, golden_too: bool = True
+    ) -> None:
+        """Golden record (versioned), link, pointer (versioned) and the document claim, all or nothing.
+        ``golden_too=False`` when a merge in the same unit of work writes the golden record."""
+        if golden_too:
+            self._stage_golden(uow, golden, link.received_at)
+        self._stage_link(uow, link)
+        if claim is not None:
+            uow.put(
+                DocumentItem(document_key(claim), "doc", citizen_id=link.citizen_id, claimed_at=link.received_at),
+                condition=DocumentItem.pk.does_not_exist(),
+                tag="citizen-document",
+            )
+
+    @staticmethod
+    def _stage_golden(uow: UnitOfWork, golden: Golden, at: datetime | None) -> None:
         item = GoldenItem(
             golden.citizen_id,
             GOLDEN,
             attributes=json.dumps(golden.attributes, sort_keys=True),
             provenance=json.dumps(golden.provenance, sort_keys=True),
             documents=json.dumps([list(d) for d in golden.documents]),
-            created_at=golden.created_at or link.received_at,
-            updated_at=golden.updated_at or link.received_at,
+            created_at=golden.created_at or at,
+            updated_at=golden.updated_at or at,
         )
         if golden.version is not None:  # None: a new golden record, conditioned on "does not exist"
             item.version = golden.version
         uow.put(item, tag="citizen-golden")
+
+    @staticmethod
+    def _stage_link(uow: UnitOfWork, link: Link) -> None:
         document = link.document
         uow.put(
             LinkItem(
@@ -167,6 +352,8 @@ class DynamoCitizenStore:
                 score=link.score,
                 evidence=list(link.evidence),
                 received_at=link.received_at,
+                match_weight=link.match_weight,
+                comparisons=json.dumps([list(c) for c in link.comparisons]) if link.comparisons else None,
             ),
             tag="citizen-link",
         )
@@ -174,12 +361,10 @@ class DynamoCitizenStore:
         if link.version is not None:
             pointer.version = link.version
         uow.put(pointer, tag="citizen-source")
-        if claim is not None:
-            uow.put(
-                DocumentItem(document_key(claim), "doc", citizen_id=link.citizen_id, claimed_at=link.received_at),
-                condition=DocumentItem.pk.does_not_exist(),
-                tag="citizen-document",
-            )
+
+
+def plan_time(plan: MovePlan) -> datetime | None:
+    return next((g.updated_at for g in plan.goldens if g.updated_at), None)
 
 
 def _link_of(item: LinkItem, citizen_id: str, version: int | None) -> Link:
@@ -198,9 +383,78 @@ def _link_of(item: LinkItem, citizen_id: str, version: int | None) -> Link:
         citizen_id=citizen_id,
         record=CitizenRecordUpserted.model_validate_json(item.record),
         document=document,
-        method="document" if item.method == "document" else "new",
+        method=item.method if item.method in ("document", "probabilistic") else "new",  # type: ignore[arg-type]
         score=float(item.score),
         evidence=tuple(str(e) for e in item.evidence or ()),
         received_at=received_at,
         version=version,
+        match_weight=float(item.match_weight) if item.match_weight is not None else None,
+        comparisons=tuple((str(c), str(lv), float(w)) for c, lv, w in json.loads(item.comparisons or "[]")),
+    )
+
+
+def _review_of(item: ReviewItem) -> Review:
+    return Review(
+        review_id=item.sk,
+        citizen_id=item.citizen_id,
+        candidate_id=item.candidate_id,
+        source=item.source,
+        local_id=item.local_id,
+        score=float(item.score),
+        match_weight=float(item.match_weight),
+        comparisons=tuple((str(c), str(lv), float(w)) for c, lv, w in json.loads(item.comparisons)),
+        created_at=item.created_at,
+        status=item.status,  # type: ignore[arg-type]
+        decided_by=item.decided_by,
+        decided_at=item.decided_at,
+        version=int(item.version) if item.version is not None else None,
+    )
+
+
+def _golden_json(golden: Golden) -> dict[str, Any]:
+    return {
+        "citizen_id": golden.citizen_id,
+        "attributes": golden.attributes,
+        "provenance": golden.provenance,
+        "documents": [list(d) for d in golden.documents],
+        "created_at": golden.created_at.isoformat() if golden.created_at else None,
+        "updated_at": golden.updated_at.isoformat() if golden.updated_at else None,
+    }
+
+
+def _golden_of(data: dict[str, Any], version: int | None = None) -> Golden:
+    return Golden(
+        citizen_id=data["citizen_id"],
+        attributes=data["attributes"],
+        provenance=data["provenance"],
+        documents=tuple((t, n) for t, n in data["documents"]),
+        created_at=datetime.fromisoformat(data["created_at"]) if data["created_at"] else None,
+        updated_at=datetime.fromisoformat(data["updated_at"]) if data["updated_at"] else None,
+        version=version,
+    )
+
+
+def _merge_json(record: MergeRecord) -> dict[str, Any]:
+    return {
+        "citizen_id": record.citizen_id,
+        "absorbed": _golden_json(record.absorbed),
+        "absorbed_keys": list(record.absorbed_keys),
+        "target_before": _golden_json(record.target_before),
+        "target_keys": list(record.target_keys),
+        "reason": record.reason,
+        "review_id": record.review_id,
+        "merged_at": record.merged_at.isoformat(),
+    }
+
+
+def _merge_of(data: dict[str, Any]) -> MergeRecord:
+    return MergeRecord(
+        citizen_id=data["citizen_id"],
+        absorbed=_golden_of(data["absorbed"]),
+        absorbed_keys=tuple(data["absorbed_keys"]),
+        target_before=_golden_of(data["target_before"]),
+        target_keys=tuple(data["target_keys"]),
+        reason=data["reason"],
+        review_id=data["review_id"],
+        merged_at=datetime.fromisoformat(data["merged_at"]),
     )

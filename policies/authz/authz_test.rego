@@ -183,10 +183,10 @@ test_decision_defined_and_denied_without_input if {
 
 test_every_declared_action_is_open_to_citizen_and_agent if {
 	# GIVEN the declared actions that list the citizen (rgpd.extend is the controller's and
-	# interaction.record the channels': agents and systems only)
+	# interaction.record the channels', citizen.review/unmerge staff's: agents and systems only)
 	citizen_actions := {name | some name, spec in data.authz.actions; "citizen" in spec.roles}
 	agents_only := {name | some name, spec in data.authz.actions; not "citizen" in spec.roles}
-	agents_only == {"rgpd.extend", "interaction.record"}
+	agents_only == {"rgpd.extend", "interaction.record", "citizen.review", "citizen.unmerge"}
 	count(citizen_actions) == count(data.authz.actions) - count(agents_only)
 
 	# THEN each may be done by the citizen and by an agent of level 1
@@ -311,4 +311,39 @@ test_interaction_read if {
 	allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "interaction.read", "cit-1"))
 	not allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "interaction.read", "cit-2"))
 	not allowed(request({"id": "svc-x", "role": "system"}, "interaction.read", "cit-1"))
+}
+
+# ---------------------------------------------------------------------------
+# C360 clerical review and un-merge (issue 5): attention agents only
+# ---------------------------------------------------------------------------
+
+test_agent_reviews_and_unmerges_golden_records if {
+	# GIVEN attention agents of levels 1 to 3
+	# WHEN they decide a possible duplicate or split a source record out of a golden record
+	# THEN they may
+	allowed(request(agent(1), "citizen.review", "cit-1"))
+	allowed(request(agent(3), "citizen.unmerge", "cit-1"))
+}
+
+test_citizen_cannot_review_or_unmerge_even_their_own_record if {
+	# GIVEN citizen cit-1
+	# WHEN they try to decide a review or un-merge their own golden record
+	d := decision with input as request({"id": "cit-1", "role": "citizen", "level": 0}, "citizen.unmerge", "cit-1")
+
+	# THEN they may not: identity decisions are made by staff (they ask for rectification instead)
+	d.allow == false
+	has_reason(d, `Role "citizen" may not do "citizen.unmerge"`)
+	not allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "citizen.review", "cit-1"))
+}
+
+test_system_cannot_review_or_unmerge if {
+	# GIVEN an area system that may read golden records
+	# WHEN it tries to decide a review or un-merge
+	# THEN it may not: only agents decide identity
+	not allowed(request({"id": "svc-padron", "role": "system"}, "citizen.review", "cit-1"))
+	not allowed(request({"id": "svc-padron", "role": "system"}, "citizen.unmerge", "cit-1"))
+}
+
+test_agent_level_0_cannot_review if {
+	not allowed(request(agent(0), "citizen.review", "cit-1"))
 }

@@ -36,17 +36,28 @@ def wrong_letter(dni: str) -> str:
     return dni[:-1] + next(c for c in DNI_LETTERS if c != dni[-1])
 
 
+def unique_surname() -> str:
+    """A surname no other test uses: the base is shared by the whole session and matching is probabilistic,
+    so two tests' people must not resemble each other."""
+    return "".join(chr(ord("a") + int(c, 16)) for c in uuid.uuid4().hex[:9]).capitalize()
+
+
 def person(local_id: str, dni: str | None, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "local_id": local_id,
         "document": {"type": "DNI", "number": dni} if dni else None,
         "given_name": "Inés",
-        "first_surname": "Pinilla",
-        "second_surname": "Núñez",
-        "birth_date": "1951-12-13",
+        "first_surname": unique_surname(),
+        "second_surname": unique_surname(),
+        "birth_date": f"19{uuid.uuid4().int % 90 + 10}-{uuid.uuid4().int % 12 + 1:02d}-{uuid.uuid4().int % 28 + 1:02d}",
         "email": None,
         "phone": None,
-        "address": {"street": "Calle de Cesar Cañas", "number": "8", "postal_code": "28031", "district": "18"},
+        "address": {
+            "street": "Calle de Cesar Cañas",
+            "number": str(uuid.uuid4().int % 500 + 1),
+            "postal_code": "28031",
+            "district": "18",
+        },
     }
     data.update(overrides)
     return data
@@ -95,14 +106,16 @@ def golden(platform: Platform, citizen_id: str) -> dict[str, Any]:
 def test_two_systems_with_the_same_dni_make_one_golden_record_with_two_links(platform: Platform) -> None:
     # GIVEN one person in the Padrón and in Tributos, with the same DNI written differently
     dni, pad, trb = fresh_dni(), f"PAD{uuid.uuid4().hex[:8]}", f"TRB{uuid.uuid4().hex[:8]}"
-    upsert(platform, "/legacy/padron", person(pad, dni, email="old@example.org"))
+    padron = person(pad, dni, email="old@example.org")
+    upsert(platform, "/legacy/padron", padron)
     first = wait_for_citizen(platform, "/legacy/padron", pad)
 
     # WHEN Tributos sends its record
+    names = {k: padron[k] for k in ("first_surname", "second_surname")}
     upsert(
         platform,
         "/legacy/tributos",
-        person(trb, f"{dni[:-1]}-{dni[-1].lower()}", given_name="Ines", email="new@example.org"),
+        person(trb, f"{dni[:-1]}-{dni[-1].lower()}", given_name="Ines", email="new@example.org", **names),
     )
 
     # THEN both records resolve to the same golden record, by document, with two links
@@ -137,21 +150,40 @@ def test_lookup_answers_404_for_an_unknown_record_and_403_to_another_citizen(pla
     assert lookup(platform, "/legacy/padron", pad, system).json() == {"citizen_id": citizen}
 
 
-def test_a_wrong_check_letter_makes_a_separate_golden_record_with_the_finding(platform: Platform) -> None:
+def test_a_wrong_check_letter_is_a_finding_never_the_reason_for_a_match(platform: Platform) -> None:
     # GIVEN a person in the Padrón
-    dni, pad, mul = fresh_dni(), f"PAD{uuid.uuid4().hex[:8]}", f"MUL{uuid.uuid4().hex[:8]}"
-    upsert(platform, "/legacy/padron", person(pad, dni))
+    dni, pad, mul, cul = (
+        fresh_dni(),
+        f"PAD{uuid.uuid4().hex[:8]}",
+        f"MUL{uuid.uuid4().hex[:8]}",
+        f"CUL{uuid.uuid4().hex[:8]}",
+    )
+    padron = person(pad, dni)
+    upsert(platform, "/legacy/padron", padron)
     first = wait_for_citizen(platform, "/legacy/padron", pad)
 
-    # WHEN Multas sends the same person with a wrong check letter
-    upsert(platform, "/legacy/multas", person(mul, wrong_letter(dni)))
+    # WHEN Cultura sends someone else (other name, other birth date) with the same DNI but a wrong letter
+    upsert(platform, "/legacy/cultura", person(cul, wrong_letter(dni), birth_date="1990-05-05"))
 
-    # THEN it is not matched: a separate golden record whose link carries the data-quality finding
-    other = wait_for_citizen(platform, "/legacy/multas", mul)
+    # THEN the DNI is not used at all: a separate golden record whose link carries the data-quality finding
+    other = wait_for_citizen(platform, "/legacy/cultura", cul)
     assert other != first
     (link,) = golden(platform, other)["links"]
     (finding,) = link["findings"]
     assert finding["field"] == "document" and "wrong check letter" in finding["finding"]
+
+    # WHEN Multas sends the same person as the Padrón (name, birth date, address) with a wrong letter
+    upsert(
+        platform,
+        "/legacy/multas",
+        {**padron, "local_id": mul, "document": {"type": "DNI", "number": wrong_letter(dni)}},
+    )
+
+    # THEN it joins the Padrón's golden record on the other evidence; the document compared as missing
+    assert wait_for_citizen(platform, "/legacy/multas", mul) == first
+    link = next(lk for lk in golden(platform, first)["links"] if lk["source"] == "/legacy/multas")
+    assert link["match"]["method"] == "probabilistic" and link["findings"][0]["field"] == "document"
+    assert "document: null (+0.00)" in link["match"]["evidence"]
 
 
 def test_a_redelivered_upsert_links_once(platform: Platform) -> None:
@@ -214,7 +246,9 @@ def test_the_loader_links_every_record_of_a_synthetic_city(platform: Platform, t
         capture_output=True,
     )
     truth = [json.loads(line) for line in (city / "ground_truth.jsonl").read_text(encoding="utf-8").splitlines()]
-    (city / "broken.jsonl").write_text('not json\n{"given_name": "Sin Id"}\n[1]\n', encoding="utf-8")
+    (city / "broken.jsonl").write_text(
+        'not json\n{"given_name": "Sin Id"}\n[1]\n{"local_id": "X9", "birth_date": "31/12/1950"}\n', encoding="utf-8"
+    )
 
     # WHEN the loader posts every system file (twice: re-loading is idempotent)
     quiet = Console(file=io.StringIO(), force_terminal=False)
@@ -227,7 +261,18 @@ def test_the_loader_links_every_record_of_a_synthetic_city(platform: Platform, t
         ["broken.jsonl", "1"],
         ["broken.jsonl", "2"],
         ["broken.jsonl", "3"],
+        ["broken.jsonl", "4"],
     ]
+    # AND dead-lettered, one line per record with the reason and the raw text (nothing is lost)
+    assert report.dead_letters == city / "dead-letters.jsonl"
+    dead = [json.loads(line) for line in report.dead_letters.read_text(encoding="utf-8").splitlines()]
+    assert [(d["line"], d["reason"].split(":")[0]) for d in dead] == [
+        (1, "not JSON"),
+        (2, "no local_id"),
+        (3, "not a JSON object"),
+        (4, "not a citizen record"),
+    ]
+    assert "birth_date" in dead[3]["reason"] and dead[3]["raw"] == '{"local_id": "X9", "birth_date": "31/12/1950"}'
     # AND every ground-truth record resolves to a golden record
     ids = {(t["source"], t["local_id"]): wait_for_citizen(platform, t["source"], t["local_id"], 60) for t in truth}
     assert len(ids) == len(truth)

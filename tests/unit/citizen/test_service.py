@@ -168,3 +168,75 @@ def test_the_golden_view_lists_links_with_their_findings() -> None:
     (link,) = view["links"]
     assert link["source"] == "/legacy/multas" and link["findings"][0]["field"] == "document"
     assert view["citizen_id"] == out.link.citizen_id
+
+
+# ---- probabilistic decisions (the verdict comes from matching.best_match) --------------------------
+
+
+def verdict(decision: str, citizen_id: str | None = "cit-known", probability: float = 0.9995) -> Any:
+    from functions.citizen.matching import Evidence, Score, Verdict
+
+    evidence = (Evidence("given", "exact", 10.2), Evidence("surnames", "swapped", 10.6))
+    return Verdict(decision, citizen_id, Score(11.0, probability, evidence))  # type: ignore[arg-type]
+
+
+def test_a_probabilistic_match_links_to_the_candidate_with_score_and_per_comparison_evidence() -> None:
+    out = service.resolve(
+        "/legacy/deportes",
+        record(local_id="DEP1", document=None),
+        existing=None,
+        document_owner=None,
+        golden=Golden("cit-known"),
+        other_links=[],
+        now=T0,
+        verdict=verdict("match"),
+    )
+    assert out.link.citizen_id == "cit-known" and out.link.method == "probabilistic"
+    assert out.link.score == 0.9995 and out.link.match_weight == 11.0
+    assert out.link.comparisons == (("given", "exact", 10.2), ("surnames", "swapped", 10.6))
+    assert out.review is None and out.event is not None
+    match = out.event.match
+    assert match.method == "probabilistic" and [c.level for c in match.comparisons] == ["exact", "swapped"]
+    assert "surnames: swapped (+10.60)" in match.evidence
+
+
+def test_the_review_band_makes_a_new_golden_record_and_opens_a_review_of_the_pair() -> None:
+    out = service.resolve(
+        "/legacy/deportes",
+        record(local_id="DEP2", document=None),
+        existing=None,
+        document_owner=None,
+        golden=None,
+        other_links=[],
+        now=T0,
+        new_id=lambda: "cit-new",
+        verdict=verdict("review", probability=0.9),
+    )
+    assert out.link.citizen_id == "cit-new" and out.link.method == "new"
+    assert out.review is not None
+    assert (out.review.citizen_id, out.review.candidate_id, out.review.status) == ("cit-new", "cit-known", "open")
+    assert out.review.score == 0.9 and out.review.local_id == "DEP2"
+    assert out.event is not None and out.event.match.review_id == out.review.review_id
+    assert any("review" in line for line in out.event.match.evidence)
+
+
+def test_below_the_review_band_the_best_candidate_is_only_evidence() -> None:
+    out = service.resolve(
+        "/legacy/deportes",
+        record(local_id="DEP3", document=None),
+        existing=None,
+        document_owner=None,
+        golden=None,
+        other_links=[],
+        now=T0,
+        new_id=lambda: "cit-new",
+        verdict=verdict("no-match", probability=0.2),
+    )
+    assert out.link.citizen_id == "cit-new" and out.review is None
+    assert out.event is not None and any("below the review band" in line for line in out.event.match.evidence)
+
+
+def test_a_target_is_known_from_the_link_the_document_or_a_match_only() -> None:
+    assert service.target_citizen(None, None, verdict("match")) == "cit-known"
+    assert service.target_citizen(None, None, verdict("review")) is None
+    assert service.target_citizen(None, "cit-doc", verdict("match")) == "cit-doc"

@@ -112,7 +112,16 @@ def test_the_local_overlay_has_the_consent_and_citizen_functions_and_the_event_d
     display = manifests.services["pic-event-display"]
     assert (display.source, display.target, display.signature) == ("local/event_display.py", "display", "cloudevent")
     citizen = manifests.services["pic-citizen"]
-    assert (citizen.target, citizen.routes) == ("citizen_http", ("/v1/citizens", "/v1/citizens/{citizen_id}"))
+    assert (citizen.target, citizen.routes) == (
+        "citizen_http",
+        (
+            "/v1/citizens",
+            "/v1/citizens/{citizen_id}",
+            "/v1/citizens/{citizen_id}/unmerge",
+            "/v1/citizen-reviews",
+            "/v1/citizen-reviews/{review_id}",
+        ),
+    )
     assert manifests.services["pic-citizen-events"].target == "citizen_events"
     assert manifests.brokers == ["pic", "pic-deadletters"]
 

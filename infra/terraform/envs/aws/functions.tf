@@ -65,8 +65,10 @@ module "role_pic_consent_events" {
   kms_key_arns = [module.kms.key_arn]
 }
 
-# functions/citizen/main.py citizen_http: reads source pointers, golden records and their links (GetItem,
-# Query); writes nothing.
+# functions/citizen/main.py citizen_http: reads source pointers, golden records, their links and merge
+# snapshots, and the review queue (GetItem, Query, BatchGetItem); merges (a review decided "match") and
+# un-merges move links in one TransactWriteItems (PutItem, DeleteItem) with the merged/unmerged/updated
+# outbox rows and the Idempotency-Key record (GetItem, PutItem).
 module "role_pic_citizen" {
   source = "../../modules/function-iam-role"
 
@@ -78,17 +80,28 @@ module "role_pic_citizen" {
 
   table_permissions = [
     {
-      sid       = "CitizenRead"
+      sid       = "CitizenReadWrite"
       table_arn = module.table_citizen.table_arn
-      actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+      actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
     },
   ]
   kms_key_arns = [module.kms.key_arn]
 }
 
-# functions/citizen/main.py citizen_events: reads pointers, golden records and links (GetItem, Query), and
-# writes golden record, link, pointers and a citizen.updated outbox row with the event's idempotency record
-# in one TransactWriteItems (PutItem); reads idempotency records (GetItem).
+# functions/citizen/main.py citizen_events: reads pointers, golden records, links and the candidates of the
+# record's blocks (GetItem, Query, BatchGetItem), and writes golden record, link, pointers, block items
+# (PutItem; DeleteItem for blocks a changed record leaves), a review and a citizen.updated outbox row with
+# the event's idempotency record in one TransactWriteItems; reads idempotency records (GetItem).
 module "role_pic_citizen_events" {
   source = "../../modules/function-iam-role"
 
@@ -102,7 +115,7 @@ module "role_pic_citizen_events" {
     {
       sid       = "CitizenReadWrite"
       table_arn = module.table_citizen.table_arn
-      actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
+      actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
     },
     {
       sid       = "OutboxStage"

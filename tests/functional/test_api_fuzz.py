@@ -3,6 +3,7 @@ that the schema allows (or almost allows), PIC answers without a 5xx, and every 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,12 +11,23 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local.harness import ROOT, Platform
+from local.harness import ROOT, Platform, start_platform
 
 pytestmark = pytest.mark.functional
 SCHEMA = schemathesis.openapi.from_path(str(ROOT / "schemas/openapi.json"))
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 CITIZEN = "c-fuzz"
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """A platform of its own: the hundreds of accepted requests fan out into events (audit records, data-subject
+    requests, projections) that keep the broker busy for minutes; other modules must not wait behind them."""
+    data_dir = tmp_path_factory.mktemp("pic-fuzz") / "data"
+    data_dir.mkdir()
+    running = start_platform(data_dir)
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -224,3 +224,32 @@ test_citizen_reads_only_their_own_golden_record if {
 test_system_reading_citizens_changes_no_consent if {
 	not allowed(request({"id": "svc-padron", "role": "system"}, "consent.write", "cit-1"))
 }
+
+# ---------------------------------------------------------------------------
+# Notifications (NOT): platform actions and the citizen's inbox
+# ---------------------------------------------------------------------------
+
+test_a_system_may_send_notifications_without_naming_a_citizen if {
+	decision.allow with input as {"subject": {"id": "tributos", "role": "system"}, "action": "notification.send", "resource": {}}
+}
+
+test_an_agent_may_write_templates if {
+	decision.allow with input as {"subject": {"id": "a-1", "role": "agent", "level": 2}, "action": "template.write", "resource": {}}
+}
+
+test_a_level_0_agent_may_not_write_templates if {
+	not decision.allow with input as {"subject": {"id": "a-1", "role": "agent", "level": 0}, "action": "template.write", "resource": {}}
+}
+
+test_a_citizen_may_not_send_notifications if {
+	not decision.allow with input as {"subject": {"id": "c-1", "role": "citizen"}, "action": "notification.send", "resource": {"citizen_id": "c-1"}}
+}
+
+test_a_citizen_reads_their_own_inbox_only if {
+	decision.allow with input as {"subject": {"id": "c-1", "role": "citizen"}, "action": "inbox.read", "resource": {"citizen_id": "c-1"}}
+	not decision.allow with input as {"subject": {"id": "c-1", "role": "citizen"}, "action": "inbox.read", "resource": {"citizen_id": "c-2"}}
+}
+
+test_a_system_may_not_read_a_citizens_inbox if {
+	not decision.allow with input as {"subject": {"id": "tributos", "role": "system"}, "action": "inbox.read", "resource": {"citizen_id": "c-1"}}
+}

@@ -111,6 +111,7 @@ _SPECS = [
         producer="pic-notification",
         source="/pic/notification",
         description="The provider took the message.",
+        consumers=["pic-notification-delivery"],  # signed status callbacks
     ),
     EventSpec(
         type="es.madrid.pic.notification.temporary-failure.v1",
@@ -125,6 +126,7 @@ _SPECS = [
         producer="pic-notification",
         source="/pic/notification",
         description="The provider refused the message, or the channel's retry limit was reached.",
+        consumers=["pic-notification-delivery"],  # signed status callbacks
     ),
     EventSpec(
         type="es.madrid.pic.notification.not-allowed.v1",
@@ -132,6 +134,7 @@ _SPECS = [
         producer="pic-notification",
         source="/pic/notification",
         description="The policy refused the notification (or no reachable allowed channel); the reason says why.",
+        consumers=["pic-notification-delivery"],  # signed status callbacks
     ),
     EventSpec(
         type="es.madrid.pic.notification.bulk.chunk.ready.v1",

@@ -54,6 +54,20 @@ class RecipientError(ValidationError):
     title = "The recipient is not valid"
 
 
+class TemplateError(ValidationError):
+    """A template that cannot be stored (bad syntax, a field that is not a plain name, a missing language)."""
+
+    slug = "template-invalid"
+    title = "The template is not valid"
+
+
+class PersonalisationError(ValidationError):
+    """Personalisation that does not fit the template: each missing or unknown field is named."""
+
+    slug = "personalisation-invalid"
+    title = "The personalisation does not fit the template"
+
+
 class TemplateNotFoundError(PicError):
     status, slug, title = 422, "template-unknown", "No such template"
 

@@ -25,7 +25,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, n
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from functions.core.errors import ValidationError
+from functions.notification.service import PersonalisationError, TemplateError
 
 LANGUAGES = ("es", "en")
 PLAIN_LANGUAGE_THRESHOLD = 60.0
@@ -41,20 +41,6 @@ _SCALE = (
     (30.0, "difícil"),
     (float("-inf"), "muy difícil"),
 )
-
-
-class TemplateError(ValidationError):
-    """A template that cannot be stored (bad syntax, a field that is not a plain name, a missing language)."""
-
-    slug = "template-invalid"
-    title = "The template is not valid"
-
-
-class PersonalisationError(ValidationError):
-    """Personalisation that does not fit the template: each missing or unknown field is named."""
-
-    slug = "personalisation-invalid"
-    title = "The personalisation does not fit the template"
 
 
 @lru_cache(maxsize=1)

@@ -22,7 +22,10 @@ IBI = {
     "purpose": "service-notifications",
     "subject": {"es": "Su recibo del IBI de {{ year }}", "en": "Your {{ year }} property tax bill"},
     "body": {
-        "es": "Hola, {{ name }}. Su recibo del IBI de {{ year }} ya está en la sede electrónica. Puede pagarlo hasta el {{ due }}.",
+        "es": (
+            "Hola, {{ name }}. Su recibo del IBI de {{ year }} ya está en la sede electrónica. "
+            "Puede pagarlo hasta el {{ due }}."
+        ),
         "en": "Hello {{ name }}. Your {{ year }} property tax bill is ready. Pay it by {{ due }}.",
     },
 }

@@ -118,7 +118,7 @@ def put_template(ctx: RequestContext, body: TemplatePut, template_id: str) -> Re
     authorize(ctx, "template.write")
     purposes = load_terms().purposes
     if body.purpose not in purposes:
-        raise templates.TemplateError(
+        raise service.TemplateError(
             f"unknown purpose {body.purpose!r}",
             errors=[{"field": "purpose", "message": f"one of {', '.join(sorted(purposes))}"}],
         )

@@ -480,31 +480,23 @@ def alert_doc(
 # ---- projections of CON events and RGPD flags --------------------------------------------------------------------
 
 
-def _newer(part: dict[str, Any] | None, at: datetime) -> bool:
-    return part is None or part.get("at") is None or datetime.fromisoformat(part["at"]) < at
-
-
 def project_consent(citizen_id: str, purpose: str, snapshot: dict[str, Any], at: datetime) -> UnitOfWork:
     """``consent.changed``: the purpose's consent as of the event, unless a later one is already held."""
     parts, version = stores().profiles.fetch(citizen_id)
-    consents = parts.get("consents") or {"value": {}, "at": {}}
-    held = consents["at"].get(purpose)
+    merged = service.merge_consent(parts, purpose, snapshot, at)
     uow = UnitOfWork()
-    if held and datetime.fromisoformat(held) >= at:
-        return uow
-    consents["value"][purpose] = snapshot
-    consents["at"][purpose] = at.isoformat()
-    stores().profiles.stage(uow, citizen_id, {**parts, "consents": consents}, version)
+    if merged is not None:
+        stores().profiles.stage(uow, citizen_id, merged, version)
     return uow
 
 
 def project_part(citizen_id: str, name: str, value: Any, at: datetime) -> UnitOfWork:
     """``preferences.changed``, ``rgpd.flags.changed``, a push endpoint: replace the part if newer."""
     parts, version = stores().profiles.fetch(citizen_id)
+    merged = service.merge_part(parts, name, value, at)
     uow = UnitOfWork()
-    if not _newer(parts.get(name), at):
-        return uow
-    stores().profiles.stage(uow, citizen_id, {**parts, name: {"value": value, "at": at.isoformat()}}, version)
+    if merged is not None:
+        stores().profiles.stage(uow, citizen_id, merged, version)
     return uow
 
 

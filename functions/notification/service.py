@@ -266,6 +266,28 @@ def quiet_hours_end(quiet_hours: dict[str, str] | None, now: datetime) -> dateti
     return end.replace(tzinfo=None).replace(tzinfo=MADRID)
 
 
+# ---- projections --------------------------------------------------------------------------------------
+
+
+def merge_part(parts: dict[str, Any], name: str, value: Any, at: datetime) -> dict[str, Any] | None:
+    """The projection with part ``name`` replaced by ``value`` as of ``at``; ``None`` when the projection
+    already holds a newer (or the same) change, so that redelivered and out-of-order events change nothing."""
+    held = parts.get(name)
+    if held and held.get("at") and datetime.fromisoformat(held["at"]) >= at:
+        return None
+    return {**parts, name: {"value": value, "at": at.isoformat()}}
+
+
+def merge_consent(parts: dict[str, Any], purpose: str, snapshot: dict[str, Any], at: datetime) -> dict[str, Any] | None:
+    """The projection with one purpose's consent as of ``at`` (per purpose: the latest change wins)."""
+    consents = parts.get("consents") or {"value": {}, "at": {}}
+    held = consents["at"].get(purpose)
+    if held and datetime.fromisoformat(held) >= at:
+        return None
+    merged = {"value": {**consents["value"], purpose: snapshot}, "at": {**consents["at"], purpose: at.isoformat()}}
+    return {**parts, "consents": merged}
+
+
 # ---- ids ---------------------------------------------------------------------------------------------
 
 

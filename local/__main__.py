@@ -179,6 +179,8 @@ class Platform:
                 daemon=True,
             ),
             threading.Thread(target=self._watch_dynamodb, args=(store,), name="dynamodb-health", daemon=True),
+            # NOT: releases notifications deferred by quiet hours when they end (pic-notification-release)
+            threading.Thread(target=_notification_release, args=(self.stop,), name="notification-release", daemon=True),
         ]
         for thread in self.threads:
             thread.start()
@@ -251,6 +253,12 @@ class Platform:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def _notification_release(stop: threading.Event) -> None:  # NOT: the pic-notification-release Deployment
+    from functions.notification.release import run_forever
+
+    run_forever(stop, every=2.0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -606,7 +606,7 @@ def on_accepted(ctx: EventContext, data: Any) -> UnitOfWork:
 
 def on_due(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, NotificationDue)
-    return pipeline.deliver(data.notification_id, ctx.traceparent)
+    return pipeline.deliver(data.notification_id, ctx.traceparent, due=True)
 
 
 def on_terminal(ctx: EventContext, data: Any) -> UnitOfWork:

@@ -38,6 +38,7 @@ from functions.core.policy import Policy, get_policy
 from functions.core.store import UnitOfWork
 from functions.notification import service, templates
 from functions.notification.channels import DeliveryFailed, Outbound, providers
+from functions.notification.release import stage_marker
 from functions.notification.service import CitizenView, Message
 from functions.notification.storage import (
     AlertStore,
@@ -50,7 +51,7 @@ from functions.notification.storage import (
 )
 
 SENDING_LEASE = timedelta(seconds=120)
-TX_NOTIFICATIONS = 40  # notification + its event = 2 items; TransactWriteItems takes 100
+TX_NOTIFICATIONS = 30  # notification + event (+ release marker) = 3 items; TransactWriteItems takes 100
 STATUS_EVENTS: dict[str, type[NotificationStatusChanged]] = {
     "accepted": NotificationAccepted,
     "not-allowed": NotificationNotAllowed,
@@ -229,8 +230,11 @@ def status_event(doc: dict[str, Any], at: datetime) -> EventData:
 
 
 def stage_new(uow: UnitOfWork, doc: dict[str, Any], traceparent: str | None, at: datetime) -> None:
-    """The notification and its first status event, together (the condition refuses a second copy)."""
+    """The notification and its first status event, together (the condition refuses a second copy); a
+    notification deferred by quiet hours also gets its release marker (``release.py``)."""
     stores().notifications.stage_new(uow, doc, at)
+    if doc["status"] == "accepted" and doc.get("deliver_after"):
+        stage_marker(uow, doc["id"], datetime.fromisoformat(doc["deliver_after"]))
     stage_event(uow, status_event(doc, at), subject=doc["id"], traceparent=traceparent, now=at)
 
 
@@ -265,14 +269,15 @@ def _moved(doc: dict[str, Any], status: str, at: datetime, **extra: Any) -> dict
     return {**doc, **extra, "status": status, "updated_at": at.isoformat(), "history": [*doc["history"], entry]}
 
 
-def deliver(notification_id: str, traceparent: str | None) -> UnitOfWork:
-    """Deliver one notification exactly once; answers the unit of work that records the outcome."""
+def deliver(notification_id: str, traceparent: str | None, due: bool = False) -> UnitOfWork:
+    """Deliver one notification exactly once; answers the unit of work that records the outcome. ``due``: the
+    release job says its quiet hours are over (an accepted notification otherwise waits for them)."""
     found = stores().notifications.fetch(notification_id)
     if found is None:
         raise ConflictError(f"notification {notification_id} is not readable yet; retry")
     doc, version = found
     at = now()
-    if not _deliverable(doc, at):
+    if not _deliverable(doc, at, due):
         return UnitOfWork()
     provider = providers()[doc["channel"]]
     provider.bucket.take(2.0)  # before the claim: a rate-limited retry must not leave it "sending"
@@ -293,10 +298,10 @@ def deliver(notification_id: str, traceparent: str | None) -> UnitOfWork:
     return _send(claimed, version + 1, provider, traceparent)
 
 
-def _deliverable(doc: dict[str, Any], at: datetime) -> bool:
+def _deliverable(doc: dict[str, Any], at: datetime, due: bool) -> bool:
     if doc["status"] == "accepted":
         after = doc.get("deliver_after")
-        return not after or datetime.fromisoformat(after) <= at
+        return due or not after or datetime.fromisoformat(after) <= at
     if doc["status"] == "temporary-failure":
         return True
     if doc["status"] == "sending":

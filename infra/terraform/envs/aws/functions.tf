@@ -250,3 +250,30 @@ module "role_pic_notification_delivery" {
   ]
   kms_key_arns = [module.kms.key_arn]
 }
+
+# functions/notification/release.py (Deployment pic-notification-release): reads its cursor and the due
+# markers of each minute (GetItem, Query), deletes released markers with their notification.due outbox rows
+# in one TransactWriteItems (DeleteItem) and writes its cursor (PutItem).
+module "role_pic_notification_release" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-notification-release"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-notification-release"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "NotificationRelease"
+      table_arn = module.table_notification.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}

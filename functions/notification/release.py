@@ -24,7 +24,7 @@ from functions.core.outbox import stage_event
 from functions.core.store import UnitOfWork
 from functions.notification.storage import NotificationItem
 
-LOOKBACK = timedelta(days=2)  # the oldest minute walked when no cursor exists yet
+LOOKBACK = timedelta(minutes=10)  # the oldest minute walked on the very first pass (no cursor yet)
 BATCH = 45  # marker delete + outbox row = 2 items each
 
 

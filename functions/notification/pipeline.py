@@ -134,23 +134,66 @@ def fetch_template(template_id: str) -> templates.Template:
     return found[0]
 
 
+_CHOICES: dict[tuple[Any, ...], service.Choice] = {}
+CHOICE_MEMO_SIZE = 50_000
+
+
 def decide(
     message: Message, view: CitizenView | None, direct: tuple[str, str] | None, at: datetime
 ) -> tuple[service.Choice, str | None]:
-    """Ask the policy for each candidate channel in order; the choice and the address to use."""
+    """Ask the policy for each candidate channel in order; the choice and the address to use.
+
+    Citizens alike (same consents, preferences, flags and reachable channels, same message and minute) get
+    the same choice: it is memoised per process, so a fan-out asks the engine (and writes the decision log)
+    once per distinct input rather than once per citizen.
+    """
     candidates: tuple[str, ...]
     if direct is not None:
         candidates, reachable = (direct[0],), [direct[0]]
     else:
         assert view is not None
         candidates, reachable = view.candidates(), view.reachable()
-    decisions = [
-        (c, policy().decide("notifications", service.policy_input(message, c, view, reachable, at))) for c in candidates
-    ]
-    choice = service.choose(decisions, lambda: service.quiet_hours_end(view.quiet_hours if view else None, at))
+    key = _choice_key(message, view, candidates, reachable, at)
+    choice = _CHOICES.get(key)
+    if choice is None:
+        choice = _decide(message, view, candidates, reachable, at)
+        if len(_CHOICES) >= CHOICE_MEMO_SIZE:
+            _CHOICES.clear()
+        _CHOICES[key] = choice
     if not choice.allowed or choice.channel is None:
         return choice, None
     return choice, (direct[1] if direct else view.address(choice.channel) if view else None)
+
+
+@lru_cache(maxsize=4)
+def _local_minute(at: datetime) -> str:
+    return at.astimezone(service.MADRID).strftime("%Y-%m-%dT%H:%M")
+
+
+def _choice_key(
+    message: Message, view: CitizenView | None, candidates: tuple[str, ...], reachable: list[str], at: datetime
+) -> tuple[Any, ...]:
+    local_minute = _local_minute(at)
+    if view is None:
+        return (message, local_minute, candidates, tuple(reachable), None)
+    consents = json.dumps(view.consents, sort_keys=True) if view.consents else ""
+    quiet = (view.quiet_hours or {}).get("start"), (view.quiet_hours or {}).get("end")
+    return (message, local_minute, candidates, tuple(reachable), consents, quiet, view.restricted, view.objections)
+
+
+def _decide(
+    message: Message, view: CitizenView | None, candidates: tuple[str, ...], reachable: list[str], at: datetime
+) -> service.Choice:
+    decisions = []
+    # Reachable channels first (in the citizen's order), stopping at the first allowed one: a fan-out asks
+    # about one channel for most citizens. The others are asked only to give the reasons of a refusal.
+    ordered = [c for c in candidates if c in reachable] + [c for c in candidates if c not in reachable]
+    for channel in ordered:
+        decision = policy().decide("notifications", service.policy_input(message, channel, view, reachable, at))
+        decisions.append((channel, decision))
+        if decision.allow:
+            break
+    return service.choose(decisions, lambda: service.quiet_hours_end(view.quiet_hours if view else None, at))
 
 
 def direct_address(recipient: Recipient) -> tuple[str, str] | None:
@@ -165,8 +208,9 @@ def new_doc(
     req: Request, template: templates.Template, choice: service.Choice, address: str | None, rendered: Any, at: datetime
 ) -> dict[str, Any]:
     status = "accepted" if choice.allowed else "not-allowed"
-    history = [{"status": "requested", "at": at.isoformat()}]
-    entry: dict[str, Any] = {"status": status, "at": at.isoformat(), "channel": choice.channel}
+    when = at.isoformat()
+    history = [{"status": "requested", "at": when}]
+    entry: dict[str, Any] = {"status": status, "at": when, "channel": choice.channel}
     if choice.reason:
         entry["reason"] = choice.reason
     history.append(entry)
@@ -192,8 +236,8 @@ def new_doc(
         "callback_url": req.callback_url,
         "bulk_id": req.bulk_id,
         "alert_id": None,
-        "created_at": at.isoformat(),
-        "updated_at": at.isoformat(),
+        "created_at": when,
+        "updated_at": when,
         "history": history,
         "expires_at": expiry(at),
     }
@@ -466,7 +510,7 @@ def alert_doc(
 ) -> dict[str, Any]:
     """The notification of one alert for one citizen: decided like any other, the alert's own text. A
     subscriber is known to PIC (they subscribed), so their in-app inbox is always a reachable channel."""
-    view = replace(view, known=True)
+    view = view if view.known else replace(view, known=True)
     choice, address = decide(message, view, None, at)
     language = view.language if alert["text"].get(view.language) else "es"
     title = (alert.get("title") or {}).get(language) or (alert.get("title") or {}).get("es") or "Alerta"
@@ -474,12 +518,19 @@ def alert_doc(
     req = Request(
         notification_id=service.derived_id("alert", alert_id, view.citizen_id),
         template=f"alert-{alert['topic']}",
-        recipient=Recipient(citizen_id=view.citizen_id),
+        recipient=Recipient.model_construct(citizen_id=view.citizen_id),  # an id from the index: valid
         personalisation={},
         requested_by=alert["source"],
     )
-    alert_template = templates.Template(req.template, 1, templates.TemplateContent(service.ALERT_PURPOSE, {}, {}), ())
-    return {**new_doc(req, alert_template, choice, address, rendered, at), "alert_id": alert_id}
+    doc = new_doc(req, _alert_template(req.template), choice, address, rendered, at)
+    doc["alert_id"] = alert_id
+    return doc
+
+
+@lru_cache(maxsize=64)
+def _alert_template(name: str) -> templates.Template:
+    """Alerts carry their own text: a template-shaped stand-in names the topic in the notification."""
+    return templates.Template(name, 1, templates.TemplateContent(service.ALERT_PURPOSE, {}, {}), ())
 
 
 # ---- projections of CON events and RGPD flags --------------------------------------------------------------------

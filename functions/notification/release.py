@@ -51,7 +51,12 @@ def minutes_between(start: datetime, end: datetime) -> Iterator[datetime]:
 
 def stage_marker(uow: UnitOfWork, notification_id: str, due_at: datetime) -> None:
     """The marker sits in the minute the notification is due by (rounded up), so it is never released early."""
-    item = DueMarker(minute_key(due_at + timedelta(seconds=59)), notification_id, notification_id=notification_id, due_at=due_at.isoformat())
+    item = DueMarker(
+        minute_key(due_at + timedelta(seconds=59)),
+        notification_id,
+        notification_id=notification_id,
+        due_at=due_at.isoformat(),
+    )
     item.expires_at = int((due_at + timedelta(days=30)).timestamp())
     uow.put(item, tag="due-marker")
 

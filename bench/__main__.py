@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import c360, coldstart, pipeline, policy
+from bench import notifications as notify  # NOT
 from bench.stats import Figure, machine
 from local.harness import start_platform
 from local.manifests import load
@@ -85,6 +86,11 @@ def main() -> int:
                 ("retry cost", lambda: pipeline.retry_cost(platform)),
                 ("cold start", lambda: coldstart.run(platform, f"http://127.0.0.1:{dynamodb_port}")),
                 ("c360", lambda: c360.run(50_000)),
+                # NOT: notifications and alerts
+                ("notifications pipeline", lambda: notify.pipeline(platform)),
+                ("alert fan-out 1M (in process)", notify.fanout_in_process),
+                ("alert fan-out through the platform", lambda: notify.fanout_platform(platform)),
+                ("bulk 100k", lambda: notify.bulk(platform)),
             ):
                 print(f"… {name}", file=sys.stderr, flush=True)
                 found = step()

@@ -355,3 +355,21 @@ def test_a_template_that_is_unsafe_broken_or_for_no_purpose_is_refused(
     response = put_template(platform, f"t-{uuid.uuid4().hex[:10]}", body)
     problem = assert_problem(response, 422, "template-invalid")
     assert field in field_names(problem)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({"template": "no-such-template", "recipient": {"email": "a@example.org"}}, "template-unknown"),
+        ({"template": "x", "recipient": {}}, "invalid-event"),
+    ],
+)
+def test_a_requested_event_that_cannot_be_processed_is_dead_lettered_with_the_reason(
+    platform: Platform, data: dict, problem: str
+) -> None:
+    event_id = str(uuid.uuid4())
+    send_event(platform, REQUESTED, data, source="/legacy/tributos", event_id=event_id, mode="structured")
+    letter = platform.wait_for(
+        lambda: [d for d in platform.deadletters() if d["event"]["id"] == event_id], what="the dead letter"
+    )[0]
+    assert f"/problems/{problem}" in str(letter)

@@ -87,6 +87,7 @@ def main() -> int:
                 ("cold start", lambda: coldstart.run(platform, f"http://127.0.0.1:{dynamodb_port}")),
                 ("c360", lambda: c360.run(50_000)),
                 # NOT: notifications and alerts
+                ("notifications in process", notify.decide_in_process),
                 ("notifications pipeline", lambda: notify.pipeline(platform)),
                 ("alert fan-out 1M (in process)", notify.fanout_in_process),
                 ("alert fan-out through the platform", lambda: notify.fanout_platform(platform)),

@@ -36,7 +36,7 @@ from bench.stats import Figure, ms, pct
 from local.harness import Platform
 
 SYSTEM = {"sub": "bench-notify", "role": "system"}
-TEMPLATE = {
+TEMPLATE: dict[str, Any] = {
     "purpose": "service-notifications",
     "subject": {"es": "Aviso {{ ref }}"},
     "body": {"es": "Hola, {{ name }}. Tiene un aviso nuevo ({{ ref }}) en la sede electrónica."},
@@ -114,6 +114,38 @@ def pipeline(platform: Platform, count: int = 3000, concurrency: int = 8) -> lis
             "NOT pipeline: request to message in the sink p50 / p99",
             f"{ms(pct(e2e, 50))} / {ms(pct(e2e, 99))}" if e2e else "none arrived",
         ),
+    ]
+
+
+def decide_in_process(count: int = 20_000) -> list[Figure]:
+    """The CPU cost of one notification in the function, apart from DynamoDB and the broker: validate the
+    recipient (email-validator / phonenumbers), decide (policy, per channel), render (Jinja2 sandbox), build
+    the document and its status event, serialised. Gives the per-core ceiling of the code."""
+    from events.notification import Recipient
+    from functions.notification import pipeline as pipe
+    from functions.notification import templates
+
+    content = templates.TemplateContent(TEMPLATE["purpose"], TEMPLATE["subject"], TEMPLATE["body"])
+    template = templates.Template("bench", 1, content, templates.declared_fields(content))
+    at = datetime.now(UTC)
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for i in range(count):
+        t0 = time.perf_counter()
+        recipient = Recipient(email=f"b{i}@example.org") if i % 2 else Recipient(phone=f"+346{i:08d}")
+        req = pipe.Request(f"ntf-{i}", "bench", recipient, {"name": "Ana", "ref": str(i)}, "bench")
+        doc = pipe.prepare(req, template, None, at)
+        json.dumps(doc, default=str)
+        pipe.status_event(doc, at).model_dump_json()
+        latencies.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - started
+    return [
+        Figure(
+            f"NOT one notification in process (validate, decide, render, serialise), {count:,}: rate on one core",
+            f"{count / elapsed:,.0f}/s; p50 / p99 {ms(pct(latencies, 50))} / {ms(pct(latencies, 99))}",
+            "≥ 350/s per core (GOV.UK Notify's whole-platform ceiling)",
+            "met" if count / elapsed >= 350 else "NOT met",
+        )
     ]
 
 
@@ -262,17 +294,20 @@ def bulk(platform: Platform, recipients: int = 100_000, budget: float = 1200) ->
 
 
 def main(argv: list[str]) -> int:
-    """``python -m bench.notifications [pipeline|fanout|platform-fanout|bulk] ...`` on a fresh platform."""
+    """``python -m bench.notifications [decide|pipeline|fanout|platform-fanout|bulk] ...`` (platform parts on a
+    fresh platform)."""
     import os
     import tempfile
 
     from local.harness import free_port, start_platform
 
-    parts = set(argv) or {"pipeline", "fanout", "platform-fanout", "bulk"}
+    parts = set(argv) or {"decide", "pipeline", "fanout", "platform-fanout", "bulk"}
     figures: list[Figure] = []
+    if "decide" in parts:
+        figures += decide_in_process()
     if "fanout" in parts:
         figures += fanout_in_process()
-    if parts - {"fanout"}:
+    if parts - {"fanout", "decide"}:
         with tempfile.TemporaryDirectory(prefix="pic-bench-not-") as tmp:
             data_dir = Path(tmp) / "data"
             data_dir.mkdir()

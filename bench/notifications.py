@@ -77,7 +77,7 @@ def pipeline(platform: Platform, count: int = 3000, concurrency: int = 8) -> lis
 
     def client(worker: int) -> None:
         for i in range(worker, count, concurrency):
-            recipient = {"email": f"b{i}.{uuid.uuid4().hex[:6]}@example.org"} if i % 2 else {"phone": f"+346{i:08d}"}
+            recipient = {"email": f"b{i}.{uuid.uuid4().hex[:6]}@example.org"} if i % 2 else {"phone": f"+346{i:07d}7"}
             body = {"template": template, "recipient": recipient, "personalisation": {"name": "Ana", "ref": str(i)}}
             t0 = time.time()
             response = _session().post(platform.url("/v1/notifications"), json=body, headers=headers, timeout=60)
@@ -132,7 +132,7 @@ def decide_in_process(count: int = 20_000) -> list[Figure]:
     started = time.perf_counter()
     for i in range(count):
         t0 = time.perf_counter()
-        recipient = Recipient(email=f"b{i}@example.org") if i % 2 else Recipient(phone=f"+346{i:08d}")
+        recipient = Recipient(email=f"b{i}@example.org") if i % 2 else Recipient(phone=f"+346{i:07d}7")
         req = pipe.Request(f"ntf-{i}", "bench", recipient, {"name": "Ana", "ref": str(i)}, "bench")
         doc = pipe.prepare(req, template, None, at)
         json.dumps(doc, default=str)

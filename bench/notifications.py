@@ -294,40 +294,43 @@ def bulk(platform: Platform, recipients: int = 100_000, budget: float = 1200) ->
 
 
 def main(argv: list[str]) -> int:
-    """``python -m bench.notifications [decide|pipeline|fanout|platform-fanout|bulk] ...`` (platform parts on a
-    fresh platform)."""
+    """``python -m bench.notifications [decide|pipeline|fanout|platform-fanout|bulk] ...``: the platform parts on
+    a fresh platform, then the in-process ones (after the environment points at its DynamoDB Local, since
+    the models bind their endpoint when first imported). Figures are printed as they are measured."""
     import os
     import tempfile
 
     from local.harness import free_port, start_platform
 
     parts = set(argv) or {"decide", "pipeline", "fanout", "platform-fanout", "bulk"}
-    figures: list[Figure] = []
-    if "decide" in parts:
-        figures += decide_in_process()
-    if "fanout" in parts:
-        figures += fanout_in_process()
-    if parts - {"fanout", "decide"}:
-        with tempfile.TemporaryDirectory(prefix="pic-bench-not-") as tmp:
-            data_dir = Path(tmp) / "data"
-            data_dir.mkdir()
-            port = free_port()
-            platform = start_platform(data_dir, dynamodb_port=port)
-            os.environ.update(
-                {"PIC_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "local",
-                 "AWS_SECRET_ACCESS_KEY": "local", "PIC_LOG_LEVEL": "WARNING"}
-            )  # fmt: skip
-            try:
-                if "pipeline" in parts:
-                    figures += pipeline(platform)
-                if "platform-fanout" in parts:
-                    figures += fanout_platform(platform)
-                if "bulk" in parts:
-                    figures += bulk(platform)
-            finally:
+
+    def show(found: list[Figure]) -> None:
+        for figure in found:
+            print(f"{figure.name:<95} {figure.value}  {figure.verdict}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="pic-bench-not-") as tmp:
+        data_dir = Path(tmp) / "data"
+        data_dir.mkdir()
+        port = free_port()
+        os.environ.update(
+            {"PIC_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "local",
+             "AWS_SECRET_ACCESS_KEY": "local", "PIC_LOG_LEVEL": "WARNING"}
+        )  # fmt: skip
+        platform = start_platform(data_dir, dynamodb_port=port) if parts - {"fanout", "decide"} else None
+        try:
+            if platform and "pipeline" in parts:
+                show(pipeline(platform, count=int(os.environ.get("PIC_BENCH_NOT_COUNT", "3000"))))
+            if platform and "platform-fanout" in parts:
+                show(fanout_platform(platform, int(os.environ.get("PIC_BENCH_NOT_SUBSCRIBERS", "5000"))))
+            if platform and "bulk" in parts:
+                show(bulk(platform, budget=float(os.environ.get("PIC_BENCH_NOT_BUDGET", "1200"))))
+        finally:
+            if platform:
                 platform.stop()
-    for figure in figures:
-        print(f"{figure.name:<95} {figure.value}  {figure.verdict}", flush=True)
+    if "decide" in parts:
+        show(decide_in_process())
+    if "fanout" in parts:
+        show(fanout_in_process())
     return 0
 
 

@@ -117,8 +117,12 @@ def reference(engine: regorus.Engine, package: str, input_: dict[str, Any]) -> A
 
 
 def test_the_bundle_holds_every_policy_but_not_its_tests(bundle: PolicyBundle) -> None:
-    assert bundle.packages == ["authz", "consent"]
-    assert [name for name, _ in bundle.modules] == ["authz/authz.rego", "consent/consent.rego"]
+    assert bundle.packages == ["authz", "consent", "notifications"]
+    assert [name for name, _ in bundle.modules] == [
+        "authz/authz.rego",
+        "consent/consent.rego",
+        "notifications/notifications.rego",
+    ]
     assert len(bundle.version) == 12 and bundle.version == PolicyBundle.load(POLICIES).version
 
 

@@ -566,3 +566,65 @@ def project_subscription(
         return uow
     stores().profiles.stage_subscription(uow, citizen_id, subscription_id, topic, zone, live, at)
     return uow
+
+
+# ---- data-subject rights (contracts.md §3): export and erasure, for the RGPD handler to call ---------------------
+
+
+def export_citizen(citizen_id: str) -> dict[str, Any]:
+    """Everything NOT holds keyed by this citizen: the projection (consents, preferences, flags, push
+    endpoint), live subscriptions and in-app messages. Notification records are keyed by notification id and
+    are not indexed by citizen yet (see README: what is left)."""
+    from functions.notification.storage import InboxStore
+
+    parts, _ = stores().profiles.fetch(citizen_id)
+    subscriptions = [f"{s.topic}.{s.zone}" for s in stores().profiles.fetch_subscriptions(citizen_id)]
+    inbox = [
+        {
+            "notification_id": m.notification_id,
+            "subject": m.subject,
+            "body": m.body,
+            "created_at": m.created_at.isoformat(),
+            "read_at": m.read_at.isoformat() if m.read_at else None,
+        }
+        for m in InboxStore().messages(citizen_id, limit=10_000)
+    ]
+    return {"profile": parts, "subscriptions": subscriptions, "inbox": inbox}
+
+
+def erase_citizen(citizen_id: str) -> list[dict[str, Any]]:
+    """Delete what may be deleted (the push endpoint, in-app messages already read) and report what is kept
+    with its legal basis: the projection mirrors other domains' records (erased there, then here by their
+    events), unread in-app notices are proof of a notice under Ley 39/2015 art. 41.6 until read or expired."""
+    from functions.notification.storage import InboxStore
+
+    parts, version = stores().profiles.fetch(citizen_id)
+    actions: list[dict[str, Any]] = []
+    uow = UnitOfWork()
+    if "push_endpoint" in parts:
+        stores().profiles.stage(uow, citizen_id, {k: v for k, v in parts.items() if k != "push_endpoint"}, version)
+        actions.append({"what": "push endpoint", "count": 1, "result": "erased", "legal_basis": None})
+    messages = InboxStore().messages(citizen_id, limit=10_000)
+    read = [m for m in messages if m.read_at is not None]
+    for message in read[:90]:  # one transaction; a longer inbox is erased by calling again
+        uow.delete(message, tag="inbox")
+    uow.commit()
+    actions.append({"what": "in-app messages already read", "count": min(len(read), 90), "result": "erased",
+                    "legal_basis": None})  # fmt: skip
+    if len(messages) > len(read):
+        actions.append({"what": "unread in-app notices", "count": len(messages) - len(read), "result": "kept",
+                        "legal_basis": "Ley 39/2015 art. 41.6 (proof of the notice); RGPD art. 17.3.b"})  # fmt: skip
+    if any(k in parts for k in ("consents", "preferences", "flags")):
+        basis = (
+            "RGPD art. 17.3.b: needed to honour consent withdrawals, restriction and objections; "
+            "follows the consent domain's own erasure by its events"
+        )
+        actions.append(
+            {
+                "what": "projection of consents, preferences and RGPD flags",
+                "count": 1,
+                "result": "kept",
+                "legal_basis": basis,
+            }
+        )
+    return actions

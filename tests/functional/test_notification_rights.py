@@ -26,7 +26,10 @@ def call(platform: Platform, function: str, citizen_id: str) -> Any:
         **os.environ, "PYTHONPATH": str(ROOT), "PIC_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{port}",
         "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "eu-south-2",
     }  # fmt: skip
-    code = f"import json; from functions.notification import pipeline; print(json.dumps(pipeline.{function}({citizen_id!r}), default=str))"
+    code = (
+        "import json; from functions.notification import pipeline; "
+        f"print(json.dumps(pipeline.{function}({citizen_id!r}), default=str))"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -12,10 +12,12 @@ Runs as the ``pic-notification-release`` Deployment (one replica) and, locally, 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from pynamodb.attributes import UnicodeAttribute
 
@@ -91,9 +93,14 @@ def release(now: datetime) -> int:
 
 
 def run_forever(stop: threading.Event, every: float = 5.0) -> None:
+    """Poll until ``stop``; after each good pass touch ``PIC_RELEASE_HEARTBEAT`` (if set), which the
+    Deployment's probes check (a poller has no port to probe)."""
+    heartbeat = os.environ.get("PIC_RELEASE_HEARTBEAT")
     while not stop.is_set():
         try:
             release(datetime.now(UTC))
+            if heartbeat:
+                Path(heartbeat).touch()
         except Exception as exc:  # keep polling: a DynamoDB hiccup must not stop releases
             print(f"release pass failed: {exc}", file=sys.stderr)
         stop.wait(every)

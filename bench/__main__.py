@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import c360, coldstart, pipeline, policy, rgpd
+from bench import notifications as notify  # NOT
 from bench import position as position_bench  # global position (POS)
 from bench.stats import Figure, machine
 from local.harness import start_platform
@@ -88,6 +89,12 @@ def main() -> int:
                 ("c360", lambda: c360.run(50_000)),
                 ("rgpd", lambda: rgpd.run(platform)),
                 ("global position", lambda: position_bench.run(platform)),
+                # NOT: notifications and alerts
+                ("notifications in process", notify.decide_in_process),
+                ("notifications pipeline", lambda: notify.pipeline(platform)),
+                ("alert fan-out 1M (in process)", notify.fanout_in_process),
+                ("alert fan-out through the platform", lambda: notify.fanout_platform(platform)),
+                ("bulk 100k", lambda: notify.bulk(platform)),
             ):
                 print(f"… {name}", file=sys.stderr, flush=True)
                 found = step()

@@ -11,6 +11,7 @@ import builtins
 from dataclasses import dataclass, field
 
 from events import audit, citizen, consent, interaction, position, rgpd
+from events import notification as notif
 from events.base import EventData
 
 
@@ -39,7 +40,7 @@ _SPECS = [
         producer="pic-consent",
         source="/pic/consent",
         description="A citizen's consent for one purpose changed, with before/after and the proof id.",
-        consumers=["pic-position-events"],
+        consumers=["pic-position-events", "pic-notification-events"],  # POS shows it; NOT projects it (policy input)
     ),
     EventSpec(
         type="es.madrid.pic.preferences.changed.v1",
@@ -47,6 +48,7 @@ _SPECS = [
         producer="pic-consent",
         source="/pic/consent",
         description="A citizen's language, preferred channels or quiet hours changed.",
+        consumers=["pic-notification-events"],  # NOT projects it (policy input, alert fan-out)
     ),
     EventSpec(
         type="es.madrid.pic.subscription.changed.v1",
@@ -54,6 +56,7 @@ _SPECS = [
         producer="pic-consent",
         source="/pic/consent",
         description="An alert subscription by topic and zone was created or deleted.",
+        consumers=["pic-notification-events"],  # NOT projects it (policy input, alert fan-out)
     ),
     EventSpec(
         type="es.madrid.pic.citizen.record.upserted.v1",
@@ -160,6 +163,93 @@ _SPECS = [
         producer="pic-citizen",
         source="/pic/citizen",
         description="A source record was split out of a golden record, restoring the golden record it came with.",
+    ),
+    # ---- notifications and alerts (NOT) ----
+    EventSpec(
+        type="es.madrid.pic.notification.requested.v1",
+        model=notif.NotificationRequested,
+        producer="internal systems (Tributos, Movilidad, Servicios Sociales...)",
+        source="the requesting system's URI, e.g. /legacy/tributos",
+        description="Asks PIC to notify a citizen (or an explicit address) with a template.",
+        consumers=["pic-notification-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.notification.accepted.v1",
+        model=notif.NotificationAccepted,
+        producer="pic-notification",
+        source="/pic/notification",
+        description="The policy allowed the notification on a channel; delivery follows (or waits for quiet hours).",
+        consumers=["pic-notification-delivery"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.notification.due.v1",
+        model=notif.NotificationDue,
+        producer="pic-notification",
+        source="/pic/notification",
+        description="Internal: a notification deferred by quiet hours is due for delivery now.",
+        consumers=["pic-notification-delivery"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.notification.sending.v1",
+        model=notif.NotificationSending,
+        producer="pic-notification",
+        source="/pic/notification",
+        description="A delivery attempt claimed the notification and is handing it to the provider.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.notification.delivered.v1",
+        model=notif.NotificationDelivered,
+        producer="pic-notification",
+        source="/pic/notification",
+        description="The provider took the message.",
+        consumers=["pic-notification-delivery"],  # signed status callbacks
+    ),
+    EventSpec(
+        type="es.madrid.pic.notification.temporary-failure.v1",
+        model=notif.NotificationTemporaryFailure,
+        producer="pic-notification",
+        source="/pic/notification",
+        description="A delivery attempt failed transiently; it is retried with backoff up to the channel's limit.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.notification.permanent-failure.v1",
+        model=notif.NotificationPermanentFailure,
+        producer="pic-notification",
+        source="/pic/notification",
+        description="The provider refused the message, or the channel's retry limit was reached.",
+        consumers=["pic-notification-delivery"],  # signed status callbacks
+    ),
+    EventSpec(
+        type="es.madrid.pic.notification.not-allowed.v1",
+        model=notif.NotificationNotAllowed,
+        producer="pic-notification",
+        source="/pic/notification",
+        description="The policy refused the notification (or no reachable allowed channel); the reason says why.",
+        consumers=["pic-notification-delivery"],  # signed status callbacks
+    ),
+    EventSpec(
+        type="es.madrid.pic.notification.bulk.chunk.ready.v1",
+        model=notif.BulkChunkReady,
+        producer="pic-notification",
+        source="/pic/notification",
+        description="Internal: a chunk of a bulk job's recipients waits to be decided and enqueued.",
+        consumers=["pic-notification-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.alert.published.v1",
+        model=notif.AlertPublished,
+        producer="internal systems (Protección Civil, Movilidad, Medio Ambiente...)",
+        source="the publishing system's URI, e.g. /legacy/proteccion-civil",
+        description="An alert for a topic in some zones; fans out to every citizen subscribed to that topic and zone.",
+        consumers=["pic-notification-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.alert.page.ready.v1",
+        model=notif.AlertPageReady,
+        producer="pic-notification",
+        source="/pic/notification",
+        description="Internal: the next page of an alert's subscribers (one topic and zone) waits to be fanned out.",
+        consumers=["pic-notification-events"],
     ),
 ]
 

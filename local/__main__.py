@@ -42,7 +42,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("PIC_DYNAMODB_IN_MEMORY") == "1",
         help="keep DynamoDB Local's data in memory (faster; lost on restart)",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(  # NOT: where the SMTP capture listens (0: a free port)
+        "--smtp-port", type=int, default=int(os.environ.get("PIC_SMTP_PORT", "0"))
+    )
+    args = parser.parse_args(argv)
+    if not args.smtp_port:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            args.smtp_port = int(s.getsockname()[1])
+    return args
 
 
 def local_environment(args: argparse.Namespace) -> dict[str, str]:
@@ -63,6 +71,11 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "K_SINK": f"{base}/events",
         "PIC_POLICY_ENGINE": os.environ.get("PIC_POLICY_ENGINE", "embedded"),
         "PIC_OPA_URL": base,
+        # NOT: the local notification providers (SMTP capture in this process; SMS/push sinks on the gateway)
+        "PIC_SMTP_HOST": "127.0.0.1",
+        "PIC_SMTP_PORT": str(args.smtp_port),
+        "PIC_SMS_URL": f"{base}/dev/sms/messages",
+        "PIC_PUSH_URL": f"{base}/dev/push/messages",
     }
 
 
@@ -89,6 +102,7 @@ def print_parts(args: argparse.Namespace, env: dict[str, str], routes: list[tupl
         f"  dead letters       {base}/dev/deadletters  (replay: POST /dev/deadletters/<id>/replay)",
         f"  events seen        {base}/dev/events  ·  received by event-display: {base}/dev/received",
         f"  dev IdP            {base}/.well-known/jwks.json  ·  POST {base}/dev/token",
+        f"  notification sinks {base}/dev/mail · /dev/sms · /dev/push  (SMTP on :{env['PIC_SMTP_PORT']})",
         f"  OPA Data API       POST {base}/v1/data/<package>/decision  (embedded Rego engine)",
         f"  DynamoDB Local     {env['PIC_DYNAMODB_ENDPOINT']}  (tables from the pynamodb models)",
         "  outbox relay       in this process, publishing to K_SINK=" + env["K_SINK"],
@@ -117,6 +131,9 @@ class Platform:
         from local.idp import ensure_key
 
         ensure_key(self.args.data_dir)
+        from local.notify_sinks import start_smtp  # NOT: the SMTP capture, browsable at /dev/mail
+
+        self.smtp = start_smtp(self.args.data_dir, self.args.smtp_port)
         self.children.append(
             dynamodb.start(self.args.data_dir / "dynamodb", self.args.dynamodb_port, self.args.dynamodb_in_memory)
         )
@@ -162,6 +179,8 @@ class Platform:
                 daemon=True,
             ),
             threading.Thread(target=self._watch_dynamodb, args=(store,), name="dynamodb-health", daemon=True),
+            # NOT: releases notifications deferred by quiet hours when they end (pic-notification-release)
+            threading.Thread(target=_notification_release, args=(self.stop,), name="notification-release", daemon=True),
         ]
         for thread in self.threads:
             thread.start()
@@ -249,6 +268,8 @@ class Platform:
 
     def shutdown(self) -> None:
         self.stop.set()
+        if getattr(self, "smtp", None) is not None:  # NOT: the SMTP capture
+            self.smtp.stop()
         for thread in self.threads:
             thread.join(timeout=10)
         for child in reversed(self.children):
@@ -259,6 +280,12 @@ class Platform:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def _notification_release(stop: threading.Event) -> None:  # NOT: the pic-notification-release Deployment
+    from functions.notification.release import run_forever
+
+    run_forever(stop, every=2.0)
 
 
 def main(argv: list[str] | None = None) -> int:

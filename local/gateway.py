@@ -40,6 +40,7 @@ from functions.core.settings import REPO_ROOT, get_settings
 from local.broker import BrokerStore, InvalidCloudEventError, parse_event
 from local.idp import DevIdp, TokenRequest
 from local.manifests import FunctionService, Manifests, load
+from local.notify_sinks import ProviderSinks  # NOT: local e-mail/SMS/push sinks
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 HEARTBEAT_STALE_SECONDS = 5.0
@@ -86,6 +87,7 @@ class Gateway:
         self.broker = BrokerStore(data_dir / "broker.sqlite")
         self.idp = DevIdp(data_dir, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
         self.policy = EmbeddedPolicy(PolicyBundle.load(settings.policies_dir))
+        self.notify_sinks = ProviderSinks(data_dir)  # NOT: /dev/mail, /dev/sms, /dev/push
         self.routes = RouteTable()
         self.apps: dict[str, WsgiApp] = {}
         for service in manifests.services.values():
@@ -128,6 +130,7 @@ class Gateway:
             ("GET", "/dev/events"): self.events,
             ("GET", "/dev/routes"): lambda r: as_json({"routes": self.routes.patterns()}),
             ("GET", "/dev/received"): self.received,
+            **self.notify_sinks.handlers(),  # NOT: /dev/mail, /dev/sms, /dev/push and the provider endpoints
         }
         handler = handlers.get((request.method, request.path.rstrip("/") or "/"))
         if handler:

@@ -47,6 +47,19 @@ class Settings(BaseModel):
         description="HMAC key of the blind indexes; from a Secret when deployed, never the default",
     )
 
+    # ---- notifications (NOT): channel providers, rate limits, callback signing ----
+    notify_email_provider: str = Field("smtp", validation_alias="PIC_NOTIFY_EMAIL", pattern="^(smtp|ses)$")
+    smtp_host: str = Field("127.0.0.1", validation_alias="PIC_SMTP_HOST")
+    smtp_port: int = Field(1025, validation_alias="PIC_SMTP_PORT")
+    mail_from: str = Field("avisos@pic.madrid.es", validation_alias="PIC_MAIL_FROM")
+    notify_sms_provider: str = Field("http", validation_alias="PIC_NOTIFY_SMS", pattern="^(http|sns)$")
+    sms_url: str = Field("http://127.0.0.1:8080/dev/sms/messages", validation_alias="PIC_SMS_URL")
+    push_url: str = Field("http://127.0.0.1:8080/dev/push/messages", validation_alias="PIC_PUSH_URL")
+    provider_rate: float = Field(200.0, validation_alias="PIC_PROVIDER_RATE", gt=0, description="messages/s/provider")
+    callback_secret: str = Field(
+        "pic-local-callback-key-not-a-secret", validation_alias="PIC_CALLBACK_SECRET", min_length=16
+    )
+
     @classmethod
     def from_env(cls) -> Settings:
         """The settings this process's environment gives."""

@@ -130,6 +130,7 @@ refusals contains reason if {
 #   legal_source: RGPD art. 5.1.f
 refusals contains "No citizen named: resource.citizen_id must be the citizen whose record is read or changed (RGPD art. 5.1.f)." if {
 	not citizen_named
+	not platform_action
 }
 
 # ---------------------------------------------------------------------------
@@ -186,6 +187,38 @@ grounds contains reason if {
 		[subject_shown, action_shown, citizen_shown],
 	)
 }
+
+# METADATA
+# title: Platform actions of council staff and systems (notifications)
+# description: >-
+#   Actions marked scope platform in data.json (notification templates, sending notifications and
+#   reading their status) act on no one citizen's record: an internal system, or an agent with an
+#   attention level, may do them when data.json lists the role. Whether each message may reach its
+#   citizen is then decided per message by policies/notifications.
+# custom:
+#   legal_source: RGPD art. 5.2 (accountability) and art. 25.1; Ley 39/2015 art. 41 (notifications by the administration)
+grounds contains reason if {
+	role_listed
+	platform_action
+	input.subject.role == "system"
+	reason := sprintf(
+		"Internal system %s may do platform action %s, as data.json lists it (RGPD art. 5.2 and art. 25.1).",
+		[subject_shown, action_shown],
+	)
+}
+
+grounds contains reason if {
+	role_listed
+	platform_action
+	input.subject.role == "agent"
+	agent_level_valid
+	reason := sprintf(
+		"Agent %s (attention level %s) may do platform action %s, as data.json lists it (RGPD art. 5.2 and art. 25.1).",
+		[subject_shown, level_shown, action_shown],
+	)
+}
+
+platform_action if action.scope == "platform"
 
 # ---------------------------------------------------------------------------
 # Helpers

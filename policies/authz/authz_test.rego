@@ -182,12 +182,12 @@ test_decision_defined_and_denied_without_input if {
 }
 
 test_every_declared_action_is_open_to_citizen_and_agent if {
-	# GIVEN the declared actions that list the citizen (rgpd.extend is the controller's and
-	# interaction.record the channels', citizen.review/unmerge staff's: agents and systems only)
-	citizen_actions := {name | some name, spec in data.authz.actions; "citizen" in spec.roles}
-	agents_only := {name | some name, spec in data.authz.actions; not "citizen" in spec.roles}
-	agents_only == {"rgpd.extend", "interaction.record", "citizen.review", "citizen.unmerge"}
-	count(citizen_actions) == count(data.authz.actions) - count(agents_only)
+	# GIVEN the declared actions on a citizen's record (platform actions, e.g. template.write, are tested
+	# apart) that list the citizen: rgpd.extend is the controller's, interaction.record the channels' and
+	# citizen.review/unmerge the staff's (agents and systems only)
+	record_actions := {name | some name, spec in data.authz.actions; not spec.scope == "platform"}
+	citizen_actions := {name | some name in record_actions; "citizen" in data.authz.actions[name].roles}
+	record_actions - citizen_actions == {"rgpd.extend", "interaction.record", "citizen.review", "citizen.unmerge"}
 
 	# THEN each may be done by the citizen and by an agent of level 1
 	every name in citizen_actions {
@@ -346,4 +346,33 @@ test_system_cannot_review_or_unmerge if {
 
 test_agent_level_0_cannot_review if {
 	not allowed(request(agent(0), "citizen.review", "cit-1"))
+}
+
+# ---------------------------------------------------------------------------
+# Notifications (NOT): platform actions and the citizen's inbox
+# ---------------------------------------------------------------------------
+
+test_a_system_may_send_notifications_without_naming_a_citizen if {
+	decision.allow with input as {"subject": {"id": "tributos", "role": "system"}, "action": "notification.send", "resource": {}}
+}
+
+test_an_agent_may_write_templates if {
+	decision.allow with input as {"subject": {"id": "a-1", "role": "agent", "level": 2}, "action": "template.write", "resource": {}}
+}
+
+test_a_level_0_agent_may_not_write_templates if {
+	not decision.allow with input as {"subject": {"id": "a-1", "role": "agent", "level": 0}, "action": "template.write", "resource": {}}
+}
+
+test_a_citizen_may_not_send_notifications if {
+	not decision.allow with input as {"subject": {"id": "c-1", "role": "citizen"}, "action": "notification.send", "resource": {"citizen_id": "c-1"}}
+}
+
+test_a_citizen_reads_their_own_inbox_only if {
+	decision.allow with input as {"subject": {"id": "c-1", "role": "citizen"}, "action": "inbox.read", "resource": {"citizen_id": "c-1"}}
+	not decision.allow with input as {"subject": {"id": "c-1", "role": "citizen"}, "action": "inbox.read", "resource": {"citizen_id": "c-2"}}
+}
+
+test_a_system_may_not_read_a_citizens_inbox if {
+	not decision.allow with input as {"subject": {"id": "tributos", "role": "system"}, "action": "inbox.read", "resource": {"citizen_id": "c-1"}}
 }

@@ -126,6 +126,8 @@ def test_the_bundle_holds_every_policy_but_not_its_tests(bundle: PolicyBundle) -
         "rgpd/retention/retention.rego",
     } <= set(names)
     assert not [name for name in names if name.endswith("_test.rego")]
+    assert "notifications" in bundle.packages
+    assert "notifications/notifications.rego" in names
     assert len(bundle.version) == 12 and bundle.version == PolicyBundle.load(POLICIES).version
 
 

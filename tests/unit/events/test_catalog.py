@@ -7,7 +7,8 @@ import re
 from events import consent
 from events.catalog import CATALOG, spec_of
 
-TYPE_NAME = re.compile(r"^es\.madrid\.pic\.[a-z]+(\.[a-z]+)+\.v[1-9][0-9]*$")
+# segments may hold a DNS-label hyphen (es.madrid.pic.notification.not-allowed.v1)
+TYPE_NAME = re.compile(r"^es\.madrid\.pic\.[a-z]+(\.[a-z]+(-[a-z]+)*)+\.v[1-9][0-9]*$")
 
 
 def test_every_type_follows_the_naming_rule() -> None:

@@ -103,6 +103,10 @@ def test_the_local_overlay_has_the_consent_and_citizen_functions_and_the_event_d
         "pic-event-display",
         "pic-rgpd",
         "pic-rgpd-events",
+        # NOT
+        "pic-notification",
+        "pic-notification-events",
+        "pic-notification-delivery",
     }
     consent = manifests.services["pic-consent"]
     assert (consent.source, consent.target, consent.signature) == ("functions/consent/main.py", "consent_http", "http")
@@ -136,6 +140,16 @@ def test_the_local_overlay_triggers_and_their_delivery() -> None:
         "rgpd-request-opened-consent",
         "rgpd-flags-changed-consent",
     }
+    not_triggers = {  # NOT: notifications and alerts
+        "notification-requested", "alert-published", "alert-page-ready", "notification-bulk-chunk-ready",
+        "notification-consent-changed", "notification-preferences-changed", "notification-subscription-changed",
+        "notification-accepted", "notification-due", "notification-delivered", "notification-permanent-failure",
+        "notification-not-allowed",
+    }  # fmt: skip
+    assert set(triggers) >= not_triggers
+    assert triggers["notification-accepted"].delivery == Delivery(
+        retry=6, backoff_policy="exponential", backoff_delay=0.5, dead_letter_sink="Broker/pic-deadletters"
+    )
     upserted = triggers["citizen-record-upserted"]
     assert (upserted.subscriber, upserted.filters) == (
         "pic-citizen-events",

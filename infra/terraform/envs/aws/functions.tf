@@ -385,3 +385,141 @@ module "role_pic_audit_events" {
   ]
   kms_key_arns = [module.kms.key_arn]
 }
+
+# ---- notifications and alerts (NOT) ----
+
+# functions/notification/main.py notification_http: templates, notifications, bulk jobs, inbox and the
+# projection (GetItem, Query, BatchGetItem); writes them with outbox rows and idempotency records in one
+# TransactWriteItems (PutItem, UpdateItem); marks inbox messages read (UpdateItem); reads C360's golden
+# records for contact points (GetItem/BatchGetItem, read-only).
+module "role_pic_notification" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-notification"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-notification"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "NotificationReadWrite"
+      table_arn = module.table_notification.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    },
+    {
+      sid       = "CitizenContactPointsRead"
+      table_arn = module.table_citizen.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/notification/main.py notification_events: requests, alert fan-out (Query on by-topic-zone),
+# bulk chunks and the projections; the same reads and writes as the HTTP side.
+module "role_pic_notification_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-notification-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-notification-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "NotificationReadWrite"
+      table_arn     = module.table_notification.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      index_actions = { "by-topic-zone" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "CitizenContactPointsRead"
+      table_arn = module.table_citizen.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/notification/main.py notification_delivery: reads a notification (GetItem), claims it and
+# records the outcome with conditional writes (PutItem), writes in-app messages (PutItem) and bulk counters
+# (UpdateItem) in the same transaction. Sending through SES/SNS needs ses:SendEmail / sns:Publish, granted
+# where those adapters are chosen (PIC_NOTIFY_EMAIL=ses, PIC_NOTIFY_SMS=sns) by a policy attached outside
+# this module, which only grants DynamoDB.
+module "role_pic_notification_delivery" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-notification-delivery"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-notification-delivery"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "NotificationDeliver"
+      table_arn = module.table_notification.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/notification/release.py (Deployment pic-notification-release): reads its cursor and the due
+# markers of each minute (GetItem, Query), deletes released markers with their notification.due outbox rows
+# in one TransactWriteItems (DeleteItem) and writes its cursor (PutItem).
+module "role_pic_notification_release" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-notification-release"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-notification-release"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "NotificationRelease"
+      table_arn = module.table_notification.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}

@@ -167,3 +167,32 @@ module "table_audit" {
   point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
+
+# ---- notifications and alerts (NOT) ----
+# functions/notification/storage.py NotificationItem family: templates (every version kept), notifications
+# and their history, the projection of CON events and RGPD flags per citizen, subscriptions (index
+# by-topic-zone for alert fan-out, sparse), in-app inboxes, bulk jobs and alerts. TTL on expires_at: a
+# notification is kept a year and a month as proof it was sent, then expires; templates and the projection
+# carry no expires_at and are kept.
+module "table_notification" {
+  source = "../../modules/dynamodb-table"
+
+  name      = "${var.table_prefix}notification"
+  hash_key  = "pk"
+  range_key = "sk"
+  attributes = [
+    { name = "pk", type = "S" },
+    { name = "sk", type = "S" },
+    { name = "topic_zone", type = "S" },
+  ]
+  global_secondary_indexes = [
+    # Who is subscribed to a topic in a zone (alert fan-out); only live subscription items carry topic_zone.
+    { name = "by-topic-zone", hash_key = "topic_zone", range_key = "pk", projection_type = "KEYS_ONLY" },
+  ]
+  ttl_attribute_name = "expires_at"
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}

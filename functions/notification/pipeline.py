@@ -1,0 +1,630 @@
+"""The notification pipeline over the real stores: decide and enqueue, deliver exactly once, fan out.
+
+``main.py`` calls these from HTTP and CloudEvent entry points; the rules themselves are in ``service.py``
+(pure) and ``policies/notifications``.
+
+Exactly one message per notification: delivery first takes a token from the provider's bucket, then
+CLAIMS the notification with a conditional write (status accepted/temporary-failure → sending, on the
+version read). Of any number of concurrent or repeated deliveries of the same event only one claim
+succeeds; the others see the notification sending or done and acknowledge. The final status and the
+in-app message (for the inbox) commit together. A claim whose worker died (sending for longer than
+``SENDING_LEASE``) may be taken again: only then can a message go out twice (at-least-once after a crash).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from events.base import EventData
+from events.notification import (
+    NotificationAccepted,
+    NotificationDelivered,
+    NotificationNotAllowed,
+    NotificationPermanentFailure,
+    NotificationSending,
+    NotificationStatusChanged,
+    NotificationTemporaryFailure,
+    Recipient,
+)
+from functions.citizen.storage import GoldenItem
+from functions.core.errors import ConflictError
+from functions.core.outbox import stage_event
+from functions.core.policy import Policy, get_policy
+from functions.core.store import UnitOfWork
+from functions.notification import service, templates
+from functions.notification.channels import DeliveryFailed, Outbound, providers
+from functions.notification.release import stage_marker
+from functions.notification.service import CitizenView, Message
+from functions.notification.storage import (
+    AlertStore,
+    JobStore,
+    NotificationStore,
+    ProfileStore,
+    TemplateStore,
+    citizen_view,
+    expiry,
+)
+
+SENDING_LEASE = timedelta(seconds=120)
+TX_NOTIFICATIONS = 30  # notification + event (+ release marker) = 3 items; TransactWriteItems takes 100
+STATUS_EVENTS: dict[str, type[NotificationStatusChanged]] = {
+    "accepted": NotificationAccepted,
+    "not-allowed": NotificationNotAllowed,
+    "sending": NotificationSending,
+    "delivered": NotificationDelivered,
+    "temporary-failure": NotificationTemporaryFailure,
+    "permanent-failure": NotificationPermanentFailure,
+}
+
+
+@dataclass(frozen=True)
+class Stores:
+    templates: TemplateStore = field(default_factory=TemplateStore)
+    notifications: NotificationStore = field(default_factory=NotificationStore)
+    profiles: ProfileStore = field(default_factory=ProfileStore)
+    jobs: JobStore = field(default_factory=JobStore)
+    alerts: AlertStore = field(default_factory=AlertStore)
+
+
+@lru_cache(maxsize=1)
+def stores() -> Stores:
+    return Stores()
+
+
+@lru_cache(maxsize=1)
+def policy() -> Policy:
+    return get_policy()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---- who the recipient is ------------------------------------------------------------------------------
+
+
+def golden_of(citizen_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Contact points from C360's golden records (read-only, batched): ``{citizen_id: {"attributes": ...}}``."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(citizen_ids), 100):
+        keys = [(c, "golden") for c in citizen_ids[start : start + 100]]
+        for item in GoldenItem.batch_get(keys, attributes_to_get=["pk", "sk", "attributes"]):
+            found[item.pk] = {"attributes": json.loads(item.attributes)}
+    return found
+
+
+def views_of(citizen_ids: list[str]) -> dict[str, CitizenView]:
+    unique = list(dict.fromkeys(citizen_ids))
+    profiles: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(unique), 100):
+        profiles.update(stores().profiles.fetch_many(unique[start : start + 100]))
+    golden = golden_of(unique)
+    return {c: citizen_view(c, profiles.get(c, {}), golden.get(c)) for c in unique}
+
+
+# ---- deciding ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """One message to decide: from the API, an internal system's event, a bulk row or an alert."""
+
+    notification_id: str
+    template: str
+    recipient: Recipient
+    personalisation: dict[str, Any]
+    requested_by: str
+    language: str | None = None
+    reference: str | None = None
+    callback_url: str | None = None
+    bulk_id: str | None = None
+
+
+def fetch_template(template_id: str) -> templates.Template:
+    found = stores().templates.fetch(template_id)
+    if found is None:
+        raise service.TemplateNotFoundError(
+            f"no template {template_id!r}", errors=[{"field": "template", "message": "no such template"}]
+        )
+    return found[0]
+
+
+_CHOICES: dict[tuple[Any, ...], service.Choice] = {}
+CHOICE_MEMO_SIZE = 50_000
+
+
+def decide(
+    message: Message, view: CitizenView | None, direct: tuple[str, str] | None, at: datetime
+) -> tuple[service.Choice, str | None]:
+    """Ask the policy for each candidate channel in order; the choice and the address to use.
+
+    Citizens alike (same consents, preferences, flags and reachable channels, same message and minute) get
+    the same choice: it is memoised per process, so a fan-out asks the engine (and writes the decision log)
+    once per distinct input rather than once per citizen.
+    """
+    candidates: tuple[str, ...]
+    if direct is not None:
+        candidates, reachable = (direct[0],), [direct[0]]
+    else:
+        assert view is not None
+        candidates, reachable = view.candidates(), view.reachable()
+    key = _choice_key(message, view, candidates, reachable, at)
+    choice = _CHOICES.get(key)
+    if choice is None:
+        choice = _decide(message, view, candidates, reachable, at)
+        if len(_CHOICES) >= CHOICE_MEMO_SIZE:
+            _CHOICES.clear()
+        _CHOICES[key] = choice
+    if not choice.allowed or choice.channel is None:
+        return choice, None
+    return choice, (direct[1] if direct else view.address(choice.channel) if view else None)
+
+
+@lru_cache(maxsize=4)
+def _local_minute(at: datetime) -> str:
+    return at.astimezone(service.MADRID).strftime("%Y-%m-%dT%H:%M")
+
+
+def _choice_key(
+    message: Message, view: CitizenView | None, candidates: tuple[str, ...], reachable: list[str], at: datetime
+) -> tuple[Any, ...]:
+    local_minute = _local_minute(at)
+    if view is None:
+        return (message, local_minute, candidates, tuple(reachable), None)
+    consents = json.dumps(view.consents, sort_keys=True) if view.consents else ""
+    quiet = (view.quiet_hours or {}).get("start"), (view.quiet_hours or {}).get("end")
+    return (message, local_minute, candidates, tuple(reachable), consents, quiet, view.restricted, view.objections)
+
+
+def _decide(
+    message: Message, view: CitizenView | None, candidates: tuple[str, ...], reachable: list[str], at: datetime
+) -> service.Choice:
+    decisions = []
+    # Reachable channels first (in the citizen's order), stopping at the first allowed one: a fan-out asks
+    # about one channel for most citizens. The others are asked only to give the reasons of a refusal.
+    ordered = [c for c in candidates if c in reachable] + [c for c in candidates if c not in reachable]
+    for channel in ordered:
+        decision = policy().decide("notifications", service.policy_input(message, channel, view, reachable, at))
+        decisions.append((channel, decision))
+        if decision.allow:
+            break
+    return service.choose(decisions, lambda: service.quiet_hours_end(view.quiet_hours if view else None, at))
+
+
+def direct_address(recipient: Recipient) -> tuple[str, str] | None:
+    if recipient.email:
+        return "email", service.normalise_email(recipient.email)
+    if recipient.phone:
+        return "sms", service.normalise_phone(recipient.phone)
+    return None
+
+
+def new_doc(
+    req: Request, template: templates.Template, choice: service.Choice, address: str | None, rendered: Any, at: datetime
+) -> dict[str, Any]:
+    status = "accepted" if choice.allowed else "not-allowed"
+    when = at.isoformat()
+    history = [{"status": "requested", "at": when}]
+    entry: dict[str, Any] = {"status": status, "at": when, "channel": choice.channel}
+    if choice.reason:
+        entry["reason"] = choice.reason
+    history.append(entry)
+    return {
+        "id": req.notification_id,
+        "status": status,
+        "template": template.id,
+        "template_version": template.version,
+        "purpose": template.purpose,
+        "recipient": req.recipient.model_dump(exclude_none=True),
+        "channel": choice.channel,
+        "address": address,
+        "language": rendered.language if rendered else None,
+        "subject": rendered.subject if rendered else None,
+        "body": rendered.body if rendered else None,
+        "reason": choice.reason if not choice.allowed or choice.deliver_after else None,
+        "reasons": choice.reasons,
+        "legal_basis": choice.legal_basis,
+        "deliver_after": choice.deliver_after.isoformat() if choice.deliver_after else None,
+        "attempt": 0,
+        "requested_by": req.requested_by,
+        "reference": req.reference,
+        "callback_url": req.callback_url,
+        "bulk_id": req.bulk_id,
+        "alert_id": None,
+        "created_at": when,
+        "updated_at": when,
+        "history": history,
+        "expires_at": expiry(at),
+    }
+
+
+def prepare(req: Request, template: templates.Template, view: CitizenView | None, at: datetime) -> dict[str, Any]:
+    """Validate, decide and render one request (no writes). Raises the 422 problems of bad input."""
+    values = templates.check_personalisation(template.fields, req.personalisation)
+    direct = direct_address(req.recipient)
+    message = Message(purpose=template.purpose)
+    choice, address = decide(message, view, direct, at)
+    language = req.language or (view.language if view else "es")
+    rendered = templates.render(template, values, language) if choice.allowed else None
+    return new_doc(req, template, choice, address, rendered, at)
+
+
+def status_event(doc: dict[str, Any], at: datetime) -> EventData:
+    model = STATUS_EVENTS[doc["status"]]
+    return model(
+        notification_id=doc["id"],
+        status=doc["status"],
+        template=doc["template"],
+        template_version=doc["template_version"],
+        purpose=doc["purpose"],
+        channel=doc.get("channel"),
+        reason=doc.get("reason"),
+        reasons=doc.get("reasons") or [],
+        attempt=doc.get("attempt", 0),
+        deliver_after=doc.get("deliver_after"),
+        alert_id=doc.get("alert_id"),
+        bulk_id=doc.get("bulk_id"),
+        changed_at=at,
+    )
+
+
+def stage_new(uow: UnitOfWork, doc: dict[str, Any], traceparent: str | None, at: datetime) -> None:
+    """The notification and its first status event, together (the condition refuses a second copy); a
+    notification deferred by quiet hours also gets its release marker (``release.py``)."""
+    stores().notifications.stage_new(uow, doc, at)
+    if doc["status"] == "accepted" and doc.get("deliver_after"):
+        stage_marker(uow, doc["id"], datetime.fromisoformat(doc["deliver_after"]))
+    stage_event(uow, status_event(doc, at), subject=doc["id"], traceparent=traceparent, now=at)
+
+
+def accept_one(req: Request, traceparent: str | None) -> tuple[UnitOfWork, dict[str, Any]]:
+    """The unit of work for one notification (API or event): decided, rendered, stored, announced."""
+    at = now()
+    template = fetch_template(req.template)
+    view = views_of([req.recipient.citizen_id])[req.recipient.citizen_id] if req.recipient.citizen_id else None
+    doc = prepare(req, template, view, at)
+    uow = UnitOfWork()
+    stage_new(uow, doc, traceparent, at)
+    return uow, doc
+
+
+def public_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """The notification as its requester sees it: status, channel, why, history; no message body."""
+    keys = (
+        "id", "status", "reason", "reasons", "legal_basis", "channel", "template", "template_version", "purpose",
+        "deliver_after", "attempt", "reference", "bulk_id", "alert_id", "created_at", "updated_at", "history",
+    )  # fmt: skip
+    return {k: doc.get(k) for k in keys}
+
+
+# ---- delivering -------------------------------------------------------------------------------------------------
+
+
+def _moved(doc: dict[str, Any], status: str, at: datetime, **extra: Any) -> dict[str, Any]:
+    entry = {"status": status, "at": at.isoformat(), "attempt": extra.get("attempt", doc.get("attempt", 0))}
+    if extra.get("reason"):
+        entry["reason"] = extra["reason"]
+    service.check_transition(doc["status"], status)
+    return {**doc, **extra, "status": status, "updated_at": at.isoformat(), "history": [*doc["history"], entry]}
+
+
+def deliver(notification_id: str, traceparent: str | None, due: bool = False) -> UnitOfWork:
+    """Deliver one notification exactly once; answers the unit of work that records the outcome. ``due``: the
+    release job says its quiet hours are over (an accepted notification otherwise waits for them)."""
+    found = stores().notifications.fetch(notification_id)
+    if found is None:
+        raise ConflictError(f"notification {notification_id} is not readable yet; retry")
+    doc, version = found
+    at = now()
+    if not _deliverable(doc, at, due):
+        return UnitOfWork()
+    provider = providers()[doc["channel"]]
+    provider.bucket.take(2.0)  # before the claim: a rate-limited retry must not leave it "sending"
+    claimed = _moved(
+        {**doc, "status": "accepted" if doc["status"] == "sending" else doc["status"]},
+        "sending",
+        at,
+        attempt=doc.get("attempt", 0) + 1,
+        claimed_at=at.isoformat(),
+    )
+    claim = UnitOfWork()
+    stores().notifications.stage_update(claim, claimed, version, expected_status=doc["status"])
+    stage_event(claim, status_event(claimed, at), subject=notification_id, traceparent=traceparent, now=at)
+    try:
+        claim.commit()
+    except ConflictError:
+        return UnitOfWork()  # another delivery holds it: nothing to do here
+    return _send(claimed, version + 1, provider, traceparent)
+
+
+def _deliverable(doc: dict[str, Any], at: datetime, due: bool) -> bool:
+    if doc["status"] == "accepted":
+        after = doc.get("deliver_after")
+        return due or not after or datetime.fromisoformat(after) <= at
+    if doc["status"] == "temporary-failure":
+        return True
+    if doc["status"] == "sending":
+        claimed = str(doc.get("claimed_at") or "")
+        return bool(claimed) and datetime.fromisoformat(claimed) + SENDING_LEASE < at
+    return False
+
+
+def _send(doc: dict[str, Any], version: int, provider: Any, traceparent: str | None) -> UnitOfWork:
+    at = now()
+    uow = UnitOfWork()
+    outbound = Outbound(doc["id"], doc["channel"], doc["address"], doc["subject"], doc["body"], doc["language"], at)
+    try:
+        provider.channel.send(outbound, uow)
+    except DeliveryFailed as failure:
+        return _failed(doc, version, failure, traceparent)
+    done = _moved(doc, "delivered", at, delivered_at=at.isoformat())
+    _stage_outcome(uow, done, version, traceparent, at)
+    return uow
+
+
+def _stage_outcome(uow: UnitOfWork, doc: dict[str, Any], version: int, traceparent: str | None, at: datetime) -> None:
+    stores().notifications.stage_update(uow, doc, version, expected_status="sending")
+    stage_event(uow, status_event(doc, at), subject=doc["id"], traceparent=traceparent, now=at)
+    if doc.get("bulk_id") and doc["status"] in service.TERMINAL:
+        stores().jobs.stage_count(uow, doc["bulk_id"], doc["id"], doc["status"])
+
+
+def _failed(doc: dict[str, Any], version: int, failure: DeliveryFailed, traceparent: str | None) -> UnitOfWork:
+    """Temporary: record it and answer 409 (the broker retries with backoff). Permanent or out of retries:
+    record it; out of retries is answered 422 so the broker dead-letters the event with the reason."""
+    at = now()
+    attempt = int(doc.get("attempt", 1))
+    retry = not failure.permanent and service.retries_left(doc["channel"], attempt)
+    status = "temporary-failure" if retry else "permanent-failure"
+    reason = "provider-temporary" if retry else "retries-exhausted" if not failure.permanent else "provider-refused"
+    moved = _moved(doc, status, at, reason=reason, reasons=[failure.detail], attempt=attempt)
+    uow = UnitOfWork()
+    _stage_outcome(uow, moved, version, traceparent, at)
+    if retry:
+        uow.commit()
+        delay = service.retry_delay(attempt + 1)
+        raise ConflictError(f"{doc['channel']} failed temporarily ({failure.detail}); retry in {delay:.1f}s")
+    if reason == "retries-exhausted":
+        uow.commit()
+        raise service.DeliveryExhaustedError(
+            f"{doc['channel']} failed {attempt} times, the channel's limit: {failure.detail}", notification=doc["id"]
+        )
+    return uow
+
+
+# ---- bulk ---------------------------------------------------------------------------------------------------------
+
+
+def commit_in_batches(docs: Iterable[dict[str, Any]], traceparent: str | None, at: datetime) -> int:
+    """Store notifications and their events, TX_NOTIFICATIONS per transaction; answers how many were written."""
+    written = 0
+    batch: list[dict[str, Any]] = []
+    for doc in docs:
+        batch.append(doc)
+        if len(batch) == TX_NOTIFICATIONS:
+            written += _commit_batch(batch, traceparent, at)
+            batch = []
+    if batch:
+        written += _commit_batch(batch, traceparent, at)
+    return written
+
+
+def _commit_batch(batch: list[dict[str, Any]], traceparent: str | None, at: datetime) -> int:
+    uow = UnitOfWork()
+    for doc in batch:
+        stage_new(uow, doc, traceparent, at)
+    uow.commit()
+    return len(batch)
+
+
+def fresh(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop notifications already stored (a retried chunk or page) and repeats within the list."""
+    unique = list({d["id"]: d for d in docs}.values())
+    done: set[str] = set()
+    for start in range(0, len(unique), 100):
+        done |= stores().notifications.existing(d["id"] for d in unique[start : start + 100])
+    return [d for d in unique if d["id"] not in done]
+
+
+def bulk_chunk(bulk_id: str, chunk_no: int, traceparent: str | None) -> UnitOfWork:
+    """Decide and enqueue one stored chunk of a bulk job; the chunk's counts commit with the last batch."""
+    job = stores().jobs.fetch_job(bulk_id)
+    chunk = stores().jobs.fetch_chunk(bulk_id, chunk_no)
+    if job is None or chunk is None:
+        raise ConflictError(f"bulk job {bulk_id} chunk {chunk_no} is not readable yet; retry")
+    uow = UnitOfWork()
+    if chunk.outcome:
+        return uow
+    at = now()
+    template = fetch_template(job["template"])
+    rows = json.loads(chunk.rows)
+    citizens = [r["recipient"]["citizen_id"] for r in rows if r["recipient"].get("citizen_id")]
+    views = views_of(citizens) if citizens else {}
+    docs, counts = [], {"accepted": 0, "not-allowed": 0, "invalid": 0}
+    for row in rows:
+        recipient = Recipient.model_validate(row["recipient"])
+        req = Request(
+            notification_id=service.derived_id("bulk", bulk_id, str(row["row"])),
+            template=template.id,
+            recipient=recipient,
+            personalisation=row["personalisation"],
+            requested_by=job["requested_by"],
+            reference=row.get("reference"),
+            bulk_id=bulk_id,
+        )
+        view = views.get(recipient.citizen_id) if recipient.citizen_id else None
+        doc = prepare(req, template, view, at)
+        counts[doc["status"]] += 1
+        docs.append(doc)
+    todo = fresh(docs)
+    last = todo[-(len(todo) % TX_NOTIFICATIONS or TX_NOTIFICATIONS) :] if todo else []
+    commit_in_batches(todo[: len(todo) - len(last)], traceparent, at)
+    for doc in last:
+        stage_new(uow, doc, traceparent, at)
+    stores().jobs.stage_chunk_outcome(uow, chunk, counts)
+    return uow
+
+
+# ---- alerts ------------------------------------------------------------------------------------------------------
+
+ALERT_PAGE = 250
+ALERT_GROUPS = 90
+
+
+def alert_groups(keys: list[str]) -> list[list[str]]:
+    """Split an alert's index keys into at most ALERT_GROUPS groups walked in parallel."""
+    groups = min(len(keys), ALERT_GROUPS)
+    return [keys[i::groups] for i in range(groups)]
+
+
+def alert_page(
+    alert_id: str, keys: list[str], index: int, cursor: str | None, page: int, traceparent: str | None
+) -> tuple[UnitOfWork, dict[str, Any] | None]:
+    """Fan one page of subscribers out; answers the unit of work and the next page to ask for (or None)."""
+    alert = stores().alerts.fetch_alert(alert_id)
+    if alert is None:
+        raise ConflictError(f"alert {alert_id} is not readable yet; retry")
+    start = json.loads(cursor) if cursor else None
+    citizen_ids, last_key = stores().profiles.subscribers(keys[index], start, ALERT_PAGE)
+    at = now()
+    message = Message(purpose=service.ALERT_PURPOSE, kind="alert", topic=alert["topic"], severity=alert["severity"])
+    views = views_of(citizen_ids) if citizen_ids else {}
+    docs = [alert_doc(alert_id, alert, views[c], message, at) for c in dict.fromkeys(citizen_ids)]
+    commit_in_batches(fresh(docs), traceparent, at)
+    if last_key:
+        following: dict[str, Any] | None = {"index": index, "cursor": json.dumps(last_key), "page": page + 1}
+    elif index + 1 < len(keys):
+        following = {"index": index + 1, "cursor": None, "page": page + 1}
+    else:
+        following = None
+    return UnitOfWork(), following
+
+
+def alert_doc(
+    alert_id: str, alert: dict[str, Any], view: CitizenView, message: Message, at: datetime
+) -> dict[str, Any]:
+    """The notification of one alert for one citizen: decided like any other, the alert's own text. A
+    subscriber is known to PIC (they subscribed), so their in-app inbox is always a reachable channel."""
+    view = view if view.known else replace(view, known=True)
+    choice, address = decide(message, view, None, at)
+    language = view.language if alert["text"].get(view.language) else "es"
+    title = (alert.get("title") or {}).get(language) or (alert.get("title") or {}).get("es") or "Alerta"
+    rendered = templates.Rendered(language, title, alert["text"][language]) if choice.allowed else None
+    req = Request(
+        notification_id=service.derived_id("alert", alert_id, view.citizen_id),
+        template=f"alert-{alert['topic']}",
+        recipient=Recipient.model_construct(citizen_id=view.citizen_id),  # an id from the index: valid
+        personalisation={},
+        requested_by=alert["source"],
+    )
+    doc = new_doc(req, _alert_template(req.template), choice, address, rendered, at)
+    doc["alert_id"] = alert_id
+    return doc
+
+
+@lru_cache(maxsize=64)
+def _alert_template(name: str) -> templates.Template:
+    """Alerts carry their own text: a template-shaped stand-in names the topic in the notification."""
+    return templates.Template(name, 1, templates.TemplateContent(service.ALERT_PURPOSE, {}, {}), ())
+
+
+# ---- projections of CON events and RGPD flags --------------------------------------------------------------------
+
+
+def project_consent(citizen_id: str, purpose: str, snapshot: dict[str, Any], at: datetime) -> UnitOfWork:
+    """``consent.changed``: the purpose's consent as of the event, unless a later one is already held."""
+    parts, version = stores().profiles.fetch(citizen_id)
+    merged = service.merge_consent(parts, purpose, snapshot, at)
+    uow = UnitOfWork()
+    if merged is not None:
+        stores().profiles.stage(uow, citizen_id, merged, version)
+    return uow
+
+
+def project_part(citizen_id: str, name: str, value: Any, at: datetime) -> UnitOfWork:
+    """``preferences.changed``, ``rgpd.flags.changed``, a push endpoint: replace the part if newer."""
+    parts, version = stores().profiles.fetch(citizen_id)
+    merged = service.merge_part(parts, name, value, at)
+    uow = UnitOfWork()
+    if merged is not None:
+        stores().profiles.stage(uow, citizen_id, merged, version)
+    return uow
+
+
+def project_subscription(
+    citizen_id: str, subscription_id: str, topic: str, zone: str, live: bool, at: datetime
+) -> UnitOfWork:
+    """``subscription.changed``: created or deleted as of the event; an older event changes nothing."""
+    held = stores().profiles.fetch_subscription(citizen_id, subscription_id)
+    uow = UnitOfWork()
+    if held is not None and held.changed_at >= at:
+        return uow
+    stores().profiles.stage_subscription(uow, citizen_id, subscription_id, topic, zone, live, at)
+    return uow
+
+
+# ---- data-subject rights (contracts.md §3): export and erasure, for the RGPD handler to call ---------------------
+
+
+def export_citizen(citizen_id: str) -> dict[str, Any]:
+    """Everything NOT holds keyed by this citizen: the projection (consents, preferences, flags, push
+    endpoint), live subscriptions and in-app messages. Notification records are keyed by notification id and
+    are not indexed by citizen yet (see README: what is left)."""
+    from functions.notification.storage import InboxStore
+
+    parts, _ = stores().profiles.fetch(citizen_id)
+    subscriptions = [f"{s.topic}.{s.zone}" for s in stores().profiles.fetch_subscriptions(citizen_id)]
+    inbox = [
+        {
+            "notification_id": m.notification_id,
+            "subject": m.subject,
+            "body": m.body,
+            "created_at": m.created_at.isoformat(),
+            "read_at": m.read_at.isoformat() if m.read_at else None,
+        }
+        for m in InboxStore().messages(citizen_id, limit=10_000)
+    ]
+    return {"profile": parts, "subscriptions": subscriptions, "inbox": inbox}
+
+
+def erase_citizen(citizen_id: str) -> list[dict[str, Any]]:
+    """Delete what may be deleted (the push endpoint, in-app messages already read) and report what is kept
+    with its legal basis: the projection mirrors other domains' records (erased there, then here by their
+    events), unread in-app notices are proof of a notice under Ley 39/2015 art. 41.6 until read or expired."""
+    from functions.notification.storage import InboxStore
+
+    parts, version = stores().profiles.fetch(citizen_id)
+    actions: list[dict[str, Any]] = []
+    uow = UnitOfWork()
+    if "push_endpoint" in parts:
+        stores().profiles.stage(uow, citizen_id, {k: v for k, v in parts.items() if k != "push_endpoint"}, version)
+        actions.append({"what": "push endpoint", "count": 1, "result": "erased", "legal_basis": None})
+    messages = InboxStore().messages(citizen_id, limit=10_000)
+    read = [m for m in messages if m.read_at is not None]
+    for message in read[:90]:  # one transaction; a longer inbox is erased by calling again
+        uow.delete(message, tag="inbox")
+    uow.commit()
+    actions.append({"what": "in-app messages already read", "count": min(len(read), 90), "result": "erased",
+                    "legal_basis": None})  # fmt: skip
+    if len(messages) > len(read):
+        actions.append({"what": "unread in-app notices", "count": len(messages) - len(read), "result": "kept",
+                        "legal_basis": "Ley 39/2015 art. 41.6 (proof of the notice); RGPD art. 17.3.b"})  # fmt: skip
+    if any(k in parts for k in ("consents", "preferences", "flags")):
+        basis = (
+            "RGPD art. 17.3.b: needed to honour consent withdrawals, restriction and objections; "
+            "follows the consent domain's own erasure by its events"
+        )
+        actions.append(
+            {
+                "what": "projection of consents, preferences and RGPD flags",
+                "count": 1,
+                "result": "kept",
+                "legal_basis": basis,
+            }
+        )
+    return actions

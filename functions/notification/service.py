@@ -1,0 +1,419 @@
+"""Notifications and alerts rules, pure: no Flask, no boto3, no pynamodb.
+
+What PIC decides for each message, and how a notification moves through its lifecycle:
+
+- the recipient is a citizen (contact points from C360, channels and quiet hours from their preferences,
+  consents and RGPD flags from the projections this function keeps) or an explicit e-mail/phone, validated
+  with ``email-validator`` and ``phonenumbers``;
+- ``policies/notifications`` is asked once per candidate channel, in the citizen's order of preference; the
+  first allowed channel wins, else the first one quiet hours defer, else the notification is ``not-allowed``
+  with a machine ``reason`` (``no-channel`` when no candidate can be reached) and the policy's sentences;
+- the lifecycle requested → accepted → sending → delivered | temporary-failure | permanent-failure, with
+  ``not-allowed`` straight from requested; every change is one event, and ``fold`` rebuilds the status from
+  them in any order of arrival.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from functions.core.errors import ConflictError, PicError, ValidationError
+from functions.core.madrid import find_zone, zones
+from functions.core.policy import Decision
+
+MADRID = ZoneInfo("Europe/Madrid")
+CHANNELS = ("email", "sms", "push", "inapp")
+DEFAULT_ORDER = CHANNELS
+ALERT_PURPOSE = "alerts"
+RETRY_LIMIT = {"email": 5, "sms": 4, "push": 3, "inapp": 3}
+TERMINAL = frozenset({"delivered", "permanent-failure", "not-allowed"})
+NAMESPACE = uuid.UUID("6f1c3f0e-8a41-4c2e-9a57-5e7d2b0c9d11")
+_TRANSITIONS: dict[str, frozenset[str]] = {
+    "requested": frozenset({"accepted", "not-allowed"}),
+    "accepted": frozenset({"sending"}),
+    "sending": frozenset({"delivered", "temporary-failure", "permanent-failure"}),
+    "temporary-failure": frozenset({"sending", "permanent-failure"}),
+}
+_RANK = {s: i for i, s in enumerate(("requested", "accepted", "not-allowed", "sending", "temporary-failure"))}
+
+
+class RecipientError(ValidationError):
+    slug = "recipient-invalid"
+    title = "The recipient is not valid"
+
+
+class TemplateError(ValidationError):
+    """A template that cannot be stored (bad syntax, a field that is not a plain name, a missing language)."""
+
+    slug = "template-invalid"
+    title = "The template is not valid"
+
+
+class PersonalisationError(ValidationError):
+    """Personalisation that does not fit the template: each missing or unknown field is named."""
+
+    slug = "personalisation-invalid"
+    title = "The personalisation does not fit the template"
+
+
+class TemplateNotFoundError(PicError):
+    status, slug, title = 422, "template-unknown", "No such template"
+
+
+class NotificationNotFoundError(PicError):
+    status, slug, title = 404, "notification-not-found", "No such notification"
+
+
+class PayloadTooLargeError(PicError):
+    status, slug, title = 413, "payload-too-large", "The request is too large"
+
+
+class IllegalTransitionError(ValueError):
+    """A status change the lifecycle does not allow (a bug, or an event from the past)."""
+
+
+class DeliveryExhaustedError(PicError):
+    """The channel's retry limit was reached: answered to the broker as 422, so it dead-letters the event."""
+
+    status, slug, title = 422, "delivery-exhausted", "Delivery failed after the channel's retries"
+
+
+# ---- recipients ------------------------------------------------------------------------------------
+
+
+def normalise_email(raw: str) -> str:
+    """The address as the provider will get it; ``RecipientError`` if it cannot be one (no DNS lookup)."""
+    try:
+        return str(validate_email(raw, check_deliverability=False).normalized)
+    except EmailNotValidError as exc:
+        raise RecipientError(
+            f"{raw!r} is not an e-mail address: {exc}", errors=[{"field": "recipient.email", "message": str(exc)}]
+        ) from exc
+
+
+def normalise_phone(raw: str) -> str:
+    """E.164 of a mobile that can take SMS (Spanish by default); ``RecipientError`` otherwise."""
+    try:
+        number = phonenumbers.parse(raw, "ES")
+    except phonenumbers.NumberParseException as exc:
+        raise RecipientError(
+            f"{raw!r} is not a phone number", errors=[{"field": "recipient.phone", "message": str(exc)}]
+        ) from exc
+    kind = phonenumbers.number_type(number)
+    sms_kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    if not phonenumbers.is_valid_number(number) or kind not in sms_kinds:
+        raise RecipientError(
+            f"{raw!r} is not a valid mobile number for SMS",
+            errors=[{"field": "recipient.phone", "message": "a valid mobile number, e.g. +34 612 345 678"}],
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def usable_email(raw: Any) -> str | None:
+    """A contact point from a record: normalised, or ``None`` when it cannot be used (never an error)."""
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        return normalise_email(raw)
+    except RecipientError:
+        return None
+
+
+def usable_phone(raw: Any) -> str | None:
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        return normalise_phone(raw)
+    except RecipientError:
+        return None
+
+
+# ---- what the notification service knows about a citizen ------------------------------------------
+
+
+@dataclass(frozen=True)
+class CitizenView:
+    """A citizen as the projections hold them: consents, preferences, RGPD flags, contact points."""
+
+    citizen_id: str
+    known: bool = False
+    consents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    language: str = "es"
+    channels: tuple[str, ...] = ()
+    quiet_hours: dict[str, str] | None = None
+    restricted: bool = False
+    objections: tuple[str, ...] = ()
+    email: str | None = None
+    phone: str | None = None
+    push_endpoint: str | None = None
+
+    def address(self, channel: str) -> str | None:
+        """Where a message on ``channel`` goes; the inbox needs only a citizen known to PIC."""
+        if channel == "email":
+            return self.email
+        if channel == "sms":
+            return self.phone
+        if channel == "push":
+            return self.push_endpoint
+        return self.citizen_id if self.known else None
+
+    def candidates(self) -> tuple[str, ...]:
+        """The channels to try, most preferred first: the citizen's own order, else the default one."""
+        preferred = tuple(c for c in self.channels if c in CHANNELS)
+        return preferred or DEFAULT_ORDER
+
+    def reachable(self) -> list[str]:
+        return [c for c in CHANNELS if self.address(c)]
+
+
+@dataclass(frozen=True)
+class Message:
+    """What is being sent, as the policy sees it (no personal data)."""
+
+    purpose: str
+    kind: str = "notification"  # or "alert"
+    topic: str | None = None
+    severity: str | None = None
+
+    def as_input(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"kind": self.kind}
+        if self.topic:
+            found["topic"] = self.topic
+        if self.severity:
+            found["severity"] = self.severity
+        return found
+
+
+def policy_input(
+    message: Message, channel: str, citizen: CitizenView | None, reachable: Sequence[str], now: datetime
+) -> dict[str, Any]:
+    """The input of ``policies/notifications`` (a superset of ``policies/consent``'s): no ids, no addresses,
+    so that citizens alike share one memoised decision during a fan-out."""
+    return {
+        "purpose": message.purpose,
+        "channel": channel,
+        "recipient": "citizen" if citizen else "direct",
+        "reachable": list(reachable),
+        "citizen": {
+            "consents": citizen.consents if citizen else {},
+            "preferences": {"quiet_hours": citizen.quiet_hours if citizen else None},
+            "flags": {
+                "restricted": citizen.restricted if citizen else False,
+                "objections": list(citizen.objections) if citizen else [],
+            },
+        },
+        "now": {"local_time": now.astimezone(MADRID).strftime("%H:%M")},
+        "message": message.as_input(),
+    }
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The outcome of deciding: a channel (maybe deferred) or not-allowed with the reason."""
+
+    allowed: bool
+    channel: str | None
+    deliver_after: datetime | None
+    reason: str | None
+    reasons: list[str]
+    legal_basis: str = ""
+
+
+def choose(decisions: Iterable[tuple[str, Decision]], quiet_end: Callable[[], datetime | None]) -> Choice:
+    """First allowed channel in order; else the first one deferred by quiet hours; else not-allowed.
+
+    The reason of a refusal is ``no-channel`` when every candidate failed only for lack of a contact point,
+    else the code of the first reachable candidate's refusal (``no-consent``, ``restricted``, ...).
+    """
+    seen = list(decisions)
+    for channel, decision in seen:
+        if decision.allow:
+            return Choice(True, channel, None, None, decision.reasons, str(decision.result.get("legal_basis", "")))
+    for channel, decision in seen:
+        if decision.result.get("defer"):
+            return Choice(
+                True, channel, quiet_end(), "quiet-hours", decision.reasons, str(decision.result.get("legal_basis", ""))
+            )
+    codes = [str(d.result.get("code", "not-allowed")) for _, d in seen]
+    reason = next((c for c in codes if c != "no-channel"), "no-channel")
+    reasons = [f"{channel}: {r}" for channel, d in seen for r in d.reasons]
+    if not seen:
+        reasons = ["No channel was asked about."]
+    return Choice(False, None, None, reason, reasons)
+
+
+def quiet_hours_end(quiet_hours: dict[str, str] | None, now: datetime) -> datetime | None:
+    """When the citizen's quiet hours next end (Europe/Madrid, DST-safe), as UTC-comparable aware time."""
+    if not quiet_hours:
+        return None
+    local = now.astimezone(MADRID)
+    hour, minute = (int(part) for part in quiet_hours["end"].split(":"))
+    end = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if end <= local:
+        end += timedelta(days=1)
+    return end.replace(tzinfo=None).replace(tzinfo=MADRID)
+
+
+# ---- projections --------------------------------------------------------------------------------------
+
+
+def merge_part(parts: dict[str, Any], name: str, value: Any, at: datetime) -> dict[str, Any] | None:
+    """The projection with part ``name`` replaced by ``value`` as of ``at``; ``None`` when the projection
+    already holds a newer (or the same) change, so that redelivered and out-of-order events change nothing."""
+    held = parts.get(name)
+    if held and held.get("at") and datetime.fromisoformat(held["at"]) >= at:
+        return None
+    return {**parts, name: {"value": value, "at": at.isoformat()}}
+
+
+def merge_consent(parts: dict[str, Any], purpose: str, snapshot: dict[str, Any], at: datetime) -> dict[str, Any] | None:
+    """The projection with one purpose's consent as of ``at`` (per purpose: the latest change wins)."""
+    consents = parts.get("consents") or {"value": {}, "at": {}}
+    held = consents["at"].get(purpose)
+    if held and datetime.fromisoformat(held) >= at:
+        return None
+    merged = {"value": {**consents["value"], purpose: snapshot}, "at": {**consents["at"], purpose: at.isoformat()}}
+    return {**parts, "consents": merged}
+
+
+# ---- ids ---------------------------------------------------------------------------------------------
+
+
+def new_notification_id() -> str:
+    return f"ntf-{uuid.uuid4()}"
+
+
+def derived_id(*parts: str) -> str:
+    """A notification id fixed by what caused it (an event, a bulk row, an alert and a citizen), so that
+    doing the same work twice names the same notification and the store's condition refuses the copy."""
+    return f"ntf-{uuid.uuid5(NAMESPACE, '#'.join(parts))}"
+
+
+# ---- zones --------------------------------------------------------------------------------------------
+
+
+def alert_zone_keys(topic: str, codes: Iterable[str]) -> list[str]:
+    """Every ``topic#zone`` whose subscribers an alert reaches: a district alert reaches the district's
+    subscribers and those of each of its barrios; a barrio alert, that barrio's and its district's.
+    Unknown codes raise ``ValidationError`` naming them."""
+    unknown = [c for c in codes if find_zone(c) is None]
+    if unknown:
+        raise ValidationError(
+            f"unknown zone code(s) {', '.join(unknown)}",
+            errors=[{"field": "zones", "message": f"not a district or barrio of Madrid: {', '.join(unknown)}"}],
+        )
+    reached: set[str] = set()
+    for code in codes:
+        zone = find_zone(code)
+        assert zone is not None
+        reached.add(zone.code)
+        if zone.kind == "district":
+            reached |= {z.code for z in zones().values() if z.kind == "barrio" and z.district == zone.code}
+        else:
+            reached.add(zone.district)
+    return [f"{topic}#{code}" for code in sorted(reached)]
+
+
+# ---- lifecycle ----------------------------------------------------------------------------------------
+
+
+def check_transition(current: str, new: str) -> None:
+    if new not in _TRANSITIONS.get(current, frozenset()):
+        raise IllegalTransitionError(f"a notification cannot go from {current} to {new}")
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    status: str
+    attempt: int
+    at: datetime
+
+
+def fold(events: Iterable[StatusEvent]) -> str:
+    """The status a set of lifecycle events leads to, whatever order they arrived in (a callback receiver
+    or a projection may see them out of order): a terminal status wins; else the latest attempt's furthest
+    step."""
+    ordered = sorted(events, key=lambda e: (e.status in TERMINAL, e.attempt, _RANK.get(e.status, 99), e.at))
+    return ordered[-1].status if ordered else "requested"
+
+
+def retry_delay(attempt: int, base: float = 0.5, cap: float = 300.0) -> float:
+    """Exponential backoff before attempt ``attempt`` (1-based), capped: 0.5 s, 1 s, 2 s, ..."""
+    return float(min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+def retries_left(channel: str, attempt: int) -> bool:
+    return attempt < RETRY_LIMIT.get(channel, 3)
+
+
+# ---- rate limiting -------------------------------------------------------------------------------------
+
+
+class TokenBucket:
+    """A token bucket per provider: ``rate`` tokens a second, bursts up to ``capacity``. Thread-safe.
+
+    One bucket per process; with N replicas, configure each with the provider's limit divided by N.
+    """
+
+    def __init__(self, rate: float, capacity: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0 or capacity < 1:
+            raise ValueError("rate must be positive and capacity at least 1")
+        self.rate, self.capacity, self._clock = rate, capacity, clock
+        self._tokens = capacity
+        self._at = clock()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+
+    def try_take(self) -> float:
+        """Take a token and answer 0.0, or answer how many seconds until one is available (taking none)."""
+        with self._lock:
+            self._refill()
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return 0.0
+            return (1 - self._tokens) / self.rate
+
+    def take(self, max_wait: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Wait for a token up to ``max_wait`` seconds; ``ConflictError`` (retried by the broker) beyond."""
+        waited = 0.0
+        while (wait := self.try_take()) > 0:
+            if waited + wait > max_wait:
+                raise ConflictError("the provider's rate limit is reached; retry later", headers={"Retry-After": "1"})
+            sleep(wait)
+            waited += wait
+
+
+# ---- signed callbacks ------------------------------------------------------------------------------------
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """``X-PIC-Signature`` of a status callback: ``t=<unix time>,v1=<HMAC-SHA256(secret, "t.body")>``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify(secret: str, header: str, body: bytes, now: int, tolerance: int = 300) -> bool:
+    """What a requesting system does with a callback: the signature matches and is recent."""
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return abs(now - timestamp) <= tolerance and hmac.compare_digest(expected, parts.get("v1", ""))

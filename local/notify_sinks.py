@@ -1,0 +1,161 @@
+"""Local stand-ins for the notification providers (``make run`` only, never deployed).
+
+- an SMTP capture (aiosmtpd) that the e-mail adapter talks to over real SMTP, started by ``python -m local``;
+- an SMS provider and an FCM-style push provider, as HTTP endpoints of the gateway
+  (``POST /dev/sms/messages``, ``POST /dev/push/messages``);
+- what each received, newest first: ``GET /dev/mail``, ``GET /dev/sms``, ``GET /dev/push`` (``?to=`` filters).
+
+Fault injection, to exercise retries and failures: an e-mail to ``fail-temp...@`` is answered 451 and to
+``fail-perm...@`` 550; an SMS to a number ending in 0503 is answered 503 and in 0400, 400; a push endpoint
+containing ``fail-503`` is answered 503. Nothing is kept of refused messages.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from werkzeug.wrappers import Request, Response
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, at REAL NOT NULL, recipient TEXT NOT NULL,
+    notification_id TEXT, subject TEXT, body TEXT, raw TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_kind ON messages (kind, at);
+"""
+
+
+class SinkStore:
+    """Every message the local providers took, in ``<data dir>/notify-sinks.sqlite`` (WAL: shared by processes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    def add(
+        self, kind: str, recipient: str, notification_id: str | None, subject: str | None, body: str, raw: str
+    ) -> str:
+        message_id = str(uuid.uuid4())
+        self._db().execute(
+            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (message_id, kind, time.time(), recipient, notification_id, subject, body, raw),
+        )
+        return message_id
+
+    def list(self, kind: str, recipient: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        query, args = "SELECT id, at, recipient, notification_id, subject, body FROM messages WHERE kind = ?", [kind]
+        if recipient:
+            query, args = query + " AND recipient = ?", [*args, recipient]
+        rows = self._db().execute(query + " ORDER BY at DESC LIMIT ?", (*args, limit)).fetchall()
+        keys = ("id", "at", "to", "notification_id", "subject", "body")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def count(self, kind: str | None = None) -> int:
+        if kind:
+            return int(self._db().execute("SELECT COUNT(*) FROM messages WHERE kind = ?", (kind,)).fetchone()[0])
+        return int(self._db().execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+
+
+class MailCapture:
+    """aiosmtpd handler: stores each accepted message; answers the fault-injection addresses as told."""
+
+    def __init__(self, store: SinkStore) -> None:
+        self.store = store
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+        local = address.split("@", 1)[0].lower()
+        if local.startswith("fail-temp"):
+            return "451 4.3.0 Try again later (fault injection)"
+        if local.startswith("fail-perm"):
+            return "550 5.1.1 No such user (fault injection)"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        mail = message_from_bytes(envelope.content, policy=default_policy)
+        body_part = mail.get_body(preferencelist=("plain",))
+        body = body_part.get_content() if body_part is not None else ""
+        for rcpt in envelope.rcpt_tos:
+            self.store.add(
+                "mail", rcpt, mail.get("X-PIC-Notification"), str(mail.get("Subject", "")), body,
+                envelope.content.decode("utf-8", "replace"),
+            )  # fmt: skip
+        return "250 Message accepted for delivery"
+
+
+def start_smtp(data_dir: Path, port: int) -> Controller:
+    """The SMTP capture on 127.0.0.1:``port`` in its own thread (``controller.stop()`` ends it)."""
+    controller = Controller(MailCapture(SinkStore(data_dir / "notify-sinks.sqlite")), hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body, default=str), status=status, content_type="application/json")
+
+
+class ProviderSinks:
+    """The gateway's ``/dev/mail``, ``/dev/sms``, ``/dev/push`` and the SMS/push provider endpoints."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.store = SinkStore(data_dir / "notify-sinks.sqlite")
+
+    def handlers(self) -> dict[tuple[str, str], Any]:
+        return {
+            ("GET", "/dev/mail"): lambda r: self.listing("mail", r),
+            ("GET", "/dev/sms"): lambda r: self.listing("sms", r),
+            ("GET", "/dev/push"): lambda r: self.listing("push", r),
+            ("POST", "/dev/sms/messages"): self.sms,
+            ("POST", "/dev/push/messages"): self.push,
+        }
+
+    def listing(self, kind: str, request: Request) -> Response:
+        limit = min(int(request.args.get("limit", "100")), 200_000)
+        messages = self.store.list(kind, request.args.get("to"), limit)
+        return _json({"count": self.store.count(kind), "messages": messages})
+
+    def sms(self, request: Request) -> Response:
+        payload = request.get_json(silent=True) or {}
+        to, text = str(payload.get("to", "")), str(payload.get("text", ""))
+        if not to.startswith("+") or not text:
+            return _json({"error": "send {to: E.164, text}"}, 400)
+        if to.endswith("0503"):
+            return _json({"error": "provider busy (fault injection)"}, 503)
+        if to.endswith("0400"):
+            return _json({"error": "number not in service (fault injection)"}, 400)
+        message_id = self.store.add("sms", to, payload.get("reference"), None, text, json.dumps(payload))
+        return _json({"id": message_id, "status": "queued"}, 201)
+
+    def push(self, request: Request) -> Response:
+        payload = request.get_json(silent=True) or {}
+        to = str(payload.get("to", ""))
+        note = payload.get("notification") or {}
+        if not to or not note.get("body"):
+            return _json({"error": "send {to, notification: {title, body}}"}, 400)
+        if "fail-503" in to:
+            return _json({"error": "push service unavailable (fault injection)"}, 503)
+        data = payload.get("data") or {}
+        message_id = self.store.add(
+            "push", to, data.get("notification_id"), note.get("title"), str(note["body"]), json.dumps(payload)
+        )
+        return _json({"id": message_id}, 201)

@@ -137,10 +137,10 @@ def get_consents(ctx: RequestContext, citizen_id: str) -> Reply:
 
 
 def get_purpose(ctx: RequestContext, citizen_id: str, purpose: str) -> Reply:
-    if purpose not in deps().terms.purposes:
-        policy_authorize(deps().policy, ctx.subject.as_policy_input(), "consent.read", citizen_id)
+    known = purpose in deps().terms.purposes
+    authorize_read(ctx, "consent.read", citizen_id, "consents", [f"consents:{purpose}"] if known else [])
+    if not known:  # nothing was shown: the access log says so (no sections)
         raise service.ConsentError(f"unknown purpose {purpose!r}")
-    authorize_read(ctx, "consent.read", citizen_id, "consents", [f"consents:{purpose}"])
     view = _consents_view(deps().store.fetch_state(citizen_id))
     view["consents"] = [c for c in view["consents"] if c["purpose"] == purpose]
     return Reply(200, view)
@@ -254,8 +254,7 @@ def get_contact_decision(ctx: RequestContext, citizen_id: str) -> Reply:
     (notifications deciding whom to contact) is processing, not a disclosure, and is not logged per call.
     """
     if ctx.subject.role in ("citizen", "agent"):
-        sections = ["contact-decision"]
-        authorize_read(ctx, "contact.decide", citizen_id, "contact-decision", sections)
+        authorize_read(ctx, "contact.decide", citizen_id, "contact-decision", ["contact-decision"])
     else:
         authorize(ctx, "contact.decide", citizen_id)
     args = ctx.request.args

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import binascii
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -22,6 +23,7 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 
 from events.audit import AccessRecorded
+from events.consent import ID_PATTERN
 from events.rgpd import RgpdRequestOpened
 from functions.audit import rights
 from functions.audit.storage import DynamoAuditStore
@@ -54,6 +56,10 @@ def entry_view(record: AccessRecorded) -> dict[str, Any]:
 
 
 def get_access_log(ctx: RequestContext, citizen_id: str) -> Reply:
+    # A citizen id first: the read is logged with it as the event subject, and a subject with control
+    # characters is no CloudEvent the broker accepts (the relay would retry it forever).
+    if not re.match(ID_PATTERN, citizen_id):
+        raise ValidationError(f"{citizen_id!r} is not a citizen id")
     purpose = audit.access_purpose(ctx)
     question = {"subject": ctx.subject.as_policy_input(), "purpose": purpose, "resource": {"citizen_id": citizen_id}}
     decision = deps().policy.decide(POLICY, question)

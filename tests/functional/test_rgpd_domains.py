@@ -368,3 +368,15 @@ def test_reading_consents_preferences_and_subscriptions_is_in_the_access_log(
     assert all(e["reader"]["id"] != "svc-notifications" for e in found)  # the fan-out is not a disclosure
     (preferences,) = [e for e in found if e["resource"] == "preferences"]
     assert preferences["purpose"] == "010" and preferences["reader"]["role"] == "agent"
+
+
+@pytest.mark.parametrize("bad_id", ["%1E%C2%B8x", "a b", "-starts-with-a-dash"])
+def test_an_access_log_for_what_is_no_citizen_id_is_a_422_problem(platform: Platform, bad_id: str) -> None:
+    # WHEN the access log of something that is no citizen id is asked for
+    answer = platform.http.get(
+        platform.url(f"/v1/citizens/{bad_id}/access-log"), headers=platform.as_("c-someone"), timeout=15
+    )
+
+    # THEN it is a 422 problem (no read was logged under such a subject: the relay could never publish it)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")

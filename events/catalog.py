@@ -117,7 +117,13 @@ _SPECS = [
             "A data-subject request (access, portability, rectification, erasure, restriction, objection) was "
             "received; every domain holding personal data consumes it and answers rgpd.domain.answered."
         ),
-        consumers=["pic-consent-events"],
+        consumers=[
+            "pic-consent-events",
+            # the position, interaction and audit domains' answers (functions/<domain>/rights.py)
+            "pic-position-events",
+            "pic-interaction-events",
+            "pic-audit-events",
+        ],
     ),
     EventSpec(
         type="es.madrid.pic.rgpd.domain.answered.v1",
@@ -133,7 +139,11 @@ _SPECS = [
         producer="pic-rgpd",
         source="/pic/rgpd",
         description="A citizen's restriction (RGPD art. 18) and objection (art. 21) flags, as they now stand.",
-        consumers=["pic-consent-events"],
+        consumers=[
+            "pic-consent-events",
+            # the restriction flag the position's read path passes to policies/position
+            "pic-position-events",
+        ],
     ),
     EventSpec(
         type="es.madrid.pic.rgpd.request.extended.v1",

@@ -2,6 +2,8 @@
 
 - ``audit_events``: ``es.madrid.pic.audit.access.recorded.v1``, staged by every function that reads
   personal data (``functions.core.audit``), appended once to the log (Knative Service ``pic-audit-events``);
+  and data-subject requests (``rgpd.request.opened``): the log is exported, and kept on erasure
+  (``rights.answer``);
 - ``audit_http``: ``GET /v1/citizens/{citizen_id}/access-log`` ("who looked at my data"): the citizen, or a
   compliance officer stating a purpose, as ``policies/access_log`` decides (Knative Service ``pic-audit``).
   Reading the log is itself a read of personal data, and is logged the same way.
@@ -10,7 +12,9 @@
 from __future__ import annotations
 
 import binascii
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -19,11 +23,15 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 
 from events.audit import AccessRecorded
+from events.consent import ID_PATTERN
+from events.rgpd import RgpdRequestOpened
+from functions.audit import rights
 from functions.audit.storage import DynamoAuditStore
 from functions.core import audit
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import ForbiddenError, ValidationError
 from functions.core.http import HttpFunction, Reply, RequestContext, Route
+from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
 from functions.core.store import UnitOfWork
 
@@ -48,6 +56,10 @@ def entry_view(record: AccessRecorded) -> dict[str, Any]:
 
 
 def get_access_log(ctx: RequestContext, citizen_id: str) -> Reply:
+    # A citizen id first: the read is logged with it as the event subject, and a subject with control
+    # characters is no CloudEvent the broker accepts (the relay would retry it forever).
+    if not re.match(ID_PATTERN, citizen_id):
+        raise ValidationError(f"{citizen_id!r} is not a citizen id")
     purpose = audit.access_purpose(ctx)
     question = {"subject": ctx.subject.as_policy_input(), "purpose": purpose, "resource": {"citizen_id": citizen_id}}
     decision = deps().policy.decide(POLICY, question)
@@ -95,7 +107,27 @@ def on_access_recorded(ctx: EventContext, data: Any) -> UnitOfWork:
     return uow
 
 
-event_api = EventFunction("pic-audit-events", {"es.madrid.pic.audit.access.recorded.v1": on_access_recorded})
+def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
+    """Answer a data-subject request for the access log (``rights.answer``): exported, or kept by law."""
+    assert isinstance(data, RgpdRequestOpened)
+    at = datetime.now(UTC)
+    result = rights.answer(data, deps().store, deps().policy, at)
+    uow = UnitOfWork()
+    if result.erasure is not None:
+        rights.stage_erasure(uow, result.erasure, deps().store)
+    stage_event(
+        uow, result.event, subject=data.citizen_id, traceparent=ctx.traceparent, now=at, producer=rights.PRODUCER
+    )
+    return uow
+
+
+event_api = EventFunction(
+    "pic-audit-events",
+    {
+        "es.madrid.pic.audit.access.recorded.v1": on_access_recorded,
+        "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
+    },
+)
 
 
 @functions_framework.cloud_event

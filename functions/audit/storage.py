@@ -48,6 +48,18 @@ class DynamoAuditStore:
         next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
         return records, next_cursor
 
+    def fetch_all(self, citizen_id: str) -> list[AccessRecorded]:
+        """A citizen's whole access log, oldest first (the RGPD export and the erasure's retention check)."""
+        return [AccessRecorded.model_validate_json(item.record) for item in AccessItem.query(citizen_id)]
+
+    def stage_erase(self, uow: UnitOfWork, record: AccessRecorded) -> None:
+        """The only deletion of the log: an entry whose retention period has ended, on an RGPD erasure."""
+        uow.delete(AccessItem(record.citizen_id, entry_key(record)), tag="audit-erasure")
+
+    def erase_now(self, record: AccessRecorded) -> None:
+        """A deletion outside the answer's transaction (deleting twice is harmless)."""
+        AccessItem(record.citizen_id, entry_key(record)).delete()
+
 
 def _cursor_of(start: object, citizen_id: str) -> bool:
     """A cursor this API gave for this log: exactly the table's two string keys, the first this citizen."""

@@ -25,6 +25,7 @@ from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
 from functions.consent import rights, service
 from functions.consent.storage import DynamoConsentStore, proof_view
 from functions.consent.terms import Terms, load_terms
+from functions.core import audit
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import ConflictError, ValidationError
 from functions.core.http import HttpFunction, Reply, RequestContext, Route
@@ -33,6 +34,7 @@ from functions.core.policy import Policy, get_policy
 from functions.core.policy import authorize as policy_authorize
 from functions.core.store import UnitOfWork
 
+NAME = "pic-consent"
 CONFLICT_RETRIES = 6
 
 
@@ -120,15 +122,24 @@ def _check_id(citizen_id: str) -> None:
 # ---- consents --------------------------------------------------------------------------------------
 
 
+def authorize_read(ctx: RequestContext, action: str, citizen_id: str, resource: str, sections: list[str]) -> None:
+    """``policies/authz`` for a read of personal data, the read (or the refusal) recorded in the access log
+    before the data leaves (RGPD art. 5.2). No ``Access-Purpose`` is required here: consents are read by
+    the citizen and by agents helping them (``require_purpose=False``)."""
+    _check_id(citizen_id)
+    audit.authorize_read(ctx, deps().policy, action, citizen_id, function=NAME, resource=resource, sections=sections)
+
+
 def get_consents(ctx: RequestContext, citizen_id: str) -> Reply:
-    authorize(ctx, "consent.read", citizen_id)
+    authorize_read(ctx, "consent.read", citizen_id, "consents", ["consents"])
     state = deps().store.fetch_state(citizen_id)
     return Reply(200, _consents_view(state))
 
 
 def get_purpose(ctx: RequestContext, citizen_id: str, purpose: str) -> Reply:
-    authorize(ctx, "consent.read", citizen_id)
-    if purpose not in deps().terms.purposes:
+    known = purpose in deps().terms.purposes
+    authorize_read(ctx, "consent.read", citizen_id, "consents", [f"consents:{purpose}"] if known else [])
+    if not known:  # nothing was shown: the access log says so (no sections)
         raise service.ConsentError(f"unknown purpose {purpose!r}")
     view = _consents_view(deps().store.fetch_state(citizen_id))
     view["consents"] = [c for c in view["consents"] if c["purpose"] == purpose]
@@ -180,7 +191,7 @@ def _consents_view(state: service.ConsentState) -> dict[str, Any]:
 
 
 def get_history(ctx: RequestContext, citizen_id: str) -> Reply:
-    authorize(ctx, "consent.read", citizen_id)
+    authorize_read(ctx, "consent.read", citizen_id, "consent-history", ["consent-history"])
     try:
         limit = min(max(int(ctx.request.args.get("limit", "50")), 1), 200)
     except ValueError as exc:
@@ -237,8 +248,15 @@ class ContactDecision(BaseModel):
 
 
 def get_contact_decision(ctx: RequestContext, citizen_id: str) -> Reply:
-    """``policies/consent`` for this citizen now: what notifications and campaigns must honour."""
-    authorize(ctx, "contact.decide", citizen_id)
+    """``policies/consent`` for this citizen now: what notifications and campaigns must honour.
+
+    A citizen or an agent looking at it reads personal data (the access log records it); a system's fan-out
+    (notifications deciding whom to contact) is processing, not a disclosure, and is not logged per call.
+    """
+    if ctx.subject.role in ("citizen", "agent"):
+        authorize_read(ctx, "contact.decide", citizen_id, "contact-decision", ["contact-decision"])
+    else:
+        authorize(ctx, "contact.decide", citizen_id)
     args = ctx.request.args
     missing = [name for name in ("purpose", "channel") if not args.get(name)]
     if missing:
@@ -275,7 +293,7 @@ def get_contact_decision(ctx: RequestContext, citizen_id: str) -> Reply:
 
 
 def get_preferences(ctx: RequestContext, citizen_id: str) -> Reply:
-    authorize(ctx, "preferences.read", citizen_id)
+    authorize_read(ctx, "preferences.read", citizen_id, "preferences", ["preferences"])
     prefs, _ = deps().store.fetch_preferences(citizen_id)
     return Reply(200, prefs)
 
@@ -302,7 +320,7 @@ def _subscription_view(sub: service.Subscription) -> dict[str, Any]:
 
 
 def get_subscriptions(ctx: RequestContext, citizen_id: str) -> Reply:
-    authorize(ctx, "subscriptions.read", citizen_id)
+    authorize_read(ctx, "subscriptions.read", citizen_id, "subscriptions", ["subscriptions"])
     subs = deps().store.fetch_subscriptions(citizen_id)
     return Reply(200, {"citizen_id": citizen_id, "subscriptions": [_subscription_view(s) for s in subs]})
 
@@ -393,7 +411,7 @@ ROUTES = [
     Route(f"{CITIZEN}/subscriptions/<subscription_id>", "DELETE", delete_subscription, "Unsubscribe", status=204),
 ]
 
-http_api = HttpFunction("pic-consent", ROUTES)
+http_api = HttpFunction(NAME, ROUTES)
 
 
 @functions_framework.http

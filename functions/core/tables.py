@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any
 
 import boto3
 from pynamodb.models import Model
@@ -36,6 +37,8 @@ def create_tables() -> list[str]:
         if not model.exists():
             model.create_table(wait=True)
             created.append(name)
+        else:
+            created.extend(f"{name}/index/{index}" for index in add_missing_indexes(ddb, name, model))
         if TTL_ATTRIBUTE in model.get_attributes():
             status = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]["TimeToLiveStatus"]
             if status == "DISABLED":
@@ -43,6 +46,33 @@ def create_tables() -> list[str]:
                     TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
                 )
     return created
+
+
+def add_missing_indexes(ddb: Any, name: str, model: type[Model]) -> list[str]:
+    """Add the global secondary indexes a model declares and an existing table lacks (a data directory kept
+    from before the index existed), one at a time as DynamoDB requires; returns the names added."""
+    schema = model._get_schema()  # pynamodb's own description of the table
+    table = ddb.describe_table(TableName=name)["Table"]
+    present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    added = []
+    for index in schema.get("global_secondary_indexes", []):
+        if index["index_name"] in present:
+            continue
+        create = {
+            "IndexName": index["index_name"],
+            "KeySchema": index["key_schema"],
+            "Projection": index["projection"],
+        }
+        if table.get("BillingModeSummary", {}).get("BillingMode") != "PAY_PER_REQUEST":
+            create["ProvisionedThroughput"] = {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}
+        ddb.update_table(
+            TableName=name,
+            AttributeDefinitions=index["attribute_definitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": create}],
+        )
+        ddb.get_waiter("table_exists").wait(TableName=name)
+        added.append(index["index_name"])
+    return added
 
 
 def main() -> int:

@@ -3,7 +3,8 @@
 - ``interaction_http``: ``POST /v1/interactions`` (agents' desktops and channels record an interaction)
   and ``GET /v1/interactions/{id}``; Knative Service ``pic-interaction``.
 - ``interaction_events``: ``es.madrid.pic.interaction.recorded.v1`` from the queue manager and other
-  back-offices; Knative Service ``pic-interaction-events``.
+  back-offices, and data-subject requests (``rgpd.request.opened``, answered by ``rights.answer``);
+  Knative Service ``pic-interaction-events``.
 Both store the interaction once and announce ``es.madrid.pic.interaction.logged.v1`` through the outbox.
 """
 
@@ -19,6 +20,7 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 
 from events.interaction import InteractionRecorded
+from events.rgpd import RgpdRequestOpened
 from functions.core import audit
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import ConflictError
@@ -27,7 +29,7 @@ from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
 from functions.core.policy import authorize as policy_authorize
 from functions.core.store import UnitOfWork
-from functions.interaction import service
+from functions.interaction import rights, service
 from functions.interaction.storage import DynamoInteractionStore
 
 NAME = "pic-interaction"
@@ -129,7 +131,27 @@ def on_recorded(ctx: EventContext, data: Any) -> UnitOfWork:
     return uow
 
 
-event_api = EventFunction("pic-interaction-events", {"es.madrid.pic.interaction.recorded.v1": on_recorded})
+def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
+    """Answer a data-subject request for the interaction log (``rights.answer``), erasures in the same unit."""
+    assert isinstance(data, RgpdRequestOpened)
+    at = now()
+    result = rights.answer(data, deps().store, deps().policy, at)
+    uow = UnitOfWork()
+    if result.erasure is not None:
+        rights.stage_erasure(uow, result.erasure, deps().store)
+    stage_event(
+        uow, result.event, subject=data.citizen_id, traceparent=ctx.traceparent, now=at, producer=rights.PRODUCER
+    )
+    return uow
+
+
+event_api = EventFunction(
+    "pic-interaction-events",
+    {
+        "es.madrid.pic.interaction.recorded.v1": on_recorded,
+        "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
+    },
+)
 
 
 @functions_framework.cloud_event

@@ -1,7 +1,9 @@
 """Interaction log storage: one DynamoDB table ``interaction``, one item per interaction, keyed by PIC's id.
 
 Written once (condition: absent) and never changed: the log is append-only. No TTL here: how long
-interactions are kept is a retention rule (policies/rgpd), applied by the erasure path.
+interactions are kept is a retention rule (policies/rgpd), applied by the erasure path — the only delete.
+Index ``by-citizen`` (``citizen_id``, ``recorded_at``): a golden record's interactions, for the RGPD export
+and erasure; sparse, only interactions recorded with a ``citizen_id`` carry it.
 """
 
 from __future__ import annotations
@@ -9,11 +11,23 @@ from __future__ import annotations
 from datetime import datetime
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from events.interaction import InteractionRecorded
 from functions.core.store import UnitOfWork, defines_table, model_meta
 from functions.interaction.service import Stored
+
+
+class ByCitizen(GlobalSecondaryIndex["InteractionItem"]):  # type: ignore[no-untyped-call]
+    """A golden record's interactions, oldest first; only interactions with a ``citizen_id`` carry it."""
+
+    class Meta:
+        index_name = "by-citizen"
+        projection = AllProjection()
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    recorded_at = UTCDateTimeAttribute(range_key=True)
 
 
 @defines_table
@@ -25,6 +39,20 @@ class InteractionItem(Model):
     content_sha256 = UnicodeAttribute()
     recorded_by = UnicodeAttribute()
     recorded_at = UTCDateTimeAttribute()
+    citizen_id = UnicodeAttribute(null=True)  # the golden record it is about, if named: index by-citizen
+
+    by_citizen = ByCitizen()
+
+
+def _stored(item: InteractionItem) -> Stored:
+    recorded_at: datetime = item.recorded_at
+    return Stored(
+        id=item.id,
+        interaction=InteractionRecorded.model_validate_json(item.interaction),
+        content_sha256=item.content_sha256,
+        recorded_by=item.recorded_by,
+        recorded_at=recorded_at,
+    )
 
 
 class DynamoInteractionStore:
@@ -33,14 +61,19 @@ class DynamoInteractionStore:
             item = InteractionItem.get(interaction_id, consistent_read=True)
         except InteractionItem.DoesNotExist:
             return None
-        recorded_at: datetime = item.recorded_at
-        return Stored(
-            id=item.id,
-            interaction=InteractionRecorded.model_validate_json(item.interaction),
-            content_sha256=item.content_sha256,
-            recorded_by=item.recorded_by,
-            recorded_at=recorded_at,
-        )
+        return _stored(item)
+
+    def fetch_by_citizen(self, citizen_id: str) -> list[Stored]:
+        """Every interaction recorded with this golden record's ``citizen_id``, oldest first."""
+        return [_stored(item) for item in InteractionItem.by_citizen.query(citizen_id)]
+
+    def stage_erase(self, uow: UnitOfWork, stored: Stored) -> None:
+        """The only deletion of the log: an RGPD erasure of an interaction no law keeps."""
+        uow.delete(InteractionItem(stored.id), tag="interaction-erasure")
+
+    def erase_now(self, stored: Stored) -> None:
+        """A deletion outside the answer's transaction (deleting twice is harmless)."""
+        InteractionItem(stored.id).delete()
 
     def stage(self, uow: UnitOfWork, stored: Stored) -> None:
         """Append only: a second write of the same id cancels the transaction (tag ``interaction``)."""
@@ -50,5 +83,6 @@ class DynamoInteractionStore:
             content_sha256=stored.content_sha256,
             recorded_by=stored.recorded_by,
             recorded_at=stored.recorded_at,
+            citizen_id=stored.interaction.citizen_id,
         )
         uow.put(item, condition=InteractionItem.id.does_not_exist(), tag="interaction")

@@ -5,7 +5,9 @@
   ``Access-Purpose``; every read, allowed or refused, goes to the access log (``functions.core.audit``).
 - ``position_events``: the projections (Knative Service ``pic-position-events``) from area systems' facts
   (``position.item.upserted``), C360's links (``citizen.updated``), consents (``consent.changed``) and
-  interactions (``interaction.logged``). The read path never calls a legacy system.
+  interactions (``interaction.logged``). The read path never calls a legacy system. It also answers
+  data-subject requests (``rgpd.request.opened``, ``rights.answer``) and projects the restriction flag
+  (``rgpd.flags.changed``) that the read path passes to the policy.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ from events.citizen import CitizenUpdated
 from events.consent import ID_PATTERN, ConsentChanged
 from events.interaction import InteractionLogged
 from events.position import PositionItemUpserted
+from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
 from functions.core import audit
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import ForbiddenError, ValidationError
 from functions.core.http import HttpFunction, Reply, RequestContext, Route
+from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
 from functions.core.store import UnitOfWork
-from functions.position import service
+from functions.position import rights, service
 from functions.position.storage import DynamoPositionStore, citizen_pk
 
 NAME = "pic-position"
@@ -84,14 +88,16 @@ class PositionView(BaseModel):
 
 
 def policy_input(
-    ctx: RequestContext, citizen_id: str, purpose: str | None, parts: list[service.Part]
+    ctx: RequestContext, citizen_id: str, purpose: str | None, parts: list[service.Part], restricted: bool = False
 ) -> dict[str, Any]:
+    """What ``policies/position`` decides on; ``restricted``: the RGPD art. 18 flag as last projected."""
     return {
         "subject": ctx.subject.as_policy_input(),
         "purpose": purpose,
         "resource": {
             "citizen_id": citizen_id,
             "parts": [{"section": p.section, "area": p.area, "special_category": p.special_category} for p in parts],
+            "restricted": restricted,
         },
     }
 
@@ -101,9 +107,9 @@ def get_position(ctx: RequestContext, citizen_id: str) -> Reply:
     if not re.match(ID_PATTERN, citizen_id):
         raise ValidationError(f"{citizen_id!r} is not a citizen id")
     purpose = audit.access_purpose(ctx)
-    items = deps().store.fetch_position(citizen_id)
+    items, flags = deps().store.fetch_view(citizen_id)
     parts = service.parts_of(items)
-    decision = deps().policy.decide(POLICY, policy_input(ctx, citizen_id, purpose, parts))
+    decision = deps().policy.decide(POLICY, policy_input(ctx, citizen_id, purpose, parts, flags.restricted))
     if not decision.allow:
         audit.record_read(
             ctx, citizen_id, "position", function=NAME, sections=[], allowed=False, reasons=decision.reasons
@@ -213,6 +219,29 @@ def on_interaction_logged(ctx: EventContext, data: Any) -> UnitOfWork:
     return _fold_into_record(about.record.source, about.record.local_id, item)
 
 
+# ---- data-subject rights (RGPD): the position's answer and its projection of the restriction flag ------
+
+
+def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
+    """Answer a data-subject request for this domain (``rights.answer``), with its erasures in one unit."""
+    assert isinstance(data, RgpdRequestOpened)
+    at = datetime.now(UTC)
+    result = rights.answer(data, deps().store, deps().policy, at)
+    uow = UnitOfWork()
+    if result.erasure is not None:
+        rights.stage_erasure(uow, result.erasure, deps().store)
+    stage_event(
+        uow, result.event, subject=data.citizen_id, traceparent=ctx.traceparent, now=at, producer=rights.PRODUCER
+    )
+    return uow
+
+
+def on_rgpd_flags_changed(ctx: EventContext, data: Any) -> UnitOfWork:
+    """Project the restriction flag that the read path passes to ``policies/position``."""
+    assert isinstance(data, RgpdFlagsChanged)
+    return rights.project_flags(data, deps().store)
+
+
 event_api = EventFunction(
     "pic-position-events",
     {
@@ -220,6 +249,8 @@ event_api = EventFunction(
         "es.madrid.pic.citizen.updated.v1": on_citizen_updated,
         "es.madrid.pic.consent.changed.v1": on_consent_changed,
         "es.madrid.pic.interaction.logged.v1": on_interaction_logged,
+        "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
+        "es.madrid.pic.rgpd.flags.changed.v1": on_rgpd_flags_changed,
     },
 )
 

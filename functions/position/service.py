@@ -130,6 +130,29 @@ class Link:
         return micros(self.updated_at), self.citizen_id
 
 
+@dataclass(frozen=True)
+class Flags:
+    """The citizen's restriction of processing (RGPD art. 18) as ``rgpd.flags.changed`` last said it."""
+
+    restricted: bool = False
+    changed_at: datetime | None = None
+
+
+def newer_flags(candidate: datetime, current: Flags) -> bool:
+    """Whether a flags event replaces the stored flags: only a strictly later ``changed_at`` does."""
+    return current.changed_at is None or candidate > current.changed_at
+
+
+@dataclass
+class Held:
+    """Everything the position holds about a golden record: its own facts, the records linked to it (by
+    ``(source, local_id)``) with their facts, and its flags."""
+
+    own: list[Item] = field(default_factory=list)
+    records: dict[tuple[str, str], list[Item]] = field(default_factory=dict)
+    flags: Flags = field(default_factory=Flags)
+
+
 # ---- events to items --------------------------------------------------------------------------------
 
 

@@ -8,7 +8,10 @@ Item kinds:
   version condition. Facts never move: a merge or un-merge moves only the membership;
 - ``pk=cit#<citizen_id>``, ``sk=member#<source>#<local_id>``: the records a golden record has now;
 - ``pk=cit#<citizen_id>``, ``sk=item#<section>#<key>``: facts about the golden record itself (consents,
-  interactions recorded with a ``citizen_id``).
+  interactions recorded with a ``citizen_id``);
+- ``pk=cit#<citizen_id>``, ``sk=flags``: the citizen's RGPD restriction flag (from ``rgpd.flags.changed.v1``;
+  replaced only by a later ``changed_at``), read by the same Query as the position, so honouring it costs
+  no round trip.
 Reading a position is one Query on ``cit#`` and one BatchGetItem of its records' bundles: two round trips
 whatever the number of linked records (a Query per record cost one round trip each).
 """
@@ -23,10 +26,11 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
 from functions.core.store import UnitOfWork, defines_table, model_meta
-from functions.position.service import Item, Link, item_from_json, item_to_json, micros
+from functions.position.service import Flags, Held, Item, Link, item_from_json, item_to_json, micros
 
 LINK = "link"
 BUNDLE = "bundle"
+FLAGS = "flags"
 ITEM = "item#"
 MEMBER = "member#"
 BATCH_GET_LIMIT = 100
@@ -73,6 +77,9 @@ class PositionRow(Model):
     # bundles: a record's facts, JSON {"<section>#<key>": item}, and the optimistic-lock version
     facts = UnicodeAttribute(null=True)
     bundle_version = NumberAttribute(null=True)
+    # flags: the RGPD art. 18 restriction, as of changed_at (order_us)
+    restricted = BooleanAttribute(null=True)
+    changed_at = UTCDateTimeAttribute(null=True)
 
 
 def _newer_than(order: tuple[int, str]) -> Condition:
@@ -170,17 +177,72 @@ class DynamoPositionStore:
 
     def fetch_position(self, citizen_id: str) -> list[Item]:
         """Every fact about a golden record: its own, and those of the records linked to it now."""
-        own: list[Item] = []
+        return self.fetch_view(citizen_id)[0]
+
+    def fetch_view(self, citizen_id: str) -> tuple[list[Item], Flags]:
+        """Every fact about a golden record and its restriction flag: one Query and one BatchGetItem."""
+        held = self.fetch_held(citizen_id)
+        return [item for items in (held.own, *held.records.values()) for item in items], held.flags
+
+    def fetch_held(self, citizen_id: str) -> Held:
+        """Everything the position holds about a golden record, row by row: its own facts, the records linked
+        to it with their facts, and its flags (what an RGPD export lists and an erasure deletes)."""
+        held = Held()
         members: list[tuple[str, str]] = []
         for row in PositionRow.query(citizen_pk(citizen_id)):
             if row.sk.startswith(MEMBER):
+                held.records[(str(row.source), str(row.local_id))] = []
                 members.append((record_pk(str(row.source), str(row.local_id)), BUNDLE))
             elif row.sk.startswith(ITEM):
-                own.append(_item_of(row))
+                held.own.append(_item_of(row))
+            elif row.sk == FLAGS:
+                changed_at: datetime = row.changed_at
+                held.flags = Flags(restricted=bool(row.restricted), changed_at=changed_at)
         for start in range(0, len(members), BATCH_GET_LIMIT):
             for bundle in PositionRow.batch_get(members[start : start + BATCH_GET_LIMIT]):
-                own.extend(_facts_of(bundle).values())
-        return own
+                held.records[(str(bundle.source), str(bundle.local_id))] = list(_facts_of(bundle).values())
+        return held
+
+    # ---- RGPD: the restriction flag and erasure ----
+
+    def fetch_flags(self, citizen_id: str) -> Flags:
+        try:
+            row = PositionRow.get(citizen_pk(citizen_id), FLAGS, consistent_read=True)
+        except PositionRow.DoesNotExist:
+            return Flags()
+        changed_at: datetime = row.changed_at
+        return Flags(restricted=bool(row.restricted), changed_at=changed_at)
+
+    def stage_flags(self, uow: UnitOfWork, citizen_id: str, flags: Flags) -> None:
+        """The flag, unless a later one is stored (latest ``changed_at`` wins; a concurrent one answers 409)."""
+        assert flags.changed_at is not None
+        at = micros(flags.changed_at)
+        row = PositionRow(
+            citizen_pk(citizen_id),
+            FLAGS,
+            restricted=flags.restricted,
+            changed_at=flags.changed_at,
+            order_us=at,
+            digest="",
+        )
+        uow.put(row, condition=_newer_than((at, "")), tag="position-flags")
+
+    def erasure_rows(self, citizen_id: str, held: Held) -> list[PositionRow]:
+        """The rows an erasure deletes: the golden record's facts and memberships, and each linked record's
+        link and facts (the flags stay: they must keep being honoured)."""
+        rows = [PositionRow(citizen_pk(citizen_id), item_sk(item)) for item in held.own]
+        for source, local_id in held.records:
+            rows.append(PositionRow(citizen_pk(citizen_id), f"{MEMBER}{source}#{local_id}"))
+            rows.append(PositionRow(record_pk(source, local_id), LINK))
+            rows.append(PositionRow(record_pk(source, local_id), BUNDLE))
+        return rows
+
+    def stage_erase(self, uow: UnitOfWork, row: PositionRow) -> None:
+        uow.delete(row, tag="position-erasure")
+
+    def erase_now(self, row: PositionRow) -> None:
+        """A deletion outside the answer's transaction (deleting twice is harmless)."""
+        row.delete()
 
 
 def _facts_of(row: PositionRow) -> dict[str, Item]:

@@ -117,8 +117,52 @@ test_traffic_fine_kept_four_years_from_firmeza if {
 }
 
 test_access_log_kept_three_years if {
-	d := decision with input as ask("interaction", "access-log", {"at": "2026-06-01T08:00:00Z"})
+	# GIVEN a read of the person's data in June 2026
+	d := decision with input as ask("audit", "access-log", {"at": "2026-06-01T08:00:00Z"})
+
+	# THEN the access log entry is kept three years, with accountability and the LOPDGDD as the source
+	d.keep == true
 	d.keep_until == "2029-06-01T08:00:00Z"
+	contains(d.legal_basis, "RGPD art. 5.2")
+	contains(d.legal_source, "LOPDGDD arts. 72-74")
+}
+
+test_access_log_entry_older_than_three_years_erased if {
+	d := decision with input as ask("audit", "access-log", {"at": "2023-06-01T08:00:00Z"})
+	d.allow == true
+	has_reason(d, "retention period ended on 2026-06-01")
+}
+
+test_access_log_without_the_read_time_kept_for_review if {
+	d := decision with input as ask("audit", "access-log", {})
+	d.allow == false
+	d.review == true
+}
+
+test_interaction_outside_any_file_erased if {
+	d := decision with input as ask("interaction", "interactions", {"recorded_at": "2026-06-01T08:00:00Z"})
+	d.allow == true
+	d.legal_basis == null
+}
+
+test_interaction_about_an_administrative_file_follows_the_file if {
+	# GIVEN an office visit recorded about a case (expediente)
+	d := decision with input as ask("interaction", "case-interactions", {"recorded_at": "2026-06-01T08:00:00Z"})
+
+	# THEN it is kept as long as the file, citing the LPAC and the Patrimonio Histórico law
+	d.keep == true
+	d.keep_until == null
+	d.review == false
+	contains(d.legal_source, "Ley 39/2015")
+	contains(d.legal_source, "Ley 16/1985")
+}
+
+test_position_projections_erased_and_its_restriction_flag_kept if {
+	projections := decision with input as ask("position", "projections", {})
+	projections.allow == true
+	flag := decision with input as ask("position", "flags", {})
+	flag.keep == true
+	contains(flag.legal_source, "RGPD art. 18")
 }
 
 # ---------------------------------------------------------------------------

@@ -252,7 +252,9 @@ module "role_pic_interaction" {
   kms_key_arns = [module.kms.key_arn]
 }
 
-# functions/interaction/main.py interaction_events: the same unit of work, driven by CloudEvents.
+# functions/interaction/main.py interaction_events: the same unit of work, driven by CloudEvents; answers
+# RGPD requests: a citizen's interactions (Query on by-citizen), erased (DeleteItem) with the
+# rgpd.domain.answered outbox row (PutItem).
 module "role_pic_interaction_events" {
   source = "../../modules/function-iam-role"
 
@@ -264,9 +266,10 @@ module "role_pic_interaction_events" {
 
   table_permissions = [
     {
-      sid       = "InteractionReadWrite"
-      table_arn = module.table_interaction.table_arn
-      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+      sid           = "InteractionReadWrite"
+      table_arn     = module.table_interaction.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
     },
     {
       sid       = "OutboxStage"
@@ -282,8 +285,9 @@ module "role_pic_interaction_events" {
   kms_key_arns = [module.kms.key_arn]
 }
 
-# functions/position/main.py position_http: reads the projections (Query); stages the access record of
-# every read (outbox PutItem). Writes no position state.
+# functions/position/main.py position_http: reads the projections and the restriction flag (Query) and the
+# linked records' facts (BatchGetItem); stages the access record of every read (outbox PutItem). Writes no
+# position state.
 module "role_pic_position" {
   source = "../../modules/function-iam-role"
 
@@ -297,7 +301,7 @@ module "role_pic_position" {
     {
       sid       = "PositionRead"
       table_arn = module.table_position.table_arn
-      actions   = ["dynamodb:Query"]
+      actions   = ["dynamodb:Query", "dynamodb:BatchGetItem"]
     },
     {
       sid       = "OutboxStage"
@@ -309,7 +313,9 @@ module "role_pic_position" {
 }
 
 # functions/position/main.py position_events: folds events into the projections (GetItem, PutItem; a
-# moved link deletes the old membership, DeleteItem) with the event's idempotency record.
+# moved link deletes the old membership, DeleteItem) with the event's idempotency record; projects the
+# restriction flag (GetItem, PutItem); answers RGPD requests: reads everything held (Query, BatchGetItem),
+# erases it (DeleteItem) and stages the rgpd.domain.answered outbox row (PutItem).
 module "role_pic_position_events" {
   source = "../../modules/function-iam-role"
 
@@ -323,7 +329,12 @@ module "role_pic_position_events" {
     {
       sid       = "PositionReadWrite"
       table_arn = module.table_position.table_arn
-      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
     },
     {
       sid       = "IdempotencyReadWrite"
@@ -361,7 +372,8 @@ module "role_pic_audit" {
 }
 
 # functions/audit/main.py audit_events: appends access records (PutItem, condition: absent) with the
-# event's idempotency record.
+# event's idempotency record; answers RGPD requests: reads a citizen's log (Query), erases only entries past
+# their retention (DeleteItem) and stages the rgpd.domain.answered outbox row (PutItem).
 module "role_pic_audit_events" {
   source = "../../modules/function-iam-role"
 
@@ -375,6 +387,11 @@ module "role_pic_audit_events" {
     {
       sid       = "AuditAppend"
       table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
       actions   = ["dynamodb:PutItem"]
     },
     {

@@ -114,7 +114,8 @@ module "table_rgpd" {
 # ---- global position (POS), interactions (INTX) and the access log (audit) ----
 
 # functions/interaction/storage.py InteractionItem: one item per interaction, append-only. No TTL: how long
-# interactions are kept is a retention rule (policies/rgpd), applied by the erasure path.
+# interactions are kept is a retention rule (policies/rgpd), applied by the erasure path. Index by-citizen:
+# a golden record's interactions (RGPD export and erasure).
 module "table_interaction" {
   source = "../../modules/dynamodb-table"
 
@@ -122,6 +123,12 @@ module "table_interaction" {
   hash_key = "id"
   attributes = [
     { name = "id", type = "S" },
+    { name = "citizen_id", type = "S" },
+    { name = "recorded_at", type = "S" },
+  ]
+  global_secondary_indexes = [
+    # Only interactions recorded with a citizen_id carry it (sparse).
+    { name = "by-citizen", hash_key = "citizen_id", range_key = "recorded_at", projection_type = "ALL" },
   ]
 
   kms_key_arn                           = module.kms.key_arn

@@ -1,0 +1,97 @@
+"""The access log's answer to data-subject requests, over an in-memory store and the real Rego policies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from events.audit import AccessRecorded, Reader
+from events.rgpd import RgpdRequestOpened
+from functions.audit import rights
+from functions.core.policy import EmbeddedPolicy, PolicyBundle
+from functions.core.store import UnitOfWork
+
+ROOT = Path(__file__).resolve().parents[3]
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CITIZEN = "c-lucia"
+
+
+@pytest.fixture(scope="module")
+def policy() -> EmbeddedPolicy:
+    return EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
+
+
+def read(at: datetime, access_id: str = "a-1") -> AccessRecorded:
+    return AccessRecorded(
+        access_id=access_id,
+        citizen_id=CITIZEN,
+        reader=Reader(id="agente-1", role="agent", level=2, area="hacienda"),
+        purpose="EXP-1",
+        function="pic-position",
+        resource="position",
+        sections=["taxes:detail"],
+        decision="allowed",
+        reasons=["ok"],
+        at=at,
+    )
+
+
+@dataclass
+class FakeStore:
+    records: list[AccessRecorded] = field(default_factory=list)
+    staged: list[AccessRecorded] = field(default_factory=list)
+
+    def fetch_all(self, citizen_id: str) -> list[AccessRecorded]:
+        return list(self.records)
+
+    def stage_erase(self, uow: UnitOfWork, record: AccessRecorded) -> None:
+        self.staged.append(record)
+
+    def erase_now(self, record: AccessRecorded) -> None:
+        self.staged.append(record)
+
+
+def request(right: str, **details: Any) -> RgpdRequestOpened:
+    return RgpdRequestOpened(
+        request_id="rgpd-1",
+        citizen_id=CITIZEN,
+        right=right,  # type: ignore[arg-type]
+        details=details,
+        opened_at=NOW,
+        due_at=NOW + timedelta(days=30),
+    )
+
+
+def test_the_export_is_the_whole_access_log(policy: EmbeddedPolicy) -> None:
+    result = rights.answer(request("access"), FakeStore([read(NOW - timedelta(days=1))]), policy, NOW)
+    assert result.event.export is not None
+    (entry,) = result.event.export["access_log"]
+    assert entry["reader"]["id"] == "agente-1" and entry["purpose"] == "EXP-1" and "citizen_id" not in entry
+    assert [(a.result, a.count) for a in result.event.actions] == [("exported", 1)]
+
+
+def test_an_erasure_keeps_the_log_with_its_legal_basis_and_erases_only_entries_past_three_years(
+    policy: EmbeddedPolicy,
+) -> None:
+    old, recent = read(NOW - timedelta(days=3 * 366), "a-old"), read(NOW - timedelta(days=10), "a-new")
+    store = FakeStore([old, recent])
+    result = rights.answer(request("erasure"), store, policy, NOW)
+
+    assert result.erasure is not None
+    rights.stage_erasure(UnitOfWork(), result.erasure, store)
+    assert store.staged == [old]
+    erased, kept = result.event.actions
+    assert (erased.result, erased.count) == ("erased", 1)
+    assert (kept.result, kept.count) == ("kept", 1)
+    assert kept.legal_basis and "RGPD art. 5.2" in kept.legal_basis and "LOPDGDD arts. 72-74" in kept.legal_basis
+    assert (NOW - timedelta(days=10)).replace(year=2029).date().isoformat() in kept.what
+
+
+@pytest.mark.parametrize("right", ["rectification", "restriction", "objection"])
+def test_other_rights_are_not_applicable(right: str, policy: EmbeddedPolicy) -> None:
+    result = rights.answer(request(right), FakeStore([read(NOW)]), policy, NOW)
+    assert result.event.outcome == "not-applicable"

@@ -1,0 +1,112 @@
+"""The interaction log's answer to data-subject requests, over an in-memory store and the real Rego policies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from events.interaction import InteractionRecorded
+from events.rgpd import RgpdRequestOpened
+from functions.core.policy import EmbeddedPolicy, PolicyBundle
+from functions.core.store import UnitOfWork
+from functions.interaction import rights, service
+from functions.interaction.service import Stored
+
+ROOT = Path(__file__).resolve().parents[3]
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CITIZEN = "c-lucia"
+
+
+@pytest.fixture(scope="module")
+def policy() -> EmbeddedPolicy:
+    return EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
+
+
+def stored(interaction_id: str, case_id: str | None = None) -> Stored:
+    interaction = InteractionRecorded.model_validate(
+        {
+            "interaction_id": interaction_id,
+            "citizen_id": CITIZEN,
+            "channel": {"kind": "call", "direction": "inbound", "line": "010"},
+            "area": "hacienda",
+            "topic": "IBI",
+            "started_at": (NOW - timedelta(days=2)).isoformat(),
+            "case_id": case_id,
+        }
+    )
+    stored, _ = service.prepare(interaction, "agent:a1", None, NOW - timedelta(days=2))
+    return stored
+
+
+@dataclass
+class FakeStore:
+    interactions: list[Stored] = field(default_factory=list)
+    staged: list[Stored] = field(default_factory=list)
+    erased_now: list[Stored] = field(default_factory=list)
+
+    def fetch_by_citizen(self, citizen_id: str) -> list[Stored]:
+        return list(self.interactions)
+
+    def stage_erase(self, uow: UnitOfWork, stored: Stored) -> None:
+        self.staged.append(stored)
+
+    def erase_now(self, stored: Stored) -> None:
+        self.erased_now.append(stored)
+
+
+def request(right: str, **details: Any) -> RgpdRequestOpened:
+    return RgpdRequestOpened(
+        request_id="rgpd-1",
+        citizen_id=CITIZEN,
+        right=right,  # type: ignore[arg-type]
+        details=details,
+        opened_at=NOW,
+        due_at=NOW + timedelta(days=30),
+    )
+
+
+def test_the_export_lists_every_interaction_as_the_api_shows_it(policy: EmbeddedPolicy) -> None:
+    store = FakeStore([stored("i-1"), stored("i-2", case_id="EXP-1")])
+    result = rights.answer(request("portability"), store, policy, NOW)
+    assert result.event.outcome == "done" and result.event.export is not None
+    rows = result.event.export["interactions"]
+    assert [r["interaction_id"] for r in rows] == ["i-1", "i-2"]
+    assert rows[1]["case_id"] == "EXP-1" and rows[0]["channel"]["line"] == "010"
+    (action,) = result.event.actions
+    assert action.result == "exported" and action.count == 2
+
+
+def test_an_erasure_erases_plain_interactions_and_keeps_those_of_a_file_with_the_legal_basis(
+    policy: EmbeddedPolicy,
+) -> None:
+    plain, of_a_file = stored("i-1"), stored("i-2", case_id="EXP-1")
+    store = FakeStore([plain, of_a_file])
+    result = rights.answer(request("erasure"), store, policy, NOW)
+
+    assert result.erasure is not None and result.erasure.erased == [plain]
+    rights.stage_erasure(UnitOfWork(), result.erasure, store)
+    assert store.staged == [plain]
+    erased, kept = result.event.actions
+    assert (erased.result, erased.count) == ("erased", 1)
+    assert (kept.result, kept.count) == ("kept", 1)
+    assert kept.legal_basis and "Ley 39/2015" in kept.legal_basis and "RGPD art. 17.3.b" in kept.legal_basis
+    assert rights.category_of(of_a_file) == "case-interactions" and rights.category_of(plain) == "interactions"
+
+
+def test_an_erasure_beyond_one_transaction_deletes_the_rest_first(policy: EmbeddedPolicy) -> None:
+    store = FakeStore([stored(f"i-{n}") for n in range(95)])
+    result = rights.answer(request("erasure"), store, policy, NOW)
+    assert result.erasure is not None
+    rights.stage_erasure(UnitOfWork(), result.erasure, store)
+    assert len(store.staged) == rights.MAX_DELETES_IN_TRANSACTION and len(store.erased_now) == 5
+
+
+@pytest.mark.parametrize("right", ["erasure", "rectification", "restriction", "objection"])
+def test_nothing_held_or_nothing_of_the_kind_is_not_applicable(right: str, policy: EmbeddedPolicy) -> None:
+    store = FakeStore([] if right == "erasure" else [stored("i-1")])
+    result = rights.answer(request(right), store, policy, NOW)
+    assert result.event.outcome == "not-applicable" and result.event.actions == []

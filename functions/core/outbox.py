@@ -53,6 +53,7 @@ class OutboxRecord(Model):
     sent_at = UTCDateTimeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     last_error = UnicodeAttribute(null=True)
+    parked_at = UTCDateTimeAttribute(null=True)  # the sink can never take it (see Relay.publish); not pending
     expires_at = NumberAttribute()
     pending = PendingIndex()
 

@@ -27,6 +27,17 @@ from functions.core.outbox import OutboxRecord
 from functions.core.settings import get_settings
 
 BATCH = 100
+PARK_AFTER = 3
+RETRYABLE_4XX = frozenset({404, 408, 409, 429})  # the sink may take it later (Knative's retry set)
+
+
+def _headers(record: OutboxRecord) -> dict[str, str]:
+    """The binary-mode CloudEvent headers of a row (``traceparent`` also as the W3C header)."""
+    headers = {f"ce-{k}": v for k, v in record.attributes().items() if k != "datacontenttype"}
+    headers["content-type"] = "application/json"
+    if record.traceparent:
+        headers["traceparent"] = record.traceparent
+    return headers
 
 
 class Relay:
@@ -49,21 +60,35 @@ class Relay:
         self._lock = threading.Lock()
 
     def publish(self, record: OutboxRecord) -> bool:
-        """POST one row to the sink in binary mode. True when the sink accepted it (2xx)."""
-        headers = {f"ce-{k}": v for k, v in record.attributes().items() if k != "datacontenttype"}
-        headers["content-type"] = "application/json"
-        if record.traceparent:  # W3C header too, for HTTP-level tracing
-            headers["traceparent"] = record.traceparent
+        """POST one row to the sink in binary mode. True when the sink accepted it (2xx).
+
+        A failure never stops the relay: it is counted on the row, and a row the sink can never take (it
+        answered 4xx, or the row cannot even be sent as HTTP) is parked after ``PARK_AFTER`` attempts so
+        that it does not hold up the rows behind it. Unreachable or failing sinks (5xx) are retried forever.
+        """
         try:
-            response = self._session.post(self.sink, data=record.data.encode(), headers=headers, timeout=10)
-            ok = 200 <= response.status_code < 300
-            error = None if ok else f"sink answered {response.status_code}: {response.text[:200]}"
+            response = self._session.post(self.sink, data=record.data.encode(), headers=_headers(record), timeout=10)
+        except ValueError as exc:  # e.g. requests' InvalidHeader: a control character in an attribute
+            return self._failed(record, f"cannot be sent as HTTP: {exc}", permanent=True)
         except requests.RequestException as exc:
-            ok, error = False, f"sink unreachable: {exc}"
-        if ok:
+            return self._failed(record, f"sink unreachable: {exc}", permanent=False)
+        if 200 <= response.status_code < 300:
             return True
-        record.update(actions=[OutboxRecord.attempts.add(1), OutboxRecord.last_error.set(error or "unknown")])
-        get_logger().warning("outbox publish failed", extra={"event_id": record.id, "error": error})
+        permanent = 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_4XX
+        return self._failed(record, f"sink answered {response.status_code}: {response.text[:200]}", permanent=permanent)
+
+    def _failed(self, record: OutboxRecord, error: str, *, permanent: bool) -> bool:
+        attempts = (record.attempts or 0) + 1
+        actions = [OutboxRecord.attempts.set(attempts), OutboxRecord.last_error.set(error)]
+        park = permanent and attempts >= PARK_AFTER
+        if park:  # out of the sparse pending index; kept (with the reason) for an operator until its TTL
+            actions += [OutboxRecord.pending_shard.remove(), OutboxRecord.parked_at.set(datetime.now(UTC))]
+        try:
+            record.update(actions=actions)
+        except Exception:  # the row stays pending and is retried: at-least-once
+            get_logger().exception("recording an outbox failure failed", extra={"event_id": record.id})
+        log = get_logger().error if park else get_logger().warning
+        log("outbox row parked" if park else "outbox publish failed", extra={"event_id": record.id, "error": error})
         return False
 
     def _mark_later(self, records: list[OutboxRecord]) -> None:

@@ -117,7 +117,7 @@ _SPECS = [
             "A data-subject request (access, portability, rectification, erasure, restriction, objection) was "
             "received; every domain holding personal data consumes it and answers rgpd.domain.answered."
         ),
-        consumers=["pic-consent-events"],
+        consumers=["pic-consent-events", "pic-notification-events"],
     ),
     EventSpec(
         type="es.madrid.pic.rgpd.domain.answered.v1",
@@ -133,7 +133,7 @@ _SPECS = [
         producer="pic-rgpd",
         source="/pic/rgpd",
         description="A citizen's restriction (RGPD art. 18) and objection (art. 21) flags, as they now stand.",
-        consumers=["pic-consent-events"],
+        consumers=["pic-consent-events", "pic-notification-events"],
     ),
     EventSpec(
         type="es.madrid.pic.rgpd.request.extended.v1",

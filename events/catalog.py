@@ -123,6 +123,7 @@ _SPECS = [
             "pic-position-events",
             "pic-interaction-events",
             "pic-audit-events",
+            "pic-notification-events",
         ],
     ),
     EventSpec(
@@ -143,6 +144,8 @@ _SPECS = [
             "pic-consent-events",
             # the restriction flag the position's read path passes to policies/position
             "pic-position-events",
+            # the restriction/objection flags policies/notifications honours
+            "pic-notification-events",
         ],
     ),
     EventSpec(

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
+from pynamodb.expressions.update import Action
 from requests.adapters import HTTPAdapter
 
 from functions.core.logging import get_logger
@@ -79,7 +80,7 @@ class Relay:
 
     def _failed(self, record: OutboxRecord, error: str, *, permanent: bool) -> bool:
         attempts = (record.attempts or 0) + 1
-        actions = [OutboxRecord.attempts.set(attempts), OutboxRecord.last_error.set(error)]
+        actions: list[Action] = [OutboxRecord.attempts.set(attempts), OutboxRecord.last_error.set(error)]
         park = permanent and attempts >= PARK_AFTER
         if park:  # out of the sparse pending index; kept (with the reason) for an operator until its TTL
             actions += [OutboxRecord.pending_shard.remove(), OutboxRecord.parked_at.set(datetime.now(UTC))]

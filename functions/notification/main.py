@@ -37,6 +37,7 @@ from events.notification import (
     NotificationStatusChanged,
     Recipient,
 )
+from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
 from functions.consent.terms import load_terms
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import (
@@ -51,7 +52,7 @@ from functions.core.outbox import stage_event
 from functions.core.policy import authorize as policy_authorize
 from functions.core.settings import get_settings
 from functions.core.store import UnitOfWork
-from functions.notification import pipeline, service, templates
+from functions.notification import pipeline, rights, service, templates
 from functions.notification.pipeline import Request as NotificationRequest
 from functions.notification.pipeline import stores
 from functions.notification.storage import InboxStore
@@ -560,21 +561,22 @@ def on_subscription_changed(ctx: EventContext, data: Any) -> UnitOfWork:
                                          data.changed_at)  # fmt: skip
 
 
-class RgpdFlags(BaseModel):
-    """The data of ``es.madrid.pic.rgpd.flags.changed.v1`` (contracts.md §3; the RGPD helper owns the type)."""
-
-    citizen_id: str
-    restricted: bool
-    objections: list[str]
-    changed_at: datetime
-
-
 def on_rgpd_flags_changed(ctx: EventContext, data: Any) -> UnitOfWork:
-    """Restriction (RGPD art. 18) and objections (art. 21) become policy input. Registered in the event
-    function once ``events/rgpd.py`` is in the catalog (the lead wires it at merge, with its Trigger)."""
-    flags = RgpdFlags.model_validate(data.model_dump() if isinstance(data, BaseModel) else data)
-    value = {"restricted": flags.restricted, "objections": sorted(set(flags.objections))}
-    return pipeline.project_part(flags.citizen_id, "flags", value, flags.changed_at)
+    """Restriction (RGPD art. 18) and objections (art. 21) become policy input (latest ``changed_at`` wins)."""
+    assert isinstance(data, RgpdFlagsChanged)
+    value = {"restricted": data.restricted, "objections": sorted(set(data.objections))}
+    return pipeline.project_part(data.citizen_id, "flags", value, data.changed_at)
+
+
+def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
+    """Answer a data-subject request for the notification domain (``rights.answer``), the answer in the same
+    unit of work as the erasure it reports."""
+    assert isinstance(data, RgpdRequestOpened)
+    at = pipeline.now()
+    uow = UnitOfWork()
+    answered = rights.answer(data, uow, at)
+    stage_event(uow, answered, subject=data.citizen_id, traceparent=ctx.traceparent, now=at, producer=rights.PRODUCER)
+    return uow
 
 
 event_api = EventFunction(
@@ -587,6 +589,8 @@ event_api = EventFunction(
         "es.madrid.pic.consent.changed.v1": on_consent_changed,
         "es.madrid.pic.preferences.changed.v1": on_preferences_changed,
         "es.madrid.pic.subscription.changed.v1": on_subscription_changed,
+        "es.madrid.pic.rgpd.flags.changed.v1": on_rgpd_flags_changed,
+        "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
     },
 )
 

@@ -32,6 +32,7 @@ from events.notification import (
     Recipient,
 )
 from functions.citizen.storage import GoldenItem
+from functions.consent.terms import load_terms
 from functions.core.errors import ConflictError
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
@@ -42,9 +43,14 @@ from functions.notification.release import stage_marker
 from functions.notification.service import CitizenView, Message
 from functions.notification.storage import (
     AlertStore,
+    InboxItem,
+    InboxStore,
     JobStore,
     NotificationStore,
+    ProfileItem,
     ProfileStore,
+    StateItem,
+    SubscriptionItem,
     TemplateStore,
     citizen_view,
     expiry,
@@ -568,63 +574,154 @@ def project_subscription(
     return uow
 
 
-# ---- data-subject rights (contracts.md §3): export and erasure, for the RGPD handler to call ---------------------
+# ---- data-subject rights (contracts.md §3): export and erasure, called by ``rights.answer`` ---------------------
+
+RETENTION = "rgpd.retention"
+# One TransactWriteItems holds at most 100 items: the answer, its idempotency record and the profile take three;
+# deletions beyond this many are done before the transaction (deleting twice is harmless: a redelivered
+# request finishes the work).
+MAX_DELETES_IN_TRANSACTION = 80
+MAX_INBOX = 10_000
+
+
+def _purposes_of(messages: list[InboxItem]) -> dict[str, str]:
+    """The purpose of each in-app message's notification (its template's purpose; alerts: ``alerts``)."""
+    ids = list(dict.fromkeys(m.notification_id for m in messages))
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 100):
+        keys = [(f"ntf#{i}", "state") for i in ids[start : start + 100]]
+        for item in StateItem.batch_get(keys, attributes_to_get=["pk", "doc"]):
+            found[item.pk.removeprefix("ntf#")] = str(json.loads(item.doc).get("purpose") or "")
+    return found
 
 
 def export_citizen(citizen_id: str) -> dict[str, Any]:
     """Everything NOT holds keyed by this citizen: the projection (consents, preferences, flags, push
-    endpoint), live subscriptions and in-app messages. Notification records are keyed by notification id and
-    are not indexed by citizen yet (see README: what is left)."""
-    from functions.notification.storage import InboxStore
-
+    endpoint), subscriptions and in-app messages with their purpose. Notifications sent to an address
+    (e-mail, SMS) are keyed by notification id and not indexed by citizen (README: what is left)."""
     parts, _ = stores().profiles.fetch(citizen_id)
-    subscriptions = [f"{s.topic}.{s.zone}" for s in stores().profiles.fetch_subscriptions(citizen_id)]
+    subscriptions = [
+        {"topic": s.topic, "zone": s.zone, "changed_at": s.changed_at.isoformat()}
+        for s in stores().profiles.fetch_subscriptions(citizen_id)
+    ]
+    messages = InboxStore().messages(citizen_id, limit=MAX_INBOX)
+    purposes = _purposes_of(messages)
     inbox = [
         {
             "notification_id": m.notification_id,
+            "purpose": purposes.get(m.notification_id),
             "subject": m.subject,
             "body": m.body,
+            "language": m.language,
             "created_at": m.created_at.isoformat(),
             "read_at": m.read_at.isoformat() if m.read_at else None,
         }
-        for m in InboxStore().messages(citizen_id, limit=10_000)
+        for m in messages
     ]
-    return {"profile": parts, "subscriptions": subscriptions, "inbox": inbox}
+    return dict(json.loads(json.dumps({"profile": parts, "subscriptions": subscriptions, "inbox": inbox}, default=str)))
 
 
-def erase_citizen(citizen_id: str) -> list[dict[str, Any]]:
-    """Delete what may be deleted (the push endpoint, in-app messages already read) and report what is kept
-    with its legal basis: the projection mirrors other domains' records (erased there, then here by their
-    events), unread in-app notices are proof of a notice under Ley 39/2015 art. 41.6 until read or expired."""
-    from functions.notification.storage import InboxStore
+def retention(category: str, record: dict[str, str], at: datetime) -> dict[str, Any]:
+    """``policies/rgpd/retention`` for one record (or category) of the notification domain."""
+    question = {"domain": "notification", "category": category, "record": record, "now": at.isoformat()}
+    return dict(policy().decide(RETENTION, question).result)
 
+
+def message_category(purpose: str | None) -> str:
+    """A message sent for a purpose resting on a legal obligation (RGPD art. 6.1.c: service notifications,
+    Ley 39/2015 art. 41) is the record of a legal notice; any other purpose (campaigns, surveys, alerts) a
+    plain message; a message whose notification record is gone cannot be classified (kept for review)."""
+    if not purpose:
+        return "unclassified-messages"
+    declared = load_terms().purposes.get(purpose)
+    return "legal-notices" if declared is not None and "6.1.c" in declared.legal_basis else "messages"
+
+
+@dataclass
+class Erasure:
+    """What ``erase_citizen`` did or staged, and the actions the answer reports (contracts.md §3)."""
+
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+    def erased(self, what: str, count: int) -> None:
+        if count:
+            self.actions.append({"what": what, "count": count, "result": "erased", "legal_basis": None})
+
+    def kept(self, what: str, count: int, decision: dict[str, Any]) -> None:
+        if not count:
+            return
+        until = decision.get("keep_until")
+        basis = decision.get("legal_basis") or "kept for review: " + "; ".join(decision.get("reasons", []))
+        legal = f"{basis} ({decision['legal_source']})" if decision.get("legal_source") else basis
+        what = f"{what}, kept until {until}" if until else what
+        self.actions.append({"what": what, "count": count, "result": "kept", "legal_basis": legal[:500]})
+
+
+def erase_citizen(uow: UnitOfWork, citizen_id: str, at: datetime) -> list[dict[str, Any]]:
+    """Stage in ``uow`` the erasure (RGPD art. 17) of what may be erased, and report what is kept, each
+    category asked of ``policies/rgpd/retention``: the push endpoint, the consents/preferences projection,
+    the subscriptions and plain messages are erased; records of legal notices are kept for their period and
+    the RGPD flags indefinitely (they must keep being honoured)."""
+    done = Erasure()
+    _erase_profile(uow, citizen_id, at, done)
+    deletes: list[Any] = []
+    subscriptions = list(SubscriptionItem.query(f"cit#{citizen_id}", SubscriptionItem.sk.startswith("sub#"),
+                                                consistent_read=True))  # fmt: skip
+    if subscriptions and retention("subscriptions", {}, at)["erase"]:
+        deletes.extend(subscriptions)
+        done.erased("projection of alert subscriptions", len(subscriptions))
+    deletes.extend(_plan_inbox(citizen_id, at, done))
+    for i, item in enumerate(deletes):
+        if i < MAX_DELETES_IN_TRANSACTION:
+            uow.delete(item, tag="rgpd-erasure")
+        else:
+            item.delete()
+    return done.actions
+
+
+def _erase_profile(uow: UnitOfWork, citizen_id: str, at: datetime, done: Erasure) -> None:
     parts, version = stores().profiles.fetch(citizen_id)
-    actions: list[dict[str, Any]] = []
-    uow = UnitOfWork()
-    if "push_endpoint" in parts:
-        stores().profiles.stage(uow, citizen_id, {k: v for k, v in parts.items() if k != "push_endpoint"}, version)
-        actions.append({"what": "push endpoint", "count": 1, "result": "erased", "legal_basis": None})
-    messages = InboxStore().messages(citizen_id, limit=10_000)
-    read = [m for m in messages if m.read_at is not None]
-    for message in read[:90]:  # one transaction; a longer inbox is erased by calling again
-        uow.delete(message, tag="inbox")
-    uow.commit()
-    actions.append({"what": "in-app messages already read", "count": min(len(read), 90), "result": "erased",
-                    "legal_basis": None})  # fmt: skip
-    if len(messages) > len(read):
-        actions.append({"what": "unread in-app notices", "count": len(messages) - len(read), "result": "kept",
-                        "legal_basis": "Ley 39/2015 art. 41.6 (proof of the notice); RGPD art. 17.3.b"})  # fmt: skip
-    if any(k in parts for k in ("consents", "preferences", "flags")):
-        basis = (
-            "RGPD art. 17.3.b: needed to honour consent withdrawals, restriction and objections; "
-            "follows the consent domain's own erasure by its events"
-        )
-        actions.append(
-            {
-                "what": "projection of consents, preferences and RGPD flags",
-                "count": 1,
-                "result": "kept",
-                "legal_basis": basis,
-            }
-        )
-    return actions
+    categories = {"push_endpoint": "push-endpoint", "consents": "projection", "preferences": "projection",
+                  "flags": "flags"}  # fmt: skip
+    shown = {"push_endpoint": "push endpoint", "consents": "projection of consents",
+             "preferences": "projection of contact preferences",
+             "flags": "projection of RGPD restriction and objection flags"}  # fmt: skip
+    keep: dict[str, Any] = {}
+    for name, part in parts.items():
+        decision = retention(categories.get(name, name), {}, at)
+        if decision["erase"]:
+            done.erased(shown.get(name, name), 1)
+        else:
+            keep[name] = part
+            done.kept(shown.get(name, name), 1, decision)
+    if len(keep) < len(parts):
+        if keep:
+            stores().profiles.stage(uow, citizen_id, keep, version)
+        else:
+            uow.delete(ProfileItem(f"cit#{citizen_id}", "profile", version=version), tag="profile")
+
+
+def _plan_inbox(citizen_id: str, at: datetime, done: Erasure) -> list[InboxItem]:
+    """In-app messages per category: erased, or kept with the latest ``keep_until`` of their category."""
+    messages = InboxStore().messages(citizen_id, limit=MAX_INBOX)
+    purposes = _purposes_of(messages)
+    erased: dict[str, list[InboxItem]] = {}
+    kept: dict[str, tuple[int, dict[str, Any]]] = {}
+    for message in messages:
+        category = message_category(purposes.get(message.notification_id))
+        decision = retention(category, {"created_at": message.created_at.isoformat()}, at)
+        if decision["erase"]:
+            erased.setdefault(category, []).append(message)
+            continue
+        count, latest = kept.get(category, (0, decision))
+        if str(decision.get("keep_until") or "") > str(latest.get("keep_until") or ""):
+            latest = decision
+        kept[category] = (count + 1, latest)
+    titles = {"legal-notices": "in-app records of legal notices (Ley 39/2015 art. 41)",
+              "messages": "in-app messages (campaigns, surveys, alerts)",
+              "unclassified-messages": "in-app messages whose notification record is gone"}  # fmt: skip
+    for category, items in sorted(erased.items()):
+        done.erased(titles[category], len(items))
+    for category, (count, decision) in sorted(kept.items()):
+        done.kept(titles[category], count, decision)
+    return [m for items in erased.values() for m in items]

@@ -1,7 +1,7 @@
 """Unit: the projection of ``es.madrid.pic.rgpd.flags.changed.v1`` (contracts.md §3) into the policy input.
 
-The RGPD helper owns the event type; until it is in the catalog the handler is not registered, so it is
-tested here on its own, over a fake profile store (the real one is DynamoDB)."""
+The handler is tested on its own, over a fake profile store (the real one is DynamoDB; the functional tests in
+tests/functional/test_notification_rgpd.py go through the platform)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from events.catalog import CATALOG
+from events.rgpd import RgpdFlagsChanged
 from functions.core.cloudevent import EventContext
 from functions.notification import main, pipeline
 from functions.notification.storage import citizen_view
@@ -44,22 +46,24 @@ CTX = EventContext("/pic/rgpd", "e-1", "es.madrid.pic.rgpd.flags.changed.v1", "c
 AT = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 
 
+def flags(restricted: bool, objections: list[str], at: datetime) -> RgpdFlagsChanged:
+    return RgpdFlagsChanged(citizen_id="c-1", restricted=restricted, objections=objections, changed_at=at)
+
+
 def test_flags_become_the_policy_input_of_the_citizen(fake: FakeStores) -> None:
-    data = {"citizen_id": "c-1", "restricted": True, "objections": ["campaigns", "campaigns"], "changed_at": AT}
-    main.on_rgpd_flags_changed(CTX, data)
+    main.on_rgpd_flags_changed(CTX, flags(True, ["campaigns", "campaigns"], AT))
     view = citizen_view("c-1", fake.profiles.parts["c-1"], None)
     assert view.restricted is True and view.objections == ("campaigns",)
 
 
 def test_an_older_flags_event_does_not_undo_a_newer_one(fake: FakeStores) -> None:
-    main.on_rgpd_flags_changed(CTX, {"citizen_id": "c-1", "restricted": True, "objections": [], "changed_at": AT})
-    main.on_rgpd_flags_changed(
-        CTX, {"citizen_id": "c-1", "restricted": False, "objections": [], "changed_at": AT - timedelta(minutes=1)}
-    )
+    main.on_rgpd_flags_changed(CTX, flags(True, [], AT))
+    main.on_rgpd_flags_changed(CTX, flags(False, [], AT - timedelta(minutes=1)))
     assert len(fake.profiles.staged) == 1
     assert citizen_view("c-1", fake.profiles.parts["c-1"], None).restricted is True
 
 
-def test_flags_data_that_breaks_the_contract_is_refused(fake: FakeStores) -> None:
-    with pytest.raises(Exception, match="restricted"):
-        main.on_rgpd_flags_changed(CTX, {"citizen_id": "c-1", "objections": [], "changed_at": AT})
+def test_the_events_function_handles_the_rgpd_types_it_is_named_a_consumer_of() -> None:
+    for type_ in ("es.madrid.pic.rgpd.flags.changed.v1", "es.madrid.pic.rgpd.request.opened.v1"):
+        assert "pic-notification-events" in CATALOG[type_].consumers
+        assert type_ in main.event_api.handlers

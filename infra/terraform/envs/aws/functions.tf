@@ -444,7 +444,9 @@ module "role_pic_notification" {
 }
 
 # functions/notification/main.py notification_events: requests, alert fan-out (Query on by-topic-zone),
-# bulk chunks and the projections; the same reads and writes as the HTTP side.
+# bulk chunks and the projections; the same reads and writes as the HTTP side. Data-subject requests
+# (functions/notification/rights.py): an erasure deletes the profile, subscriptions and in-app messages
+# (DeleteItem, in the answer's TransactWriteItems or, past its size, one by one).
 module "role_pic_notification_events" {
   source = "../../modules/function-iam-role"
 
@@ -458,7 +460,7 @@ module "role_pic_notification_events" {
     {
       sid           = "NotificationReadWrite"
       table_arn     = module.table_notification.table_arn
-      actions       = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      actions       = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
       index_actions = { "by-topic-zone" = ["dynamodb:Query"] }
     },
     {

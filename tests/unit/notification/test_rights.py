@@ -1,0 +1,104 @@
+"""Unit: the notification domain's answer to data-subject requests (``rights.answer``), over fakes of the
+pipeline's export and erasure (the real ones read and write DynamoDB: tests/functional/test_notification_rgpd.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from events.rgpd import RgpdRequestOpened
+from functions.core.store import UnitOfWork
+from functions.notification import pipeline, rights
+
+AT = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+
+
+def opened(right: str, **details: Any) -> RgpdRequestOpened:
+    return RgpdRequestOpened(
+        request_id="req-1",
+        citizen_id="c-1",
+        right=right,
+        details=details,
+        opened_at=AT,
+        due_at=AT,  # type: ignore[arg-type]
+    )
+
+
+EXPORT = {"profile": {"flags": {"value": {"restricted": False}}}, "subscriptions": [], "inbox": [{"subject": "IBI"}]}
+
+
+@pytest.fixture
+def erased(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+
+    def erase(uow: UnitOfWork, citizen_id: str, at: datetime) -> list[dict[str, Any]]:
+        calls.append(citizen_id)
+        return [
+            {"what": "push endpoint", "count": 1, "result": "erased", "legal_basis": None},
+            {"what": "in-app records of legal notices", "count": 2, "result": "kept", "legal_basis": "Ley 39/2015"},
+        ]
+
+    monkeypatch.setattr(pipeline, "export_citizen", lambda citizen_id: EXPORT)
+    monkeypatch.setattr(pipeline, "erase_citizen", erase)
+    return calls
+
+
+@pytest.mark.parametrize("right", ["access", "portability"])
+def test_access_and_portability_carry_the_export_counted_per_kind(erased: list[str], right: str) -> None:
+    answer = rights.answer(opened(right), UnitOfWork(), AT)
+    assert answer.outcome == "done" and answer.export == EXPORT and answer.domain == "notification"
+    assert [(a.count, a.result) for a in answer.actions] == [(1, "exported"), (0, "exported"), (1, "exported")]
+    assert erased == []
+
+
+def test_an_export_too_large_for_one_event_is_failed_with_the_reason(
+    erased: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = {"profile": {}, "subscriptions": [], "inbox": [{"body": "x" * rights.MAX_EXPORT_CHARS}]}
+    monkeypatch.setattr(pipeline, "export_citizen", lambda citizen_id: big)
+    answer = rights.answer(opened("access"), UnitOfWork(), AT)
+    assert answer.outcome == "failed" and answer.export is None
+    assert answer.reason and "delivered by reference" in answer.reason
+
+
+def test_an_erasure_reports_what_was_erased_and_kept_with_its_legal_basis(erased: list[str]) -> None:
+    answer = rights.answer(opened("erasure"), UnitOfWork(), AT)
+    assert erased == ["c-1"]
+    assert answer.outcome == "done"
+    assert [(a.result, a.legal_basis) for a in answer.actions] == [("erased", None), ("kept", "Ley 39/2015")]
+
+
+def test_an_erasure_with_nothing_held_is_not_applicable(erased: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "erase_citizen", lambda uow, citizen_id, at: [])
+    assert rights.answer(opened("erasure"), UnitOfWork(), AT).outcome == "not-applicable"
+
+
+@pytest.mark.parametrize(
+    ("right", "details"),
+    [("rectification", {"fields": {"email": "a@b.es"}}), ("restriction", {}), ("objection", {"purposes": ["surveys"]})],
+)
+def test_rectification_restriction_and_objection_are_not_applicable(
+    erased: list[str], right: str, details: dict[str, Any]
+) -> None:
+    answer = rights.answer(opened(right, **details), UnitOfWork(), AT)
+    assert answer.outcome == "not-applicable" and answer.actions == [] and answer.export is None
+    assert erased == []
+
+
+@pytest.mark.parametrize(
+    ("purpose", "category"),
+    [
+        ("service-notifications", "legal-notices"),
+        ("campaigns", "messages"),
+        ("surveys", "messages"),
+        ("alerts", "messages"),
+        (None, "unclassified-messages"),
+        ("", "unclassified-messages"),
+    ],
+)
+def test_a_message_is_a_legal_notice_when_its_purpose_rests_on_a_legal_obligation(
+    purpose: str | None, category: str
+) -> None:
+    assert pipeline.message_category(purpose) == category

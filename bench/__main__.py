@@ -86,15 +86,15 @@ def main() -> int:
                 ("broker vs HTTP", lambda: pipeline.broker_vs_http(platform)),
                 ("retry cost", lambda: pipeline.retry_cost(platform)),
                 ("cold start", lambda: coldstart.run(platform, f"http://127.0.0.1:{dynamodb_port}")),
-                ("c360", lambda: c360.run(50_000)),
+                ("c360", lambda: c360.run(1_000_000)),  # the scale: 1M records, both options
                 ("rgpd", lambda: rgpd.run(platform)),
                 ("global position", lambda: position_bench.run(platform)),
                 # NOT: notifications and alerts
                 ("notifications in process", notify.decide_in_process),
-                ("notifications pipeline", lambda: notify.pipeline(platform)),
+                ("notifications pipeline", lambda: notify.pipeline(platform, count=1000)),
                 ("alert fan-out 1M (in process)", notify.fanout_in_process),
-                ("alert fan-out through the platform", lambda: notify.fanout_platform(platform)),
-                ("bulk 100k", lambda: notify.bulk(platform)),
+                ("alert fan-out through the platform", lambda: notify.fanout_platform(platform, 1000)),
+                ("bulk 100k", lambda: notify.bulk(platform, budget=600)),
             ):
                 print(f"… {name}", file=sys.stderr, flush=True)
                 found = step()

@@ -434,10 +434,22 @@ class PushEndpointPut(Body):
     endpoint: str = Field(min_length=8, max_length=500, description="the device's push endpoint or token")
 
 
+PROFILE_WRITE_ATTEMPTS = 5
+
+
 def put_push_endpoint(ctx: RequestContext, body: PushEndpointPut, citizen_id: str) -> Reply:
+    """The device's endpoint joins the citizen's profile, which the CON projections also write: a concurrent
+    projection is a version conflict, so read-merge-write again rather than hand the caller a 409."""
     authorize(ctx, "inbox.write", citizen_id)
-    uow = pipeline.project_part(citizen_id, "push_endpoint", body.endpoint, pipeline.now())
-    return ctx.commit(uow, Reply(200, {"citizen_id": citizen_id, "endpoint": body.endpoint}))
+    reply = Reply(200, {"citizen_id": citizen_id, "endpoint": body.endpoint})
+    for attempt in range(PROFILE_WRITE_ATTEMPTS):
+        uow = pipeline.project_part(citizen_id, "push_endpoint", body.endpoint, pipeline.now())
+        try:
+            return ctx.commit(uow, reply)
+        except ConflictError:
+            if attempt == PROFILE_WRITE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def get_profile(ctx: RequestContext, citizen_id: str) -> Reply:

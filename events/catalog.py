@@ -114,7 +114,7 @@ _SPECS = [
             "A data-subject request (access, portability, rectification, erasure, restriction, objection) was "
             "received; every domain holding personal data consumes it and answers rgpd.domain.answered."
         ),
-        consumers=["pic-consent-events"],
+        consumers=["pic-consent-events", "pic-citizen-events"],
     ),
     EventSpec(
         type="es.madrid.pic.rgpd.domain.answered.v1",

@@ -42,9 +42,8 @@ MAX_EXPORT_CHARS = 300_000
 MAX_ITEMS_IN_TRANSACTION = 90
 CONTACT = ("email", "phone")
 PADRON_PROCEDURE = (
-    "corrected through the Padrón's own procedure (the council keeps the Padrón up to date and the resident "
-    "asks it for the change: Ley 7/1985 art. 17; RD 1690/1986); C360 takes the corrected entry when the "
-    "Padrón sends it"
+    "corrected through the Padrón's own procedure (the council keeps it up to date and the resident asks it "
+    "for the change); C360 takes the corrected entry when the Padrón sends it"
 )
 
 
@@ -335,7 +334,7 @@ def plan_rectification(
         attribute = name.split(".", 1)[0]
         origin = (golden.provenance.get(attribute) or "").rsplit("#", 1)[0]
         if origin == PADRON or not origin:
-            basis = f"{padron['legal_basis']} ({padron['legal_source']}); {PADRON_PROCEDURE}"
+            basis = f"the Padrón is a legal register, {PADRON_PROCEDURE} ({padron['legal_source']})"
             what = f"{name}: survives from the Padrón"
         else:
             basis = (

@@ -333,6 +333,10 @@ def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, CitizenRecordUpserted)
     if not ctx.source.startswith("/") or "#" in ctx.source:
         raise InvalidEventError(f"source {ctx.source!r} is not an area system's URI such as /legacy/padron")
+    if ctx.source == service.DATA_SUBJECT:
+        raise InvalidEventError(
+            f"source {service.DATA_SUBJECT} is the person's own contact data, written only by an RGPD rectification"
+        )
     store, model = deps().store, deps().model
     existing = store.fetch_link(ctx.source, data.local_id)
     document = service.document_of(data)  # an unknown type is a 422 problem: dead-lettered with the reason

@@ -253,3 +253,50 @@ def test_an_agent_reading_the_review_queue_shows_in_both_peoples_access_logs(pla
     for citizen_id in (first, second):
         (entry,) = access_log(platform, citizen_id, reader, 1)
         assert entry["resource"] == "citizen-review" and entry["sections"] == ["match-review"]
+
+
+def test_an_erasure_larger_than_one_transaction_converges_and_leaves_nothing_half_erased(platform: Platform) -> None:
+    # GIVEN one person (one DNI) in the Padrón and in 14 other systems, each record with its e-mail and phone:
+    # about 10 items per record to delete (link, pointer, blocks, claim), more than one transaction holds
+    dni = fresh_dni()
+    pad = local_id("PAD")
+    padron = person(pad, dni)
+    names = {k: padron[k] for k in ("given_name", "first_surname", "second_surname", "birth_date")}
+    upsert(platform, PADRON, padron)
+    citizen_id = wait_for_citizen(platform, PADRON, pad)
+    others = {f"/legacy/area{i:02d}": local_id("A") for i in range(14)}
+    for i, (source, lid) in enumerate(others.items()):
+        extra = {"email": f"{lid.lower()}@example.org", "phone": f"+34 600 {i:03d} {i:03d}"}
+        upsert(platform, source, person(lid, dni, **names, **extra))
+    for source, lid in others.items():
+        assert wait_for_citizen(platform, source, lid) == citizen_id
+    me = json_headers(platform, citizen_id)
+
+    # WHEN they ask for erasure
+    request_id = open_request(platform, citizen_id, {"right": "erasure"}, me).json()["request_id"]
+    view = wait_completed(platform, request_id, me)
+
+    # THEN every other system's copy is gone, the Padrón entry stays, the golden record is rebuilt from it
+    erased = {a["what"]: a["count"] for a in domain(view, "citizen")["actions"] if a["result"] == "erased"}
+    assert erased["C360 copies of other area systems' records (their links and match evidence)"] == 14
+    headers = agent(platform)
+    assert all(lookup(platform, source, lid, headers).status_code == 404 for source, lid in others.items())
+    after = golden(platform, citizen_id)
+    assert [lk["source"] for lk in after["links"]] == [PADRON]
+    assert "email" not in after["attributes"]
+    # AND a new record of the same person links to the kept golden record through the Padrón's DNI again
+    again = local_id("TRB")
+    upsert(platform, TRIBUTOS, person(again, dni, **names))
+    assert wait_for_citizen(platform, TRIBUTOS, again) == citizen_id
+
+
+def test_an_area_system_cannot_pose_as_the_persons_own_source(platform: Platform) -> None:
+    # GIVEN a record sent with the source reserved for the person's own rectified contact data
+    event_id = upsert(platform, "/pic/data-subject", person(local_id("X"), None, email="spoof@example.org"))
+
+    # THEN it is dead-lettered with the reason
+    (dead,) = platform.wait_for(
+        lambda: [d for d in platform.deadletters() if d["event"]["id"] == event_id], what="the dead letter"
+    )
+    assert dead["subscriber"] == "pic-citizen-events" and dead["code"] == 400
+    assert "written only by an RGPD rectification" in dead["reason"]

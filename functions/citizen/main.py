@@ -15,6 +15,7 @@ log (``functions.core.audit``, RGPD art. 5.2 and 15.1.c).
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -26,6 +27,7 @@ from flask import Request, Response
 from pydantic import BaseModel, Field
 
 from events.citizen import LOCAL_ID_PATTERN, CitizenRecordUpserted
+from events.consent import ID_PATTERN
 from events.rgpd import RgpdRequestOpened
 from functions.citizen import matching, rights, service
 from functions.citizen.storage import DynamoCitizenStore
@@ -96,6 +98,8 @@ def find_citizen(ctx: RequestContext) -> Reply:
 
 def get_citizen(ctx: RequestContext, citizen_id: str) -> Reply:
     """The golden record with its source links; the read (or its refusal) is in the person's access log."""
+    if not re.match(ID_PATTERN, citizen_id):  # no such golden record; and no such subject for the access log
+        raise ValidationError(f"{citizen_id!r} is not a citizen id")
     audit.authorize_read(
         ctx, deps().policy, "citizen.read", citizen_id, function=FUNCTION, resource="citizen", sections=SECTIONS
     )

@@ -300,3 +300,13 @@ def test_an_area_system_cannot_pose_as_the_persons_own_source(platform: Platform
     )
     assert dead["subscriber"] == "pic-citizen-events" and dead["code"] == 400
     assert "written only by an RGPD rectification" in dead["reason"]
+
+
+@pytest.mark.parametrize("citizen_id", ["K\U0002a61f", "a b", "-x", "x" * 65])
+def test_a_golden_record_id_that_cannot_exist_is_a_validation_problem_and_logs_nothing(
+    platform: Platform, citizen_id: str
+) -> None:
+    # (an access record names its citizen as the event's subject: an id no citizen can have is refused first)
+    response = platform.http.get(platform.url(f"/v1/citizens/{citizen_id}"), headers=agent(platform), timeout=10)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")

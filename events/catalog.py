@@ -124,6 +124,7 @@ _SPECS = [
             "pic-interaction-events",
             "pic-audit-events",
             "pic-notification-events",
+            "pic-citizen-events",
         ],
     ),
     EventSpec(

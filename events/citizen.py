@@ -64,9 +64,10 @@ class ComparisonEvidence(EventData):
 class MatchDecision(EventData):
     """Why the record belongs to this golden record: a valid document (``document``), a probabilistic match
     (``probabilistic``, Fellegi-Sunter: ``score`` is the match probability, ``match_weight`` its log2 odds,
-    ``comparisons`` the evidence), none (``new``), or a merge / un-merge of golden records that moved it."""
+    ``comparisons`` the evidence), none (``new``), a merge / un-merge of golden records that moved it, or the
+    person's own rectification of their contact data (``data-subject``, RGPD art. 16: the record is theirs)."""
 
-    method: Literal["document", "new", "probabilistic", "merge", "unmerge"]
+    method: Literal["document", "new", "probabilistic", "merge", "unmerge", "data-subject"]
     score: float = Field(ge=0.0, le=1.0)
     evidence: list[str]
     match_weight: float | None = None

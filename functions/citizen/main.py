@@ -5,12 +5,17 @@
   /v1/citizens/{citizen_id}/unmerge`` (split a source record out), ``GET /v1/citizen-reviews`` and ``POST
   /v1/citizen-reviews/{review_id}`` (the clerical review queue); Knative Service ``pic-citizen``.
 - ``citizen_events``: ``es.madrid.pic.citizen.record.upserted.v1`` from the area systems (Knative Service
-  ``pic-citizen-events``): resolve the record to a golden record and announce ``citizen.updated``.
+  ``pic-citizen-events``): resolve the record to a golden record and announce ``citizen.updated``; and
+  ``es.madrid.pic.rgpd.request.opened.v1``: the domain's answer to a data-subject request (``rights.py``).
+
+Every read of a golden record, of a lookup that finds one and of the review queue is recorded in the access
+log (``functions.core.audit``, RGPD art. 5.2 and 15.1.c).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -22,8 +27,11 @@ from flask import Request, Response
 from pydantic import BaseModel, Field
 
 from events.citizen import LOCAL_ID_PATTERN, CitizenRecordUpserted
-from functions.citizen import matching, service
+from events.consent import ID_PATTERN
+from events.rgpd import RgpdRequestOpened
+from functions.citizen import matching, rights, service
 from functions.citizen.storage import DynamoCitizenStore
+from functions.core import audit
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import InvalidEventError, ValidationError
 from functions.core.http import HttpFunction, Reply, RequestContext, Route
@@ -34,6 +42,9 @@ from functions.core.store import UnitOfWork
 
 UNKNOWN = "(unknown)"
 REVIEW_QUEUE = "(clerical review queue)"  # the resource named when an agent lists the whole queue
+FUNCTION = "pic-citizen"
+SECTIONS = ["golden-record", "source-links"]
+REVIEW_SECTIONS = ["match-review"]
 
 
 @dataclass(frozen=True)
@@ -76,14 +87,22 @@ def find_citizen(ctx: RequestContext) -> Reply:
             errors=[{"field": name, "message": "required"} for name in missing],
         )
     found = deps().store.fetch_citizen_of(args["source"], args["local_id"])
-    authorize(ctx, found[0] if found else UNKNOWN)
     if found is None:
+        authorize(ctx, UNKNOWN)
         raise service.CitizenNotFoundError(f"no golden record links {args['source']}#{args['local_id']}")
+    audit.authorize_read(
+        ctx, deps().policy, "citizen.read", found[0], function=FUNCTION, resource="citizen-lookup", sections=SECTIONS
+    )
     return Reply(200, CitizenRef(citizen_id=found[0]))
 
 
 def get_citizen(ctx: RequestContext, citizen_id: str) -> Reply:
-    authorize(ctx, citizen_id)
+    """The golden record with its source links; the read (or its refusal) is in the person's access log."""
+    if not re.match(ID_PATTERN, citizen_id):  # no such golden record; and no such subject for the access log
+        raise ValidationError(f"{citizen_id!r} is not a citizen id")
+    audit.authorize_read(
+        ctx, deps().policy, "citizen.read", citizen_id, function=FUNCTION, resource="citizen", sections=SECTIONS
+    )
     golden = deps().store.fetch_golden(citizen_id)
     if golden is None:
         raise service.CitizenNotFoundError(f"no golden record {citizen_id}")
@@ -201,7 +220,31 @@ def list_reviews(ctx: RequestContext) -> Reply:
     if errors:
         raise ValidationError("invalid query parameters", errors=errors)
     page = deps().store.list_reviews(status, int(limit_text), cursor)
+    record_review_reads(ctx, page.items)
     return Reply(200, ReviewPageView(items=[review_view(r) for r in page.items], next_cursor=page.next_cursor))
+
+
+def record_review_reads(ctx: RequestContext, reviews: list[service.Review]) -> None:
+    """A page of the queue shows, per pair, both golden records' match evidence: one access record per person
+    on the page (resource ``citizen-review``), committed before the page leaves (in transactions of at most
+    ``rights.MAX_ITEMS_IN_TRANSACTION`` records: a page of 100 pairs names up to 200 people)."""
+    people = sorted({cid for r in reviews for cid in (r.citizen_id, r.candidate_id)})
+    purpose = audit.access_purpose(ctx)
+    for start in range(0, len(people), rights.MAX_ITEMS_IN_TRANSACTION):
+        uow = UnitOfWork()
+        for citizen_id in people[start : start + rights.MAX_ITEMS_IN_TRANSACTION]:
+            record = audit.access_record(
+                ctx.subject,
+                citizen_id,
+                "citizen-review",
+                function=FUNCTION,
+                purpose=purpose,
+                sections=REVIEW_SECTIONS,
+                allowed=True,
+                reasons=["citizen.review: the clerical review queue of possible matches (attention agents)"],
+            )
+            audit.stage_read(uow, record, ctx.traceparent)
+        uow.commit()
 
 
 def resolve_review(ctx: RequestContext, review_id: str, body: ReviewDecision) -> Reply:
@@ -294,6 +337,10 @@ def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, CitizenRecordUpserted)
     if not ctx.source.startswith("/") or "#" in ctx.source:
         raise InvalidEventError(f"source {ctx.source!r} is not an area system's URI such as /legacy/padron")
+    if ctx.source == service.DATA_SUBJECT:
+        raise InvalidEventError(
+            f"source {service.DATA_SUBJECT} is the person's own contact data, written only by an RGPD rectification"
+        )
     store, model = deps().store, deps().model
     existing = store.fetch_link(ctx.source, data.local_id)
     document = service.document_of(data)  # an unknown type is a 422 problem: dead-lettered with the reason
@@ -365,7 +412,63 @@ def auto_merge(
         return None
 
 
-event_api = EventFunction("pic-citizen-events", {"es.madrid.pic.citizen.record.upserted.v1": on_record_upserted})
+# ---- data-subject rights (RGPD) -------------------------------------------------------------------
+
+
+def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
+    """Answer a data-subject request for C360 (``rights.answer``) in the same unit of work as what it erased or
+    rectified; a larger erasure commits its first deletions before (``rights.split_steps``)."""
+    assert isinstance(data, RgpdRequestOpened)
+    store, at = deps().store, now()
+    result = rights.answer(data, rights.holding_of(data.citizen_id, store), deps().policy, at)
+    uow = UnitOfWork()
+    if result.erasure is not None:
+        stage_erasure(uow, result.erasure)
+    fix = result.rectification
+    if fix is not None and fix.link is not None and fix.golden is not None and fix.event is not None:
+        store.stage_link(uow, fix.link)
+        store.stage_golden(uow, fix.golden)
+        stage_event(uow, fix.event, subject=data.citizen_id, traceparent=ctx.traceparent, now=at)
+    stage_event(
+        uow, result.event, subject=data.citizen_id, traceparent=ctx.traceparent, now=at, producer=rights.PRODUCER
+    )
+    return uow
+
+
+def stage_erasure(uow: UnitOfWork, plan: rights.ErasurePlan) -> None:
+    """The plan's deletions that fit go in ``uow`` with the golden record; the others are committed first."""
+    before, final = rights.split_steps(plan)
+    for group in before:
+        step = UnitOfWork()
+        for item in group:
+            stage_erasure_step(step, item)
+        step.commit()
+    for item in final:
+        stage_erasure_step(uow, item)
+    store = deps().store
+    if plan.rebuilt is not None:
+        store.stage_golden(uow, plan.rebuilt)
+    if plan.erase_golden is not None:
+        store.stage_erase_golden(uow, plan.erase_golden)
+
+
+def stage_erasure_step(uow: UnitOfWork, step: rights.ErasedLink | service.Review | service.MergeRecord) -> None:
+    store = deps().store
+    if isinstance(step, rights.ErasedLink):
+        store.stage_erase_link(uow, step.link, step.blocks, step.release)
+    elif isinstance(step, service.Review):
+        store.stage_erase_review(uow, step)
+    else:
+        store.stage_erase_merge(uow, step)
+
+
+event_api = EventFunction(
+    "pic-citizen-events",
+    {
+        "es.madrid.pic.citizen.record.upserted.v1": on_record_upserted,
+        "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
+    },
+)
 
 
 @functions_framework.cloud_event

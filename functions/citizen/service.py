@@ -14,7 +14,8 @@ Rules, in order:
    is kept on the link as a data-quality finding, and compares as missing.
 
 Golden attributes by survivorship over the golden record's links: the Padrón (``/legacy/padron``)
-wins for name, birth date and address; the most recent record wins for e-mail and phone.
+wins for name, birth date and address; what the person told PIC themselves (``/pic/data-subject``, an RGPD
+art. 16 rectification) wins for e-mail and phone, then the most recent record.
 
 Merges move every link of one golden record into another and keep a snapshot (``MergeRecord``) so that
 ``unmerge`` restores the absorbed golden record and its links exactly.
@@ -43,6 +44,9 @@ from functions.citizen.matching import Score, Verdict
 from functions.core.errors import ConflictError, NotFoundError
 
 PADRON = "/legacy/padron"
+# Contact data the person rectified themselves (RGPD art. 16): a source of its own, one record per golden
+# record, first for e-mail and phone.
+DATA_SUBJECT = "/pic/data-subject"
 NAME_FIELDS = ("given_name", "first_surname", "second_surname", "birth_date", "address")
 CONTACT_FIELDS = ("email", "phone")
 CITIZEN_ID_PREFIX = "cit-"
@@ -50,7 +54,7 @@ PIC = "pic-citizen"
 # DynamoDB TransactWriteItems takes at most 100 items; a merge writes 4 per moved link (old link deleted,
 # new link, pointer, citizen.updated outbox row) plus goldens, snapshot, events, idempotency and review.
 MAX_MOVED_LINKS = 20
-Method = Literal["document", "new", "probabilistic"]
+Method = Literal["document", "new", "probabilistic", "data-subject"]
 
 
 class CitizenNotFoundError(NotFoundError):
@@ -305,14 +309,18 @@ def _value(link: Link, name: str) -> Any:
 
 def survive(citizen_id: str, links: list[Link], before: Golden | None, now: datetime) -> Golden:
     """Survivorship, first rule set: Padrón first for name, birth date and address (then the most recent
-    record that has the attribute); the most recent record for e-mail and phone. Ties: the source key."""
+    record that has the attribute); for e-mail and phone, the person's own rectification (``DATA_SUBJECT``)
+    first, then the most recent record. Ties: the source key."""
     newest_first = sorted(links, key=lambda lk: (lk.received_at, lk.key), reverse=True)
     padron_first = [lk for lk in newest_first if lk.source == PADRON] + [
         lk for lk in newest_first if lk.source != PADRON
     ]
+    subject_first = [lk for lk in newest_first if lk.source == DATA_SUBJECT] + [
+        lk for lk in newest_first if lk.source != DATA_SUBJECT
+    ]
     attributes: dict[str, Any] = {}
     provenance: dict[str, str] = {}
-    for names, order in ((NAME_FIELDS, padron_first), (CONTACT_FIELDS, newest_first)):
+    for names, order in ((NAME_FIELDS, padron_first), (CONTACT_FIELDS, subject_first)):
         for name in names:
             for link in order:
                 value = _value(link, name)

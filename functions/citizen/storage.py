@@ -263,6 +263,62 @@ class DynamoCitizenStore:
             item.version = review.version
         uow.put(item, tag="citizen-review")
 
+    def fetch_reviews_involving(self, citizen_ids: set[str], keys: set[str]) -> list[Review]:
+        """The reviews (any status) whose golden records or source record are the person's: the queue is one
+        partition, read whole (the queue holds open pairs and their history, thousands, not millions)."""
+        return [
+            review
+            for review in map(_review_of, ReviewItem.query(REVIEW_PK, consistent_read=True))
+            if review.citizen_id in citizen_ids
+            or review.candidate_id in citizen_ids
+            or f"{review.source}#{review.local_id}" in keys
+        ]
+
+    # ---- data-subject rights (functions/citizen/rights.py) -------------------------------------
+
+    @staticmethod
+    def stage_erase_link(uow: UnitOfWork, link: Link, blocks: Iterable[str], release: Document | None) -> None:
+        """A source record gone from C360 for good: its link, its pointer, its block items and, when no kept
+        record holds the same document, the document claim. Unconditional (or conditioned so that an absent
+        item passes): erasing twice is harmless, so steps split across transactions converge on redelivery."""
+        uow.delete(LinkItem(link.citizen_id, f"{LINK_PREFIX}{link.key}"), tag="citizen-link")
+        pointer = PointerItem(source_key(link.source, link.local_id), "link")
+        pointer.version = link.version  # read with the link: a concurrent move cancels the step (retried)
+        uow.delete(pointer, tag="citizen-source")
+        for key in sorted(blocks):
+            uow.delete(BlockItem(block_key(key), link.key), tag="citizen-block")
+        if release is not None:
+            uow.delete(
+                DocumentItem(document_key(release), "doc"),
+                condition=(DocumentItem.citizen_id == link.citizen_id) | DocumentItem.pk.does_not_exist(),
+                tag="citizen-document",
+            )
+
+    @staticmethod
+    def stage_erase_review(uow: UnitOfWork, review: Review) -> None:
+        item = ReviewItem(REVIEW_PK, review.review_id)
+        item.version = review.version
+        uow.delete(item, tag="citizen-review")
+
+    @staticmethod
+    def stage_erase_merge(uow: UnitOfWork, record: MergeRecord) -> None:
+        uow.delete(MergeItem(record.citizen_id, f"{MERGE_PREFIX}{record.absorbed.citizen_id}"), tag="citizen-merge")
+
+    @staticmethod
+    def stage_erase_golden(uow: UnitOfWork, golden: Golden) -> None:
+        """The golden record itself, under its version (a concurrent change cancels the erasure: retried)."""
+        gone = GoldenItem(golden.citizen_id, GOLDEN)
+        gone.version = golden.version
+        uow.delete(gone, tag="citizen-golden")
+
+    def stage_golden(self, uow: UnitOfWork, golden: Golden) -> None:
+        """A golden record rebuilt from what remains (versioned)."""
+        self._stage_golden(uow, golden, golden.updated_at)
+
+    def stage_link(self, uow: UnitOfWork, link: Link) -> None:
+        """A link and its pointer (versioned), e.g. the person's own rectified contact data."""
+        self._stage_link(uow, link)
+
     # ---- merges ------------------------------------------------------------------------------
 
     def fetch_merges(self, citizen_id: str) -> list[MergeRecord]:
@@ -383,7 +439,7 @@ def _link_of(item: LinkItem, citizen_id: str, version: int | None) -> Link:
         citizen_id=citizen_id,
         record=CitizenRecordUpserted.model_validate_json(item.record),
         document=document,
-        method=item.method if item.method in ("document", "probabilistic") else "new",  # type: ignore[arg-type]
+        method=item.method if item.method in ("document", "probabilistic", "data-subject") else "new",  # type: ignore[arg-type]
         score=float(item.score),
         evidence=tuple(str(e) for e in item.evidence or ()),
         received_at=received_at,

@@ -203,3 +203,32 @@ test_missing_now_kept_for_review if {
 	d.review == true
 	has_reason(d, "now must be an RFC 3339 time")
 }
+
+# ---------------------------------------------------------------------------
+# Citizen 360: what an erasure of a golden record deletes (functions/citizen/rights.py)
+# ---------------------------------------------------------------------------
+
+test_c360_copies_and_derived_data_are_erased if {
+	# GIVEN each category C360 holds besides the Padrón entry
+	categories := ["source-record", "golden-record", "data-subject-record", "match-review", "merge-history"]
+
+	# THEN each is erased, citing RGPD art. 17.1, with no legal basis to keep it
+	every category in categories {
+		d := decision with input as ask("citizen", category, {})
+		d.allow == true
+		d.legal_basis == null
+		contains(d.legal_source, "RGPD art. 17.1")
+		d.review == false
+	}
+}
+
+test_c360_every_category_is_declared if {
+	# GIVEN the categories functions/citizen/rights.py asks about
+	categories := ["padron-record", "source-record", "golden-record", "data-subject-record", "match-review", "merge-history"]
+
+	# THEN none of them falls to "no rule declared" (kept for review)
+	every category in categories {
+		d := decision with input as ask("citizen", category, {})
+		d.review == false
+	}
+}

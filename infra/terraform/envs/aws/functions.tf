@@ -68,7 +68,8 @@ module "role_pic_consent_events" {
 # functions/citizen/main.py citizen_http: reads source pointers, golden records, their links and merge
 # snapshots, and the review queue (GetItem, Query, BatchGetItem); merges (a review decided "match") and
 # un-merges move links in one TransactWriteItems (PutItem, DeleteItem) with the merged/unmerged/updated
-# outbox rows and the Idempotency-Key record (GetItem, PutItem).
+# outbox rows and the Idempotency-Key record (GetItem, PutItem). Every read of a golden record, a lookup
+# and the review queue stages its access record (functions/core/audit.py) as an outbox row (PutItem).
 module "role_pic_citizen" {
   source = "../../modules/function-iam-role"
 
@@ -102,6 +103,11 @@ module "role_pic_citizen" {
 # record's blocks (GetItem, Query, BatchGetItem), and writes golden record, link, pointers, block items
 # (PutItem; DeleteItem for blocks a changed record leaves), a review and a citizen.updated outbox row with
 # the event's idempotency record in one TransactWriteItems; reads idempotency records (GetItem).
+# Data-subject requests (functions/citizen/rights.py): reads the golden record, its links, merge snapshots
+# and the review queue (GetItem, Query, BatchGetItem); an erasure deletes links, pointers, block items,
+# document claims, reviews, snapshots and the golden record (DeleteItem) and rewrites the golden record,
+# a rectification writes the person's own contact link (PutItem), with the rgpd.domain.answered and
+# citizen.updated outbox rows (PutItem): no new action beyond those below.
 module "role_pic_citizen_events" {
   source = "../../modules/function-iam-role"
 

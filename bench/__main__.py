@@ -49,11 +49,24 @@ is from the response to the broker accepting the event (the relay polls the outb
   action needs; pass pre-parsed minutes instead of "HH:MM" strings to `consent`.
 - **Cold start ≤ 300 ms.** Importing functions-framework (Flask, Werkzeug, cloudevents) costs ~130–180 ms
   and botocore (under pynamodb) ~100–130 ms before any PIC code runs; the first DynamoDB call builds its
-  client (~70 ms). We removed pydantic-settings (~90 ms). Deployed, latency-sensitive functions keep
-  `autoscaling.knative.dev/min-scale: "1"` rather than pay this on a request.
+  client (~70 ms). We removed pydantic-settings (~90 ms). Since issue 5 the consent module also imports its
+  data-subject-rights answer, the audit helper and the whole event catalog (every domain's event models,
+  ~60 ms): the next step is a catalog that imports a domain's models on first use. Deployed,
+  latency-sensitive functions keep `autoscaling.knative.dev/min-scale: "1"` rather than pay this on a
+  request.
 - **Consent throughput** is bounded by DynamoDB Local, which serialises requests (its own ceiling is the
   "for scale" row); each change costs one read and one 3–4 item transaction, plus the relay's query and
-  batch write. Against AWS DynamoDB the same code is not serialised.
+  batch write — and since issues 5 and 6 every `consent.changed` is also projected by the global position
+  and by notifications, whose writes queue behind the same single-threaded store (hence the broker share of
+  the latency). Against AWS DynamoDB the same code is not serialised.
+- **Notifications ≥ 350/s (GOV.UK Notify's ceiling) per core.** Met by the code (the in-process row: validate,
+  decide, render, serialise); not met end to end here: each notification costs about ten DynamoDB calls
+  (idempotency, record, status history, outbox rows per lifecycle step, the delivery claim) on DynamoDB
+  Local, which serialises them; the bulk and platform fan-out rows are bounded the same way.
+- **C360: 1M records in ≤ 1 minute.** Met for the linkage itself (both options; F1 0.996 ≥ 0.98), not for
+  the whole pipeline: normalising 1M records (python-stdnum, phonenumbers, email-validator, Spanish name
+  folding) costs more than a minute on 2 processes (the "generated / normalised" row), the same for both
+  options. ADR 0008 has the choice and both options' figures.
 """
 
 

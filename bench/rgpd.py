@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from bench.stats import Figure, ms, pct, us
+from events.catalog import CATALOG
 from local.harness import Platform, start_platform
 
 GIVE = {"granted": True, "text_version": "2026-01", "channels": ["email"]}
@@ -57,6 +58,9 @@ def _round_trip(platform: Platform, right: str) -> tuple[float, float]:
     raise RuntimeError(f"request {url} did not complete in 120 s")
 
 
+OPENED = "es.madrid.pic.rgpd.request.opened.v1"
+
+
 def requests_end_to_end(platform: Platform, count: int = 40, concurrency: int = 4) -> list[Figure]:
     figures = []
     for right in ("access", "erasure"):
@@ -70,7 +74,7 @@ def requests_end_to_end(platform: Platform, count: int = 40, concurrency: int = 
                 f"{ms(pct(posts, 50))} / {ms(pct(posts, 99))}",
             ),
             Figure(
-                f"rgpd {right}: opened → completed by the consent domain's answer, p50 / p99",
+                f"rgpd {right}: opened → completed ({len(CATALOG[OPENED].consumers)} domains answered), p50 / p99",
                 f"{ms(pct(fanouts, 50))} / {ms(pct(fanouts, 99))}",
                 "≪ one month (RGPD art. 12.3)",
                 "met" if pct(fanouts, 99) < 60 else "NOT met",

@@ -442,14 +442,17 @@ def put_push_endpoint(ctx: RequestContext, body: PushEndpointPut, citizen_id: st
     projection is a version conflict, so read-merge-write again rather than hand the caller a 409."""
     authorize(ctx, "inbox.write", citizen_id)
     reply = Reply(200, {"citizen_id": citizen_id, "endpoint": body.endpoint})
-    for attempt in range(PROFILE_WRITE_ATTEMPTS):
+
+    def write() -> Reply:
         uow = pipeline.project_part(citizen_id, "push_endpoint", body.endpoint, pipeline.now())
+        return ctx.commit(uow, reply)
+
+    for _ in range(PROFILE_WRITE_ATTEMPTS - 1):
         try:
-            return ctx.commit(uow, reply)
+            return write()
         except ConflictError:
-            if attempt == PROFILE_WRITE_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+            continue
+    return write()  # the last attempt's conflict reaches the caller as a 409
 
 
 def get_profile(ctx: RequestContext, citizen_id: str) -> Reply:

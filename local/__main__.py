@@ -42,15 +42,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("PIC_DYNAMODB_IN_MEMORY") == "1",
         help="keep DynamoDB Local's data in memory (faster; lost on restart)",
     )
+    parser.add_argument(
+        "--store",
+        choices=("dynamodb-local", "alternator-like"),
+        default=os.environ.get("PIC_LOCAL_STORE", "dynamodb-local"),
+        help="alternator-like: DynamoDB Local behind an endpoint without transactions, as ScyllaDB Alternator "
+        "(the private cloud's store); PIC then commits with emulated transactions (docs/decisions/0005)",
+    )
     parser.add_argument(  # NOT: where the SMTP capture listens (0: a free port)
         "--smtp-port", type=int, default=int(os.environ.get("PIC_SMTP_PORT", "0"))
     )
     args = parser.parse_args(argv)
     if not args.smtp_port:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            args.smtp_port = int(s.getsockname()[1])
+        args.smtp_port = _free_port()
+    args.store_port = _free_port() if args.store == "alternator-like" else args.dynamodb_port
     return args
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def local_environment(args: argparse.Namespace) -> dict[str, str]:
@@ -61,7 +73,8 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "PIC_WORKERS": str(args.workers),
         "PIC_DATA_DIR": str(args.data_dir.resolve()),
         "PIC_BASE_URL": base,
-        "PIC_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{args.dynamodb_port}",
+        "PIC_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{args.store_port}",
+        "PIC_STORE_TRANSACTIONS": "emulated" if args.store == "alternator-like" else "native",
         "AWS_REGION": os.environ.get("AWS_REGION", "eu-south-2"),
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
@@ -104,7 +117,12 @@ def print_parts(args: argparse.Namespace, env: dict[str, str], routes: list[tupl
         f"  dev IdP            {base}/.well-known/jwks.json  ·  POST {base}/dev/token",
         f"  notification sinks {base}/dev/mail · /dev/sms · /dev/push  (SMTP on :{env['PIC_SMTP_PORT']})",
         f"  OPA Data API       POST {base}/v1/data/<package>/decision  (embedded Rego engine)",
-        f"  DynamoDB Local     {env['PIC_DYNAMODB_ENDPOINT']}  (tables from the pynamodb models)",
+        f"  DynamoDB Local     {env['PIC_DYNAMODB_ENDPOINT']}  (tables from the pynamodb models)"
+        + (
+            "\n                     behind an Alternator-like endpoint: no TransactWriteItems, units of work emulated"
+            if env["PIC_STORE_TRANSACTIONS"] == "emulated"
+            else ""
+        ),
         "  outbox relay       in this process, publishing to K_SINK=" + env["K_SINK"],
     ]
     print("\n".join(lines), flush=True)
@@ -137,6 +155,12 @@ class Platform:
         self.children.append(
             dynamodb.start(self.args.data_dir / "dynamodb", self.args.dynamodb_port, self.args.dynamodb_in_memory)
         )
+        if self.args.store == "alternator-like":
+            from local.alternator_like import AlternatorLike
+
+            self.alternator = AlternatorLike(
+                self.args.store_port, f"http://127.0.0.1:{self.args.dynamodb_port}"
+            ).start()
         dynamodb.wait_ready(self.env["PIC_DYNAMODB_ENDPOINT"], self.env["AWS_REGION"])
         from functions.core.tables import create_tables
 

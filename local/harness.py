@@ -87,8 +87,14 @@ class Platform:
             return -9
 
 
-def start_platform(data_dir: Path, port: int | None = None, dynamodb_port: int | None = None) -> Platform:
-    """Start `python -m local` on free ports (unless given) and wait until `/healthz` is 200."""
+def start_platform(
+    data_dir: Path, port: int | None = None, dynamodb_port: int | None = None, store: str | None = None
+) -> Platform:
+    """Start `python -m local` on free ports (unless given) and wait until `/healthz` is 200.
+
+    ``store`` picks the local store (``--store``); by default ``$PIC_TEST_STORE``, else DynamoDB Local.
+    """
+    store = store or os.environ.get("PIC_TEST_STORE")
     port = port or free_port()
     args = [
         sys.executable,
@@ -106,6 +112,8 @@ def start_platform(data_dir: Path, port: int | None = None, dynamodb_port: int |
         "--seed-people",
         "0",
     ]
+    if store:
+        args += ["--store", store]
     log = (data_dir.parent / f"platform-{port}.log").open("ab")
     process = subprocess.Popen(
         args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}

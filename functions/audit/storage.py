@@ -11,10 +11,9 @@ import base64
 import json
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.models import Model
 
 from events.audit import AccessRecorded
-from functions.core.store import UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 
 
 def entry_key(record: AccessRecorded) -> str:
@@ -22,7 +21,7 @@ def entry_key(record: AccessRecorded) -> str:
 
 
 @defines_table
-class AccessItem(Model):
+class AccessItem(StoreModel):
     Meta = model_meta("audit")
 
     citizen_id = UnicodeAttribute(hash_key=True)

@@ -33,14 +33,13 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.models import Model
 
 from events.citizen import CitizenRecordUpserted
 from functions.citizen.identity import Document
 from functions.citizen.matching import Candidate, Features, features_from_dict
 from functions.citizen.service import Golden, Link, MergeRecord, MovePlan, Review
 from functions.core.blind_index import blind_index
-from functions.core.store import UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 
 GOLDEN = "golden"
 LINK_PREFIX = "link#"
@@ -59,7 +58,7 @@ def document_key(document: Document) -> str:
 
 
 @defines_table
-class CitizenItem(Model):
+class CitizenItem(StoreModel):
     """Defines the table (keys only) for every C360 item kind."""
 
     Meta = model_meta("citizen")

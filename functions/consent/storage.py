@@ -21,12 +21,11 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
-from pynamodb.models import Model
 
 from events.consent import Actor, Preferences
 from functions.consent.service import ConsentProof, ConsentState, PurposeConsent, RgpdFlags, Subscription
 from functions.core.madrid import find_zone
-from functions.core.store import UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 
 PROOF_PREFIX = "proof#"
 SUBSCRIPTION_PREFIX = "subscription#"
@@ -44,7 +43,7 @@ class ByTopicZone(GlobalSecondaryIndex["SubscriptionItem"]):
     citizen_id = UnicodeAttribute(range_key=True)
 
 
-class ConsentItem(Model):
+class ConsentItem(StoreModel):
     Meta = model_meta("consent")
 
     citizen_id = UnicodeAttribute(hash_key=True)

@@ -19,17 +19,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.models import Model
 
 from functions.core.errors import IdempotencyKeyReusedError, ValidationError
 from functions.core.settings import get_settings
-from functions.core.store import UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 
 MAX_KEY_LENGTH = 255
 
 
 @defines_table
-class IdempotencyRecord(Model):
+class IdempotencyRecord(StoreModel):
     """Work already done under a key, with the response to replay. Expires after the TTL."""
 
     Meta = model_meta("idempotency")

@@ -13,12 +13,11 @@ from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from events.base import EventData
 from events.catalog import spec_of
 from functions.core.settings import get_settings
-from functions.core.store import UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 
 OUTBOX_RETENTION = timedelta(days=7)
 
@@ -35,7 +34,7 @@ class PendingIndex(GlobalSecondaryIndex["OutboxRecord"]):
 
 
 @defines_table
-class OutboxRecord(Model):
+class OutboxRecord(StoreModel):
     """One CloudEvent waiting to be (or already) published. Rows expire a week after creation (TTL)."""
 
     Meta = model_meta("outbox")

@@ -59,6 +59,7 @@ class Relay:
         self._marker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-mark")
         self._unmarked: set[str] = set()
         self._lock = threading.Lock()
+        self._next_recovery = 0.0
 
     def publish(self, record: OutboxRecord) -> bool:
         """POST one row to the sink in binary mode. True when the sink accepted it (2xx).
@@ -141,6 +142,22 @@ class Relay:
         self.published += published
         return published
 
+    def recover_units_if_due(self) -> dict[str, int]:
+        """Where units of work are emulated (ADR 0005), finish those whose lease ran out, once a lease:
+        a unit that crashed after its commit point is rolled forward, one that crashed before is undone."""
+        settings = get_settings()
+        now = time.monotonic()
+        if settings.store_transactions != "emulated" or now < self._next_recovery:
+            return {}
+        self._next_recovery = now + settings.tx_lease_seconds
+        from functions.core.store import connection
+        from functions.core.transactions import Coordinator
+
+        outcomes = Coordinator(connection()).sweep()
+        if outcomes:
+            get_logger().warning("units of work recovered", extra={"outcomes": outcomes})
+        return outcomes
+
     def run_forever(
         self, stop: threading.Event, on_pass: Callable[[], None] | None = None, max_idle: float = 0.2
     ) -> None:
@@ -151,6 +168,7 @@ class Relay:
         idle = self.idle_sleep
         while not stop.is_set():
             try:
+                self.recover_units_if_due()
                 if self.run_once():
                     idle = self.idle_sleep
                 else:

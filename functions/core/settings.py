@@ -37,6 +37,14 @@ class Settings(BaseModel):
     jwt_audience: str = Field("pic", validation_alias="PIC_JWT_AUDIENCE")
     event_source_base: str = Field("/pic", validation_alias="PIC_EVENT_SOURCE_BASE")
     schema_base_url: str = Field("https://pic.madrid.es/schemas/", validation_alias="PIC_SCHEMA_BASE_URL")
+    store_transactions: str = Field(
+        "native",
+        validation_alias="PIC_STORE_TRANSACTIONS",
+        pattern="^(native|emulated)$",
+        description="native: TransactWriteItems (DynamoDB); emulated: locks + a transaction record, for a store "
+        "with single-item conditional writes only (ScyllaDB Alternator, docs/decisions/0005)",
+    )
+    tx_lease_seconds: float = Field(10.0, validation_alias="PIC_TX_LEASE_SECONDS", gt=0, le=300)
     outbox_shards: int = Field(4, validation_alias="PIC_OUTBOX_SHARDS", ge=1, le=64)
     idempotency_ttl_hours: int = Field(48, validation_alias="PIC_IDEMPOTENCY_TTL_HOURS", ge=1)
     log_level: str = Field("INFO", validation_alias="PIC_LOG_LEVEL")

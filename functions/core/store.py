@@ -1,5 +1,7 @@
 """The storage base: pynamodb models bound to the endpoint from the environment, and a unit of work
-that commits state, outbox rows and idempotency records in ONE DynamoDB ``TransactWriteItems``.
+that commits state, outbox rows and idempotency records atomically: in ONE DynamoDB
+``TransactWriteItems``, or, on a store without it (ScyllaDB Alternator), with the lock-and-record
+protocol of ``functions.core.transactions`` (``PIC_STORE_TRANSACTIONS=emulated``, ADR 0005).
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from pynamodb.connection import Connection
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -42,6 +45,24 @@ def model_meta(name: str) -> Any:
         billing_mode = "PAY_PER_REQUEST"
 
     return Meta
+
+
+def emulated_transactions() -> bool:
+    return get_settings().store_transactions == "emulated"
+
+
+class StoreModel(Model):
+    """Every PIC model. Where units of work are emulated, its reads never return a transient stub (an
+    item a unit in flight has locked but not yet written, ``functions.core.transactions``)."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        table_connection = super()._get_connection()
+        if emulated_transactions():
+            from functions.core.transactions import install_reader_filter
+
+            install_reader_filter(table_connection.connection.client)
+        return table_connection
 
 
 def defines_table(model: M) -> M:
@@ -105,11 +126,18 @@ class UnitOfWork:
         return len(self._ops)
 
     def commit(self, token: str | None = None) -> None:
-        """One ``TransactWriteItems``; ``token`` makes a retried commit idempotent for 10 minutes."""
+        """One ``TransactWriteItems``; ``token`` makes a retried commit idempotent for 10 minutes (the
+        emulated protocol ignores it: the unit's idempotency record does that work)."""
         if not self._ops:
             return
         if len(self._ops) == 1 and self._ops[0].kind == "put" and token is None:
-            self._put_one(self._ops[0])
+            if emulated_transactions():
+                self._put_one_unlocked(self._ops[0])
+            else:
+                self._put_one(self._ops[0])
+            return
+        if emulated_transactions():
+            self._commit_emulated()
             return
         # pynamodb sends deletes, then puts, then updates: keep that order to read cancellation reasons.
         ordered = [op for kind in ("delete", "put", "update") for op in self._ops if op.kind == kind]
@@ -126,7 +154,8 @@ class UnitOfWork:
             if exc.cause_response_code in UNSUPPORTED_CODES:
                 raise StoreUnsupportedError(
                     f"the store at {get_settings().dynamodb_endpoint or 'the AWS endpoint'} does not implement "
-                    "TransactWriteItems, so nothing was written (docs/decisions/0005)",
+                    "TransactWriteItems, so nothing was written; on such a store set PIC_STORE_TRANSACTIONS=emulated "
+                    "(docs/decisions/0005)",
                     operation="TransactWriteItems",
                 ) from exc
             failed = _failed_tags(exc, ordered)
@@ -148,6 +177,48 @@ class UnitOfWork:
             if op.tag == "idempotency":
                 raise DuplicateError("already processed") from exc
             raise ConflictError(f"a concurrent change touched {op.tag}; retry") from exc
+
+    def _commit_emulated(self) -> None:
+        from functions.core.transactions import ConditionFailedError, Coordinator, build_write
+
+        tx_id = str(uuid.uuid4())
+        writes = [build_write(op.kind, op.item, op.condition, op.actions, op.tag, tx_id) for op in self._ops]
+        try:
+            Coordinator(connection()).commit(writes, tx_id)
+        except ConditionFailedError as failed:
+            _raise_for_tag(failed.tag, failed)
+
+    @staticmethod
+    def _put_one_unlocked(op: _Op) -> None:
+        """The single put where units are emulated: also conditional on the item not being locked by a unit
+        in flight, so that it can never overwrite (or be overwritten by) half of one."""
+        from functions.core.transactions import OWNER, ConditionFailedError, Coordinator
+
+        not_locked = Path(OWNER).does_not_exist()
+        condition = not_locked if op.condition is None else op.condition & not_locked
+        hk, rk = op.item._get_hash_range_key_serialized_values()
+        key = type(op.item)._get_connection().get_operation_kwargs(hk, range_key=rk)["Key"]
+
+        def attempt() -> object:
+            try:
+                return op.item.save(condition=condition)
+            except PutError as exc:
+                raise (exc.cause or exc) from exc
+
+        try:
+            Coordinator(connection()).until_unlocked(table_name_of(op.item), key, attempt, op.tag)
+        except ConditionFailedError as failed:
+            _raise_for_tag(failed.tag, failed)
+
+
+def table_name_of(item: Model) -> str:
+    return str(type(item).Meta.table_name)
+
+
+def _raise_for_tag(tag: str, cause: Exception) -> None:
+    if tag == "idempotency":
+        raise DuplicateError("already processed") from cause
+    raise ConflictError(f"a concurrent change touched {tag}; retry") from cause
 
 
 def _failed_tags(exc: TransactWriteError, ordered: list[_Op]) -> set[str]:

@@ -23,6 +23,7 @@ def load_models() -> dict[str, type[Model]]:
     """Import every capability's storage module (and the kernel's tables) so the models register."""
     importlib.import_module("functions.core.outbox")
     importlib.import_module("functions.core.idempotency")
+    importlib.import_module("functions.core.transactions")
     for storage in sorted((REPO_ROOT / "functions").glob("*/storage.py")):
         importlib.import_module(f"functions.{storage.parent.name}.storage")
     return registered_tables()

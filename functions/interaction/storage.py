@@ -12,10 +12,9 @@ from datetime import datetime
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from events.interaction import InteractionRecorded
-from functions.core.store import UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 from functions.interaction.service import Stored
 
 
@@ -31,7 +30,7 @@ class ByCitizen(GlobalSecondaryIndex["InteractionItem"]):  # type: ignore[no-unt
 
 
 @defines_table
-class InteractionItem(Model):
+class InteractionItem(StoreModel):
     Meta = model_meta("interaction")
 
     id = UnicodeAttribute(hash_key=True)

@@ -30,9 +30,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
-from pynamodb.models import Model
 
-from functions.core.store import UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 from functions.notification.service import CitizenView, usable_email, usable_phone
 from functions.notification.templates import Template, TemplateContent
 
@@ -52,7 +51,7 @@ class ByTopicZone(GlobalSecondaryIndex["NotificationItem"]):  # type: ignore[no-
 
 
 @defines_table
-class NotificationItem(Model):
+class NotificationItem(StoreModel):
     """Defines the table (keys, the by-topic-zone index, TTL) for every item kind below."""
 
     Meta = model_meta("notification")

@@ -23,9 +23,8 @@ from datetime import datetime
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.expressions.condition import Condition
-from pynamodb.models import Model
 
-from functions.core.store import UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 from functions.position.service import Flags, Held, Item, Link, item_from_json, item_to_json, micros
 
 LINK = "link"
@@ -49,7 +48,7 @@ def item_sk(item: Item) -> str:
 
 
 @defines_table
-class PositionRow(Model):
+class PositionRow(StoreModel):
     """Every item kind of the table in one model (attributes of other kinds are absent), so that one Query
     reads a whole partition with whatever kinds it holds."""
 

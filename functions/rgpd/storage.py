@@ -26,9 +26,8 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
-from functions.core.store import UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 from functions.rgpd.export import chunks
 from functions.rgpd.service import DomainAnswer, Extension, Flags, Requester, RgpdRequest
 
@@ -57,7 +56,7 @@ class ByCitizen(GlobalSecondaryIndex["RequestItem"]):  # type: ignore[no-untyped
     opened_at = UnicodeAttribute(range_key=True)
 
 
-class RgpdItem(Model):
+class RgpdItem(StoreModel):
     Meta = model_meta("rgpd")
 
     pk = UnicodeAttribute(hash_key=True)

@@ -17,8 +17,8 @@ DynamoDB transactions library, item locks plus a transaction record:
 
 A unit that crashed leaves a record: after the lease (``PIC_TX_LEASE_SECONDS``) anyone who meets one of
 its locks, and the relay's periodic sweep, finishes it — rolls it forward if committed, releases its
-locks if not. Readers see each item's last committed value; like plain DynamoDB reads outside
-``TransactGetItems``, a read of two items may see one write of a unit applied and not yet the other.
+locks if not. Readers see a unit all at once, at its commit point: before it, the previous values; after
+it, a read that meets a write not yet applied helps the unit finish first (``as_committed``).
 """
 
 from __future__ import annotations
@@ -453,20 +453,29 @@ class Coordinator:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
                 return self.recover(tx_id, table, key)  # it committed (or was aborted) meanwhile
-        writes = self._writes_of(record)
         if record.state == "committed":
-            for write in sorted(writes, key=lambda w: w.sort_key):
-                self._apply(write)
-            outcome = "rolled-forward"
-        else:
-            for write in writes:
-                self.release(tx_id, write.table, write.key)
-            if table is not None and key is not None:
-                self.release(tx_id, table, key)
-            outcome = "rolled-back"
+            self.finish_committed(tx_id)
+            log.warning("recovered a unit of work", extra={"tx": tx_id, "outcome": "rolled-forward"})
+            return "rolled-forward"
+        for write in self._writes_of(record):
+            self.release(tx_id, write.table, write.key)
+        if table is not None and key is not None:
+            self.release(tx_id, table, key)
         self._forget(tx_id)
-        log.warning("recovered a unit of work", extra={"tx": tx_id, "outcome": outcome})
-        return outcome
+        log.warning("recovered a unit of work", extra={"tx": tx_id, "outcome": "rolled-back"})
+        return "rolled-back"
+
+    def finish_committed(self, tx_id: str) -> list[Write] | None:
+        """Apply every write of ``tx_id`` if it passed its commit point (fenced: each lands once, whoever
+        else is applying it); its writes, or ``None`` if it did not commit or is already over."""
+        record = self._record(tx_id)
+        if record is None or record.state != "committed":
+            return None
+        writes = self._writes_of(record)
+        for write in sorted(writes, key=lambda w: w.sort_key):
+            self._apply(write)
+        self._forget(tx_id)
+        return writes
 
     def stale_records(self) -> Iterator[TransactionRecord]:
         cutoff = time.time() - self.lease
@@ -490,28 +499,66 @@ def _visible(item: dict[str, Any]) -> bool:
     return item.get(TRANSIENT) != TRANSIENT_VALUE
 
 
+def _matches(write: Write, item: dict[str, Any]) -> bool:
+    return all(item.get(name) == value for name, value in write.key.items())
+
+
+def as_committed(items: list[dict[str, Any]], coordinator: Coordinator | None = None) -> list[dict[str, Any]]:
+    """What readers see: each item as the last unit that passed its commit point left it.
+
+    An item locked by a unit still before its commit point shows its previous value (a stub: nothing). One
+    locked by a unit past it (still applying, or dead) is shown after the reader helps that unit finish:
+    once one write of a unit can be seen, every write of it can — as with ``TransactWriteItems``.
+    """
+    if not any(OWNER in item for item in items):
+        return [item for item in items if _visible(item)]
+    if coordinator is None:
+        from functions.core.store import connection
+
+        coordinator = Coordinator(connection())
+    finished: dict[str, list[Write] | None] = {}
+    shown = []
+    for item in items:
+        owner = item.get(OWNER, {}).get("S")
+        if owner is not None:
+            if owner not in finished:
+                finished[owner] = coordinator.finish_committed(owner)
+            writes = finished[owner]
+            write = next((w for w in writes or [] if _matches(w, item)), None)
+            if write is not None:
+                item = coordinator._get(write.table, write.key)
+        if item and _visible(item):
+            shown.append(item)
+    return shown
+
+
 def hide_transient(parsed: dict[str, Any], **_: Any) -> None:
-    """botocore ``after-call`` hook: drop stubs from GetItem, Query, Scan and BatchGetItem answers."""
-    if "Item" in parsed and not _visible(parsed["Item"]):
-        del parsed["Item"]
+    """botocore ``after-call`` hook on GetItem, Query, Scan and BatchGetItem answers: ``as_committed``."""
+    if "Item" in parsed:
+        shown = as_committed([parsed["Item"]])
+        if shown:
+            parsed["Item"] = shown[0]
+        else:
+            del parsed["Item"]
     if "Items" in parsed:
-        kept = [item for item in parsed["Items"] if _visible(item)]
-        if len(kept) != len(parsed["Items"]):
+        kept = as_committed(parsed["Items"])
+        if kept != parsed["Items"]:
             parsed["Items"] = kept
             parsed["Count"] = len(kept)
     for table, items in (parsed.get("Responses") or {}).items():
         if isinstance(items, list):
-            parsed["Responses"][table] = [item for item in items if _visible(item)]
+            parsed["Responses"][table] = as_committed(items)
 
 
 def project_transient(params: dict[str, Any], **_: Any) -> None:
-    """botocore ``before-parameter-build`` hook: a read that projects attributes also asks for the stub
-    marker, or a stub read through a projection would look like an item without those attributes.
+    """botocore ``before-parameter-build`` hook: a read that projects attributes also asks for the lock
+    attributes, or a stub read through a projection would look like an item without those attributes.
     Index queries are left alone: every PIC index is keyed on an attribute a stub does not have."""
     for request in [params, *(params.get("RequestItems") or {}).values()]:
         if isinstance(request, dict) and request.get("ProjectionExpression") and not request.get("IndexName"):
-            request["ProjectionExpression"] += ", #pic_transient"
-            request.setdefault("ExpressionAttributeNames", {})["#pic_transient"] = TRANSIENT
+            request["ProjectionExpression"] += ", #pic_transient, #pic_owner"
+            names = request.setdefault("ExpressionAttributeNames", {})
+            names.update({"#pic_transient": TRANSIENT, "#pic_owner": OWNER})
 
 
 def install_reader_filter(client: Any) -> None:

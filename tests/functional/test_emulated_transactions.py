@@ -309,6 +309,37 @@ def test_a_unit_that_died_after_its_commit_point_is_rolled_forward_by_the_sweep(
     assert Entry.get("m", "b", consistent_read=True).count == 5
 
 
+def test_once_a_unit_has_committed_every_read_sees_all_its_writes(alternator: AlternatorLike) -> None:
+    """Past its commit point a unit may have applied some writes and not others (still applying, or dead):
+    a read that meets one of its locks helps it finish, so no reader ever sees half of it."""
+    Account(id="r", balance=10).save()
+    account = Account.get("r", consistent_read=True)
+    account.balance = 3
+    # GIVEN a unit past its commit point with one of its three writes applied (its process is slow or dead)
+    tx_id = str(uuid.uuid4())
+    lock_then_die(
+        [
+            build_write("put", Entry("r", "proof", text="signed"), Entry.sk.does_not_exist(), None, "state", tx_id),
+            build_write("put", account, None, None, "state", tx_id),
+            build_write("update", Entry("r", "counter"), None, [Entry.count.add(1)], "state", tx_id),
+        ],
+        tx_id,
+        commit=True,
+        applied=1,
+    )
+
+    # WHEN a reader sees the applied write and then reads the others, well before the lease runs out
+    assert Account.get("r", consistent_read=True).balance == 3  # the applied one (sorted first: accounts)
+    assert Entry.get("r", "proof", consistent_read=True).text == "signed"
+    assert [e.sk for e in Entry.query("r", consistent_read=True)] == ["counter", "proof"]
+
+    # THEN it saw every write, having helped the unit finish: nothing of the protocol is left
+    assert Entry.get("r", "counter", consistent_read=True).count == 1
+    for item in (raw(Account, "r"), raw(Entry, "r", "proof"), raw(Entry, "r", "counter")):
+        assert_unlocked(item)
+    assert records_left() == 0
+
+
 def test_a_single_put_never_overwrites_an_item_a_unit_holds(alternator: AlternatorLike) -> None:
     tx_id = str(uuid.uuid4())
     # GIVEN a unit in flight holding a new item

@@ -64,6 +64,12 @@ class Settings(BaseModel):
     sms_url: str = Field("http://127.0.0.1:8080/dev/sms/messages", validation_alias="PIC_SMS_URL")
     push_url: str = Field("http://127.0.0.1:8080/dev/push/messages", validation_alias="PIC_PUSH_URL")
     provider_rate: float = Field(200.0, validation_alias="PIC_PROVIDER_RATE", gt=0, description="messages/s/provider")
+    callback_hosts: str = Field(
+        "127.0.0.1,localhost",
+        validation_alias="PIC_CALLBACK_HOSTS",
+        description="hosts status callbacks may go to, comma-separated; '*.example.org' allows its subdomains; "
+        "empty allows none (fail closed)",
+    )
     callback_secret: str = Field(
         "pic-local-callback-key-not-a-secret", validation_alias="PIC_CALLBACK_SECRET", min_length=16
     )

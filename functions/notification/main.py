@@ -48,6 +48,7 @@ from functions.core.errors import (
     pydantic_errors,
 )
 from functions.core.http import HttpFunction, Reply, RequestContext, Route
+from functions.core.logging import get_logger
 from functions.core.outbox import stage_event
 from functions.core.policy import authorize as policy_authorize
 from functions.core.settings import get_settings
@@ -636,6 +637,10 @@ def on_terminal(ctx: EventContext, data: Any) -> UnitOfWork:
     if found is None or not found[0].get("callback_url"):
         return UnitOfWork()
     doc = found[0]
+    if not service.callback_host_allowed(doc["callback_url"], get_settings().callback_hosts):
+        # allowed when accepted, not any more (the list changed): not called, and said so
+        get_logger().warning("callback host no longer allowed", extra={"notification_id": doc["id"]})
+        return UnitOfWork()
     payload = {
         "id": doc["id"],
         "reference": doc.get("reference"),
@@ -648,7 +653,8 @@ def on_terminal(ctx: EventContext, data: Any) -> UnitOfWork:
     signature = service.sign(get_settings().callback_secret, int(time.time()), body)
     headers = {"Content-Type": "application/json", "X-PIC-Signature": signature, "X-PIC-Event-Id": ctx.id}
     try:
-        answer = requests.post(doc["callback_url"], data=body, headers=headers, timeout=10)
+        # No redirects: a redirect could lead the POST to a host outside the allow-list.
+        answer = requests.post(doc["callback_url"], data=body, headers=headers, timeout=10, allow_redirects=False)
     except requests.RequestException as exc:
         raise ConflictError(f"the callback could not be delivered: {exc}") from exc
     if answer.status_code >= 300:

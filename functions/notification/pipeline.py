@@ -36,6 +36,7 @@ from functions.consent.terms import load_terms
 from functions.core.errors import ConflictError
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
+from functions.core.settings import get_settings
 from functions.core.store import UnitOfWork
 from functions.notification import service, templates
 from functions.notification.channels import DeliveryFailed, Outbound, providers
@@ -290,6 +291,7 @@ def stage_new(uow: UnitOfWork, doc: dict[str, Any], traceparent: str | None, at:
 
 def accept_one(req: Request, traceparent: str | None) -> tuple[UnitOfWork, dict[str, Any]]:
     """The unit of work for one notification (API or event): decided, rendered, stored, announced."""
+    service.check_callback_url(req.callback_url, get_settings().callback_hosts)
     at = now()
     template = fetch_template(req.template)
     view = views_of([req.recipient.citizen_id])[req.recipient.citizen_id] if req.recipient.citizen_id else None

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -400,6 +401,30 @@ class TokenBucket:
 
 
 # ---- signed callbacks ------------------------------------------------------------------------------------
+
+
+def callback_host_allowed(url: str, allowed: str) -> bool:
+    """Whether ``url``'s host is in the allow-list ``allowed`` (``PIC_CALLBACK_HOSTS``): an exact host, or
+    ``*.suffix`` for the hosts under it. PIC POSTs to the URL from inside the cluster, so an unlisted host
+    would let whoever can request a notification make PIC call any internal address (SSRF, OWASP A10)."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if not host:
+        return False
+    for entry in (e.strip().lower().rstrip(".") for e in allowed.split(",")):
+        if entry.startswith("*.") and host.endswith(entry[1:]) and host != entry[2:]:
+            return True
+        if entry and host == entry:
+            return True
+    return False
+
+
+def check_callback_url(url: str | None, allowed: str) -> None:
+    """A 422 naming the field for a callback URL outside the allow-list (nothing is stored or sent)."""
+    if url is not None and not callback_host_allowed(url, allowed):
+        raise ValidationError(
+            "callback_url's host is not among the hosts PIC may call back (PIC_CALLBACK_HOSTS)",
+            errors=[{"field": "callback_url", "message": "host not allowed"}],
+        )
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

@@ -16,7 +16,16 @@ import pytest
 from functions.core.settings import Settings
 from functions.notification.service import verify
 from local.harness import Platform, free_port
-from tests.functional.notification_support import IBI_VALUES, fresh_template, notify, sink, unique_email, wait_status
+from tests.functional.notification_support import (
+    IBI_VALUES,
+    REQUESTED,
+    fresh_template,
+    notify,
+    send_event,
+    sink,
+    unique_email,
+    wait_status,
+)
 
 pytestmark = pytest.mark.functional
 
@@ -101,3 +110,41 @@ def test_the_requester_gets_a_signed_callback_with_the_final_status(platform: Pl
     secret = Settings.model_validate({}).callback_secret  # the local default (a Secret when deployed)
     assert verify(secret, headers["X-PIC-Signature"], raw, now=int(time.time()))
     assert not verify(secret, headers["X-PIC-Signature"], raw + b"x", now=int(time.time()))
+
+
+# ---- callbacks only to allowed hosts (PIC_CALLBACK_HOSTS): no server-side request forgery ----------------
+
+METADATA = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"  # a cloud's instance credentials
+
+
+def test_a_callback_to_a_host_outside_the_allow_list_is_refused_and_nothing_is_sent(platform: Platform) -> None:
+    # GIVEN a request whose callback points at an internal address PIC must never call
+    email = unique_email()
+    body = {"template": fresh_template(platform), "recipient": {"email": email}, "personalisation": IBI_VALUES,
+            "callback_url": METADATA}  # fmt: skip
+
+    # WHEN it is posted
+    answer = notify(platform, body)
+
+    # THEN a 422 names the field, and no message was sent
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["type"] == "/problems/validation"
+    assert problem["errors"] == [{"field": "callback_url", "message": "host not allowed"}]
+    assert not sink(platform, "mail", email)
+
+
+def test_an_event_asking_for_a_callback_to_an_unlisted_host_is_dead_lettered_with_the_reason(
+    platform: Platform,
+) -> None:
+    event_id = str(uuid.uuid4())
+    email = unique_email()
+    data = {"template": fresh_template(platform), "recipient": {"email": email}, "personalisation": IBI_VALUES,
+            "callback_url": "http://pic-opa.pic.svc.cluster.local:8181/v1/data"}  # fmt: skip
+    send_event(platform, REQUESTED, data, source="/legacy/tributos", event_id=event_id)
+
+    (dead,) = platform.wait_for(
+        lambda: [d for d in platform.deadletters() if d["event"]["id"] == event_id], what="the dead letter"
+    )
+    assert "callback_url" in json.dumps(dead)
+    assert not sink(platform, "mail", email)

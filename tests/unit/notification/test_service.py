@@ -224,3 +224,29 @@ def test_the_projection_keeps_the_latest_change_of_each_part() -> None:
     assert service.merge_consent(consents, "campaigns", {"granted": False}, earlier) is None
     both = service.merge_consent(consents, "surveys", {"granted": False}, earlier)
     assert both is not None and set(both["consents"]["value"]) == {"campaigns", "surveys"}
+
+
+# ---- the callback allow-list (PIC_CALLBACK_HOSTS) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://avisos.madrid.es/cb", True),
+        ("https://AVISOS.madrid.es./cb", True),
+        ("https://tributos.ayto.madrid.es:8443/cb", True),
+        ("https://madrid.es/cb", False),  # the wildcard is for hosts under it, not the domain itself
+        ("https://evilmadrid.es/cb", False),
+        ("https://madrid.es.evil.org/cb", False),
+        ("http://169.254.169.254/latest/meta-data/", False),
+        ("http://127.0.0.1:8181/v1/data", True),
+        ("http://user@169.254.169.254/", False),
+        ("not a url", False),
+    ],
+)
+def test_callbacks_go_only_to_allowed_hosts(url: str, allowed: bool) -> None:
+    assert service.callback_host_allowed(url, "*.madrid.es, 127.0.0.1") is allowed
+
+
+def test_an_empty_allow_list_allows_no_callback() -> None:
+    assert not service.callback_host_allowed("http://127.0.0.1/cb", "")

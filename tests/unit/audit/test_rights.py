@@ -51,9 +51,6 @@ class FakeStore:
     def stage_erase(self, uow: UnitOfWork, record: AccessRecorded) -> None:
         self.staged.append(record)
 
-    def erase_now(self, record: AccessRecorded) -> None:
-        self.staged.append(record)
-
 
 def request(right: str, **details: Any) -> RgpdRequestOpened:
     return RgpdRequestOpened(

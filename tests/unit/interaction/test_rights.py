@@ -46,16 +46,14 @@ def stored(interaction_id: str, case_id: str | None = None) -> Stored:
 class FakeStore:
     interactions: list[Stored] = field(default_factory=list)
     staged: list[Stored] = field(default_factory=list)
-    erased_now: list[Stored] = field(default_factory=list)
+    units: list[UnitOfWork] = field(default_factory=list)  # the unit each deletion was staged in
 
     def fetch_by_citizen(self, citizen_id: str) -> list[Stored]:
         return list(self.interactions)
 
     def stage_erase(self, uow: UnitOfWork, stored: Stored) -> None:
         self.staged.append(stored)
-
-    def erase_now(self, stored: Stored) -> None:
-        self.erased_now.append(stored)
+        self.units.append(uow)
 
 
 def request(right: str, **details: Any) -> RgpdRequestOpened:
@@ -101,8 +99,11 @@ def test_an_erasure_beyond_one_transaction_deletes_the_rest_first(policy: Embedd
     store = FakeStore([stored(f"i-{n}") for n in range(95)])
     result = rights.answer(request("erasure"), store, policy, NOW)
     assert result.erasure is not None
-    rights.stage_erasure(UnitOfWork(), result.erasure, store)
-    assert len(store.staged) == rights.MAX_DELETES_IN_TRANSACTION and len(store.erased_now) == 5
+    answer_unit = UnitOfWork()
+    rights.stage_erasure(answer_unit, result.erasure, store)
+    assert len(store.staged) == 95
+    assert sum(1 for unit in store.units if unit is answer_unit) == rights.MAX_DELETES_IN_TRANSACTION
+    assert answer_unit not in store.units[:5]  # the first ones went in an earlier unit, committed before
 
 
 @pytest.mark.parametrize("right", ["erasure", "rectification", "restriction", "objection"])

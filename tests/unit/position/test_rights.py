@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
+from functions.core import rights as core_rights
 from functions.core.errors import ConflictError
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.core.store import UnitOfWork
@@ -36,7 +37,7 @@ class FakeStore:
     held: Held = field(default_factory=Held)
     flags: Flags = field(default_factory=Flags)
     staged: list[tuple[str, Any]] = field(default_factory=list)
-    erased_now: list[Any] = field(default_factory=list)
+    units: list[UnitOfWork] = field(default_factory=list)  # the unit each deletion was staged in
 
     def fetch_held(self, citizen_id: str) -> Held:
         return self.held
@@ -55,9 +56,7 @@ class FakeStore:
 
     def stage_erase(self, uow: UnitOfWork, row: Any) -> None:
         self.staged.append(("erase", row))
-
-    def erase_now(self, row: Any) -> None:
-        self.erased_now.append(row)
+        self.units.append(uow)
 
 
 def request(right: str, opened_at: datetime = NOW, **details: Any) -> RgpdRequestOpened:
@@ -106,7 +105,7 @@ def test_the_export_lists_every_item_in_full_with_its_source_and_freshness(right
 def test_an_export_too_large_for_one_event_is_a_failed_answer_with_the_reason(
     policy: EmbeddedPolicy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rights, "MAX_EXPORT_CHARS", 100)
+    monkeypatch.setattr(core_rights, "MAX_EXPORT_CHARS", 100)
     result = rights.answer(request("access"), a_person(), policy, NOW)
     assert result.event.outcome == "failed" and result.event.export is None
     assert result.event.reason and "delivered by reference" in result.event.reason
@@ -135,8 +134,11 @@ def test_an_erasure_beyond_one_transaction_deletes_the_rest_first(policy: Embedd
     store = FakeStore(held=Held(own=[item("consents", f"p{i}", source="/pic/consent") for i in range(100)]))
     result = rights.answer(request("erasure"), store, policy, NOW)
     assert result.erasure is not None
-    rights.stage_erasure(UnitOfWork(), result.erasure, store)
-    assert len(store.staged) == rights.MAX_DELETES_IN_TRANSACTION and len(store.erased_now) == 10
+    answer_unit = UnitOfWork()
+    rights.stage_erasure(answer_unit, result.erasure, store)
+    assert len(store.staged) == 100
+    assert sum(1 for unit in store.units if unit is answer_unit) == rights.MAX_DELETES_IN_TRANSACTION
+    assert answer_unit not in store.units[:10]  # the first ones went in an earlier unit, committed before
 
 
 def test_an_erasure_of_nothing_is_not_applicable(policy: EmbeddedPolicy) -> None:

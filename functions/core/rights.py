@@ -155,6 +155,15 @@ def kept(what: str, count: int, decision: Mapping[str, Any], until: str = "{what
     )
 
 
+def json_ready(data: Mapping[str, Any]) -> dict[str, Any]:
+    """An export as the answer event carries it: plain JSON, datetimes in ISO 8601."""
+    return dict(json.loads(json.dumps(data, default=_iso)))
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
 def erased(what: str, count: int) -> DomainAction:
     return DomainAction(what=what, count=count, result="erased", legal_basis=None)
 

@@ -19,7 +19,6 @@ over the store and the policy: the entry points are in ``main.py``.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import datetime
 from typing import Any, Protocol
@@ -71,11 +70,7 @@ def export_of(held: Held, at: datetime) -> dict[str, Any]:
         "records": [{"source": source, "local_id": local_id} for source, local_id in sorted(held.records)],
         "flags": {"restricted": held.flags.restricted, "changed_at": held.flags.changed_at},
     }
-    return dict(json.loads(json.dumps(data, default=_iso)))
-
-
-def _iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+    return rights.json_ready(data)
 
 
 def _export_actions(export: dict[str, Any]) -> list[DomainAction]:
@@ -171,6 +166,6 @@ def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, now: dat
         plan = plan_erasure(data.citizen_id, store, policy, now)
         return Answer(answering.with_actions(plan.actions), plan)
     if data.right == "restriction":
-        return Answer(answering.with_actions(_restriction_actions(data, store.fetch_flags(data.citizen_id))))
+        return Answer(answering.event("done", _restriction_actions(data, store.fetch_flags(data.citizen_id))))
     # objection: the position is no campaign; rectification: its copies are rectified at their source
     return Answer(answering.not_applicable())

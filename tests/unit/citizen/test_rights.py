@@ -15,6 +15,7 @@ from events.rgpd import RgpdRequestOpened
 from functions.citizen import rights, service
 from functions.citizen.rights import Holding
 from functions.citizen.service import DATA_SUBJECT, PADRON, Golden, Link, MergeRecord, Review
+from functions.core import rights as core_rights
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -170,6 +171,13 @@ def test_an_erasure_of_a_padron_only_person_keeps_everything_and_rewrites_nothin
     assert result.event.outcome == "done"
 
 
+def split_steps(plan: rights.ErasurePlan) -> tuple[list[list[Any]], list[Any]]:
+    """The split ``main.stage_erasure`` commits: earlier units, then the answer's own transaction."""
+    return core_rights.split_deletions(
+        plan.steps(), rights.ROOM_FOR_STEPS, rights.step_size, rights.MAX_ITEMS_IN_TRANSACTION
+    )
+
+
 def test_a_large_erasure_is_split_into_whole_steps_under_the_transaction_limit(policy: EmbeddedPolicy) -> None:
     holding = a_person()
     many = [
@@ -179,19 +187,19 @@ def test_a_large_erasure_is_split_into_whole_steps_under_the_transaction_limit(p
     big = Holding(holding.golden, holding.links[:1] + many, [], [])
 
     plan = rights.plan_erasure(big, policy, NOW)
-    before, final = rights.split_steps(plan)
+    before, final = split_steps(plan)
 
     assert before, "30 records with their blocks do not fit in one transaction"
-    sizes = [sum(rights._size(s) for s in group) for group in before]
+    sizes = [sum(rights.step_size(s) for s in group) for group in before]
     assert all(size <= rights.MAX_ITEMS_IN_TRANSACTION for size in sizes)
-    assert sum(rights._size(s) for s in final) + 3 <= rights.MAX_ITEMS_IN_TRANSACTION
+    assert sum(rights.step_size(s) for s in final) + 3 <= rights.MAX_ITEMS_IN_TRANSACTION
     steps = [s for group in before for s in group] + final
     assert steps == plan.steps()  # every deletion exactly once, each link whole in one step
 
 
 def test_a_small_erasure_is_one_transaction(policy: EmbeddedPolicy) -> None:
     plan = rights.plan_erasure(a_person(), policy, NOW)
-    before, final = rights.split_steps(plan)
+    before, final = split_steps(plan)
     assert before == [] and final == plan.steps()
 
 
@@ -278,6 +286,6 @@ def test_restriction_and_objection_do_not_apply_to_identity_data(policy: Embedde
 def test_an_export_too_big_for_one_event_fails_with_the_reason(
     policy: EmbeddedPolicy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rights, "MAX_EXPORT_CHARS", 100)
+    monkeypatch.setattr(core_rights, "MAX_EXPORT_CHARS", 100)
     result = rights.answer(opened("access"), a_person(), policy, NOW)
     assert result.event.outcome == "failed" and "delivered by reference" in (result.event.reason or "")

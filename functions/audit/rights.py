@@ -24,8 +24,6 @@ from functions.core.store import UnitOfWork
 
 DOMAIN = "audit"
 CATEGORY = "access-log"
-# The answer's outbox row and the idempotency record share the transaction (at most 100 items).
-MAX_DELETES_IN_TRANSACTION = 90
 WHAT = "access-log entries (who read the person's data, why, what, the decision)"
 
 ErasurePlan = rights.Erasure[AccessRecorded]
@@ -65,11 +63,6 @@ def plan_erasure(records: list[AccessRecorded], policy: Policy, now: datetime) -
         until = "{what}, each kept 3 years from the read, the last until {until}"
         plan.actions.append(rights.kept(WHAT, len(kept), latest, until=until))
     return plan
-
-
-def stage_erasure(uow: UnitOfWork, plan: ErasurePlan, store: RightsStore) -> None:
-    """Stage the deletions in ``uow``; those beyond what one transaction holds are committed before it."""
-    rights.stage_deletions(uow, plan.erased, store.stage_erase, room=MAX_DELETES_IN_TRANSACTION)
 
 
 def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, now: datetime) -> Answer:

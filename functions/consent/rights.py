@@ -26,7 +26,6 @@ from functions.consent.service import ConsentProof, ConsentState, RgpdFlags, Sub
 from functions.consent.storage import proof_view
 from functions.consent.terms import Terms
 from functions.core import rights
-from functions.core.errors import ConflictError
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
@@ -219,24 +218,15 @@ def project_flags(data: RgpdFlagsChanged, store: RightsStore) -> UnitOfWork:
 
 
 def _flags_actions(data: RgpdRequestOpened, flags: RgpdFlags) -> list[DomainAction]:
-    """What the projected flags make ``policies/consent`` do; ``ConflictError`` until they reflect the request
-    (the flags event travels beside the request: the broker retries this answer until it has arrived)."""
-    projected = flags.changed_at is not None and flags.changed_at >= data.opened_at
+    """What the projected flags make ``policies/consent`` do, once they reflect the request."""
     if data.right == "restriction":
-        restricted = not data.details.get("lift", False)
-        if not projected and flags.restricted != restricted:
-            raise ConflictError(f"the restriction of request {data.request_id} is not projected yet; retry")
-        what = (
-            "contact decisions: only legal-obligation notices while processing is restricted"
-            if restricted
-            else "contact decisions: restriction lifted"
+        what = "contact decisions: only legal-obligation notices while processing is restricted"
+        return rights.restriction(
+            data, flags.restricted, flags.changed_at, what, "contact decisions: restriction lifted"
         )
-        return [DomainAction(what=what, count=1, result="restricted", legal_basis="RGPD art. 18")]
     purposes = list(data.details.get("purposes", []))
     withdraw = bool(data.details.get("withdraw", False))
-    matches = all((p in flags.objections) != withdraw for p in purposes)
-    if not projected and not matches:
-        raise ConflictError(f"the objection of request {data.request_id} is not projected yet; retry")
+    rights.wait_for_flags(data, flags.changed_at, in_force=all((p in flags.objections) != withdraw for p in purposes))
     verb = "objection withdrawn for" if withdraw else "no contact for"
     return [
         DomainAction(

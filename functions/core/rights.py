@@ -11,6 +11,8 @@ erase and on which legal basis is the domain's own (its ``rights.py``); the enve
   actions the answer reports, the kept ones with the policy's legal basis and source;
 - ``stage_deletions``: an erasure larger than one transaction holds commits its first deletions in extra
   units of work before the answer's own;
+- ``restriction``, ``wait_for_flags``: restriction and objection are answered once the domain has projected
+  the flags of ``rgpd.flags.changed`` (``ConflictError`` until then: the broker retries);
 - ``Answer.unit``: the answer event staged in the same unit of work as the erasure it reports.
 """
 
@@ -23,6 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from events.rgpd import DomainAction, Outcome, RgpdDomainAnswered, RgpdRequestOpened
+from functions.core.errors import ConflictError
 from functions.core.outbox import stage_event
 from functions.core.store import UnitOfWork
 
@@ -34,7 +37,8 @@ EXPORT_RIGHTS = ("access", "portability")
 # The answer travels as one CloudEvent through the outbox (one DynamoDB item, at most 400 KB): above this, the
 # domain answers "failed" with the reason rather than lose the export (functions/rgpd/README.md, step 5).
 MAX_EXPORT_CHARS = 300_000
-# One TransactWriteItems holds at most 100 items; an extra unit of deletions stays under it with a margin.
+# One TransactWriteItems holds at most 100 items; an extra unit of deletions stays under it with a margin, and
+# so do the deletions beside an answer that writes nothing else (its outbox row and idempotency record).
 MAX_ITEMS_IN_UNIT = 90
 # ``DomainAction.legal_basis`` is at most this long (events/rgpd.py).
 MAX_LEGAL_BASIS = 500
@@ -183,6 +187,10 @@ class Erasure(Generic[T]):
     erased: list[T] = field(default_factory=list)
     actions: list[DomainAction] = field(default_factory=list)
 
+    def stage(self, uow: UnitOfWork, stage: Callable[[UnitOfWork, T], None], room: int = MAX_ITEMS_IN_UNIT) -> None:
+        """Stage each deletion with ``stage``: in ``uow`` those that fit, the others committed before it."""
+        stage_deletions(uow, self.erased, stage, room)
+
 
 def _one(_: object) -> int:
     return 1
@@ -233,3 +241,25 @@ def stage_deletions(
         extra.commit()
     for step in final:
         stage(uow, step)
+
+
+# ---- restriction and objection --------------------------------------------------------------------
+
+
+def wait_for_flags(request: RgpdRequestOpened, changed_at: datetime | None, in_force: bool) -> None:
+    """``ConflictError`` until the domain's projected flags reflect ``request``: the flags event travels beside
+    the request, so the broker retries this answer until it has arrived; flags already in force need no wait."""
+    projected = changed_at is not None and changed_at >= request.opened_at
+    if not projected and not in_force:
+        raise ConflictError(f"the {request.right} of request {request.request_id} is not projected yet; retry")
+
+
+def restriction(
+    request: RgpdRequestOpened, restricted: bool, changed_at: datetime | None, what: str, lifted: str
+) -> list[DomainAction]:
+    """The answer to a restriction (RGPD art. 18) or its lifting (art. 18.3, ``details.lift``) once the domain's
+    projected flag (``restricted`` as of ``changed_at``) reflects it: ``what`` the flag makes the domain do,
+    or ``lifted``."""
+    restricts = not request.details.get("lift", False)
+    wait_for_flags(request, changed_at, in_force=restricted == restricts)
+    return [DomainAction(what=what if restricts else lifted, count=1, result="restricted", legal_basis="RGPD art. 18")]

@@ -28,8 +28,6 @@ from functions.interaction import service
 from functions.interaction.service import Stored
 
 DOMAIN = "interaction"
-# The answer's outbox row and the idempotency record share the transaction (at most 100 items).
-MAX_DELETES_IN_TRANSACTION = 90
 
 ErasurePlan = rights.Erasure[Stored]
 Answer = rights.Answer[ErasurePlan]
@@ -84,11 +82,6 @@ def plan_erasure(interactions: list[Stored], policy: Policy, now: datetime) -> E
         )
         plan.actions.append(DomainAction(what=what, count=count, result="kept", legal_basis=basis))
     return plan
-
-
-def stage_erasure(uow: UnitOfWork, plan: ErasurePlan, store: RightsStore) -> None:
-    """Stage the deletions in ``uow``; those beyond what one transaction holds are committed before it."""
-    rights.stage_deletions(uow, plan.erased, store.stage_erase, room=MAX_DELETES_IN_TRANSACTION)
 
 
 # ---- the answer ---------------------------------------------------------------------------------------

@@ -226,7 +226,7 @@ def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, RgpdRequestOpened)
     store = deps().store
     result = rights.answer(data, store, deps().policy, datetime.now(UTC))
-    return result.unit(ctx.traceparent, lambda uow, plan: rights.stage_erasure(uow, plan, store))
+    return result.unit(ctx.traceparent, lambda uow, plan: plan.stage(uow, store.stage_erase))
 
 
 def on_rgpd_flags_changed(ctx: EventContext, data: Any) -> UnitOfWork:

@@ -25,16 +25,12 @@ from typing import Any, Protocol
 
 from events.rgpd import DomainAction, RgpdFlagsChanged, RgpdRequestOpened
 from functions.core import rights
-from functions.core.errors import ConflictError
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
 from functions.position import service
 from functions.position.service import Flags, Held
 
 DOMAIN = "position"
-# One TransactWriteItems holds at most 100 items: the answer's outbox row, the idempotency record and this
-# many deletions; the rest are deleted before it (deleting twice is harmless: a redelivery finishes).
-MAX_DELETES_IN_TRANSACTION = 90
 
 ErasurePlan = rights.Erasure[Any]
 Answer = rights.Answer[ErasurePlan]
@@ -122,11 +118,6 @@ def plan_erasure(citizen_id: str, store: RightsStore, policy: Policy, now: datet
     return plan
 
 
-def stage_erasure(uow: UnitOfWork, plan: ErasurePlan, store: RightsStore) -> None:
-    """Stage the deletions in ``uow``; those beyond what one transaction holds are committed before it."""
-    rights.stage_deletions(uow, plan.erased, store.stage_erase, room=MAX_DELETES_IN_TRANSACTION)
-
-
 # ---- restriction ----------------------------------------------------------------------------------------
 
 
@@ -139,18 +130,14 @@ def project_flags(data: RgpdFlagsChanged, store: RightsStore) -> UnitOfWork:
 
 
 def _restriction_actions(data: RgpdRequestOpened, flags: Flags) -> list[DomainAction]:
-    """What the projected flag makes ``policies/position`` do; ``ConflictError`` until it reflects the request
-    (the flags event travels beside the request: the broker retries this answer until it has arrived)."""
-    restricted = not data.details.get("lift", False)
-    projected = flags.changed_at is not None and flags.changed_at >= data.opened_at
-    if not projected and flags.restricted != restricted:
-        raise ConflictError(f"the restriction of request {data.request_id} is not projected yet; retry")
-    what = (
-        "global position: nothing shown to agents while processing is restricted (the citizen still sees it)"
-        if restricted
-        else "global position: restriction lifted, agents see it again as policies/position allows"
+    """What the projected flag makes ``policies/position`` do, once it reflects the request."""
+    return rights.restriction(
+        data,
+        flags.restricted,
+        flags.changed_at,
+        "global position: nothing shown to agents while processing is restricted (the citizen still sees it)",
+        "global position: restriction lifted, agents see it again as policies/position allows",
     )
-    return [DomainAction(what=what, count=1, result="restricted", legal_basis="RGPD art. 18")]
 
 
 # ---- the answer ---------------------------------------------------------------------------------------

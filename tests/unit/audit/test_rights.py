@@ -79,7 +79,7 @@ def test_an_erasure_keeps_the_log_with_its_legal_basis_and_erases_only_entries_p
     result = rights.answer(request("erasure"), store, policy, NOW)
 
     assert result.erasure is not None
-    rights.stage_erasure(UnitOfWork(), result.erasure, store)
+    result.erasure.stage(UnitOfWork(), store.stage_erase)
     assert store.staged == [old]
     erased, kept = result.event.actions
     assert (erased.result, erased.count) == ("erased", 1)

@@ -11,6 +11,7 @@ import pytest
 
 from events.interaction import InteractionRecorded
 from events.rgpd import RgpdRequestOpened
+from functions.core import rights as core_rights
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.core.store import UnitOfWork
 from functions.interaction import rights, service
@@ -86,7 +87,7 @@ def test_an_erasure_erases_plain_interactions_and_keeps_those_of_a_file_with_the
     result = rights.answer(request("erasure"), store, policy, NOW)
 
     assert result.erasure is not None and result.erasure.erased == [plain]
-    rights.stage_erasure(UnitOfWork(), result.erasure, store)
+    result.erasure.stage(UnitOfWork(), store.stage_erase)
     assert store.staged == [plain]
     erased, kept = result.event.actions
     assert (erased.result, erased.count) == ("erased", 1)
@@ -100,9 +101,9 @@ def test_an_erasure_beyond_one_transaction_deletes_the_rest_first(policy: Embedd
     result = rights.answer(request("erasure"), store, policy, NOW)
     assert result.erasure is not None
     answer_unit = UnitOfWork()
-    rights.stage_erasure(answer_unit, result.erasure, store)
+    result.erasure.stage(answer_unit, store.stage_erase)
     assert len(store.staged) == 95
-    assert sum(1 for unit in store.units if unit is answer_unit) == rights.MAX_DELETES_IN_TRANSACTION
+    assert sum(1 for unit in store.units if unit is answer_unit) == core_rights.MAX_ITEMS_IN_UNIT
     assert answer_unit not in store.units[:5]  # the first ones went in an earlier unit, committed before
 
 

@@ -119,7 +119,7 @@ def test_an_erasure_deletes_the_projections_and_keeps_the_restriction_flag(polic
     result = rights.answer(request("erasure"), store, policy, NOW)
 
     assert result.event.outcome == "done" and result.erasure is not None
-    rights.stage_erasure(UnitOfWork(), result.erasure, store)
+    result.erasure.stage(UnitOfWork(), store.stage_erase)
     erased_rows = [row for kind, row in store.staged if kind == "erase"]
     assert ("item", "/pic/consent#campaigns") in erased_rows
     assert {("member", ("/legacy/tributos", "TRB1")), ("link", ("/legacy/tributos", "TRB1"))} <= set(erased_rows)
@@ -135,9 +135,9 @@ def test_an_erasure_beyond_one_transaction_deletes_the_rest_first(policy: Embedd
     result = rights.answer(request("erasure"), store, policy, NOW)
     assert result.erasure is not None
     answer_unit = UnitOfWork()
-    rights.stage_erasure(answer_unit, result.erasure, store)
+    result.erasure.stage(answer_unit, store.stage_erase)
     assert len(store.staged) == 100
-    assert sum(1 for unit in store.units if unit is answer_unit) == rights.MAX_DELETES_IN_TRANSACTION
+    assert sum(1 for unit in store.units if unit is answer_unit) == core_rights.MAX_ITEMS_IN_UNIT
     assert answer_unit not in store.units[:10]  # the first ones went in an earlier unit, committed before
 
 

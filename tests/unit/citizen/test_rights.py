@@ -5,7 +5,6 @@ document claims released, the split into transactions, rectification of contact 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,17 +15,12 @@ from functions.citizen import rights, service
 from functions.citizen.rights import Holding
 from functions.citizen.service import DATA_SUBJECT, PADRON, Golden, Link, MergeRecord, Review
 from functions.core import rights as core_rights
-from functions.core.policy import EmbeddedPolicy, PolicyBundle
+from functions.core.policy import EmbeddedPolicy
+from tests.unit.rgpd_support import rgpd_request
 
-ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CID = "cit-1"
-
-
-@pytest.fixture(scope="module")
-def policy() -> EmbeddedPolicy:
-    return EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
 
 
 def record(local_id: str, **fields: Any) -> CitizenRecordUpserted:
@@ -86,14 +80,7 @@ def a_person() -> Holding:
 
 
 def opened(right: str, **details: Any) -> RgpdRequestOpened:
-    return RgpdRequestOpened(
-        request_id="req-1",
-        citizen_id=CID,
-        right=right,
-        details=details,
-        opened_at=NOW,
-        due_at=NOW,  # type: ignore[arg-type]
-    )
+    return rgpd_request(right, CID, NOW, **details)
 
 
 def by_result(actions: list[Any], result: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,16 +16,11 @@ from functions.consent.terms import Terms
 from functions.core import rights as core_rights
 from functions.core.errors import ConflictError
 from functions.core.madrid import find_zone
-from functions.core.policy import EmbeddedPolicy, PolicyBundle
+from functions.core.policy import EmbeddedPolicy
 from functions.core.store import UnitOfWork
+from tests.unit.rgpd_support import assert_staged_beside_the_answer, rgpd_request
 
-ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def policy() -> EmbeddedPolicy:
-    return EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
 
 
 @dataclass
@@ -99,14 +93,7 @@ def a_citizen(terms: Terms, proofs_recorded: list[datetime]) -> FakeStore:
 
 
 def opened(right: str, **details: Any) -> RgpdRequestOpened:
-    return RgpdRequestOpened(
-        request_id="rgpd-1",
-        citizen_id="c-1",
-        right=right,
-        details=details,
-        opened_at=NOW,
-        due_at=NOW,  # type: ignore[arg-type]
-    )
+    return rgpd_request(right, "c-1", NOW, **details)
 
 
 def test_access_exports_everything_held(terms: Terms, policy: EmbeddedPolicy) -> None:
@@ -162,8 +149,7 @@ def test_a_large_erasure_deletes_beyond_one_transaction_at_once(terms: Terms, po
     rights.stage_erasure(answer_unit, "c-1", result.erasure, store, None, NOW)
     kinds = [kind for kind, _ in store.staged]
     assert kinds.count("erase-subscription") + kinds.count("erase-proof") == 71
-    assert sum(1 for unit in store.units if unit is answer_unit) == rights.MAX_DELETES_IN_TRANSACTION
-    assert answer_unit not in store.units[: 71 - rights.MAX_DELETES_IN_TRANSACTION]  # committed before
+    assert_staged_beside_the_answer(store.units, answer_unit, rights.MAX_DELETES_IN_TRANSACTION)
 
 
 def test_an_erasure_of_nothing_is_not_applicable(terms: Terms, policy: EmbeddedPolicy) -> None:

@@ -17,20 +17,14 @@ from functions.core.errors import ConflictError
 from functions.core.outbox import OutboxRecord
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.core.store import UnitOfWork
+from tests.unit.rgpd_support import rgpd_request
 
 ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def opened(right: str, opened_at: datetime = NOW, **details: Any) -> RgpdRequestOpened:
-    return RgpdRequestOpened(
-        request_id="rgpd-1",
-        citizen_id="c-ana",
-        right=right,  # type: ignore[arg-type]
-        details=details,
-        opened_at=opened_at,
-        due_at=opened_at + timedelta(days=30),
-    )
+    return rgpd_request(right, "c-ana", opened_at, **details)
 
 
 ONE = DomainAction(what="access-log entries", count=1, result="exported")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,19 +11,14 @@ import pytest
 from events.interaction import InteractionRecorded
 from events.rgpd import RgpdRequestOpened
 from functions.core import rights as core_rights
-from functions.core.policy import EmbeddedPolicy, PolicyBundle
+from functions.core.policy import EmbeddedPolicy
 from functions.core.store import UnitOfWork
 from functions.interaction import rights, service
 from functions.interaction.service import Stored
+from tests.unit.rgpd_support import assert_staged_beside_the_answer, rgpd_request
 
-ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CITIZEN = "c-lucia"
-
-
-@pytest.fixture(scope="module")
-def policy() -> EmbeddedPolicy:
-    return EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
 
 
 def stored(interaction_id: str, case_id: str | None = None) -> Stored:
@@ -58,14 +52,7 @@ class FakeStore:
 
 
 def request(right: str, **details: Any) -> RgpdRequestOpened:
-    return RgpdRequestOpened(
-        request_id="rgpd-1",
-        citizen_id=CITIZEN,
-        right=right,  # type: ignore[arg-type]
-        details=details,
-        opened_at=NOW,
-        due_at=NOW + timedelta(days=30),
-    )
+    return rgpd_request(right, CITIZEN, NOW, **details)
 
 
 def test_the_export_lists_every_interaction_as_the_api_shows_it(policy: EmbeddedPolicy) -> None:
@@ -103,8 +90,7 @@ def test_an_erasure_beyond_one_transaction_deletes_the_rest_first(policy: Embedd
     answer_unit = UnitOfWork()
     result.erasure.stage(answer_unit, store.stage_erase)
     assert len(store.staged) == 95
-    assert sum(1 for unit in store.units if unit is answer_unit) == core_rights.MAX_ITEMS_IN_UNIT
-    assert answer_unit not in store.units[:5]  # the first ones went in an earlier unit, committed before
+    assert_staged_beside_the_answer(store.units, answer_unit, core_rights.MAX_ITEMS_IN_UNIT)
 
 
 @pytest.mark.parametrize("right", ["erasure", "rectification", "restriction", "objection"])

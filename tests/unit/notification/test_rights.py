@@ -12,19 +12,13 @@ from events.rgpd import DomainAction, RgpdRequestOpened
 from functions.core import rights as core_rights
 from functions.core.store import UnitOfWork
 from functions.notification import pipeline, rights
+from tests.unit.rgpd_support import rgpd_request
 
 AT = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
 
 def opened(right: str, **details: Any) -> RgpdRequestOpened:
-    return RgpdRequestOpened(
-        request_id="req-1",
-        citizen_id="c-1",
-        right=right,
-        details=details,
-        opened_at=AT,
-        due_at=AT,  # type: ignore[arg-type]
-    )
+    return rgpd_request(right, "c-1", AT, **details)
 
 
 EXPORT = {"profile": {"flags": {"value": {"restricted": False}}}, "subscriptions": [], "inbox": [{"subject": "IBI"}]}

@@ -31,7 +31,6 @@ from functions.core import audit
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import ForbiddenError, ValidationError
 from functions.core.http import HttpFunction, Reply, RequestContext, Route
-from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
 from functions.core.store import UnitOfWork
 
@@ -110,15 +109,9 @@ def on_access_recorded(ctx: EventContext, data: Any) -> UnitOfWork:
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     """Answer a data-subject request for the access log (``rights.answer``): exported, or kept by law."""
     assert isinstance(data, RgpdRequestOpened)
-    at = datetime.now(UTC)
-    result = rights.answer(data, deps().store, deps().policy, at)
-    uow = UnitOfWork()
-    if result.erasure is not None:
-        rights.stage_erasure(uow, result.erasure, deps().store)
-    stage_event(
-        uow, result.event, subject=data.citizen_id, traceparent=ctx.traceparent, now=at, producer=rights.PRODUCER
-    )
-    return uow
+    store = deps().store
+    result = rights.answer(data, store, deps().policy, datetime.now(UTC))
+    return result.unit(ctx.traceparent, lambda uow, plan: plan.stage(uow, store.stage_erase))
 
 
 event_api = EventFunction(

@@ -55,10 +55,6 @@ class DynamoAuditStore:
         """The only deletion of the log: an entry whose retention period has ended, on an RGPD erasure."""
         uow.delete(AccessItem(record.citizen_id, entry_key(record)), tag="audit-erasure")
 
-    def erase_now(self, record: AccessRecorded) -> None:
-        """A deletion outside the answer's transaction (deleting twice is harmless)."""
-        AccessItem(record.citizen_id, entry_key(record)).delete()
-
 
 def _cursor_of(start: object, citizen_id: str) -> bool:
     """A cursor this API gave for this log: exactly the table's two string keys, the first this citizen."""

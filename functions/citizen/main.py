@@ -32,6 +32,7 @@ from events.rgpd import RgpdRequestOpened
 from functions.citizen import matching, rights, service
 from functions.citizen.storage import DynamoCitizenStore
 from functions.core import audit
+from functions.core import rights as core_rights
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import InvalidEventError, ValidationError
 from functions.core.http import HttpFunction, Reply, RequestContext, Route
@@ -417,34 +418,29 @@ def auto_merge(
 
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     """Answer a data-subject request for C360 (``rights.answer``) in the same unit of work as what it erased or
-    rectified; a larger erasure commits its first deletions before (``rights.split_steps``)."""
+    rectified; a larger erasure commits its first deletions before (``core_rights.stage_deletions``)."""
     assert isinstance(data, RgpdRequestOpened)
     store, at = deps().store, now()
     result = rights.answer(data, rights.holding_of(data.citizen_id, store), deps().policy, at)
-    uow = UnitOfWork()
-    if result.erasure is not None:
-        stage_erasure(uow, result.erasure)
+    uow = result.unit(ctx.traceparent, stage_erasure)
     fix = result.rectification
     if fix is not None and fix.link is not None and fix.golden is not None and fix.event is not None:
         store.stage_link(uow, fix.link)
         store.stage_golden(uow, fix.golden)
         stage_event(uow, fix.event, subject=data.citizen_id, traceparent=ctx.traceparent, now=at)
-    stage_event(
-        uow, result.event, subject=data.citizen_id, traceparent=ctx.traceparent, now=at, producer=rights.PRODUCER
-    )
     return uow
 
 
 def stage_erasure(uow: UnitOfWork, plan: rights.ErasurePlan) -> None:
     """The plan's deletions that fit go in ``uow`` with the golden record; the others are committed first."""
-    before, final = rights.split_steps(plan)
-    for group in before:
-        step = UnitOfWork()
-        for item in group:
-            stage_erasure_step(step, item)
-        step.commit()
-    for item in final:
-        stage_erasure_step(uow, item)
+    core_rights.stage_deletions(
+        uow,
+        plan.steps(),
+        stage_erasure_step,
+        room=rights.ROOM_FOR_STEPS,
+        size=rights.step_size,
+        unit=rights.MAX_ITEMS_IN_TRANSACTION,
+    )
     store = deps().store
     if plan.rebuilt is not None:
         store.stage_golden(uow, plan.rebuilt)

@@ -15,31 +15,30 @@
   domains that decide or contact (``policies/consent``, ``policies/position``). Objection covers art. 6.1.e/f
   processing, and keeping the Padrón (the identity C360 rests on) is a legal obligation (art. 6.1.c).
 
-Plain functions over the store's data and the policy: the entry point is ``main.on_rgpd_request_opened``.
+What is held, erased, kept and rectified is C360's; the answer's envelope (export size, outcome, deletions
+beyond one transaction) is ``functions.core.rights``. Plain functions over the store's data and the policy:
+the entry point is ``main.on_rgpd_request_opened``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from events.citizen import CitizenRecordUpserted, CitizenUpdated, MatchDecision, SourceLinkChange
-from events.rgpd import DomainAction, RgpdDomainAnswered, RgpdRequestOpened
+from events.rgpd import DomainAction, RgpdRequestOpened
 from functions.citizen import matching, service
 from functions.citizen.identity import Document
 from functions.citizen.service import DATA_SUBJECT, PADRON, Golden, Link, MergeRecord, Review
+from functions.core import rights
 from functions.core.policy import Policy
 
 DOMAIN = "citizen"
-PRODUCER = "pic-citizen"
-RETENTION = "rgpd.retention"
-# The answer travels as one CloudEvent through the outbox (one DynamoDB item, at most 400 KB).
-MAX_EXPORT_CHARS = 300_000
 # One TransactWriteItems holds at most 100 items. The answer's own transaction keeps room for the golden
 # record, the outbox row of the answer and the event's idempotency record.
 MAX_ITEMS_IN_TRANSACTION = 90
+ROOM_FOR_STEPS = MAX_ITEMS_IN_TRANSACTION - 3
 CONTACT = ("email", "phone")
 PADRON_PROCEDURE = (
     "corrected through the Padrón's own procedure (the council keeps it up to date and the resident asks it "
@@ -126,13 +125,14 @@ def _merge_json(record: MergeRecord) -> dict[str, Any]:
 
 
 def _export_actions(export: dict[str, Any]) -> list[DomainAction]:
-    counts = {
-        "golden record: survived attributes with their provenance": 1,
-        "source links, each with the record as the area system sent it": len(export["source_links"]),
-        "clerical reviews of possible matches that involve the person": len(export["reviews"]),
-        "merge history (golden records merged into this one)": len(export["merge_history"]),
-    }
-    return [DomainAction(what=what, count=n, result="exported", legal_basis=None) for what, n in counts.items()]
+    return rights.exported(
+        {
+            "golden record: survived attributes with their provenance": 1,
+            "source links, each with the record as the area system sent it": len(export["source_links"]),
+            "clerical reviews of possible matches that involve the person": len(export["reviews"]),
+            "merge history (golden records merged into this one)": len(export["merge_history"]),
+        }
+    )
 
 
 # ---- erasure ------------------------------------------------------------------------------------------
@@ -149,8 +149,7 @@ def category_of(link: Link) -> str:
 
 def retention(policy: Policy, category: str, now: datetime) -> dict[str, Any]:
     """``policies/rgpd/retention`` for a category of this domain (C360's categories need no record date)."""
-    question = {"domain": DOMAIN, "category": category, "record": {}, "now": now.isoformat()}
-    return policy.decide(RETENTION, question).result
+    return rights.retention(policy, DOMAIN, category, now)
 
 
 @dataclass(frozen=True)
@@ -203,13 +202,15 @@ def plan_erasure(holding: Holding, policy: Policy, now: datetime) -> ErasurePlan
     for category in ("source-record", "data-subject-record"):
         gone = [e for e in plan.erased if category_of(e.link) == category]
         if gone:
-            plan.actions.append(_erased(_WHAT[category], len(gone)))
+            plan.actions.append(rights.erased(_WHAT[category], len(gone)))
     released = [e for e in plan.erased if e.release is not None]
     if released:
-        plan.actions.append(_erased("identity-document claims of the erased records (blind index)", len(released)))
+        plan.actions.append(
+            rights.erased("identity-document claims of the erased records (blind index)", len(released))
+        )
     for category in sorted({category_of(lk) for lk in plan.kept}):
         count = sum(1 for lk in plan.kept if category_of(lk) == category)
-        plan.actions.append(_kept(_WHAT[category], count, decisions[category]))
+        plan.actions.append(rights.kept(_WHAT[category], count, decisions[category]))
     _plan_history(plan, holding, policy, now)
     _plan_golden(plan, golden, decisions, policy, now)
     return plan
@@ -236,9 +237,9 @@ def _plan_history(plan: ErasurePlan, holding: Holding, policy: Policy, now: date
                 plan.reviews = list(holding.reviews)
             else:
                 plan.merges = list(holding.merges)
-            plan.actions.append(_erased(what, len(found)))
+            plan.actions.append(rights.erased(what, len(found)))
         else:
-            plan.actions.append(_kept(what, len(found), decision))
+            plan.actions.append(rights.kept(what, len(found), decision))
 
 
 def _plan_golden(
@@ -250,53 +251,22 @@ def _plan_golden(
     if not plan.kept:
         if retention(policy, "golden-record", now)["erase"]:
             plan.erase_golden = golden
-            plan.actions.append(_erased("golden record (no source record is kept)", 1))
+            plan.actions.append(rights.erased("golden record (no source record is kept)", 1))
         return
     rebuilt = service.survive(golden.citizen_id, plan.kept, golden, now)
     plan.rebuilt = rebuilt
     dropped = sorted(set(golden.attributes) - set(rebuilt.attributes))
     if dropped:
-        plan.actions.append(_erased(f"golden-record attributes from the erased records ({', '.join(dropped)})", 1))
+        plan.actions.append(
+            rights.erased(f"golden-record attributes from the erased records ({', '.join(dropped)})", 1)
+        )
     basis = decisions[category_of(plan.kept[0])] if len({category_of(lk) for lk in plan.kept}) == 1 else None
     kept_what = "golden record, rebuilt from the kept source records only"
-    plan.actions.append(_kept(kept_what, 1, basis or retention(policy, "padron-record", now)))
+    plan.actions.append(rights.kept(kept_what, 1, basis or retention(policy, "padron-record", now)))
 
 
-def _erased(what: str, count: int) -> DomainAction:
-    return DomainAction(what=what, count=count, result="erased", legal_basis=None)
-
-
-def _kept(what: str, count: int, decision: dict[str, Any]) -> DomainAction:
-    basis = decision.get("legal_basis") or "kept for review: " + "; ".join(decision.get("reasons", []))
-    legal = f"{basis} ({decision['legal_source']})" if decision.get("legal_source") else basis
-    return DomainAction(what=what, count=count, result="kept", legal_basis=legal[:500])
-
-
-def split_steps(plan: ErasurePlan) -> tuple[list[list[ErasedLink | Review | MergeRecord]], list[Any]]:
-    """The deletions that fit in the answer's transaction (the last ones), and the rest packed into earlier
-    transactions of at most ``MAX_ITEMS_IN_TRANSACTION`` items, each step (a link with its pointer, blocks and
-    document claim) whole in one of them.
-
-    A person with more records than one transaction holds is erased in several commits: every earlier one
-    only deletes (what the erasure owes anyway), and the last one rebuilds the golden record and answers.
-    If a later commit fails, the broker redelivers the request; the plan is made again from what remains, so
-    the steps converge and the answer is sent only when everything is done. The answer then counts what the
-    last delivery erased."""
-    steps = plan.steps()
-    final: list[Any] = []
-    room = MAX_ITEMS_IN_TRANSACTION - 3  # golden record, answer outbox row, idempotency record
-    while steps and _size(steps[-1]) <= room:
-        room -= _size(steps[-1])
-        final.insert(0, steps.pop())
-    before: list[list[ErasedLink | Review | MergeRecord]] = []
-    for step in steps:
-        if not before or sum(map(_size, before[-1])) + _size(step) > MAX_ITEMS_IN_TRANSACTION:
-            before.append([])
-        before[-1].append(step)
-    return before, final
-
-
-def _size(step: ErasedLink | Review | MergeRecord) -> int:
+def step_size(step: ErasedLink | Review | MergeRecord) -> int:
+    """The items one deletion step writes (``rights.stage_deletions`` keeps each step whole in one unit)."""
     return step.items if isinstance(step, ErasedLink) else 1
 
 
@@ -382,38 +352,20 @@ def _own_contact(
 
 
 @dataclass(frozen=True)
-class Answer:
-    event: RgpdDomainAnswered
-    erasure: ErasurePlan | None = None
+class Answer(rights.Answer[ErasurePlan]):
     rectification: Rectification | None = None
 
 
 def answer(data: RgpdRequestOpened, holding: Holding, policy: Policy, now: datetime) -> Answer:
     """This domain's answer to one request, from what it holds about ``data.citizen_id``."""
-    base = RgpdDomainAnswered(
-        request_id=data.request_id, citizen_id=data.citizen_id, domain=DOMAIN, outcome="done", answered_at=now
-    )
+    answering = rights.Answering(data, DOMAIN, now)
     if holding.golden is None or data.right in ("restriction", "objection"):
-        return Answer(_replace(base, outcome="not-applicable"))
-    if data.right in ("access", "portability"):
+        return Answer(answering.not_applicable())
+    if data.right in rights.EXPORT_RIGHTS:
         export = export_of(holding)
-        size = len(json.dumps(export))
-        if size > MAX_EXPORT_CHARS:
-            reason = (
-                f"the citizen export is {size} characters, more than one event carries ({MAX_EXPORT_CHARS}); "
-                "it must be delivered by reference"
-            )
-            return Answer(_replace(base, outcome="failed", reason=reason))
-        return Answer(_replace(base, actions=_export_actions(export), export=export))
+        return Answer(answering.with_export(export, _export_actions(export)))
     if data.right == "erasure":
         plan = plan_erasure(holding, policy, now)
-        outcome = "done" if plan.actions else "not-applicable"
-        return Answer(_replace(base, outcome=outcome, actions=plan.actions), erasure=plan)
+        return Answer(answering.with_actions(plan.actions), erasure=plan)
     fix = plan_rectification(holding, data.request_id, dict(data.details.get("fields") or {}), policy, now)
-    outcome = "done" if fix.actions else "not-applicable"
-    return Answer(_replace(base, outcome=outcome, actions=list(fix.actions)), rectification=fix)
-
-
-def _replace(base: RgpdDomainAnswered, **changes: Any) -> RgpdDomainAnswered:
-    """A frozen event with some fields changed, validated again."""
-    return RgpdDomainAnswered.model_validate({**base.model_dump(), **changes})
+    return Answer(answering.with_actions(fix.actions), rectification=fix)

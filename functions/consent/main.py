@@ -448,15 +448,12 @@ def on_change_requested(ctx: EventContext, data: Any) -> UnitOfWork:
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     """Answer a data-subject request for this domain (``rights.answer``): export, erasure, flags."""
     assert isinstance(data, RgpdRequestOpened)
-    at = now()
-    result = rights.answer(data, deps().store, deps().policy, deps().terms, at)
-    uow = UnitOfWork()
-    if result.erasure is not None:
-        rights.stage_erasure(uow, data.citizen_id, result.erasure, deps().store, ctx.traceparent, at)
-    stage_event(
-        uow, result.event, subject=data.citizen_id, traceparent=ctx.traceparent, now=at, producer=rights.PRODUCER
+    store, at = deps().store, now()
+    result = rights.answer(data, store, deps().policy, deps().terms, at)
+    return result.unit(
+        ctx.traceparent,
+        lambda uow, plan: rights.stage_erasure(uow, data.citizen_id, plan, store, ctx.traceparent, at),
     )
-    return uow
 
 
 def on_rgpd_flags_changed(ctx: EventContext, data: Any) -> UnitOfWork:

@@ -9,33 +9,28 @@ restriction/objection flags that ``policies/consent`` honours.
   preferences and subscriptions.
 - ``answer``: the ``rgpd.domain.answered`` for one request; restriction and objection are answered once
   the flags from ``rgpd.flags.changed`` are projected (until then: 409, the broker retries).
-Plain functions over the store, the policy and the terms: the entry points are in ``main.py``.
+What is held and kept is this domain's; the answer's envelope is ``functions.core.rights``. Plain functions
+over the store, the policy and the terms: the entry points are in ``main.py``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from events.consent import Actor, ConsentChanged, Preferences
-from events.rgpd import DomainAction, RgpdDomainAnswered, RgpdFlagsChanged, RgpdRequestOpened
+from events.rgpd import DomainAction, RgpdFlagsChanged, RgpdRequestOpened
 from functions.consent import service
 from functions.consent.service import ConsentProof, ConsentState, RgpdFlags, Subscription
 from functions.consent.storage import proof_view
 from functions.consent.terms import Terms
-from functions.core.errors import ConflictError
+from functions.core import rights
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
 
 DOMAIN = "consent"
-PRODUCER = "pic-consent"
-RETENTION = "rgpd.retention"
-# The answer travels as one CloudEvent through the outbox (a DynamoDB item, at most 400 KB): above this,
-# the domain answers "failed" with the reason rather than lose the export.
-MAX_EXPORT_CHARS = 300_000
 # One TransactWriteItems holds at most 100 items; proofs past their retention beyond this many are deleted
 # before the answer's transaction (deleting twice is harmless, so a redelivery finishes the work).
 MAX_DELETES_IN_TRANSACTION = 60
@@ -54,8 +49,6 @@ class RightsStore(Protocol):
     def stage_erase_preferences(self, uow: UnitOfWork, citizen_id: str, version: int | None) -> None: ...
     def stage_erase_subscription(self, uow: UnitOfWork, sub: Subscription) -> None: ...
     def stage_erase_proof(self, uow: UnitOfWork, proof: ConsentProof) -> None: ...
-    def erase_proof_now(self, proof: ConsentProof) -> None: ...
-    def erase_subscription_now(self, sub: Subscription) -> None: ...
 
 
 # ---- access and portability -------------------------------------------------------------------------
@@ -77,22 +70,19 @@ def export_of(citizen_id: str, store: RightsStore, terms: Terms) -> dict[str, An
         ],
         "flags": {"restricted": flags.restricted, "objections": list(flags.objections), "changed_at": flags.changed_at},
     }
-    return dict(json.loads(json.dumps(data, default=_iso)))
-
-
-def _iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+    return rights.json_ready(data)
 
 
 def _export_actions(export: dict[str, Any]) -> list[DomainAction]:
-    counts = {
-        "consents in force, per purpose and channel": len(export["consents"]),
-        "consent proofs (who, when, channel, text version)": len(export["proofs"]),
-        "contact preferences (language, channels, quiet hours)": 1,
-        "alert subscriptions by topic and zone": len(export["subscriptions"]),
-        "restriction and objection flags": 1,
-    }
-    return [DomainAction(what=what, count=n, result="exported", legal_basis=None) for what, n in counts.items()]
+    return rights.exported(
+        {
+            "consents in force, per purpose and channel": len(export["consents"]),
+            "consent proofs (who, when, channel, text version)": len(export["proofs"]),
+            "contact preferences (language, channels, quiet hours)": 1,
+            "alert subscriptions by topic and zone": len(export["subscriptions"]),
+            "restriction and objection flags": 1,
+        }
+    )
 
 
 # ---- erasure ------------------------------------------------------------------------------------------
@@ -114,8 +104,7 @@ class ErasurePlan:
 
 def retention(policy: Policy, category: str, record: dict[str, str], now: datetime) -> dict[str, Any]:
     """``policies/rgpd/retention`` for one record of this domain."""
-    question = {"domain": DOMAIN, "category": category, "record": record, "now": now.isoformat()}
-    return policy.decide(RETENTION, question).result
+    return rights.retention(policy, DOMAIN, category, now, record)
 
 
 def plan_erasure(
@@ -144,30 +133,24 @@ def plan_erasure(
             state = outcome.state
     erasable = retention(policy, "consent-state", {}, now)["erase"]
     if plan.withdrawals:
-        plan.actions.append(
-            DomainAction(
-                what="consents in force withdrawn by the erasure (a withdrawal proof records each)",
-                count=len(plan.withdrawals),
-                result="erased",
-                legal_basis=None,
-            )
-        )
+        what = "consents in force withdrawn by the erasure (a withdrawal proof records each)"
+        plan.actions.append(rights.erased(what, len(plan.withdrawals)))
     if state.purposes and erasable:
         plan.erase_state, plan.state_version = True, state.version
-        plan.actions.append(_erased("consents in force (derived from the proofs)", 1))
+        plan.actions.append(rights.erased("consents in force (derived from the proofs)", 1))
     _, version = store.fetch_preferences(citizen_id)
     if version is not None and retention(policy, "preferences", {}, now)["erase"]:
         plan.erase_preferences, plan.preferences_version = True, version
-        plan.actions.append(_erased("contact preferences", 1))
+        plan.actions.append(rights.erased("contact preferences", 1))
     subscriptions = store.fetch_subscriptions(citizen_id)
     if subscriptions and retention(policy, "subscriptions", {}, now)["erase"]:
         plan.subscriptions = subscriptions
-        plan.actions.append(_erased("alert subscriptions", len(subscriptions)))
+        plan.actions.append(rights.erased("alert subscriptions", len(subscriptions)))
     _plan_proofs(plan, store.fetch_all_proofs(citizen_id), policy, now)
     flags = store.fetch_flags(citizen_id)
     if flags.changed_at is not None:
         decision = retention(policy, "flags", {}, now)
-        plan.actions.append(_kept("restriction and objection flags", 1, decision))
+        plan.actions.append(rights.kept("restriction and objection flags", 1, decision))
     return plan
 
 
@@ -188,22 +171,9 @@ def _plan_proofs(plan: ErasurePlan, proofs: list[ConsentProof], policy: Policy, 
         kept = retention(policy, "consent-proofs", {"recorded_at": new_proofs[-1].recorded_at.isoformat()}, now)
         kept_count += len(new_proofs)
     if plan.proofs_erased:
-        plan.actions.append(_erased("consent proofs past their retention period", len(plan.proofs_erased)))
+        plan.actions.append(rights.erased("consent proofs past their retention period", len(plan.proofs_erased)))
     if kept_count:
-        plan.actions.append(_kept("consent proofs (evidence of consent and its withdrawal)", kept_count, kept))
-
-
-def _erased(what: str, count: int) -> DomainAction:
-    return DomainAction(what=what, count=count, result="erased", legal_basis=None)
-
-
-def _kept(what: str, count: int, decision: dict[str, Any]) -> DomainAction:
-    until = decision.get("keep_until")
-    basis = decision.get("legal_basis") or "kept for review: " + "; ".join(decision.get("reasons", []))
-    legal = f"{basis} ({decision['legal_source']})" if decision.get("legal_source") else basis
-    return DomainAction(
-        what=f"{what}, kept until {until}" if until else what, count=count, result="kept", legal_basis=legal
-    )
+        plan.actions.append(rights.kept("consent proofs (evidence of consent and its withdrawal)", kept_count, kept))
 
 
 def stage_erasure(
@@ -211,8 +181,7 @@ def stage_erasure(
 ) -> None:
     """Stage the plan's writes in ``uow`` (with the withdrawals' ``consent.changed`` events).
 
-    Deletions beyond what one transaction holds are done at once, before it: they are deletions the
-    erasure owes anyway, and deleting twice is harmless, so a redelivered request finishes the work.
+    Deletions beyond what one transaction holds are committed before it (``rights.stage_deletions``).
     """
     for proof, event in plan.withdrawals:
         store.stage_proof(uow, proof)
@@ -221,13 +190,15 @@ def stage_erasure(
         store.stage_erase_state(uow, citizen_id, plan.state_version)
     if plan.erase_preferences:
         store.stage_erase_preferences(uow, citizen_id, plan.preferences_version)
-    deletes: list[Subscription | ConsentProof] = [*plan.subscriptions, *plan.proofs_erased]
-    for i, item in enumerate(deletes):
-        in_transaction = i < MAX_DELETES_IN_TRANSACTION
+
+    def stage_delete(unit: UnitOfWork, item: Subscription | ConsentProof) -> None:
         if isinstance(item, Subscription):
-            store.stage_erase_subscription(uow, item) if in_transaction else store.erase_subscription_now(item)
+            store.stage_erase_subscription(unit, item)
         else:
-            store.stage_erase_proof(uow, item) if in_transaction else store.erase_proof_now(item)
+            store.stage_erase_proof(unit, item)
+
+    deletes: list[Subscription | ConsentProof] = [*plan.subscriptions, *plan.proofs_erased]
+    rights.stage_deletions(uow, deletes, stage_delete, room=MAX_DELETES_IN_TRANSACTION)
 
 
 # ---- restriction and objection --------------------------------------------------------------------
@@ -247,24 +218,15 @@ def project_flags(data: RgpdFlagsChanged, store: RightsStore) -> UnitOfWork:
 
 
 def _flags_actions(data: RgpdRequestOpened, flags: RgpdFlags) -> list[DomainAction]:
-    """What the projected flags make ``policies/consent`` do; ``ConflictError`` until they reflect the request
-    (the flags event travels beside the request: the broker retries this answer until it has arrived)."""
-    projected = flags.changed_at is not None and flags.changed_at >= data.opened_at
+    """What the projected flags make ``policies/consent`` do, once they reflect the request."""
     if data.right == "restriction":
-        restricted = not data.details.get("lift", False)
-        if not projected and flags.restricted != restricted:
-            raise ConflictError(f"the restriction of request {data.request_id} is not projected yet; retry")
-        what = (
-            "contact decisions: only legal-obligation notices while processing is restricted"
-            if restricted
-            else "contact decisions: restriction lifted"
+        what = "contact decisions: only legal-obligation notices while processing is restricted"
+        return rights.restriction(
+            data, flags.restricted, flags.changed_at, what, "contact decisions: restriction lifted"
         )
-        return [DomainAction(what=what, count=1, result="restricted", legal_basis="RGPD art. 18")]
     purposes = list(data.details.get("purposes", []))
     withdraw = bool(data.details.get("withdraw", False))
-    matches = all((p in flags.objections) != withdraw for p in purposes)
-    if not projected and not matches:
-        raise ConflictError(f"the objection of request {data.request_id} is not projected yet; retry")
+    rights.wait_for_flags(data, flags.changed_at, in_force=all((p in flags.objections) != withdraw for p in purposes))
     verb = "objection withdrawn for" if withdraw else "no contact for"
     return [
         DomainAction(
@@ -277,37 +239,19 @@ def _flags_actions(data: RgpdRequestOpened, flags: RgpdFlags) -> list[DomainActi
 # ---- the answer ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Answer:
-    event: RgpdDomainAnswered
-    erasure: ErasurePlan | None = None
+Answer = rights.Answer[ErasurePlan]
 
 
 def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, terms: Terms, now: datetime) -> Answer:
     """This domain's answer to one request."""
-    base = RgpdDomainAnswered(
-        request_id=data.request_id, citizen_id=data.citizen_id, domain=DOMAIN, outcome="done", answered_at=now
-    )
-    if data.right in ("access", "portability"):
+    answering = rights.Answering(data, DOMAIN, now)
+    if data.right in rights.EXPORT_RIGHTS:
         export = export_of(data.citizen_id, store, terms)
-        size = len(json.dumps(export))
-        if size > MAX_EXPORT_CHARS:
-            reason = (
-                f"the consent export is {size} characters, more than one event carries ({MAX_EXPORT_CHARS}); "
-                "it must be delivered by reference"
-            )
-            return Answer(replace_answer(base, outcome="failed", reason=reason))
-        return Answer(replace_answer(base, actions=_export_actions(export), export=export))
+        return Answer(answering.with_export(export, _export_actions(export)))
     if data.right == "erasure":
         plan = plan_erasure(data.citizen_id, data.request_id, store, policy, terms, now)
-        outcome = "done" if plan.actions else "not-applicable"
-        return Answer(replace_answer(base, outcome=outcome, actions=plan.actions), erasure=plan)
+        return Answer(answering.with_actions(plan.actions), erasure=plan)
     if data.right in ("restriction", "objection"):
-        return Answer(replace_answer(base, actions=_flags_actions(data, store.fetch_flags(data.citizen_id))))
+        return Answer(answering.event("done", _flags_actions(data, store.fetch_flags(data.citizen_id))))
     # rectification: this domain holds no identity attribute (names, birth date, e-mail, phone, address)
-    return Answer(replace_answer(base, outcome="not-applicable"))
-
-
-def replace_answer(base: RgpdDomainAnswered, **changes: Any) -> RgpdDomainAnswered:
-    """A frozen event with some fields changed, validated again."""
-    return RgpdDomainAnswered.model_validate({**base.model_dump(), **changes})
+    return Answer(answering.not_applicable())

@@ -255,13 +255,6 @@ class DynamoConsentStore:
     def stage_erase_proof(self, uow: UnitOfWork, proof: ConsentProof) -> None:
         uow.delete(ProofItem(proof.citizen_id, _proof_sort_key(proof)), tag="consent-proof")
 
-    def erase_proof_now(self, proof: ConsentProof) -> None:
-        """Outside a unit of work, for erasures larger than one transaction; deleting twice is harmless."""
-        ProofItem(proof.citizen_id, _proof_sort_key(proof)).delete()
-
-    def erase_subscription_now(self, sub: Subscription) -> None:
-        SubscriptionItem(sub.citizen_id, SUBSCRIPTION_PREFIX + sub.id).delete()
-
 
 def _proof_sort_key(proof: ConsentProof) -> str:
     return f"{PROOF_PREFIX}{proof.recorded_at.isoformat()}#{proof.proof_id}"

@@ -134,15 +134,9 @@ def on_recorded(ctx: EventContext, data: Any) -> UnitOfWork:
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     """Answer a data-subject request for the interaction log (``rights.answer``), erasures in the same unit."""
     assert isinstance(data, RgpdRequestOpened)
-    at = now()
-    result = rights.answer(data, deps().store, deps().policy, at)
-    uow = UnitOfWork()
-    if result.erasure is not None:
-        rights.stage_erasure(uow, result.erasure, deps().store)
-    stage_event(
-        uow, result.event, subject=data.citizen_id, traceparent=ctx.traceparent, now=at, producer=rights.PRODUCER
-    )
-    return uow
+    store = deps().store
+    result = rights.answer(data, store, deps().policy, now())
+    return result.unit(ctx.traceparent, lambda uow, plan: plan.stage(uow, store.stage_erase))
 
 
 event_api = EventFunction(

@@ -10,34 +10,32 @@
   restriction is honoured where interactions are shown, the global position; the log runs no campaign).
 Interactions recorded against an area system's record (``record``: source + local_id) are not found by the
 person's id here: the global position, which knows C360's links, exports and erases its copy of them.
-Plain functions over the store and the policy: the entry points are in ``main.py``.
+What is held and kept is this domain's; the answer's envelope is ``functions.core.rights``. Plain functions
+over the store and the policy: the entry points are in ``main.py``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from events.rgpd import DomainAction, RgpdDomainAnswered, RgpdRequestOpened
+from events.rgpd import DomainAction, RgpdRequestOpened
+from functions.core import rights
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
 from functions.interaction import service
 from functions.interaction.service import Stored
 
 DOMAIN = "interaction"
-PRODUCER = "pic-interaction"
-RETENTION = "rgpd.retention"
-MAX_EXPORT_CHARS = 300_000
-# The answer's outbox row and the idempotency record share the transaction (at most 100 items).
-MAX_DELETES_IN_TRANSACTION = 90
+
+ErasurePlan = rights.Erasure[Stored]
+Answer = rights.Answer[ErasurePlan]
 
 
 class RightsStore(Protocol):
     def fetch_by_citizen(self, citizen_id: str) -> list[Stored]: ...
     def stage_erase(self, uow: UnitOfWork, stored: Stored) -> None: ...
-    def erase_now(self, stored: Stored) -> None: ...
 
 
 def category_of(stored: Stored) -> str:
@@ -56,17 +54,9 @@ def export_of(interactions: list[Stored]) -> dict[str, Any]:
 # ---- erasure ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class ErasurePlan:
-    erased: list[Stored] = field(default_factory=list)
-    actions: list[DomainAction] = field(default_factory=list)
-
-
 def retention(policy: Policy, category: str, stored: Stored, now: datetime) -> dict[str, Any]:
     """``policies/rgpd/retention`` for one interaction."""
-    record = {"recorded_at": stored.recorded_at.isoformat()}
-    question = {"domain": DOMAIN, "category": category, "record": record, "now": now.isoformat()}
-    return policy.decide(RETENTION, question).result
+    return rights.retention(policy, DOMAIN, category, now, {"recorded_at": stored.recorded_at.isoformat()})
 
 
 def plan_erasure(interactions: list[Stored], policy: Policy, now: datetime) -> ErasurePlan:
@@ -79,17 +69,11 @@ def plan_erasure(interactions: list[Stored], policy: Policy, now: datetime) -> E
         if decision["erase"]:
             plan.erased.append(stored)
         else:
-            key = (category, _basis(decision))
+            key = (category, rights.legal_basis(decision))
             kept[key] = kept.get(key, 0) + 1
     if plan.erased:
-        plan.actions.append(
-            DomainAction(
-                what="interactions (office visits, calls, chats, messages, app sessions) no law keeps",
-                count=len(plan.erased),
-                result="erased",
-                legal_basis=None,
-            )
-        )
+        what = "interactions (office visits, calls, chats, messages, app sessions) no law keeps"
+        plan.actions.append(rights.erased(what, len(plan.erased)))
     for (category, basis), count in sorted(kept.items()):
         what = (
             "interactions about an administrative file (case), kept with the file"
@@ -100,57 +84,17 @@ def plan_erasure(interactions: list[Stored], policy: Policy, now: datetime) -> E
     return plan
 
 
-def _basis(decision: dict[str, Any]) -> str:
-    basis = decision.get("legal_basis") or "kept for review: " + "; ".join(decision.get("reasons", []))
-    legal = f"{basis} ({decision['legal_source']})" if decision.get("legal_source") else basis
-    return str(legal)[:500]
-
-
-def stage_erasure(uow: UnitOfWork, plan: ErasurePlan, store: RightsStore) -> None:
-    """Stage the deletions in ``uow``; those beyond what one transaction holds are done at once, before it."""
-    for i, stored in enumerate(plan.erased):
-        if i < MAX_DELETES_IN_TRANSACTION:
-            store.stage_erase(uow, stored)
-        else:
-            store.erase_now(stored)
-
-
 # ---- the answer ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Answer:
-    event: RgpdDomainAnswered
-    erasure: ErasurePlan | None = None
 
 
 def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, now: datetime) -> Answer:
     """This domain's answer to one request."""
-    base = RgpdDomainAnswered(
-        request_id=data.request_id, citizen_id=data.citizen_id, domain=DOMAIN, outcome="done", answered_at=now
-    )
-    if data.right in ("access", "portability"):
+    answering = rights.Answering(data, DOMAIN, now)
+    if data.right in rights.EXPORT_RIGHTS:
         export = export_of(store.fetch_by_citizen(data.citizen_id))
-        size = len(json.dumps(export))
-        if size > MAX_EXPORT_CHARS:
-            reason = (
-                f"the interaction export is {size} characters, more than one event carries "
-                f"({MAX_EXPORT_CHARS}); it must be delivered by reference"
-            )
-            return Answer(_replace(base, outcome="failed", reason=reason))
-        action = DomainAction(
-            what="interactions (channel, area, topic, outcome, times, agent, case)",
-            count=len(export["interactions"]),
-            result="exported",
-            legal_basis=None,
-        )
-        return Answer(_replace(base, actions=[action], export=export))
+        what = "interactions (channel, area, topic, outcome, times, agent, case)"
+        return Answer(answering.with_export(export, rights.exported({what: len(export["interactions"])})))
     if data.right == "erasure":
         plan = plan_erasure(store.fetch_by_citizen(data.citizen_id), policy, now)
-        return Answer(_replace(base, outcome="done" if plan.actions else "not-applicable", actions=plan.actions), plan)
-    return Answer(_replace(base, outcome="not-applicable"))
-
-
-def _replace(base: RgpdDomainAnswered, **changes: Any) -> RgpdDomainAnswered:
-    """A frozen event with some fields changed, validated again."""
-    return RgpdDomainAnswered.model_validate({**base.model_dump(), **changes})
+        return Answer(answering.with_actions(plan.actions), plan)
+    return Answer(answering.not_applicable())

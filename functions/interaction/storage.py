@@ -70,10 +70,6 @@ class DynamoInteractionStore:
         """The only deletion of the log: an RGPD erasure of an interaction no law keeps."""
         uow.delete(InteractionItem(stored.id), tag="interaction-erasure")
 
-    def erase_now(self, stored: Stored) -> None:
-        """A deletion outside the answer's transaction (deleting twice is harmless)."""
-        InteractionItem(stored.id).delete()
-
     def stage(self, uow: UnitOfWork, stored: Stored) -> None:
         """Append only: a second write of the same id cancels the transaction (tag ``interaction``)."""
         item = InteractionItem(

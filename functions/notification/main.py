@@ -39,6 +39,7 @@ from events.notification import (
 )
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
 from functions.consent.terms import load_terms
+from functions.core import rights as core_rights
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import (
     ConflictError,
@@ -591,7 +592,7 @@ def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     at = pipeline.now()
     uow = UnitOfWork()
     answered = rights.answer(data, uow, at)
-    stage_event(uow, answered, subject=data.citizen_id, traceparent=ctx.traceparent, now=at, producer=rights.PRODUCER)
+    core_rights.stage_answer(uow, answered, ctx.traceparent)
     return uow
 
 

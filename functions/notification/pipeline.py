@@ -31,8 +31,10 @@ from events.notification import (
     NotificationTemporaryFailure,
     Recipient,
 )
+from events.rgpd import DomainAction
 from functions.citizen.storage import GoldenItem
 from functions.consent.terms import load_terms
+from functions.core import rights
 from functions.core.errors import ConflictError
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
@@ -578,10 +580,8 @@ def project_subscription(
 
 # ---- data-subject rights (contracts.md §3): export and erasure, called by ``rights.answer`` ---------------------
 
-RETENTION = "rgpd.retention"
 # One TransactWriteItems holds at most 100 items: the answer, its idempotency record and the profile take three;
-# deletions beyond this many are done before the transaction (deleting twice is harmless: a redelivered
-# request finishes the work).
+# deletions beyond this many are committed before the transaction (``rights.stage_deletions``).
 MAX_DELETES_IN_TRANSACTION = 80
 MAX_INBOX = 10_000
 
@@ -625,8 +625,7 @@ def export_citizen(citizen_id: str) -> dict[str, Any]:
 
 def retention(category: str, record: dict[str, str], at: datetime) -> dict[str, Any]:
     """``policies/rgpd/retention`` for one record (or category) of the notification domain."""
-    question = {"domain": "notification", "category": category, "record": record, "now": at.isoformat()}
-    return dict(policy().decide(RETENTION, question).result)
+    return rights.retention(policy(), "notification", category, at, record)
 
 
 def message_category(purpose: str | None) -> str:
@@ -643,23 +642,18 @@ def message_category(purpose: str | None) -> str:
 class Erasure:
     """What ``erase_citizen`` did or staged, and the actions the answer reports (contracts.md §3)."""
 
-    actions: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[DomainAction] = field(default_factory=list)
 
     def erased(self, what: str, count: int) -> None:
         if count:
-            self.actions.append({"what": what, "count": count, "result": "erased", "legal_basis": None})
+            self.actions.append(rights.erased(what, count))
 
     def kept(self, what: str, count: int, decision: dict[str, Any]) -> None:
-        if not count:
-            return
-        until = decision.get("keep_until")
-        basis = decision.get("legal_basis") or "kept for review: " + "; ".join(decision.get("reasons", []))
-        legal = f"{basis} ({decision['legal_source']})" if decision.get("legal_source") else basis
-        what = f"{what}, kept until {until}" if until else what
-        self.actions.append({"what": what, "count": count, "result": "kept", "legal_basis": legal[:500]})
+        if count:
+            self.actions.append(rights.kept(what, count, decision))
 
 
-def erase_citizen(uow: UnitOfWork, citizen_id: str, at: datetime) -> list[dict[str, Any]]:
+def erase_citizen(uow: UnitOfWork, citizen_id: str, at: datetime) -> list[DomainAction]:
     """Stage in ``uow`` the erasure (RGPD art. 17) of what may be erased, and report what is kept, each
     category asked of ``policies/rgpd/retention``: the push endpoint, the consents/preferences projection,
     the subscriptions and plain messages are erased; records of legal notices are kept for their period and
@@ -673,12 +667,12 @@ def erase_citizen(uow: UnitOfWork, citizen_id: str, at: datetime) -> list[dict[s
         deletes.extend(subscriptions)
         done.erased("projection of alert subscriptions", len(subscriptions))
     deletes.extend(_plan_inbox(citizen_id, at, done))
-    for i, item in enumerate(deletes):
-        if i < MAX_DELETES_IN_TRANSACTION:
-            uow.delete(item, tag="rgpd-erasure")
-        else:
-            item.delete()
+    rights.stage_deletions(uow, deletes, _stage_delete, room=MAX_DELETES_IN_TRANSACTION)
     return done.actions
+
+
+def _stage_delete(uow: UnitOfWork, item: Any) -> None:
+    uow.delete(item, tag="rgpd-erasure")
 
 
 def _erase_profile(uow: UnitOfWork, citizen_id: str, at: datetime, done: Erasure) -> None:

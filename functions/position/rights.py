@@ -13,33 +13,27 @@ links C360 announced between area records and the golden record. So:
 - restriction (art. 18): answered once the flag is projected (until then ``ConflictError``: the broker
   retries); objection and rectification: not applicable (the position runs no campaign, and its copies
   are rectified at their source).
-Plain functions over the store and the policy: the entry points are in ``main.py``.
+What is held and kept is this domain's; the answer's envelope is ``functions.core.rights``. Plain functions
+over the store and the policy: the entry points are in ``main.py``.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from events.rgpd import DomainAction, RgpdDomainAnswered, RgpdFlagsChanged, RgpdRequestOpened
-from functions.core.errors import ConflictError
+from events.rgpd import DomainAction, RgpdFlagsChanged, RgpdRequestOpened
+from functions.core import rights
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
 from functions.position import service
 from functions.position.service import Flags, Held
 
 DOMAIN = "position"
-PRODUCER = "pic-position"
-RETENTION = "rgpd.retention"
-# The answer travels as one CloudEvent through the outbox (a DynamoDB item, at most 400 KB): above this,
-# the domain answers "failed" with the reason rather than lose the export.
-MAX_EXPORT_CHARS = 300_000
-# One TransactWriteItems holds at most 100 items: the answer's outbox row, the idempotency record and this
-# many deletions; the rest are deleted before it (deleting twice is harmless: a redelivery finishes).
-MAX_DELETES_IN_TRANSACTION = 90
+
+ErasurePlan = rights.Erasure[Any]
+Answer = rights.Answer[ErasurePlan]
 
 
 class RightsStore(Protocol):
@@ -48,7 +42,6 @@ class RightsStore(Protocol):
     def stage_flags(self, uow: UnitOfWork, citizen_id: str, flags: Flags) -> None: ...
     def erasure_rows(self, citizen_id: str, held: Held) -> list[Any]: ...
     def stage_erase(self, uow: UnitOfWork, row: Any) -> None: ...
-    def erase_now(self, row: Any) -> None: ...
 
 
 def _items(held: Held) -> list[service.Item]:
@@ -73,56 +66,35 @@ def export_of(held: Held, at: datetime) -> dict[str, Any]:
         "records": [{"source": source, "local_id": local_id} for source, local_id in sorted(held.records)],
         "flags": {"restricted": held.flags.restricted, "changed_at": held.flags.changed_at},
     }
-    return dict(json.loads(json.dumps(data, default=_iso)))
-
-
-def _iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+    return rights.json_ready(data)
 
 
 def _export_actions(export: dict[str, Any]) -> list[DomainAction]:
     per_section = Counter(row["section"] for row in export["items"])
-    actions = [
-        DomainAction(
-            what=f"position section {name}: items with their source and freshness (as_of)",
-            count=per_section[name],
-            result="exported",
-            legal_basis=None,
-        )
+    counts = {
+        f"position section {name}: items with their source and freshness (as_of)": per_section[name]
         for name in service.SECTIONS
         if per_section[name]
-    ]
+    }
     if export["withdrawn_items"]:
-        actions.append(_action("items withdrawn by their area system (kept as markers)", export["withdrawn_items"]))
+        counts["items withdrawn by their area system (kept as markers)"] = len(export["withdrawn_items"])
     if export["records"]:
-        actions.append(_action("area-system records linked to the person (source, local id)", export["records"]))
-    actions.append(DomainAction(what="restriction of processing flag", count=1, result="exported", legal_basis=None))
-    return actions
-
-
-def _action(what: str, rows: list[Any]) -> DomainAction:
-    return DomainAction(what=what, count=len(rows), result="exported", legal_basis=None)
+        counts["area-system records linked to the person (source, local id)"] = len(export["records"])
+    counts["restriction of processing flag"] = 1
+    return rights.exported(counts)
 
 
 # ---- erasure ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class ErasurePlan:
-    """The rows an erasure deletes and the actions the answer reports."""
-
-    rows: list[Any] = field(default_factory=list)
-    actions: list[DomainAction] = field(default_factory=list)
-
-
 def retention(policy: Policy, category: str, now: datetime) -> dict[str, Any]:
     """``policies/rgpd/retention`` for a category of this domain (none of them runs from a record's date)."""
-    question = {"domain": DOMAIN, "category": category, "record": {}, "now": now.isoformat()}
-    return policy.decide(RETENTION, question).result
+    return rights.retention(policy, DOMAIN, category, now)
 
 
 def plan_erasure(citizen_id: str, store: RightsStore, policy: Policy, now: datetime) -> ErasurePlan:
-    """Erase the projections (unless the retention policy says keep), keep the flag, and say so."""
+    """Erase the projections (unless the retention policy says keep), keep the flag, and say so; the plan's
+    ``erased`` are the rows to delete."""
     plan = ErasurePlan()
     held = store.fetch_held(citizen_id)
     items = _items(held)
@@ -137,31 +109,13 @@ def plan_erasure(citizen_id: str, store: RightsStore, policy: Policy, now: datet
         if held.records:
             whats.append(("links of area-system records to the person (C360 announces them again)", len(held.records)))
         if decision["erase"]:
-            plan.rows = store.erasure_rows(citizen_id, held)
-            plan.actions.extend(DomainAction(what=w, count=n, result="erased", legal_basis=None) for w, n in whats)
+            plan.erased = store.erasure_rows(citizen_id, held)
+            plan.actions.extend(rights.erased(w, n) for w, n in whats)
         else:
-            plan.actions.extend(_kept(w, n, decision) for w, n in whats)
+            plan.actions.extend(rights.kept(w, n, decision) for w, n in whats)
     if held.flags.changed_at is not None:
-        plan.actions.append(_kept("restriction of processing flag", 1, retention(policy, "flags", now)))
+        plan.actions.append(rights.kept("restriction of processing flag", 1, retention(policy, "flags", now)))
     return plan
-
-
-def _kept(what: str, count: int, decision: dict[str, Any]) -> DomainAction:
-    until = decision.get("keep_until")
-    basis = decision.get("legal_basis") or "kept for review: " + "; ".join(decision.get("reasons", []))
-    legal = f"{basis} ({decision['legal_source']})" if decision.get("legal_source") else basis
-    return DomainAction(
-        what=f"{what}, kept until {until}" if until else what, count=count, result="kept", legal_basis=legal[:500]
-    )
-
-
-def stage_erasure(uow: UnitOfWork, plan: ErasurePlan, store: RightsStore) -> None:
-    """Stage the deletions in ``uow``; those beyond what one transaction holds are done at once, before it."""
-    for i, row in enumerate(plan.rows):
-        if i < MAX_DELETES_IN_TRANSACTION:
-            store.stage_erase(uow, row)
-        else:
-            store.erase_now(row)
 
 
 # ---- restriction ----------------------------------------------------------------------------------------
@@ -176,53 +130,29 @@ def project_flags(data: RgpdFlagsChanged, store: RightsStore) -> UnitOfWork:
 
 
 def _restriction_actions(data: RgpdRequestOpened, flags: Flags) -> list[DomainAction]:
-    """What the projected flag makes ``policies/position`` do; ``ConflictError`` until it reflects the request
-    (the flags event travels beside the request: the broker retries this answer until it has arrived)."""
-    restricted = not data.details.get("lift", False)
-    projected = flags.changed_at is not None and flags.changed_at >= data.opened_at
-    if not projected and flags.restricted != restricted:
-        raise ConflictError(f"the restriction of request {data.request_id} is not projected yet; retry")
-    what = (
-        "global position: nothing shown to agents while processing is restricted (the citizen still sees it)"
-        if restricted
-        else "global position: restriction lifted, agents see it again as policies/position allows"
+    """What the projected flag makes ``policies/position`` do, once it reflects the request."""
+    return rights.restriction(
+        data,
+        flags.restricted,
+        flags.changed_at,
+        "global position: nothing shown to agents while processing is restricted (the citizen still sees it)",
+        "global position: restriction lifted, agents see it again as policies/position allows",
     )
-    return [DomainAction(what=what, count=1, result="restricted", legal_basis="RGPD art. 18")]
 
 
 # ---- the answer ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Answer:
-    event: RgpdDomainAnswered
-    erasure: ErasurePlan | None = None
-
-
 def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, now: datetime) -> Answer:
     """This domain's answer to one request."""
-    base = RgpdDomainAnswered(
-        request_id=data.request_id, citizen_id=data.citizen_id, domain=DOMAIN, outcome="done", answered_at=now
-    )
-    if data.right in ("access", "portability"):
+    answering = rights.Answering(data, DOMAIN, now)
+    if data.right in rights.EXPORT_RIGHTS:
         export = export_of(store.fetch_held(data.citizen_id), now)
-        size = len(json.dumps(export))
-        if size > MAX_EXPORT_CHARS:
-            reason = (
-                f"the position export is {size} characters, more than one event carries ({MAX_EXPORT_CHARS}); "
-                "it must be delivered by reference"
-            )
-            return Answer(_replace(base, outcome="failed", reason=reason))
-        return Answer(_replace(base, actions=_export_actions(export), export=export))
+        return Answer(answering.with_export(export, _export_actions(export)))
     if data.right == "erasure":
         plan = plan_erasure(data.citizen_id, store, policy, now)
-        return Answer(_replace(base, outcome="done" if plan.actions else "not-applicable", actions=plan.actions), plan)
+        return Answer(answering.with_actions(plan.actions), plan)
     if data.right == "restriction":
-        return Answer(_replace(base, actions=_restriction_actions(data, store.fetch_flags(data.citizen_id))))
+        return Answer(answering.event("done", _restriction_actions(data, store.fetch_flags(data.citizen_id))))
     # objection: the position is no campaign; rectification: its copies are rectified at their source
-    return Answer(_replace(base, outcome="not-applicable"))
-
-
-def _replace(base: RgpdDomainAnswered, **changes: Any) -> RgpdDomainAnswered:
-    """A frozen event with some fields changed, validated again."""
-    return RgpdDomainAnswered.model_validate({**base.model_dump(), **changes})
+    return Answer(answering.not_applicable())

@@ -239,10 +239,6 @@ class DynamoPositionStore:
     def stage_erase(self, uow: UnitOfWork, row: PositionRow) -> None:
         uow.delete(row, tag="position-erasure")
 
-    def erase_now(self, row: PositionRow) -> None:
-        """A deletion outside the answer's transaction (deleting twice is harmless)."""
-        row.delete()
-
 
 def _facts_of(row: PositionRow) -> dict[str, Item]:
     return {slot: item_from_json(data) for slot, data in json.loads(row.facts or "{}").items()}

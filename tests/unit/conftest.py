@@ -9,6 +9,7 @@ import pytest
 
 from events.consent import Actor
 from functions.consent.terms import Terms, load_terms
+from functions.core.policy import EmbeddedPolicy, PolicyBundle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,6 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def terms() -> Terms:
     """The consent terms compliance officers publish (policies/consent/data.json)."""
     return load_terms(ROOT / "policies" / "consent" / "data.json")
+
+
+@pytest.fixture(scope="session")
+def policy() -> EmbeddedPolicy:
+    """The repository's real Rego policies, evaluated in-process (``policies/``)."""
+    return EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
 
 
 @pytest.fixture

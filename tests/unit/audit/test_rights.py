@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,17 +11,12 @@ import pytest
 from events.audit import AccessRecorded, Reader
 from events.rgpd import RgpdRequestOpened
 from functions.audit import rights
-from functions.core.policy import EmbeddedPolicy, PolicyBundle
+from functions.core.policy import EmbeddedPolicy
 from functions.core.store import UnitOfWork
+from tests.unit.rgpd_support import rgpd_request
 
-ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CITIZEN = "c-lucia"
-
-
-@pytest.fixture(scope="module")
-def policy() -> EmbeddedPolicy:
-    return EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
 
 
 def read(at: datetime, access_id: str = "a-1") -> AccessRecorded:
@@ -51,19 +45,9 @@ class FakeStore:
     def stage_erase(self, uow: UnitOfWork, record: AccessRecorded) -> None:
         self.staged.append(record)
 
-    def erase_now(self, record: AccessRecorded) -> None:
-        self.staged.append(record)
-
 
 def request(right: str, **details: Any) -> RgpdRequestOpened:
-    return RgpdRequestOpened(
-        request_id="rgpd-1",
-        citizen_id=CITIZEN,
-        right=right,  # type: ignore[arg-type]
-        details=details,
-        opened_at=NOW,
-        due_at=NOW + timedelta(days=30),
-    )
+    return rgpd_request(right, CITIZEN, NOW, **details)
 
 
 def test_the_export_is_the_whole_access_log(policy: EmbeddedPolicy) -> None:
@@ -82,7 +66,7 @@ def test_an_erasure_keeps_the_log_with_its_legal_basis_and_erases_only_entries_p
     result = rights.answer(request("erasure"), store, policy, NOW)
 
     assert result.erasure is not None
-    rights.stage_erasure(UnitOfWork(), result.erasure, store)
+    result.erasure.stage(UnitOfWork(), store.stage_erase)
     assert store.staged == [old]
     erased, kept = result.event.actions
     assert (erased.result, erased.count) == ("erased", 1)

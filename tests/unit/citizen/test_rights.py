@@ -5,7 +5,6 @@ document claims released, the split into transactions, rectification of contact 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,17 +14,13 @@ from events.rgpd import RgpdRequestOpened
 from functions.citizen import rights, service
 from functions.citizen.rights import Holding
 from functions.citizen.service import DATA_SUBJECT, PADRON, Golden, Link, MergeRecord, Review
-from functions.core.policy import EmbeddedPolicy, PolicyBundle
+from functions.core import rights as core_rights
+from functions.core.policy import EmbeddedPolicy
+from tests.unit.rgpd_support import rgpd_request
 
-ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CID = "cit-1"
-
-
-@pytest.fixture(scope="module")
-def policy() -> EmbeddedPolicy:
-    return EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
 
 
 def record(local_id: str, **fields: Any) -> CitizenRecordUpserted:
@@ -85,14 +80,7 @@ def a_person() -> Holding:
 
 
 def opened(right: str, **details: Any) -> RgpdRequestOpened:
-    return RgpdRequestOpened(
-        request_id="req-1",
-        citizen_id=CID,
-        right=right,
-        details=details,
-        opened_at=NOW,
-        due_at=NOW,  # type: ignore[arg-type]
-    )
+    return rgpd_request(right, CID, NOW, **details)
 
 
 def by_result(actions: list[Any], result: str) -> dict[str, Any]:
@@ -170,6 +158,13 @@ def test_an_erasure_of_a_padron_only_person_keeps_everything_and_rewrites_nothin
     assert result.event.outcome == "done"
 
 
+def split_steps(plan: rights.ErasurePlan) -> tuple[list[list[Any]], list[Any]]:
+    """The split ``main.stage_erasure`` commits: earlier units, then the answer's own transaction."""
+    return core_rights.split_deletions(
+        plan.steps(), rights.ROOM_FOR_STEPS, rights.step_size, rights.MAX_ITEMS_IN_TRANSACTION
+    )
+
+
 def test_a_large_erasure_is_split_into_whole_steps_under_the_transaction_limit(policy: EmbeddedPolicy) -> None:
     holding = a_person()
     many = [
@@ -179,19 +174,19 @@ def test_a_large_erasure_is_split_into_whole_steps_under_the_transaction_limit(p
     big = Holding(holding.golden, holding.links[:1] + many, [], [])
 
     plan = rights.plan_erasure(big, policy, NOW)
-    before, final = rights.split_steps(plan)
+    before, final = split_steps(plan)
 
     assert before, "30 records with their blocks do not fit in one transaction"
-    sizes = [sum(rights._size(s) for s in group) for group in before]
+    sizes = [sum(rights.step_size(s) for s in group) for group in before]
     assert all(size <= rights.MAX_ITEMS_IN_TRANSACTION for size in sizes)
-    assert sum(rights._size(s) for s in final) + 3 <= rights.MAX_ITEMS_IN_TRANSACTION
+    assert sum(rights.step_size(s) for s in final) + 3 <= rights.MAX_ITEMS_IN_TRANSACTION
     steps = [s for group in before for s in group] + final
     assert steps == plan.steps()  # every deletion exactly once, each link whole in one step
 
 
 def test_a_small_erasure_is_one_transaction(policy: EmbeddedPolicy) -> None:
     plan = rights.plan_erasure(a_person(), policy, NOW)
-    before, final = rights.split_steps(plan)
+    before, final = split_steps(plan)
     assert before == [] and final == plan.steps()
 
 
@@ -278,6 +273,6 @@ def test_restriction_and_objection_do_not_apply_to_identity_data(policy: Embedde
 def test_an_export_too_big_for_one_event_fails_with_the_reason(
     policy: EmbeddedPolicy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rights, "MAX_EXPORT_CHARS", 100)
+    monkeypatch.setattr(core_rights, "MAX_EXPORT_CHARS", 100)
     result = rights.answer(opened("access"), a_person(), policy, NOW)
     assert result.event.outcome == "failed" and "delivered by reference" in (result.event.reason or "")

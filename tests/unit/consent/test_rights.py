@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,18 +13,14 @@ from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
 from functions.consent import rights, service
 from functions.consent.service import ConsentProof, ConsentState, RgpdFlags, Subscription
 from functions.consent.terms import Terms
+from functions.core import rights as core_rights
 from functions.core.errors import ConflictError
 from functions.core.madrid import find_zone
-from functions.core.policy import EmbeddedPolicy, PolicyBundle
+from functions.core.policy import EmbeddedPolicy
 from functions.core.store import UnitOfWork
+from tests.unit.rgpd_support import assert_staged_beside_the_answer, rgpd_request
 
-ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def policy() -> EmbeddedPolicy:
-    return EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
 
 
 @dataclass
@@ -38,6 +33,7 @@ class FakeStore:
     subscriptions: list[Subscription] = field(default_factory=list)
     flags: RgpdFlags = field(default_factory=RgpdFlags)
     staged: list[tuple[str, Any]] = field(default_factory=list)
+    units: list[UnitOfWork] = field(default_factory=list)  # the unit each subscription or proof deletion went to
 
     def fetch_state(self, citizen_id: str) -> ConsentState:
         return self.state
@@ -68,15 +64,11 @@ class FakeStore:
 
     def stage_erase_subscription(self, uow: UnitOfWork, sub: Subscription) -> None:
         self.staged.append(("erase-subscription", sub.id))
+        self.units.append(uow)
 
     def stage_erase_proof(self, uow: UnitOfWork, proof: ConsentProof) -> None:
         self.staged.append(("erase-proof", proof.proof_id))
-
-    def erase_proof_now(self, proof: ConsentProof) -> None:
-        self.staged.append(("erase-proof-now", proof.proof_id))
-
-    def erase_subscription_now(self, sub: Subscription) -> None:
-        self.staged.append(("erase-subscription-now", sub.id))
+        self.units.append(uow)
 
 
 def a_citizen(terms: Terms, proofs_recorded: list[datetime]) -> FakeStore:
@@ -101,14 +93,7 @@ def a_citizen(terms: Terms, proofs_recorded: list[datetime]) -> FakeStore:
 
 
 def opened(right: str, **details: Any) -> RgpdRequestOpened:
-    return RgpdRequestOpened(
-        request_id="rgpd-1",
-        citizen_id="c-1",
-        right=right,
-        details=details,
-        opened_at=NOW,
-        due_at=NOW,  # type: ignore[arg-type]
-    )
+    return rgpd_request(right, "c-1", NOW, **details)
 
 
 def test_access_exports_everything_held(terms: Terms, policy: EmbeddedPolicy) -> None:
@@ -160,10 +145,11 @@ def test_a_large_erasure_deletes_beyond_one_transaction_at_once(terms: Terms, po
     store = a_citizen(terms, [NOW - timedelta(days=5 * 365, minutes=i) for i in range(70)])
     result = rights.answer(opened("erasure"), store, policy, terms, NOW)
     assert result.erasure is not None
-    rights.stage_erasure(UnitOfWork(), "c-1", result.erasure, store, None, NOW)
+    answer_unit = UnitOfWork()
+    rights.stage_erasure(answer_unit, "c-1", result.erasure, store, None, NOW)
     kinds = [kind for kind, _ in store.staged]
-    assert kinds.count("erase-subscription") + kinds.count("erase-proof") == rights.MAX_DELETES_IN_TRANSACTION
-    assert kinds.count("erase-proof-now") == 71 - rights.MAX_DELETES_IN_TRANSACTION
+    assert kinds.count("erase-subscription") + kinds.count("erase-proof") == 71
+    assert_staged_beside_the_answer(store.units, answer_unit, rights.MAX_DELETES_IN_TRANSACTION)
 
 
 def test_an_erasure_of_nothing_is_not_applicable(terms: Terms, policy: EmbeddedPolicy) -> None:
@@ -219,7 +205,7 @@ def test_the_contact_question_carries_the_flags() -> None:
 def test_an_export_too_large_for_one_event_is_a_visible_failure(
     terms: Terms, policy: EmbeddedPolicy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rights, "MAX_EXPORT_CHARS", 100)
+    monkeypatch.setattr(core_rights, "MAX_EXPORT_CHARS", 100)
     result = rights.answer(opened("access"), a_citizen(terms, [NOW]), policy, terms, NOW)
     assert result.event.outcome == "failed" and result.event.export is None
     assert result.event.reason is not None and "delivered by reference" in result.event.reason

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from events.interaction import InteractionRecorded
 from events.rgpd import RgpdRequestOpened
-from functions.core.policy import EmbeddedPolicy, PolicyBundle
+from functions.core import rights as core_rights
+from functions.core.policy import EmbeddedPolicy
 from functions.core.store import UnitOfWork
 from functions.interaction import rights, service
 from functions.interaction.service import Stored
+from tests.unit.rgpd_support import assert_staged_beside_the_answer, rgpd_request
 
-ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CITIZEN = "c-lucia"
-
-
-@pytest.fixture(scope="module")
-def policy() -> EmbeddedPolicy:
-    return EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
 
 
 def stored(interaction_id: str, case_id: str | None = None) -> Stored:
@@ -46,27 +41,18 @@ def stored(interaction_id: str, case_id: str | None = None) -> Stored:
 class FakeStore:
     interactions: list[Stored] = field(default_factory=list)
     staged: list[Stored] = field(default_factory=list)
-    erased_now: list[Stored] = field(default_factory=list)
+    units: list[UnitOfWork] = field(default_factory=list)  # the unit each deletion was staged in
 
     def fetch_by_citizen(self, citizen_id: str) -> list[Stored]:
         return list(self.interactions)
 
     def stage_erase(self, uow: UnitOfWork, stored: Stored) -> None:
         self.staged.append(stored)
-
-    def erase_now(self, stored: Stored) -> None:
-        self.erased_now.append(stored)
+        self.units.append(uow)
 
 
 def request(right: str, **details: Any) -> RgpdRequestOpened:
-    return RgpdRequestOpened(
-        request_id="rgpd-1",
-        citizen_id=CITIZEN,
-        right=right,  # type: ignore[arg-type]
-        details=details,
-        opened_at=NOW,
-        due_at=NOW + timedelta(days=30),
-    )
+    return rgpd_request(right, CITIZEN, NOW, **details)
 
 
 def test_the_export_lists_every_interaction_as_the_api_shows_it(policy: EmbeddedPolicy) -> None:
@@ -88,7 +74,7 @@ def test_an_erasure_erases_plain_interactions_and_keeps_those_of_a_file_with_the
     result = rights.answer(request("erasure"), store, policy, NOW)
 
     assert result.erasure is not None and result.erasure.erased == [plain]
-    rights.stage_erasure(UnitOfWork(), result.erasure, store)
+    result.erasure.stage(UnitOfWork(), store.stage_erase)
     assert store.staged == [plain]
     erased, kept = result.event.actions
     assert (erased.result, erased.count) == ("erased", 1)
@@ -101,8 +87,10 @@ def test_an_erasure_beyond_one_transaction_deletes_the_rest_first(policy: Embedd
     store = FakeStore([stored(f"i-{n}") for n in range(95)])
     result = rights.answer(request("erasure"), store, policy, NOW)
     assert result.erasure is not None
-    rights.stage_erasure(UnitOfWork(), result.erasure, store)
-    assert len(store.staged) == rights.MAX_DELETES_IN_TRANSACTION and len(store.erased_now) == 5
+    answer_unit = UnitOfWork()
+    result.erasure.stage(answer_unit, store.stage_erase)
+    assert len(store.staged) == 95
+    assert_staged_beside_the_answer(store.units, answer_unit, core_rights.MAX_ITEMS_IN_UNIT)
 
 
 @pytest.mark.parametrize("right", ["erasure", "rectification", "restriction", "objection"])

@@ -8,22 +8,17 @@ from typing import Any
 
 import pytest
 
-from events.rgpd import RgpdRequestOpened
+from events.rgpd import DomainAction, RgpdRequestOpened
+from functions.core import rights as core_rights
 from functions.core.store import UnitOfWork
 from functions.notification import pipeline, rights
+from tests.unit.rgpd_support import rgpd_request
 
 AT = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
 
 def opened(right: str, **details: Any) -> RgpdRequestOpened:
-    return RgpdRequestOpened(
-        request_id="req-1",
-        citizen_id="c-1",
-        right=right,
-        details=details,
-        opened_at=AT,
-        due_at=AT,  # type: ignore[arg-type]
-    )
+    return rgpd_request(right, "c-1", AT, **details)
 
 
 EXPORT = {"profile": {"flags": {"value": {"restricted": False}}}, "subscriptions": [], "inbox": [{"subject": "IBI"}]}
@@ -33,11 +28,11 @@ EXPORT = {"profile": {"flags": {"value": {"restricted": False}}}, "subscriptions
 def erased(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
 
-    def erase(uow: UnitOfWork, citizen_id: str, at: datetime) -> list[dict[str, Any]]:
+    def erase(uow: UnitOfWork, citizen_id: str, at: datetime) -> list[DomainAction]:
         calls.append(citizen_id)
         return [
-            {"what": "push endpoint", "count": 1, "result": "erased", "legal_basis": None},
-            {"what": "in-app records of legal notices", "count": 2, "result": "kept", "legal_basis": "Ley 39/2015"},
+            DomainAction(what="push endpoint", count=1, result="erased", legal_basis=None),
+            DomainAction(what="in-app records of legal notices", count=2, result="kept", legal_basis="Ley 39/2015"),
         ]
 
     monkeypatch.setattr(pipeline, "export_citizen", lambda citizen_id: EXPORT)
@@ -56,7 +51,7 @@ def test_access_and_portability_carry_the_export_counted_per_kind(erased: list[s
 def test_an_export_too_large_for_one_event_is_failed_with_the_reason(
     erased: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    big = {"profile": {}, "subscriptions": [], "inbox": [{"body": "x" * rights.MAX_EXPORT_CHARS}]}
+    big = {"profile": {}, "subscriptions": [], "inbox": [{"body": "x" * core_rights.MAX_EXPORT_CHARS}]}
     monkeypatch.setattr(pipeline, "export_citizen", lambda citizen_id: big)
     answer = rights.answer(opened("access"), UnitOfWork(), AT)
     assert answer.outcome == "failed" and answer.export is None

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
+from functions.core import rights as core_rights
 from functions.core.errors import ConflictError
-from functions.core.policy import EmbeddedPolicy, PolicyBundle
+from functions.core.policy import EmbeddedPolicy
 from functions.core.store import UnitOfWork
 from functions.position import rights, service
 from functions.position.service import Flags, Held, Item
+from tests.unit.rgpd_support import assert_staged_beside_the_answer, rgpd_request
 
-ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CITIZEN = "c-lucia"
-
-
-@pytest.fixture(scope="module")
-def policy() -> EmbeddedPolicy:
-    return EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
 
 
 def item(section: str, key: str, source: str = "/legacy/tributos", removed: bool = False) -> Item:
@@ -36,7 +31,7 @@ class FakeStore:
     held: Held = field(default_factory=Held)
     flags: Flags = field(default_factory=Flags)
     staged: list[tuple[str, Any]] = field(default_factory=list)
-    erased_now: list[Any] = field(default_factory=list)
+    units: list[UnitOfWork] = field(default_factory=list)  # the unit each deletion was staged in
 
     def fetch_held(self, citizen_id: str) -> Held:
         return self.held
@@ -55,20 +50,11 @@ class FakeStore:
 
     def stage_erase(self, uow: UnitOfWork, row: Any) -> None:
         self.staged.append(("erase", row))
-
-    def erase_now(self, row: Any) -> None:
-        self.erased_now.append(row)
+        self.units.append(uow)
 
 
 def request(right: str, opened_at: datetime = NOW, **details: Any) -> RgpdRequestOpened:
-    return RgpdRequestOpened(
-        request_id="rgpd-1",
-        citizen_id=CITIZEN,
-        right=right,  # type: ignore[arg-type]
-        details=details,
-        opened_at=opened_at,
-        due_at=opened_at + timedelta(days=30),
-    )
+    return rgpd_request(right, CITIZEN, opened_at, **details)
 
 
 def a_person() -> FakeStore:
@@ -106,7 +92,7 @@ def test_the_export_lists_every_item_in_full_with_its_source_and_freshness(right
 def test_an_export_too_large_for_one_event_is_a_failed_answer_with_the_reason(
     policy: EmbeddedPolicy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rights, "MAX_EXPORT_CHARS", 100)
+    monkeypatch.setattr(core_rights, "MAX_EXPORT_CHARS", 100)
     result = rights.answer(request("access"), a_person(), policy, NOW)
     assert result.event.outcome == "failed" and result.event.export is None
     assert result.event.reason and "delivered by reference" in result.event.reason
@@ -120,7 +106,7 @@ def test_an_erasure_deletes_the_projections_and_keeps_the_restriction_flag(polic
     result = rights.answer(request("erasure"), store, policy, NOW)
 
     assert result.event.outcome == "done" and result.erasure is not None
-    rights.stage_erasure(UnitOfWork(), result.erasure, store)
+    result.erasure.stage(UnitOfWork(), store.stage_erase)
     erased_rows = [row for kind, row in store.staged if kind == "erase"]
     assert ("item", "/pic/consent#campaigns") in erased_rows
     assert {("member", ("/legacy/tributos", "TRB1")), ("link", ("/legacy/tributos", "TRB1"))} <= set(erased_rows)
@@ -135,8 +121,10 @@ def test_an_erasure_beyond_one_transaction_deletes_the_rest_first(policy: Embedd
     store = FakeStore(held=Held(own=[item("consents", f"p{i}", source="/pic/consent") for i in range(100)]))
     result = rights.answer(request("erasure"), store, policy, NOW)
     assert result.erasure is not None
-    rights.stage_erasure(UnitOfWork(), result.erasure, store)
-    assert len(store.staged) == rights.MAX_DELETES_IN_TRANSACTION and len(store.erased_now) == 10
+    answer_unit = UnitOfWork()
+    result.erasure.stage(answer_unit, store.stage_erase)
+    assert len(store.staged) == 100
+    assert_staged_beside_the_answer(store.units, answer_unit, core_rights.MAX_ITEMS_IN_UNIT)
 
 
 def test_an_erasure_of_nothing_is_not_applicable(policy: EmbeddedPolicy) -> None:

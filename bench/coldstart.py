@@ -2,6 +2,8 @@
 
 Two first requests are measured: the public consent terms (no token, no store) and a citizen's consents
 (JWT verified against the running platform's JWKS, policy decision, a DynamoDB read) — the realistic one.
+
+Alone (a platform of its own, nothing else measured): ``PYTHONPATH=. python -m bench.coldstart [RUNS]``.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from bench.stats import Figure, median, ms
-from local.harness import Platform
+from local.harness import Platform, free_port, start_platform
 
 PROBE = """
 import json, sys, time
@@ -74,3 +78,21 @@ def run(platform: Platform, dynamodb_endpoint: str, runs: int = 7) -> list[Figur
             Figure(f"cold start, {label}: whole process incl. interpreter (median)", ms(median(wall))),
         ]
     return figures
+
+
+def main(runs: int) -> None:
+    """This benchmark only, against a local platform of its own (``make bench`` runs it with the others)."""
+    with tempfile.TemporaryDirectory(prefix="pic-coldstart-") as tmp:
+        data_dir = Path(tmp) / "data"
+        data_dir.mkdir()
+        dynamodb_port = free_port()
+        platform = start_platform(data_dir, dynamodb_port=dynamodb_port)
+        try:
+            for figure in run(platform, f"http://127.0.0.1:{dynamodb_port}", runs):
+                print(f"{figure.name:<95} {figure.value}  {figure.verdict}", flush=True)
+        finally:
+            platform.stop()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 11)

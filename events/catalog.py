@@ -3,32 +3,49 @@
 Types follow ``es.madrid.pic.<domain>.<event>.v<N>``; a breaking change is a new ``vN``. The contract
 tests check that every Trigger in ``infra/k8s`` filters on a type listed here and that ``schemas/`` is
 generated from these models.
+
+Each spec names its data model by dotted path (``model_path``) and imports it on first use
+(``EventSpec.model``): a function process pays only for the event models it handles or emits, not for every
+domain's (``tests/unit/events/test_catalog.py`` checks that importing the catalog imports no model).
 """
 
 from __future__ import annotations
 
 import builtins
+import importlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from events import audit, citizen, consent, interaction, position, rgpd
-from events import notification as notif
 from events.base import EventData
 
 
 @dataclass(frozen=True)
 class EventSpec:
     type: str
-    model: builtins.type[EventData]
+    model_path: str  # ``events.<module>.<class>``: where the data model is defined
     producer: str
     source: str
     description: str
     consumers: list[str] = field(default_factory=list)
 
+    @cached_property
+    def model(self) -> builtins.type[EventData]:
+        """The data model, imported the first time it is asked for (then kept on the spec)."""
+        return _import_model(self.model_path)
+
+
+def _import_model(path: str) -> builtins.type[EventData]:
+    module_name, _, name = path.rpartition(".")
+    model = getattr(importlib.import_module(module_name), name)
+    if not (isinstance(model, builtins.type) and issubclass(model, EventData)):
+        raise TypeError(f"{path} is not an event data model")
+    return model
+
 
 _SPECS = [
     EventSpec(
         type="es.madrid.pic.consent.change.requested.v1",
-        model=consent.ConsentChangeRequested,
+        model_path="events.consent.ConsentChangeRequested",
         producer="internal systems (office back-offices, CRM)",
         source="the requesting system's URI, e.g. /legacy/oficinas",
         description="Asks PIC to record a consent change captured outside the channels (e.g. a signed form).",
@@ -36,7 +53,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.consent.changed.v1",
-        model=consent.ConsentChanged,
+        model_path="events.consent.ConsentChanged",
         producer="pic-consent",
         source="/pic/consent",
         description="A citizen's consent for one purpose changed, with before/after and the proof id.",
@@ -44,7 +61,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.preferences.changed.v1",
-        model=consent.PreferencesChanged,
+        model_path="events.consent.PreferencesChanged",
         producer="pic-consent",
         source="/pic/consent",
         description="A citizen's language, preferred channels or quiet hours changed.",
@@ -52,7 +69,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.subscription.changed.v1",
-        model=consent.SubscriptionChanged,
+        model_path="events.consent.SubscriptionChanged",
         producer="pic-consent",
         source="/pic/consent",
         description="An alert subscription by topic and zone was created or deleted.",
@@ -60,7 +77,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.citizen.record.upserted.v1",
-        model=citizen.CitizenRecordUpserted,
+        model_path="events.citizen.CitizenRecordUpserted",
         producer="area systems (Padrón, Tributos, SER, Multas, Deportes, Cultura, Servicios Sociales, Cita Previa)",
         source="the area system's URI, e.g. /legacy/padron",
         description="An area system created or changed its record of a person; PIC links it to a golden record.",
@@ -68,7 +85,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.citizen.updated.v1",
-        model=citizen.CitizenUpdated,
+        model_path="events.citizen.CitizenUpdated",
         producer="pic-citizen",
         source="/pic/citizen",
         description="A golden citizen record gained or changed a source link, with the match decision.",
@@ -77,7 +94,7 @@ _SPECS = [
     # ---- global position (POS), interactions (INTX) and the access log (audit) ----
     EventSpec(
         type="es.madrid.pic.interaction.recorded.v1",
-        model=interaction.InteractionRecorded,
+        model_path="events.interaction.InteractionRecorded",
         producer="channels and back-offices (queue manager, agent desktops, 010, chat, WhatsApp, e-mail, app)",
         source="the recording system's URI, e.g. /legacy/gestor-colas",
         description="An interaction with a person (office visit, call, chat, WhatsApp, e-mail, app) to be logged.",
@@ -85,7 +102,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.interaction.logged.v1",
-        model=interaction.InteractionLogged,
+        model_path="events.interaction.InteractionLogged",
         producer="pic-interaction",
         source="/pic/interaction",
         description="PIC stored an interaction with a person; the global position lists it.",
@@ -93,7 +110,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.position.item.upserted.v1",
-        model=position.PositionItemUpserted,
+        model_path="events.position.PositionItemUpserted",
         producer="area systems (Tributos, Multas, Cita Previa, Licencias, Servicios Sociales, ...)",
         source="the area system's URI, e.g. /legacy/tributos",
         description="A fact an area system holds about a person (tax, fine, case, appointment, permit, card, notice).",
@@ -101,7 +118,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.audit.access.recorded.v1",
-        model=audit.AccessRecorded,
+        model_path="events.audit.AccessRecorded",
         producer="pic-audit",
         source="/pic/audit",
         description="A read (or refused read) of a citizen's personal data, with who, purpose, decision and reasons.",
@@ -110,7 +127,7 @@ _SPECS = [
     # ---- data-subject rights (RGPD): functions/rgpd (contracts.md §3) ----
     EventSpec(
         type="es.madrid.pic.rgpd.request.opened.v1",
-        model=rgpd.RgpdRequestOpened,
+        model_path="events.rgpd.RgpdRequestOpened",
         producer="pic-rgpd",
         source="/pic/rgpd",
         description=(
@@ -129,7 +146,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.rgpd.domain.answered.v1",
-        model=rgpd.RgpdDomainAnswered,
+        model_path="events.rgpd.RgpdDomainAnswered",
         producer="every domain holding personal data (pic-consent-events, ...)",
         source="the answering domain, e.g. /pic/consent",
         description="A domain's answer to a data-subject request: what it exported, erased, kept and why.",
@@ -137,7 +154,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.rgpd.flags.changed.v1",
-        model=rgpd.RgpdFlagsChanged,
+        model_path="events.rgpd.RgpdFlagsChanged",
         producer="pic-rgpd",
         source="/pic/rgpd",
         description="A citizen's restriction (RGPD art. 18) and objection (art. 21) flags, as they now stand.",
@@ -151,14 +168,14 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.rgpd.request.extended.v1",
-        model=rgpd.RgpdRequestExtended,
+        model_path="events.rgpd.RgpdRequestExtended",
         producer="pic-rgpd",
         source="/pic/rgpd",
         description="A request's deadline was extended by two months (RGPD art. 12.3); the person must be told why.",
     ),
     EventSpec(
         type="es.madrid.pic.rgpd.request.completed.v1",
-        model=rgpd.RgpdRequestCompleted,
+        model_path="events.rgpd.RgpdRequestCompleted",
         producer="pic-rgpd",
         source="/pic/rgpd",
         description="Every domain answered a data-subject request; for access and portability, the export is ready.",
@@ -166,14 +183,14 @@ _SPECS = [
     # ---- C360 merges (issue 5) ----
     EventSpec(
         type="es.madrid.pic.citizen.merged.v1",
-        model=citizen.CitizenMerged,
+        model_path="events.citizen.CitizenMerged",
         producer="pic-citizen",
         source="/pic/citizen",
         description="Two golden citizen records were merged (automatically or by a clerical review); audit and UX.",
     ),
     EventSpec(
         type="es.madrid.pic.citizen.unmerged.v1",
-        model=citizen.CitizenUnmerged,
+        model_path="events.citizen.CitizenUnmerged",
         producer="pic-citizen",
         source="/pic/citizen",
         description="A source record was split out of a golden record, restoring the golden record it came with.",
@@ -181,7 +198,7 @@ _SPECS = [
     # ---- notifications and alerts (NOT) ----
     EventSpec(
         type="es.madrid.pic.notification.requested.v1",
-        model=notif.NotificationRequested,
+        model_path="events.notification.NotificationRequested",
         producer="internal systems (Tributos, Movilidad, Servicios Sociales...)",
         source="the requesting system's URI, e.g. /legacy/tributos",
         description="Asks PIC to notify a citizen (or an explicit address) with a template.",
@@ -189,7 +206,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.notification.accepted.v1",
-        model=notif.NotificationAccepted,
+        model_path="events.notification.NotificationAccepted",
         producer="pic-notification",
         source="/pic/notification",
         description="The policy allowed the notification on a channel; delivery follows (or waits for quiet hours).",
@@ -197,7 +214,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.notification.due.v1",
-        model=notif.NotificationDue,
+        model_path="events.notification.NotificationDue",
         producer="pic-notification",
         source="/pic/notification",
         description="Internal: a notification deferred by quiet hours is due for delivery now.",
@@ -205,14 +222,14 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.notification.sending.v1",
-        model=notif.NotificationSending,
+        model_path="events.notification.NotificationSending",
         producer="pic-notification",
         source="/pic/notification",
         description="A delivery attempt claimed the notification and is handing it to the provider.",
     ),
     EventSpec(
         type="es.madrid.pic.notification.delivered.v1",
-        model=notif.NotificationDelivered,
+        model_path="events.notification.NotificationDelivered",
         producer="pic-notification",
         source="/pic/notification",
         description="The provider took the message.",
@@ -220,14 +237,14 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.notification.temporary-failure.v1",
-        model=notif.NotificationTemporaryFailure,
+        model_path="events.notification.NotificationTemporaryFailure",
         producer="pic-notification",
         source="/pic/notification",
         description="A delivery attempt failed transiently; it is retried with backoff up to the channel's limit.",
     ),
     EventSpec(
         type="es.madrid.pic.notification.permanent-failure.v1",
-        model=notif.NotificationPermanentFailure,
+        model_path="events.notification.NotificationPermanentFailure",
         producer="pic-notification",
         source="/pic/notification",
         description="The provider refused the message, or the channel's retry limit was reached.",
@@ -235,7 +252,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.notification.not-allowed.v1",
-        model=notif.NotificationNotAllowed,
+        model_path="events.notification.NotificationNotAllowed",
         producer="pic-notification",
         source="/pic/notification",
         description="The policy refused the notification (or no reachable allowed channel); the reason says why.",
@@ -243,7 +260,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.notification.bulk.chunk.ready.v1",
-        model=notif.BulkChunkReady,
+        model_path="events.notification.BulkChunkReady",
         producer="pic-notification",
         source="/pic/notification",
         description="Internal: a chunk of a bulk job's recipients waits to be decided and enqueued.",
@@ -251,7 +268,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.alert.published.v1",
-        model=notif.AlertPublished,
+        model_path="events.notification.AlertPublished",
         producer="internal systems (Protección Civil, Movilidad, Medio Ambiente...)",
         source="the publishing system's URI, e.g. /legacy/proteccion-civil",
         description="An alert for a topic in some zones; fans out to every citizen subscribed to that topic and zone.",
@@ -259,7 +276,7 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.alert.page.ready.v1",
-        model=notif.AlertPageReady,
+        model_path="events.notification.AlertPageReady",
         producer="pic-notification",
         source="/pic/notification",
         description="Internal: the next page of an alert's subscribers (one topic and zone) waits to be fanned out.",
@@ -268,9 +285,13 @@ _SPECS = [
 ]
 
 CATALOG: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}
-_BY_MODEL: dict[builtins.type[EventData], EventSpec] = {spec.model: spec for spec in _SPECS}
+_BY_MODEL_PATH: dict[str, EventSpec] = {spec.model_path: spec for spec in _SPECS}
 
 
 def spec_of(model: builtins.type[EventData]) -> EventSpec:
-    """The catalog entry of an event data model (one model, one type)."""
-    return _BY_MODEL[model]
+    """The catalog entry of an event data model (one model, one type), found without importing any other
+    model: by the model's own dotted path."""
+    spec = _BY_MODEL_PATH[f"{model.__module__}.{model.__qualname__}"]
+    if spec.model is not model:  # a class of the same name that is not the catalog's model
+        raise KeyError(model)
+    return spec

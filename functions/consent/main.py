@@ -21,8 +21,7 @@ from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.consent import ID_PATTERN, Actor, ConsentChangeRequested, Preferences
-from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
-from functions.consent import rights, service
+from functions.consent import service
 from functions.consent.storage import DynamoConsentStore, proof_view
 from functions.consent.terms import Terms, load_terms
 from functions.core import audit
@@ -443,10 +442,15 @@ def on_change_requested(ctx: EventContext, data: Any) -> UnitOfWork:
 
 
 # ---- data-subject rights (RGPD): the consent domain's answer and its projection of the flags ------------
+# ``rights`` and the RGPD event models are imported by these handlers, on the first such event: the HTTP
+# function (same module) never needs them and a cold start should not pay for them (docs/benchmarks.md).
 
 
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     """Answer a data-subject request for this domain (``rights.answer``): export, erasure, flags."""
+    from events.rgpd import RgpdRequestOpened
+    from functions.consent import rights
+
     assert isinstance(data, RgpdRequestOpened)
     store, at = deps().store, now()
     result = rights.answer(data, store, deps().policy, deps().terms, at)
@@ -458,6 +462,9 @@ def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
 
 def on_rgpd_flags_changed(ctx: EventContext, data: Any) -> UnitOfWork:
     """Project the restriction/objection flags that ``policies/consent`` honours."""
+    from events.rgpd import RgpdFlagsChanged
+    from functions.consent import rights
+
     assert isinstance(data, RgpdFlagsChanged)
     return rights.project_flags(data, deps().store)
 

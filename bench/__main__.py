@@ -34,6 +34,10 @@ figures are a floor for the code, not a capacity plan.
 |---|---|---|---|
 {rows}
 
+The "emulated" store row is the same unit of work committed the way PIC commits on a store without
+`TransactWriteItems` (ScyllaDB Alternator, ADR 0005): a transaction record, one lock per item, the commit
+point, one fenced apply per item, the record deleted — about 2n + 3 single-item calls for n items.
+
 How to read the consent breakdown: "function + store" is the HTTP round trip of the PUT (authorisation
 policy, read, one TransactWriteItems with state, proof, outbox row and idempotency record); "outbox relay"
 is from the response to the broker accepting the event (the relay polls the outbox index every 20 ms);
@@ -47,13 +51,13 @@ is from the response to the broker accepting the event (the relay polls the outb
   ~7 µs for a one-line policy (the "floor" row: JSON input plus VM entry) and our policies evaluate every
   rule with its legal reason. Next steps, measured against this table: trim `authz` to the rules the
   action needs; pass pre-parsed minutes instead of "HH:MM" strings to `consent`.
-- **Cold start ≤ 300 ms.** Importing functions-framework (Flask, Werkzeug, cloudevents) costs ~130–180 ms
-  and botocore (under pynamodb) ~100–130 ms before any PIC code runs; the first DynamoDB call builds its
-  client (~70 ms). We removed pydantic-settings (~90 ms). Since issue 5 the consent module also imports its
-  data-subject-rights answer, the audit helper and the whole event catalog (every domain's event models,
-  ~60 ms): the next step is a catalog that imports a domain's models on first use. Deployed,
-  latency-sensitive functions keep `autoscaling.knative.dev/min-scale: "1"` rather than pay this on a
-  request.
+- **Cold start ≤ 300 ms.** Importing functions-framework (Flask, Werkzeug, cloudevents) costs ~130–150 ms
+  and botocore (under pynamodb) ~80–130 ms before any PIC code runs; pydantic ~50 ms; the first DynamoDB
+  call builds its client (~70 ms). Done so far: pydantic-settings removed (~90 ms); the event catalog
+  imports a type's model on first use (it imported every domain's models, ~45 ms) and the consent
+  function loads its data-subject-rights answer with the first RGPD event. What is left is the framework
+  and the AWS SDK themselves. Deployed, latency-sensitive functions keep
+  `autoscaling.knative.dev/min-scale: "1"` rather than pay this on a request.
 - **Consent throughput** is bounded by DynamoDB Local, which serialises requests (its own ceiling is the
   "for scale" row); each change costs one read and one 3–4 item transaction, plus the relay's query and
   batch write — and since issues 5 and 6 every `consent.changed` is also projected by the global position

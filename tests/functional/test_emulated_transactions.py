@@ -261,13 +261,11 @@ def test_a_unit_that_died_before_its_commit_point_is_undone_and_its_stub_never_r
     assert Entry.get("q", "kept", consistent_read=True).text == "before"
 
     # WHEN another unit needs the new item: it waits out the lease, recovers the dead unit and commits
-    started = time.monotonic()
     uow = UnitOfWork()
     uow.put(Entry("q", "ghost", text="mine"), condition=Entry.sk.does_not_exist())
     uow.commit()
 
     # THEN the dead unit was undone (the kept item unlocked and unchanged), the live one landed
-    assert time.monotonic() - started >= LEASE * 0.5
     assert Entry.get("q", "ghost", consistent_read=True).text == "mine"
     kept = raw(Entry, "q", "kept")
     assert kept["text"] == {"S": "before"}

@@ -277,31 +277,38 @@ class Coordinator:
 
     def _acquire(self, write: Write, tx_id: str) -> bool:
         """Lock ``write``'s item under its condition; True if the item existed before."""
-        deadline = time.monotonic() + self.lease + 2.0
-        unlocked_failures = 0
-        for delay in _backoff():
-            for creates, lock in write.locks:
+
+        def lock() -> bool:
+            failed: ClientError | None = None
+            for creates, request in write.locks:  # the variant that creates the item, and the other one
                 try:
-                    self.connection.dispatch("UpdateItem", dict(lock))
+                    self.connection.dispatch("UpdateItem", dict(request))
                     return not creates
                 except ClientError as exc:
                     if not _is_condition_failure(exc):
                         raise
-            current = self._get(write.table, write.key)
-            owner = current.get(OWNER, {}).get("S")
-            if owner == tx_id:  # our lock landed but its answer was lost (a retried request)
-                return current.get(TRANSIENT) != TRANSIENT_VALUE
-            if owner is None:
-                unlocked_failures += 1
-                if unlocked_failures >= 2:  # the write's own condition, not a lock in the way
-                    raise ConditionFailedError(write.tag)
-                continue
-            self._wait_or_recover(owner, current, write.table, write.key, deadline, delay)
-        raise AssertionError("unreachable")  # pragma: no cover - _backoff never ends
+                    failed = exc
+            assert failed is not None  # a write always has both variants
+            raise failed
 
-    def until_unlocked(self, table: str, key: dict[str, Any], attempt: Callable[[], T], tag: str) -> T:
-        """Run a single conditional write that also requires the item unlocked (a unit of one put)
-        until it lands, waiting out or recovering another unit's lock on the item."""
+        def existed(current: dict[str, Any]) -> bool:
+            return current.get(TRANSIENT) != TRANSIENT_VALUE
+
+        return self.until_unlocked(write.table, write.key, lock, write.tag, own_lock=(tx_id, existed))
+
+    def until_unlocked(
+        self,
+        table: str,
+        key: dict[str, Any],
+        attempt: Callable[[], T],
+        tag: str,
+        *,
+        own_lock: tuple[str, Callable[[dict[str, Any]], T]] | None = None,
+    ) -> T:
+        """Run a conditional write that also requires the item unlocked (a lock, or a unit of one put) until
+        it lands, waiting out or recovering another unit's lock on the item. A failure on an unlocked item,
+        seen twice, is the write's own condition: ``ConditionFailedError`` naming ``tag``. ``own_lock``
+        (this unit's id, and what to answer) is for an attempt whose lock landed but whose answer was lost."""
         deadline = time.monotonic() + self.lease + 2.0
         unlocked_failures = 0
         for delay in _backoff():
@@ -312,6 +319,8 @@ class Coordinator:
                     raise
             current = self._get(table, key)
             owner = current.get(OWNER, {}).get("S")
+            if own_lock is not None and owner == own_lock[0]:
+                return own_lock[1](current)
             if owner is None:
                 unlocked_failures += 1
                 if unlocked_failures >= 2:

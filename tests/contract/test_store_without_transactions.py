@@ -1,15 +1,12 @@
 """A store without ``TransactWriteItems`` (ScyllaDB Alternator, ADR 0005) gets a typed 503, not a 500.
 
-We cannot run Alternator here, so a tiny HTTP server answers the DynamoDB JSON protocol the way
+We cannot run Alternator here, so ``local.alternator_like`` answers the DynamoDB JSON protocol the way
 Alternator does for an operation it lacks (scylladb/scylladb#5064); botocore talks to it over real HTTP.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pynamodb.attributes import UnicodeAttribute
@@ -17,51 +14,27 @@ from pynamodb.models import Model
 
 from functions.core import settings, store
 from functions.core.errors import StoreUnsupportedError
-
-SEEN: list[str] = []
-
-
-class AlternatorLike(BaseHTTPRequestHandler):
-    """Answers every call as Alternator answers one it does not implement."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
-        SEEN.append(operation)
-        body = json.dumps(
-            {
-                "__type": "com.amazonaws.dynamodb.v20120810#UnknownOperationException",
-                "message": f"Unsupported operation {operation}",
-            }
-        ).encode()
-        self.send_response(400)
-        self.send_header("Content-Type", "application/x-amz-json-1.0")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: pytest shows failures."""
+from local.alternator_like import AlternatorLike
+from local.harness import free_port
 
 
 @pytest.fixture
-def alternator_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), AlternatorLike)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("PIC_DYNAMODB_ENDPOINT", endpoint)
+def alternator_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[AlternatorLike]:
+    """The local Alternator-like endpoint; its upstream is never reached (nothing listens there), so the
+    only answer the store can give is Alternator's to an operation it lacks."""
+    server = AlternatorLike(free_port(), f"http://127.0.0.1:{free_port()}").start()
+    monkeypatch.setenv("PIC_DYNAMODB_ENDPOINT", server.endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
     settings.get_settings.cache_clear()
     store.connection.cache_clear()
-    yield endpoint
+    yield server
     server.shutdown()
     settings.get_settings.cache_clear()
     store.connection.cache_clear()
 
 
-def test_a_unit_of_work_on_a_store_without_transactions_is_a_typed_503(alternator_endpoint: str) -> None:
+def test_a_unit_of_work_on_a_store_without_transactions_is_a_typed_503(alternator_endpoint: AlternatorLike) -> None:
     # GIVEN an item bound to the Alternator-like endpoint
     class Thing(Model):
         Meta = store.model_meta("things")
@@ -80,5 +53,5 @@ def test_a_unit_of_work_on_a_store_without_transactions_is_a_typed_503(alternato
     assert problem["status"] == 503
     assert problem["type"] == "/problems/store-unsupported"
     assert problem["operation"] == "TransactWriteItems"
-    assert alternator_endpoint in problem["detail"]
-    assert SEEN == ["TransactWriteItems"]
+    assert alternator_endpoint.endpoint in problem["detail"]
+    assert alternator_endpoint.refused == ["TransactWriteItems"]

@@ -28,6 +28,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from events.base import EventData
 from events.catalog import CATALOG, EventSpec
+from functions.core.audit import MAX_PURPOSE, PURPOSE_PATTERN
 from functions.core.http import Route
 from functions.core.settings import Settings
 
@@ -335,6 +336,10 @@ def _operation(capability: str, route: Route, refs: Mapping[Any, dict[str, Any]]
     }
     if route.handler.__doc__:
         operation["description"] = " ".join(route.handler.__doc__.split())
+    if route.action:  # what policies/authz decides, and what the access log records (docs/security.md)
+        operation["x-pic-action"] = route.action
+    if route.reads:
+        operation["x-pic-reads"] = {"resource": route.reads.resource, "sections": list(route.reads.sections)}
     if parameters:
         operation["parameters"] = parameters
     if route.request_model is not None:
@@ -407,8 +412,12 @@ def openapi_document(capabilities: dict[str, list[Route]]) -> dict[str, Any]:
                     "name": "Access-Purpose",
                     "in": "header",
                     "required": False,
-                    "description": "Why an agent accesses this citizen's data; kept with the proof and decision log.",
-                    "schema": {"type": "string", "maxLength": 256},
+                    "description": (
+                        "Why an agent acts on this citizen's data (a case, the appointment being attended): "
+                        "required of agents on every route that names a citizen (RGPD art. 5.1.b); kept with "
+                        "the proof and in the citizen's access log. A reference or a few words."
+                    ),
+                    "schema": {"type": "string", "maxLength": MAX_PURPOSE, "pattern": PURPOSE_PATTERN},
                 },
             },
             "headers": {

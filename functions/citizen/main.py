@@ -15,7 +15,7 @@ log (``functions.core.audit``, RGPD art. 5.2 and 15.1.c).
 from __future__ import annotations
 
 import dataclasses
-import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -27,25 +27,19 @@ from flask import Request, Response
 from pydantic import BaseModel, Field
 
 from events.citizen import LOCAL_ID_PATTERN, CitizenRecordUpserted
-from events.consent import ID_PATTERN
 from events.rgpd import RgpdRequestOpened
 from functions.citizen import matching, rights, service
 from functions.citizen.storage import DynamoCitizenStore
-from functions.core import audit
 from functions.core import rights as core_rights
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import InvalidEventError, ValidationError
-from functions.core.http import HttpFunction, Reply, RequestContext, Route
+from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
-from functions.core.policy import authorize as policy_authorize
 from functions.core.store import UnitOfWork
 
-UNKNOWN = "(unknown)"
 REVIEW_QUEUE = "(clerical review queue)"  # the resource named when an agent lists the whole queue
 FUNCTION = "pic-citizen"
-SECTIONS = ["golden-record", "source-links"]
-REVIEW_SECTIONS = ["match-review"]
 
 
 @dataclass(frozen=True)
@@ -69,17 +63,9 @@ class CitizenRef(BaseModel):
     citizen_id: str
 
 
-def authorize(ctx: RequestContext, citizen_id: str, action: str = "citizen.read") -> None:
-    """``policies/authz``: ``citizen.read`` agents and internal systems (a citizen, their own record);
-    ``citizen.review`` and ``citizen.unmerge`` attention agents only."""
-    policy_authorize(deps().policy, ctx.subject.as_policy_input(), action, citizen_id)
-
-
-def find_citizen(ctx: RequestContext) -> Reply:
-    """The golden record a source record (``source`` + ``local_id``) is linked to.
-
-    The policy is asked with the id found (or a placeholder), so a citizen learns nothing about others.
-    """
+def citizen_of_record(ctx: RequestContext, params: dict[str, str]) -> str | None:
+    """Whose golden record a source record (``?source`` + ``?local_id``) is linked to: the route acts on
+    that citizen (a citizen asking learns nothing about others: the policy answers 403 either way)."""
     args = ctx.request.args
     missing = [name for name in ("source", "local_id") if not args.get(name)]
     if missing:
@@ -88,26 +74,28 @@ def find_citizen(ctx: RequestContext) -> Reply:
             errors=[{"field": name, "message": "required"} for name in missing],
         )
     found = deps().store.fetch_citizen_of(args["source"], args["local_id"])
-    if found is None:
-        authorize(ctx, UNKNOWN)
-        raise service.CitizenNotFoundError(f"no golden record links {args['source']}#{args['local_id']}")
-    audit.authorize_read(
-        ctx, deps().policy, "citizen.read", found[0], function=FUNCTION, resource="citizen-lookup", sections=SECTIONS
-    )
-    return Reply(200, CitizenRef(citizen_id=found[0]))
+    return found[0] if found else None
+
+
+def find_citizen(ctx: RequestContext) -> Reply:
+    """The golden record a source record (``source`` + ``local_id``) is linked to."""
+    assert ctx.citizen_id is not None
+    return Reply(200, CitizenRef(citizen_id=ctx.citizen_id))
 
 
 def get_citizen(ctx: RequestContext, citizen_id: str) -> Reply:
     """The golden record with its source links; the read (or its refusal) is in the person's access log."""
-    if not re.match(ID_PATTERN, citizen_id):  # no such golden record; and no such subject for the access log
-        raise ValidationError(f"{citizen_id!r} is not a citizen id")
-    audit.authorize_read(
-        ctx, deps().policy, "citizen.read", citizen_id, function=FUNCTION, resource="citizen", sections=SECTIONS
-    )
     golden = deps().store.fetch_golden(citizen_id)
     if golden is None:
         raise service.CitizenNotFoundError(f"no golden record {citizen_id}")
     return Reply(200, service.golden_view(golden, deps().store.fetch_links(citizen_id)))
+
+
+def golden_summary(view: dict[str, Any]) -> dict[str, Any]:
+    """Which area systems know the person and how many records each holds: no attributes, documents or
+    match evidence (RGPD art. 5.1.c)."""
+    sources = Counter(link["source"] for link in view["links"])
+    return {"citizen_id": view["citizen_id"], "sources": dict(sorted(sources.items())), "view": "summary"}
 
 
 class UnmergeRequest(BaseModel):
@@ -129,7 +117,6 @@ class UnmergeResult(BaseModel):
 def unmerge_citizen(ctx: RequestContext, citizen_id: str, body: UnmergeRequest) -> Reply:
     """Split a source record out of a golden record: the merge that brought it is undone exactly, or the
     record alone becomes a new golden record. 409 when there is nothing to split or a concurrent change."""
-    authorize(ctx, citizen_id, "citizen.unmerge")
     store = deps().store
     golden = store.fetch_golden(citizen_id)
     if golden is None:
@@ -204,9 +191,16 @@ def review_view(review: service.Review) -> ReviewView:
     )
 
 
+def review_queue(ctx: RequestContext, params: dict[str, str]) -> str:
+    """The queue is the resource: it names many people, each recorded as the page shows them."""
+    return REVIEW_QUEUE
+
+
 def list_reviews(ctx: RequestContext) -> Reply:
-    """The clerical review queue, oldest first: ``?status=open|match|no-match&limit=1..100&cursor=``."""
-    authorize(ctx, REVIEW_QUEUE, "citizen.review")
+    """The clerical review queue, oldest first: ``?status=open|match|no-match&limit=1..100&cursor=``.
+
+    A page shows, per pair, both golden records' match evidence: the kernel records one access per person on
+    the page (resource ``citizen-review``) before the page leaves."""
     args = ctx.request.args
     status = args.get("status", "open")
     errors = []
@@ -221,31 +215,14 @@ def list_reviews(ctx: RequestContext) -> Reply:
     if errors:
         raise ValidationError("invalid query parameters", errors=errors)
     page = deps().store.list_reviews(status, int(limit_text), cursor)
-    record_review_reads(ctx, page.items)
+    ctx.shown_citizens = sorted({cid for r in page.items for cid in (r.citizen_id, r.candidate_id)})
     return Reply(200, ReviewPageView(items=[review_view(r) for r in page.items], next_cursor=page.next_cursor))
 
 
-def record_review_reads(ctx: RequestContext, reviews: list[service.Review]) -> None:
-    """A page of the queue shows, per pair, both golden records' match evidence: one access record per person
-    on the page (resource ``citizen-review``), committed before the page leaves (in transactions of at most
-    ``rights.MAX_ITEMS_IN_TRANSACTION`` records: a page of 100 pairs names up to 200 people)."""
-    people = sorted({cid for r in reviews for cid in (r.citizen_id, r.candidate_id)})
-    purpose = audit.access_purpose(ctx)
-    for start in range(0, len(people), rights.MAX_ITEMS_IN_TRANSACTION):
-        uow = UnitOfWork()
-        for citizen_id in people[start : start + rights.MAX_ITEMS_IN_TRANSACTION]:
-            record = audit.access_record(
-                ctx.subject,
-                citizen_id,
-                "citizen-review",
-                function=FUNCTION,
-                purpose=purpose,
-                sections=REVIEW_SECTIONS,
-                allowed=True,
-                reasons=["citizen.review: the clerical review queue of possible matches (attention agents)"],
-            )
-            audit.stage_read(uow, record, ctx.traceparent)
-        uow.commit()
+def citizen_of_review(ctx: RequestContext, params: dict[str, str]) -> str | None:
+    review = deps().store.fetch_review(params["review_id"])
+    ctx.resource = review
+    return review.citizen_id if review else None
 
 
 def resolve_review(ctx: RequestContext, review_id: str, body: ReviewDecision) -> Reply:
@@ -253,10 +230,7 @@ def resolve_review(ctx: RequestContext, review_id: str, body: ReviewDecision) ->
     transaction: goldens, links, pointers, documents, snapshot, events, the review); ``no-match`` closes it.
     409 if it was already decided or either golden record changed (merged elsewhere) meanwhile."""
     store = deps().store
-    review = store.fetch_review(review_id)
-    authorize(ctx, review.citizen_id if review else REVIEW_QUEUE, "citizen.review")
-    if review is None:
-        raise service.CitizenNotFoundError(f"no review {review_id}")
+    review: service.Review = ctx.resource
     if review.status != "open":
         raise service.MergeConflictError(f"review {review_id} was already decided: {review.status}")
     at = now()
@@ -282,9 +256,12 @@ def resolve_review(ctx: RequestContext, review_id: str, body: ReviewDecision) ->
         stage_plan(uow, plan, ctx.traceparent)
     decided = dataclasses.replace(review, status=body.decision, decided_by=ctx.subject.id, decided_at=at)
     store.stage_review(uow, decided)
+    ctx.shown_citizens = [review.citizen_id, review.candidate_id]
     return ctx.commit(uow, Reply(200, review_view(decided)))
 
 
+GOLDEN = ("golden-record", "source-links")
+REVIEW = Reads("citizen-review", ("match-review",))
 ROUTES = [
     Route(
         "/v1/citizens",
@@ -292,8 +269,18 @@ ROUTES = [
         find_citizen,
         "The golden record id a source record (?source, ?local_id) belongs to",
         response_model=CitizenRef,
+        action="citizen.read",
+        citizen=citizen_of_record,
+        reads=Reads("citizen-lookup", GOLDEN, lambda ref: {**ref, "view": "summary"}),
     ),
-    Route("/v1/citizens/<citizen_id>", "GET", get_citizen, "The golden record with its source links"),
+    Route(
+        "/v1/citizens/<citizen_id>",
+        "GET",
+        get_citizen,
+        "The golden record with its source links",
+        action="citizen.read",
+        reads=Reads("citizen", GOLDEN, golden_summary),
+    ),
     Route(
         "/v1/citizens/<citizen_id>/unmerge",
         "POST",
@@ -302,6 +289,7 @@ ROUTES = [
         request_model=UnmergeRequest,
         response_model=UnmergeResult,
         idempotent_writes=True,
+        action="citizen.unmerge",
     ),
     Route(
         "/v1/citizen-reviews",
@@ -309,6 +297,9 @@ ROUTES = [
         list_reviews,
         "The clerical review queue of possible matches (agents)",
         response_model=ReviewPageView,
+        action="citizen.review",
+        citizen=review_queue,
+        reads=REVIEW,
     ),
     Route(
         "/v1/citizen-reviews/<review_id>",
@@ -318,6 +309,9 @@ ROUTES = [
         request_model=ReviewDecision,
         response_model=ReviewView,
         idempotent_writes=True,
+        action="citizen.review",
+        citizen=citizen_of_review,
+        reads=REVIEW,
     ),
 ]
 

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import random
-import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,17 +19,15 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.consent import ID_PATTERN, Actor, ConsentChangeRequested, Preferences
+from events.consent import Actor, ConsentChangeRequested, Preferences
 from functions.consent import service
 from functions.consent.storage import DynamoConsentStore, proof_view
 from functions.consent.terms import Terms, load_terms
-from functions.core import audit
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import ConflictError, ValidationError
-from functions.core.http import HttpFunction, Reply, RequestContext, Route
+from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
-from functions.core.policy import authorize as policy_authorize
 from functions.core.store import UnitOfWork
 
 NAME = "pic-consent"
@@ -99,55 +96,44 @@ class SubscriptionView(BaseModel):
     created_at: datetime
 
 
-# ---- authorisation ---------------------------------------------------------------------------------
+# ---- who acts ------------------------------------------------------------------------------------------
 
 
-def authorize(ctx: RequestContext, action: str, citizen_id: str) -> Actor:
-    """Ask ``policies/authz``; the answer names who acts (the citizen, or an agent on their behalf)."""
+def actor(ctx: RequestContext) -> Actor:
+    """Who acts, as ``policies/authz`` decided (the kernel asked it): the citizen, or an agent on their
+    behalf (recorded with the change, with the purpose they stated), or an internal system."""
     subject = ctx.subject
-    decision = policy_authorize(deps().policy, subject.as_policy_input(), action, citizen_id)
-    if decision.result.get("on_behalf"):
+    if ctx.on_behalf:
         return Actor(kind="agent", id=subject.id, level=subject.level)
     if subject.role == "system":
         return Actor(kind="system", id=subject.id)
     return Actor(kind="citizen", id=subject.id)
 
 
-def _check_id(citizen_id: str) -> None:
-    if not re.match(ID_PATTERN, citizen_id):
-        raise ValidationError(f"{citizen_id!r} is not a citizen id")
-
-
 # ---- consents --------------------------------------------------------------------------------------
 
 
-def authorize_read(ctx: RequestContext, action: str, citizen_id: str, resource: str, sections: list[str]) -> None:
-    """``policies/authz`` for a read of personal data, the read (or the refusal) recorded in the access log
-    before the data leaves (RGPD art. 5.2). No ``Access-Purpose`` is required here: consents are read by
-    the citizen and by agents helping them (``require_purpose=False``)."""
-    _check_id(citizen_id)
-    audit.authorize_read(ctx, deps().policy, action, citizen_id, function=NAME, resource=resource, sections=sections)
-
-
 def get_consents(ctx: RequestContext, citizen_id: str) -> Reply:
-    authorize_read(ctx, "consent.read", citizen_id, "consents", ["consents"])
     state = deps().store.fetch_state(citizen_id)
     return Reply(200, _consents_view(state))
 
 
 def get_purpose(ctx: RequestContext, citizen_id: str, purpose: str) -> Reply:
-    known = purpose in deps().terms.purposes
-    authorize_read(ctx, "consent.read", citizen_id, "consents", [f"consents:{purpose}"] if known else [])
-    if not known:  # nothing was shown: the access log says so (no sections)
+    if purpose not in deps().terms.purposes:  # nothing is shown: nothing is recorded as shown
         raise service.ConsentError(f"unknown purpose {purpose!r}")
     view = _consents_view(deps().store.fetch_state(citizen_id))
     view["consents"] = [c for c in view["consents"] if c["purpose"] == purpose]
     return Reply(200, view)
 
 
+def consents_summary(view: dict[str, Any]) -> dict[str, Any]:
+    """What an agent whose view is a summary sees: the mode and which purposes are granted, no proofs,
+    channels, dates or text versions (RGPD art. 5.1.c)."""
+    granted = sorted({c["purpose"] for c in view["consents"] if c["granted"] and c["requires_consent"]})
+    return {"citizen_id": view["citizen_id"], "mode": view["mode"], "granted": granted, "view": "summary"}
+
+
 def put_consent(ctx: RequestContext, body: ConsentPut, citizen_id: str, purpose: str) -> Reply:
-    _check_id(citizen_id)
-    actor = authorize(ctx, "consent.write", citizen_id)
     cmd = service.ChangeConsent(
         citizen_id=citizen_id,
         purpose=purpose,
@@ -155,9 +141,9 @@ def put_consent(ctx: RequestContext, body: ConsentPut, citizen_id: str, purpose:
         channels=tuple(body.channels),
         text_version=body.text_version,
         language=body.language,
-        actor=actor,
+        actor=actor(ctx),
         capture_channel=body.capture_channel,
-        access_purpose=ctx.header("Access-Purpose"),
+        access_purpose=ctx.purpose,
     )
     for attempt in range(CONFLICT_RETRIES):
         state = deps().store.fetch_state(citizen_id)
@@ -190,7 +176,6 @@ def _consents_view(state: service.ConsentState) -> dict[str, Any]:
 
 
 def get_history(ctx: RequestContext, citizen_id: str) -> Reply:
-    authorize_read(ctx, "consent.read", citizen_id, "consent-history", ["consent-history"])
     try:
         limit = min(max(int(ctx.request.args.get("limit", "50")), 1), 200)
     except ValueError as exc:
@@ -200,6 +185,13 @@ def get_history(ctx: RequestContext, citizen_id: str) -> Reply:
     except ValueError as exc:
         raise ValidationError("cursor is not one this API gave") from exc
     return Reply(200, {"citizen_id": citizen_id, "proofs": [proof_view(p) for p in proofs], "next_cursor": cursor})
+
+
+def history_summary(page: dict[str, Any]) -> dict[str, Any]:
+    """A summary of the proofs: how many on this page and when the latest was recorded."""
+    proofs = page["proofs"]
+    latest = proofs[0].get("recorded_at") if proofs else None
+    return {"citizen_id": page["citizen_id"], "proofs": len(proofs), "latest": latest, "view": "summary"}
 
 
 def get_terms(ctx: RequestContext) -> Reply:
@@ -249,13 +241,9 @@ class ContactDecision(BaseModel):
 def get_contact_decision(ctx: RequestContext, citizen_id: str) -> Reply:
     """``policies/consent`` for this citizen now: what notifications and campaigns must honour.
 
-    A citizen or an agent looking at it reads personal data (the access log records it); a system's fan-out
-    (notifications deciding whom to contact) is processing, not a disclosure, and is not logged per call.
+    Whoever asks reads personal data (the access log records it, an internal system's question too: it is
+    a recipient, RGPD art. 15.1.c); notifications decide on their own projection, not per call here.
     """
-    if ctx.subject.role in ("citizen", "agent"):
-        authorize_read(ctx, "contact.decide", citizen_id, "contact-decision", ["contact-decision"])
-    else:
-        authorize(ctx, "contact.decide", citizen_id)
     args = ctx.request.args
     missing = [name for name in ("purpose", "channel") if not args.get(name)]
     if missing:
@@ -288,26 +276,34 @@ def get_contact_decision(ctx: RequestContext, citizen_id: str) -> Reply:
     return Reply(200, view)
 
 
+def decision_summary(view: dict[str, Any]) -> dict[str, Any]:
+    """The answer without the citizen's preferences and flags behind it."""
+    keys = ("citizen_id", "purpose", "channel", "allow", "defer", "decided_at")
+    return {**{k: view[k] for k in keys}, "view": "summary"}
+
+
 # ---- preferences -----------------------------------------------------------------------------------
 
 
 def get_preferences(ctx: RequestContext, citizen_id: str) -> Reply:
-    authorize_read(ctx, "preferences.read", citizen_id, "preferences", ["preferences"])
     prefs, _ = deps().store.fetch_preferences(citizen_id)
     return Reply(200, prefs)
 
 
 def put_preferences(ctx: RequestContext, body: Preferences, citizen_id: str) -> Reply:
-    _check_id(citizen_id)
-    actor = authorize(ctx, "preferences.write", citizen_id)
     before, version = deps().store.fetch_preferences(citizen_id)
     at = now()
-    event = service.change_preferences(citizen_id, before, body, actor, deps().terms, at)
+    event = service.change_preferences(citizen_id, before, body, actor(ctx), deps().terms, at)
     uow = UnitOfWork()
     if event:
         deps().store.stage_preferences(uow, citizen_id, body, version, at)
         stage_event(uow, event, subject=citizen_id, traceparent=ctx.traceparent, now=at)
     return ctx.commit(uow, Reply(200, body.model_dump(mode="json")))
+
+
+def preferences_summary(prefs: dict[str, Any]) -> dict[str, Any]:
+    """Language and channels; not the quiet hours."""
+    return {"language": prefs.get("language"), "channels": prefs.get("channels"), "view": "summary"}
 
 
 # ---- subscriptions ---------------------------------------------------------------------------------
@@ -319,16 +315,23 @@ def _subscription_view(sub: service.Subscription) -> dict[str, Any]:
 
 
 def get_subscriptions(ctx: RequestContext, citizen_id: str) -> Reply:
-    authorize_read(ctx, "subscriptions.read", citizen_id, "subscriptions", ["subscriptions"])
     subs = deps().store.fetch_subscriptions(citizen_id)
     return Reply(200, {"citizen_id": citizen_id, "subscriptions": [_subscription_view(s) for s in subs]})
 
 
+def subscriptions_summary(page: dict[str, Any]) -> dict[str, Any]:
+    """The topics subscribed to, not the zones (where the person lives or works)."""
+    topics = sorted({s["topic"] for s in page["subscriptions"]})
+    return {"citizen_id": page["citizen_id"], "count": len(page["subscriptions"]), "topics": topics, "view": "summary"}
+
+
+def subscription_summary(sub: dict[str, Any]) -> dict[str, Any]:
+    return {"id": sub["id"], "topic": sub["topic"], "view": "summary"}
+
+
 def post_subscription(ctx: RequestContext, body: SubscriptionPost, citizen_id: str) -> Reply:
     """Subscribing twice to the same topic and zone answers the existing subscription (200, not 201)."""
-    _check_id(citizen_id)
-    actor = authorize(ctx, "subscriptions.write", citizen_id)
-    sub, event = service.new_subscription(citizen_id, body.topic, body.zone, actor, deps().terms, now())
+    sub, event = service.new_subscription(citizen_id, body.topic, body.zone, actor(ctx), deps().terms, now())
     existing = deps().store.fetch_subscription(citizen_id, sub.id)
     if existing:
         return Reply(200, _subscription_view(existing))
@@ -342,13 +345,13 @@ def post_subscription(ctx: RequestContext, body: SubscriptionPost, citizen_id: s
 
 
 def delete_subscription(ctx: RequestContext, citizen_id: str, subscription_id: str) -> Reply:
-    actor = authorize(ctx, "subscriptions.write", citizen_id)
     sub = deps().store.fetch_subscription(citizen_id, subscription_id)
     if sub is None:
         raise service.SubscriptionNotFoundError(f"{citizen_id} has no subscription {subscription_id!r}")
     uow = UnitOfWork()
     deps().store.stage_unsubscribe(uow, sub)
-    stage_event(uow, service.removed_subscription(sub, actor, now()), subject=citizen_id, traceparent=ctx.traceparent)
+    removed = service.removed_subscription(sub, actor(ctx), now())
+    stage_event(uow, removed, subject=citizen_id, traceparent=ctx.traceparent)
     try:
         uow.commit()
     except ConflictError as exc:
@@ -357,16 +360,34 @@ def delete_subscription(ctx: RequestContext, citizen_id: str, subscription_id: s
 
 
 CITIZEN = "/v1/citizens/<citizen_id>"
+CONSENTS = Reads("consents", ("consents",), consents_summary)
 ROUTES = [
     Route("/v1/consent-terms", "GET", get_terms, "Published purposes, channels, topics and consent texts", public=True),
-    Route(f"{CITIZEN}/consents", "GET", get_consents, "Current consents and mode (a/b)", response_model=ConsentsView),
-    Route(f"{CITIZEN}/consents/history", "GET", get_history, "Proof records, newest first"),
+    Route(
+        f"{CITIZEN}/consents",
+        "GET",
+        get_consents,
+        "Current consents and mode (a/b)",
+        response_model=ConsentsView,
+        action="consent.read",
+        reads=CONSENTS,
+    ),
+    Route(
+        f"{CITIZEN}/consents/history",
+        "GET",
+        get_history,
+        "Proof records, newest first",
+        action="consent.read",
+        reads=Reads("consent-history", ("consent-history",), history_summary),
+    ),
     Route(
         f"{CITIZEN}/consents/<purpose>",
         "GET",
         get_purpose,
         "Current consent for one purpose",
         response_model=ConsentsView,
+        action="consent.read",
+        reads=CONSENTS,
     ),
     Route(
         f"{CITIZEN}/consents/<purpose>",
@@ -376,6 +397,8 @@ ROUTES = [
         request_model=ConsentPut,
         response_model=ConsentsView,
         idempotent_writes=True,
+        action="consent.write",
+        reads=CONSENTS,
     ),
     Route(
         f"{CITIZEN}/contact-decision",
@@ -383,9 +406,17 @@ ROUTES = [
         get_contact_decision,
         "May the council contact this citizen for ?purpose on ?channel now (policies/consent)",
         response_model=ContactDecision,
+        action="contact.decide",
+        reads=Reads("contact-decision", ("contact-decision",), decision_summary),
     ),
     Route(
-        f"{CITIZEN}/preferences", "GET", get_preferences, "Language, channels, quiet hours", response_model=Preferences
+        f"{CITIZEN}/preferences",
+        "GET",
+        get_preferences,
+        "Language, channels, quiet hours",
+        response_model=Preferences,
+        action="preferences.read",
+        reads=Reads("preferences", ("preferences",), preferences_summary),
     ),
     Route(
         f"{CITIZEN}/preferences",
@@ -395,8 +426,17 @@ ROUTES = [
         request_model=Preferences,
         response_model=Preferences,
         idempotent_writes=True,
+        action="preferences.write",
+        reads=Reads("preferences", ("preferences",), preferences_summary),
     ),
-    Route(f"{CITIZEN}/subscriptions", "GET", get_subscriptions, "Alert subscriptions by topic and zone"),
+    Route(
+        f"{CITIZEN}/subscriptions",
+        "GET",
+        get_subscriptions,
+        "Alert subscriptions by topic and zone",
+        action="subscriptions.read",
+        reads=Reads("subscriptions", ("subscriptions",), subscriptions_summary),
+    ),
     Route(
         f"{CITIZEN}/subscriptions",
         "POST",
@@ -406,8 +446,17 @@ ROUTES = [
         response_model=SubscriptionView,
         status=201,
         idempotent_writes=True,
+        action="subscriptions.write",
+        reads=Reads("subscriptions", ("subscriptions",), subscription_summary),
     ),
-    Route(f"{CITIZEN}/subscriptions/<subscription_id>", "DELETE", delete_subscription, "Unsubscribe", status=204),
+    Route(
+        f"{CITIZEN}/subscriptions/<subscription_id>",
+        "DELETE",
+        delete_subscription,
+        "Unsubscribe",
+        status=204,
+        action="subscriptions.write",
+    ),
 ]
 
 http_api = HttpFunction(NAME, ROUTES)

@@ -1,4 +1,4 @@
-"""The access log, once: every function that reads a citizen's personal data records the read the same way.
+"""The access log, once: every read of a citizen's personal data is recorded the same way.
 
 A read changes no state, so the access record is staged through the outbox
 (``es.madrid.pic.audit.access.recorded.v1``) in a unit of work of its own and committed before the answer
@@ -7,17 +7,13 @@ reads are recorded too, with the policy's reasons. ``pic-audit-events`` appends 
 log the person reads at ``GET /v1/citizens/{id}/access-log`` (RGPD art. 15.1.c: the recipients to whom
 their data were disclosed).
 
-Usage from an HTTP handler::
-
-    decision = ...                                   # the policy's answer
-    audit.record_read(
-        ctx, citizen_id, "consents", function="pic-consent",
-        sections=["consents"], allowed=decision.allow, reasons=decision.reasons,
-    )
+Routes do not call this module: they declare what they show (``functions.core.http.Reads``) and the HTTP
+kernel records it (``functions.core.http.disclose``).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -25,21 +21,34 @@ from typing import TYPE_CHECKING
 
 from events.audit import AccessRecorded, Reader
 from functions.core.auth import Subject
+from functions.core.errors import ValidationError
 from functions.core.outbox import stage_event
 from functions.core.store import UnitOfWork
 
 if TYPE_CHECKING:
     from functions.core.http import RequestContext
-    from functions.core.policy import Decision, Policy
 
 PURPOSE_HEADER = "Access-Purpose"
-MAX_PURPOSE = 200
+MAX_PURPOSE = 128
+# A case or appointment reference, or a few words: letters (any language), digits, spaces and the
+# punctuation references use. No control characters, no markup: it is shown to the citizen in their log.
+PURPOSE_PATTERN = r"^[^\W_][\w .,:;#/()'+-]{0,127}$"
+MAX_RECORDS_IN_UNIT = 90  # one TransactWriteItems holds 100 items
 
 
 def access_purpose(ctx: RequestContext) -> str | None:
-    """The purpose the caller stated in ``Access-Purpose`` (trimmed; ``None`` when absent or blank)."""
+    """The purpose the caller stated in ``Access-Purpose`` (trimmed; ``None`` when absent or blank); one
+    that is too long or carries characters no reference has is refused (422), not stored."""
     value = (ctx.header(PURPOSE_HEADER) or "").strip()
-    return value[:MAX_PURPOSE] or None
+    if not value:
+        return None
+    if len(value) > MAX_PURPOSE or not re.match(PURPOSE_PATTERN, value):
+        raise ValidationError(
+            f"{PURPOSE_HEADER} must be a reference or a few words: up to {MAX_PURPOSE} letters, digits, spaces "
+            "and . , : ; # / ( ) ' + -, starting with a letter or digit",
+            errors=[{"field": PURPOSE_HEADER, "message": f"up to {MAX_PURPOSE} characters of a reference"}],
+        )
+    return value
 
 
 def access_record(
@@ -74,62 +83,11 @@ def stage_read(uow: UnitOfWork, record: AccessRecorded, traceparent: str | None)
     stage_event(uow, record, subject=record.citizen_id, traceparent=traceparent, now=record.at)
 
 
-def record_read(
-    ctx: RequestContext,
-    citizen_id: str,
-    resource: str,
-    *,
-    function: str,
-    sections: Sequence[str],
-    allowed: bool,
-    reasons: Sequence[str],
-    purpose: str | None = None,
-) -> AccessRecorded:
-    """Record one read by the caller of ``ctx`` now (its own transaction); returns the record."""
-    record = access_record(
-        ctx.subject,
-        citizen_id,
-        resource,
-        function=function,
-        purpose=purpose if purpose is not None else access_purpose(ctx),
-        sections=sections,
-        allowed=allowed,
-        reasons=reasons,
-    )
-    uow = UnitOfWork()
-    stage_read(uow, record, ctx.traceparent)
-    uow.commit()
-    return record
-
-
-def authorize_read(
-    ctx: RequestContext,
-    policy: Policy,
-    action: str,
-    citizen_id: str,
-    *,
-    function: str,
-    resource: str,
-    sections: Sequence[str],
-    require_purpose: bool = False,
-) -> Decision:
-    """``policies/authz`` for a read, with the read (or the refusal) recorded: the one-line way for a
-    function whose reads are decided by ``authz`` (consents, preferences, the golden record...).
-
-    ``require_purpose``: an agent must state ``Access-Purpose`` (RGPD art. 5.1.b), else 403 with the reason.
-    """
-    from functions.core.errors import ForbiddenError
-    from functions.core.policy import authorize
-
-    try:
-        decision = authorize(policy, ctx.subject.as_policy_input(), action, citizen_id)
-        if require_purpose and ctx.subject.role == "agent" and access_purpose(ctx) is None:
-            raise ForbiddenError(
-                "an agent must state the purpose of the access in the Access-Purpose header, e.g. a case id "
-                "(RGPD art. 5.1.b, purpose limitation)"
-            )
-    except ForbiddenError as refused:
-        record_read(ctx, citizen_id, resource, function=function, sections=[], allowed=False, reasons=[refused.detail])
-        raise
-    record_read(ctx, citizen_id, resource, function=function, sections=sections, allowed=True, reasons=decision.reasons)
-    return decision
+def commit_records(records: Sequence[AccessRecorded], traceparent: str | None) -> None:
+    """Commit access records now, in units of at most ``MAX_RECORDS_IN_UNIT`` (a page of the clerical review
+    queue names up to 200 people)."""
+    for start in range(0, len(records), MAX_RECORDS_IN_UNIT):
+        uow = UnitOfWork()
+        for record in records[start : start + MAX_RECORDS_IN_UNIT]:
+            stage_read(uow, record, traceparent)
+        uow.commit()

@@ -34,16 +34,24 @@ class Subject:
         return asdict(self)
 
 
+MAX_SUBJECT = 256
+
+
 def subject_from_claims(claims: dict[str, Any]) -> Subject:
-    """Map verified claims to a ``Subject``; unknown roles or levels are refused, not guessed."""
-    role = claims.get("role", "citizen")
-    level = claims.get("level", 0)
+    """Map verified claims to a ``Subject``; a missing or unknown role, an empty subject, or a level or area
+    of the wrong kind is refused, never guessed (a token without a role is not a citizen's)."""
+    if "role" not in claims:
+        raise UnauthenticatedError(f"the token has no role claim (one of {', '.join(ROLES)})")
+    role, level, area, sub = claims["role"], claims.get("level", 0), claims.get("area"), claims["sub"]
     if role not in ROLES:
         raise UnauthenticatedError(f"token role {role!r} is not one of {', '.join(ROLES)}")
     if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 3:
         raise UnauthenticatedError("token attention level must be an integer 0-3")
-    area = claims.get("area")
-    return Subject(id=str(claims["sub"]), role=role, level=level, area=str(area) if area else None)
+    if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUBJECT or not sub.isprintable():
+        raise UnauthenticatedError(f"the token's subject must be 1-{MAX_SUBJECT} printable characters")
+    if area is not None and (not isinstance(area, str) or len(area) > MAX_SUBJECT or not area.isprintable()):
+        raise UnauthenticatedError(f"the token's area must be a string of up to {MAX_SUBJECT} printable characters")
+    return Subject(id=sub, role=role, level=level, area=area or None)
 
 
 class Authenticator:

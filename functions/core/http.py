@@ -1,12 +1,18 @@
-"""HTTP entry points: routing, authentication, body parsing, idempotency and RFC 9457 errors, once.
+"""HTTP entry points: routing, authentication, authorisation, the access log, body parsing, idempotency and
+RFC 9457 errors, once.
 
-A capability's ``main.py`` declares its ``Route``s and hands them to ``HttpFunction``; the same route
-table feeds ``schemas/openapi.json``.
+A capability's ``main.py`` declares its ``Route``s and hands them to ``HttpFunction``; the same route table
+feeds ``schemas/openapi.json``. Every route names its ``policies/authz`` action and the personal data it
+shows (``Reads``); the kernel decides before the handler runs (before the body is even parsed, so a caller
+who may not act learns nothing from validation), shapes the answer to the caller's view and records the
+read in the access log before the data leaves (RGPD arts. 5.1.b, 5.1.c, 5.2 and 15.1.c). A handler never
+authorises by itself: a new route cannot forget to.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,10 +23,12 @@ from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
-from functions.core import idempotency
+from events.consent import ID_PATTERN
+from functions.core import audit, idempotency
 from functions.core.auth import Subject, get_authenticator
 from functions.core.errors import (
     PROBLEM_CONTENT_TYPE,
+    ForbiddenError,
     MalformedRequestError,
     MethodNotAllowedError,
     NotFoundError,
@@ -30,10 +38,14 @@ from functions.core.errors import (
     pydantic_errors,
 )
 from functions.core.logging import bind_trace, get_logger
+from functions.core.policy import Decision, Policy, get_policy
 from functions.core.store import DuplicateError, UnitOfWork
 
 MAX_BODY_BYTES = 64 * 1024
 ANONYMOUS = Subject(id="anonymous", role="anonymous")
+UNKNOWN_CITIZEN = "(unknown)"  # who a route acts on when the resource it names does not exist
+# Placeholders such as UNKNOWN_CITIZEN are in parentheses: no citizen id (nor source#local_id) starts so.
+SUMMARY, HIDDEN = "summary", "hidden"
 
 
 @dataclass
@@ -45,19 +57,52 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Reads:
+    """The personal data a route shows, declared once with the route.
+
+    ``resource`` names it in the access log, ``sections`` say what is shown; ``summary`` turns the full
+    body into what an agent whose view is ``summary`` may see (``policies/authz`` decides the view from the
+    agent's level and area). A route without a summary shows nothing to such an agent (403).
+    """
+
+    resource: str
+    sections: tuple[str, ...]
+    summary: Callable[[Any], Any] | None = None
+
+
 @dataclass
 class RequestContext:
-    """Everything a handler may need from the request, already verified."""
+    """Everything a handler may need from the request, already verified and authorised."""
 
     request: flask.Request
     subject: Subject
     traceparent: str
     route: Route
+    function: str = ""
+    purpose: str | None = None
+    citizen_id: str | None = None
+    decision: Decision | None = None
+    resource: Any = None  # what the route's citizen resolver loaded (the handler may use it)
     idempotency_key: str | None = None
     request_hash: str = ""
+    # What the handler says it disclosed, where the route's declaration cannot know it in advance (the
+    # position's sections as the policy shaped them; a review page's people): recorded by the kernel.
+    shown_sections: list[str] | None = None
+    shown_citizens: list[str] | None = None
 
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)
+
+    @property
+    def on_behalf(self) -> bool:
+        """An agent acts for the citizen (``policies/authz``): changes record the agent and the purpose."""
+        return bool(self.decision and self.decision.result.get("on_behalf"))
+
+    @property
+    def view(self) -> str:
+        """How much of the citizen's data the caller sees: full, detail, summary or hidden."""
+        return str(self.decision.result.get("view", "full")) if self.decision else "full"
 
     def commit(self, uow: UnitOfWork, reply: Reply) -> Reply:
         """Commit the handler's work, with the Idempotency-Key record when the caller sent one."""
@@ -74,11 +119,20 @@ class RequestContext:
 
 
 Handler = Callable[..., Reply]
+CitizenResolver = Callable[[RequestContext, dict[str, str]], str | None]
 
 
 @dataclass
 class Route:
-    """One operation of the channel API."""
+    """One operation of the channel API.
+
+    ``action`` is the ``policies/authz`` action the kernel decides before the handler runs (every route but
+    a public one has one); ``reads`` the personal data it shows (recorded in the access log); ``citizen``
+    finds whose data a route acts on when its path names another resource (a request, an interaction):
+    it returns the citizen id, or ``None`` when the resource does not exist (the answer is then a 404 to
+    whoever may look, a 403 to a citizen: no oracle of other people's ids). A route whose path has
+    ``<citizen_id>`` acts on that citizen; one with neither is a platform action.
+    """
 
     rule: str
     method: str
@@ -89,10 +143,22 @@ class Route:
     status: int = 200
     idempotent_writes: bool = False
     public: bool = False
+    action: str | None = None
+    reads: Reads | None = None
+    citizen: CitizenResolver | None = None
+
+    def __post_init__(self) -> None:
+        if not self.public and not self.action:
+            raise ValueError(f"{self.method} {self.rule}: a route that is not public must name its policy action")
 
     @property
     def openapi_path(self) -> str:
         return self.rule.replace("<", "{").replace(">", "}")
+
+    @property
+    def names_citizen(self) -> bool:
+        """Whether the route acts on one citizen's data (in its path, or found by its resolver)."""
+        return "<citizen_id>" in self.rule or self.citizen is not None
 
 
 def problem_response(error: PicError, instance: str | None = None) -> flask.Response:
@@ -159,10 +225,11 @@ _FRAMEWORK_SLUGS = {400: "malformed-request", 404: "not-found", 405: "method-not
 class HttpFunction:
     """The callable behind ``@functions_framework.http``: one per capability's channel API."""
 
-    def __init__(self, name: str, routes: list[Route]) -> None:
+    def __init__(self, name: str, routes: list[Route], policy: Callable[[], Policy] = get_policy) -> None:
         install_problem_handlers()
         self.name = name
         self.routes = routes
+        self._policy = policy
         self._map = Map(
             [Rule(r.rule, methods=[r.method], endpoint=i) for i, r in enumerate(routes)], strict_slashes=False
         )
@@ -180,7 +247,7 @@ class HttpFunction:
         response.headers["traceparent"] = traceparent
         return response
 
-    def _dispatch(self, request: flask.Request, traceparent: str) -> flask.Response:
+    def _match(self, request: flask.Request) -> tuple[Route, dict[str, str]]:
         adapter = self._map.bind_to_environ(request.environ)
         try:
             endpoint, params = adapter.match(request.path, method=request.method)
@@ -191,16 +258,120 @@ class HttpFunction:
             ) from exc
         except NotFound as exc:
             raise NotFoundError(f"no route {request.path}") from exc
-        route = self.routes[int(endpoint)]
-        subject = ANONYMOUS if route.public else get_authenticator().verify(request.headers.get("Authorization"))
-        ctx = RequestContext(request=request, subject=subject, traceparent=traceparent, route=route)
+        return self.routes[int(endpoint)], dict(params)
+
+    def _dispatch(self, request: flask.Request, traceparent: str) -> flask.Response:
+        route, params = self._match(request)
+        check_citizen_id(params)
+        ctx = RequestContext(
+            request=request, subject=ANONYMOUS, traceparent=traceparent, route=route, function=self.name
+        )
+        if not route.public:
+            ctx.purpose = audit.access_purpose(ctx)
+            ctx.subject = get_authenticator().verify(request.headers.get("Authorization"))
+            self._authorize(ctx, params)
         body = parse_body(request, route.request_model) if route.request_model else None
         key = request.headers.get("Idempotency-Key")
         if key is not None and route.idempotent_writes:
-            ctx.idempotency_key = idempotency.http_key(self.name, subject.id, key, request.method, request.path)
+            ctx.idempotency_key = idempotency.http_key(self.name, ctx.subject.id, key, request.method, request.path)
             ctx.request_hash = idempotency.body_hash(request.get_data(cache=True))
             replay = idempotency.find_replay(ctx.idempotency_key, ctx.request_hash)
             if replay is not None:
-                return json_response(Reply(replay.status, replay.body, {"Idempotent-Replayed": "true"}))
+                reply = Reply(replay.status, replay.body, {"Idempotent-Replayed": "true"})
+                return json_response(disclose(ctx, reply))
         args = {"body": body} if route.request_model else {}
-        return json_response(route.handler(ctx, **args, **params))
+        try:
+            reply = route.handler(ctx, **args, **params)
+        except ForbiddenError as refused:  # a finer policy of the route's own (e.g. the position's) said no
+            if route.reads is not None and ctx.citizen_id is not None:
+                reasons = refused.extra.get("reasons") or [refused.detail]
+                record_access(ctx, [ctx.citizen_id], [], allowed=False, reasons=reasons)
+            raise
+        return json_response(disclose(ctx, reply))
+
+    def _authorize(self, ctx: RequestContext, params: dict[str, str]) -> None:
+        """``policies/authz`` for the route's action on the citizen it names, before anything else runs.
+
+        A refused read of a citizen's data is recorded in their access log (with the reasons); so is a read
+        whose view leaves nothing to show. A resource that does not exist is a 404 only to callers the policy
+        lets look (the decision is asked for an unknown citizen first).
+        """
+        route = ctx.route
+        assert route.action is not None
+        citizen: str | None = params.get("citizen_id")
+        if route.citizen is not None:
+            citizen = route.citizen(ctx, params)
+        named = citizen if citizen is not None else (UNKNOWN_CITIZEN if route.names_citizen else "")
+        question = {
+            "subject": ctx.subject.as_policy_input(),
+            "action": route.action,
+            "purpose": ctx.purpose,
+            "resource": {"citizen_id": named},
+        }
+        decision = self._policy().decide("authz", question)
+        refusal = None if decision.allow else "; ".join(decision.reasons) or f"{route.action} is not allowed"
+        person = citizen if is_person(citizen) else None
+        if refusal is None and route.reads is not None and person is not None:
+            view = str(decision.result.get("view", "full"))
+            if view == HIDDEN or (view == SUMMARY and route.reads.summary is None):
+                reason = f"{route.reads.resource} has nothing to show in the {view} view your level and area allow"
+                refusal, decision = reason, Decision(False, [*decision.reasons, reason], decision.result)
+        if refusal is not None:
+            if route.reads is not None and person is not None:
+                record_access(ctx, [person], [], allowed=False, reasons=decision.reasons)
+            raise ForbiddenError(refusal, reasons=decision.reasons)
+        if route.names_citizen and citizen is None:
+            raise NotFoundError(f"nothing at {ctx.request.path}")
+        ctx.citizen_id, ctx.decision = person, decision
+
+
+def is_person(citizen: str | None) -> bool:
+    """A citizen id or an unlinked source record, not a placeholder such as ``(unknown)``."""
+    return bool(citizen) and not str(citizen).startswith("(")
+
+
+def check_citizen_id(params: dict[str, str]) -> None:
+    """A path's citizen id must be one a citizen can have (it becomes a policy input and an event subject)."""
+    citizen_id = params.get("citizen_id")
+    if citizen_id is not None and not re.match(ID_PATTERN, citizen_id):
+        raise ValidationError(
+            f"{citizen_id!r} is not a citizen id", errors=[{"field": "citizen_id", "message": "not a citizen id"}]
+        )
+
+
+def disclose(ctx: RequestContext, reply: Reply) -> Reply:
+    """The reply as the caller's view allows, its read recorded in the access log before it leaves."""
+    reads = ctx.route.reads
+    citizens = ctx.shown_citizens if ctx.shown_citizens is not None else [c for c in [ctx.citizen_id] if c]
+    if reads is None or not 200 <= reply.status < 300 or reply.body is None or not citizens:
+        return reply
+    view = ctx.view
+    if view == SUMMARY and reads.summary is not None:
+        body = reply.body.model_dump(mode="json") if isinstance(reply.body, BaseModel) else reply.body
+        reply = Reply(reply.status, reads.summary(body), reply.headers)
+    sections = ctx.shown_sections if ctx.shown_sections is not None else [f"{s}:{view}" for s in reads.sections]
+    reasons = ctx.decision.reasons if ctx.decision else []
+    record_access(ctx, citizens, sections, allowed=True, reasons=reasons)
+    return reply
+
+
+def record_access(
+    ctx: RequestContext, citizens: list[str], sections: list[str], *, allowed: bool, reasons: list[str]
+) -> None:
+    """One access record per citizen whose data the reply shows (or whose read was refused), committed
+    before the answer leaves: if it cannot be written, the data is not shown (RGPD art. 5.2)."""
+    assert ctx.route.reads is not None
+    records = [
+        audit.access_record(
+            ctx.subject,
+            citizen,
+            ctx.route.reads.resource,
+            function=ctx.function,
+            purpose=ctx.purpose,
+            sections=sections,
+            allowed=allowed,
+            reasons=reasons,
+        )
+        for citizen in citizens
+    ]
+    audit.commit_records(records, ctx.traceparent)

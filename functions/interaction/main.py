@@ -21,13 +21,11 @@ from flask import Request, Response
 
 from events.interaction import InteractionRecorded
 from events.rgpd import RgpdRequestOpened
-from functions.core import audit
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import ConflictError
-from functions.core.http import HttpFunction, Reply, RequestContext, Route
+from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route, parse_body
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
-from functions.core.policy import authorize as policy_authorize
 from functions.core.store import UnitOfWork
 from functions.interaction import rights, service
 from functions.interaction.storage import DynamoInteractionStore
@@ -67,9 +65,15 @@ def _record(
     return uow, stored, event is not None
 
 
+def citizen_of_body(ctx: RequestContext, params: dict[str, str]) -> str | None:
+    """The person the interaction to record concerns (its ``citizen_id``, or its source record)."""
+    body = parse_body(ctx.request, InteractionRecorded)
+    assert isinstance(body, InteractionRecorded)
+    return service.subject_of(body)
+
+
 def post_interaction(ctx: RequestContext, body: InteractionRecorded) -> Reply:
     """Record an interaction; sending it again answers the first record (200), other content a 422."""
-    policy_authorize(deps().policy, ctx.subject.as_policy_input(), "interaction.record", service.subject_of(body))
     recorder = f"{ctx.subject.role}:{ctx.subject.id}"
     uow, stored, new = _record(body, recorder, ctx.traceparent)
     location = {"Location": f"/v1/interactions/{stored.id}"}
@@ -82,22 +86,22 @@ def post_interaction(ctx: RequestContext, body: InteractionRecorded) -> Reply:
         return Reply(200, service.view(stored), location)
 
 
+def citizen_of_interaction(ctx: RequestContext, params: dict[str, str]) -> str | None:
+    stored = deps().store.fetch(params["interaction_id"])
+    ctx.resource = stored
+    return service.subject_of(stored.interaction) if stored else None
+
+
 def get_interaction(ctx: RequestContext, interaction_id: str) -> Reply:
     """One stored interaction, to whom ``policies/authz`` allows; agents state a purpose; the read is logged."""
-    stored = deps().store.fetch(interaction_id)
-    if stored is None:
-        raise service.InteractionNotFoundError(f"no interaction {interaction_id!r}")
-    audit.authorize_read(
-        ctx,
-        deps().policy,
-        "interaction.read",
-        service.subject_of(stored.interaction),
-        function=NAME,
-        resource="interaction",
-        sections=["interactions"],
-        require_purpose=True,
-    )
+    stored: service.Stored = ctx.resource
     return Reply(200, service.view(stored))
+
+
+def interaction_summary(view: dict[str, Any]) -> dict[str, Any]:
+    """When, where and how: not what was talked about."""
+    keys = ("id", "area", "outcome", "started_at", "ended_at")
+    return {**{k: view.get(k) for k in keys}, "channel": view["channel"]["kind"], "view": "summary"}
 
 
 ROUTES = [
@@ -109,8 +113,18 @@ ROUTES = [
         request_model=InteractionRecorded,
         status=201,
         idempotent_writes=True,
+        action="interaction.record",
+        citizen=citizen_of_body,
     ),
-    Route("/v1/interactions/<interaction_id>", "GET", get_interaction, "One recorded interaction"),
+    Route(
+        "/v1/interactions/<interaction_id>",
+        "GET",
+        get_interaction,
+        "One recorded interaction",
+        action="interaction.read",
+        citizen=citizen_of_interaction,
+        reads=Reads("interaction", ("interactions",), interaction_summary),
+    ),
 ]
 
 http_api = HttpFunction(NAME, ROUTES)

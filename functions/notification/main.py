@@ -48,10 +48,9 @@ from functions.core.errors import (
     ValidationError,
     pydantic_errors,
 )
-from functions.core.http import HttpFunction, Reply, RequestContext, Route
+from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
 from functions.core.logging import get_logger
 from functions.core.outbox import stage_event
-from functions.core.policy import authorize as policy_authorize
 from functions.core.settings import get_settings
 from functions.core.store import UnitOfWork
 from functions.notification import pipeline, rights, service, templates
@@ -66,10 +65,6 @@ CHUNK_MIN = 500
 MALFORMED_SHOWN = 1000
 CSV_RECIPIENT_COLUMNS = ("citizen_id", "email", "phone")
 CSV_RESERVED = (*CSV_RECIPIENT_COLUMNS, "reference")
-
-
-def authorize(ctx: RequestContext, action: str, citizen_id: str = "") -> None:
-    policy_authorize(pipeline.policy(), ctx.subject.as_policy_input(), action, citizen_id)
 
 
 class Body(BaseModel):
@@ -118,7 +113,6 @@ def _check_template_id(template_id: str) -> None:
 def put_template(ctx: RequestContext, body: TemplatePut, template_id: str) -> Reply:
     """Store a new version when the content changed; the same content again changes nothing (200)."""
     _check_template_id(template_id)
-    authorize(ctx, "template.write")
     purposes = load_terms().purposes
     if body.purpose not in purposes:
         raise service.TemplateError(
@@ -145,7 +139,6 @@ def put_template(ctx: RequestContext, body: TemplatePut, template_id: str) -> Re
 
 
 def get_template(ctx: RequestContext, template_id: str) -> Reply:
-    authorize(ctx, "template.read")
     version = ctx.request.args.get("version")
     if version is not None and not version.isdigit():
         raise ValidationError("version must be a positive integer", errors=[{"field": "version", "message": "integer"}])
@@ -162,7 +155,6 @@ def get_template(ctx: RequestContext, template_id: str) -> Reply:
 def preview_template(ctx: RequestContext, body: PreviewPost, template_id: str) -> Reply:
     """The rendered message (placeholders shown as ((field)) when no personalisation is given) and the
     Fernández-Huerta clear-language score of the Spanish body."""
-    authorize(ctx, "template.read")
     template = pipeline.fetch_template(template_id)
     values = body.personalisation if body.personalisation is not None else {f: f"(({f}))" for f in template.fields}
     rendered = templates.render(template, values, body.language)
@@ -202,7 +194,6 @@ class NotificationCreated(BaseModel):
 
 
 def post_notification(ctx: RequestContext, body: NotificationPost) -> Reply:
-    authorize(ctx, "notification.send")
     req = NotificationRequest(
         notification_id=service.new_notification_id(),
         template=body.template,
@@ -218,12 +209,20 @@ def post_notification(ctx: RequestContext, body: NotificationPost) -> Reply:
     return ctx.commit(uow, Reply(201, created.model_dump(), {"Location": f"/v1/notifications/{doc['id']}"}))
 
 
+def citizen_of_notification(ctx: RequestContext, params: dict[str, str]) -> str | None:
+    """The citizen a notification went to ("" for one to an explicit address: a platform read), or ``None``."""
+    found = stores().notifications.fetch(params["notification_id"])
+    ctx.resource = found[0] if found else None
+    return str(found[0]["recipient"].get("citizen_id") or "") if found else None
+
+
 def get_notification(ctx: RequestContext, notification_id: str) -> Reply:
-    authorize(ctx, "notification.read")
-    found = stores().notifications.fetch(notification_id)
-    if found is None:
-        raise service.NotificationNotFoundError(f"no notification {notification_id!r}")
-    return Reply(200, pipeline.public_view(found[0]))
+    return Reply(200, pipeline.public_view(ctx.resource))
+
+
+def notification_summary(view: dict[str, Any]) -> dict[str, Any]:
+    """Whether it reached the person, not what it said or why."""
+    return {"id": view["id"], "status": view["status"], "channel": view["channel"], "view": "summary"}
 
 
 # ---- bulk ------------------------------------------------------------------------------------------------------
@@ -315,7 +314,6 @@ def _validate_row(
 
 def post_bulk(ctx: RequestContext) -> Reply:
     """Store the rows in chunks and answer the job id at once; chunks are decided and enqueued by events."""
-    authorize(ctx, "notification.send")
     template_id, raw_rows = _bulk_rows(ctx)
     if len(raw_rows) > MAX_BULK_RECIPIENTS:
         raise service.PayloadTooLargeError(
@@ -368,7 +366,6 @@ def _store_chunks(bulk_id: str, chunks: list[list[dict[str, Any]]], at: datetime
 
 
 def get_bulk(ctx: RequestContext, bulk_id: str) -> Reply:
-    authorize(ctx, "notification.read")
     job = stores().jobs.fetch_job(bulk_id)
     if job is None:
         raise service.NotificationNotFoundError(f"no bulk job {bulk_id!r}")
@@ -400,7 +397,6 @@ def get_bulk(ctx: RequestContext, bulk_id: str) -> Reply:
 
 
 def get_inbox(ctx: RequestContext, citizen_id: str) -> Reply:
-    authorize(ctx, "inbox.read", citizen_id)
     messages = [
         {
             "notification_id": m.notification_id,
@@ -416,9 +412,14 @@ def get_inbox(ctx: RequestContext, citizen_id: str) -> Reply:
     return Reply(200, {"citizen_id": citizen_id, "unread": sum(not m["read"] for m in messages), "messages": messages})
 
 
+def inbox_summary(inbox: dict[str, Any]) -> dict[str, Any]:
+    """How many messages and how many unread: no subjects or bodies."""
+    total = len(inbox["messages"])
+    return {"citizen_id": inbox["citizen_id"], "unread": inbox["unread"], "total": total, "view": "summary"}
+
+
 def mark_read(ctx: RequestContext, citizen_id: str, notification_id: str) -> Reply:
     """Marking read twice is fine: the first time counts."""
-    authorize(ctx, "inbox.write", citizen_id)
     store = InboxStore()
     item = store.find(citizen_id, notification_id)
     if item is None:
@@ -442,7 +443,6 @@ PROFILE_WRITE_ATTEMPTS = 5
 def put_push_endpoint(ctx: RequestContext, body: PushEndpointPut, citizen_id: str) -> Reply:
     """The device's endpoint joins the citizen's profile, which the CON projections also write: a concurrent
     projection is a version conflict, so read-merge-write again rather than hand the caller a 409."""
-    authorize(ctx, "inbox.write", citizen_id)
     reply = Reply(200, {"citizen_id": citizen_id, "endpoint": body.endpoint})
 
     def write() -> Reply:
@@ -459,7 +459,6 @@ def put_push_endpoint(ctx: RequestContext, body: PushEndpointPut, citizen_id: st
 
 def get_profile(ctx: RequestContext, citizen_id: str) -> Reply:
     """What NOT decides with: the projected consents, preferences and flags, reachable channels, subscriptions."""
-    authorize(ctx, "inbox.read", citizen_id)
     view = pipeline.views_of([citizen_id])[citizen_id]
     subs = stores().profiles.fetch_subscriptions(citizen_id)
     return Reply(
@@ -478,25 +477,39 @@ def get_profile(ctx: RequestContext, citizen_id: str) -> Reply:
     )
 
 
+def profile_summary(profile: dict[str, Any]) -> dict[str, Any]:
+    """Which channels reach the person, and their restriction: no addresses, consents or zones."""
+    keys = ("citizen_id", "reachable", "restricted")
+    return {**{k: profile[k] for k in keys}, "view": "summary"}
+
+
 ROUTES = [
     Route("/v1/templates/<template_id>", "PUT", put_template, "Create or change a template (a new version)",
-          request_model=TemplatePut, idempotent_writes=True),
-    Route("/v1/templates/<template_id>", "GET", get_template, "A template (?version=n), its fields and readability"),
+          request_model=TemplatePut, idempotent_writes=True, action="template.write"),
+    Route("/v1/templates/<template_id>", "GET", get_template, "A template (?version=n), its fields and readability",
+          action="template.read"),
     Route("/v1/templates/<template_id>/preview", "POST", preview_template,
-          "Render a template and score its clear language (Fernández-Huerta)", request_model=PreviewPost),
+          "Render a template and score its clear language (Fernández-Huerta)", request_model=PreviewPost,
+          action="template.read"),
     Route("/v1/notifications", "POST", post_notification, "Notify a citizen or an explicit address",
-          request_model=NotificationPost, response_model=NotificationCreated, status=201, idempotent_writes=True),
+          request_model=NotificationPost, response_model=NotificationCreated, status=201, idempotent_writes=True,
+          action="notification.send"),
     Route("/v1/notifications/bulk", "POST", post_bulk, "Up to 100,000 notifications (JSON or CSV) as one job",
-          status=202, idempotent_writes=True),
-    Route("/v1/notifications/bulk/<bulk_id>", "GET", get_bulk, "A bulk job's progress and malformed rows"),
-    Route("/v1/notifications/<notification_id>", "GET", get_notification, "Status, reason and history"),
-    Route("/v1/citizens/<citizen_id>/inbox", "GET", get_inbox, "In-app messages, newest first"),
+          status=202, idempotent_writes=True, action="notification.send"),
+    Route("/v1/notifications/bulk/<bulk_id>", "GET", get_bulk, "A bulk job's progress and malformed rows",
+          action="notification.read"),
+    Route("/v1/notifications/<notification_id>", "GET", get_notification, "Status, reason and history",
+          action="notification.read", citizen=citizen_of_notification,
+          reads=Reads("notification", ("notifications",), notification_summary)),
+    Route("/v1/citizens/<citizen_id>/inbox", "GET", get_inbox, "In-app messages, newest first",
+          action="inbox.read", reads=Reads("inbox", ("notifications",), inbox_summary)),
     Route("/v1/citizens/<citizen_id>/inbox/<notification_id>/read", "POST", mark_read, "Mark an in-app message read",
-          status=204),
+          status=204, action="inbox.write"),
     Route("/v1/citizens/<citizen_id>/push-endpoint", "PUT", put_push_endpoint, "Register the device for push",
-          request_model=PushEndpointPut, idempotent_writes=True),
+          request_model=PushEndpointPut, idempotent_writes=True, action="inbox.write"),
     Route("/v1/citizens/<citizen_id>/notification-profile", "GET", get_profile,
-          "What the notification service decides with (projected consents, preferences, flags, subscriptions)"),
+          "What the notification service decides with (projected consents, preferences, flags, subscriptions)",
+          action="inbox.read", reads=Reads("notification-profile", ("notification-profile",), profile_summary)),
 ]  # fmt: skip
 
 http_api = HttpFunction("pic-notification", ROUTES)

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -24,14 +23,13 @@ from flask import Request, Response
 from pydantic import BaseModel
 
 from events.citizen import CitizenUpdated
-from events.consent import ID_PATTERN, ConsentChanged
+from events.consent import ConsentChanged
 from events.interaction import InteractionLogged
 from events.position import PositionItemUpserted
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
-from functions.core import audit
 from functions.core.cloudevent import EventContext, EventFunction
-from functions.core.errors import ForbiddenError, ValidationError
-from functions.core.http import HttpFunction, Reply, RequestContext, Route
+from functions.core.errors import ForbiddenError
+from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
 from functions.core.policy import Policy, get_policy
 from functions.core.store import UnitOfWork
 from functions.position import rights, service
@@ -102,17 +100,15 @@ def policy_input(
 
 
 def get_position(ctx: RequestContext, citizen_id: str) -> Reply:
-    """The position as ``policies/position`` lets this viewer see it; refused reads are logged too."""
-    if not re.match(ID_PATTERN, citizen_id):
-        raise ValidationError(f"{citizen_id!r} is not a citizen id")
-    purpose = audit.access_purpose(ctx)
+    """The position as ``policies/position`` lets this viewer see it, section by section.
+
+    The kernel has already asked ``policies/authz`` (role, level, purpose) and records what this answer
+    shows (``ctx.shown_sections``) in the access log before it leaves; a refusal here is recorded too.
+    """
     items, flags = deps().store.fetch_view(citizen_id)
     parts = service.parts_of(items)
-    decision = deps().policy.decide(POLICY, policy_input(ctx, citizen_id, purpose, parts, flags.restricted))
+    decision = deps().policy.decide(POLICY, policy_input(ctx, citizen_id, ctx.purpose, parts, flags.restricted))
     if not decision.allow:
-        audit.record_read(
-            ctx, citizen_id, "position", function=NAME, sections=[], allowed=False, reasons=decision.reasons
-        )
         raise ForbiddenError("; ".join(decision.reasons) or "the policy does not allow this", reasons=decision.reasons)
     decided = {
         service.Part(p["section"], p["area"], bool(p["special_category"])): (str(p["view"]), str(p["reason"]))
@@ -120,19 +116,11 @@ def get_position(ctx: RequestContext, citizen_id: str) -> Reply:
     }
     at = datetime.now(UTC)
     sections = service.build_view(items, decided, at.date())
-    audit.record_read(
-        ctx,
-        citizen_id,
-        "position",
-        function=NAME,
-        sections=service.shown_sections(sections),
-        allowed=True,
-        reasons=decision.reasons,
-    )
+    ctx.shown_sections = service.shown_sections(sections)
     body = {
         "citizen_id": citizen_id,
         "viewer": ctx.subject.as_policy_input(),
-        "purpose": purpose,
+        "purpose": ctx.purpose,
         "reasons": decision.reasons,
         "sections": sections,
         "generated_at": at.isoformat(),
@@ -147,6 +135,8 @@ ROUTES = [
         get_position,
         "The citizen's global position, per section, as policies/position lets the caller see it",
         response_model=PositionView,
+        action="position.read",
+        reads=Reads("position", service.SECTIONS),
     ),
 ]
 

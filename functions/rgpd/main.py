@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -23,14 +22,12 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.consent import ID_PATTERN
 from events.rgpd import RgpdDomainAnswered
 from functions.core.cloudevent import EventContext, EventFunction
-from functions.core.errors import ConflictError, InvalidEventError, ValidationError
-from functions.core.http import HttpFunction, Reply, RequestContext, Route
+from functions.core.errors import ConflictError, InvalidEventError
+from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
-from functions.core.policy import authorize as policy_authorize
 from functions.core.settings import get_settings
 from functions.core.store import UnitOfWork
 from functions.rgpd import export, service
@@ -103,28 +100,23 @@ class FlagsView(BaseModel):
     changed_at: datetime | None
 
 
-# ---- authorisation ---------------------------------------------------------------------------------
+# ---- who asks, and which request ------------------------------------------------------------------
 
 
-def authorize(ctx: RequestContext, action: str, citizen_id: str) -> service.Requester:
-    """``policies/authz``: the citizen for themselves, an agent on their behalf; anyone else is a 403."""
+def requester(ctx: RequestContext) -> service.Requester:
+    """The citizen for themselves, or an agent on their behalf with the purpose they stated (the kernel
+    asked ``policies/authz``; anyone else never gets here)."""
     subject = ctx.subject
-    decision = policy_authorize(deps().policy, subject.as_policy_input(), action, citizen_id)
-    if decision.result.get("on_behalf"):
-        return service.Requester("agent", subject.id, subject.level, ctx.header("Access-Purpose"))
+    if ctx.on_behalf:
+        return service.Requester("agent", subject.id, subject.level, ctx.purpose)
     return service.Requester("citizen", subject.id)
 
 
-def _check_id(citizen_id: str) -> None:
-    if not re.match(ID_PATTERN, citizen_id):
-        raise ValidationError(f"{citizen_id!r} is not a citizen id", errors=[{"field": "citizen_id", "message": "id"}])
-
-
-def _request(request_id: str) -> service.RgpdRequest:
-    request = deps().store.fetch_request(request_id)
-    if request is None:
-        raise service.RgpdRequestNotFoundError(f"no data-subject request {request_id}")
-    return request
+def citizen_of_request(ctx: RequestContext, params: dict[str, str]) -> str | None:
+    """Whose request ``request_id`` is (the route acts on that citizen's data); ``None`` if there is none."""
+    request = deps().store.fetch_request(params["request_id"])
+    ctx.resource = request
+    return request.citizen_id if request else None
 
 
 # ---- requests --------------------------------------------------------------------------------------
@@ -132,12 +124,10 @@ def _request(request_id: str) -> service.RgpdRequest:
 
 def post_request(ctx: RequestContext, body: RgpdRequestPost, citizen_id: str) -> Reply:
     """Open a request: validate the right's fields, set the deadline, fan out, change the flags."""
-    _check_id(citizen_id)
-    requester = authorize(ctx, "rgpd.request", citizen_id)
     details = service.validate_details(body.right, body.model_extra or {}, deps().terms)
     for attempt in range(CONFLICT_RETRIES):
         at = now()
-        request, event = service.open_request(citizen_id, body.right, details, requester, at)
+        request, event = service.open_request(citizen_id, body.right, details, requester(ctx), at)
         uow = UnitOfWork()
         deps().store.stage_request(uow, request)
         stage_event(uow, event, subject=citizen_id, traceparent=ctx.traceparent, now=at)
@@ -166,14 +156,18 @@ def post_request(ctx: RequestContext, body: RgpdRequestPost, citizen_id: str) ->
 
 
 def get_request(ctx: RequestContext, request_id: str) -> Reply:
-    request = _request(request_id)
-    authorize(ctx, "rgpd.read", request.citizen_id)
+    request: service.RgpdRequest = ctx.resource
     answers = deps().store.fetch_answers(request_id)
     return Reply(200, service.request_view(request, answers, now()))
 
 
+def request_summary(view: dict[str, Any]) -> dict[str, Any]:
+    """The request's state and deadline, not what each domain exported, erased or kept."""
+    keys = ("request_id", "citizen_id", "right", "status", "opened_at", "due_at", "overdue", "completed_at")
+    return {**{k: view[k] for k in keys}, "view": "summary"}
+
+
 def list_requests(ctx: RequestContext, citizen_id: str) -> Reply:
-    authorize(ctx, "rgpd.read", citizen_id)
     at = now()
     requests = deps().store.fetch_requests_of(citizen_id)
     return Reply(200, {"citizen_id": citizen_id, "requests": [service.summary_view(r, at) for r in requests]})
@@ -182,8 +176,7 @@ def list_requests(ctx: RequestContext, citizen_id: str) -> Reply:
 def post_extension(ctx: RequestContext, body: ExtensionPost, request_id: str) -> Reply:
     """Extend the deadline by two further months (art. 12.3): an agent decides it, with the reason that the
     person is told; recorded on the request."""
-    request = _request(request_id)
-    authorize(ctx, "rgpd.extend", request.citizen_id)
+    request: service.RgpdRequest = ctx.resource
     at = now()
     extended = service.extend(request, body.reason, ctx.subject.id, at)
     uow = UnitOfWork()
@@ -195,9 +188,9 @@ def post_extension(ctx: RequestContext, body: ExtensionPost, request_id: str) ->
 
 
 def get_export(ctx: RequestContext, request_id: str) -> Reply:
-    """The zip of an access or portability request once every domain has answered."""
-    request = _request(request_id)
-    authorize(ctx, "rgpd.read", request.citizen_id)
+    """The zip of an access or portability request once every domain has answered: to the data subject
+    (``policies/authz`` ``rgpd.export``), never to an agent who opened it on their behalf."""
+    request: service.RgpdRequest = ctx.resource
     if request.right not in service.EXPORT_RIGHTS:
         raise service.ExportNotReadyError(f"request {request_id} is a {request.right} request: it has no export")
     answers = deps().store.fetch_answers(request_id)
@@ -248,7 +241,6 @@ def _own_data(citizen_id: str, at: datetime) -> dict[str, Any]:
 
 
 def get_flags(ctx: RequestContext, citizen_id: str) -> Reply:
-    authorize(ctx, "rgpd.read", citizen_id)
     flags = deps().store.fetch_flags(citizen_id)
     view = FlagsView(
         citizen_id=citizen_id,
@@ -261,6 +253,7 @@ def get_flags(ctx: RequestContext, citizen_id: str) -> Reply:
 
 CITIZEN = "/v1/citizens/<citizen_id>"
 REQUEST = "/v1/rgpd-requests/<request_id>"
+REQUEST_READ = Reads("rgpd-request", ("rgpd-requests",), request_summary)
 ROUTES = [
     Route(
         f"{CITIZEN}/rgpd-requests",
@@ -271,16 +264,34 @@ ROUTES = [
         response_model=RgpdRequestAccepted,
         status=202,
         idempotent_writes=True,
+        action="rgpd.request",
     ),
-    Route(f"{CITIZEN}/rgpd-requests", "GET", list_requests, "The citizen's data-subject requests, newest first"),
+    Route(
+        f"{CITIZEN}/rgpd-requests",
+        "GET",
+        list_requests,
+        "The citizen's data-subject requests, newest first",
+        action="rgpd.read",
+        reads=Reads("rgpd-requests", ("rgpd-requests",), lambda page: {**page, "view": "summary"}),
+    ),
     Route(
         f"{CITIZEN}/rgpd-flags",
         "GET",
         get_flags,
         "Restriction (art. 18) and objection (art. 21) flags",
         response_model=FlagsView,
+        action="rgpd.read",
+        reads=Reads("rgpd-flags", ("rgpd-flags",), lambda flags: {**flags, "view": "summary"}),
     ),
-    Route(REQUEST, "GET", get_request, "A request's status, deadline and, per domain, what was done and why"),
+    Route(
+        REQUEST,
+        "GET",
+        get_request,
+        "A request's status, deadline and, per domain, what was done and why",
+        action="rgpd.read",
+        citizen=citizen_of_request,
+        reads=REQUEST_READ,
+    ),
     Route(
         f"{REQUEST}/extension",
         "POST",
@@ -288,8 +299,19 @@ ROUTES = [
         "Extend the deadline by two further months with a reason (art. 12.3)",
         request_model=ExtensionPost,
         idempotent_writes=True,
+        action="rgpd.extend",
+        citizen=citizen_of_request,
+        reads=REQUEST_READ,
     ),
-    Route(f"{REQUEST}/export", "GET", get_export, "The access/portability export: a zip of JSON and CSV"),
+    Route(
+        f"{REQUEST}/export",
+        "GET",
+        get_export,
+        "The access/portability export: a zip of JSON and CSV (to the data subject)",
+        action="rgpd.export",
+        citizen=citizen_of_request,
+        reads=Reads("rgpd-export", ("export",)),
+    ),
 ]
 
 http_api = HttpFunction("pic-rgpd", ROUTES)

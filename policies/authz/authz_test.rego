@@ -13,8 +13,13 @@ agent(level) := {"id": "a-9", "role": "agent", "level": level, "area": "hacienda
 request(subject, action, citizen_id) := {
 	"subject": subject,
 	"action": action,
+	"purpose": "CITA-0042",
 	"resource": {"citizen_id": citizen_id},
 }
+
+attention_agent(level) := {"id": "a-1", "role": "agent", "level": level, "area": "atencion-ciudadania"}
+
+without_purpose(req) := object.remove(req, ["purpose"])
 
 allowed(req) if {
 	d := decision with input as req
@@ -83,7 +88,7 @@ test_agent_level_2_writes_consent_on_behalf_allowed if {
 	# THEN they may, on the citizen's behalf, and the caller records the agent
 	d.allow == true
 	d.on_behalf == true
-	has_reason(d, `Agent "a-9" (attention level 2) acts on behalf of citizen "c-123"`)
+	has_reason(d, `Agent "a-9" (attention level 2, area "hacienda") acts on behalf of citizen "c-123" for the stated purpose "CITA-0042"`)
 }
 
 test_agent_level_0_denied if {
@@ -144,16 +149,29 @@ test_system_denied if {
 }
 
 test_role_listed_in_data_but_unknown_to_policy_denied if {
-	# GIVEN a compliance officer who lists admin for consent.read
+	# GIVEN a compliance officer who lists an "auditor" role for consent.read
+	edited := object.union(data.authz.actions, {"consent.read": {"roles": ["citizen", "agent", "auditor"]}})
+
+	# WHEN an auditor reads citizen c-123's consents
+	d := decision with input as request({"id": "u-1", "role": "auditor"}, "consent.read", "c-123")
+		with data.authz.actions as edited
+
+	# THEN they still may not, and the reason says so
+	d.allow == false
+	has_reason(d, `Role "auditor" is listed for "consent.read"`)
+}
+
+test_admin_listed_for_a_citizen_action_still_denied if {
+	# GIVEN a compliance officer who (by mistake) lists admin for consent.read
 	edited := object.union(data.authz.actions, {"consent.read": {"roles": ["citizen", "agent", "admin"]}})
 
 	# WHEN an administrator reads citizen c-123's consents
 	d := decision with input as request({"id": "u-1", "role": "admin"}, "consent.read", "c-123")
 		with data.authz.actions as edited
 
-	# THEN they still may not, and the reason says so
+	# THEN they still may not: administrators never reach citizens' data
 	d.allow == false
-	has_reason(d, `Role "admin" is listed for "consent.read"`)
+	has_reason(d, "never reaches a citizen's personal data")
 }
 
 # ---------------------------------------------------------------------------
@@ -184,15 +202,22 @@ test_decision_defined_and_denied_without_input if {
 test_every_declared_action_is_open_to_citizen_and_agent if {
 	# GIVEN the declared actions on a citizen's record (platform actions, e.g. template.write, are tested
 	# apart) that list the citizen: rgpd.extend is the controller's, interaction.record the channels' and
-	# citizen.review/unmerge the staff's (agents and systems only)
+	# citizen.review/unmerge the staff's (agents and systems only); rgpd.export goes to the data subject
+	# only, and access-log.read to agents of the DPO's office only
 	record_actions := {name | some name, spec in data.authz.actions; not spec.scope == "platform"}
 	citizen_actions := {name | some name in record_actions; "citizen" in data.authz.actions[name].roles}
 	record_actions - citizen_actions == {"rgpd.extend", "interaction.record", "citizen.review", "citizen.unmerge"}
+	area_bound := {name | some name in citizen_actions; data.authz.actions[name].agent_areas}
+	agent_actions := {name | some name in citizen_actions; "agent" in data.authz.actions[name].roles} - area_bound
+	citizen_actions - agent_actions == {"rgpd.export", "access-log.read"}
 
-	# THEN each may be done by the citizen and by an agent of level 1
+	# THEN each may be done by the citizen, and by an agent of level 1 stating a purpose where agents may
 	every name in citizen_actions {
 		allowed(request(citizen_123, name, "c-123"))
+	}
+	every name in agent_actions {
 		allowed(request(agent(1), name, "c-123"))
+		not allowed(without_purpose(request(agent(1), name, "c-123")))
 	}
 }
 
@@ -375,4 +400,89 @@ test_a_citizen_reads_their_own_inbox_only if {
 
 test_a_system_may_not_read_a_citizens_inbox if {
 	not decision.allow with input as {"subject": {"id": "tributos", "role": "system"}, "action": "inbox.read", "resource": {"citizen_id": "c-1"}}
+}
+
+# ---------------------------------------------------------------------------
+# Purpose, view, area-bound actions and the platform administrator (issue 11)
+# ---------------------------------------------------------------------------
+
+test_agent_without_purpose_denied_on_every_citizen_action if {
+	# GIVEN an attention agent of level 3 who states no purpose
+	# WHEN they read citizen c-123's consents, golden record, inbox or rights requests
+	# THEN every one is refused, saying why
+	every name in {"consent.read", "citizen.read", "inbox.read", "rgpd.read", "rgpd.request", "consent.write"} {
+		d := decision with input as without_purpose(request(agent(3), name, "c-123"))
+		d.allow == false
+		has_reason(d, "no purpose, no access")
+	}
+}
+
+test_agent_with_blank_purpose_denied if {
+	d := decision with input as object.union(request(agent(2), "consent.read", "c-123"), {"purpose": "   "})
+	d.allow == false
+}
+
+test_agent_view_follows_level_and_area if {
+	# GIVEN agents of the citizen-attention area at levels 1, 2, 3, and one of another area
+
+	# WHEN they read citizen c-123's consents for a purpose
+	# THEN they see what the global position's table gives their level inside their area, a summary outside
+	decision.view == "summary" with input as request(attention_agent(1), "consent.read", "c-123")
+	decision.view == "detail" with input as request(attention_agent(2), "consent.read", "c-123")
+	decision.view == "full" with input as request(attention_agent(3), "consent.read", "c-123")
+	decision.view == "summary" with input as request(agent(3), "consent.read", "c-123")
+}
+
+test_citizen_and_system_see_full_view if {
+	decision.view == "full" with input as request(citizen_123, "consent.read", "c-123")
+	decision.view == "full" with input as request({"id": "svc-padron", "role": "system"}, "citizen.read", "c-123")
+}
+
+test_export_goes_to_the_data_subject_only if {
+	# GIVEN an access request of citizen c-123
+	# WHEN the citizen downloads the export THEN allowed
+	allowed(request(citizen_123, "rgpd.export", "c-123"))
+
+	# WHEN an agent of level 3 who opened it on their behalf tries, with a purpose THEN refused
+	d := decision with input as request(agent(3), "rgpd.export", "c-123")
+	d.allow == false
+	has_reason(d, `Role "agent" may not do "rgpd.export"`)
+}
+
+test_access_log_read_by_the_dpo_office_only if {
+	dpo := {"id": "a-7", "role": "agent", "level": 2, "area": "proteccion-datos"}
+	allowed(request(dpo, "access-log.read", "c-123"))
+	not allowed(without_purpose(request(dpo, "access-log.read", "c-123")))
+	d := decision with input as request(agent(3), "access-log.read", "c-123")
+	d.allow == false
+	has_reason(d, "only agents of proteccion-datos may")
+	allowed(request(citizen_123, "access-log.read", "c-123"))
+	not allowed(request(citizen_123, "access-log.read", "c-456"))
+}
+
+test_admin_administers_templates if {
+	admin := {"id": "u-1", "role": "admin", "level": 0}
+	decision.allow with input as {"subject": admin, "action": "template.write", "resource": {}}
+	decision.allow with input as {"subject": admin, "action": "template.read", "resource": {}}
+}
+
+test_admin_never_reaches_citizen_data if {
+	admin := {"id": "u-1", "role": "admin", "level": 3}
+	record_actions := {name | some name, spec in data.authz.actions; not spec.scope == "platform"}
+	every name in record_actions {
+		not allowed(request(admin, name, "c-123"))
+	}
+}
+
+test_agent_reading_a_citizens_notification_needs_a_purpose if {
+	# GIVEN a notification sent to citizen c-123 (a platform action that names the citizen)
+	# WHEN an agent reads its status without a purpose THEN refused; with one THEN allowed, on behalf
+	not allowed(without_purpose(request(agent(2), "notification.read", "c-123")))
+	d := decision with input as request(agent(2), "notification.read", "c-123")
+	d.allow == true
+	d.on_behalf == true
+}
+
+test_agent_platform_action_without_citizen_needs_no_purpose if {
+	decision.allow with input as {"subject": agent(1), "action": "notification.read", "resource": {}}
 }

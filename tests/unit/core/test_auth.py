@@ -45,7 +45,8 @@ def authenticator(rsa_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch) -
 def token(rsa_key: rsa.RSAPrivateKey) -> Callable[..., str]:
     def make(key: Any = rsa_key, algorithm: str = "RS256", drop: tuple[str, ...] = (), **claims: Any) -> str:
         now = int(time.time())
-        payload = {"sub": "c-0001", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 300, **claims}
+        payload = {"sub": "c-0001", "role": "citizen", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 300}
+        payload.update(claims)
         for name in drop:
             payload.pop(name)
         return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": "test-key"})
@@ -58,8 +59,21 @@ def token(rsa_key: rsa.RSAPrivateKey) -> Callable[..., str]:
 # ---------------------------------------------------------------------------
 
 
-def test_a_token_without_role_or_level_is_a_self_service_citizen() -> None:
-    assert subject_from_claims({"sub": "c-0001"}) == Subject(id="c-0001", role="citizen", level=0, area=None)
+def test_a_token_without_level_is_self_service() -> None:
+    assert subject_from_claims({"sub": "c-0001", "role": "citizen"}) == Subject(id="c-0001", role="citizen")
+
+
+def test_a_token_without_a_role_claim_is_refused_not_taken_for_a_citizen() -> None:
+    # GIVEN claims with a subject and no role WHEN mapped THEN refused (401), never guessed as a citizen
+    with pytest.raises(UnauthenticatedError, match="no role claim") as err:
+        subject_from_claims({"sub": "c-0001"})
+    assert err.value.status == 401
+
+
+@pytest.mark.parametrize("sub", ["", "   ", 1234, None, "x" * 257, "c-1\nrole: admin", "c-\x00"])
+def test_a_subject_that_is_empty_not_a_string_too_long_or_unprintable_is_refused(sub: Any) -> None:
+    with pytest.raises(UnauthenticatedError, match="subject"):
+        subject_from_claims({"sub": sub, "role": "citizen"})
 
 
 @pytest.mark.parametrize("level", [0, 1, 2, 3])
@@ -90,9 +104,10 @@ def test_an_unknown_role_is_refused_not_guessed(role: Any) -> None:
         subject_from_claims({"sub": "x", "role": role})
 
 
-def test_subject_and_area_are_strings_and_an_empty_area_is_none() -> None:
-    assert subject_from_claims({"sub": 1234, "area": 7}) == Subject(id="1234", role="citizen", level=0, area="7")
-    assert subject_from_claims({"sub": "x", "area": ""}).area is None
+def test_an_area_is_a_string_and_an_empty_area_is_none() -> None:
+    assert subject_from_claims({"sub": "x", "role": "agent", "level": 1, "area": ""}).area is None
+    with pytest.raises(UnauthenticatedError, match="area"):
+        subject_from_claims({"sub": "x", "role": "agent", "level": 1, "area": 7})
 
 
 def test_the_policy_input_of_a_subject_is_its_fields() -> None:

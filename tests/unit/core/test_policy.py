@@ -117,7 +117,7 @@ def reference(engine: regorus.Engine, package: str, input_: dict[str, Any]) -> A
 
 
 def test_the_bundle_holds_every_policy_but_not_its_tests(bundle: PolicyBundle) -> None:
-    assert {"authz", "consent", "position", "access_log", "rgpd.retention"} <= set(bundle.packages)
+    assert {"authz", "consent", "position", "rgpd.retention"} <= set(bundle.packages)
     names = [name for name, _ in bundle.modules]
     assert {
         "authz/authz.rego",

@@ -63,7 +63,7 @@ class CitizenRef(BaseModel):
     citizen_id: str
 
 
-def citizen_of_record(ctx: RequestContext, params: dict[str, str]) -> str | None:
+def citizen_of_record(ctx: RequestContext, params: dict[str, str]) -> str:
     """Whose golden record a source record (``?source`` + ``?local_id``) is linked to: the route acts on
     that citizen (a citizen asking learns nothing about others: the policy answers 403 either way)."""
     args = ctx.request.args
@@ -74,7 +74,9 @@ def citizen_of_record(ctx: RequestContext, params: dict[str, str]) -> str | None
             errors=[{"field": name, "message": "required"} for name in missing],
         )
     found = deps().store.fetch_citizen_of(args["source"], args["local_id"])
-    return found[0] if found else None
+    if found is None:
+        raise service.CitizenNotFoundError(f"no golden record links {args['source']}#{args['local_id']}")
+    return found[0]
 
 
 def find_citizen(ctx: RequestContext) -> Reply:
@@ -219,10 +221,12 @@ def list_reviews(ctx: RequestContext) -> Reply:
     return Reply(200, ReviewPageView(items=[review_view(r) for r in page.items], next_cursor=page.next_cursor))
 
 
-def citizen_of_review(ctx: RequestContext, params: dict[str, str]) -> str | None:
+def citizen_of_review(ctx: RequestContext, params: dict[str, str]) -> str:
     review = deps().store.fetch_review(params["review_id"])
+    if review is None:
+        raise service.CitizenNotFoundError(f"no review {params['review_id']}")
     ctx.resource = review
-    return review.citizen_id if review else None
+    return review.citizen_id
 
 
 def resolve_review(ctx: RequestContext, review_id: str, body: ReviewDecision) -> Reply:

@@ -123,6 +123,7 @@ def get_purpose(ctx: RequestContext, citizen_id: str, purpose: str) -> Reply:
         raise service.ConsentError(f"unknown purpose {purpose!r}")
     view = _consents_view(deps().store.fetch_state(citizen_id))
     view["consents"] = [c for c in view["consents"] if c["purpose"] == purpose]
+    ctx.shown_sections = [f"consents.{purpose}:{ctx.view}"]
     return Reply(200, view)
 
 

@@ -119,7 +119,7 @@ class RequestContext:
 
 
 Handler = Callable[..., Reply]
-CitizenResolver = Callable[[RequestContext, dict[str, str]], str | None]
+CitizenResolver = Callable[[RequestContext, dict[str, str]], str]
 
 
 @dataclass
@@ -129,9 +129,10 @@ class Route:
     ``action`` is the ``policies/authz`` action the kernel decides before the handler runs (every route but
     a public one has one); ``reads`` the personal data it shows (recorded in the access log); ``citizen``
     finds whose data a route acts on when its path names another resource (a request, an interaction):
-    it returns the citizen id, or ``None`` when the resource does not exist (the answer is then a 404 to
-    whoever may look, a 403 to a citizen: no oracle of other people's ids). A route whose path has
-    ``<citizen_id>`` acts on that citizen; one with neither is a platform action.
+    it returns the citizen id ("" when the resource concerns no citizen), or raises the domain's
+    ``NotFoundError`` — told only to callers the policy lets look (a citizen gets a 403: no oracle of other
+    people's ids). A route whose path has ``<citizen_id>`` acts on that citizen; one with neither is a
+    platform action.
     """
 
     rule: str
@@ -299,8 +300,12 @@ class HttpFunction:
         route = ctx.route
         assert route.action is not None
         citizen: str | None = params.get("citizen_id")
+        missing: NotFoundError | None = None
         if route.citizen is not None:
-            citizen = route.citizen(ctx, params)
+            try:
+                citizen = route.citizen(ctx, params)
+            except NotFoundError as error:  # told only to those the policy lets look
+                missing = error
         named = citizen if citizen is not None else (UNKNOWN_CITIZEN if route.names_citizen else "")
         question = {
             "subject": ctx.subject.as_policy_input(),
@@ -320,8 +325,8 @@ class HttpFunction:
             if route.reads is not None and person is not None:
                 record_access(ctx, [person], [], allowed=False, reasons=decision.reasons)
             raise ForbiddenError(refusal, reasons=decision.reasons)
-        if route.names_citizen and citizen is None:
-            raise NotFoundError(f"nothing at {ctx.request.path}")
+        if missing is not None:
+            raise missing
         ctx.citizen_id, ctx.decision = person, decision
 
 

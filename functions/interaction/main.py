@@ -65,7 +65,7 @@ def _record(
     return uow, stored, event is not None
 
 
-def citizen_of_body(ctx: RequestContext, params: dict[str, str]) -> str | None:
+def citizen_of_body(ctx: RequestContext, params: dict[str, str]) -> str:
     """The person the interaction to record concerns (its ``citizen_id``, or its source record)."""
     body = parse_body(ctx.request, InteractionRecorded)
     assert isinstance(body, InteractionRecorded)
@@ -86,10 +86,12 @@ def post_interaction(ctx: RequestContext, body: InteractionRecorded) -> Reply:
         return Reply(200, service.view(stored), location)
 
 
-def citizen_of_interaction(ctx: RequestContext, params: dict[str, str]) -> str | None:
+def citizen_of_interaction(ctx: RequestContext, params: dict[str, str]) -> str:
     stored = deps().store.fetch(params["interaction_id"])
+    if stored is None:
+        raise service.InteractionNotFoundError(f"no interaction {params['interaction_id']!r}")
     ctx.resource = stored
-    return service.subject_of(stored.interaction) if stored else None
+    return service.subject_of(stored.interaction)
 
 
 def get_interaction(ctx: RequestContext, interaction_id: str) -> Reply:

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from events.interaction import InteractionLogged, InteractionRecorded
-from functions.core.errors import PicError
+from functions.core.errors import NotFoundError, PicError
 
 
 class InteractionConflictError(PicError):
     status, slug, title = 422, "interaction-conflict", "This interaction was recorded with other content"
 
 
-class InteractionNotFoundError(PicError):
-    status, slug, title = 404, "not-found", "No such interaction"
+class InteractionNotFoundError(NotFoundError):
+    slug, title = "not-found", "No such interaction"
 
 
 @dataclass(frozen=True)

@@ -209,11 +209,13 @@ def post_notification(ctx: RequestContext, body: NotificationPost) -> Reply:
     return ctx.commit(uow, Reply(201, created.model_dump(), {"Location": f"/v1/notifications/{doc['id']}"}))
 
 
-def citizen_of_notification(ctx: RequestContext, params: dict[str, str]) -> str | None:
-    """The citizen a notification went to ("" for one to an explicit address: a platform read), or ``None``."""
+def citizen_of_notification(ctx: RequestContext, params: dict[str, str]) -> str:
+    """The citizen a notification went to ("" for one to an explicit address: a platform read)."""
     found = stores().notifications.fetch(params["notification_id"])
-    ctx.resource = found[0] if found else None
-    return str(found[0]["recipient"].get("citizen_id") or "") if found else None
+    if found is None:
+        raise service.NotificationNotFoundError(f"no notification {params['notification_id']!r}")
+    ctx.resource = found[0]
+    return str(found[0]["recipient"].get("citizen_id") or "")
 
 
 def get_notification(ctx: RequestContext, notification_id: str) -> Reply:

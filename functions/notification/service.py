@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from functions.core.errors import ConflictError, PicError, ValidationError
+from functions.core.errors import ConflictError, NotFoundError, PicError, ValidationError
 from functions.core.madrid import find_zone, zones
 from functions.core.policy import Decision
 
@@ -73,8 +73,8 @@ class TemplateNotFoundError(PicError):
     status, slug, title = 422, "template-unknown", "No such template"
 
 
-class NotificationNotFoundError(PicError):
-    status, slug, title = 404, "notification-not-found", "No such notification"
+class NotificationNotFoundError(NotFoundError):
+    slug, title = "notification-not-found", "No such notification"
 
 
 class PayloadTooLargeError(PicError):

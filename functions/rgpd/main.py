@@ -112,11 +112,13 @@ def requester(ctx: RequestContext) -> service.Requester:
     return service.Requester("citizen", subject.id)
 
 
-def citizen_of_request(ctx: RequestContext, params: dict[str, str]) -> str | None:
-    """Whose request ``request_id`` is (the route acts on that citizen's data); ``None`` if there is none."""
+def citizen_of_request(ctx: RequestContext, params: dict[str, str]) -> str:
+    """Whose request ``request_id`` is: the route acts on that citizen's data."""
     request = deps().store.fetch_request(params["request_id"])
+    if request is None:
+        raise service.RgpdRequestNotFoundError(f"no data-subject request {params['request_id']}")
     ctx.resource = request
-    return request.citizen_id if request else None
+    return request.citizen_id
 
 
 # ---- requests --------------------------------------------------------------------------------------

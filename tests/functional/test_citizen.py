@@ -78,7 +78,10 @@ def upsert(platform: Platform, source: str, data: Any, event_id: str | None = No
 
 
 def agent(platform: Platform) -> dict[str, str]:
-    return platform.as_("agent-7", role="agent", level=1)
+    """An identity-team agent who sees golden records in full (level 3 of the citizen-attention area) and
+    states why (agents act on a citizen's data only with a purpose)."""
+    token = platform.as_("agent-7", role="agent", level=3, area="atencion-ciudadania")
+    return {**token, "Access-Purpose": "C360-REVIEW-7"}
 
 
 def lookup(platform: Platform, source: str, local_id: str, headers: dict[str, str]) -> requests.Response:

@@ -167,6 +167,8 @@ def test_a_possible_match_is_reviewed_by_an_agent_merged_and_unmerged_exactly(pl
     assert review["source"] == "/legacy/tributos" and review["local_id"] == trb
     assert {c["comparison"]: c["level"] for c in review["comparisons"]}["document"] == "different"
     before = (golden(platform, first), golden(platform, second))
+    # (a decision that is neither match nor no-match is a 422 naming the field, and decides nothing)
+    assert_problem(decide(platform, review["review_id"], {"decision": "perhaps"}), 422, "validation")
 
     # WHEN an agent decides they are one person
     decided = decide(platform, review["review_id"], {"decision": "match"})
@@ -264,10 +266,12 @@ def test_bad_review_queries_are_validation_problems(platform: Platform, params: 
 
 
 def test_bad_review_decisions_and_unmerges_are_clear_problems(platform: Platform) -> None:
+    # an unknown review is a 404 whatever the body: the review is found and the caller authorised before the
+    # body is read (a bad decision on a real review: test_a_possible_match_is_reviewed_...)
     assert_problem(decide(platform, "rev-nope", {"decision": "match"}), 404, "not-found")
-    assert_problem(decide(platform, "rev-nope", {"decision": "perhaps"}), 422, "validation")
+    assert_problem(decide(platform, "rev-nope", {"decision": "perhaps"}), 404, "not-found")
     bad = platform.http.post(
-        platform.url("/v1/citizen-reviews/rev-nope"),
+        platform.url("/v1/citizens/cit-nope/unmerge"),
         data="{not json",
         headers={**agent(platform), "content-type": "application/json"},
         timeout=10,

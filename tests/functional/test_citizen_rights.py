@@ -231,7 +231,7 @@ def test_reading_a_golden_record_shows_in_the_access_log(platform: Platform) -> 
     by_resource = {e["resource"]: e for e in found}
     read = by_resource["citizen"]
     assert read["function"] == "pic-citizen" and read["decision"] == "allowed" and read["purpose"] == "EXP-42"
-    assert read["sections"] == ["golden-record", "source-links"]
+    assert read["sections"] == ["golden-record:summary", "source-links:summary"]  # level 1: a summary
     assert read["reader"]["role"] == "agent"
     assert by_resource["citizen-lookup"]["decision"] == "allowed"
     (refused,) = access_log(platform, citizen_id, "c-intruder", 1)
@@ -244,7 +244,7 @@ def test_an_agent_reading_the_review_queue_shows_in_both_peoples_access_logs(pla
 
     # WHEN an agent reads the queue
     reader = f"agente-{uuid.uuid4().hex[:6]}"
-    headers = platform.as_(reader, role="agent", level=1)
+    headers = {**platform.as_(reader, role="agent", level=1), "Access-Purpose": "C360-QUALITY-2026"}
     page = reviews(platform, {"limit": 100}, headers)
     assert page.status_code == 200, page.text
     assert any(r["citizen_id"] == second for r in page.json()["items"]), "the pair is on the first page"
@@ -252,7 +252,7 @@ def test_an_agent_reading_the_review_queue_shows_in_both_peoples_access_logs(pla
     # THEN both people's access logs show the read of the review queue
     for citizen_id in (first, second):
         (entry,) = access_log(platform, citizen_id, reader, 1)
-        assert entry["resource"] == "citizen-review" and entry["sections"] == ["match-review"]
+        assert entry["resource"] == "citizen-review" and entry["sections"] == ["match-review:full"]
 
 
 def test_an_erasure_larger_than_one_transaction_converges_and_leaves_nothing_half_erased(platform: Platform) -> None:

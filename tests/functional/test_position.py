@@ -66,12 +66,15 @@ def person_record(local_id: str, dni: str) -> dict[str, Any]:
     }
 
 
-def agent(platform: Platform, level: int, area: str, sub: str = "agente-1") -> dict[str, str]:
-    return platform.as_(sub, role="agent", level=level, area=area)
+def agent(
+    platform: Platform, level: int, area: str, sub: str = "agente-1", purpose: str | None = None
+) -> dict[str, str]:
+    headers = platform.as_(sub, role="agent", level=level, area=area)
+    return {**headers, "Access-Purpose": purpose} if purpose else headers
 
 
 def golden_id(platform: Platform, source: str, local_id: str) -> str:
-    headers = agent(platform, 1, "atencion-ciudadania")
+    headers = platform.as_("svc-tributos", role="system")  # an area system asks which golden record it is
 
     def found() -> str | None:
         answer = platform.http.get(
@@ -172,7 +175,7 @@ def test_an_agent_records_an_interaction_once_and_it_is_listed_in_the_position(
 ) -> None:
     # GIVEN an agent attending the person at an office
     citizen_id = person["citizen_id"]
-    headers = agent(platform, 1, "atencion-ciudadania")
+    headers = agent(platform, 1, "atencion-ciudadania", purpose="TICKET-A042")
     body = interaction_body(citizen_id, f"visit-{uuid.uuid4().hex[:8]}")
 
     # WHEN they record the visit, then send it again (a retry)
@@ -200,7 +203,7 @@ def test_an_agent_records_an_interaction_once_and_it_is_listed_in_the_position(
 
 def test_an_interaction_id_reused_with_other_content_is_refused(platform: Platform, person: dict[str, Any]) -> None:
     # GIVEN a recorded call
-    headers = agent(platform, 2, "hacienda")
+    headers = agent(platform, 2, "hacienda", purpose="TICKET-A043")
     body = interaction_body(person["citizen_id"], f"call-{uuid.uuid4().hex[:8]}")
     assert platform.http.post(platform.url("/v1/interactions"), json=body, headers=headers, timeout=15).ok
 
@@ -225,7 +228,10 @@ def test_a_malformed_interaction_is_a_422_problem_naming_the_field(
 ) -> None:
     body = interaction_body(person["citizen_id"], f"bad-{uuid.uuid4().hex[:8]}", **change)
     answer = platform.http.post(
-        platform.url("/v1/interactions"), json=body, headers=agent(platform, 1, "x-area"), timeout=15
+        platform.url("/v1/interactions"),
+        json=body,
+        headers=agent(platform, 1, "x-area", purpose="TICKET-A044"),
+        timeout=15,
     )
     problem = assert_problem(answer, 422, "validation")
     assert any(e["field"].startswith(field) for e in problem["errors"]), problem
@@ -366,7 +372,7 @@ def test_an_agent_without_a_purpose_is_refused_with_the_reason(
 def test_a_citizen_may_not_see_another_citizens_position(platform: Platform, person: dict[str, Any]) -> None:
     answer = position(platform, person["citizen_id"], platform.as_(f"c-{uuid.uuid4().hex[:10]}"))
     problem = assert_problem(answer, 403, "forbidden")
-    assert "only their own global position" in problem["detail"]
+    assert "may act only on their own record" in problem["detail"]
     assert "items" not in answer.text
 
 
@@ -522,9 +528,8 @@ def test_reading_one_interaction_is_for_its_citizen_and_agents_with_a_purpose_an
         f"wa-{uuid.uuid4().hex[:8]}",
         channel={"kind": "whatsapp", "conversation_id": "wa-77", "direction": "inbound"},
     )
-    created = platform.http.post(
-        platform.url("/v1/interactions"), json=body, headers=agent(platform, 1, "atencion-ciudadania"), timeout=15
-    )
+    recorder = agent(platform, 1, "atencion-ciudadania", purpose="TICKET-A045")
+    created = platform.http.post(platform.url("/v1/interactions"), json=body, headers=recorder, timeout=15)
     url = platform.url(created.headers["Location"])
     reader = f"agente-{uuid.uuid4().hex[:6]}"
 
@@ -541,7 +546,11 @@ def test_reading_one_interaction_is_for_its_citizen_and_agents_with_a_purpose_an
     assert with_purpose.status_code == 200
     assert "Access-Purpose" in assert_problem(without, 403, "forbidden")["detail"]
     assert_problem(other, 403, "forbidden")
-    assert_problem(platform.http.get(platform.url("/v1/interactions/intx-nope"), headers=platform.as_(citizen_id)), 404)
+    # AND an interaction that does not exist is a 404 to an agent with a purpose, a 403 to a citizen (no oracle
+    # of other people's ids)
+    nope = platform.url("/v1/interactions/intx-nope")
+    assert_problem(platform.http.get(nope, headers=agent(platform, 2, "hacienda", purpose="CASE-9")), 404)
+    assert_problem(platform.http.get(nope, headers=platform.as_(citizen_id)), 403)
 
     # AND the agent's two reads are in the citizen's access log
     def logged() -> list[dict[str, Any]] | None:

@@ -305,8 +305,12 @@ def test_another_citizens_data_is_forbidden_but_an_agent_may_ask_on_their_behalf
     assert_problem(fetch(platform, request_id, platform.as_(other)), 403, "forbidden")
 
 
-def test_an_unknown_request_is_a_404(platform: Platform, citizen_id: str) -> None:
-    assert_problem(fetch(platform, "rgpd-nope", platform.as_(citizen_id)), 404, "rgpd-request-not-found")
+def test_an_unknown_request_is_a_404_to_an_agent_and_a_403_to_a_citizen(platform: Platform, citizen_id: str) -> None:
+    # GIVEN a request id nobody has
+    # WHEN an agent of the DPO's office looks for it THEN 404; WHEN a citizen does THEN 403 (no oracle of ids)
+    dpo = {**platform.as_("dpd-2", role="agent", level=2, area="proteccion-datos"), "Access-Purpose": "RGPD-2026-7"}
+    assert_problem(fetch(platform, "rgpd-nope", dpo), 404, "rgpd-request-not-found")
+    assert_problem(fetch(platform, "rgpd-nope", platform.as_(citizen_id)), 403, "forbidden")
 
 
 # ---- bad input -------------------------------------------------------------------------------------
@@ -389,7 +393,10 @@ def test_an_agent_extends_the_deadline_once_with_a_reason(platform: Platform, ci
     assert_problem(platform.http.post(url, json=body, headers=json_headers(platform, citizen_id)), 403)
 
     # WHEN an agent extends it with a reason
-    agent = json_headers(platform, "agent-9", role="agent", level=2)
+    agent = {
+        **json_headers(platform, "agent-9", role="agent", level=2, area="proteccion-datos"),
+        "Access-Purpose": "RGPD-2026-0042",
+    }
     response = platform.http.post(url, json=body, headers=agent)
 
     # THEN the deadline is three months from receipt and the extension is recorded with who and why

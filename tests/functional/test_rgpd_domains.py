@@ -134,7 +134,12 @@ def record_interaction(platform: Platform, citizen_id: str, case_id: str | None 
     response = platform.http.post(
         platform.url("/v1/interactions"),
         json=body,
-        headers={**agent(platform), "content-type": "application/json", "Idempotency-Key": str(uuid.uuid4())},
+        headers={
+            **agent(platform),
+            "Access-Purpose": "CALL-010-7",
+            "content-type": "application/json",
+            "Idempotency-Key": str(uuid.uuid4()),
+        },
         timeout=15,
     )
     assert response.status_code == 201, response.text
@@ -355,18 +360,20 @@ def test_reading_consents_preferences_and_subscriptions_is_in_the_access_log(
     # THEN the access log holds each read, with its resource and sections, the agent's purpose and the refusal
     def entries() -> list[dict[str, Any]] | None:
         found = [e for e in access_log(platform, citizen_id) if e["function"] == "pic-consent"]
-        return found if len(found) >= 7 else None
+        return found if len(found) >= 8 else None
 
-    found = platform.wait_for(entries, timeout=20, what="seven pic-consent reads in the access log")
+    found = platform.wait_for(entries, timeout=20, what="eight pic-consent reads in the access log")
     shown = {(e["reader"]["id"], e["resource"], tuple(e["sections"]), e["decision"]) for e in found}
-    assert (citizen_id, "consents", ("consents",), "allowed") in shown
-    assert (citizen_id, "consents", ("consents:campaigns",), "allowed") in shown
-    assert (citizen_id, "consent-history", ("consent-history",), "allowed") in shown
-    assert (citizen_id, "subscriptions", ("subscriptions",), "allowed") in shown
-    assert (helper, "preferences", ("preferences",), "allowed") in shown
-    assert (helper, "contact-decision", ("contact-decision",), "allowed") in shown
+    assert (citizen_id, "consents", ("consents:full",), "allowed") in shown
+    assert (citizen_id, "consents", ("consents.campaigns:full",), "allowed") in shown
+    assert (citizen_id, "consent-history", ("consent-history:full",), "allowed") in shown
+    assert (citizen_id, "subscriptions", ("subscriptions:full",), "allowed") in shown
+    # the agent of level 1 saw summaries only (policies/authz view), and said why
+    assert (helper, "preferences", ("preferences:summary",), "allowed") in shown
+    assert (helper, "contact-decision", ("contact-decision:summary",), "allowed") in shown
     assert ("c-stranger", "consents", (), "denied") in shown
-    assert all(e["reader"]["id"] != "svc-notifications" for e in found)  # the fan-out is not a disclosure
+    # an internal system that asks is a recipient too (RGPD art. 15.1.c)
+    assert ("svc-notifications", "contact-decision", ("contact-decision:full",), "allowed") in shown
     (preferences,) = [e for e in found if e["resource"] == "preferences"]
     assert preferences["purpose"] == "010" and preferences["reader"]["role"] == "agent"
 

@@ -23,7 +23,10 @@ def authz_input(subject: dict[str, Any], action: str, citizen_id: str) -> dict[s
 
 CITIZEN_ON_OWN_RECORD = authz_input({"id": "c-1", "role": "citizen", "level": 0}, "consent.write", "c-1")
 CITIZEN_ON_ANOTHERS = authz_input({"id": "c-1", "role": "citizen", "level": 0}, "consent.read", "c-2")
-AGENT_LEVEL_1 = authz_input({"id": "agent-1", "role": "agent", "level": 1, "area": "010"}, "consent.write", "c-2")
+AGENT_LEVEL_1 = {
+    **authz_input({"id": "agent-1", "role": "agent", "level": 1, "area": "010"}, "consent.write", "c-2"),
+    "purpose": "CITA-0042",
+}
 AGENT_LEVEL_0 = authz_input({"id": "agent-2", "role": "agent", "level": 0}, "preferences.read", "c-2")
 ADMIN = authz_input({"id": "admin-1", "role": "admin", "level": 0}, "subscriptions.read", "c-2")
 UNKNOWN_ACTION = authz_input({"id": "c-1", "role": "citizen", "level": 0}, "consent.delete", "c-1")

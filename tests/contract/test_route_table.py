@@ -1,0 +1,71 @@
+"""The route table of every HTTP function against ``policies/authz``: each route names an action the policy
+declares, every read of a citizen's data is declared (so the kernel records it in the access log), and an
+agent whose view is a summary has one to see. A new route that forgets any of this fails here, before it
+runs anywhere (the role matrix, tests/functional/test_role_matrix.py, then checks it over HTTP)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from events.generate import discover_routes
+from functions.core.http import Route
+
+ROOT = Path(__file__).resolve().parents[2]
+ACTIONS: dict[str, Any] = json.loads((ROOT / "policies/authz/data.json").read_text(encoding="utf-8"))["actions"]
+ROUTES = [(capability, route) for capability, routes in discover_routes().items() for route in routes]
+PUBLIC = {("GET", "/v1/consent-terms")}  # what anyone may read: published texts, no personal data
+
+
+def label(item: tuple[str, Route]) -> str:
+    return f"{item[1].method} {item[1].rule}"
+
+
+def test_the_route_table_covers_every_http_function() -> None:
+    # GIVEN the functions/*/main.py that serve HTTP THEN each contributes routes to the table
+    capabilities = {capability for capability, _ in ROUTES}
+    assert {"consent", "citizen", "position", "rgpd", "audit", "interaction", "notification"} <= capabilities
+
+
+@pytest.mark.parametrize("item", ROUTES, ids=label)
+def test_every_route_names_an_action_the_policy_declares(item: tuple[str, Route]) -> None:
+    _, route = item
+    if route.public:
+        assert (route.method, route.rule) in PUBLIC, "a new public route: is it really free of personal data?"
+        return
+    assert route.action in ACTIONS, f"{route.action!r} is not in policies/authz/data.json"
+
+
+@pytest.mark.parametrize("item", ROUTES, ids=label)
+def test_every_read_of_a_citizens_data_is_declared(item: tuple[str, Route]) -> None:
+    # GIVEN a route that answers a GET about a citizen (named in its path or found by its resolver)
+    _, route = item
+    if route.method != "GET" or not route.names_citizen:
+        return
+    # THEN it declares what it shows: the kernel records the read before the data leaves
+    assert route.reads is not None, f"{route.method} {route.rule} reads a citizen's data but declares no Reads"
+    assert route.reads.resource and route.reads.sections
+
+
+@pytest.mark.parametrize("item", ROUTES, ids=label)
+def test_an_agent_whose_view_is_a_summary_has_one(item: tuple[str, Route]) -> None:
+    # GIVEN a route showing a citizen's data of a section an agent may see as a summary
+    _, route = item
+    action = ACTIONS.get(route.action or "", {})
+    if route.reads is None or "agent" not in action.get("roles", []) or "data" not in action:
+        return
+    # THEN the route says what that summary is (else such agents get a 403, and the desk shows nothing)
+    assert route.reads.summary is not None, f"{route.method} {route.rule}: no summary for agents of level 1"
+
+
+def test_every_declared_action_is_used_by_a_route() -> None:
+    used = {route.action for _, route in ROUTES}
+    assert set(ACTIONS) - used == set(), "actions no route uses: remove them or add their routes"
+
+
+def test_a_route_that_is_not_public_must_name_an_action() -> None:
+    with pytest.raises(ValueError, match="must name its policy action"):
+        Route("/v1/x", "GET", lambda ctx: None, "an undeclared route")  # type: ignore[arg-type,return-value]

@@ -116,14 +116,6 @@ _SPECS = [
         description="A fact an area system holds about a person (tax, fine, case, appointment, permit, card, notice).",
         consumers=["pic-position-events"],
     ),
-    EventSpec(
-        type="es.madrid.pic.audit.access.recorded.v1",
-        model_path="events.audit.AccessRecorded",
-        producer="pic-audit",
-        source="/pic/audit",
-        description="A read (or refused read) of a citizen's personal data, with who, purpose, decision and reasons.",
-        consumers=["pic-audit-events"],
-    ),
     # ---- data-subject rights (RGPD): functions/rgpd (contracts.md §3) ----
     EventSpec(
         type="es.madrid.pic.rgpd.request.opened.v1",

@@ -1,9 +1,8 @@
 """Access log (audit) entry points: thin.
 
-- ``audit_events``: ``es.madrid.pic.audit.access.recorded.v1``, staged by every function that reads
-  personal data (``functions.core.audit``), appended once to the log (Knative Service ``pic-audit-events``);
-  and data-subject requests (``rgpd.request.opened``): the log is exported, and kept on erasure
-  (``rights.answer``);
+- ``audit_events``: data-subject requests (``rgpd.request.opened``, Knative Service ``pic-audit-events``): the
+  log is exported, and kept on erasure (``rights.answer``). Every function appends to the log itself,
+  through the HTTP kernel (``functions.core.audit``, ADR 0010);
 - ``audit_http``: ``GET /v1/citizens/{citizen_id}/access-log`` ("who looked at my data"): the citizen, or a
   compliance officer of the Data Protection Officer's office stating a purpose, as ``policies/authz``
   (``access-log.read``) decides (Knative Service ``pic-audit``).
@@ -22,10 +21,10 @@ import functions_framework
 from cloudevents.http import CloudEvent
 from flask import Request, Response
 
-from events.audit import AccessRecorded
 from events.rgpd import RgpdRequestOpened
 from functions.audit import rights
 from functions.audit.storage import DynamoAuditStore
+from functions.core.audit import AccessRecord
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import ValidationError
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
@@ -46,7 +45,7 @@ def deps() -> Deps:
     return Deps(store=DynamoAuditStore(), policy=get_policy())
 
 
-def entry_view(record: AccessRecorded) -> dict[str, Any]:
+def entry_view(record: AccessRecord) -> dict[str, Any]:
     """One log entry as the citizen reads it: who (role, level, area, id), why, what, and the decision."""
     return record.model_dump(mode="json", exclude={"citizen_id"})
 
@@ -83,14 +82,6 @@ def audit_http(request: Request) -> Response:
     return http_api(request)
 
 
-def on_access_recorded(ctx: EventContext, data: Any) -> UnitOfWork:
-    """Append the record; a redelivery is acknowledged by the event's idempotency record."""
-    assert isinstance(data, AccessRecorded)
-    uow = UnitOfWork()
-    deps().store.stage_append(uow, data)
-    return uow
-
-
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     """Answer a data-subject request for the access log (``rights.answer``): exported, or kept by law."""
     assert isinstance(data, RgpdRequestOpened)
@@ -102,7 +93,6 @@ def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
 event_api = EventFunction(
     "pic-audit-events",
     {
-        "es.madrid.pic.audit.access.recorded.v1": on_access_recorded,
         "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
     },
 )

@@ -16,9 +16,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from events.audit import AccessRecorded
 from events.rgpd import RgpdRequestOpened
 from functions.core import rights
+from functions.core.audit import AccessRecord
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
 
@@ -26,26 +26,26 @@ DOMAIN = "audit"
 CATEGORY = "access-log"
 WHAT = "access-log entries (who read the person's data, why, what, the decision)"
 
-ErasurePlan = rights.Erasure[AccessRecorded]
+ErasurePlan = rights.Erasure[AccessRecord]
 Answer = rights.Answer[ErasurePlan]
 
 
 class RightsStore(Protocol):
-    def fetch_all(self, citizen_id: str) -> list[AccessRecorded]: ...
-    def stage_erase(self, uow: UnitOfWork, record: AccessRecorded) -> None: ...
+    def fetch_all(self, citizen_id: str) -> list[AccessRecord]: ...
+    def stage_erase(self, uow: UnitOfWork, record: AccessRecord) -> None: ...
 
 
-def export_of(records: list[AccessRecorded]) -> dict[str, Any]:
+def export_of(records: list[AccessRecord]) -> dict[str, Any]:
     """The person's access log, oldest first, as they read it at ``GET /v1/citizens/{id}/access-log``."""
     return {"access_log": [r.model_dump(mode="json", exclude={"citizen_id"}) for r in records]}
 
 
-def retention(policy: Policy, record: AccessRecorded, now: datetime) -> dict[str, Any]:
+def retention(policy: Policy, record: AccessRecord, now: datetime) -> dict[str, Any]:
     """``policies/rgpd/retention`` for one entry: its period runs from the read (``at``)."""
     return rights.retention(policy, DOMAIN, CATEGORY, now, {"at": record.at.isoformat()})
 
 
-def plan_erasure(records: list[AccessRecorded], policy: Policy, now: datetime) -> ErasurePlan:
+def plan_erasure(records: list[AccessRecord], policy: Policy, now: datetime) -> ErasurePlan:
     """Keep every entry still within its period (reporting the latest end and the legal basis); erase the
     entries whose period has ended."""
     plan = ErasurePlan()

@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from events.consent import ID_PATTERN
-from functions.core import audit, idempotency
+from functions.core import audit, idempotency, timing
 from functions.core.auth import Subject, get_authenticator
 from functions.core.errors import (
     PROBLEM_CONTENT_TYPE,
@@ -39,6 +39,7 @@ from functions.core.errors import (
 )
 from functions.core.logging import bind_trace, get_logger
 from functions.core.policy import Decision, Policy, get_policy
+from functions.core.settings import get_settings
 from functions.core.store import DuplicateError, UnitOfWork
 
 MAX_BODY_BYTES = 64 * 1024
@@ -237,6 +238,7 @@ class HttpFunction:
 
     def __call__(self, request: flask.Request) -> flask.Response:
         traceparent = bind_trace(request.headers.get("traceparent"))
+        measured = timing.start() if get_settings().server_timing else None
         try:
             response = self._dispatch(request, traceparent)
         except PicError as error:
@@ -246,6 +248,9 @@ class HttpFunction:
             get_logger().exception("unhandled error")
             response = problem_response(PicError("an unexpected error; it was logged"), request.path)
         response.headers["traceparent"] = traceparent
+        if measured is not None:
+            response.headers[timing.HEADER] = measured.header()
+            timing.stop()
         return response
 
     def _match(self, request: flask.Request) -> tuple[Route, dict[str, str]]:
@@ -269,8 +274,10 @@ class HttpFunction:
         )
         if not route.public:
             ctx.purpose = audit.access_purpose(ctx)
-            ctx.subject = get_authenticator().verify(request.headers.get("Authorization"))
-            self._authorize(ctx, params)
+            with timing.phase("authn"):
+                ctx.subject = get_authenticator().verify(request.headers.get("Authorization"))
+            with timing.phase("authz"):
+                self._authorize(ctx, params)
         body = parse_body(request, route.request_model) if route.request_model else None
         key = request.headers.get("Idempotency-Key")
         if key is not None and route.idempotent_writes:
@@ -282,7 +289,8 @@ class HttpFunction:
                 return json_response(disclose(ctx, reply))
         args = {"body": body} if route.request_model else {}
         try:
-            reply = route.handler(ctx, **args, **params)
+            with timing.phase("handler"):
+                reply = route.handler(ctx, **args, **params)
         except ForbiddenError as refused:  # a finer policy of the route's own (e.g. the position's) said no
             if route.reads is not None and ctx.citizen_id is not None:
                 reasons = refused.extra.get("reasons") or [refused.detail]
@@ -379,4 +387,5 @@ def record_access(
         )
         for citizen in citizens
     ]
-    audit.commit_records(records, ctx.traceparent)
+    with timing.phase("access"):
+        audit.append(records)

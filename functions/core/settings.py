@@ -48,6 +48,12 @@ class Settings(BaseModel):
     outbox_shards: int = Field(4, validation_alias="PIC_OUTBOX_SHARDS", ge=1, le=64)
     idempotency_ttl_hours: int = Field(48, validation_alias="PIC_IDEMPOTENCY_TTL_HOURS", ge=1)
     log_level: str = Field("INFO", validation_alias="PIC_LOG_LEVEL")
+    server_timing: bool = Field(
+        False,
+        validation_alias="PIC_SERVER_TIMING",
+        description="answer a Server-Timing header (phases, store calls) on every HTTP response: on in make run "
+        "and benchmarks, off where deployed (timings help an attacker probe)",
+    )
     blind_index_key: str = Field(
         "pic-local-blind-index-key-not-a-secret",
         validation_alias="PIC_BLIND_INDEX_KEY",

@@ -19,6 +19,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from functions.core import timing
 from functions.core.errors import ConflictError, StoreUnsupportedError
 from functions.core.settings import get_settings
 
@@ -58,6 +59,7 @@ class StoreModel(Model):
     @classmethod
     def _get_connection(cls) -> TableConnection:
         table_connection = super()._get_connection()
+        timing.count_store_calls(table_connection.connection.client)
         if emulated_transactions():
             from functions.core.transactions import install_reader_filter
 
@@ -79,7 +81,9 @@ def registered_tables() -> dict[str, type[Model]]:
 def connection() -> Connection:
     """One connection per process: building a botocore client costs tens of milliseconds."""
     settings = get_settings()
-    return Connection(region=settings.aws_region, host=settings.dynamodb_endpoint, max_pool_connections=32)
+    made = Connection(region=settings.aws_region, host=settings.dynamodb_endpoint, max_pool_connections=32)
+    timing.count_store_calls(made.client)
+    return made
 
 
 # What a DynamoDB-compatible store answers for an operation it does not implement (ScyllaDB Alternator:

@@ -21,7 +21,6 @@ from tests.functional.consent_support import assert_problem, settle
 pytestmark = pytest.mark.functional
 
 LOGGED = "es.madrid.pic.interaction.logged.v1"
-ACCESS = "es.madrid.pic.audit.access.recorded.v1"
 CITIZEN_UPDATED = "es.madrid.pic.citizen.updated.v1"
 DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from events.audit import AccessRecorded, Reader
 from events.rgpd import RgpdRequestOpened
 from functions.audit import rights
+from functions.core.audit import AccessRecord, Reader
 from functions.core.policy import EmbeddedPolicy
 from functions.core.store import UnitOfWork
 from tests.unit.rgpd_support import rgpd_request
@@ -19,8 +19,8 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CITIZEN = "c-lucia"
 
 
-def read(at: datetime, access_id: str = "a-1") -> AccessRecorded:
-    return AccessRecorded(
+def read(at: datetime, access_id: str = "a-1") -> AccessRecord:
+    return AccessRecord(
         access_id=access_id,
         citizen_id=CITIZEN,
         reader=Reader(id="agente-1", role="agent", level=2, area="hacienda"),
@@ -36,13 +36,13 @@ def read(at: datetime, access_id: str = "a-1") -> AccessRecorded:
 
 @dataclass
 class FakeStore:
-    records: list[AccessRecorded] = field(default_factory=list)
-    staged: list[AccessRecorded] = field(default_factory=list)
+    records: list[AccessRecord] = field(default_factory=list)
+    staged: list[AccessRecord] = field(default_factory=list)
 
-    def fetch_all(self, citizen_id: str) -> list[AccessRecorded]:
+    def fetch_all(self, citizen_id: str) -> list[AccessRecord]:
         return list(self.records)
 
-    def stage_erase(self, uow: UnitOfWork, record: AccessRecorded) -> None:
+    def stage_erase(self, uow: UnitOfWork, record: AccessRecord) -> None:
         self.staged.append(record)
 
 

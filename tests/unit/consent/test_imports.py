@@ -1,12 +1,12 @@
-"""What starting the consent function costs in event models: only its own and the access log's
-(``functions.core.audit``), never another domain's (cold start, docs/benchmarks.md). The data-subject-rights
+"""What starting the consent function costs in event models: only its own (the access log is the kernel's
+and has no event model), never another domain's (cold start, docs/benchmarks.md). The data-subject-rights
 models (``events.rgpd``) load with the first RGPD event the event function handles."""
 
 from __future__ import annotations
 
 from tests.unit.events.test_catalog import model_modules_after_import
 
-CONSENT_EVENT_MODELS = {"events.consent", "events.audit"}
+CONSENT_EVENT_MODELS = {"events.consent"}
 
 
 def test_the_consent_function_imports_no_other_domains_event_models() -> None:

@@ -29,13 +29,14 @@ def test_a_refused_read_shows_nothing() -> None:
     assert record.decision == "denied" and record.sections == [] and record.reasons == ["no purpose"]
 
 
-def test_the_record_is_staged_through_the_outbox_with_the_citizen_as_subject() -> None:
+def test_the_record_is_appended_to_the_access_log_once_under_its_citizen() -> None:
     record = audit.access_record(
         AGENT, "c-1", "consents", function="pic-consent", purpose="x", sections=["consents"], allowed=True, reasons=[]
     )
     uow = UnitOfWork()
-    audit.stage_read(uow, record, traceparent=None)
+    audit.stage_append(uow, record)
     assert len(uow) == 1
     (op,) = uow._ops
-    assert op.tag == "outbox"
-    assert op.item.type == "es.madrid.pic.audit.access.recorded.v1" and op.item.subject == "c-1"
+    assert op.tag == "audit-entry" and op.condition is not None  # written once: never over another entry
+    assert (op.item.citizen_id, op.item.entry) == ("c-1", f"{record.at.isoformat()}#{record.access_id}")
+    assert audit.AccessRecord.model_validate_json(op.item.record) == record

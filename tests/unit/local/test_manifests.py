@@ -238,7 +238,7 @@ def test_the_local_overlay_has_the_position_interaction_and_audit_functions_and_
     triggers = {t.name: t for t in manifests.triggers}
     consumed = {name: (triggers[name].subscriber, triggers[name].filters["type"]) for name in (
         "interaction-recorded", "position-item-upserted", "position-citizen-updated", "position-consent-changed",
-        "position-interaction-logged", "audit-access-recorded",
+        "position-interaction-logged",
     )}  # fmt: skip
     assert consumed == {
         "interaction-recorded": ("pic-interaction-events", "es.madrid.pic.interaction.recorded.v1"),
@@ -246,6 +246,5 @@ def test_the_local_overlay_has_the_position_interaction_and_audit_functions_and_
         "position-citizen-updated": ("pic-position-events", "es.madrid.pic.citizen.updated.v1"),
         "position-consent-changed": ("pic-position-events", "es.madrid.pic.consent.changed.v1"),
         "position-interaction-logged": ("pic-position-events", "es.madrid.pic.interaction.logged.v1"),
-        "audit-access-recorded": ("pic-audit-events", "es.madrid.pic.audit.access.recorded.v1"),
     }
     assert all(t.delivery.dead_letter_sink == "Broker/pic-deadletters" for t in triggers.values())

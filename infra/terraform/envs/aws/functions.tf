@@ -6,6 +6,7 @@
 # functions/consent/main.py consent_http: reads state/history/preferences/subscriptions (GetItem, Query),
 # writes them and deletes subscriptions in one TransactWriteItems with an outbox row and an idempotency
 # record (PutItem, DeleteItem), reads idempotency records (GetItem).
+# Appends the access record of every read of a citizen's data (access log PutItem, ADR 0010).
 module "role_pic_consent" {
   source = "../../modules/function-iam-role"
 
@@ -16,6 +17,11 @@ module "role_pic_consent" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
     {
       sid       = "ConsentReadWrite"
       table_arn = module.table_consent.table_arn
@@ -69,7 +75,7 @@ module "role_pic_consent_events" {
 # snapshots, and the review queue (GetItem, Query, BatchGetItem); merges (a review decided "match") and
 # un-merges move links in one TransactWriteItems (PutItem, DeleteItem) with the merged/unmerged/updated
 # outbox rows and the Idempotency-Key record (GetItem, PutItem). Every read of a golden record, a lookup
-# and the review queue stages its access record (functions/core/audit.py) as an outbox row (PutItem).
+# and the review queue appends its access record to the access log (functions/core/audit.py: PutItem).
 module "role_pic_citizen" {
   source = "../../modules/function-iam-role"
 
@@ -80,6 +86,11 @@ module "role_pic_citizen" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
     {
       sid       = "CitizenReadWrite"
       table_arn = module.table_citizen.table_arn
@@ -163,6 +174,7 @@ module "role_pic_outbox_relay" {
 # citizen's requests (Query on by-citizen); opens a request with its flags, the request.opened and
 # flags.changed outbox rows (request.extended when extended) and an idempotency record in one
 # TransactWriteItems (PutItem); reads idempotency records (GetItem).
+# Appends the access record of every read of a citizen's data (access log PutItem, ADR 0010).
 module "role_pic_rgpd" {
   source = "../../modules/function-iam-role"
 
@@ -173,6 +185,11 @@ module "role_pic_rgpd" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
     {
       sid           = "RgpdReadWrite"
       table_arn     = module.table_rgpd.table_arn
@@ -228,7 +245,7 @@ module "role_pic_rgpd_events" {
 # ---- global position (POS), interactions (INTX) and the access log (audit) ----
 
 # functions/interaction/main.py interaction_http: reads interactions (GetItem), writes one with its
-# interaction.logged outbox row and idempotency record (PutItem); stages access records (outbox PutItem).
+# interaction.logged outbox row and idempotency record (PutItem); appends access records (access log PutItem).
 module "role_pic_interaction" {
   source = "../../modules/function-iam-role"
 
@@ -239,6 +256,11 @@ module "role_pic_interaction" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
     {
       sid       = "InteractionReadWrite"
       table_arn = module.table_interaction.table_arn
@@ -292,7 +314,7 @@ module "role_pic_interaction_events" {
 }
 
 # functions/position/main.py position_http: reads the projections and the restriction flag (Query) and the
-# linked records' facts (BatchGetItem); stages the access record of every read (outbox PutItem). Writes no
+# linked records' facts (BatchGetItem); appends the access record of every read (access log PutItem). Writes no
 # position state.
 module "role_pic_position" {
   source = "../../modules/function-iam-role"
@@ -310,8 +332,8 @@ module "role_pic_position" {
       actions   = ["dynamodb:Query", "dynamodb:BatchGetItem"]
     },
     {
-      sid       = "OutboxStage"
-      table_arn = module.table_outbox.table_arn
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
       actions   = ["dynamodb:PutItem"]
     },
   ]
@@ -351,8 +373,8 @@ module "role_pic_position_events" {
   kms_key_arns = [module.kms.key_arn]
 }
 
-# functions/audit/main.py audit_http: reads a citizen's access log (Query); stages the access record of the
-# read itself (outbox PutItem).
+# functions/audit/main.py audit_http: reads a citizen's access log (Query); appends the access record of the
+# read itself (PutItem, condition: absent; functions/core/audit.py, ADR 0010).
 module "role_pic_audit" {
   source = "../../modules/function-iam-role"
 
@@ -364,22 +386,17 @@ module "role_pic_audit" {
 
   table_permissions = [
     {
-      sid       = "AuditRead"
+      sid       = "AuditReadAppend"
       table_arn = module.table_audit.table_arn
-      actions   = ["dynamodb:Query"]
-    },
-    {
-      sid       = "OutboxStage"
-      table_arn = module.table_outbox.table_arn
-      actions   = ["dynamodb:PutItem"]
+      actions   = ["dynamodb:Query", "dynamodb:PutItem"]
     },
   ]
   kms_key_arns = [module.kms.key_arn]
 }
 
-# functions/audit/main.py audit_events: appends access records (PutItem, condition: absent) with the
-# event's idempotency record; answers RGPD requests: reads a citizen's log (Query), erases only entries past
-# their retention (DeleteItem) and stages the rgpd.domain.answered outbox row (PutItem).
+# functions/audit/main.py audit_events: answers RGPD requests with the event's idempotency record: reads a
+# citizen's log (Query), erases only entries past their retention (DeleteItem) and stages the
+# rgpd.domain.answered outbox row (PutItem). Every HTTP function appends to the log itself (AccessLogAppend).
 module "role_pic_audit_events" {
   source = "../../modules/function-iam-role"
 
@@ -391,9 +408,9 @@ module "role_pic_audit_events" {
 
   table_permissions = [
     {
-      sid       = "AuditAppend"
+      sid       = "AuditReadErase"
       table_arn = module.table_audit.table_arn
-      actions   = ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"]
+      actions   = ["dynamodb:Query", "dynamodb:DeleteItem"]
     },
     {
       sid       = "OutboxStage"
@@ -415,6 +432,7 @@ module "role_pic_audit_events" {
 # projection (GetItem, Query, BatchGetItem); writes them with outbox rows and idempotency records in one
 # TransactWriteItems (PutItem, UpdateItem); marks inbox messages read (UpdateItem); reads C360's golden
 # records for contact points (GetItem/BatchGetItem, read-only).
+# Appends the access record of every read of a citizen's data (access log PutItem, ADR 0010).
 module "role_pic_notification" {
   source = "../../modules/function-iam-role"
 
@@ -425,6 +443,11 @@ module "role_pic_notification" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
     {
       sid       = "NotificationReadWrite"
       table_arn = module.table_notification.table_arn

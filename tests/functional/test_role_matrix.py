@@ -4,8 +4,8 @@ action allows. A new action fails here until its row is written; then the access
 read the matrix made (allowed or refused), so no route can forget to record one.
 
 Callers: the citizen themselves and another citizen; agents of level 0 to 3, with and without a purpose,
-inside and outside the data's area, and of the Data Protection Officer's office; an administrator; an
-internal system; no token, a token without a role claim, a token with an empty subject.
+inside and outside the data's area, without an area, and of the Data Protection Officer's office; an
+administrator; an internal system; no token, a token without a role claim, a token with an empty subject.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ CALLERS = [
     Caller("agent-1-no-purpose", {"sub": "ag-m1n", "role": "agent", "level": 1, "area": "atencion-ciudadania"}, False),
     Caller("agent-1", {"sub": "ag-m1", "role": "agent", "level": 1, "area": "atencion-ciudadania"}),
     Caller("agent-2-other-area", {"sub": "ag-m2", "role": "agent", "level": 2, "area": "hacienda"}),
+    Caller("agent-2-no-area", {"sub": "ag-m2n", "role": "agent", "level": 2}),
     Caller("agent-3", {"sub": "ag-m3", "role": "agent", "level": 3, "area": "atencion-ciudadania"}),
     Caller("dpo", {"sub": "ag-mdpo", "role": "agent", "level": 2, "area": "proteccion-datos"}),
     Caller("admin", {"sub": "adm-m", "role": "admin"}),
@@ -58,7 +59,7 @@ CALLERS = [
 
 # ---- the table: who may do each action (the expectation, written by hand, never read from the policy) ----
 SELF = {"citizen-self"}
-AGENTS = {"agent-1", "agent-2-other-area", "agent-3", "dpo"}  # attention level 1-3, with a purpose
+AGENTS = {"agent-1", "agent-2-other-area", "agent-2-no-area", "agent-3", "dpo"}  # level 1-3, with a purpose
 STAFF = AGENTS | {"agent-1-no-purpose"}  # platform actions name no citizen: no purpose to state
 ON_A_CITIZEN = SELF | AGENTS
 EXPECTED: dict[str, dict[str, set[str]]] = {

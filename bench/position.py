@@ -71,7 +71,7 @@ def build_person(platform: Platform, timeout: float = 60.0) -> tuple[str, int]:
     ]
     expected = len([e for e in events if e.type != RECORD_UPSERTED]) + 1  # facts, interactions and a consent
     for event in events:
-        send(session, platform.base, event).raise_for_status()
+        send(session, platform.base, event, tokens=platform.senders).raise_for_status()
     agent = platform.as_("bench-agent", role="agent", level=1)
     deadline = time.monotonic() + timeout
     citizen_id = None

@@ -15,8 +15,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -129,7 +128,7 @@ def _check_names(names: Any) -> None:
             )
 
 
-def check_attributes(attrs: dict[str, Any]) -> None:
+def check_attributes(attrs: Mapping[str, Any]) -> None:
     """Sizes, characters and ``time`` of a parsed event's attributes."""
     for name, value in attrs.items():
         text = value if isinstance(value, str) else str(value)
@@ -290,6 +289,14 @@ class BrokerStore:
         )
         keys = ("id", "trigger", "subscriber", "event", "code", "reason", "attempts", "dead_at", "replayed_at")
         return [{**dict(zip(keys, r, strict=True)), "event": json.loads(r[3])} for r in rows]
+
+    def deadletter(self, deadletter_id: int) -> dict[str, Any] | None:
+        """One dead letter (its event without the knativeerror* attributes), or None."""
+        row = self._db().execute("SELECT trigger, event FROM deadletters WHERE id = ?", (deadletter_id,)).fetchone()
+        if row is None:
+            return None
+        event = {k: v for k, v in json.loads(row[1]).items() if not k.startswith("knativeerror")}
+        return {"id": deadletter_id, "trigger": row[0], "event": event}
 
     def replay(self, deadletter_id: int) -> dict[str, Any] | None:
         """Re-deliver a dead letter to the trigger that failed it, as a fresh delivery."""

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from events.catalog import BROKER_AUDIENCE, Sender
+from events.catalog import BROKER_AUDIENCE, Sender, sender_owning
 from functions.core.errors import ForbiddenError, UnauthenticatedError
 from local.idp import ALGORITHM, DevIdp
 from local.manifests import EventPolicy
@@ -189,3 +190,41 @@ def write_token_file(cache: TokenCache, sender: Sender, directory: Path) -> Path
         staged.chmod(0o600)
         staged.replace(path)
     return path
+
+
+# ---- for clients that send as a legacy system (loaders, seeds, tests, benchmarks) -------------------------
+
+
+class SenderTokens:
+    """Sender tokens from the dev IdP's ``POST /dev/sender-token``, one per ServiceAccount, fetched again
+    before they expire: what a legacy system's connector does with its credentials."""
+
+    def __init__(self, base_url: str, session: requests.Session | None = None, ttl_seconds: int = 3600) -> None:
+        self._url = base_url.rstrip("/") + "/dev/sender-token"
+        self._session = session or requests.Session()
+        self._ttl = ttl_seconds
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def token(self, account: str) -> str:
+        with self._lock:
+            token, renew_at = self._tokens.get(account, ("", 0.0))
+            if time.monotonic() < renew_at:
+                return token
+        response = self._session.post(
+            self._url, json={"service_account": account, "ttl_seconds": self._ttl}, timeout=10
+        )
+        response.raise_for_status()
+        token = str(response.json()["access_token"])
+        with self._lock:
+            self._tokens[account] = (token, time.monotonic() + self._ttl / 2)
+        return token
+
+    def headers_for(self, source: str, account: str | None = None) -> dict[str, str]:
+        """``Authorization`` for sending with ``source``: as ``account``, else as the system that owns it."""
+        if account is None:
+            owner = sender_owning(source)
+            if owner is None:
+                raise ValueError(f"no catalogued sender owns source {source!r}: name the account to send as")
+            account = owner.account
+        return {"Authorization": f"Bearer {self.token(account)}"}

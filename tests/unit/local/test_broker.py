@@ -391,7 +391,9 @@ def test_deliveries_carry_the_dispatchers_token_for_their_subscriber(
     store: BrokerStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a dispatcher that mints a delivery token per subscriber
-    dispatcher = Dispatcher(store, [trigger("t", REQUESTED)], "http://127.0.0.1:9/", delivery_token=lambda s: f"tok-{s}")
+    dispatcher = Dispatcher(
+        store, [trigger("t", REQUESTED)], "http://127.0.0.1:9/", delivery_token=lambda s: f"tok-{s}"
+    )
     seen: dict[str, str] = {}
 
     class Answer:

@@ -407,4 +407,4 @@ def types_sent_by(sender: Sender) -> list[str]:
 def sender_owning(source: str) -> Sender | None:
     """The catalogued sender whose source ``source`` is (or lies below), if any: what a loader sends as."""
     owners = [s for s in SENDERS if s != DEADLETTER_REPLAY and s.owns(source)]
-    return max(owners, key=lambda s: len(s.source)) if owners else None
+    return max(owners, key=lambda s: len(s.source or "")) if owners else None

@@ -57,6 +57,7 @@ from local.senders import DISPATCHER_NAMESPACE_PREFIX, SenderPolicies, TokenVeri
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 HEARTBEAT_STALE_SECONDS = 5.0
+DISCARD_LIMIT = 16 * 1024 * 1024  # a body over the ingress limit is read and dropped up to this, then cut off
 
 
 def problem(error: PicError, instance: str | None = None) -> Response:
@@ -67,6 +68,13 @@ def problem(error: PicError, instance: str | None = None) -> Response:
         content_type=PROBLEM_CONTENT_TYPE,
         headers=error.headers,
     )
+
+
+def _discard(request: Request, limit: int = DISCARD_LIMIT) -> None:
+    """Read and drop what is left of a refused body, up to ``limit`` bytes (beyond, the connection closes)."""
+    left = limit
+    while left > 0 and (chunk := request.stream.read(min(64 * 1024, left))):
+        left -= len(chunk)
 
 
 def as_json(body: Any, status: int = 200) -> Response:
@@ -187,15 +195,11 @@ class Gateway:
         401 without a valid sender token for the broker, 400 for what is not a CloudEvent within the limits,
         403 naming why when no EventPolicy admits the sender for this event; else 202 and the fan-out."""
         try:
-            too_large = PayloadTooLargeError(
-                f"an event is at most {MAX_EVENT_BYTES} bytes ({MAX_EVENT_BYTES // 1024} KiB)"
-            )
-            if (request.content_length or 0) > MAX_EVENT_BYTES:
-                raise too_large
-            subject = self.verifier.subject(request.headers.get("Authorization"), BROKER_AUDIENCE)
             body = request.stream.read(MAX_EVENT_BYTES + 1)
             if len(body) > MAX_EVENT_BYTES:
-                raise too_large
+                _discard(request)  # so the client, still sending, reads the answer instead of a reset
+                raise PayloadTooLargeError(f"an event is at most {MAX_EVENT_BYTES // 1024} KiB")
+            subject = self.verifier.subject(request.headers.get("Authorization"), BROKER_AUDIENCE)
             event = self._parse(dict(request.headers), body)
             self.senders.authorize(subject, event)
         except PicError as refused:

@@ -24,7 +24,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from events.catalog import BROKER_AUDIENCE, Sender, sender_owning
-from functions.core.errors import ForbiddenError, UnauthenticatedError
+from functions.core.errors import SenderNotAllowedError, UnauthenticatedError
 from local.idp import ALGORITHM, DevIdp
 from local.manifests import EventPolicy
 
@@ -37,12 +37,6 @@ DISPATCHER_NAMESPACE_PREFIX = "system:serviceaccount:knative-eventing:"
 def subscriber_audience(service: str) -> str:
     """The audience of a delivery token for one event function (Knative Service ``service`` of ``pic``)."""
     return f"serving.knative.dev/service/pic/{service}"
-
-
-class SenderRefusedError(ForbiddenError):
-    """The broker's EventPolicies do not admit this sender for this event."""
-
-    slug, title = "sender-not-allowed", "This sender may not send this event"
 
 
 class TokenVerifier:
@@ -133,10 +127,10 @@ class SenderPolicies:
         return cls(broker, tuple(p for p in policies if p.brokers is None or broker in p.brokers))
 
     def authorize(self, subject: str, event: dict[str, Any]) -> None:
-        """Nothing if an EventPolicy admits ``subject`` for ``event``; ``SenderRefusedError`` naming why."""
+        """Nothing if an EventPolicy admits ``subject`` for ``event``; ``SenderNotAllowedError`` naming why."""
         naming = [p for p in self.policies if any(_names(s, subject) for s in p.subjects)]
         if not naming:
-            raise SenderRefusedError(
+            raise SenderNotAllowedError(
                 f"{subject} is not a sender of broker {self.broker}: no EventPolicy admits it", sender=subject
             )
         reasons = []
@@ -145,7 +139,7 @@ class SenderPolicies:
             if not failed:
                 return
             reasons.append(f"EventPolicy {policy.name} admits it only for {' and '.join(describe(f) for f in failed)}")
-        raise SenderRefusedError(
+        raise SenderNotAllowedError(
             f"{subject} may not send {event.get('type')} with source {event.get('source')}: " + "; ".join(reasons),
             sender=subject,
         )

@@ -70,6 +70,12 @@ class ForbiddenError(PicError):
     status, slug, title = 403, "forbidden", "The policy does not allow this"
 
 
+class SenderNotAllowedError(ForbiddenError):
+    """The broker's EventPolicies admit no such event from this sender (docs/decisions/0009)."""
+
+    status, slug, title = 403, "sender-not-allowed", "This sender may not send this event"
+
+
 class NotFoundError(PicError):
     status, slug, title = 404, "not-found", "No such resource"
 

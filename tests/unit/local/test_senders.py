@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from events.catalog import BROKER_AUDIENCE, CATALOG, DEADLETTER_REPLAY, DOMAINS, SENDERS, sender_owning
-from functions.core.errors import UnauthenticatedError
+from functions.core.errors import SenderNotAllowedError, UnauthenticatedError
 from local.broker import (
     MAX_EVENT_BYTES,
     InvalidCloudEventError,
@@ -21,7 +21,7 @@ from local.broker import (
 )
 from local.idp import DevIdp
 from local.manifests import EventPolicy, load
-from local.senders import SenderPolicies, SenderRefusedError, TokenCache, TokenVerifier, passes, write_token_file
+from local.senders import SenderPolicies, TokenCache, TokenVerifier, passes, write_token_file
 from tests.unit.conftest import ROOT
 
 LOCAL = ROOT / "infra" / "k8s" / "overlays" / "local"
@@ -53,50 +53,50 @@ def test_every_catalogued_sender_is_admitted_for_its_types_with_its_own_source(
 
 
 def test_a_legacy_system_may_not_send_a_platform_fact(policies: SenderPolicies) -> None:
-    with pytest.raises(SenderRefusedError, match=re.escape(f"legacy-padron may not send {CHANGED}")):
+    with pytest.raises(SenderNotAllowedError, match=re.escape(f"legacy-padron may not send {CHANGED}")):
         policies.authorize(sub("legacy-padron"), {"type": CHANGED, "source": "/legacy/padron"})
 
 
 def test_a_sender_that_lies_about_its_source_is_refused_and_told_why(policies: SenderPolicies) -> None:
-    with pytest.raises(SenderRefusedError) as refused:
+    with pytest.raises(SenderNotAllowedError) as refused:
         policies.authorize(sub("legacy-deportes"), {"type": UPSERTED, "source": "/legacy/padron"})
     assert "source = /legacy/deportes or source starts with /legacy/deportes/" in refused.value.detail
     assert refused.value.status == 403 and refused.value.to_problem()["sender"] == sub("legacy-deportes")
 
 
 def test_a_source_that_only_shares_a_prefix_is_not_the_senders(policies: SenderPolicies) -> None:
-    with pytest.raises(SenderRefusedError):
+    with pytest.raises(SenderNotAllowedError):
         policies.authorize(sub("legacy-ser"), {"type": UPSERTED, "source": "/legacy/service-desk"})
 
 
 def test_a_domain_sends_only_its_own_facts(policies: SenderPolicies) -> None:
     policies.authorize(DOMAINS["consent"].subject, {"type": CHANGED, "source": "/pic/consent"})
-    with pytest.raises(SenderRefusedError):
+    with pytest.raises(SenderNotAllowedError):
         policies.authorize(DOMAINS["notification"].subject, {"type": CHANGED, "source": "/pic/notification"})
-    with pytest.raises(SenderRefusedError):
+    with pytest.raises(SenderNotAllowedError):
         policies.authorize(DOMAINS["consent"].subject, {"type": CHANGED, "source": "/pic/notification"})
 
 
 def test_an_unknown_subject_is_not_a_sender(policies: SenderPolicies) -> None:
-    with pytest.raises(SenderRefusedError, match="no EventPolicy admits it"):
+    with pytest.raises(SenderNotAllowedError, match="no EventPolicy admits it"):
         policies.authorize(sub("intruder"), {"type": UPSERTED, "source": "/legacy/padron"})
 
 
 def test_with_no_event_policy_nothing_is_admitted() -> None:
-    with pytest.raises(SenderRefusedError):
+    with pytest.raises(SenderNotAllowedError):
         SenderPolicies.of("pic", []).authorize(sub("legacy-padron"), {"type": UPSERTED, "source": "/legacy/padron"})
 
 
 def test_the_replay_tool_may_resend_any_catalogued_type_from_any_source(policies: SenderPolicies) -> None:
     for type_ in CATALOG:
         policies.authorize(DEADLETTER_REPLAY.subject, {"type": type_, "source": "/anything"})
-    with pytest.raises(SenderRefusedError):
+    with pytest.raises(SenderNotAllowedError):
         policies.authorize(DEADLETTER_REPLAY.subject, {"type": "es.madrid.pic.made.up.v1", "source": "/pic/consent"})
 
 
 def test_policies_of_another_broker_do_not_apply() -> None:
     other = EventPolicy("elsewhere", ("pic-deadletters",), (sub("legacy-padron"),))
-    with pytest.raises(SenderRefusedError):
+    with pytest.raises(SenderNotAllowedError):
         SenderPolicies.of("pic", [other]).authorize(sub("legacy-padron"), {"type": UPSERTED, "source": "/x"})
 
 

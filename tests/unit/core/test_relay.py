@@ -42,8 +42,10 @@ def test_no_usable_token_is_an_error_not_an_empty_header(tmp_path: Path, content
 def test_all_relays_together_poll_no_more_than_the_single_relay_did_while_idle() -> None:
     # GIVEN one relay per producing domain, with one shard each (the default)
     per_relay = idle_ceiling(shards=1)
-    # THEN at their longest idle wait their queries add up to the budget: today's 4 shards every 0.2 s
-    assert len(DOMAINS) * 1 / per_relay == pytest.approx(IDLE_QUERIES_PER_SECOND) == pytest.approx(4 / 0.2)
+    # THEN at their longest idle wait their queries add up to the budget, under the single relay's 4 shards
+    # every 0.2 s at most
+    assert len(DOMAINS) * 1 / per_relay == pytest.approx(IDLE_QUERIES_PER_SECOND)
+    assert IDLE_QUERIES_PER_SECOND <= 4 / 0.2
     # AND more shards per domain lengthen each wait rather than raise the total
     assert len(DOMAINS) * 3 / idle_ceiling(shards=3) == pytest.approx(IDLE_QUERIES_PER_SECOND)
 

@@ -47,6 +47,9 @@ IDLE_QUERIES_PER_SECOND = 15.0
 # Pending rows staged before the per-domain shards sit under "0".."3" (PIC_OUTBOX_SHARDS' old default); each
 # relay adopts its domain's, once, after its first pass.
 LEGACY_SHARDS = 4
+# Where units of work are emulated (ADR 0005), one relay finishes the units a crashed pod left half done: the
+# relay of this low-traffic domain (one sweep per lease for the platform, not one per relay).
+UNIT_RECOVERY_DOMAIN = "rgpd"
 
 
 class SenderTokenError(Exception):
@@ -245,11 +248,14 @@ class Relay:
         return published
 
     def recover_units_if_due(self) -> dict[str, int]:
-        """Where units of work are emulated (ADR 0005), finish those whose lease ran out, once a lease:
-        a unit that crashed after its commit point is rolled forward, one that crashed before is undone."""
+        """Where units of work are emulated (ADR 0005), finish those whose lease ran out, once a lease (the
+        ``UNIT_RECOVERY_DOMAIN`` relay only): a unit that crashed after its commit point is rolled forward, one
+        that crashed before is undone."""
         settings = get_settings()
         now = time.monotonic()
-        if settings.store_transactions != "emulated" or now < self._next_recovery:
+        if self.domain != UNIT_RECOVERY_DOMAIN or settings.store_transactions != "emulated":
+            return {}
+        if now < self._next_recovery:
             return {}
         self._next_recovery = now + settings.tx_lease_seconds
         from functions.core.store import connection

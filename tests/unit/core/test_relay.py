@@ -89,3 +89,29 @@ def test_a_producer_that_is_no_publishing_domain_is_refused_before_anything_is_s
     with pytest.raises(ValueError, match="not a PIC domain"):
         stage_event(unit, _answer(), subject="c-1", traceparent=None, producer="pic-wallet")  # type: ignore[arg-type]
     assert unit.rows == []
+
+
+def test_only_one_domains_relay_sweeps_emulated_units_of_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a store without transactions, where crashed units of work must be finished by a relay
+    from functions.core import relay as relay_module
+    from functions.core.settings import get_settings
+
+    monkeypatch.setenv("PIC_STORE_TRANSACTIONS", "emulated")
+    get_settings.cache_clear()
+    swept: list[str] = []
+    monkeypatch.setattr(relay_module, "get_logger", lambda: type("L", (), {"warning": lambda *a, **k: None})())
+    try:
+        # WHEN every domain's relay comes to its recovery point
+        for domain in DOMAINS:
+            relay = Relay("http://sink", domain, token=None)
+            monkeypatch.setattr(
+                "functions.core.transactions.Coordinator.sweep", lambda self, d=domain: swept.append(d) or {}
+            )
+            monkeypatch.setattr("functions.core.store.connection", lambda: None)
+            monkeypatch.setattr("functions.core.transactions.Coordinator.__init__", lambda self, conn: None)
+            relay.recover_units_if_due()
+    finally:
+        get_settings.cache_clear()
+
+    # THEN one of them swept (one scan per lease for the platform, not one per relay)
+    assert swept == [relay_module.UNIT_RECOVERY_DOMAIN]

@@ -25,7 +25,6 @@ from functools import cached_property
 
 from events.base import EventData
 
-
 NAMESPACE = "pic"
 # The audience Knative gives Broker ``pic`` (``status.address.audience``: <group>/<kind>/<namespace>/<name>,
 # lower case): a sender's OIDC token must be issued for it.

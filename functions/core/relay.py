@@ -133,7 +133,8 @@ class Relay:
 
         A failure never stops the relay: it is counted on the row, and a row the sink can never take (it
         answered 4xx, or the row cannot even be sent as HTTP) is parked after ``PARK_AFTER`` attempts so
-        that it does not hold up the rows behind it. Unreachable or failing sinks (5xx) are retried forever.
+        that it does not hold up the rows behind it. Unreachable or failing sinks (5xx), a missing token and a
+        refused token (401: the relay's credentials, not the row) are retried forever.
         """
         headers = _headers(record)
         try:
@@ -194,7 +195,7 @@ class Relay:
         """Mark published rows sent, 25 to a BatchWriteItem: the row leaves the sparse ``pending`` index.
 
         Rewriting whole rows is safe: only the relay changes an outbox row after it is written, and one
-        relay runs at a time (the Deployment's ``Recreate`` strategy).
+        relay per domain runs at a time (each Deployment's ``Recreate`` strategy), and a domain's rows are its own.
         """
         now = datetime.now(UTC)
         with OutboxRecord.batch_write() as batch:

@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help setup run test test-unit test-policies test-contract test-functional test-alternator-like lint bench schemas clean image infra-check
+.PHONY: help setup run test test-unit test-policies test-contract test-functional test-alternator-like lint bench schemas manifests clean image infra-check
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,9 @@ bench: setup ## benchmarks (policy, consent end to end, broker, cold start); fig
 
 schemas: setup ## regenerate schemas/ (JSON Schema per event type, asyncapi.yaml, openapi.json)
 	@$(PY) -m events.generate
+
+manifests: setup ## regenerate the generated manifests: infra/k8s/base/senders (event senders, relays) and the OPA bundle copy
+	@$(PY) infra/k8s/generate_senders.py && $(PY) infra/k8s/generate_opa_bundle.py
 
 image: ## build the one container image (PIC_IMAGE, default pic-functions:dev) with docker or podman; exit 2 says what is missing
 	@scripts/image.sh

@@ -225,13 +225,15 @@ def fanout_platform(platform: Platform, subscribers: int = 5000) -> list[Figure]
             profiles.save(ProfileItem(f"cit#{cid}", "profile", parts=json.dumps({"push_endpoint": endpoint})))
     before = _sink_count(platform.data_dir)
     event = {
-        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "/bench/movilidad",
+        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "/legacy/movilidad",
         "type": "es.madrid.pic.alert.published.v1", "datacontenttype": "application/json",
         "data": {"topic": "mobility", "zones": [zone], "severity": "moderate", "text": {"es": "Corte en la M-30."}},
     }  # fmt: skip
     started = time.time()
     response = _session().post(
-        platform.url("/events"), data=json.dumps(event), headers={"Content-Type": "application/cloudevents+json"}
+        platform.url("/events"),
+        data=json.dumps(event),
+        headers={"Content-Type": "application/cloudevents+json", **platform.sender("/legacy/movilidad")},
     )
     response.raise_for_status()
     deadline = time.monotonic() + 900

@@ -19,6 +19,13 @@ from local.harness import Platform
 
 CHANGED = "es.madrid.pic.consent.changed.v1"
 PING = "dev.pic.bench.ping.v1"
+
+
+def dev_tools(platform: Platform) -> dict[str, str]:
+    """The benchmarks' sender identity at the broker (the local overlay's ``local-dev-tools``)."""
+    return platform.sender("/dev/bench", "local-dev-tools")
+
+
 _local = threading.local()
 
 
@@ -213,7 +220,7 @@ def _ping(i: int, run: str, extra: dict[str, str] | None = None) -> tuple[dict[s
     headers = {
         "ce-specversion": "1.0",
         "ce-id": f"{run}-{i}",
-        "ce-source": "/bench",
+        "ce-source": "/dev/bench",
         "ce-type": PING,
         "content-type": "application/json",
         **(extra or {}),
@@ -224,9 +231,12 @@ def _ping(i: int, run: str, extra: dict[str, str] | None = None) -> tuple[dict[s
 def broker_vs_http(platform: Platform, events: int = 2000, concurrency: int = 8) -> list[Figure]:
     raw_url = platform.url("/_ksvc/pic-event-display/")
     run = uuid.uuid4().hex[:6]
+    # each path with its own credentials: the dispatcher's delivery token for the function itself, a developer
+    # tool's sender token (local overlay: dev.pic.* from /dev/) at the broker ingress
+    auth = {raw_url: platform.delivery_headers("pic-event-display"), platform.url("/events"): dev_tools(platform)}
 
     def post(url: str, i: int, tag: str) -> None:
-        headers, body = _ping(i, f"{run}{tag}")
+        headers, body = _ping(i, f"{run}{tag}", auth[url])
         response = _session().post(url, data=body, headers=headers, timeout=30)
         assert response.status_code in (200, 202), response.status_code
 
@@ -262,7 +272,7 @@ def retry_cost(platform: Platform, events: int = 30) -> list[Figure]:
 
     def latency(i: int, fail: bool) -> float:
         extra = {"ce-picfailonce": "true"} if fail else {}
-        headers, body = _ping(i, f"{run}{'f' if fail else 'o'}", extra)
+        headers, body = _ping(i, f"{run}{'f' if fail else 'o'}", {**extra, **dev_tools(platform)})
         t0 = time.time()
         _session().post(platform.url("/events"), data=body, headers=headers, timeout=30).raise_for_status()
         event_id = headers["ce-id"]

@@ -71,7 +71,7 @@ def build_person(platform: Platform, timeout: float = 60.0) -> tuple[str, int]:
     ]
     expected = len([e for e in events if e.type != RECORD_UPSERTED]) + 1  # facts, interactions and a consent
     for event in events:
-        send(session, platform.base, event).raise_for_status()
+        send(session, platform.base, event, tokens=platform.senders).raise_for_status()
     padron_system = platform.as_("bench-padron", role="system")  # the area system asks which golden record
     deadline = time.monotonic() + timeout
     citizen_id = None
@@ -117,15 +117,18 @@ def read_latencies(platform: Platform, citizen_id: str, headers: dict[str, str],
 
 
 def drain_outbox(timeout: float = 300.0) -> None:
-    """Wait until the relay has published every access record of the reads (their backlog would otherwise
-    slow the in-process measurements below, which share DynamoDB Local with it)."""
-    from functions.core.outbox import OutboxRecord
-    from functions.core.settings import get_settings
+    """Wait until the relays have published every event the person's build emitted (their backlog would
+    otherwise slow the measurements, which share DynamoDB Local with it)."""
+    from events.catalog import DOMAINS
+    from functions.core.outbox import OutboxRecord, pending_shards
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pending = sum(
-            1 for shard in range(get_settings().outbox_shards) for _ in OutboxRecord.pending.query(str(shard), limit=1)
+            1
+            for domain in DOMAINS
+            for shard in pending_shards(domain)
+            for _ in OutboxRecord.pending.query(shard, limit=1)
         )
         if not pending:
             return

@@ -7,6 +7,13 @@ generated from these models.
 Each spec names its data model by dotted path (``model_path``) and imports it on first use
 (``EventSpec.model``): a function process pays only for the event models it handles or emits, not for every
 domain's (``tests/unit/events/test_catalog.py`` checks that importing the catalog imports no model).
+
+Each spec also names its **senders**: the identities the broker accepts it from (docs/decisions/0011). A
+sender is a Kubernetes ServiceAccount of namespace ``pic`` bound to one CloudEvent ``source``: an external
+system's account (``legacy-padron``, source ``/legacy/padron``) sends its requests and area facts; a PIC
+domain's facts (source ``/pic/<domain>``) come only from that domain's outbox relay (``pic-<domain>-relay``).
+``infra/k8s/generate_senders.py`` turns this into Knative ``EventPolicy`` resources, and the local broker
+enforces the same files.
 """
 
 from __future__ import annotations
@@ -18,6 +25,76 @@ from functools import cached_property
 
 from events.base import EventData
 
+NAMESPACE = "pic"
+# The audience Knative gives Broker ``pic`` (``status.address.audience``: <group>/<kind>/<namespace>/<name>,
+# lower case): a sender's OIDC token must be issued for it.
+BROKER_AUDIENCE = f"eventing.knative.dev/broker/{NAMESPACE}/pic"
+
+
+@dataclass(frozen=True)
+class Sender:
+    """An identity the broker accepts events from: a ServiceAccount of namespace ``pic``, bound to the one
+    CloudEvent ``source`` it may use (exactly, or a path below it: ``/legacy/oficinas/oac-centro``); ``None``
+    binds no source (only the dead-letter replay tool, which re-sends events admitted once already)."""
+
+    account: str
+    source: str | None
+    description: str
+
+    @property
+    def subject(self) -> str:
+        """The ``sub`` of the account's tokens (and of the EventPolicy ``from``)."""
+        return f"system:serviceaccount:{NAMESPACE}:{self.account}"
+
+    def owns(self, source: str) -> bool:
+        """Whether ``source`` is this sender's own: its source or a path below it."""
+        if self.source is None:
+            return True
+        return source == self.source or source.startswith(self.source + "/")
+
+
+def _legacy(name: str, description: str) -> Sender:
+    return Sender(f"legacy-{name}", f"/legacy/{name}", description)
+
+
+def _domain(name: str) -> Sender:
+    return Sender(f"pic-{name}-relay", f"/pic/{name}", f"PIC's {name} domain, through its outbox relay")
+
+
+# External systems: one ServiceAccount each (docs/decisions/0011; the README says how one gets its token).
+PADRON = _legacy("padron", "Padrón municipal de habitantes")
+TRIBUTOS = _legacy("tributos", "Agencia Tributaria Madrid (IBI, IVTM)")
+SER = _legacy("ser", "Servicio de Estacionamiento Regulado")
+MULTAS = _legacy("multas", "Multas de circulación")
+DEPORTES = _legacy("deportes", "Centros deportivos municipales")
+CULTURA = _legacy("cultura", "Bibliotecas y centros culturales")
+SERVICIOS_SOCIALES = _legacy("servicios-sociales", "Servicios Sociales")
+CITA_PREVIA = _legacy("cita-previa", "Cita Previa")
+LICENCIAS = _legacy("licencias", "Licencias urbanísticas y de actividad")
+OFICINAS = _legacy("oficinas", "Oficinas de Atención a la Ciudadanía (back-office)")
+CRM = _legacy("crm", "CRM de atención a la ciudadanía")
+GESTOR_COLAS = _legacy("gestor-colas", "Gestor de colas de las oficinas")
+LINEA_010 = _legacy("linea-madrid-010", "Línea Madrid 010 (teléfono)")
+ASISTENTE_VIRTUAL = _legacy("asistente-virtual", "Asistente virtual (chat)")
+WHATSAPP = _legacy("whatsapp", "Canal de WhatsApp")
+BUZON = _legacy("buzon-atencion", "Buzón de atención por e-mail")
+MADRID_MOVIL = _legacy("madrid-movil", "App Madrid Móvil")
+MOVILIDAD = _legacy("movilidad", "Movilidad y transportes")
+PROTECCION_CIVIL = _legacy("proteccion-civil", "Protección Civil")
+MEDIO_AMBIENTE = _legacy("medio-ambiente", "Medio Ambiente")
+
+AREA_SYSTEMS = (PADRON, TRIBUTOS, SER, MULTAS, DEPORTES, CULTURA, SERVICIOS_SOCIALES, CITA_PREVIA)
+INTERACTION_CHANNELS = (GESTOR_COLAS, LINEA_010, ASISTENTE_VIRTUAL, WHATSAPP, BUZON, MADRID_MOVIL, OFICINAS)
+
+# The domains that emit facts, each through its own relay (functions/core/relay.py).
+DOMAINS = {
+    name: _domain(name) for name in ("audit", "citizen", "consent", "interaction", "notification", "position", "rgpd")
+}
+
+# Re-sends dead letters (local.deadletters, an operator's replay tool): any catalogued type, any source, as the
+# events were admitted once already. Its token is an operator's, never a system's.
+DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
+
 
 @dataclass(frozen=True)
 class EventSpec:
@@ -27,6 +104,16 @@ class EventSpec:
     source: str
     description: str
     consumers: list[str] = field(default_factory=list)
+    # Who the broker accepts it from; when not named, the producing domain's relay (a PIC fact).
+    senders: tuple[Sender, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.senders:
+            return
+        domain = self.producer.removeprefix("pic-")
+        if domain not in DOMAINS:
+            raise ValueError(f"{self.type}: producer {self.producer!r} is not a PIC domain and no sender is named")
+        object.__setattr__(self, "senders", (DOMAINS[domain],))
 
     @cached_property
     def model(self) -> builtins.type[EventData]:
@@ -50,6 +137,7 @@ _SPECS = [
         source="the requesting system's URI, e.g. /legacy/oficinas",
         description="Asks PIC to record a consent change captured outside the channels (e.g. a signed form).",
         consumers=["pic-consent-events"],
+        senders=(OFICINAS, CRM),
     ),
     EventSpec(
         type="es.madrid.pic.consent.changed.v1",
@@ -82,6 +170,7 @@ _SPECS = [
         source="the area system's URI, e.g. /legacy/padron",
         description="An area system created or changed its record of a person; PIC links it to a golden record.",
         consumers=["pic-citizen-events"],
+        senders=AREA_SYSTEMS,
     ),
     EventSpec(
         type="es.madrid.pic.citizen.updated.v1",
@@ -99,6 +188,7 @@ _SPECS = [
         source="the recording system's URI, e.g. /legacy/gestor-colas",
         description="An interaction with a person (office visit, call, chat, WhatsApp, e-mail, app) to be logged.",
         consumers=["pic-interaction-events"],
+        senders=INTERACTION_CHANNELS,
     ),
     EventSpec(
         type="es.madrid.pic.interaction.logged.v1",
@@ -115,6 +205,7 @@ _SPECS = [
         source="the area system's URI, e.g. /legacy/tributos",
         description="A fact an area system holds about a person (tax, fine, case, appointment, permit, card, notice).",
         consumers=["pic-position-events"],
+        senders=(*AREA_SYSTEMS, LICENCIAS),
     ),
     # ---- data-subject rights (RGPD): functions/rgpd (contracts.md §3) ----
     EventSpec(
@@ -143,6 +234,7 @@ _SPECS = [
         source="the answering domain, e.g. /pic/consent",
         description="A domain's answer to a data-subject request: what it exported, erased, kept and why.",
         consumers=["pic-rgpd-events"],
+        senders=tuple(DOMAINS[d] for d in ("audit", "citizen", "consent", "interaction", "notification", "position")),
     ),
     EventSpec(
         type="es.madrid.pic.rgpd.flags.changed.v1",
@@ -195,6 +287,7 @@ _SPECS = [
         source="the requesting system's URI, e.g. /legacy/tributos",
         description="Asks PIC to notify a citizen (or an explicit address) with a template.",
         consumers=["pic-notification-events"],
+        senders=(TRIBUTOS, MULTAS, MOVILIDAD, SERVICIOS_SOCIALES, CITA_PREVIA),
     ),
     EventSpec(
         type="es.madrid.pic.notification.accepted.v1",
@@ -265,6 +358,7 @@ _SPECS = [
         source="the publishing system's URI, e.g. /legacy/proteccion-civil",
         description="An alert for a topic in some zones; fans out to every citizen subscribed to that topic and zone.",
         consumers=["pic-notification-events"],
+        senders=(PROTECCION_CIVIL, MOVILIDAD, MEDIO_AMBIENTE),
     ),
     EventSpec(
         type="es.madrid.pic.alert.page.ready.v1",
@@ -277,6 +371,11 @@ _SPECS = [
 ]
 
 CATALOG: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}
+# Every sender identity, each once, in a stable order: the catalogued senders, then the replay tool.
+SENDERS: tuple[Sender, ...] = (
+    *sorted({sender for spec in _SPECS for sender in spec.senders}, key=lambda s: s.account),
+    DEADLETTER_REPLAY,
+)
 _BY_MODEL_PATH: dict[str, EventSpec] = {spec.model_path: spec for spec in _SPECS}
 
 
@@ -287,3 +386,16 @@ def spec_of(model: builtins.type[EventData]) -> EventSpec:
     if spec.model is not model:  # a class of the same name that is not the catalog's model
         raise KeyError(model)
     return spec
+
+
+def types_sent_by(sender: Sender) -> list[str]:
+    """The catalogued types ``sender`` may send, sorted (the replay tool: every type)."""
+    if sender == DEADLETTER_REPLAY:
+        return sorted(CATALOG)
+    return sorted(spec.type for spec in _SPECS if sender in spec.senders)
+
+
+def sender_owning(source: str) -> Sender | None:
+    """The catalogued sender whose source ``source`` is (or lies below), if any: what a loader sends as."""
+    owners = [s for s in SENDERS if s != DEADLETTER_REPLAY and s.owns(source)]
+    return max(owners, key=lambda s: len(s.source or "")) if owners else None

@@ -1,7 +1,8 @@
 """``make run``: the whole platform on one machine, on embedded defaults.
 
 Starts DynamoDB Local (data directory), creates the tables from the models, starts the gateway
-(gunicorn) on one port, and runs the broker's dispatcher and the outbox relay in this process.
+(gunicorn) on one port, and runs the broker's dispatcher and one outbox relay per producing domain in this
+process, each relay sending with its domain's token from the dev IdP (rotated as kubelet would).
 Ctrl-C stops everything cleanly; the data directory keeps state across restarts.
 """
 
@@ -115,7 +116,8 @@ def print_parts(args: argparse.Namespace, env: dict[str, str], routes: list[tupl
         f"  broker ingress     POST {base}/events  (CloudEvents binary/structured; Triggers from infra/k8s)",
         f"  dead letters       {base}/dev/deadletters  (replay: POST /dev/deadletters/<id>/replay)",
         f"  events seen        {base}/dev/events  ·  received by event-display: {base}/dev/received",
-        f"  dev IdP            {base}/.well-known/jwks.json  ·  POST {base}/dev/token",
+        f"  dev IdP            {base}/.well-known/jwks.json  ·  POST {base}/dev/token"
+        f"  ·  sender tokens: POST {base}/dev/sender-token",
         f"  notification sinks {base}/dev/mail · /dev/sms · /dev/push  (SMTP on :{env['PIC_SMTP_PORT']})",
         f"  OPA Data API       POST {base}/v1/data/<package>/decision  (embedded Rego engine)",
         f"  DynamoDB Local     {env['PIC_DYNAMODB_ENDPOINT']}  (tables from the pynamodb models)"
@@ -124,7 +126,7 @@ def print_parts(args: argparse.Namespace, env: dict[str, str], routes: list[tupl
             if env["PIC_STORE_TRANSACTIONS"] == "emulated"
             else ""
         ),
-        "  outbox relay       in this process, publishing to K_SINK=" + env["K_SINK"],
+        "  outbox relays      in this process, one per domain, each as its domain's sender, to K_SINK=" + env["K_SINK"],
     ]
     print("\n".join(lines), flush=True)
 
@@ -184,31 +186,64 @@ class Platform:
         self._start_background()
 
     def _start_background(self) -> None:
-        from functions.core.relay import Relay
-        from functions.core.settings import get_settings
-        from local.broker import BrokerStore, Dispatcher
+        from events.catalog import DOMAINS
+        from functions.core.relay import Relay, TokenFile
+        from local.broker import INGRESS_BROKER, BrokerStore, Dispatcher
+        from local.idp import DevIdp
         from local.manifests import load
+        from local.senders import SenderPolicies, TokenCache
 
         manifests = load(REPO_ROOT / "infra/k8s/overlays/local")
         store = BrokerStore(self.args.data_dir / "broker.sqlite")
         store.release_claims()
-        dispatcher = Dispatcher(store, manifests.triggers, self.env["PIC_BASE_URL"])
-        relay = Relay(self.env["K_SINK"], get_settings().outbox_shards, idle_sleep=0.02)
+        tokens = TokenCache(DevIdp(self.args.data_dir, issuer=self.env["PIC_JWT_ISSUER"], audience="pic"))
+        dispatcher = Dispatcher(
+            store,
+            manifests.triggers,
+            self.env["PIC_BASE_URL"],
+            delivery_token=tokens.delivery_token,
+            reply_policies=SenderPolicies.of(INGRESS_BROKER, manifests.event_policies),
+        )
+        self._refresh_sender_tokens(tokens)
         self.threads = [
             threading.Thread(target=dispatcher.run, args=(self.stop,), name="broker", daemon=True),
-            threading.Thread(
-                target=relay.run_forever,
-                args=(self.stop,),
-                kwargs={"on_pass": lambda: store.beat("relay")},
-                name="relay",
-                daemon=True,
-            ),
+            threading.Thread(target=self._rotate_sender_tokens, args=(tokens,), name="sender-tokens", daemon=True),
             threading.Thread(target=self._watch_dynamodb, args=(store,), name="dynamodb-health", daemon=True),
             # NOT: releases notifications deferred by quiet hours when they end (pic-notification-release)
             threading.Thread(target=_notification_release, args=(self.stop,), name="notification-release", daemon=True),
         ]
+        for domain, sender in sorted(DOMAINS.items()):  # pic-<domain>-relay, as in the cluster
+            relay = Relay(
+                self.env["K_SINK"], domain, TokenFile(self._token_dir / f"{sender.account}.token"), idle_sleep=0.02
+            )
+            self.threads.append(
+                threading.Thread(
+                    target=relay.run_forever,
+                    args=(self.stop,),
+                    kwargs={"on_pass": lambda: store.beat("relay")},
+                    name=f"relay-{domain}",
+                    daemon=True,
+                )
+            )
         for thread in self.threads:
             thread.start()
+
+    @property
+    def _token_dir(self) -> Path:
+        return Path(self.args.data_dir) / "sender-tokens"
+
+    def _refresh_sender_tokens(self, tokens: object) -> None:
+        """Each relay's token file, written again when its token is renewed (kubelet's projected token)."""
+        from events.catalog import DOMAINS
+        from local.senders import TokenCache, write_token_file
+
+        assert isinstance(tokens, TokenCache)
+        for sender in DOMAINS.values():
+            write_token_file(tokens, sender, self._token_dir)
+
+    def _rotate_sender_tokens(self, tokens: object) -> None:
+        while not self.stop.wait(60.0):
+            self._refresh_sender_tokens(tokens)
 
     def _watch_dynamodb(self, store: object) -> None:
         from local import dynamodb

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,9 @@ import requests
 from cloudevents import exceptions as ce_errors
 from cloudevents.http import CloudEvent, from_http
 
-from local.manifests import Trigger
+from functions.core.errors import PicError
+from local.manifests import Trigger, trigger_subject
+from local.senders import SenderPolicies
 
 RETRYABLE = {404, 408, 409, 429}
 DEAD_LETTER_BROKER = "Broker/pic-deadletters"
@@ -47,8 +51,111 @@ class InvalidCloudEventError(ValueError):
     """The request is not a CloudEvent 1.0 (missing or invalid required attributes)."""
 
 
+class MalformedCloudEventError(InvalidCloudEventError):
+    """The request cannot even be read: not UTF-8, not JSON, or JSON nested deeper than the broker reads."""
+
+
+# ---- ingress limits (docs/decisions/0011): what the broker refuses before anything is stored ----------
+MAX_EVENT_BYTES = 256 * 1024  # the body of one event, binary or structured (EventBridge's and SQS's limit)
+MAX_JSON_DEPTH = 64  # arrays/objects inside one another, in a structured envelope or JSON data
+ATTRIBUTE_LIMITS = {"id": 256, "source": 512, "type": 256, "subject": 512}  # characters
+MAX_OTHER_ATTRIBUTE = 2048  # characters, any other attribute (dataschema, extensions)
+CORE_ATTRIBUTES = {"specversion", "id", "source", "type", "datacontenttype", "dataschema", "subject", "time"}
+EXTENSION_NAME = re.compile(r"[a-z0-9]{1,20}")  # CloudEvents 1.0: a-z0-9; SHOULD be at most 20 characters
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+NOT_ALLOWED_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON ``text`` nests arrays/objects deeper than ``limit`` (read without parsing it: a parser
+    recurses, and 10,000 levels exhaust its stack). Strings are skipped whole."""
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def _read_json_text(body: bytes, what: str) -> str:
+    """``body`` decoded strictly as UTF-8 and checked for depth, before any JSON parser sees it."""
+    try:
+        text = body.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise MalformedCloudEventError(f"{what} is not UTF-8: {exc}") from exc
+    if json_too_deep(text):
+        raise MalformedCloudEventError(f"{what} nests JSON deeper than {MAX_JSON_DEPTH} levels")
+    return text
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json") or media == "text/json"
+
+
+def check_envelope(headers: dict[str, str], body: bytes) -> None:
+    """Refuse what must not reach a parser: a body over the limit, undecodable or too deep JSON, and
+    extension names CloudEvents 1.0 does not allow (binary-mode headers; structured-mode members)."""
+    if len(body) > MAX_EVENT_BYTES:
+        raise InvalidCloudEventError(f"the event is larger than {MAX_EVENT_BYTES} bytes")
+    lowered = {k.lower(): v for k, v in headers.items()}
+    content_type = lowered.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() == "application/cloudevents+json":
+        text = _read_json_text(body, "the structured event")
+        try:
+            envelope = json.loads(text)
+        except ValueError as exc:
+            raise MalformedCloudEventError(f"the structured event is not JSON: {exc}") from exc
+        if not isinstance(envelope, dict):
+            raise MalformedCloudEventError("the structured event is not a JSON object")
+        _check_names(k for k in envelope if k not in ("data", "data_base64"))
+        return
+    _check_names(k[3:] for k in lowered if k.startswith("ce-"))
+    if body and _is_json(content_type):
+        _read_json_text(body, "the data")
+
+
+def _check_names(names: Any) -> None:
+    for name in names:
+        if name not in CORE_ATTRIBUTES and not EXTENSION_NAME.fullmatch(name):
+            raise InvalidCloudEventError(
+                f"attribute name {name[:40]!r} is not valid: CloudEvents attribute names are a-z and 0-9, at most 20"
+            )
+
+
+def check_attributes(attrs: Mapping[str, Any]) -> None:
+    """Sizes, characters and ``time`` of a parsed event's attributes."""
+    for name, value in attrs.items():
+        text = value if isinstance(value, str) else str(value)
+        limit = ATTRIBUTE_LIMITS.get(name, MAX_OTHER_ATTRIBUTE)
+        if len(text) > limit:
+            raise InvalidCloudEventError(f"attribute {name!r} is longer than {limit} characters")
+        if NOT_ALLOWED_CHARACTERS.search(text):
+            raise InvalidCloudEventError(f"attribute {name!r} holds a control or non-character code point")
+    time_ = attrs.get("time")
+    if time_ is not None and not _is_rfc3339(str(time_)):
+        raise InvalidCloudEventError(f"attribute 'time' must be an RFC 3339 timestamp, not {str(time_)[:40]!r}")
+
+
+def _is_rfc3339(text: str) -> bool:
+    if not RFC3339.fullmatch(text):
+        return False
+    try:
+        datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:  # 2026-02-30, 25:00...
+        return False
+    return True
+
+
 def parse_event(headers: dict[str, str], body: bytes) -> dict[str, Any]:
-    """A binary- or structured-mode request as one structured dict (attributes + ``data``)."""
+    """A binary- or structured-mode request as one structured dict (attributes + ``data``), within the
+    ingress limits."""
+    check_envelope(headers, body)
     try:
         event = from_http(headers, body)
     except (ce_errors.MissingRequiredFields, ce_errors.InvalidRequiredFields, ce_errors.DataUnmarshallerError) as exc:
@@ -59,6 +166,7 @@ def parse_event(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     for name in ("id", "source", "type"):
         if not str(attrs.get(name) or "").strip():
             raise InvalidCloudEventError(f"required attribute {name!r} is empty")
+    check_attributes(attrs)
     return _structured(event)
 
 
@@ -182,6 +290,14 @@ class BrokerStore:
         keys = ("id", "trigger", "subscriber", "event", "code", "reason", "attempts", "dead_at", "replayed_at")
         return [{**dict(zip(keys, r, strict=True)), "event": json.loads(r[3])} for r in rows]
 
+    def deadletter(self, deadletter_id: int) -> dict[str, Any] | None:
+        """One dead letter (its event without the knativeerror* attributes), or None."""
+        row = self._db().execute("SELECT trigger, event FROM deadletters WHERE id = ?", (deadletter_id,)).fetchone()
+        if row is None:
+            return None
+        event = {k: v for k, v in json.loads(row[1]).items() if not k.startswith("knativeerror")}
+        return {"id": deadletter_id, "trigger": row[0], "event": event}
+
     def replay(self, deadletter_id: int) -> dict[str, Any] | None:
         """Re-deliver a dead letter to the trigger that failed it, as a fresh delivery."""
         with self._tx() as db:
@@ -233,10 +349,26 @@ class Outcome:
 
 
 class Dispatcher:
-    """Delivers due deliveries to subscribers over HTTP, with a pool of workers."""
+    """Delivers due deliveries to subscribers over HTTP, with a pool of workers.
 
-    def __init__(self, store: BrokerStore, triggers: list[Trigger], base_url: str, workers: int = 16) -> None:
+    Each delivery carries the dispatcher's token for its subscriber (``delivery_token``): the gateway serves
+    event functions only to it. A subscriber's reply is sent back to Broker ``pic`` with its Trigger's
+    identity, so it is admitted only if an EventPolicy of ``reply_policies`` admits that Trigger (none does:
+    PIC's functions do not reply); a refused reply fails the delivery with the reason, as in Knative.
+    """
+
+    def __init__(
+        self,
+        store: BrokerStore,
+        triggers: list[Trigger],
+        base_url: str,
+        workers: int = 16,
+        delivery_token: Callable[[str], str] | None = None,
+        reply_policies: SenderPolicies | None = None,
+    ) -> None:
         self.store = store
+        self.delivery_token = delivery_token
+        self.reply_policies = reply_policies or SenderPolicies(INGRESS_BROKER, ())
         self.triggers = {t.name: t for t in triggers}
         self.all_triggers = triggers
         self.base_url = base_url.rstrip("/")
@@ -256,6 +388,8 @@ class Dispatcher:
 
     def send(self, trigger: Trigger, event: dict[str, Any]) -> Outcome:
         headers, body = binary_request(event)
+        if self.delivery_token is not None:
+            headers["Authorization"] = f"Bearer {self.delivery_token(trigger.subscriber)}"
         try:
             response = self._session().post(self.subscriber_url(trigger), data=body, headers=headers, timeout=30)
         except requests.RequestException as exc:
@@ -279,6 +413,11 @@ class Dispatcher:
                 )
                 return
             outcome = self.send(trigger, event)
+            if outcome.ok and outcome.reply:
+                try:
+                    self.reply_policies.authorize(trigger_subject(trigger.name), outcome.reply)
+                except PicError as refused:
+                    outcome = Outcome(False, refused.status, f"the reply was refused: {refused.detail}")
             if outcome.ok:
                 self.store.delivered(delivery_id)
                 if outcome.reply:

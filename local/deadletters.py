@@ -1,6 +1,8 @@
 """Dead letters from the command line: ``python -m local.deadletters list|replay ID`` against ``make run``.
 
-The same as ``GET /dev/deadletters`` and ``POST /dev/deadletters/<id>/replay``, for people at a terminal.
+The same as ``GET /dev/deadletters`` and ``POST /dev/deadletters/<id>/replay``, for people at a terminal. A
+replay is sent as the replay tool's identity (ServiceAccount ``pic-deadletter-replay``, an operator's), with
+its token from the dev IdP; the broker admits it only for catalogued types.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import os
 import sys
 
 import requests
+
+from events.catalog import DEADLETTER_REPLAY
+from local.senders import SenderTokens
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         print(f"{len(letters)} dead letter(s)")
         return 0
-    response = requests.post(f"{args.url}/dev/deadletters/{args.id}/replay", timeout=10)
+    auth = {"Authorization": f"Bearer {SenderTokens(args.url).token(DEADLETTER_REPLAY.account)}"}
+    response = requests.post(f"{args.url}/dev/deadletters/{args.id}/replay", headers=auth, timeout=10)
     print(json.dumps(response.json(), indent=2))
     return 0 if response.status_code == 202 else 1
 

@@ -3,10 +3,12 @@
 - ``/v1/...``: the channel API of every HTTP function, routed by each Knative Service's
   ``pic.madrid.es/routes`` annotation, the function loaded with ``functions_framework.create_app``
   exactly as in its container;
-- ``/_ksvc/<service>/``: the event functions, as the broker's subscribers;
-- ``POST /events``: the broker ingress (binary and structured CloudEvents, 202);
+- ``/_ksvc/<service>/``: the event functions, as the broker's subscribers, served only to the broker's
+  dispatcher (its delivery token), as NetworkPolicy ``allow-broker-to-event-functions`` does in the cluster;
+- ``POST /events``: the broker ingress (binary and structured CloudEvents, 202), for authenticated senders
+  the EventPolicies admit (``local.senders``), within the ingress limits (``local.broker``);
 - ``POST /v1/data/<path>``: OPA's Data API over the embedded engine (for the REST policy adapter);
-- ``/.well-known/jwks.json``, ``POST /dev/token``: the dev identity provider;
+- ``/.well-known/jwks.json``, ``POST /dev/token``, ``POST /dev/sender-token``: the dev identity provider;
 - ``/dev/deadletters`` (+ ``POST /dev/deadletters/<id>/replay``), ``/dev/events``; ``GET /healthz``.
 """
 
@@ -26,24 +28,36 @@ import pydantic
 from functions_framework import create_app
 from werkzeug.wrappers import Request, Response
 
+from events.catalog import BROKER_AUDIENCE, DEADLETTER_REPLAY
 from functions.core.errors import (
     PROBLEM_CONTENT_TYPE,
+    ForbiddenError,
     InvalidEventError,
     MalformedRequestError,
     NotFoundError,
+    PayloadTooLargeError,
     PicError,
     ValidationError,
     pydantic_errors,
 )
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.core.settings import REPO_ROOT, get_settings
-from local.broker import BrokerStore, InvalidCloudEventError, parse_event
-from local.idp import DevIdp, TokenRequest
+from local.broker import (
+    INGRESS_BROKER,
+    MAX_EVENT_BYTES,
+    BrokerStore,
+    InvalidCloudEventError,
+    MalformedCloudEventError,
+    parse_event,
+)
+from local.idp import DevIdp, SenderTokenRequest, TokenRequest
 from local.manifests import FunctionService, Manifests, load
 from local.notify_sinks import ProviderSinks  # NOT: local e-mail/SMS/push sinks
+from local.senders import DISPATCHER_NAMESPACE_PREFIX, SenderPolicies, TokenVerifier, subscriber_audience
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 HEARTBEAT_STALE_SECONDS = 5.0
+DISCARD_LIMIT = 16 * 1024 * 1024  # a body over the ingress limit is read and dropped up to this, then cut off
 
 
 def problem(error: PicError, instance: str | None = None) -> Response:
@@ -54,6 +68,13 @@ def problem(error: PicError, instance: str | None = None) -> Response:
         content_type=PROBLEM_CONTENT_TYPE,
         headers=error.headers,
     )
+
+
+def _discard(request: Request, limit: int = DISCARD_LIMIT) -> None:
+    """Read and drop what is left of a refused body, up to ``limit`` bytes (beyond, the connection closes)."""
+    left = limit
+    while left > 0 and (chunk := request.stream.read(min(64 * 1024, left))):
+        left -= len(chunk)
 
 
 def as_json(body: Any, status: int = 200) -> Response:
@@ -86,6 +107,8 @@ class Gateway:
         self.data_dir = data_dir
         self.broker = BrokerStore(data_dir / "broker.sqlite")
         self.idp = DevIdp(data_dir, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        self.verifier = TokenVerifier(self.idp.public_key(), settings.jwt_issuer)
+        self.senders = SenderPolicies.of(INGRESS_BROKER, manifests.event_policies)
         self.policy = EmbeddedPolicy(PolicyBundle.load(settings.policies_dir))
         self.notify_sinks = ProviderSinks(data_dir)  # NOT: /dev/mail, /dev/sms, /dev/push
         self.routes = RouteTable()
@@ -117,8 +140,19 @@ class Gateway:
         app = self.apps.get(name)
         if app is None:
             return problem(NotFoundError(f"no Knative Service {name!r}"), path)(environ, start_response)
+        try:
+            self._only_the_dispatcher(environ.get("HTTP_AUTHORIZATION"), name)
+        except PicError as refused:
+            return problem(refused, path)(environ, start_response)
         environ["PATH_INFO"] = "/" + (rest[0] if rest else "")
         return app(environ, start_response)
+
+    def _only_the_dispatcher(self, authorization: str | None, service: str) -> None:
+        """Event functions take deliveries from the broker's dispatcher only (Knative Eventing's namespace, as
+        the cluster's NetworkPolicy admits): its token for this function, or 401/403."""
+        subject = self.verifier.subject(authorization, subscriber_audience(service))
+        if not subject.startswith(DISPATCHER_NAMESPACE_PREFIX):
+            raise ForbiddenError(f"{service} takes events from the broker only, not from {subject}: POST /events")
 
     def _own(self, request: Request) -> Response:
         handlers: dict[tuple[str, str], Callable[[Request], Response]] = {
@@ -126,6 +160,7 @@ class Gateway:
             ("POST", "/events"): self.ingress,
             ("GET", "/.well-known/jwks.json"): lambda r: as_json(self.idp.jwks()),
             ("POST", "/dev/token"): self.token,
+            ("POST", "/dev/sender-token"): self.sender_token,
             ("GET", "/dev/deadletters"): lambda r: as_json({"deadletters": self.broker.deadletters()}),
             ("GET", "/dev/events"): self.events,
             ("GET", "/dev/routes"): lambda r: as_json({"routes": self.routes.patterns()}),
@@ -137,7 +172,7 @@ class Gateway:
             return handler(request)
         replay = re.match(r"^/dev/deadletters/(\d+)/replay$", request.path)
         if replay and request.method == "POST":
-            return self.replay(int(replay.group(1)))
+            return self.replay(request, int(replay.group(1)))
         if request.path.startswith("/v1/data/") and request.method == "POST":
             return self.opa_data(request)
         return problem(NotFoundError(f"no route {request.method} {request.path}"), request.path)
@@ -156,14 +191,32 @@ class Gateway:
         return as_json({"status": "ready" if ready else "starting", "parts": parts}, 200 if ready else 503)
 
     def ingress(self, request: Request) -> Response:
+        """Knative's broker ingress with ``authentication-oidc`` and ``deny-all``: 413 over the size limit,
+        401 without a valid sender token for the broker, 400 for what is not a CloudEvent within the limits,
+        403 naming why when no EventPolicy admits the sender for this event; else 202 and the fan-out."""
         try:
-            event = parse_event(dict(request.headers), request.get_data())
-        except InvalidCloudEventError as exc:
-            return problem(InvalidEventError(str(exc)), request.path)
+            body = request.stream.read(MAX_EVENT_BYTES + 1)
+            if len(body) > MAX_EVENT_BYTES:
+                _discard(request)  # so the client, still sending, reads the answer instead of a reset
+                raise PayloadTooLargeError(f"an event is at most {MAX_EVENT_BYTES // 1024} KiB")
+            subject = self.verifier.subject(request.headers.get("Authorization"), BROKER_AUDIENCE)
+            event = self._parse(dict(request.headers), body)
+            self.senders.authorize(subject, event)
+        except PicError as refused:
+            return problem(refused, request.path)
         fanout = self.broker.ingest(event, self.manifests.triggers)
         response = Response(status=202)
         response.headers["X-Pic-Fanout"] = str(fanout)
         return response
+
+    @staticmethod
+    def _parse(headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        try:
+            return parse_event(headers, body)
+        except MalformedCloudEventError as exc:
+            raise MalformedRequestError(str(exc)) from exc
+        except InvalidCloudEventError as exc:
+            raise InvalidEventError(str(exc)) from exc
 
     def token(self, request: Request) -> Response:
         try:
@@ -171,6 +224,23 @@ class Gateway:
         except pydantic.ValidationError as exc:
             return problem(ValidationError("the token request is not valid", errors=pydantic_errors(exc)), request.path)
         return as_json({"access_token": self.idp.mint(body), "token_type": "Bearer", "expires_in": body.ttl_seconds})
+
+    def sender_token(self, request: Request) -> Response:
+        """A ServiceAccount's token for the broker (``kubectl -n pic create token <account> --audience ...``)."""
+        try:
+            body = SenderTokenRequest.model_validate_json(request.get_data() or b"{}")
+        except pydantic.ValidationError as exc:
+            return problem(ValidationError("the token request is not valid", errors=pydantic_errors(exc)), request.path)
+        token = self.idp.mint_for(body.subject, BROKER_AUDIENCE, body.ttl_seconds)
+        return as_json(
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": body.ttl_seconds,
+                "sub": body.subject,
+                "audience": BROKER_AUDIENCE,
+            }
+        )
 
     def events(self, request: Request) -> Response:
         limit = min(int(request.args.get("limit", "100")), 1000)
@@ -189,10 +259,22 @@ class Gateway:
             rows = db.execute(query + " ORDER BY rowid DESC LIMIT ?", (*args, limit)).fetchall()
         return as_json({"events": [json.loads(r[0]) for r in rows]})
 
-    def replay(self, deadletter_id: int) -> Response:
+    def replay(self, request: Request, deadletter_id: int) -> Response:
+        """Re-deliver a dead letter, for the replay tool's identity only (``pic-deadletter-replay``, an
+        operator's), and only if the EventPolicies admit it for that event."""
+        try:
+            subject = self.verifier.subject(request.headers.get("Authorization"), BROKER_AUDIENCE)
+            if subject != DEADLETTER_REPLAY.subject:
+                raise ForbiddenError(f"dead letters are replayed as {DEADLETTER_REPLAY.subject}, not as {subject}")
+            letter = self.broker.deadletter(deadletter_id)
+            if letter is None:
+                raise NotFoundError(f"no dead letter {deadletter_id}")
+            self.senders.authorize(subject, letter["event"])
+        except PicError as refused:
+            return problem(refused, request.path)
         replayed = self.broker.replay(deadletter_id)
         if replayed is None:
-            return problem(NotFoundError(f"no dead letter {deadletter_id}"))
+            return problem(NotFoundError(f"no dead letter {deadletter_id}"), request.path)
         return as_json(replayed, 202)
 
     def opa_data(self, request: Request) -> Response:

@@ -3,17 +3,23 @@ the benchmarks (the same way ``make run`` starts it, on free ports and a given d
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import requests
+
+from events.catalog import DEADLETTER_REPLAY
+from local.senders import SenderTokens
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,6 +53,55 @@ class Platform:
 
     def as_(self, sub: str, **claims: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(sub, **claims)}"}
+
+    @cached_property
+    def senders(self) -> SenderTokens:
+        """Sender tokens for the broker from the dev IdP (``POST /dev/sender-token``), one per ServiceAccount."""
+        return SenderTokens(self.base, self.http)
+
+    def sender(self, source: str, account: str | None = None) -> dict[str, str]:
+        """``Authorization`` for sending to the broker with ``source``: as ``account``, else as its owner."""
+        return self.senders.headers_for(source, account)
+
+    def send_event(
+        self,
+        type_: str,
+        data: Any,
+        *,
+        source: str,
+        event_id: str | None = None,
+        subject: str | None = None,
+        mode: str = "binary",
+        account: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        """POST one CloudEvent to the broker ingress (binary or structured mode) as an authorised sender: the
+        system that owns ``source`` unless ``account`` names another ServiceAccount."""
+        attributes = {"specversion": "1.0", "id": event_id or str(uuid.uuid4()), "source": source, "type": type_}
+        if subject is not None:
+            attributes["subject"] = subject
+        auth = self.sender(source, account)
+        if mode == "structured":
+            envelope = {**attributes, "datacontenttype": "application/json", "data": data}
+            head = {"content-type": "application/cloudevents+json", **auth, **(headers or {})}
+            return self.http.post(self.url("/events"), data=json.dumps(envelope), headers=head, timeout=15)
+        head = {**{f"ce-{k}": v for k, v in attributes.items()}, "content-type": "application/json", **auth}
+        head.update(headers or {})
+        return self.http.post(self.url("/events"), data=json.dumps(data), headers=head, timeout=15)
+
+    def replay(self, deadletter_id: int) -> requests.Response:
+        """Replay a dead letter as the replay tool's identity (an operator's)."""
+        auth = {"Authorization": f"Bearer {self.senders.token(DEADLETTER_REPLAY.account)}"}
+        return self.http.post(self.url(f"/dev/deadletters/{deadletter_id}/replay"), headers=auth, timeout=15)
+
+    def delivery_headers(self, service: str) -> dict[str, str]:
+        """The broker dispatcher's token for one event function (benchmarks that call it directly): minted
+        with the dev IdP's key in the data directory, as the dispatcher does; never served over HTTP."""
+        from local.idp import DevIdp
+        from local.senders import TokenCache
+
+        idp = DevIdp(self.data_dir, issuer=self.base, audience="pic")
+        return {"Authorization": f"Bearer {TokenCache(idp).delivery_token(service)}"}
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout

@@ -2,7 +2,8 @@
 
 ``python -m local.load_records DIR [--url http://127.0.0.1:8080]`` reads every system file that
 ``local.synthetic_city`` wrote (``<system>.jsonl`` or ``<system>.csv``; the source URI is
-``/legacy/<file stem>``) and posts each record in binary mode to the broker ingress (``/events``). The
+``/legacy/<file stem>``) and posts each record in binary mode to the broker ingress (``/events``), as that
+area system (``legacy-<file stem>``, its sender token from the dev IdP's ``POST /dev/sender-token``). The
 event id is a hash of source, local_id and content, so loading the same files again is idempotent (the
 function acknowledges duplicates). Malformed records (not JSON, not an object, no ``local_id``, or not
 the schema of ``citizen.record.upserted``: a bad date, an unknown document type...) are reported by file
@@ -29,6 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from events.citizen import CitizenRecordUpserted
+from local.senders import SenderTokens
 from local.synthetic_city import unflatten
 
 EVENT_TYPE = "es.madrid.pic.citizen.record.upserted.v1"
@@ -124,8 +126,11 @@ def event_id(source: str, record: dict[str, Any]) -> str:
     return hashlib.sha256(f"{source}\n{record['local_id']}\n{content}".encode()).hexdigest()[:32]
 
 
-def post(session: requests.Session, url: str, source: str, record: dict[str, Any]) -> requests.Response:
+def post(
+    session: requests.Session, url: str, source: str, record: dict[str, Any], tokens: SenderTokens
+) -> requests.Response:
     headers = {
+        **tokens.headers_for(source),
         "ce-specversion": "1.0",
         "ce-id": event_id(source, record),
         "ce-source": source,
@@ -145,6 +150,7 @@ def load(directory: Path, url: str, console: Console | None = None) -> Report:
     dead = DeadLetters(directory / DEAD_LETTERS)
     dead.path.unlink(missing_ok=True)  # this load's dead letters only
     session = requests.Session()
+    tokens = SenderTokens(url, session)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("records", total=len(lines))
@@ -155,8 +161,8 @@ def load(directory: Path, url: str, console: Console | None = None) -> Report:
                 dead.add(line, line.problem or "malformed")
             else:
                 try:
-                    answer = post(session, url, line.source, line.record)
-                except requests.RequestException as exc:
+                    answer = post(session, url, line.source, line.record, tokens)
+                except (requests.RequestException, ValueError) as exc:  # ValueError: no sender owns the source
                     report.refused.append(f"{where}: {exc}")
                     dead.add(line, str(exc))
                 else:

@@ -1,4 +1,5 @@
-"""Reads the Knative manifests in ``infra/k8s`` — the single source of truth for routing and triggers.
+"""Reads the Knative manifests in ``infra/k8s`` — the single source of truth for routing, triggers and who
+may send what to the broker (EventPolicies).
 
 It follows a kustomization's ``resources:`` (files and folders, recursively) and ignores patches and
 image rewrites, which do not change routes or triggers. No ``kubectl`` is needed to run locally.
@@ -58,10 +59,23 @@ class Trigger:
 
 
 @dataclass(frozen=True)
+class EventPolicy:
+    """Knative's ``EventPolicy`` (eventing.knative.dev/v1alpha1) as the local broker enforces it: who
+    (``subjects``, a trailing ``*`` matching any suffix) may send to which brokers (``brokers``; ``None``:
+    every broker of the namespace) the events that pass every one of ``filters`` (Knative's filter dialects)."""
+
+    name: str
+    brokers: tuple[str, ...] | None
+    subjects: tuple[str, ...]
+    filters: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class Manifests:
     services: dict[str, FunctionService]
     triggers: list[Trigger]
     brokers: list[str]
+    event_policies: list[EventPolicy] = field(default_factory=list)
 
 
 def parse_duration(text: str) -> float:
@@ -98,10 +112,41 @@ def _sink(ref: dict[str, Any] | None) -> str | None:
     return str(ref.get("uri")) if ref.get("uri") else None
 
 
+def trigger_subject(name: str) -> str:
+    """How the local broker names a Trigger's own identity (Knative gives each Trigger an OIDC identity, which
+    an EventPolicy admits with ``from: [{ref: {kind: Trigger, name: ...}}]``): replies are sent with it."""
+    return f"trigger:{name}"
+
+
+def event_policy(name: str, spec: dict[str, Any]) -> EventPolicy:
+    """An EventPolicy's spec, refusing what the local broker cannot enforce as the cluster would (a ``to``
+    selector, a ``from`` reference to another resource, CESQL) rather than ignoring it."""
+    brokers: list[str] = []
+    for target in spec.get("to") or []:
+        ref = target.get("ref")
+        if not ref or ref.get("kind") != "Broker":
+            raise ValueError(f"EventPolicy {name}: the local broker enforces only `to` references to Brokers")
+        brokers.append(ref["name"])
+    subjects: list[str] = []
+    for sender in spec.get("from") or []:
+        ref = sender.get("ref") or {}
+        if "sub" in sender:
+            subjects.append(sender["sub"])
+        elif ref.get("kind") == "Trigger":
+            subjects.append(trigger_subject(ref["name"]))
+        else:
+            raise ValueError(f"EventPolicy {name}: the local broker enforces `from` subjects and Trigger references")
+    filters = tuple(spec.get("filters") or [])
+    if "cesql" in str(filters):
+        raise ValueError(f"EventPolicy {name}: the local broker does not evaluate CESQL filters")
+    return EventPolicy(name, tuple(brokers) or None, tuple(subjects), filters)
+
+
 def load(kustomization_dir: Path) -> Manifests:
     services: dict[str, FunctionService] = {}
     triggers: list[Trigger] = []
     brokers: list[str] = []
+    policies: list[EventPolicy] = []
     for res in read_resources(kustomization_dir):
         kind, meta, spec = res.get("kind"), res.get("metadata", {}), res.get("spec", {})
         if kind == "Service" and res.get("apiVersion", "").startswith("serving.knative.dev"):
@@ -116,6 +161,8 @@ def load(kustomization_dir: Path) -> Manifests:
             )
         elif kind == "Broker":
             brokers.append(meta["name"])
+        elif kind == "EventPolicy":
+            policies.append(event_policy(meta["name"], spec))
         elif kind == "Trigger":
             delivery = spec.get("delivery", {})
             subscriber = spec["subscriber"]
@@ -134,4 +181,4 @@ def load(kustomization_dir: Path) -> Manifests:
                     ),
                 )
             )
-    return Manifests(services=services, triggers=triggers, brokers=brokers)
+    return Manifests(services=services, triggers=triggers, brokers=brokers, event_policies=policies)

@@ -33,6 +33,7 @@ from typing import Any
 
 import requests
 
+from local.senders import SenderTokens
 from local.synthetic_city import SYSTEMS_BY_NAME, CityConfig, Person, SystemRecord, generate
 
 ITEM_UPSERTED = "es.madrid.pic.position.item.upserted.v1"
@@ -66,11 +67,19 @@ class Event:
 
 
 def send(
-    session: requests.Session, base_url: str, event: Event, *, structured: bool = False, event_id: str | None = None
+    session: requests.Session,
+    base_url: str,
+    event: Event,
+    *,
+    tokens: SenderTokens,
+    structured: bool = False,
+    event_id: str | None = None,
 ) -> requests.Response:
-    """POST one CloudEvent to the broker ingress, in binary (default) or structured mode."""
+    """POST one CloudEvent to the broker ingress, in binary (default) or structured mode, as the system that
+    owns the event's source (its sender token from ``tokens``)."""
     url = f"{base_url.rstrip('/')}/events"
     ident = event_id or event.id
+    auth = tokens.headers_for(event.source)
     if structured:
         envelope = {
             "specversion": "1.0",
@@ -81,7 +90,7 @@ def send(
             "datacontenttype": "application/json",
             "data": event.data,
         }
-        headers = {"content-type": "application/cloudevents+json"}
+        headers = {"content-type": "application/cloudevents+json", **auth}
         return session.post(url, data=json.dumps(envelope, ensure_ascii=False).encode(), headers=headers, timeout=30)
     headers = {
         "ce-specversion": "1.0",
@@ -90,6 +99,7 @@ def send(
         "ce-type": event.type,
         "ce-subject": event.subject,
         "content-type": "application/json",
+        **auth,
     }
     return session.post(url, data=json.dumps(event.data, ensure_ascii=False).encode(), headers=headers, timeout=30)
 
@@ -460,11 +470,12 @@ def plan(config: CityConfig, showcase: int = 3, now: datetime | None = None) -> 
 def send_all(base_url: str, events: Sequence[Event], session: requests.Session | None = None) -> tuple[int, list[str]]:
     """Send every event; returns how many the ingress accepted and the refusals."""
     session = session or requests.Session()
+    tokens = SenderTokens(base_url, session)
     accepted, refused = 0, []
     for event in events:
         try:
-            answer = send(session, base_url, event)
-        except requests.RequestException as exc:
+            answer = send(session, base_url, event, tokens=tokens)
+        except (requests.RequestException, ValueError) as exc:  # ValueError: no sender owns the source
             refused.append(f"{event.type} {event.subject}: {exc}")
             continue
         if answer.status_code in (200, 202):

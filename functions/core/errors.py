@@ -70,6 +70,12 @@ class ForbiddenError(PicError):
     status, slug, title = 403, "forbidden", "The policy does not allow this"
 
 
+class SenderNotAllowedError(ForbiddenError):
+    """The broker's EventPolicies admit no such event from this sender (docs/decisions/0011)."""
+
+    status, slug, title = 403, "sender-not-allowed", "This sender may not send this event"
+
+
 class NotFoundError(PicError):
     status, slug, title = 404, "not-found", "No such resource"
 
@@ -80,6 +86,10 @@ class MethodNotAllowedError(PicError):
 
 class ConflictError(PicError):
     status, slug, title = 409, "conflict", "The resource changed meanwhile"
+
+
+class PayloadTooLargeError(PicError):
+    status, slug, title = 413, "payload-too-large", "The request is too large"
 
 
 class UnsupportedMediaTypeError(PicError):

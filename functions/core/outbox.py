@@ -2,6 +2,9 @@
 
 A function stages its event in the same unit of work as its state change (``stage_event``); the relay
 (``functions.core.relay``) publishes pending rows to ``K_SINK`` in binary mode and marks them sent.
+
+Pending rows are partitioned by producing domain (``consent#0``): each domain's relay publishes only its
+own rows, as its own sender identity at the broker (docs/decisions/0011).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from events.base import EventData
-from events.catalog import spec_of
+from events.catalog import DOMAINS, spec_of
 from functions.core.settings import get_settings
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 
@@ -23,7 +26,7 @@ OUTBOX_RETENTION = timedelta(days=7)
 
 
 class PendingIndex(GlobalSecondaryIndex["OutboxRecord"]):
-    """Sparse index of unsent rows, sharded so that relays can split the work."""
+    """Sparse index of unsent rows, keyed ``<domain>#<n>``: each domain's relay reads only its own shards."""
 
     class Meta:
         index_name = "pending"
@@ -91,23 +94,36 @@ def stage_event(
     spec = spec_of(type(data))
     settings = get_settings()
     producer = producer or spec.producer
+    domain = producer.removeprefix("pic-")
+    if domain not in DOMAINS:  # no relay would ever publish it
+        raise ValueError(f"{producer!r} is not a PIC domain that publishes events ({', '.join(sorted(DOMAINS))})")
     now = now or datetime.now(UTC)
     event_id = str(uuid.uuid4())
     record = OutboxRecord(
         id=event_id,
         type=spec.type,
-        source=f"{settings.event_source_base}/{producer.removeprefix('pic-')}",
+        source=f"{settings.event_source_base}/{domain}",
         subject=subject,
         time=now.isoformat().replace("+00:00", "Z"),
         dataschema=f"{settings.schema_base_url}{spec.type}.json",
         traceparent=traceparent,
         data=data.model_dump_json(),
         created_at=now.isoformat(),
-        pending_shard=str(uuid.UUID(event_id).int % settings.outbox_shards),
+        pending_shard=shard_key(domain, uuid.UUID(event_id).int % settings.outbox_shards),
         expires_at=int((now + OUTBOX_RETENTION).timestamp()),
     )
     uow.put(record, condition=OutboxRecord.id.does_not_exist(), tag="outbox")
     return record
+
+
+def shard_key(domain: str, shard: int) -> str:
+    """The ``pending`` index key of one of a domain's shards."""
+    return f"{domain}#{shard}"
+
+
+def pending_shards(domain: str) -> list[str]:
+    """Every ``pending`` index key of ``domain`` (what its relay polls)."""
+    return [shard_key(domain, n) for n in range(get_settings().outbox_shards)]
 
 
 def event_payload(record: OutboxRecord) -> dict[str, Any]:

@@ -1,10 +1,18 @@
-"""The outbox relay: publishes pending outbox rows to ``K_SINK`` (binary mode) and marks them sent.
+"""The outbox relay: publishes one domain's pending outbox rows to ``K_SINK`` (binary mode), as that
+domain's sender identity, and marks them sent.
 
-Deployed as a small long-running service (a SinkBinding gives it ``K_SINK``); in AWS, DynamoDB Streams
-can drive the same ``publish`` instead of polling. At-least-once: a row is marked sent only after the
-broker accepted it, so a crash in between re-publishes it, and consumers dedupe on ``source`` + ``id``.
+One relay per producing domain (docs/decisions/0011): it polls only its domain's shards of the ``pending``
+index and sends with its domain's OIDC token for the broker (``PIC_SENDER_TOKEN_FILE``, a projected
+ServiceAccount token that kubelet rotates; re-read when the file changes), so the broker's EventPolicies
+admit each domain's facts from that domain only. Deployed as a small long-running service per domain (a
+SinkBinding gives it ``K_SINK``); in AWS, DynamoDB Streams can drive the same ``publish`` instead of
+polling. At-least-once: a row is marked sent only after the broker accepted it, so a crash in between
+re-publishes it, and consumers dedupe on ``source`` + ``id``.
 
-Run: ``python -m functions.core.relay`` (serves ``/healthz`` on ``$PORT``, default 8080).
+Idle cost: all relays together poll the store no more than ``IDLE_QUERIES_PER_SECOND`` times a second
+while there is nothing to publish (each backs off to its share of that budget).
+
+Run: ``PIC_RELAY_DOMAIN=consent python -m functions.core.relay`` (serves ``/healthz`` on ``$PORT``, 8080).
 """
 
 from __future__ import annotations
@@ -18,18 +26,65 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import requests
 from pynamodb.expressions.update import Action
 from requests.adapters import HTTPAdapter
 
+from events.catalog import DOMAINS
 from functions.core.logging import get_logger
-from functions.core.outbox import OutboxRecord
+from functions.core.outbox import OutboxRecord, pending_shards
 from functions.core.settings import get_settings
 
 BATCH = 100
 PARK_AFTER = 3
 RETRYABLE_4XX = frozenset({404, 408, 409, 429})  # the sink may take it later (Knative's retry set)
+UNAUTHENTICATED = 401  # the relay's token, not the row: retried (and logged) until the token is fixed
+# The single relay this replaced polled 4 shards, waiting up to 0.2 s between passes while idle: 15.4 queries/s
+# measured against DynamoDB Local (docs/benchmarks.md). All the domains' relays together stay under it.
+IDLE_QUERIES_PER_SECOND = 15.0
+# Pending rows staged before the per-domain shards sit under "0".."3" (PIC_OUTBOX_SHARDS' old default); each
+# relay adopts its domain's, once, after its first pass.
+LEGACY_SHARDS = 4
+# Where units of work are emulated (ADR 0005), one relay finishes the units a crashed pod left half done: the
+# relay of this low-traffic domain (one sweep per lease for the platform, not one per relay).
+UNIT_RECOVERY_DOMAIN = "rgpd"
+
+
+class SenderTokenError(Exception):
+    """The relay has no usable token for the broker (the projected token file is missing or empty)."""
+
+
+class TokenFile:
+    """A token kept in a file that is replaced when it rotates (kubelet's projected ServiceAccount token, or
+    ``make run``'s dev IdP): read again whenever the file changed, never once and for all."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: tuple[int, int] | None = None
+        self._token = ""
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        try:
+            stat = self.path.stat()
+            with self._lock:
+                if self._seen != (stat.st_mtime_ns, stat.st_size):
+                    self._token = self.path.read_text(encoding="utf-8").strip()
+                    self._seen = (stat.st_mtime_ns, stat.st_size)
+                token = self._token
+        except OSError as exc:
+            raise SenderTokenError(f"no sender token at {self.path}: {exc.strerror}") from exc
+        if not token:
+            raise SenderTokenError(f"the sender token file {self.path} is empty")
+        return token
+
+
+def idle_ceiling(shards: int, relays: int = len(DOMAINS)) -> float:
+    """The longest idle wait of one relay so that ``relays`` relays of ``shards`` shards each stay within
+    ``IDLE_QUERIES_PER_SECOND`` together."""
+    return relays * shards / IDLE_QUERIES_PER_SECOND
 
 
 def _headers(record: OutboxRecord) -> dict[str, str]:
@@ -42,11 +97,23 @@ def _headers(record: OutboxRecord) -> dict[str, str]:
 
 
 class Relay:
-    """Polls the sparse ``pending`` index shard by shard and publishes what it finds, in parallel."""
+    """Polls one domain's shards of the sparse ``pending`` index and publishes what it finds, in parallel,
+    with the domain's token (``token``: a callable, e.g. ``TokenFile``; ``None`` sends none)."""
 
-    def __init__(self, sink: str, shards: int, workers: int = 8, idle_sleep: float = 0.05) -> None:
+    def __init__(
+        self,
+        sink: str,
+        domain: str,
+        token: Callable[[], str] | None,
+        workers: int = 8,
+        idle_sleep: float = 0.05,
+    ) -> None:
+        if domain not in DOMAINS:
+            raise ValueError(f"{domain!r} is not a domain that publishes events ({', '.join(sorted(DOMAINS))})")
         self.sink = sink
-        self.shards = shards
+        self.domain = domain
+        self.shards = pending_shards(domain)
+        self.token = token
         self.idle_sleep = idle_sleep
         self.published = 0
         self.failures = 0
@@ -66,17 +133,28 @@ class Relay:
 
         A failure never stops the relay: it is counted on the row, and a row the sink can never take (it
         answered 4xx, or the row cannot even be sent as HTTP) is parked after ``PARK_AFTER`` attempts so
-        that it does not hold up the rows behind it. Unreachable or failing sinks (5xx) are retried forever.
+        that it does not hold up the rows behind it. Unreachable or failing sinks (5xx), a missing token and a
+        refused token (401: the relay's credentials, not the row) are retried forever.
         """
+        headers = _headers(record)
         try:
-            response = self._session.post(self.sink, data=record.data.encode(), headers=_headers(record), timeout=10)
+            if self.token is not None:
+                headers["Authorization"] = f"Bearer {self.token()}"
+        except SenderTokenError as exc:
+            return self._failed(record, str(exc), permanent=False)
+        try:
+            response = self._session.post(self.sink, data=record.data.encode(), headers=headers, timeout=10)
         except ValueError as exc:  # e.g. requests' InvalidHeader: a control character in an attribute
             return self._failed(record, f"cannot be sent as HTTP: {exc}", permanent=True)
         except requests.RequestException as exc:
             return self._failed(record, f"sink unreachable: {exc}", permanent=False)
         if 200 <= response.status_code < 300:
             return True
-        permanent = 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_4XX
+        permanent = (
+            400 <= response.status_code < 500
+            and response.status_code not in RETRYABLE_4XX
+            and response.status_code != UNAUTHENTICATED
+        )
         return self._failed(record, f"sink answered {response.status_code}: {response.text[:200]}", permanent=permanent)
 
     def _failed(self, record: OutboxRecord, error: str, *, permanent: bool) -> bool:
@@ -117,7 +195,7 @@ class Relay:
         """Mark published rows sent, 25 to a BatchWriteItem: the row leaves the sparse ``pending`` index.
 
         Rewriting whole rows is safe: only the relay changes an outbox row after it is written, and one
-        relay runs at a time (the Deployment's ``Recreate`` strategy).
+        relay per domain runs at a time (each Deployment's ``Recreate`` strategy), and a domain's rows are its own.
         """
         now = datetime.now(UTC)
         with OutboxRecord.batch_write() as batch:
@@ -126,14 +204,42 @@ class Relay:
                 record.sent_at = now
                 batch.save(record)
 
+    def adopt_legacy_rows(self) -> int:
+        """Move this domain's rows still pending under the old shard keys (``"0"``..``"3"``, before rows were
+        partitioned by domain) to its own shards, so that an upgrade leaves no row unpublished."""
+        source = f"{get_settings().event_source_base}/{self.domain}"
+        moved = 0
+        for legacy in range(LEGACY_SHARDS):
+            for row in OutboxRecord.pending.query(str(legacy)):
+                if row.source != source:
+                    continue  # another domain's relay adopts it
+                try:
+                    row.update(
+                        actions=[OutboxRecord.pending_shard.set(self.shards[0])],
+                        condition=OutboxRecord.pending_shard == str(legacy),
+                    )
+                    moved += 1
+                except Exception:  # sent or moved meanwhile: nothing to adopt
+                    get_logger().info("legacy outbox row not adopted", extra={"event_id": row.id})
+        return moved
+
+    def _adopt_once(self) -> None:
+        try:
+            moved = self.adopt_legacy_rows()
+        except Exception:  # e.g. the store is unreachable: the rows wait for the next start, nothing is lost
+            get_logger().exception("adopting legacy outbox rows failed")
+            return
+        if moved:
+            get_logger().warning("legacy outbox rows adopted", extra={"domain": self.domain, "rows": moved})
+
     def run_once(self) -> int:
-        """One pass over every shard; returns how many rows were published."""
+        """One pass over the domain's shards; returns how many rows were published."""
         self.last_poll = time.monotonic()
         published = 0
-        for shard in range(self.shards):
+        for shard in self.shards:
             with self._lock:
                 skip = set(self._unmarked)
-            rows = [r for r in OutboxRecord.pending.query(str(shard), limit=BATCH) if r.id not in skip]
+            rows = [r for r in OutboxRecord.pending.query(shard, limit=BATCH) if r.id not in skip]
             if rows:
                 results = list(self._pool.map(self.publish, rows))
                 self._mark_later([row for row, ok in zip(rows, results, strict=True) if ok])
@@ -143,11 +249,14 @@ class Relay:
         return published
 
     def recover_units_if_due(self) -> dict[str, int]:
-        """Where units of work are emulated (ADR 0005), finish those whose lease ran out, once a lease:
-        a unit that crashed after its commit point is rolled forward, one that crashed before is undone."""
+        """Where units of work are emulated (ADR 0005), finish those whose lease ran out, once a lease (the
+        ``UNIT_RECOVERY_DOMAIN`` relay only): a unit that crashed after its commit point is rolled forward, one
+        that crashed before is undone."""
         settings = get_settings()
         now = time.monotonic()
-        if settings.store_transactions != "emulated" or now < self._next_recovery:
+        if self.domain != UNIT_RECOVERY_DOMAIN or settings.store_transactions != "emulated":
+            return {}
+        if now < self._next_recovery:
             return {}
         self._next_recovery = now + settings.tx_lease_seconds
         from functions.core.store import connection
@@ -159,13 +268,16 @@ class Relay:
         return outcomes
 
     def run_forever(
-        self, stop: threading.Event, on_pass: Callable[[], None] | None = None, max_idle: float = 0.2
+        self, stop: threading.Event, on_pass: Callable[[], None] | None = None, max_idle: float | None = None
     ) -> None:
         """Poll until ``stop``; back off while idle (polling costs the store) and after failures.
 
+        The idle wait grows to ``max_idle``, by default this relay's share of ``IDLE_QUERIES_PER_SECOND``.
         ``on_pass`` runs after every pass (the local runtime records a heartbeat there).
         """
+        max_idle = max_idle if max_idle is not None else idle_ceiling(len(self.shards))
         idle = self.idle_sleep
+        adopted = False
         while not stop.is_set():
             try:
                 self.recover_units_if_due()
@@ -176,6 +288,9 @@ class Relay:
                     idle = min(idle * 2, max_idle)
                 if on_pass:
                     on_pass()
+                if not adopted:
+                    adopted = True
+                    self._adopt_once()
             except Exception:
                 get_logger().exception("outbox relay pass failed; backing off")
                 stop.wait(idle)
@@ -205,12 +320,16 @@ def main() -> None:
     settings = get_settings()
     if not settings.k_sink:
         raise SystemExit("K_SINK is not set: the relay needs the broker's address (a SinkBinding sets it)")
-    relay = Relay(settings.k_sink, settings.outbox_shards)
+    if not settings.relay_domain:
+        raise SystemExit(f"PIC_RELAY_DOMAIN is not set: one of {', '.join(sorted(DOMAINS))}")
+    if not settings.sender_token_file:
+        raise SystemExit("PIC_SENDER_TOKEN_FILE is not set: the broker admits only senders with a token")
+    relay = Relay(settings.k_sink, settings.relay_domain, TokenFile(settings.sender_token_file))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     server = _health_server(relay, int(os.environ.get("PORT", "8080")))
-    get_logger().info("outbox relay started", extra={"sink": settings.k_sink, "shards": settings.outbox_shards})
+    get_logger().info("outbox relay started", extra={"sink": settings.k_sink, "domain": relay.domain})
     relay.run_forever(stop)
     server.shutdown()
 

@@ -45,7 +45,21 @@ class Settings(BaseModel):
         "with single-item conditional writes only (ScyllaDB Alternator, docs/decisions/0005)",
     )
     tx_lease_seconds: float = Field(10.0, validation_alias="PIC_TX_LEASE_SECONDS", gt=0, le=300)
-    outbox_shards: int = Field(4, validation_alias="PIC_OUTBOX_SHARDS", ge=1, le=64)
+    outbox_shards: int = Field(
+        1,
+        validation_alias="PIC_OUTBOX_SHARDS",
+        ge=1,
+        le=64,
+        description="shards of the outbox's pending index per producing domain (more spread one domain's writes)",
+    )
+    relay_domain: str | None = Field(
+        None, validation_alias="PIC_RELAY_DOMAIN", description="the domain whose outbox rows this relay publishes"
+    )
+    sender_token_file: Path | None = Field(
+        None,
+        validation_alias="PIC_SENDER_TOKEN_FILE",
+        description="the relay's OIDC token for the broker (a projected ServiceAccount token, re-read when rotated)",
+    )
     idempotency_ttl_hours: int = Field(48, validation_alias="PIC_IDEMPOTENCY_TTL_HOURS", ge=1)
     log_level: str = Field("INFO", validation_alias="PIC_LOG_LEVEL")
     server_timing: bool = Field(
@@ -85,7 +99,7 @@ class Settings(BaseModel):
         """The settings this process's environment gives."""
         return cls.model_validate(dict(os.environ))
 
-    @field_validator("dynamodb_endpoint", "k_sink", mode="before")
+    @field_validator("dynamodb_endpoint", "k_sink", "relay_domain", "sender_token_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         """An empty variable (as a ConfigMap may carry) means "not set": AWS's default endpoint."""

@@ -31,6 +31,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from functions.core.errors import ConflictError, NotFoundError, PicError, ValidationError
+from functions.core.errors import PayloadTooLargeError as PayloadTooLargeError
 from functions.core.madrid import find_zone, zones
 from functions.core.policy import Decision
 
@@ -75,10 +76,6 @@ class TemplateNotFoundError(PicError):
 
 class NotificationNotFoundError(NotFoundError):
     slug, title = "notification-not-found", "No such notification"
-
-
-class PayloadTooLargeError(PicError):
-    status, slug, title = 413, "payload-too-large", "The request is too large"
 
 
 class IllegalTransitionError(ValueError):

@@ -96,6 +96,7 @@ DEPLOYMENT = ("apps/v1", "Deployment")
 BROKER = ("eventing.knative.dev/v1", "Broker")
 NETWORK_POLICY = ("networking.k8s.io/v1", "NetworkPolicy")
 SINK_BINDING = ("sources.knative.dev/v1", "SinkBinding")
+EVENT_POLICY = ("eventing.knative.dev/v1alpha1", "EventPolicy")
 
 MUTATIONS = {
     "Trigger filter with a typo (attribute)": (
@@ -143,6 +144,16 @@ MUTATIONS = {
         "spec",
     ),
     "SinkBinding sink with a typo (reff)": (SINK_BINDING, lambda r: _rename(r, "spec.sink.ref", "reff"), "spec.sink"),
+    "EventPolicy sender with a typo (sbu)": (
+        EVENT_POLICY,
+        lambda r: _rename(r, "spec.from.0.sub", "sbu"),
+        "spec.from[0]",
+    ),
+    "EventPolicy filters as one object": (
+        EVENT_POLICY,
+        lambda r: _set(r, "spec.filters", {"exact": {}}),
+        "spec.filters",
+    ),
 }
 
 

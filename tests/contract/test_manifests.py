@@ -361,3 +361,90 @@ def test_public_cloud_gives_every_function_workload_its_own_iam_role() -> None:
             problems.append(f"{_name(workload)}: automountServiceAccountToken is false, IRSA expects the token")
     assert workloads, "the public-cloud overlay builds no workload running the functions image"
     assert not problems, "\n".join(problems)
+
+
+# --- event senders (docs/decisions/0011) ------------------------------------------------------------
+
+EVENT_POLICY = ("eventing.knative.dev/v1alpha1", "EventPolicy")
+
+
+def _generator(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, K8S_DIR / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sender_manifests_match_the_catalog() -> None:
+    # GIVEN the generator that writes infra/k8s/base/senders from the event catalog
+    generator = _generator("generate_senders")
+
+    # WHEN the files on disk are compared with what it would write now
+    problems = generator.stale()
+
+    # THEN they are the same: the broker admits exactly the senders the catalog names
+    assert not problems, "infra/k8s/base/senders is stale; run `python infra/k8s/generate_senders.py`:\n" + "\n".join(
+        problems
+    )
+
+
+@builds
+def test_every_catalogued_type_has_a_sender_admitted_by_an_event_policy(kustomization: str) -> None:
+    # GIVEN the built EventPolicies on Broker pic and the catalog
+    catalog = _catalog()
+    policies = [
+        p
+        for p in _of(_build(kustomization), EVENT_POLICY)
+        if any(t.get("ref", {}).get("name") == "pic" for t in p["spec"].get("to", []))
+    ]
+
+    # WHEN the types each policy admits are collected
+    admitted: set[str] = set()
+    for policy in policies:
+        for expression in policy["spec"].get("filters", []):
+            admitted |= {f["exact"]["type"] for f in expression.get("any", []) if "type" in f.get("exact", {})}
+
+    # THEN every catalogued type is admitted from someone, and every policy names its sender by subject
+    assert not sorted(set(catalog) - admitted), "catalogued types no EventPolicy admits"
+    assert all(
+        all(f.get("sub", "").startswith("system:serviceaccount:pic:") for f in p["spec"]["from"]) for p in policies
+    )
+
+
+@builds
+def test_each_outbox_relay_sends_as_its_domain_with_a_token_for_the_broker(kustomization: str) -> None:
+    # GIVEN the built relay Deployments, ServiceAccounts and the broker's audience
+    from events.catalog import BROKER_AUDIENCE, DOMAINS
+
+    resources = _build(kustomization)
+    relays = {
+        d["metadata"]["name"]: d
+        for d in _of(resources, ("apps/v1", "Deployment"))
+        if d["metadata"].get("labels", {}).get("pic.madrid.es/outbox-relay") == "true"
+    }
+    accounts = {a["metadata"]["name"] for a in _of(resources, ("v1", "ServiceAccount"))}
+
+    problems = []
+    for domain, sender in DOMAINS.items():
+        relay = relays.get(sender.account)
+        if relay is None:
+            problems.append(f"no relay Deployment {sender.account} for domain {domain}")
+            continue
+        # WHEN its pod spec is read
+        pod = _pod_spec(relay)
+        env = {e["name"]: e.get("value") for e in pod["containers"][0].get("env", [])}
+        tokens = [
+            s["serviceAccountToken"]
+            for v in pod.get("volumes", [])
+            for s in v.get("projected", {}).get("sources", [])
+            if "serviceAccountToken" in s
+        ]
+        # THEN it runs as the domain's sender account, publishes that domain only, with a broker token
+        if pod.get("serviceAccountName") != sender.account or sender.account not in accounts:
+            problems.append(f"{sender.account}: must run as ServiceAccount {sender.account} (of the same build)")
+        if env.get("PIC_RELAY_DOMAIN") != domain:
+            problems.append(f"{sender.account}: PIC_RELAY_DOMAIN is {env.get('PIC_RELAY_DOMAIN')!r}")
+        if [t.get("audience") for t in tokens] != [BROKER_AUDIENCE]:
+            problems.append(f"{sender.account}: needs one projected token for {BROKER_AUDIENCE}, has {tokens}")
+    assert not problems, "\n".join(problems)

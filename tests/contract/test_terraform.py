@@ -444,6 +444,25 @@ def test_cluster_addons_match_what_the_pic_manifests_expect() -> None:
     assert not any(enabled.values()), f"the base ships pic-opa; cluster add-ons must not install OPA: {enabled}"
 
 
+def test_the_broker_authenticates_senders_and_admits_only_what_an_event_policy_allows() -> None:
+    # GIVEN the KnativeEventing custom resource the cluster add-ons install, and the base's EventPolicies
+    manifests = _resources(MODULES / "cluster-addons", "kubernetes_manifest")
+    (eventing,) = [body["manifest"] for body in manifests.values() if body["manifest"]["kind"] == "KnativeEventing"]
+    policies = [r for r in _kustomize(K8S_BASE) if r["kind"] == "EventPolicy"]
+
+    # WHEN its feature flags are read (the module's local, which its config-features is set from)
+    local_values = {
+        k: v for block in _load_file(MODULES / "cluster-addons" / "main.tf").get("locals", []) for k, v in block.items()
+    }
+    assert '"config-features" = local.eventing_features' in str(eventing["spec"]), "config-features must be set"
+    features = local_values.get("eventing_features", {})
+
+    # THEN senders need an OIDC token and, where no EventPolicy applies, nothing is admitted
+    assert features.get("authentication-oidc") == "enabled", features
+    assert features.get("default-authorization-mode") == "deny-all", features
+    assert policies, "the base ships no EventPolicy: deny-all would refuse every event"
+
+
 def test_each_landing_zone_installs_the_cluster_addons_with_a_durable_broker() -> None:
     # GIVEN the two landing zones
     for env in (AWS_ENV, PRIVATE_ENV):

@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+from functions.core.relay import idle_ceiling
 from local.harness import Platform
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -101,8 +102,9 @@ def settle(platform: Platform) -> None:
     """Wait until everything committed so far has gone through the outbox relay.
 
     A sentinel change for a throwaway citizen is committed now; once its event is at the broker, one more
-    relay pass (it polls every 20 ms) has certainly published any event committed before the sentinel.
-    Lets a test assert that an event was NOT emitted without sleeping for seconds.
+    pass of every domain's relay (each waits at most ``idle_ceiling`` while idle) has certainly published any
+    event committed before the sentinel. Lets a test assert that an event was NOT emitted without sleeping
+    for seconds.
     """
     sentinel = f"c-sentinel-{uuid.uuid4().hex[:10]}"
     response = platform.http.put(
@@ -113,4 +115,4 @@ def settle(platform: Platform) -> None:
     )
     assert response.status_code == 200, response.text
     wait_for_events(platform, PREFERENCES_CHANGED, sentinel)
-    time.sleep(0.3)
+    time.sleep(idle_ceiling(1) + 0.1)

@@ -65,14 +65,7 @@ def person(local_id: str, dni: str | None, **overrides: Any) -> dict[str, Any]:
 
 def upsert(platform: Platform, source: str, data: Any, event_id: str | None = None) -> str:
     event_id = event_id or str(uuid.uuid4())
-    headers = {
-        "ce-specversion": "1.0",
-        "ce-id": event_id,
-        "ce-source": source,
-        "ce-type": UPSERTED,
-        "content-type": "application/json",
-    }
-    response = platform.http.post(platform.url("/events"), data=json.dumps(data), headers=headers, timeout=15)
+    response = platform.send_event(UPSERTED, data, source=source, event_id=event_id)  # as the area system
     assert response.status_code == 202, response.text
     return event_id
 

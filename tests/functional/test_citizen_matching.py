@@ -3,7 +3,6 @@ platform (broker ingress and Trigger, the citizen event function, the citizen AP
 
 from __future__ import annotations
 
-import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -33,20 +32,7 @@ UNMERGED = "es.madrid.pic.citizen.unmerged.v1"
 
 def upsert_structured(platform: Platform, source: str, data: Any, event_id: str | None = None) -> str:
     event_id = event_id or str(uuid.uuid4())
-    event = {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": source,
-        "type": UPSERTED,
-        "datacontenttype": "application/json",
-        "data": data,
-    }
-    response = platform.http.post(
-        platform.url("/events"),
-        data=json.dumps(event),
-        headers={"content-type": "application/cloudevents+json"},
-        timeout=15,
-    )
+    response = platform.send_event(UPSERTED, data, source=source, event_id=event_id, mode="structured")
     assert response.status_code == 202, response.text
     return event_id
 

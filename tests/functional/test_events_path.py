@@ -68,6 +68,7 @@ def post_binary(
         "ce-type": type_,
         "ce-time": "2026-01-15T09:31:00Z",
         "content-type": "application/json",
+        **platform.sender(SOURCE),  # as the offices' back-office (legacy-oficinas)
     }
     if subject:
         headers["ce-subject"] = subject
@@ -80,7 +81,7 @@ def post_structured(platform: Platform, event: dict[str, Any]) -> requests.Respo
     return platform.http.post(
         platform.url("/events"),
         data=json.dumps(event),
-        headers={"content-type": "application/cloudevents+json"},
+        headers={"content-type": "application/cloudevents+json", **platform.sender(SOURCE)},
         timeout=15,
     )
 
@@ -237,8 +238,8 @@ def test_replaying_a_dead_letter_that_is_still_invalid_dead_letters_it_again(
     assert post_binary(platform, data, event_id=event_id, subject=citizen_id).status_code == 202
     (dead,) = platform.wait_for(lambda: deadletters_of(platform, event_id), what="the dead letter")
 
-    # WHEN an operator replays it without fixing anything
-    response = platform.http.post(platform.url(f"/dev/deadletters/{dead['id']}/replay"), timeout=15)
+    # WHEN an operator replays it without fixing anything (as the replay tool's identity)
+    response = platform.replay(dead["id"])
 
     # THEN the replay is accepted for the same trigger, it fails the same way, and there is one more dead letter
     assert response.status_code == 202, response.text
@@ -257,21 +258,24 @@ def test_replaying_a_dead_letter_that_does_not_exist_is_a_404_problem(platform: 
     # GIVEN no dead letter 999999
 
     # WHEN it is replayed
-    response = platform.http.post(platform.url("/dev/deadletters/999999/replay"), timeout=15)
+    response = platform.replay(999999)
 
     # THEN 404 as a problem
     assert_problem(response, 404, "not-found")
 
 
 def test_an_event_no_function_filters_on_only_reaches_the_catch_all_display(platform: Platform) -> None:
-    # GIVEN an event of a type no PIC function subscribes to
+    # GIVEN an event of a type no PIC function subscribes to (a developer tool's probe: the local overlay's
+    # EventPolicy admits local-dev-tools for dev.pic.* types from /dev/ sources)
     event_id = str(uuid.uuid4())
-    type_ = "es.madrid.pic.nobody.listens.v1"
+    type_ = "dev.pic.nobody.listens.v1"
     triggers = load(REPO_ROOT / "infra/k8s/overlays/local").triggers
-    matching = [t for t in triggers if t.matches({"type": type_, "source": SOURCE, "id": event_id})]
+    matching = [t for t in triggers if t.matches({"type": type_, "source": "/dev/tests", "id": event_id})]
 
     # WHEN it is sent to the broker
-    response = post_binary(platform, {"hello": "world"}, event_id=event_id, type_=type_)
+    response = platform.send_event(
+        type_, {"hello": "world"}, source="/dev/tests", event_id=event_id, account="local-dev-tools"
+    )
 
     # THEN it is accepted, and fanned out only to the local overlay's unfiltered event-display Trigger
     # (no Trigger filters on its type: in the base, without the overlay, the fan-out would be 0)

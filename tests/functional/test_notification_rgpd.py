@@ -176,8 +176,9 @@ def post_event(platform: Platform, event: dict[str, Any], mode: str) -> requests
     if mode == "binary":
         headers = {f"ce-{k}": str(v) for k, v in event.items() if k != "data"}
         headers["content-type"] = "application/json"
+        headers.update(platform.sender(event["source"]))
         return platform.http.post(platform.url("/events"), data=json.dumps(event["data"]), headers=headers, timeout=15)
-    headers = {"content-type": "application/cloudevents+json"}
+    headers = {"content-type": "application/cloudevents+json", **platform.sender(event["source"])}
     return platform.http.post(platform.url("/events"), data=json.dumps(event), headers=headers, timeout=15)
 
 

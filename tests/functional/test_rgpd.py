@@ -421,11 +421,12 @@ def test_an_agent_extends_the_deadline_once_with_a_reason(platform: Platform, ci
 def post_binary(platform: Platform, event: dict[str, Any]) -> requests.Response:
     headers = {f"ce-{k}": str(v) for k, v in event.items() if k not in ("data", "datacontenttype")}
     headers["content-type"] = "application/json"
+    headers.update(platform.sender(event["source"]))
     return platform.http.post(platform.url("/events"), data=json.dumps(event["data"]), headers=headers, timeout=15)
 
 
-def post_structured(platform: Platform, event: dict[str, Any]) -> requests.Response:
-    headers = {"content-type": "application/cloudevents+json"}
+def post_structured(platform: Platform, event: dict[str, Any], account: str | None = None) -> requests.Response:
+    headers = {"content-type": "application/cloudevents+json", **platform.sender(event["source"], account)}
     return platform.http.post(platform.url("/events"), data=json.dumps(event), headers=headers, timeout=15)
 
 
@@ -465,10 +466,9 @@ def test_a_redelivered_answer_changes_nothing(platform: Platform, citizen_id: st
     [
         ({"data": {"request_id": "rgpd-unknown"}}, "no data-subject request rgpd-unknown"),
         ({"data": {"domain": "wallet"}}, "is not among the domains that must answer"),
-        ({"source": "/legacy/impostor"}, "answers from /pic/consent"),
         ({"data": {"actions": [{"what": "x", "count": 1, "result": "shredded"}]}}, "does not match the schema"),
     ],
-    ids=["unknown request", "domain that need not answer", "wrong source", "invalid data"],
+    ids=["unknown request", "domain that need not answer", "invalid data"],
 )
 def test_a_bad_answer_is_dead_lettered_with_the_reason(
     platform: Platform, citizen_id: str, change: dict[str, Any], reason: str
@@ -500,3 +500,27 @@ def test_a_bad_answer_is_dead_lettered_with_the_reason(
         lambda: [d for d in platform.deadletters() if d["event"]["id"] == event["id"]], what="the dead letter"
     )
     assert reason in json.dumps(dead[0]), dead[0]
+
+
+def test_an_answer_from_a_source_that_is_not_its_senders_is_refused_at_the_broker(
+    platform: Platform, citizen_id: str
+) -> None:
+    # GIVEN an open request, and an answer the consent domain's identity sends with another system's source
+    request_id = open_request(platform, citizen_id, {"right": "access"}).json()["request_id"]
+    data = {"request_id": request_id, "citizen_id": citizen_id, "domain": "consent", "outcome": "done", "actions": []}
+    event = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "/legacy/impostor",
+        "type": DOMAIN_ANSWERED,
+        "subject": citizen_id,
+        "data": {**data, "answered_at": "2026-03-02T09:14:07Z"},
+    }
+
+    # WHEN it reaches the broker
+    response = post_structured(platform, event, account="pic-consent-relay")
+
+    # THEN the broker refuses it, naming the source the sender is bound to, and keeps nothing
+    problem = assert_problem(response, 403, "sender-not-allowed")
+    assert "source = /pic/consent" in problem["detail"]
+    assert not [e for e in platform.events(DOMAIN_ANSWERED, citizen_id) if e["id"] == event["id"]]

@@ -36,7 +36,9 @@ def iso(at: datetime) -> str:
 
 
 def post(platform: Platform, event: Event, structured: bool = False, event_id: str | None = None) -> None:
-    answer = send(platform.http, platform.base, event, structured=structured, event_id=event_id)
+    answer = send(
+        platform.http, platform.base, event, tokens=platform.senders, structured=structured, event_id=event_id
+    )
     assert answer.status_code == 202, answer.text
 
 

@@ -80,6 +80,13 @@ KNATIVE_KINDS = [
         "Trigger",
     ),
     (
+        "eventing.knative.dev/v1alpha1",
+        "EventPolicy",
+        "eventing",
+        "cloudcoil/models/knative_eventing/eventing_knative_dev/v1alpha1.py",
+        "EventPolicy",
+    ),
+    (
         "sources.knative.dev/v1",
         "SinkBinding",
         "eventing",

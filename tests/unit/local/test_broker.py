@@ -26,7 +26,8 @@ from local.broker import (
     binary_request,
     parse_event,
 )
-from local.manifests import Delivery, Trigger
+from local.manifests import Delivery, EventPolicy, Trigger, trigger_subject
+from local.senders import SenderPolicies
 
 REQUESTED = "es.madrid.pic.consent.change.requested.v1"
 CHANGED = "es.madrid.pic.consent.changed.v1"
@@ -357,15 +358,59 @@ def test_a_2xx_answer_delivers_the_event(dispatcher: Dispatcher, monkeypatch: py
     assert free_slots(dispatcher) == 2  # the worker slot was given back
 
 
-def test_a_reply_event_is_ingested_back_into_the_broker(
+def test_a_reply_event_is_ingested_back_into_the_broker_when_an_event_policy_admits_its_trigger(
     dispatcher: Dispatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN a subscriber that answers with a consent.changed event
+    # GIVEN an EventPolicy on broker pic that admits the replies of Trigger "retrying" (its Knative identity)
+    admits = EventPolicy("replies", ("pic",), (trigger_subject("retrying"),))
+    dispatcher.reply_policies = SenderPolicies.of("pic", [admits])
+    # AND a subscriber that answers with a consent.changed event
     answer(dispatcher, monkeypatch, Outcome(True, 200, "", reply=event("reply-1", CHANGED)))
     deliver(dispatcher, "retrying", event())
     # THEN the reply fans out to the trigger that wants it
     assert [row[0] for row in deliveries(dispatcher.store)] == ["reply-taker"]
     assert dispatcher.store.recent_events()[0]["id"] == "reply-1"
+
+
+def test_a_reply_no_event_policy_admits_fails_the_delivery_with_the_reason(
+    dispatcher: Dispatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN no EventPolicy admitting a Trigger's replies (deny-all), and a subscriber that replies with an event
+    answer(dispatcher, monkeypatch, Outcome(True, 200, "", reply=event("forged-1", CHANGED)))
+
+    # WHEN the delivery is made (no retries left)
+    deliver(dispatcher, "reply-taker", event("e-9", CHANGED))
+
+    # THEN the reply is not ingested, and the delivery is dead-lettered as refused, saying why
+    assert all(e["id"] != "forged-1" for e in dispatcher.store.recent_events())
+    (dead,) = dispatcher.store.deadletters()
+    assert dead["code"] == 403 and "reply was refused" in dead["reason"] and "trigger:reply-taker" in dead["reason"]
+
+
+def test_deliveries_carry_the_dispatchers_token_for_their_subscriber(
+    store: BrokerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a dispatcher that mints a delivery token per subscriber
+    dispatcher = Dispatcher(
+        store, [trigger("t", REQUESTED)], "http://127.0.0.1:9/", delivery_token=lambda s: f"tok-{s}"
+    )
+    seen: dict[str, str] = {}
+
+    class Answer:
+        status_code, headers, content, text = 200, {}, b"", ""
+
+    def post(url: str, data: bytes, headers: dict[str, str], timeout: float) -> Answer:
+        seen.update(headers)
+        return Answer()
+
+    monkeypatch.setattr(dispatcher._session(), "post", post)
+
+    # WHEN it delivers
+    outcome = dispatcher.send(dispatcher.triggers["t"], event())
+
+    # THEN the request carries the token for that subscriber
+    assert outcome.ok and seen["Authorization"] == "Bearer tok-svc-t"
+    dispatcher._pool.shutdown(wait=False)
 
 
 @pytest.mark.parametrize("code", [500, 503, 404, 408, 409, 429, 0])

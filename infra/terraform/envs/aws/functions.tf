@@ -148,15 +148,137 @@ module "role_pic_citizen_events" {
   kms_key_arns = [module.kms.key_arn]
 }
 
-# functions/core/relay.py: polls the outbox's pending index (Query on the index only), marks rows sent
-# (BatchWriteItem) and records failed attempts (UpdateItem).
-module "role_pic_outbox_relay" {
+# functions/core/relay.py, one relay per domain (infra/k8s/base/senders): polls its domain's shard of the
+# outbox's pending index (Query on the index only), marks rows sent (BatchWriteItem) and records failed
+# attempts (UpdateItem). Each runs as its domain's ServiceAccount, which is also the domain's sender identity
+# at the broker (docs/decisions/0011).
+module "role_pic_audit_relay" {
   source = "../../modules/function-iam-role"
 
-  name                     = "${var.environment}-pic-outbox-relay"
+  name                     = "${var.environment}-pic-audit-relay"
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
-  service_account          = "pic-outbox-relay"
+  service_account          = "pic-audit-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+module "role_pic_citizen_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-citizen-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-citizen-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+module "role_pic_consent_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-consent-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-consent-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+module "role_pic_interaction_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-interaction-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-interaction-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+module "role_pic_notification_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-notification-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-notification-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+module "role_pic_position_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-position-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-position-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+module "role_pic_rgpd_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-rgpd-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-rgpd-relay"
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [

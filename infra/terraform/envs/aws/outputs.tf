@@ -34,7 +34,9 @@ output "service_accounts" {
   value = {
     for role in [
       module.role_pic_consent, module.role_pic_consent_events, module.role_pic_citizen, module.role_pic_citizen_events,
-      module.role_pic_outbox_relay,
+      module.role_pic_audit_relay, module.role_pic_citizen_relay, module.role_pic_consent_relay,
+      module.role_pic_interaction_relay, module.role_pic_notification_relay, module.role_pic_position_relay,
+      module.role_pic_rgpd_relay,
       module.role_pic_interaction, module.role_pic_interaction_events, module.role_pic_position,
       module.role_pic_position_events, module.role_pic_audit, module.role_pic_audit_events,
     ] :

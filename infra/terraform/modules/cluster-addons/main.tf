@@ -10,6 +10,13 @@ locals {
   install_kafka    = local.install_eventing && var.broker_class == "Kafka"
   install_opa      = var.create && var.enable_opa
 
+  # Senders authenticate with their ServiceAccount's OIDC token, and a Broker admits only what an EventPolicy
+  # allows (PIC's are generated in infra/k8s/base/senders; docs/decisions/0011).
+  eventing_features = {
+    "authentication-oidc"        = "enabled"
+    "default-authorization-mode" = "deny-all"
+  }
+
   ingress_classes = {
     kourier = "kourier.ingress.networking.knative.dev"
     istio   = "istio.ingress.networking.knative.dev"
@@ -162,6 +169,7 @@ resource "kubernetes_manifest" "knative_eventing" {
           "br-defaults" = {
             "default-br-config" = yamlencode(local.default_broker_config)
           }
+          "config-features" = local.eventing_features
         }
         "high-availability" = {
           replicas = var.control_plane_replicas

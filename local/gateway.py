@@ -7,7 +7,8 @@
 - ``POST /events``: the broker ingress (binary and structured CloudEvents, 202);
 - ``POST /v1/data/<path>``: OPA's Data API over the embedded engine (for the REST policy adapter);
 - ``/.well-known/jwks.json``, ``POST /dev/token``: the dev identity provider;
-- ``/dev/deadletters`` (+ ``POST /dev/deadletters/<id>/replay``), ``/dev/events``; ``GET /healthz``.
+- ``/dev/deadletters`` (+ ``POST /dev/deadletters/<id>/replay``), ``/dev/events``, ``/dev/pending`` (what is
+  still to be delivered or published); ``GET /healthz``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from functions.core.errors import (
     ValidationError,
     pydantic_errors,
 )
+from functions.core.outbox import pending_events
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.core.settings import REPO_ROOT, get_settings
 from local.broker import BrokerStore, InvalidCloudEventError, parse_event
@@ -130,6 +132,7 @@ class Gateway:
             ("GET", "/dev/events"): self.events,
             ("GET", "/dev/routes"): lambda r: as_json({"routes": self.routes.patterns()}),
             ("GET", "/dev/received"): self.received,
+            ("GET", "/dev/pending"): self.pending,
             **self.notify_sinks.handlers(),  # NOT: /dev/mail, /dev/sms, /dev/push and the provider endpoints
         }
         handler = handlers.get((request.method, request.path.rstrip("/") or "/"))
@@ -164,6 +167,13 @@ class Gateway:
         response = Response(status=202)
         response.headers["X-Pic-Fanout"] = str(fanout)
         return response
+
+    def pending(self, request: Request) -> Response:
+        """Work the platform has not finished: broker deliveries not done (due, in flight, waiting for a retry)
+        and outbox rows not yet published. Empty for a subject's events means nothing more will happen to it
+        until something new arrives (tests wait for it instead of sleeping)."""
+        limit = min(int(request.args.get("limit", "1000")), 1000)
+        return as_json({"deliveries": self.broker.pending_deliveries(limit), "outbox": pending_events(limit)})
 
     def token(self, request: Request) -> Response:
         try:

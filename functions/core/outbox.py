@@ -113,3 +113,15 @@ def stage_event(
 def event_payload(record: OutboxRecord) -> dict[str, Any]:
     """The row as a structured-mode CloudEvent dict (for logs and tests)."""
     return {**record.attributes(), "data": json.loads(record.data)}
+
+
+def pending_events(limit: int = 1000) -> list[dict[str, Any]]:
+    """The rows the relay has yet to publish (the sparse ``pending`` index, every shard), oldest first per
+    shard: what an operator, or a test waiting for the platform to settle, looks at."""
+    found: list[dict[str, Any]] = []
+    for shard in range(get_settings().outbox_shards):
+        for record in OutboxRecord.pending.query(str(shard), limit=limit - len(found)):
+            found.append({**event_payload(record), "pic_attempts": int(record.attempts or 0)})
+        if len(found) >= limit:
+            break
+    return found

@@ -42,12 +42,20 @@ class RgpdRequestOpened(EventData):
 
 
 class DomainAction(EventData):
-    """One thing a domain did for a request, and on what legal basis (``null`` when none is needed)."""
+    """One thing a domain did for a request, and on what legal basis (``null`` when none is needed).
+
+    ``category`` (optional, additive to contracts.md §3) names the ``policies/rgpd/retention`` category the
+    action is about (``consent-proofs``, ``outbox-events``...): what a compliance officer or an audit maps the
+    data found in the stores to. ``count`` is ``null`` for data the domain keeps but cannot count per person
+    (copies in tables not indexed by person, removed by their TTL)."""
 
     what: str = Field(min_length=1, max_length=300, examples=["consent proofs"])
-    count: int = Field(ge=0)
+    count: int | None = Field(ge=0, description="null: not counted (not indexed by person)")
     result: ActionResult
     legal_basis: str | None = Field(None, max_length=500)
+    category: str | None = Field(
+        None, max_length=64, examples=["consent-proofs"], description="the retention category (policies/rgpd/retention)"
+    )
 
 
 class RgpdDomainAnswered(EventData):

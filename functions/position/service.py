@@ -4,7 +4,10 @@ Projections converge whatever the order or number of deliveries:
 - a link (source record -> golden record) is replaced only by a later ``updated_at`` (contracts.md §1);
 - an item is replaced only by a later ``as_of``; on a tie, by the higher content digest, so two different
   facts with the same ``as_of`` end the same whichever arrives first; a removal is kept as a tombstone so a
-  late, older upsert cannot bring the item back.
+  late, older upsert cannot bring the item back;
+- after the person's erasure (RGPD art. 17), a ``Marker`` says when it was done: a fact about them from
+  before it (an event late, retried or replayed) is not projected again, and the erasure's own consent
+  withdrawals only delete; facts from after it are new processing and are projected (ADR 0009).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from events.consent import ConsentChanged
+from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged
 from events.interaction import InteractionLogged
 from events.position import PositionItemUpserted
 from functions.core.errors import PicError
@@ -143,14 +146,38 @@ def newer_flags(candidate: datetime, current: Flags) -> bool:
     return current.changed_at is None or candidate > current.changed_at
 
 
+@dataclass(frozen=True)
+class Marker:
+    """The person's erasure as this projection carried it out (RGPD art. 17): which request, and when."""
+
+    request_id: str
+    erased_at: datetime
+
+    @property
+    def order(self) -> tuple[int, str]:
+        return micros(self.erased_at), self.request_id
+
+
+def erased_before(marker: Marker | None, at: datetime) -> bool:
+    """Whether a fact as of ``at`` is one the erasure erased: it happened before the erasure, so its event
+    arrives late, again or replayed, and projecting it would re-create what was erased."""
+    return marker is not None and at <= marker.erased_at
+
+
+def erasure_withdrawal(changed: ConsentChanged) -> bool:
+    """A withdrawal an erasure recorded: it says the consent is gone, never that there is one to show."""
+    return changed.capture_channel == ERASURE_CAPTURE_CHANNEL and not changed.after.granted
+
+
 @dataclass
 class Held:
     """Everything the position holds about a golden record: its own facts, the records linked to it (by
-    ``(source, local_id)``) with their facts, and its flags."""
+    ``(source, local_id)``) with their facts, its flags and its erasure marker."""
 
     own: list[Item] = field(default_factory=list)
     records: dict[tuple[str, str], list[Item]] = field(default_factory=dict)
     flags: Flags = field(default_factory=Flags)
+    marker: Marker | None = None
 
 
 # ---- events to items --------------------------------------------------------------------------------

@@ -154,7 +154,11 @@ def test_an_erasure_of_a_padron_only_person_keeps_everything_and_rewrites_nothin
     result = rights.answer(opened("erasure"), padron_only, policy, NOW)
 
     assert result.erasure is not None and result.erasure.rebuilt is None and result.erasure.erased == []
-    assert [a.result for a in result.event.actions] == ["kept"]
+    assert [(a.result, a.category) for a in result.event.actions] == [
+        ("kept", "padron-record"),
+        ("kept", "outbox-events"),
+        ("kept", "request-replays"),
+    ]
     assert result.event.outcome == "done"
 
 

@@ -183,6 +183,8 @@ _SPECS = [
         producer="pic-rgpd",
         source="/pic/rgpd",
         description="Every domain answered a data-subject request; for access and portability, the export is ready.",
+        # after an erasure, the projections drop what a domain erased after they did (ADR 0009)
+        consumers=["pic-position-events", "pic-notification-events"],
     ),
     # ---- C360 merges (issue 5) ----
     EventSpec(

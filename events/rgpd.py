@@ -99,7 +99,11 @@ class RgpdRequestExtended(EventData):
 
 class RgpdRequestCompleted(EventData):
     """Every domain answered a request: the person can be told, and for access/portability, that the export
-    is ready at ``export``."""
+    is ready at ``export``.
+
+    ``answered`` (optional, additive) says when each domain answered: for an erasure, as of when it erased, so
+    that a projection can drop the copies it made of a domain's data between its own erasure and that
+    domain's (ADR 0009)."""
 
     request_id: str = Field(pattern=ID_PATTERN)
     citizen_id: str = Field(pattern=ID_PATTERN)
@@ -108,3 +112,4 @@ class RgpdRequestCompleted(EventData):
     due_at: datetime
     overdue: bool
     export: str | None = Field(None, description="path of the export, for access and portability")
+    answered: dict[str, datetime] = Field(default_factory=dict, description="domain -> when it answered")

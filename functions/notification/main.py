@@ -40,7 +40,7 @@ from events.notification import (
     NotificationStatusChanged,
     Recipient,
 )
-from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
+from events.rgpd import RgpdFlagsChanged, RgpdRequestCompleted, RgpdRequestOpened
 from functions.consent.terms import load_terms
 from functions.core import rights as core_rights
 from functions.core.cloudevent import EventContext, EventFunction
@@ -605,6 +605,14 @@ def on_rgpd_flags_changed(ctx: EventContext, data: Any) -> UnitOfWork:
     return pipeline.project_part(data.citizen_id, "flags", value, data.changed_at)
 
 
+def on_rgpd_request_completed(ctx: EventContext, data: Any) -> UnitOfWork:
+    """A completed erasure says when each domain erased: drop the copies made in between (ADR 0009)."""
+    assert isinstance(data, RgpdRequestCompleted)
+    if data.right != "erasure":
+        return UnitOfWork()
+    return pipeline.sweep_citizen(data.request_id, data.citizen_id, data.answered)
+
+
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     """Answer a data-subject request for the notification domain (``rights.answer``), the answer in the same
     unit of work as the erasure it reports."""
@@ -630,6 +638,7 @@ event_api = EventFunction(
         "es.madrid.pic.citizen.unmerged.v1": on_citizen_unmerged,
         "es.madrid.pic.rgpd.flags.changed.v1": on_rgpd_flags_changed,
         "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
+        "es.madrid.pic.rgpd.request.completed.v1": on_rgpd_request_completed,
     },
 )
 

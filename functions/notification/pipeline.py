@@ -581,9 +581,26 @@ def project_subscription(
     uow = UnitOfWork()
     if held is not None and held.changed_at >= at:
         return uow
-    if service.erased_before(stores().profiles.fetch(citizen_id)[0], at):
+    if service.erased_before(stores().profiles.fetch(citizen_id)[0], at, "consent"):
         return uow
     stores().profiles.stage_subscription(uow, citizen_id, subscription_id, topic, zone, live, at)
+    return uow
+
+
+def sweep_citizen(request_id: str, citizen_id: str, answered: dict[str, datetime]) -> UnitOfWork:
+    """``rgpd.request.completed`` of an erasure (``answered``: when each domain erased): drop what was projected
+    from a domain between this domain's erasure and that domain's, subscriptions included (``service.swept``)."""
+    parts, version = stores().profiles.fetch(citizen_id)
+    uow = UnitOfWork()
+    marker = parts.get(service.ERASED)
+    if marker is None or marker["value"].get("request_id") != request_id:
+        return uow  # no erasure here, or a later one's marker: that one's completion sweeps
+    kept = service.swept(parts, answered)
+    stores().profiles.stage(uow, citizen_id, kept, version)
+    subscriptions = SubscriptionItem.query(f"cit#{citizen_id}", SubscriptionItem.sk.startswith("sub#"),
+                                           consistent_read=True)  # fmt: skip
+    covered = [s for s in subscriptions if service.erased_before(kept, s.changed_at, "consent")]
+    rights.stage_deletions(uow, covered, lambda unit, item: unit.delete(item, tag="rgpd-erasure"), room=90)
     return uow
 
 

@@ -289,8 +289,11 @@ def quiet_hours_end(quiet_hours: dict[str, str] | None, now: datetime) -> dateti
 # ---- projections --------------------------------------------------------------------------------------
 
 
-ERASED = "erased"  # the erasure marker's part: {"value": {"request_id"}, "at": when the erasure was done}
+# The erasure marker's part: {"value": {"request_id", "sources": {domain: when it erased}}, "at": when this
+# domain erased}; ``sources`` arrive with ``rgpd.request.completed`` (ADR 0009).
+ERASED = "erased"
 KEPT_PARTS = frozenset({"flags"})  # what an erasure keeps: its events apply whenever they arrive
+PART_DOMAINS = {"consents": "consent", "preferences": "consent", "contacts": "citizen"}  # whose copies they are
 
 
 def erased_at(parts: dict[str, Any]) -> datetime | None:
@@ -299,11 +302,39 @@ def erased_at(parts: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(marker["at"]) if marker else None
 
 
-def erased_before(parts: dict[str, Any], at: datetime) -> bool:
-    """Whether a fact as of ``at`` is one the person's erasure erased (it happened before it): its event,
-    late, retried or replayed, must not re-create it."""
+def erased_before(parts: dict[str, Any], at: datetime, domain: str | None = None) -> bool:
+    """Whether a fact as of ``at`` (a copy of ``domain``'s data) is one the person's erasure erased: it
+    happened before this domain erased, or before ``domain`` did. Its event, late, retried or replayed, must
+    not re-create it."""
     erased = erased_at(parts)
-    return erased is not None and at <= erased
+    if erased is None:
+        return False
+    sources = parts[ERASED]["value"].get("sources") or {}
+    until = max(erased, datetime.fromisoformat(sources[domain])) if domain in sources else erased
+    return at <= until
+
+
+def swept(parts: dict[str, Any], answered: dict[str, datetime]) -> dict[str, Any]:
+    """The projection once the erasure completed (``answered``: when each domain erased): the copies made of a
+    domain's data between this domain's erasure and that domain's are dropped, and the marker keeps the
+    times, so that such an event arriving later is dropped too."""
+    sources = {domain: at.isoformat() for domain, at in sorted(answered.items())}
+    marker = parts[ERASED]
+    marked = {**parts, ERASED: {**marker, "value": {**marker["value"], "sources": sources}}}
+    kept: dict[str, Any] = {}
+    for name, part in marked.items():
+        domain = PART_DOMAINS.get(name)
+        if name == "consents":
+            at = {
+                p: when
+                for p, when in part["at"].items()
+                if not erased_before(marked, datetime.fromisoformat(when), domain)
+            }
+            if at:
+                kept[name] = {"value": {p: part["value"][p] for p in at}, "at": at}
+        elif domain is None or not erased_before(marked, datetime.fromisoformat(part["at"]), domain):
+            kept[name] = part
+    return kept
 
 
 def merge_part(parts: dict[str, Any], name: str, value: Any, at: datetime) -> dict[str, Any] | None:
@@ -313,7 +344,7 @@ def merge_part(parts: dict[str, Any], name: str, value: Any, at: datetime) -> di
     held = parts.get(name)
     if held and held.get("at") and datetime.fromisoformat(held["at"]) >= at:
         return None
-    if name not in KEPT_PARTS and erased_before(parts, at):
+    if name not in KEPT_PARTS and erased_before(parts, at, PART_DOMAINS.get(name)):
         return None
     return {**parts, name: {"value": value, "at": at.isoformat()}}
 
@@ -325,7 +356,7 @@ def merge_consent(
     erasure's own withdrawal (``erasure``) only removes an older consent: it never creates one."""
     consents = parts.get("consents") or {"value": {}, "at": {}}
     held = consents["at"].get(purpose)
-    if (held and datetime.fromisoformat(held) >= at) or erased_before(parts, at):
+    if (held and datetime.fromisoformat(held) >= at) or erased_before(parts, at, "consent"):
         return None
     if erasure:
         if held is None:
@@ -340,7 +371,7 @@ def merge_contacts(parts: dict[str, Any], email: Any, phone: Any, at: datetime) 
     """The projection of C360's contact points as of ``at`` (the latest change wins), and the blind index
     of every address the person ever had here (``keys``, kept across changes so that an access or erasure
     request finds what was sent to their former addresses too); ``None`` when nothing changes."""
-    if erased_before(parts, at):
+    if erased_before(parts, at, "citizen"):
         return None
     held = parts.get("contacts") or {"value": {"email": None, "phone": None, "keys": []}, "at": None}
     current = {"email": usable_email(email), "phone": usable_phone(phone)}

@@ -28,7 +28,7 @@ from events.citizen import CitizenUpdated
 from events.consent import ID_PATTERN, ConsentChanged
 from events.interaction import InteractionLogged
 from events.position import PositionItemUpserted
-from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
+from events.rgpd import RgpdFlagsChanged, RgpdRequestCompleted, RgpdRequestOpened
 from functions.core import audit
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import ForbiddenError, ValidationError
@@ -191,9 +191,9 @@ def on_item_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
     return _fold_into_record(ctx.source, data.local_id, service.area_item(ctx.source, data))
 
 
-def _erased_before(citizen_id: str, at: datetime) -> bool:
-    """Whether the person's erasure covers a fact as of ``at``: its event must not re-create it."""
-    return service.erased_before(deps().store.fetch_marker(citizen_id), at)
+def _erased_before(citizen_id: str, at: datetime, domain: str) -> bool:
+    """Whether the person's erasure covers a fact of ``domain`` as of ``at``: its event must not re-create it."""
+    return service.erased_before(deps().store.fetch_marker(citizen_id), at, domain)
 
 
 def on_citizen_updated(ctx: EventContext, data: Any) -> UnitOfWork:
@@ -203,7 +203,7 @@ def on_citizen_updated(ctx: EventContext, data: Any) -> UnitOfWork:
     link = service.Link(data.link.source, data.link.local_id, data.citizen_id, data.updated_at)
     store = deps().store
     uow = UnitOfWork()
-    if _erased_before(data.citizen_id, data.updated_at):
+    if _erased_before(data.citizen_id, data.updated_at, service.LINK_DOMAIN):
         return uow
     previous = store.fetch_link(link.source, link.local_id)
     if service.newer(link.order, previous.order if previous else None):
@@ -215,7 +215,7 @@ def on_consent_changed(ctx: EventContext, data: Any) -> UnitOfWork:
     """A consent as of the change; after an erasure, older changes are dropped, and the erasure's own
     withdrawals only delete what an older change showed (they never create an item)."""
     assert isinstance(data, ConsentChanged)
-    if _erased_before(data.citizen_id, data.changed_at):
+    if _erased_before(data.citizen_id, data.changed_at, "consent"):
         return UnitOfWork()
     pk, item = citizen_pk(data.citizen_id), service.consent_item(data)
     if not service.erasure_withdrawal(data):
@@ -235,7 +235,7 @@ def on_interaction_logged(ctx: EventContext, data: Any) -> UnitOfWork:
     about = data.interaction
     item = service.interaction_item(data)
     if about.citizen_id:
-        if _erased_before(about.citizen_id, data.recorded_at):
+        if _erased_before(about.citizen_id, data.recorded_at, "interaction"):
             return UnitOfWork()
         return _stage_fact(citizen_pk(about.citizen_id), item)
     assert about.record is not None  # the model requires one of the two
@@ -253,6 +253,12 @@ def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     return result.unit(ctx.traceparent, lambda uow, plan: rights.stage_erasure(uow, data.citizen_id, plan, store))
 
 
+def on_rgpd_request_completed(ctx: EventContext, data: Any) -> UnitOfWork:
+    """A completed erasure says when each domain erased: drop the copies made in between (``rights.sweep``)."""
+    assert isinstance(data, RgpdRequestCompleted)
+    return rights.sweep(data, deps().store)
+
+
 def on_rgpd_flags_changed(ctx: EventContext, data: Any) -> UnitOfWork:
     """Project the restriction flag that the read path passes to ``policies/position``."""
     assert isinstance(data, RgpdFlagsChanged)
@@ -268,6 +274,7 @@ event_api = EventFunction(
         "es.madrid.pic.interaction.logged.v1": on_interaction_logged,
         "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
         "es.madrid.pic.rgpd.flags.changed.v1": on_rgpd_flags_changed,
+        "es.madrid.pic.rgpd.request.completed.v1": on_rgpd_request_completed,
     },
 )
 

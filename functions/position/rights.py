@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from events.rgpd import DomainAction, RgpdFlagsChanged, RgpdRequestOpened
+from events.rgpd import DomainAction, RgpdFlagsChanged, RgpdRequestCompleted, RgpdRequestOpened
 from functions.core import rights
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
 from functions.position import service
-from functions.position.service import Flags, Held, Marker
+from functions.position.service import Flags, Held, Link, Marker
 
 DOMAIN = "position"
 MARKER = (
@@ -56,6 +56,12 @@ class RightsStore(Protocol):
     def erasure_rows(self, citizen_id: str, held: Held) -> list[Any]: ...
     def stage_erase(self, uow: UnitOfWork, row: Any) -> None: ...
     def stage_marker(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None: ...
+
+
+class SweepStore(RightsStore, Protocol):
+    def fetch_marker(self, citizen_id: str) -> Marker | None: ...
+    def fetch_link(self, source: str, local_id: str) -> Link | None: ...
+    def stage_marker_sources(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None: ...
 
 
 def _items(held: Held) -> list[service.Item]:
@@ -145,6 +151,33 @@ def stage_erasure(uow: UnitOfWork, citizen_id: str, plan: ErasurePlan, store: Ri
     plan.stage(uow, store.stage_erase)
     if plan.marker is not None:
         store.stage_marker(uow, citizen_id, plan.marker)
+
+
+def sweep(data: RgpdRequestCompleted, store: SweepStore) -> UnitOfWork:
+    """Once an erasure completed, every domain has erased: what the position copied from a domain between
+    its own erasure and that domain's (an event in between: a consent given, an interaction logged, a record
+    linked while the request ran) is deleted, and the marker keeps when each domain erased, so that such an
+    event arriving later is dropped too. A copy of what a domain keeps (a Padrón link) comes back with that
+    domain's next event: deleting a copy can be undone by its source, keeping an erased one could not."""
+    uow = UnitOfWork()
+    marker = store.fetch_marker(data.citizen_id)
+    if data.right != "erasure" or marker is None or marker.request_id != data.request_id:
+        return uow
+    marker = Marker(marker.request_id, marker.erased_at, dict(data.answered))
+    held = store.fetch_held(data.citizen_id)
+    records: dict[tuple[str, str], list[service.Item]] = {
+        key: []
+        for key in held.records
+        if (link := store.fetch_link(*key)) is not None
+        and link.citizen_id == data.citizen_id
+        and service.erased_before(marker, link.updated_at, service.LINK_DOMAIN)
+    }
+    copies = Held(own=service.covered_items(held, marker), records=records)
+    rights.stage_deletions(
+        uow, store.erasure_rows(data.citizen_id, copies), store.stage_erase, room=rights.MAX_ITEMS_IN_UNIT
+    )
+    store.stage_marker_sources(uow, data.citizen_id, marker)
+    return uow
 
 
 # ---- restriction ----------------------------------------------------------------------------------------

@@ -146,22 +146,41 @@ def newer_flags(candidate: datetime, current: Flags) -> bool:
     return current.changed_at is None or candidate > current.changed_at
 
 
+# The PIC domain whose erasure covers a fact about the golden record, by the fact's source (links: C360).
+SOURCE_DOMAINS = {CONSENT_SOURCE: "consent", INTERACTION_SOURCE: "interaction"}
+LINK_DOMAIN = "citizen"
+
+
 @dataclass(frozen=True)
 class Marker:
-    """The person's erasure as this projection carried it out (RGPD art. 17): which request, and when."""
+    """The person's erasure as this projection carried it out (RGPD art. 17): which request, when, and once
+    the request completed, when each domain erased (``sources``, from ``rgpd.request.completed``)."""
 
     request_id: str
     erased_at: datetime
+    sources: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def order(self) -> tuple[int, str]:
         return micros(self.erased_at), self.request_id
 
 
-def erased_before(marker: Marker | None, at: datetime) -> bool:
-    """Whether a fact as of ``at`` is one the erasure erased: it happened before the erasure, so its event
-    arrives late, again or replayed, and projecting it would re-create what was erased."""
-    return marker is not None and at <= marker.erased_at
+def erased_before(marker: Marker | None, at: datetime, domain: str | None = None) -> bool:
+    """Whether a fact as of ``at`` (from ``domain``'s events) is one an erasure erased: it happened before
+    this projection erased, or before ``domain`` did. Its event arrives late, again or replayed, and
+    projecting it would re-create what was erased."""
+    if marker is None:
+        return False
+    until = max(marker.erased_at, marker.sources.get(domain or "", marker.erased_at))
+    return at <= until
+
+
+def covered_items(held: Held, marker: Marker) -> list[Item]:
+    """The golden record's own facts copied from a domain before that domain erased them: projected between
+    this projection's erasure and the domain's (an event in between), they go once the request completed."""
+    return [
+        i for i in held.own if i.source in SOURCE_DOMAINS and erased_before(marker, i.as_of, SOURCE_DOMAINS[i.source])
+    ]
 
 
 def erasure_withdrawal(changed: ConsentChanged) -> bool:

@@ -246,16 +246,12 @@ class DynamoPositionStore:
 
     def stage_marker(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None:
         """The erasure marker, unless a later erasure's is stored."""
-        at, request_id = marker.order
-        row = PositionRow(
-            citizen_pk(citizen_id),
-            ERASED,
-            request_id=request_id,
-            erased_at=marker.erased_at,
-            order_us=at,
-            digest=request_id,
-        )
-        uow.put(row, condition=_newer_than(marker.order), tag="position-marker")
+        uow.put(_marker_row(citizen_id, marker), condition=_newer_than(marker.order), tag="position-marker")
+
+    def stage_marker_sources(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None:
+        """The marker with when each domain erased, if it is still this request's (a later erasure's stays)."""
+        condition = PositionRow.request_id == marker.request_id
+        uow.put(_marker_row(citizen_id, marker), condition=condition, tag="position-marker")
 
     def erasure_rows(self, citizen_id: str, held: Held) -> list[PositionRow]:
         """The rows an erasure deletes: the golden record's facts and memberships, and each linked record's
@@ -271,9 +267,24 @@ class DynamoPositionStore:
         uow.delete(row, tag="position-erasure")
 
 
+def _marker_row(citizen_id: str, marker: Marker) -> PositionRow:
+    at, request_id = marker.order
+    sources = {domain: when.isoformat() for domain, when in sorted(marker.sources.items())}
+    return PositionRow(
+        citizen_pk(citizen_id),
+        ERASED,
+        request_id=request_id,
+        erased_at=marker.erased_at,
+        order_us=at,
+        digest=request_id,
+        body=json.dumps(sources),
+    )
+
+
 def _marker_of(row: PositionRow) -> Marker:
     erased_at: datetime = row.erased_at
-    return Marker(request_id=str(row.request_id), erased_at=erased_at)
+    sources = {domain: datetime.fromisoformat(at) for domain, at in json.loads(row.body or "{}").items()}
+    return Marker(request_id=str(row.request_id), erased_at=erased_at, sources=sources)
 
 
 def _facts_of(row: PositionRow) -> dict[str, Item]:

@@ -14,7 +14,7 @@ import pytest
 from events.catalog import CATALOG
 from events.citizen import CitizenUnmerged, CitizenUpdated
 from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged, PreferencesChanged, SubscriptionChanged
-from events.rgpd import RgpdFlagsChanged
+from events.rgpd import RgpdFlagsChanged, RgpdRequestCompleted
 from functions.core.blind_index import blind_index
 from functions.core.cloudevent import EventContext
 from functions.notification import main, pipeline, service
@@ -214,3 +214,40 @@ def test_a_notification_is_found_by_citizen_id_or_by_its_addresss_blind_index() 
     assert by_mail == service.recipient_key({"email": "ines@example.org"})  # the same address, any case
     assert by_mail == f"email#{blind_index('email', 'ines@example.org')}" and "ines" not in by_mail
     assert service.recipient_key({"phone": "612 34 56 78"}) == f"phone#{blind_index('phone', '+34612345678')}"
+
+
+# ---- the erasure completed: copies made between NOT's erasure and the domains' ------------------------------
+
+
+def test_a_completed_erasure_drops_what_each_domain_erased_after_not_did(fake: FakeStores) -> None:
+    # GIVEN NOT erased at ERASED_AT; a second later it projected a consent, preferences and contact points
+    later = ERASED_AT + timedelta(seconds=1)
+    main.on_consent_changed(CTX, consent(True, later))
+    main.on_citizen_updated(CTX, updated(later))
+    parts = service.merge_part(fake.profiles.parts[CITIZEN], "preferences", {"channels": ["sms"]}, later)
+    assert parts is not None and {"consents", "contacts", "preferences"} <= set(parts)
+
+    # WHEN the request completes: the consent domain erased two seconds after NOT, C360 half a second after
+    answered = {"consent": ERASED_AT + timedelta(seconds=2), "citizen": ERASED_AT + timedelta(seconds=0.5)}
+    kept = service.swept(parts, answered)
+
+    # THEN the consent and the preferences (erased by the consent domain after they were given) go; the
+    # contact points, announced after C360 erased (a new fact), stay; the marker keeps the domains' times
+    assert set(kept) == {service.ERASED, "contacts"}
+    assert kept[service.ERASED]["value"]["sources"] == {k: v.isoformat() for k, v in answered.items()}
+
+    # AND a subscription from before the consent domain's erasure, arriving later, is not projected
+    fake.profiles.parts[CITIZEN] = kept
+    sub = {"citizen_id": CITIZEN, "subscription_id": "traffic.01", "change": "created", "topic": "traffic",
+           "zone": "01", "actor": {"kind": "citizen", "id": CITIZEN}, "changed_at": later.isoformat()}  # fmt: skip
+    main.on_subscription_changed(CTX, SubscriptionChanged.model_validate(sub))
+    assert fake.profiles.subscriptions == []
+
+
+def test_only_the_erasure_the_marker_records_is_swept(fake: FakeStores, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = {"request_id": "rgpd-0", "citizen_id": CITIZEN, "right": "erasure", "completed_at": ERASED_AT.isoformat(),
+             "due_at": ERASED_AT.isoformat(), "overdue": False, "answered": {}}  # fmt: skip
+    assert len(main.on_rgpd_request_completed(CTX, RgpdRequestCompleted.model_validate(other))) == 0
+    access = {**other, "request_id": "rgpd-1", "right": "access"}
+    assert len(main.on_rgpd_request_completed(CTX, RgpdRequestCompleted.model_validate(access))) == 0
+    assert fake.profiles.staged == []

@@ -13,10 +13,11 @@ import pytest
 from events.citizen import CitizenUpdated
 from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged
 from events.interaction import InteractionLogged
+from events.rgpd import RgpdRequestCompleted
 from functions.core.cloudevent import EventContext
 from functions.core.store import UnitOfWork
 from functions.position import main, service
-from functions.position.service import Item, Link, Marker
+from functions.position.service import Flags, Held, Item, Link, Marker
 
 ERASED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CITIZEN = "c-lucia"
@@ -170,3 +171,82 @@ def test_the_marker_orders_by_time_then_request() -> None:
     assert not service.erased_before(Marker("rgpd-1", ERASED_AT), ERASED_AT + timedelta(microseconds=1))
     assert not service.erased_before(None, ERASED_AT)
     assert Marker("rgpd-2", ERASED_AT + timedelta(seconds=1)).order > Marker("rgpd-1", ERASED_AT).order
+
+
+# ---- the erasure completed: copies made between this projection's erasure and the domains' ---------------
+
+
+@dataclass
+class SweepStore(FakeStore):
+    held: Held = field(default_factory=Held)
+    units: list[UnitOfWork] = field(default_factory=list)
+
+    def fetch_held(self, citizen_id: str) -> Held:
+        return self.held
+
+    def fetch_flags(self, citizen_id: str) -> Flags:
+        return self.held.flags
+
+    def stage_flags(self, uow: UnitOfWork, citizen_id: str, flags: Flags) -> None:
+        raise AssertionError("the sweep never writes flags")
+
+    def erasure_rows(self, citizen_id: str, held: Held) -> list[Any]:
+        return [("item", i.key) for i in held.own] + [("record", key) for key in held.records]
+
+    def stage_erase(self, uow: UnitOfWork, row: Any) -> None:
+        self.staged.append(("erase", row))
+
+    def stage_marker(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None:
+        raise AssertionError("the sweep keeps the erasure's marker, with the domains' times")
+
+    def stage_marker_sources(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None:
+        self.staged.append(("marker", marker))
+        self.marker = marker
+
+
+def completed(request_id: str = "rgpd-1", right: str = "erasure", **answered: datetime) -> RgpdRequestCompleted:
+    return RgpdRequestCompleted.model_validate(
+        {"request_id": request_id, "citizen_id": CITIZEN, "right": right, "completed_at": ERASED_AT.isoformat(),
+         "due_at": (ERASED_AT + timedelta(days=30)).isoformat(), "overdue": False, "answered": answered}
+    )  # fmt: skip
+
+
+@pytest.fixture
+def swept(monkeypatch: pytest.MonkeyPatch) -> SweepStore:
+    """The position erased at ``ERASED_AT``; then, before the other domains erased, it projected a consent
+    given, an interaction logged and a record linked a second later."""
+    later = ERASED_AT + timedelta(seconds=1)
+    grant, call = service.consent_item(consent(True, later)), service.interaction_item(logged(later))
+    store = SweepStore(
+        marker=Marker("rgpd-1", ERASED_AT), held=Held(own=[grant, call], records={("/legacy/multas", "MUL1"): []})
+    )
+    store.links[("/legacy/multas", "MUL1")] = Link("/legacy/multas", "MUL1", CITIZEN, later)
+    monkeypatch.setattr(main, "deps", lambda: FakeDeps(store))
+    return store
+
+
+def test_a_completed_erasure_drops_what_each_domain_erased_after_the_position_did(swept: SweepStore) -> None:
+    # WHEN the request completes: the consent domain and C360 erased two seconds after the position, the
+    # interaction log half a second after it (before the call was logged: the call is new, and stays)
+    answered = {"consent": ERASED_AT + timedelta(seconds=2), "interaction": ERASED_AT + timedelta(seconds=0.5),
+                "citizen": ERASED_AT + timedelta(seconds=2), "position": ERASED_AT}  # fmt: skip
+    main.on_rgpd_request_completed(CTX, completed(**answered))
+
+    # THEN the consent and the link go; the call stays; the marker keeps when each domain erased
+    assert ("erase", ("item", "campaigns")) in swept.staged and (
+        "erase",
+        ("record", ("/legacy/multas", "MUL1")),
+    ) in swept.staged
+    assert ("erase", ("item", "intx-1")) not in swept.staged
+    assert swept.marker == Marker("rgpd-1", ERASED_AT, answered)
+
+    # AND a consent change from before the consent domain's erasure, arriving even later, is dropped
+    swept.staged.clear()
+    main.on_consent_changed(CTX, consent(True, ERASED_AT + timedelta(seconds=1.5)))
+    assert swept.staged == []
+
+
+@pytest.mark.parametrize("event", [completed(right="access"), completed(request_id="rgpd-0")])
+def test_only_the_completion_of_the_erasure_the_marker_records_sweeps(swept: SweepStore, event: Any) -> None:
+    main.on_rgpd_request_completed(CTX, event)
+    assert swept.staged == []

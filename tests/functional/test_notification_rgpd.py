@@ -166,6 +166,13 @@ def test_an_access_request_exports_the_inbox_and_the_projection(platform: Platfo
     assert data["profile"]["preferences"]["value"]["channels"] == ["inapp"]
     assert data["profile"]["consents"]["value"]["campaigns"]["granted"] is True
     assert data["profile"]["push_endpoint"]["value"] == "https://push.example.org/d"
+    # AND the notifications sent to them, with what was sent and how it went (RGPD art. 15)
+    sent = {n["id"]: n for n in data["notifications"]}
+    assert (
+        set(sent) == {notice, campaign}
+        and counts["notifications sent to the person (by citizen id or to their addresses)"] == 2
+    )
+    assert sent[notice]["status"] == "delivered" and sent[notice]["body"].startswith("Hola, Inés")
     assert any(name.startswith("notification/") for name in archive.namelist())
 
 

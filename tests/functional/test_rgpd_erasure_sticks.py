@@ -315,3 +315,17 @@ def test_after_an_erasure_every_table_holds_only_what_the_answers_say_is_kept(pl
     # AND nothing about them was dead-lettered
     tokens = [*person.tokens().values(), *person.notifications]
     assert not [d for d in platform.deadletters() if any(t in json.dumps(d) for t in tokens)]
+
+    # WHEN the person gives a consent again after the erasure THEN it is new processing: both projections
+    # show it (the marker drops what came before the erasure, not what comes after)
+    me = {**platform.as_(person.citizen_id), "content-type": "application/json"}
+    again = put_consent(platform, person.citizen_id, "campaigns", {**GIVE, "channels": ["email"]}, me)
+    assert again.status_code == 200, again.text
+    platform.wait_for(
+        lambda: (
+            sections(platform, person.citizen_id, platform.as_(person.citizen_id))["consents"] == 1
+            and profile(platform, person.citizen_id)["consents"].get("campaigns", {}).get("granted") is True
+        ),
+        timeout=30,
+        what="the new consent in the position and in NOT's projection",
+    )

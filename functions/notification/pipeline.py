@@ -600,7 +600,8 @@ def sweep_citizen(request_id: str, citizen_id: str, answered: dict[str, datetime
     subscriptions = SubscriptionItem.query(f"cit#{citizen_id}", SubscriptionItem.sk.startswith("sub#"),
                                            consistent_read=True)  # fmt: skip
     covered = [s for s in subscriptions if service.erased_before(kept, s.changed_at, "consent")]
-    rights.stage_deletions(uow, covered, lambda unit, item: unit.delete(item, tag="rgpd-erasure"), room=90)
+    room = MAX_DELETES_IN_TRANSACTION
+    rights.stage_deletions(uow, covered, lambda unit, item: unit.delete(item, tag="rgpd-erasure"), room=room)
     return uow
 
 
@@ -616,10 +617,6 @@ PARTS = {  # a projection part: its retention category, and how the answer names
     "preferences": ("projection", "projection of contact preferences"),
     "contacts": ("contact-points", "projection of C360's contact points (e-mail, phone, their blind indexes)"),
     "flags": ("flags", "projection of RGPD restriction and objection flags"),
-    service.ERASED: (
-        "erasure-marker",
-        "erasure marker of an earlier request (events about the person from before it are not projected again)",
-    ),
 }
 MARKER = (
     "erasure marker (the request and when): events about the person from before it, late, retried or replayed, "
@@ -749,9 +746,9 @@ def erase_citizen(uow: UnitOfWork, request_id: str, citizen_id: str, at: datetim
     for their period, the RGPD flags indefinitely (they must keep being honoured), and an erasure marker
     with them (the projections do not re-create what was erased from late or replayed events)."""
     done = Erasure()
-    parts, _ = stores().profiles.fetch(citizen_id)
-    sent = _plan_sent(citizen_id, parts, at, done)  # before the profile goes: it holds the addresses' keys
-    _erase_profile(uow, request_id, citizen_id, at, done)
+    parts, version = stores().profiles.fetch(citizen_id)
+    sent = _plan_sent(citizen_id, parts, at, done)  # found through the addresses' keys the profile holds
+    _erase_profile(uow, request_id, citizen_id, (parts, version), at, done)
     deletes: list[Any] = []
     subscriptions = list(SubscriptionItem.query(f"cit#{citizen_id}", SubscriptionItem.sk.startswith("sub#"),
                                                 consistent_read=True))  # fmt: skip
@@ -773,11 +770,17 @@ def _stage_delete(uow: UnitOfWork, item: Any, at: datetime) -> None:
         uow.delete(item, tag="rgpd-erasure")
 
 
-def _erase_profile(uow: UnitOfWork, request_id: str, citizen_id: str, at: datetime, done: Erasure) -> None:
+def _erase_profile(
+    uow: UnitOfWork, request_id: str, citizen_id: str, held: tuple[dict[str, Any], int | None], at: datetime,
+    done: Erasure,
+) -> None:  # fmt: skip
     """Each part erased or kept as its category says; the kept ones stay with this erasure's marker."""
-    parts, version = stores().profiles.fetch(citizen_id)
+    parts, version = held
     keep: dict[str, Any] = {}
     for name, part in parts.items():
+        if name == service.ERASED:  # an earlier erasure's marker: this one's replaces it (``marked_erased``)
+            keep[name] = part
+            continue
         category, shown = PARTS.get(name, (name, name))
         decision = retention(category, {}, at)
         if decision["erase"]:

@@ -119,18 +119,11 @@ def read_latencies(platform: Platform, citizen_id: str, headers: dict[str, str],
 def drain_outbox(timeout: float = 300.0) -> None:
     """Wait until the relays have published every event the person's build emitted (their backlog would
     otherwise slow the measurements, which share DynamoDB Local with it)."""
-    from events.catalog import DOMAINS
-    from functions.core.outbox import OutboxRecord, pending_shards
+    from functions.core.outbox import pending_events
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pending = sum(
-            1
-            for domain in DOMAINS
-            for shard in pending_shards(domain)
-            for _ in OutboxRecord.pending.query(shard, limit=1)
-        )
-        if not pending:
+        if not pending_events(limit=1):
             return
         time.sleep(0.5)
 

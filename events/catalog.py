@@ -177,8 +177,12 @@ _SPECS = [
         model_path="events.citizen.CitizenUpdated",
         producer="pic-citizen",
         source="/pic/citizen",
-        description="A golden citizen record gained or changed a source link, with the match decision.",
-        consumers=["pic-position-events"],
+        description=(
+            "A golden citizen record gained or changed a source link, with the match decision and the golden "
+            "record's contact points."
+        ),
+        # POS links the record; NOT projects the contact points (it reads no C360 table)
+        consumers=["pic-position-events", "pic-notification-events"],
     ),
     # ---- global position (POS), interactions (INTX) and the access log (audit) ----
     EventSpec(
@@ -263,6 +267,8 @@ _SPECS = [
         producer="pic-rgpd",
         source="/pic/rgpd",
         description="Every domain answered a data-subject request; for access and portability, the export is ready.",
+        # after an erasure, the projections drop what a domain erased after they did (ADR 0012)
+        consumers=["pic-position-events", "pic-notification-events"],
     ),
     # ---- C360 merges (issue 5) ----
     EventSpec(
@@ -278,6 +284,7 @@ _SPECS = [
         producer="pic-citizen",
         source="/pic/citizen",
         description="A source record was split out of a golden record, restoring the golden record it came with.",
+        consumers=["pic-notification-events"],  # NOT: the remaining golden record's contact points
     ),
     # ---- notifications and alerts (NOT) ----
     EventSpec(

@@ -75,13 +75,25 @@ class MatchDecision(EventData):
     review_id: str | None = Field(None, description="the clerical review opened (or resolved) for this record")
 
 
+class ContactPoints(EventData):
+    """A golden record's contact points (survived e-mail and phone, normalised) as they stand after a change:
+    what the notification domain projects to reach the person (it reads no other domain's tables)."""
+
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=40)
+
+
 class CitizenUpdated(EventData):
-    """A golden citizen record gained or changed a source link (and its survived attributes may have changed)."""
+    """A golden citizen record gained or changed a source link (and its survived attributes may have changed).
+
+    ``contact`` (optional, additive) is the golden record's contact points after the change; ``null`` from
+    producers that predate it."""
 
     citizen_id: str
     link: SourceLinkChange
     match: MatchDecision
     updated_at: datetime
+    contact: ContactPoints | None = None
 
 
 class MovedLink(EventData):
@@ -113,3 +125,6 @@ class CitizenUnmerged(EventData):
     links: list[MovedLink]
     by: str
     unmerged_at: datetime
+    contact: ContactPoints | None = Field(
+        None, description="citizen_id's contact points after the split (the restored record's: its citizen.updated)"
+    )

@@ -12,6 +12,9 @@ from events.base import EventData
 
 CitizenId = str
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+# The ``capture_channel`` of the withdrawals an erasure (RGPD art. 17) records: they say the consent is gone,
+# so a projection applies them as a deletion and never as a new fact (docs/decisions/0012).
+ERASURE_CAPTURE_CHANNEL = "rgpd-erasure"
 HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 

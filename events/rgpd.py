@@ -42,12 +42,20 @@ class RgpdRequestOpened(EventData):
 
 
 class DomainAction(EventData):
-    """One thing a domain did for a request, and on what legal basis (``null`` when none is needed)."""
+    """One thing a domain did for a request, and on what legal basis (``null`` when none is needed).
+
+    ``category`` (optional, additive to contracts.md §3) names the ``policies/rgpd/retention`` category the
+    action is about (``consent-proofs``, ``outbox-events``...): what a compliance officer or an audit maps the
+    data found in the stores to. ``count`` is ``null`` for data the domain keeps but cannot count per person
+    (copies in tables not indexed by person, removed by their TTL)."""
 
     what: str = Field(min_length=1, max_length=300, examples=["consent proofs"])
-    count: int = Field(ge=0)
+    count: int | None = Field(ge=0, description="null: not counted (not indexed by person)")
     result: ActionResult
     legal_basis: str | None = Field(None, max_length=500)
+    category: str | None = Field(
+        None, max_length=64, examples=["consent-proofs"], description="the retention category (policies/rgpd/retention)"
+    )
 
 
 class RgpdDomainAnswered(EventData):
@@ -91,7 +99,11 @@ class RgpdRequestExtended(EventData):
 
 class RgpdRequestCompleted(EventData):
     """Every domain answered a request: the person can be told, and for access/portability, that the export
-    is ready at ``export``."""
+    is ready at ``export``.
+
+    ``answered`` (optional, additive) says when each domain answered: for an erasure, as of when it erased, so
+    that a projection can drop the copies it made of a domain's data between its own erasure and that
+    domain's (ADR 0012)."""
 
     request_id: str = Field(pattern=ID_PATTERN)
     citizen_id: str = Field(pattern=ID_PATTERN)
@@ -100,3 +112,4 @@ class RgpdRequestCompleted(EventData):
     due_at: datetime
     overdue: bool
     export: str | None = Field(None, description="path of the export, for access and portability")
+    answered: dict[str, datetime] = Field(default_factory=dict, description="domain -> when it answered")

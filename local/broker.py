@@ -328,6 +328,18 @@ class BrokerStore:
     def pending(self) -> int:
         return int(self._db().execute("SELECT count(*) FROM deliveries").fetchone()[0])
 
+    def pending_deliveries(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Deliveries not done yet (due, in flight or waiting for a retry), with their events, oldest first."""
+        rows = (
+            self._db()
+            .execute(
+                "SELECT trigger, event, attempt, next_at, last_error FROM deliveries ORDER BY id LIMIT ?", (limit,)
+            )
+            .fetchall()
+        )
+        keys = ("trigger", "event", "attempt", "next_at", "last_error")
+        return [{**dict(zip(keys, r, strict=True)), "event": json.loads(r[1])} for r in rows]
+
     def beat(self, part: str) -> None:
         """Record that ``part`` is alive (at most once a second: it is a write)."""
         now = time.time()

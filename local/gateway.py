@@ -9,7 +9,8 @@
   the EventPolicies admit (``local.senders``), within the ingress limits (``local.broker``);
 - ``POST /v1/data/<path>``: OPA's Data API over the embedded engine (for the REST policy adapter);
 - ``/.well-known/jwks.json``, ``POST /dev/token``, ``POST /dev/sender-token``: the dev identity provider;
-- ``/dev/deadletters`` (+ ``POST /dev/deadletters/<id>/replay``), ``/dev/events``; ``GET /healthz``.
+- ``/dev/deadletters`` (+ ``POST /dev/deadletters/<id>/replay``), ``/dev/events``, ``/dev/pending`` (what is
+  still to be delivered or published); ``GET /healthz``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from functions.core.errors import (
     ValidationError,
     pydantic_errors,
 )
+from functions.core.outbox import pending_events
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.core.settings import REPO_ROOT, get_settings
 from local.broker import (
@@ -165,6 +167,7 @@ class Gateway:
             ("GET", "/dev/events"): self.events,
             ("GET", "/dev/routes"): lambda r: as_json({"routes": self.routes.patterns()}),
             ("GET", "/dev/received"): self.received,
+            ("GET", "/dev/pending"): self.pending,
             **self.notify_sinks.handlers(),  # NOT: /dev/mail, /dev/sms, /dev/push and the provider endpoints
         }
         handler = handlers.get((request.method, request.path.rstrip("/") or "/"))
@@ -217,6 +220,18 @@ class Gateway:
             raise MalformedRequestError(str(exc)) from exc
         except InvalidCloudEventError as exc:
             raise InvalidEventError(str(exc)) from exc
+
+    def pending(self, request: Request) -> Response:
+        """Work the platform has not finished: broker deliveries not done (due, in flight, waiting for a retry)
+        and outbox rows not yet published. Empty for a subject's events means nothing more will happen to it
+        until something new arrives (tests wait for it instead of sleeping)."""
+        limit = request.args.get("limit", "1000")
+        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+            return problem(
+                ValidationError("limit must be an integer 1-1000", errors=[{"field": "limit", "message": "1-1000"}])
+            )
+        count = int(limit)
+        return as_json({"deliveries": self.broker.pending_deliveries(count), "outbox": pending_events(count)})
 
     def token(self, request: Request) -> Response:
         try:

@@ -16,7 +16,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import boto3
 import requests
+from boto3.dynamodb.types import TypeDeserializer
 
 from events.catalog import DEADLETTER_REPLAY
 from local.senders import SenderTokens
@@ -126,6 +128,48 @@ class Platform:
 
     def deadletters(self) -> list[dict[str, Any]]:
         return list(self.http.get(self.url("/dev/deadletters"), timeout=10).json()["deadletters"])
+
+    def pending(self, *mentions: str) -> list[dict[str, Any]]:
+        """Events the platform has not finished with: broker deliveries not done and outbox rows not yet
+        published; only those whose event mentions one of ``mentions`` (anywhere in it) when any are given."""
+        found = self.http.get(self.url("/dev/pending"), timeout=10).json()
+        events = [d["event"] for d in found["deliveries"]] + list(found["outbox"])
+        return [e for e in events if not mentions or any(m in json.dumps(e) for m in mentions)]
+
+    def settle(self, *mentions: str, timeout: float = 60.0) -> None:
+        """Wait until nothing is pending about ``mentions`` (or at all), on two reads in a row: one read looks
+        at the broker and then at the outbox, so an event moving from one to the other between the two looks
+        could hide; it cannot hide from two consecutive reads unless it moved twice within them."""
+        self.wait_for(
+            lambda: not self.pending(*mentions) and not self.pending(*mentions),
+            timeout=timeout,
+            what=f"nothing pending about {', '.join(mentions) or 'anything'}",
+        )
+
+    def dynamodb_endpoint(self) -> str:
+        """The DynamoDB Local this platform stores in (whatever endpoint the functions go through)."""
+        return f"http://127.0.0.1:{self.args[self.args.index('--dynamodb-port') + 1]}"
+
+    def scan_tables(self) -> dict[str, list[dict[str, Any]]]:
+        """Every item of every table in DynamoDB Local (``ListTables`` + ``Scan``, over HTTP), as plain values."""
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=self.dynamodb_endpoint(),
+            region_name=os.environ.get("AWS_REGION", "eu-south-2"),
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - DynamoDB Local takes any credentials
+        )
+        plain = TypeDeserializer()
+        tables: dict[str, list[dict[str, Any]]] = {}
+        for page in client.get_paginator("list_tables").paginate():
+            for name in page["TableNames"]:
+                items = [
+                    {k: plain.deserialize(v) for k, v in item.items()}
+                    for scanned in client.get_paginator("scan").paginate(TableName=name, ConsistentRead=True)
+                    for item in scanned["Items"]
+                ]
+                tables[name] = items
+        return tables
 
     def healthy(self) -> bool:
         try:

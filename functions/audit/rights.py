@@ -74,5 +74,5 @@ def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, now: dat
         return Answer(answering.with_export(export, actions, label="access-log"))
     if data.right == "erasure":
         plan = plan_erasure(store.fetch_all(data.citizen_id), policy, now)
-        return Answer(answering.with_actions(plan.actions), plan)
+        return Answer(answering.with_actions(rights.erasure_actions(plan.actions, policy, DOMAIN, now)), plan)
     return Answer(answering.not_applicable())

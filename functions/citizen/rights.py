@@ -312,7 +312,8 @@ def plan_rectification(
                 "binds the controller's record), and reaches C360 with that system's next record"
             )
             what = f"{name}: survives from {origin}"
-        actions.append(DomainAction(what=what, count=1, result="kept", legal_basis=basis[:500]))
+        category = "padron-record" if origin == PADRON or not origin else "source-record"
+        actions.append(DomainAction(what=what, count=1, result="kept", legal_basis=basis[:500], category=category))
     return Rectification(link, golden_after, event, tuple(actions))
 
 
@@ -344,6 +345,7 @@ def _own_contact(
         link=SourceLinkChange(source=DATA_SUBJECT, local_id=record.local_id, change="changed" if existing else "added"),
         match=MatchDecision(method="data-subject", score=1.0, evidence=list(evidence)),
         updated_at=now,
+        contact=service.contact_of(after),
     )
     return link, after, event
 
@@ -366,6 +368,6 @@ def answer(data: RgpdRequestOpened, holding: Holding, policy: Policy, now: datet
         return Answer(answering.with_export(export, _export_actions(export)))
     if data.right == "erasure":
         plan = plan_erasure(holding, policy, now)
-        return Answer(answering.with_actions(plan.actions), erasure=plan)
+        return Answer(answering.with_actions(rights.erasure_actions(plan.actions, policy, DOMAIN, now)), erasure=plan)
     fix = plan_rectification(holding, data.request_id, dict(data.details.get("fields") or {}), policy, now)
     return Answer(answering.with_actions(fix.actions), rectification=fix)

@@ -35,6 +35,7 @@ from events.citizen import (
     CitizenUnmerged,
     CitizenUpdated,
     ComparisonEvidence,
+    ContactPoints,
     MatchDecision,
     MovedLink,
     SourceLinkChange,
@@ -237,6 +238,7 @@ def resolve(
             review_id=review.review_id if review else None,
         ),
         updated_at=now,
+        contact=contact_of(after),
     )
     return Resolution(link=link, golden=after, claim_document=claim, event=event, review=review)
 
@@ -342,6 +344,11 @@ def survive(citizen_id: str, links: list[Link], before: Golden | None, now: date
     )
 
 
+def contact_of(golden: Golden) -> ContactPoints:
+    """The golden record's contact points, as ``citizen.updated`` announces them."""
+    return ContactPoints(email=golden.attributes.get("email"), phone=golden.attributes.get("phone"))
+
+
 def golden_view(golden: Golden, links: list[Link]) -> dict[str, Any]:
     """The golden record as the API answers it: attributes, their provenance and the source links."""
     return {
@@ -404,7 +411,7 @@ class MovePlan:
 
 
 def _moved_event(
-    before: Link, after: Link, method: Literal["merge", "unmerge"], note: str, now: datetime
+    before: Link, after: Link, golden: Golden, method: Literal["merge", "unmerge"], note: str, now: datetime
 ) -> CitizenUpdated:
     document = after.document
     return CitizenUpdated(
@@ -425,6 +432,7 @@ def _moved_event(
             comparisons=evidence_models(after.comparisons),
         ),
         updated_at=now,
+        contact=contact_of(golden),
     )
 
 
@@ -488,7 +496,7 @@ def merge(
         by=by,
         merged_at=now,
     )
-    updates = tuple(_moved_event(b, a, "merge", note, now) for b, a in moved)
+    updates = tuple(_moved_event(b, a, after, "merge", note, now) for b, a in moved)
     return MovePlan((after,), absorbed, moved, documents, record, None, (merged, *updates))
 
 
@@ -585,7 +593,8 @@ def unmerge(
         links=[MovedLink(source=m.source, local_id=m.local_id) for _, m in moved],
         by=by,
         unmerged_at=now,
+        contact=contact_of(remaining),
     )
     note = f"un-merge of {key} by {by}"
-    updates = tuple(_moved_event(b, a, "unmerge", note, now) for b, a in moved)
+    updates = tuple(_moved_event(b, a, restored, "unmerge", note, now) for b, a in moved)
     return MovePlan((remaining, restored), None, moved, documents, None, drop, (unmerged, *updates))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from events.consent import Actor, ConsentChanged, Preferences
+from events.consent import ERASURE_CAPTURE_CHANNEL, Actor, ConsentChanged, Preferences
 from events.rgpd import DomainAction, RgpdFlagsChanged, RgpdRequestOpened
 from functions.consent import service
 from functions.consent.service import ConsentProof, ConsentState, RgpdFlags, Subscription
@@ -124,7 +124,7 @@ def plan_erasure(
             text_version=None,
             language="es",
             actor=ERASURE_ACTOR,
-            capture_channel="rgpd-erasure",
+            capture_channel=ERASURE_CAPTURE_CHANNEL,
             access_purpose=f"RGPD art. 17 erasure request {request_id}",
         )
         outcome = service.change_consent(cmd, state, terms, now)
@@ -250,7 +250,7 @@ def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, terms: T
         return Answer(answering.with_export(export, _export_actions(export)))
     if data.right == "erasure":
         plan = plan_erasure(data.citizen_id, data.request_id, store, policy, terms, now)
-        return Answer(answering.with_actions(plan.actions), erasure=plan)
+        return Answer(answering.with_actions(rights.erasure_actions(plan.actions, policy, DOMAIN, now)), erasure=plan)
     if data.right in ("restriction", "objection"):
         return Answer(answering.event("done", _flags_actions(data, store.fetch_flags(data.citizen_id))))
     # rectification: this domain holds no identity attribute (names, birth date, e-mail, phone, address)

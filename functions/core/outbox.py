@@ -129,3 +129,17 @@ def pending_shards(domain: str) -> list[str]:
 def event_payload(record: OutboxRecord) -> dict[str, Any]:
     """The row as a structured-mode CloudEvent dict (for logs and tests)."""
     return {**record.attributes(), "data": json.loads(record.data)}
+
+
+def pending_events(limit: int = 1000) -> list[dict[str, Any]]:
+    """The rows the relays have yet to publish (the sparse ``pending`` index, every domain's shards), oldest
+    first per shard: what an operator, or a test waiting for the platform to settle, looks at."""
+    from events.catalog import DOMAINS
+
+    found: list[dict[str, Any]] = []
+    for shard in (key for domain in sorted(DOMAINS) for key in pending_shards(domain)):
+        if len(found) >= limit:
+            break
+        for record in OutboxRecord.pending.query(shard, limit=limit - len(found)):
+            found.append({**event_payload(record), "pic_attempts": int(record.attempts or 0)})
+    return found

@@ -8,7 +8,9 @@ erase and on which legal basis is the domain's own (its ``rights.py``); the enve
   or "not-applicable" when nothing was done) and ``with_export`` (access and portability: ``failed`` with the
   reason when the export is larger than one event carries, step 5 of the README);
 - ``retention``, ``erased``, ``kept``, ``exported``: the question to ``policies/rgpd/retention`` and the
-  actions the answer reports, the kept ones with the policy's legal basis and source;
+  actions the answer reports, the kept ones with the policy's legal basis and source and their category;
+- ``in_transit``, ``erasure_actions``: what every domain keeps outside its own tables until the store's TTL
+  removes it (its outbox rows, its idempotency records), listed in every erasure answer;
 - ``stage_deletions``: an erasure larger than one transaction holds commits its first deletions in extra
   units of work before the answer's own;
 - ``restriction``, ``wait_for_flags``: restriction and objection are answered once the domain has projected
@@ -26,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from events.rgpd import DomainAction, Outcome, RgpdDomainAnswered, RgpdRequestOpened
 from functions.core.errors import ConflictError
-from functions.core.outbox import stage_event
+from functions.core.outbox import OUTBOX_RETENTION, stage_event
+from functions.core.settings import get_settings
 from functions.core.store import UnitOfWork
 
 if TYPE_CHECKING:
@@ -135,9 +138,10 @@ def retention(
     policy: Policy, domain: str, category: str, now: datetime, record: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """``policies/rgpd/retention`` for one record (with the date its period runs from) or category of a
-    domain: ``erase``, ``keep_until``, ``legal_basis``, ``legal_source``, ``reasons``."""
+    domain: ``erase``, ``keep_until``, ``legal_basis``, ``legal_source``, ``reasons``, and the ``category``
+    asked about (what the actions built from it name)."""
     question = {"domain": domain, "category": category, "record": dict(record or {}), "now": now.isoformat()}
-    return dict(policy.decide(RETENTION, question).result)
+    return {**policy.decide(RETENTION, question).result, "category": category}
 
 
 def legal_basis(decision: Mapping[str, Any]) -> str:
@@ -148,14 +152,18 @@ def legal_basis(decision: Mapping[str, Any]) -> str:
     return str(f"{basis} ({source})" if source else basis)[:MAX_LEGAL_BASIS]
 
 
-def kept(what: str, count: int, decision: Mapping[str, Any], until: str = "{what}, kept until {until}") -> DomainAction:
-    """``count`` things kept on the policy's legal basis; ``until`` words the end of the period when it has one."""
+def kept(
+    what: str, count: int | None, decision: Mapping[str, Any], until: str = "{what}, kept until {until}"
+) -> DomainAction:
+    """``count`` things (``None``: not countable per person) kept on the policy's legal basis, named by the
+    decision's retention category; ``until`` words the end of the period when it has one."""
     end = decision.get("keep_until")
     return DomainAction(
         what=until.format(what=what, until=end) if end else what,
         count=count,
         result="kept",
         legal_basis=legal_basis(decision),
+        category=decision.get("category"),
     )
 
 
@@ -168,8 +176,37 @@ def _iso(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def erased(what: str, count: int) -> DomainAction:
-    return DomainAction(what=what, count=count, result="erased", legal_basis=None)
+def erased(what: str, count: int, category: str | None = None) -> DomainAction:
+    return DomainAction(what=what, count=count, result="erased", legal_basis=None, category=category)
+
+
+def in_transit(policy: Policy, domain: str, now: datetime) -> list[DomainAction]:
+    """What every domain keeps about a person outside its own tables until the store removes it (RGPD art.
+    17.1, "without undue delay"): the events it published about them (outbox rows, with their data) and the
+    first responses to requests sent with an ``Idempotency-Key``. Neither table is indexed by person, so they
+    are neither counted nor erased on request; their TTL erases them."""
+    days = OUTBOX_RETENTION.days
+    hours = get_settings().idempotency_ttl_hours
+    return [
+        kept(
+            f"events this domain published about the person (outbox rows, with their data), each removed by "
+            f"the store {days} days after it was written",
+            None,
+            retention(policy, domain, "outbox-events", now),
+        ),
+        kept(
+            f"first responses to requests about the person sent with an Idempotency-Key (replayed to retries), "
+            f"each removed by the store {hours} hours after it was written",
+            None,
+            retention(policy, domain, "request-replays", now),
+        ),
+    ]
+
+
+def erasure_actions(actions: Sequence[DomainAction], policy: Policy, domain: str, now: datetime) -> list[DomainAction]:
+    """An erasure's actions and, when the domain held anything about the person, what it keeps in transit
+    (``in_transit``); nothing held, nothing in transit: the answer stays ``not-applicable``."""
+    return [*actions, *in_transit(policy, domain, now)] if actions else []
 
 
 def exported(counts: Mapping[str, int]) -> list[DomainAction]:

@@ -20,7 +20,7 @@ import json
 from datetime import datetime
 from typing import Any, Protocol
 
-from events.rgpd import DomainAction, RgpdRequestOpened
+from events.rgpd import RgpdRequestOpened
 from functions.core import rights
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
@@ -62,7 +62,7 @@ def retention(policy: Policy, category: str, stored: Stored, now: datetime) -> d
 def plan_erasure(interactions: list[Stored], policy: Policy, now: datetime) -> ErasurePlan:
     """Erase what no law keeps; keep the rest, grouped by category and legal basis, and say why."""
     plan = ErasurePlan()
-    kept: dict[tuple[str, str], int] = {}
+    kept: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
     for stored in interactions:
         category = category_of(stored)
         decision = retention(policy, category, stored, now)
@@ -70,17 +70,17 @@ def plan_erasure(interactions: list[Stored], policy: Policy, now: datetime) -> E
             plan.erased.append(stored)
         else:
             key = (category, rights.legal_basis(decision))
-            kept[key] = kept.get(key, 0) + 1
+            kept[key] = (kept.get(key, (0, decision))[0] + 1, decision)
     if plan.erased:
         what = "interactions (office visits, calls, chats, messages, app sessions) no law keeps"
-        plan.actions.append(rights.erased(what, len(plan.erased)))
-    for (category, basis), count in sorted(kept.items()):
+        plan.actions.append(rights.erased(what, len(plan.erased), "interactions"))
+    for (category, _), (count, decision) in sorted(kept.items(), key=lambda entry: entry[0]):
         what = (
             "interactions about an administrative file (case), kept with the file"
             if category == "case-interactions"
             else f"interactions of category {category}"
         )
-        plan.actions.append(DomainAction(what=what, count=count, result="kept", legal_basis=basis))
+        plan.actions.append(rights.kept(what, count, decision))
     return plan
 
 
@@ -96,5 +96,5 @@ def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, now: dat
         return Answer(answering.with_export(export, rights.exported({what: len(export["interactions"])})))
     if data.right == "erasure":
         plan = plan_erasure(store.fetch_by_citizen(data.citizen_id), policy, now)
-        return Answer(answering.with_actions(plan.actions), plan)
+        return Answer(answering.with_actions(rights.erasure_actions(plan.actions, policy, DOMAIN, now)), plan)
     return Answer(answering.not_applicable())

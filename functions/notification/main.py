@@ -3,7 +3,9 @@
 - ``notification_http`` (Knative Service ``pic-notification``): templates, notifications, bulk jobs, the
   citizen's in-app inbox and push endpoint, and what NOT knows about a citizen;
 - ``notification_events`` (``pic-notification-events``): ``notification.requested`` from internal systems,
-  ``alert.published`` and its pages, bulk chunks, and the projections of CON events (and RGPD flags);
+  ``alert.published`` and its pages, bulk chunks, and the projections of CON events, of C360's contact points
+  (``citizen.updated``, ``citizen.unmerged``) and of the RGPD flags; after a person's erasure the projections
+  honour its marker (ADR 0012);
 - ``notification_delivery`` (``pic-notification-delivery``): ``notification.accepted``/``due`` → the
   channel adapters, exactly once; terminal statuses → signed callbacks to the requesting system.
 """
@@ -26,7 +28,8 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.consent import ConsentChanged, PreferencesChanged, SubscriptionChanged
+from events.citizen import CitizenUnmerged, CitizenUpdated
+from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged, PreferencesChanged, SubscriptionChanged
 from events.notification import (
     TEMPLATE_ID_PATTERN,
     AlertPageReady,
@@ -37,7 +40,7 @@ from events.notification import (
     NotificationStatusChanged,
     Recipient,
 )
-from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
+from events.rgpd import RgpdFlagsChanged, RgpdRequestCompleted, RgpdRequestOpened
 from functions.consent.terms import load_terms
 from functions.core import rights as core_rights
 from functions.core.cloudevent import EventContext, EventFunction
@@ -578,7 +581,24 @@ def on_bulk_chunk(ctx: EventContext, data: Any) -> UnitOfWork:
 
 def on_consent_changed(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, ConsentChanged)
-    return pipeline.project_consent(data.citizen_id, data.purpose, data.after.model_dump(), data.changed_at)
+    erasure = data.capture_channel == ERASURE_CAPTURE_CHANNEL and not data.after.granted
+    return pipeline.project_consent(data.citizen_id, data.purpose, data.after.model_dump(), data.changed_at, erasure)
+
+
+def on_citizen_updated(ctx: EventContext, data: Any) -> UnitOfWork:
+    """C360's contact points for the golden record, as of the change (events without them change nothing)."""
+    assert isinstance(data, CitizenUpdated)
+    if data.contact is None:
+        return UnitOfWork()
+    return pipeline.project_contacts(data.citizen_id, data.contact.email, data.contact.phone, data.updated_at)
+
+
+def on_citizen_unmerged(ctx: EventContext, data: Any) -> UnitOfWork:
+    """An un-merge took records (and maybe contact points) away from the golden record ``citizen_id``."""
+    assert isinstance(data, CitizenUnmerged)
+    if data.contact is None:
+        return UnitOfWork()
+    return pipeline.project_contacts(data.citizen_id, data.contact.email, data.contact.phone, data.unmerged_at)
 
 
 def on_preferences_changed(ctx: EventContext, data: Any) -> UnitOfWork:
@@ -598,6 +618,14 @@ def on_rgpd_flags_changed(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, RgpdFlagsChanged)
     value = {"restricted": data.restricted, "objections": sorted(set(data.objections))}
     return pipeline.project_part(data.citizen_id, "flags", value, data.changed_at)
+
+
+def on_rgpd_request_completed(ctx: EventContext, data: Any) -> UnitOfWork:
+    """A completed erasure says when each domain erased: drop the copies made in between (ADR 0012)."""
+    assert isinstance(data, RgpdRequestCompleted)
+    if data.right != "erasure":
+        return UnitOfWork()
+    return pipeline.sweep_citizen(data.request_id, data.citizen_id, data.answered)
 
 
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
@@ -621,8 +649,11 @@ event_api = EventFunction(
         "es.madrid.pic.consent.changed.v1": on_consent_changed,
         "es.madrid.pic.preferences.changed.v1": on_preferences_changed,
         "es.madrid.pic.subscription.changed.v1": on_subscription_changed,
+        "es.madrid.pic.citizen.updated.v1": on_citizen_updated,
+        "es.madrid.pic.citizen.unmerged.v1": on_citizen_unmerged,
         "es.madrid.pic.rgpd.flags.changed.v1": on_rgpd_flags_changed,
         "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
+        "es.madrid.pic.rgpd.request.completed.v1": on_rgpd_request_completed,
     },
 )
 

@@ -32,7 +32,6 @@ from events.notification import (
     Recipient,
 )
 from events.rgpd import DomainAction
-from functions.citizen.storage import GoldenItem
 from functions.consent.terms import load_terms
 from functions.core import rights
 from functions.core.errors import ConflictError
@@ -45,12 +44,12 @@ from functions.notification.channels import DeliveryFailed, Outbound, providers
 from functions.notification.release import stage_marker
 from functions.notification.service import CitizenView, Message
 from functions.notification.storage import (
+    ERASED_STATUS,
     AlertStore,
     InboxItem,
     InboxStore,
     JobStore,
     NotificationStore,
-    ProfileItem,
     ProfileStore,
     StateItem,
     SubscriptionItem,
@@ -97,23 +96,14 @@ def now() -> datetime:
 # ---- who the recipient is ------------------------------------------------------------------------------
 
 
-def golden_of(citizen_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Contact points from C360's golden records (read-only, batched): ``{citizen_id: {"attributes": ...}}``."""
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(citizen_ids), 100):
-        keys = [(c, "golden") for c in citizen_ids[start : start + 100]]
-        for item in GoldenItem.batch_get(keys, attributes_to_get=["pk", "sk", "attributes"]):
-            found[item.pk] = {"attributes": json.loads(item.attributes)}
-    return found
-
-
 def views_of(citizen_ids: list[str]) -> dict[str, CitizenView]:
+    """What deciding needs about each citizen, from this domain's own projection (contact points included:
+    C360 announces them in ``citizen.updated``; no other domain's table is read)."""
     unique = list(dict.fromkeys(citizen_ids))
     profiles: dict[str, dict[str, Any]] = {}
     for start in range(0, len(unique), 100):
         profiles.update(stores().profiles.fetch_many(unique[start : start + 100]))
-    golden = golden_of(unique)
-    return {c: citizen_view(c, profiles.get(c, {}), golden.get(c)) for c in unique}
+    return {c: citizen_view(c, profiles.get(c, {})) for c in unique}
 
 
 # ---- deciding ----------------------------------------------------------------------------------------------
@@ -230,6 +220,7 @@ def new_doc(
         "template_version": template.version,
         "purpose": template.purpose,
         "recipient": req.recipient.model_dump(exclude_none=True),
+        "recipient_key": service.recipient_key(req.recipient.model_dump(exclude_none=True)),
         "channel": choice.channel,
         "address": address,
         "language": rendered.language if rendered else None,
@@ -546,10 +537,24 @@ def _alert_template(name: str) -> templates.Template:
 # ---- projections of CON events and RGPD flags --------------------------------------------------------------------
 
 
-def project_consent(citizen_id: str, purpose: str, snapshot: dict[str, Any], at: datetime) -> UnitOfWork:
-    """``consent.changed``: the purpose's consent as of the event, unless a later one is already held."""
+def project_consent(
+    citizen_id: str, purpose: str, snapshot: dict[str, Any], at: datetime, erasure: bool = False
+) -> UnitOfWork:
+    """``consent.changed``: the purpose's consent as of the event, unless a later one is already held or the
+    person's erasure covers it; an erasure's own withdrawal (``erasure``) only removes an older consent."""
     parts, version = stores().profiles.fetch(citizen_id)
-    merged = service.merge_consent(parts, purpose, snapshot, at)
+    merged = service.merge_consent(parts, purpose, snapshot, at, erasure)
+    uow = UnitOfWork()
+    if merged is not None:
+        stores().profiles.stage(uow, citizen_id, merged, version)
+    return uow
+
+
+def project_contacts(citizen_id: str, email: str | None, phone: str | None, at: datetime) -> UnitOfWork:
+    """``citizen.updated``/``citizen.unmerged``: C360's contact points as of the event (the latest wins; the
+    blind index of every address is kept for access and erasure), unless the person's erasure covers it."""
+    parts, version = stores().profiles.fetch(citizen_id)
+    merged = service.merge_contacts(parts, email, phone, at)
     uow = UnitOfWork()
     if merged is not None:
         stores().profiles.stage(uow, citizen_id, merged, version)
@@ -557,7 +562,8 @@ def project_consent(citizen_id: str, purpose: str, snapshot: dict[str, Any], at:
 
 
 def project_part(citizen_id: str, name: str, value: Any, at: datetime) -> UnitOfWork:
-    """``preferences.changed``, ``rgpd.flags.changed``, a push endpoint: replace the part if newer."""
+    """``preferences.changed``, ``rgpd.flags.changed``, a push endpoint: replace the part if newer (and, but
+    for the flags an erasure keeps, not covered by the person's erasure)."""
     parts, version = stores().profiles.fetch(citizen_id)
     merged = service.merge_part(parts, name, value, at)
     uow = UnitOfWork()
@@ -569,12 +575,33 @@ def project_part(citizen_id: str, name: str, value: Any, at: datetime) -> UnitOf
 def project_subscription(
     citizen_id: str, subscription_id: str, topic: str, zone: str, live: bool, at: datetime
 ) -> UnitOfWork:
-    """``subscription.changed``: created or deleted as of the event; an older event changes nothing."""
+    """``subscription.changed``: created or deleted as of the event; an older event, or one the person's
+    erasure covers, changes nothing."""
     held = stores().profiles.fetch_subscription(citizen_id, subscription_id)
     uow = UnitOfWork()
     if held is not None and held.changed_at >= at:
         return uow
+    if service.erased_before(stores().profiles.fetch(citizen_id)[0], at, "consent"):
+        return uow
     stores().profiles.stage_subscription(uow, citizen_id, subscription_id, topic, zone, live, at)
+    return uow
+
+
+def sweep_citizen(request_id: str, citizen_id: str, answered: dict[str, datetime]) -> UnitOfWork:
+    """``rgpd.request.completed`` of an erasure (``answered``: when each domain erased): drop what was projected
+    from a domain between this domain's erasure and that domain's, subscriptions included (``service.swept``)."""
+    parts, version = stores().profiles.fetch(citizen_id)
+    uow = UnitOfWork()
+    marker = parts.get(service.ERASED)
+    if marker is None or marker["value"].get("request_id") != request_id:
+        return uow  # no erasure here, or a later one's marker: that one's completion sweeps
+    kept = service.swept(parts, answered)
+    stores().profiles.stage(uow, citizen_id, kept, version)
+    subscriptions = SubscriptionItem.query(f"cit#{citizen_id}", SubscriptionItem.sk.startswith("sub#"),
+                                           consistent_read=True)  # fmt: skip
+    covered = [s for s in subscriptions if service.erased_before(kept, s.changed_at, "consent")]
+    room = MAX_DELETES_IN_TRANSACTION
+    rights.stage_deletions(uow, covered, lambda unit, item: unit.delete(item, tag="rgpd-erasure"), room=room)
     return uow
 
 
@@ -584,6 +611,27 @@ def project_subscription(
 # deletions beyond this many are committed before the transaction (``rights.stage_deletions``).
 MAX_DELETES_IN_TRANSACTION = 80
 MAX_INBOX = 10_000
+PARTS = {  # a projection part: its retention category, and how the answer names it
+    "push_endpoint": ("push-endpoint", "push endpoint"),
+    "consents": ("projection", "projection of consents"),
+    "preferences": ("projection", "projection of contact preferences"),
+    "contacts": ("contact-points", "projection of C360's contact points (e-mail, phone, their blind indexes)"),
+    "flags": ("flags", "projection of RGPD restriction and objection flags"),
+}
+MARKER = (
+    "erasure marker (the request and when): events about the person from before it, late, retried or replayed, "
+    "do not re-create what the erasure erased"
+)
+TITLES = {
+    "legal-notices": "in-app records of legal notices (Ley 39/2015 art. 41)",
+    "messages": "in-app messages (campaigns, surveys, alerts)",
+    "unclassified-messages": "in-app messages whose notification record is gone",
+}
+SENT = {
+    "legal-notices": "notifications sent to the person under a legal obligation (address, subject, body, history)",
+    "messages": "notifications sent to the person for campaigns, surveys and alerts (address, subject, body)",
+    "unclassified-messages": "notifications sent to the person whose purpose is unknown",
+}
 
 
 def _purposes_of(messages: list[InboxItem]) -> dict[str, str]:
@@ -597,10 +645,29 @@ def _purposes_of(messages: list[InboxItem]) -> dict[str, str]:
     return found
 
 
+def recipient_keys(citizen_id: str, parts: dict[str, Any]) -> list[str]:
+    """Whom the person was, to the notifications sent: their citizen id and every address C360 announced for
+    them (the blind indexes the contact projection keeps)."""
+    contacts = (parts.get("contacts") or {}).get("value") or {}
+    return [f"cit#{citizen_id}", *contacts.get("keys", [])]
+
+
+def sent_to(citizen_id: str, parts: dict[str, Any]) -> list[tuple[dict[str, Any], int]]:
+    """The notifications sent to the person, by their citizen id or to one of their addresses (not erased)."""
+    found = stores().notifications.fetch_sent_to(recipient_keys(citizen_id, parts))
+    return [(doc, version) for doc, version in found if doc.get("status") != ERASED_STATUS]
+
+
+def _sent_view(doc: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "status", "purpose", "template", "channel", "address", "subject", "body", "language", "created_at",
+            "updated_at", "history")  # fmt: skip
+    return {k: doc.get(k) for k in keys}
+
+
 def export_citizen(citizen_id: str) -> dict[str, Any]:
-    """Everything NOT holds keyed by this citizen: the projection (consents, preferences, flags, push
-    endpoint), subscriptions and in-app messages with their purpose. Notifications sent to an address
-    (e-mail, SMS) are keyed by notification id and not indexed by citizen (README: what is left)."""
+    """Everything NOT holds about this citizen: the projection (consents, preferences, flags, contact points,
+    push endpoint, an erasure marker), subscriptions, in-app messages with their purpose, and the
+    notifications sent to them by citizen id or to one of their addresses (what was sent, where, how it went)."""
     parts, _ = stores().profiles.fetch(citizen_id)
     subscriptions = [
         {"topic": s.topic, "zone": s.zone, "changed_at": s.changed_at.isoformat()}
@@ -620,7 +687,9 @@ def export_citizen(citizen_id: str) -> dict[str, Any]:
         }
         for m in messages
     ]
-    return dict(json.loads(json.dumps({"profile": parts, "subscriptions": subscriptions, "inbox": inbox}, default=str)))
+    notifications = [_sent_view(doc) for doc, _ in sent_to(citizen_id, parts)]
+    data = {"profile": parts, "subscriptions": subscriptions, "inbox": inbox, "notifications": notifications}
+    return dict(json.loads(json.dumps(data, default=str)))
 
 
 def retention(category: str, record: dict[str, str], at: datetime) -> dict[str, Any]:
@@ -644,57 +713,106 @@ class Erasure:
 
     actions: list[DomainAction] = field(default_factory=list)
 
-    def erased(self, what: str, count: int) -> None:
+    def erased(self, what: str, count: int, category: str | None = None) -> None:
         if count:
-            self.actions.append(rights.erased(what, count))
+            self.actions.append(rights.erased(what, count, category))
 
     def kept(self, what: str, count: int, decision: dict[str, Any]) -> None:
         if count:
             self.actions.append(rights.kept(what, count, decision))
 
+    def by_category(
+        self, titles: dict[str, str], erased: dict[str, list[Any]], kept: dict[str, tuple[int, dict[str, Any]]]
+    ) -> None:
+        for category, items in sorted(erased.items()):
+            self.erased(titles[category], len(items), category)
+        for category, (count, decision) in sorted(kept.items()):
+            self.kept(titles[category], count, decision)
 
-def erase_citizen(uow: UnitOfWork, citizen_id: str, at: datetime) -> list[DomainAction]:
+
+@dataclass(frozen=True)
+class SentErasure:
+    """A notification sent to the person that the erasure deletes (or, in flight, turns into a tombstone)."""
+
+    doc: dict[str, Any]
+    version: int
+
+
+def erase_citizen(uow: UnitOfWork, request_id: str, citizen_id: str, at: datetime) -> list[DomainAction]:
     """Stage in ``uow`` the erasure (RGPD art. 17) of what may be erased, and report what is kept, each
-    category asked of ``policies/rgpd/retention``: the push endpoint, the consents/preferences projection,
-    the subscriptions and plain messages are erased; records of legal notices are kept for their period and
-    the RGPD flags indefinitely (they must keep being honoured)."""
+    category asked of ``policies/rgpd/retention``: the push endpoint, the consents/preferences and contact
+    points projections, the subscriptions, plain messages and the notifications sent for them are erased;
+    records of legal notices (in-app, and the notifications sent to the person's id or addresses) are kept
+    for their period, the RGPD flags indefinitely (they must keep being honoured), and an erasure marker
+    with them (the projections do not re-create what was erased from late or replayed events)."""
     done = Erasure()
-    _erase_profile(uow, citizen_id, at, done)
+    parts, version = stores().profiles.fetch(citizen_id)
+    sent = _plan_sent(citizen_id, parts, at, done)  # found through the addresses' keys the profile holds
+    _erase_profile(uow, request_id, citizen_id, (parts, version), at, done)
     deletes: list[Any] = []
     subscriptions = list(SubscriptionItem.query(f"cit#{citizen_id}", SubscriptionItem.sk.startswith("sub#"),
                                                 consistent_read=True))  # fmt: skip
     if subscriptions and retention("subscriptions", {}, at)["erase"]:
         deletes.extend(subscriptions)
-        done.erased("projection of alert subscriptions", len(subscriptions))
+        done.erased("projection of alert subscriptions", len(subscriptions), "subscriptions")
     deletes.extend(_plan_inbox(citizen_id, at, done))
-    rights.stage_deletions(uow, deletes, _stage_delete, room=MAX_DELETES_IN_TRANSACTION)
+    deletes.extend(sent)
+    rights.stage_deletions(
+        uow, deletes, lambda unit, item: _stage_delete(unit, item, at), room=MAX_DELETES_IN_TRANSACTION
+    )
     return done.actions
 
 
-def _stage_delete(uow: UnitOfWork, item: Any) -> None:
-    uow.delete(item, tag="rgpd-erasure")
+def _stage_delete(uow: UnitOfWork, item: Any, at: datetime) -> None:
+    if isinstance(item, SentErasure):
+        stores().notifications.stage_erase(uow, item.doc, item.version, at)
+    else:
+        uow.delete(item, tag="rgpd-erasure")
 
 
-def _erase_profile(uow: UnitOfWork, citizen_id: str, at: datetime, done: Erasure) -> None:
-    parts, version = stores().profiles.fetch(citizen_id)
-    categories = {"push_endpoint": "push-endpoint", "consents": "projection", "preferences": "projection",
-                  "flags": "flags"}  # fmt: skip
-    shown = {"push_endpoint": "push endpoint", "consents": "projection of consents",
-             "preferences": "projection of contact preferences",
-             "flags": "projection of RGPD restriction and objection flags"}  # fmt: skip
+def _erase_profile(
+    uow: UnitOfWork, request_id: str, citizen_id: str, held: tuple[dict[str, Any], int | None], at: datetime,
+    done: Erasure,
+) -> None:  # fmt: skip
+    """Each part erased or kept as its category says; the kept ones stay with this erasure's marker."""
+    parts, version = held
     keep: dict[str, Any] = {}
     for name, part in parts.items():
-        decision = retention(categories.get(name, name), {}, at)
+        if name == service.ERASED:  # an earlier erasure's marker: this one's replaces it (``marked_erased``)
+            keep[name] = part
+            continue
+        category, shown = PARTS.get(name, (name, name))
+        decision = retention(category, {}, at)
         if decision["erase"]:
-            done.erased(shown.get(name, name), 1)
+            done.erased(shown, 1, category)
         else:
             keep[name] = part
-            done.kept(shown.get(name, name), 1, decision)
-    if len(keep) < len(parts):
-        if keep:
-            stores().profiles.stage(uow, citizen_id, keep, version)
+            done.kept(shown, 1, decision)
+    stores().profiles.stage(uow, citizen_id, service.marked_erased(keep, request_id, at), version)
+    done.kept(MARKER, 1, retention("erasure-marker", {}, at))
+
+
+def _plan_sent(citizen_id: str, parts: dict[str, Any], at: datetime, done: Erasure) -> list[SentErasure]:
+    """The notifications sent to the person, per category: erased, or kept with the latest ``keep_until``."""
+    erased: dict[str, list[SentErasure]] = {}
+    kept: dict[str, tuple[int, dict[str, Any]]] = {}
+    for doc, version in sent_to(citizen_id, parts):
+        category = message_category(doc.get("purpose"))
+        decision = retention(category, {"created_at": str(doc.get("created_at"))}, at)
+        if decision["erase"]:
+            erased.setdefault(category, []).append(SentErasure(doc, version))
         else:
-            uow.delete(ProfileItem(f"cit#{citizen_id}", "profile", version=version), tag="profile")
+            kept[category] = _latest(kept.get(category), decision)
+    done.by_category(SENT, erased, kept)
+    return [s for items in erased.values() for s in items]
+
+
+def _latest(held: tuple[int, dict[str, Any]] | None, decision: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """One more kept record of a category, reported with the latest ``keep_until`` of them."""
+    count, latest = held or (0, decision)
+    if str(decision.get("keep_until") or "") > str(latest.get("keep_until") or ""):
+        latest = decision
+    return count + 1, latest
 
 
 def _plan_inbox(citizen_id: str, at: datetime, done: Erasure) -> list[InboxItem]:
@@ -708,16 +826,7 @@ def _plan_inbox(citizen_id: str, at: datetime, done: Erasure) -> list[InboxItem]
         decision = retention(category, {"created_at": message.created_at.isoformat()}, at)
         if decision["erase"]:
             erased.setdefault(category, []).append(message)
-            continue
-        count, latest = kept.get(category, (0, decision))
-        if str(decision.get("keep_until") or "") > str(latest.get("keep_until") or ""):
-            latest = decision
-        kept[category] = (count + 1, latest)
-    titles = {"legal-notices": "in-app records of legal notices (Ley 39/2015 art. 41)",
-              "messages": "in-app messages (campaigns, surveys, alerts)",
-              "unclassified-messages": "in-app messages whose notification record is gone"}  # fmt: skip
-    for category, items in sorted(erased.items()):
-        done.erased(titles[category], len(items))
-    for category, (count, decision) in sorted(kept.items()):
-        done.kept(titles[category], count, decision)
+        else:
+            kept[category] = _latest(kept.get(category), decision)
+    done.by_category(TITLES, erased, kept)
     return [m for items in erased.values() for m in items]

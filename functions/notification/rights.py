@@ -1,10 +1,13 @@
 """The notification domain's answer to data-subject requests (RGPD arts. 15 to 21), contracts.md §3.
 
-- access (art. 15) and portability (art. 20): ``pipeline.export_citizen`` — the projection, subscriptions
-  and in-app messages;
+- access (art. 15) and portability (art. 20): ``pipeline.export_citizen`` — the projection (contact points
+  included), subscriptions, in-app messages and the notifications sent to the person, by citizen id or to one
+  of their addresses (found through the ``by-recipient`` index and the addresses' blind indexes);
 - erasure (art. 17): ``pipeline.erase_citizen``, staged in the same unit of work as the answer — records of
-  legal notices are kept under ``policies/rgpd/retention`` (``notification/legal-notices``) and said so;
-- rectification: not applicable (NOT holds no identity attribute; contact points are read from C360);
+  legal notices (in-app, and the notifications sent) are kept under ``policies/rgpd/retention``
+  (``notification/legal-notices``) and said so, with an erasure marker the projections honour (ADR 0012), and
+  what this domain keeps outside its table until the store removes it (``rights.in_transit``);
+- rectification: not applicable (NOT holds copies: contact points are rectified in C360, which announces them);
 - restriction (art. 18) and objection (art. 21): not applicable here — the flags arrive by their own event,
   ``rgpd.flags.changed`` (``main.on_rgpd_flags_changed``), and ``policies/notifications`` honours them.
 The answer's envelope (export size, outcome) is ``functions.core.rights``. Plain functions: the entry point
@@ -28,9 +31,10 @@ def export_actions(export: dict[str, Any]) -> list[DomainAction]:
     """What an export contains, counted per kind of data."""
     return rights.exported(
         {
-            "projection of consents, preferences, RGPD flags and push endpoint": len(export["profile"]),
+            "projection of consents, preferences, contact points, RGPD flags and push endpoint": len(export["profile"]),
             "projection of alert subscriptions": len(export["subscriptions"]),
             "in-app messages": len(export["inbox"]),
+            "notifications sent to the person (by citizen id or to their addresses)": len(export["notifications"]),
         }
     )
 
@@ -42,6 +46,7 @@ def answer(data: RgpdRequestOpened, uow: UnitOfWork, at: datetime) -> RgpdDomain
         export = pipeline.export_citizen(data.citizen_id)
         return answering.with_export(export, export_actions(export))
     if data.right == "erasure":
-        return answering.with_actions(pipeline.erase_citizen(uow, data.citizen_id, at))
+        actions = pipeline.erase_citizen(uow, data.request_id, data.citizen_id, at)
+        return answering.with_actions(rights.erasure_actions(actions, pipeline.policy(), DOMAIN, at))
     # rectification: no identity attribute is held; restriction/objection: the flags event does the work
     return answering.not_applicable()

@@ -2,9 +2,10 @@
 
 What PIC decides for each message, and how a notification moves through its lifecycle:
 
-- the recipient is a citizen (contact points from C360, channels and quiet hours from their preferences,
-  consents and RGPD flags from the projections this function keeps) or an explicit e-mail/phone, validated
-  with ``email-validator`` and ``phonenumbers``;
+- the recipient is a citizen (contact points, channels and quiet hours, consents and RGPD flags from the
+  projections this function keeps of C360's and CON's events) or an explicit e-mail/phone, validated with
+  ``email-validator`` and ``phonenumbers``; every notification carries a ``recipient_key`` (the citizen id,
+  or a blind index of the address) so that an access or erasure request finds what was sent to the person;
 - ``policies/notifications`` is asked once per candidate channel, in the citizen's order of preference; the
   first allowed channel wins, else the first one quiet hours defer, else the notification is ``not-allowed``
   with a machine ``reason`` (``no-channel`` when no candidate can be reached) and the policy's sentences;
@@ -30,6 +31,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from functions.core.blind_index import blind_index
 from functions.core.errors import ConflictError, NotFoundError, PicError, ValidationError
 from functions.core.errors import PayloadTooLargeError as PayloadTooLargeError
 from functions.core.madrid import find_zone, zones
@@ -136,6 +138,23 @@ def usable_phone(raw: Any) -> str | None:
         return normalise_phone(raw)
     except RecipientError:
         return None
+
+
+def address_key(channel: str, address: str) -> str:
+    """The blind index (``functions.core.blind_index``) of an address already normalised: what notifications
+    to it are found by, without the address in any key or index. E-mail is compared case-insensitively."""
+    if channel == "email":
+        return f"email#{blind_index('email', address.casefold())}"
+    return f"phone#{blind_index('phone', address)}"
+
+
+def recipient_key(recipient: dict[str, Any]) -> str:
+    """Whom a notification went to, as the by-recipient index finds it: the citizen id, else the address."""
+    if recipient.get("citizen_id"):
+        return f"cit#{recipient['citizen_id']}"
+    if recipient.get("email"):
+        return address_key("email", normalise_email(str(recipient["email"])))
+    return address_key("sms", normalise_phone(str(recipient["phone"])))
 
 
 # ---- what the notification service knows about a citizen ------------------------------------------
@@ -267,23 +286,112 @@ def quiet_hours_end(quiet_hours: dict[str, str] | None, now: datetime) -> dateti
 # ---- projections --------------------------------------------------------------------------------------
 
 
+# The erasure marker's part: {"value": {"request_id", "sources": {domain: when it erased}}, "at": when this
+# domain erased}; ``sources`` arrive with ``rgpd.request.completed`` (ADR 0012).
+ERASED = "erased"
+KEPT_PARTS = frozenset({"flags"})  # what an erasure keeps: its events apply whenever they arrive
+PART_DOMAINS = {"consents": "consent", "preferences": "consent", "contacts": "citizen"}  # whose copies they are
+
+
+def erased_at(parts: dict[str, Any]) -> datetime | None:
+    """When the person's erasure was done here (ADR 0012), if it was."""
+    marker = parts.get(ERASED)
+    return datetime.fromisoformat(marker["at"]) if marker else None
+
+
+def erased_before(parts: dict[str, Any], at: datetime, domain: str | None = None) -> bool:
+    """Whether a fact as of ``at`` (a copy of ``domain``'s data) is one the person's erasure erased: it
+    happened before this domain erased, or before ``domain`` did. Its event, late, retried or replayed, must
+    not re-create it."""
+    erased = erased_at(parts)
+    if erased is None:
+        return False
+    sources = parts[ERASED]["value"].get("sources") or {}
+    until = max(erased, datetime.fromisoformat(sources[domain])) if domain in sources else erased
+    return at <= until
+
+
+def swept(parts: dict[str, Any], answered: dict[str, datetime]) -> dict[str, Any]:
+    """The projection once the erasure completed (``answered``: when each domain erased): the copies made of a
+    domain's data between this domain's erasure and that domain's are dropped, and the marker keeps the
+    times, so that such an event arriving later is dropped too."""
+    sources = {domain: at.isoformat() for domain, at in sorted(answered.items())}
+    marker = parts[ERASED]
+    marked = {**parts, ERASED: {**marker, "value": {**marker["value"], "sources": sources}}}
+    kept: dict[str, Any] = {}
+    for name, part in marked.items():
+        domain = PART_DOMAINS.get(name)
+        if name == "consents":
+            at = {
+                p: when
+                for p, when in part["at"].items()
+                if not erased_before(marked, datetime.fromisoformat(when), domain)
+            }
+            if at:
+                kept[name] = {"value": {p: part["value"][p] for p in at}, "at": at}
+        elif domain is None or not erased_before(marked, datetime.fromisoformat(part["at"]), domain):
+            kept[name] = part
+    return kept
+
+
 def merge_part(parts: dict[str, Any], name: str, value: Any, at: datetime) -> dict[str, Any] | None:
     """The projection with part ``name`` replaced by ``value`` as of ``at``; ``None`` when the projection
-    already holds a newer (or the same) change, so that redelivered and out-of-order events change nothing."""
+    already holds a newer (or the same) change, so that redelivered and out-of-order events change nothing,
+    or when the person's erasure covers it."""
     held = parts.get(name)
     if held and held.get("at") and datetime.fromisoformat(held["at"]) >= at:
+        return None
+    if name not in KEPT_PARTS and erased_before(parts, at, PART_DOMAINS.get(name)):
         return None
     return {**parts, name: {"value": value, "at": at.isoformat()}}
 
 
-def merge_consent(parts: dict[str, Any], purpose: str, snapshot: dict[str, Any], at: datetime) -> dict[str, Any] | None:
-    """The projection with one purpose's consent as of ``at`` (per purpose: the latest change wins)."""
+def merge_consent(
+    parts: dict[str, Any], purpose: str, snapshot: dict[str, Any], at: datetime, erasure: bool = False
+) -> dict[str, Any] | None:
+    """The projection with one purpose's consent as of ``at`` (per purpose: the latest change wins). An
+    erasure's own withdrawal (``erasure``) only removes an older consent: it never creates one."""
     consents = parts.get("consents") or {"value": {}, "at": {}}
     held = consents["at"].get(purpose)
-    if held and datetime.fromisoformat(held) >= at:
+    if (held and datetime.fromisoformat(held) >= at) or erased_before(parts, at, "consent"):
         return None
+    if erasure:
+        if held is None:
+            return None
+        left = {"value": _without(consents["value"], purpose), "at": _without(consents["at"], purpose)}
+        return {**_without(parts, "consents"), **({"consents": left} if left["value"] else {})}
     merged = {"value": {**consents["value"], purpose: snapshot}, "at": {**consents["at"], purpose: at.isoformat()}}
     return {**parts, "consents": merged}
+
+
+def merge_contacts(parts: dict[str, Any], email: Any, phone: Any, at: datetime) -> dict[str, Any] | None:
+    """The projection of C360's contact points as of ``at`` (the latest change wins), and the blind index
+    of every address the person ever had here (``keys``, kept across changes so that an access or erasure
+    request finds what was sent to their former addresses too); ``None`` when nothing changes."""
+    if erased_before(parts, at, "citizen"):
+        return None
+    held = parts.get("contacts") or {"value": {"email": None, "phone": None, "keys": []}, "at": None}
+    current = {"email": usable_email(email), "phone": usable_phone(phone)}
+    found = [address_key(c, a) for c, a in (("email", current["email"]), ("sms", current["phone"])) if a]
+    keys = sorted({*held["value"]["keys"], *found})
+    newer = held["at"] is None or datetime.fromisoformat(held["at"]) < at
+    if not newer and keys == held["value"]["keys"]:
+        return None
+    value = {**(current if newer else held["value"]), "keys": keys}
+    return {**parts, "contacts": {"value": value, "at": at.isoformat() if newer else held["at"]}}
+
+
+def marked_erased(kept: dict[str, Any], request_id: str, at: datetime) -> dict[str, Any]:
+    """The projection as an erasure leaves it: the parts it keeps (an earlier marker among them) and this
+    erasure's marker (``at``: when it was done), unless a later erasure's is held."""
+    held = erased_at(kept)
+    if held is not None and held >= at:
+        return kept
+    return {**kept, ERASED: {"value": {"request_id": request_id}, "at": at.isoformat()}}
+
+
+def _without(mapping: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k != key}
 
 
 # ---- ids ---------------------------------------------------------------------------------------------

@@ -2,16 +2,20 @@
 
 - ``template#<id>`` / ``current`` (the latest version, versioned) and ``v#<000001>`` (every version, kept);
 - ``ntf#<id>`` / ``state``: a notification, its rendered message, status and history (versioned: every
-  status change is a conditional write, so two deliveries can never both claim it);
-- ``cit#<citizen_id>`` / ``profile``: the projection of CON events and RGPD flags (consents, preferences,
-  restriction/objections, push endpoint), each part stamped with its event time (latest wins);
+  status change is a conditional write, so two deliveries can never both claim it), with ``recipient_key``
+  (``cit#<citizen_id>``, or ``email#``/``phone#`` and the address's blind index) for the ``by-recipient``
+  index through which an access or erasure request finds what was sent to the person;
+- ``cit#<citizen_id>`` / ``profile``: the projection of CON and C360 events and RGPD flags (consents,
+  preferences, restriction/objections, contact points with the blind index of every address the person had,
+  push endpoint), each part stamped with its event time (latest wins), and after an erasure its marker;
   ``cit#<id>`` / ``sub#<topic>.<zone>``: subscriptions, with ``topic_zone`` for the ``by-topic-zone`` index
   that alert fan-out reads (absent once unsubscribed, so the index stays sparse);
 - ``inbox#<citizen_id>`` / ``<created_at>#<notification id>``: in-app messages;
 - ``bulk#<id>`` / ``job``, ``chunk#<n>``, ``count#<shard>``: a bulk job, its stored rows and its progress;
 - ``alert#<id>`` / ``alert``: an alert as published.
 
-Contact points (e-mail, phone) are read from C360's golden record at decision time (read-only), never copied.
+Contact points (e-mail, phone) come from C360's ``citizen.updated`` events (this domain reads no other
+domain's table): the projection is what a decision uses.
 """
 
 from __future__ import annotations
@@ -32,8 +36,11 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
-from functions.notification.service import CitizenView, usable_email, usable_phone
+from functions.notification.service import TERMINAL, CitizenView, usable_email, usable_phone
 from functions.notification.templates import Template, TemplateContent
+
+NOTIFICATION_PK = "ntf#"
+ERASED_STATUS = "erased"  # a notification erased while in flight: nothing left to deliver
 
 RETENTION = timedelta(days=400)  # a year of proof that a notice was sent, then TTL
 COUNTER_SHARDS = 16
@@ -50,17 +57,31 @@ class ByTopicZone(GlobalSecondaryIndex["NotificationItem"]):  # type: ignore[no-
     pk = UnicodeAttribute(range_key=True)
 
 
+class ByRecipient(GlobalSecondaryIndex["NotificationItem"]):  # type: ignore[no-untyped-call]
+    """The notifications sent to a citizen id or to an address (by its blind index); sparse: only notification
+    items carry the key. What access and erasure requests read (eventually consistent, like any index)."""
+
+    class Meta:
+        index_name = "by-recipient"
+        projection = KeysOnlyProjection()
+
+    recipient_key = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
+
+
 @defines_table
 class NotificationItem(StoreModel):
-    """Defines the table (keys, the by-topic-zone index, TTL) for every item kind below."""
+    """Defines the table (keys, the by-topic-zone and by-recipient indexes, TTL) for every item kind below."""
 
     Meta = model_meta("notification")
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     topic_zone = UnicodeAttribute(null=True)
+    recipient_key = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
     by_topic_zone = ByTopicZone()
+    by_recipient = ByRecipient()
 
 
 class TemplateItem(NotificationItem):
@@ -196,17 +217,49 @@ class NotificationStore:
 
     def stage_new(self, uow: UnitOfWork, doc: dict[str, Any], now: datetime) -> None:
         """A new notification: the condition refuses a second one with the same id."""
-        item = StateItem(f"ntf#{doc['id']}", "state", doc=json.dumps(doc, default=str), status=doc["status"])
+        item = _state_item(doc)
         item.expires_at = expiry(now)
         uow.put(item, condition=StateItem.pk.does_not_exist(), tag="notification")
 
     def stage_update(self, uow: UnitOfWork, doc: dict[str, Any], version: int, expected_status: str) -> None:
         """A status change, only from the status (and version) read: the claim that makes delivery single."""
-        item = StateItem(f"ntf#{doc['id']}", "state", doc=json.dumps(doc, default=str), status=doc["status"])
+        item = _state_item(doc)
         item.version = version
         item.expires_at = doc.get("expires_at")
         condition: Condition = StateItem.status == expected_status
         uow.put(item, condition=condition, tag="notification-status")
+
+    def fetch_sent_to(self, keys: Iterable[str]) -> list[tuple[dict[str, Any], int]]:
+        """Every notification sent to these recipient keys (a citizen id, addresses' blind indexes), read
+        consistently once the index has found them."""
+        ids = sorted(
+            {
+                str(found.pk)
+                for key in dict.fromkeys(keys)
+                for found in NotificationItem.by_recipient.query(key, attributes_to_get=["pk"])
+            }
+        )
+        docs: list[tuple[dict[str, Any], int]] = []
+        for start in range(0, len(ids), 100):
+            for item in StateItem.batch_get([(pk, "state") for pk in ids[start : start + 100]], consistent_read=True):
+                docs.append((json.loads(item.doc), int(item.version)))
+        return sorted(docs, key=lambda found: str(found[0].get("created_at")))
+
+    def stage_erase(self, uow: UnitOfWork, doc: dict[str, Any], version: int, at: datetime) -> None:
+        """Erase a notification: a finished one is deleted; one still in flight (waiting for quiet hours or a
+        retry) becomes a tombstone without personal data, so that its pending delivery finds nothing to send
+        (``status`` ``erased``) instead of a missing notification it would retry."""
+        if doc.get("status") in TERMINAL:
+            finished = StateItem(f"{NOTIFICATION_PK}{doc['id']}", "state")
+            finished.version = version  # pynamodb conditions the delete on the version read
+            uow.delete(finished, tag="rgpd-erasure")
+            return
+        tombstone = {"id": doc["id"], "status": ERASED_STATUS, "updated_at": at.isoformat(), "history": [],
+                     "expires_at": doc.get("expires_at")}  # fmt: skip
+        item = _state_item(tombstone)
+        item.version = version
+        item.expires_at = doc.get("expires_at")
+        uow.put(item, tag="rgpd-erasure")
 
 
 # ---- the citizen projection --------------------------------------------------------------------------------
@@ -258,23 +311,29 @@ class ProfileStore:
         return ids, result.last_evaluated_key
 
 
-def citizen_view(citizen_id: str, parts: dict[str, Any], golden: dict[str, Any] | None) -> CitizenView:
-    """What the policy and delivery need about a citizen: the projection plus C360's contact points."""
+def _state_item(doc: dict[str, Any]) -> StateItem:
+    item = StateItem(f"{NOTIFICATION_PK}{doc['id']}", "state", doc=json.dumps(doc, default=str), status=doc["status"])
+    item.recipient_key = doc.get("recipient_key")
+    return item
+
+
+def citizen_view(citizen_id: str, parts: dict[str, Any]) -> CitizenView:
+    """What the policy and delivery need about a citizen: the projection, C360's contact points included."""
     value = {name: part.get("value") for name, part in parts.items()}
     prefs = value.get("preferences") or {}
     flags = value.get("flags") or {}
-    attributes = (golden or {}).get("attributes") or {}
+    contacts = value.get("contacts") or {}
     return CitizenView(
         citizen_id=citizen_id,
-        known=golden is not None or bool(parts),
+        known=bool(parts),
         consents=value.get("consents") or {},
         language=prefs.get("language", "es"),
         channels=tuple(prefs.get("channels") or ()),
         quiet_hours=prefs.get("quiet_hours"),
         restricted=bool(flags.get("restricted", False)),
         objections=tuple(flags.get("objections") or ()),
-        email=usable_email(attributes.get("email")),
-        phone=usable_phone(attributes.get("phone")),
+        email=usable_email(contacts.get("email")),
+        phone=usable_phone(contacts.get("phone")),
         push_endpoint=value.get("push_endpoint"),
     )
 

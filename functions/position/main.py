@@ -7,7 +7,8 @@
   (``position.item.upserted``), C360's links (``citizen.updated``), consents (``consent.changed``) and
   interactions (``interaction.logged``). The read path never calls a legacy system. It also answers
   data-subject requests (``rgpd.request.opened``, ``rights.answer``) and projects the restriction flag
-  (``rgpd.flags.changed``) that the read path passes to the policy.
+  (``rgpd.flags.changed``) that the read path passes to the policy. After a person's erasure, the
+  projections of facts about them (links, consents, interactions) honour its marker (ADR 0012).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from events.citizen import CitizenUpdated
 from events.consent import ConsentChanged
 from events.interaction import InteractionLogged
 from events.position import PositionItemUpserted
-from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
+from events.rgpd import RgpdFlagsChanged, RgpdRequestCompleted, RgpdRequestOpened
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import ForbiddenError
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
@@ -180,29 +181,52 @@ def on_item_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
     return _fold_into_record(ctx.source, data.local_id, service.area_item(ctx.source, data))
 
 
+def _erased_before(citizen_id: str, at: datetime, domain: str) -> bool:
+    """Whether the person's erasure covers a fact of ``domain`` as of ``at``: its event must not re-create it."""
+    return service.erased_before(deps().store.fetch_marker(citizen_id), at, domain)
+
+
 def on_citizen_updated(ctx: EventContext, data: Any) -> UnitOfWork:
-    """C360 (re)linked a source record: the latest ``updated_at`` wins; the membership moves with it."""
+    """C360 (re)linked a source record: the latest ``updated_at`` wins; the membership moves with it. A link
+    from before the person's erasure is not made again."""
     assert isinstance(data, CitizenUpdated)
     link = service.Link(data.link.source, data.link.local_id, data.citizen_id, data.updated_at)
     store = deps().store
-    previous = store.fetch_link(link.source, link.local_id)
     uow = UnitOfWork()
+    if _erased_before(data.citizen_id, data.updated_at, service.LINK_DOMAIN):
+        return uow
+    previous = store.fetch_link(link.source, link.local_id)
     if service.newer(link.order, previous.order if previous else None):
         store.stage_link(uow, link, previous)
     return uow
 
 
 def on_consent_changed(ctx: EventContext, data: Any) -> UnitOfWork:
+    """A consent as of the change; after an erasure, older changes are dropped, and the erasure's own
+    withdrawals only delete what an older change showed (they never create an item)."""
     assert isinstance(data, ConsentChanged)
-    return _stage_fact(citizen_pk(data.citizen_id), service.consent_item(data))
+    if _erased_before(data.citizen_id, data.changed_at, "consent"):
+        return UnitOfWork()
+    pk, item = citizen_pk(data.citizen_id), service.consent_item(data)
+    if not service.erasure_withdrawal(data):
+        return _stage_fact(pk, item)
+    store = deps().store
+    uow = UnitOfWork()
+    held = store.fetch_fact_order(pk, item)
+    if held is not None and service.newer(item.order, held):
+        store.stage_fact_deleted(uow, pk, item)
+    return uow
 
 
 def on_interaction_logged(ctx: EventContext, data: Any) -> UnitOfWork:
-    """An interaction, under the golden record it names or the source record it names."""
+    """An interaction, under the golden record it names (unless the person's erasure covers it) or the
+    source record it names."""
     assert isinstance(data, InteractionLogged)
     about = data.interaction
     item = service.interaction_item(data)
     if about.citizen_id:
+        if _erased_before(about.citizen_id, data.recorded_at, "interaction"):
+            return UnitOfWork()
         return _stage_fact(citizen_pk(about.citizen_id), item)
     assert about.record is not None  # the model requires one of the two
     return _fold_into_record(about.record.source, about.record.local_id, item)
@@ -216,7 +240,13 @@ def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, RgpdRequestOpened)
     store = deps().store
     result = rights.answer(data, store, deps().policy, datetime.now(UTC))
-    return result.unit(ctx.traceparent, lambda uow, plan: plan.stage(uow, store.stage_erase))
+    return result.unit(ctx.traceparent, lambda uow, plan: rights.stage_erasure(uow, data.citizen_id, plan, store))
+
+
+def on_rgpd_request_completed(ctx: EventContext, data: Any) -> UnitOfWork:
+    """A completed erasure says when each domain erased: drop the copies made in between (``rights.sweep``)."""
+    assert isinstance(data, RgpdRequestCompleted)
+    return rights.sweep(data, deps().store)
 
 
 def on_rgpd_flags_changed(ctx: EventContext, data: Any) -> UnitOfWork:
@@ -234,6 +264,7 @@ event_api = EventFunction(
         "es.madrid.pic.interaction.logged.v1": on_interaction_logged,
         "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
         "es.madrid.pic.rgpd.flags.changed.v1": on_rgpd_flags_changed,
+        "es.madrid.pic.rgpd.request.completed.v1": on_rgpd_request_completed,
     },
 )
 

@@ -9,7 +9,8 @@ links C360 announced between area records and the golden record. So:
 - erasure (art. 17): the projections are deleted (``policies/rgpd/retention``, category ``projections``):
   they are rebuilt from the domains' events, so what another domain must keep by law (tax records, fines,
   the Padrón...) reappears when that domain next announces it, and what it erased does not; the flag stays
-  (category ``flags``: a restriction must keep being honoured);
+  (category ``flags``: a restriction must keep being honoured), and so does an erasure marker (category
+  ``erasure-marker``: events about the person from before the erasure do not re-create what it erased);
 - restriction (art. 18): answered once the flag is projected (until then ``ConflictError``: the broker
   retries); objection and rectification: not applicable (the position runs no campaign, and its copies
   are rectified at their source).
@@ -20,19 +21,31 @@ over the store and the policy: the entry points are in ``main.py``.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from events.rgpd import DomainAction, RgpdFlagsChanged, RgpdRequestOpened
+from events.rgpd import DomainAction, RgpdFlagsChanged, RgpdRequestCompleted, RgpdRequestOpened
 from functions.core import rights
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
 from functions.position import service
-from functions.position.service import Flags, Held
+from functions.position.service import Flags, Held, Link, Marker
 
 DOMAIN = "position"
+MARKER = (
+    "erasure marker (the request and when): events about the person from before it, late, retried or "
+    "replayed, do not re-create what the erasure erased"
+)
 
-ErasurePlan = rights.Erasure[Any]
+
+@dataclass
+class ErasurePlan(rights.Erasure[Any]):
+    """The rows to delete, the actions the answer reports, and the marker the projections honour after it."""
+
+    marker: Marker | None = None
+
+
 Answer = rights.Answer[ErasurePlan]
 
 
@@ -42,6 +55,13 @@ class RightsStore(Protocol):
     def stage_flags(self, uow: UnitOfWork, citizen_id: str, flags: Flags) -> None: ...
     def erasure_rows(self, citizen_id: str, held: Held) -> list[Any]: ...
     def stage_erase(self, uow: UnitOfWork, row: Any) -> None: ...
+    def stage_marker(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None: ...
+
+
+class SweepStore(RightsStore, Protocol):
+    def fetch_marker(self, citizen_id: str) -> Marker | None: ...
+    def fetch_link(self, source: str, local_id: str) -> Link | None: ...
+    def stage_marker_sources(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None: ...
 
 
 def _items(held: Held) -> list[service.Item]:
@@ -65,6 +85,9 @@ def export_of(held: Held, at: datetime) -> dict[str, Any]:
         ],
         "records": [{"source": source, "local_id": local_id} for source, local_id in sorted(held.records)],
         "flags": {"restricted": held.flags.restricted, "changed_at": held.flags.changed_at},
+        "erasure": (
+            {"request_id": held.marker.request_id, "erased_at": held.marker.erased_at} if held.marker else None
+        ),
     }
     return rights.json_ready(data)
 
@@ -81,6 +104,8 @@ def _export_actions(export: dict[str, Any]) -> list[DomainAction]:
     if export["records"]:
         counts["area-system records linked to the person (source, local id)"] = len(export["records"])
     counts["restriction of processing flag"] = 1
+    if export["erasure"]:
+        counts["erasure marker (the request that erased the person's data here, and when)"] = 1
     return rights.exported(counts)
 
 
@@ -92,9 +117,10 @@ def retention(policy: Policy, category: str, now: datetime) -> dict[str, Any]:
     return rights.retention(policy, DOMAIN, category, now)
 
 
-def plan_erasure(citizen_id: str, store: RightsStore, policy: Policy, now: datetime) -> ErasurePlan:
-    """Erase the projections (unless the retention policy says keep), keep the flag, and say so; the plan's
-    ``erased`` are the rows to delete."""
+def plan_erasure(request_id: str, citizen_id: str, store: RightsStore, policy: Policy, now: datetime) -> ErasurePlan:
+    """Erase the projections (unless the retention policy says keep), keep the flag, mark the erasure, and
+    say so; the plan's ``erased`` are the rows to delete. The marker is written even when nothing is held: an
+    event from before the erasure may still be on its way."""
     plan = ErasurePlan()
     held = store.fetch_held(citizen_id)
     items = _items(held)
@@ -115,7 +141,43 @@ def plan_erasure(citizen_id: str, store: RightsStore, policy: Policy, now: datet
             plan.actions.extend(rights.kept(w, n, decision) for w, n in whats)
     if held.flags.changed_at is not None:
         plan.actions.append(rights.kept("restriction of processing flag", 1, retention(policy, "flags", now)))
+    plan.marker = Marker(request_id, now)
+    plan.actions.append(rights.kept(MARKER, 1, retention(policy, "erasure-marker", now)))
     return plan
+
+
+def stage_erasure(uow: UnitOfWork, citizen_id: str, plan: ErasurePlan, store: RightsStore) -> None:
+    """The deletions (those beyond one transaction committed first) and, in ``uow``, the marker."""
+    plan.stage(uow, store.stage_erase)
+    if plan.marker is not None:
+        store.stage_marker(uow, citizen_id, plan.marker)
+
+
+def sweep(data: RgpdRequestCompleted, store: SweepStore) -> UnitOfWork:
+    """Once an erasure completed, every domain has erased: what the position copied from a domain between
+    its own erasure and that domain's (an event in between: a consent given, an interaction logged, a record
+    linked while the request ran) is deleted, and the marker keeps when each domain erased, so that such an
+    event arriving later is dropped too. A copy of what a domain keeps (a Padrón link) comes back with that
+    domain's next event: deleting a copy can be undone by its source, keeping an erased one could not."""
+    uow = UnitOfWork()
+    marker = store.fetch_marker(data.citizen_id)
+    if data.right != "erasure" or marker is None or marker.request_id != data.request_id:
+        return uow
+    marker = Marker(marker.request_id, marker.erased_at, dict(data.answered))
+    held = store.fetch_held(data.citizen_id)
+    records: dict[tuple[str, str], list[service.Item]] = {
+        key: []
+        for key in held.records
+        if (link := store.fetch_link(*key)) is not None
+        and link.citizen_id == data.citizen_id
+        and service.erased_before(marker, link.updated_at, service.LINK_DOMAIN)
+    }
+    copies = Held(own=service.covered_items(held, marker), records=records)
+    rights.stage_deletions(
+        uow, store.erasure_rows(data.citizen_id, copies), store.stage_erase, room=rights.MAX_ITEMS_IN_UNIT
+    )
+    store.stage_marker_sources(uow, data.citizen_id, marker)
+    return uow
 
 
 # ---- restriction ----------------------------------------------------------------------------------------
@@ -150,8 +212,8 @@ def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, now: dat
         export = export_of(store.fetch_held(data.citizen_id), now)
         return Answer(answering.with_export(export, _export_actions(export)))
     if data.right == "erasure":
-        plan = plan_erasure(data.citizen_id, store, policy, now)
-        return Answer(answering.with_actions(plan.actions), plan)
+        plan = plan_erasure(data.request_id, data.citizen_id, store, policy, now)
+        return Answer(answering.with_actions(rights.erasure_actions(plan.actions, policy, DOMAIN, now)), plan)
     if data.right == "restriction":
         return Answer(answering.event("done", _restriction_actions(data, store.fetch_flags(data.citizen_id))))
     # objection: the position is no campaign; rectification: its copies are rectified at their source

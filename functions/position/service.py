@@ -4,7 +4,10 @@ Projections converge whatever the order or number of deliveries:
 - a link (source record -> golden record) is replaced only by a later ``updated_at`` (contracts.md §1);
 - an item is replaced only by a later ``as_of``; on a tie, by the higher content digest, so two different
   facts with the same ``as_of`` end the same whichever arrives first; a removal is kept as a tombstone so a
-  late, older upsert cannot bring the item back.
+  late, older upsert cannot bring the item back;
+- after the person's erasure (RGPD art. 17), a ``Marker`` says when it was done: a fact about them from
+  before it (an event late, retried or replayed) is not projected again, and the erasure's own consent
+  withdrawals only delete; facts from after it are new processing and are projected (ADR 0012).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from events.consent import ConsentChanged
+from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged
 from events.interaction import InteractionLogged
 from events.position import PositionItemUpserted
 from functions.core.errors import PicError
@@ -143,14 +146,57 @@ def newer_flags(candidate: datetime, current: Flags) -> bool:
     return current.changed_at is None or candidate > current.changed_at
 
 
+# The PIC domain whose erasure covers a fact about the golden record, by the fact's source (links: C360).
+SOURCE_DOMAINS = {CONSENT_SOURCE: "consent", INTERACTION_SOURCE: "interaction"}
+LINK_DOMAIN = "citizen"
+
+
+@dataclass(frozen=True)
+class Marker:
+    """The person's erasure as this projection carried it out (RGPD art. 17): which request, when, and once
+    the request completed, when each domain erased (``sources``, from ``rgpd.request.completed``)."""
+
+    request_id: str
+    erased_at: datetime
+    sources: dict[str, datetime] = field(default_factory=dict)
+
+    @property
+    def order(self) -> tuple[int, str]:
+        return micros(self.erased_at), self.request_id
+
+
+def erased_before(marker: Marker | None, at: datetime, domain: str | None = None) -> bool:
+    """Whether a fact as of ``at`` (from ``domain``'s events) is one an erasure erased: it happened before
+    this projection erased, or before ``domain`` did. Its event arrives late, again or replayed, and
+    projecting it would re-create what was erased."""
+    if marker is None:
+        return False
+    until = max(marker.erased_at, marker.sources.get(domain or "", marker.erased_at))
+    return at <= until
+
+
+def covered_items(held: Held, marker: Marker) -> list[Item]:
+    """The golden record's own facts copied from a domain before that domain erased them: projected between
+    this projection's erasure and the domain's (an event in between), they go once the request completed."""
+    return [
+        i for i in held.own if i.source in SOURCE_DOMAINS and erased_before(marker, i.as_of, SOURCE_DOMAINS[i.source])
+    ]
+
+
+def erasure_withdrawal(changed: ConsentChanged) -> bool:
+    """A withdrawal an erasure recorded: it says the consent is gone, never that there is one to show."""
+    return changed.capture_channel == ERASURE_CAPTURE_CHANNEL and not changed.after.granted
+
+
 @dataclass
 class Held:
     """Everything the position holds about a golden record: its own facts, the records linked to it (by
-    ``(source, local_id)``) with their facts, and its flags."""
+    ``(source, local_id)``) with their facts, its flags and its erasure marker."""
 
     own: list[Item] = field(default_factory=list)
     records: dict[tuple[str, str], list[Item]] = field(default_factory=dict)
     flags: Flags = field(default_factory=Flags)
+    marker: Marker | None = None
 
 
 # ---- events to items --------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ Item kinds:
   interactions recorded with a ``citizen_id``);
 - ``pk=cit#<citizen_id>``, ``sk=flags``: the citizen's RGPD restriction flag (from ``rgpd.flags.changed.v1``;
   replaced only by a later ``changed_at``), read by the same Query as the position, so honouring it costs
-  no round trip.
+  no round trip;
+- ``pk=cit#<citizen_id>``, ``sk=erased``: the erasure marker (request id, ``erased_at``), written with the
+  erasure: the projections do not re-create facts from before it (``service.erased_before``, ADR 0012).
 Reading a position is one Query on ``cit#`` and one BatchGetItem of its records' bundles: two round trips
 whatever the number of linked records (a Query per record cost one round trip each).
 """
@@ -25,11 +27,12 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttrib
 from pynamodb.expressions.condition import Condition
 
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
-from functions.position.service import Flags, Held, Item, Link, item_from_json, item_to_json, micros
+from functions.position.service import Flags, Held, Item, Link, Marker, item_from_json, item_to_json, micros
 
 LINK = "link"
 BUNDLE = "bundle"
 FLAGS = "flags"
+ERASED = "erased"
 ITEM = "item#"
 MEMBER = "member#"
 BATCH_GET_LIMIT = 100
@@ -79,6 +82,9 @@ class PositionRow(StoreModel):
     # flags: the RGPD art. 18 restriction, as of changed_at (order_us)
     restricted = BooleanAttribute(null=True)
     changed_at = UTCDateTimeAttribute(null=True)
+    # the erasure marker: which request erased the person, and when (order_us)
+    request_id = UnicodeAttribute(null=True)
+    erased_at = UTCDateTimeAttribute(null=True)
 
 
 def _newer_than(order: tuple[int, str]) -> Condition:
@@ -129,6 +135,10 @@ class DynamoPositionStore:
         except PositionRow.DoesNotExist:
             return None
         return int(row.order_us or 0), str(row.digest or "")
+
+    def stage_fact_deleted(self, uow: UnitOfWork, pk: str, item: Item) -> None:
+        """Delete the fact ``item`` replaces, if the one stored is older (a withdrawal that must not be shown)."""
+        uow.delete(PositionRow(pk, item_sk(item)), condition=_newer_than(item.order), tag="position-item")
 
     def stage_fact(self, uow: UnitOfWork, pk: str, item: Item) -> None:
         row = PositionRow(
@@ -197,6 +207,8 @@ class DynamoPositionStore:
             elif row.sk == FLAGS:
                 changed_at: datetime = row.changed_at
                 held.flags = Flags(restricted=bool(row.restricted), changed_at=changed_at)
+            elif row.sk == ERASED:
+                held.marker = _marker_of(row)
         for start in range(0, len(members), BATCH_GET_LIMIT):
             for bundle in PositionRow.batch_get(members[start : start + BATCH_GET_LIMIT]):
                 held.records[(str(bundle.source), str(bundle.local_id))] = list(_facts_of(bundle).values())
@@ -226,6 +238,21 @@ class DynamoPositionStore:
         )
         uow.put(row, condition=_newer_than((at, "")), tag="position-flags")
 
+    def fetch_marker(self, citizen_id: str) -> Marker | None:
+        try:
+            return _marker_of(PositionRow.get(citizen_pk(citizen_id), ERASED, consistent_read=True))
+        except PositionRow.DoesNotExist:
+            return None
+
+    def stage_marker(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None:
+        """The erasure marker, unless a later erasure's is stored."""
+        uow.put(_marker_row(citizen_id, marker), condition=_newer_than(marker.order), tag="position-marker")
+
+    def stage_marker_sources(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None:
+        """The marker with when each domain erased, if it is still this request's (a later erasure's stays)."""
+        condition = PositionRow.request_id == marker.request_id
+        uow.put(_marker_row(citizen_id, marker), condition=condition, tag="position-marker")
+
     def erasure_rows(self, citizen_id: str, held: Held) -> list[PositionRow]:
         """The rows an erasure deletes: the golden record's facts and memberships, and each linked record's
         link and facts (the flags stay: they must keep being honoured)."""
@@ -238,6 +265,26 @@ class DynamoPositionStore:
 
     def stage_erase(self, uow: UnitOfWork, row: PositionRow) -> None:
         uow.delete(row, tag="position-erasure")
+
+
+def _marker_row(citizen_id: str, marker: Marker) -> PositionRow:
+    at, request_id = marker.order
+    sources = {domain: when.isoformat() for domain, when in sorted(marker.sources.items())}
+    return PositionRow(
+        citizen_pk(citizen_id),
+        ERASED,
+        request_id=request_id,
+        erased_at=marker.erased_at,
+        order_us=at,
+        digest=request_id,
+        body=json.dumps(sources),
+    )
+
+
+def _marker_of(row: PositionRow) -> Marker:
+    erased_at: datetime = row.erased_at
+    sources = {domain: datetime.fromisoformat(at) for domain, at in json.loads(row.body or "{}").items()}
+    return Marker(request_id=str(row.request_id), erased_at=erased_at, sources=sources)
 
 
 def _facts_of(row: PositionRow) -> dict[str, Item]:

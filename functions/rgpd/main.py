@@ -354,10 +354,11 @@ def on_domain_answered(ctx: EventContext, data: Any) -> UnitOfWork:
         reason=data.reason,
         export_sha256=export.sha256(export_text) if export_text is not None else None,
     )
-    state = service.fold(request, list({**answers, answer.domain: answer}.values()), answer.received_at)
+    every = list({**answers, answer.domain: answer}.values())
+    state = service.fold(request, every, answer.received_at)
     store.stage_answer(uow, request.request_id, answer, export_text)
     store.stage_request(uow, replace(request, status=state.status, completed_at=state.completed_at))
-    completed = service.completed_event(request, state)
+    completed = service.completed_event(request, state, every)
     if completed is not None:
         stage_event(uow, completed, subject=request.citizen_id, traceparent=ctx.traceparent, now=answer.received_at)
     return uow

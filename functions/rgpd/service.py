@@ -354,8 +354,11 @@ def extended_event(request: RgpdRequest) -> RgpdRequestExtended:
     )
 
 
-def completed_event(request: RgpdRequest, state: Fold) -> RgpdRequestCompleted | None:
-    """The completion, once: only when this fold completes a request that was not completed before."""
+def completed_event(
+    request: RgpdRequest, state: Fold, answers: Iterable[DomainAnswer] = ()
+) -> RgpdRequestCompleted | None:
+    """The completion, once: only when this fold completes a request that was not completed before; with when
+    each domain answered (for an erasure, when it erased)."""
     if state.status != "completed" or request.status == "completed" or state.completed_at is None:
         return None
     return RgpdRequestCompleted(
@@ -366,6 +369,7 @@ def completed_event(request: RgpdRequest, state: Fold) -> RgpdRequestCompleted |
         due_at=request.due_at,
         overdue=state.overdue,
         export=f"/v1/rgpd-requests/{request.request_id}/export" if request.right in EXPORT_RIGHTS else None,
+        answered={a.domain: a.answered_at for a in answers if a.domain in request.domains},
     )
 
 

@@ -60,7 +60,8 @@ def send_event(platform: Platform, type_: str, data: Any, *, source: str, event_
 
 
 def citizen_with(platform: Platform, email: str | None = None, phone: str | None = None) -> str:
-    """A golden record in C360 with these contact points (through the Padrón's event), its citizen id."""
+    """A golden record in C360 with these contact points (through the Padrón's event), its citizen id, once
+    the notification domain's projection knows them (C360 announces them in ``citizen.updated``)."""
     local_id = f"PAD{uuid.uuid4().hex[:10]}"
     data = {"local_id": local_id, "given_name": "Inés", "first_surname": "Pinilla", "email": email, "phone": phone}
     send_event(platform, UPSERTED, data, source="/legacy/padron", event_id=str(uuid.uuid4()))
@@ -72,7 +73,12 @@ def citizen_with(platform: Platform, email: str | None = None, phone: str | None
         )  # fmt: skip
         return str(response.json()["citizen_id"]) if response.status_code == 200 else None
 
-    return str(platform.wait_for(found, timeout=20, what=f"the golden record of {local_id}"))
+    citizen_id = str(platform.wait_for(found, timeout=20, what=f"the golden record of {local_id}"))
+    wanted = {channel for channel, given in (("email", email), ("sms", phone)) if given}
+    platform.wait_for(
+        lambda: wanted <= set(profile(platform, citizen_id)["reachable"]), timeout=20, what="the contact points in NOT"
+    )
+    return citizen_id
 
 
 def notify(platform: Platform, body: dict[str, Any], key: str | None = None) -> requests.Response:

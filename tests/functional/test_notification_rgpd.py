@@ -166,6 +166,13 @@ def test_an_access_request_exports_the_inbox_and_the_projection(platform: Platfo
     assert data["profile"]["preferences"]["value"]["channels"] == ["inapp"]
     assert data["profile"]["consents"]["value"]["campaigns"]["granted"] is True
     assert data["profile"]["push_endpoint"]["value"] == "https://push.example.org/d"
+    # AND the notifications sent to them, with what was sent and how it went (RGPD art. 15)
+    sent = {n["id"]: n for n in data["notifications"]}
+    assert (
+        set(sent) == {notice, campaign}
+        and counts["notifications sent to the person (by citizen id or to their addresses)"] == 2
+    )
+    assert sent[notice]["status"] == "delivered" and sent[notice]["body"].startswith("Hola, Inés")
     assert any(name.startswith("notification/") for name in archive.namelist())
 
 
@@ -193,18 +200,29 @@ def test_an_erasure_erases_messages_and_keeps_legal_notices_with_their_legal_bas
     request_id = open_request(platform, citizen, {"right": "erasure", "grounds": "consent-withdrawn"})
     view = wait_completed(platform, request_id, citizen)
 
-    # THEN NOT erased the push endpoint, the projection and the campaign message, and kept the legal notice
-    # with its legal basis (Ley 39/2015) and the date it may be erased
+    # THEN NOT erased the push endpoint, the projection, the campaign message and the campaign's notification,
+    # and kept the legal notice (its in-app record and the notification sent) with its legal basis (Ley
+    # 39/2015) and the date it may be erased
     answer = notification_answer(view)
     assert answer["outcome"] == "done"
     erased = {a["what"]: a["count"] for a in answer["actions"] if a["result"] == "erased"}
-    assert erased["push endpoint"] == 1
-    assert erased["projection of consents"] == 1 and erased["projection of contact preferences"] == 1
+    assert erased["push endpoint"] == 1 and erased["projection of contact preferences"] == 1
+    # (the consents projection is erased by NOT, or was already gone: the erasure's own withdrawal removes it)
+    assert erased.get("projection of consents", 1) == 1 and profile(platform, citizen)["consents"] == {}
     assert erased["in-app messages (campaigns, surveys, alerts)"] == 1
-    (kept,) = [a for a in answer["actions"] if a["result"] == "kept"]
-    assert kept["count"] == 1 and kept["what"].startswith("in-app records of legal notices")
-    assert "kept until 20" in kept["what"]
-    assert "Ley 39/2015" in kept["legal_basis"] and "Ley 16/1985" in kept["legal_basis"]
+    sent = "notifications sent to the person for campaigns, surveys and alerts (address, subject, body)"
+    assert erased[sent] == 1
+    notices = [a for a in answer["actions"] if a["result"] == "kept" and a["category"] == "legal-notices"]
+    assert [a["what"].split(" (")[0] for a in notices] == [
+        "notifications sent to the person under a legal obligation",
+        "in-app records of legal notices",
+    ]
+    for kept in notices:
+        assert kept["count"] == 1 and "kept until 20" in kept["what"]
+        assert "Ley 39/2015" in kept["legal_basis"] and "Ley 16/1985" in kept["legal_basis"]
+    # AND the erasure's marker is kept, and what stays in the outbox until its TTL is said
+    categories = {a["category"] for a in answer["actions"] if a["result"] == "kept"}
+    assert categories == {"legal-notices", "erasure-marker", "outbox-events", "request-replays"}
 
     # AND the citizen's inbox holds only the legal notice; the push endpoint is gone
     assert [m["notification_id"] for m in inbox(platform, citizen)] == [notice]

@@ -47,7 +47,7 @@ test_campaign_survey_and_alert_messages_are_erased if {
 }
 
 test_push_endpoint_projection_and_subscriptions_are_erased if {
-	every category in ["push-endpoint", "projection", "subscriptions"] {
+	every category in ["push-endpoint", "projection", "contact-points", "subscriptions"] {
 		d := decision with input as ask("notification", category, {})
 		d.allow == true
 	}

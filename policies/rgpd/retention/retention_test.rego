@@ -232,3 +232,58 @@ test_c360_every_category_is_declared if {
 		d.review == false
 	}
 }
+
+# ---------------------------------------------------------------------------
+# Shared categories: what every domain keeps beyond its own tables (functions/core/rights.py)
+# ---------------------------------------------------------------------------
+
+test_outbox_rows_and_request_replays_are_kept_until_they_expire_in_every_domain if {
+	# GIVEN every domain that answers erasures
+	domains := ["consent", "citizen", "interaction", "audit", "notification", "position"]
+
+	# THEN each keeps its outbox rows and request replays until the store's TTL removes them, with a basis
+	every domain in domains {
+		every category in ["outbox-events", "request-replays"] {
+			d := decision with input as ask(domain, category, {})
+			d.allow == false
+			d.review == false
+			d.keep_until == null
+			contains(d.legal_basis, "without undue delay")
+			has_reason(d, "is kept until the store removes it (TTL)")
+		}
+	}
+}
+
+test_an_erasure_marker_is_kept_indefinitely_where_projections_honour_it if {
+	# GIVEN the domains whose projections honour an erasure marker
+	every domain in ["position", "notification"] {
+		# THEN the marker is kept, with no end, on RGPD arts. 17.1 and 19
+		d := decision with input as ask(domain, "erasure-marker", {})
+		d.allow == false
+		d.review == false
+		d.keep_until == null
+		contains(d.legal_source, "17.1 and 19")
+	}
+}
+
+test_a_shared_category_of_an_unknown_domain_is_kept_for_review if {
+	# GIVEN a domain no rule declares
+	d := decision with input as ask("cadastre", "outbox-events", {})
+
+	# THEN the shared categories do not make it known: kept for review
+	d.allow == false
+	d.review == true
+}
+
+test_a_domains_own_category_wins_over_a_shared_one if {
+	# GIVEN the consent domain's own "flags" category and a shared category of the same name
+	d := decision with input as ask("consent", "flags", {}) with data.rgpd.retention.shared.categories.flags as {
+		"title": {"en": "shared"},
+		"keep": null,
+		"legal_source": "shared",
+	}
+
+	# THEN the domain's own rule decides
+	d.allow == false
+	contains(d.legal_source, "RGPD arts. 18 and 21")
+}

@@ -68,11 +68,13 @@ def test_an_erasure_keeps_the_log_with_its_legal_basis_and_erases_only_entries_p
     assert result.erasure is not None
     result.erasure.stage(UnitOfWork(), store.stage_erase)
     assert store.staged == [old]
-    erased, kept = result.event.actions
+    erased, kept, *in_transit = result.event.actions
     assert (erased.result, erased.count) == ("erased", 1)
-    assert (kept.result, kept.count) == ("kept", 1)
+    assert (kept.result, kept.count, kept.category) == ("kept", 1, "access-log")
     assert kept.legal_basis and "RGPD art. 5.2" in kept.legal_basis and "LOPDGDD arts. 72-74" in kept.legal_basis
     assert (NOW - timedelta(days=10)).replace(year=2029).date().isoformat() in kept.what
+    # AND what the domain keeps outside its table until the store removes it
+    assert [(a.category, a.count) for a in in_transit] == [("outbox-events", None), ("request-replays", None)]
 
 
 @pytest.mark.parametrize("right", ["rectification", "restriction", "objection"])

@@ -178,6 +178,30 @@ def test_merge_moves_every_link_runs_survivorship_and_announces_each_move() -> N
     assert [u.citizen_id for u in back if isinstance(u, CitizenUpdated)] == [b]
 
 
+def test_every_announcement_carries_the_contact_points_of_the_golden_record_it_names() -> None:
+    # GIVEN two golden records with different e-mails
+    city, a, b = build(
+        [("/legacy/tributos", {"given_name": "Ines", "first_surname": "Pinilla", "email": "old@example.org"})],
+        [("/legacy/padron", {"given_name": "Inés", "first_surname": "Pinilla", "email": "new@example.org",
+                             "phone": "612345678"})],
+    )  # fmt: skip
+
+    # WHEN B is merged into A THEN each move announces A's contact points after the merge
+    plan = city.merge(a, b, T0 + timedelta(days=1))
+    moves = [u for u in plan.events if isinstance(u, CitizenUpdated)]
+    assert {(u.contact.email, u.contact.phone) for u in moves if u.contact} == {("new@example.org", "+34612345678")}
+    assert all(u.contact is not None for u in moves)
+
+    # WHEN the Padrón record is split out again THEN its restored golden record's moves carry its contact
+    # points, and the un-merge those A is left with (the notification domain must not keep B's phone for A)
+    city.apply(plan)
+    unmerged, *back = city.unmerge(a, "/legacy/padron#B0", T0 + timedelta(days=2)).events
+    assert isinstance(unmerged, CitizenUnmerged) and unmerged.contact is not None
+    assert (unmerged.contact.email, unmerged.contact.phone) == ("old@example.org", None)
+    restored = [u.contact for u in back if isinstance(u, CitizenUpdated)]
+    assert [(c.email, c.phone) for c in restored if c] == [("new@example.org", "+34612345678")]
+
+
 def test_merge_moves_the_absorbed_records_documents_to_the_survivor() -> None:
     city, a, b = build(
         [("/legacy/padron", {"given_name": "Inés", "first_surname": "Pinilla"})],

@@ -154,7 +154,11 @@ def test_an_erasure_of_a_padron_only_person_keeps_everything_and_rewrites_nothin
     result = rights.answer(opened("erasure"), padron_only, policy, NOW)
 
     assert result.erasure is not None and result.erasure.rebuilt is None and result.erasure.erased == []
-    assert [a.result for a in result.event.actions] == ["kept"]
+    assert [(a.result, a.category) for a in result.event.actions] == [
+        ("kept", "padron-record"),
+        ("kept", "outbox-events"),
+        ("kept", "request-replays"),
+    ]
     assert result.event.outcome == "done"
 
 
@@ -206,6 +210,8 @@ def test_rectified_email_becomes_the_persons_own_source_first_for_contact(policy
     assert fix.golden.provenance["email"] == f"{DATA_SUBJECT}#{CID}"
     assert fix.golden.provenance["phone"] == "/legacy/ser#SER1"  # not rectified: unchanged
     assert fix.event.link.change == "added" and fix.event.match.method == "data-subject"
+    # AND the announcement carries the rectified e-mail, so the notification domain writes there from now on
+    assert fix.event.contact is not None and fix.event.contact.email == "Ines.Garcia@example.org"
     rectified = by_result(result.event.actions, "rectified")
     assert list(rectified) == ["email: the person's own, first for contact data in the golden record"]
     kept = by_result(result.event.actions, "kept")

@@ -59,6 +59,9 @@ def test_a_record_with_an_unlinked_valid_document_creates_a_golden_record_and_cl
     assert out.event is not None and out.event.match.method == "new" and out.event.match.score == 0.0
     assert out.event.link.change == "added" and out.event.link.document_valid is True
     assert out.golden.documents == (("DNI", "48673243E"),)
+    # AND the announcement carries the golden record's contact points (the notification domain projects them)
+    assert out.event.contact is not None
+    assert (out.event.contact.email, out.event.contact.phone) == ("ceferino@example.org", "+34647206546")
 
 
 def test_a_valid_document_already_linked_decides_the_match_deterministically() -> None:

@@ -131,8 +131,9 @@ def test_erasure_keeps_recent_proofs_with_their_basis_and_erases_old_ones(terms:
     assert ("erase-state", 3) in store.staged and ("erase-preferences", 2) in store.staged
     assert ("erase-subscription", "traffic.01") in store.staged
     assert ("erase-proof", store.proofs[0].proof_id) in store.staged
-    actions = {a.result: a for a in result.event.actions if a.result == "kept"}
-    kept = actions["kept"]
+    actions = {a.category: a for a in result.event.actions if a.result == "kept"}
+    assert set(actions) == {"consent-proofs", "outbox-events", "request-replays"}
+    kept = actions["consent-proofs"]
     assert kept.count == 2
     assert kept.legal_basis is not None and "RGPD art. 7.1" in kept.legal_basis
     assert "kept until 2029-03-02" in kept.what

@@ -240,3 +240,40 @@ def test_an_objection_waits_for_its_flags_unless_in_force() -> None:
         rights.wait_for_flags(request, None, in_force=False)
     rights.wait_for_flags(request, None, in_force=True)
     rights.wait_for_flags(request, NOW, in_force=False)
+
+
+# ---- what every domain keeps outside its own tables ---------------------------------------------------------
+
+
+def test_a_kept_action_names_the_retention_category_it_was_decided_on() -> None:
+    policy = EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
+    decision = rights.retention(policy, "consent", "consent-proofs", NOW, {"recorded_at": NOW.isoformat()})
+    assert decision["category"] == "consent-proofs"
+    assert rights.kept("consent proofs", 2, decision).category == "consent-proofs"
+    assert rights.erased("preferences", 1, "preferences").category == "preferences"
+
+
+def test_every_erasure_lists_the_outbox_rows_and_request_replays_kept_until_their_ttl() -> None:
+    # GIVEN a domain that erased something about the person
+    policy = EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
+    erased = rights.erased("interactions", 2, "interactions")
+
+    # WHEN its erasure answer is built
+    actions = rights.erasure_actions([erased], policy, "interaction", NOW)
+
+    # THEN it also says what it keeps until the store removes it: not counted (not indexed by person), with the
+    # TTLs the code sets, on the retention policy's legal basis
+    assert actions[0] == erased
+    outbox, replays = actions[1:]
+    assert (outbox.result, outbox.count, outbox.category) == ("kept", None, "outbox-events")
+    assert "7 days after it was written" in outbox.what
+    assert (replays.result, replays.count, replays.category) == ("kept", None, "request-replays")
+    assert "48 hours after it was written" in replays.what
+    assert all(a.legal_basis and "without undue delay" in a.legal_basis for a in (outbox, replays))
+
+
+def test_an_erasure_of_nothing_held_lists_nothing_in_transit() -> None:
+    policy = EmbeddedPolicy(PolicyBundle.load(ROOT / "policies"))
+    assert rights.erasure_actions([], policy, "audit", NOW) == []
+    answering = rights.Answering(opened("erasure"), "audit", NOW)
+    assert answering.with_actions(rights.erasure_actions([], policy, "audit", NOW)).outcome == "not-applicable"

@@ -76,9 +76,10 @@ def test_an_erasure_erases_plain_interactions_and_keeps_those_of_a_file_with_the
     assert result.erasure is not None and result.erasure.erased == [plain]
     result.erasure.stage(UnitOfWork(), store.stage_erase)
     assert store.staged == [plain]
-    erased, kept = result.event.actions
+    erased, kept, *in_transit = result.event.actions
     assert (erased.result, erased.count) == ("erased", 1)
-    assert (kept.result, kept.count) == ("kept", 1)
+    assert (kept.result, kept.count, kept.category) == ("kept", 1, "case-interactions")
+    assert [a.category for a in in_transit] == ["outbox-events", "request-replays"]
     assert kept.legal_basis and "Ley 39/2015" in kept.legal_basis and "RGPD art. 17.3.b" in kept.legal_basis
     assert rights.category_of(of_a_file) == "case-interactions" and rights.category_of(plain) == "interactions"
 

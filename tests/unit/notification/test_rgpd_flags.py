@@ -52,7 +52,7 @@ def flags(restricted: bool, objections: list[str], at: datetime) -> RgpdFlagsCha
 
 def test_flags_become_the_policy_input_of_the_citizen(fake: FakeStores) -> None:
     main.on_rgpd_flags_changed(CTX, flags(True, ["campaigns", "campaigns"], AT))
-    view = citizen_view("c-1", fake.profiles.parts["c-1"], None)
+    view = citizen_view("c-1", fake.profiles.parts["c-1"])
     assert view.restricted is True and view.objections == ("campaigns",)
 
 
@@ -60,7 +60,7 @@ def test_an_older_flags_event_does_not_undo_a_newer_one(fake: FakeStores) -> Non
     main.on_rgpd_flags_changed(CTX, flags(True, [], AT))
     main.on_rgpd_flags_changed(CTX, flags(False, [], AT - timedelta(minutes=1)))
     assert len(fake.profiles.staged) == 1
-    assert citizen_view("c-1", fake.profiles.parts["c-1"], None).restricted is True
+    assert citizen_view("c-1", fake.profiles.parts["c-1"]).restricted is True
 
 
 def test_the_events_function_handles_the_rgpd_types_it_is_named_a_consumer_of() -> None:

@@ -21,15 +21,20 @@ def opened(right: str, **details: Any) -> RgpdRequestOpened:
     return rgpd_request(right, "c-1", AT, **details)
 
 
-EXPORT = {"profile": {"flags": {"value": {"restricted": False}}}, "subscriptions": [], "inbox": [{"subject": "IBI"}]}
+EXPORT = {
+    "profile": {"flags": {"value": {"restricted": False}}},
+    "subscriptions": [],
+    "inbox": [{"subject": "IBI"}],
+    "notifications": [{"subject": "IBI"}, {"subject": "Veranos de la Villa"}],
+}
 
 
 @pytest.fixture
 def erased(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
 
-    def erase(uow: UnitOfWork, citizen_id: str, at: datetime) -> list[DomainAction]:
-        calls.append(citizen_id)
+    def erase(uow: UnitOfWork, request_id: str, citizen_id: str, at: datetime) -> list[DomainAction]:
+        calls.append(f"{request_id}/{citizen_id}")
         return [
             DomainAction(what="push endpoint", count=1, result="erased", legal_basis=None),
             DomainAction(what="in-app records of legal notices", count=2, result="kept", legal_basis="Ley 39/2015"),
@@ -44,14 +49,16 @@ def erased(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_access_and_portability_carry_the_export_counted_per_kind(erased: list[str], right: str) -> None:
     answer = rights.answer(opened(right), UnitOfWork(), AT)
     assert answer.outcome == "done" and answer.export == EXPORT and answer.domain == "notification"
-    assert [(a.count, a.result) for a in answer.actions] == [(1, "exported"), (0, "exported"), (1, "exported")]
+    counts = [(a.count, a.result) for a in answer.actions]
+    assert counts == [(1, "exported"), (0, "exported"), (1, "exported"), (2, "exported")]
     assert erased == []
 
 
 def test_an_export_too_large_for_one_event_is_failed_with_the_reason(
     erased: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    big = {"profile": {}, "subscriptions": [], "inbox": [{"body": "x" * core_rights.MAX_EXPORT_CHARS}]}
+    big = {"profile": {}, "subscriptions": [], "inbox": [{"body": "x" * core_rights.MAX_EXPORT_CHARS}],
+           "notifications": []}  # fmt: skip
     monkeypatch.setattr(pipeline, "export_citizen", lambda citizen_id: big)
     answer = rights.answer(opened("access"), UnitOfWork(), AT)
     assert answer.outcome == "failed" and answer.export is None
@@ -60,13 +67,17 @@ def test_an_export_too_large_for_one_event_is_failed_with_the_reason(
 
 def test_an_erasure_reports_what_was_erased_and_kept_with_its_legal_basis(erased: list[str]) -> None:
     answer = rights.answer(opened("erasure"), UnitOfWork(), AT)
-    assert erased == ["c-1"]
+    assert erased == ["rgpd-1/c-1"]
     assert answer.outcome == "done"
-    assert [(a.result, a.legal_basis) for a in answer.actions] == [("erased", None), ("kept", "Ley 39/2015")]
+    assert [(a.result, a.legal_basis) for a in answer.actions[:2]] == [("erased", None), ("kept", "Ley 39/2015")]
+    # AND what the domain keeps outside its table until the store removes it, with the policy's basis
+    transit = answer.actions[2:]
+    assert [(a.category, a.count) for a in transit] == [("outbox-events", None), ("request-replays", None)]
+    assert all(a.result == "kept" and a.legal_basis and "17.1" in a.legal_basis for a in transit)
 
 
 def test_an_erasure_with_nothing_held_is_not_applicable(erased: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "erase_citizen", lambda uow, citizen_id, at: [])
+    monkeypatch.setattr(pipeline, "erase_citizen", lambda uow, request_id, citizen_id, at: [])
     assert rights.answer(opened("erasure"), UnitOfWork(), AT).outcome == "not-applicable"
 
 

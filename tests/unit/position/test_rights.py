@@ -14,7 +14,7 @@ from functions.core.errors import ConflictError
 from functions.core.policy import EmbeddedPolicy
 from functions.core.store import UnitOfWork
 from functions.position import rights, service
-from functions.position.service import Flags, Held, Item
+from functions.position.service import Flags, Held, Item, Marker
 from tests.unit.rgpd_support import assert_staged_beside_the_answer, rgpd_request
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -50,6 +50,10 @@ class FakeStore:
 
     def stage_erase(self, uow: UnitOfWork, row: Any) -> None:
         self.staged.append(("erase", row))
+        self.units.append(uow)
+
+    def stage_marker(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None:
+        self.staged.append(("marker", marker))
         self.units.append(uow)
 
 
@@ -106,15 +110,22 @@ def test_an_erasure_deletes_the_projections_and_keeps_the_restriction_flag(polic
     result = rights.answer(request("erasure"), store, policy, NOW)
 
     assert result.event.outcome == "done" and result.erasure is not None
-    result.erasure.stage(UnitOfWork(), store.stage_erase)
+    answer_unit = UnitOfWork()
+    rights.stage_erasure(answer_unit, CITIZEN, result.erasure, store)
     erased_rows = [row for kind, row in store.staged if kind == "erase"]
     assert ("item", "/pic/consent#campaigns") in erased_rows
     assert {("member", ("/legacy/tributos", "TRB1")), ("link", ("/legacy/tributos", "TRB1"))} <= set(erased_rows)
     erased = {a.what.split(":")[0]: a.count for a in result.event.actions if a.result == "erased"}
     assert erased["position section taxes"] == 2 and erased["position section consents"] == 1
     assert erased["links of area-system records to the person (C360 announces them again)"] == 1
-    (kept,) = [a for a in result.event.actions if a.result == "kept"]
-    assert kept.what == "restriction of processing flag" and kept.legal_basis and "RGPD art. 18" in kept.legal_basis
+    kept = {a.category: a for a in result.event.actions if a.result == "kept"}
+    assert list(kept) == ["flags", "erasure-marker", "outbox-events", "request-replays"]
+    flag = kept["flags"]
+    assert flag.what == "restriction of processing flag" and flag.legal_basis and "RGPD art. 18" in flag.legal_basis
+    # AND the erasure's marker is written in the answer's own unit, named by the request, as of the answer
+    assert ("marker", Marker("rgpd-1", NOW)) in store.staged
+    assert store.units[store.staged.index(("marker", Marker("rgpd-1", NOW)))] is answer_unit
+    assert kept["erasure-marker"].legal_basis and "17.1 and 19" in kept["erasure-marker"].legal_basis
 
 
 def test_an_erasure_beyond_one_transaction_deletes_the_rest_first(policy: EmbeddedPolicy) -> None:
@@ -127,9 +138,20 @@ def test_an_erasure_beyond_one_transaction_deletes_the_rest_first(policy: Embedd
     assert_staged_beside_the_answer(store.units, answer_unit, core_rights.MAX_ITEMS_IN_UNIT)
 
 
-def test_an_erasure_of_nothing_is_not_applicable(policy: EmbeddedPolicy) -> None:
-    result = rights.answer(request("erasure"), FakeStore(), policy, NOW)
-    assert result.event.outcome == "not-applicable" and result.event.actions == []
+def test_an_erasure_of_nothing_held_still_leaves_its_marker(policy: EmbeddedPolicy) -> None:
+    # GIVEN a person the position holds nothing about (yet: an event about them may be on its way)
+    store = FakeStore()
+
+    # WHEN the position answers their erasure
+    result = rights.answer(request("erasure"), store, policy, NOW)
+    assert result.erasure is not None
+    rights.stage_erasure(UnitOfWork(), CITIZEN, result.erasure, store)
+
+    # THEN it erased nothing, and marks the erasure so that such an event does not bring data back
+    assert store.staged == [("marker", Marker("rgpd-1", NOW))]
+    assert result.event.outcome == "done"
+    assert [a.result for a in result.event.actions] == ["kept", "kept", "kept"]
+    assert result.event.actions[0].category == "erasure-marker"
 
 
 # ---- restriction and the flag ---------------------------------------------------------------------------

@@ -205,9 +205,11 @@ def test_other_rights_do_not_change_the_flags() -> None:
 def test_the_completion_is_announced_once_with_the_export_path() -> None:
     request = a_request(("consent",))
     state = service.fold(request, [answer("consent")], NOW)
-    event = service.completed_event(request, state)
+    event = service.completed_event(request, state, [answer("consent")])
     assert event is not None and event.export == f"/v1/rgpd-requests/{request.request_id}/export"
     assert not event.overdue
+    # AND it says when each domain answered (projections drop what a domain erased after they did)
+    assert event.answered == {"consent": answer("consent").answered_at}
     done = replace(request, status="completed", completed_at=NOW)
     assert service.completed_event(done, state) is None
     assert service.completed_event(request, service.fold(request, [], NOW)) is None

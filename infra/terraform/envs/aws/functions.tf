@@ -552,8 +552,8 @@ module "role_pic_audit_events" {
 
 # functions/notification/main.py notification_http: templates, notifications, bulk jobs, inbox and the
 # projection (GetItem, Query, BatchGetItem); writes them with outbox rows and idempotency records in one
-# TransactWriteItems (PutItem, UpdateItem); marks inbox messages read (UpdateItem); reads C360's golden
-# records for contact points (GetItem/BatchGetItem, read-only).
+# TransactWriteItems (PutItem, UpdateItem); marks inbox messages read (UpdateItem). Contact points come from
+# its own projection of C360's events: no access to C360's table.
 # Appends the access record of every read of a citizen's data (access log PutItem, ADR 0010).
 module "role_pic_notification" {
   source = "../../modules/function-iam-role"
@@ -576,11 +576,6 @@ module "role_pic_notification" {
       actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     },
     {
-      sid       = "CitizenContactPointsRead"
-      table_arn = module.table_citizen.table_arn
-      actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem"]
-    },
-    {
       sid       = "OutboxStage"
       table_arn = module.table_outbox.table_arn
       actions   = ["dynamodb:PutItem"]
@@ -595,9 +590,11 @@ module "role_pic_notification" {
 }
 
 # functions/notification/main.py notification_events: requests, alert fan-out (Query on by-topic-zone),
-# bulk chunks and the projections; the same reads and writes as the HTTP side. Data-subject requests
-# (functions/notification/rights.py): an erasure deletes the profile, subscriptions and in-app messages
-# (DeleteItem, in the answer's TransactWriteItems or, past its size, one by one).
+# bulk chunks and the projections (CON's and C360's events: no access to C360's table); the same reads and
+# writes as the HTTP side. Data-subject requests (functions/notification/rights.py): the notifications sent to
+# the person are found by Query on by-recipient; an erasure deletes the profile (leaving its marker),
+# subscriptions, in-app messages and notifications (DeleteItem, in the answer's TransactWriteItems or, past
+# its size, before it).
 module "role_pic_notification_events" {
   source = "../../modules/function-iam-role"
 
@@ -612,12 +609,7 @@ module "role_pic_notification_events" {
       sid           = "NotificationReadWrite"
       table_arn     = module.table_notification.table_arn
       actions       = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-      index_actions = { "by-topic-zone" = ["dynamodb:Query"] }
-    },
-    {
-      sid       = "CitizenContactPointsRead"
-      table_arn = module.table_citizen.table_arn
-      actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem"]
+      index_actions = { "by-topic-zone" = ["dynamodb:Query"], "by-recipient" = ["dynamodb:Query"] }
     },
     {
       sid       = "OutboxStage"

@@ -177,8 +177,9 @@ module "table_audit" {
 
 # ---- notifications and alerts (NOT) ----
 # functions/notification/storage.py NotificationItem family: templates (every version kept), notifications
-# and their history, the projection of CON events and RGPD flags per citizen, subscriptions (index
-# by-topic-zone for alert fan-out, sparse), in-app inboxes, bulk jobs and alerts. TTL on expires_at: a
+# and their history (index by-recipient: what was sent to a citizen id or to an address's blind index, for
+# access and erasure requests, sparse), the projection of CON and C360 events and RGPD flags per citizen,
+# subscriptions (index by-topic-zone for alert fan-out, sparse), in-app inboxes, bulk jobs and alerts. TTL on expires_at: a
 # notification is kept a year and a month as proof it was sent, then expires; templates and the projection
 # carry no expires_at and are kept.
 module "table_notification" {
@@ -191,10 +192,13 @@ module "table_notification" {
     { name = "pk", type = "S" },
     { name = "sk", type = "S" },
     { name = "topic_zone", type = "S" },
+    { name = "recipient_key", type = "S" },
   ]
   global_secondary_indexes = [
     # Who is subscribed to a topic in a zone (alert fan-out); only live subscription items carry topic_zone.
     { name = "by-topic-zone", hash_key = "topic_zone", range_key = "pk", projection_type = "KEYS_ONLY" },
+    # What was sent to a person (cit#<id>, or email#/phone# and the address's blind index); notifications only.
+    { name = "by-recipient", hash_key = "recipient_key", range_key = "pk", projection_type = "KEYS_ONLY" },
   ]
   ttl_attribute_name = "expires_at"
 

@@ -4,7 +4,8 @@
 #   Asked by every domain answering an erasure request (RGPD art. 17), once per record or data
 #   category: may it be erased now, or must it be kept by legal obligation, until when, and on
 #   what legal basis? The periods and their legal sources are in data.rgpd.retention
-#   (policies/rgpd/retention/data.json), which compliance officers edit.
+#   (policies/rgpd/retention/data.json), which compliance officers edit; data.rgpd.retention.shared
+#   holds the categories every domain has (outbox rows, idempotency records, erasure markers).
 #   Input: {"domain", "category", "record": {<date fields named by the rule>}, "now": RFC 3339}.
 #   Callers use one entry point, data.rgpd.retention.decision.
 # custom:
@@ -146,6 +147,19 @@ keeps contains reason if {
 }
 
 # METADATA
+# title: Kept until it expires
+# description: >-
+#   Technical copies the store removes by itself (TTL) a fixed time after each was written, in
+#   tables not indexed by person (the outbox, idempotency records): they cannot be found to be
+#   erased on request, and they are gone within days.
+# custom:
+#   legal_source: RGPD art. 17.1 (without undue delay) and art. 5.1.f
+keeps contains reason if {
+	rule.keep.until_expiry == true
+	reason := sprintf("%s is kept until the store removes it (TTL): %s (%s).", [title, rule.legal_basis, rule.legal_source])
+}
+
+# METADATA
 # title: Period unknown is no period
 # description: A rule whose keep is neither null, indefinitely nor a period is malformed data; the record is kept.
 # custom:
@@ -154,6 +168,7 @@ keeps contains reason if {
 	rule
 	rule.keep != null
 	not rule.keep.indefinitely == true
+	not rule.keep.until_expiry == true
 	not period
 	reason := sprintf("%s has a malformed retention rule in data.json: kept until compliance fixes it (RGPD art. 5.2).", [title])
 }
@@ -192,6 +207,12 @@ erasures contains reason if {
 # ---------------------------------------------------------------------------
 
 rule := data.rgpd.retention.domains[input.domain].categories[input.category]
+
+# A category every domain has (its outbox rows, its erasure marker...), unless the domain declares its own.
+rule := data.rgpd.retention.shared.categories[input.category] if {
+	data.rgpd.retention.domains[input.domain]
+	not data.rgpd.retention.domains[input.domain].categories[input.category]
+}
 
 default title := "(unknown category)"
 

@@ -99,7 +99,12 @@ def a_person_in_every_domain(platform: Platform) -> Person:
                event_id=str(uuid.uuid4()))  # fmt: skip
     receipt = {"local_id": tributos, "section": "taxes", "item_id": f"IBI-{tag}", "status": "pending",
                "title": "IBI 2026", "area": "hacienda", "as_of": iso(NOW), "amount_eur": "312.45"}  # fmt: skip
-    assert send(platform.http, platform.base, Event(ITEM_UPSERTED, "/legacy/tributos", tributos, receipt)).ok
+    assert send(
+        platform.http,
+        platform.base,
+        Event(ITEM_UPSERTED, "/legacy/tributos", tributos, receipt),
+        tokens=platform.senders,
+    ).ok
 
     me = {**platform.as_(citizen_id), "content-type": "application/json"}
     assert put_consent(platform, citizen_id, "campaigns", {**GIVE, "channels": ["email"]}, me).status_code == 200

@@ -35,6 +35,7 @@ from functions.core.errors import (
     ValidationError,
     pydantic_errors,
 )
+from functions.core.http import parse_json
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.core.settings import REPO_ROOT, get_settings
 from local.broker import BrokerStore, InvalidCloudEventError, parse_event
@@ -54,6 +55,14 @@ def problem(error: PicError, instance: str | None = None) -> Response:
         content_type=PROBLEM_CONTENT_TYPE,
         headers=error.headers,
     )
+
+
+def query_limit(request: Request, default: int, most: int) -> int:
+    """``?limit=`` as a number of rows: a 400 problem if it is not one."""
+    raw = request.args.get("limit", str(default))
+    if not raw.isdigit():
+        raise MalformedRequestError(f"limit must be a whole number, not {raw[:32]!r}")
+    return min(int(raw), most)
 
 
 def as_json(body: Any, status: int = 200) -> Response:
@@ -132,14 +141,17 @@ class Gateway:
             ("GET", "/dev/received"): self.received,
             **self.notify_sinks.handlers(),  # NOT: /dev/mail, /dev/sms, /dev/push and the provider endpoints
         }
-        handler = handlers.get((request.method, request.path.rstrip("/") or "/"))
-        if handler:
-            return handler(request)
-        replay = re.match(r"^/dev/deadletters/(\d+)/replay$", request.path)
-        if replay and request.method == "POST":
-            return self.replay(int(replay.group(1)))
-        if request.path.startswith("/v1/data/") and request.method == "POST":
-            return self.opa_data(request)
+        try:
+            handler = handlers.get((request.method, request.path.rstrip("/") or "/"))
+            if handler:
+                return handler(request)
+            replay = re.match(r"^/dev/deadletters/(\d+)/replay$", request.path)
+            if replay and request.method == "POST":
+                return self.replay(int(replay.group(1)))
+            if request.path.startswith("/v1/data/") and request.method == "POST":
+                return self.opa_data(request)
+        except PicError as error:
+            return problem(error, request.path)
         return problem(NotFoundError(f"no route {request.method} {request.path}"), request.path)
 
     def healthz(self, request: Request) -> Response:
@@ -167,13 +179,13 @@ class Gateway:
 
     def token(self, request: Request) -> Response:
         try:
-            body = TokenRequest.model_validate_json(request.get_data() or b"{}")
+            body = TokenRequest.model_validate(parse_json(request.get_data() or b"{}"))
         except pydantic.ValidationError as exc:
             return problem(ValidationError("the token request is not valid", errors=pydantic_errors(exc)), request.path)
         return as_json({"access_token": self.idp.mint(body), "token_type": "Bearer", "expires_in": body.ttl_seconds})
 
     def events(self, request: Request) -> Response:
-        limit = min(int(request.args.get("limit", "100")), 1000)
+        limit = query_limit(request, 100, 1000)
         return as_json({"events": self.broker.recent_events(limit, request.args.get("type"))})
 
     def received(self, request: Request) -> Response:
@@ -181,7 +193,7 @@ class Gateway:
         path = self.data_dir / "received.sqlite"
         if not path.exists():
             return as_json({"events": []})
-        limit = min(int(request.args.get("limit", "100")), 100000)
+        limit = query_limit(request, 100, 100000)
         query, args = "SELECT event FROM received", []
         if request.args.get("type"):
             query, args = query + " WHERE type = ?", [request.args["type"]]
@@ -199,10 +211,9 @@ class Gateway:
         """OPA's ``POST /v1/data/<package path>/decision`` with ``{"input": ...}`` -> ``{"result": ...}``."""
         path = request.path.removeprefix("/v1/data/").strip("/")
         package, _, rule = path.rpartition("/")
-        try:
-            body = json.loads(request.get_data() or b"{}")
-        except ValueError as exc:
-            return problem(MalformedRequestError(f"the body is not JSON: {exc}"), request.path)
+        body = parse_json(request.get_data() or b"{}")
+        if not isinstance(body, dict):
+            raise MalformedRequestError('send {"input": ...}')
         if rule != "decision" or package.replace("/", ".") not in self.policy.bundle.packages:
             return as_json({})  # OPA answers an undefined document with no "result"
         result = self.policy.evaluate(package.replace("/", "."), body.get("input", {}))

@@ -82,6 +82,10 @@ class ConflictError(PicError):
     status, slug, title = 409, "conflict", "The resource changed meanwhile"
 
 
+class PayloadTooLargeError(PicError):
+    status, slug, title = 413, "payload-too-large", "The request is too large"
+
+
 class UnsupportedMediaTypeError(PicError):
     status, slug, title = 415, "unsupported-media-type", "Send application/json"
 

@@ -6,9 +6,11 @@ table feeds ``schemas/openapi.json``.
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import flask
@@ -17,13 +19,14 @@ from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
-from functions.core import idempotency
+from functions.core import idempotency, jsontext
 from functions.core.auth import Subject, get_authenticator
 from functions.core.errors import (
     PROBLEM_CONTENT_TYPE,
     MalformedRequestError,
     MethodNotAllowedError,
     NotFoundError,
+    PayloadTooLargeError,
     PicError,
     UnsupportedMediaTypeError,
     ValidationError,
@@ -89,6 +92,7 @@ class Route:
     status: int = 200
     idempotent_writes: bool = False
     public: bool = False
+    max_body_bytes: int = MAX_BODY_BYTES
 
     @property
     def openapi_path(self) -> str:
@@ -121,15 +125,64 @@ def parse_body(request: flask.Request, model: type[BaseModel]) -> BaseModel:
         raise UnsupportedMediaTypeError(f"send Content-Type: application/json, not {request.mimetype or 'nothing'}")
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise MalformedRequestError(f"the body is larger than {MAX_BODY_BYTES} bytes")
-    raw = request.get_data(cache=True)
-    try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedRequestError(f"the body is not valid JSON: {exc}") from exc
+    payload = parse_json(request.get_data(cache=True))
     try:
         return model.model_validate(payload)
     except pydantic.ValidationError as exc:
         raise ValidationError("the body does not match the schema", errors=pydantic_errors(exc)) from exc
+
+
+def parse_json(raw: bytes) -> Any:
+    """A JSON body read the one way (``functions.core.jsontext``: UTF-8, depth, I-JSON), or a 400 problem."""
+    try:
+        return jsontext.loads(raw)
+    except jsontext.JsonTextError as exc:
+        raise MalformedRequestError(f"the body is not valid JSON: {exc}") from exc
+
+
+class BodyLimit:
+    """WSGI middleware: no body larger than ``limit`` reaches the app, announced (Content-Length) or not
+    (chunked): refused with a 413 problem before it is read, so it is never held in memory whole.
+
+    Below the framework on purpose: functions-framework reads every request body to its end after the
+    answer, so a limit checked inside the app would come too late for the memory, and a chunked body has
+    no length to check. A chunked body within the limit is handed on with its Content-Length.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        declared = environ.get("CONTENT_LENGTH") or ""
+        if declared:
+            if not declared.isdigit():
+                return self._refuse(MalformedRequestError("Content-Length is not a number"), environ, start_response)
+            if int(declared) > self.limit:
+                return self._refuse(self._too_large(), environ, start_response)
+        elif environ.get("wsgi.input_terminated"):
+            body = environ["wsgi.input"].read(self.limit + 1)
+            if len(body) > self.limit:
+                return self._refuse(self._too_large(), environ, start_response)
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        return self.app(environ, start_response)
+
+    def _too_large(self) -> PicError:
+        return PayloadTooLargeError(f"the body is larger than {self.limit} bytes")
+
+    @staticmethod
+    def _refuse(error: PicError, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = json.dumps(error.to_problem(environ.get("PATH_INFO"))).encode()
+        headers = [("Content-Type", PROBLEM_CONTENT_TYPE), ("Content-Length", str(len(body)))]
+        start_response(f"{error.status} {HTTPStatus(error.status).phrase}", [*headers, *error.headers.items()])
+        return [body]
+
+
+def install_body_limit(limit: int) -> None:
+    """Put ``BodyLimit`` in front of the hosting app (no-op outside an app context, e.g. unit tests)."""
+    if flask.has_app_context():
+        app = flask.current_app
+        app.wsgi_app = BodyLimit(app.wsgi_app, limit)  # type: ignore[method-assign]
 
 
 def install_problem_handlers() -> None:
@@ -161,6 +214,7 @@ class HttpFunction:
 
     def __init__(self, name: str, routes: list[Route]) -> None:
         install_problem_handlers()
+        install_body_limit(max(route.max_body_bytes for route in routes))
         self.name = name
         self.routes = routes
         self._map = Map(

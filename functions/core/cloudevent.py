@@ -147,10 +147,14 @@ def install_event_guard() -> None:
 
 
 def _refuse_unreadable_json() -> Response | None:
+    """Only CloudEvents are read here: a capability's module builds its HTTP and its event function in one
+    go, so the guard is also on the HTTP function's app, where ``parse_body`` reads bodies the same way."""
     request = flask.request
     mimetype = request.mimetype or ""
-    if mimetype != "application/json" and not mimetype.endswith("+json"):
-        return None  # binary-mode data of another type: the handler's model decides
+    structured = mimetype in ("application/cloudevents+json", "application/cloudevents-batch+json")
+    binary = "ce-specversion" in request.headers and (mimetype == "application/json" or mimetype.endswith("+json"))
+    if not (structured or binary):
+        return None  # not a CloudEvent, or binary-mode data of another type: the handler's model decides
     try:
         jsontext.loads(request.get_data(cache=True))
     except jsontext.JsonTextError as exc:

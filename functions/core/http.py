@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
-from functions.core import idempotency, jsontext
+from functions.core import idempotency, jsontext, server_errors
 from functions.core.auth import Subject, get_authenticator
 from functions.core.errors import (
     PROBLEM_CONTENT_TYPE,
@@ -189,8 +189,10 @@ def install_problem_handlers() -> None:
     """Make the hosting Flask app answer its own errors as problems too (e.g. a path its router refuses).
 
     functions-framework imports the function's module inside the app context, so the app is at hand;
-    outside it (unit tests) there is nothing to install.
+    outside it (unit tests) there is nothing to install. The server's own refusals (gunicorn's 400, 414,
+    431) become problems too (``functions.core.server_errors``).
     """
+    server_errors.install()
     if not flask.has_app_context():
         return
     app = flask.current_app

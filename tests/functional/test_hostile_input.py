@@ -79,7 +79,7 @@ def test_a_chunked_body_within_the_limit_is_read_as_any_other(platform: Platform
     assert response.status_code == 200, response.text
 
 
-@pytest.mark.parametrize("url", ["https://[x", "https://[x]/cb", "https://cb.example.org:99999/x", "https://a b/"])
+@pytest.mark.parametrize("url", ["https://[x", "https://[x]/cb"])
 def test_a_callback_url_that_does_not_parse_is_a_422_naming_the_field(platform: Platform, url: str) -> None:
     # GIVEN a system with a template
     template = fresh_template(platform)

@@ -22,7 +22,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pydantic
+from botocore.config import Config as BotoConfig
 from functions_framework import create_app
 from werkzeug.wrappers import Request, Response
 
@@ -38,6 +40,7 @@ from functions.core.errors import (
 from functions.core.http import parse_json
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.core.settings import REPO_ROOT, get_settings
+from local import lifeline
 from local.broker import BrokerStore, InvalidCloudEventError, parse_event
 from local.idp import DevIdp, TokenRequest
 from local.manifests import FunctionService, Manifests, load
@@ -45,6 +48,7 @@ from local.notify_sinks import ProviderSinks  # NOT: local e-mail/SMS/push sinks
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 HEARTBEAT_STALE_SECONDS = 5.0
+PROCESS_PARTS = ("supervisor", "gateway", "dynamodb", "broker", "relay", "notification-release")
 
 
 def problem(error: PicError, instance: str | None = None) -> Response:
@@ -97,6 +101,12 @@ class Gateway:
         self.idp = DevIdp(data_dir, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
         self.policy = EmbeddedPolicy(PolicyBundle.load(settings.policies_dir))
         self.notify_sinks = ProviderSinks(data_dir)  # NOT: /dev/mail, /dev/sms, /dev/push
+        self._dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=settings.dynamodb_endpoint,
+            region_name=settings.aws_region,
+            config=BotoConfig(connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1}),
+        )
         self.routes = RouteTable()
         self.apps: dict[str, WsgiApp] = {}
         for service in manifests.services.values():
@@ -155,17 +165,30 @@ class Gateway:
         return problem(NotFoundError(f"no route {request.method} {request.path}"), request.path)
 
     def healthz(self, request: Request) -> Response:
+        """Ready only while every part is: checked on each request, so a dead part is a 503 at once.
+
+        A part's process must run (``local.lifeline``: the registry the supervisor writes, read from
+        ``/proc``); DynamoDB must also answer; the broker and the relay must also have made a pass lately
+        (a part that runs but hangs).
+        """
+        processes = lifeline.parts_alive(self.data_dir)
         beats = self.broker.heartbeats()
         now = time.time()
-        parts = {
-            "functions": bool(self.apps),
-            "policies": bool(self.policy.bundle.packages),
-            "broker": now - beats.get("broker", 0) < HEARTBEAT_STALE_SECONDS,
-            "relay": now - beats.get("relay", 0) < HEARTBEAT_STALE_SECONDS,
-            "dynamodb": now - beats.get("dynamodb", 0) < HEARTBEAT_STALE_SECONDS,
-        }
+        parts = {name: processes.get(name, False) for name in PROCESS_PARTS}
+        parts["dynamodb"] = parts["dynamodb"] and self._dynamodb_answers()
+        for name in ("broker", "relay"):
+            parts[name] = parts[name] and now - beats.get(name, 0) < HEARTBEAT_STALE_SECONDS
+        parts.update(functions=bool(self.apps), policies=bool(self.policy.bundle.packages))
         ready = all(parts.values())
-        return as_json({"status": "ready" if ready else "starting", "parts": parts}, 200 if ready else 503)
+        status = "ready" if ready else ("starting" if not processes else "unavailable")
+        return as_json({"status": status, "parts": parts}, 200 if ready else 503)
+
+    def _dynamodb_answers(self) -> bool:
+        try:
+            self._dynamodb.list_tables(Limit=1)
+        except Exception:  # any failure means "not answering"; the body of /healthz says which part
+            return False
+        return True
 
     def ingress(self, request: Request) -> Response:
         try:

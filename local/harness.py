@@ -15,6 +15,8 @@ from typing import Any
 
 import requests
 
+from local import lifeline
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -72,6 +74,13 @@ class Platform:
     def deadletters(self) -> list[dict[str, Any]]:
         return list(self.http.get(self.url("/dev/deadletters"), timeout=10).json()["deadletters"])
 
+    def processes(self) -> list[int]:
+        """The pids of every process the platform runs (DynamoDB Local, gunicorn and its workers, the parts)."""
+        return lifeline.descendants(self.process.pid)
+
+    def health(self) -> requests.Response:
+        return self.http.get(self.url("/healthz"), timeout=5)
+
     def healthy(self) -> bool:
         try:
             return self.http.get(self.url("/healthz"), timeout=2).status_code == 200
@@ -88,11 +97,16 @@ class Platform:
 
 
 def start_platform(
-    data_dir: Path, port: int | None = None, dynamodb_port: int | None = None, store: str | None = None
+    data_dir: Path,
+    port: int | None = None,
+    dynamodb_port: int | None = None,
+    store: str | None = None,
+    new_session: bool = False,
 ) -> Platform:
     """Start `python -m local` on free ports (unless given) and wait until `/healthz` is 200.
 
     ``store`` picks the local store (``--store``); by default ``$PIC_TEST_STORE``, else DynamoDB Local.
+    ``new_session`` starts it in a process group of its own (which a test may then kill whole).
     """
     store = store or os.environ.get("PIC_TEST_STORE")
     port = port or free_port()
@@ -116,7 +130,12 @@ def start_platform(
         args += ["--store", store]
     log = (data_dir.parent / f"platform-{port}.log").open("ab")
     process = subprocess.Popen(
-        args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}
+        args,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=new_session,
     )
     platform = Platform(f"http://127.0.0.1:{port}", data_dir, process, args)
     deadline = time.monotonic() + 120

@@ -406,6 +406,7 @@ ROUTES = [
         response_model=SubscriptionView,
         status=201,
         idempotent_writes=True,
+        links={"subscription_id": "/id"},
     ),
     Route(f"{CITIZEN}/subscriptions/<subscription_id>", "DELETE", delete_subscription, "Unsubscribe", status=204),
 ]

@@ -93,6 +93,8 @@ class Route:
     idempotent_writes: bool = False
     public: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
+    # path parameters this operation's answer gives (name -> JSON pointer in its body): OpenAPI links
+    links: dict[str, str] = field(default_factory=dict)
 
     @property
     def openapi_path(self) -> str:
@@ -159,10 +161,13 @@ class BodyLimit:
             if not declared.isdigit():
                 return self._refuse(MalformedRequestError("Content-Length is not a number"), environ, start_response)
             if int(declared) > self.limit:
+                if int(declared) <= DISCARD_BYTES:
+                    _discard(environ["wsgi.input"])
                 return self._refuse(self._too_large(), environ, start_response)
         elif environ.get("wsgi.input_terminated"):
             body = environ["wsgi.input"].read(self.limit + 1)
             if len(body) > self.limit:
+                _discard(environ["wsgi.input"])
                 return self._refuse(self._too_large(), environ, start_response)
             environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
         return self.app(environ, start_response)
@@ -176,6 +181,18 @@ class BodyLimit:
         headers = [("Content-Type", PROBLEM_CONTENT_TYPE), ("Content-Length", str(len(body)))]
         start_response(f"{error.status} {HTTPStatus(error.status).phrase}", [*headers, *error.headers.items()])
         return [body]
+
+
+# A refused body is read to its end (and thrown away) up to this much, so that the connection can serve the
+# client's next request: gunicorn drains at most 64 KiB of an unread body and otherwise drops a connection
+# the client believes is still open (its next request fails without an answer). Beyond this, dropped.
+DISCARD_BYTES = 16 * 1024 * 1024
+
+
+def _discard(stream: Any) -> None:
+    left = DISCARD_BYTES
+    while left > 0 and (chunk := stream.read(min(64 * 1024, left))):
+        left -= len(chunk)
 
 
 def install_body_limit(limit: int) -> None:

@@ -109,6 +109,7 @@ ROUTES = [
         request_model=InteractionRecorded,
         status=201,
         idempotent_writes=True,
+        links={"interaction_id": "/id"},
     ),
     Route("/v1/interactions/<interaction_id>", "GET", get_interaction, "One recorded interaction"),
 ]

@@ -493,14 +493,15 @@ def get_profile(ctx: RequestContext, citizen_id: str) -> Reply:
 
 ROUTES = [
     Route("/v1/templates/<template_id>", "PUT", put_template, "Create or change a template (a new version)",
-          request_model=TemplatePut, idempotent_writes=True),
+          request_model=TemplatePut, idempotent_writes=True, links={"template_id": "/id"}),
     Route("/v1/templates/<template_id>", "GET", get_template, "A template (?version=n), its fields and readability"),
     Route("/v1/templates/<template_id>/preview", "POST", preview_template,
           "Render a template and score its clear language (Fernández-Huerta)", request_model=PreviewPost),
     Route("/v1/notifications", "POST", post_notification, "Notify a citizen or an explicit address",
-          request_model=NotificationPost, response_model=NotificationCreated, status=201, idempotent_writes=True),
+          request_model=NotificationPost, response_model=NotificationCreated, status=201, idempotent_writes=True,
+          links={"notification_id": "/id"}),
     Route("/v1/notifications/bulk", "POST", post_bulk, "Up to 100,000 notifications (JSON or CSV) as one job",
-          status=202, idempotent_writes=True, max_body_bytes=MAX_BULK_BYTES),
+          status=202, idempotent_writes=True, max_body_bytes=MAX_BULK_BYTES, links={"bulk_id": "/id"}),
     Route("/v1/notifications/bulk/<bulk_id>", "GET", get_bulk, "A bulk job's progress and malformed rows"),
     Route("/v1/notifications/<notification_id>", "GET", get_notification, "Status, reason and history"),
     Route("/v1/citizens/<citizen_id>/inbox", "GET", get_inbox, "In-app messages, newest first"),

@@ -271,6 +271,7 @@ ROUTES = [
         response_model=RgpdRequestAccepted,
         status=202,
         idempotent_writes=True,
+        links={"request_id": "/request_id"},
     ),
     Route(f"{CITIZEN}/rgpd-requests", "GET", list_requests, "The citizen's data-subject requests, newest first"),
     Route(

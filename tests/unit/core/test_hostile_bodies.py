@@ -60,6 +60,24 @@ def test_a_body_over_the_limit_is_a_413_problem_and_never_reaches_the_app(chunke
     assert body["type"] == "/problems/payload-too-large" and body["instance"] == "/v1/x"
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_refused_body_is_read_to_its_end_so_the_connection_can_serve_the_next_request(chunked: bool) -> None:
+    # GIVEN a body over the limit, on a connection the client will use again
+    stream = io.BytesIO(b"x" * 300_000)
+    environ = EnvironBuilder(method="PUT", path="/v1/x", input_stream=stream).get_environ()
+    if chunked:
+        environ.pop("CONTENT_LENGTH", None)
+        environ["wsgi.input_terminated"] = True
+    else:
+        environ["CONTENT_LENGTH"] = "300000"
+
+    # WHEN it is refused
+    status, _, _ = _run(BodyLimit(_echo_length, 1000), environ)
+
+    # THEN all of it was read and thrown away (gunicorn would drop the connection over 64 KiB left unread)
+    assert status == 413 and stream.tell() == 300_000
+
+
 def test_a_chunked_body_within_the_limit_reaches_the_app_with_its_length() -> None:
     # GIVEN a chunked body within the limit WHEN it arrives
     status, _, body = _call(BodyLimit(_echo_length, 1000), b"y" * 999, chunked=True)

@@ -37,7 +37,7 @@ CITIZEN = "c-fuzz"
 AGENT = {"role": "agent", "level": 1, "area": "hacienda"}
 PURPOSE = "EXP-FUZZ-0001"
 # Examples per operation and caller; the stateful scenarios per caller and their length. Tuned to keep the
-# module within a few minutes on a loaded two-core machine (docs/security.md has the measured figure).
+# module within a few minutes on a loaded two-core machine.
 EXAMPLES = 6
 SCENARIOS, STEPS = 8, 5
 

@@ -206,6 +206,14 @@ PATH_VALUES: dict[str, str] = {
     "space-and-quote": "a%20b%22'",
     "formula": "=HYPERLINK(%22http:%2F%2Fevil%22)",
 }
+HOSTILE_HEADERS: dict[str, str] = {
+    "traceparent": "00-zz-\x01-" + "f" * 300,
+    "Access-Purpose": "EXP-\x01\x7f" + "p" * 300,
+    "Idempotency-Key": "k" * 300,
+    "Accept": "application/problem+json;q=abc, */*;q=x",
+    "X-Forwarded-For": "\x00, 999.999.999.999",
+    "Accept-Language": "caf\xe9;q=2",
+}
 HOSTILE_QUERY = (
     "?limit=-1&limit=abc&cursor=%FF%FE&cursor=!!!&version=x&page=99999999999999999999999&%00=%00&q=%E2%80%AE"
 )
@@ -233,7 +241,7 @@ def _send(platform: Platform, method: str, path: str, headers: dict[str, str], h
         body = hostile.body() if callable(hostile.body) else hostile.body
         if hostile.content_type:
             all_headers["Content-Type"] = hostile.content_type
-    all_headers["Idempotency-Key"] = str(uuid.uuid4())
+    all_headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
     response = platform.http.request(method, platform.url(path), data=body, headers=all_headers, timeout=60)
     assert_no_server_error_and_problems(
         response.status_code, response.headers.get("Content-Type", ""), response.text, f"{method} {path}"
@@ -273,3 +281,5 @@ def test_hostile_path_parameters_and_queries_on_every_route_are_refused_as_probl
     for caller in ("citizen", "agent-with-purpose"):
         # GIVEN a hostile query string WHEN sent THEN the same
         _send(platform, route.method, path_of(route) + HOSTILE_QUERY, callers[caller])
+    # GIVEN hostile headers (control characters, over-long purpose and key, broken trace context) THEN the same
+    _send(platform, route.method, path_of(route), {**callers["agent-with-purpose"], **HOSTILE_HEADERS})

@@ -144,18 +144,35 @@ def parse_json(raw: bytes) -> Any:
 
 class BodyLimit:
     """WSGI middleware: no body larger than ``limit`` reaches the app, announced (Content-Length) or not
-    (chunked): refused with a 413 problem before it is read, so it is never held in memory whole.
+    (chunked): refused with a 413 problem, never held in memory whole.
 
     Below the framework on purpose: functions-framework reads every request body to its end after the
     answer, so a limit checked inside the app would come too late for the memory, and a chunked body has
     no length to check. A chunked body within the limit is handed on with its Content-Length.
+
+    Only on the app of the HTTP entry point (``target``): a capability's module also builds its event
+    function, whose bodies are the broker's (bounded at its ingress) and may be larger (an RGPD export).
     """
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], limit: int) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], limit: int, target: str) -> None:
         self.app = app
         self.limit = limit
+        self.target = target
+        self._http: bool | None = None
+
+    def _serves_http(self) -> bool:
+        """Whether the app serves an ``@functions_framework.http`` entry point (each decorator registers its
+        function's signature type; all are registered by the time a request arrives)."""
+        if self._http is None:
+            from functions_framework import _function_registry
+
+            kind = _function_registry.REGISTRY_MAP.get(self.target)
+            self._http = kind == _function_registry.HTTP_SIGNATURE_TYPE
+        return self._http
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not self._serves_http():
+            return self.app(environ, start_response)
         declared = environ.get("CONTENT_LENGTH") or ""
         if declared:
             if not declared.isdigit():
@@ -198,8 +215,8 @@ def _discard(stream: Any) -> None:
 def install_body_limit(limit: int) -> None:
     """Put ``BodyLimit`` in front of the hosting app (no-op outside an app context, e.g. unit tests)."""
     if flask.has_app_context():
-        app = flask.current_app
-        app.wsgi_app = BodyLimit(app.wsgi_app, limit)  # type: ignore[method-assign]
+        app = flask.current_app  # functions-framework names the app after its target (the entry point)
+        app.wsgi_app = BodyLimit(app.wsgi_app, limit, app.name)  # type: ignore[method-assign]
 
 
 def install_problem_handlers() -> None:

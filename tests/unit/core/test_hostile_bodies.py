@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
-from functions_framework import create_app
+from functions_framework import _function_registry, create_app
 from pydantic import BaseModel
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Request, Response
@@ -20,6 +20,7 @@ from functions.core.http import BodyLimit, parse_body
 from tests.unit.conftest import ROOT
 
 DEEP = b"[" * 10_000 + b"]" * 10_000
+ECHO = "echo_http"  # registered below as an HTTP entry point, as @functions_framework.http registers one
 
 
 class Body(BaseModel):
@@ -31,6 +32,11 @@ def _echo_length(environ: dict[str, Any], start_response: Callable[..., Any]) ->
     body = Request(environ).get_data()
     answer = {"read": len(body), "declared": environ.get("CONTENT_LENGTH")}
     return Response(json.dumps(answer), content_type="application/json")(environ, start_response)
+
+
+@pytest.fixture(autouse=True)
+def _echo_is_an_http_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(_function_registry.REGISTRY_MAP, ECHO, _function_registry.HTTP_SIGNATURE_TYPE)
 
 
 def _run(app: Any, environ: dict[str, Any]) -> tuple[int, str, dict[str, Any]]:
@@ -53,7 +59,7 @@ def _call(app: Any, body: bytes, *, chunked: bool) -> tuple[int, str, dict[str, 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_a_body_over_the_limit_is_a_413_problem_and_never_reaches_the_app(chunked: bool) -> None:
     # GIVEN an app behind a 1,000-byte limit WHEN a larger body arrives, announced or chunked
-    status, content_type, body = _call(BodyLimit(_echo_length, 1000), b"x" * 5000, chunked=chunked)
+    status, content_type, body = _call(BodyLimit(_echo_length, 1000, ECHO), b"x" * 5000, chunked=chunked)
 
     # THEN 413 problem+json, the app never called
     assert (status, content_type) == (413, "application/problem+json")
@@ -72,15 +78,25 @@ def test_a_refused_body_is_read_to_its_end_so_the_connection_can_serve_the_next_
         environ["CONTENT_LENGTH"] = "300000"
 
     # WHEN it is refused
-    status, _, _ = _run(BodyLimit(_echo_length, 1000), environ)
+    status, _, _ = _run(BodyLimit(_echo_length, 1000, ECHO), environ)
 
     # THEN all of it was read and thrown away (gunicorn would drop the connection over 64 KiB left unread)
     assert status == 413 and stream.tell() == 300_000
 
 
+def test_an_event_functions_app_is_not_limited_by_its_modules_http_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the limit installed by a module on the app of its event entry point
+    monkeypatch.setitem(_function_registry.REGISTRY_MAP, "echo_events", _function_registry.CLOUDEVENT_SIGNATURE_TYPE)
+    environ = EnvironBuilder(method="POST", path="/", data=b"z" * 5000).get_environ()
+
+    # WHEN the broker delivers a larger event THEN it reaches the function (the broker's ingress bounds it)
+    status, _, body = _run(BodyLimit(_echo_length, 1000, "echo_events"), environ)
+    assert (status, body["read"]) == (200, 5000)
+
+
 def test_a_chunked_body_within_the_limit_reaches_the_app_with_its_length() -> None:
     # GIVEN a chunked body within the limit WHEN it arrives
-    status, _, body = _call(BodyLimit(_echo_length, 1000), b"y" * 999, chunked=True)
+    status, _, body = _call(BodyLimit(_echo_length, 1000, ECHO), b"y" * 999, chunked=True)
 
     # THEN the app reads all of it, with the Content-Length the kernel put
     assert (status, body) == (200, {"read": 999, "declared": "999"})
@@ -89,7 +105,7 @@ def test_a_chunked_body_within_the_limit_reaches_the_app_with_its_length() -> No
 def test_a_content_length_that_is_not_a_number_is_a_400_problem() -> None:
     environ = EnvironBuilder(method="POST", path="/v1/x", data=b"{}").get_environ()
     environ["CONTENT_LENGTH"] = "12abc"
-    status, _, body = _run(BodyLimit(_echo_length, 1000), environ)
+    status, _, body = _run(BodyLimit(_echo_length, 1000, ECHO), environ)
     assert (status, body["type"]) == (400, "/problems/malformed-request")
 
 

@@ -105,7 +105,7 @@ class Gateway:
             "dynamodb",
             endpoint_url=settings.dynamodb_endpoint,
             region_name=settings.aws_region,
-            config=BotoConfig(connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1}),
+            config=BotoConfig(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 1}),
         )
         self.routes = RouteTable()
         self.apps: dict[str, WsgiApp] = {}

@@ -129,8 +129,9 @@ def start_platform(
     if store:
         args += ["--store", store]
     log = (data_dir.parent / f"platform-{port}.log").open("ab")
+    lifeline.require_main_thread()
     process = subprocess.Popen(
-        args,
+        lifeline.command(args),  # the platform dies with whoever started it (a killed pytest leaves no orphans)
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -304,7 +304,39 @@ def _problem_ref(status: int) -> dict[str, str]:
     return {"$ref": f"#/components/responses/{PROBLEM_STATUSES[status][0]}"}
 
 
-def _operation(capability: str, route: Route, refs: Mapping[Any, dict[str, Any]]) -> dict[str, Any]:
+def operation_id(capability: str, route: Route) -> str:
+    return f"{capability}_{route.handler.__name__}"
+
+
+def route_links(capabilities: dict[str, list[Route]]) -> dict[int, dict[str, Any]]:
+    """OpenAPI links of every route that gives ids (``Route.links``): to every operation whose path takes
+    one of them, the rest of its path filled from the same request's path (e.g. the citizen id) — so a
+    new route taking ``{request_id}`` is linked without anyone listing it. Keyed by ``id(route)``."""
+    everything = [(capability, route) for capability, routes in capabilities.items() for route in routes]
+    found: dict[int, dict[str, Any]] = {}
+    for _, source in everything:
+        if not source.links:
+            continue
+        known = set(path_parameters(source))
+        links: dict[str, Any] = {}
+        for capability, target in everything:
+            params = path_parameters(target)
+            if target is source or not set(params) & set(source.links) or not set(params) <= known | set(source.links):
+                continue
+            values = {
+                p: f"$response.body#{source.links[p]}" if p in source.links else f"$request.path.{p}" for p in params
+            }
+            links[operation_id(capability, target)] = {
+                "operationId": operation_id(capability, target),
+                "parameters": values,
+            }
+        found[id(source)] = dict(sorted(links.items()))
+    return found
+
+
+def _operation(
+    capability: str, route: Route, refs: Mapping[Any, dict[str, Any]], links: Mapping[int, dict[str, Any]]
+) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in path_parameters(route)
     ]
@@ -319,6 +351,8 @@ def _operation(capability: str, route: Route, refs: Mapping[Any, dict[str, Any]]
         success["content"] = {"application/json": {"schema": {"type": "object"}}}
     if route.idempotent_writes:
         success["headers"] = {"Idempotent-Replayed": {"$ref": "#/components/headers/IdempotentReplayed"}}
+    if route.links:
+        success["links"] = links[id(route)]
     statuses = [404, 422]
     if route.request_model is not None:
         statuses += [400, 415]
@@ -328,7 +362,7 @@ def _operation(capability: str, route: Route, refs: Mapping[Any, dict[str, Any]]
     responses.update({str(status): _problem_ref(status) for status in sorted(statuses)})
     responses["default"] = {"$ref": "#/components/responses/Error"}
     operation: dict[str, Any] = {
-        "operationId": f"{capability}_{route.handler.__name__}",
+        "operationId": operation_id(capability, route),
         "summary": route.summary,
         "tags": [capability],
         "responses": responses,
@@ -366,13 +400,14 @@ def openapi_document(capabilities: dict[str, list[Route]]) -> dict[str, Any]:
     schemas["Problem"] = problem_schema()
 
     paths: dict[str, dict[str, Any]] = {}
+    links = route_links(capabilities)
     for capability, routes in capabilities.items():
         for route in routes:
             item = paths.setdefault(route.openapi_path, {})
             method = route.method.lower()
             if method in item:
                 raise ValueError(f"{route.method} {route.rule} is declared twice")
-            item[method] = _operation(capability, route, refs)
+            item[method] = _operation(capability, route, refs, links)
 
     problem_content = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     responses = {name: {"description": text, "content": problem_content} for name, text in PROBLEM_STATUSES.values()}

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from events.base import EventData
+from events.base import EventData, WebUrl
 
 TEMPLATE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 Channel = Literal["email", "sms", "push", "inapp"]
@@ -45,7 +45,7 @@ class NotificationRequested(EventData):
     recipient: Recipient
     personalisation: dict[str, Any] = Field(default_factory=dict)
     reference: str | None = Field(None, max_length=128, description="the requester's own reference")
-    callback_url: str | None = Field(None, max_length=500, description="signed status callbacks go here")
+    callback_url: WebUrl | None = Field(None, max_length=500, description="signed status callbacks go here")
 
 
 class NotificationStatusChanged(EventData):

@@ -1,9 +1,12 @@
 """``make run``: the whole platform on one machine, on embedded defaults.
 
 Starts DynamoDB Local (data directory), creates the tables from the models, starts the gateway
-(gunicorn) on one port, and runs the broker's dispatcher and one outbox relay per producing domain in this
-process, each relay sending with its domain's token from the dev IdP (rotated as kubelet would).
-Ctrl-C stops everything cleanly; the data directory keeps state across restarts.
+(gunicorn) on one port, and the broker's dispatcher, the outbox relays (one per producing domain, each
+sending with its domain's token from the dev IdP, rotated as kubelet would) and the notification release as
+processes of their own (``local.parts``). This process supervises them: Ctrl-C (or SIGTERM) stops
+everything cleanly, in order; if a part dies, the platform stops (saying which) rather than run without
+it; and if this process is killed outright, every child dies with it (``local.lifeline``). The data
+directory keeps state across restarts.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from pathlib import Path
 
 import requests
 from rich.console import Console
+
+from local import lifeline
+from local.parts import PARTS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,13 +90,14 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "PIC_JWT_AUDIENCE": "pic",
         "K_SINK": f"{base}/events",
         "PIC_POLICY_ENGINE": os.environ.get("PIC_POLICY_ENGINE", "embedded"),
-        "PIC_SERVER_TIMING": os.environ.get("PIC_SERVER_TIMING", "1"),  # phases and store calls per request
         "PIC_OPA_URL": base,
         # NOT: the local notification providers (SMTP capture in this process; SMS/push sinks on the gateway)
         "PIC_SMTP_HOST": "127.0.0.1",
         "PIC_SMTP_PORT": str(args.smtp_port),
         "PIC_SMS_URL": f"{base}/dev/sms/messages",
         "PIC_PUSH_URL": f"{base}/dev/push/messages",
+        # the supervisor: its children die with it, and the gateway's /healthz checks it and every part
+        "PIC_SUPERVISOR_PID": str(os.getpid()),
     }
 
 
@@ -126,7 +133,8 @@ def print_parts(args: argparse.Namespace, env: dict[str, str], routes: list[tupl
             if env["PIC_STORE_TRANSACTIONS"] == "emulated"
             else ""
         ),
-        "  outbox relays      in this process, one per domain, each as its domain's sender, to K_SINK=" + env["K_SINK"],
+        "  outbox relays      their own process (python -m local.parts relay): one per domain, each as its"
+        " domain's sender, to K_SINK=" + env["K_SINK"],
     ]
     print("\n".join(lines), flush=True)
 
@@ -136,8 +144,15 @@ class Platform:
         self.args = args
         self.env = local_environment(args)
         self.stop = threading.Event()
-        self.children: list[subprocess.Popen[bytes]] = []
-        self.threads: list[threading.Thread] = []
+        self.children: dict[str, subprocess.Popen[bytes]] = {}  # started in order, stopped in reverse
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        """Start a part in a session of its own (Ctrl-C reaches the supervisor only; it stops the parts in
+        order), through the lifeline wrapper so that it dies with the supervisor whatever kills it."""
+        lifeline.require_main_thread()
+        self.children[name] = subprocess.Popen(
+            lifeline.command(argv), cwd=REPO_ROOT, env={**os.environ, **self.env}, start_new_session=True
+        )
 
     def start(self) -> None:
         for port in (self.args.port, self.args.dynamodb_port):
@@ -146,6 +161,7 @@ class Platform:
                     f"port {port} is already in use: stop what uses it or set PIC_PORT / PIC_DYNAMODB_PORT"
                 )
         self.args.data_dir.mkdir(parents=True, exist_ok=True)
+        lifeline.forget_parts(self.args.data_dir)  # a previous run's processes are not this run's parts
         os.environ.update(self.env)
         # Imported after the environment is set: settings are read once per process.
         from local import dynamodb
@@ -155,8 +171,9 @@ class Platform:
         from local.notify_sinks import start_smtp  # NOT: the SMTP capture, browsable at /dev/mail
 
         self.smtp = start_smtp(self.args.data_dir, self.args.smtp_port)
-        self.children.append(
-            dynamodb.start(self.args.data_dir / "dynamodb", self.args.dynamodb_port, self.args.dynamodb_in_memory)
+        lifeline.require_main_thread()
+        self.children["dynamodb"] = dynamodb.start(
+            self.args.data_dir / "dynamodb", self.args.dynamodb_port, self.args.dynamodb_in_memory
         )
         if self.args.store == "alternator-like":
             from local.alternator_like import AlternatorLike
@@ -168,96 +185,12 @@ class Platform:
         from functions.core.tables import create_tables
 
         create_tables()
-        self.children.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-c",
-                    str(REPO_ROOT / "local/gunicorn_conf.py"),
-                    "local.gateway:app",
-                ],
-                cwd=REPO_ROOT,
-                env={**os.environ, **self.env},
-                start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops the children in order
-            )
-        )
-        self._start_background()
-
-    def _start_background(self) -> None:
-        from events.catalog import DOMAINS
-        from functions.core.relay import Relay, TokenFile
-        from local.broker import INGRESS_BROKER, BrokerStore, Dispatcher
-        from local.idp import DevIdp
-        from local.manifests import load
-        from local.senders import SenderPolicies, TokenCache
-
-        manifests = load(REPO_ROOT / "infra/k8s/overlays/local")
-        store = BrokerStore(self.args.data_dir / "broker.sqlite")
-        store.release_claims()
-        tokens = TokenCache(DevIdp(self.args.data_dir, issuer=self.env["PIC_JWT_ISSUER"], audience="pic"))
-        dispatcher = Dispatcher(
-            store,
-            manifests.triggers,
-            self.env["PIC_BASE_URL"],
-            delivery_token=tokens.delivery_token,
-            reply_policies=SenderPolicies.of(INGRESS_BROKER, manifests.event_policies),
-        )
-        self._refresh_sender_tokens(tokens)
-        self.threads = [
-            threading.Thread(target=dispatcher.run, args=(self.stop,), name="broker", daemon=True),
-            threading.Thread(target=self._rotate_sender_tokens, args=(tokens,), name="sender-tokens", daemon=True),
-            threading.Thread(target=self._watch_dynamodb, args=(store,), name="dynamodb-health", daemon=True),
-            # NOT: releases notifications deferred by quiet hours when they end (pic-notification-release)
-            threading.Thread(target=_notification_release, args=(self.stop,), name="notification-release", daemon=True),
-        ]
-        for domain, sender in sorted(DOMAINS.items()):  # pic-<domain>-relay, as in the cluster
-            relay = Relay(
-                self.env["K_SINK"], domain, TokenFile(self._token_dir / f"{sender.account}.token"), idle_sleep=0.02
-            )
-            self.threads.append(
-                threading.Thread(
-                    target=relay.run_forever,
-                    args=(self.stop,),
-                    kwargs={"on_pass": lambda: store.beat("relay")},
-                    name=f"relay-{domain}",
-                    daemon=True,
-                )
-            )
-        for thread in self.threads:
-            thread.start()
-
-    @property
-    def _token_dir(self) -> Path:
-        return Path(self.args.data_dir) / "sender-tokens"
-
-    def _refresh_sender_tokens(self, tokens: object) -> None:
-        """Each relay's token file, written again when its token is renewed (kubelet's projected token)."""
-        from events.catalog import DOMAINS
-        from local.senders import TokenCache, write_token_file
-
-        assert isinstance(tokens, TokenCache)
-        for sender in DOMAINS.values():
-            write_token_file(tokens, sender, self._token_dir)
-
-    def _rotate_sender_tokens(self, tokens: object) -> None:
-        while not self.stop.wait(60.0):
-            self._refresh_sender_tokens(tokens)
-
-    def _watch_dynamodb(self, store: object) -> None:
-        from local import dynamodb
-        from local.broker import BrokerStore
-
-        assert isinstance(store, BrokerStore)
-        ddb = dynamodb.client(self.env["PIC_DYNAMODB_ENDPOINT"], self.env["AWS_REGION"])
-        while not self.stop.is_set():
-            try:
-                ddb.list_tables(Limit=1)
-                store.beat("dynamodb")
-            except Exception as exc:  # not ready: /healthz says so (no heartbeat)
-                print(f"DynamoDB Local is not answering: {exc}", file=sys.stderr)
-            self.stop.wait(1.0)
+        conf = str(REPO_ROOT / "local/gunicorn_conf.py")
+        self._spawn("gateway", [sys.executable, "-m", "gunicorn", "-c", conf, "local.gateway:app"])
+        for part in PARTS:  # the broker's dispatcher, the outbox relay, the notification release
+            self._spawn(part, [sys.executable, "-m", "local.parts", part])
+        pids = {name: child.pid for name, child in self.children.items()}
+        lifeline.record_parts(self.args.data_dir, {"supervisor": os.getpid(), **pids})
 
     def wait_healthy(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -273,9 +206,11 @@ class Platform:
         raise SystemExit(f"the platform did not become healthy in {timeout:.0f}s (see {url})")
 
     def _check_children(self) -> None:
-        for child in self.children:
+        for name, child in self.children.items():
             if child.poll() is not None:
-                raise SystemExit(f"{child.args!r} exited with {child.returncode}; see {self.args.data_dir}")
+                raise SystemExit(
+                    f"the {name} part exited with {child.returncode}: stopping PIC; see {self.args.data_dir}"
+                )
 
     def seed_city(self, people: int) -> None:
         """Once per data directory: generate a small synthetic city and load it through the broker, in the
@@ -327,25 +262,18 @@ class Platform:
         threading.Thread(target=run, name="seed-position", daemon=True).start()
 
     def shutdown(self) -> None:
+        """Stop in the reverse order of starting: parts (the relay drains), the gateway, then DynamoDB."""
         self.stop.set()
         if getattr(self, "smtp", None) is not None:  # NOT: the SMTP capture
             self.smtp.stop()
-        for thread in self.threads:
-            thread.join(timeout=10)
-        for child in reversed(self.children):
+        for child in reversed(self.children.values()):
             if child.poll() is None:
                 child.terminate()
-        for child in self.children:
             try:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
-
-
-def _notification_release(stop: threading.Event) -> None:  # NOT: the pic-notification-release Deployment
-    from functions.notification.release import run_forever
-
-    run_forever(stop, every=2.0)
+                child.wait()
 
 
 def main(argv: list[str] | None = None) -> int:

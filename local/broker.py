@@ -27,6 +27,7 @@ import requests
 from cloudevents import exceptions as ce_errors
 from cloudevents.http import CloudEvent, from_http
 
+from functions.core import jsontext
 from functions.core.errors import PicError
 from local.manifests import Trigger, trigger_subject
 from local.senders import SenderPolicies
@@ -64,33 +65,15 @@ CORE_ATTRIBUTES = {"specversion", "id", "source", "type", "datacontenttype", "da
 EXTENSION_NAME = re.compile(r"[a-z0-9]{1,20}")  # CloudEvents 1.0: a-z0-9; SHOULD be at most 20 characters
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 NOT_ALLOWED_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
-_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
-def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether JSON ``text`` nests arrays/objects deeper than ``limit`` (read without parsing it: a parser
-    recurses, and 10,000 levels exhaust its stack). Strings are skipped whole."""
-    depth = 0
-    for token in _JSON_TOKENS.finditer(text):
-        char = token.group()
-        if char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False
-
-
-def _read_json_text(body: bytes, what: str) -> str:
-    """``body`` decoded strictly as UTF-8 and checked for depth, before any JSON parser sees it."""
+def _read_json(body: bytes, what: str) -> Any:
+    """``body`` as JSON, read the platform's one way (``functions.core.jsontext``: strict UTF-8, I-JSON, at
+    most ``MAX_JSON_DEPTH`` levels) before the CloudEvents SDK's parser, which recurses, sees it."""
     try:
-        text = body.decode("utf-8", errors="strict")
-    except UnicodeDecodeError as exc:
-        raise MalformedCloudEventError(f"{what} is not UTF-8: {exc}") from exc
-    if json_too_deep(text):
-        raise MalformedCloudEventError(f"{what} nests JSON deeper than {MAX_JSON_DEPTH} levels")
-    return text
+        return jsontext.loads(body, max_depth=MAX_JSON_DEPTH)
+    except jsontext.JsonTextError as exc:
+        raise MalformedCloudEventError(f"{what}: {exc}") from exc
 
 
 def _is_json(content_type: str) -> bool:
@@ -106,18 +89,14 @@ def check_envelope(headers: dict[str, str], body: bytes) -> None:
     lowered = {k.lower(): v for k, v in headers.items()}
     content_type = lowered.get("content-type", "")
     if content_type.split(";", 1)[0].strip().lower() == "application/cloudevents+json":
-        text = _read_json_text(body, "the structured event")
-        try:
-            envelope = json.loads(text)
-        except ValueError as exc:
-            raise MalformedCloudEventError(f"the structured event is not JSON: {exc}") from exc
+        envelope = _read_json(body, "the structured event")
         if not isinstance(envelope, dict):
             raise MalformedCloudEventError("the structured event is not a JSON object")
         _check_names(k for k in envelope if k not in ("data", "data_base64"))
         return
     _check_names(k[3:] for k in lowered if k.startswith("ce-"))
     if body and _is_json(content_type):
-        _read_json_text(body, "the data")
+        _read_json(body, "the data")
 
 
 def _check_names(names: Any) -> None:

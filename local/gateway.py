@@ -25,7 +25,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pydantic
+from botocore.config import Config as BotoConfig
 from functions_framework import create_app
 from werkzeug.wrappers import Request, Response
 
@@ -41,9 +43,11 @@ from functions.core.errors import (
     ValidationError,
     pydantic_errors,
 )
+from functions.core.http import parse_json
 from functions.core.outbox import pending_events
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.core.settings import REPO_ROOT, get_settings
+from local import lifeline
 from local.broker import (
     INGRESS_BROKER,
     MAX_EVENT_BYTES,
@@ -60,6 +64,7 @@ from local.senders import DISPATCHER_NAMESPACE_PREFIX, SenderPolicies, TokenVeri
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 HEARTBEAT_STALE_SECONDS = 5.0
 DISCARD_LIMIT = 16 * 1024 * 1024  # a body over the ingress limit is read and dropped up to this, then cut off
+PROCESS_PARTS = ("supervisor", "gateway", "dynamodb", "broker", "relay", "notification-release")
 
 
 def problem(error: PicError, instance: str | None = None) -> Response:
@@ -77,6 +82,14 @@ def _discard(request: Request, limit: int = DISCARD_LIMIT) -> None:
     left = limit
     while left > 0 and (chunk := request.stream.read(min(64 * 1024, left))):
         left -= len(chunk)
+
+
+def query_limit(request: Request, default: int, most: int) -> int:
+    """``?limit=`` as a number of rows: a 400 problem if it is not one."""
+    raw = request.args.get("limit", str(default))
+    if not raw.isdigit():
+        raise MalformedRequestError(f"limit must be a whole number, not {raw[:32]!r}")
+    return min(int(raw), most)
 
 
 def as_json(body: Any, status: int = 200) -> Response:
@@ -113,6 +126,12 @@ class Gateway:
         self.senders = SenderPolicies.of(INGRESS_BROKER, manifests.event_policies)
         self.policy = EmbeddedPolicy(PolicyBundle.load(settings.policies_dir))
         self.notify_sinks = ProviderSinks(data_dir)  # NOT: /dev/mail, /dev/sms, /dev/push
+        self._dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=settings.dynamodb_endpoint,
+            region_name=settings.aws_region,
+            config=BotoConfig(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 1}),
+        )
         self.routes = RouteTable()
         self.apps: dict[str, WsgiApp] = {}
         for service in manifests.services.values():
@@ -170,28 +189,44 @@ class Gateway:
             ("GET", "/dev/pending"): self.pending,
             **self.notify_sinks.handlers(),  # NOT: /dev/mail, /dev/sms, /dev/push and the provider endpoints
         }
-        handler = handlers.get((request.method, request.path.rstrip("/") or "/"))
-        if handler:
-            return handler(request)
-        replay = re.match(r"^/dev/deadletters/(\d+)/replay$", request.path)
-        if replay and request.method == "POST":
-            return self.replay(request, int(replay.group(1)))
-        if request.path.startswith("/v1/data/") and request.method == "POST":
-            return self.opa_data(request)
+        try:
+            handler = handlers.get((request.method, request.path.rstrip("/") or "/"))
+            if handler:
+                return handler(request)
+            replay = re.match(r"^/dev/deadletters/(\d+)/replay$", request.path)
+            if replay and request.method == "POST":
+                return self.replay(request, int(replay.group(1)))
+            if request.path.startswith("/v1/data/") and request.method == "POST":
+                return self.opa_data(request)
+        except PicError as error:
+            return problem(error, request.path)
         return problem(NotFoundError(f"no route {request.method} {request.path}"), request.path)
 
     def healthz(self, request: Request) -> Response:
+        """Ready only while every part is: checked on each request, so a dead part is a 503 at once.
+
+        A part's process must run (``local.lifeline``: the registry the supervisor writes, read from
+        ``/proc``); DynamoDB must also answer; the broker and the relay must also have made a pass lately
+        (a part that runs but hangs).
+        """
+        processes = lifeline.parts_alive(self.data_dir)
         beats = self.broker.heartbeats()
         now = time.time()
-        parts = {
-            "functions": bool(self.apps),
-            "policies": bool(self.policy.bundle.packages),
-            "broker": now - beats.get("broker", 0) < HEARTBEAT_STALE_SECONDS,
-            "relay": now - beats.get("relay", 0) < HEARTBEAT_STALE_SECONDS,
-            "dynamodb": now - beats.get("dynamodb", 0) < HEARTBEAT_STALE_SECONDS,
-        }
+        parts = {name: processes.get(name, False) for name in PROCESS_PARTS}
+        parts["dynamodb"] = parts["dynamodb"] and self._dynamodb_answers()
+        for name in ("broker", "relay"):
+            parts[name] = parts[name] and now - beats.get(name, 0) < HEARTBEAT_STALE_SECONDS
+        parts.update(functions=bool(self.apps), policies=bool(self.policy.bundle.packages))
         ready = all(parts.values())
-        return as_json({"status": "ready" if ready else "starting", "parts": parts}, 200 if ready else 503)
+        status = "ready" if ready else ("starting" if not processes else "unavailable")
+        return as_json({"status": status, "parts": parts}, 200 if ready else 503)
+
+    def _dynamodb_answers(self) -> bool:
+        try:
+            self._dynamodb.list_tables(Limit=1)
+        except Exception:  # any failure means "not answering"; the body of /healthz says which part
+            return False
+        return True
 
     def ingress(self, request: Request) -> Response:
         """Knative's broker ingress with ``authentication-oidc`` and ``deny-all``: 413 over the size limit,
@@ -235,7 +270,7 @@ class Gateway:
 
     def token(self, request: Request) -> Response:
         try:
-            body = TokenRequest.model_validate_json(request.get_data() or b"{}")
+            body = TokenRequest.model_validate(parse_json(request.get_data() or b"{}"))
         except pydantic.ValidationError as exc:
             return problem(ValidationError("the token request is not valid", errors=pydantic_errors(exc)), request.path)
         return as_json({"access_token": self.idp.mint(body), "token_type": "Bearer", "expires_in": body.ttl_seconds})
@@ -258,7 +293,7 @@ class Gateway:
         )
 
     def events(self, request: Request) -> Response:
-        limit = min(int(request.args.get("limit", "100")), 1000)
+        limit = query_limit(request, 100, 1000)
         return as_json({"events": self.broker.recent_events(limit, request.args.get("type"))})
 
     def received(self, request: Request) -> Response:
@@ -266,7 +301,7 @@ class Gateway:
         path = self.data_dir / "received.sqlite"
         if not path.exists():
             return as_json({"events": []})
-        limit = min(int(request.args.get("limit", "100")), 100000)
+        limit = query_limit(request, 100, 100000)
         query, args = "SELECT event FROM received", []
         if request.args.get("type"):
             query, args = query + " WHERE type = ?", [request.args["type"]]
@@ -296,10 +331,9 @@ class Gateway:
         """OPA's ``POST /v1/data/<package path>/decision`` with ``{"input": ...}`` -> ``{"result": ...}``."""
         path = request.path.removeprefix("/v1/data/").strip("/")
         package, _, rule = path.rpartition("/")
-        try:
-            body = json.loads(request.get_data() or b"{}")
-        except ValueError as exc:
-            return problem(MalformedRequestError(f"the body is not JSON: {exc}"), request.path)
+        body = parse_json(request.get_data() or b"{}")
+        if not isinstance(body, dict):
+            raise MalformedRequestError('send {"input": ...}')
         if rule != "decision" or package.replace("/", ".") not in self.policy.bundle.packages:
             return as_json({})  # OPA answers an undefined document with no "result"
         result = self.policy.evaluate(package.replace("/", "."), body.get("input", {}))

@@ -21,6 +21,7 @@ import requests
 from boto3.dynamodb.types import TypeDeserializer
 
 from events.catalog import DEADLETTER_REPLAY
+from local import lifeline
 from local.senders import SenderTokens
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,6 +172,13 @@ class Platform:
                 tables[name] = items
         return tables
 
+    def processes(self) -> list[int]:
+        """The pids of every process the platform runs (DynamoDB Local, gunicorn and its workers, the parts)."""
+        return lifeline.descendants(self.process.pid)
+
+    def health(self) -> requests.Response:
+        return self.http.get(self.url("/healthz"), timeout=5)
+
     def healthy(self) -> bool:
         try:
             return self.http.get(self.url("/healthz"), timeout=2).status_code == 200
@@ -187,11 +195,16 @@ class Platform:
 
 
 def start_platform(
-    data_dir: Path, port: int | None = None, dynamodb_port: int | None = None, store: str | None = None
+    data_dir: Path,
+    port: int | None = None,
+    dynamodb_port: int | None = None,
+    store: str | None = None,
+    new_session: bool = False,
 ) -> Platform:
     """Start `python -m local` on free ports (unless given) and wait until `/healthz` is 200.
 
     ``store`` picks the local store (``--store``); by default ``$PIC_TEST_STORE``, else DynamoDB Local.
+    ``new_session`` starts it in a process group of its own (which a test may then kill whole).
     """
     store = store or os.environ.get("PIC_TEST_STORE")
     port = port or free_port()
@@ -214,8 +227,14 @@ def start_platform(
     if store:
         args += ["--store", store]
     log = (data_dir.parent / f"platform-{port}.log").open("ab")
+    lifeline.require_main_thread()
     process = subprocess.Popen(
-        args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}
+        lifeline.command(args),  # the platform dies with whoever started it (a killed pytest leaves no orphans)
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=new_session,
     )
     platform = Platform(f"http://127.0.0.1:{port}", data_dir, process, args)
     deadline = time.monotonic() + 120

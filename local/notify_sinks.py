@@ -25,6 +25,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from werkzeug.wrappers import Request, Response
 
+from functions.core import jsontext
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, at REAL NOT NULL, recipient TEXT NOT NULL,
@@ -110,6 +112,16 @@ def start_smtp(data_dir: Path, port: int) -> Controller:
     return controller
 
 
+def _payload(request: Request) -> dict[str, Any]:
+    """The provider's JSON request, read the platform's one way; anything else is an empty request (the
+    provider then answers 400 as a real one would)."""
+    try:
+        payload = jsontext.loads(request.get_data())
+    except jsontext.JsonTextError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
 def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, default=str), status=status, content_type="application/json")
 
@@ -130,12 +142,15 @@ class ProviderSinks:
         }
 
     def listing(self, kind: str, request: Request) -> Response:
-        limit = min(int(request.args.get("limit", "100")), 200_000)
+        raw = request.args.get("limit", "100")
+        if not raw.isdigit():
+            return _json({"error": "limit must be a whole number"}, 400)
+        limit = min(int(raw), 200_000)
         messages = self.store.list(kind, request.args.get("to"), limit)
         return _json({"count": self.store.count(kind), "messages": messages})
 
     def sms(self, request: Request) -> Response:
-        payload = request.get_json(silent=True) or {}
+        payload = _payload(request)
         to, text = str(payload.get("to", "")), str(payload.get("text", ""))
         if not to.startswith("+") or not text:
             return _json({"error": "send {to: E.164, text}"}, 400)
@@ -147,14 +162,14 @@ class ProviderSinks:
         return _json({"id": message_id, "status": "queued"}, 201)
 
     def push(self, request: Request) -> Response:
-        payload = request.get_json(silent=True) or {}
+        payload = _payload(request)
         to = str(payload.get("to", ""))
         note = payload.get("notification") or {}
-        if not to or not note.get("body"):
+        if not to or not isinstance(note, dict) or not note.get("body"):
             return _json({"error": "send {to, notification: {title, body}}"}, 400)
         if "fail-503" in to:
             return _json({"error": "push service unavailable (fault injection)"}, 503)
-        data = payload.get("data") or {}
+        data: dict[str, Any] = payload["data"] if isinstance(payload.get("data"), dict) else {}
         message_id = self.store.add(
             "push", to, data.get("notification_id"), note.get("title"), str(note["body"]), json.dumps(payload)
         )

@@ -447,6 +447,7 @@ ROUTES = [
         response_model=SubscriptionView,
         status=201,
         idempotent_writes=True,
+        links={"subscription_id": "/id"},
         action="subscriptions.write",
         reads=Reads("subscriptions", ("subscriptions",), subscription_summary),
     ),

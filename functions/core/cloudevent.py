@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import flask
 import pydantic
 from cloudevents.http import CloudEvent
 from flask import Response
@@ -21,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from events.base import EventData
 from events.catalog import CATALOG
-from functions.core import idempotency
+from functions.core import idempotency, jsontext
 from functions.core.errors import (
     PROBLEM_CONTENT_TYPE,
     ConflictError,
@@ -75,6 +76,7 @@ class EventFunction:
         self.name = name
         self.handlers = handlers
         install_problem_handlers()
+        install_event_guard()
 
     def __call__(self, event: CloudEvent) -> None:
         ctx = EventContext(
@@ -121,8 +123,8 @@ class EventFunction:
         model = CATALOG[event_type].model
         if isinstance(data, bytes | str):
             try:
-                data = json.loads(data)
-            except ValueError as exc:
+                data = jsontext.loads(data)
+            except jsontext.JsonTextError as exc:
                 raise InvalidEventError(f"data is not JSON: {exc}") from exc
         try:
             return model.model_validate(data)
@@ -130,3 +132,34 @@ class EventFunction:
             raise InvalidEventError(
                 f"data does not match the schema of {event_type}", errors=pydantic_errors(exc)
             ) from exc
+
+
+def install_event_guard() -> None:
+    """Read a JSON event body the one way (``functions.core.jsontext``) before the CloudEvents SDK does.
+
+    functions-framework hands the body to the SDK, whose ``json.loads`` has no depth bound (10,000 levels
+    are a ``RecursionError``, a 500 the broker retries for nothing) and accepts what PIC does not (lone
+    surrogates, duplicate names). Refused here with 400 ``invalid-event``, the broker dead-letters the event
+    at once with the reason. No-op outside an app context (unit tests call the function directly).
+    """
+    if flask.has_app_context():
+        flask.current_app.before_request(_refuse_unreadable_json)
+
+
+def _refuse_unreadable_json() -> Response | None:
+    """Only CloudEvents are read here: a capability's module builds its HTTP and its event function in one
+    go, so the guard is also on the HTTP function's app, where ``parse_body`` reads bodies the same way."""
+    request = flask.request
+    mimetype = request.mimetype or ""
+    structured = mimetype in ("application/cloudevents+json", "application/cloudevents-batch+json")
+    binary = "ce-specversion" in request.headers and (mimetype == "application/json" or mimetype.endswith("+json"))
+    if not (structured or binary):
+        return None  # not a CloudEvent, or binary-mode data of another type: the handler's model decides
+    try:
+        jsontext.loads(request.get_data(cache=True))
+    except jsontext.JsonTextError as exc:
+        error = InvalidEventError(f"the event's JSON is not acceptable: {exc}")
+        source, event_id = request.headers.get("ce-source"), request.headers.get("ce-id")
+        instance = f"{source}#{event_id}" if source and event_id else request.path
+        return Response(json.dumps(error.to_problem(instance)), status=400, content_type=PROBLEM_CONTENT_TYPE)
+    return None

@@ -92,6 +92,30 @@ class PayloadTooLargeError(PicError):
     status, slug, title = 413, "payload-too-large", "The request is too large"
 
 
+class UriTooLongError(PicError):
+    """Answered by the HTTP server itself (``functions.core.server_errors``): the request line is too long."""
+
+    status, slug, title = 414, "uri-too-long", "The URI is too long"
+
+
+class HeaderFieldsTooLargeError(PicError):
+    """Answered by the HTTP server itself: too many header fields, or one too large."""
+
+    status, slug, title = 431, "header-fields-too-large", "The request's header fields are too large"
+
+
+class ExpectationFailedError(PicError):
+    """Answered by the HTTP server itself: an ``Expect`` header it does not meet (only ``100-continue`` is)."""
+
+    status, slug, title = 417, "expectation-failed", "The Expect header cannot be met"
+
+
+class TransferCodingNotImplementedError(PicError):
+    """Answered by the HTTP server itself: a ``Transfer-Encoding`` other than ``chunked``."""
+
+    status, slug, title = 501, "transfer-coding-not-implemented", "The transfer coding is not implemented"
+
+
 class UnsupportedMediaTypeError(PicError):
     status, slug, title = 415, "unsupported-media-type", "Send application/json"
 

@@ -11,10 +11,12 @@ authorises by itself: a new route cannot forget to.
 
 from __future__ import annotations
 
+import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import flask
@@ -24,7 +26,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from events.consent import ID_PATTERN
-from functions.core import audit, idempotency, timing
+from functions.core import audit, idempotency, jsontext, server_errors, timing
 from functions.core.auth import Subject, get_authenticator
 from functions.core.errors import (
     PROBLEM_CONTENT_TYPE,
@@ -32,6 +34,7 @@ from functions.core.errors import (
     MalformedRequestError,
     MethodNotAllowedError,
     NotFoundError,
+    PayloadTooLargeError,
     PicError,
     UnsupportedMediaTypeError,
     ValidationError,
@@ -148,6 +151,9 @@ class Route:
     action: str | None = None
     reads: Reads | None = None
     citizen: CitizenResolver | None = None
+    max_body_bytes: int = MAX_BODY_BYTES
+    # path parameters this operation's answer gives (name -> JSON pointer in its body): OpenAPI links
+    links: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.public and not self.action:
@@ -189,23 +195,106 @@ def parse_body(request: flask.Request, model: type[BaseModel]) -> BaseModel:
         raise UnsupportedMediaTypeError(f"send Content-Type: application/json, not {request.mimetype or 'nothing'}")
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise MalformedRequestError(f"the body is larger than {MAX_BODY_BYTES} bytes")
-    raw = request.get_data(cache=True)
-    try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedRequestError(f"the body is not valid JSON: {exc}") from exc
+    payload = parse_json(request.get_data(cache=True))
     try:
         return model.model_validate(payload)
     except pydantic.ValidationError as exc:
         raise ValidationError("the body does not match the schema", errors=pydantic_errors(exc)) from exc
 
 
+def parse_json(raw: bytes) -> Any:
+    """A JSON body read the one way (``functions.core.jsontext``: UTF-8, depth, I-JSON), or a 400 problem."""
+    try:
+        return jsontext.loads(raw)
+    except jsontext.JsonTextError as exc:
+        raise MalformedRequestError(f"the body is not valid JSON: {exc}") from exc
+
+
+class BodyLimit:
+    """WSGI middleware: no body larger than ``limit`` reaches the app, announced (Content-Length) or not
+    (chunked): refused with a 413 problem, never held in memory whole.
+
+    Below the framework on purpose: functions-framework reads every request body to its end after the
+    answer, so a limit checked inside the app would come too late for the memory, and a chunked body has
+    no length to check. A chunked body within the limit is handed on with its Content-Length.
+
+    Only on the app of the HTTP entry point (``target``): a capability's module also builds its event
+    function, whose bodies are the broker's (bounded at its ingress) and may be larger (an RGPD export).
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], limit: int, target: str) -> None:
+        self.app = app
+        self.limit = limit
+        self.target = target
+        self._http: bool | None = None
+
+    def _serves_http(self) -> bool:
+        """Whether the app serves an ``@functions_framework.http`` entry point (each decorator registers its
+        function's signature type; all are registered by the time a request arrives)."""
+        if self._http is None:
+            from functions_framework import _function_registry
+
+            kind = _function_registry.REGISTRY_MAP.get(self.target)
+            self._http = kind == _function_registry.HTTP_SIGNATURE_TYPE
+        return self._http
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not self._serves_http():
+            return self.app(environ, start_response)
+        declared = environ.get("CONTENT_LENGTH") or ""
+        if declared:
+            if not declared.isdigit():
+                return self._refuse(MalformedRequestError("Content-Length is not a number"), environ, start_response)
+            if int(declared) > self.limit:
+                if int(declared) <= DISCARD_BYTES:
+                    _discard(environ["wsgi.input"])
+                return self._refuse(self._too_large(), environ, start_response)
+        elif environ.get("wsgi.input_terminated"):
+            body = environ["wsgi.input"].read(self.limit + 1)
+            if len(body) > self.limit:
+                _discard(environ["wsgi.input"])
+                return self._refuse(self._too_large(), environ, start_response)
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        return self.app(environ, start_response)
+
+    def _too_large(self) -> PicError:
+        return PayloadTooLargeError(f"the body is larger than {self.limit} bytes")
+
+    @staticmethod
+    def _refuse(error: PicError, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = json.dumps(error.to_problem(environ.get("PATH_INFO"))).encode()
+        headers = [("Content-Type", PROBLEM_CONTENT_TYPE), ("Content-Length", str(len(body)))]
+        start_response(f"{error.status} {HTTPStatus(error.status).phrase}", [*headers, *error.headers.items()])
+        return [body]
+
+
+# A refused body is read to its end (and thrown away) up to this much, so that the connection can serve the
+# client's next request: gunicorn drains at most 64 KiB of an unread body and otherwise drops a connection
+# the client believes is still open (its next request fails without an answer). Beyond this, dropped.
+DISCARD_BYTES = 16 * 1024 * 1024
+
+
+def _discard(stream: Any) -> None:
+    left = DISCARD_BYTES
+    while left > 0 and (chunk := stream.read(min(64 * 1024, left))):
+        left -= len(chunk)
+
+
+def install_body_limit(limit: int) -> None:
+    """Put ``BodyLimit`` in front of the hosting app (no-op outside an app context, e.g. unit tests)."""
+    if flask.has_app_context():
+        app = flask.current_app  # functions-framework names the app after its target (the entry point)
+        app.wsgi_app = BodyLimit(app.wsgi_app, limit, app.name)  # type: ignore[method-assign]
+
+
 def install_problem_handlers() -> None:
     """Make the hosting Flask app answer its own errors as problems too (e.g. a path its router refuses).
 
     functions-framework imports the function's module inside the app context, so the app is at hand;
-    outside it (unit tests) there is nothing to install.
+    outside it (unit tests) there is nothing to install. The server's own refusals (gunicorn's 400, 414,
+    431) become problems too (``functions.core.server_errors``).
     """
+    server_errors.install()
     if not flask.has_app_context():
         return
     app = flask.current_app
@@ -229,6 +318,7 @@ class HttpFunction:
 
     def __init__(self, name: str, routes: list[Route], policy: Callable[[], Policy] = get_policy) -> None:
         install_problem_handlers()
+        install_body_limit(max(route.max_body_bytes for route in routes))
         self.name = name
         self.routes = routes
         self._policy = policy

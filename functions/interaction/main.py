@@ -115,6 +115,7 @@ ROUTES = [
         request_model=InteractionRecorded,
         status=201,
         idempotent_writes=True,
+        links={"interaction_id": "/id"},
         action="interaction.record",
         citizen=citizen_of_body,
     ),

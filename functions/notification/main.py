@@ -26,8 +26,9 @@ import pydantic
 import requests
 from cloudevents.http import CloudEvent
 from flask import Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from events.base import WebUrl, check_web_url
 from events.citizen import CitizenUnmerged, CitizenUpdated
 from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged, PreferencesChanged, SubscriptionChanged
 from events.notification import (
@@ -47,11 +48,12 @@ from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import (
     ConflictError,
     MalformedRequestError,
+    PayloadTooLargeError,
     UnsupportedMediaTypeError,
     ValidationError,
     pydantic_errors,
 )
-from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
+from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route, parse_json
 from functions.core.logging import get_logger
 from functions.core.outbox import stage_event
 from functions.core.settings import get_settings
@@ -186,7 +188,7 @@ class NotificationPost(Body):
     personalisation: dict[str, Any] = Field(default_factory=dict)
     language: Literal["es", "en"] | None = None
     reference: str | None = Field(None, max_length=128)
-    callback_url: str | None = Field(None, max_length=500, pattern=r"^https?://")
+    callback_url: WebUrl | None = Field(None, max_length=500, pattern=r"^https?://")
 
 
 class NotificationCreated(BaseModel):
@@ -242,16 +244,9 @@ class BulkRow(Body):
 def _bulk_rows(ctx: RequestContext) -> tuple[str, list[tuple[int, Any]]]:
     """The template id and the raw rows (numbered from 1) of a JSON or CSV bulk request."""
     request = ctx.request
-    if (request.content_length or 0) > MAX_BULK_BYTES:
-        raise service.PayloadTooLargeError(f"a bulk request is at most {MAX_BULK_BYTES // (1024 * 1024)} MiB")
-    raw = request.get_data(cache=True)
-    if len(raw) > MAX_BULK_BYTES:
-        raise service.PayloadTooLargeError(f"a bulk request is at most {MAX_BULK_BYTES // (1024 * 1024)} MiB")
+    raw = request.get_data(cache=True)  # at most MAX_BULK_BYTES: the route's limit, enforced by the kernel
     if request.mimetype == "application/json":
-        try:
-            payload = json.loads(raw)
-        except ValueError as exc:
-            raise MalformedRequestError(f"the body is not valid JSON: {exc}") from exc
+        payload = parse_json(raw)
         if not isinstance(payload, dict) or not isinstance(payload.get("recipients"), list):
             raise ValidationError(
                 'send {"template", "recipients": [...]}',
@@ -269,8 +264,11 @@ def _csv_rows(raw: bytes) -> list[tuple[int, Any]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MalformedRequestError("the CSV is not UTF-8") from exc
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
+    try:
+        lines = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:  # e.g. a cell over the csv module's field limit (128 KiB)
+        raise MalformedRequestError(f"the CSV cannot be read: {exc}") from exc
+    header = lines[0] if lines else None
     if not header or not any(h.strip() in CSV_RECIPIENT_COLUMNS for h in header):
         raise ValidationError(
             "the CSV's first line names its columns, one of them citizen_id, email or phone",
@@ -278,7 +276,7 @@ def _csv_rows(raw: bytes) -> list[tuple[int, Any]]:
         )
     names = [h.strip() for h in header]
     rows: list[tuple[int, Any]] = []
-    for number, cells in enumerate(reader, start=1):
+    for number, cells in enumerate(lines[1:], start=1):
         if not cells:
             continue
         if len(cells) != len(names):
@@ -321,7 +319,7 @@ def post_bulk(ctx: RequestContext) -> Reply:
     """Store the rows in chunks and answer the job id at once; chunks are decided and enqueued by events."""
     template_id, raw_rows = _bulk_rows(ctx)
     if len(raw_rows) > MAX_BULK_RECIPIENTS:
-        raise service.PayloadTooLargeError(
+        raise PayloadTooLargeError(
             f"{len(raw_rows)} recipients; a bulk request takes at most {MAX_BULK_RECIPIENTS}", recipients=len(raw_rows)
         )
     if not raw_rows:
@@ -438,8 +436,23 @@ def mark_read(ctx: RequestContext, citizen_id: str, notification_id: str) -> Rep
     return Reply(204)
 
 
+DEVICE_TOKEN = re.compile(r"[A-Za-z0-9_:.\-]+")
+
+
 class PushEndpointPut(Body):
-    endpoint: str = Field(min_length=8, max_length=500, description="the device's push endpoint or token")
+    endpoint: str = Field(
+        min_length=8, max_length=500, description="the device's push endpoint (a Web Push URL) or its FCM token"
+    )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _url_or_token(cls, value: str) -> str:
+        """A URL must parse (``https://[x`` does not); a token is one word of the characters FCM uses."""
+        if "://" in value:
+            return check_web_url(value)
+        if not DEVICE_TOKEN.fullmatch(value):
+            raise ValueError("a push endpoint URL, or a device token of letters, digits and _ : . -")
+        return value
 
 
 PROFILE_WRITE_ATTEMPTS = 5
@@ -490,7 +503,7 @@ def profile_summary(profile: dict[str, Any]) -> dict[str, Any]:
 
 ROUTES = [
     Route("/v1/templates/<template_id>", "PUT", put_template, "Create or change a template (a new version)",
-          request_model=TemplatePut, idempotent_writes=True, action="template.write"),
+          request_model=TemplatePut, idempotent_writes=True, action="template.write", links={"template_id": "/id"}),
     Route("/v1/templates/<template_id>", "GET", get_template, "A template (?version=n), its fields and readability",
           action="template.read"),
     Route("/v1/templates/<template_id>/preview", "POST", preview_template,
@@ -498,9 +511,10 @@ ROUTES = [
           action="template.read"),
     Route("/v1/notifications", "POST", post_notification, "Notify a citizen or an explicit address",
           request_model=NotificationPost, response_model=NotificationCreated, status=201, idempotent_writes=True,
-          action="notification.send"),
+          action="notification.send", links={"notification_id": "/id"}),
     Route("/v1/notifications/bulk", "POST", post_bulk, "Up to 100,000 notifications (JSON or CSV) as one job",
-          status=202, idempotent_writes=True, action="notification.send"),
+          status=202, idempotent_writes=True, max_body_bytes=MAX_BULK_BYTES, links={"bulk_id": "/id"},
+          action="notification.send"),
     Route("/v1/notifications/bulk/<bulk_id>", "GET", get_bulk, "A bulk job's progress and malformed rows",
           action="notification.read"),
     Route("/v1/notifications/<notification_id>", "GET", get_notification, "Status, reason and history",

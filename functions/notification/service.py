@@ -512,7 +512,10 @@ def callback_host_allowed(url: str, allowed: str) -> bool:
     """Whether ``url``'s host is in the allow-list ``allowed`` (``PIC_CALLBACK_HOSTS``): an exact host, or
     ``*.suffix`` for the hosts under it. PIC POSTs to the URL from inside the cluster, so an unlisted host
     would let whoever can request a notification make PIC call any internal address (SSRF, OWASP A10)."""
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:  # not a URL at all (``https://[x``): no host to allow
+        return False
     if not host:
         return False
     for entry in (e.strip().lower().rstrip(".") for e in allowed.split(",")):

@@ -2,14 +2,14 @@
 per domain and table, in a zip.
 
 RGPD art. 20.1: "in a structured, commonly used and machine-readable format"; art. 15.3: a copy of the
-personal data undergoing processing. JSON keeps the structure; CSV opens in any spreadsheet.
+personal data undergoing processing. JSON keeps the structure and every value verbatim; CSV opens in any
+spreadsheet, written by the kernel's writer so that no cell runs as a formula (``functions.core.csvfile``).
 
 Domain exports are chunked for storage (``chunks``/``join_chunks``): a DynamoDB item holds at most 400 KB.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -18,6 +18,8 @@ import zipfile
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+
+from functions.core import csvfile
 
 # Characters, not bytes: 90,000 characters are at most 360 KB of UTF-8, under the 400 KB item limit with
 # room for the item's keys and attributes.
@@ -86,18 +88,6 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    """RFC 4180 CSV with a header of every column any row has, in first-seen order."""
-    columns: dict[str, None] = {}
-    for row in rows:
-        columns.update(dict.fromkeys(row))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(columns), restval="", lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
-
-
 def build_zip(document: dict[str, Any], exports: dict[str, dict[str, Any]], generated_at: datetime) -> bytes:
     """``export.json`` (the whole document) plus ``<domain>/<table>.csv`` for every domain's tables."""
     buffer = io.BytesIO()
@@ -107,7 +97,7 @@ def build_zip(document: dict[str, Any], exports: dict[str, dict[str, Any]], gene
         for domain, export in sorted(exports.items()):
             for table, rows in sorted(tables(export).items()):
                 name = f"{_safe(domain)}/{_safe(table or domain)}.csv"
-                _write(archive, name, to_csv(rows), stamp)
+                _write(archive, name, csvfile.to_csv(rows), stamp)
     return buffer.getvalue()
 
 

@@ -266,6 +266,7 @@ ROUTES = [
         response_model=RgpdRequestAccepted,
         status=202,
         idempotent_writes=True,
+        links={"request_id": "/request_id"},
         action="rgpd.request",
     ),
     Route(

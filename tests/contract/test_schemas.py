@@ -411,6 +411,40 @@ def test_openapi_is_structurally_valid() -> None:
     assert not dangling, f"openapi.json has dangling references: {dangling}"
 
 
+def test_openapi_links_lead_from_each_id_to_every_operation_that_takes_it() -> None:
+    # GIVEN the generated document, its operations by id and the routes that give ids (Route.links)
+    doc = _openapi()
+    operations = {op["operationId"]: (path, op) for path, item in doc["paths"].items() for op in item.values()}
+    givers = [r for routes in _routes().values() for r in routes if r.links]
+    assert givers, "no route declares the ids its answer gives"
+
+    for route in givers:
+        # WHEN the links of its success answer are read
+        links = doc["paths"][route.openapi_path][route.method.lower()]["responses"][str(route.status)]["links"]
+        # THEN every operation taking one of the ids is linked, each of its path parameters given a value
+        takers = {
+            op_id
+            for op_id, (path, _) in operations.items()
+            if set(re.findall(r"\{([^{}]+)\}", path)) & set(route.links)
+            and set(re.findall(r"\{([^{}]+)\}", path)) <= set(route.links) | set(re.findall(r"<([^<>]+)>", route.rule))
+            and path != route.openapi_path
+        }
+        assert set(links) >= takers - {operations_id(route)}, (route.rule, sorted(takers - set(links)))
+        for op_id, link in links.items():
+            path, _ = operations[link["operationId"]]
+            assert set(link["parameters"]) == set(re.findall(r"\{([^{}]+)\}", path)), (route.rule, op_id)
+            for name, value in link["parameters"].items():
+                expected = f"$response.body#{route.links[name]}" if name in route.links else f"$request.path.{name}"
+                assert value == expected
+    rgpd = doc["paths"]["/v1/citizens/{citizen_id}/rgpd-requests"]["post"]["responses"]["202"]["links"]
+    assert {"rgpd_get_request", "rgpd_get_export", "rgpd_post_extension"} <= set(rgpd)
+
+
+def operations_id(route: Route) -> str:
+    capability = next(c for c, routes in _routes().items() if route in routes)
+    return generate.operation_id(capability, route)
+
+
 def test_openapi_passes_the_spec_validator() -> None:
     # GIVEN openapi-spec-validator (pinned in requirements-dev.txt)
     import openapi_spec_validator as validator

@@ -42,7 +42,9 @@ def test_healthz_is_ready_with_every_part_up(platform: Platform) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
-    assert set(body["parts"]) == {"functions", "policies", "broker", "relay", "dynamodb"}
+    assert set(body["parts"]) == {
+        "functions", "policies", "supervisor", "gateway", "dynamodb", "broker", "relay", "notification-release"
+    }  # fmt: skip
     assert all(body["parts"].values()), body
 
 

@@ -18,6 +18,7 @@ EXPECTED = [
     (errors.NotFoundError, 404, "not-found"),
     (errors.MethodNotAllowedError, 405, "method-not-allowed"),
     (errors.ConflictError, 409, "conflict"),
+    (errors.PayloadTooLargeError, 413, "payload-too-large"),
     (errors.UnsupportedMediaTypeError, 415, "unsupported-media-type"),
     (errors.ValidationError, 422, "validation"),
     (errors.IdempotencyKeyReusedError, 422, "idempotency-key-reused"),

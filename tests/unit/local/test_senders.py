@@ -16,7 +16,7 @@ from local.broker import (
     MAX_EVENT_BYTES,
     InvalidCloudEventError,
     MalformedCloudEventError,
-    json_too_deep,
+    check_envelope,
     parse_event,
 )
 from local.idp import DevIdp
@@ -265,5 +265,16 @@ def test_an_event_within_the_limits_is_read() -> None:
 
 
 def test_depth_is_counted_outside_strings_only() -> None:
-    assert not json_too_deep(json.dumps({"text": "[" * 1000}))
-    assert json_too_deep("[" * 65 + "]" * 65) and not json_too_deep("[" * 64 + "]" * 64)
+    # GIVEN structured events whose data nest 64 and 65 levels, and one with brackets inside a string
+    def structured(data: object) -> tuple[dict[str, str], bytes]:
+        envelope = {"specversion": "1.0", "id": "1", "source": "/x", "type": "t", "data": data}
+        return {"content-type": "application/cloudevents+json"}, json.dumps(envelope).encode()
+
+    deep: list[Any] = [[]]
+    for _ in range(61):  # 63 levels of data inside the envelope object: 64 in all
+        deep = [deep]
+    # THEN brackets in strings do not count, 64 levels in all pass, 65 are refused
+    check_envelope(*structured({"text": "[" * 1000}))
+    check_envelope(*structured(deep))
+    with pytest.raises(MalformedCloudEventError, match="deeper than 64"):
+        check_envelope(*structured([deep]))

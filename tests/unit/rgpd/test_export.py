@@ -68,6 +68,18 @@ def test_the_zip_holds_the_json_document_and_one_csv_per_table() -> None:
     assert archive.read("consent/consent.csv").decode().splitlines() == ["mode", "b"]
 
 
-def test_rows_with_different_columns_share_one_header() -> None:
-    text = export.to_csv([{"a": 1}, {"b": 2}])
-    assert text.splitlines() == ["a,b", "1,", ",2"]
+def test_a_formula_in_a_domains_data_is_not_a_formula_in_its_csv() -> None:
+    # GIVEN an interactions export whose topic is a spreadsheet formula (OWASP "CSV injection")
+    topic = '=HYPERLINK("http://evil","x")'
+    data = {"interactions": [{"topic": topic, "amount": "-12.50", "channel": {"name": "@web"}}]}
+
+    # WHEN the zip is built
+    archive = zipfile.ZipFile(
+        io.BytesIO(export.build_zip({"domains": {"interaction": data}}, {"interaction": data}, AT))
+    )
+
+    # THEN the CSV cell is neutralised (a leading quote) while a plain number stays a number
+    (row,) = csv.DictReader(io.StringIO(archive.read("interaction/interactions.csv").decode()))
+    assert row == {"topic": "'" + topic, "amount": "-12.50", "channel.name": "'@web"}
+    # AND export.json keeps the value verbatim
+    assert json.loads(archive.read("export.json"))["domains"]["interaction"] == data

@@ -1,0 +1,117 @@
+"""The platform's background parts, each in a process of its own as each is a Deployment of its own in the
+cluster: ``python -m local.parts broker|relay|notification-release`` (started by ``python -m local``).
+
+A part that dies is seen at once by ``/healthz`` (``local.lifeline``), and the supervisor stops the
+platform rather than run on without it (writes would be accepted and never published or delivered).
+SIGTERM or SIGINT stops a part cleanly: the broker finishes its deliveries in flight, the relay drains.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from local.senders import TokenCache
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PARTS = ("broker", "relay", "notification-release")
+
+
+def _data_dir() -> Path:
+    return Path(os.environ["PIC_DATA_DIR"])
+
+
+def _tokens() -> TokenCache:
+    """The dev IdP's tokens for the platform's own identities (delivery, relays): local only."""
+    from local.idp import DevIdp
+    from local.senders import TokenCache
+
+    return TokenCache(DevIdp(_data_dir(), issuer=os.environ["PIC_JWT_ISSUER"], audience="pic"))
+
+
+def run_broker(stop: threading.Event) -> None:
+    """The Knative Broker's dispatcher: Triggers from ``infra/k8s``, state in the data directory; it delivers
+    with its own token (the event functions take no other) and admits replies only as EventPolicies say."""
+    from local.broker import INGRESS_BROKER, BrokerStore, Dispatcher
+    from local.manifests import load
+    from local.senders import SenderPolicies
+
+    store = BrokerStore(_data_dir() / "broker.sqlite")
+    store.release_claims()  # deliveries claimed by a dispatcher that died are due again (at-least-once)
+    manifests = load(REPO_ROOT / "infra/k8s/overlays/local")
+    dispatcher = Dispatcher(
+        store,
+        manifests.triggers,
+        os.environ["PIC_BASE_URL"],
+        delivery_token=_tokens().delivery_token,
+        reply_policies=SenderPolicies.of(INGRESS_BROKER, manifests.event_policies),
+    )
+    dispatcher.run(stop)
+
+
+def run_relay(stop: threading.Event) -> None:
+    """One outbox relay per producing domain (``pic-<domain>-relay``), each sending with its domain's token
+    file, which this process re-mints before it expires (kubelet's projected token, in the cluster); a
+    heartbeat per pass for ``/healthz``."""
+    from events.catalog import DOMAINS
+    from functions.core.relay import Relay, TokenFile
+    from local.broker import BrokerStore
+    from local.senders import write_token_file
+
+    store = BrokerStore(_data_dir() / "broker.sqlite")
+    tokens, token_dir = _tokens(), _data_dir() / "sender-tokens"
+
+    def refresh() -> None:
+        for sender in DOMAINS.values():
+            write_token_file(tokens, sender, token_dir)
+
+    def rotate() -> None:
+        while not stop.wait(60.0):
+            refresh()
+
+    refresh()
+    threads = [threading.Thread(target=rotate, name="sender-tokens", daemon=True)]
+    for domain, sender in sorted(DOMAINS.items()):
+        relay = Relay(os.environ["K_SINK"], domain, TokenFile(token_dir / f"{sender.account}.token"), idle_sleep=0.02)
+        threads.append(
+            threading.Thread(
+                target=relay.run_forever,
+                args=(stop,),
+                kwargs={"on_pass": lambda: store.beat("relay")},
+                name=f"relay-{domain}",
+            )
+        )
+    for thread in threads:
+        thread.start()
+    for thread in threads[1:]:
+        thread.join()
+
+
+def run_release(stop: threading.Event) -> None:
+    """Releases notifications deferred by quiet hours when they end (``pic-notification-release``)."""
+    from functions.notification.release import run_forever
+
+    run_forever(stop, every=2.0)
+
+
+RUNNERS = {"broker": run_broker, "relay": run_relay, "notification-release": run_release}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0] not in RUNNERS:
+        raise SystemExit(f"usage: python -m local.parts {{{'|'.join(PARTS)}}}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    RUNNERS[args[0]](stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

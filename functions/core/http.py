@@ -358,7 +358,7 @@ class HttpFunction:
 
     def _dispatch(self, request: flask.Request, traceparent: str) -> flask.Response:
         route, params = self._match(request)
-        check_citizen_id(params)
+        check_path_parameters(params)
         ctx = RequestContext(
             request=request, subject=ANONYMOUS, traceparent=traceparent, route=route, function=self.name
         )
@@ -433,8 +433,19 @@ def is_person(citizen: str | None) -> bool:
     return bool(citizen) and not str(citizen).startswith("(")
 
 
-def check_citizen_id(params: dict[str, str]) -> None:
-    """A path's citizen id must be one a citizen can have (it becomes a policy input and an event subject)."""
+MAX_PATH_PARAMETER = 200  # characters: every PIC id fits, and no store key limit (1,024 bytes) is reached
+
+
+def check_path_parameters(params: dict[str, str]) -> None:
+    """Path parameters are ids: printable and short, before any reaches a store key or a policy input (a
+    10,000-character id is a 422, not the store's refusal); a citizen id must be one a citizen can have (it
+    becomes a policy input and an event subject)."""
+    for name, value in params.items():
+        if len(value) > MAX_PATH_PARAMETER or not value.isprintable():
+            raise ValidationError(
+                f"{name} is not an id: at most {MAX_PATH_PARAMETER} printable characters",
+                errors=[{"field": name, "message": "not an id"}],
+            )
     citizen_id = params.get("citizen_id")
     if citizen_id is not None and not re.match(ID_PATTERN, citizen_id):
         raise ValidationError(

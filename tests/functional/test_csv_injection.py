@@ -30,7 +30,7 @@ def test_a_formula_in_an_interaction_topic_is_inert_in_the_access_export(platfor
         "started_at": iso(NOW - timedelta(minutes=5)),
         "ended_at": iso(NOW),
     }
-    headers = {**agent(platform), "Idempotency-Key": str(uuid.uuid4())}
+    headers = {**agent(platform), "Access-Purpose": "CALL-010-9", "Idempotency-Key": str(uuid.uuid4())}
     created = platform.http.post(platform.url("/v1/interactions"), json=body, headers=headers, timeout=15)
     assert created.status_code == 201, created.text
     me = platform.as_(citizen_id)

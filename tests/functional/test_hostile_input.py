@@ -119,6 +119,7 @@ def test_a_deeply_nested_event_is_answered_400_so_the_broker_dead_letters_it(pla
         "ce-source": "/legacy/tributos",
         "ce-type": "es.madrid.pic.notification.requested.v1",
         "Content-Type": "application/json",
+        **platform.delivery_headers("pic-notification-events"),  # past the ingress, as the broker's dispatcher
     }
 
     # WHEN it is delivered to the event function, as the broker delivers (binary mode)
@@ -139,7 +140,10 @@ def test_a_structured_event_with_invalid_utf8_is_a_400_problem(platform: Platfor
     response = platform.http.post(
         platform.url("/_ksvc/pic-notification-events/"),
         data=envelope,
-        headers={"Content-Type": "application/cloudevents+json"},
+        headers={
+            "Content-Type": "application/cloudevents+json",
+            **platform.delivery_headers("pic-notification-events"),
+        },
         timeout=30,
     )
     problem = assert_problem(response, 400, "invalid-event")

@@ -122,8 +122,8 @@ def a_person_in_every_domain(platform: Platform) -> Person:
         "topic": "Cambio de domicilio",
         "started_at": iso(NOW - timedelta(minutes=5)),
     }  # fmt: skip
-    recorded = platform.http.post(platform.url("/v1/interactions"), json=visit,
-                                  headers={**agent, "Idempotency-Key": str(uuid.uuid4())})  # fmt: skip
+    at_the_desk = {**agent, "Access-Purpose": f"OAC-{tag}", "Idempotency-Key": str(uuid.uuid4())}
+    recorded = platform.http.post(platform.url("/v1/interactions"), json=visit, headers=at_the_desk)
     assert recorded.status_code == 201, recorded.text
 
     def projected() -> bool:

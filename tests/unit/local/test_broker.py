@@ -161,7 +161,7 @@ json_data = st.dictionaries(
     | st.booleans()
     | st.integers(-(10**6), 10**6)
     | st.text(max_size=8)
-    | st.lists(st.integers(), max_size=3),
+    | st.lists(st.integers(-(2**53 - 1), 2**53 - 1), max_size=3),  # I-JSON (RFC 7493): exact in a double
     max_size=5,
 )
 

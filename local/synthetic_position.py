@@ -492,8 +492,9 @@ def _token(session: requests.Session, base_url: str, **claims: Any) -> dict[str,
 
 
 def golden_id(session: requests.Session, base_url: str, source: str, local_id: str, timeout: float) -> str | None:
-    """The golden record C360 made of a record, waiting up to ``timeout`` seconds for it."""
-    headers = _token(session, base_url, sub="seed-position", role="agent", level=1)
+    """The golden record C360 made of a record, waiting up to ``timeout`` seconds for it: asked as the area
+    system whose record it is (an internal system reads which golden record its records belong to)."""
+    headers = _token(session, base_url, sub=f"svc-{source.rsplit('/', 1)[-1]}", role="system", level=0)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         answer = session.get(

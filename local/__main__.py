@@ -90,6 +90,7 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "PIC_JWT_AUDIENCE": "pic",
         "K_SINK": f"{base}/events",
         "PIC_POLICY_ENGINE": os.environ.get("PIC_POLICY_ENGINE", "embedded"),
+        "PIC_SERVER_TIMING": os.environ.get("PIC_SERVER_TIMING", "1"),  # phases and store calls per request
         "PIC_OPA_URL": base,
         # NOT: the local notification providers (SMTP capture in this process; SMS/push sinks on the gateway)
         "PIC_SMTP_HOST": "127.0.0.1",

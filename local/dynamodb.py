@@ -41,8 +41,7 @@ def start(data_dir: Path, port: int, in_memory: bool = False) -> subprocess.Pope
                 "-jar",
                 str(jar),
                 "-sharedDb",
-                "-dbPath",
-                str(data_dir),
+                *(["-inMemory"] if in_memory else ["-dbPath", str(data_dir)]),
                 "-port",
                 str(port),
             ]

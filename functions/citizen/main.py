@@ -30,7 +30,7 @@ from events.citizen import LOCAL_ID_PATTERN, CitizenRecordUpserted
 from events.consent import ID_PATTERN
 from events.rgpd import RgpdRequestOpened
 from functions.citizen import matching, rights, service
-from functions.citizen.storage import DynamoCitizenStore
+from functions.citizen.storage import MAX_TRANSACTION_ITEMS, DynamoCitizenStore
 from functions.core import audit
 from functions.core import rights as core_rights
 from functions.core.cloudevent import EventContext, EventFunction
@@ -334,7 +334,11 @@ def citizen_http(request: Request) -> Response:
 
 def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
     """Resolve an area system's record (the event ``source`` is the system) against the whole base and stage
-    the result: link, golden record, blocks, review if any, and the event, in one unit of work."""
+    the result: link, golden record, blocks and their claims, review if any, and the event, in one unit of work.
+
+    The block claims make concurrent arrivals safe: a record that joined one of this record's blocks after it
+    was read cancels this commit (a conflict), and the kernel decides the record again on what that one wrote
+    (``functions.core.cloudevent.CONFLICT_ATTEMPTS``; then the broker redelivers on 409)."""
     assert isinstance(data, CitizenRecordUpserted)
     if not ctx.source.startswith("/") or "#" in ctx.source:
         raise InvalidEventError(f"source {ctx.source!r} is not an area system's URI such as /legacy/padron")
@@ -348,9 +352,10 @@ def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
     owner = store.fetch_document_owner(document)
     features = matching.features_from_dict(f"{ctx.source}#{data.local_id}", data.model_dump(mode="json"))
     keys = matching.blocking_keys(features)
-    verdict = None
+    verdict, blocks = None, None
     if existing is None and owner is None:
-        verdict = matching.best_match(model, features, store.fetch_candidates(features, keys))
+        blocks = store.fetch_blocks(features, keys)
+        verdict = matching.best_match(model, features, blocks.candidates)
     target = service.target_citizen(existing, owner, verdict)
     golden = store.fetch_golden(target) if target else None
     links = store.fetch_links(target) if target else []
@@ -365,21 +370,41 @@ def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
         now=at,
         verdict=verdict,
     )
-    uow = UnitOfWork()
+    if outcome.event is None:
+        return UnitOfWork()
+    old_keys: set[str] = set()
+    if existing is not None:
+        old_keys = matching.blocking_keys(
+            matching.features_from_dict(existing.key, existing.record.model_dump(mode="json"))
+        )
+    claims = service.block_claims(keys - old_keys, blocks.seen if blocks else None)
     merge = auto_merge(outcome, links, verdict, at)
-    if outcome.event is not None:
-        store.stage_resolution(uow, outcome.link, outcome.golden, outcome.claim_document, golden_too=merge is None)
-        old_keys = set()
-        if existing is not None:
-            old_keys = matching.blocking_keys(
-                matching.features_from_dict(existing.key, existing.record.model_dump(mode="json"))
-            )
-        store.stage_blocks(uow, features.key, keys, old_keys)
-        if outcome.review is not None:
-            store.stage_review(uow, outcome.review)
-        stage_event(uow, outcome.event, subject=outcome.link.citizen_id, traceparent=ctx.traceparent, now=at)
-        if merge is not None:
-            stage_plan(uow, merge, ctx.traceparent)
+    uow = stage_upsert(ctx, outcome, keys, old_keys, claims, merge)
+    if merge is not None and len(uow) >= MAX_TRANSACTION_ITEMS:  # the kernel adds the idempotency record
+        uow = stage_upsert(ctx, outcome, keys, old_keys, claims, None)  # the merge waits for a later record
+    return uow
+
+
+def stage_upsert(
+    ctx: EventContext,
+    outcome: service.Resolution,
+    keys: set[str],
+    old_keys: set[str],
+    claims: tuple[service.BlockClaim, ...],
+    merge: service.MovePlan | None,
+) -> UnitOfWork:
+    """One upsert's unit of work: the resolution, the blocks and their claims, the review, the event and the
+    bridging merge if any (which then writes the golden record)."""
+    assert outcome.event is not None
+    store, at = deps().store, outcome.link.received_at
+    uow = UnitOfWork()
+    store.stage_resolution(uow, outcome.link, outcome.golden, outcome.claim_document, golden_too=merge is None)
+    store.stage_blocks(uow, outcome.link.key, keys, old_keys, claims)
+    if outcome.review is not None:
+        store.stage_review(uow, outcome.review)
+    stage_event(uow, outcome.event, subject=outcome.link.citizen_id, traceparent=ctx.traceparent, now=at)
+    if merge is not None:
+        stage_plan(uow, merge, ctx.traceparent)
     return uow
 
 

@@ -24,7 +24,7 @@ Merges move every link of one golden record into another and keep a snapshot (``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -140,6 +140,27 @@ class Review:
     decided_by: str | None = None
     decided_at: datetime | None = None
     version: int | None = None
+
+
+@dataclass(frozen=True)
+class BlockClaim:
+    """A block whose head a record's transaction bumps: every record that joins a block does, so that a
+    resolution which read the block before that join cannot commit a decision taken without it. ``checked``:
+    the bump is conditioned on ``seen``, the head's count when this record read the block for candidates
+    (``None``: no record had joined it yet)."""
+
+    key: str
+    checked: bool
+    seen: int | None = None
+
+
+def block_claims(joined: Iterable[str], read: Mapping[str, int | None] | None) -> tuple[BlockClaim, ...]:
+    """The heads to bump for a record that joins the blocks ``joined``, having read the blocks ``read`` (key ->
+    head count seen) to find its candidates, or none (``read`` None: its link or its document decided, it was
+    compared with no one). Every block read is claimed at the count seen, joined or not: a record that joined
+    any of them meanwhile cancels this transaction, and the kernel decides it again on what that record wrote."""
+    seen = dict(read or {})
+    return tuple(BlockClaim(key, key in seen, seen.get(key)) for key in sorted(set(joined) | set(seen)))
 
 
 def new_review_id(now: datetime) -> str:

@@ -352,10 +352,14 @@ def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
     owner = store.fetch_document_owner(document)
     features = matching.features_from_dict(f"{ctx.source}#{data.local_id}", data.model_dump(mode="json"))
     keys = matching.blocking_keys(features)
-    verdict, blocks = None, None
-    if existing is None and owner is None:
+    verdict, bridge, blocks = None, None, None
+    if existing is None:  # a new record is compared with its blocks' records, even one its document decides
         blocks = store.fetch_blocks(features, keys)
-        verdict = matching.best_match(model, features, blocks.candidates)
+        if owner is None:
+            verdict = matching.best_match(model, features, blocks.candidates)
+        else:  # does it also resemble ANOTHER golden record? (the same person twice in the base)
+            others = [c for c in blocks.candidates if c.citizen_id != owner]
+            bridge = matching.best_match(model, features, others)
     target = service.target_citizen(existing, owner, verdict)
     golden = store.fetch_golden(target) if target else None
     links = store.fetch_links(target) if target else []
@@ -369,6 +373,7 @@ def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
         other_links=links,
         now=at,
         verdict=verdict,
+        bridge=bridge,
     )
     if outcome.event is None:
         return UnitOfWork()
@@ -378,7 +383,7 @@ def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
             matching.features_from_dict(existing.key, existing.record.model_dump(mode="json"))
         )
     claims = service.block_claims(keys - old_keys, blocks.seen if blocks else None)
-    merge = auto_merge(outcome, links, verdict, at)
+    merge = auto_merge(outcome, links, service.bridged(verdict, bridge), at)
     uow = stage_upsert(ctx, outcome, keys, old_keys, claims, merge)
     if merge is not None and len(uow) >= MAX_TRANSACTION_ITEMS:  # the kernel adds the idempotency record
         uow = stage_upsert(ctx, outcome, keys, old_keys, claims, None)  # the merge waits for a later record
@@ -409,24 +414,27 @@ def stage_upsert(
 
 
 def auto_merge(
-    outcome: service.Resolution, links: list[service.Link], verdict: matching.Verdict | None, at: datetime
+    outcome: service.Resolution,
+    links: list[service.Link],
+    other: tuple[str, matching.Score] | None,
+    at: datetime,
 ) -> service.MovePlan | None:
-    """When the new record matches a second golden record too (at or above auto-merge, no veto), the two are
-    one person that the new record bridges: merge the second into the first in the same unit of work (as
-    Splink's clustering joins connected matches). One per record; a merge too big for one transaction is
-    left alone (the pair scores again at the next record)."""
-    if verdict is None or verdict.decision != "match" or not verdict.others or outcome.event is None:
+    """When the new record matches a second golden record too (``service.bridged``: at or above auto-merge, no
+    veto), the two are one person that the new record bridges: merge the second into the first in the same unit
+    of work (as Splink's clustering joins connected matches). One per record; a merge too big for one
+    transaction is left alone (the pair scores again at the next record)."""
+    if other is None or outcome.event is None:
         return None
-    other_id, score = verdict.others[0]
+    other_id, score = other
     store = deps().store
-    other = store.fetch_golden(other_id)
-    if other is None:
+    found = store.fetch_golden(other_id)
+    if found is None:
         return None
     try:
         return service.merge(
             outcome.golden,
             [lk for lk in links if lk.key != outcome.link.key] + [outcome.link],
-            other,
+            found,
             store.fetch_links(other_id),
             reason="auto",
             score=round(score.probability, 6),

@@ -9,7 +9,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import c360, coldstart, pipeline, policy, rgpd
+from bench import c360, c360_events, coldstart, pipeline, policy, rgpd
 from bench import notifications as notify  # NOT
 from bench import position as position_bench  # global position (POS)
 from bench.stats import Figure, machine
@@ -104,6 +104,8 @@ def main() -> int:
                 ("retry cost", lambda: pipeline.retry_cost(platform)),
                 ("cold start", lambda: coldstart.run(platform, f"http://127.0.0.1:{dynamodb_port}")),
                 ("c360", lambda: c360.run(1_000_000)),  # the issue's scale: 1M records, both options
+                # the city through the event path, each load on a platform of its own (issue 11, item 13)
+                ("c360 event path", lambda: c360_events.run(2_000)),
                 ("rgpd", lambda: rgpd.run(platform)),
                 ("global position", lambda: position_bench.run(platform)),
                 # NOT: notifications and alerts

@@ -5,7 +5,8 @@ Rules, in order:
 
 1. the same (source, local_id) again: the record keeps its link, which is updated, never duplicated;
 2. a VALID document (python-stdnum check letter, ``identity.normalise_document``) already linked to a
-   golden record: that golden record (method ``document``, score 1.0);
+   golden record: that golden record (method ``document``, score 1.0); another golden record the record
+   matches too is merged into it, or paired with it by a review (:func:`bridged`, ``resolve(bridge=...)``);
 3. a probabilistic match (``matching.best_match``: Fellegi-Sunter over the records sharing a blocking key):
    at or above the auto-merge threshold, that golden record (method ``probabilistic``, the match
    probability as score, each comparison's level and weight as evidence); in the review band, a new golden

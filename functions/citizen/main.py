@@ -353,16 +353,15 @@ def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
     features = matching.features_from_dict(f"{ctx.source}#{data.local_id}", data.model_dump(mode="json"))
     keys = matching.blocking_keys(features)
     verdict, bridge, blocks = None, None, None
-    if existing is None:  # a new record is compared with its blocks' records, even one its document decides
+    if existing is None and owner is None:
         blocks = store.fetch_blocks(features, keys)
-        if owner is None:
-            verdict = matching.best_match(model, features, blocks.candidates)
-        else:  # does it also resemble ANOTHER golden record? (the same person twice in the base)
-            others = [c for c in blocks.candidates if c.citizen_id != owner]
-            bridge = matching.best_match(model, features, others)
+        verdict = matching.best_match(model, features, blocks.candidates)
     target = service.target_citizen(existing, owner, verdict)
     golden = store.fetch_golden(target) if target else None
     links = store.fetch_links(target) if target else []
+    if existing is None and owner is not None:  # its document decides; does it resemble ANOTHER golden record?
+        blocks = store.fetch_blocks(features, keys, known={lk.key for lk in links})
+        bridge = matching.best_match(model, features, [c for c in blocks.candidates if c.citizen_id != owner])
     at = now()
     outcome = service.resolve(
         ctx.source,

@@ -210,9 +210,10 @@ class DynamoCitizenStore:
 
     # ---- probabilistic candidates -------------------------------------------------------------
 
-    def fetch_blocks(self, features: Features, keys: Iterable[str]) -> BlockRead:
+    def fetch_blocks(self, features: Features, keys: Iterable[str], known: Iterable[str] = ()) -> BlockRead:
         """The records sharing a block with ``features`` (their golden record, from the pointer, and their
-        features), and each block's head count as read: one Query per block, the head first."""
+        features), and each block's head count as read: one Query per block, the head first. Records of
+        ``known`` (source keys whose golden record the caller holds) are left out: not read, not candidates."""
         source_keys: set[str] = set()
         seen: dict[str, int | None] = {}
         for key in sorted(keys):
@@ -223,6 +224,7 @@ class DynamoCitizenStore:
                 else:
                     source_keys.add(item.sk)
         source_keys.discard(features.key)
+        source_keys.difference_update(known)
         if not source_keys:
             return BlockRead([], seen)
         owners = {

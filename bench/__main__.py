@@ -43,6 +43,7 @@ policy, read, one TransactWriteItems with state, proof, outbox row and idempoten
 is from the response to the broker accepting the event (the relay polls the outbox index every 20 ms);
 "broker" is from ingress to the subscriber's receipt (the dispatcher polls every 5 ms).
 
+{c360_events.HISTORY}
 ## Goals not met, and why
 
 - **Policy p50 ≤ 10 µs.** Met for decisions on an input seen before (the per-process memo: a decision is

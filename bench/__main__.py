@@ -9,7 +9,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import c360, coldstart, pipeline, policy, rgpd, senders
+from bench import c360, c360_events, coldstart, pipeline, policy, rgpd, senders
 from bench import notifications as notify  # NOT
 from bench import position as position_bench  # global position (POS)
 from bench.stats import Figure, machine
@@ -45,6 +45,7 @@ index every 20 ms while busy, backing off to 0.47 s while idle: all seven togeth
 idle cost); "broker" is from ingress to the subscriber's receipt (the dispatcher polls every 5 ms), the
 ingress verifying the sender's token and the EventPolicies first (ADR 0011).
 
+{c360_events.HISTORY}
 ## Goals not met, and why
 
 - **Policy p50 ≤ 10 µs.** Met for decisions on an input seen before (the per-process memo: a decision is
@@ -107,6 +108,8 @@ def main() -> int:
                 ("retry cost", lambda: pipeline.retry_cost(platform)),
                 ("cold start", lambda: coldstart.run(platform, f"http://127.0.0.1:{dynamodb_port}")),
                 ("c360", lambda: c360.run(1_000_000)),  # the issue's scale: 1M records, both options
+                # the city through the event path, each load on a platform of its own (issue 11, item 13)
+                ("c360 event path", lambda: c360_events.run(2_000)),
                 ("rgpd", lambda: rgpd.run(platform)),
                 ("global position", lambda: position_bench.run(platform)),
                 # NOT: notifications and alerts

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from events.citizen import LOCAL_ID_PATTERN, CitizenRecordUpserted
 from events.rgpd import RgpdRequestOpened
 from functions.citizen import matching, rights, service
-from functions.citizen.storage import DynamoCitizenStore
+from functions.citizen.storage import MAX_TRANSACTION_ITEMS, DynamoCitizenStore
 from functions.core import rights as core_rights
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import InvalidEventError, ValidationError
@@ -332,7 +332,11 @@ def citizen_http(request: Request) -> Response:
 
 def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
     """Resolve an area system's record (the event ``source`` is the system) against the whole base and stage
-    the result: link, golden record, blocks, review if any, and the event, in one unit of work."""
+    the result: link, golden record, blocks and their claims, review if any, and the event, in one unit of work.
+
+    The block claims make concurrent arrivals safe: a record that joined one of this record's blocks after it
+    was read cancels this commit (a conflict), and the kernel decides the record again on what that one wrote
+    (``functions.core.cloudevent.CONFLICT_ATTEMPTS``; then the broker redelivers on 409)."""
     assert isinstance(data, CitizenRecordUpserted)
     if not ctx.source.startswith("/") or "#" in ctx.source:
         raise InvalidEventError(f"source {ctx.source!r} is not an area system's URI such as /legacy/padron")
@@ -346,12 +350,16 @@ def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
     owner = store.fetch_document_owner(document)
     features = matching.features_from_dict(f"{ctx.source}#{data.local_id}", data.model_dump(mode="json"))
     keys = matching.blocking_keys(features)
-    verdict = None
+    verdict, bridge, blocks = None, None, None
     if existing is None and owner is None:
-        verdict = matching.best_match(model, features, store.fetch_candidates(features, keys))
+        blocks = store.fetch_blocks(features, keys)
+        verdict = matching.best_match(model, features, blocks.candidates)
     target = service.target_citizen(existing, owner, verdict)
     golden = store.fetch_golden(target) if target else None
     links = store.fetch_links(target) if target else []
+    if existing is None and owner is not None:  # its document decides; does it resemble ANOTHER golden record?
+        blocks = store.fetch_blocks(features, keys, known={lk.key for lk in links})
+        bridge = matching.best_match(model, features, [c for c in blocks.candidates if c.citizen_id != owner])
     at = now()
     outcome = service.resolve(
         ctx.source,
@@ -362,44 +370,68 @@ def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
         other_links=links,
         now=at,
         verdict=verdict,
+        bridge=bridge,
     )
+    if outcome.event is None:
+        return UnitOfWork()
+    old_keys: set[str] = set()
+    if existing is not None:
+        old_keys = matching.blocking_keys(
+            matching.features_from_dict(existing.key, existing.record.model_dump(mode="json"))
+        )
+    claims = service.block_claims(keys - old_keys, blocks.seen if blocks else None)
+    merge = auto_merge(outcome, links, service.bridged(verdict, bridge), at)
+    uow = stage_upsert(ctx, outcome, keys, old_keys, claims, merge)
+    if merge is not None and len(uow) >= MAX_TRANSACTION_ITEMS:  # the kernel adds the idempotency record
+        uow = stage_upsert(ctx, outcome, keys, old_keys, claims, None)  # the merge waits for a later record
+    return uow
+
+
+def stage_upsert(
+    ctx: EventContext,
+    outcome: service.Resolution,
+    keys: set[str],
+    old_keys: set[str],
+    claims: tuple[service.BlockClaim, ...],
+    merge: service.MovePlan | None,
+) -> UnitOfWork:
+    """One upsert's unit of work: the resolution, the blocks and their claims, the review, the event and the
+    bridging merge if any (which then writes the golden record)."""
+    assert outcome.event is not None
+    store, at = deps().store, outcome.link.received_at
     uow = UnitOfWork()
-    merge = auto_merge(outcome, links, verdict, at)
-    if outcome.event is not None:
-        store.stage_resolution(uow, outcome.link, outcome.golden, outcome.claim_document, golden_too=merge is None)
-        old_keys = set()
-        if existing is not None:
-            old_keys = matching.blocking_keys(
-                matching.features_from_dict(existing.key, existing.record.model_dump(mode="json"))
-            )
-        store.stage_blocks(uow, features.key, keys, old_keys)
-        if outcome.review is not None:
-            store.stage_review(uow, outcome.review)
-        stage_event(uow, outcome.event, subject=outcome.link.citizen_id, traceparent=ctx.traceparent, now=at)
-        if merge is not None:
-            stage_plan(uow, merge, ctx.traceparent)
+    store.stage_resolution(uow, outcome.link, outcome.golden, outcome.claim_document, golden_too=merge is None)
+    store.stage_blocks(uow, outcome.link.key, keys, old_keys, claims)
+    if outcome.review is not None:
+        store.stage_review(uow, outcome.review)
+    stage_event(uow, outcome.event, subject=outcome.link.citizen_id, traceparent=ctx.traceparent, now=at)
+    if merge is not None:
+        stage_plan(uow, merge, ctx.traceparent)
     return uow
 
 
 def auto_merge(
-    outcome: service.Resolution, links: list[service.Link], verdict: matching.Verdict | None, at: datetime
+    outcome: service.Resolution,
+    links: list[service.Link],
+    other: tuple[str, matching.Score] | None,
+    at: datetime,
 ) -> service.MovePlan | None:
-    """When the new record matches a second golden record too (at or above auto-merge, no veto), the two are
-    one person that the new record bridges: merge the second into the first in the same unit of work (as
-    Splink's clustering joins connected matches). One per record; a merge too big for one transaction is
-    left alone (the pair scores again at the next record)."""
-    if verdict is None or verdict.decision != "match" or not verdict.others or outcome.event is None:
+    """When the new record matches a second golden record too (``service.bridged``: at or above auto-merge, no
+    veto), the two are one person that the new record bridges: merge the second into the first in the same unit
+    of work (as Splink's clustering joins connected matches). One per record; a merge too big for one
+    transaction is left alone (the pair scores again at the next record)."""
+    if other is None or outcome.event is None:
         return None
-    other_id, score = verdict.others[0]
+    other_id, score = other
     store = deps().store
-    other = store.fetch_golden(other_id)
-    if other is None:
+    found = store.fetch_golden(other_id)
+    if found is None:
         return None
     try:
         return service.merge(
             outcome.golden,
             [lk for lk in links if lk.key != outcome.link.key] + [outcome.link],
-            other,
+            found,
             store.fetch_links(other_id),
             reason="auto",
             score=round(score.probability, 6),

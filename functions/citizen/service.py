@@ -5,7 +5,8 @@ Rules, in order:
 
 1. the same (source, local_id) again: the record keeps its link, which is updated, never duplicated;
 2. a VALID document (python-stdnum check letter, ``identity.normalise_document``) already linked to a
-   golden record: that golden record (method ``document``, score 1.0);
+   golden record: that golden record (method ``document``, score 1.0); another golden record the record
+   matches too is merged into it, or paired with it by a review (:func:`bridged`, ``resolve(bridge=...)``);
 3. a probabilistic match (``matching.best_match``: Fellegi-Sunter over the records sharing a blocking key):
    at or above the auto-merge threshold, that golden record (method ``probabilistic``, the match
    probability as score, each comparison's level and weight as evidence); in the review band, a new golden
@@ -24,7 +25,7 @@ Merges move every link of one golden record into another and keep a snapshot (``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -143,6 +144,27 @@ class Review:
     version: int | None = None
 
 
+@dataclass(frozen=True)
+class BlockClaim:
+    """A block whose head a record's transaction bumps: every record that joins a block does, so that a
+    resolution which read the block before that join cannot commit a decision taken without it. ``checked``:
+    the bump is conditioned on ``seen``, the head's count when this record read the block for candidates
+    (``None``: no record had joined it yet)."""
+
+    key: str
+    checked: bool
+    seen: int | None = None
+
+
+def block_claims(joined: Iterable[str], read: Mapping[str, int | None] | None) -> tuple[BlockClaim, ...]:
+    """The heads to bump for a record that joins the blocks ``joined``, having read the blocks ``read`` (key ->
+    head count seen) to find its candidates, or none (``read`` None: its link or its document decided, it was
+    compared with no one). Every block read is claimed at the count seen, joined or not: a record that joined
+    any of them meanwhile cancels this transaction, and the kernel decides it again on what that record wrote."""
+    seen = dict(read or {})
+    return tuple(BlockClaim(key, key in seen, seen.get(key)) for key in sorted(set(joined) | set(seen)))
+
+
 def new_review_id(now: datetime) -> str:
     """Sortable by creation: the queue lists the oldest first."""
     return f"rev-{now.strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}"
@@ -173,18 +195,29 @@ def resolve(
     now: datetime,
     new_id: Callable[[], str] = new_citizen_id,
     verdict: Verdict | None = None,
+    bridge: Verdict | None = None,
 ) -> Resolution:
     """Decide which golden record ``record`` (from ``source``) belongs to, and the golden record after it.
 
     ``existing`` is the current link of (source, local_id), ``document_owner`` the golden record its valid
     document is linked to, ``golden`` and ``other_links`` the chosen golden record's state (read by the caller
-    once the citizen id is known: see :func:`target_citizen`).
+    once the citizen id is known: see :func:`target_citizen`). ``bridge``, for a record that joins
+    ``document_owner`` by its document, is its best match among the OTHER golden records: in the review band,
+    a review pairs the two (at auto-merge, the caller merges them: :func:`bridged`).
     """
     document = document_of(record)
     citizen_id, method, score, evidence = decide(source, record, document, existing, document_owner, new_id, verdict)
     probabilistic = verdict is not None and verdict.score is not None and existing is None and not document_owner
     best = verdict.score if probabilistic and verdict is not None else None
     matched = best is not None and method == "probabilistic"
+    pair: tuple[str, Score] | None = None  # the golden record a review pairs with this record's, and the score
+    if verdict is not None and verdict.decision == "review" and best is not None and verdict.citizen_id:
+        pair = (verdict.citizen_id, best)
+    resembled = bridge if existing is None and document_owner is not None else None
+    if resembled is not None and resembled.decision == "review" and resembled.citizen_id and resembled.score:
+        pair = (resembled.citizen_id, resembled.score)
+        evidence.append(f"also resembles {resembled.citizen_id}: {weighed(resembled)}, in the review band")
+        evidence.append("a clerical review of the pair is opened; an agent merges them or not")
     if golden is not None and golden.citizen_id != citizen_id:
         raise ValueError("golden record read for another citizen")
     link = Link(
@@ -202,16 +235,17 @@ def resolve(
         comparisons=existing.comparisons if existing else (comparisons_of(best) if matched and best else ()),
     )
     review = None
-    if verdict is not None and verdict.decision == "review" and best is not None and verdict.citizen_id:
+    if pair is not None:
+        candidate, resembles = pair
         review = Review(
             review_id=new_review_id(now),
             citizen_id=citizen_id,
-            candidate_id=verdict.citizen_id,
+            candidate_id=candidate,
             source=source,
             local_id=record.local_id,
-            score=best.probability,
-            match_weight=best.match_weight,
-            comparisons=comparisons_of(best),
+            score=resembles.probability,
+            match_weight=resembles.match_weight,
+            comparisons=comparisons_of(resembles),
             created_at=now,
         )
     links = [other for other in other_links if other.key != link.key] + [link]
@@ -241,6 +275,21 @@ def resolve(
         contact=contact_of(after),
     )
     return Resolution(link=link, golden=after, claim_document=claim, event=event, review=review)
+
+
+def weighed(verdict: Verdict) -> str:
+    score = verdict.score
+    return f"match probability {score.probability:.6f} (weight {score.match_weight:+.2f})" if score else "no score"
+
+
+def bridged(verdict: Verdict | None, bridge: Verdict | None) -> tuple[str, Score] | None:
+    """The second golden record a new record bridges at auto-merge (the same person twice in the base): another
+    match of a probabilistic match, or the best other match of a record that joined by its document."""
+    if verdict is not None and verdict.decision == "match" and verdict.others:
+        return verdict.others[0]
+    if bridge is not None and bridge.decision == "match" and bridge.citizen_id and bridge.score:
+        return bridge.citizen_id, bridge.score
+    return None
 
 
 def target_citizen(existing: Link | None, document_owner: str | None, verdict: Verdict | None = None) -> str | None:
@@ -276,16 +325,15 @@ def decide(
         evidence.append(f"{document.type} valid (check letter verified) and already linked to {document_owner}")
         return document_owner, "document", 1.0, evidence
     if verdict is not None and verdict.score is not None and verdict.citizen_id is not None:
-        score = verdict.score
-        weighed = f"match probability {score.probability:.6f} (weight {score.match_weight:+.2f})"
+        score, weight = verdict.score, weighed(verdict)
         if verdict.decision == "match":
-            evidence.append(f"probabilistic match with {verdict.citizen_id}: {weighed}, at or above auto-merge")
+            evidence.append(f"probabilistic match with {verdict.citizen_id}: {weight}, at or above auto-merge")
             return verdict.citizen_id, "probabilistic", round(score.probability, 6), evidence + score.text()
         if verdict.decision == "review":
-            evidence.append(f"resembles {verdict.citizen_id}: {weighed}, in the review band: a new golden record")
+            evidence.append(f"resembles {verdict.citizen_id}: {weight}, in the review band: a new golden record")
             evidence.append("a clerical review of the pair is opened; an agent merges them or not")
             return new_id(), "new", 0.0, evidence + score.text()
-        evidence.append(f"best candidate {verdict.citizen_id}: {weighed}, below the review band")
+        evidence.append(f"best candidate {verdict.citizen_id}: {weight}, below the review band")
     if document is None:
         evidence.append("no document: no deterministic evidence, a new golden record")
     elif document.valid:

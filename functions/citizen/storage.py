@@ -13,6 +13,10 @@ Item kinds:
   (``matching.blocking_keys``: surname sound + birth year, e-mail, phone...). A new record queries its blocks
   for candidates, so it is resolved against the whole base without a batch rerun. Blind too: the keys
   carry e-mails and phones. Items hold no golden id, so merges do not touch them (the pointer says).
+- ``pk=blk#<…>``, ``sk=#head``: the block's head, ``claims`` = how many times a record joined the block. It
+  sorts before every member, so the candidates' Query reads it first; every join bumps it in the joining
+  transaction, and a new record's transaction conditions its bumps on the counts it read: two records of one
+  block resolved at once cannot both commit decisions taken without each other (the loser is decided again).
 - ``pk=review``, ``sk=<review_id>`` (sortable by creation): the clerical review queue.
 - ``pk=<citizen_id>``, ``sk=merge#<absorbed citizen_id>``: the snapshot that makes a merge undoable.
 """
@@ -37,7 +41,7 @@ from pynamodb.attributes import (
 from events.citizen import CitizenRecordUpserted
 from functions.citizen.identity import Document
 from functions.citizen.matching import Candidate, Features, features_from_dict
-from functions.citizen.service import Golden, Link, MergeRecord, MovePlan, Review
+from functions.citizen.service import BlockClaim, Golden, Link, MergeRecord, MovePlan, Review
 from functions.core.blind_index import blind_index
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 
@@ -46,6 +50,8 @@ LINK_PREFIX = "link#"
 MERGE_PREFIX = "merge#"
 REVIEW_PK = "review"
 MAX_CANDIDATES_PER_BLOCK = 200  # a common surname and birth year is a big block: the nearest 200 are enough
+BLOCK_HEAD = "#head"  # a block's head: sorts before its members' "<source>#<local_id>" (sources start with "/")
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
 
 
 def source_key(source: str, local_id: str) -> str:
@@ -103,7 +109,9 @@ class DocumentItem(CitizenItem):
 
 
 class BlockItem(CitizenItem):
-    """One record in one block; the sort key is the record's source key."""
+    """One record in one block (the sort key is the record's source key), or the block's head (``BLOCK_HEAD``)."""
+
+    claims = NumberAttribute(null=True)  # the head only: how many times a record joined the block
 
 
 class ReviewItem(CitizenItem):
@@ -127,6 +135,15 @@ class MergeItem(CitizenItem):
 
 def block_key(key: str) -> str:
     return f"blk#{blind_index('block', key)}"
+
+
+@dataclass(frozen=True)
+class BlockRead:
+    """What a record's blocks hold: the candidates to score, and each block's head count as read (the
+    conditions of the record's block claims)."""
+
+    candidates: list[Candidate]
+    seen: dict[str, int | None]
 
 
 @dataclass(frozen=True)
@@ -193,15 +210,23 @@ class DynamoCitizenStore:
 
     # ---- probabilistic candidates -------------------------------------------------------------
 
-    def fetch_candidates(self, features: Features, keys: Iterable[str]) -> list[Candidate]:
-        """The records sharing a block with ``features``: their golden record (pointer) and their features."""
+    def fetch_blocks(self, features: Features, keys: Iterable[str], known: Iterable[str] = ()) -> BlockRead:
+        """The records sharing a block with ``features`` (their golden record, from the pointer, and their
+        features), and each block's head count as read: one Query per block, the head first. Records of
+        ``known`` (source keys whose golden record the caller holds) are left out: not read, not candidates."""
         source_keys: set[str] = set()
-        for key in keys:
-            for item in BlockItem.query(block_key(key), limit=MAX_CANDIDATES_PER_BLOCK, consistent_read=True):
-                source_keys.add(item.sk)
+        seen: dict[str, int | None] = {}
+        for key in sorted(keys):
+            seen[key] = None
+            for item in BlockItem.query(block_key(key), limit=MAX_CANDIDATES_PER_BLOCK + 1, consistent_read=True):
+                if item.sk == BLOCK_HEAD:
+                    seen[key] = int(item.claims or 0)
+                else:
+                    source_keys.add(item.sk)
         source_keys.discard(features.key)
+        source_keys.difference_update(known)
         if not source_keys:
-            return []
+            return BlockRead([], seen)
         owners = {
             p.pk.removeprefix("src#"): str(p.citizen_id)
             for p in PointerItem.batch_get([(f"src#{k}", "link") for k in sorted(source_keys)], consistent_read=True)
@@ -209,17 +234,27 @@ class DynamoCitizenStore:
         links = LinkItem.batch_get(
             [(cid, f"{LINK_PREFIX}{k}") for k, cid in sorted(owners.items())], consistent_read=True
         )
-        return [
+        candidates = [
             Candidate(item.pk, features_from_dict(f"{item.source}#{item.local_id}", json.loads(item.record)))
             for item in links
         ]
+        return BlockRead(candidates, seen)
 
-    def stage_blocks(self, uow: UnitOfWork, record_key: str, new: set[str], old: set[str]) -> None:
-        """The record joins the blocks it now belongs to and leaves those it no longer does."""
+    def stage_blocks(
+        self, uow: UnitOfWork, record_key: str, new: set[str], old: set[str], claims: Iterable[BlockClaim]
+    ) -> None:
+        """The record joins the blocks it now belongs to and leaves those it no longer does; the heads of
+        ``claims`` are bumped, each conditioned on the count read when the claim says so (else a conflict)."""
         for key in sorted(new - old):
             uow.put(BlockItem(block_key(key), record_key), tag="citizen-block")
         for key in sorted(old - new):
             uow.delete(BlockItem(block_key(key), record_key), tag="citizen-block")
+        for claim in claims:
+            condition = None
+            if claim.checked:
+                condition = BlockItem.pk.does_not_exist() if claim.seen is None else BlockItem.claims == claim.seen
+            head = BlockItem(block_key(claim.key), BLOCK_HEAD)
+            uow.update(head, actions=[BlockItem.claims.add(1)], condition=condition, tag="citizen-block-head")
 
     # ---- clerical review ---------------------------------------------------------------------
 

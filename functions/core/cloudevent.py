@@ -113,9 +113,12 @@ class EventFunction:
             except DuplicateError:
                 get_logger().info("duplicate event acknowledged", extra={"type": ctx.type, "event_id": ctx.id})
                 return
-            except ConflictError:
+            except ConflictError as lost:
                 if attempt == CONFLICT_ATTEMPTS - 1:
                     raise
+                get_logger().info(
+                    "lost a race: deciding again", extra={"type": ctx.type, "attempt": attempt + 1, "why": str(lost)}
+                )
                 time.sleep(random.uniform(0, CONFLICT_BACKOFF * 2**attempt))  # noqa: S311 - jitter
 
     @staticmethod

@@ -167,6 +167,8 @@ class UnitOfWork:
                 raise DuplicateError("already processed") from exc
             if failed:
                 raise ConflictError(f"a concurrent change touched {', '.join(sorted(failed))}; retry") from exc
+            if _in_conflict(exc):  # another transaction held some of these items at that moment
+                raise ConflictError("a concurrent transaction held these items; retry") from exc
             raise
 
     @staticmethod
@@ -223,6 +225,11 @@ def _raise_for_tag(tag: str, cause: Exception) -> None:
     if tag == "idempotency":
         raise DuplicateError("already processed") from cause
     raise ConflictError(f"a concurrent change touched {tag}; retry") from cause
+
+
+def _in_conflict(exc: TransactWriteError) -> bool:
+    reasons: list[Any] = exc.cancellation_reasons
+    return any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)
 
 
 def _failed_tags(exc: TransactWriteError, ordered: list[_Op]) -> set[str]:

@@ -322,3 +322,30 @@ def test_two_agents_deciding_one_review_at_once_merge_once(platform: Platform) -
     assert {lk["local_id"] for lk in golden(platform, first)["links"]} == {pad, trb}
     settle(platform)
     assert len(platform.events(MERGED, first)) == 1
+
+
+def test_a_record_that_joins_by_its_document_also_merges_a_golden_record_it_matches(platform: Platform) -> None:
+    # GIVEN one person known to Cita Previa (name and mobile only) and to Tributos (DNI, no birth date, another
+    # phone): the two records share no block, so they are two golden records
+    cit, trb, pad = local_id("CIT"), local_id("TRB"), local_id("PAD")
+    dni = fresh_dni()
+    padron = person(pad, dni, phone="+34 609 09 28 56")
+    cita = {**padron, "local_id": cit, "document": None, "birth_date": None, "address": None, "phone": "609092856"}
+    tributos = {**padron, "local_id": trb, "birth_date": None, "phone": "642 84 99 85"}
+    upsert(platform, "/legacy/cita-previa", cita)
+    first = wait_for_citizen(platform, "/legacy/cita-previa", cit)
+    upsert(platform, "/legacy/tributos", tributos)
+    second = wait_for_citizen(platform, "/legacy/tributos", trb)
+    assert first != second
+
+    # WHEN the Padrón sends the full record: its DNI links it to Tributos' golden record, and its name and
+    # mobile match Cita Previa's at auto-merge
+    upsert(platform, "/legacy/padron", padron)
+
+    # THEN the Padrón record joins by its document AND bridges the two: one golden record of three links,
+    # by an automatic merge announced as such
+    assert wait_for_citizen(platform, "/legacy/padron", pad) == second
+    platform.wait_for(lambda: len(golden(platform, second)["links"]) == 3, what="three links")
+    (event,) = platform.wait_for(lambda: platform.events(MERGED, second), what="citizen.merged")
+    assert event["data"]["reason"] == "auto" and event["data"]["merged_citizen_id"] == first
+    assert wait_for_citizen(platform, "/legacy/cita-previa", cit) == second

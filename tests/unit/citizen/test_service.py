@@ -8,6 +8,7 @@ from typing import Any
 
 from events.citizen import CitizenRecordUpserted
 from functions.citizen import service
+from functions.citizen.matching import Verdict
 from functions.citizen.service import Golden, Link, Resolution
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -243,3 +244,52 @@ def test_a_target_is_known_from_the_link_the_document_or_a_match_only() -> None:
     assert service.target_citizen(None, None, verdict("match")) == "cit-known"
     assert service.target_citizen(None, None, verdict("review")) is None
     assert service.target_citizen(None, "cit-doc", verdict("match")) == "cit-doc"
+
+
+# ---- a record that joins by its document, and resembles ANOTHER golden record (the bridge) ----------
+
+
+def test_a_record_joining_by_document_that_resembles_another_golden_record_opens_a_review_of_the_two() -> None:
+    # GIVEN a Padrón record whose DNI Tributos already linked to cit-owner, and whose best match among the
+    # other golden records is cit-known (Cita Previa's record of them, say), in the review band
+    out = service.resolve(
+        "/legacy/padron",
+        record(),
+        existing=None,
+        document_owner="cit-owner",
+        golden=Golden("cit-owner"),
+        other_links=[],
+        now=T0,
+        bridge=verdict("review", probability=0.9),
+    )
+
+    # THEN the document decides the link, and a review pairs cit-owner with cit-known, with the evidence
+    assert out.link.citizen_id == "cit-owner" and out.link.method == "document"
+    assert out.review is not None
+    assert (out.review.citizen_id, out.review.candidate_id, out.review.score) == ("cit-owner", "cit-known", 0.9)
+    assert out.event is not None and out.event.match.review_id == out.review.review_id
+    assert any("also resembles cit-known" in line for line in out.event.match.evidence)
+
+
+def test_a_record_joining_by_document_bridges_another_golden_record_it_matches() -> None:
+    # GIVEN the best other match of a record that joins by its document, at auto-merge; or a probabilistic
+    # match that also matches a second golden record
+    also = verdict("match")
+    matched = Verdict("match", "cit-first", also.score, (("cit-second", also.score),))
+
+    # THEN that golden record is the one to merge into the record's (no review), and none below auto-merge
+    assert service.bridged(None, also) == ("cit-known", also.score)
+    assert service.bridged(matched, None) == ("cit-second", also.score)
+    assert service.bridged(None, verdict("review", probability=0.9)) is None
+    assert service.bridged(verdict("match"), None) is None
+    out = service.resolve(
+        "/legacy/padron",
+        record(),
+        existing=None,
+        document_owner="cit-owner",
+        golden=Golden("cit-owner"),
+        other_links=[],
+        now=T0,
+        bridge=also,
+    )
+    assert out.review is None and out.link.method == "document"

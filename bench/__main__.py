@@ -9,7 +9,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import c360, c360_events, coldstart, pipeline, policy, rgpd, senders
+from bench import c360, c360_events, coldstart, pipeline, policy, reads, rgpd, senders
 from bench import notifications as notify  # NOT
 from bench import position as position_bench  # global position (POS)
 from bench.stats import Figure, machine
@@ -37,6 +37,12 @@ figures are a floor for the code, not a capacity plan.
 The "emulated" store row is the same unit of work committed the way PIC commits on a store without
 `TransactWriteItems` (ScyllaDB Alternator, ADR 0005): a transaction record, one lock per item, the commit
 point, one fenced apply per item, the record deleted — about 2n + 3 single-item calls for n items.
+
+How to read the reads at light load: one client reads a citizen's data 5 times a second (the figure a
+citizen feels, not a capacity plan); each answer's `Server-Timing` header gives the server's phases
+(authentication, the `policies/authz` decision, the handler with its store reads, the access record's
+conditional PutItem) and the DynamoDB calls by operation — the figure that transfers to production, where
+DynamoDB bills per call: a read costs its own reads and one write (ADR 0010), nothing after it.
 
 How to read the consent breakdown: "function + store" is the HTTP round trip of the PUT (authorisation
 policy, read, one TransactWriteItems with state, proof, outbox row and idempotency record); "outbox relay"
@@ -112,6 +118,8 @@ def main() -> int:
                 ("c360 event path", lambda: c360_events.run(2_000)),
                 ("rgpd", lambda: rgpd.run(platform)),
                 ("global position", lambda: position_bench.run(platform)),
+                # reads of personal data at light load, broken down by Server-Timing (issue 11, item 12)
+                ("reads at light load", lambda: reads.run(platform)),
                 # NOT: notifications and alerts
                 ("notifications in process", notify.decide_in_process),
                 ("notifications pipeline", lambda: notify.pipeline(platform, count=1000)),

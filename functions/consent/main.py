@@ -2,16 +2,13 @@
 
 - ``consent_http``: the channel API under ``/v1/citizens/{id}/...`` (Knative Service ``pic-consent``).
 - ``consent_events``: ``es.madrid.pic.consent.change.requested.v1`` from internal systems
-  (Knative Service ``pic-consent-events``). Both paths run the same ``service.change_consent``.
+  (Knative Service ``pic-consent-events``). Both paths run the same use case, ``handlers.change_consent``;
+  the use cases are in ``handlers.py`` and the adapters they run on are built by ``bootstrap.py``.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime
 from typing import Any, Literal
 
 import functions_framework
@@ -20,35 +17,16 @@ from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.consent import Actor, ConsentChangeRequested, Preferences
-from functions.consent import service
-from functions.consent.storage import DynamoConsentStore, proof_view
-from functions.consent.terms import Terms, load_terms
+from functions.consent import handlers, service
+from functions.consent.bootstrap import ports
+from functions.consent.storage import proof_view
 from functions.core.cloudevent import EventContext, EventFunction
-from functions.core.errors import ConflictError, ValidationError
+from functions.core.errors import ValidationError
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
-from functions.core.outbox import stage_event
-from functions.core.policy import Policy, get_policy
 from functions.core.store import UnitOfWork
 
 NAME = "pic-consent"
-CONFLICT_RETRIES = 6
-
-
-@dataclass(frozen=True)
-class Deps:
-    store: DynamoConsentStore
-    policy: Policy
-    terms: Terms
-
-
-@lru_cache(maxsize=1)
-def deps() -> Deps:
-    """The real adapters, built once per process."""
-    return Deps(store=DynamoConsentStore(), policy=get_policy(), terms=load_terms())
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+CONFLICT_ATTEMPTS = 6  # a citizen's consents are one item: changes to two purposes at once race for it
 
 
 # ---- request and response bodies (also the OpenAPI schemas) -------------------------------------
@@ -114,14 +92,13 @@ def actor(ctx: RequestContext) -> Actor:
 
 
 def get_consents(ctx: RequestContext, citizen_id: str) -> Reply:
-    state = deps().store.fetch_state(citizen_id)
-    return Reply(200, _consents_view(state))
+    return Reply(200, _consents_view(ports().store.fetch_state(citizen_id)))
 
 
 def get_purpose(ctx: RequestContext, citizen_id: str, purpose: str) -> Reply:
-    if purpose not in deps().terms.purposes:  # nothing is shown: nothing is recorded as shown
+    if purpose not in ports().terms.purposes:  # nothing is shown: nothing is recorded as shown
         raise service.ConsentError(f"unknown purpose {purpose!r}")
-    view = _consents_view(deps().store.fetch_state(citizen_id))
+    view = _consents_view(ports().store.fetch_state(citizen_id))
     view["consents"] = [c for c in view["consents"] if c["purpose"] == purpose]
     ctx.shown_sections = [f"consents.{purpose}:{ctx.view}"]
     return Reply(200, view)
@@ -146,33 +123,15 @@ def put_consent(ctx: RequestContext, body: ConsentPut, citizen_id: str, purpose:
         capture_channel=body.capture_channel,
         access_purpose=ctx.purpose,
     )
-    for attempt in range(CONFLICT_RETRIES):
-        state = deps().store.fetch_state(citizen_id)
-        uow, state = _apply_consent(cmd, state, ctx.traceparent)
-        try:
-            return ctx.commit(uow, Reply(200, _consents_view(state)))
-        except ConflictError:
-            if attempt == CONFLICT_RETRIES - 1:
-                raise
-            time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not crypto
-    raise AssertionError("unreachable")
-
-
-def _apply_consent(
-    cmd: service.ChangeConsent, state: service.ConsentState, traceparent: str | None
-) -> tuple[UnitOfWork, service.ConsentState]:
-    """The unit of work for one change: proof + state + ``consent.changed`` event, or nothing."""
-    at = now()
-    outcome = service.change_consent(cmd, state, deps().terms, at)
-    uow = UnitOfWork()
-    if outcome.proof and outcome.event:
-        deps().store.stage_consent_change(uow, outcome.state, outcome.proof, at)
-        stage_event(uow, outcome.event, subject=cmd.citizen_id, traceparent=traceparent, now=at)
-    return uow, outcome.state
+    return ctx.run(
+        lambda: handlers.change_consent(cmd, ports(), ctx.traceparent),
+        lambda state: Reply(200, _consents_view(state)),
+        attempts=CONFLICT_ATTEMPTS,
+    )
 
 
 def _consents_view(state: service.ConsentState) -> dict[str, Any]:
-    entries = service.consent_entries(state, deps().terms)
+    entries = handlers.views_of(state, ports())
     return ConsentsView(citizen_id=state.citizen_id, mode=state.mode, consents=entries).model_dump(mode="json")
 
 
@@ -182,7 +141,7 @@ def get_history(ctx: RequestContext, citizen_id: str) -> Reply:
     except ValueError as exc:
         raise ValidationError("limit must be an integer 1-200") from exc
     try:
-        proofs, cursor = deps().store.fetch_history(citizen_id, limit, ctx.request.args.get("cursor"))
+        proofs, cursor = ports().store.fetch_history(citizen_id, limit, ctx.request.args.get("cursor"))
     except ValueError as exc:
         raise ValidationError("cursor is not one this API gave") from exc
     return Reply(200, {"citizen_id": citizen_id, "proofs": [proof_view(p) for p in proofs], "next_cursor": cursor})
@@ -197,7 +156,7 @@ def history_summary(page: dict[str, Any]) -> dict[str, Any]:
 
 def get_terms(ctx: RequestContext) -> Reply:
     """The published purposes, channels, topics and current consent texts: what a channel shows."""
-    terms = deps().terms
+    terms = ports().terms
     language = ctx.request.args.get("language", "es")
     if language not in ("es", "en"):
         raise ValidationError(
@@ -253,26 +212,18 @@ def get_contact_decision(ctx: RequestContext, citizen_id: str) -> Reply:
             errors=[{"field": name, "message": "required"} for name in missing],
         )
     message = {k: args[k] for k in ("topic", "severity") if args.get(k)}
-    state = deps().store.fetch_state(citizen_id)
-    preferences, _ = deps().store.fetch_preferences(citizen_id)
-    flags = deps().store.fetch_flags(citizen_id)
-    at = now()
-    question = service.contact_question(
-        state, preferences, args["purpose"], args["channel"], at, message or None, flags=flags
-    )
-    decision = deps().policy.decide("consent", question)
-    defer = bool(decision.result.get("defer"))
+    answer = handlers.contact_decision(citizen_id, args["purpose"], args["channel"], message or None, ports())
     view = ContactDecision(
         citizen_id=citizen_id,
         purpose=args["purpose"],
         channel=args["channel"],
-        allow=decision.allow,
-        defer=defer,
-        defer_until=service.quiet_hours_end(preferences, at) if defer else None,
-        legal_basis=str(decision.result.get("legal_basis", "")),
-        reasons=decision.reasons,
-        mode=state.mode,
-        decided_at=at,
+        allow=answer.allow,
+        defer=answer.defer,
+        defer_until=answer.defer_until,
+        legal_basis=answer.legal_basis,
+        reasons=answer.reasons,
+        mode=answer.state.mode,
+        decided_at=answer.decided_at,
     )
     return Reply(200, view)
 
@@ -287,19 +238,15 @@ def decision_summary(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_preferences(ctx: RequestContext, citizen_id: str) -> Reply:
-    prefs, _ = deps().store.fetch_preferences(citizen_id)
+    prefs, _ = ports().store.fetch_preferences(citizen_id)
     return Reply(200, prefs)
 
 
 def put_preferences(ctx: RequestContext, body: Preferences, citizen_id: str) -> Reply:
-    before, version = deps().store.fetch_preferences(citizen_id)
-    at = now()
-    event = service.change_preferences(citizen_id, before, body, actor(ctx), deps().terms, at)
-    uow = UnitOfWork()
-    if event:
-        deps().store.stage_preferences(uow, citizen_id, body, version, at)
-        stage_event(uow, event, subject=citizen_id, traceparent=ctx.traceparent, now=at)
-    return ctx.commit(uow, Reply(200, body.model_dump(mode="json")))
+    return ctx.run(
+        lambda: handlers.change_preferences(citizen_id, body, actor(ctx), ports(), ctx.traceparent),
+        lambda preferences: Reply(200, preferences.model_dump(mode="json")),
+    )
 
 
 def preferences_summary(prefs: dict[str, Any]) -> dict[str, Any]:
@@ -316,7 +263,7 @@ def _subscription_view(sub: service.Subscription) -> dict[str, Any]:
 
 
 def get_subscriptions(ctx: RequestContext, citizen_id: str) -> Reply:
-    subs = deps().store.fetch_subscriptions(citizen_id)
+    subs = ports().store.fetch_subscriptions(citizen_id)
     return Reply(200, {"citizen_id": citizen_id, "subscriptions": [_subscription_view(s) for s in subs]})
 
 
@@ -332,32 +279,23 @@ def subscription_summary(sub: dict[str, Any]) -> dict[str, Any]:
 
 def post_subscription(ctx: RequestContext, body: SubscriptionPost, citizen_id: str) -> Reply:
     """Subscribing twice to the same topic and zone answers the existing subscription (200, not 201)."""
-    sub, event = service.new_subscription(citizen_id, body.topic, body.zone, actor(ctx), deps().terms, now())
-    existing = deps().store.fetch_subscription(citizen_id, sub.id)
-    if existing:
-        return Reply(200, _subscription_view(existing))
-    uow = UnitOfWork()
-    deps().store.stage_subscription(uow, sub)
-    stage_event(uow, event, subject=citizen_id, traceparent=ctx.traceparent)
-    try:
-        return ctx.commit(uow, Reply(201, _subscription_view(sub), {"Location": f"{ctx.request.path}/{sub.id}"}))
-    except ConflictError:  # subscribed concurrently: the same outcome
-        return Reply(200, _subscription_view(deps().store.fetch_subscription(citizen_id, sub.id) or sub))
+
+    def reply(done: handlers.Subscribed) -> Reply:
+        view = _subscription_view(done.subscription)
+        if not done.created:
+            return Reply(200, view)
+        return Reply(201, view, {"Location": f"{ctx.request.path}/{done.subscription.id}"})
+
+    return ctx.run(
+        lambda: handlers.subscribe(citizen_id, body.topic, body.zone, actor(ctx), ports(), ctx.traceparent), reply
+    )
 
 
 def delete_subscription(ctx: RequestContext, citizen_id: str, subscription_id: str) -> Reply:
-    sub = deps().store.fetch_subscription(citizen_id, subscription_id)
-    if sub is None:
-        raise service.SubscriptionNotFoundError(f"{citizen_id} has no subscription {subscription_id!r}")
-    uow = UnitOfWork()
-    deps().store.stage_unsubscribe(uow, sub)
-    removed = service.removed_subscription(sub, actor(ctx), now())
-    stage_event(uow, removed, subject=citizen_id, traceparent=ctx.traceparent)
-    try:
-        uow.commit()
-    except ConflictError as exc:
-        raise service.SubscriptionNotFoundError(f"subscription {subscription_id!r} was already deleted") from exc
-    return Reply(204)
+    return ctx.run(
+        lambda: handlers.unsubscribe(citizen_id, subscription_id, actor(ctx), ports(), ctx.traceparent),
+        lambda _: Reply(204),
+    )
 
 
 CITIZEN = "/v1/citizens/<citizen_id>"
@@ -488,36 +426,28 @@ def on_change_requested(ctx: EventContext, data: Any) -> UnitOfWork:
         document_ref=data.document_ref,
         access_purpose=f"event {ctx.source}#{ctx.id}",
     )
-    uow, _ = _apply_consent(cmd, deps().store.fetch_state(data.citizen_id), ctx.traceparent)
-    return uow
+    return handlers.change_consent(cmd, ports(), ctx.traceparent).unit
 
 
 # ---- data-subject rights (RGPD): the consent domain's answer and its projection of the flags ------------
-# ``rights`` and the RGPD event models are imported by these handlers, on the first such event: the HTTP
-# function (same module) never needs them and a cold start should not pay for them (docs/benchmarks.md).
+# The RGPD event models (and ``rights``) are imported with the first such event: the HTTP function (same
+# module) never needs them and a cold start should not pay for them (docs/benchmarks.md).
 
 
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
-    """Answer a data-subject request for this domain (``rights.answer``): export, erasure, flags."""
+    """Answer a data-subject request for this domain: export, erasure, flags."""
     from events.rgpd import RgpdRequestOpened
-    from functions.consent import rights
 
     assert isinstance(data, RgpdRequestOpened)
-    store, at = deps().store, now()
-    result = rights.answer(data, store, deps().policy, deps().terms, at)
-    return result.unit(
-        ctx.traceparent,
-        lambda uow, plan: rights.stage_erasure(uow, data.citizen_id, plan, store, ctx.traceparent, at),
-    )
+    return handlers.answer_rights(data, ports(), ctx.traceparent)
 
 
 def on_rgpd_flags_changed(ctx: EventContext, data: Any) -> UnitOfWork:
     """Project the restriction/objection flags that ``policies/consent`` honours."""
     from events.rgpd import RgpdFlagsChanged
-    from functions.consent import rights
 
     assert isinstance(data, RgpdFlagsChanged)
-    return rights.project_flags(data, deps().store)
+    return handlers.project_flags(data, ports())
 
 
 event_api = EventFunction(

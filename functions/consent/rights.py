@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from events.consent import ERASURE_CAPTURE_CHANNEL, Actor, ConsentChanged, Preferences
+from events.consent import ERASURE_CAPTURE_CHANNEL, Actor, ConsentChanged
 from events.rgpd import DomainAction, RgpdFlagsChanged, RgpdRequestOpened
 from functions.consent import service
-from functions.consent.service import ConsentProof, ConsentState, RgpdFlags, Subscription
+from functions.consent.service import ConsentProof, ConsentStore, RgpdFlags, Subscription
 from functions.consent.storage import proof_view
 from functions.consent.terms import Terms
 from functions.core import rights
@@ -37,24 +37,10 @@ MAX_DELETES_IN_TRANSACTION = 60
 ERASURE_ACTOR = Actor(kind="system", id="pic-rgpd")
 
 
-class RightsStore(Protocol):
-    def fetch_state(self, citizen_id: str) -> ConsentState: ...
-    def fetch_all_proofs(self, citizen_id: str) -> list[ConsentProof]: ...
-    def fetch_preferences(self, citizen_id: str) -> tuple[Preferences, int | None]: ...
-    def fetch_subscriptions(self, citizen_id: str) -> list[Subscription]: ...
-    def fetch_flags(self, citizen_id: str) -> RgpdFlags: ...
-    def stage_flags(self, uow: UnitOfWork, citizen_id: str, flags: RgpdFlags) -> None: ...
-    def stage_proof(self, uow: UnitOfWork, proof: ConsentProof) -> None: ...
-    def stage_erase_state(self, uow: UnitOfWork, citizen_id: str, version: int | None) -> None: ...
-    def stage_erase_preferences(self, uow: UnitOfWork, citizen_id: str, version: int | None) -> None: ...
-    def stage_erase_subscription(self, uow: UnitOfWork, sub: Subscription) -> None: ...
-    def stage_erase_proof(self, uow: UnitOfWork, proof: ConsentProof) -> None: ...
-
-
 # ---- access and portability -------------------------------------------------------------------------
 
 
-def export_of(citizen_id: str, store: RightsStore, terms: Terms) -> dict[str, Any]:
+def export_of(citizen_id: str, store: ConsentStore, terms: Terms) -> dict[str, Any]:
     """Everything the consent domain holds about ``citizen_id``, as JSON-ready data."""
     state = store.fetch_state(citizen_id)
     preferences, _ = store.fetch_preferences(citizen_id)
@@ -108,7 +94,7 @@ def retention(policy: Policy, category: str, record: dict[str, str], now: dateti
 
 
 def plan_erasure(
-    citizen_id: str, request_id: str, store: RightsStore, policy: Policy, terms: Terms, now: datetime
+    citizen_id: str, request_id: str, store: ConsentStore, policy: Policy, terms: Terms, now: datetime
 ) -> ErasurePlan:
     """Delete what may be deleted, keep what the retention policy says must be kept, and say why."""
     plan = ErasurePlan()
@@ -177,7 +163,7 @@ def _plan_proofs(plan: ErasurePlan, proofs: list[ConsentProof], policy: Policy, 
 
 
 def stage_erasure(
-    uow: UnitOfWork, citizen_id: str, plan: ErasurePlan, store: RightsStore, traceparent: str | None, now: datetime
+    uow: UnitOfWork, citizen_id: str, plan: ErasurePlan, store: ConsentStore, traceparent: str | None, now: datetime
 ) -> None:
     """Stage the plan's writes in ``uow`` (with the withdrawals' ``consent.changed`` events).
 
@@ -204,7 +190,7 @@ def stage_erasure(
 # ---- restriction and objection --------------------------------------------------------------------
 
 
-def project_flags(data: RgpdFlagsChanged, store: RightsStore) -> UnitOfWork:
+def project_flags(data: RgpdFlagsChanged, store: ConsentStore) -> UnitOfWork:
     """Keep the newest flags (latest ``changed_at`` wins); an older event changes nothing."""
     uow = UnitOfWork()
     current = store.fetch_flags(data.citizen_id)
@@ -242,7 +228,7 @@ def _flags_actions(data: RgpdRequestOpened, flags: RgpdFlags) -> list[DomainActi
 Answer = rights.Answer[ErasurePlan]
 
 
-def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, terms: Terms, now: datetime) -> Answer:
+def answer(data: RgpdRequestOpened, store: ConsentStore, policy: Policy, terms: Terms, now: datetime) -> Answer:
     """This domain's answer to one request."""
     answering = rights.Answering(data, DOMAIN, now)
     if data.right in rights.EXPORT_RIGHTS:

@@ -9,8 +9,6 @@ a concurrent change is 409 (retried); a duplicate is 200 (acknowledged, nothing 
 from __future__ import annotations
 
 import json
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,13 +23,13 @@ from events.catalog import CATALOG
 from functions.core import idempotency, jsontext
 from functions.core.errors import (
     PROBLEM_CONTENT_TYPE,
-    ConflictError,
     InvalidEventError,
     PicError,
     pydantic_errors,
 )
 from functions.core.http import install_problem_handlers
 from functions.core.logging import bind_trace, get_logger
+from functions.core.retry import retry_on_conflict
 from functions.core.store import DuplicateError, UnitOfWork
 
 EventHandler = Callable[["EventContext", EventData], UnitOfWork]
@@ -104,22 +102,17 @@ class EventFunction:
             get_logger().info("duplicate event acknowledged", extra={"type": ctx.type, "event_id": ctx.id})
             return
         data = self._parse(ctx.type, event.get_data())
-        for attempt in range(CONFLICT_ATTEMPTS):
+        digest = idempotency.body_hash(data.model_dump(mode="json"))
+
+        def decide_and_commit() -> None:
             uow = handler(ctx, data)
-            idempotency.remember(uow, ctx.idempotency_key, idempotency.body_hash(data.model_dump(mode="json")))
+            idempotency.remember(uow, ctx.idempotency_key, digest)
             try:
                 uow.commit(token=None)
-                return
             except DuplicateError:
                 get_logger().info("duplicate event acknowledged", extra={"type": ctx.type, "event_id": ctx.id})
-                return
-            except ConflictError as lost:
-                if attempt == CONFLICT_ATTEMPTS - 1:
-                    raise
-                get_logger().info(
-                    "lost a race: deciding again", extra={"type": ctx.type, "attempt": attempt + 1, "why": str(lost)}
-                )
-                time.sleep(random.uniform(0, CONFLICT_BACKOFF * 2**attempt))  # noqa: S311 - jitter
+
+        retry_on_conflict(decide_and_commit, attempts=CONFLICT_ATTEMPTS, backoff=CONFLICT_BACKOFF, what=ctx.type)
 
     @staticmethod
     def _parse(event_type: str, data: object) -> EventData:

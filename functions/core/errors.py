@@ -116,6 +116,12 @@ class TransferCodingNotImplementedError(PicError):
     status, slug, title = 501, "transfer-coding-not-implemented", "The transfer coding is not implemented"
 
 
+class LostRaceError(ConflictError):
+    """A commit's condition failed because a concurrent change won (a version, an absence): nothing was
+    written, and deciding again on what the winner wrote is the cure (``functions.core.retry``). A plain
+    ``ConflictError`` raised by a handler ("not projected yet") is for the caller to retry later instead."""
+
+
 class UnsupportedMediaTypeError(PicError):
     status, slug, title = 415, "unsupported-media-type", "Send application/json"
 

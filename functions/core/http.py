@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 import flask
 import pydantic
@@ -42,9 +42,11 @@ from functions.core.errors import (
 )
 from functions.core.logging import bind_trace, get_logger
 from functions.core.policy import Decision, Policy, get_policy
+from functions.core.retry import ATTEMPTS, retry_on_conflict
 from functions.core.settings import get_settings
-from functions.core.store import DuplicateError, UnitOfWork
+from functions.core.store import DuplicateError, Staged, UnitOfWork
 
+T = TypeVar("T")
 MAX_BODY_BYTES = 64 * 1024
 ANONYMOUS = Subject(id="anonymous", role="anonymous")
 UNKNOWN_CITIZEN = "(unknown)"  # who a route acts on when the resource it names does not exist
@@ -107,6 +109,16 @@ class RequestContext:
     def view(self) -> str:
         """How much of the citizen's data the caller sees: full, detail, summary or hidden."""
         return str(self.decision.result.get("view", "full")) if self.decision else "full"
+
+    def run(self, step: Callable[[], Staged[T]], reply: Callable[[T], Reply], *, attempts: int = ATTEMPTS) -> Reply:
+        """Run a use case: ``step`` decides and stages (a handler), the kernel commits its unit with the
+        Idempotency-Key record, and a commit that lost a race runs ``step`` again on what the winner wrote."""
+
+        def attempt() -> Reply:
+            staged = step()
+            return self.commit(staged.unit, reply(staged.result))
+
+        return retry_on_conflict(attempt, attempts=attempts, what=f"{self.route.method} {self.route.rule}")
 
     def commit(self, uow: UnitOfWork, reply: Reply) -> Reply:
         """Commit the handler's work, with the Idempotency-Key record when the caller sent one."""

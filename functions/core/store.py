@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pynamodb.connection import Connection, TableConnection
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -20,10 +20,11 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from functions.core import timing
-from functions.core.errors import ConflictError, StoreUnsupportedError
+from functions.core.errors import LostRaceError, StoreUnsupportedError
 from functions.core.settings import get_settings
 
 M = TypeVar("M", bound=type[Model])
+T = TypeVar("T")
 
 _TABLES: dict[str, type[Model]] = {}
 
@@ -104,12 +105,22 @@ class _Op:
     tag: str
 
 
+@dataclass
+class Staged(Generic[T]):
+    """What a use case decided: the writes to commit, all or nothing, and its result. Handlers return it;
+    the entry point commits it (with the request's idempotency record) and, if the commit lost a race to a
+    concurrent change, runs the handler again (``functions.core.retry``)."""
+
+    unit: UnitOfWork
+    result: T
+
+
 class UnitOfWork:
     """Collects writes and commits them atomically; the only way PIC changes state.
 
     Tags name what each write is for, so that a cancelled transaction says which condition failed:
     an ``idempotency`` condition means the work was already done (``DuplicateError``); any other is a
-    concurrent change (``ConflictError``).
+    concurrent change (``LostRaceError``, a ``ConflictError``).
     """
 
     def __init__(self) -> None:
@@ -128,6 +139,11 @@ class UnitOfWork:
 
     def __len__(self) -> int:
         return len(self._ops)
+
+    def staged(self, tag: str | None = None) -> list[Model]:
+        """The items staged (with ``tag``, if given), in order: what a handler decided, for its unit tests
+        (``tag="outbox"``: the events it emits)."""
+        return [op.item for op in self._ops if tag is None or op.tag == tag]
 
     def commit(self, token: str | None = None) -> None:
         """One ``TransactWriteItems``; ``token`` makes a retried commit idempotent for 10 minutes (the
@@ -166,9 +182,9 @@ class UnitOfWork:
             if "idempotency" in failed:
                 raise DuplicateError("already processed") from exc
             if failed:
-                raise ConflictError(f"a concurrent change touched {', '.join(sorted(failed))}; retry") from exc
+                raise LostRaceError(f"a concurrent change touched {', '.join(sorted(failed))}; retry") from exc
             if _in_conflict(exc):  # another transaction held some of these items at that moment
-                raise ConflictError("a concurrent transaction held these items; retry") from exc
+                raise LostRaceError("a concurrent transaction held these items; retry") from exc
             raise
 
     @staticmethod
@@ -182,7 +198,7 @@ class UnitOfWork:
                 raise
             if op.tag == "idempotency":
                 raise DuplicateError("already processed") from exc
-            raise ConflictError(f"a concurrent change touched {op.tag}; retry") from exc
+            raise LostRaceError(f"a concurrent change touched {op.tag}; retry") from exc
 
     def _commit_emulated(self) -> None:
         from functions.core.transactions import ConditionFailedError, Coordinator, build_write
@@ -224,7 +240,7 @@ def table_name_of(item: Model) -> str:
 def _raise_for_tag(tag: str, cause: Exception) -> None:
     if tag == "idempotency":
         raise DuplicateError("already processed") from cause
-    raise ConflictError(f"a concurrent change touched {tag}; retry") from cause
+    raise LostRaceError(f"a concurrent change touched {tag}; retry") from cause
 
 
 def _in_conflict(exc: TransactWriteError) -> bool:

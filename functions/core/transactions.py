@@ -41,7 +41,7 @@ from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from functions.core.errors import ConflictError
+from functions.core.errors import LostRaceError
 from functions.core.logging import get_logger
 from functions.core.settings import get_settings
 from functions.core.store import StoreModel, defines_table, model_meta
@@ -337,7 +337,7 @@ class Coordinator:
             self.recover(owner, table, key)
             return
         if time.monotonic() > deadline:
-            raise ConflictError("another unit of work holds this item; retry")
+            raise LostRaceError("another unit of work holds this item; retry")
         time.sleep(delay)
 
     def _apply(self, write: Write) -> None:
@@ -409,7 +409,7 @@ class Coordinator:
             )
         except PynamoDBException as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise ConflictError("this unit of work outlived its lease and was rolled back; retry") from exc
+                raise LostRaceError("this unit of work outlived its lease and was rolled back; retry") from exc
             raise
 
     def _committed(self, tx_id: str) -> bool:

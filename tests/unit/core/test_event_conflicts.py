@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from functions.core import cloudevent, idempotency
 from functions.core.cloudevent import CONFLICT_ATTEMPTS, EventContext, EventFunction
-from functions.core.errors import ConflictError
+from functions.core.errors import ConflictError, LostRaceError
 from functions.core.store import UnitOfWork
 
 UPSERTED = "es.madrid.pic.citizen.record.upserted.v1"
@@ -33,7 +33,7 @@ def failing(attempts: list[int], conflicts: int) -> Any:
     def commit(self: UnitOfWork, token: str | None = None) -> None:
         attempts.append(len(self))
         if len(attempts) <= conflicts:
-            raise ConflictError("a concurrent change touched citizen-golden; retry")
+            raise LostRaceError("a concurrent change touched citizen-golden; retry")
 
     return commit
 

@@ -1,0 +1,81 @@
+"""In-memory fakes of the kernel's ports, shared by every domain's handler tests: a clock that says what the
+test wants, and a ledger of what a unit of work would commit.
+
+A domain's fake store stages its writes as callables against its own dictionaries (``Ledger.stage``), each
+with the version it read; ``Ledger.commit`` applies a unit all or nothing, and raises ``LostRaceError`` if
+another unit committed a newer version first — the condition DynamoDB checks — so a handler's retry on a
+lost race is tested without DynamoDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from events.base import EventData
+from events.catalog import CATALOG
+from functions.core.errors import LostRaceError
+from functions.core.store import UnitOfWork
+
+
+@dataclass
+class FixedClock:
+    """The instant a test fixes; ``advance`` moves it."""
+
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+@dataclass
+class _Write:
+    key: str
+    expected: int | None  # the version read, or None: the key must be new (or is not versioned: see `any`)
+    apply: Callable[[], None]
+    any_version: bool = False
+
+
+@dataclass
+class Ledger:
+    """Versions per key, and the writes each unit of work staged (by the unit's identity)."""
+
+    versions: dict[str, int] = field(default_factory=dict)
+    pending: dict[int, list[_Write]] = field(default_factory=dict)
+
+    def version(self, key: str) -> int | None:
+        return self.versions.get(key)
+
+    def stage(
+        self, uow: UnitOfWork, key: str, expected: int | None, apply: Callable[[], None], *, any_version: bool = False
+    ) -> None:
+        self.pending.setdefault(id(uow), []).append(_Write(key, expected, apply, any_version))
+
+    def commit(self, uow: UnitOfWork) -> None:
+        """All or nothing: every write's version still the one it read, then every write applied."""
+        writes = self.pending.pop(id(uow), [])
+        for write in writes:
+            if not write.any_version and self.versions.get(write.key) != write.expected:
+                raise LostRaceError(f"{write.key} changed meanwhile")
+        for write in writes:
+            write.apply()
+            self.versions[write.key] = self.versions.get(write.key, 0) + 1
+
+    def staged(self, uow: UnitOfWork) -> list[str]:
+        return [w.key for w in self.pending.get(id(uow), [])]
+
+
+def events_in(uow: UnitOfWork) -> list[tuple[str, dict[str, Any]]]:
+    """The events a unit would publish (outbox rows): (type, data)."""
+    import json
+
+    return [(row.type, json.loads(row.data)) for row in uow.staged("outbox")]
+
+
+def event_models(uow: UnitOfWork) -> list[EventData]:
+    return [CATALOG[row.type].model.model_validate_json(row.data) for row in uow.staged("outbox")]

@@ -17,13 +17,12 @@ from functools import lru_cache
 from itertools import groupby
 from typing import Literal
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from stdnum.es import dni, nie
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.util import isdigits
 
+from functions.core import contact
 from functions.core.errors import ValidationError
 
 DocumentType = Literal["DNI", "NIE", "PASSPORT"]
@@ -332,34 +331,13 @@ def _phonetic_word(word: str) -> str:
 
 
 def normalise_email(s: str | None) -> str | None:
-    """A syntactically valid address with its domain lower-cased (and IDNA-normalised); ``None`` if invalid.
-
-    Provider rules (Gmail ignoring dots and +tags) are not applied: a council system cannot know which
-    provider, or which rules, stand behind a domain. The local part keeps its case (RFC 5321 §2.4).
-    No DNS lookups: deliverability is not checked.
-    """
-    if not s or not s.strip():
-        return None
-    try:
-        return validate_email(s.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        return None
+    """The address C360 matches on (``functions.core.contact``: the platform's one rule); ``None`` if invalid."""
+    return contact.usable_email(s)
 
 
 def normalise_phone(s: str | None, region: str = "ES") -> str | None:
-    """A valid phone number in E.164 (``+34600112233``); ``None`` when it cannot be a real number.
-
-    Numbers without a country code are read as ``region``'s; "0034 ..." is read as +34 from Spain.
-    """
-    if not s or not s.strip():
-        return None
-    try:
-        number = phonenumbers.parse(s, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    """The number C360 matches on, in E.164 (``functions.core.contact``); ``None`` if it cannot be real."""
+    return contact.usable_phone(s, region)
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
+from functions.core import contact
 from functions.core.blind_index import blind_index
 from functions.core.errors import ConflictError, NotFoundError, PicError, ValidationError
 from functions.core.errors import PayloadTooLargeError as PayloadTooLargeError
@@ -94,50 +92,30 @@ class DeliveryExhaustedError(PicError):
 
 
 def normalise_email(raw: str) -> str:
-    """The address as the provider will get it; ``RecipientError`` if it cannot be one (no DNS lookup)."""
+    """The address as the provider will get it (``functions.core.contact``); ``RecipientError`` if it cannot
+    be one."""
     try:
-        return str(validate_email(raw, check_deliverability=False).normalized)
-    except EmailNotValidError as exc:
-        raise RecipientError(
-            f"{raw!r} is not an e-mail address: {exc}", errors=[{"field": "recipient.email", "message": str(exc)}]
-        ) from exc
+        return contact.email(raw)
+    except contact.ContactError as exc:
+        raise RecipientError(f"{raw!r} is {exc}", errors=[{"field": "recipient.email", "message": str(exc)}]) from exc
 
 
 def normalise_phone(raw: str) -> str:
-    """E.164 of a mobile that can take SMS (Spanish by default); ``RecipientError`` otherwise."""
+    """E.164 of a mobile that can take SMS (``functions.core.contact``); ``RecipientError`` otherwise."""
     try:
-        number = phonenumbers.parse(raw, "ES")
-    except phonenumbers.NumberParseException as exc:
-        raise RecipientError(
-            f"{raw!r} is not a phone number", errors=[{"field": "recipient.phone", "message": str(exc)}]
-        ) from exc
-    kind = phonenumbers.number_type(number)
-    sms_kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-    if not phonenumbers.is_valid_number(number) or kind not in sms_kinds:
+        number = contact.phone(raw)
+    except contact.ContactError as exc:
+        raise RecipientError(f"{raw!r} is {exc}", errors=[{"field": "recipient.phone", "message": str(exc)}]) from exc
+    if not contact.is_mobile(number):
         raise RecipientError(
             f"{raw!r} is not a valid mobile number for SMS",
             errors=[{"field": "recipient.phone", "message": "a valid mobile number, e.g. +34 612 345 678"}],
         )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
-def usable_email(raw: Any) -> str | None:
-    """A contact point from a record: normalised, or ``None`` when it cannot be used (never an error)."""
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        return normalise_email(raw)
-    except RecipientError:
-        return None
-
-
-def usable_phone(raw: Any) -> str | None:
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        return normalise_phone(raw)
-    except RecipientError:
-        return None
+usable_email = contact.usable_email
+usable_phone = contact.usable_phone
 
 
 def address_key(channel: str, address: str) -> str:

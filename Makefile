@@ -42,8 +42,8 @@ test-contract: setup ## contract tests: schemas, catalog, manifests
 test-functional: setup ## functional tests through HTTP and CloudEvents against a local platform
 	@$(PY) -m pytest -q tests/functional
 
-lint: setup ## ruff + mypy
-	@$(VENV)/ruff check . && $(VENV)/ruff format --check . && $(VENV)/mypy
+lint: setup ## ruff + mypy + import contracts (domain boundaries, pyproject.toml [tool.importlinter])
+	@$(VENV)/ruff check . && $(VENV)/ruff format --check . && $(VENV)/mypy && $(VENV)/lint-imports
 
 bench: setup ## benchmarks (policy, consent end to end, broker, cold start); figures to docs/benchmarks.md
 	@$(PY) -m bench

@@ -39,7 +39,7 @@ from typing import Any
 
 from bench.stats import Figure, ms, pct, us
 from functions.citizen.matching import MODEL_PATH, Candidate, Features, best_match, blocking_keys, load_model
-from local.synthetic_city import CityConfig, generate
+from seed.city import CityConfig, generate
 
 SPLINK_MODEL = MODEL_PATH.with_suffix(".splink.json")
 HELD_OUT = 1_000  # new records resolved against the base in the incremental measure

@@ -59,7 +59,7 @@ from functions.citizen.matching import Features, blocking_keys, features_from_di
 from local import load_records
 from local.harness import Platform, free_port, start_platform
 from local.senders import SenderTokens
-from local.synthetic_city import CityConfig, write_city
+from seed.city import CityConfig, write_city
 
 TRIGGER = "citizen-record-upserted"
 UPSERTED = load_records.EVENT_TYPE

@@ -148,10 +148,10 @@ def _store_commit_timings(samples: int) -> list[float]:
     from events.consent import Actor
     from functions.consent import service
     from functions.consent.storage import DynamoConsentStore
-    from functions.consent.terms import load_terms
     from functions.core import idempotency
     from functions.core.outbox import stage_event
     from functions.core.store import UnitOfWork
+    from functions.core.terms import load_terms
 
     store, terms = DynamoConsentStore(), load_terms(Path("policies/consent/data.json"))
     timings = []

@@ -1,7 +1,7 @@
 """Global position p50/p99 through the real gateway, with policy filtering, per viewer (goal p99 ≤ 100 ms).
 
 A person is built the way the city builds one: a record in each of the eight area systems (C360 links them
-by DNI), the area facts of every system (``local.synthetic_position``), one interaction of every kind and
+by DNI), the area facts of every system (``seed.position``), one interaction of every kind and
 a consent, so that every section of the position holds data. Then the position is read, one request at a
 time (latency, not throughput), as the citizen and as agents of levels 1, 2 and 3 stating a purpose. Each
 read runs the whole read path: JWT verification, the projections' queries (one per linked record, in
@@ -27,8 +27,8 @@ import requests
 
 from bench.stats import Figure, ms, pct
 from local.harness import Platform, free_port, start_platform
-from local.synthetic_city import SYSTEMS, SystemRecord
-from local.synthetic_position import CHANNEL_SOURCES, RECORD_UPSERTED, Event, facts_for, interaction, send
+from seed.city import SYSTEMS, SystemRecord
+from seed.position import CHANNEL_SOURCES, RECORD_UPSERTED, Event, facts_for, interaction, send
 
 GOAL_P99 = 0.100
 DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"

@@ -220,7 +220,7 @@ class Platform:
         if people <= 0 or marker.exists():
             return
         from local.load_records import load
-        from local.synthetic_city import CityConfig, write_city
+        from seed.city import CityConfig, write_city
 
         out = marker.parent
         write_city(CityConfig(people=people, seed=1), out)
@@ -239,7 +239,7 @@ class Platform:
 
     def seed_position(self, people: int) -> None:
         """Once per data directory, after the city is loaded: the area systems' facts and the channels'
-        interactions for its people (``local.synthetic_position``), in the background."""
+        interactions for its people (``seed.position``), in the background."""
         city = self.args.data_dir / "seed-city" / "loaded"
         marker = self.args.data_dir / "seed-city" / "position-loaded"
         if people <= 0 or marker.exists():
@@ -249,8 +249,8 @@ class Platform:
             while not city.exists():
                 if self.stop.wait(1.0):
                     return
-            from local.synthetic_city import CityConfig
-            from local.synthetic_position import seed
+            from seed.city import CityConfig
+            from seed.position import seed
 
             accepted, refused, showcase = seed(self.env["PIC_BASE_URL"], CityConfig(people=people, seed=1))
             if not self.stop.is_set():

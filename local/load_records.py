@@ -1,7 +1,7 @@
 """Bulk-load area systems' records into PIC as ``es.madrid.pic.citizen.record.upserted.v1`` CloudEvents.
 
 ``python -m local.load_records DIR [--url http://127.0.0.1:8080]`` reads every system file that
-``local.synthetic_city`` wrote (``<system>.jsonl`` or ``<system>.csv``; the source URI is
+``seed.city`` wrote (``<system>.jsonl`` or ``<system>.csv``; the source URI is
 ``/legacy/<file stem>``) and posts each record in binary mode to the broker ingress (``/events``), as that
 area system (``legacy-<file stem>``, its sender token from the dev IdP's ``POST /dev/sender-token``). The
 event id is a hash of source, local_id and content, so loading the same files again is idempotent (the
@@ -31,7 +31,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from events.citizen import CitizenRecordUpserted
 from local.senders import SenderTokens
-from local.synthetic_city import unflatten
+from seed.city import unflatten
 
 EVENT_TYPE = "es.madrid.pic.citizen.record.upserted.v1"
 NOT_SYSTEM_FILES = {"ground_truth", "summary", "dead-letters"}
@@ -187,7 +187,7 @@ def load(directory: Path, url: str, console: Console | None = None) -> Report:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.load_records", description=__doc__.splitlines()[0])
-    parser.add_argument("directory", type=Path, help="a directory written by local.synthetic_city")
+    parser.add_argument("directory", type=Path, help="a directory written by seed.city")
     parser.add_argument("--url", default="http://127.0.0.1:8080", help="the platform's base URL")
     args = parser.parse_args(argv)
     if not args.directory.is_dir():

@@ -7,7 +7,7 @@ surnames, Jaro-Winkler band, different...). A level has an m probability (how of
 it) and a u probability (how often non-matches do); its match weight is ``log2(m/u)``. The record pair's
 match weight is the prior ``log2(λ/(1-λ))`` plus the sum of the levels' weights, and its match probability
 ``2^w / (1 + 2^w)``. m, u and λ are estimated with Splink (expectation maximisation on the synthetic city,
-``functions.citizen.train``) and read from the versioned JSON ``functions/citizen/model/c360-model-v1.json``,
+``seed.train_c360``) and read from the versioned JSON ``functions/citizen/model/c360-model-v1.json``,
 which also holds the decision thresholds (auto-merge, clerical review, no match) as data.
 
 A DNI/NIE with a wrong check letter is never evidence: an invalid document compares as "missing", so it can

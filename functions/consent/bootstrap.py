@@ -8,9 +8,9 @@ from functools import lru_cache
 
 from functions.consent.handlers import ConsentPorts
 from functions.consent.storage import DynamoConsentStore
-from functions.consent.terms import load_terms
 from functions.core.clock import SYSTEM_CLOCK
 from functions.core.policy import get_policy
+from functions.core.terms import load_terms
 
 
 @lru_cache(maxsize=1)

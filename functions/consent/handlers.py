@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 from events.consent import Actor, Preferences
 from functions.consent import service
 from functions.consent.service import ConsentState, ConsentStore, RgpdFlags, Subscription
-from functions.consent.terms import Terms
 from functions.core.clock import Clock
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy
 from functions.core.store import Staged, UnitOfWork
+from functions.core.terms import Terms
 
 if TYPE_CHECKING:  # the RGPD models load with the first RGPD event, off the HTTP function's cold start
     from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened

@@ -24,11 +24,11 @@ from events.rgpd import DomainAction, RgpdFlagsChanged, RgpdRequestOpened
 from functions.consent import service
 from functions.consent.service import ConsentProof, ConsentStore, RgpdFlags, Subscription
 from functions.consent.storage import proof_view
-from functions.consent.terms import Terms
 from functions.core import rights
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
+from functions.core.terms import Terms
 
 DOMAIN = "consent"
 # One TransactWriteItems holds at most 100 items; proofs past their retention beyond this many are deleted

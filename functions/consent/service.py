@@ -22,9 +22,9 @@ from events.consent import (
     PreferencesChanged,
     SubscriptionChanged,
 )
-from functions.consent.terms import Terms
 from functions.core.errors import NotFoundError, ValidationError
 from functions.core.madrid import Zone, find_zone
+from functions.core.terms import Terms
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
     from functions.core.store import UnitOfWork

@@ -42,7 +42,6 @@ from events.notification import (
     Recipient,
 )
 from events.rgpd import RgpdFlagsChanged, RgpdRequestCompleted, RgpdRequestOpened
-from functions.consent.terms import load_terms
 from functions.core import rights as core_rights
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import (
@@ -58,6 +57,7 @@ from functions.core.logging import get_logger
 from functions.core.outbox import stage_event
 from functions.core.settings import get_settings
 from functions.core.store import UnitOfWork
+from functions.core.terms import load_terms
 from functions.notification import pipeline, rights, service, templates
 from functions.notification.pipeline import Request as NotificationRequest
 from functions.notification.pipeline import stores

@@ -32,13 +32,13 @@ from events.notification import (
     Recipient,
 )
 from events.rgpd import DomainAction
-from functions.consent.terms import load_terms
 from functions.core import rights
 from functions.core.errors import ConflictError
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
 from functions.core.settings import get_settings
 from functions.core.store import UnitOfWork
+from functions.core.terms import load_terms
 from functions.notification import service, templates
 from functions.notification.channels import DeliveryFailed, Outbound, providers
 from functions.notification.release import stage_marker

@@ -30,6 +30,7 @@ from functions.core.outbox import stage_event
 from functions.core.policy import Policy, get_policy
 from functions.core.settings import get_settings
 from functions.core.store import UnitOfWork
+from functions.core.terms import load_terms
 from functions.rgpd import export, service
 from functions.rgpd.storage import DynamoRgpdStore
 
@@ -44,12 +45,11 @@ class Deps:
 
 
 def load_purpose_terms() -> service.PurposeTerms:
-    """The purposes declared in ``policies/consent/data.json``: objections name them."""
-    path = get_settings().policies_dir / "consent" / "data.json"
-    purposes: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["purposes"]
+    """The purposes the published terms declare (``functions.core.terms``): objections name them."""
+    purposes = load_terms().purposes
     return service.PurposeTerms(
         purposes=frozenset(purposes),
-        legal_obligations=frozenset(p for p, v in purposes.items() if v.get("legal_obligation")),
+        legal_obligations=frozenset(p for p, v in purposes.items() if v.legal_obligation),
     )
 
 

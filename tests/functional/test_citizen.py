@@ -236,7 +236,7 @@ def test_the_loader_links_every_record_of_a_synthetic_city(platform: Platform, t
     # GIVEN a tiny synthetic city, plus one file with malformed lines
     city = tmp_path / "city"
     subprocess.run(
-        [sys.executable, "-m", "local.synthetic_city", "--people", "30", "--seed", "1", "--out", str(city)],
+        [sys.executable, "-m", "seed.city", "--people", "30", "--seed", "1", "--out", str(city)],
         cwd=REPO_ROOT,
         check=True,
         capture_output=True,

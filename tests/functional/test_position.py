@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from local.harness import Platform
-from local.synthetic_position import INTERACTION_RECORDED, ITEM_UPSERTED, RECORD_UPSERTED, Event, send
+from seed.position import INTERACTION_RECORDED, ITEM_UPSERTED, RECORD_UPSERTED, Event, send
 from tests.functional.consent_support import assert_problem, settle
 
 pytestmark = pytest.mark.functional

@@ -17,7 +17,7 @@ import requests
 
 from functions.rgpd.service import expected_domains
 from local.harness import Platform
-from local.synthetic_position import ITEM_UPSERTED, Event, send
+from seed.position import ITEM_UPSERTED, Event, send
 from tests.functional.consent_support import citizen_url, settle, wait_for_events
 
 pytestmark = pytest.mark.functional

@@ -21,7 +21,7 @@ import pytest
 from stdnum.es import dni as spanish_dni
 
 from local.harness import Platform
-from local.synthetic_position import ITEM_UPSERTED, Event, send
+from seed.position import ITEM_UPSERTED, Event, send
 from tests.functional.consent_support import GIVE, citizen_url, put_consent
 from tests.functional.notification_support import (
     CAMPAIGN,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from events.consent import Actor
-from functions.consent.terms import Terms, load_terms
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
+from functions.core.terms import Terms, load_terms
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -26,7 +26,7 @@ from functions.citizen.matching import (
     load_model,
     model_from_json,
 )
-from functions.citizen.train import comparison_sql
+from seed.train_c360 import comparison_sql
 
 BASE: dict[str, Any] = {
     "local_id": "PAD1",

@@ -12,10 +12,10 @@ from events.consent import Actor, Preferences, QuietHours
 from functions.consent import handlers
 from functions.consent.handlers import ConsentPorts
 from functions.consent.service import ChangeConsent, SubscriptionNotFoundError
-from functions.consent.terms import Terms
 from functions.core.errors import ConflictError
 from functions.core.policy import EmbeddedPolicy
 from functions.core.retry import retry_on_conflict
+from functions.core.terms import Terms
 from tests.unit.consent.fakes import FakeConsentStore
 from tests.unit.fakes import FixedClock, events_in
 

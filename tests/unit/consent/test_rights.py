@@ -12,12 +12,12 @@ from events.consent import Actor, Preferences
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
 from functions.consent import rights, service
 from functions.consent.service import ConsentProof, ConsentState, RgpdFlags, Subscription
-from functions.consent.terms import Terms
 from functions.core import rights as core_rights
 from functions.core.errors import ConflictError
 from functions.core.madrid import find_zone
 from functions.core.policy import EmbeddedPolicy
 from functions.core.store import UnitOfWork
+from functions.core.terms import Terms
 from tests.unit.rgpd_support import assert_staged_beside_the_answer, rgpd_request
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

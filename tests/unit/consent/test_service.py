@@ -25,9 +25,9 @@ from functions.consent.service import (
     removed_subscription,
     subscription_id,
 )
-from functions.consent.terms import Terms
 from functions.core.errors import ValidationError
 from functions.core.madrid import zones
+from functions.core.terms import Terms
 
 CITIZEN_ID = "c-0001"
 T0 = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """Train the C360 match model with Splink (DuckDB) and export it as the versioned JSON the scorer reads.
 
-``python -m functions.citizen.train --people 30000 --seed 11 [--out functions/citizen/model/c360-model-v1.json]``
+``python -m seed.train_c360 --people 30000 --seed 11 [--out functions/citizen/model/c360-model-v1.json]``
 
 Offline and unsupervised, as it would be on the council's real data: u from random sampling, m and the
 prior λ by expectation maximisation (two EM sessions, each blocked on fields the other one estimates).
@@ -61,7 +61,7 @@ def splink_settings() -> dict[str, Any]:
 
 
 def city_features(people: int, seed: int) -> Iterator[Features]:
-    from local.synthetic_city import CityConfig, generate
+    from seed.city import CityConfig, generate
 
     for _, records in generate(CityConfig(people=people, seed=seed)):
         for r in records:
@@ -126,7 +126,7 @@ def export(linker: Any, out: Path, people: int, seed: int) -> dict[str, Any]:
     document = {
         "version": "c360-model-v1",
         "trained_with": "splink 5.0.0 (DuckDB): u by random sampling, m and prior by EM (unsupervised)",
-        "trained_on": f"local.synthetic_city --people {people} --seed {seed}",
+        "trained_on": f"seed.city --people {people} --seed {seed}",
         "trained_at": datetime.now(UTC).date().isoformat(),
         "probability_two_random_records_match": trained["probability_two_random_records_match"],
         "thresholds": thresholds,
@@ -138,7 +138,7 @@ def export(linker: Any, out: Path, people: int, seed: int) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m functions.citizen.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m seed.train_c360", description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", type=Path, default=MODEL_PATH)

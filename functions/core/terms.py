@@ -1,5 +1,9 @@
 """The consent terms compliance officers edit beside the policy (``policies/consent/data.json``):
-purposes, channels, versioned consent texts per language, alert topics."""
+purposes, channels, versioned consent texts per language, alert topics.
+
+Platform data, not a domain's: the consent domain records consents against them, notifications decide
+purposes and channels with them, data-subject requests name purposes from them — all read them here, one
+way (the kernel), never by importing another domain."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ class Purpose:
     requires_consent: bool
     channel_scoped: bool
     current_text_version: str | None
+    legal_obligation: bool = False  # RGPD art. 6.1.c: no objection lies against it (art. 21.1)
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class Terms:
                 requires_consent=bool(p["requires_consent"]),
                 channel_scoped=bool(p["channel_scoped"]),
                 current_text_version=p.get("current_text_version"),
+                legal_obligation=bool(p.get("legal_obligation")),
             )
             for pid, p in data["purposes"].items()
         }

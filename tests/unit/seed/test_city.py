@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from stdnum.es import dni, nie
 
 from functions.core.madrid import find_zone, zones
-from local.synthetic_city import (
+from seed.city import (
     CSV_COLUMNS,
     DISTRICT_POPULATION,
     DISTRICT_POSTAL_CODES,
@@ -139,7 +139,7 @@ def test_the_city_does_not_depend_on_the_process_hash_seed(tmp_path: Path) -> No
     # GIVEN the CLI run twice in fresh interpreters with different PYTHONHASHSEEDs
     for hash_seed, out in (("1", tmp_path / "a"), ("2", tmp_path / "b")):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
-        args = [sys.executable, "-m", "local.synthetic_city", "--people", "200", "--seed", "5", "--out", str(out)]
+        args = [sys.executable, "-m", "seed.city", "--people", "200", "--seed", "5", "--out", str(out)]
         subprocess.run(args, check=True, env=env, cwd=ROOT, capture_output=True)
 
     # THEN both wrote the same ground truth and the same Padrón
@@ -487,7 +487,7 @@ def test_the_cli_refuses_unknown_or_impossible_rates(tmp_path: Path, rate: str) 
 
 def _peak_rss_mib(people: int, out: Path) -> float:
     """Peak resident memory of a CLI run in a fresh interpreter (os.wait4 reports that child's own peak)."""
-    args = [sys.executable, "-m", "local.synthetic_city", "--people", str(people), "--seed", "1", "--out", str(out)]
+    args = [sys.executable, "-m", "seed.city", "--people", str(people), "--seed", "1", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)

@@ -1,7 +1,7 @@
 """Area facts and interactions for the synthetic city, so that its people have a global position.
 
-``python -m local.synthetic_position --people 200 --seed 1 [--url http://127.0.0.1:8080] [--showcase 3]``
-regenerates the same city as ``local.synthetic_city`` (same people and seed, hence the same local_ids)
+``python -m seed.position --people 200 --seed 1 [--url http://127.0.0.1:8080] [--showcase 3]``
+regenerates the same city as ``seed.city`` (same people and seed, hence the same local_ids)
 and sends, through the broker ingress, what the area systems and channels would:
 
 - ``es.madrid.pic.position.item.upserted.v1`` from each system a person is in: Tributos (taxes, a payment
@@ -34,7 +34,7 @@ from typing import Any
 import requests
 
 from local.senders import SenderTokens
-from local.synthetic_city import SYSTEMS_BY_NAME, CityConfig, Person, SystemRecord, generate
+from seed.city import SYSTEMS_BY_NAME, CityConfig, Person, SystemRecord, generate
 
 ITEM_UPSERTED = "es.madrid.pic.position.item.upserted.v1"
 INTERACTION_RECORDED = "es.madrid.pic.interaction.recorded.v1"
@@ -531,7 +531,7 @@ def seed(base_url: str, config: CityConfig, showcase: int = 3) -> tuple[int, lis
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.synthetic_position", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m seed.position", description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--showcase", type=int, default=3)

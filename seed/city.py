@@ -2,7 +2,7 @@
 (Padrón, Tributos, SER, Multas, Deportes, Cultura, Servicios Sociales, Cita Previa), with planted noise
 and the ground truth of who is who.
 
-``python -m local.synthetic_city --people 1000 --seed 7 --out .pic-data/city [--format jsonl|csv]``
+``python -m seed.city --people 1000 --seed 7 --out .pic-data/city [--format jsonl|csv]``
 writes ``<system>.jsonl`` (or ``.csv``) per system, ``ground_truth.jsonl`` and ``summary.json``.
 The same seed (and the pinned Faker) gives byte-identical files. People are generated and written one
 at a time, so a million-person city runs in constant memory; each system's file passes through a
@@ -920,7 +920,7 @@ def write_city(
         "people_by_document": {kind: documents[kind] for kind in ("DNI", "NIE", "PASSPORT", "none")},
         "non_residents": non_residents,
         "rates": asdict(config.rates),
-        "notes": "postal codes by district and all rates/probabilities are approximate; see local/synthetic_city.py",
+        "notes": "postal codes by district and all rates/probabilities are approximate; see seed/city.py",
     }
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return summary
@@ -946,7 +946,7 @@ def _rate(text: str) -> tuple[str, float]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m local.synthetic_city",
+        prog="python -m seed.city",
         description="Write a synthetic Madrid: one file per area system, ground_truth.jsonl and summary.json.",
     )
     parser.add_argument("--people", type=int, required=True, help="how many people live in the city")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from functions.consent.terms import Terms
+from functions.core.terms import Terms
 
 
 def test_the_published_terms_declare_five_purposes_seven_channels_and_seven_topics(terms: Terms) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from events.catalog import CATALOG
-from local.synthetic_city import CityConfig
-from local.synthetic_position import INTERACTION_RECORDED, ITEM_UPSERTED, RECORD_UPSERTED, plan
+from seed.city import CityConfig
+from seed.position import INTERACTION_RECORDED, ITEM_UPSERTED, RECORD_UPSERTED, plan
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AREA_SECTIONS = {"taxes", "fines", "cases", "appointments", "permits", "wallet", "notifications"}

@@ -1,0 +1,1 @@
+"""Notifications and alerts (NOT): templates, decisions, delivery exactly once, projections of CON events."""

@@ -18,17 +18,13 @@ setup: ## install everything the project needs (idempotent; run by the other tar
 run: setup ## start the whole platform locally on 127.0.0.1:8080 (PIC_PORT), Ctrl-C stops
 	@$(PY) -m local
 
-test: setup ## all tests: unit, Rego, contract, functional (starts its own platform); then test-alternator-like
-	@$(PY) -m pytest -q $(PYTEST_ARGS) tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
-	@$(MAKE) --no-print-directory test-alternator-like
+test: setup ## all tests, phase by phase (unit, Rego, contract, functional, functional on the Alternator-like store), each timed
+	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh
 
 # The functional suite again, on DynamoDB Local behind an endpoint that refuses transactions as ScyllaDB
-# Alternator does, with units of work emulated (docs/decisions/0005). The fuzz and the protocol's own tests
-# already ran above and do not depend on the store.
-ALTERNATOR_LIKE_SKIP = --ignore=tests/functional/test_api_fuzz.py --ignore=tests/functional/test_emulated_transactions.py
+# Alternator does, with units of work emulated (docs/decisions/0005).
 test-alternator-like: setup ## functional tests on the private cloud's kind of store (no TransactWriteItems)
-	@echo "functional tests on the Alternator-like store (PIC_STORE_TRANSACTIONS=emulated)"
-	@PIC_TEST_STORE=alternator-like $(PY) -m pytest -q $(PYTEST_ARGS) $(ALTERNATOR_LIKE_SKIP) tests/functional; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
+	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh alternator-like
 
 test-unit: setup ## unit tests (pure logic) only
 	@$(PY) -m pytest -q tests/unit

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make test` (and `scripts/test_phases.sh PHASE...` for some): every phase in turn — unit, Rego, contract, functional, then the functional suite again on the
+# private cloud's kind of store — each timed, all run even if one fails, and a table of the phases at the
+# end (what failed, how long each took). Exit 1 if any phase failed or collected no tests (pytest's 5).
+set -u
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+ARGS=${PYTEST_ARGS:-}
+# The fuzz and the emulated protocol's own tests already ran in the functional phase; they do not depend on
+# the store (docs/decisions/0005).
+ALTERNATOR_SKIP="--ignore=tests/functional/test_api_fuzz.py --ignore=tests/functional/test_emulated_transactions.py"
+
+declare -a NAMES RESULTS TIMES
+failed=0
+phase() {  # name, then the command
+  local name=$1; shift
+  printf '\n\033[1m== %s\033[0m\n' "$name"
+  local started=$SECONDS rc
+  "$@"; rc=$?
+  [ $rc -eq 5 ] && echo "no tests collected" && rc=1
+  NAMES+=("$name"); RESULTS+=("$([ $rc -eq 0 ] && echo passed || echo "FAILED ($rc)")"); TIMES+=($((SECONDS - started)))
+  [ $rc -eq 0 ] || failed=1
+}
+
+total=$SECONDS
+for which in ${@:-unit policies contract functional alternator-like}; do
+  case $which in
+    unit) phase "unit" $PY -m pytest -q $ARGS tests/unit ;;
+    policies) phase "policies (Rego)" $PY -m pytest -q $ARGS tests/policies ;;
+    contract) phase "contract" $PY -m pytest -q $ARGS tests/contract ;;
+    functional) phase "functional" $PY -m pytest -q $ARGS tests/functional ;;
+    alternator-like) phase "functional, Alternator-like store" \
+      env PIC_TEST_STORE=alternator-like $PY -m pytest -q $ARGS $ALTERNATOR_SKIP tests/functional ;;
+    *) echo "unknown phase $which (unit, policies, contract, functional, alternator-like)"; exit 2 ;;
+  esac
+done
+
+printf '\n\033[1m%-40s %-12s %s\033[0m\n' "phase" "result" "time"
+for i in "${!NAMES[@]}"; do
+  printf '%-40s %-12s %dm%02ds\n' "${NAMES[$i]}" "${RESULTS[$i]}" $((TIMES[$i] / 60)) $((TIMES[$i] % 60))
+done
+elapsed=$((SECONDS - total))
+printf '%-40s %-12s %dm%02ds\n' "all" "$([ $failed -eq 0 ] && echo passed || echo FAILED)" $((elapsed / 60)) $((elapsed % 60))
+exit $failed

@@ -1,4 +1,4 @@
-"""Citizen 360 (C360) entry points: thin. Parse, authorise, call the service, commit, answer.
+"""Citizen 360 (C360) entry points: thin. Parse, map to a use case (``handlers``), commit, answer.
 
 - ``citizen_http``: ``GET /v1/citizens?source=&local_id=`` (which golden record a source record belongs to),
   ``GET /v1/citizens/{citizen_id}`` (the golden record with its source links), ``POST
@@ -8,17 +8,14 @@
   ``pic-citizen-events``): resolve the record to a golden record and announce ``citizen.updated``; and
   ``es.madrid.pic.rgpd.request.opened.v1``: the domain's answer to a data-subject request (``rights.py``).
 
-Every read of a golden record, of a lookup that finds one and of the review queue is recorded in the access
-log (``functions.core.audit``, RGPD art. 5.2 and 15.1.c).
+The use cases are in ``handlers.py``, on the adapters ``bootstrap.py`` builds. Every read of a golden record,
+of a lookup that finds one and of the review queue is recorded in the access log by the kernel, from each
+route's ``reads`` (``functions.core.audit``, RGPD art. 5.2 and 15.1.c).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, Literal
 
 import functions_framework
@@ -28,35 +25,15 @@ from pydantic import BaseModel, Field
 
 from events.citizen import LOCAL_ID_PATTERN, CitizenRecordUpserted
 from events.rgpd import RgpdRequestOpened
-from functions.citizen import matching, rights, service
-from functions.citizen.storage import MAX_TRANSACTION_ITEMS, DynamoCitizenStore
-from functions.core import rights as core_rights
+from functions.citizen import handlers, service
+from functions.citizen.bootstrap import ports
 from functions.core.cloudevent import EventContext, EventFunction
-from functions.core.errors import InvalidEventError, ValidationError
+from functions.core.errors import ValidationError
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
-from functions.core.outbox import stage_event
-from functions.core.policy import Policy, get_policy
 from functions.core.store import UnitOfWork
 
 REVIEW_QUEUE = "(clerical review queue)"  # the resource named when an agent lists the whole queue
 FUNCTION = "pic-citizen"
-
-
-@dataclass(frozen=True)
-class Deps:
-    store: DynamoCitizenStore
-    policy: Policy
-    model: matching.Model
-
-
-@lru_cache(maxsize=1)
-def deps() -> Deps:
-    """The real adapters and the match model, built once per process."""
-    return Deps(store=DynamoCitizenStore(), policy=get_policy(), model=matching.load_model())
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class CitizenRef(BaseModel):
@@ -73,10 +50,7 @@ def citizen_of_record(ctx: RequestContext, params: dict[str, str]) -> str:
             "source and local_id are required query parameters",
             errors=[{"field": name, "message": "required"} for name in missing],
         )
-    found = deps().store.fetch_citizen_of(args["source"], args["local_id"])
-    if found is None:
-        raise service.CitizenNotFoundError(f"no golden record links {args['source']}#{args['local_id']}")
-    return found[0]
+    return handlers.citizen_of_record(args["source"], args["local_id"], ports())
 
 
 def find_citizen(ctx: RequestContext) -> Reply:
@@ -87,10 +61,7 @@ def find_citizen(ctx: RequestContext) -> Reply:
 
 def get_citizen(ctx: RequestContext, citizen_id: str) -> Reply:
     """The golden record with its source links; the read (or its refusal) is in the person's access log."""
-    golden = deps().store.fetch_golden(citizen_id)
-    if golden is None:
-        raise service.CitizenNotFoundError(f"no golden record {citizen_id}")
-    return Reply(200, service.golden_view(golden, deps().store.fetch_links(citizen_id)))
+    return Reply(200, handlers.golden_record(citizen_id, ports()))
 
 
 def golden_summary(view: dict[str, Any]) -> dict[str, Any]:
@@ -119,31 +90,17 @@ class UnmergeResult(BaseModel):
 def unmerge_citizen(ctx: RequestContext, citizen_id: str, body: UnmergeRequest) -> Reply:
     """Split a source record out of a golden record: the merge that brought it is undone exactly, or the
     record alone becomes a new golden record. 409 when there is nothing to split or a concurrent change."""
-    store = deps().store
-    golden = store.fetch_golden(citizen_id)
-    if golden is None:
-        raise service.CitizenNotFoundError(f"no golden record {citizen_id}")
-    plan = service.unmerge(
-        golden,
-        store.fetch_links(citizen_id),
-        body.source,
-        body.local_id,
-        store.fetch_merges(citizen_id),
-        by=ctx.subject.id,
-        now=now(),
+
+    def reply(done: handlers.Unmerged) -> Reply:
+        moved = [MovedLinkView(source=source, local_id=local_id) for source, local_id in done.links]
+        return Reply(
+            200, UnmergeResult(citizen_id=done.citizen_id, restored_citizen_id=done.restored_citizen_id, links=moved)
+        )
+
+    return ctx.run(
+        lambda: handlers.unmerge(citizen_id, body.source, body.local_id, ctx.subject.id, ports(), ctx.traceparent),
+        reply,
     )
-    uow = UnitOfWork()
-    stage_plan(uow, plan, ctx.traceparent)
-    restored = plan.goldens[1].citizen_id
-    moved = [MovedLinkView(source=a.source, local_id=a.local_id) for _, a in plan.moved]
-    return ctx.commit(uow, Reply(200, UnmergeResult(citizen_id=citizen_id, restored_citizen_id=restored, links=moved)))
-
-
-def stage_plan(uow: UnitOfWork, plan: service.MovePlan, traceparent: str | None) -> None:
-    deps().store.stage_plan(uow, plan)
-    at = next((g.updated_at for g in plan.goldens if g.updated_at), None)
-    for event in plan.events:
-        stage_event(uow, event, subject=getattr(event, "citizen_id", None), traceparent=traceparent, now=at)
 
 
 class ComparisonView(BaseModel):
@@ -216,15 +173,13 @@ def list_reviews(ctx: RequestContext) -> Reply:
         errors.append({"field": "cursor", "message": "a next_cursor from a previous page"})
     if errors:
         raise ValidationError("invalid query parameters", errors=errors)
-    page = deps().store.list_reviews(status, int(limit_text), cursor)
+    page = handlers.review_queue(status, int(limit_text), cursor, ports())
     ctx.shown_citizens = sorted({cid for r in page.items for cid in (r.citizen_id, r.candidate_id)})
     return Reply(200, ReviewPageView(items=[review_view(r) for r in page.items], next_cursor=page.next_cursor))
 
 
 def citizen_of_review(ctx: RequestContext, params: dict[str, str]) -> str:
-    review = deps().store.fetch_review(params["review_id"])
-    if review is None:
-        raise service.CitizenNotFoundError(f"no review {params['review_id']}")
+    review = handlers.find_review(params["review_id"], ports())
     ctx.resource = review
     return review.citizen_id
 
@@ -233,35 +188,18 @@ def resolve_review(ctx: RequestContext, review_id: str, body: ReviewDecision) ->
     """An agent decides a review: ``match`` merges the record's golden record into the candidate's (one
     transaction: goldens, links, pointers, documents, snapshot, events, the review); ``no-match`` closes it.
     409 if it was already decided or either golden record changed (merged elsewhere) meanwhile."""
-    store = deps().store
-    review: service.Review = ctx.resource
-    if review.status != "open":
-        raise service.MergeConflictError(f"review {review_id} was already decided: {review.status}")
-    at = now()
-    uow = UnitOfWork()
-    if body.decision == "match":
-        target = store.fetch_golden(review.candidate_id)
-        absorbed = store.fetch_golden(review.citizen_id)
-        if target is None or absorbed is None:
-            gone = review.candidate_id if target is None else review.citizen_id
-            raise service.MergeConflictError(f"golden record {gone} no longer exists (merged meanwhile?)")
-        plan = service.merge(
-            target,
-            store.fetch_links(target.citizen_id),
-            absorbed,
-            store.fetch_links(absorbed.citizen_id),
-            reason="review",
-            score=round(review.score, 6),
-            evidence=[f"{c}: {lv} ({w:+.2f})" for c, lv, w in review.comparisons],
-            by=ctx.subject.id,
-            now=at,
-            review_id=review_id,
-        )
-        stage_plan(uow, plan, ctx.traceparent)
-    decided = dataclasses.replace(review, status=body.decision, decided_by=ctx.subject.id, decided_at=at)
-    store.stage_review(uow, decided)
-    ctx.shown_citizens = [review.citizen_id, review.candidate_id]
-    return ctx.commit(uow, Reply(200, review_view(decided)))
+    first_read = iter([ctx.resource])  # the resolver's read serves the first attempt; a retry reads again
+
+    def reply(decided: service.Review) -> Reply:
+        ctx.shown_citizens = [decided.citizen_id, decided.candidate_id]
+        return Reply(200, review_view(decided))
+
+    return ctx.run(
+        lambda: handlers.decide_review(
+            review_id, body.decision, ctx.subject.id, ports(), ctx.traceparent, read=next(first_read, None)
+        ),
+        reply,
+    )
 
 
 GOLDEN = ("golden-record", "source-links")
@@ -331,161 +269,19 @@ def citizen_http(request: Request) -> Response:
 
 
 def on_record_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
-    """Resolve an area system's record (the event ``source`` is the system) against the whole base and stage
-    the result: link, golden record, blocks and their claims, review if any, and the event, in one unit of work.
-
-    The block claims make concurrent arrivals safe: a record that joined one of this record's blocks after it
-    was read cancels this commit (a conflict), and the kernel decides the record again on what that one wrote
-    (``functions.core.cloudevent.CONFLICT_ATTEMPTS``; then the broker redelivers on 409)."""
+    """An area system's record (the event ``source`` is the system), resolved against the whole base; a lost
+    race (a block claim) is decided again by the kernel, then answered 409 for the broker to redeliver."""
     assert isinstance(data, CitizenRecordUpserted)
-    if not ctx.source.startswith("/") or "#" in ctx.source:
-        raise InvalidEventError(f"source {ctx.source!r} is not an area system's URI such as /legacy/padron")
-    if ctx.source == service.DATA_SUBJECT:
-        raise InvalidEventError(
-            f"source {service.DATA_SUBJECT} is the person's own contact data, written only by an RGPD rectification"
-        )
-    store, model = deps().store, deps().model
-    existing = store.fetch_link(ctx.source, data.local_id)
-    document = service.document_of(data)  # an unknown type is a 422 problem: dead-lettered with the reason
-    owner = store.fetch_document_owner(document)
-    features = matching.features_from_dict(f"{ctx.source}#{data.local_id}", data.model_dump(mode="json"))
-    keys = matching.blocking_keys(features)
-    verdict, bridge, blocks = None, None, None
-    if existing is None and owner is None:
-        blocks = store.fetch_blocks(features, keys)
-        verdict = matching.best_match(model, features, blocks.candidates)
-    target = service.target_citizen(existing, owner, verdict)
-    golden = store.fetch_golden(target) if target else None
-    links = store.fetch_links(target) if target else []
-    if existing is None and owner is not None:  # its document decides; does it resemble ANOTHER golden record?
-        blocks = store.fetch_blocks(features, keys, known={lk.key for lk in links})
-        bridge = matching.best_match(model, features, [c for c in blocks.candidates if c.citizen_id != owner])
-    at = now()
-    outcome = service.resolve(
-        ctx.source,
-        data,
-        existing=existing,
-        document_owner=owner,
-        golden=golden,
-        other_links=links,
-        now=at,
-        verdict=verdict,
-        bridge=bridge,
-    )
-    if outcome.event is None:
-        return UnitOfWork()
-    old_keys: set[str] = set()
-    if existing is not None:
-        old_keys = matching.blocking_keys(
-            matching.features_from_dict(existing.key, existing.record.model_dump(mode="json"))
-        )
-    claims = service.block_claims(keys - old_keys, blocks.seen if blocks else None)
-    merge = auto_merge(outcome, links, service.bridged(verdict, bridge), at)
-    uow = stage_upsert(ctx, outcome, keys, old_keys, claims, merge)
-    if merge is not None and len(uow) >= MAX_TRANSACTION_ITEMS:  # the kernel adds the idempotency record
-        uow = stage_upsert(ctx, outcome, keys, old_keys, claims, None)  # the merge waits for a later record
-    return uow
-
-
-def stage_upsert(
-    ctx: EventContext,
-    outcome: service.Resolution,
-    keys: set[str],
-    old_keys: set[str],
-    claims: tuple[service.BlockClaim, ...],
-    merge: service.MovePlan | None,
-) -> UnitOfWork:
-    """One upsert's unit of work: the resolution, the blocks and their claims, the review, the event and the
-    bridging merge if any (which then writes the golden record)."""
-    assert outcome.event is not None
-    store, at = deps().store, outcome.link.received_at
-    uow = UnitOfWork()
-    store.stage_resolution(uow, outcome.link, outcome.golden, outcome.claim_document, golden_too=merge is None)
-    store.stage_blocks(uow, outcome.link.key, keys, old_keys, claims)
-    if outcome.review is not None:
-        store.stage_review(uow, outcome.review)
-    stage_event(uow, outcome.event, subject=outcome.link.citizen_id, traceparent=ctx.traceparent, now=at)
-    if merge is not None:
-        stage_plan(uow, merge, ctx.traceparent)
-    return uow
-
-
-def auto_merge(
-    outcome: service.Resolution,
-    links: list[service.Link],
-    other: tuple[str, matching.Score] | None,
-    at: datetime,
-) -> service.MovePlan | None:
-    """When the new record matches a second golden record too (``service.bridged``: at or above auto-merge, no
-    veto), the two are one person that the new record bridges: merge the second into the first in the same unit
-    of work (as Splink's clustering joins connected matches). One per record; a merge too big for one
-    transaction is left alone (the pair scores again at the next record)."""
-    if other is None or outcome.event is None:
-        return None
-    other_id, score = other
-    store = deps().store
-    found = store.fetch_golden(other_id)
-    if found is None:
-        return None
-    try:
-        return service.merge(
-            outcome.golden,
-            [lk for lk in links if lk.key != outcome.link.key] + [outcome.link],
-            found,
-            store.fetch_links(other_id),
-            reason="auto",
-            score=round(score.probability, 6),
-            evidence=[f"{outcome.link.key} matches both golden records", *score.text()],
-            by=service.PIC,
-            now=at,
-        )
-    except service.MergeConflictError:
-        return None
+    return handlers.resolve_record(ctx.source, data, ports(), ctx.traceparent)
 
 
 # ---- data-subject rights (RGPD) -------------------------------------------------------------------
 
 
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
-    """Answer a data-subject request for C360 (``rights.answer``) in the same unit of work as what it erased or
-    rectified; a larger erasure commits its first deletions before (``core_rights.stage_deletions``)."""
+    """C360's answer to a data-subject request, with what it erased or rectified."""
     assert isinstance(data, RgpdRequestOpened)
-    store, at = deps().store, now()
-    result = rights.answer(data, rights.holding_of(data.citizen_id, store), deps().policy, at)
-    uow = result.unit(ctx.traceparent, stage_erasure)
-    fix = result.rectification
-    if fix is not None and fix.link is not None and fix.golden is not None and fix.event is not None:
-        store.stage_link(uow, fix.link)
-        store.stage_golden(uow, fix.golden)
-        stage_event(uow, fix.event, subject=data.citizen_id, traceparent=ctx.traceparent, now=at)
-    return uow
-
-
-def stage_erasure(uow: UnitOfWork, plan: rights.ErasurePlan) -> None:
-    """The plan's deletions that fit go in ``uow`` with the golden record; the others are committed first."""
-    core_rights.stage_deletions(
-        uow,
-        plan.steps(),
-        stage_erasure_step,
-        room=rights.ROOM_FOR_STEPS,
-        size=rights.step_size,
-        unit=rights.MAX_ITEMS_IN_TRANSACTION,
-    )
-    store = deps().store
-    if plan.rebuilt is not None:
-        store.stage_golden(uow, plan.rebuilt)
-    if plan.erase_golden is not None:
-        store.stage_erase_golden(uow, plan.erase_golden)
-
-
-def stage_erasure_step(uow: UnitOfWork, step: rights.ErasedLink | service.Review | service.MergeRecord) -> None:
-    store = deps().store
-    if isinstance(step, rights.ErasedLink):
-        store.stage_erase_link(uow, step.link, step.blocks, step.release)
-    elif isinstance(step, service.Review):
-        store.stage_erase_review(uow, step)
-    else:
-        store.stage_erase_merge(uow, step)
+    return handlers.answer_rights(data, ports(), ctx.traceparent)
 
 
 event_api = EventFunction(

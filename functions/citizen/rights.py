@@ -16,8 +16,9 @@
   processing, and keeping the Padrón (the identity C360 rests on) is a legal obligation (art. 6.1.c).
 
 What is held, erased, kept and rectified is C360's; the answer's envelope (export size, outcome, deletions
-beyond one transaction) is ``functions.core.rights``. Plain functions over the store's data and the policy:
-the entry point is ``main.on_rgpd_request_opened``.
+beyond one transaction) is ``functions.core.rights``. Plain functions over the store's data and the policy,
+and the staging of what they decide through the domain's port (``service.CitizenStore``): the use case is
+``handlers.answer_rights``.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from events.citizen import CitizenRecordUpserted, CitizenUpdated, MatchDecision,
 from events.rgpd import DomainAction, RgpdRequestOpened
 from functions.citizen import matching, service
 from functions.citizen.identity import Document
-from functions.citizen.service import DATA_SUBJECT, PADRON, Golden, Link, MergeRecord, Review
+from functions.citizen.service import DATA_SUBJECT, PADRON, CitizenStore, Golden, Link, MergeRecord, Review
 from functions.core import rights
+from functions.core.outbox import stage_event
 from functions.core.policy import Policy
+from functions.core.store import UnitOfWork
 
 DOMAIN = "citizen"
 # One TransactWriteItems holds at most 100 items. The answer's own transaction keeps room for the golden
@@ -270,6 +273,33 @@ def step_size(step: ErasedLink | Review | MergeRecord) -> int:
     return step.items if isinstance(step, ErasedLink) else 1
 
 
+def stage_erasure(uow: UnitOfWork, plan: ErasurePlan, store: CitizenStore) -> None:
+    """The plan's deletions that fit go in ``uow`` with the golden record (rebuilt or erased); the others are
+    committed first (``functions.core.rights.stage_deletions``)."""
+    rights.stage_deletions(
+        uow,
+        plan.steps(),
+        lambda unit, step: stage_erasure_step(unit, step, store),
+        room=ROOM_FOR_STEPS,
+        size=step_size,
+        unit=MAX_ITEMS_IN_TRANSACTION,
+    )
+    if plan.rebuilt is not None:
+        store.stage_golden(uow, plan.rebuilt)
+    if plan.erase_golden is not None:
+        store.stage_erase_golden(uow, plan.erase_golden)
+
+
+def stage_erasure_step(uow: UnitOfWork, step: ErasedLink | Review | MergeRecord, store: CitizenStore) -> None:
+    """One whole deletion: a link with its pointer, blocks and document claim; a review; a merge snapshot."""
+    if isinstance(step, ErasedLink):
+        store.stage_erase_link(uow, step.link, step.blocks, step.release)
+    elif isinstance(step, Review):
+        store.stage_erase_review(uow, step)
+    else:
+        store.stage_erase_merge(uow, step)
+
+
 # ---- rectification ----------------------------------------------------------------------------------
 
 
@@ -348,6 +378,17 @@ def _own_contact(
         contact=service.contact_of(after),
     )
     return link, after, event
+
+
+def stage_rectification(
+    uow: UnitOfWork, fix: Rectification, store: CitizenStore, traceparent: str | None, now: datetime
+) -> None:
+    """The person's own contact record, the golden record after it and its ``citizen.updated``, with the answer."""
+    if fix.link is None or fix.golden is None or fix.event is None:
+        return
+    store.stage_link(uow, fix.link)
+    store.stage_golden(uow, fix.golden)
+    stage_event(uow, fix.event, subject=fix.golden.citizen_id, traceparent=traceparent, now=now)
 
 
 # ---- the answer ---------------------------------------------------------------------------------------

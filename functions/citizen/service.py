@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from events.citizen import (
     CitizenMerged,
@@ -42,8 +42,11 @@ from events.citizen import (
     SourceLinkChange,
 )
 from functions.citizen.identity import Document, normalise_document, normalise_email, normalise_phone
-from functions.citizen.matching import Score, Verdict
+from functions.citizen.matching import Candidate, Features, Score, Verdict
 from functions.core.errors import ConflictError, NotFoundError
+
+if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
+    from functions.core.store import UnitOfWork
 
 PADRON = "/legacy/padron"
 # Contact data the person rectified themselves (RGPD art. 16): a source of its own, one record per golden
@@ -156,6 +159,15 @@ class BlockClaim:
     seen: int | None = None
 
 
+@dataclass(frozen=True)
+class BlockRead:
+    """What a record's blocks hold: the candidates to score, and each block's head count as read (the
+    conditions of the record's block claims)."""
+
+    candidates: list[Candidate]
+    seen: dict[str, int | None]
+
+
 def block_claims(joined: Iterable[str], read: Mapping[str, int | None] | None) -> tuple[BlockClaim, ...]:
     """The heads to bump for a record that joins the blocks ``joined``, having read the blocks ``read`` (key ->
     head count seen) to find its candidates, or none (``read`` None: its link or its document decided, it was
@@ -163,6 +175,14 @@ def block_claims(joined: Iterable[str], read: Mapping[str, int | None] | None) -
     any of them meanwhile cancels this transaction, and the kernel decides it again on what that record wrote."""
     seen = dict(read or {})
     return tuple(BlockClaim(key, key in seen, seen.get(key)) for key in sorted(set(joined) | set(seen)))
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """One page of the clerical review queue, oldest first; ``next_cursor`` is the last review id shown."""
+
+    items: list[Review]
+    next_cursor: str | None
 
 
 def new_review_id(now: datetime) -> str:
@@ -646,3 +666,43 @@ def unmerge(
     note = f"un-merge of {key} by {by}"
     updates = tuple(_moved_event(b, a, restored, "unmerge", note, now) for b, a in moved)
     return MovePlan((remaining, restored), None, moved, documents, None, drop, (unmerged, *updates))
+
+
+# ---- the domain's port ------------------------------------------------------------------------------
+
+
+class CitizenStore(Protocol):
+    """What C360 reads and stages (``storage.DynamoCitizenStore`` in production; an in-memory fake in the
+    handlers' unit tests). ``fetch_`` reads consistently; ``stage_`` adds writes to a unit of work, each under
+    the condition that makes a concurrent change a lost race (versions, absence, block claims)."""
+
+    def fetch_citizen_of(self, source: str, local_id: str) -> tuple[str, int] | None: ...
+    def fetch_link(self, source: str, local_id: str) -> Link | None: ...
+    def fetch_document_owner(self, document: Document | None) -> str | None: ...
+    def fetch_golden(self, citizen_id: str) -> Golden | None: ...
+    def fetch_links(self, citizen_id: str) -> list[Link]: ...
+    def fetch_blocks(self, features: Features, keys: Iterable[str], known: Iterable[str] = ()) -> BlockRead: ...
+    def fetch_review(self, review_id: str) -> Review | None: ...
+    def list_reviews(self, status: str, limit: int, cursor: str | None) -> ReviewPage: ...
+    def fetch_reviews_involving(self, citizen_ids: set[str], keys: set[str]) -> list[Review]: ...
+    def fetch_merges(self, citizen_id: str) -> list[MergeRecord]: ...
+    def stage_resolution(
+        self, uow: UnitOfWork, link: Link, golden: Golden, claim: Document | None, *, golden_too: bool = True
+    ) -> None: ...
+    def stage_blocks(
+        self, uow: UnitOfWork, record_key: str, new: set[str], old: set[str], claims: Iterable[BlockClaim]
+    ) -> None: ...
+    def stage_review(self, uow: UnitOfWork, review: Review) -> None: ...
+    def stage_plan(self, uow: UnitOfWork, plan: MovePlan) -> None: ...
+    def stage_link(self, uow: UnitOfWork, link: Link) -> None: ...
+    def stage_golden(self, uow: UnitOfWork, golden: Golden) -> None: ...
+    def stage_erase_link(
+        self, uow: UnitOfWork, link: Link, blocks: Iterable[str], release: Document | None
+    ) -> None: ...
+    def stage_erase_review(self, uow: UnitOfWork, review: Review) -> None: ...
+    def stage_erase_merge(self, uow: UnitOfWork, record: MergeRecord) -> None: ...
+    def stage_erase_golden(self, uow: UnitOfWork, golden: Golden) -> None: ...
+    def fits_one_transaction(self, uow: UnitOfWork) -> bool:
+        """Whether ``uow`` commits as one transaction with the idempotency record the kernel adds to it (a
+        bridging merge that would not fit waits for a later record)."""
+        ...

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +40,16 @@ from pynamodb.attributes import (
 from events.citizen import CitizenRecordUpserted
 from functions.citizen.identity import Document
 from functions.citizen.matching import Candidate, Features, features_from_dict
-from functions.citizen.service import BlockClaim, Golden, Link, MergeRecord, MovePlan, Review
+from functions.citizen.service import (
+    BlockClaim,
+    BlockRead,
+    Golden,
+    Link,
+    MergeRecord,
+    MovePlan,
+    Review,
+    ReviewPage,
+)
 from functions.core.blind_index import blind_index
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 
@@ -137,23 +145,13 @@ def block_key(key: str) -> str:
     return f"blk#{blind_index('block', key)}"
 
 
-@dataclass(frozen=True)
-class BlockRead:
-    """What a record's blocks hold: the candidates to score, and each block's head count as read (the
-    conditions of the record's block claims)."""
-
-    candidates: list[Candidate]
-    seen: dict[str, int | None]
-
-
-@dataclass(frozen=True)
-class ReviewPage:
-    items: list[Review]
-    next_cursor: str | None
-
-
 class DynamoCitizenStore:
-    """The C360 repository: ``fetch_`` reads, ``stage_`` adds writes to a unit of work."""
+    """The C360 repository (``service.CitizenStore`` on DynamoDB): ``fetch_`` reads, ``stage_`` adds writes to a
+    unit of work."""
+
+    def fits_one_transaction(self, uow: UnitOfWork) -> bool:
+        """One TransactWriteItems holds at most ``MAX_TRANSACTION_ITEMS``; the kernel adds the idempotency record."""
+        return len(uow) < MAX_TRANSACTION_ITEMS
 
     def fetch_citizen_of(self, source: str, local_id: str) -> tuple[str, int] | None:
         """The golden record id a source record is linked to, and the pointer's version."""

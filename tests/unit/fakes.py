@@ -9,6 +9,7 @@ lost race is tested without DynamoDB.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,6 +55,8 @@ class Ledger:
     def stage(
         self, uow: UnitOfWork, key: str, expected: int | None, apply: Callable[[], None], *, any_version: bool = False
     ) -> None:
+        if id(uow) not in self.pending:  # a unit a handler discards takes its writes with it (ids are reused)
+            weakref.finalize(uow, self.pending.pop, id(uow), None)
         self.pending.setdefault(id(uow), []).append(_Write(key, expected, apply, any_version))
 
     def commit(self, uow: UnitOfWork) -> None:

@@ -7,14 +7,11 @@
   compliance officer of the Data Protection Officer's office stating a purpose, as ``policies/authz``
   (``access-log.read``) decides (Knative Service ``pic-audit``).
   Reading the log is itself a read of personal data, and is logged the same way.
+The use cases are in ``handlers.py``; the adapters they run on are built by ``bootstrap.py``.
 """
 
 from __future__ import annotations
 
-import binascii
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import functions_framework
@@ -22,45 +19,25 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 
 from events.rgpd import RgpdRequestOpened
-from functions.audit import rights
-from functions.audit.storage import DynamoAuditStore
-from functions.core.audit import AccessRecord
+from functions.audit import handlers, service
+from functions.audit.bootstrap import ports
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import ValidationError
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
-from functions.core.policy import Policy, get_policy
 from functions.core.store import UnitOfWork
 
 NAME = "pic-audit"
 
 
-@dataclass(frozen=True)
-class Deps:
-    store: DynamoAuditStore
-    policy: Policy
-
-
-@lru_cache(maxsize=1)
-def deps() -> Deps:
-    return Deps(store=DynamoAuditStore(), policy=get_policy())
-
-
-def entry_view(record: AccessRecord) -> dict[str, Any]:
-    """One log entry as the citizen reads it: who (role, level, area, id), why, what, and the decision."""
-    return record.model_dump(mode="json", exclude={"citizen_id"})
-
-
 def get_access_log(ctx: RequestContext, citizen_id: str) -> Reply:
     """A page of the log, newest first (``?limit=1..200&cursor=``)."""
     try:
-        limit = min(max(int(ctx.request.args.get("limit", "50")), 1), 200)
+        limit = int(ctx.request.args.get("limit", str(service.DEFAULT_PAGE)))
     except ValueError as exc:
-        raise ValidationError("limit must be an integer 1-200") from exc
-    try:
-        records, cursor = deps().store.fetch_page(citizen_id, limit, ctx.request.args.get("cursor"))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ValidationError("cursor is not one this API gave") from exc
-    return Reply(200, {"citizen_id": citizen_id, "entries": [entry_view(r) for r in records], "next_cursor": cursor})
+        raise ValidationError(f"limit must be an integer 1-{service.MAX_PAGE}") from exc
+    query = handlers.ReadAccessLog(citizen_id, limit, ctx.request.args.get("cursor"))
+    page = handlers.read_access_log(query, ports())
+    return Reply(200, {"citizen_id": page.citizen_id, "entries": page.entries, "next_cursor": page.next_cursor})
 
 
 ROUTES = [
@@ -83,11 +60,9 @@ def audit_http(request: Request) -> Response:
 
 
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
-    """Answer a data-subject request for the access log (``rights.answer``): exported, or kept by law."""
+    """Answer a data-subject request for the access log: exported, or kept by law."""
     assert isinstance(data, RgpdRequestOpened)
-    store = deps().store
-    result = rights.answer(data, store, deps().policy, datetime.now(UTC))
-    return result.unit(ctx.traceparent, lambda uow, plan: plan.stage(uow, store.stage_erase))
+    return handlers.answer_rights(data, ports(), ctx.traceparent)
 
 
 event_api = EventFunction(

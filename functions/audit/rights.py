@@ -8,19 +8,19 @@
 - rectification, restriction, objection: not applicable (a log of what happened is not rectified, and
   keeping it is the legal basis itself).
 What is held and kept is this domain's; the answer's envelope is ``functions.core.rights``. Plain functions
-over the store and the policy: the entry points are in ``main.py``.
+over the domain's port and the policy: the use case that runs them is in ``handlers.py``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from events.rgpd import RgpdRequestOpened
+from functions.audit.service import AccessLogStore
 from functions.core import rights
 from functions.core.audit import AccessRecord
 from functions.core.policy import Policy
-from functions.core.store import UnitOfWork
 
 DOMAIN = "audit"
 CATEGORY = "access-log"
@@ -28,11 +28,6 @@ WHAT = "access-log entries (who read the person's data, why, what, the decision)
 
 ErasurePlan = rights.Erasure[AccessRecord]
 Answer = rights.Answer[ErasurePlan]
-
-
-class RightsStore(Protocol):
-    def fetch_all(self, citizen_id: str) -> list[AccessRecord]: ...
-    def stage_erase(self, uow: UnitOfWork, record: AccessRecord) -> None: ...
 
 
 def export_of(records: list[AccessRecord]) -> dict[str, Any]:
@@ -65,7 +60,7 @@ def plan_erasure(records: list[AccessRecord], policy: Policy, now: datetime) -> 
     return plan
 
 
-def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, now: datetime) -> Answer:
+def answer(data: RgpdRequestOpened, store: AccessLogStore, policy: Policy, now: datetime) -> Answer:
     """This domain's answer to one request."""
     answering = rights.Answering(data, DOMAIN, now)
     if data.right in rights.EXPORT_RIGHTS:

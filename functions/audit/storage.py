@@ -13,6 +13,8 @@ from functions.core.store import UnitOfWork
 
 
 class DynamoAuditStore:
+    """The access-log domain's port (``service.AccessLogStore``) on the kernel's table."""
+
     def fetch_page(self, citizen_id: str, limit: int, cursor: str | None) -> tuple[list[AccessRecord], str | None]:
         """Newest first, ``limit`` at a time; the cursor is opaque to callers (ValueError if forged)."""
         start = None

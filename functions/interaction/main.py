@@ -1,18 +1,16 @@
-"""Interaction log (INTX) entry points: thin. Parse, authorise, call the service, commit, answer.
+"""Interaction log (INTX) entry points: thin. Parse, map to a command, call the use case, answer.
 
 - ``interaction_http``: ``POST /v1/interactions`` (agents' desktops and channels record an interaction)
   and ``GET /v1/interactions/{id}``; Knative Service ``pic-interaction``.
 - ``interaction_events``: ``es.madrid.pic.interaction.recorded.v1`` from the queue manager and other
-  back-offices, and data-subject requests (``rgpd.request.opened``, answered by ``rights.answer``);
-  Knative Service ``pic-interaction-events``.
-Both store the interaction once and announce ``es.madrid.pic.interaction.logged.v1`` through the outbox.
+  back-offices, and data-subject requests (``rgpd.request.opened``); Knative Service ``pic-interaction-events``.
+Both paths run the same use case, ``handlers.record_interaction``: the interaction stored once and
+``es.madrid.pic.interaction.logged.v1`` announced through the outbox. The use cases are in ``handlers.py``;
+the adapters they run on are built by ``bootstrap.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import functions_framework
@@ -22,47 +20,12 @@ from flask import Request, Response
 from events.interaction import InteractionRecorded
 from events.rgpd import RgpdRequestOpened
 from functions.core.cloudevent import EventContext, EventFunction
-from functions.core.errors import ConflictError
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route, parse_body
-from functions.core.outbox import stage_event
-from functions.core.policy import Policy, get_policy
 from functions.core.store import UnitOfWork
-from functions.interaction import rights, service
-from functions.interaction.storage import DynamoInteractionStore
+from functions.interaction import handlers, service
+from functions.interaction.bootstrap import ports
 
 NAME = "pic-interaction"
-
-
-@dataclass(frozen=True)
-class Deps:
-    store: DynamoInteractionStore
-    policy: Policy
-
-
-@lru_cache(maxsize=1)
-def deps() -> Deps:
-    """The real adapters, built once per process."""
-    return Deps(store=DynamoInteractionStore(), policy=get_policy())
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _record(
-    interaction: InteractionRecorded, recorder: str, traceparent: str | None
-) -> tuple[UnitOfWork, service.Stored, bool]:
-    """The unit of work that stores and announces one interaction (empty for a replay); ``True`` if new."""
-    store = deps().store
-    key = service.interaction_key(recorder, interaction.interaction_id)
-    stored, event = service.prepare(interaction, recorder, store.fetch(key), now())
-    uow = UnitOfWork()
-    if event is not None:
-        store.stage(uow, stored)
-        stage_event(
-            uow, event, subject=service.subject_of(interaction), traceparent=traceparent, now=stored.recorded_at
-        )
-    return uow, stored, event is not None
 
 
 def citizen_of_body(ctx: RequestContext, params: dict[str, str]) -> str:
@@ -74,22 +37,18 @@ def citizen_of_body(ctx: RequestContext, params: dict[str, str]) -> str:
 
 def post_interaction(ctx: RequestContext, body: InteractionRecorded) -> Reply:
     """Record an interaction; sending it again answers the first record (200), other content a 422."""
-    recorder = f"{ctx.subject.role}:{ctx.subject.id}"
-    uow, stored, new = _record(body, recorder, ctx.traceparent)
-    location = {"Location": f"/v1/interactions/{stored.id}"}
-    if not new:
-        return Reply(200, service.view(stored), location)
-    try:
-        return ctx.commit(uow, Reply(201, service.view(stored), location))
-    except ConflictError:  # the same interaction recorded concurrently: answer what won
-        uow, stored, _ = _record(body, recorder, ctx.traceparent)
-        return Reply(200, service.view(stored), location)
+    cmd = handlers.RecordInteraction(body, recorder=f"{ctx.subject.role}:{ctx.subject.id}")
+
+    def reply(done: handlers.Recorded) -> Reply:
+        location = {"Location": f"/v1/interactions/{done.stored.id}"}
+        return Reply(201 if done.created else 200, service.view(done.stored), location)
+
+    return ctx.run(lambda: handlers.record_interaction(cmd, ports(), ctx.traceparent), reply)
 
 
 def citizen_of_interaction(ctx: RequestContext, params: dict[str, str]) -> str:
-    stored = deps().store.fetch(params["interaction_id"])
-    if stored is None:
-        raise service.InteractionNotFoundError(f"no interaction {params['interaction_id']!r}")
+    """Whom the interaction is about (the kernel decides on it); the handler reuses what was read."""
+    stored = handlers.find_interaction(params["interaction_id"], ports())
     ctx.resource = stored
     return service.subject_of(stored.interaction)
 
@@ -144,16 +103,14 @@ def interaction_http(request: Request) -> Response:
 def on_recorded(ctx: EventContext, data: Any) -> UnitOfWork:
     """A back-office's interaction (the event ``source`` is the recorder): stored once, announced once."""
     assert isinstance(data, InteractionRecorded)
-    uow, _, _ = _record(data, ctx.source, ctx.traceparent)
-    return uow
+    cmd = handlers.RecordInteraction(data, recorder=ctx.source)
+    return handlers.record_interaction(cmd, ports(), ctx.traceparent).unit
 
 
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
-    """Answer a data-subject request for the interaction log (``rights.answer``), erasures in the same unit."""
+    """Answer a data-subject request for the interaction log, erasures in the same unit."""
     assert isinstance(data, RgpdRequestOpened)
-    store = deps().store
-    result = rights.answer(data, store, deps().policy, now())
-    return result.unit(ctx.traceparent, lambda uow, plan: plan.stage(uow, store.stage_erase))
+    return handlers.answer_rights(data, ports(), ctx.traceparent)
 
 
 event_api = EventFunction(

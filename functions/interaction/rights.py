@@ -11,31 +11,25 @@
 Interactions recorded against an area system's record (``record``: source + local_id) are not found by the
 person's id here: the global position, which knows C360's links, exports and erases its copy of them.
 What is held and kept is this domain's; the answer's envelope is ``functions.core.rights``. Plain functions
-over the store and the policy: the entry points are in ``main.py``.
+over the domain's port and the policy: the use case that runs them is in ``handlers.py``.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from events.rgpd import RgpdRequestOpened
 from functions.core import rights
 from functions.core.policy import Policy
-from functions.core.store import UnitOfWork
 from functions.interaction import service
-from functions.interaction.service import Stored
+from functions.interaction.service import InteractionStore, Stored
 
 DOMAIN = "interaction"
 
 ErasurePlan = rights.Erasure[Stored]
 Answer = rights.Answer[ErasurePlan]
-
-
-class RightsStore(Protocol):
-    def fetch_by_citizen(self, citizen_id: str) -> list[Stored]: ...
-    def stage_erase(self, uow: UnitOfWork, stored: Stored) -> None: ...
 
 
 def category_of(stored: Stored) -> str:
@@ -87,7 +81,7 @@ def plan_erasure(interactions: list[Stored], policy: Policy, now: datetime) -> E
 # ---- the answer ---------------------------------------------------------------------------------------
 
 
-def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, now: datetime) -> Answer:
+def answer(data: RgpdRequestOpened, store: InteractionStore, policy: Policy, now: datetime) -> Answer:
     """This domain's answer to one request."""
     answering = rights.Answering(data, DOMAIN, now)
     if data.right in rights.EXPORT_RIGHTS:

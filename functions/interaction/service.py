@@ -10,9 +10,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from events.interaction import InteractionLogged, InteractionRecorded
 from functions.core.errors import NotFoundError, PicError
+
+if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
+    from functions.core.store import UnitOfWork
 
 
 class InteractionConflictError(PicError):
@@ -77,3 +81,17 @@ def view(stored: Stored) -> dict[str, object]:
         "recorded_by": stored.recorded_by,
         "recorded_at": stored.recorded_at.isoformat(),
     }
+
+
+# ---- the domain's port ------------------------------------------------------------------------------
+
+
+class InteractionStore(Protocol):
+    """What the interaction log reads and stages (``storage.DynamoInteractionStore`` in production; an
+    in-memory fake in the handlers' unit tests). The log is append-only: ``stage`` fails the commit if the id
+    was stored meanwhile (a lost race), and an RGPD erasure is its only deletion."""
+
+    def fetch(self, interaction_id: str) -> Stored | None: ...
+    def fetch_by_citizen(self, citizen_id: str) -> list[Stored]: ...
+    def stage(self, uow: UnitOfWork, stored: Stored) -> None: ...
+    def stage_erase(self, uow: UnitOfWork, stored: Stored) -> None: ...

@@ -55,6 +55,8 @@ def _stored(item: InteractionItem) -> Stored:
 
 
 class DynamoInteractionStore:
+    """The interaction log's port (``service.InteractionStore``) on DynamoDB."""
+
     def fetch(self, interaction_id: str) -> Stored | None:
         try:
             item = InteractionItem.get(interaction_id, consistent_read=True)

@@ -15,7 +15,7 @@ links C360 announced between area records and the golden record. So:
   retries); objection and rectification: not applicable (the position runs no campaign, and its copies
   are rectified at their source).
 What is held and kept is this domain's; the answer's envelope is ``functions.core.rights``. Plain functions
-over the store and the policy: the entry points are in ``main.py``.
+over the domain's port and the policy: the use cases that run them are in ``handlers.py``.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from events.rgpd import DomainAction, RgpdFlagsChanged, RgpdRequestCompleted, RgpdRequestOpened
 from functions.core import rights
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
 from functions.position import service
-from functions.position.service import Flags, Held, Link, Marker
+from functions.position.service import Flags, Held, Marker, PositionStore
 
 DOMAIN = "position"
 MARKER = (
@@ -47,21 +47,6 @@ class ErasurePlan(rights.Erasure[Any]):
 
 
 Answer = rights.Answer[ErasurePlan]
-
-
-class RightsStore(Protocol):
-    def fetch_held(self, citizen_id: str) -> Held: ...
-    def fetch_flags(self, citizen_id: str) -> Flags: ...
-    def stage_flags(self, uow: UnitOfWork, citizen_id: str, flags: Flags) -> None: ...
-    def erasure_rows(self, citizen_id: str, held: Held) -> list[Any]: ...
-    def stage_erase(self, uow: UnitOfWork, row: Any) -> None: ...
-    def stage_marker(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None: ...
-
-
-class SweepStore(RightsStore, Protocol):
-    def fetch_marker(self, citizen_id: str) -> Marker | None: ...
-    def fetch_link(self, source: str, local_id: str) -> Link | None: ...
-    def stage_marker_sources(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None: ...
 
 
 def _items(held: Held) -> list[service.Item]:
@@ -117,7 +102,7 @@ def retention(policy: Policy, category: str, now: datetime) -> dict[str, Any]:
     return rights.retention(policy, DOMAIN, category, now)
 
 
-def plan_erasure(request_id: str, citizen_id: str, store: RightsStore, policy: Policy, now: datetime) -> ErasurePlan:
+def plan_erasure(request_id: str, citizen_id: str, store: PositionStore, policy: Policy, now: datetime) -> ErasurePlan:
     """Erase the projections (unless the retention policy says keep), keep the flag, mark the erasure, and
     say so; the plan's ``erased`` are the rows to delete. The marker is written even when nothing is held: an
     event from before the erasure may still be on its way."""
@@ -146,14 +131,14 @@ def plan_erasure(request_id: str, citizen_id: str, store: RightsStore, policy: P
     return plan
 
 
-def stage_erasure(uow: UnitOfWork, citizen_id: str, plan: ErasurePlan, store: RightsStore) -> None:
+def stage_erasure(uow: UnitOfWork, citizen_id: str, plan: ErasurePlan, store: PositionStore) -> None:
     """The deletions (those beyond one transaction committed first) and, in ``uow``, the marker."""
     plan.stage(uow, store.stage_erase)
     if plan.marker is not None:
         store.stage_marker(uow, citizen_id, plan.marker)
 
 
-def sweep(data: RgpdRequestCompleted, store: SweepStore) -> UnitOfWork:
+def sweep(data: RgpdRequestCompleted, store: PositionStore) -> UnitOfWork:
     """Once an erasure completed, every domain has erased: what the position copied from a domain between
     its own erasure and that domain's (an event in between: a consent given, an interaction logged, a record
     linked while the request ran) is deleted, and the marker keeps when each domain erased, so that such an
@@ -183,7 +168,7 @@ def sweep(data: RgpdRequestCompleted, store: SweepStore) -> UnitOfWork:
 # ---- restriction ----------------------------------------------------------------------------------------
 
 
-def project_flags(data: RgpdFlagsChanged, store: RightsStore) -> UnitOfWork:
+def project_flags(data: RgpdFlagsChanged, store: PositionStore) -> UnitOfWork:
     """Keep the newest restriction flag (latest ``changed_at`` wins); an older event changes nothing."""
     uow = UnitOfWork()
     if service.newer_flags(data.changed_at, store.fetch_flags(data.citizen_id)):
@@ -205,7 +190,7 @@ def _restriction_actions(data: RgpdRequestOpened, flags: Flags) -> list[DomainAc
 # ---- the answer ---------------------------------------------------------------------------------------
 
 
-def answer(data: RgpdRequestOpened, store: RightsStore, policy: Policy, now: datetime) -> Answer:
+def answer(data: RgpdRequestOpened, store: PositionStore, policy: Policy, now: datetime) -> Answer:
     """This domain's answer to one request."""
     answering = rights.Answering(data, DOMAIN, now)
     if data.right in rights.EXPORT_RIGHTS:

@@ -18,12 +18,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged
 from events.interaction import InteractionLogged
 from events.position import PositionItemUpserted
 from functions.core.errors import PicError
+
+if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
+    from functions.core.store import UnitOfWork
 
 SECTIONS: tuple[str, ...] = (
     "taxes",
@@ -381,6 +384,30 @@ def build_view(items: Sequence[Item], decided: dict[Part, tuple[str, str]], toda
     return [sections[name].as_dict() for name in SECTIONS]
 
 
+def policy_input(
+    viewer: dict[str, Any], citizen_id: str, purpose: str | None, parts: list[Part], restricted: bool = False
+) -> dict[str, Any]:
+    """What ``policies/position`` decides on: the verified viewer, their stated purpose, the parts present and
+    ``restricted``, the RGPD art. 18 flag as last projected."""
+    return {
+        "subject": viewer,
+        "purpose": purpose,
+        "resource": {
+            "citizen_id": citizen_id,
+            "parts": [{"section": p.section, "area": p.area, "special_category": p.special_category} for p in parts],
+            "restricted": restricted,
+        },
+    }
+
+
+def decided_parts(result: dict[str, Any]) -> dict[Part, tuple[str, str]]:
+    """The policy's view and reason for each part, as ``build_view`` applies them."""
+    return {
+        Part(p["section"], p["area"], bool(p["special_category"])): (str(p["view"]), str(p["reason"]))
+        for p in result.get("parts", [])
+    }
+
+
 def shown_sections(view: list[dict[str, Any]]) -> list[str]:
     """What a read disclosed, for the access log: ``section:view`` of every section with something shown."""
     return [f"{s['section']}:{s['view']}" for s in view if s["summary"]["count"]]
@@ -398,3 +425,40 @@ def export_sections(items: Sequence[Item], today: date) -> list[dict[str, Any]]:
     answer for theirs, and the projection follows."""
     decided = {part: ("full", EXPORT_REASON) for part in parts_of(items)}
     return build_view(items, decided, today)
+
+
+# ---- the domain's port ------------------------------------------------------------------------------
+
+
+class PositionStore(Protocol):
+    """What the position reads and stages (``storage.DynamoPositionStore`` in production; an in-memory fake in
+    the handlers' unit tests). A golden record's own facts are addressed by its ``citizen_id``, an area
+    system's record by ``(source, local_id)``; the rows an erasure deletes are the adapter's own (opaque here).
+    Every ``stage_`` write is guarded as the convergence rules above say (a later fact, link, flag or marker
+    wins; a bundle by its version): a concurrent change makes the commit lose the race."""
+
+    # links and memberships
+    def fetch_link(self, source: str, local_id: str) -> Link | None: ...
+    def stage_link(self, uow: UnitOfWork, link: Link, previous: Link | None) -> None: ...
+
+    # facts about the golden record itself (consents, interactions recorded with a citizen_id)
+    def fetch_own_fact_order(self, citizen_id: str, item: Item) -> tuple[int, str] | None: ...
+    def stage_own_fact(self, uow: UnitOfWork, citizen_id: str, item: Item) -> None: ...
+    def stage_own_fact_deleted(self, uow: UnitOfWork, citizen_id: str, item: Item) -> None: ...
+
+    # an area system's record: all its facts, versioned
+    def fetch_bundle(self, source: str, local_id: str) -> tuple[dict[str, Item], int | None]: ...
+    def stage_bundle(
+        self, uow: UnitOfWork, source: str, local_id: str, facts: dict[str, Item], version: int | None
+    ) -> None: ...
+
+    # the read path and data-subject rights
+    def fetch_view(self, citizen_id: str) -> tuple[list[Item], Flags]: ...
+    def fetch_held(self, citizen_id: str) -> Held: ...
+    def fetch_flags(self, citizen_id: str) -> Flags: ...
+    def stage_flags(self, uow: UnitOfWork, citizen_id: str, flags: Flags) -> None: ...
+    def fetch_marker(self, citizen_id: str) -> Marker | None: ...
+    def stage_marker(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None: ...
+    def stage_marker_sources(self, uow: UnitOfWork, citizen_id: str, marker: Marker) -> None: ...
+    def erasure_rows(self, citizen_id: str, held: Held) -> list[Any]: ...
+    def stage_erase(self, uow: UnitOfWork, row: Any) -> None: ...

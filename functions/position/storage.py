@@ -96,7 +96,8 @@ def _newer_than(order: tuple[int, str]) -> Condition:
 
 
 class DynamoPositionStore:
-    """The position repository: ``fetch_`` reads, ``stage_`` adds writes to a unit of work."""
+    """The position's port (``service.PositionStore``) on DynamoDB: ``fetch_`` reads, ``stage_`` adds writes
+    to a unit of work."""
 
     # ---- links ----
 
@@ -129,20 +130,25 @@ class DynamoPositionStore:
 
     # ---- facts ----
 
-    def fetch_fact_order(self, pk: str, item: Item) -> tuple[int, str] | None:
+    def fetch_own_fact_order(self, citizen_id: str, item: Item) -> tuple[int, str] | None:
+        """The fold order of the golden record's own fact that ``item`` would replace (``None``: none held)."""
         try:
-            row = PositionRow.get(pk, item_sk(item), consistent_read=True, attributes_to_get=["order_us", "digest"])
+            row = PositionRow.get(
+                citizen_pk(citizen_id), item_sk(item), consistent_read=True, attributes_to_get=["order_us", "digest"]
+            )
         except PositionRow.DoesNotExist:
             return None
         return int(row.order_us or 0), str(row.digest or "")
 
-    def stage_fact_deleted(self, uow: UnitOfWork, pk: str, item: Item) -> None:
+    def stage_own_fact_deleted(self, uow: UnitOfWork, citizen_id: str, item: Item) -> None:
         """Delete the fact ``item`` replaces, if the one stored is older (a withdrawal that must not be shown)."""
-        uow.delete(PositionRow(pk, item_sk(item)), condition=_newer_than(item.order), tag="position-item")
+        row = PositionRow(citizen_pk(citizen_id), item_sk(item))
+        uow.delete(row, condition=_newer_than(item.order), tag="position-item")
 
-    def stage_fact(self, uow: UnitOfWork, pk: str, item: Item) -> None:
+    def stage_own_fact(self, uow: UnitOfWork, citizen_id: str, item: Item) -> None:
+        """A fact about the golden record itself, unless a later one is stored."""
         row = PositionRow(
-            pk,
+            citizen_pk(citizen_id),
             item_sk(item),
             section=item.section,
             key=item.key,

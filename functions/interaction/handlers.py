@@ -1,0 +1,84 @@
+"""Interaction log use cases: one function per command, question or event, over the domain's ports.
+
+Recording reads the log through the ``InteractionStore`` port, decides with ``service`` (new, a replay of the
+same content, or other content under the same id: refused) and stages the interaction with its
+``interaction.logged`` event in one unit of work, which it returns (``Staged``): the entry point commits it
+(with the request's idempotency record, or the event's dedupe record) and runs the handler again if the commit
+lost a race — the same interaction recorded concurrently is then a replay. Nothing here knows HTTP,
+CloudEvents or DynamoDB; the unit tests run these handlers against in-memory fakes of the ports
+(``tests/unit/interaction/test_handlers.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from events.interaction import InteractionRecorded
+from events.rgpd import RgpdRequestOpened
+from functions.core.clock import Clock
+from functions.core.outbox import stage_event
+from functions.core.policy import Policy
+from functions.core.store import Staged, UnitOfWork
+from functions.interaction import rights, service
+from functions.interaction.service import InteractionStore, Stored
+
+
+@dataclass(frozen=True)
+class InteractionPorts:
+    """Everything the use cases need from outside: built once per process by ``bootstrap``."""
+
+    store: InteractionStore
+    policy: Policy
+    clock: Clock
+
+
+# ---- commands -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordInteraction:
+    """An interaction to record, and who records it: ``role:id`` of a channel's caller, or the source of a
+    back-office's event. PIC's id is derived from both, so two recorders never collide."""
+
+    interaction: InteractionRecorded
+    recorder: str
+
+
+@dataclass(frozen=True)
+class Recorded:
+    stored: Stored
+    created: bool  # False: a replay of what the recorder sent before (nothing staged)
+
+
+def record_interaction(cmd: RecordInteraction, ports: InteractionPorts, traceparent: str | None) -> Staged[Recorded]:
+    """Store and announce one interaction; the same again stages nothing and answers the first record; the
+    same id with other content is ``InteractionConflictError`` (422)."""
+    key = service.interaction_key(cmd.recorder, cmd.interaction.interaction_id)
+    stored, event = service.prepare(cmd.interaction, cmd.recorder, ports.store.fetch(key), ports.clock.now())
+    uow = UnitOfWork()
+    if event is None:
+        return Staged(uow, Recorded(stored, created=False))
+    ports.store.stage(uow, stored)
+    subject = service.subject_of(cmd.interaction)
+    stage_event(uow, event, subject=subject, traceparent=traceparent, now=stored.recorded_at)
+    return Staged(uow, Recorded(stored, created=True))
+
+
+# ---- questions ----------------------------------------------------------------------------------------
+
+
+def find_interaction(interaction_id: str, ports: InteractionPorts) -> Stored:
+    """One stored interaction by PIC's id, or ``InteractionNotFoundError``."""
+    stored = ports.store.fetch(interaction_id)
+    if stored is None:
+        raise service.InteractionNotFoundError(f"no interaction {interaction_id!r}")
+    return stored
+
+
+# ---- data-subject rights (RGPD) ---------------------------------------------------------------------
+
+
+def answer_rights(data: RgpdRequestOpened, ports: InteractionPorts, traceparent: str | None) -> UnitOfWork:
+    """This domain's answer to a data-subject request (``rights.answer``), its erasures in the same unit."""
+    result = rights.answer(data, ports.store, ports.policy, ports.clock.now())
+    return result.unit(traceparent, lambda uow, plan: plan.stage(uow, ports.store.stage_erase))

@@ -2,8 +2,10 @@
 
 RGPD art. 12.3: answer "without undue delay and in any event within one month of receipt of the request";
 "extended by two further months where necessary" (three months in total), telling the person, with the
-reasons, within the first month. Sources (/work/shared/data/madrid/facts.md §4.1): AEAT, "Período de
-resolución" ("un mes (natural)… prorrogarse otros dos meses (siendo un total de tres meses)") and APDCAT.
+reasons, within the first month. Sources: the Agencia Tributaria's data-protection page, "Período de
+resolución" ("un mes (natural)… prorrogarse otros dos meses (siendo un total de tres meses)"),
+https://sede.agenciatributaria.gob.es/Sede/gl_es/todas-gestiones/procedimientos-no-tributarios/tratamiento-datos-personales/tratamiento-datos-personales/informacion-interesado-sobre-proteccion-datos/4-ejercicio-derechos/4_1_introduccion/4_1_4-periodo-resolucion.html
+and the APDCAT, https://apdcat.gencat.cat/es/drets_i_obligacions/drets/drets_habeas_data/index.html.
 
 How a month is counted: Regulation (EEC, Euratom) No 1182/71 (periods, dates and time limits of EU acts)
 art. 3: the period runs to the day of the following month with the same date as the day of receipt
@@ -44,10 +46,14 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day, time(23, 59, 59), tzinfo=MADRID).astimezone(UTC)
 
 
+def local_date(at: datetime) -> date:
+    """The day ``at`` falls on in Madrid: the day a date rule counts (receipt, "not in the future")."""
+    return at.astimezone(MADRID).date()
+
+
 def due_date(received_at: datetime, months: int = FIRST_PERIOD_MONTHS) -> date:
     """The last day to answer a request received at ``received_at`` (read in Madrid time)."""
-    received = received_at.astimezone(MADRID).date()
-    return next_working_day(add_months(received, months))
+    return next_working_day(add_months(local_date(received_at), months))
 
 
 def due_at(received_at: datetime, months: int = FIRST_PERIOD_MONTHS) -> datetime:

@@ -3,16 +3,18 @@
 A request is validated per right, gets its art. 12.3 deadline, and fans out to every domain that holds
 personal data (the consumers of ``rgpd.request.opened`` in the event catalog). Each domain answers once;
 the request's status is a fold of its answers. Restriction (art. 18) and objection (art. 21) also change
-the citizen's flags, which this domain owns and every contact policy honours.
+the citizen's flags, which this domain owns and every contact policy honours. The use cases that read and
+stage through the domain's port (``RgpdStore``) are in ``handlers``; the time they decide at is the clock's.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +31,10 @@ from events.rgpd import (
 from functions.core import contact
 from functions.core.errors import ConflictError, InvalidEventError, NotFoundError, ValidationError, pydantic_errors
 from functions.rgpd import deadlines
+
+if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
+    from functions.core.store import UnitOfWork
+    from functions.core.terms import Terms
 
 REQUEST_OPENED = "es.madrid.pic.rgpd.request.opened.v1"
 EXPORT_RIGHTS = ("access", "portability")
@@ -144,9 +150,18 @@ class PurposeTerms:
     purposes: frozenset[str]
     legal_obligations: frozenset[str]
 
+    @classmethod
+    def published(cls, terms: Terms) -> PurposeTerms:
+        """The purposes of the published terms (``functions.core.terms``, the kernel's reading of them)."""
+        return cls(
+            purposes=frozenset(terms.purposes),
+            legal_obligations=frozenset(p for p, v in terms.purposes.items() if v.legal_obligation),
+        )
 
-def validate_details(right: str, details: Mapping[str, Any], terms: PurposeTerms) -> dict[str, Any]:
-    """The right's fields, checked; ``RgpdRequestInvalidError`` naming every invalid field otherwise."""
+
+def validate_details(right: str, details: Mapping[str, Any], terms: PurposeTerms, today: date) -> dict[str, Any]:
+    """The right's fields, checked (``today``: the date in Madrid when the request is received, for what may not
+    be in the future); ``RgpdRequestInvalidError`` naming every invalid field otherwise."""
     model = DETAILS[right]
     try:
         parsed = model.model_validate(dict(details))
@@ -156,7 +171,7 @@ def validate_details(right: str, details: Mapping[str, Any], terms: PurposeTerms
         ) from exc
     errors: list[dict[str, Any]] = []
     if isinstance(parsed, RectificationDetails):
-        errors = _rectification_errors(parsed.fields)
+        errors = _rectification_errors(parsed.fields, today)
     elif isinstance(parsed, ObjectionDetails):
         errors = _objection_errors(parsed.purposes, terms)
     if errors:
@@ -164,7 +179,7 @@ def validate_details(right: str, details: Mapping[str, Any], terms: PurposeTerms
     return parsed.model_dump(mode="json", exclude_none=True)
 
 
-def _rectification_errors(fields: dict[str, str]) -> list[dict[str, Any]]:
+def _rectification_errors(fields: dict[str, str], today: date) -> list[dict[str, Any]]:
     errors = []
     for name, value in fields.items():
         where = f"fields.{name}"
@@ -172,19 +187,19 @@ def _rectification_errors(fields: dict[str, str]) -> list[dict[str, Any]]:
             errors.append(_error(where, f"not a rectifiable field; one of {', '.join(RECTIFIABLE)}", "unknown_field"))
         elif not value.strip():
             errors.append(_error(where, "the correct value must not be empty", "empty"))
-        elif problem := _value_problem(name, value.strip()):
+        elif problem := _value_problem(name, value.strip(), today):
             errors.append(_error(where, problem, "invalid_value"))
     return errors
 
 
-def _value_problem(name: str, value: str) -> str | None:
+def _value_problem(name: str, value: str, today: date) -> str | None:
     """Why ``value`` cannot be the correct value of ``name`` (contact points: ``functions.core.contact``)."""
     if name == "birth_date":
         try:
             born = date.fromisoformat(value)
         except ValueError:
             return "a date as YYYY-MM-DD"
-        return "a birth date cannot be in the future" if born > date.today() else None
+        return "a birth date cannot be in the future" if born > today else None
     checks = {"email": contact.email, "phone": contact.phone}  # the platform's one rule (C360 matches by it)
     if name in checks:
         try:
@@ -234,6 +249,25 @@ class Requester:
     id: str
     level: int = 0
     access_purpose: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """A person exercises a right: whose data, which right, that right's fields as sent, and who asks."""
+
+    citizen_id: str
+    right: str
+    details: Mapping[str, Any]
+    requester: Requester
+
+
+@dataclass(frozen=True)
+class ExtendDeadline:
+    """An agent extends a request's deadline (art. 12.3), with the reason the person is told."""
+
+    request_id: str
+    reason: str
+    by: str
 
 
 @dataclass(frozen=True)
@@ -468,6 +502,59 @@ def flags_event(flags: Flags) -> RgpdFlagsChanged:
     )
 
 
+# ---- the access/portability export ---------------------------------------------------------------
+
+
+def ready_for_export(request: RgpdRequest, answers: Iterable[DomainAnswer], now: datetime) -> Fold:
+    """The request's fold, if its export can be built: an access or portability request every domain has
+    answered; ``ExportNotReadyError`` (409) saying what it waits for otherwise."""
+    if request.right not in EXPORT_RIGHTS:
+        raise ExportNotReadyError(f"request {request.request_id} is a {request.right} request: it has no export")
+    state = fold(request, answers, now)
+    if state.status != "completed":
+        raise ExportNotReadyError(
+            f"request {request.request_id} is {state.status}; pending: {', '.join(state.pending) or 'none'}, "
+            f"failed: {', '.join(state.failed) or 'none'}"
+        )
+    return state
+
+
+def own_data(requests: Iterable[RgpdRequest], flags: Flags, now: datetime) -> dict[str, Any]:
+    """What this domain holds about the person, as JSON values: their requests (kept as evidence, RGPD
+    art. 5.2) and their flags."""
+    held = {
+        "requests": [summary_view(r, now) for r in requests],
+        "flags": {"restricted": flags.restricted, "objections": list(flags.objections), "changed_at": flags.changed_at},
+    }
+    return dict(json.loads(json.dumps(held, default=str)))
+
+
+OWN_DOMAIN = "rgpd"  # this domain's own data in the export, beside the domains that answered
+
+
+def export_document(
+    request: RgpdRequest, state: Fold, answers: Iterable[DomainAnswer], exports: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The export's JSON document: the request, and per domain when it answered, what it did and what it holds
+    (``exports``: domain -> data, this domain's own under ``OWN_DOMAIN``)."""
+    return {
+        "request_id": request.request_id,
+        "citizen_id": request.citizen_id,
+        "right": request.right,
+        "opened_at": request.opened_at,
+        "completed_at": state.completed_at,
+        "generated_at": now,
+        "format": "RGPD art. 15.3 and art. 20.1: JSON of everything held, and one CSV per domain and table",
+        "domains": {
+            **{
+                a.domain: {"answered_at": a.answered_at, "actions": a.actions, "data": exports.get(a.domain)}
+                for a in sorted(answers, key=lambda a: a.domain)
+            },
+            OWN_DOMAIN: {"answered_at": now, "actions": [], "data": exports.get(OWN_DOMAIN)},
+        },
+    }
+
+
 # ---- views ----------------------------------------------------------------------------------------
 
 
@@ -546,3 +633,21 @@ def summary_view(request: RgpdRequest, now: datetime) -> dict[str, Any]:
         "overdue": deadlines.is_overdue(request.due_at, now, request.completed_at),
         "completed_at": request.completed_at,
     }
+
+
+# ---- the domain's port ------------------------------------------------------------------------------
+
+
+class RgpdStore(Protocol):
+    """What the data-subject-rights domain reads and stages (``storage.DynamoRgpdStore`` in production; an
+    in-memory fake in the handlers' unit tests). A request and the flags are versioned: staged at the version
+    read, a unit loses the race if another committed first."""
+
+    def fetch_request(self, request_id: str) -> RgpdRequest | None: ...
+    def fetch_requests_of(self, citizen_id: str, limit: int = 100) -> list[RgpdRequest]: ...
+    def fetch_answers(self, request_id: str) -> list[DomainAnswer]: ...
+    def fetch_export(self, request_id: str, domain: str) -> list[str]: ...
+    def fetch_flags(self, citizen_id: str) -> Flags: ...
+    def stage_request(self, uow: UnitOfWork, request: RgpdRequest) -> None: ...
+    def stage_answer(self, uow: UnitOfWork, request_id: str, answer: DomainAnswer, export_text: str | None) -> None: ...
+    def stage_flags(self, uow: UnitOfWork, flags: Flags) -> None: ...

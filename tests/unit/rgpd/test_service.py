@@ -14,6 +14,7 @@ from functions.rgpd import deadlines, service
 from functions.rgpd.service import DomainAnswer, Flags, Requester, RgpdRequestInvalidError
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+TODAY = deadlines.local_date(NOW)
 TERMS = service.PurposeTerms(
     purposes=frozenset({"campaigns", "surveys", "service-notifications"}),
     legal_obligations=frozenset({"service-notifications"}),
@@ -23,7 +24,7 @@ CITIZEN = Requester("citizen", "c-1")
 
 def invalid_fields(right: str, details: dict[str, Any]) -> set[str]:
     with pytest.raises(RgpdRequestInvalidError) as raised:
-        service.validate_details(right, details, TERMS)
+        service.validate_details(right, details, TERMS, TODAY)
     return {e["field"] for e in raised.value.errors or []}
 
 
@@ -40,7 +41,7 @@ def answer(domain: str, outcome: str = "done", at: datetime = NOW) -> DomainAnsw
 
 
 def test_access_needs_nothing_but_may_carry_a_note() -> None:
-    assert service.validate_details("access", {"note": " please "}, TERMS) == {"note": "please"}
+    assert service.validate_details("access", {"note": " please "}, TERMS, TODAY) == {"note": "please"}
 
 
 def test_a_field_of_another_right_is_named() -> None:
@@ -67,7 +68,7 @@ def test_rectification_with_valid_values_passes() -> None:
         "address.postal_code": "28013",
         "address.district": "01",
     }
-    assert service.validate_details("rectification", {"fields": fields}, TERMS)["fields"] == fields
+    assert service.validate_details("rectification", {"fields": fields}, TERMS, TODAY)["fields"] == fields
 
 
 def test_rectification_needs_fields() -> None:
@@ -85,7 +86,7 @@ def test_objection_to_unknown_or_legal_obligation_purposes_is_named() -> None:
 
 def test_restriction_needs_its_art_18_grounds() -> None:
     assert invalid_fields("restriction", {}) == {"grounds"}
-    assert service.validate_details("restriction", {"grounds": "unlawful-processing"}, TERMS) == {
+    assert service.validate_details("restriction", {"grounds": "unlawful-processing"}, TERMS, TODAY) == {
         "grounds": "unlawful-processing",
         "lift": False,
     }

@@ -607,15 +607,19 @@ def record(text: str, report: Path = REPORT) -> None:
     report.write_text(f"{head}{text}\n{found}{tail}" if found else f"{current}\n{text}", encoding="utf-8")
 
 
+def show(results: list[Result]) -> None:
+    for r in results:
+        print(
+            f"cpu {r.operation.domain:<12} {r.operation.name:<44} p50 {r.p50_us:7.1f} µs  mean {r.mean_us:7.1f} µs"
+            f"  {r.per_core:7,.0f}/s per core",
+            flush=True,
+        )
+
+
 def main(argv: list[str]) -> int:
     n = int(argv[0]) if argv else N
     results = run_all(n)
-    for r in results:
-        print(
-            f"{r.operation.domain:<12} {r.operation.name:<48} p50 {r.p50_us:8.1f} µs  mean {r.mean_us:8.1f} µs"
-            f"  {r.per_core:8,.0f}/s per core",
-            flush=True,
-        )
+    show(results)
     record(section(results, datetime.now(UTC).date(), n))
     print(f"recorded in {REPORT}")
     return 0

@@ -43,7 +43,7 @@ def test_the_writes_are_those_of_the_use_case_not_a_replay(results: list[cpu.Res
     items = {r.operation.name: r.work // N for r in results if r.operation.work == "items"}
     assert items["position read, decided part by part"] == 2
     assert items["access log page (50 entries)"] == 50
-    assert items["contact decision (policies/consent)"] == 1
+    assert items["contact decision (consent policy from memo)"] == 1
 
 
 def test_the_use_cases_the_issue_names_are_measured() -> None:

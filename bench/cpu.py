@@ -578,7 +578,8 @@ def section(results: list[Result], on: date, n: int) -> str:
 Recorded by `python -m bench.cpu` (and `make bench`) on {on:%Y-%m-%d}: {n:,} operations per use case after a
 warm-up, each timed on the thread's CPU clock (`time.thread_time_ns`). Machine: {machine()}. The machine is
 shared with other sessions (load average {load} when recorded); CPU time, unlike wall time, does not count
-waiting for a core, but caches and frequency are shared, so figures move by some 10–20 % between runs.
+waiting for a core, but caches and cores are shared, so figures move by up to a third between runs (two runs
+minutes apart, at load averages 14 and 24, differed by 5–35 %): compare rows of one run.
 
 One operation is what a function's process spends on the use case itself: the kernel's `policies/authz`
 decision for the route's action (HTTP routes; events have none), the handler (`functions/<domain>/handlers.py`)

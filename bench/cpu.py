@@ -54,7 +54,7 @@ from functions.consent.service import ChangeConsent
 from functions.core.audit import AccessRecord, Reader
 from functions.core.auth import Subject
 from functions.core.logging import get_logger
-from functions.core.policy import EmbeddedPolicy, Policy, get_policy
+from functions.core.policy import Decision, EmbeddedPolicy, Policy, get_policy, log_decision
 from functions.core.store import UnitOfWork
 from functions.core.terms import Terms, load_terms
 from functions.interaction import handlers as interaction
@@ -93,7 +93,7 @@ Step = Callable[[int], int]
 class Context:
     """What every operation shares: the real policy engine and terms, and how many operations to prepare."""
 
-    policy: Policy
+    policy: EmbeddedPolicy
     terms: Terms
     count: int
 
@@ -126,17 +126,20 @@ class Result:
         return 1e6 / self.mean_us
 
 
-def authorize(policy: Policy, subject: Subject, action: str, citizen_id: str) -> None:
-    """The kernel's ``policies/authz`` question for a route (``HttpFunction._authorize``); a refusal means the
-    bench set up the wrong caller, which would measure a refusal instead of the operation."""
-    purpose = None if subject.role == "citizen" else PURPOSE
-    question = {
+def authz_question(subject: Subject, action: str, citizen_id: str) -> dict[str, Any]:
+    """The kernel's ``policies/authz`` question for a route (``HttpFunction._authorize``)."""
+    return {
         "subject": subject.as_policy_input(),
         "action": action,
-        "purpose": purpose,
+        "purpose": None if subject.role == "citizen" else PURPOSE,
         "resource": {"citizen_id": citizen_id},
     }
-    decision = policy.decide("authz", question)
+
+
+def authorize(policy: Policy, subject: Subject, action: str, citizen_id: str) -> None:
+    """The kernel's decision for a route; a refusal means the bench set up the wrong caller, which would
+    measure a refusal instead of the operation."""
+    decision = policy.decide("authz", authz_question(subject, action, citizen_id))
     if not decision.allow:
         raise AssertionError(f"{action} refused to {subject.id}: {decision.reasons}")
 
@@ -167,6 +170,30 @@ def authz_alone(ctx: Context) -> Step:
 
     def step(i: int) -> int:
         authorize(ctx.policy, Subject(citizen(i), "citizen"), "consent.write", citizen(i))
+        return 1
+
+    return step
+
+
+def authz_engine(ctx: Context) -> Step:
+    """The same decision's regorus evaluation only (no memo look-up, no decision log line)."""
+
+    def step(i: int) -> int:
+        result = ctx.policy.evaluate_uncached(
+            "authz", authz_question(Subject(citizen(i), "citizen"), "consent.write", citizen(i))
+        )
+        return int(bool(result["allow"]))
+
+    return step
+
+
+def decision_logged(ctx: Context) -> Step:
+    """The same decision's log line only: the input's canonical hash and the JSON line, as at INFO."""
+    allowed = Decision(True, ["A citizen acts on their own record."], {"allow": True})
+
+    def step(i: int) -> int:
+        question = authz_question(Subject(citizen(i), "citizen"), "consent.write", citizen(i))
+        log_decision("authz", allowed, question, ctx.policy.bundle.version)
         return 1
 
     return step
@@ -499,6 +526,8 @@ def answer_folded(ctx: Context) -> Step:
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("kernel", "policies/authz decision alone", authz_alone, "items"),
+    Operation("kernel", "policies/authz: its regorus evaluation only", authz_engine, "items"),
+    Operation("kernel", "policies/authz: its decision log line only", decision_logged, "items"),
     Operation("consent", "consent change (PUT, a first consent)", consent_change),
     Operation("consent", "preferences change (PUT)", preferences_change),
     Operation("consent", "subscription (POST)", subscription),
@@ -515,7 +544,7 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
-def real_policy() -> Policy:
+def real_policy() -> EmbeddedPolicy:
     """The engine the functions' ``bootstrap`` builds; the OPA REST adapter would measure a round trip."""
     policy = get_policy()
     if not isinstance(policy, EmbeddedPolicy):
@@ -592,8 +621,10 @@ memo; the one exception is the contact decision's `policies/consent` question, w
 citizens with the same consents asked in the same minute share one decision, here as in production (its
 engine cost is the "policy consent: engine" row above). Decision log lines are formatted and written, as
 production does at INFO (into `/dev/null`). "Ceiling per core" is 1 s / mean: what one core could do if the
-store and the network cost nothing; the SDK's and the HTTP stack's own CPU come on top. The `kernel` row is
-the `authz` decision alone: about half of every simple HTTP command. Source: `bench/cpu.py`.
+store and the network cost nothing; the SDK's and the HTTP stack's own CPU come on top. The `kernel` rows are
+the `authz` decision alone (about half of every simple HTTP command), then two of its parts measured apart:
+the regorus evaluation, and the decision log line (the input's canonical SHA-256 and the JSON line); the
+rest is the memo's key (the input as JSON) and the decision object. Source: `bench/cpu.py`.
 
 | domain | operation | CPU p50 µs | CPU mean µs | ceiling per core (ops/s) |
 |---|---|---|---|---|

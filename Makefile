@@ -41,7 +41,7 @@ test-functional: setup ## functional tests through HTTP and CloudEvents against 
 lint: setup ## ruff + mypy + import contracts (domain boundaries, pyproject.toml [tool.importlinter])
 	@$(VENV)/ruff check . && $(VENV)/ruff format --check . && $(VENV)/mypy && $(VENV)/lint-imports
 
-bench: setup ## benchmarks (policy, consent end to end, broker, cold start); figures to docs/benchmarks.md
+bench: setup ## benchmarks (policy, CPU per operation on fake ports, consent end to end, broker, cold start); figures to docs/benchmarks.md
 	@$(PY) -m bench
 
 schemas: setup ## regenerate schemas/ (JSON Schema per event type, asyncapi.yaml, openapi.json)

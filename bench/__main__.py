@@ -9,7 +9,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import c360, c360_events, coldstart, pipeline, policy, reads, rgpd, senders
+from bench import c360, c360_events, coldstart, cpu, pipeline, policy, reads, rgpd, senders
 from bench import notifications as notify  # NOT
 from bench import position as position_bench  # global position (POS)
 from bench.stats import Figure, machine
@@ -19,7 +19,7 @@ from local.manifests import load
 REPORT = Path("docs/benchmarks.md")
 
 
-def render(figures: list[Figure], started: datetime) -> str:
+def render(figures: list[Figure], started: datetime, cpu_section: str) -> str:
     rows = "\n".join(f"| {f.name} | {f.value} | {f.goal} | {f.verdict} |" for f in figures)
     return f"""# Benchmarks
 
@@ -51,6 +51,7 @@ index every 20 ms while busy, backing off to 0.47 s while idle: all seven togeth
 idle cost); "broker" is from ingress to the subscriber's receipt (the dispatcher polls every 5 ms), the
 ingress verifying the sender's token and the EventPolicies first (ADR 0011).
 
+{cpu_section}
 {c360_events.HISTORY}
 ## Goals not met, and why
 
@@ -85,6 +86,11 @@ ingress verifying the sender's token and the EventPolicies first (ADR 0011).
 
 def main() -> int:
     started = datetime.now(UTC)
+    # in process, before the platform starts: CPU per operation on fake ports (issue 12 §5), its own section
+    print("… cpu per operation (fake ports)", file=sys.stderr, flush=True)
+    cpu_results = cpu.run_all()
+    cpu.show(cpu_results)
+    cpu_section = cpu.section(cpu_results, started.date(), cpu.N)
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:
@@ -135,7 +141,7 @@ def main() -> int:
                 figures += found
         finally:
             platform.stop()
-    REPORT.write_text(render(figures, started), encoding="utf-8")
+    REPORT.write_text(render(figures, started, cpu_section), encoding="utf-8")
     print(f"recorded in {REPORT}")
     return 0
 

@@ -13,11 +13,12 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from events.base import EventData
 from events.catalog import CATALOG
 from functions.core.errors import LostRaceError
+from functions.core.outbox import OutboxRecord
 from functions.core.store import UnitOfWork
 
 
@@ -38,7 +39,7 @@ class FixedClock:
 class _Write:
     key: str
     expected: int | None  # the version read, or None: the key must be new (or is not versioned: see `any`)
-    apply: Callable[[], None]
+    apply: Callable[[], object]
     any_version: bool = False
 
 
@@ -53,7 +54,7 @@ class Ledger:
         return self.versions.get(key)
 
     def stage(
-        self, uow: UnitOfWork, key: str, expected: int | None, apply: Callable[[], None], *, any_version: bool = False
+        self, uow: UnitOfWork, key: str, expected: int | None, apply: Callable[[], object], *, any_version: bool = False
     ) -> None:
         if id(uow) not in self.pending:  # a unit a handler discards takes its writes with it (ids are reused)
             weakref.finalize(uow, self.pending.pop, id(uow), None)
@@ -77,8 +78,13 @@ def events_in(uow: UnitOfWork) -> list[tuple[str, dict[str, Any]]]:
     """The events a unit would publish (outbox rows): (type, data)."""
     import json
 
-    return [(row.type, json.loads(row.data)) for row in uow.staged("outbox")]
+    return [(row.type, json.loads(row.data)) for row in outbox_rows(uow)]
 
 
 def event_models(uow: UnitOfWork) -> list[EventData]:
-    return [CATALOG[row.type].model.model_validate_json(row.data) for row in uow.staged("outbox")]
+    return [CATALOG[row.type].model.model_validate_json(row.data) for row in outbox_rows(uow)]
+
+
+def outbox_rows(uow: UnitOfWork) -> list[OutboxRecord]:
+    """The unit's outbox rows (``stage_event`` stages nothing but ``OutboxRecord`` under that tag)."""
+    return cast(list[OutboxRecord], uow.staged("outbox"))

@@ -36,7 +36,7 @@ class FakePositionStore:
     def commit(self, uow: UnitOfWork) -> None:
         self.ledger.commit(uow)
 
-    def _stage(self, uow: UnitOfWork, key: str, apply: Callable[[], None], *, guarded: bool = True) -> None:
+    def _stage(self, uow: UnitOfWork, key: str, apply: Callable[[], object], *, guarded: bool = True) -> None:
         """A write conditioned on ``key`` being as the handler read it (``guarded``), or unconditioned."""
         self.ledger.stage(uow, key, self.ledger.version(key), apply, any_version=not guarded)
 

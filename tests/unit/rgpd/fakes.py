@@ -21,6 +21,7 @@ class FakeRgpdStore:
     answers: dict[tuple[str, str], DomainAnswer] = field(default_factory=dict)
     exports: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     flags: dict[str, Flags] = field(default_factory=dict)
+    answered: dict[str, set[str]] = field(default_factory=dict)  # request -> domains: a Query by key, not a scan
 
     def commit(self, uow: UnitOfWork) -> None:
         self.ledger.commit(uow)
@@ -36,7 +37,7 @@ class FakeRgpdStore:
         return [replace(r, version=self.ledger.version(f"req#{r.request_id}")) for r in newest_first]
 
     def fetch_answers(self, request_id: str) -> list[DomainAnswer]:
-        return [a for (r, _), a in sorted(self.answers.items()) if r == request_id]
+        return [self.answers[(request_id, domain)] for domain in sorted(self.answered.get(request_id, ()))]
 
     def fetch_export(self, request_id: str, domain: str) -> list[str]:
         return list(self.exports.get((request_id, domain), []))
@@ -59,7 +60,12 @@ class FakeRgpdStore:
         expected = NEVER if previous is not None and previous.outcome != "failed" else self.ledger.version(key)
         pieces = chunks(export_text) if export_text is not None else []
         stored = replace(answer, export_chunks=len(pieces))
-        self.ledger.stage(uow, key, expected, lambda: self.answers.__setitem__((request_id, answer.domain), stored))
+
+        def apply() -> None:
+            self.answers[(request_id, answer.domain)] = stored
+            self.answered.setdefault(request_id, set()).add(answer.domain)
+
+        self.ledger.stage(uow, key, expected, apply)
         if pieces:
             apply = lambda: self.exports.__setitem__((request_id, answer.domain), pieces)  # noqa: E731
             self.ledger.stage(uow, f"export#{request_id}#{answer.domain}", None, apply, any_version=True)

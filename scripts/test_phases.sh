@@ -8,7 +8,7 @@ PY=.venv/bin/python
 ARGS=${PYTEST_ARGS:-}
 # The fuzz and the emulated protocol's own tests already ran in the functional phase; they do not depend on
 # the store (docs/decisions/0005).
-ALTERNATOR_SKIP="--ignore=tests/functional/test_api_fuzz.py --ignore=tests/functional/test_emulated_transactions.py"
+ALTERNATOR_SKIP="--ignore=tests/functional/core/test_api_fuzz.py --ignore=tests/functional/core/test_emulated_transactions.py"
 
 declare -a NAMES RESULTS TIMES
 failed=0

@@ -1,7 +1,7 @@
 """The route table of every HTTP function against ``policies/authz``: each route names an action the policy
 declares, every read of a citizen's data is declared (so the kernel records it in the access log), and an
 agent whose view is a summary has one to see. A new route that forgets any of this fails here, before it
-runs anywhere (the role matrix, tests/functional/test_role_matrix.py, then checks it over HTTP)."""
+runs anywhere (the role matrix, tests/functional/core/test_role_matrix.py, then checks it over HTTP)."""
 
 from __future__ import annotations
 

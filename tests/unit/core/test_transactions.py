@@ -1,5 +1,5 @@
 """Pure parts of the emulated units of work (ADR 0005); the protocol itself runs against DynamoDB Local
-behind the Alternator-like endpoint in tests/functional/test_emulated_transactions.py."""
+behind the Alternator-like endpoint in tests/functional/core/test_emulated_transactions.py."""
 
 from __future__ import annotations
 

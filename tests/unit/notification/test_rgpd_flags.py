@@ -1,7 +1,7 @@
 """Unit: the projection of ``es.madrid.pic.rgpd.flags.changed.v1`` (contracts.md §3) into the policy input.
 
 The handler is tested on its own, over a fake profile store (the real one is DynamoDB; the functional tests in
-tests/functional/test_notification_rgpd.py go through the platform)."""
+tests/functional/notification/test_notification_rgpd.py go through the platform)."""
 
 from __future__ import annotations
 

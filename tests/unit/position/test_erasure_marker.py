@@ -1,6 +1,6 @@
 """Unit: after a person's erasure the position's projections honour its marker (ADR 0012) — the event handlers
 of ``functions.position.handlers`` over an in-memory store (the real one is DynamoDB: the functional test
-tests/functional/test_rgpd_erasure_sticks.py scans it after a real erasure)."""
+tests/functional/rgpd/test_rgpd_erasure_sticks.py scans it after a real erasure)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from local.harness import free_port
 
 pytestmark = pytest.mark.functional
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REGION = "eu-south-2"
 TABLE = "pic-interaction"
 

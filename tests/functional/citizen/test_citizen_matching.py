@@ -12,7 +12,7 @@ import requests
 
 from local.harness import Platform
 from tests.functional.consent_support import assert_problem, settle
-from tests.functional.test_citizen import (
+from tests.functional.citizen.test_citizen import (
     UPDATED,
     UPSERTED,
     agent,

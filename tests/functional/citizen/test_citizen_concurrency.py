@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from local.harness import Platform
-from tests.functional.test_citizen import fresh_dni, person, unique_surname, upsert, wait_for_citizen
-from tests.functional.test_citizen_matching import reviews
+from tests.functional.citizen.test_citizen import fresh_dni, person, unique_surname, upsert, wait_for_citizen
+from tests.functional.citizen.test_citizen_matching import reviews
 
 pytestmark = pytest.mark.functional
 

@@ -19,7 +19,7 @@ import requests
 from events.catalog import BROKER_AUDIENCE
 from local.harness import Platform
 from tests.functional.consent_support import CONSENT_CHANGED, assert_problem, settle
-from tests.functional.test_events_path import change_request
+from tests.functional.core.test_events_path import change_request
 
 pytestmark = pytest.mark.functional
 

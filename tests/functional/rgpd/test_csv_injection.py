@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from local.harness import Platform
-from tests.functional.test_rgpd_domains import NOW, agent, csv_rows, iso, open_request, wait_completed
+from tests.functional.rgpd.test_rgpd_domains import NOW, agent, csv_rows, iso, open_request, wait_completed
 
 pytestmark = pytest.mark.functional
 

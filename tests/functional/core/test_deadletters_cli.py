@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from local.harness import ROOT, Platform
-from tests.functional.test_events_path import TRIGGER, change_request, deadletters_of, post_binary
+from tests.functional.core.test_events_path import TRIGGER, change_request, deadletters_of, post_binary
 
 pytestmark = pytest.mark.functional
 

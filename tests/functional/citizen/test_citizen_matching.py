@@ -11,7 +11,6 @@ import pytest
 import requests
 
 from local.harness import Platform
-from tests.functional.consent_support import assert_problem, settle
 from tests.functional.citizen.test_citizen import (
     UPDATED,
     UPSERTED,
@@ -23,6 +22,7 @@ from tests.functional.citizen.test_citizen import (
     upsert,
     wait_for_citizen,
 )
+from tests.functional.consent_support import assert_problem, settle
 
 pytestmark = pytest.mark.functional
 

@@ -15,9 +15,18 @@ from typing import Any
 import pytest
 
 from local.harness import Platform
-from tests.functional.consent_support import settle
-from tests.functional.citizen.test_citizen import UPSERTED, agent, fresh_dni, golden, lookup, person, upsert, wait_for_citizen
+from tests.functional.citizen.test_citizen import (
+    UPSERTED,
+    agent,
+    fresh_dni,
+    golden,
+    lookup,
+    person,
+    upsert,
+    wait_for_citizen,
+)
 from tests.functional.citizen.test_citizen_matching import reviews, the_same_person_with_another_dni
+from tests.functional.consent_support import settle
 from tests.functional.rgpd.test_rgpd import (
     DOMAIN_ANSWERED,
     REQUEST_OPENED,

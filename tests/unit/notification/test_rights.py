@@ -1,5 +1,6 @@
 """Unit: the notification domain's answer to data-subject requests (``rights.answer``), over fakes of the
-pipeline's export and erasure (the real ones read and write DynamoDB: tests/functional/notification/test_notification_rgpd.py)."""
+pipeline's export and erasure (the real ones read and write DynamoDB:
+tests/functional/notification/test_notification_rgpd.py)."""
 
 from __future__ import annotations
 

@@ -97,6 +97,8 @@ BROKER = ("eventing.knative.dev/v1", "Broker")
 NETWORK_POLICY = ("networking.k8s.io/v1", "NetworkPolicy")
 SINK_BINDING = ("sources.knative.dev/v1", "SinkBinding")
 EVENT_POLICY = ("eventing.knative.dev/v1alpha1", "EventPolicy")
+HTTP_ROUTE = ("gateway.networking.k8s.io/v1", "HTTPRoute")
+GATEWAY = ("gateway.networking.k8s.io/v1", "Gateway")
 
 MUTATIONS = {
     "Trigger filter with a typo (attribute)": (
@@ -148,6 +150,21 @@ MUTATIONS = {
         EVENT_POLICY,
         lambda r: _rename(r, "spec.from.0.sub", "sbu"),
         "spec.from[0]",
+    ),
+    "HTTPRoute backend with a typo (backendRef)": (
+        HTTP_ROUTE,
+        lambda r: _rename(r, "spec.rules.0.backendRefs", "backendRef"),
+        "spec.rules[0]",
+    ),
+    "HTTPRoute path match of an unknown type": (
+        HTTP_ROUTE,
+        lambda r: _set(r, "spec.rules.0.matches.0.path.type", "Regex"),
+        "spec.rules[0].matches[0].path.type",
+    ),
+    "Gateway listener port as a word": (
+        GATEWAY,
+        lambda r: _set(r, "spec.listeners.0.port", "https"),
+        "spec.listeners[0].port",
     ),
     "EventPolicy filters as one object": (
         EVENT_POLICY,

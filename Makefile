@@ -47,8 +47,8 @@ bench: setup ## benchmarks (policy, CPU per operation on fake ports, consent end
 schemas: setup ## regenerate schemas/ (JSON Schema per event type, asyncapi.yaml, openapi.json)
 	@$(PY) -m events.generate
 
-manifests: setup ## regenerate the generated manifests: infra/k8s/base/senders (event senders, relays) and the OPA bundle copy
-	@$(PY) infra/k8s/generate_senders.py && $(PY) infra/k8s/generate_opa_bundle.py
+manifests: setup ## regenerate the generated manifests: infra/k8s/base/senders (event senders, relays), base/routes (the API host's HTTPRoutes) and the OPA bundle copy
+	@$(PY) infra/k8s/generate_senders.py && $(PY) infra/k8s/generate_routes.py && $(PY) infra/k8s/generate_opa_bundle.py
 
 image: ## build the one container image (PIC_IMAGE, default pic-functions:dev) with docker or podman; exit 2 says what is missing
 	@scripts/image.sh

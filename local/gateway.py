@@ -1,8 +1,9 @@
 """The gateway: one WSGI app behind one port, served by gunicorn (``make run``).
 
-- ``/v1/...``: the channel API of every HTTP function, routed by each Knative Service's
-  ``pic.madrid.es/routes`` annotation, the function loaded with ``functions_framework.create_app``
-  exactly as in its container;
+- ``/v1/...``: the channel API of every HTTP function, routed by the cluster's own HTTPRoutes (generated in
+  ``infra/k8s/base/routes`` from each Knative Service's ``pic.madrid.es/routes`` annotation; read by
+  ``local.httproutes``), the function loaded with ``functions_framework.create_app`` exactly as in its
+  container;
 - ``/_ksvc/<service>/``: the event functions, as the broker's subscribers, served only to the broker's
   dispatcher (its delivery token), as NetworkPolicy ``allow-broker-to-event-functions`` does in the cluster;
 - ``POST /events``: the broker ingress (binary and structured CloudEvents, 202), for authenticated senders
@@ -56,6 +57,8 @@ from local.broker import (
     MalformedCloudEventError,
     parse_event,
 )
+from local.httproutes import HttpRouteTable
+from local.httproutes import load as load_routes
 from local.idp import DevIdp, SenderTokenRequest, TokenRequest
 from local.manifests import FunctionService, Manifests, load
 from local.notify_sinks import ProviderSinks  # NOT: local e-mail/SMS/push sinks
@@ -96,27 +99,8 @@ def as_json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, default=str), status=status, content_type="application/json")
 
 
-class RouteTable:
-    """Path patterns (``/v1/citizens/{id}/consents``) to functions; the most literal match wins."""
-
-    def __init__(self) -> None:
-        self._routes: list[tuple[re.Pattern[str], int, str, str]] = []
-
-    def add(self, pattern: str, service: str) -> None:
-        regex = "^" + re.sub(r"\{[^/{}]+\}", "[^/]+", pattern.rstrip("/")) + "/?$"
-        literals = sum(1 for seg in pattern.split("/") if seg and not seg.startswith("{"))
-        self._routes.append((re.compile(regex), literals, pattern, service))
-
-    def match(self, path: str) -> str | None:
-        found = [(lit, svc) for regex, lit, _, svc in self._routes if regex.match(path)]
-        return max(found)[1] if found else None
-
-    def patterns(self) -> list[tuple[str, str]]:
-        return [(p, s) for _, _, p, s in self._routes]
-
-
 class Gateway:
-    def __init__(self, manifests: Manifests, data_dir: Path, base_url: str) -> None:
+    def __init__(self, manifests: Manifests, routes: HttpRouteTable, data_dir: Path, base_url: str) -> None:
         settings = get_settings()
         self.manifests = manifests
         self.data_dir = data_dir
@@ -132,12 +116,11 @@ class Gateway:
             region_name=settings.aws_region,
             config=BotoConfig(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 1}),
         )
-        self.routes = RouteTable()
-        self.apps: dict[str, WsgiApp] = {}
-        for service in manifests.services.values():
-            self.apps[service.name] = self._load(service)
-            for pattern in service.routes:
-                self.routes.add(pattern, service.name)
+        self.routes = routes
+        self.apps = {service.name: self._load(service) for service in manifests.services.values()}
+        unknown = routes.services() - {s.name for s in manifests.services.values() if s.signature == "http"}
+        if unknown:
+            raise ValueError(f"HTTPRoutes send to {sorted(unknown)}, which are no HTTP function of the manifests")
 
     @staticmethod
     def _load(service: FunctionService) -> WsgiApp:
@@ -343,7 +326,8 @@ class Gateway:
 def build() -> Gateway:
     data_dir = Path(os.environ["PIC_DATA_DIR"])
     overlay = Path(os.environ.get("PIC_OVERLAY", str(REPO_ROOT / "infra/k8s/overlays/local")))
-    return Gateway(load(overlay), data_dir, os.environ.get("PIC_BASE_URL", "http://127.0.0.1:8080"))
+    base_url = os.environ.get("PIC_BASE_URL", "http://127.0.0.1:8080")
+    return Gateway(load(overlay), load_routes(overlay), data_dir, base_url)
 
 
 _gateway: Gateway | None = None

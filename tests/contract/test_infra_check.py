@@ -1,7 +1,8 @@
 """Contract: ``scripts/infra_check.sh`` (``make infra-check``) passes, so ``make test`` runs it too.
 
-It checks Terraform (fmt, validate against the local provider mirror), that every kustomization builds,
-and checkov over infra/ and the Dockerfile. Whatever it cannot check here it reports as ``SKIPPED``
+It checks Terraform (fmt, validate against the local provider mirror), that every kustomization builds and
+what base and each overlay build validates against the vendored schemas (infra/k8s/validate.py), and
+checkov over infra/ and the Dockerfile. Whatever it cannot check here it reports as ``SKIPPED``
 with the reason and the command to run elsewhere; those lines are repeated here as warnings, so a skip
 shows in pytest's summary instead of passing silently.
 """
@@ -36,7 +37,8 @@ def test_infra_check_passes_and_says_what_it_skipped() -> None:
     assert not [s for s in steps if s[0] == "FAILED"], output
     checked = " ".join(step for _, step in steps)
     # each part either ran or said why not
-    for part in ("terraform fmt", "terraform validate", "kubectl kustomize", "checkov (dockerfile)"):
+    parts = ("terraform fmt", "terraform validate", "kubectl kustomize", "kubernetes schemas", "checkov (dockerfile)")
+    for part in parts:
         assert part in checked, f"no result for {part!r}:\n{output}"
     assert "checkov (terraform)" in checked or "terraform" not in checked, output
     assert "checkov (kubernetes)" in checked, output

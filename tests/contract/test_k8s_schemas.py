@@ -2,51 +2,21 @@
 
 The schemas live in infra/k8s/schemas (one self-contained JSON Schema per kind, see its README): closed
 objects, so an unknown field is an error, as it is for the API server's strict field validation and
-Knative's webhooks. Offline: no cluster, no network.
+Knative's webhooks. Offline: no cluster, no network. The validation is infra/k8s/validate.py's, the command
+`make infra-check` runs.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-from functools import cache
 from typing import Any
 
-import jsonschema
 import pytest
-from jsonschema.exceptions import best_match
 
-from tests.contract.test_manifests import K8S_DIR, KUSTOMIZATIONS, _build, _name
+from tests.contract.test_manifests import KUSTOMIZATIONS, _build, _generator, _name
 
-SCHEMAS_DIR = K8S_DIR / "schemas"
-REGENERATE = "add the kind to infra/k8s/schemas/generate.py and run it (see infra/k8s/schemas/README.md)"
-
-
-def schema_filename(api_version: str, kind: str) -> str:
-    """The same naming as infra/k8s/schemas/generate.py: `trigger-eventing.knative.dev-v1.json`."""
-    return f"{kind.lower()}-{api_version.replace('/', '-')}.json"
-
-
-@cache
-def _validator(filename: str) -> jsonschema.protocols.Validator | None:
-    path = SCHEMAS_DIR / filename
-    if not path.is_file():
-        return None
-    schema = json.loads(path.read_text(encoding="utf-8"))
-    validator_class = jsonschema.validators.validator_for(schema)
-    validator_class.check_schema(schema)
-    return validator_class(schema)
-
-
-def schema_problems(resource: dict[str, Any]) -> list[str]:
-    """Why ``resource`` does not validate: an unknown kind, or its schema's most relevant error."""
-    api_version, kind = resource.get("apiVersion", "?"), resource.get("kind", "?")
-    name = resource.get("metadata", {}).get("name", "?")
-    validator = _validator(schema_filename(str(api_version), str(kind)))
-    if validator is None:
-        return [f"{kind}/{name}: no schema for {api_version} {kind}: {REGENERATE}"]
-    error = best_match(validator.iter_errors(resource))
-    return [f"{kind}/{name}: {error.json_path}: {error.message}"] if error else []
+VALIDATE = _generator("validate")  # infra/k8s/validate.py: the same check `make infra-check` runs
+schema_problems = VALIDATE.schema_problems
 
 
 @pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
@@ -97,6 +67,8 @@ BROKER = ("eventing.knative.dev/v1", "Broker")
 NETWORK_POLICY = ("networking.k8s.io/v1", "NetworkPolicy")
 SINK_BINDING = ("sources.knative.dev/v1", "SinkBinding")
 EVENT_POLICY = ("eventing.knative.dev/v1alpha1", "EventPolicy")
+HTTP_ROUTE = ("gateway.networking.k8s.io/v1", "HTTPRoute")
+GATEWAY = ("gateway.networking.k8s.io/v1", "Gateway")
 
 MUTATIONS = {
     "Trigger filter with a typo (attribute)": (
@@ -148,6 +120,21 @@ MUTATIONS = {
         EVENT_POLICY,
         lambda r: _rename(r, "spec.from.0.sub", "sbu"),
         "spec.from[0]",
+    ),
+    "HTTPRoute backend with a typo (backendRef)": (
+        HTTP_ROUTE,
+        lambda r: _rename(r, "spec.rules.0.backendRefs", "backendRef"),
+        "spec.rules[0]",
+    ),
+    "HTTPRoute path match of an unknown type": (
+        HTTP_ROUTE,
+        lambda r: _set(r, "spec.rules.0.matches.0.path.type", "Regex"),
+        "spec.rules[0].matches[0].path.type",
+    ),
+    "Gateway listener port as a word": (
+        GATEWAY,
+        lambda r: _set(r, "spec.listeners.0.port", "https"),
+        "spec.listeners[0].port",
     ),
     "EventPolicy filters as one object": (
         EVENT_POLICY,

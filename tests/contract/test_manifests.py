@@ -372,6 +372,7 @@ def _generator(name: str) -> Any:
     spec = importlib.util.spec_from_file_location(name, K8S_DIR / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is made
     spec.loader.exec_module(module)
     return module
 
@@ -387,6 +388,96 @@ def test_sender_manifests_match_the_catalog() -> None:
     assert not problems, "infra/k8s/base/senders is stale; run `python infra/k8s/generate_senders.py`:\n" + "\n".join(
         problems
     )
+
+
+def test_route_manifests_match_the_routes_annotations() -> None:
+    # GIVEN the generator that writes infra/k8s/base/routes from the Services' routes annotations
+    generator = _generator("generate_routes")
+
+    # WHEN the files on disk are compared with what it would write now
+    problems = generator.stale()
+
+    # THEN they are the same: the cluster's API host routes what the annotations say
+    assert not problems, "infra/k8s/base/routes is stale; run `python infra/k8s/generate_routes.py`:\n" + "\n".join(
+        problems
+    )
+
+
+GATEWAY = ("gateway.networking.k8s.io/v1", "Gateway")
+
+
+def _annotated_service(name: str, routes: str) -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": "serving.knative.dev/v1",
+            "kind": "Service",
+            "metadata": {"name": name, "annotations": {ROUTES_ANNOTATION: routes}},
+        }
+    )
+
+
+def test_two_services_claiming_one_path_are_refused(tmp_path: Path) -> None:
+    # GIVEN two Services whose patterns one request path matches (/v1/things/export)
+    generator = _generator("generate_routes")
+    (tmp_path / "service-a.yaml").write_text(_annotated_service("a", "/v1/things,/v1/things/{thing_id}"))
+    (tmp_path / "service-b.yaml").write_text(_annotated_service("b", "/v1/things/export,/v1/things/{thing_id}/x"))
+
+    # WHEN the routes are generated THEN it refuses, naming both patterns
+    with pytest.raises(
+        generator.RouteConflictError, match=r"/v1/things/\{thing_id\} \(a\) and /v1/things/export \(b\)"
+    ):
+        generator.expected_files(tmp_path)
+
+
+def test_routes_sharing_a_prefix_are_ordered_most_specific_first(tmp_path: Path) -> None:
+    # GIVEN one Service with overlapping patterns of its own (harmless: one backend) and one sharing a prefix
+    generator = _generator("generate_routes")
+    (tmp_path / "service-a.yaml").write_text(_annotated_service("a", "/v1/things/{thing_id},/v1/things/export"))
+    (tmp_path / "service-b.yaml").write_text(_annotated_service("b", "/v1/things/{thing_id}/parts"))
+
+    # WHEN the routes are generated
+    files = generator.expected_files(tmp_path)
+    route = yaml.safe_load(files[tmp_path / "routes" / "httproute-a.yaml"].split("\n", 1)[1])
+
+    # THEN the literal pattern comes first, and each is anchored
+    values = [m["path"]["value"] for m in route["spec"]["rules"][0]["matches"]]
+    assert values == ["^/v1/things/export/?$", "^/v1/things/(?P<thing_id>[^/]+)/?$"]
+    assert (tmp_path / "routes" / "httproute-b.yaml") in files
+
+
+HTTP_ROUTE = ("gateway.networking.k8s.io/v1", "HTTPRoute")
+
+
+@pytest.mark.parametrize("overlay", [k for k in KUSTOMIZATIONS if k.startswith("overlays/")])
+def test_every_overlay_serves_the_api_on_its_own_host(overlay: str) -> None:
+    # GIVEN an overlay's build
+    resources = _build(overlay)
+
+    # THEN it has the one Gateway, on a host of its own (not the base's placeholder), over HTTPS
+    [gateway] = _of(resources, GATEWAY)
+    [listener] = gateway["spec"]["listeners"]
+    assert listener["protocol"] == "HTTPS" and listener["tls"]["certificateRefs"], listener
+    assert listener["hostname"] != _generator("generate_routes").BASE_HOST, f"{overlay} does not set the API host"
+
+
+@builds
+def test_every_http_route_attaches_to_the_gateway_and_reaches_a_knative_service(kustomization: str) -> None:
+    # GIVEN the built HTTPRoutes, Gateways and Knative Services
+    resources = _build(kustomization)
+    gateways = {g["metadata"]["name"] for g in _of(resources, GATEWAY)}
+    services = {s["metadata"]["name"]: s for s in _of(resources, KNATIVE_SERVICE)}
+    routed = set()
+    for route in _of(resources, HTTP_ROUTE):
+        # THEN each attaches to a Gateway of the build and sends to an HTTP function's Knative Service
+        assert {p["name"] for p in route["spec"]["parentRefs"]} <= gateways, _name(route)
+        for rule in route["spec"]["rules"]:
+            for backend in rule["backendRefs"]:
+                assert backend["name"] in services, f"{_name(route)}: no Knative Service {backend['name']}"
+                assert _function_env(services[backend["name"]])["FUNCTION_SIGNATURE_TYPE"] == "http"
+                routed.add(backend["name"])
+    # AND every Service with routes is reachable through one
+    annotated = {n for n, s in services.items() if s["metadata"].get("annotations", {}).get(ROUTES_ANNOTATION)}
+    assert annotated == routed, f"annotated but not routed: {annotated - routed}; routed: {routed - annotated}"
 
 
 @builds

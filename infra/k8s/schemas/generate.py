@@ -8,7 +8,8 @@ throwaway virtual environment (they are not project dependencies) and run this s
     /tmp/k8s-schemas/bin/pip install jsonschema kubernetes-validate==1.37.0
     /tmp/k8s-schemas/bin/pip install --no-deps --ignore-requires-python \\
         cloudcoil-models-knative-serving==1.23.0.1 cloudcoil-models-knative-eventing==1.23.0.1
-    /tmp/k8s-schemas/bin/python infra/k8s/schemas/generate.py
+    git clone --depth 1 --branch v1.6.1 https://github.com/kubernetes-sigs/gateway-api /tmp/gateway-api
+    /tmp/k8s-schemas/bin/python infra/k8s/schemas/generate.py --gateway-api-crds /tmp/gateway-api/config/crd/standard
 
 - Kubernetes kinds: kubernetes-validate's "local-strict" schemas (the Kubernetes OpenAPI document turned
   into JSON Schema, `additionalProperties: false` on every object), with the definitions each kind
@@ -19,12 +20,18 @@ throwaway virtual environment (they are not project dependencies) and run this s
   the export runs on the project's Python. Every object that declares properties is then closed
   (`additionalProperties: false`): Knative's admission webhooks decode strictly and reject unknown fields
   even where the CRD schema preserves them. `metadata` is Kubernetes' strict ObjectMeta.
+- Gateway API kinds (HTTPRoute, Gateway): the `openAPIV3Schema` of the v1 version of the project's own
+  CRDs (standard channel, release pinned below; the `--gateway-api-crds` folder must be that release's
+  `config/crd/standard`), objects closed the same way, `metadata` Kubernetes' strict ObjectMeta.
+  Descriptions and the CEL rules (`x-kubernetes-validations`, which only the API server evaluates) are
+  left out.
 
 Adding a kind: add it to K8S_KINDS or KNATIVE_KINDS and run the script again.
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import importlib.metadata
 import importlib.util
@@ -42,6 +49,7 @@ KNATIVE_PACKAGES = {
     "serving": ("cloudcoil.models.knative_serving", "1.23.0.1"),
     "eventing": ("cloudcoil.models.knative_eventing", "1.23.0.1"),
 }
+GATEWAY_API_VERSION = "v1.6.1"  # kubernetes-sigs/gateway-api release, commit 8bb74df00e56ec8f944d48c25e6c1c9c2f6848e3
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 
@@ -94,6 +102,13 @@ KNATIVE_KINDS = [
         "SinkBinding",
     ),
 ]
+
+# (apiVersion, kind, CRD file in the release's config/crd/standard)
+GATEWAY_KINDS = [
+    ("gateway.networking.k8s.io/v1", "HTTPRoute", "gateway.networking.k8s.io_httproutes.yaml"),
+    ("gateway.networking.k8s.io/v1", "Gateway", "gateway.networking.k8s.io_gateways.yaml"),
+]
+DROPPED_CRD_KEYWORDS = {"description", "x-kubernetes-validations"}
 
 
 def schema_filename(api_version: str, kind: str) -> str:
@@ -268,10 +283,66 @@ def _knative_schemas(k8s_definitions: dict[str, Any]) -> dict[str, dict[str, Any
     return schemas
 
 
+def _from_crd_schema(node: Any) -> Any:
+    """A CRD's structural OpenAPI schema as JSON Schema: objects that list properties closed (unless they
+    preserve unknown fields), ``nullable`` as a null type, int-or-string as either; descriptions and CEL
+    rules dropped (the API server evaluates CEL; a file this size gains nothing from prose)."""
+    if isinstance(node, list):
+        return [_from_crd_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _from_crd_schema(v) for k, v in node.items() if k not in DROPPED_CRD_KEYWORDS}
+    if isinstance(node.get("properties"), dict) and not node.get("x-kubernetes-preserve-unknown-fields"):
+        out["additionalProperties"] = False
+    if node.get("x-kubernetes-int-or-string") and "type" not in node:
+        out["type"] = ["integer", "string"]
+    if node.get("nullable") and isinstance(node.get("type"), str):
+        out["type"] = [node["type"], "null"]
+    return out
+
+
+def _gateway_api_schemas(crds: Path, k8s_definitions: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    import yaml
+
+    schemas = {}
+    for api_version, kind, filename in GATEWAY_KINDS:
+        crd = yaml.safe_load((crds / filename).read_text(encoding="utf-8"))
+        annotations = crd["metadata"].get("annotations", {})
+        found = annotations.get("gateway.networking.k8s.io/bundle-version")
+        channel = annotations.get("gateway.networking.k8s.io/channel")
+        if (found, channel) != (GATEWAY_API_VERSION, "standard"):
+            sys.exit(f"{crds / filename}: Gateway API {found} ({channel}), {GATEWAY_API_VERSION} standard is pinned")
+        version = api_version.rsplit("/", 1)[1]
+        [served] = [v for v in crd["spec"]["versions"] if v["name"] == version]
+        schema = _from_crd_schema(served["schema"]["openAPIV3Schema"])
+        schema["properties"]["metadata"] = {"$ref": f"#/$defs/{OBJECT_META}"}
+        schema["properties"]["apiVersion"] = {"const": api_version}
+        schema["properties"]["kind"] = {"const": kind}
+        schema["$defs"] = _closure({OBJECT_META}, k8s_definitions)
+        schema["required"] = sorted({*schema.get("required", []), "apiVersion", "kind", "metadata"})
+        schema["$schema"] = DRAFT
+        schema["$comment"] = (
+            f"{api_version} {kind}: generated by infra/k8s/schemas/generate.py from the Gateway API "
+            f"{GATEWAY_API_VERSION} CRD (standard channel, {filename}), objects closed, descriptions and CEL rules "
+            f"left out; metadata from kubernetes-validate {K8S_PACKAGE[1]}; do not edit"
+        )
+        schemas[schema_filename(api_version, kind)] = schema
+    return schemas
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--gateway-api-crds",
+        type=Path,
+        required=True,
+        help=f"config/crd/standard of a kubernetes-sigs/gateway-api checkout at {GATEWAY_API_VERSION}",
+    )
+    args = parser.parse_args()
     k8s, definitions = _kubernetes_schemas()
     knative = _knative_schemas(copy.deepcopy(definitions))
-    written = {**k8s, **knative}
+    gateway = _gateway_api_schemas(args.gateway_api_crds, copy.deepcopy(definitions))
+    written = {**k8s, **knative, **gateway}
     for stale in HERE.glob("*.json"):
         if stale.name not in written:
             stale.unlink()

@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from bench.stats import record_section
 from events.citizen import CitizenRecordUpserted
 from events.consent import Actor, Preferences, QuietHours
 from events.interaction import InteractionRecorded
@@ -634,15 +635,7 @@ rest is the memo's key (the input as JSON) and the decision object. Source: `ben
 
 def record(text: str, report: Path = REPORT) -> None:
     """Put the section in the report: replacing the one recorded before, else before "Goals not met"."""
-    current = report.read_text(encoding="utf-8")
-    if TITLE in current:
-        head, rest = current.split(TITLE, 1)
-        tail = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
-        report.write_text(f"{head}{text}\n{tail}", encoding="utf-8")
-        return
-    marker = "## Goals not met"
-    head, found, tail = current.partition(marker)
-    report.write_text(f"{head}{text}\n{found}{tail}" if found else f"{current}\n{text}", encoding="utf-8")
+    record_section(TITLE, text, report)
 
 
 def show(results: list[Result]) -> None:

@@ -7,6 +7,10 @@ import platform
 import statistics
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+REPORT = Path("docs/benchmarks.md")
 
 
 @dataclass
@@ -48,3 +52,37 @@ def machine() -> str:
         f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM; {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}; {java[0] if java else 'no java'}"
     )
+
+
+def load() -> str:
+    """The load average when a figure was taken: the machine is shared, so it goes next to the figure."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def table(figures: list[Figure]) -> str:
+    rows = "\n".join(f"| {f.name} | {f.value} | {f.goal} | {f.verdict} |" for f in figures)
+    return f"| measure | figure | goal | verdict |\n|---|---|---|---|\n{rows}\n"
+
+
+def recorded(started: datetime, command: str) -> str:
+    """The line that says when, where and how a section was recorded."""
+    return (
+        f"Recorded by `{command}` (and `make bench`) on {started:%Y-%m-%d %H:%M} UTC; machine: {machine()}; "
+        f"load average {load()} when recorded (the machine is shared with other sessions)."
+    )
+
+
+def record_section(title: str, text: str, report: Path = REPORT) -> None:
+    """Put a ``## title`` section in the report: replacing the one recorded before, else before "Goals not met"
+    (each benchmark owns its section, so recording one leaves the others as they were)."""
+    current = report.read_text(encoding="utf-8")
+    if not text.startswith(title):
+        text = f"{title}\n\n{text}"
+    if title in current:
+        head, rest = current.split(title, 1)
+        tail = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
+        report.write_text(f"{head}{text}\n{tail}", encoding="utf-8")
+        return
+    marker = "## Goals not met"
+    head, found, tail = current.partition(marker)
+    report.write_text(f"{head}{text}\n{found}{tail}" if found else f"{current}\n{text}", encoding="utf-8")

@@ -59,7 +59,7 @@ def run_relay(stop: threading.Event) -> None:
     file, which this process re-mints before it expires (kubelet's projected token, in the cluster); a
     heartbeat per pass for ``/healthz``."""
     from events.catalog import DOMAINS
-    from functions.core.relay import Relay, TokenFile
+    from functions.core.relay import Relay, TokenFile, serve_wakes
     from local.broker import BrokerStore
     from local.senders import write_token_file
 
@@ -76,8 +76,13 @@ def run_relay(stop: threading.Event) -> None:
 
     refresh()
     threads = [threading.Thread(target=rotate, name="sender-tokens", daemon=True)]
-    for domain, sender in sorted(DOMAINS.items()):
-        relay = Relay(os.environ["K_SINK"], domain, TokenFile(token_dir / f"{sender.account}.token"), idle_sleep=0.02)
+    relays = {
+        domain: Relay(os.environ["K_SINK"], domain, TokenFile(token_dir / f"{sender.account}.token"), idle_sleep=0.02)
+        for domain, sender in sorted(DOMAINS.items())
+    }
+    if os.environ.get("PIC_RELAY_WAKE"):  # the functions' commits wake their domain's relay (ADR 0017)
+        serve_wakes(relays, os.environ["PIC_RELAY_WAKE"], stop)
+    for domain, relay in relays.items():
         threads.append(
             threading.Thread(
                 target=relay.run_forever,

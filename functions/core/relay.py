@@ -6,7 +6,9 @@ index and sends with its domain's OIDC token for the broker (``PIC_SENDER_TOKEN_
 ServiceAccount token that kubelet rotates; re-read when the file changes), so the broker's EventPolicies
 admit each domain's facts from that domain only. Deployed as a small long-running service per domain (a
 SinkBinding gives it ``K_SINK``); in AWS, DynamoDB Streams can drive the same ``publish`` instead of
-polling. At-least-once: a row is marked sent only after the broker accepted it, so a crash in between
+polling. A commit that staged rows wakes its domain's relay (a UDP datagram to ``PIC_RELAY_WAKE``,
+``functions.core.wake``, ADR 0017), so at light load rows leave at once; the poll stays the safety net.
+At-least-once: a row is marked sent only after the broker accepted it, so a crash in between
 re-publishes it, and consumers dedupe on ``source`` + ``id``.
 
 Idle cost: all relays together poll the store no more than ``IDLE_QUERIES_PER_SECOND`` times a second
@@ -36,6 +38,7 @@ from events.catalog import DOMAINS
 from functions.core.logging import get_logger
 from functions.core.outbox import OutboxRecord, pending_shards
 from functions.core.settings import get_settings
+from functions.core.wake import WakeListener
 
 BATCH = 100
 PARK_AFTER = 3
@@ -50,6 +53,7 @@ LEGACY_SHARDS = 4
 # Where units of work are emulated (ADR 0005), one relay finishes the units a crashed pod left half done: the
 # relay of this low-traffic domain (one sweep per lease for the platform, not one per relay).
 UNIT_RECOVERY_DOMAIN = "rgpd"
+STOP_CHECK = 0.1  # seconds: how soon an idle relay notices it is asked to stop
 
 
 class SenderTokenError(Exception):
@@ -127,6 +131,25 @@ class Relay:
         self._unmarked: set[str] = set()
         self._lock = threading.Lock()
         self._next_recovery = 0.0
+        self._woken = threading.Event()  # a commit staged rows for this domain (ADR 0017)
+        self.wakes = 0
+
+    def wake(self) -> None:
+        """A unit of work with this domain's events committed: poll now instead of after the idle wait."""
+        self.wakes += 1
+        self._woken.set()
+
+    def _idle(self, stop: threading.Event, seconds: float) -> bool:
+        """Wait up to ``seconds`` for a wake (True) or ``stop``; the wait is the safety net for lost wakes."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self._woken.wait(min(left, STOP_CHECK)):
+                self._woken.clear()
+                return True
+        return False
 
     def publish(self, record: OutboxRecord) -> bool:
         """POST one row to the sink in binary mode. True when the sink accepted it (2xx).
@@ -281,11 +304,9 @@ class Relay:
         while not stop.is_set():
             try:
                 self.recover_units_if_due()
-                if self.run_once():
-                    idle = self.idle_sleep
-                else:
-                    stop.wait(idle)
-                    idle = min(idle * 2, max_idle)
+                self._woken.clear()  # this pass sees whatever was committed before it starts
+                busy = self.run_once() or self._idle(stop, idle)  # rows found, or a commit woke it: poll again soon
+                idle = self.idle_sleep if busy else min(idle * 2, max_idle)
                 if on_pass:
                     on_pass()
                 if not adopted:
@@ -296,6 +317,19 @@ class Relay:
                 stop.wait(idle)
                 idle = min(idle * 2, 5.0)
         self.drain()
+
+
+def serve_wakes(relays: dict[str, Relay], address: str, stop: threading.Event, all_interfaces: bool = False) -> None:
+    """Listen for the commits' wakes (``functions.core.wake``) in a thread and wake the named domain's relay;
+    a datagram naming no relay here is ignored."""
+    listener = WakeListener.on(address, all_interfaces)
+
+    def on_wake(domain: str) -> None:
+        relay = relays.get(domain)
+        if relay is not None:
+            relay.wake()
+
+    threading.Thread(target=listener.serve, args=(on_wake, stop.is_set), name="relay-wake", daemon=True).start()
 
 
 def _health_server(relay: Relay, port: int) -> ThreadingHTTPServer:
@@ -329,6 +363,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     server = _health_server(relay, int(os.environ.get("PORT", "8080")))
+    if settings.relay_wake:  # the relay's Service also takes the commits' wakes (ADR 0017)
+        serve_wakes({relay.domain: relay}, settings.relay_wake, stop, all_interfaces=True)
     get_logger().info("outbox relay started", extra={"sink": settings.k_sink, "domain": relay.domain})
     relay.run_forever(stop)
     server.shutdown()

@@ -60,6 +60,12 @@ class Settings(BaseModel):
         validation_alias="PIC_SENDER_TOKEN_FILE",
         description="the relay's OIDC token for the broker (a projected ServiceAccount token, re-read when rotated)",
     )
+    relay_wake: str | None = Field(
+        None,
+        validation_alias="PIC_RELAY_WAKE",
+        description="where a committed unit of work with events wakes its domain's relay: udp://host:port, "
+        "'{domain}' replaced by the producing domain (docs/decisions/0017); unset: the relay only polls",
+    )
     idempotency_ttl_hours: int = Field(48, validation_alias="PIC_IDEMPOTENCY_TTL_HOURS", ge=1)
     log_level: str = Field("INFO", validation_alias="PIC_LOG_LEVEL")
     server_timing: bool = Field(
@@ -99,7 +105,7 @@ class Settings(BaseModel):
         """The settings this process's environment gives."""
         return cls.model_validate(dict(os.environ))
 
-    @field_validator("dynamodb_endpoint", "k_sink", "relay_domain", "sender_token_file", mode="before")
+    @field_validator("dynamodb_endpoint", "k_sink", "relay_domain", "relay_wake", "sender_token_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         """An empty variable (as a ConfigMap may carry) means "not set": AWS's default endpoint."""

@@ -22,6 +22,7 @@ from pynamodb.transactions import TransactWrite
 from functions.core import timing
 from functions.core.errors import LostRaceError, StoreUnsupportedError
 from functions.core.settings import get_settings
+from functions.core.wake import wake
 
 M = TypeVar("M", bound=type[Model])
 T = TypeVar("T")
@@ -147,7 +148,21 @@ class UnitOfWork:
 
     def commit(self, token: str | None = None) -> None:
         """One ``TransactWriteItems``; ``token`` makes a retried commit idempotent for 10 minutes (the
-        emulated protocol ignores it: the unit's idempotency record does that work)."""
+        emulated protocol ignores it: the unit's idempotency record does that work). Once committed, the
+        relays of the domains whose events it staged are woken (``functions.core.wake``, ADR 0017)."""
+        self._commit(token)
+        self._wake_relays()
+
+    def _wake_relays(self) -> None:
+        domains = {
+            str(shard).partition("#")[0]
+            for op in self._ops
+            if op.tag == "outbox" and (shard := getattr(op.item, "pending_shard", None))
+        }
+        if domains:
+            wake(domains)
+
+    def _commit(self, token: str | None) -> None:
         if not self._ops:
             return
         if len(self._ops) == 1 and self._ops[0].kind == "put" and token is None:

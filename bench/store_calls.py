@@ -1,0 +1,762 @@
+"""Store calls per business operation (issue 12 §5): the figure that transfers to production, where DynamoDB
+bills per call, unlike DynamoDB Local's latency.
+
+Every function of every domain is loaded as ``make run`` loads it (functions-framework's ``create_app``, the
+real bootstrap and adapters) against a DynamoDB Local of its own, and driven through one scenario: the
+channels' requests on every route, the area systems' events, and every event the functions themselves stage
+in the outbox, delivered to each subscriber its Trigger names (the broker's job, done here in process so that
+each delivery is measured alone). The store calls each request or delivery makes are counted by the kernel's
+botocore ``before-call`` hook on every client the store layer builds (``functions.core.timing``), by
+DynamoDB operation. A handler seen more than once (an event delivered to it several times in the scenario)
+keeps its largest count.
+
+``python -m bench.store_calls``: measure, print, record the table in ``docs/benchmarks.md`` ("Store calls per
+operation") and compare with the budgets (``tests/functional/core/store_call_budgets.json``);
+``--update-budgets`` rewrites the budgets from this measurement; ``--json PATH`` only writes the
+measurement (what ``tests/functional/core/test_store_calls.py`` reads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGETS = ROOT / "tests/functional/core/store_call_budgets.json"
+TITLE = "## Store calls per operation"
+READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
+WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"})
+TRANSACTIONS = frozenset({"TransactWriteItems"})
+ISSUER = "http://pic.store-calls"
+PURPOSE = "CITA-0042"
+DISPLAY = "pic-event-display"  # the local subscriber of every event: it writes to SQLite, not the store
+
+Counts = dict[str, dict[str, int]]  # operation key -> DynamoDB operation -> calls
+
+
+# ---- what the table and the budgets say ---------------------------------------------------------------
+
+
+def kind_totals(ops: dict[str, int]) -> tuple[int, int, int]:
+    """(reads, writes, transactions) of one operation's calls."""
+    return (
+        sum(n for op, n in ops.items() if op in READS),
+        sum(n for op, n in ops.items() if op in WRITES),
+        sum(n for op, n in ops.items() if op in TRANSACTIONS),
+    )
+
+
+def over_budget(measured: Counts, budgets: Counts) -> list[str]:
+    """One sentence per operation whose calls grew above its budget, naming the calls added; and per
+    operation measured without a budget (a new route or handler: ``--update-budgets`` gives it one)."""
+    found = []
+    for key, ops in sorted(measured.items()):
+        budget = budgets.get(key)
+        if budget is None:
+            found.append(f"{key}: no budget yet ({describe(ops)}); run python -m bench.store_calls --update-budgets")
+            continue
+        added = {op: n - budget.get(op, 0) for op, n in ops.items() if n > budget.get(op, 0)}
+        if sum(ops.values()) > sum(budget.values()) or added:
+            found.append(
+                f"{key}: {sum(ops.values())} store calls, budget {sum(budget.values())} "
+                f"(added: {describe(added)}; now {describe(ops)}, budget {describe(budget)})"
+            )
+    return found
+
+
+def describe(ops: dict[str, int]) -> str:
+    return " ".join(f"{op}={n}" for op, n in sorted(ops.items())) or "none"
+
+
+def section(measured: Counts, uncovered: list[str], started: datetime) -> str:
+    from bench.stats import recorded
+
+    rows = "\n".join(
+        f"| `{key}` | {sum(ops.values())} | {r} | {w} | {t} | {describe(ops)} |"
+        for key, ops in sorted(measured.items())
+        for r, w, t in [kind_totals(ops)]
+    )
+    missing = (
+        "Not driven by the scenario (no figure yet): " + "; ".join(f"`{u}`" for u in uncovered) + "."
+        if uncovered
+        else "Every route and every Trigger's handler is driven."
+    )
+    return f"""{TITLE}
+
+DynamoDB calls per request or event delivery, by operation, on the real wiring: each function loaded as
+`make run` loads it, against DynamoDB Local, driven through one scenario (every route; the area systems'
+events; every event the functions stage, delivered to each subscriber its Trigger names), counted by the
+kernel's botocore `before-call` hook (`functions.core.timing`). This is the figure that transfers to
+production, where DynamoDB bills per call. Reads are GetItem/BatchGetItem/Query/Scan, writes
+PutItem/UpdateItem/DeleteItem/BatchWriteItem, transactions TransactWriteItems (one call, billed per item).
+An operation seen several times keeps its largest count. Not counted: the outbox relay (one Query per poll
+of a shard with rows, one BatchWriteItem per 25 rows sent). `tests/functional/core/test_store_calls.py`
+fails when an operation's calls grow above its budget (`tests/functional/core/store_call_budgets.json`,
+rewritten by `python -m bench.store_calls --update-budgets`). {missing}
+
+{recorded(started, "python -m bench store-calls")}
+
+| operation | calls | reads | writes | transactions | by DynamoDB operation |
+|---|---|---|---|---|---|
+{rows}
+"""
+
+
+# ---- the platform, in process ---------------------------------------------------------------------------
+
+
+def _serve_jwks(jwks: dict[str, Any]) -> ThreadingHTTPServer:
+    body = json.dumps(jwks).encode()
+
+    class Keys(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Keys)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _serve_sinks(data_dir: Path) -> Any:
+    """The local SMS and push providers (``local.notify_sinks``), as the gateway serves them."""
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    from local.notify_sinks import ProviderSinks
+
+    handlers = ProviderSinks(data_dir).handlers()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        handler = handlers.get((request.method, request.path))
+        response = handler(request) if handler else Response("not found", status=404)
+        return response(environ, start_response)
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per message otherwise
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@contextmanager
+def local_store(data_dir: Path) -> Iterator[None]:
+    """DynamoDB Local (in memory), the dev IdP's keys over HTTP and the SMTP capture, with the environment the
+    functions read set before any of them is imported (their models bind the endpoint when defined)."""
+    from local import dynamodb
+    from local.harness import free_port
+    from local.idp import DevIdp
+
+    port, smtp_port = free_port(), free_port()
+    store = dynamodb.start(data_dir / "dynamodb", port, in_memory=True)
+    jwks = _serve_jwks(DevIdp(data_dir, ISSUER, "pic").jwks())
+    sinks = _serve_sinks(data_dir)
+    os.environ.update(
+        {
+            "PIC_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{port}",
+            "AWS_REGION": "eu-south-2",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "PIC_JWKS_URL": f"http://127.0.0.1:{jwks.server_port}/jwks",
+            "PIC_JWT_ISSUER": ISSUER,
+            "PIC_JWT_AUDIENCE": "pic",
+            "PIC_POLICY_ENGINE": "embedded",
+            "PIC_SERVER_TIMING": "0",  # the kernel leaves the request's count to this meter
+            "PIC_LOG_LEVEL": "ERROR",
+            "PIC_DATA_DIR": str(data_dir),
+            "PIC_SMTP_HOST": "127.0.0.1",
+            "PIC_SMTP_PORT": str(smtp_port),
+            "PIC_SMS_URL": f"http://127.0.0.1:{sinks.server_port}/dev/sms/messages",
+            "PIC_PUSH_URL": f"http://127.0.0.1:{sinks.server_port}/dev/push/messages",
+            "PIC_RELAY_WAKE": "",
+            "K_SINK": "",
+        }
+    )
+    from local.notify_sinks import start_smtp
+
+    smtp = start_smtp(data_dir, smtp_port)
+    try:
+        dynamodb.wait_ready(os.environ["PIC_DYNAMODB_ENDPOINT"], "eu-south-2")
+        from functions.core.tables import create_tables
+
+        create_tables()
+        yield
+    finally:
+        smtp.stop()
+        sinks.shutdown()
+        jwks.shutdown()
+        store.terminate()
+        store.wait(timeout=30)
+
+
+@dataclass
+class Meter:
+    """The functions of the local overlay in process, a meter on their store calls, and the broker's fan-out
+    of their outbox rows to the Triggers' subscribers."""
+
+    idp: Any
+    apps: dict[str, Any] = field(default_factory=dict)
+    triggers: list[Any] = field(default_factory=list)
+    counts: Counts = field(default_factory=dict)
+    seen_routes: set[str] = field(default_factory=set)
+    seen_handlers: set[str] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, data_dir: Path) -> Meter:
+        from functions_framework import create_app
+
+        from local.idp import DevIdp
+        from local.manifests import load
+
+        manifests = load(ROOT / "infra/k8s/overlays/local")
+        meter = cls(
+            DevIdp(data_dir, ISSUER, "pic"), triggers=[t for t in manifests.triggers if t.subscriber != DISPLAY]
+        )
+        for service in manifests.services.values():
+            if service.name != DISPLAY:
+                app = create_app(service.target, str(ROOT / service.source), service.signature)
+                meter.apps[service.name] = app.test_client()
+        return meter
+
+    def token(self, sub: str, role: str = "citizen", level: int = 0, area: str | None = None) -> dict[str, str]:
+        from local.idp import TokenRequest
+
+        minted = self.idp.mint(TokenRequest(sub=sub, role=role, level=level, area=area))
+        headers = {"Authorization": f"Bearer {minted}"}
+        if role == "agent":
+            headers["Access-Purpose"] = PURPOSE
+        return headers
+
+    def _count(self, call: Callable[[], Any]) -> tuple[Any, dict[str, int]]:
+        """``call()`` and the store calls it made, by DynamoDB operation."""
+        from functions.core import timing
+
+        measured = timing.start()
+        try:
+            result = call()
+        finally:
+            timing.stop()
+        return result, dict(measured.store_ops)
+
+    def _keep(self, key: str, ops: dict[str, int]) -> None:
+        if sum(ops.values()) >= sum(self.counts.get(key, {}).values()):
+            self.counts[key] = ops
+
+    def request(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        rule: str,
+        headers: dict[str, str],
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        expect: int | tuple[int, ...] = (200, 201, 202, 204),
+        deliver: bool = True,
+    ) -> Any:
+        """One channel request on ``rule`` (counted), then the events it staged, delivered (unless not
+        ``deliver``: the next request sees the state before its consequences, e.g. a request still open)."""
+        key = f"{method} {rule}"
+        client = self.apps[f"pic-{service}"]
+        response, ops = self._count(
+            lambda: client.open(path, method=method, json=body, headers=headers, query_string=query)
+        )
+        expected = (expect,) if isinstance(expect, int) else expect
+        if response.status_code not in expected:
+            raise AssertionError(f"{key}: {response.status_code} {response.get_data(as_text=True)[:300]}")
+        self._keep(key, ops)
+        self.seen_routes.add(key)
+        if deliver:
+            self.deliver_pending()
+        return response.get_json(silent=True)
+
+    def send(self, type_: str, data: Any, source: str, subject: str | None = None) -> None:
+        """An area system's event through the broker: delivered to each subscriber (counted), then what they
+        staged."""
+        attributes = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": source, "type": type_}
+        if subject:
+            attributes["subject"] = subject
+        self.deliver_pending([(attributes, json.dumps(data))])
+
+    def _deliver(self, attributes: dict[str, Any], data: str, trigger: Any) -> bool:
+        """One delivery, counted when the subscriber took it; False when it asked for a retry (409: what it
+        needs is not projected yet, as the broker's retry covers)."""
+        headers = {f"ce-{k}": v for k, v in attributes.items() if k != "datacontenttype"}
+        headers["content-type"] = "application/json"
+        key = f"{attributes['type'].removeprefix('es.madrid.pic.')} → {trigger.subscriber}"
+        client = self.apps[trigger.subscriber]
+        response, ops = self._count(lambda: client.post("/", data=data, headers=headers))
+        if response.status_code == 409:
+            return False
+        if response.status_code >= 300:
+            raise AssertionError(f"{key}: {response.status_code} {response.get_data(as_text=True)[:300]}")
+        self._keep(key, ops)
+        self.seen_handlers.add(f"{trigger.name} → {trigger.subscriber}")
+        return True
+
+    def deliver_pending(self, events: list[tuple[dict[str, Any], str]] | None = None, rounds: int = 20) -> None:
+        """The relays and the broker: ``events`` and every pending outbox row, delivered to the subscribers of
+        their Triggers (rows then marked sent), round after round until nothing is pending or retried; what a
+        round's deliveries stage, and the deliveries answered 409, go in the next."""
+        from events.catalog import DOMAINS
+        from functions.core.outbox import OutboxRecord, pending_shards
+        from functions.core.relay import Relay
+
+        retry: list[tuple[dict[str, Any], str, Any]] = [
+            (attributes, data, t) for attributes, data in events or [] for t in self.triggers if t.matches(attributes)
+        ]
+        for _ in range(rounds):
+            rows = [
+                row
+                for domain in sorted(DOMAINS)
+                for shard in pending_shards(domain)
+                for row in OutboxRecord.pending.query(shard)
+            ]
+            rows.sort(key=lambda row: row.created_at)
+            due = retry + [
+                (row.attributes(), row.data, t) for row in rows for t in self.triggers if t.matches(row.attributes())
+            ]
+            if not due:
+                return
+            if rows:
+                Relay.mark_sent(rows)
+            retry = [(attributes, data, t) for attributes, data, t in due if not self._deliver(attributes, data, t)]
+        raise AssertionError(f"events still pending after {rounds} rounds of deliveries")
+
+
+# ---- the scenario: every route, the area systems' events, and what they cause ---------------------------
+
+
+def _dni(n: int) -> str:
+    """A valid DNI (its check letter right): two valid documents never merge on their own."""
+    from seed.city import dni_check_letter
+
+    digits = f"{n:08d}"
+    return f"{digits}{dni_check_letter(digits)}"
+
+
+def _person(local_id: str, dni: str, email: str) -> dict[str, Any]:
+    return {
+        "local_id": local_id,
+        "document": {"type": "DNI", "number": dni},
+        "given_name": "Inés",
+        "first_surname": "Calleja",
+        "second_surname": "Ortuño",
+        "birth_date": "1984-05-17",
+        "email": email,
+        "address": {"street": "Calle de Cesar Cañas", "number": "12", "postal_code": "28031", "district": "18"},
+    }
+
+
+def scenario(m: Meter) -> None:
+    """One citizen's life across every domain, in the order a channel would drive it."""
+    system = m.token("svc-store-calls", role="system")
+    agent = m.token("ag-store-calls", role="agent", level=3, area="atencion-ciudadania")
+    upserted = "es.madrid.pic.citizen.record.upserted.v1"
+    seed = uuid.uuid4().int % 10_000_000
+    pad, trb = f"PADS{uuid.uuid4().hex[:8]}", f"TRBS{uuid.uuid4().hex[:8]}"
+    padron = _person(pad, _dni(10_000_000 + seed), "ines.calleja@example.org")
+
+    # C360: a golden record from the Padrón; the same person under another valid DNI goes to review
+    m.send(upserted, padron, "/legacy/padron")
+    found = m.request(
+        "citizen", "GET", "/v1/citizens", "/v1/citizens", system, query={"source": "/legacy/padron", "local_id": pad}
+    )
+    citizen = found["citizen_id"]
+    me = m.token(citizen)
+    m.send(
+        upserted,
+        {**padron, "local_id": trb, "document": {"type": "DNI", "number": _dni(20_000_000 + seed)}},
+        "/legacy/tributos",
+    )
+    m.send(upserted, {**padron, "phone": "+34600111222"}, "/legacy/padron")  # a change of the same record: a mobile
+    m.request("citizen", "GET", f"/v1/citizens/{citizen}", "/v1/citizens/<citizen_id>", me)
+    queue = m.request("citizen", "GET", "/v1/citizen-reviews", "/v1/citizen-reviews", agent)
+    review = next(item for item in queue["items"] if item["candidate_id"] == citizen)
+    m.request(
+        "citizen",
+        "POST",
+        f"/v1/citizen-reviews/{review['review_id']}",
+        "/v1/citizen-reviews/<review_id>",
+        agent,
+        {"decision": "match"},
+    )
+    m.request(
+        "citizen",
+        "POST",
+        f"/v1/citizens/{citizen}/unmerge",
+        "/v1/citizens/<citizen_id>/unmerge",
+        agent,
+        {"source": "/legacy/tributos", "local_id": trb},
+    )
+
+    # consents, preferences, subscriptions
+    consent = f"/v1/citizens/{citizen}/consents"
+    m.request("consent", "GET", "/v1/consent-terms", "/v1/consent-terms", {})
+    for purpose, channels in (("personalisation", []), ("campaigns", ["email"])):
+        m.request(
+            "consent",
+            "PUT",
+            f"{consent}/{purpose}",
+            "/v1/citizens/<citizen_id>/consents/<purpose>",
+            me,
+            {"granted": True, "channels": channels, "text_version": "2026-01"},
+        )
+    m.request("consent", "GET", consent, "/v1/citizens/<citizen_id>/consents", me)
+    m.request("consent", "GET", f"{consent}/history", "/v1/citizens/<citizen_id>/consents/history", me)
+    m.request("consent", "GET", f"{consent}/campaigns", "/v1/citizens/<citizen_id>/consents/<purpose>", me)
+    m.request(
+        "consent",
+        "GET",
+        f"/v1/citizens/{citizen}/contact-decision",
+        "/v1/citizens/<citizen_id>/contact-decision",
+        system,
+        query={"purpose": "campaigns", "channel": "email"},
+    )
+    prefs = f"/v1/citizens/{citizen}/preferences"
+    m.request(
+        "consent", "PUT", prefs, "/v1/citizens/<citizen_id>/preferences", me, {"language": "es", "channels": ["email"]}
+    )
+    m.request("consent", "GET", prefs, "/v1/citizens/<citizen_id>/preferences", me)
+    subs = f"/v1/citizens/{citizen}/subscriptions"
+    sub = m.request(
+        "consent", "POST", subs, "/v1/citizens/<citizen_id>/subscriptions", me, {"topic": "traffic", "zone": "01"}
+    )
+    m.request("consent", "GET", subs, "/v1/citizens/<citizen_id>/subscriptions", me)
+    m.send(
+        "es.madrid.pic.consent.change.requested.v1",
+        {
+            "citizen_id": citizen,
+            "purpose": "surveys",
+            "granted": True,
+            "channels": ["email"],
+            "text_version": "2026-01",
+            "actor": {"kind": "agent", "id": "ag-oac-7", "level": 2},
+        },
+        "/legacy/oficinas",
+    )
+
+    # interactions and the global position
+    now = datetime.now(UTC)
+    interaction = {
+        "interaction_id": f"sc-{uuid.uuid4().hex[:10]}",
+        "citizen_id": citizen,
+        "channel": {"kind": "call", "direction": "inbound", "line": "010"},
+        "area": "atencion-ciudadania",
+        "topic": "Duda sobre el padrón",
+        "started_at": now.isoformat(),
+    }
+    recorded = m.request("interaction", "POST", "/v1/interactions", "/v1/interactions", system, interaction)
+    m.request("interaction", "GET", f"/v1/interactions/{recorded['id']}", "/v1/interactions/<interaction_id>", me)
+    m.send(
+        "es.madrid.pic.interaction.recorded.v1",
+        {
+            "interaction_id": f"oac-{uuid.uuid4().hex[:10]}",
+            "record": {"source": "/legacy/padron", "local_id": pad},
+            "channel": {
+                "kind": "office-visit",
+                "office": "OAC Arganzuela",
+                "service": "Empadronamiento",
+                "ticket": "A042",
+                "issued_at": now.isoformat(),
+            },
+            "area": "atencion-ciudadania",
+            "topic": "Alta en el padrón",
+            "started_at": now.isoformat(),
+        },
+        "/legacy/oficinas/oac-arganzuela",
+    )
+    m.send(
+        "es.madrid.pic.position.item.upserted.v1",
+        {
+            "local_id": pad,
+            "section": "taxes",
+            "item_id": "IBI-2026-1",
+            "status": "pending",
+            "title": "IBI 2026, primer plazo",
+            "area": "hacienda",
+            "as_of": now.isoformat(),
+            "amount_eur": "312.40",
+            "due_date": (now + timedelta(days=30)).date().isoformat(),
+        },
+        "/legacy/padron",
+    )
+    m.request("position", "GET", f"/v1/citizens/{citizen}/position", "/v1/citizens/<citizen_id>/position", me)
+
+    # notifications: a template, one message to the citizen, a bulk job, an alert, a requested event
+    template = f"sc-{uuid.uuid4().hex[:8]}"
+    ibi = {
+        "purpose": "service-notifications",
+        "subject": {"es": "Su recibo del IBI", "en": "Your property tax bill"},
+        "body": {
+            "es": "Hola, {{ name }}. Su recibo ya está en la sede.",
+            "en": "Hello {{ name }}. Your bill is ready.",
+        },
+    }
+    m.request("notification", "PUT", f"/v1/templates/{template}", "/v1/templates/<template_id>", system, ibi)
+    m.request("notification", "GET", f"/v1/templates/{template}", "/v1/templates/<template_id>", system)
+    m.request(
+        "notification",
+        "POST",
+        f"/v1/templates/{template}/preview",
+        "/v1/templates/<template_id>/preview",
+        system,
+        {"personalisation": {"name": "Inés"}},
+    )
+    note = m.request(
+        "notification",
+        "POST",
+        "/v1/notifications",
+        "/v1/notifications",
+        system,
+        {"template": template, "recipient": {"citizen_id": citizen}, "personalisation": {"name": "Inés"}},
+    )
+    m.request("notification", "GET", f"/v1/notifications/{note['id']}", "/v1/notifications/<notification_id>", system)
+    # the app's inbox: the citizen now prefers it, and the next message lands there
+    m.request(
+        "consent", "PUT", prefs, "/v1/citizens/<citizen_id>/preferences", me, {"language": "es", "channels": ["inapp"]}
+    )
+    note = m.request(
+        "notification",
+        "POST",
+        "/v1/notifications",
+        "/v1/notifications",
+        system,
+        {"template": template, "recipient": {"citizen_id": citizen}, "personalisation": {"name": "Inés"}},
+    )
+    m.request("notification", "GET", f"/v1/citizens/{citizen}/inbox", "/v1/citizens/<citizen_id>/inbox", me)
+    m.request(
+        "notification",
+        "POST",
+        f"/v1/citizens/{citizen}/inbox/{note['id']}/read",
+        "/v1/citizens/<citizen_id>/inbox/<notification_id>/read",
+        me,
+    )
+    m.request(
+        "notification",
+        "PUT",
+        f"/v1/citizens/{citizen}/push-endpoint",
+        "/v1/citizens/<citizen_id>/push-endpoint",
+        me,
+        {"endpoint": "https://push.example.org/ines"},
+    )
+    m.request(
+        "notification",
+        "GET",
+        f"/v1/citizens/{citizen}/notification-profile",
+        "/v1/citizens/<citizen_id>/notification-profile",
+        me,
+    )
+    bulk = m.request(
+        "notification",
+        "POST",
+        "/v1/notifications/bulk",
+        "/v1/notifications/bulk",
+        system,
+        {
+            "template": template,
+            "recipients": [
+                {"recipient": {"email": f"b{i}@example.org"}, "personalisation": {"name": "Ana"}} for i in range(3)
+            ],
+        },
+    )
+    m.request("notification", "GET", f"/v1/notifications/bulk/{bulk['id']}", "/v1/notifications/bulk/<bulk_id>", system)
+    m.send(
+        "es.madrid.pic.notification.requested.v1",
+        {"template": template, "recipient": {"email": "ines.calleja@example.org"}, "personalisation": {"name": "Inés"}},
+        "/legacy/tributos",
+    )
+    m.send(
+        "es.madrid.pic.alert.published.v1",
+        {
+            "topic": "traffic",
+            "zones": ["01"],
+            "severity": "moderate",
+            "text": {"es": "Corte de tráfico en la calle Mayor."},
+        },
+        "/legacy/movilidad",
+    )
+
+    # data-subject rights: an access request (every domain answers), an objection (flags), the access log
+    rgpd = m.request(
+        "rgpd",
+        "POST",
+        f"/v1/citizens/{citizen}/rgpd-requests",
+        "/v1/citizens/<citizen_id>/rgpd-requests",
+        me,
+        {"right": "access"},
+    )
+    rid = rgpd["request_id"]
+    m.request("rgpd", "GET", f"/v1/rgpd-requests/{rid}", "/v1/rgpd-requests/<request_id>", me)
+    m.request("rgpd", "GET", f"/v1/rgpd-requests/{rid}/export", "/v1/rgpd-requests/<request_id>/export", me)
+    m.request(
+        "rgpd",
+        "POST",
+        f"/v1/citizens/{citizen}/rgpd-requests",
+        "/v1/citizens/<citizen_id>/rgpd-requests",
+        me,
+        {"right": "objection", "purposes": ["campaigns"]},
+    )
+    m.request("rgpd", "GET", f"/v1/citizens/{citizen}/rgpd-requests", "/v1/citizens/<citizen_id>/rgpd-requests", me)
+    m.request("rgpd", "GET", f"/v1/citizens/{citizen}/rgpd-flags", "/v1/citizens/<citizen_id>/rgpd-flags", me)
+    pending = m.request(
+        "rgpd",
+        "POST",
+        f"/v1/citizens/{citizen}/rgpd-requests",
+        "/v1/citizens/<citizen_id>/rgpd-requests",
+        me,
+        {"right": "rectification", "fields": {"email": "ines.nueva@example.org"}},
+        deliver=False,
+    )
+    m.request(
+        "rgpd",
+        "POST",
+        f"/v1/rgpd-requests/{pending['request_id']}/extension",
+        "/v1/rgpd-requests/<request_id>/extension",
+        agent,
+        {"reason": "Complejidad: varias áreas implicadas."},
+    )
+    # notifications that do not simply arrive: refused by the provider, refused by the objection, deferred by
+    # quiet hours and released when they end (the release poller's pass, not counted: it walks minutes)
+    failing = {
+        "template": template,
+        "recipient": {"email": "fail-perm-1@example.org"},
+        "personalisation": {"name": "Ana"},
+    }
+    m.request("notification", "POST", "/v1/notifications", "/v1/notifications", system, failing)
+    campaign = f"sc-{uuid.uuid4().hex[:8]}"
+    m.request(
+        "notification",
+        "PUT",
+        f"/v1/templates/{campaign}",
+        "/v1/templates/<template_id>",
+        system,
+        {**ibi, "purpose": "campaigns"},
+    )
+    m.request(
+        "notification",
+        "POST",
+        "/v1/notifications",
+        "/v1/notifications",
+        system,
+        {"template": campaign, "recipient": {"citizen_id": citizen}, "personalisation": {"name": "Inés"}},
+    )
+    madrid = datetime.now(ZoneInfo("Europe/Madrid"))
+    quiet = {
+        "start": (madrid - timedelta(hours=1)).strftime("%H:%M"),
+        "end": (madrid + timedelta(hours=2)).strftime("%H:%M"),
+    }
+    m.request(
+        "consent",
+        "PUT",
+        prefs,
+        "/v1/citizens/<citizen_id>/preferences",
+        me,
+        {"language": "es", "channels": ["sms"], "quiet_hours": quiet},
+    )
+    deferred = m.request(
+        "notification",
+        "POST",
+        "/v1/notifications",
+        "/v1/notifications",
+        system,
+        {"template": template, "recipient": {"citizen_id": citizen}, "personalisation": {"name": "Inés"}},
+    )
+    view = m.request(
+        "notification", "GET", f"/v1/notifications/{deferred['id']}", "/v1/notifications/<notification_id>", system
+    )
+    from functions.notification.release import release
+
+    release(datetime.fromisoformat(view["deliver_after"]) + timedelta(minutes=1))
+    m.deliver_pending()
+    m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
+    m.request(
+        "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
+    )
+
+
+def uncovered(m: Meter) -> list[str]:
+    """Routes and Triggers the scenario did not reach: named in the report, so a gap is never silent."""
+    from events.generate import discover_routes
+
+    routes = {f"{r.method} {r.rule}" for rs in discover_routes().values() for r in rs}
+    triggers = {f"{t.name} → {t.subscriber}" for t in m.triggers}
+    return sorted(routes - m.seen_routes) + sorted(triggers - m.seen_handlers)
+
+
+def measure() -> tuple[Counts, list[str]]:
+    with tempfile.TemporaryDirectory(prefix="pic-store-calls-") as tmp:
+        data_dir = Path(tmp)
+        with local_store(data_dir):
+            meter = Meter.load(data_dir)
+            scenario(meter)
+            return meter.counts, uncovered(meter)
+
+
+# ---- entry points -------------------------------------------------------------------------------------------
+
+
+def measure_in_subprocess() -> tuple[Counts, list[str]]:
+    """The measurement in a process of its own: the functions' models bind their store when imported."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run(
+            [sys.executable, "-m", "bench.store_calls", "--json", out.name],
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        found = json.loads(Path(out.name).read_text(encoding="utf-8"))
+    return found["counts"], found["uncovered"]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.store_calls", description=__doc__)
+    parser.add_argument("--update-budgets", action="store_true", help="rewrite the budgets from this measurement")
+    parser.add_argument("--json", type=Path, help="only write the measurement here (counts and what was not driven)")
+    args = parser.parse_args(argv)
+    started = datetime.now(UTC)
+    if args.json:
+        counts, missing = measure()
+        args.json.write_text(
+            json.dumps({"counts": counts, "uncovered": missing}, indent=1, sort_keys=True), encoding="utf-8"
+        )
+        return 0
+    counts, missing = measure_in_subprocess()
+    for key, ops in sorted(counts.items()):
+        print(f"store calls {key:<95} {sum(ops.values()):>3}  {describe(ops)}", flush=True)
+    for gap in missing:
+        print(f"store calls: not driven: {gap}", flush=True)
+    from bench.stats import record_section
+
+    record_section(TITLE, section(counts, missing, started))
+    if args.update_budgets:
+        BUDGETS.write_text(json.dumps(counts, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"budgets rewritten: {BUDGETS.relative_to(ROOT)}")
+    elif BUDGETS.exists():
+        for line in over_budget(counts, json.loads(BUDGETS.read_text(encoding="utf-8"))):
+            print(f"OVER BUDGET {line}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -101,6 +101,9 @@ def as_json(body: Any, status: int = 200) -> Response:
 
 class Gateway:
     def __init__(self, manifests: Manifests, routes: HttpRouteTable, data_dir: Path, base_url: str) -> None:
+        drift = routes.drift({s.name: s.routes for s in manifests.services.values() if s.routes})
+        if drift:  # the routes the cluster gets are the ones make run serves, or make run does not start
+            raise ValueError("infra/k8s/base/routes is stale, run `make manifests`:\n  " + "\n  ".join(drift))
         settings = get_settings()
         self.manifests = manifests
         self.data_dir = data_dir
@@ -117,10 +120,7 @@ class Gateway:
             config=BotoConfig(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 1}),
         )
         self.routes = routes
-        self.apps = {service.name: self._load(service) for service in manifests.services.values()}
-        unknown = routes.services() - {s.name for s in manifests.services.values() if s.signature == "http"}
-        if unknown:
-            raise ValueError(f"HTTPRoutes send to {sorted(unknown)}, which are no HTTP function of the manifests")
+        self.apps: dict[str, WsgiApp] = {service.name: self._load(service) for service in manifests.services.values()}
 
     @staticmethod
     def _load(service: FunctionService) -> WsgiApp:

@@ -115,6 +115,19 @@ class HttpRouteTable:
     def services(self) -> set[str]:
         return {m.service for m in self._all}
 
+    def drift(self, annotated: dict[str, tuple[str, ...]]) -> list[str]:
+        """Where these routes and the Services' ``pic.madrid.es/routes`` annotations disagree (empty: none),
+        e.g. an annotation changed without ``make manifests``."""
+        routed: dict[str, set[str]] = {}
+        for pattern, service in self.patterns():
+            routed.setdefault(service, set()).add(pattern)
+        return [
+            f"{service}: annotated {sorted(set(patterns) - routed.get(service, set()))}, "
+            f"routed {sorted(routed.get(service, set()) - set(patterns))}"
+            for service, patterns in sorted(annotated.items())
+            if set(patterns) != routed.get(service, set())
+        ] + [f"{service}: routed but not annotated" for service in sorted(routed.keys() - annotated.keys())]
+
 
 def load(kustomization_dir: Path) -> HttpRouteTable:
     """The HTTPRoutes a kustomization lists (following ``resources:``, as ``local.manifests`` does)."""

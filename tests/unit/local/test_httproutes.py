@@ -83,3 +83,15 @@ def test_a_route_the_local_gateway_cannot_follow_is_refused(mutate: Any, message
     # THEN reading it fails, instead of routing differently from the cluster
     with pytest.raises(UnsupportedRouteError, match=message):
         HttpRouteTable.from_resources([route])
+
+
+def test_routes_that_drifted_from_the_annotations_are_named() -> None:
+    # GIVEN HTTPRoutes generated before an annotation changed
+    table = HttpRouteTable.from_resources(
+        [_route("svc", ("svc", [("RegularExpression", "^/v1/things/(?P<thing_id>[^/]+)/?$")]))]
+    )
+
+    # THEN the difference is named; none when they agree
+    assert table.drift({"svc": ("/v1/things/{thing_id}",)}) == []
+    assert table.drift({"svc": ("/v1/things/{thing_id}", "/v1/things")}) == ["svc: annotated ['/v1/things'], routed []"]
+    assert table.drift({}) == ["svc: routed but not annotated"]

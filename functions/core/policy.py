@@ -327,10 +327,10 @@ def get_policy() -> Policy:
     if settings.policy_engine == "opa":
         return OpaRestPolicy(settings.opa_url)
     if settings.policy_bundle_url:
-        assert settings.policy_bundle_public_key_file is not None  # the settings refuse a URL without it
+        assert settings.policy_bundle_public_key is not None  # the settings refuse a URL without it
         policy = BundlePolicy(
             BundleSource(settings.policy_bundle_url),
-            settings.policy_bundle_public_key_file.read_bytes(),
+            settings.policy_bundle_public_key.encode(),
             settings.policy_bundle_poll_seconds,
         )
         policy.start()

@@ -38,10 +38,11 @@ class Settings(BaseModel):
         description="the signed policy bundle (https://, http://, file:// or a path) the embedded engine serves "
         "and polls; unset: policies/ of this checkout (docs/decisions/0016)",
     )
-    policy_bundle_public_key_file: Path | None = Field(
+    policy_bundle_public_key: str | None = Field(
         None,
-        validation_alias="PIC_POLICY_BUNDLE_PUBLIC_KEY_FILE",
-        description="PEM public key a bundle's signature must verify with (required with PIC_POLICY_BUNDLE_URL)",
+        validation_alias="PIC_POLICY_BUNDLE_PUBLIC_KEY",
+        description="the PEM public key a bundle's signature must verify with (required with PIC_POLICY_BUNDLE_URL; "
+        "public, so a ConfigMap value)",
     )
     policy_bundle_poll_seconds: float = Field(
         30.0,
@@ -123,7 +124,7 @@ class Settings(BaseModel):
         "relay_domain",
         "sender_token_file",
         "policy_bundle_url",
-        "policy_bundle_public_key_file",
+        "policy_bundle_public_key",
         mode="before",
     )
     @classmethod
@@ -134,8 +135,8 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _bundle_needs_its_key(self) -> Settings:
         """A bundle URL without a public key would serve unverified policies: refuse to start (fail closed)."""
-        if self.policy_engine == "embedded" and self.policy_bundle_url and not self.policy_bundle_public_key_file:
-            raise ValueError("PIC_POLICY_BUNDLE_URL needs PIC_POLICY_BUNDLE_PUBLIC_KEY_FILE")
+        if self.policy_engine == "embedded" and self.policy_bundle_url and not self.policy_bundle_public_key:
+            raise ValueError("PIC_POLICY_BUNDLE_URL needs PIC_POLICY_BUNDLE_PUBLIC_KEY (the signing key's PEM)")
         return self
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import sys
 import tempfile
 import threading
@@ -132,7 +133,8 @@ def section(figures: list[Figure]) -> str:
     rows = "\n".join(f"| {f.name} | {f.value} | {f.goal} | {f.verdict} |" for f in figures)
     return (
         "## Policies on the deployed path\n\n"
-        f"`python -m bench.policy` on {datetime.now(UTC):%Y-%m-%d} — {machine()}.\n\n"
+        f"`python -m bench.policy` on {datetime.now(UTC):%Y-%m-%d} — {machine()}; load average "
+        f"{os.getloadavg()[0]:.1f} when it ran.\n\n"
         "| figure | value | goal | verdict |\n|---|---|---|---|\n"
         f"{rows}\n"
     )

@@ -62,8 +62,11 @@ def _to_decision(package: str, result: Any) -> Decision:
     return Decision(allow=bool(result["allow"]), reasons=list(result.get("reasons", [])), result=result)
 
 
-def log_decision(package: str, decision: Decision, input_: dict[str, Any], revision: str) -> None:
-    """One decision log line; ``revision`` is the policy bundle's (``opa`` when OPA decided)."""
+def log_decision(
+    package: str, decision: Decision, input_: dict[str, Any], revision: str, digest: str | None = None
+) -> None:
+    """One decision log line; ``revision`` is the policy bundle's (``opa`` when OPA decided); ``digest`` is
+    the input's hash when the caller already has it."""
     get_logger().info(
         "policy decision",
         extra={
@@ -71,7 +74,7 @@ def log_decision(package: str, decision: Decision, input_: dict[str, Any], revis
                 "policy": package,
                 "allow": decision.allow,
                 "reasons": decision.reasons,
-                "input_sha256": input_hash(input_),
+                "input_sha256": digest or input_hash(input_),
                 "revision": revision,
             }
         },
@@ -93,6 +96,7 @@ class EmbeddedPolicy:
         self._data_json = json.dumps(bundle.data)
         self._token = next(_TOKENS)
         self._memo: dict[str, Any] = {}
+        self._decided: dict[str, tuple[Decision, str]] = {}  # decide()'s memo: the decision and its input hash
         self._vm()  # compile now: a broken policy fails at start, not on the first request
 
     @property
@@ -140,9 +144,15 @@ class EmbeddedPolicy:
         return json.loads(vm.execute_entry_point(f"data.{package}.{DECISION_RULE}"))
 
     def decide(self, package: str, input_: dict[str, Any]) -> Decision:
-        decision = _to_decision(package, self.evaluate(package, input_))
-        log_decision(package, decision, input_, self.bundle.version)
-        return decision
+        """The decision, logged with this bundle's revision; an input seen before costs the log line only."""
+        key = f"{package}\0{json.dumps(input_)}"
+        known = self._decided.get(key)
+        if known is None:
+            known = self._decided[key] = (_to_decision(package, self.evaluate(package, input_)), input_hash(input_))
+            if len(self._decided) > MEMO_SIZE:
+                self._decided.clear()
+        log_decision(package, known[0], input_, self.bundle.version, known[1])
+        return known[0]
 
 
 class BundleSource:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cpu import decision_log_discarded
-from bench.stats import Figure, machine, pct, us
+from bench.stats import Figure, machine, ms, pct, us
 from functions.core import bundle
 from functions.core.policy import BundlePolicy, BundleSource, EmbeddedPolicy, OpaRestPolicy, PolicyBundle
 
@@ -125,7 +125,7 @@ def _first_after_swap(policy: BundlePolicy) -> str:
     thread = threading.Thread(target=lambda: samples.append(_timed(partial(policy.decide, "authz", authz))))
     thread.start()
     thread.join()
-    return us(samples[0])
+    return ms(samples[0])
 
 
 def section(figures: list[Figure]) -> str:

@@ -16,7 +16,8 @@ import pytest
 
 from functions.core import bundle
 from functions.core.bundle import BundleError, PolicyBundle
-from functions.core.policy import BundlePolicy, BundleSource, EmbeddedPolicy
+from functions.core.policy import BundlePolicy, BundleSource, EmbeddedPolicy, get_policy
+from functions.core.settings import get_settings
 from tests.unit.conftest import ROOT
 
 POLICIES = ROOT / "policies"
@@ -273,3 +274,20 @@ def test_http_sources_ask_with_if_none_match() -> None:
         assert [r["if_none_match"] for r in _BundleServer.requests] == [None, '"r-1"', '"r-1"']
     finally:
         server.shutdown()
+
+
+def test_get_policy_serves_the_bundle_the_settings_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "bundle.tar.gz"
+    publish(path, files_of(), "r-from-settings")
+    monkeypatch.setenv("PIC_POLICY_ENGINE", "embedded")
+    monkeypatch.setenv("PIC_POLICY_BUNDLE_URL", f"file://{path}")
+    monkeypatch.setenv("PIC_POLICY_BUNDLE_PUBLIC_KEY", PUBLIC.decode())
+    monkeypatch.setenv("PIC_POLICY_BUNDLE_POLL_SECONDS", "0")
+    get_settings.cache_clear()
+    get_policy.cache_clear()
+    try:
+        policy = get_policy()
+        assert isinstance(policy, BundlePolicy) and policy.revision == "r-from-settings"
+    finally:
+        get_settings.cache_clear()
+        get_policy.cache_clear()

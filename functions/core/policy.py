@@ -286,7 +286,10 @@ class BundlePolicy:
 
     def _watch(self) -> None:
         while not self._stop.wait(self._poll_seconds):
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception as exc:  # anything: a poller that died silently would freeze the policies
+                _log_bundle("policy bundle poll failed", self.revision, reason=repr(exc), warn=True)
 
 
 def _log_bundle(message: str, revision: str, *, warn: bool = False, **extra: str) -> None:

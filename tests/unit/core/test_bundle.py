@@ -291,3 +291,24 @@ def test_get_policy_serves_the_bundle_the_settings_name(tmp_path: Path, monkeypa
     finally:
         get_settings.cache_clear()
         get_policy.cache_clear()
+
+
+def test_the_watcher_survives_an_unexpected_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, path = served(tmp_path)
+    policy = BundlePolicy(BundleSource(str(path)), PUBLIC, poll_seconds=0.02)
+    calls: list[int] = []
+
+    def broken() -> bool:
+        calls.append(1)
+        raise RuntimeError("a bug in a poll")
+
+    monkeypatch.setattr(policy, "refresh", broken)
+    policy.start()
+    try:
+        for _ in range(100):
+            if len(calls) >= 3:
+                break
+            threading.Event().wait(0.02)
+        assert len(calls) >= 3 and policy.revision == "r-1"  # it kept polling, the revision kept serving
+    finally:
+        policy.stop()

@@ -61,8 +61,11 @@ def package_of(text: str) -> str:
 
 
 def canonical_json(value: Any) -> bytes:
-    """OPA's canonical JSON: what a JSON file's hash is computed over."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """OPA's canonical JSON (bundle/hash.go: keys sorted, no spaces, Go's encoder without HTML escaping):
+    what a JSON file's hash is computed over. Go also escapes U+2028/U+2029; numbers are hashed as Python
+    writes them, which matches Go for integers and plain decimals (our data has no exponents)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
 
 
 def file_hash(name: str, content: bytes) -> str:

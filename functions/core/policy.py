@@ -169,10 +169,21 @@ class BundleSource:
         self._path = None if self._http else Path(parsed.path if parsed.scheme == "file" else location)
         self._timeout = timeout
         self._seen: str | None = None  # the ETag, or size:mtime of the file
+        self._digest: str | None = None  # SHA-256 of the last archive fetched
 
     def fetch(self) -> bytes | None:
-        """The archive if it changed since the last call, else ``None``; ``OSError`` if unreachable."""
-        return self._fetch_http() if self._http else self._fetch_file()
+        """The archive if it changed since the last call, else ``None``; ``OSError`` if unreachable.
+
+        The same bytes again (a server without ETags, a file touched but not changed) count as unchanged.
+        """
+        archive = self._fetch_http() if self._http else self._fetch_file()
+        if archive is None:
+            return None
+        digest = hashlib.sha256(archive).hexdigest()
+        if digest == self._digest:
+            return None
+        self._digest = digest
+        return archive
 
     def _fetch_file(self) -> bytes | None:
         assert self._path is not None

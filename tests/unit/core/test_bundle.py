@@ -180,6 +180,8 @@ def test_a_new_revision_is_swapped_in_and_decisions_flip(tmp_path: Path) -> None
     assert policy.revision == "r-2"
     assert policy.decide("authz", AUTHZ_OWN).reasons == ["frozen"]
     assert policy.refresh() is False  # unchanged file: nothing fetched, nothing swapped
+    path.touch()
+    assert policy.source.fetch() is None  # touched, same bytes: nothing to verify again
 
 
 @pytest.mark.parametrize(

@@ -118,18 +118,16 @@ class Settings(BaseModel):
         """The settings this process's environment gives."""
         return cls.model_validate(dict(os.environ))
 
-    @field_validator(
-        "dynamodb_endpoint",
-        "k_sink",
-        "relay_domain",
-        "sender_token_file",
-        "policy_bundle_url",
-        "policy_bundle_public_key",
-        mode="before",
-    )
+    @field_validator("dynamodb_endpoint", "k_sink", "relay_domain", "sender_token_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         """An empty variable (as a ConfigMap may carry) means "not set": AWS's default endpoint."""
+        return value or None
+
+    @field_validator("policy_bundle_url", "policy_bundle_public_key", mode="before")
+    @classmethod
+    def _empty_bundle_setting_is_unset(cls, value: str | None) -> str | None:
+        """The base ConfigMap's empty bundle URL and key mean "no bundle": policies/ from the image."""
         return value or None
 
     @model_validator(mode="after")

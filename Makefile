@@ -50,6 +50,18 @@ schemas: setup ## regenerate schemas/ (JSON Schema per event type, asyncapi.yaml
 manifests: setup ## regenerate the generated manifests: infra/k8s/base/senders (event senders, relays), base/routes (the API host's HTTPRoutes) and the OPA bundle copy
 	@$(PY) infra/k8s/generate_senders.py && $(PY) infra/k8s/generate_routes.py && $(PY) infra/k8s/generate_opa_bundle.py
 
+# Policies as a signed OPA bundle (docs/decisions/0016, docs/compliance.md).
+.PHONY: policy-keys policy-bundle policy-impact
+policy-keys: setup ## a development key pair for signing policy bundles, in .pic-data/policy-keys (gitignored)
+	@$(PY) -m compliance keys
+
+policy-bundle: setup ## build and sign the policy bundle from policies/ into .pic-data/policy-bundle/bundle.tar.gz
+	@$(PY) -m compliance bundle
+
+POLICY_BASE ?= git:HEAD
+policy-impact: setup ## decisions that flip between POLICY_BASE (git:HEAD, or a signed bundle .tar.gz) and policies/, per rule (table + JSON)
+	@$(PY) -m compliance impact --base "$(POLICY_BASE)"
+
 image: ## build the one container image (PIC_IMAGE, default pic-functions:dev) with docker or podman; exit 2 says what is missing
 	@scripts/image.sh
 

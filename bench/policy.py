@@ -1,15 +1,38 @@
-"""Policy decision latency: the embedded engine in-process, and OPA's REST API over HTTP."""
+"""Policy decision latency: the deployed path (the embedded engine serving a signed bundle, the decisions
+one request needs together, decision log lines written), the engine alone, and OPA's REST API over HTTP.
+
+    python -m bench.policy   # the deployed-path rows only, as docs/benchmarks.md shows them
+"""
 
 from __future__ import annotations
 
+import copy
 import logging
+import os
+import sys
+import tempfile
+import threading
 import time
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.stats import Figure, pct, us
-from functions.core.policy import EmbeddedPolicy, OpaRestPolicy, PolicyBundle
+from bench.cpu import decision_log_discarded
+from bench.stats import Figure, machine, ms, pct, us
+from functions.core import bundle
+from functions.core.policy import (
+    BundlePolicy,
+    BundleSource,
+    Decision,
+    EmbeddedPolicy,
+    OpaRestPolicy,
+    PolicyBundle,
+    log_decision,
+)
+
+ALLOWED = Decision(True, ["A citizen acts on their own record."], {"allow": True})
+BAR = 100e-6  # issue 12 §4: the decisions one request needs, together, p50 on the deployed path
 
 CONSENT_INPUT: dict[str, Any] = {
     "purpose": "campaigns",
@@ -35,6 +58,115 @@ def _time(call: Any, n: int) -> list[float]:
         call()
         samples.append(time.perf_counter() - start)
     return samples
+
+
+def _request_inputs(i: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The authz and consent questions of request ``i``: a citizen of its own (no two requests alike)."""
+    authz = copy.deepcopy(AUTHZ_INPUT)
+    authz["subject"]["id"] = authz["resource"]["citizen_id"] = f"c-{i}"
+    consent = copy.deepcopy(CONSENT_INPUT)
+    consent["citizen"]["id"] = f"c-{i}"  # not read by the policy; makes each input new to the memo
+    return authz, consent
+
+
+def _served(root: Path, files: dict[str, bytes], revision: str) -> tuple[BundlePolicy, Path, bytes]:
+    key, public = bundle.generate_key()
+    path = root / "bundle.tar.gz"
+    path.write_bytes(bundle.build(files, revision, key))
+    return BundlePolicy(BundleSource(str(path)), public, poll_seconds=0), path, key
+
+
+def deployed(n: int = 5000) -> list[Figure]:
+    """What a request pays where deployed: authz + the domain's decision through ``decide()`` (decision log
+    lines formatted and written, to /dev/null) on the engine serving a signed bundle; and what a swap costs."""
+    files = bundle.source_files(Path("policies"))
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as tmp, decision_log_discarded():
+        policy, path, key = _served(Path(tmp), files, "bench-1")
+        requests = [_request_inputs(i) for i in range(n)]
+        for authz, consent in requests[:300]:  # warm-up on other citizens than the measured ones
+            policy.decide("authz", {**authz, "action": "consent.read"})
+            policy.decide("consent", {**consent, "purpose": "surveys"})
+
+        def one_request(i: int) -> None:
+            authz, consent = requests[i]
+            policy.decide("authz", authz)
+            policy.decide("consent", consent)
+
+        fresh = [_timed(partial(one_request, i)) for i in range(n)]  # every input new: the engine runs twice
+        seen = [_timed(partial(one_request, i)) for i in range(n)]  # the same citizens again: memo hits
+
+        def engine_only(i: int) -> None:
+            authz, consent = requests[i]
+            policy.evaluate_uncached("authz", authz)
+            policy.evaluate_uncached("consent", consent)
+
+        def log_lines_only(i: int) -> None:
+            authz, consent = requests[i]
+            log_decision("authz", ALLOWED, authz, policy.revision)
+            log_decision("consent", ALLOWED, consent, policy.revision)
+
+        engine = [_timed(partial(engine_only, i)) for i in range(n)]
+        lines = [_timed(partial(log_lines_only, i)) for i in range(n)]
+        for label, samples in (("each input new (engine evaluates both)", fresh), ("inputs seen before (memo)", seen)):
+            figures.append(
+                Figure(
+                    f"deployed: authz + consent decide() together, {label}, p50 / p99",
+                    f"{us(pct(samples, 50))} / {us(pct(samples, 99))}",
+                    "p50 ≤ 100 µs",
+                    "met" if pct(samples, 50) <= BAR else "NOT met",
+                )
+            )
+        for label, samples in (("the engine alone", engine), ("the two decision log lines alone", lines)):
+            figures.append(
+                Figure(
+                    f"deployed, of which: {label} (authz + consent), p50 / p99",
+                    f"{us(pct(samples, 50))} / {us(pct(samples, 99))}",
+                )
+            )
+        swaps = []
+        for revision in range(2, 7):
+            path.write_bytes(bundle.build(files, f"bench-{revision}", key))  # a new revision: the full check
+            start = time.perf_counter()
+            swapped = policy.refresh()
+            swaps.append(time.perf_counter() - start)
+            assert swapped, "the bench's bundle was refused"
+        figures.append(
+            Figure(
+                "deployed: a new revision verified, compiled, smoke-tested and swapped (median)", ms(sorted(swaps)[2])
+            )
+        )
+        figures.append(
+            Figure("deployed: a thread's first decision after a swap (its own compile)", _first_after_swap(policy))
+        )
+    return figures
+
+
+def _timed(call: Any) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def _first_after_swap(policy: BundlePolicy) -> str:
+    authz, _ = _request_inputs(10**7)
+    samples: list[float] = []
+    thread = threading.Thread(target=lambda: samples.append(_timed(partial(policy.decide, "authz", authz))))
+    thread.start()
+    thread.join()
+    return ms(samples[0])
+
+
+def section(figures: list[Figure]) -> str:
+    """The ``## Policies on the deployed path`` section of docs/benchmarks.md."""
+    rows = "\n".join(f"| {f.name} | {f.value} | {f.goal} | {f.verdict} |" for f in figures)
+    return (
+        "## Policies on the deployed path\n\n"
+        f"`python -m bench.policy` on {datetime.now(UTC):%Y-%m-%d} — {machine()}; load average "
+        f"{os.getloadavg()[0]:.1f} when it ran.\n\n"
+        "| figure | value | goal | verdict |\n|---|---|---|---|\n"
+        f"{rows}\n"
+    )
 
 
 def run(base_url: str, n: int = 20000) -> list[Figure]:
@@ -83,4 +215,8 @@ def run(base_url: str, n: int = 20000) -> list[Figure]:
             "policy consent: OPA REST adapter over HTTP p50 / p99", f"{us(pct(samples, 50))} / {us(pct(samples, 99))}"
         )
     )
-    return figures
+    return deployed() + figures
+
+
+if __name__ == "__main__":
+    print(section(deployed(int(sys.argv[1]) if len(sys.argv) > 1 else 5000)))

@@ -1,14 +1,20 @@
-"""The one Policy port and its two adapters: the embedded Rego engine and OPA's REST API.
+"""The one Policy port and its adapters: the embedded Rego engine and OPA's REST API.
 
-Every decision is logged (decision log) with the policy path, the outcome, the reasons, the bundle
-version and a hash of the input, never the input itself: inputs carry personal data.
+Where deployed, the embedded engine serves a signed OPA bundle polled from a URL or file
+(``BundlePolicy``, docs/decisions/0016): a new revision is verified, compiled and smoke-tested before it is
+swapped in; a bad one is refused and the good one keeps serving. Every decision is logged (decision log)
+with the policy path, the outcome, the reasons, the policy revision and a hash of the input, never the
+input itself: inputs carry personal data.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,12 +23,18 @@ from urllib.parse import urlparse
 
 import regorus
 
+from functions.core import bundle as bundles
+from functions.core.bundle import BundleError
+from functions.core.bundle import PolicyBundle as PolicyBundle  # re-exported: the domains and tools import it here
 from functions.core.errors import ForbiddenError, PolicyUnavailableError
 from functions.core.logging import get_logger
 from functions.core.settings import get_settings
 
 DECISION_RULE = "decision"
 MEMO_SIZE = 20_000
+VMS_PER_THREAD = 4  # compiled policies a thread keeps: the serving one and a few it served before
+_THREAD_VMS = threading.local()
+_TOKENS = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,11 @@ def _to_decision(package: str, result: Any) -> Decision:
     return Decision(allow=bool(result["allow"]), reasons=list(result.get("reasons", [])), result=result)
 
 
-def log_decision(package: str, decision: Decision, input_: dict[str, Any], version: str) -> None:
+def log_decision(
+    package: str, decision: Decision, input_: dict[str, Any], revision: str, digest: str | None = None
+) -> None:
+    """One decision log line; ``revision`` is the policy bundle's (``opa`` when OPA decided); ``digest`` is
+    the input's hash when the caller already has it."""
     get_logger().info(
         "policy decision",
         extra={
@@ -58,74 +74,52 @@ def log_decision(package: str, decision: Decision, input_: dict[str, Any], versi
                 "policy": package,
                 "allow": decision.allow,
                 "reasons": decision.reasons,
-                "input_sha256": input_hash(input_),
-                "bundle": version,
+                "input_sha256": digest or input_hash(input_),
+                "revision": revision,
             }
         },
     )
 
 
-@dataclass(frozen=True)
-class PolicyBundle:
-    """Rego modules and data under ``policies/``, in OPA's layout (data.json at its folder's path)."""
-
-    modules: list[tuple[str, str]]
-    data: dict[str, Any]
-    packages: list[str]
-    version: str
-
-    @classmethod
-    def load(cls, root: Path) -> PolicyBundle:
-        modules = [
-            (str(path.relative_to(root)), path.read_text(encoding="utf-8"))
-            for path in sorted(root.rglob("*.rego"))
-            if not path.name.endswith("_test.rego")
-        ]
-        data: dict[str, Any] = {}
-        for path in sorted(root.rglob("data.json")):
-            node = data
-            for part in path.parent.relative_to(root).parts:
-                node = node.setdefault(part, {})
-            node.update(json.loads(path.read_text(encoding="utf-8")))
-        packages = sorted({_package_of(text) for _, text in modules})
-        digest = hashlib.sha256()
-        for name, text in modules:
-            digest.update(name.encode() + b"\0" + text.encode())
-        digest.update(json.dumps(data, sort_keys=True).encode())
-        return cls(modules=modules, data=data, packages=packages, version=digest.hexdigest()[:12])
-
-
-def _package_of(text: str) -> str:
-    for line in text.splitlines():
-        if line.startswith("package "):
-            return line.split()[1]
-    raise ValueError("a Rego module without a package line")
-
-
 class EmbeddedPolicy:
     """Regorus in-process, compiled to an RVM program.
 
-    Regorus' ``Program`` and ``Rvm`` are bound to the thread that made them (pyo3 "unsendable"), so
-    each thread compiles its own once and keeps it for its life.
+    Regorus' ``Program`` and ``Rvm`` are bound to the thread that made them (pyo3 "unsendable"): each
+    thread compiles its own once and keeps it in its own ``_THREAD_VMS``, never on this object, so that
+    when a bundle is swapped out the old VMs are dropped by the threads that made them, not by whichever
+    thread collects the old policy (pyo3 refuses a drop on another thread).
     """
 
     def __init__(self, bundle: PolicyBundle) -> None:
         self.bundle = bundle
         self._entry_points = [f"data.{pkg}.{DECISION_RULE}" for pkg in bundle.packages]
         self._data_json = json.dumps(bundle.data)
-        self._local = threading.local()
+        self._token = next(_TOKENS)
         self._memo: dict[str, Any] = {}
+        self._decided: dict[str, tuple[Decision, str]] = {}  # decide()'s memo: the decision and its input hash
         self._vm()  # compile now: a broken policy fails at start, not on the first request
 
+    @property
+    def revision(self) -> str:
+        return self.bundle.version
+
     def _vm(self) -> Any:
-        vm = getattr(self._local, "vm", None)
-        if vm is None:
-            program = regorus.Program.compile_from_modules(self._data_json, self.bundle.modules, self._entry_points)
+        vms: dict[int, tuple[Any, Any]] | None = getattr(_THREAD_VMS, "vms", None)
+        if vms is None:
+            vms = _THREAD_VMS.vms = {}
+        compiled = vms.get(self._token)
+        if compiled is None:
+            try:
+                program = regorus.Program.compile_from_modules(self._data_json, self.bundle.modules, self._entry_points)
+            except RuntimeError as exc:  # regorus' parse and compile errors, with a Rust backtrace appended
+                raise BundleError(f"policies do not compile: {str(exc).split('Stack backtrace')[0].strip()}") from exc
             vm = regorus.Rvm()
             vm.load_program(program)
             vm.set_data_json(self._data_json)  # the compiled program does not carry the data
-            self._local.program, self._local.vm = program, vm
-        return vm
+            while len(vms) >= VMS_PER_THREAD:  # swapped-out revisions: dropped here, by their own thread
+                del vms[min(vms)]
+            compiled = vms[self._token] = (program, vm)
+        return compiled[1]
 
     def evaluate(self, package: str, input_: dict[str, Any]) -> Any:
         """The raw result of ``data.<package>.decision`` (also what the OPA Data API serves).
@@ -150,9 +144,168 @@ class EmbeddedPolicy:
         return json.loads(vm.execute_entry_point(f"data.{package}.{DECISION_RULE}"))
 
     def decide(self, package: str, input_: dict[str, Any]) -> Decision:
-        decision = _to_decision(package, self.evaluate(package, input_))
-        log_decision(package, decision, input_, self.bundle.version)
-        return decision
+        """The decision, logged with this bundle's revision; an input seen before costs the log line only."""
+        key = f"{package}\0{json.dumps(input_)}"
+        known = self._decided.get(key)
+        if known is None:
+            known = self._decided[key] = (_to_decision(package, self.evaluate(package, input_)), input_hash(input_))
+            if len(self._decided) > MEMO_SIZE:
+                self._decided.clear()
+        log_decision(package, known[0], input_, self.bundle.version, known[1])
+        return known[0]
+
+
+class BundleSource:
+    """Where the signed bundle is published: an ``http(s)://`` URL or a file (``file://`` or a plain path).
+
+    ``fetch`` answers the archive only when it changed since the last fetch: HTTP asks with
+    ``If-None-Match`` (a 304 costs no download), a file is re-read when its size or mtime moves.
+    """
+
+    def __init__(self, location: str, timeout: float = 10.0) -> None:
+        parsed = urlparse(location)
+        self.location = location
+        self._http = parsed.scheme in ("http", "https")
+        self._path = None if self._http else Path(parsed.path if parsed.scheme == "file" else location)
+        self._timeout = timeout
+        self._seen: str | None = None  # the ETag, or size:mtime of the file
+        self._digest: str | None = None  # SHA-256 of the last archive fetched
+
+    def fetch(self) -> bytes | None:
+        """The archive if it changed since the last call, else ``None``; ``OSError`` if unreachable.
+
+        The same bytes again (a server without ETags, a file touched but not changed) count as unchanged.
+        """
+        archive = self._fetch_http() if self._http else self._fetch_file()
+        if archive is None:
+            return None
+        digest = hashlib.sha256(archive).hexdigest()
+        if digest == self._digest:
+            return None
+        self._digest = digest
+        return archive
+
+    def _fetch_file(self) -> bytes | None:
+        assert self._path is not None
+        stat = self._path.stat()
+        seen = f"{stat.st_size}:{stat.st_mtime_ns}"
+        if seen == self._seen:
+            return None
+        archive = self._path.read_bytes()
+        self._seen = seen
+        return archive
+
+    def _fetch_http(self) -> bytes | None:
+        headers = {"If-None-Match": self._seen} if self._seen else {}
+        request = urllib.request.Request(self.location, headers=headers)  # noqa: S310 (http(s) only, checked)
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 (as above)
+                archive: bytes = response.read(bundles.MAX_BUNDLE_BYTES + 1)
+                etag = response.headers.get("ETag")
+        except urllib.error.HTTPError as exc:
+            if exc.code == 304:
+                return None
+            raise OSError(f"bundle server answered {exc.code} for {self.location}") from exc
+        if len(archive) > bundles.MAX_BUNDLE_BYTES:
+            raise OSError(f"bundle at {self.location} is larger than {bundles.MAX_BUNDLE_BYTES} bytes")
+        self._seen = etag
+        return archive
+
+
+class BundlePolicy:
+    """The embedded engine serving the newest good revision of a signed bundle, swapped atomically.
+
+    Requests read ``self._serving`` once per decision (one attribute read: a swap between two decisions
+    is atomic, a decision never mixes two revisions). The watcher thread polls the source; a new revision
+    is verified (signature, hashes), compiled and smoke-tested (every package answers a decision for an
+    empty input) before it replaces the serving one. A refused bundle is logged and changes nothing.
+    """
+
+    def __init__(self, source: BundleSource, public_key_pem: bytes, poll_seconds: float = 30.0) -> None:
+        self.source = source
+        self._public_key = public_key_pem
+        self._poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        archive = source.fetch()
+        if archive is None:
+            raise BundleError(f"no bundle at {source.location}")
+        self._serving = self._prepare(archive, required=[])  # no good bundle to fall back on: fail at start
+        _log_bundle("policy bundle activated", self._serving.revision)
+
+    @property
+    def revision(self) -> str:
+        return self._serving.revision
+
+    @property
+    def bundle(self) -> PolicyBundle:
+        return self._serving.bundle
+
+    def decide(self, package: str, input_: dict[str, Any]) -> Decision:
+        return self._serving.decide(package, input_)
+
+    def evaluate(self, package: str, input_: dict[str, Any]) -> Any:
+        return self._serving.evaluate(package, input_)
+
+    def evaluate_uncached(self, package: str, input_: dict[str, Any]) -> Any:
+        return self._serving.evaluate_uncached(package, input_)
+
+    def refresh(self) -> bool:
+        """Fetch once; swap in a new good revision. True when the serving revision changed."""
+        try:
+            archive = self.source.fetch()
+        except OSError as exc:
+            _log_bundle("policy bundle source unreachable", self.revision, reason=str(exc), warn=True)
+            return False
+        if archive is None:
+            return False
+        try:
+            candidate = self._prepare(archive, required=self._serving.bundle.packages)
+        except BundleError as exc:
+            _log_bundle("policy bundle refused", self.revision, reason=str(exc), warn=True)
+            return False
+        if candidate.revision == self.revision:
+            return False
+        previous, self._serving = self.revision, candidate
+        _log_bundle("policy bundle activated", candidate.revision, previous=previous)
+        return True
+
+    def _prepare(self, archive: bytes, required: list[str]) -> EmbeddedPolicy:
+        bundle = bundles.read(archive, self._public_key)
+        if missing := sorted(set(required) - set(bundle.packages)):
+            raise BundleError(f"revision {bundle.version} drops packages in use: {missing}")
+        candidate = EmbeddedPolicy(bundle)  # compiles: BundleError if it does not
+        for package in bundle.packages:
+            try:
+                result = candidate.evaluate_uncached(package, {})
+            except (RuntimeError, ValueError) as exc:
+                raise BundleError(f"revision {bundle.version}: {package} fails on an empty input: {exc}") from exc
+            if not isinstance(result, dict) or "allow" not in result:
+                raise BundleError(f"revision {bundle.version}: {package} gives no decision for an empty input")
+        return candidate
+
+    def start(self) -> None:
+        """Poll the source every ``poll_seconds`` in a daemon thread (started per process, after any fork)."""
+        if self._thread is None and self._poll_seconds > 0:
+            self._thread = threading.Thread(target=self._watch, name="policy-bundle", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self._poll_seconds):
+            try:
+                self.refresh()
+            except Exception as exc:  # anything: a poller that died silently would freeze the policies
+                _log_bundle("policy bundle poll failed", self.revision, reason=repr(exc), warn=True)
+
+
+def _log_bundle(message: str, revision: str, *, warn: bool = False, **extra: str) -> None:
+    log = get_logger().warning if warn else get_logger().info
+    log(message, extra={"policy_bundle": {"revision": revision, **extra}})
 
 
 class OpaRestPolicy:
@@ -189,8 +342,21 @@ def authorize(policy: Policy, subject: dict[str, Any], action: str, citizen_id: 
 
 @lru_cache(maxsize=1)
 def get_policy() -> Policy:
-    """The adapter chosen by ``PIC_POLICY_ENGINE`` (``embedded`` or ``opa``), built once per process."""
+    """The adapter chosen by ``PIC_POLICY_ENGINE`` (``embedded`` or ``opa``), built once per process.
+
+    Embedded with ``PIC_POLICY_BUNDLE_URL`` set (where deployed): the signed bundle, watched. Without it
+    (``make run``, tests): the policies/ folder of this checkout.
+    """
     settings = get_settings()
     if settings.policy_engine == "opa":
         return OpaRestPolicy(settings.opa_url)
+    if settings.policy_bundle_url:
+        assert settings.policy_bundle_public_key is not None  # the settings refuse a URL without it
+        policy = BundlePolicy(
+            BundleSource(settings.policy_bundle_url),
+            settings.policy_bundle_public_key.encode(),
+            settings.policy_bundle_poll_seconds,
+        )
+        policy.start()
+        return policy
     return EmbeddedPolicy(PolicyBundle.load(settings.policies_dir))

@@ -9,7 +9,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +32,25 @@ class Settings(BaseModel):
     policy_engine: str = Field("embedded", validation_alias="PIC_POLICY_ENGINE")
     opa_url: str = Field("http://127.0.0.1:8181", validation_alias="PIC_OPA_URL")
     policies_dir: Path = Field(REPO_ROOT / "policies", validation_alias="PIC_POLICIES_DIR")
+    policy_bundle_url: str | None = Field(
+        None,
+        validation_alias="PIC_POLICY_BUNDLE_URL",
+        description="the signed policy bundle (https://, http://, file:// or a path) the embedded engine serves "
+        "and polls; unset: policies/ of this checkout (docs/decisions/0016)",
+    )
+    policy_bundle_public_key: str | None = Field(
+        None,
+        validation_alias="PIC_POLICY_BUNDLE_PUBLIC_KEY",
+        description="the PEM public key a bundle's signature must verify with (required with PIC_POLICY_BUNDLE_URL; "
+        "public, so a ConfigMap value)",
+    )
+    policy_bundle_poll_seconds: float = Field(
+        30.0,
+        validation_alias="PIC_POLICY_BUNDLE_POLL_SECONDS",
+        ge=0,
+        le=3600,
+        description="how often the bundle is polled for a new revision (0: load once, never poll)",
+    )
     jwks_url: str = Field("http://127.0.0.1:8080/.well-known/jwks.json", validation_alias="PIC_JWKS_URL")
     jwt_issuer: str = Field("http://127.0.0.1:8080", validation_alias="PIC_JWT_ISSUER")
     jwt_audience: str = Field("pic", validation_alias="PIC_JWT_AUDIENCE")
@@ -110,6 +129,19 @@ class Settings(BaseModel):
     def _empty_is_unset(cls, value: str | None) -> str | None:
         """An empty variable (as a ConfigMap may carry) means "not set": AWS's default endpoint."""
         return value or None
+
+    @field_validator("policy_bundle_url", "policy_bundle_public_key", mode="before")
+    @classmethod
+    def _empty_bundle_setting_is_unset(cls, value: str | None) -> str | None:
+        """The base ConfigMap's empty bundle URL and key mean "no bundle": policies/ from the image."""
+        return value or None
+
+    @model_validator(mode="after")
+    def _bundle_needs_its_key(self) -> Settings:
+        """A bundle URL without a public key would serve unverified policies: refuse to start (fail closed)."""
+        if self.policy_engine == "embedded" and self.policy_bundle_url and not self.policy_bundle_public_key:
+            raise ValueError("PIC_POLICY_BUNDLE_URL needs PIC_POLICY_BUNDLE_PUBLIC_KEY (the signing key's PEM)")
+        return self
 
 
 @lru_cache(maxsize=1)

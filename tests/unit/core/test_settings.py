@@ -16,6 +16,8 @@ VARIABLES = [
     "PIC_POLICY_ENGINE",
     "PIC_OUTBOX_SHARDS",
     "PIC_POLICIES_DIR",
+    "PIC_POLICY_BUNDLE_URL",
+    "PIC_POLICY_BUNDLE_PUBLIC_KEY",
 ]
 
 
@@ -53,3 +55,14 @@ def test_outbox_shards_out_of_range_are_refused(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("PIC_OUTBOX_SHARDS", shards)
     with pytest.raises(pydantic.ValidationError):
         Settings.from_env()
+
+
+def test_a_policy_bundle_url_without_its_public_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed: a bundle nobody can verify must not be served."""
+    monkeypatch.setenv("PIC_POLICY_BUNDLE_URL", "https://bundles.example.org/pic/bundle.tar.gz")
+    with pytest.raises(pydantic.ValidationError, match="PIC_POLICY_BUNDLE_PUBLIC_KEY"):
+        Settings.from_env()
+    monkeypatch.setenv("PIC_POLICY_BUNDLE_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\n...")
+    assert Settings.from_env().policy_bundle_url == "https://bundles.example.org/pic/bundle.tar.gz"
+    monkeypatch.setenv("PIC_POLICY_BUNDLE_URL", "")
+    assert Settings.from_env().policy_bundle_url is None  # an empty ConfigMap value means unset

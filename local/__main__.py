@@ -26,6 +26,7 @@ from rich.console import Console
 
 from local import lifeline
 from local.parts import PARTS
+from seed.city import LOCAL_PEOPLE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--seed-people",
         type=int,
-        default=int(os.environ.get("PIC_SEED_PEOPLE", "200")),
+        default=int(os.environ.get("PIC_SEED_PEOPLE", str(LOCAL_PEOPLE))),
         help="on a new data directory, load a synthetic city of this many people (0: none)",
     )
     parser.add_argument(
@@ -220,10 +221,10 @@ class Platform:
         if people <= 0 or marker.exists():
             return
         from local.load_records import load
-        from seed.city import CityConfig, write_city
+        from seed.city import local_city, write_city
 
         out = marker.parent
-        write_city(CityConfig(people=people, seed=1), out)
+        write_city(local_city(people), out)
         print(
             f"seeding a synthetic city: {people} people across 8 area systems ({out}); try GET /v1/citizens", flush=True
         )
@@ -249,10 +250,10 @@ class Platform:
             while not city.exists():
                 if self.stop.wait(1.0):
                     return
-            from seed.city import CityConfig
+            from seed.city import local_city
             from seed.position import seed
 
-            accepted, refused, showcase = seed(self.env["PIC_BASE_URL"], CityConfig(people=people, seed=1))
+            accepted, refused, showcase = seed(self.env["PIC_BASE_URL"], local_city(people))
             if not self.stop.is_set():
                 marker.write_text(
                     f"accepted {accepted}, refused {len(refused)}; data in every section: {' '.join(showcase)}\n",

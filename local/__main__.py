@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -265,9 +266,10 @@ class Platform:
 
     # ---- global position (POS) and interactions (INTX): seed data -----------------------------------
 
-    def seed_position(self, people: int) -> None:
+    def seed_position(self, people: int, when_settled: Callable[[], None] = lambda: None) -> None:
         """Once per data directory, after the city is loaded: the area systems' facts and the channels'
-        interactions for its people (``seed.position``), in the background."""
+        interactions for its people (``seed.position``), in the background; ``when_settled`` once the broker
+        has delivered the whole backlog (the console prints its table again: the last thing on the screen)."""
         city = self.args.data_dir / "seed-city" / "loaded"
         marker = self.args.data_dir / "seed-city" / "position-loaded"
         if people <= 0 or marker.exists():
@@ -290,8 +292,21 @@ class Platform:
                     f"seeded the global position; people with data in every section: {', '.join(showcase)}",
                     flush=True,
                 )
+            if self._settle():
+                when_settled()
 
         threading.Thread(target=run, name="seed-position", daemon=True).start()
+
+    def _settle(self) -> bool:
+        """Wait until the broker has nothing pending (the seed's backlog delivered); False if stopped first."""
+        url = f"{self.env['PIC_BASE_URL']}/dev/seed"
+        while not self.stop.wait(2.0):
+            try:
+                if requests.get(url, timeout=10).json().get("settled"):
+                    return True
+            except (requests.RequestException, ValueError):
+                continue
+        return False
 
     def record(self) -> Path:
         """Write ``platform.json`` (addresses, ports, the supervisor's pid): how the local tools find it."""
@@ -337,11 +352,17 @@ def main(argv: list[str] | None = None) -> int:
         platform.start()
         platform.wait_healthy()
         platform.record()
+        routes = requests.get(f"{platform.env['PIC_BASE_URL']}/dev/routes", timeout=5).json()["routes"]
+        table = parts_table(platform.env, routes)
+
+        def settled() -> None:  # the seed's backlog scrolled the table away: the table again, last
+            if not args.quiet:
+                print(f"\nthe seed city is in and the broker has nothing pending.\n{table}", flush=True)
+
         platform.seed_city(args.seed_people)
-        platform.seed_position(args.seed_people)  # global position and interactions, after the city
+        platform.seed_position(args.seed_people, settled)  # global position and interactions, after the city
         if not args.quiet:  # last, after the parts' start-up lines, so that it is what a person sees
-            routes = requests.get(f"{platform.env['PIC_BASE_URL']}/dev/routes", timeout=5).json()["routes"]
-            print(parts_table(platform.env, routes), flush=True)
+            print(table, flush=True)
         while not platform.stop.is_set():
             platform._check_children()
             platform.stop.wait(0.5)

@@ -29,11 +29,8 @@ def describe(state: dict[str, Any]) -> list[str]:
         lines.append("seed city: none on this data directory (PIC_SEED_PEOPLE=0, or seeded before)")
     else:
         lines.append(f"seed city: {city['report'] or 'its records are being sent to the broker'}")
-        lines.append(
-            f"global position: {position['report'] or 'waiting for the city, then its facts are sent'}"
-            if position["state"] != "not seeded"
-            else "global position: none"
-        )
+        waiting = "being sent" if city["report"] else "waiting for the city's records to be sent"
+        lines.append(f"global position (facts, interactions): {position['report'] or waiting}")
     count = f"{pending['deliveries']}{'+' if pending['at_least'] else ''}"
     if state["settled"]:
         lines.append("broker: nothing pending; what you send now is delivered at once")

@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help setup run test test-unit test-policies test-contract test-functional test-alternator-like lint bench schemas manifests clean image infra-check
+.PHONY: help setup run deadletters replay load-records seed-status test test-unit test-policies test-contract test-functional test-alternator-like lint bench schemas manifests clean image infra-check
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -17,6 +17,22 @@ setup: ## install everything the project needs (idempotent; run by the other tar
 
 run: setup ## start the whole platform locally on 127.0.0.1:8080 (PIC_PORT), Ctrl-C stops
 	@$(PY) -m local
+
+# The local tools find the platform `make run` started (.pic-data/platform.json, PIC_DATA_DIR); run them from
+# another terminal while it runs. Each says what went wrong in one sentence (exit 2: no platform to talk to).
+deadletters: setup ## list the dead letters of the running platform, with the reason (local.deadletters list)
+	@$(PY) -m local.deadletters list
+
+replay: setup ## replay one dead letter: make replay ID=<id> (local.deadletters replay)
+	@test -n "$(ID)" || { echo "usage: make replay ID=<dead letter id>  (make deadletters lists them)" >&2; exit 2; }
+	@$(PY) -m local.deadletters replay $(ID)
+
+load-records: setup ## load an area system's records: make load-records DIR=<dir written by seed.city> (local.load_records)
+	@test -n "$(DIR)" || { echo "usage: make load-records DIR=<directory of <system>.jsonl|csv files>" >&2; exit 2; }
+	@$(PY) -m local.load_records "$(abspath $(DIR))"
+
+seed-status: setup ## where make run's seed city is, and the broker's backlog (WAIT=1 waits until it drains)
+	@$(PY) -m local.seed_status $(if $(WAIT),--wait)
 
 test: setup ## all tests, phase by phase (unit, Rego, contract, functional, functional on the Alternator-like store), each timed
 	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -26,6 +27,8 @@ from rich.console import Console
 
 from local import lifeline
 from local.parts import PARTS
+from local.running import PLATFORM_FILE, forget_platform, write_platform
+from seed.city import LOCAL_PEOPLE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--seed-people",
         type=int,
-        default=int(os.environ.get("PIC_SEED_PEOPLE", "200")),
+        default=int(os.environ.get("PIC_SEED_PEOPLE", str(LOCAL_PEOPLE))),
         help="on a new data directory, load a synthetic city of this many people (0: none)",
     )
     parser.add_argument(
@@ -94,6 +97,8 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "PIC_RELAY_WAKE": os.environ.get("PIC_RELAY_WAKE", f"udp://127.0.0.1:{args.relay_wake_port}"),
         "PIC_POLICY_ENGINE": os.environ.get("PIC_POLICY_ENGINE", "embedded"),
         "PIC_SERVER_TIMING": os.environ.get("PIC_SERVER_TIMING", "1"),  # phases and store calls per request
+        # a person reads this console: one readable line per log entry (JSON where deployed, or when asked)
+        "PIC_LOG_FORMAT": os.environ.get("PIC_LOG_FORMAT", "human"),
         "PIC_OPA_URL": base,
         # NOT: the local notification providers (SMTP capture in this process; SMS/push sinks on the gateway)
         "PIC_SMTP_HOST": "127.0.0.1",
@@ -115,7 +120,17 @@ def port_free(port: int) -> bool:
     return True
 
 
-def print_parts(args: argparse.Namespace, env: dict[str, str], routes: list[tuple[str, str]]) -> None:
+def hint(base: str) -> list[str]:
+    """Two commands that answer 200 on a fresh platform: a citizen's token from the dev IdP, then a call."""
+    read_json = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
+    return [
+        f'TOKEN=$(curl -s -X POST {base}/dev/token -d \'{{"sub": "c-ana"}}\' | {read_json})',
+        f'curl -s {base}/v1/citizens/c-ana/consents -H "Authorization: Bearer $TOKEN"',
+    ]
+
+
+def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
+    """Every part of the running platform and where it answers, the same list as README's "What runs where"."""
     base = env["PIC_BASE_URL"]
     lines = [
         f"PIC is running on {base}  (data: {env['PIC_DATA_DIR']}; Ctrl-C stops)",
@@ -125,11 +140,12 @@ def print_parts(args: argparse.Namespace, env: dict[str, str], routes: list[tupl
     lines += [
         f"  health             {base}/healthz",
         f"  broker ingress     POST {base}/events  (CloudEvents binary/structured; Triggers from infra/k8s)",
-        f"  dead letters       {base}/dev/deadletters  (replay: POST /dev/deadletters/<id>/replay)",
+        f"  dead letters       {base}/dev/deadletters  (replay: POST /dev/deadletters/<id>/replay;"
+        " make deadletters, make replay ID=<id>)",
         f"  events seen        {base}/dev/events  ·  received by event-display: {base}/dev/received",
+        f"  pending work       {base}/dev/pending  (broker deliveries and outbox rows not done yet; make seed-status)",
         f"  dev IdP            {base}/.well-known/jwks.json  ·  POST {base}/dev/token"
         f"  ·  sender tokens: POST {base}/dev/sender-token",
-        f"  notification sinks {base}/dev/mail · /dev/sms · /dev/push  (SMTP on :{env['PIC_SMTP_PORT']})",
         f"  OPA Data API       POST {base}/v1/data/<package>/decision  (embedded Rego engine)",
         f"  DynamoDB Local     {env['PIC_DYNAMODB_ENDPOINT']}  (tables from the pynamodb models)"
         + (
@@ -139,8 +155,18 @@ def print_parts(args: argparse.Namespace, env: dict[str, str], routes: list[tupl
         ),
         "  outbox relays      their own process (python -m local.parts relay): one per domain, each as its"
         " domain's sender, to K_SINK=" + env["K_SINK"],
+        f"  notification sinks e-mail: SMTP capture on 127.0.0.1:{env['PIC_SMTP_PORT']}, read at {base}/dev/mail",
+        f"                     SMS provider: POST {env['PIC_SMS_URL']}, read at {base}/dev/sms",
+        f"                     push provider: POST {env['PIC_PUSH_URL']}, read at {base}/dev/push  (?to= filters)",
+        "  notification release  its own process (python -m local.parts notification-release): sends what quiet"
+        " hours deferred, when they end",
+        f"  this platform's addresses, for the local tools: {Path(env['PIC_DATA_DIR']) / PLATFORM_FILE}",
+        "",
+        "Try it (a citizen's token from the dev IdP, then their consents: 200):",
+        *(f"  {line}" for line in hint(base)),
+        "Walk-throughs: README.md  ·  tools: make help (deadletters, replay, load-records, seed-status)",
     ]
-    print("\n".join(lines), flush=True)
+    return "\n".join(lines)
 
 
 class Platform:
@@ -223,26 +249,30 @@ class Platform:
         if people <= 0 or marker.exists():
             return
         from local.load_records import load
-        from seed.city import CityConfig, write_city
+        from seed.city import local_city, write_city
 
         out = marker.parent
-        write_city(CityConfig(people=people, seed=1), out)
+        write_city(local_city(people), out)
         print(
-            f"seeding a synthetic city: {people} people across 8 area systems ({out}); try GET /v1/citizens", flush=True
+            f"seeding a synthetic city: {people} people across 8 area systems ({out}), in the background; until its"
+            " backlog drains (a minute or two), events you send wait behind it: `make seed-status` says where it is",
+            flush=True,
         )
 
         def run() -> None:
             report = load(out, self.env["PIC_BASE_URL"], Console(stderr=True, quiet=True))
             if not self.stop.is_set():
                 marker.write_text(f"accepted {report.accepted}, malformed {len(report.malformed)}\n", encoding="utf-8")
+                print(f"seed city sent: {report.accepted} records accepted by the broker", flush=True)
 
         threading.Thread(target=run, name="seed-city", daemon=True).start()
 
     # ---- global position (POS) and interactions (INTX): seed data -----------------------------------
 
-    def seed_position(self, people: int) -> None:
+    def seed_position(self, people: int, when_settled: Callable[[], None] = lambda: None) -> None:
         """Once per data directory, after the city is loaded: the area systems' facts and the channels'
-        interactions for its people (``seed.position``), in the background."""
+        interactions for its people (``seed.position``), in the background; ``when_settled`` once the broker
+        has delivered the whole backlog (the console prints its table again: the last thing on the screen)."""
         city = self.args.data_dir / "seed-city" / "loaded"
         marker = self.args.data_dir / "seed-city" / "position-loaded"
         if people <= 0 or marker.exists():
@@ -252,22 +282,58 @@ class Platform:
             while not city.exists():
                 if self.stop.wait(1.0):
                     return
-            from seed.city import CityConfig
+            from seed.city import local_city
             from seed.position import seed
 
-            accepted, refused, showcase = seed(self.env["PIC_BASE_URL"], CityConfig(people=people, seed=1))
+            accepted, refused, showcase = seed(self.env["PIC_BASE_URL"], local_city(people))
             if not self.stop.is_set():
                 marker.write_text(
                     f"accepted {accepted}, refused {len(refused)}; data in every section: {' '.join(showcase)}\n",
                     encoding="utf-8",
                 )
-                print(f"seeded the global position; people with data in every section: {', '.join(showcase)}")
+                print(
+                    f"seeded the global position; people with data in every section: {', '.join(showcase)}",
+                    flush=True,
+                )
+            if self._settle():
+                when_settled()
 
         threading.Thread(target=run, name="seed-position", daemon=True).start()
+
+    def _settle(self) -> bool:
+        """Wait until the broker has nothing pending (the seed's backlog delivered); False if stopped first."""
+        url = f"{self.env['PIC_BASE_URL']}/dev/seed"
+        while not self.stop.wait(2.0):
+            try:
+                if requests.get(url, timeout=10).json().get("settled"):
+                    return True
+            except (requests.RequestException, ValueError):
+                continue
+        return False
+
+    def record(self) -> Path:
+        """Write ``platform.json`` (addresses, ports, the supervisor's pid): how the local tools find it."""
+        env = self.env
+        return write_platform(
+            self.args.data_dir,
+            {
+                "base_url": env["PIC_BASE_URL"],
+                "port": self.args.port,
+                "data_dir": env["PIC_DATA_DIR"],
+                "dynamodb_endpoint": env["PIC_DYNAMODB_ENDPOINT"],
+                "smtp": f"127.0.0.1:{env['PIC_SMTP_PORT']}",
+                "sms_url": env["PIC_SMS_URL"],
+                "push_url": env["PIC_PUSH_URL"],
+                "store": self.args.store,
+                "supervisor_pid": os.getpid(),
+                "supervisor_started": lifeline.start_time(os.getpid()),
+            },
+        )
 
     def shutdown(self) -> None:
         """Stop in the reverse order of starting: parts (the relay drains), the gateway, then DynamoDB."""
         self.stop.set()
+        forget_platform(self.args.data_dir, os.getpid())
         if getattr(self, "smtp", None) is not None:  # NOT: the SMTP capture
             self.smtp.stop()
         for child in reversed(self.children.values()):
@@ -288,11 +354,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         platform.start()
         platform.wait_healthy()
-        if not args.quiet:
-            routes = requests.get(f"{platform.env['PIC_BASE_URL']}/dev/routes", timeout=5).json()["routes"]
-            print_parts(args, platform.env, routes)
+        platform.record()
+        routes = requests.get(f"{platform.env['PIC_BASE_URL']}/dev/routes", timeout=5).json()["routes"]
+        table = parts_table(platform.env, routes)
+
+        def settled() -> None:  # the seed's backlog scrolled the table away: the table again, last
+            if not args.quiet:
+                print(f"\nthe seed city is in and the broker has nothing pending.\n{table}", flush=True)
+
         platform.seed_city(args.seed_people)
-        platform.seed_position(args.seed_people)  # global position and interactions, after the city
+        platform.seed_position(args.seed_people, settled)  # global position and interactions, after the city
+        if not args.quiet:  # last, after the parts' start-up lines, so that it is what a person sees
+            print(table, flush=True)
         while not platform.stop.is_set():
             platform._check_children()
             platform.stop.wait(0.5)

@@ -1,4 +1,5 @@
-"""Dead letters from the command line: ``python -m local.deadletters list|replay ID`` against ``make run``.
+"""Dead letters from the command line: ``make deadletters`` and ``make replay ID=<id>`` (``python -m
+local.deadletters list|replay ID``) against the platform ``make run`` started (``.pic-data/platform.json``).
 
 The same as ``GET /dev/deadletters`` and ``POST /dev/deadletters/<id>/replay``, for people at a terminal. A
 replay is sent as the replay tool's identity (ServiceAccount ``pic-deadletter-replay``, an operator's), with
@@ -10,25 +11,35 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import sys
+from pathlib import Path
+from typing import Any
 
 import requests
 
 from events.catalog import DEADLETTER_REPLAY
+from local.running import base_url, json_of, run_tool
 from local.senders import SenderTokens
+
+PROG = "python -m local.deadletters"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.deadletters", description=__doc__)
-    parser.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PIC_PORT', '8080')}")
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    parser.add_argument("--url", help="the platform's base URL (default: the one `make run` recorded)")
+    parser.add_argument("--data-dir", type=Path, help="the data directory of that platform (default .pic-data)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="dead letters, newest first, with the reason")
     replay = commands.add_parser("replay", help="deliver one again to the trigger that failed it")
     replay.add_argument("id", type=int)
     args = parser.parse_args(argv)
+    return run_tool(PROG, lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    url = base_url(args.url, args.data_dir)
     if args.command == "list":
-        letters = requests.get(f"{args.url}/dev/deadletters", timeout=10).json()["deadletters"]
+        letters: list[dict[str, Any]] = json_of(requests.get(f"{url}/dev/deadletters", timeout=10))["deadletters"]
         for letter in letters:
             event = letter["event"]
             reason = base64.b64decode(event.get("knativeerrordata", "")).decode(errors="replace") or letter["reason"]
@@ -39,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         print(f"{len(letters)} dead letter(s)")
         return 0
-    auth = {"Authorization": f"Bearer {SenderTokens(args.url).token(DEADLETTER_REPLAY.account)}"}
-    response = requests.post(f"{args.url}/dev/deadletters/{args.id}/replay", headers=auth, timeout=10)
-    print(json.dumps(response.json(), indent=2))
+    auth = {"Authorization": f"Bearer {SenderTokens(url).token(DEADLETTER_REPLAY.account)}"}
+    response = requests.post(f"{url}/dev/deadletters/{args.id}/replay", headers=auth, timeout=10)
+    print(json.dumps(json_of(response), indent=2))
     return 0 if response.status_code == 202 else 1
 
 

@@ -11,7 +11,8 @@
 - ``POST /v1/data/<path>``: OPA's Data API over the embedded engine (for the REST policy adapter);
 - ``/.well-known/jwks.json``, ``POST /dev/token``, ``POST /dev/sender-token``: the dev identity provider;
 - ``/dev/deadletters`` (+ ``POST /dev/deadletters/<id>/replay``), ``/dev/events``, ``/dev/pending`` (what is
-  still to be delivered or published); ``GET /healthz``.
+  still to be delivered or published), ``/dev/seed`` (+ ``POST /dev/seed/person``, ``local.seed_api``);
+  ``GET /healthz``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ from local.httproutes import load as load_routes
 from local.idp import DevIdp, SenderTokenRequest, TokenRequest
 from local.manifests import FunctionService, Manifests, load
 from local.notify_sinks import ProviderSinks  # NOT: local e-mail/SMS/push sinks
+from local.seed_api import SeedApi
 from local.senders import DISPATCHER_NAMESPACE_PREFIX, SenderPolicies, TokenVerifier, subscriber_audience
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -113,6 +115,7 @@ class Gateway:
         self.senders = SenderPolicies.of(INGRESS_BROKER, manifests.event_policies)
         self.policy = EmbeddedPolicy(PolicyBundle.load(settings.policies_dir))
         self.notify_sinks = ProviderSinks(data_dir)  # NOT: /dev/mail, /dev/sms, /dev/push
+        self.seed = SeedApi(data_dir, base_url, self.broker.pending_deliveries)  # /dev/seed, /dev/seed/person
         self._dynamodb = boto3.client(
             "dynamodb",
             endpoint_url=settings.dynamodb_endpoint,
@@ -171,6 +174,7 @@ class Gateway:
             ("GET", "/dev/received"): self.received,
             ("GET", "/dev/pending"): self.pending,
             **self.notify_sinks.handlers(),  # NOT: /dev/mail, /dev/sms, /dev/push and the provider endpoints
+            **self.seed.handlers(),  # the seed's state and a fresh person for a walk-through
         }
         try:
             handler = handlers.get((request.method, request.path.rstrip("/") or "/"))

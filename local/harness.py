@@ -233,7 +233,8 @@ def start_platform(
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # JSON logs: tests and benchmarks read the platform's log as the log pipeline would
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PIC_LOG_FORMAT": os.environ.get("PIC_LOG_FORMAT", "json")},
         start_new_session=new_session,
     )
     platform = Platform(f"http://127.0.0.1:{port}", data_dir, process, args)

@@ -1,6 +1,7 @@
 """Bulk-load area systems' records into PIC as ``es.madrid.pic.citizen.record.upserted.v1`` CloudEvents.
 
-``python -m local.load_records DIR [--url http://127.0.0.1:8080]`` reads every system file that
+``make load-records DIR=<dir>`` (``python -m local.load_records DIR [--url URL]``; the URL defaults to the
+platform ``make run`` recorded in ``.pic-data/platform.json``) reads every system file that
 ``seed.city`` wrote (``<system>.jsonl`` or ``<system>.csv``; the source URI is
 ``/legacy/<file stem>``) and posts each record in binary mode to the broker ingress (``/events``), as that
 area system (``legacy-<file stem>``, its sender token from the dev IdP's ``POST /dev/sender-token``). The
@@ -30,8 +31,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from events.citizen import CitizenRecordUpserted
+from local.running import ToolError, base_url, run_tool
 from local.senders import SenderTokens
 from seed.city import unflatten
+
+PROG = "python -m local.load_records"
 
 EVENT_TYPE = "es.madrid.pic.citizen.record.upserted.v1"
 NOT_SYSTEM_FILES = {"ground_truth", "summary", "dead-letters"}
@@ -186,13 +190,21 @@ def load(directory: Path, url: str, console: Console | None = None) -> Report:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.load_records", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path, help="a directory written by seed.city")
-    parser.add_argument("--url", default="http://127.0.0.1:8080", help="the platform's base URL")
+    parser.add_argument("--url", help="the platform's base URL (default: the one `make run` recorded)")
+    parser.add_argument("--data-dir", type=Path, help="the data directory of that platform (default .pic-data)")
     args = parser.parse_args(argv)
     if not args.directory.is_dir():
         parser.error(f"{args.directory} is not a directory")
-    return 0 if load(args.directory, args.url).ok else 1
+    return run_tool(PROG, lambda: _run(args.directory, base_url(args.url, args.data_dir)))
+
+
+def _run(directory: Path, url: str) -> int:
+    if not system_files(directory):
+        raise ToolError(f"{directory} holds no area system's file (<system>.jsonl or .csv, as seed.city writes)")
+    requests.get(f"{url}/healthz", timeout=10)  # unreachable: one sentence, not one refusal per record
+    return 0 if load(directory, url).ok else 1
 
 
 if __name__ == "__main__":

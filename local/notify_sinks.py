@@ -72,10 +72,11 @@ class SinkStore:
         keys = ("id", "at", "to", "notification_id", "subject", "body")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
-    def count(self, kind: str | None = None) -> int:
-        if kind:
-            return int(self._db().execute("SELECT COUNT(*) FROM messages WHERE kind = ?", (kind,)).fetchone()[0])
-        return int(self._db().execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+    def count(self, kind: str | None = None, recipient: str | None = None) -> int:
+        """How many messages there are of ``kind`` (all kinds when ``None``), to ``recipient`` when given."""
+        query = "SELECT COUNT(*) FROM messages WHERE (? IS NULL OR kind = ?) AND (? IS NULL OR recipient = ?)"
+        kind, recipient = kind or None, recipient or None
+        return int(self._db().execute(query, (kind, kind, recipient, recipient)).fetchone()[0])
 
 
 class MailCapture:
@@ -146,8 +147,9 @@ class ProviderSinks:
         if not raw.isdigit():
             return _json({"error": "limit must be a whole number"}, 400)
         limit = min(int(raw), 200_000)
-        messages = self.store.list(kind, request.args.get("to"), limit)
-        return _json({"count": self.store.count(kind), "messages": messages})
+        recipient = request.args.get("to")
+        messages = self.store.list(kind, recipient, limit)
+        return _json({"count": self.store.count(kind, recipient), "messages": messages})
 
     def sms(self, request: Request) -> Response:
         payload = _payload(request)

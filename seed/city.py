@@ -99,6 +99,7 @@ NOISE_KINDS = (
     "wrong_check_letter",
     "email_changed",
     "phone_changed",
+    "nickname",
 )
 
 
@@ -120,6 +121,12 @@ class NoiseRates:
     wrong_check_letter: float = 0.01  # a data-quality finding: the DNI/NIE letter does not match
     email_changed: float = 0.05  # an older e-mail the person has since replaced
     phone_changed: float = 0.05  # an older mobile number
+    # One more record, at a sports centre's counter, under the name the person goes by ("Lola" for Dolores),
+    # with no document: a possible match for the clerical review queue (a given name that disagrees never
+    # merges on its own). The rate applies to the people whose given name has a usual hypocorism. Off by
+    # default, so that the cities the matcher is trained and measured on stay as they were; ``make run``'s
+    # city plants them (``local_city``).
+    nickname: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -354,6 +361,15 @@ class CityConfig:
     def __post_init__(self) -> None:
         if self.people < 0:
             raise ValueError("people must be >= 0")
+
+
+LOCAL_PEOPLE = 200  # the city ``make run`` seeds on a new data directory (``PIC_SEED_PEOPLE``)
+
+
+def local_city(people: int = LOCAL_PEOPLE) -> CityConfig:
+    """The city ``make run`` seeds and ``seed.position`` gives a position to: the same config, the same people;
+    with people known by a nickname at a sports centre, so that the clerical review queue has entries."""
+    return CityConfig(people=people, seed=1, rates=NoiseRates(nickname=0.25))
 
 
 class _Permutation:
@@ -632,6 +648,40 @@ def _abbreviate(given_name: str, rng: random.Random) -> str | None:
     return f"{short} {rest}" if rest else short
 
 
+# Usual Spanish hypocorisms that share no root with the name (the matcher sees a different given name).
+NICKNAMES = {
+    "José": "Pepe", "Francisco": "Paco", "Manuel": "Manolo", "Antonio": "Toño", "Jesús": "Chus",
+    "Ignacio": "Nacho", "Enrique": "Quique", "Gregorio": "Goyo", "Joaquín": "Quino", "Dolores": "Lola",
+    "Concepción": "Concha", "Rosario": "Charo", "Mercedes": "Merche", "Guadalupe": "Lupe", "Consuelo": "Chelo",
+    "Josefa": "Pepa", "Asunción": "Choni", "Purificación": "Puri", "Francisca": "Paquita",
+}  # fmt: skip
+
+
+def nickname_of(given_name: str) -> str | None:
+    """The name a person goes by, for a single given name or "María <name>" ("María Dolores" is Lola)."""
+    words = given_name.split(" ")
+    if len(words) == 1 or (len(words) == 2 and words[0] == "María"):
+        return NICKNAMES.get(words[-1])
+    return None
+
+
+def nickname_record(person: Person, system: AreaSystem, local_id: str, rng: random.Random) -> SystemRecord | None:
+    """The record a counter takes down by ear: the nickname, no document, the birth date and address the person
+    gives; contact data as the system captures it. ``None`` when the person's name has no usual nickname."""
+    nickname = nickname_of(person.given_name)
+    if nickname is None:
+        return None
+    record, _ = make_record(person, system, local_id, NoiseRates.none(), rng)
+    record = {
+        **record,
+        "document": None,
+        "given_name": nickname,
+        "birth_date": person.birth_date.isoformat(),
+        "address": person.address.copy(),
+    }
+    return SystemRecord(system.name, record, ("nickname",))
+
+
 def apply_typo(text: str, rng: random.Random) -> str:
     """One edit: substitute a letter by a keyboard neighbour, drop one, double one, or swap two."""
     for _ in range(10):
@@ -740,6 +790,9 @@ def generate(config: CityConfig) -> Iterator[tuple[Person, list[SystemRecord]]]:
     factory = PeopleFactory(config)
     rng = factory.rng
     local_ids = _LocalIds(config.people, rng)
+    # Nicknames draw from a generator of their own: the rest of the city is the same with or without them.
+    nicknames = random.Random(f"{config.seed}:nicknames")  # noqa: S311 (reproducible test data)
+    counter = SYSTEMS_BY_NAME["deportes"]
     for index in range(1, config.people + 1):
         person = factory.person(index)
         group = person.age_group(config.reference_date)
@@ -754,6 +807,9 @@ def generate(config: CityConfig) -> Iterator[tuple[Person, list[SystemRecord]]]:
                 if copy:
                     noise.insert(0, "duplicate")
                 records.append(SystemRecord(system.name, record, tuple(noise)))
+        if nickname_of(person.given_name) and nicknames.random() < config.rates.nickname:
+            extra = nickname_record(person, counter, local_ids.next(counter), nicknames)
+            records += [extra] if extra else []
         yield person, records
 
 

@@ -34,7 +34,16 @@ from typing import Any
 import requests
 
 from local.senders import SenderTokens
-from seed.city import SYSTEMS_BY_NAME, CityConfig, Person, SystemRecord, generate
+from seed.city import (
+    SYSTEMS_BY_NAME,
+    CityConfig,
+    NoiseRates,
+    PeopleFactory,
+    Person,
+    SystemRecord,
+    generate,
+    make_record,
+)
 
 ITEM_UPSERTED = "es.madrid.pic.position.item.upserted.v1"
 INTERACTION_RECORDED = "es.madrid.pic.interaction.recorded.v1"
@@ -528,6 +537,80 @@ def seed(base_url: str, config: CityConfig, showcase: int = 3) -> tuple[int, lis
     the_plan = plan(config, showcase)
     accepted, refused = send_all(base_url, the_plan.events)
     return accepted, refused, give_consents(base_url, the_plan.showcase)
+
+
+# ---- a fresh person, for one run of a walk-through -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FreshPerson:
+    """A new person of the city's kind: a record with their DNI in the Padrón and every showcase system, facts
+    in every section and an interaction of every kind about them, and one more record WITHOUT a document (a
+    second sports registration), which C360 can only merge by probability: the one a walk-through un-merges."""
+
+    person: Person
+    records: list[SystemRecord]
+    undocumented: SystemRecord
+    events: list[Event]
+
+    def describe(self) -> dict[str, Any]:
+        first, loose, who = self.records[0], self.undocumented, self.person
+        return {
+            "person": " ".join(n for n in (who.given_name, who.first_surname, who.second_surname) if n),
+            "record": {"source": first.source, "local_id": first.record["local_id"]},
+            "undocumented_record": {"source": loose.source, "local_id": loose.record["local_id"]},
+            "records": [{"source": r.source, "local_id": r.record["local_id"]} for r in [*self.records, loose]],
+        }
+
+
+def fresh_person(tag: str, now: datetime | None = None) -> FreshPerson:
+    """The person of ``tag`` (the same tag gives the same person; a new tag, a new person, documents and local
+    ids that no city of ``seed.city`` uses): an adult resident with a DNI."""
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    rng = random.Random(f"fresh:{tag}")  # noqa: S311 (reproducible test data)
+    factory = PeopleFactory(CityConfig(people=1, seed=rng.randrange(2**31)))
+    person = next(
+        p
+        for p in (factory.person(i) for i in range(1, 10_000))
+        if p.resident and p.document and p.document["type"] == "DNI" and 18 <= p.age() < 65 and p.email
+    )
+    ids = iter(rng.sample(range(10**8), k=len(SHOWCASE_SYSTEMS) + 2))
+
+    def record_in(name: str) -> SystemRecord:
+        system = SYSTEMS_BY_NAME[name]
+        local_id = f"{system.id_prefix}9{next(ids):08d}"  # nine digits: never one of a city's (seven or eight)
+        record, _ = make_record(person, system, local_id, NoiseRates.none(), rng)
+        record = {**record, "birth_date": person.birth_date.isoformat(), "address": person.address.copy()}
+        return SystemRecord(name, record, ())  # type: ignore[arg-type]
+
+    records = [record_in(name) for name in ("padron", *SHOWCASE_SYSTEMS)]
+    loose = record_in("deportes")
+    loose = SystemRecord(loose.system, {**loose.record, "document": None, "email": person.email}, ("missing_document",))
+    events = [Event(RECORD_UPSERTED, r.source, r.record["local_id"], dict(r.record)) for r in records]
+    for record in records:
+        events += facts_for(record, rng, now)
+    first = records[0]
+    events += [
+        interaction(kind, first.source, first.record["local_id"], rng, now, n) for n, kind in enumerate(CHANNEL_SOURCES)
+    ]
+    return FreshPerson(person, records, loose, events)
+
+
+def seed_fresh_person(base_url: str, fresh: FreshPerson, timeout: float = 600.0) -> str | None:
+    """Send the person's records, facts and interactions; once C360 has made their golden record, the record
+    without a document (merged by probability) and a consent to personalisation. Their citizen id, or
+    ``None`` if C360 did not resolve them within ``timeout`` seconds (the broker's backlog)."""
+    _, refused = send_all(base_url, fresh.events)
+    if refused:
+        raise RuntimeError(f"the broker refused {len(refused)} of the fresh person's events: {refused[0]}")
+    first = fresh.records[0]
+    citizen_id = golden_id(requests.Session(), base_url, first.source, first.record["local_id"], timeout)
+    if citizen_id is None:
+        return None
+    loose = fresh.undocumented
+    send_all(base_url, [Event(RECORD_UPSERTED, loose.source, loose.record["local_id"], dict(loose.record))])
+    give_consents(base_url, [(first.source, first.record["local_id"])], timeout)
+    return citizen_id
 
 
 def main(argv: Sequence[str] | None = None) -> int:

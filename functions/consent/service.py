@@ -24,7 +24,7 @@ from events.consent import (
 )
 from functions.core.errors import NotFoundError, ValidationError
 from functions.core.madrid import Zone, find_zone
-from functions.core.terms import Terms
+from functions.core.terms import ConsentText, Terms
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
     from functions.core.store import UnitOfWork
@@ -145,6 +145,8 @@ def change_consent(cmd: ChangeConsent, state: ConsentState, terms: Terms, now: d
     after = _after(cmd, before, channels)
     if _same_decision(before, after):
         return ConsentOutcome(state=state, proof=None, event=None)
+    if text is None:  # a withdrawal proves which text it withdraws: the hash of the version in force
+        text = _text_in_force(terms, cmd.purpose, before.text_version, cmd.language)
     proof = ConsentProof(
         proof_id=str(uuid.uuid4()),
         citizen_id=cmd.citizen_id,
@@ -178,6 +180,13 @@ def change_consent(cmd: ChangeConsent, state: ConsentState, terms: Terms, now: d
         changed_at=now,
     )
     return ConsentOutcome(state=new_state, proof=proof, event=event)
+
+
+def _text_in_force(terms: Terms, purpose: str, version: str | None, language: str) -> ConsentText | None:
+    """The text the citizen had consented to, in their language if it exists in it, else in Spanish."""
+    if not version:
+        return None
+    return terms.text(purpose, version, language) or terms.text(purpose, version, "es")
 
 
 def _after(cmd: ChangeConsent, before: PurposeConsent, channels: tuple[str, ...]) -> PurposeConsent:

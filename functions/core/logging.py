@@ -1,13 +1,17 @@
-"""Structured JSON logs, correlated by the W3C ``traceparent`` of the request or event."""
+"""Structured logs, correlated by the W3C ``traceparent`` of the request or event: JSON lines where deployed,
+one readable line per entry at a terminal (``PIC_LOG_FORMAT=human``, ``make run``'s default)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
 from functools import lru_cache
+from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from functions.core.settings import get_settings
 
@@ -17,11 +21,39 @@ _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 logging.getLogger("aws_lambda_powertools").setLevel(logging.ERROR)
 
 
+# Keys a person does not need on every line (the trace id is shown short; the rest is in the JSON format).
+_NOT_SHOWN = frozenset({"timestamp", "level", "service", "message", "location", "trace_id", "traceparent"})
+_TRAILING = ("exception", "stack_trace")
+
+
+class HumanFormatter(LambdaPowertoolsFormatter):
+    """The same entries as the JSON format (every key kept), written for a person: time, level, service and
+    message first, the other keys as ``key=value``, the trace id short, an exception on the lines after."""
+
+    def serialize(self, log: dict[str, Any]) -> str:  # type: ignore[override]
+        fields = " ".join(
+            f"{key}={_compact(value)}" for key, value in log.items() if key not in _NOT_SHOWN and key not in _TRAILING
+        )
+        trace = f" trace={str(log['trace_id'])[:8]}" if log.get("trace_id") else ""
+        clock = str(log.get("timestamp", ""))[11:23]  # HH:MM:SS.mmm of the RFC 3339 timestamp
+        line = f"{clock} {log.get('level', '')!s:<7} {log.get('service', '')}: {log.get('message', '')}"
+        line += f"  {fields}" if fields else ""
+        line += trace
+        if log.get("exception"):
+            line += "\n" + str(log["exception"])
+        return line
+
+
+def _compact(value: Any) -> str:
+    return value if isinstance(value, str) and " " not in value else json.dumps(value, default=str, ensure_ascii=False)
+
+
 @lru_cache(maxsize=1)
 def get_logger() -> Logger:
-    """The process logger: JSON lines with service, level, message and trace ids."""
+    """The process logger: service, level, message and trace ids, as JSON lines or readable ones."""
     settings = get_settings()
-    return Logger(service=settings.service_name, level=settings.log_level, use_rfc3339=True)
+    human = HumanFormatter(use_rfc3339=True) if settings.log_format == "human" else None
+    return Logger(service=settings.service_name, level=settings.log_level, use_rfc3339=True, logger_formatter=human)
 
 
 def trace_id(traceparent: str | None) -> str | None:

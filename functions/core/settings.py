@@ -87,6 +87,13 @@ class Settings(BaseModel):
     )
     idempotency_ttl_hours: int = Field(48, validation_alias="PIC_IDEMPOTENCY_TTL_HOURS", ge=1)
     log_level: str = Field("INFO", validation_alias="PIC_LOG_LEVEL")
+    log_format: str = Field(
+        "json",
+        validation_alias="PIC_LOG_FORMAT",
+        pattern="^(json|human)$",
+        description="json: one JSON object per line, for the log pipeline (deployed); human: one readable line "
+        "per entry, for a person at a terminal (make run's default)",
+    )
     server_timing: bool = Field(
         False,
         validation_alias="PIC_SERVER_TIMING",

@@ -107,7 +107,7 @@ def test_giving_consent_records_a_proof_and_an_event(terms: Terms) -> None:
     assert out.event.text_sha256 == out.proof.text_sha256
 
 
-def test_withdrawing_consent_records_a_proof_without_text_and_keeps_the_version_withdrawn(terms: Terms) -> None:
+def test_withdrawing_consent_records_a_proof_with_the_hash_of_the_text_withdrawn(terms: Terms) -> None:
     # GIVEN consent for campaigns on e-mail and SMS
     given_ = change_consent(cmd("campaigns", channels=("email", "sms")), empty(), terms, T0)
     # WHEN the citizen withdraws it (one call, RGPD art. 7.3)
@@ -116,10 +116,23 @@ def test_withdrawing_consent_records_a_proof_without_text_and_keeps_the_version_
     # THEN nothing is granted on any channel, and the proof names the text that was withdrawn
     assert out.state.of("campaigns").granted is False and out.state.of("campaigns").channels == ()
     assert out.proof is not None
-    assert (out.proof.granted, out.proof.text_version, out.proof.text_sha256) == (False, "2026-01", None)
+    in_force = terms.text("campaigns", "2026-01", "es")
+    assert in_force is not None
+    assert (out.proof.granted, out.proof.text_version, out.proof.text_sha256) == (False, "2026-01", in_force.sha256)
     assert out.event is not None
     assert out.event.before.model_dump() == {"granted": True, "channels": ["email", "sms"], "text_version": "2026-01"}
     assert out.event.after.granted is False and out.event.after.channels == []
+
+
+def test_a_withdrawal_in_a_language_without_that_text_proves_the_spanish_one() -> None:
+    # GIVEN consent to "news" on text v1, which exists in Spanish only
+    terms = small_terms()
+    given_ = change_consent(cmd("news", channels=("email",), text_version="v1"), empty(), terms, T0)
+    # WHEN it is withdrawn from an English screen
+    out = change_consent(cmd("news", granted=False, language="en"), given_.state, terms, T0 + timedelta(seconds=1))
+    # THEN the proof carries the hash of the Spanish v1 text the citizen had consented to
+    assert out.proof is not None and (out.proof.text_version, out.proof.text_sha256) == ("v1", "0" * 64)
+    assert out.event is not None and out.event.text_sha256 == "0" * 64
 
 
 def test_the_proof_carries_how_and_by_whom_the_consent_was_captured(terms: Terms, agent: Actor) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from functions.core.logging import ensure_traceparent, trace_id
+from functions.core.logging import HumanFormatter, ensure_traceparent, trace_id
+from functions.core.settings import get_settings
 
 TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -62,3 +64,41 @@ def test_any_valid_trace_id_is_kept(trace: str, span: str, flags: str) -> None:
 def test_an_all_zero_trace_id_starts_a_new_trace() -> None:
     out = ensure_traceparent(f"00-{'0' * 32}-00f067aa0ba902b7-01")
     assert trace_id(out) != "0" * 32
+
+
+# ---- the two formats: JSON where deployed, a readable line at a terminal ------------------------------
+
+
+def _entry(formatter: logging.Formatter, message: str, **extra: object) -> str:
+    record = logging.LogRecord("pic", logging.INFO, __file__, 1, message, None, None)
+    record.__dict__.update(extra)
+    return formatter.format(record)
+
+
+def test_the_human_format_is_one_line_a_person_reads_with_every_key() -> None:
+    # GIVEN a policy decision logged in the human format, within a trace
+    formatter = HumanFormatter(use_rfc3339=True, service="pic-consent")
+    line = _entry(formatter, "policy decision", decision_log={"policy": "consent", "allow": True}, trace_id=TRACE)
+    # THEN it starts with the time, the level, the service and the message, not with a brace
+    assert re.match(r"^\d\d:\d\d:\d\d\.\d{3} INFO +pic-consent: policy decision  ", line), line
+    # AND the other keys follow as key=value, the trace id short
+    assert 'decision_log={"policy": "consent", "allow": true}' in line and line.endswith(f"trace={TRACE[:8]}")
+    assert "\n" not in line
+
+
+def test_json_is_the_default_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN no PIC_LOG_FORMAT (as deployed) THEN the logger writes JSON lines; human only when asked
+    monkeypatch.delenv("PIC_LOG_FORMAT", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert get_settings().log_format == "json"
+        monkeypatch.setenv("PIC_LOG_FORMAT", "human")
+        get_settings.cache_clear()
+        assert get_settings().log_format == "human"
+        monkeypatch.setenv("PIC_LOG_FORMAT", "pretty")
+        get_settings.cache_clear()
+        with pytest.raises(ValueError, match="PIC_LOG_FORMAT"):
+            get_settings()
+    finally:
+        monkeypatch.delenv("PIC_LOG_FORMAT", raising=False)
+        get_settings.cache_clear()

@@ -38,6 +38,7 @@ from seed.city import (
     fold_accents,
     generate,
     main,
+    nickname_of,
     unflatten,
     write_city,
 )
@@ -348,7 +349,13 @@ def test_each_kind_of_noise_does_what_its_name_says(kind: str) -> None:
             elif kind == "phone_changed":
                 assert record["phone"] is not None and person.old_mobile is not None
                 assert phone_digits(record["phone"]) == person.old_mobile != person.mobile
-    assert seen > 10
+            elif kind == "nickname":
+                assert item.system == "deportes" and record["document"] is None
+                assert record["given_name"] == nickname_of(person.given_name) != person.given_name
+                assert (record["first_surname"], record["second_surname"]) == truth[1:]
+                assert record["birth_date"] == person.birth_date.isoformat()
+                assert record["address"] == person.address
+    assert seen > (5 if kind == "nickname" else 10)  # few names have a usual nickname
 
 
 def test_a_planted_duplicate_is_the_same_person_under_another_local_id() -> None:

@@ -1,0 +1,136 @@
+"""The README as a newcomer follows it: each walk-through's shell block, run with bash against a platform
+started as ``make run`` starts it, from a directory outside the repository, twice in a row (issue 12 §7).
+
+A run must end with exit code 0 (``bash -e``: a wait that gives up fails it), show what each step promises,
+write nothing where it runs (its files go under the platform's data directory), and the second run must do
+the same as the first (a new citizen, a fresh person: nothing left over from the first makes it loop or 409).
+Also here: the console's hint answers 200, and the local tools find the platform from ``platform.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local.__main__ import hint
+from local.harness import ROOT, Platform, start_platform
+from local.running import PLATFORM_FILE
+
+pytestmark = pytest.mark.functional
+
+README_BASE = "http://127.0.0.1:8080"
+# What each walk-through must show, by the title of its README section.
+SHOWS = {
+    "A walk-through with curl": (
+        '"mode": "b"',
+        "campaigns {'granted': False",
+        "/problems/forbidden",
+        "-bad 400",  # the invalid event, dead-lettered with its reason
+        '"status": "completed"',
+        "export.json",
+    ),
+    "Citizen 360, global position and data-subject rights: a walk-through": (
+        '"restored_citizen_id"',
+        "taxes: full",
+        "interactions: full",
+        "export.json",
+        "completed",
+    ),
+    "Notifications and alerts: a walk-through with curl": (
+        '"status": "delivered"',
+        '"status": "not-allowed"',
+        '"state": "done"',
+        "calle Mayor",
+        "204",
+    ),
+}
+OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}
+
+
+def walkthroughs() -> dict[str, str]:
+    """Each README section's first bash block that talks to the platform, by section title."""
+    sections = re.split(r"^## ", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.M)
+    found = {}
+    for section in sections:
+        title = section.split("\n", 1)[0].strip()
+        blocks = re.findall(r"^```bash\n(.*?)^```", section, flags=re.S | re.M)
+        script = next((b for b in blocks if b.startswith(f"B={README_BASE}")), None)
+        if script is not None:
+            found[title] = script
+    return found
+
+
+def test_every_walk_through_is_checked_here() -> None:
+    # GIVEN the README's walk-throughs THEN each has what it must show listed above (a new one is run too)
+    assert set(walkthroughs()) == set(SHOWS)
+
+
+@pytest.fixture(scope="module")
+def walk_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """A platform of its own: the walk-throughs write templates and data the other tests do not expect."""
+    data_dir = tmp_path_factory.mktemp("readme") / "data"
+    data_dir.mkdir()
+    running = start_platform(data_dir)
+    yield running
+    running.stop()
+
+
+def run_bash(script: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """A newcomer's shell: no virtual environment, the system's python3 and curl."""
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if ".venv" not in p)
+    env = {"PATH": path, "HOME": os.environ.get("HOME", str(cwd)), "LANG": "C.UTF-8"}
+    return subprocess.run(
+        ["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.mark.parametrize("title", sorted(SHOWS))
+def test_a_walk_through_runs_twice_from_anywhere(walk_platform: Platform, tmp_path: Path, title: str) -> None:
+    # GIVEN the walk-through's block, pointed at this platform, and an empty directory outside the repository
+    script = walkthroughs()[title].replace(README_BASE, walk_platform.base)
+    for run in (1, 2):
+        # WHEN a newcomer pastes it into a shell there
+        result = run_bash(script, tmp_path)
+        said = f"run {run} of {title!r}:\n--- stdout\n{result.stdout[-3000:]}\n--- stderr\n{result.stderr[-3000:]}"
+        # THEN it ends well, without giving up on a wait, and shows what each step promises
+        assert result.returncode == 0, said
+        assert "gave up" not in result.stderr and "BadZipFile" not in result.stderr, said
+        for shown in SHOWS[title]:
+            assert shown in result.stdout, f"{shown!r} missing; {said}"
+    # AND it wrote nothing where it ran; its export is under the platform's data directory
+    assert list(tmp_path.iterdir()) == []
+    output = next((name for prefix, name in OUTPUTS.items() if title.startswith(prefix)), None)
+    if output:
+        assert (walk_platform.data_dir / "walk-through" / output).stat().st_size > 0
+
+
+def test_the_hint_make_run_ends_with_answers_200(walk_platform: Platform, tmp_path: Path) -> None:
+    # GIVEN the two commands the console suggests
+    token, call = hint(walk_platform.base)
+    # WHEN they run, the second asked for its status only THEN it answers 200
+    call = call.replace("curl -s ", "curl -s -o /dev/null -w '%{http_code}' ", 1)
+    result = run_bash(f"{token}\n{call}", tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == "200", result.stdout + result.stderr
+
+
+def test_the_tools_find_the_platform_from_its_record(walk_platform: Platform) -> None:
+    # GIVEN the platform's record in its data directory
+    assert (walk_platform.data_dir / PLATFORM_FILE).is_file()
+    # WHEN a tool is pointed at the data directory only (no URL, no port) THEN it reaches the platform
+    for module, args in (("local.deadletters", ["list"]), ("local.seed_status", [])):
+        result = subprocess.run(
+            [sys.executable, "-m", module, "--data-dir", str(walk_platform.data_dir), *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert "broker:" in result.stdout

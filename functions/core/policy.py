@@ -27,7 +27,7 @@ from functions.core import bundle as bundles
 from functions.core.bundle import BundleError
 from functions.core.bundle import PolicyBundle as PolicyBundle  # re-exported: the domains and tools import it here
 from functions.core.errors import ForbiddenError, PolicyUnavailableError
-from functions.core.logging import get_logger
+from functions.core.logging import get_logger, log_hot
 from functions.core.settings import get_settings
 
 DECISION_RULE = "decision"
@@ -67,16 +67,14 @@ def log_decision(
 ) -> None:
     """One decision log line; ``revision`` is the policy bundle's (``opa`` when OPA decided); ``digest`` is
     the input's hash when the caller already has it."""
-    get_logger().info(
+    log_hot(
         "policy decision",
-        extra={
-            "decision_log": {
-                "policy": package,
-                "allow": decision.allow,
-                "reasons": decision.reasons,
-                "input_sha256": digest or input_hash(input_),
-                "revision": revision,
-            }
+        decision_log={
+            "policy": package,
+            "allow": decision.allow,
+            "reasons": decision.reasons,
+            "input_sha256": digest or input_hash(input_),
+            "revision": revision,
         },
     )
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from events.consent import Actor
+from functions.core.logging import get_logger
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.core.terms import Terms, load_terms
 
@@ -39,3 +45,20 @@ def agent() -> Actor:
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def logged() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The process logger's JSON lines written during the test (at INFO), as a function that parses them:
+    the stream is the logger's own handler's, as production writes it, swapped for a buffer."""
+    logger = get_logger()
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    stream, level = handler.setStream(buffer), logger.log_level
+    logger.setLevel("INFO")
+    try:
+        yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+    finally:
+        handler.setStream(stream)
+        logger.setLevel(level)

@@ -7,6 +7,7 @@ import io
 import json
 import tarfile
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -218,11 +219,13 @@ def test_an_unreachable_source_keeps_the_revision_serving(tmp_path: Path) -> Non
     assert policy.refresh() is False and policy.revision == "r-1"
 
 
-def test_every_decision_log_line_carries_the_revision(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_every_decision_log_line_carries_the_revision(
+    tmp_path: Path, logged: Callable[[], list[dict[str, Any]]]
+) -> None:
     policy, _ = served(tmp_path, "r-logged")
     policy.decide("authz", AUTHZ_OWN)
-    lines = [r.decision_log for r in caplog.records if hasattr(r, "decision_log")]
-    assert lines[-1]["revision"] == "r-logged" and lines[-1]["policy"] == "authz"
+    entries = [entry for entry in logged() if "decision_log" in entry]
+    assert entries[-1]["decision_log"]["revision"] == "r-logged" and entries[-1]["decision_log"]["policy"] == "authz"
 
 
 def test_the_watcher_polls_and_swaps(tmp_path: Path) -> None:

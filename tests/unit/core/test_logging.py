@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from functions.core.logging import HumanFormatter, ensure_traceparent, trace_id
+from functions.core.logging import HumanFormatter, bind_trace, ensure_traceparent, get_logger, log_hot, trace_id
 from functions.core.settings import get_settings
 
 TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
@@ -102,3 +104,27 @@ def test_json_is_the_default_format(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         monkeypatch.delenv("PIC_LOG_FORMAT", raising=False)
         get_settings.cache_clear()
+
+
+def test_a_hot_line_is_the_entry_the_logger_writes(logged: Callable[[], list[dict[str, Any]]]) -> None:
+    # GIVEN a thread bound to a trace
+    current = bind_trace(INCOMING)
+    # WHEN the same decision is logged through the logger and through the hot path
+    fields = {"decision_log": {"policy": "authz", "allow": True, "reasons": ["Sí, el titular."]}}
+    get_logger().info("policy decision", extra=fields)
+    log_hot("policy decision", **fields)
+    slow, hot = logged()[-2:]
+    # THEN both carry the same keys and values (the caller's location and the clock aside), the trace included
+    assert {k: v for k, v in hot.items() if k not in ("location", "timestamp")} == {
+        k: v for k, v in slow.items() if k not in ("location", "timestamp")
+    }
+    assert hot["traceparent"] == current and hot["trace_id"] == TRACE
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$", str(hot["timestamp"]))
+
+
+def test_a_hot_line_honours_the_level(logged: Callable[[], list[dict[str, Any]]]) -> None:
+    # GIVEN a logger at WARNING
+    get_logger().setLevel("WARNING")  # the fixture restores it
+    # WHEN a decision is logged on the hot path THEN nothing is written
+    log_hot("policy decision", decision_log={"allow": True})
+    assert logged() == []

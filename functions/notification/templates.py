@@ -26,7 +26,6 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from functions.notification.service import PersonalisationError, TemplateError
 
-LANGUAGES = ("es", "en")
 PLAIN_LANGUAGE_THRESHOLD = 60.0
 MAX_TEMPLATE_CHARS = 10_000
 SMS_SEGMENT = 160  # GSM-7; a longer SMS is sent as several concatenated segments

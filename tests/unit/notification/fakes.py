@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from functions.core.clock import Clock
-from functions.core.policy import get_policy
+from functions.core.policy import Policy, get_policy
 from functions.core.store import UnitOfWork
-from functions.core.terms import load_terms
+from functions.core.terms import Terms, load_terms
 from functions.notification.channels import Channel, DeliveryFailed, InAppInbox, Outbound, Provider
 from functions.notification.handlers import NotificationPorts
 from functions.notification.service import (
@@ -241,12 +241,17 @@ class FakeChannel:
         return message.notification_id
 
 
-def fake_ports(store: FakeNotificationStore, clock: Clock) -> NotificationPorts:
-    """The real policy engine and terms over the fake store, channels that record, a fixed clock."""
+def fake_ports(
+    store: FakeNotificationStore, clock: Clock, policy: Policy | None = None, terms: Terms | None = None
+) -> NotificationPorts:
+    """The real policy engine and terms over the fake store, channels that record (the in-app one the real
+    adapter, into the fake store), the test's clock."""
     channels: list[Channel] = [FakeChannel(name) for name in ("email", "sms", "push")]
     channels.append(InAppInbox(store))  # the real adapter: the message joins the unit that marks it delivered
     providers = {c.name: Provider(c, TokenBucket(rate=1e6, capacity=1e6)) for c in channels}
-    return NotificationPorts(store=store, policy=get_policy(), terms=load_terms(), clock=clock, providers=providers)
+    return NotificationPorts(
+        store=store, policy=policy or get_policy(), terms=terms or load_terms(), clock=clock, providers=providers
+    )
 
 
 def channel(ports: NotificationPorts, name: str) -> FakeChannel:

@@ -101,7 +101,10 @@ def views_of(citizen_ids: list[str], ports: NotificationPorts) -> dict[str, Citi
 
 
 def template_of(template_id: str, ports: NotificationPorts) -> templates.Template:
-    found = ports.store.fetch_template(template_id)
+    return _found(template_id, ports.store.fetch_template(template_id))
+
+
+def _found(template_id: str, found: tuple[templates.Template, int] | None) -> templates.Template:
     if found is None:
         raise service.TemplateNotFoundError(
             f"no template {template_id!r}", errors=[{"field": "template", "message": "no such template"}]
@@ -209,10 +212,10 @@ def notify(req: NotificationRequest, ports: NotificationPorts, traceparent: str 
     condition refuses a second copy of the same id (a redelivered event names the same notification)."""
     service.check_callback_url(req.callback_url, get_settings().callback_hosts)
     at = ports.clock.now()
-    template = template_of(req.template, ports)
     citizen = req.recipient.citizen_id
-    view = views_of([citizen], ports)[citizen] if citizen else None
-    doc = prepare(req, template, view, at, ports)
+    found, parts = ports.store.fetch_template_and_profile(req.template, citizen)
+    view = service.citizen_view(citizen, parts) if citizen else None
+    doc = prepare(req, _found(req.template, found), view, at, ports)
     uow = UnitOfWork()
     _stage_new(uow, doc, ports, traceparent, at)
     return Staged(uow, doc)

@@ -1,4 +1,4 @@
-"""Notifications and alerts (NOT) entry points: thin. Parse, authorise, call the pipeline, commit, answer.
+"""Notifications and alerts (NOT) entry points: thin. Parse, map to a command, run the use case (``handlers``), answer.
 
 - ``notification_http`` (Knative Service ``pic-notification``): templates, notifications, bulk jobs, the
   citizen's in-app inbox and push endpoint, and what NOT knows about a citizen;

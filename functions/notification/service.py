@@ -762,6 +762,11 @@ class NotificationStore(Protocol):
 
     # templates
     def fetch_template(self, template_id: str, version: int | None = None) -> tuple[Template, int] | None: ...
+    def fetch_template_and_profile(
+        self, template_id: str, citizen_id: str | None
+    ) -> tuple[tuple[Template, int] | None, dict[str, Any]]:
+        """A notification's template and its recipient's projection (``{}`` without a citizen), in one read."""
+
     def fetch_template_versions(self, template_id: str) -> list[Template]: ...
     def stage_template(self, uow: UnitOfWork, template: Template, current: int | None, by: str, at: datetime) -> None:
         """The new version and the ``current`` pointer, conditioned on ``current`` (the pointer's version read)."""

@@ -64,10 +64,17 @@ class FakeNotificationStore:
     # ---- templates ----------------------------------------------------------------------------------
     def fetch_template(self, template_id: str, version: int | None = None) -> tuple[Template, int] | None:
         self._read("template")
+        return self._template(template_id, version)
+
+    def fetch_template_and_profile(
+        self, template_id: str, citizen_id: str | None
+    ) -> tuple[tuple[Template, int] | None, dict[str, Any]]:
+        self._read("template+profile")  # one BatchGetItem of both, as the adapter does
+        return self._template(template_id, None), copy.deepcopy(self.profiles.get(citizen_id or "", {}))
+
+    def _template(self, template_id: str, version: int | None) -> tuple[Template, int] | None:
         mine = {v: t for (i, v), t in self.templates.items() if i == template_id}
-        if not mine:
-            return None
-        number = max(mine) if version is None else version
+        number = max(mine, default=0) if version is None else version
         if number not in mine:
             return None
         return mine[number], self.ledger.version(f"template#{template_id}") or 0

@@ -47,7 +47,7 @@ from functions.core.settings import get_settings
 from functions.core.store import Staged, UnitOfWork
 from functions.core.terms import Terms
 from functions.notification import bulk, service, templates
-from functions.notification.channels import DeliveryFailed, Outbound, Provider
+from functions.notification.channels import DeliveryFailed, InAppInbox, Outbound, Provider
 from functions.notification.service import (
     Chunk,
     CitizenView,
@@ -245,6 +245,8 @@ def deliver(notification_id: str, ports: NotificationPorts, traceparent: str | N
     provider.bucket.take(2.0)  # before the claim: a rate-limited retry must not leave it "sending"
     held = {**doc, "status": "accepted" if doc["status"] == "sending" else doc["status"]}
     claimed = service.moved(held, "sending", at, attempt=doc.get("attempt", 0) + 1, claimed_at=at.isoformat())
+    if isinstance(provider.channel, InAppInbox):
+        return _deliver_in_unit(doc["status"], claimed, version, provider, ports, traceparent)
     claim = UnitOfWork()
     ports.store.stage_status(claim, claimed, version, expected_status=doc["status"])
     stage_event(claim, status_event(claimed, at), subject=notification_id, traceparent=traceparent, now=at)
@@ -253,6 +255,24 @@ def deliver(notification_id: str, ports: NotificationPorts, traceparent: str | N
     except ConflictError:
         return UnitOfWork()  # another delivery holds it: nothing to do here
     return _send(claimed, version + 1, provider, ports, traceparent)
+
+
+def _deliver_in_unit(
+    status: str, claimed: Doc, version: int, provider: Provider, ports: NotificationPorts, traceparent: str | None
+) -> UnitOfWork:
+    """An in-app message is written in the very unit that records it delivered: nothing leaves PIC before the
+    commit, so no claim is committed ahead — the condition on the status and version read keeps it single (a
+    concurrent delivery loses the race and, decided again, finds it delivered). One transaction where a message
+    that leaves PIC takes two; the same ``sending`` and ``delivered`` steps and events."""
+    at = ports.clock.now()
+    uow = UnitOfWork()
+    outbound = Outbound(claimed["id"], claimed["channel"], claimed["address"], claimed["subject"], claimed["body"],
+                        claimed["language"], at)  # fmt: skip
+    provider.channel.send(outbound, uow)
+    stage_event(uow, status_event(claimed, at), subject=claimed["id"], traceparent=traceparent, now=at)
+    done = service.moved(claimed, "delivered", at, delivered_at=at.isoformat())
+    _stage_outcome(uow, done, version, ports, traceparent, at, expected_status=status)
+    return uow
 
 
 def _send(doc: Doc, version: int, provider: Provider, ports: NotificationPorts, traceparent: str | None) -> UnitOfWork:
@@ -269,9 +289,10 @@ def _send(doc: Doc, version: int, provider: Provider, ports: NotificationPorts, 
 
 
 def _stage_outcome(
-    uow: UnitOfWork, doc: Doc, version: int, ports: NotificationPorts, traceparent: str | None, at: datetime
-) -> None:
-    ports.store.stage_status(uow, doc, version, expected_status="sending")
+    uow: UnitOfWork, doc: Doc, version: int, ports: NotificationPorts, traceparent: str | None, at: datetime,
+    expected_status: str = "sending",
+) -> None:  # fmt: skip
+    ports.store.stage_status(uow, doc, version, expected_status=expected_status)
     stage_event(uow, status_event(doc, at), subject=doc["id"], traceparent=traceparent, now=at)
     if doc.get("bulk_id") and doc["status"] in service.TERMINAL:
         ports.store.stage_count(uow, doc["bulk_id"], doc["id"], doc["status"])

@@ -323,8 +323,12 @@ def test_an_inapp_message_commits_with_its_delivered_status(
 ) -> None:
     notification_id = accepted(ports, store, preferences={"channels": ["inapp"]})
     uow = handlers.deliver(notification_id, ports, None)
-    assert handlers.inbox_of(CITIZEN, ports) == []  # not before the unit commits
+    assert handlers.inbox_of(CITIZEN, ports) == []  # not before the unit commits, nor any claim ahead of it
+    assert store.notifications[notification_id]["status"] == "accepted"
+    assert [kind.split(".")[-2] for kind, _ in events_in(uow)] == ["sending", "delivered"]
     commit(store, uow)
+    history = store.notifications[notification_id]["history"]
+    assert [h["status"] for h in history] == ["requested", "accepted", "sending", "delivered"]
     (message,) = handlers.inbox_of(CITIZEN, ports)
     assert (message.subject, message.read_at) == ("IBI 2026", None)
 
@@ -336,6 +340,20 @@ def test_an_inapp_message_commits_with_its_delivered_status(
     assert store.ledger.staged(staged.unit) == []
     with pytest.raises(service.NotificationNotFoundError):
         handlers.mark_read(CITIZEN, "ntf-none", ports, None)
+
+
+def test_of_two_inapp_deliveries_at_once_one_message_lands(
+    ports: NotificationPorts, store: FakeNotificationStore
+) -> None:
+    notification_id = accepted(ports, store, preferences={"channels": ["inapp"]})
+    first = handlers.deliver(notification_id, ports, None)
+    second = handlers.deliver(notification_id, ports, None)
+    commit(store, first)
+    with pytest.raises(LostRaceError):
+        commit(store, second)
+    run(store, lambda: handlers.deliver(notification_id, ports, None))  # the loser, decided again: nothing to do
+    assert len(handlers.inbox_of(CITIZEN, ports)) == 1
+    assert store.notifications[notification_id]["status"] == "delivered"
 
 
 def test_two_marks_read_at_once_one_wins_the_other_decides_again(

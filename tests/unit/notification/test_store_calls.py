@@ -69,6 +69,15 @@ def test_delivering_reads_once_claims_and_records_the_outcome(
     assert calls(store, callback) == (1, 1)
 
 
+def test_an_inapp_message_is_delivered_in_one_transaction(
+    ports: NotificationPorts, store: FakeNotificationStore
+) -> None:
+    # nothing leaves PIC: the message, its status and both events commit together, no claim ahead
+    person(store, preferences={"channels": ["inapp"]})
+    commit(store, handlers.notify(request(), ports, None))
+    assert calls(store, lambda: handlers.deliver("ntf-1", ports, None)) == (1, 1)
+
+
 def test_a_projection_reads_the_profile_once_and_writes_it_once(
     ports: NotificationPorts, store: FakeNotificationStore
 ) -> None:

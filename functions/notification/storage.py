@@ -183,6 +183,14 @@ def _inbox_key(message: InboxMessage) -> tuple[str, str]:
     return f"inbox#{message.citizen_id}", f"{message.created_at.isoformat()}#{message.notification_id}"
 
 
+def _inbox_item(message: InboxMessage) -> InboxItem:
+    item = InboxItem(*_inbox_key(message), notification_id=message.notification_id, subject=message.subject,
+                     body=message.body, language=message.language, created_at=message.created_at,
+                     read_at=message.read_at)  # fmt: skip
+    item.expires_at = expiry(message.created_at)
+    return item
+
+
 def _chunk_key(bulk_id: str, number: int) -> tuple[str, str]:
     return f"bulk#{bulk_id}", f"chunk#{number:06d}"
 
@@ -378,10 +386,7 @@ class DynamoNotificationStore:
         return [_message_of(citizen_id, item) for item in found]
 
     def stage_inbox_message(self, uow: UnitOfWork, message: InboxMessage) -> None:
-        item = InboxItem(*_inbox_key(message), notification_id=message.notification_id, subject=message.subject,
-                         body=message.body, language=message.language, created_at=message.created_at)  # fmt: skip
-        item.expires_at = expiry(message.created_at)
-        uow.put(item, condition=InboxItem.sk.does_not_exist(), tag="inbox")
+        uow.put(_inbox_item(message), condition=InboxItem.sk.does_not_exist(), tag="inbox")
 
     def fetch_inbox_message(self, citizen_id: str, notification_id: str) -> InboxMessage | None:
         for item in InboxItem.query(f"inbox#{citizen_id}", consistent_read=True):
@@ -390,10 +395,12 @@ class DynamoNotificationStore:
         return None
 
     def stage_read(self, uow: UnitOfWork, message: InboxMessage, at: datetime) -> None:
-        """Read at ``at``, unless read meanwhile (the condition: the first time counts)."""
-        item = InboxItem(*_inbox_key(message))
-        uow.update(item, actions=[InboxItem.read_at.set(at)], condition=InboxItem.read_at.does_not_exist(),
-                   tag="inbox-read")  # fmt: skip
+        """Read at ``at``, unless read (or erased) meanwhile: the first time counts. The message is written whole,
+        so that the unit is one conditional PutItem (not a transaction of one update: half the cost)."""
+        item = _inbox_item(message)
+        item.read_at = at
+        condition = InboxItem.sk.exists() & InboxItem.read_at.does_not_exist()
+        uow.put(item, condition=condition, tag="inbox-read")
 
     def stage_delete_message(self, uow: UnitOfWork, message: InboxMessage) -> None:
         uow.delete(InboxItem(*_inbox_key(message)), tag="rgpd-erasure")

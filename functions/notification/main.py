@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any, Literal
 
 import functions_framework
@@ -457,7 +456,7 @@ def on_terminal(ctx: EventContext, data: Any) -> UnitOfWork:
     if callback is None:
         return UnitOfWork()
     body = json.dumps(callback.payload, separators=(",", ":")).encode()
-    signature = service.sign(get_settings().callback_secret, int(time.time()), body)
+    signature = service.sign(get_settings().callback_secret, int(ports().clock.now().timestamp()), body)
     headers = {"Content-Type": "application/json", "X-PIC-Signature": signature, "X-PIC-Event-Id": ctx.id}
     try:
         # No redirects: a redirect could lead the POST to a host outside the allow-list.

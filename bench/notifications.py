@@ -28,7 +28,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import requests
 
@@ -117,24 +117,37 @@ def pipeline(platform: Platform, count: int = 3000, concurrency: int = 8) -> lis
     ]
 
 
+def _deciding_ports() -> Any:
+    """The ports deciding needs (the policy engine, the terms): no store or provider is touched."""
+    from functions.core.clock import SYSTEM_CLOCK
+    from functions.core.policy import get_policy
+    from functions.core.terms import load_terms
+    from functions.notification.handlers import NotificationPorts
+
+    no_store = cast(Any, None)  # deciding reads and writes nothing
+    return NotificationPorts(store=no_store, policy=get_policy(), terms=load_terms(), clock=SYSTEM_CLOCK, providers={})
+
+
 def decide_in_process(count: int = 20_000) -> list[Figure]:
     """The CPU cost of one notification in the function, apart from DynamoDB and the broker: validate the
     recipient (email-validator / phonenumbers), decide (policy, per channel), render (Jinja2 sandbox), build
     the document and its status event, serialised. Gives the per-core ceiling of the code."""
     from events.notification import Recipient
-    from functions.notification import pipeline as pipe
+    from functions.notification import handlers as pipe
     from functions.notification import templates
+    from functions.notification.service import NotificationRequest
 
     content = templates.TemplateContent(TEMPLATE["purpose"], TEMPLATE["subject"], TEMPLATE["body"])
     template = templates.Template("bench", 1, content, templates.declared_fields(content))
+    ports = _deciding_ports()
     at = datetime.now(UTC)
     latencies: list[float] = []
     started = time.perf_counter()
     for i in range(count):
         t0 = time.perf_counter()
         recipient = Recipient(email=f"b{i}@example.org") if i % 2 else Recipient(phone=f"+346{i:07d}7")
-        req = pipe.Request(f"ntf-{i}", "bench", recipient, {"name": "Ana", "ref": str(i)}, "bench")
-        doc = pipe.prepare(req, template, None, at)
+        req = NotificationRequest(f"ntf-{i}", "bench", recipient, {"name": "Ana", "ref": str(i)}, "bench")
+        doc = pipe.prepare(req, template, None, at, ports)
         json.dumps(doc, default=str)
         pipe.status_event(doc, at).model_dump_json()
         latencies.append(time.perf_counter() - t0)
@@ -151,10 +164,11 @@ def decide_in_process(count: int = 20_000) -> list[Figure]:
 
 def fanout_in_process(subscribers: int = 1_000_000) -> list[Figure]:
     """Decide and enqueue an alert for ``subscribers`` citizens over an in-memory projection."""
-    from functions.notification import pipeline as pipe
+    from functions.notification import handlers as pipe
     from functions.notification import service
     from functions.notification.service import CitizenView
 
+    ports = _deciding_ports()
     shapes = [
         CitizenView("x", known=True, push_endpoint="https://push.example.org/x"),
         CitizenView("x", known=True, email="a@example.org", channels=("email", "inapp")),
@@ -182,7 +196,7 @@ def fanout_in_process(subscribers: int = 1_000_000) -> list[Figure]:
     for i in range(subscribers):
         shape = pool[i % len(pool)]
         view = CitizenView(**{**shape.__dict__, "citizen_id": f"cit-{i:07d}"})
-        doc = pipe.alert_doc("alr-bench", alert, view, message, at)
+        doc = pipe.alert_doc("alr-bench", alert, view, message, at, ports)
         event = pipe.status_event(doc, at).model_dump_json()
         batch.append(json.dumps(doc, default=str))
         batch.append(event)

@@ -27,8 +27,7 @@ import requests
 
 from functions.core.settings import get_settings
 from functions.core.store import UnitOfWork
-from functions.notification.service import TokenBucket
-from functions.notification.storage import InboxStore
+from functions.notification.service import InboxMessage, TokenBucket
 
 RATE_WAIT_SECONDS = 2.0
 HTTP_TIMEOUT = 10.0
@@ -200,16 +199,22 @@ class HttpPush:
         return str(response.json().get("id", message.notification_id))
 
 
+class InboxWriter(Protocol):
+    """The part of the notification store the inbox adapter writes through."""
+
+    def stage_inbox_message(self, uow: UnitOfWork, message: InboxMessage) -> None: ...
+
+
 class InAppInbox:
     name = "inapp"
 
-    def __init__(self, store: InboxStore) -> None:
+    def __init__(self, store: InboxWriter) -> None:
         self.store = store
 
     def send(self, message: Outbound, uow: UnitOfWork) -> str:
-        self.store.stage_message(
-            uow, message.address, message.notification_id, message.subject, message.body, message.language, message.at
-        )
+        inbox = InboxMessage(message.address, message.notification_id, message.subject, message.body, message.language,
+                             message.at)  # fmt: skip
+        self.store.stage_inbox_message(uow, inbox)
         return message.notification_id
 
 
@@ -224,8 +229,9 @@ class Provider:
 
 
 @lru_cache(maxsize=1)
-def providers() -> dict[str, Provider]:
-    """The adapters the settings choose, each behind its own token bucket; built once per process."""
+def providers(inbox: InboxWriter) -> dict[str, Provider]:
+    """The adapters the settings choose, each behind its own token bucket; built once per process (the in-app
+    one writes through ``inbox``, the domain's store)."""
     settings = get_settings()
     rate = settings.provider_rate
     email: Channel = (
@@ -234,5 +240,5 @@ def providers() -> dict[str, Provider]:
         else SmtpEmail(settings.smtp_host, settings.smtp_port, settings.mail_from)
     )
     sms: Channel = SnsSms() if settings.notify_sms_provider == "sns" else HttpSms(settings.sms_url)
-    channels: list[Channel] = [email, sms, HttpPush(settings.push_url), InAppInbox(InboxStore())]
+    channels: list[Channel] = [email, sms, HttpPush(settings.push_url), InAppInbox(inbox)]
     return {c.name: Provider(c, TokenBucket(rate=rate, capacity=max(1.0, rate))) for c in channels}

@@ -22,6 +22,7 @@ from pathlib import Path
 from pynamodb.attributes import UnicodeAttribute
 
 from events.notification import NotificationDue
+from functions.core.clock import SYSTEM_CLOCK, Clock
 from functions.core.outbox import stage_event
 from functions.core.store import UnitOfWork
 from functions.notification.storage import NotificationItem
@@ -92,13 +93,13 @@ def release(now: datetime) -> int:
     return released
 
 
-def run_forever(stop: threading.Event, every: float = 5.0) -> None:
+def run_forever(stop: threading.Event, every: float = 5.0, clock: Clock = SYSTEM_CLOCK) -> None:
     """Poll until ``stop``; after each good pass touch ``PIC_RELEASE_HEARTBEAT`` (if set), which the
     Deployment's probes check (a poller has no port to probe)."""
     heartbeat = os.environ.get("PIC_RELEASE_HEARTBEAT")
     while not stop.is_set():
         try:
-            release(datetime.now(UTC))
+            release(clock.now())
             if heartbeat:
                 Path(heartbeat).touch()
         except Exception as exc:  # keep polling: a DynamoDB hiccup must not stop releases
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--now", type=datetime.fromisoformat, default=None, help="release as if it were this time")
     args = parser.parse_args(argv)
     if args.once:
-        print(f"released {release(args.now or datetime.now(UTC))}")
+        print(f"released {release(args.now or SYSTEM_CLOCK.now())}")
         return 0
     stop = threading.Event()
     try:

@@ -24,16 +24,22 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from events.notification import Recipient
 from functions.core import contact
 from functions.core.blind_index import blind_index
 from functions.core.errors import ConflictError, NotFoundError, PicError, ValidationError
 from functions.core.errors import PayloadTooLargeError as PayloadTooLargeError
 from functions.core.madrid import find_zone, zones
 from functions.core.policy import Decision
+from functions.core.terms import Terms
+
+if TYPE_CHECKING:  # the port names the kernel's unit of work and the templates; this module stays pure
+    from functions.core.store import UnitOfWork
+    from functions.notification.templates import Rendered, Template
 
 MADRID = ZoneInfo("Europe/Madrid")
 CHANNELS = ("email", "sms", "push", "inapp")
@@ -528,3 +534,282 @@ def verify(secret: str, header: str, body: bytes, now: int, tolerance: int = 300
         return False
     expected = sign(secret, timestamp, body).split("v1=", 1)[1]
     return abs(now - timestamp) <= tolerance and hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+# ---- what a use case works on: commands, records, the notification document ---------------------------
+
+RETENTION = timedelta(days=400)  # a year of proof that a notice was sent, then TTL
+SENDING_LEASE = timedelta(seconds=120)  # a claim older than this (its worker died) may be taken again
+ERASED_STATUS = "erased"  # a notification erased while in flight: nothing left to deliver
+
+
+def expiry(now: datetime) -> int:
+    """The TTL (epoch seconds) of what is stored at ``now``."""
+    return int((now + RETENTION).timestamp())
+
+
+@dataclass(frozen=True)
+class NotificationRequest:
+    """One message to decide: from the API, an internal system's event, a bulk row or an alert."""
+
+    notification_id: str
+    template: str
+    recipient: Recipient
+    personalisation: dict[str, Any]
+    requested_by: str
+    language: str | None = None
+    reference: str | None = None
+    callback_url: str | None = None
+    bulk_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A projected alert subscription (``subscription.changed``), live or removed as of ``changed_at``."""
+
+    citizen_id: str
+    subscription_id: str
+    topic: str
+    zone: str
+    live: bool
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class InboxMessage:
+    """An in-app message as the citizen's inbox holds it."""
+
+    citizen_id: str
+    notification_id: str
+    subject: str
+    body: str
+    language: str
+    created_at: datetime
+    read_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A stored chunk of a bulk job's rows; ``outcome`` (counts) once decided."""
+
+    bulk_id: str
+    number: int
+    rows: list[dict[str, Any]]
+    outcome: dict[str, int] | None = None
+
+
+Doc = dict[str, Any]  # a notification as stored (id, status, recipient, channel, rendered message, history)
+
+
+def new_doc(
+    req: NotificationRequest, template: Template, choice: Choice, address: str | None, rendered: Rendered | None,
+    at: datetime,
+) -> Doc:  # fmt: skip
+    """A decided notification: accepted (maybe deferred) or not-allowed, with its first two history steps."""
+    status = "accepted" if choice.allowed else "not-allowed"
+    when = at.isoformat()
+    entry: dict[str, Any] = {"status": status, "at": when, "channel": choice.channel}
+    if choice.reason:
+        entry["reason"] = choice.reason
+    recipient = req.recipient.model_dump(exclude_none=True)
+    return {
+        "id": req.notification_id,
+        "status": status,
+        "template": template.id,
+        "template_version": template.version,
+        "purpose": template.purpose,
+        "recipient": recipient,
+        "recipient_key": recipient_key(recipient),
+        "channel": choice.channel,
+        "address": address,
+        "language": rendered.language if rendered else None,
+        "subject": rendered.subject if rendered else None,
+        "body": rendered.body if rendered else None,
+        "reason": choice.reason if not choice.allowed or choice.deliver_after else None,
+        "reasons": choice.reasons,
+        "legal_basis": choice.legal_basis,
+        "deliver_after": choice.deliver_after.isoformat() if choice.deliver_after else None,
+        "attempt": 0,
+        "requested_by": req.requested_by,
+        "reference": req.reference,
+        "callback_url": req.callback_url,
+        "bulk_id": req.bulk_id,
+        "alert_id": None,
+        "created_at": when,
+        "updated_at": when,
+        "history": [{"status": "requested", "at": when}, entry],
+        "expires_at": expiry(at),
+    }
+
+
+def moved(doc: Doc, status: str, at: datetime, **extra: Any) -> Doc:
+    """``doc`` after a lifecycle step (checked), with its history entry."""
+    entry = {"status": status, "at": at.isoformat(), "attempt": extra.get("attempt", doc.get("attempt", 0))}
+    if extra.get("reason"):
+        entry["reason"] = extra["reason"]
+    check_transition(doc["status"], status)
+    return {**doc, **extra, "status": status, "updated_at": at.isoformat(), "history": [*doc["history"], entry]}
+
+
+def deliverable(doc: Doc, at: datetime, due: bool) -> bool:
+    """May a delivery claim ``doc`` now: accepted and not deferred (or ``due``: its quiet hours are over), a
+    temporary failure, or a claim whose worker died (older than ``SENDING_LEASE``)."""
+    if doc["status"] == "accepted":
+        after = doc.get("deliver_after")
+        return due or not after or datetime.fromisoformat(after) <= at
+    if doc["status"] == "temporary-failure":
+        return True
+    if doc["status"] == "sending":
+        claimed = str(doc.get("claimed_at") or "")
+        return bool(claimed) and datetime.fromisoformat(claimed) + SENDING_LEASE < at
+    return False
+
+
+def failure_outcome(channel: str, attempt: int, permanent: bool) -> tuple[str, str]:
+    """The status and reason after a failed attempt: temporary while the channel has retries left."""
+    if not permanent and retries_left(channel, attempt):
+        return "temporary-failure", "provider-temporary"
+    return "permanent-failure", "provider-refused" if permanent else "retries-exhausted"
+
+
+def public_view(doc: Doc) -> dict[str, Any]:
+    """The notification as its requester sees it: status, channel, why, history; no message body."""
+    keys = (
+        "id", "status", "reason", "reasons", "legal_basis", "channel", "template", "template_version", "purpose",
+        "deliver_after", "attempt", "reference", "bulk_id", "alert_id", "created_at", "updated_at", "history",
+    )  # fmt: skip
+    return {k: doc.get(k) for k in keys}
+
+
+def sent_view(doc: Doc) -> dict[str, Any]:
+    """A notification sent to the person, as their access request shows it."""
+    keys = ("id", "status", "purpose", "template", "channel", "address", "subject", "body", "language", "created_at",
+            "updated_at", "history")  # fmt: skip
+    return {k: doc.get(k) for k in keys}
+
+
+ALERT_GROUPS = 90
+
+
+def alert_groups(keys: list[str]) -> list[list[str]]:
+    """Split an alert's index keys into at most ALERT_GROUPS groups walked in parallel."""
+    groups = min(len(keys), ALERT_GROUPS)
+    return [keys[i::groups] for i in range(groups)]
+
+
+def recipient_keys(citizen_id: str, parts: dict[str, Any]) -> list[str]:
+    """Whom the person was, to the notifications sent: their citizen id and every address C360 announced for
+    them (the blind indexes the contact projection keeps)."""
+    contacts = (parts.get("contacts") or {}).get("value") or {}
+    return [f"cit#{citizen_id}", *contacts.get("keys", [])]
+
+
+def direct_address(recipient: Recipient) -> tuple[str, str] | None:
+    """The channel and normalised address of a notification to an explicit address (None: to a citizen)."""
+    if recipient.email:
+        return "email", normalise_email(recipient.email)
+    if recipient.phone:
+        return "sms", normalise_phone(recipient.phone)
+    return None
+
+
+def citizen_view(citizen_id: str, parts: dict[str, Any]) -> CitizenView:
+    """What the policy and delivery need about a citizen: the projection, C360's contact points included."""
+    value = {name: part.get("value") for name, part in parts.items()}
+    prefs = value.get("preferences") or {}
+    flags = value.get("flags") or {}
+    contacts = value.get("contacts") or {}
+    return CitizenView(
+        citizen_id=citizen_id,
+        known=bool(parts),
+        consents=value.get("consents") or {},
+        language=prefs.get("language", "es"),
+        channels=tuple(prefs.get("channels") or ()),
+        quiet_hours=prefs.get("quiet_hours"),
+        restricted=bool(flags.get("restricted", False)),
+        objections=tuple(flags.get("objections") or ()),
+        email=usable_email(contacts.get("email")),
+        phone=usable_phone(contacts.get("phone")),
+        push_endpoint=value.get("push_endpoint"),
+    )
+
+
+def consents_view(view: CitizenView, terms: Terms) -> dict[str, dict[str, Any]]:
+    """The projected consents as the profile shows them. A purpose that needs no consent (a legal obligation:
+    service notifications) shows its legal basis and the channels it goes by (the citizen's chosen ones, else
+    their order of preference), not a ``granted: false`` that refuses nothing."""
+    shown: dict[str, dict[str, Any]] = {}
+    for purpose, snapshot in view.consents.items():
+        declared = terms.purposes.get(purpose)
+        if declared is None or declared.requires_consent:
+            shown[purpose] = snapshot
+            continue
+        channels = [c for c in snapshot.get("channels") or () if c in CHANNELS] or list(view.candidates())
+        shown[purpose] = {"requires_consent": False, "legal_basis": declared.legal_basis, "channels": channels}
+    return shown
+
+
+# ---- the port ------------------------------------------------------------------------------------------
+
+
+class NotificationStore(Protocol):
+    """What the notification use cases read and write; ``storage.DynamoNotificationStore`` is the real one,
+    ``tests/unit/notification/fakes.py`` an in-memory one. Reads are consistent unless they say otherwise."""
+
+    def commit_ahead(self, uow: UnitOfWork) -> None:
+        """Make ``uow`` durable before the use case's own unit: a delivery's claim before the message goes
+        out, the batches of a fan-out beyond one transaction, a bulk job's chunks before the job."""
+
+    # templates
+    def fetch_template(self, template_id: str, version: int | None = None) -> tuple[Template, int] | None: ...
+    def fetch_template_and_profile(
+        self, template_id: str, citizen_id: str | None
+    ) -> tuple[tuple[Template, int] | None, dict[str, Any]]:
+        """A notification's template and its recipient's projection (``{}`` without a citizen), in one read."""
+
+    def fetch_template_versions(self, template_id: str) -> list[Template]: ...
+    def stage_template(self, uow: UnitOfWork, template: Template, current: int | None, by: str, at: datetime) -> None:
+        """The new version and the ``current`` pointer, conditioned on ``current`` (the pointer's version read)."""
+
+    # notifications
+    def fetch_notification(self, notification_id: str) -> tuple[Doc, int] | None: ...
+    def fetch_existing(self, notification_ids: Sequence[str]) -> set[str]: ...
+    def fetch_sent_to(self, recipient_keys: Sequence[str]) -> list[tuple[Doc, int]]:
+        """The notifications sent to these recipient keys (through an eventually consistent index)."""
+
+    def fetch_purposes(self, notification_ids: Sequence[str]) -> dict[str, str]: ...
+    def stage_notification(self, uow: UnitOfWork, doc: Doc, at: datetime) -> None:
+        """A new notification (refused if it exists), with its release marker when quiet hours defer it."""
+
+    def stage_status(self, uow: UnitOfWork, doc: Doc, version: int, expected_status: str) -> None: ...
+    def stage_erase_notification(self, uow: UnitOfWork, doc: Doc, version: int, at: datetime) -> None: ...
+
+    # the citizen projection
+    def fetch_profile(self, citizen_id: str) -> tuple[dict[str, Any], int | None]: ...
+    def fetch_profiles(self, citizen_ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+    def stage_profile(self, uow: UnitOfWork, citizen_id: str, parts: dict[str, Any], version: int | None) -> None: ...
+    def fetch_subscription(self, citizen_id: str, subscription_id: str) -> Subscription | None: ...
+    def fetch_subscriptions(self, citizen_id: str) -> list[Subscription]:
+        """Every projected subscription of the citizen, removed ones (``live`` false) included."""
+
+    def stage_subscription(self, uow: UnitOfWork, sub: Subscription) -> None: ...
+    def stage_delete_subscription(self, uow: UnitOfWork, sub: Subscription) -> None: ...
+    def fetch_subscribers(self, topic_zone: str, cursor: Any, limit: int) -> tuple[list[str], Any]: ...
+
+    # the inbox
+    def fetch_inbox(self, citizen_id: str, limit: int) -> list[InboxMessage]: ...
+    def fetch_inbox_message(self, citizen_id: str, notification_id: str) -> InboxMessage | None: ...
+    def stage_inbox_message(self, uow: UnitOfWork, message: InboxMessage) -> None: ...
+    def stage_read(self, uow: UnitOfWork, message: InboxMessage, at: datetime) -> None: ...
+    def stage_delete_message(self, uow: UnitOfWork, message: InboxMessage) -> None: ...
+
+    # bulk jobs and alerts
+    def fetch_job(self, bulk_id: str) -> dict[str, Any] | None: ...
+    def fetch_chunk(self, bulk_id: str, number: int) -> Chunk | None: ...
+    def fetch_progress(self, bulk_id: str) -> dict[str, int]: ...
+    def stage_job(self, uow: UnitOfWork, bulk_id: str, doc: dict[str, Any], at: datetime) -> None: ...
+    def stage_chunk(self, uow: UnitOfWork, chunk: Chunk, at: datetime) -> None: ...
+    def stage_chunk_outcome(self, uow: UnitOfWork, chunk: Chunk, counts: dict[str, int]) -> None: ...
+    def stage_count(self, uow: UnitOfWork, bulk_id: str, notification_id: str, outcome: str) -> None: ...
+    def fetch_alert(self, alert_id: str) -> dict[str, Any] | None: ...
+    def stage_alert(self, uow: UnitOfWork, alert_id: str, doc: dict[str, Any], at: datetime) -> None: ...

@@ -21,9 +21,9 @@ domain's table): the projection is what a decision uses.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -36,13 +36,19 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
-from functions.notification.service import TERMINAL, CitizenView, usable_email, usable_phone
+from functions.notification.service import (
+    ERASED_STATUS,
+    TERMINAL,
+    Chunk,
+    Doc,
+    InboxMessage,
+    Subscription,
+    expiry,
+)
 from functions.notification.templates import Template, TemplateContent
 
 NOTIFICATION_PK = "ntf#"
-ERASED_STATUS = "erased"  # a notification erased while in flight: nothing left to deliver
 
-RETENTION = timedelta(days=400)  # a year of proof that a notice was sent, then TTL
 COUNTER_SHARDS = 16
 
 
@@ -141,14 +147,12 @@ class AlertItem(NotificationItem):
     doc = UnicodeAttribute()
 
 
-def expiry(now: datetime) -> int:
-    return int((now + RETENTION).timestamp())
+# ---- the adapter ----------------------------------------------------------------------------------------
+
+BATCH_GET = 100  # keys per BatchGetItem
 
 
-# ---- templates -----------------------------------------------------------------------------------------
-
-
-def template_of(item: TemplateItem) -> Template:
+def _template_of(item: TemplateItem) -> Template:
     raw = json.loads(item.content)
     return Template(
         id=item.template_id,
@@ -159,69 +163,152 @@ def template_of(item: TemplateItem) -> Template:
     )
 
 
-class TemplateStore:
-    def fetch(self, template_id: str, version: int | None = None) -> tuple[Template, TemplateItem] | None:
+def _state_item(doc: Doc) -> StateItem:
+    item = StateItem(f"{NOTIFICATION_PK}{doc['id']}", "state", doc=json.dumps(doc, default=str), status=doc["status"])
+    item.recipient_key = doc.get("recipient_key")
+    return item
+
+
+def _subscription_of(citizen_id: str, item: SubscriptionItem) -> Subscription:
+    return Subscription(citizen_id, item.sk.removeprefix("sub#"), item.topic, item.zone, bool(item.live),
+                        item.changed_at)  # fmt: skip
+
+
+def _message_of(citizen_id: str, item: InboxItem) -> InboxMessage:
+    return InboxMessage(citizen_id, item.notification_id, item.subject, item.body, item.language, item.created_at,
+                        item.read_at)  # fmt: skip
+
+
+def _inbox_key(message: InboxMessage) -> tuple[str, str]:
+    return f"inbox#{message.citizen_id}", f"{message.created_at.isoformat()}#{message.notification_id}"
+
+
+def _inbox_item(message: InboxMessage) -> InboxItem:
+    item = InboxItem(*_inbox_key(message), notification_id=message.notification_id, subject=message.subject,
+                     body=message.body, language=message.language, created_at=message.created_at,
+                     read_at=message.read_at)  # fmt: skip
+    item.expires_at = expiry(message.created_at)
+    return item
+
+
+def _chunk_key(bulk_id: str, number: int) -> tuple[str, str]:
+    return f"bulk#{bulk_id}", f"chunk#{number:06d}"
+
+
+def _batches(keys: Sequence[Any]) -> list[Sequence[Any]]:
+    return [keys[start : start + BATCH_GET] for start in range(0, len(keys), BATCH_GET)]
+
+
+class DynamoNotificationStore:
+    """``service.NotificationStore`` on the ``pic-notification`` table (one table per domain, ADR 0002)."""
+
+    def commit_ahead(self, uow: UnitOfWork) -> None:
+        uow.commit()
+
+    # ---- templates ----------------------------------------------------------------------------------
+    def fetch_template(self, template_id: str, version: int | None = None) -> tuple[Template, int] | None:
         sk = "current" if version is None else f"v#{version:06d}"
         try:
             item = TemplateItem.get(f"template#{template_id}", sk, consistent_read=True)
         except TemplateItem.DoesNotExist:
             return None
-        return template_of(item), item
+        return _template_of(item), int(item.version or 0)
 
-    def versions(self, template_id: str) -> list[Template]:
+    def fetch_template_and_profile(
+        self, template_id: str, citizen_id: str | None
+    ) -> tuple[tuple[Template, int] | None, dict[str, Any]]:
+        """A notification's template and its recipient's profile in ONE consistent BatchGetItem (both items are
+        in this table): one store call instead of two for every message to a citizen."""
+        if citizen_id is None:
+            return self.fetch_template(template_id), {}
+        keys = [{"pk": f"template#{template_id}", "sk": "current"}, {"pk": f"cit#{citizen_id}", "sk": "profile"}]
+        # pynamodb types ``keys`` as strings; it takes (and its own batch_get passes) one key map per item
+        answer = TemplateItem._get_connection().batch_get_item(cast(Any, keys), consistent_read=True)
+        if answer.get("UnprocessedKeys"):  # throttled: read them one by one rather than guess
+            return self.fetch_template(template_id), self.fetch_profile(citizen_id)[0]
+        template: tuple[Template, int] | None = None
+        parts: dict[str, Any] = {}
+        for raw in answer.get("Responses", {}).get(TemplateItem.Meta.table_name, []):
+            if raw["sk"]["S"] == "current":
+                item = TemplateItem.from_raw_data(raw)
+                template = _template_of(item), int(item.version or 0)
+            else:
+                parts = json.loads(ProfileItem.from_raw_data(raw).parts)
+        return template, parts
+
+    def fetch_template_versions(self, template_id: str) -> list[Template]:
         items = TemplateItem.query(f"template#{template_id}", TemplateItem.sk.startswith("v#"), consistent_read=True)
-        return [template_of(i) for i in items]
+        return [_template_of(i) for i in items]
 
-    def stage(self, uow: UnitOfWork, template: Template, current: TemplateItem | None, by: str, now: datetime) -> None:
-        """The new version (must not exist) and the ``current`` pointer (conditioned on the one read)."""
+    def stage_template(self, uow: UnitOfWork, template: Template, current: int | None, by: str, at: datetime) -> None:
+        """The new version (must not exist) and the ``current`` pointer (conditioned on the version read)."""
         pk = f"template#{template.id}"
         content = json.dumps(
             {"purpose": template.purpose, "subject": template.content.subject, "body": template.content.body}
         )
 
         def item(sk: str) -> TemplateItem:
-            return TemplateItem(
-                pk,
-                sk,
-                template_id=template.id,
-                template_version=template.version,
-                content=content,
-                fields=json.dumps(list(template.fields)),
-                readability=json.dumps(template.readability),
-                created_at=now,
-                created_by=by,
-            )
+            return TemplateItem(pk, sk, template_id=template.id, template_version=template.version, content=content,
+                                fields=json.dumps(list(template.fields)), readability=json.dumps(template.readability),
+                                created_at=at, created_by=by)  # fmt: skip
 
         uow.put(item(f"v#{template.version:06d}"), condition=TemplateItem.sk.does_not_exist(), tag="template-version")
         pointer = item("current")
         if current is not None:
-            pointer.version = current.version
+            pointer.version = current
         uow.put(pointer, tag="template")
 
-
-# ---- notifications --------------------------------------------------------------------------------------
-
-
-class NotificationStore:
-    def fetch(self, notification_id: str) -> tuple[dict[str, Any], int] | None:
+    # ---- notifications ------------------------------------------------------------------------------
+    def fetch_notification(self, notification_id: str) -> tuple[Doc, int] | None:
         try:
-            item = StateItem.get(f"ntf#{notification_id}", "state", consistent_read=True)
+            item = StateItem.get(f"{NOTIFICATION_PK}{notification_id}", "state", consistent_read=True)
         except StateItem.DoesNotExist:
             return None
         return json.loads(item.doc), int(item.version)
 
-    def existing(self, ids: Iterable[str]) -> set[str]:
+    def fetch_existing(self, notification_ids: Sequence[str]) -> set[str]:
         """Which of these notifications exist already (a retried chunk or alert page skips them)."""
-        keys = [(f"ntf#{i}", "state") for i in ids]
-        return {item.pk.removeprefix("ntf#") for item in StateItem.batch_get(keys, attributes_to_get=["pk"])}
+        found: set[str] = set()
+        for batch in _batches([(f"{NOTIFICATION_PK}{i}", "state") for i in notification_ids]):
+            found |= {
+                item.pk.removeprefix(NOTIFICATION_PK) for item in StateItem.batch_get(batch, attributes_to_get=["pk"])
+            }
+        return found
 
-    def stage_new(self, uow: UnitOfWork, doc: dict[str, Any], now: datetime) -> None:
-        """A new notification: the condition refuses a second one with the same id."""
+    def fetch_sent_to(self, recipient_keys: Sequence[str]) -> list[tuple[Doc, int]]:
+        """Every notification sent to these recipient keys, read consistently once the index has found them."""
+        pks = sorted(
+            {
+                str(found.pk)
+                for key in dict.fromkeys(recipient_keys)
+                for found in NotificationItem.by_recipient.query(key, attributes_to_get=["pk"])
+            }
+        )
+        docs: list[tuple[Doc, int]] = []
+        for batch in _batches([(pk, "state") for pk in pks]):
+            docs.extend((json.loads(i.doc), int(i.version)) for i in StateItem.batch_get(batch, consistent_read=True))
+        return sorted(docs, key=lambda found: str(found[0].get("created_at")))
+
+    def fetch_purposes(self, notification_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        keys = [(f"{NOTIFICATION_PK}{i}", "state") for i in dict.fromkeys(notification_ids)]
+        for batch in _batches(keys):
+            for item in StateItem.batch_get(batch, attributes_to_get=["pk", "doc"]):
+                found[item.pk.removeprefix(NOTIFICATION_PK)] = str(json.loads(item.doc).get("purpose") or "")
+        return found
+
+    def stage_notification(self, uow: UnitOfWork, doc: Doc, at: datetime) -> None:
+        """A new notification: the condition refuses a second one with the same id. One deferred by quiet hours
+        gets its release marker in the same unit (``release.py``)."""
+        from functions.notification.release import stage_marker  # release.py defines its items on this table
+
         item = _state_item(doc)
-        item.expires_at = expiry(now)
+        item.expires_at = expiry(at)
         uow.put(item, condition=StateItem.pk.does_not_exist(), tag="notification")
+        if doc["status"] == "accepted" and doc.get("deliver_after"):
+            stage_marker(uow, doc["id"], datetime.fromisoformat(doc["deliver_after"]))
 
-    def stage_update(self, uow: UnitOfWork, doc: dict[str, Any], version: int, expected_status: str) -> None:
+    def stage_status(self, uow: UnitOfWork, doc: Doc, version: int, expected_status: str) -> None:
         """A status change, only from the status (and version) read: the claim that makes delivery single."""
         item = _state_item(doc)
         item.version = version
@@ -229,26 +316,10 @@ class NotificationStore:
         condition: Condition = StateItem.status == expected_status
         uow.put(item, condition=condition, tag="notification-status")
 
-    def fetch_sent_to(self, keys: Iterable[str]) -> list[tuple[dict[str, Any], int]]:
-        """Every notification sent to these recipient keys (a citizen id, addresses' blind indexes), read
-        consistently once the index has found them."""
-        ids = sorted(
-            {
-                str(found.pk)
-                for key in dict.fromkeys(keys)
-                for found in NotificationItem.by_recipient.query(key, attributes_to_get=["pk"])
-            }
-        )
-        docs: list[tuple[dict[str, Any], int]] = []
-        for start in range(0, len(ids), 100):
-            for item in StateItem.batch_get([(pk, "state") for pk in ids[start : start + 100]], consistent_read=True):
-                docs.append((json.loads(item.doc), int(item.version)))
-        return sorted(docs, key=lambda found: str(found[0].get("created_at")))
-
-    def stage_erase(self, uow: UnitOfWork, doc: dict[str, Any], version: int, at: datetime) -> None:
-        """Erase a notification: a finished one is deleted; one still in flight (waiting for quiet hours or a
-        retry) becomes a tombstone without personal data, so that its pending delivery finds nothing to send
-        (``status`` ``erased``) instead of a missing notification it would retry."""
+    def stage_erase_notification(self, uow: UnitOfWork, doc: Doc, version: int, at: datetime) -> None:
+        """A finished notification is deleted; one still in flight (waiting for quiet hours or a retry) becomes a
+        tombstone without personal data, so that its pending delivery finds nothing to send (status ``erased``)
+        instead of a missing notification it would retry."""
         if doc.get("status") in TERMINAL:
             finished = StateItem(f"{NOTIFICATION_PK}{doc['id']}", "state")
             finished.version = version  # pynamodb conditions the delete on the version read
@@ -261,152 +332,94 @@ class NotificationStore:
         item.expires_at = doc.get("expires_at")
         uow.put(item, tag="rgpd-erasure")
 
-
-# ---- the citizen projection --------------------------------------------------------------------------------
-
-
-class ProfileStore:
-    def fetch(self, citizen_id: str) -> tuple[dict[str, Any], int | None]:
+    # ---- the citizen projection ---------------------------------------------------------------------
+    def fetch_profile(self, citizen_id: str) -> tuple[dict[str, Any], int | None]:
         try:
             item = ProfileItem.get(f"cit#{citizen_id}", "profile", consistent_read=True)
         except ProfileItem.DoesNotExist:
             return {}, None
         return json.loads(item.parts), int(item.version)
 
-    def fetch_many(self, citizen_ids: list[str]) -> dict[str, dict[str, Any]]:
-        keys = [(f"cit#{c}", "profile") for c in citizen_ids]
-        return {i.pk.removeprefix("cit#"): json.loads(i.parts) for i in ProfileItem.batch_get(keys)}
+    def fetch_profiles(self, citizen_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Many profiles, eventually consistent (a fan-out reads them by the hundred)."""
+        found: dict[str, dict[str, Any]] = {}
+        for batch in _batches([(f"cit#{c}", "profile") for c in dict.fromkeys(citizen_ids)]):
+            found.update({i.pk.removeprefix("cit#"): json.loads(i.parts) for i in ProfileItem.batch_get(batch)})
+        return found
 
-    def stage(self, uow: UnitOfWork, citizen_id: str, parts: dict[str, Any], version: int | None) -> None:
+    def stage_profile(self, uow: UnitOfWork, citizen_id: str, parts: dict[str, Any], version: int | None) -> None:
         item = ProfileItem(f"cit#{citizen_id}", "profile", parts=json.dumps(parts, default=str))
         if version is not None:
             item.version = version
         uow.put(item, tag="profile")
 
-    def fetch_subscription(self, citizen_id: str, subscription_id: str) -> SubscriptionItem | None:
+    def fetch_subscription(self, citizen_id: str, subscription_id: str) -> Subscription | None:
         try:
-            return SubscriptionItem.get(f"cit#{citizen_id}", f"sub#{subscription_id}", consistent_read=True)
+            item = SubscriptionItem.get(f"cit#{citizen_id}", f"sub#{subscription_id}", consistent_read=True)
         except SubscriptionItem.DoesNotExist:
             return None
+        return _subscription_of(citizen_id, item)
 
-    def fetch_subscriptions(self, citizen_id: str) -> list[SubscriptionItem]:
-        found = SubscriptionItem.query(
-            f"cit#{citizen_id}", SubscriptionItem.sk.startswith("sub#"), consistent_read=True
-        )
-        return [s for s in found if s.live]
+    def fetch_subscriptions(self, citizen_id: str) -> list[Subscription]:
+        found = SubscriptionItem.query(f"cit#{citizen_id}", SubscriptionItem.sk.startswith("sub#"),
+                                       consistent_read=True)  # fmt: skip
+        return [_subscription_of(citizen_id, item) for item in found]
 
-    def stage_subscription(
-        self, uow: UnitOfWork, citizen_id: str, subscription_id: str, topic: str, zone: str, live: bool, at: datetime
-    ) -> None:
-        item = SubscriptionItem(
-            f"cit#{citizen_id}", f"sub#{subscription_id}", topic=topic, zone=zone, live=live, changed_at=at
-        )
-        item.topic_zone = f"{topic}#{zone}" if live else None
+    def stage_subscription(self, uow: UnitOfWork, sub: Subscription) -> None:
+        item = SubscriptionItem(f"cit#{sub.citizen_id}", f"sub#{sub.subscription_id}", topic=sub.topic, zone=sub.zone,
+                                live=sub.live, changed_at=sub.changed_at)  # fmt: skip
+        item.topic_zone = f"{sub.topic}#{sub.zone}" if sub.live else None
         uow.put(item, tag="subscription")
 
-    def subscribers(self, topic_zone: str, cursor: dict[str, Any] | None, limit: int) -> tuple[list[str], Any]:
+    def stage_delete_subscription(self, uow: UnitOfWork, sub: Subscription) -> None:
+        uow.delete(SubscriptionItem(f"cit#{sub.citizen_id}", f"sub#{sub.subscription_id}"), tag="rgpd-erasure")
+
+    def fetch_subscribers(self, topic_zone: str, cursor: Any, limit: int) -> tuple[list[str], Any]:
         """One page of the citizens subscribed to ``topic#zone`` and where the next page starts."""
         result = NotificationItem.by_topic_zone.query(topic_zone, limit=limit, last_evaluated_key=cursor)
         ids = [item.pk.removeprefix("cit#") for item in result]
         return ids, result.last_evaluated_key
 
+    # ---- the inbox ----------------------------------------------------------------------------------
+    def fetch_inbox(self, citizen_id: str, limit: int) -> list[InboxMessage]:
+        found = InboxItem.query(f"inbox#{citizen_id}", scan_index_forward=False, limit=limit, consistent_read=True)
+        return [_message_of(citizen_id, item) for item in found]
 
-def _state_item(doc: dict[str, Any]) -> StateItem:
-    item = StateItem(f"{NOTIFICATION_PK}{doc['id']}", "state", doc=json.dumps(doc, default=str), status=doc["status"])
-    item.recipient_key = doc.get("recipient_key")
-    return item
+    def stage_inbox_message(self, uow: UnitOfWork, message: InboxMessage) -> None:
+        uow.put(_inbox_item(message), condition=InboxItem.sk.does_not_exist(), tag="inbox")
 
-
-def citizen_view(citizen_id: str, parts: dict[str, Any]) -> CitizenView:
-    """What the policy and delivery need about a citizen: the projection, C360's contact points included."""
-    value = {name: part.get("value") for name, part in parts.items()}
-    prefs = value.get("preferences") or {}
-    flags = value.get("flags") or {}
-    contacts = value.get("contacts") or {}
-    return CitizenView(
-        citizen_id=citizen_id,
-        known=bool(parts),
-        consents=value.get("consents") or {},
-        language=prefs.get("language", "es"),
-        channels=tuple(prefs.get("channels") or ()),
-        quiet_hours=prefs.get("quiet_hours"),
-        restricted=bool(flags.get("restricted", False)),
-        objections=tuple(flags.get("objections") or ()),
-        email=usable_email(contacts.get("email")),
-        phone=usable_phone(contacts.get("phone")),
-        push_endpoint=value.get("push_endpoint"),
-    )
-
-
-# ---- inbox ----------------------------------------------------------------------------------------------
-
-
-class InboxStore:
-    def stage_message(
-        self,
-        uow: UnitOfWork,
-        citizen_id: str,
-        notification_id: str,
-        subject: str,
-        body: str,
-        language: str,
-        at: datetime,
-    ) -> None:
-        item = InboxItem(
-            f"inbox#{citizen_id}",
-            f"{at.isoformat()}#{notification_id}",
-            notification_id=notification_id,
-            subject=subject,
-            body=body,
-            language=language,
-            created_at=at,
-        )
-        item.expires_at = expiry(at)
-        uow.put(item, condition=InboxItem.sk.does_not_exist(), tag="inbox")
-
-    def messages(self, citizen_id: str, limit: int = 50) -> list[InboxItem]:
-        return list(InboxItem.query(f"inbox#{citizen_id}", scan_index_forward=False, limit=limit, consistent_read=True))
-
-    def find(self, citizen_id: str, notification_id: str) -> InboxItem | None:
+    def fetch_inbox_message(self, citizen_id: str, notification_id: str) -> InboxMessage | None:
         for item in InboxItem.query(f"inbox#{citizen_id}", consistent_read=True):
             if item.notification_id == notification_id:
-                return item
+                return _message_of(citizen_id, item)
         return None
 
-    def mark_read(self, item: InboxItem, at: datetime) -> None:
-        item.update(actions=[InboxItem.read_at.set(at)], condition=InboxItem.read_at.does_not_exist())
+    def stage_read(self, uow: UnitOfWork, message: InboxMessage, at: datetime) -> None:
+        """Read at ``at``, unless read (or erased) meanwhile: the first time counts. The message is written whole,
+        so that the unit is one conditional PutItem (not a transaction of one update: half the cost)."""
+        item = _inbox_item(message)
+        item.read_at = at
+        condition = InboxItem.sk.exists() & InboxItem.read_at.does_not_exist()
+        uow.put(item, condition=condition, tag="inbox-read")
 
+    def stage_delete_message(self, uow: UnitOfWork, message: InboxMessage) -> None:
+        uow.delete(InboxItem(*_inbox_key(message)), tag="rgpd-erasure")
 
-# ---- bulk jobs and alerts -------------------------------------------------------------------------------------
-
-
-class JobStore:
-    def stage_job(self, uow: UnitOfWork, bulk_id: str, doc: dict[str, Any], now: datetime) -> None:
-        item = JobItem(f"bulk#{bulk_id}", "job", doc=json.dumps(doc, default=str))
-        item.expires_at = expiry(now)
-        uow.put(item, condition=JobItem.pk.does_not_exist(), tag="bulk-job")
-
-    def stage_chunk(self, uow: UnitOfWork, bulk_id: str, chunk: int, rows: list[dict[str, Any]], now: datetime) -> None:
-        item = ChunkItem(f"bulk#{bulk_id}", f"chunk#{chunk:06d}", rows=json.dumps(rows))
-        item.expires_at = expiry(now)
-        uow.put(item, tag="bulk-chunk")
-
+    # ---- bulk jobs and alerts -----------------------------------------------------------------------
     def fetch_job(self, bulk_id: str) -> dict[str, Any] | None:
         try:
             return dict(json.loads(JobItem.get(f"bulk#{bulk_id}", "job", consistent_read=True).doc))
         except JobItem.DoesNotExist:
             return None
 
-    def fetch_chunk(self, bulk_id: str, chunk: int) -> ChunkItem | None:
+    def fetch_chunk(self, bulk_id: str, number: int) -> Chunk | None:
         try:
-            return ChunkItem.get(f"bulk#{bulk_id}", f"chunk#{chunk:06d}", consistent_read=True)
+            item = ChunkItem.get(*_chunk_key(bulk_id, number), consistent_read=True)
         except ChunkItem.DoesNotExist:
             return None
+        return Chunk(bulk_id, number, json.loads(item.rows), json.loads(item.outcome) if item.outcome else None)
 
-    def stage_chunk_outcome(self, uow: UnitOfWork, item: ChunkItem, counts: dict[str, int]) -> None:
-        uow.update(item, actions=[ChunkItem.outcome.set(json.dumps(counts))], tag="bulk-chunk")
-
-    def progress(self, bulk_id: str) -> dict[str, int]:
+    def fetch_progress(self, bulk_id: str) -> dict[str, int]:
         """Decided counts summed over the chunks, delivered/failed over the sharded counters."""
         totals: dict[str, int] = {"chunks_done": 0, "delivered": 0, "failed": 0}
         for chunk in ChunkItem.query(f"bulk#{bulk_id}", ChunkItem.sk.startswith("chunk#"), consistent_read=True):
@@ -419,18 +432,27 @@ class JobStore:
             totals["failed"] += int(counter.failed or 0)
         return totals
 
+    def stage_job(self, uow: UnitOfWork, bulk_id: str, doc: dict[str, Any], at: datetime) -> None:
+        item = JobItem(f"bulk#{bulk_id}", "job", doc=json.dumps(doc, default=str))
+        item.expires_at = expiry(at)
+        uow.put(item, condition=JobItem.pk.does_not_exist(), tag="bulk-job")
+
+    def stage_chunk(self, uow: UnitOfWork, chunk: Chunk, at: datetime) -> None:
+        item = ChunkItem(*_chunk_key(chunk.bulk_id, chunk.number), rows=json.dumps(chunk.rows))
+        item.expires_at = expiry(at)
+        uow.put(item, tag="bulk-chunk")
+
+    def stage_chunk_outcome(self, uow: UnitOfWork, chunk: Chunk, counts: dict[str, int]) -> None:
+        """The chunk's counts, once: a second decision of the same chunk loses (``LostRaceError``)."""
+        item = ChunkItem(*_chunk_key(chunk.bulk_id, chunk.number))
+        uow.update(item, actions=[ChunkItem.outcome.set(json.dumps(counts))],
+                   condition=ChunkItem.outcome.does_not_exist(), tag="bulk-chunk")  # fmt: skip
+
     def stage_count(self, uow: UnitOfWork, bulk_id: str, notification_id: str, outcome: str) -> None:
         shard = int(notification_id[-2:], 16) % COUNTER_SHARDS
         item = CounterItem(f"bulk#{bulk_id}", f"count#{shard:02d}")
         attribute = CounterItem.delivered if outcome == "delivered" else CounterItem.failed
         uow.update(item, actions=[attribute.add(1)], tag="bulk-count")
-
-
-class AlertStore:
-    def stage_alert(self, uow: UnitOfWork, alert_id: str, doc: dict[str, Any], now: datetime) -> None:
-        item = AlertItem(f"alert#{alert_id}", "alert", doc=json.dumps(doc, default=str))
-        item.expires_at = expiry(now)
-        uow.put(item, condition=AlertItem.pk.does_not_exist(), tag="alert")
 
     def fetch_alert(self, alert_id: str) -> dict[str, Any] | None:
         try:
@@ -438,6 +460,7 @@ class AlertStore:
         except AlertItem.DoesNotExist:
             return None
 
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
+    def stage_alert(self, uow: UnitOfWork, alert_id: str, doc: dict[str, Any], at: datetime) -> None:
+        item = AlertItem(f"alert#{alert_id}", "alert", doc=json.dumps(doc, default=str))
+        item.expires_at = expiry(at)
+        uow.put(item, condition=AlertItem.pk.does_not_exist(), tag="alert")

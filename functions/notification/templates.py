@@ -20,14 +20,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import textstat
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from functions.notification.service import PersonalisationError, TemplateError
 
-LANGUAGES = ("es", "en")
 PLAIN_LANGUAGE_THRESHOLD = 60.0
 MAX_TEMPLATE_CHARS = 10_000
 SMS_SEGMENT = 160  # GSM-7; a longer SMS is sent as several concatenated segments
@@ -165,6 +163,8 @@ def _render_text(text: str, values: dict[str, str]) -> str:
 
 def readability(text: str) -> dict[str, Any]:
     """Fernández-Huerta of a Spanish text: the score, its band and whether it passes the clear-language bar."""
+    import textstat  # pulls nltk (~0.6 s): only templates' writes and previews pay it, not every cold start
+
     plain = re.sub(r"\{\{.*?\}\}", "dato", text)  # a placeholder reads as one short word
     textstat.set_lang("es")
     score = float(textstat.fernandez_huerta(plain)) if plain.strip() else 0.0

@@ -5,6 +5,8 @@ event handlers over a fake profile store, and the pure merges (the real store: t
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,11 @@ from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged, PreferencesC
 from events.rgpd import RgpdFlagsChanged, RgpdRequestCompleted
 from functions.core.blind_index import blind_index
 from functions.core.cloudevent import EventContext
-from functions.notification import main, pipeline, service
-from functions.notification.storage import citizen_view
+from functions.core.store import UnitOfWork
+from functions.notification import main, service
+from functions.notification.service import citizen_view
+from tests.unit.fakes import FixedClock
+from tests.unit.notification.fakes import FakeNotificationStore, fake_ports
 
 ROOT = Path(__file__).resolve().parents[3]
 ERASED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -27,40 +32,29 @@ CTX = EventContext("/pic/consent", "e-1", "es.madrid.pic.consent.changed.v1", CI
 MARKER = {service.ERASED: {"value": {"request_id": "rgpd-1"}, "at": ERASED_AT.isoformat()}}
 
 
-class FakeProfiles:
-    def __init__(self) -> None:
-        self.parts: dict[str, dict[str, Any]] = {}
-        self.staged: list[dict[str, Any]] = []
-        self.subscriptions: list[tuple[str, bool]] = []
+@dataclass
+class Projection:
+    """The fake store under the events function's entry points, each event's unit committed as the kernel would."""
 
-    def fetch(self, citizen_id: str) -> tuple[dict[str, Any], int | None]:
-        return self.parts.get(citizen_id, {}), None
+    store: FakeNotificationStore = field(default_factory=FakeNotificationStore)
 
-    def stage(self, uow: Any, citizen_id: str, parts: dict[str, Any], version: int | None) -> None:
-        self.staged.append(parts)
-        self.parts[citizen_id] = parts
+    def handle(self, entry: Callable[[EventContext, Any], UnitOfWork], data: Any) -> None:
+        self.store.commit(entry(CTX, data))
 
-    def fetch_subscription(self, citizen_id: str, subscription_id: str) -> None:
-        return None
-
-    def stage_subscription(
-        self, uow: Any, citizen_id: str, sub: str, topic: str, zone: str, live: bool, at: Any
-    ) -> None:
-        self.subscriptions.append((sub, live))
-
-
-class FakeStores:
-    def __init__(self) -> None:
-        self.profiles = FakeProfiles()
+    @property
+    def staged(self) -> int:
+        """Writes to profiles and subscriptions so far."""
+        return self.store.calls["write:cit"] + self.store.calls["write:sub"]
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeStores:
+def fake(monkeypatch: pytest.MonkeyPatch) -> Projection:
     """A person NOT erased at ``ERASED_AT``: only its marker (and no flags) is left."""
-    stores = FakeStores()
-    stores.profiles.parts[CITIZEN] = dict(MARKER)
-    monkeypatch.setattr(pipeline, "stores", lambda: stores)
-    return stores
+    projection = Projection()
+    projection.store.profiles[CITIZEN] = dict(MARKER)
+    ports = fake_ports(projection.store, FixedClock(ERASED_AT))
+    monkeypatch.setattr(main, "ports", lambda: ports)
+    return projection
 
 
 def consent(granted: bool, at: datetime, capture_channel: str = "app") -> ConsentChanged:
@@ -83,51 +77,51 @@ def updated(at: datetime, email: str | None = "Ines.Pinilla@Example.org", phone:
 # ---- the erasure marker ---------------------------------------------------------------------------------
 
 
-def test_events_from_before_the_erasure_re_create_nothing(fake: FakeStores) -> None:
+def test_events_from_before_the_erasure_re_create_nothing(fake: Projection) -> None:
     # GIVEN the person's erasure; WHEN events from before it arrive late (consent, preferences, subscription,
     # contact points)
     before = ERASED_AT - timedelta(seconds=1)
-    main.on_consent_changed(CTX, consent(True, before))
+    fake.handle(main.on_consent_changed, consent(True, before))
     prefs = {"citizen_id": CITIZEN, "before": {}, "after": {"channels": ["email"]},
              "actor": {"kind": "citizen", "id": CITIZEN}, "changed_at": before.isoformat()}  # fmt: skip
-    main.on_preferences_changed(CTX, PreferencesChanged.model_validate(prefs))
+    fake.handle(main.on_preferences_changed, PreferencesChanged.model_validate(prefs))
     sub = {"citizen_id": CITIZEN, "subscription_id": "traffic.01", "change": "created", "topic": "traffic",
            "zone": "01", "actor": {"kind": "citizen", "id": CITIZEN}, "changed_at": before.isoformat()}  # fmt: skip
-    main.on_subscription_changed(CTX, SubscriptionChanged.model_validate(sub))
-    main.on_citizen_updated(CTX, updated(before))
+    fake.handle(main.on_subscription_changed, SubscriptionChanged.model_validate(sub))
+    fake.handle(main.on_citizen_updated, updated(before))
 
     # THEN nothing is projected again
-    assert fake.profiles.staged == [] and fake.profiles.subscriptions == []
-    assert fake.profiles.parts[CITIZEN] == MARKER
+    assert fake.staged == 0 and fake.store.subscriptions == {}
+    assert fake.store.profiles[CITIZEN] == MARKER
 
 
-def test_the_erasures_own_withdrawal_never_creates_a_consent(fake: FakeStores) -> None:
-    main.on_consent_changed(CTX, consent(False, ERASED_AT + timedelta(seconds=2), ERASURE_CAPTURE_CHANNEL))
-    assert fake.profiles.staged == []
+def test_the_erasures_own_withdrawal_never_creates_a_consent(fake: Projection) -> None:
+    fake.handle(main.on_consent_changed, consent(False, ERASED_AT + timedelta(seconds=2), ERASURE_CAPTURE_CHANNEL))
+    assert fake.staged == 0
 
 
-def test_the_erasures_own_withdrawal_removes_a_consent_given_in_between(fake: FakeStores) -> None:
+def test_the_erasures_own_withdrawal_removes_a_consent_given_in_between(fake: Projection) -> None:
     # GIVEN a consent given after NOT erased but before the consent domain did
-    main.on_consent_changed(CTX, consent(True, ERASED_AT + timedelta(seconds=1)))
-    assert fake.profiles.parts[CITIZEN]["consents"]["value"]["campaigns"]["granted"] is True
+    fake.handle(main.on_consent_changed, consent(True, ERASED_AT + timedelta(seconds=1)))
+    assert fake.store.profiles[CITIZEN]["consents"]["value"]["campaigns"]["granted"] is True
 
     # WHEN the consent domain's erasure withdraws it THEN the projection holds no consent at all
-    main.on_consent_changed(CTX, consent(False, ERASED_AT + timedelta(seconds=2), ERASURE_CAPTURE_CHANNEL))
-    assert fake.profiles.parts[CITIZEN] == MARKER
+    fake.handle(main.on_consent_changed, consent(False, ERASED_AT + timedelta(seconds=2), ERASURE_CAPTURE_CHANNEL))
+    assert fake.store.profiles[CITIZEN] == MARKER
 
 
-def test_flags_apply_whenever_they_arrive_the_erasure_keeps_them(fake: FakeStores) -> None:
+def test_flags_apply_whenever_they_arrive_the_erasure_keeps_them(fake: Projection) -> None:
     flags = RgpdFlagsChanged(citizen_id=CITIZEN, restricted=True, changed_at=ERASED_AT - timedelta(days=1))
-    main.on_rgpd_flags_changed(CTX, flags)
-    assert citizen_view(CITIZEN, fake.profiles.parts[CITIZEN]).restricted is True
+    fake.handle(main.on_rgpd_flags_changed, flags)
+    assert citizen_view(CITIZEN, fake.store.profiles[CITIZEN]).restricted is True
 
 
-def test_contact_points_announced_after_the_erasure_are_projected(fake: FakeStores) -> None:
+def test_contact_points_announced_after_the_erasure_are_projected(fake: Projection) -> None:
     # WHEN C360 announces the golden record again after the erasure (the Padrón it keeps sent a change)
-    main.on_citizen_updated(CTX, updated(ERASED_AT + timedelta(days=2)))
+    fake.handle(main.on_citizen_updated, updated(ERASED_AT + timedelta(days=2)))
 
     # THEN the person can be reached again
-    view = citizen_view(CITIZEN, fake.profiles.parts[CITIZEN])
+    view = citizen_view(CITIZEN, fake.store.profiles[CITIZEN])
     assert view.email == "Ines.Pinilla@example.org" and view.phone == "+34612345678"
 
 
@@ -171,19 +165,19 @@ def test_an_older_announcement_with_an_unknown_address_adds_only_its_key() -> No
     assert service.address_key("email", "vieja@example.org") in merged["contacts"]["value"]["keys"]
 
 
-def test_an_unmerge_updates_the_remaining_golden_records_contact_points(fake: FakeStores) -> None:
-    fake.profiles.parts[CITIZEN] = {}
+def test_an_unmerge_updates_the_remaining_golden_records_contact_points(fake: Projection) -> None:
+    fake.store.profiles[CITIZEN] = {}
     unmerged = {"citizen_id": CITIZEN, "restored_citizen_id": "c-2", "links": [], "by": "agente",
                 "unmerged_at": ERASED_AT.isoformat(), "contact": {"email": None, "phone": "612345678"}}  # fmt: skip
-    main.on_citizen_unmerged(CTX, CitizenUnmerged.model_validate(unmerged))
-    view = citizen_view(CITIZEN, fake.profiles.parts[CITIZEN])
+    fake.handle(main.on_citizen_unmerged, CitizenUnmerged.model_validate(unmerged))
+    view = citizen_view(CITIZEN, fake.store.profiles[CITIZEN])
     assert (view.email, view.phone, view.known) == (None, "+34612345678", True)
 
 
-def test_an_announcement_without_contact_points_changes_nothing(fake: FakeStores) -> None:
+def test_an_announcement_without_contact_points_changes_nothing(fake: Projection) -> None:
     event = updated(ERASED_AT + timedelta(days=1)).model_copy(update={"contact": None})
-    main.on_citizen_updated(CTX, event)
-    assert fake.profiles.staged == []
+    fake.handle(main.on_citizen_updated, event)
+    assert fake.staged == 0
 
 
 def test_the_events_function_consumes_c360s_announcements_and_imports_nothing_of_c360() -> None:
@@ -219,12 +213,12 @@ def test_a_notification_is_found_by_citizen_id_or_by_its_addresss_blind_index() 
 # ---- the erasure completed: copies made between NOT's erasure and the domains' ------------------------------
 
 
-def test_a_completed_erasure_drops_what_each_domain_erased_after_not_did(fake: FakeStores) -> None:
+def test_a_completed_erasure_drops_what_each_domain_erased_after_not_did(fake: Projection) -> None:
     # GIVEN NOT erased at ERASED_AT; a second later it projected a consent, preferences and contact points
     later = ERASED_AT + timedelta(seconds=1)
-    main.on_consent_changed(CTX, consent(True, later))
-    main.on_citizen_updated(CTX, updated(later))
-    parts = service.merge_part(fake.profiles.parts[CITIZEN], "preferences", {"channels": ["sms"]}, later)
+    fake.handle(main.on_consent_changed, consent(True, later))
+    fake.handle(main.on_citizen_updated, updated(later))
+    parts = service.merge_part(fake.store.profiles[CITIZEN], "preferences", {"channels": ["sms"]}, later)
     assert parts is not None and {"consents", "contacts", "preferences"} <= set(parts)
 
     # WHEN the request completes: the consent domain erased two seconds after NOT, C360 half a second after
@@ -237,17 +231,17 @@ def test_a_completed_erasure_drops_what_each_domain_erased_after_not_did(fake: F
     assert kept[service.ERASED]["value"]["sources"] == {k: v.isoformat() for k, v in answered.items()}
 
     # AND a subscription from before the consent domain's erasure, arriving later, is not projected
-    fake.profiles.parts[CITIZEN] = kept
+    fake.store.profiles[CITIZEN] = kept
     sub = {"citizen_id": CITIZEN, "subscription_id": "traffic.01", "change": "created", "topic": "traffic",
            "zone": "01", "actor": {"kind": "citizen", "id": CITIZEN}, "changed_at": later.isoformat()}  # fmt: skip
-    main.on_subscription_changed(CTX, SubscriptionChanged.model_validate(sub))
-    assert fake.profiles.subscriptions == []
+    fake.handle(main.on_subscription_changed, SubscriptionChanged.model_validate(sub))
+    assert fake.store.subscriptions == {}
 
 
-def test_only_the_erasure_the_marker_records_is_swept(fake: FakeStores, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_the_erasure_the_marker_records_is_swept(fake: Projection, monkeypatch: pytest.MonkeyPatch) -> None:
     other = {"request_id": "rgpd-0", "citizen_id": CITIZEN, "right": "erasure", "completed_at": ERASED_AT.isoformat(),
              "due_at": ERASED_AT.isoformat(), "overdue": False, "answered": {}}  # fmt: skip
-    assert len(main.on_rgpd_request_completed(CTX, RgpdRequestCompleted.model_validate(other))) == 0
+    fake.handle(main.on_rgpd_request_completed, RgpdRequestCompleted.model_validate(other))
     access = {**other, "request_id": "rgpd-1", "right": "access"}
-    assert len(main.on_rgpd_request_completed(CTX, RgpdRequestCompleted.model_validate(access))) == 0
-    assert fake.profiles.staged == []
+    fake.handle(main.on_rgpd_request_completed, RgpdRequestCompleted.model_validate(access))
+    assert fake.staged == 0

@@ -3,6 +3,8 @@ locals {
     "app.kubernetes.io/part-of"    = "pic"
     "app.kubernetes.io/managed-by" = "terraform"
   })
+  # Objects of a Helm release keep Helm's own managed-by label.
+  chart_labels = merge(var.labels, { "app.kubernetes.io/part-of" = "pic" })
 
   install_operator = var.create && (var.enable_knative_serving || var.enable_knative_eventing)
   install_serving  = var.create && var.enable_knative_serving
@@ -62,9 +64,11 @@ locals {
   }
 
   # Only the CustomResourceDefinitions of the release file, without the server-set fields that
-  # kubernetes_manifest refuses (status, metadata.creationTimestamp).
-  gateway_api_crds = local.install_istio ? {
-    for doc in [for part in split("\n---", data.http.gateway_api_crds[0].response_body) : try(yamldecode(part), null)] :
+  # kubernetes_manifest refuses (status, metadata.creationTimestamp). The condition is on the list, not
+  # the map: a conditional between this object and {} has inconsistent types.
+  gateway_api_documents = local.install_istio ? split("\n---", data.http.gateway_api_crds[0].response_body) : []
+  gateway_api_crds = {
+    for doc in [for part in local.gateway_api_documents : try(yamldecode(part), null)] :
     doc.metadata.name => {
       apiVersion = doc.apiVersion
       kind       = doc.kind
@@ -75,7 +79,7 @@ locals {
       }
       spec = doc.spec
     } if try(doc.kind, null) == "CustomResourceDefinition"
-  } : {}
+  }
 
   kafka_broker_config_name = "pic-kafka-broker-config"
   kafka_broker_manifests   = "https://github.com/knative-extensions/eventing-kafka-broker/releases/download/knative-v${var.kafka_broker_version}"
@@ -347,7 +351,7 @@ resource "helm_release" "knative_gateways" {
     gatewayClass    = local.api.gateway_class
     classDefaults   = { enabled = true, serviceType = var.api_service_type }
     knativeGateways = [for gateway in values(local.knative_gateways) : gateway.name]
-    labels          = local.labels
+    labels          = local.chart_labels
   })]
 
   depends_on = [helm_release.istiod]
@@ -366,7 +370,7 @@ resource "helm_release" "api_certificate" {
 
   values = [yamlencode({
     gatewayClass = local.api.gateway_class
-    labels       = local.labels
+    labels       = local.chart_labels
     certificate = {
       enabled       = true
       name          = local.api.gateway_name

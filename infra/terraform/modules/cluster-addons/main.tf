@@ -41,7 +41,7 @@ locals {
   }
   istio_namespace      = "istio-system"
   istio_charts         = "https://istio-release.storage.googleapis.com/charts"
-  gateway_api_crds_url = "https://github.com/kubernetes-sigs/gateway-api/releases/download/${var.gateway_api_version}/standard-install.yaml"
+  gateway_api_crds_url = coalesce(var.gateway_api_crds_url, "https://github.com/kubernetes-sigs/gateway-api/releases/download/${var.gateway_api_version}/standard-install.yaml")
 
   # Knative's own Gateways for net-gateway-api: the external one (Knative's public hosts) and the
   # cluster-local one, which the ExternalName Services of Knative Services (the HTTPRoutes' backends)

@@ -192,6 +192,17 @@ variable "gateway_api_version" {
   }
 }
 
+variable "gateway_api_crds_url" {
+  description = "Where Terraform downloads the Gateway API standard-install.yaml from (an https mirror of the release file, for sites without internet access); null: the GitHub release of gateway_api_version."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.gateway_api_crds_url == null || can(regex("^https://", var.gateway_api_crds_url))
+    error_message = "gateway_api_crds_url must be null or an https URL."
+  }
+}
+
 variable "istio_chart_version" {
   description = "Version of Istio's base and istiod Helm charts (https://istio-release.storage.googleapis.com/charts); keep it one whose Gateway API support covers gateway_api_version."
   type        = string

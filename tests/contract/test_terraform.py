@@ -426,8 +426,11 @@ def test_cluster_addons_match_what_the_pic_manifests_expect() -> None:
     defaults = _variable_defaults(MODULES / "cluster-addons")
     manifests = _resources(MODULES / "cluster-addons", "kubernetes_manifest")
 
-    # WHEN the module's defaults, custom resources and the envs' OPA choice are read
-    kinds = {body["manifest"]["kind"]: body["manifest"] for body in manifests.values()}
+    # WHEN the module's defaults, custom resources (those written out, not the CRDs it downloads) and the
+    # envs' OPA choice are read
+    kinds = {
+        body["manifest"]["kind"]: body["manifest"] for body in manifests.values() if isinstance(body["manifest"], dict)
+    }
     enabled = {
         env.name: _resolve(body.get("enable_opa", defaults["enable_opa"]), _variable_defaults(env), env.name)
         for env in (AWS_ENV, PRIVATE_ENV)
@@ -447,7 +450,11 @@ def test_cluster_addons_match_what_the_pic_manifests_expect() -> None:
 def test_the_broker_authenticates_senders_and_admits_only_what_an_event_policy_allows() -> None:
     # GIVEN the KnativeEventing custom resource the cluster add-ons install, and the base's EventPolicies
     manifests = _resources(MODULES / "cluster-addons", "kubernetes_manifest")
-    (eventing,) = [body["manifest"] for body in manifests.values() if body["manifest"]["kind"] == "KnativeEventing"]
+    (eventing,) = [
+        body["manifest"]
+        for body in manifests.values()
+        if isinstance(body["manifest"], dict) and body["manifest"]["kind"] == "KnativeEventing"
+    ]
     policies = [r for r in _kustomize(K8S_BASE) if r["kind"] == "EventPolicy"]
 
     # WHEN its feature flags are read (the module's local, which its config-features is set from)
@@ -474,6 +481,47 @@ def test_each_landing_zone_installs_the_cluster_addons_with_a_durable_broker() -
         assert len(addons) == 1, f"{env.name}: expected one cluster-addons module call, got {sorted(addons)}"
         (body,) = addons.values()
         assert _resolve(body["broker_class"], defaults, f"{env.name} broker_class") == "Kafka"
+
+
+def _module_locals(directory: Path) -> dict[str, Any]:
+    return {
+        k: v
+        for path in sorted(directory.glob("*.tf"))
+        for b in _load_file(path).get("locals", [])
+        for k, v in b.items()
+    }
+
+
+def test_the_cluster_addons_serve_the_generated_api_gateway_on_each_overlays_host() -> None:
+    # GIVEN the generated Gateway pic-api of the base, each overlay's build, and the cluster-addons module
+    module = MODULES / "cluster-addons"
+    (gateway,) = [r for r in _kustomize(K8S_BASE) if r["kind"] == "Gateway"]
+    api = _module_locals(module)["api"]
+    defaults = _variable_defaults(module)
+    certificate = (module / "charts" / "pic-gateways" / "templates" / "certificate.yaml").read_text(encoding="utf-8")
+
+    # WHEN the names the module installs, configures and outputs are compared with the Gateway's
+    (listener,) = gateway["spec"]["listeners"]
+    secrets = {ref["name"] for ref in listener["tls"]["certificateRefs"]}
+
+    # THEN by default the module implements the Gateway's class with Knative on net-gateway-api, and
+    # certifies the Secret the Gateway terminates TLS with
+    assert defaults["api_gateway"] == api["gateway_class"] == gateway["spec"]["gatewayClassName"]
+    assert defaults["serving_ingress"] == "gateway-api"
+    assert api["gateway_name"] == gateway["metadata"]["name"]
+    assert secrets == {api["tls_secret"]}
+    assert api["service"] == f"{gateway['metadata']['name']}-{gateway['spec']['gatewayClassName']}"
+    assert "secretName: {{ required" in certificate
+    assert defaults["gateway_api_version"] == "v1.6.1", "infra/k8s/schemas validates the routes against v1.6.1"
+
+    # AND each landing zone serves the API on the host its overlay gives the Gateway pic-api
+    for env, overlay in ((AWS_ENV, "public-cloud"), (PRIVATE_ENV, "private-cloud")):
+        (built,) = [r for r in _kustomize(REPO_ROOT / "infra" / "k8s" / "overlays" / overlay) if r["kind"] == "Gateway"]
+        (body,) = _modules_from(env, ADDONS_MODULE).values()
+        env_defaults = _variable_defaults(env)
+        host = _resolve(body["api_host"], env_defaults, f"{env.name} api_host")
+        assert host == built["spec"]["listeners"][0]["hostname"], f"{env.name}: api_host {host!r} != {overlay}'s"
+        assert _resolve(body["api_gateway"], env_defaults, f"{env.name} api_gateway") == api["gateway_class"]
 
 
 # --- the catalogue -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-# The cluster side: Knative Serving/Eventing (Kafka broker over Amazon MSK) on the existing EKS cluster, through the kubernetes and helm providers. Everything that needs those providers lives in this
+# The cluster side: Knative Serving/Eventing (Kafka broker over Amazon MSK) and the API host (Gateway API
+# CRDs, Istio) on the existing EKS cluster, through the kubernetes and helm providers. Everything that needs those providers lives in this
 # file, so that the AWS side can be validated offline without them (see README.md).
 
 provider "kubernetes" {
@@ -33,8 +34,19 @@ module "cluster_addons" {
   knative_operator_chart_version = var.knative_operator_chart_version
   knative_version                = var.knative_version
   serving_domain                 = var.serving_domain
-  serving_ingress                = "kourier"
-  kourier_service_type           = "LoadBalancer"
+
+  # One API host (docs/decisions/0015): Istio serves the Gateway pic-api and the generated HTTPRoutes of
+  # infra/k8s/base/routes, and Knative Serving runs on the Gateway API (net-gateway-api).
+  api_gateway          = var.api_gateway
+  serving_ingress      = var.api_gateway == "none" ? "kourier" : "gateway-api"
+  kourier_service_type = "LoadBalancer"
+  istio_chart_version  = var.istio_chart_version
+  api_host             = var.api_host
+  api_service_type     = "LoadBalancer"
+  api_tls = var.api_tls_cluster_issuer == null ? { source = "secret", cluster_issuer = null } : {
+    source         = "cert-manager"
+    cluster_issuer = var.api_tls_cluster_issuer
+  }
 
   broker_class = var.broker_class
   kafka = var.broker_class == "Kafka" ? {
@@ -60,4 +72,14 @@ output "kafka_broker_config" {
 output "broker_class" {
   description = "Broker class the public-cloud overlay should set on PIC's Brokers (eventing.knative.dev/broker.class)."
   value       = module.cluster_addons.broker_class
+}
+
+output "api_url" {
+  description = "Base URL of every channel API: the host of the public-cloud overlay's Gateway pic-api (null with api_gateway none)."
+  value       = module.cluster_addons.api_url
+}
+
+output "api_gateway" {
+  description = "The Gateway pic-api: host, namespace/name, class, TLS Secret and the Service whose load balancer DNS must point the host at."
+  value       = module.cluster_addons.api_gateway
 }

@@ -114,6 +114,37 @@ variable "permissions_boundary_arn" {
   default     = null
 }
 
+# --- The API host (docs/decisions/0015) ----------------------------------------------------------
+
+variable "api_gateway" {
+  description = "Gateway API implementation serving the API host: istio (installed by the add-ons), or none (Knative with Kourier: each Knative Service answers on its own host, nothing serves the Gateway pic-api and its HTTPRoutes)."
+  type        = string
+  default     = "istio"
+
+  validation {
+    condition     = contains(["istio", "none"], var.api_gateway)
+    error_message = "api_gateway must be istio or none."
+  }
+}
+
+variable "istio_chart_version" {
+  description = "Version of Istio's base and istiod Helm charts."
+  type        = string
+  default     = "1.30.0"
+}
+
+variable "api_host" {
+  description = "The API host: MUST equal the hostname the public-cloud overlay gives the Gateway pic-api (infra/k8s/overlays/public-cloud/kustomization.yaml); tests/contract/test_terraform.py checks it."
+  type        = string
+  default     = "api.pic.madrid.es"
+}
+
+variable "api_tls_cluster_issuer" {
+  description = "cert-manager ClusterIssuer that issues the API host's certificate into the Secret pic-api-tls (e.g. Let's Encrypt with Route 53 DNS-01; cert-manager and the issuer installed beforehand); null: the Secret is created outside Terraform."
+  type        = string
+  default     = null
+}
+
 # --- Cluster add-ons (cluster.tf) ----------------------------------------------------------------
 
 variable "enable_cluster_addons" {

@@ -6,6 +6,10 @@ terraform {
       source  = "hashicorp/aws"
       version = "~> 5.100"
     }
+    http = {
+      source  = "hashicorp/http"
+      version = "~> 3.4"
+    }
     helm = {
       source  = "hashicorp/helm"
       version = "~> 2.17"

@@ -10,8 +10,19 @@ module "cluster_addons" {
   knative_version                = var.knative_version
   control_plane_replicas         = var.control_plane_replicas
   serving_domain                 = var.serving_domain
-  serving_ingress                = "kourier"
-  kourier_service_type           = var.kourier_service_type
+
+  # One API host (docs/decisions/0015): Istio serves the Gateway pic-api and the generated HTTPRoutes of
+  # infra/k8s/base/routes, and Knative Serving runs on the Gateway API (net-gateway-api).
+  api_gateway          = var.api_gateway
+  serving_ingress      = var.api_gateway == "none" ? "kourier" : "gateway-api"
+  kourier_service_type = var.kourier_service_type
+  istio_chart_version  = var.istio_chart_version
+  api_host             = var.api_host
+  api_service_type     = var.api_service_type
+  api_tls = var.api_tls_cluster_issuer == null ? { source = "secret", cluster_issuer = null } : {
+    source         = "cert-manager"
+    cluster_issuer = var.api_tls_cluster_issuer
+  }
 
   broker_class = "Kafka"
   kafka = {

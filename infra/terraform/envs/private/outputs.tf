@@ -16,3 +16,13 @@ output "broker_class" {
   description = "Broker class the private-cloud overlay should set on PIC's Brokers (eventing.knative.dev/broker.class)."
   value       = module.cluster_addons.broker_class
 }
+
+output "api_url" {
+  description = "Base URL of every channel API: the host of the private-cloud overlay's Gateway pic-api (null with api_gateway none)."
+  value       = module.cluster_addons.api_url
+}
+
+output "api_gateway" {
+  description = "The Gateway pic-api: host, namespace/name, class, TLS Secret and the Service (NodePort by default) the council's load balancer must send the host to."
+  value       = module.cluster_addons.api_gateway
+}

@@ -53,7 +53,44 @@ variable "serving_domain" {
 }
 
 variable "kourier_service_type" {
-  description = "Service type of the Kourier gateway: NodePort behind the council's load balancers (default), LoadBalancer with MetalLB or similar, or ClusterIP behind another ingress."
+  description = "Service type of the Kourier gateway, when api_gateway is none: NodePort behind the council's load balancers (default), LoadBalancer with MetalLB or similar, or ClusterIP behind another ingress."
+  type        = string
+  default     = "NodePort"
+}
+
+# --- The API host (docs/decisions/0015) ----------------------------------------------------------
+
+variable "api_gateway" {
+  description = "Gateway API implementation serving the API host: istio (installed by the add-ons), or none (Knative with Kourier: each Knative Service answers on its own host, nothing serves the Gateway pic-api and its HTTPRoutes)."
+  type        = string
+  default     = "istio"
+
+  validation {
+    condition     = contains(["istio", "none"], var.api_gateway)
+    error_message = "api_gateway must be istio or none."
+  }
+}
+
+variable "istio_chart_version" {
+  description = "Version of Istio's base and istiod Helm charts."
+  type        = string
+  default     = "1.30.0"
+}
+
+variable "api_host" {
+  description = "The API host: MUST equal the hostname the private-cloud overlay gives the Gateway pic-api (infra/k8s/overlays/private-cloud/kustomization.yaml); tests/contract/test_terraform.py checks it."
+  type        = string
+  default     = "api.pic.madrid.local"
+}
+
+variable "api_tls_cluster_issuer" {
+  description = "cert-manager ClusterIssuer (e.g. a CA issuer with the council's internal CA) that issues the API host's certificate into the Secret pic-api-tls; null (default): the platform team creates that Secret from the council's CA outside Terraform (kubectl -n pic create secret tls pic-api-tls ...)."
+  type        = string
+  default     = null
+}
+
+variable "api_service_type" {
+  description = "Service type of the Gateway pic-api's Envoy: NodePort behind the council's load balancers (default), LoadBalancer with MetalLB or similar, or ClusterIP behind another ingress."
   type        = string
   default     = "NodePort"
 }

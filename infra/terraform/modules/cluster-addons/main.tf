@@ -3,12 +3,16 @@ locals {
     "app.kubernetes.io/part-of"    = "pic"
     "app.kubernetes.io/managed-by" = "terraform"
   })
+  # Objects of a Helm release keep Helm's own managed-by label.
+  chart_labels = merge(var.labels, { "app.kubernetes.io/part-of" = "pic" })
 
   install_operator = var.create && (var.enable_knative_serving || var.enable_knative_eventing)
   install_serving  = var.create && var.enable_knative_serving
   install_eventing = var.create && var.enable_knative_eventing
   install_kafka    = local.install_eventing && var.broker_class == "Kafka"
   install_opa      = var.create && var.enable_opa
+  install_istio    = var.create && var.api_gateway == "istio"
+  api_certificate  = local.install_istio && var.api_tls.source == "cert-manager"
 
   # Senders authenticate with their ServiceAccount's OIDC token, and a Broker admits only what an EventPolicy
   # allows (PIC's are generated in infra/k8s/base/senders; docs/decisions/0011).
@@ -18,12 +22,64 @@ locals {
   }
 
   ingress_classes = {
-    kourier = "kourier.ingress.networking.knative.dev"
-    istio   = "istio.ingress.networking.knative.dev"
-    contour = "contour.ingress.networking.knative.dev"
+    gateway-api = "gateway-api.ingress.networking.knative.dev"
+    kourier     = "kourier.ingress.networking.knative.dev"
+    istio       = "istio.ingress.networking.knative.dev"
+    contour     = "contour.ingress.networking.knative.dev"
   }
   # merge, not a conditional: a conditional would unify both objects into map(string) and send "true".
   ingress = merge({ enabled = true }, var.serving_ingress == "kourier" ? { "service-type" = var.kourier_service_type } : {})
+
+  # What the API host needs (docs/decisions/0015): names shared by this module's Gateways, Knative's
+  # config-gateway and the generated Gateway pic-api (infra/k8s/base/routes).
+  api = {
+    gateway_class = "istio"
+    gateway_name  = "pic-api"
+    tls_secret    = "pic-api-tls"
+    # Istio names the Service it deploys for a Gateway <name>-<class>.
+    service = "pic-api-istio"
+  }
+  istio_namespace      = "istio-system"
+  istio_charts         = "https://istio-release.storage.googleapis.com/charts"
+  gateway_api_crds_url = coalesce(var.gateway_api_crds_url, "https://github.com/kubernetes-sigs/gateway-api/releases/download/${var.gateway_api_version}/standard-install.yaml")
+
+  # Knative's own Gateways for net-gateway-api: the external one (Knative's public hosts) and the
+  # cluster-local one, which the ExternalName Services of Knative Services (the HTTPRoutes' backends)
+  # point at. Both ClusterIP: the channels' only way in is the Gateway pic-api.
+  knative_gateways = {
+    external = { name = "knative-gateway", service = "knative-gateway-istio" }
+    local    = { name = "knative-local-gateway", service = "knative-local-gateway-istio" }
+  }
+  knative_gateway_config = {
+    "external-gateways" = yamlencode([{
+      class   = local.api.gateway_class
+      gateway = "${local.istio_namespace}/${local.knative_gateways.external.name}"
+      service = "${local.istio_namespace}/${local.knative_gateways.external.service}"
+    }])
+    "local-gateways" = yamlencode([{
+      class   = local.api.gateway_class
+      gateway = "${local.istio_namespace}/${local.knative_gateways.local.name}"
+      service = "${local.istio_namespace}/${local.knative_gateways.local.service}"
+    }])
+  }
+
+  # Only the CustomResourceDefinitions of the release file, without the server-set fields that
+  # kubernetes_manifest refuses (status, metadata.creationTimestamp). The condition is on the list, not
+  # the map: a conditional between this object and {} has inconsistent types.
+  gateway_api_documents = local.install_istio ? split("\n---", data.http.gateway_api_crds[0].response_body) : []
+  gateway_api_crds = {
+    for doc in [for part in local.gateway_api_documents : try(yamldecode(part), null)] :
+    doc.metadata.name => {
+      apiVersion = doc.apiVersion
+      kind       = doc.kind
+      metadata = {
+        name        = doc.metadata.name
+        annotations = try(doc.metadata.annotations, {})
+        labels      = try(doc.metadata.labels, {})
+      }
+      spec = doc.spec
+    } if try(doc.kind, null) == "CustomResourceDefinition"
+  }
 
   kafka_broker_config_name = "pic-kafka-broker-config"
   kafka_broker_manifests   = "https://github.com/knative-extensions/eventing-kafka-broker/releases/download/knative-v${var.kafka_broker_version}"
@@ -89,16 +145,20 @@ resource "kubernetes_manifest" "knative_serving" {
       ingress = {
         (var.serving_ingress) = local.ingress
       }
-      config = {
-        network = {
-          "ingress-class" = local.ingress_classes[var.serving_ingress]
-        }
-        domain = { for domain in compact([var.serving_domain]) : domain => "" }
-        features = {
-          # PIC's functions mount an emptyDir on /tmp under a read-only root filesystem.
-          "kubernetes.podspec-volumes-emptydir" = "enabled"
-        }
-      }
+      config = merge(
+        {
+          network = {
+            "ingress-class" = local.ingress_classes[var.serving_ingress]
+          }
+          domain = { for domain in compact([var.serving_domain]) : domain => "" }
+          features = {
+            # PIC's functions mount an emptyDir on /tmp under a read-only root filesystem.
+            "kubernetes.podspec-volumes-emptydir" = "enabled"
+          }
+        },
+        # net-gateway-api's config-gateway: the Gateways it attaches Knative's routes to.
+        var.serving_ingress == "gateway-api" ? { gateway = local.knative_gateway_config } : {},
+      )
       "high-availability" = {
         replicas = var.control_plane_replicas
       }
@@ -117,7 +177,8 @@ resource "kubernetes_manifest" "knative_serving" {
     update = "15m"
   }
 
-  depends_on = [helm_release.knative_operator]
+  # net-gateway-api attaches Knative's routes to the Gateways of helm_release.knative_gateways.
+  depends_on = [helm_release.knative_operator, helm_release.knative_gateways]
 }
 
 resource "kubernetes_namespace_v1" "knative_eventing" {
@@ -198,6 +259,128 @@ resource "kubernetes_manifest" "knative_eventing" {
   }
 
   depends_on = [helm_release.knative_operator, kubernetes_config_map_v1.kafka_broker_config]
+}
+
+# --- The API host: Gateway API CRDs, Istio, Knative's Gateways, the certificate ----------------------
+
+# The standard channel of the pinned Gateway API release, as its maintainers publish it (one CRD per
+# resource, each applied server-side). CRDs are built-in kinds, so this plans on an empty cluster.
+data "http" "gateway_api_crds" {
+  count = local.install_istio ? 1 : 0
+
+  url = local.gateway_api_crds_url
+
+  lifecycle {
+    postcondition {
+      condition     = self.status_code == 200
+      error_message = "Could not download ${local.gateway_api_crds_url} (HTTP ${self.status_code}): check gateway_api_version, or mirror the file."
+    }
+  }
+}
+
+resource "kubernetes_manifest" "gateway_api_crds" {
+  for_each = local.gateway_api_crds
+
+  manifest = each.value
+
+  field_manager {
+    name            = "pic-terraform"
+    force_conflicts = true
+  }
+}
+
+# Istio's CRDs and cluster roles, then its control plane; istiod implements the GatewayClass istio and
+# deploys one Envoy (Deployment and Service <gateway>-istio) per Gateway of that class.
+resource "helm_release" "istio_base" {
+  count = local.install_istio ? 1 : 0
+
+  name             = "istio-base"
+  repository       = local.istio_charts
+  chart            = "base"
+  version          = var.istio_chart_version
+  namespace        = local.istio_namespace
+  create_namespace = true
+  atomic           = true
+  wait             = true
+  timeout          = 600
+
+  values = [yamlencode({
+    defaultRevision = "default"
+  })]
+
+  depends_on = [kubernetes_manifest.gateway_api_crds]
+}
+
+resource "helm_release" "istiod" {
+  count = local.install_istio ? 1 : 0
+
+  name       = "istiod"
+  repository = local.istio_charts
+  chart      = "istiod"
+  version    = var.istio_chart_version
+  namespace  = local.istio_namespace
+  atomic     = true
+  wait       = true
+  timeout    = 600
+
+  values = [yamlencode({
+    pilot = {
+      autoscaleMin = var.control_plane_replicas
+      # Gateway API support (on by default; stated because the API host depends on it).
+      env = { PILOT_ENABLE_GATEWAY_API = "true" }
+    }
+  })]
+
+  depends_on = [helm_release.istio_base]
+}
+
+# Knative's two Gateways, the Service type of the class's Gateways, and (with cert-manager) the API
+# host's certificate: objects of CRDs this apply creates, so a local chart (applied at apply time)
+# rather than kubernetes_manifest (which needs the CRD when planning).
+resource "helm_release" "knative_gateways" {
+  count = local.install_istio ? 1 : 0
+
+  name      = "pic-knative-gateways"
+  chart     = "${path.module}/charts/pic-gateways"
+  namespace = local.istio_namespace
+  atomic    = true
+  wait      = true
+  timeout   = 300
+
+  values = [yamlencode({
+    gatewayClass    = local.api.gateway_class
+    classDefaults   = { enabled = true, serviceType = var.api_service_type }
+    knativeGateways = [for gateway in values(local.knative_gateways) : gateway.name]
+    labels          = local.chart_labels
+  })]
+
+  depends_on = [helm_release.istiod]
+}
+
+resource "helm_release" "api_certificate" {
+  count = local.api_certificate ? 1 : 0
+
+  name             = "pic-api-certificate"
+  chart            = "${path.module}/charts/pic-gateways"
+  namespace        = var.api_namespace
+  create_namespace = true # infra/k8s/base's namespace.yaml adopts it, labels included
+  atomic           = true
+  wait             = true
+  timeout          = 300
+
+  values = [yamlencode({
+    gatewayClass = local.api.gateway_class
+    labels       = local.chart_labels
+    certificate = {
+      enabled       = true
+      name          = local.api.gateway_name
+      secretName    = local.api.tls_secret
+      host          = var.api_host
+      clusterIssuer = var.api_tls.cluster_issuer
+    }
+  })]
+
+  depends_on = [helm_release.knative_gateways]
 }
 
 # --- OPA -----------------------------------------------------------------------------------------

@@ -63,13 +63,18 @@ variable "serving_domain" {
 }
 
 variable "serving_ingress" {
-  description = "Networking layer for Knative Serving: kourier (installed by the operator), istio or contour (must already be on the cluster)."
+  description = "Networking layer for Knative Serving: gateway-api (net-gateway-api over the API gateway's Gateway API implementation: needs api_gateway), kourier (installed by the operator), istio or contour (must already be on the cluster)."
   type        = string
-  default     = "kourier"
+  default     = "gateway-api"
 
   validation {
-    condition     = contains(["kourier", "istio", "contour"], var.serving_ingress)
-    error_message = "serving_ingress must be kourier, istio or contour."
+    condition     = contains(["gateway-api", "kourier", "istio", "contour"], var.serving_ingress)
+    error_message = "serving_ingress must be gateway-api, kourier, istio or contour."
+  }
+
+  validation {
+    condition     = var.serving_ingress != "gateway-api" || var.api_gateway != "none"
+    error_message = "serving_ingress = \"gateway-api\" needs a Gateway API implementation: set api_gateway (e.g. \"istio\"), or choose kourier."
   }
 }
 
@@ -151,6 +156,124 @@ variable "kafka_broker_version" {
   validation {
     condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.kafka_broker_version))
     error_message = "kafka_broker_version must look like 1.22.0."
+  }
+}
+
+# --- The API host (Gateway API: infra/k8s/base/routes, docs/decisions/0015) ---------------------
+
+variable "api_gateway" {
+  description = <<-EOT
+    Implementation of the Kubernetes Gateway API that serves PIC's one API host (the Gateway pic-api and
+    the HTTPRoutes generated into infra/k8s/base/routes): "istio" installs the Gateway API CRDs
+    (gateway_api_version, standard channel), Istio's base and istiod charts (GatewayClass istio, which
+    follows the ExternalName Services Knative creates) and the two Gateways Knative's net-gateway-api uses.
+    "none" installs none of it: nothing then serves the Gateway pic-api and its HTTPRoutes (a site that
+    wants them installs its own implementation with a GatewayClass named istio), and each Knative Service
+    answers only on its own host (<service>.pic.<serving_domain>) through serving_ingress, e.g. kourier:
+    channels then have no single base URL.
+  EOT
+  type        = string
+  default     = "istio"
+
+  validation {
+    condition     = contains(["istio", "none"], var.api_gateway)
+    error_message = "api_gateway must be istio or none (then serving_ingress must not be gateway-api: kourier serves each Knative Service on its own host and nothing serves the HTTPRoutes)."
+  }
+}
+
+variable "gateway_api_version" {
+  description = "Release of the Kubernetes Gateway API whose standard-channel CRDs are installed (its standard-install.yaml); v1.6.1 is the version infra/k8s/schemas validates the routes against."
+  type        = string
+  default     = "v1.6.1"
+
+  validation {
+    condition     = can(regex("^v1\\.[0-9]+\\.[0-9]+$", var.gateway_api_version))
+    error_message = "gateway_api_version must look like v1.6.1."
+  }
+}
+
+variable "gateway_api_crds_url" {
+  description = "Where Terraform downloads the Gateway API standard-install.yaml from (an https mirror of the release file, for sites without internet access); null: the GitHub release of gateway_api_version."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.gateway_api_crds_url == null || can(regex("^https://", var.gateway_api_crds_url))
+    error_message = "gateway_api_crds_url must be null or an https URL."
+  }
+}
+
+variable "istio_chart_version" {
+  description = "Version of Istio's base and istiod Helm charts (https://istio-release.storage.googleapis.com/charts); keep it one whose Gateway API support covers gateway_api_version."
+  type        = string
+  default     = "1.30.0"
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.istio_chart_version))
+    error_message = "istio_chart_version must look like 1.30.0."
+  }
+}
+
+variable "api_host" {
+  description = "The API host of this environment: the hostname of the Gateway pic-api as the infra/k8s overlay sets it (api.pic.madrid.es public, api.pic.madrid.local private). Required with an api_gateway; the TLS certificate is for it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.api_host == null || can(regex("^([a-z0-9]([-a-z0-9]*[a-z0-9])?\\.)+[a-z]{2,}$", var.api_host))
+    error_message = "api_host must be a DNS name such as api.pic.madrid.es."
+  }
+
+  validation {
+    condition     = var.api_gateway == "none" || var.api_host != null
+    error_message = "api_host is required when api_gateway is not none."
+  }
+}
+
+variable "api_namespace" {
+  description = "Namespace of the Gateway pic-api and its TLS Secret: PIC's namespace (infra/k8s/base sets \"pic\")."
+  type        = string
+  default     = "pic"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", var.api_namespace))
+    error_message = "api_namespace must be a Kubernetes DNS label."
+  }
+}
+
+variable "api_tls" {
+  description = <<-EOT
+    Where the certificate of the API host comes from; the Gateway pic-api reads it from the Secret
+    pic-api-tls in api_namespace. source = "cert-manager": this module creates a cert-manager Certificate
+    for api_host, issued by cluster_issuer (cert-manager and that ClusterIssuer must already be on the
+    cluster). source = "secret": the Secret is created outside Terraform (it holds a private key), e.g.
+    `kubectl -n pic create secret tls pic-api-tls --cert=... --key=...` from the site's own CA.
+  EOT
+  type = object({
+    source         = string
+    cluster_issuer = optional(string)
+  })
+  default = { source = "secret" }
+
+  validation {
+    condition     = contains(["cert-manager", "secret"], var.api_tls.source)
+    error_message = "api_tls.source must be cert-manager or secret."
+  }
+
+  validation {
+    condition     = var.api_tls.source != "cert-manager" || try(length(var.api_tls.cluster_issuer) > 0, false)
+    error_message = "api_tls.cluster_issuer is required when api_tls.source is cert-manager."
+  }
+}
+
+variable "api_service_type" {
+  description = "Kubernetes Service type Istio gives the Gateway pic-api (all Gateways of class istio, through the class defaults): LoadBalancer (cloud), NodePort (behind an on-premises load balancer) or ClusterIP (behind another ingress). Knative's own Gateways stay ClusterIP."
+  type        = string
+  default     = "LoadBalancer"
+
+  validation {
+    condition     = contains(["LoadBalancer", "NodePort", "ClusterIP"], var.api_service_type)
+    error_message = "api_service_type must be LoadBalancer, NodePort or ClusterIP."
   }
 }
 

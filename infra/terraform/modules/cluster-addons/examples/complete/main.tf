@@ -1,6 +1,6 @@
-# Knative Serving + Eventing with the Kafka broker over an existing Kafka, and a central OPA, on the cluster of
-# the current kubeconfig context. First install on a fresh cluster (the operator's CRDs must exist before
-# Terraform can plan its custom resources):
+# Knative Serving + Eventing with the Kafka broker over an existing Kafka, the API host (Gateway API, Istio)
+# and a central OPA, on the cluster of the current kubeconfig context. First install on a fresh cluster (the
+# operator's CRDs must exist before Terraform can plan its custom resources):
 #   terraform apply -target=module.cluster_addons.helm_release.knative_operator
 #   terraform apply
 provider "kubernetes" {
@@ -21,8 +21,19 @@ module "cluster_addons" {
   knative_version                = "1.22"
   knative_operator_chart_version = "v1.22.3"
   serving_domain                 = "pic.example.org"
-  serving_ingress                = "kourier"
-  kourier_service_type           = "LoadBalancer"
+
+  # The one API host: Gateway API CRDs and Istio, Knative on net-gateway-api, the certificate from
+  # cert-manager (already on the cluster, with this ClusterIssuer).
+  api_gateway         = "istio"
+  serving_ingress     = "gateway-api"
+  gateway_api_version = "v1.6.1"
+  istio_chart_version = "1.30.0"
+  api_host            = "api.pic.example.org"
+  api_service_type    = "LoadBalancer"
+  api_tls = {
+    source         = "cert-manager"
+    cluster_issuer = "letsencrypt"
+  }
 
   broker_class = "Kafka"
   kafka = {

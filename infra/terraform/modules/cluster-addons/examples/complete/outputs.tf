@@ -7,3 +7,8 @@ output "kafka_broker_config" {
   description = "The Kafka broker ConfigMap that PIC's Brokers use by default."
   value       = module.cluster_addons.kafka_broker_config
 }
+
+output "api_url" {
+  description = "Base URL of every channel API."
+  value       = module.cluster_addons.api_url
+}

@@ -159,6 +159,7 @@ def run_parts(parts: list[str]) -> int:
 
 
 PARTS = ("cpu", "latency", "coldstart", "store-calls")
+OWN_SECTIONS = ("latency at light load", "cold start per function")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
         figures: list[Figure] = []
+        sections: dict[str, list[Figure]] = {}  # the steps recorded in a section of their own
         try:
             for name, step in (
                 ("policy", lambda: policy.run(platform.base)),
@@ -215,18 +217,15 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 print(f"… {name}", file=sys.stderr, flush=True)
                 found = step()
-                for figure in found:
-                    print(f"{figure.name:<75} {figure.value}  {figure.verdict}", flush=True)
-                figures += found
+                show(found)
+                if name in OWN_SECTIONS:
+                    sections[name] = found
+                else:
+                    figures += found
         finally:
             platform.stop()
-    own = {f.name for f in figures if f.name.startswith(("light load", "cold start"))}
-    REPORT.write_text(render([f for f in figures if f.name not in own], started, cpu_section), encoding="utf-8")
-    record_sections(
-        [f for f in figures if f.name.startswith("light load")],
-        [f for f in figures if f.name.startswith("cold start")],
-        started,
-    )
+    REPORT.write_text(render(figures, started, cpu_section), encoding="utf-8")
+    record_sections(sections.get("latency at light load", []), sections.get("cold start per function", []), started)
     store_calls.main([])  # its own DynamoDB Local and the functions in process: the store calls per operation
     print(f"recorded in {REPORT}")
     return 0

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.notifications import SYSTEM, _sink_times, _template
-from bench.pipeline import CHANGED, _received, _session
+from bench.pipeline import CHANGED, _ingress_times, _received, _session
 from bench.stats import Figure, ms, pct
 from local.harness import Platform
 
@@ -51,7 +51,7 @@ def consent(platform: Platform, count: int = 150, rate: float = RATE) -> list[Fi
     """PUT → subscriber, ``count`` changes at ``rate``/s, each by its own citizen (every PUT a real change)."""
     citizens = [f"light-{uuid.uuid4().hex[:10]}" for _ in range(count + WARMUP)]
     headers = {c: {**platform.as_(c), "content-type": "application/json"} for c in citizens}
-    sent: dict[str, float] = {}
+    sent: dict[str, tuple[float, float]] = {}  # proof -> (request sent, answer received)
     lock = threading.Lock()
     body = {"granted": True, "channels": ["email"], "text_version": "2026-01"}
 
@@ -62,11 +62,12 @@ def consent(platform: Platform, count: int = 150, rate: float = RATE) -> list[Fi
             platform.url(f"/v1/citizens/{citizen}/consents/campaigns"), json=body, headers=headers[citizen], timeout=30
         )
         response.raise_for_status()
+        t1 = time.time()
         proof = next(e["proof_id"] for e in response.json()["consents"] if e["purpose"] == "campaigns")
         if i < 0:
             return
         with lock:
-            sent[proof] = t0
+            sent[proof] = (t0, t1)
 
     _steady(put, count, rate)
 
@@ -79,7 +80,12 @@ def consent(platform: Platform, count: int = 150, rate: float = RATE) -> list[Fi
 
     _wait(lambda: len(delivered()), len(sent))
     arrived = delivered()
-    e2e = [arrived[p] - t0 for p, t0 in sent.items() if p in arrived]
+    ingress = _ingress_times(platform.data_dir, CHANGED)
+    done = [p for p in sent if p in arrived and p in ingress]
+    e2e = [arrived[p] - sent[p][0] for p in done]
+    function = [sent[p][1] - sent[p][0] for p in done]
+    relay = [ingress[p] - sent[p][1] for p in done]
+    broker = [arrived[p] - ingress[p] for p in done]
     p99 = pct(e2e, 99)
     return [
         Figure(
@@ -87,7 +93,14 @@ def consent(platform: Platform, count: int = 150, rate: float = RATE) -> list[Fi
             f"{ms(pct(e2e, 50))} / {ms(p99)} ({len(e2e)} of {count} arrived)",
             "p99 ≤ 100 ms",
             "met" if p99 <= CONSENT_P99 and len(e2e) == count else "NOT met",
-        )
+        ),
+        Figure("  of which the PUT (function + store) p50 / p99", f"{ms(pct(function, 50))} / {ms(pct(function, 99))}"),
+        Figure(
+            "  of which the relay (answer → broker ingress) p50 / p99", f"{ms(pct(relay, 50))} / {ms(pct(relay, 99))}"
+        ),
+        Figure(
+            "  of which the broker (ingress → subscriber) p50 / p99", f"{ms(pct(broker, 50))} / {ms(pct(broker, 99))}"
+        ),
     ]
 
 

@@ -93,7 +93,7 @@ class Probe:
 def probes(platform: Platform) -> list[Probe]:
     """Every PIC function of the local overlay (not the local event display), with its first request."""
     manifests = load(ROOT / "infra/k8s/overlays/local")
-    first_type = {}
+    first_type: dict[str, str | None] = {}
     for trigger in manifests.triggers:
         first_type.setdefault(trigger.subscriber, trigger.filters.get("type"))
     citizen = f"c-cold-{uuid.uuid4().hex[:6]}"

@@ -64,9 +64,10 @@ DynamoDB bills per call: a read costs its own reads and one write (ADR 0010), no
 
 How to read the consent breakdown: "function + store" is the HTTP round trip of the PUT (authorisation
 policy, read, one TransactWriteItems with state, proof, outbox row and idempotency record); "outbox relay"
-is from the response to the broker accepting the event (each domain's relay polls its shard of the outbox
-index every 20 ms while busy, backing off to 0.47 s while idle: all seven together stay under the single relay's
-idle cost); "broker" is from ingress to the subscriber's receipt (the dispatcher polls every 5 ms), the
+is from the response to the broker accepting the event (each domain's relay is woken by the commit, ADR 0017,
+and polls its shard of the outbox index every 20 ms while busy, backing off to 0.47 s while idle as the safety
+net: all seven together stay under the single relay's idle cost); "broker" is from ingress to the subscriber's
+receipt (the dispatcher is woken by the ingress and polls every 5 ms while busy), the
 ingress verifying the sender's token and the EventPolicies first (ADR 0011).
 
 {cpu_section}
@@ -83,8 +84,10 @@ ingress verifying the sender's token and the EventPolicies first (ADR 0011).
   and botocore (under pynamodb) ~80–130 ms before any PIC code runs; pydantic ~50 ms; the first DynamoDB
   call builds its client (~70 ms). Done so far: pydantic-settings removed (~90 ms); the event catalog
   imports a type's model on first use (it imported every domain's models, ~45 ms) and the consent
-  function loads its data-subject-rights answer with the first RGPD event. What is left is the framework
-  and the AWS SDK themselves. Deployed, latency-sensitive functions keep
+  function loads its data-subject-rights answer with the first RGPD event; since issue 12, phonenumbers and
+  email-validator (the contact rule) and PyJWT with cryptography (token verification) are imported on first
+  use, so event functions and reads without a contact point no longer pay them ("Cold start per function"
+  has every entry point and its heaviest imports). What is left is the framework and the AWS SDK themselves. Deployed, latency-sensitive functions keep
   `autoscaling.knative.dev/min-scale: "1"` rather than pay this on a request.
 - **Consent throughput** is bounded by DynamoDB Local, which serialises requests (its own ceiling is the
   "for scale" row); each change costs one read and one 3–4 item transaction, plus the relay's query and

@@ -25,9 +25,15 @@ LATENCY = "## Latency at light load"
 COLDSTART = "## Cold start per function"
 LATENCY_NOTE = """\
 A consent change (`PUT` → the event-display subscriber receives `consent.changed`) and a notification
-(`POST` → the message in the local SMTP capture), each at a steady 5 operations a second (open loop), on the
-whole local platform: the figure a citizen feels. The outbox relay is woken by the commit (ADR 0017); before
-it only polled, backing off to ~0.5 s while idle, and a consent change took ~180 ms p50 at this load.
+(`POST` → the message in the local SMTP capture), each at a steady 5 operations a second (open loop, after
+10 unmeasured ones), on the whole local platform: the figure a citizen feels. The consent change is broken
+down into the `PUT` round trip, the relay (from the event's staging, just before the commit, to the broker's
+ingress) and the broker (ingress → subscriber). The outbox relays are woken by the commit and the broker's
+dispatcher by the ingress (ADR 0017); the "polling only" rows are the same measurement on a platform of its
+own with both wakes off (`PIC_RELAY_WAKE=` `PIC_BROKER_WAKE=`), as before ADR 0017, when a consent change
+took ~180 ms p50 at this load. Every part runs on the same 2 cores as the clients and, while recorded, as
+other sessions' test suites: at a load average far above 2 every figure here measures the queue for a core
+more than the code (compare the rows of one run, and the relay's share, which is what the wake changes).
 Source: `bench/latency.py`."""
 COLDSTART_NOTE = """\
 Every function entry point (`FUNCTION_TARGET` of each Knative Service), in a fresh interpreter: import
@@ -87,8 +93,9 @@ ingress verifying the sender's token and the EventPolicies first (ADR 0011).
   function loads its data-subject-rights answer with the first RGPD event; since issue 12, phonenumbers and
   email-validator (the contact rule) and PyJWT with cryptography (token verification) are imported on first
   use, so event functions and reads without a contact point no longer pay them ("Cold start per function"
-  has every entry point and its heaviest imports). What is left is the framework and the AWS SDK themselves. Deployed, latency-sensitive functions keep
-  `autoscaling.knative.dev/min-scale: "1"` rather than pay this on a request.
+  has every entry point and its heaviest imports). What is left is the framework and the AWS SDK
+  themselves. Deployed, latency-sensitive functions keep `autoscaling.knative.dev/min-scale: "1"` rather
+  than pay this on a request.
 - **Consent throughput** is bounded by DynamoDB Local, which serialises requests (its own ceiling is the
   "for scale" row); each change costs one read and one 3–4 item transaction, plus the relay's query and
   batch write — and since issues 5 and 6 every `consent.changed` is also projected by the global position
@@ -150,6 +157,9 @@ def run_parts(parts: list[str]) -> int:
             if "latency" in parts:
                 latencies.extend(latency.run(platform))
                 show(latencies)
+                before = latency.polling_only()
+                show(before)
+                latencies.extend(before)
             if "coldstart" in parts:
                 coldstarts.extend(coldstart.run(platform, endpoint))
                 show(coldstarts)
@@ -196,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
             for name, step in (
                 ("policy", lambda: policy.run(platform.base)),
                 ("event senders: ingress checks", senders.ingress_checks),
-                ("latency at light load", lambda: latency.run(platform)),  # first: on a quiet platform
+                # first: on a quiet platform; then the same on a platform whose relays and broker only poll
+                ("latency at light load", lambda: latency.run(platform) + latency.polling_only()),
                 ("consent end to end", lambda: pipeline.consent_end_to_end(platform)),
                 ("store", pipeline.store_commit),
                 ("store ceiling", lambda: pipeline.dynamodb_ceiling(f"http://127.0.0.1:{dynamodb_port}")),

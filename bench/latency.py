@@ -15,7 +15,9 @@ Alone: ``PYTHONPATH=. python -m bench latency``.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import tempfile
 import threading
 import time
 import uuid
@@ -27,7 +29,7 @@ from pathlib import Path
 from bench.notifications import SYSTEM, _sink_times, _template
 from bench.pipeline import CHANGED, _received, _session
 from bench.stats import Figure, ms, pct
-from local.harness import Platform
+from local.harness import Platform, start_platform
 
 RATE = 5.0  # operations per second
 WARMUP = 10  # operations first, not counted: a fresh platform's first requests load the functions and keys
@@ -164,3 +166,30 @@ def notification(platform: Platform, count: int = 150, rate: float = RATE) -> li
 
 def run(platform: Platform) -> list[Figure]:
     return consent(platform) + notification(platform)
+
+
+def polling_only(count: int = 150) -> list[Figure]:
+    """The same figures on a platform of its own whose relays and broker only poll (``PIC_RELAY_WAKE`` and
+    ``PIC_BROKER_WAKE`` empty): ADR 0017's "before", measured next to the "after" on the same machine."""
+    off = {"PIC_RELAY_WAKE": "", "PIC_BROKER_WAKE": ""}
+    saved = {k: os.environ.get(k) for k in off}
+    os.environ.update(off)
+    try:
+        with tempfile.TemporaryDirectory(prefix="pic-bench-polling-") as tmp:
+            data_dir = Path(tmp) / "data"
+            data_dir.mkdir()
+            platform = start_platform(data_dir)
+            try:
+                found = consent(platform, count) + notification(platform, count)
+            finally:
+                platform.stop()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    for figure in found:
+        figure.name = figure.name.replace("light load:", "light load, polling only (before ADR 0017):")
+        figure.verdict = ""
+    return found

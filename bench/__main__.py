@@ -36,11 +36,16 @@ other sessions' test suites: at a load average far above 2 every figure here mea
 more than the code (compare the rows of one run, and the relay's share, which is what the wake changes).
 Source: `bench/latency.py`."""
 COLDSTART_NOTE = """\
-Every function entry point (`FUNCTION_TARGET` of each Knative Service), in a fresh interpreter: import
-functions-framework, load the function's module, then its first answer in process (an HTTP function: a
-citizen's read or a public route with a verified JWT and a DynamoDB read where it has one; an event
-function: a CloudEvent it ignores or dedupes, which reads the store). "Top imports" are the modules whose
-own import cost most (`python -X importtime`, self time, median of the runs). Source: `bench/coldstart.py`."""
+Every function entry point (`FUNCTION_TARGET` of each Knative Service of the local overlay), in a fresh
+interpreter: import functions-framework, load the function's module, then its first answer in process —
+an HTTP function a citizen's read with a JWT verified against the platform's JWKS, the `authz` decision and
+its DynamoDB read(s); an event function the catalog's example event of its first Trigger (dedupe read,
+handler, commit). Median of the runs, in ms; "heaviest packages" sums the own import time of each package's
+modules and "modules" names the two costliest (one `python -X importtime` run; PIC's own code is
+`functions` and `events`). Since issue 12, phonenumbers and email-validator (the contact rule) and PyJWT
+with cryptography (token verification) are imported on first use: an event function never imports PyJWT,
+and a function pays for the contact libraries only when a request needs a contact point; notification's
+textstat/nltk is made lazy by another change. Source: `bench/coldstart.py`."""
 
 
 def render(figures: list[Figure], started: datetime, cpu_section: str) -> str:

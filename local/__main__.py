@@ -67,6 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.smtp_port = _free_port()
     args.store_port = _free_port() if args.store == "alternator-like" else args.dynamodb_port
     args.relay_wake_port = _free_port()  # UDP: the commits wake the outbox relays there (ADR 0017)
+    args.broker_wake_port = _free_port()  # UDP: the ingress wakes the broker's dispatcher there
     return args
 
 
@@ -93,8 +94,9 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "PIC_JWT_ISSUER": base,
         "PIC_JWT_AUDIENCE": "pic",
         "K_SINK": f"{base}/events",
-        # an empty PIC_RELAY_WAKE turns the wake off (the relays only poll: the "before" of ADR 0017)
+        # an empty PIC_RELAY_WAKE / PIC_BROKER_WAKE turns a wake off (they only poll: the "before" of ADR 0017)
         "PIC_RELAY_WAKE": os.environ.get("PIC_RELAY_WAKE", f"udp://127.0.0.1:{args.relay_wake_port}"),
+        "PIC_BROKER_WAKE": os.environ.get("PIC_BROKER_WAKE", f"udp://127.0.0.1:{args.broker_wake_port}"),
         "PIC_POLICY_ENGINE": os.environ.get("PIC_POLICY_ENGINE", "embedded"),
         "PIC_SERVER_TIMING": os.environ.get("PIC_SERVER_TIMING", "1"),  # phases and store calls per request
         # a person reads this console: one readable line per log entry (JSON where deployed, or when asked)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -27,7 +28,7 @@ import requests
 from cloudevents import exceptions as ce_errors
 from cloudevents.http import CloudEvent, from_http
 
-from functions.core import jsontext
+from functions.core import jsontext, wake
 from functions.core.errors import PicError
 from local.manifests import Trigger, trigger_subject
 from local.senders import SenderPolicies
@@ -220,6 +221,8 @@ class BrokerStore:
                 "INSERT INTO deliveries (trigger, event, attempt, next_at) VALUES (?, ?, 0, ?)",
                 [(t.name, payload, now) for t in matching],
             )
+        if matching and (address := os.environ.get("PIC_BROKER_WAKE")):
+            wake.ping(address, "broker")  # the dispatcher claims it now, not after its idle wait (ADR 0017)
         return len(matching)
 
     def claim_due(self, limit: int, lease: float = 60.0) -> list[tuple[int, str, dict[str, Any], int]]:
@@ -367,6 +370,14 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="broker")
         self._local = threading.local()
         self._inflight = threading.Semaphore(workers * 2)
+        self._woken = threading.Event()  # the ingress recorded deliveries (PIC_BROKER_WAKE)
+
+    def listen_for_wakes(self, address: str, stop: threading.Event) -> None:
+        """Wake on the ingress' datagrams (``BrokerStore.ingest``) instead of waiting out the idle poll."""
+        listener = wake.WakeListener.on(address)
+        threading.Thread(
+            target=listener.serve, args=(lambda _: self._woken.set(), stop.is_set), name="broker-wake", daemon=True
+        ).start()
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -442,8 +453,10 @@ class Dispatcher:
                 self._pool.submit(self.deliver, *delivery)
             if claimed:
                 wait = idle
+            elif self._woken.wait(wait):  # the ingress recorded deliveries: claim them at once
+                self._woken.clear()
+                wait = idle
             else:
-                stop.wait(wait)
                 wait = min(wait * 2, max_idle)
         self._pool.shutdown(wait=True)
 

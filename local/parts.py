@@ -51,6 +51,8 @@ def run_broker(stop: threading.Event) -> None:
         delivery_token=_tokens().delivery_token,
         reply_policies=SenderPolicies.of(INGRESS_BROKER, manifests.event_policies),
     )
+    if os.environ.get("PIC_BROKER_WAKE"):  # the ingress wakes the dispatcher (ADR 0017)
+        dispatcher.listen_for_wakes(os.environ["PIC_BROKER_WAKE"], stop)
     dispatcher.run(stop)
 
 

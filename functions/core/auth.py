@@ -11,8 +11,6 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-import jwt
-
 from functions.core.errors import UnauthenticatedError
 from functions.core.settings import get_settings
 
@@ -58,6 +56,8 @@ class Authenticator:
     """Verifies RS256/ES256 bearer tokens: signature (JWKS, cached), issuer, audience, expiry."""
 
     def __init__(self, jwks_url: str, issuer: str, audience: str) -> None:
+        import jwt  # and cryptography: imported by the functions that verify tokens, not by the event ones
+
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
         self._issuer = issuer
         self._audience = audience
@@ -67,6 +67,8 @@ class Authenticator:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise UnauthenticatedError("send an Authorization: Bearer <token> header")
+        import jwt
+
         try:
             key = self._jwks.get_signing_key_from_jwt(token.strip())
             claims = jwt.decode(

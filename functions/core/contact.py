@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 REGION = "ES"
-SMS_KINDS = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+# phonenumbers and email-validator are imported on first use, not with the module: they were among the
+# heaviest imports of every cold start of the functions that import this module but answer their first
+# requests without a contact point (issue 12 §5, docs/benchmarks.md "Cold start per function").
 
 
 class ContactError(ValueError):
@@ -26,6 +26,8 @@ class ContactError(ValueError):
 
 def email(raw: str) -> str:
     """The normalised address, or ``ContactError``."""
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         return str(validate_email(raw.strip(), check_deliverability=False).normalized)
     except EmailNotValidError as exc:
@@ -34,6 +36,8 @@ def email(raw: str) -> str:
 
 def phone(raw: str, region: str = REGION) -> str:
     """The number in E.164 (``+34600112233``), or ``ContactError``."""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
@@ -45,7 +49,10 @@ def phone(raw: str, region: str = REGION) -> str:
 
 def is_mobile(e164: str) -> bool:
     """Whether a normalised number can take SMS."""
-    return phonenumbers.number_type(phonenumbers.parse(e164, REGION)) in SMS_KINDS
+    import phonenumbers
+
+    sms_kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    return phonenumbers.number_type(phonenumbers.parse(e164, REGION)) in sms_kinds
 
 
 def usable_email(raw: Any) -> str | None:

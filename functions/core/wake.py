@@ -51,13 +51,18 @@ def wake(domains: Iterable[str]) -> None:
     if not template:
         return
     for domain in set(domains):
-        target = _target(template, domain)
-        if target is None:
-            continue
-        try:
-            _socket().sendto(domain.encode(), target)
-        except OSError:
-            continue
+        ping(template, domain)
+
+
+def ping(template: str, name: str) -> None:
+    """One datagram naming ``name`` to ``template`` (``{domain}`` replaced by it); errors swallowed."""
+    target = _target(template, name)
+    if target is None:
+        return
+    try:
+        _socket().sendto(name.encode(), target)
+    except OSError:
+        return
 
 
 class WakeListener:

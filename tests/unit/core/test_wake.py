@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +136,25 @@ def test_a_failed_commit_wakes_no_one(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(RuntimeError):
         uow.commit()
     assert woken == []
+
+
+def test_the_broker_ingress_wakes_the_dispatcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from local.broker import BrokerStore, Dispatcher
+    from local.manifests import Trigger
+
+    # GIVEN a dispatcher listening where PIC_BROKER_WAKE points
+    address = f"udp://127.0.0.1:{_free_udp_port()}"
+    monkeypatch.setenv("PIC_BROKER_WAKE", address)
+    store = BrokerStore(tmp_path / "broker.sqlite")
+    trigger = Trigger(name="all", broker="pic", filters={}, subscriber="pic-consent-events", subscriber_path="/")
+    dispatcher = Dispatcher(store, [trigger], "http://127.0.0.1:9/", workers=1)
+    stop = threading.Event()
+    dispatcher.listen_for_wakes(address, stop)
+    try:
+        # WHEN the ingress records an event with a delivery
+        store.ingest({"specversion": "1.0", "id": "e-1", "source": "/dev/test", "type": "dev.test.v1"}, [trigger])
+        # THEN the dispatcher is woken (it claims the delivery now, not after its idle wait)
+        assert dispatcher._woken.wait(5.0)
+    finally:
+        stop.set()
+        dispatcher._pool.shutdown(wait=False)

@@ -1,7 +1,7 @@
 """``make bench``: runs every benchmark against a freshly started local platform, prints the figures and
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
-``python -m bench PART...`` runs only those parts (``cpu``, ``latency``, ``coldstart``, ``store-calls``) and
+``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``) and
 replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
@@ -141,7 +141,11 @@ def show(figures: list[Figure]) -> None:
         print(f"{figure.name:<75} {figure.value}  {figure.verdict}", flush=True)
 
 
-def record_sections(latencies: list[Figure], coldstarts: list[Figure], started: datetime) -> None:
+def record_sections(
+    latencies: list[Figure], coldstarts: list[Figure], started: datetime, policies: list[Figure] | None = None
+) -> None:
+    if policies:
+        record_section(policy.SECTION, policy.section(policies, started), REPORT)
     if latencies:
         body = f"{LATENCY_NOTE}\n{recorded(started, 'python -m bench latency')}\n\n{table(latencies)}"
         record_section(LATENCY, body, REPORT)
@@ -156,6 +160,8 @@ def run_parts(parts: list[str]) -> int:
     if unknown:
         raise SystemExit(f"unknown part(s) {', '.join(sorted(unknown))}: choose from {', '.join(PARTS)}")
     started = datetime.now(UTC)
+    if "policy" in parts:
+        record_sections([], [], started, policy.deployed())
     if "cpu" in parts:
         cpu.main([])
     if "store-calls" in parts:
@@ -182,8 +188,8 @@ def run_parts(parts: list[str]) -> int:
     return 0
 
 
-PARTS = ("cpu", "latency", "coldstart", "store-calls")
-OWN_SECTIONS = ("latency at light load", "cold start per function")
+PARTS = ("cpu", "policy", "latency", "coldstart", "store-calls")
+OWN_SECTIONS = ("policies on the deployed path", "latency at light load", "cold start per function")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         sections: dict[str, list[Figure]] = {}  # the steps recorded in a section of their own
         try:
             for name, step in (
+                ("policies on the deployed path", policy.deployed),
                 ("policy", lambda: policy.run(platform.base)),
                 ("event senders: ingress checks", senders.ingress_checks),
                 # first: on a quiet platform; then the same on a platform whose relays and broker only poll
@@ -250,7 +257,12 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             platform.stop()
     REPORT.write_text(render(figures, started, cpu_section), encoding="utf-8")
-    record_sections(sections.get("latency at light load", []), sections.get("cold start per function", []), started)
+    record_sections(
+        sections.get("latency at light load", []),
+        sections.get("cold start per function", []),
+        started,
+        sections.get("policies on the deployed path", []),
+    )
     store_calls.main([])  # its own DynamoDB Local and the functions in process: the store calls per operation
     print(f"recorded in {REPORT}")
     return 0

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import sys
 import tempfile
 import threading
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cpu import decision_log_discarded
-from bench.stats import Figure, machine, ms, pct, us
+from bench.stats import Figure, ms, pct, recorded, table, us
 from functions.core import bundle
 from functions.core.policy import (
     BundlePolicy,
@@ -157,16 +156,22 @@ def _first_after_swap(policy: BundlePolicy) -> str:
     return ms(samples[0])
 
 
-def section(figures: list[Figure]) -> str:
+SECTION = "## Policies on the deployed path"
+NOTE = """\
+What a request pays for its policy decisions where PIC is deployed (docs/decisions/0016): the embedded
+engine serving a signed bundle loaded from a file exactly as from S3 or a bundle server, `decide()` for
+`authz` and the domain's decision (`consent`) one after the other, each writing its decision log line (the
+input's SHA-256 and the JSON line, at INFO, through the process logger's handler into /dev/null). "Each
+input new" gives every request a citizen of its own, so both decisions run the engine; "seen before" asks
+for the same citizens again (the memo per revision). A new revision is verified, compiled and smoke-tested
+on the poller's thread, off the request path; each request thread then compiles it once. OPA's REST adapter
+over HTTP, which the overlays used before, costs ~1.9 ms p50 for one decision (top table).
+Source: `bench/policy.py`."""
+
+
+def section(figures: list[Figure], started: datetime) -> str:
     """The ``## Policies on the deployed path`` section of docs/benchmarks.md."""
-    rows = "\n".join(f"| {f.name} | {f.value} | {f.goal} | {f.verdict} |" for f in figures)
-    return (
-        "## Policies on the deployed path\n\n"
-        f"`python -m bench.policy` on {datetime.now(UTC):%Y-%m-%d} — {machine()}; load average "
-        f"{os.getloadavg()[0]:.1f} when it ran.\n\n"
-        "| figure | value | goal | verdict |\n|---|---|---|---|\n"
-        f"{rows}\n"
-    )
+    return f"{SECTION}\n\n{NOTE}\n{recorded(started, 'python -m bench policy')}\n\n{table(figures)}"
 
 
 def run(base_url: str, n: int = 20000) -> list[Figure]:
@@ -215,8 +220,8 @@ def run(base_url: str, n: int = 20000) -> list[Figure]:
             "policy consent: OPA REST adapter over HTTP p50 / p99", f"{us(pct(samples, 50))} / {us(pct(samples, 99))}"
         )
     )
-    return deployed() + figures
+    return figures
 
 
 if __name__ == "__main__":
-    print(section(deployed(int(sys.argv[1]) if len(sys.argv) > 1 else 5000)))
+    print(section(deployed(int(sys.argv[1]) if len(sys.argv) > 1 else 5000), datetime.now(UTC)))

@@ -43,6 +43,7 @@ from bench.stats import record_section
 from events.citizen import CitizenRecordUpserted
 from events.consent import Actor, Preferences, QuietHours
 from events.interaction import InteractionRecorded
+from events.notification import AlertPageReady, AlertPublished, Recipient
 from events.position import PositionItemUpserted
 from events.rgpd import RgpdDomainAnswered
 from functions.audit.handlers import AuditPorts, ReadAccessLog, read_access_log
@@ -60,6 +61,10 @@ from functions.core.store import UnitOfWork
 from functions.core.terms import Terms, load_terms
 from functions.interaction import handlers as interaction
 from functions.interaction.handlers import InteractionPorts, RecordInteraction
+from functions.notification import handlers as notification
+from functions.notification import service as notification_service
+from functions.notification.handlers import NotificationPorts, PutTemplate, SubmitBulk
+from functions.notification.service import NotificationRequest, Subscription
 from functions.position import handlers as position
 from functions.position.handlers import PositionPorts, ReadPosition
 from functions.rgpd import handlers as rgpd
@@ -71,6 +76,7 @@ from tests.unit.citizen.fakes import FakeCitizenStore
 from tests.unit.consent.fakes import FakeConsentStore
 from tests.unit.fakes import FixedClock, Ledger, events_in
 from tests.unit.interaction.fakes import FakeInteractionStore
+from tests.unit.notification.fakes import FakeNotificationStore, fake_ports
 from tests.unit.position.fakes import FakePositionStore
 from tests.unit.position.samples import linked
 from tests.unit.rgpd.fakes import FakeRgpdStore
@@ -525,6 +531,179 @@ def answer_folded(ctx: Context) -> Step:
     return step
 
 
+# ---- notification ----------------------------------------------------------------------------------------
+
+TRIBUTOS_SYSTEM = Subject("sys-tributos", "system")  # an internal system asking for notifications
+IBI = PutTemplate(
+    "ibi", "service-notifications", {"es": "IBI {{ year }}"}, {"es": "Hola, {{ name }}: su recibo del IBI {{ year }}."},
+    "sys-tributos",
+)  # fmt: skip
+FAN_OUT = 50  # subscribers of an alert page, rows of a bulk chunk: a page holds up to 250, a chunk 500 or more
+
+
+@dataclass
+class NotificationStore(FakeNotificationStore):
+    """The unit tests' fake store, also counting the writes committed ahead (a delivery's claim, a fan-out's
+    batches): they are the use case's work too, but the handler commits them before it answers its unit."""
+
+    written_ahead: int = 0
+
+    def commit_ahead(self, uow: UnitOfWork) -> None:
+        self.written_ahead += len(self.ledger.staged(uow)) + len(uow)
+        super().commit_ahead(uow)
+
+
+def notification_ports(ctx: Context) -> tuple[NotificationPorts, NotificationStore]:
+    """Fake store and channels (the real in-app adapter), the real engine and terms, the IBI template saved."""
+    store = NotificationStore()
+    ports = fake_ports(store, FixedClock(T0), ctx.policy, ctx.terms)
+    store.commit(notification.put_template(IBI, ports, None).unit)
+    return ports, store
+
+
+def reachable(store: NotificationStore, citizen_id: str, **parts: Any) -> None:
+    """A citizen as the projections hold them: C360's e-mail, and the parts given, as of an hour before."""
+    at = T0 - timedelta(hours=1)
+    held = notification_service.merge_contacts({}, f"{citizen_id}@example.org", None, at) or {}
+    for name, value in parts.items():
+        held = notification_service.merge_part(held, name, value, at) or held
+    store.profiles[citizen_id] = held
+
+
+def ibi_for(notification_id: str, citizen_id: str, requested_by: str) -> NotificationRequest:
+    personalisation = {"name": "Inés", "year": "2026"}
+    return NotificationRequest(notification_id, "ibi", Recipient(citizen_id=citizen_id), personalisation, requested_by)
+
+
+def written(store: NotificationStore, unit: UnitOfWork) -> int:
+    """The writes committed ahead during the operation and those of the unit it answered."""
+    ahead, store.written_ahead = store.written_ahead, 0
+    return ahead + committed(store, unit)
+
+
+def notification_posted(ctx: Context) -> Step:
+    """``POST /v1/notifications`` to a citizen with an e-mail: the route's ``authz`` (a system on the platform:
+    its input names no citizen, so it is the memo's, as in production), then decided, rendered and staged."""
+    ports, store = notification_ports(ctx)
+    for i in range(ctx.count):
+        reachable(store, citizen(i))
+
+    def step(i: int) -> int:
+        authorize(ctx.policy, TRIBUTOS_SYSTEM, "notification.send", "")
+        req = ibi_for(notification_service.new_notification_id(), citizen(i), TRIBUTOS_SYSTEM.id)
+        return committed(store, notification.notify(req, ports, None).unit)
+
+    return step
+
+
+def notification_requested(ctx: Context) -> Step:
+    """``notification.requested`` from Tributos: the same use case, its id derived from the event's."""
+    ports, store = notification_ports(ctx)
+    for i in range(ctx.count):
+        reachable(store, citizen(i))
+
+    def step(i: int) -> int:
+        req = ibi_for(notification_service.derived_id("event", TRIBUTOS, f"e-{i}"), citizen(i), TRIBUTOS)
+        return committed(store, notification.notify(req, ports, None).unit)
+
+    return step
+
+
+def accepted_notifications(ctx: Context, **parts: Any) -> tuple[NotificationPorts, NotificationStore, list[str]]:
+    """``count`` notifications accepted for as many citizens (with the profile parts given), to deliver."""
+    ports, store = notification_ports(ctx)
+    ids = []
+    for i in range(ctx.count):
+        reachable(store, citizen(i), **parts)
+        staged = notification.notify(ibi_for(f"ntf-{i:07d}", citizen(i), TRIBUTOS), ports, None)
+        store.commit(staged.unit)
+        ids.append(staged.result["id"])
+    return ports, store, ids
+
+
+def delivered_by_email(ctx: Context) -> Step:
+    """``notification.accepted`` → an e-mail sent through a fake provider: the claim (sending) committed ahead,
+    the message sent, the outcome (delivered) and its events staged and committed."""
+    ports, store, ids = accepted_notifications(ctx)
+
+    def step(i: int) -> int:
+        return written(store, notification.deliver(ids[i], ports, None))
+
+    return step
+
+
+def delivered_in_app(ctx: Context) -> Step:
+    """The same for a citizen who wants the inbox: the message, sending and delivered in one unit, no claim."""
+    ports, store, ids = accepted_notifications(ctx, preferences={"channels": ["inapp"]})
+
+    def step(i: int) -> int:
+        return written(store, notification.deliver(ids[i], ports, None))
+
+    return step
+
+
+def consent_projected(ctx: Context) -> Step:
+    """``consent.changed``: a citizen's campaigns consent joins the profile C360's e-mail made."""
+    ports, store = notification_ports(ctx)
+    for i in range(ctx.count):
+        reachable(store, citizen(i))
+    given = {"granted": True, "channels": ["email", "sms"], "text_version": "2026-01"}
+
+    def step(i: int) -> int:
+        return committed(store, notification.project_consent(citizen(i), "campaigns", given, T0, ports))
+
+    return step
+
+
+def alert_fanned_out(ctx: Context) -> Step:
+    """``alert.page.ready``: one page of ``FAN_OUT`` traffic subscribers in Centro, each decided and staged (in
+    batches committed ahead) for a new alert each time; subscribers alike share one decision, as in
+    production. Items: the notifications written."""
+    ports, store = notification_ports(ctx)
+    for n in range(FAN_OUT):
+        subscriber = f"s-{n:05d}"
+        reachable(store, subscriber)
+        store.subscriptions[(subscriber, "traffic.01")] = Subscription(subscriber, "traffic.01", "traffic", "01",
+                                                                       True, T0)  # fmt: skip
+    alert = AlertPublished(topic="traffic", zones=["01"], severity="moderate", text={"es": "Corte en la calle Mayor."})
+    pages = []
+    for i in range(ctx.count):
+        unit = notification.publish_alert(alert, "/legacy/movilidad", f"e-{i}", ports, None)
+        store.commit(unit)
+        pages.append(AlertPageReady.model_validate(events_in(unit)[0][1]))
+
+    def step(i: int) -> int:
+        before = len(store.notifications)
+        store.commit(notification.alert_page(pages[i], ports, None))
+        return len(store.notifications) - before
+
+    return step
+
+
+def chunk_decided(ctx: Context) -> Step:
+    """``bulk.chunk.ready``: one stored chunk of ``FAN_OUT`` rows (a job each time, its rows to citizens C360
+    knows), each row decided, rendered and staged; the chunk's counts with the last batch. Items: rows."""
+    ports, store = notification_ports(ctx)
+    for n in range(FAN_OUT):
+        reachable(store, citizen(n))
+    rows: list[tuple[int, Any]] = [
+        (n + 1, {"recipient": {"citizen_id": citizen(n)}, "personalisation": {"name": "Inés", "year": "2026"}})
+        for n in range(FAN_OUT)
+    ]
+    jobs = []
+    for _ in range(ctx.count):
+        staged = notification.submit_bulk(SubmitBulk("ibi", rows, TRIBUTOS_SYSTEM.id), ports, None)
+        store.commit(staged.unit)
+        jobs.append(staged.result["id"])
+
+    def step(i: int) -> int:
+        before = len(store.notifications)
+        store.commit(notification.bulk_chunk(jobs[i], 0, ports, None))
+        return len(store.notifications) - before
+
+    return step
+
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation("kernel", "policies/authz decision alone", authz_alone, "items"),
     Operation("kernel", "policies/authz: its regorus evaluation only", authz_engine, "items"),
@@ -542,6 +721,13 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("audit", "access log page (50 entries)", access_log_page, "items"),
     Operation("rgpd", "request opened (access)", request_opened),
     Operation("rgpd", "domain answer folded", answer_folded),
+    Operation("notification", "notification to a citizen (POST)", notification_posted),
+    Operation("notification", "notification to a citizen (requested event)", notification_requested),
+    Operation("notification", "delivery by e-mail (claim, send, outcome)", delivered_by_email),
+    Operation("notification", "delivery in-app", delivered_in_app),
+    Operation("notification", "consent projected (consent.changed)", consent_projected),
+    Operation("notification", f"alert page fan-out ({FAN_OUT} subscribers)", alert_fanned_out, "items"),
+    Operation("notification", f"bulk chunk ({FAN_OUT} rows)", chunk_decided, "items"),
 )
 
 

@@ -6,18 +6,23 @@ on the in-memory fakes its unit tests use (``tests/unit/<domain>/fakes.py`` over
 (``functions.core.policy.get_policy``: regorus embedded, ``policies/`` and their data). The policy is part of
 what a request costs, so an HTTP command or question includes the kernel's ``policies/authz`` decision for its
 route's ``action`` (the question ``HttpFunction._authorize`` asks), and a use case that asks a policy of its
-own (the position read, the contact decision) asks it here too.
+own (the position read, the contact decision, a notification's channel) asks it here too.
 
 One operation is: the authorisation decision (HTTP routes only), the handler deciding and staging its unit of
-work, and the fake store committing it (the ``Ledger``'s version checks and applies). Not included: HTTP,
+work, and the fake store committing it (the ``Ledger``'s version checks and applies), with the writes the
+handler commits ahead of its unit (a delivery's claim, a fan-out's batches) and, for a delivery, the channel
+taking the message (a fake e-mail provider; the real in-app adapter, into the fake store). Not included: HTTP,
 parsing and serialising the body, the idempotency or dedupe record, the access-log write, DynamoDB and its
-SDK. So the figure is the code's own CPU per operation, and 1 s / mean is the most one core could do if the
-store and the network cost nothing: a ceiling, not a capacity plan.
+SDK, the provider's network call. So the figure is the code's own CPU per operation, and 1 s / mean is the
+most one core could do if the store and the network cost nothing: a ceiling, not a capacity plan.
 
-Every operation acts on its own ids (operation ``i`` is citizen ``i``, record ``i``, request ``i``), so it does
-the real work: no dedupe no-op, no policy memo hit for ``authz`` or ``position`` (their input names the
-citizen; ``policies/consent``'s does not, so the contact decision's is the memo's, as in production). The state an
-operation needs (a golden record to join, an open review, a request to answer) is prepared before the clock
+Every operation acts on its own ids (operation ``i`` is citizen ``i``, record ``i``, request ``i``, alert ``i``,
+bulk job ``i``), so it does the real work: no dedupe no-op, no policy memo hit for ``authz`` or ``position``
+where their input names the citizen. A decision whose input names no one is the memo's after the first, as in
+production: ``policies/consent`` for the contact decision, ``authz`` for ``POST /v1/notifications`` (a system
+on a platform route), and ``policies/notifications`` (citizens alike in the same minute share one choice,
+which is what makes a fan-out cheap). The state an operation needs (a golden record to join, an open review, a
+request to answer, a notification to deliver, a stored chunk, an alert's page) is prepared before the clock
 starts. Decision log lines are formatted and written as production does at INFO (into ``/dev/null``).
 
 Adding a domain is one ``Operation`` per use case in ``OPERATIONS``. ``python -m bench.cpu [N]`` prints the
@@ -63,6 +68,7 @@ from functions.interaction import handlers as interaction
 from functions.interaction.handlers import InteractionPorts, RecordInteraction
 from functions.notification import handlers as notification
 from functions.notification import service as notification_service
+from functions.notification.bulk import CHUNK_MIN
 from functions.notification.handlers import NotificationPorts, PutTemplate, SubmitBulk
 from functions.notification.service import NotificationRequest, Subscription
 from functions.position import handlers as position
@@ -538,7 +544,8 @@ IBI = PutTemplate(
     "ibi", "service-notifications", {"es": "IBI {{ year }}"}, {"es": "Hola, {{ name }}: su recibo del IBI {{ year }}."},
     "sys-tributos",
 )  # fmt: skip
-FAN_OUT = 50  # subscribers of an alert page, rows of a bulk chunk: a page holds up to 250, a chunk 500 or more
+FAN_OUT = 50  # subscribers of an alert page, rows of a bulk chunk: fewer than a full page or chunk holds, so
+# that N operations' notifications fit in memory; the cost per message is the mean / FAN_OUT
 
 
 @dataclass
@@ -801,17 +808,25 @@ One operation is what a function's process spends on the use case itself: the ke
 decision for the route's action (HTTP routes; events have none), the handler (`functions/<domain>/handlers.py`)
 reading its fake port, deciding — with the real embedded regorus engine as `bootstrap` builds it, because the
 policy is part of the CPU a request costs — and staging its unit of work, and the in-memory store committing
-it (`tests/unit/fakes.py`'s `Ledger`). Not included: HTTP and JSON bodies, the idempotency/dedupe record,
-the access-log write, DynamoDB and its SDK, the outbox relay. Every operation works on its own citizen,
-record or request, so nothing is a dedupe no-op and no `authz` or `position` decision comes from the policy
-memo; the one exception is the contact decision's `policies/consent` question, which names no citizen:
-citizens with the same consents asked in the same minute share one decision, here as in production (its
-engine cost is the "policy consent: engine" row above). Decision log lines are formatted and written, as
-production does at INFO (into `/dev/null`). "Ceiling per core" is 1 s / mean: what one core could do if the
-store and the network cost nothing; the SDK's and the HTTP stack's own CPU come on top. The `kernel` rows are
-the `authz` decision alone (about half of every simple HTTP command), then two of its parts measured apart:
-the regorus evaluation, and the decision log line (the input's canonical SHA-256 and the JSON line); the
-rest is the memo's key (the input as JSON) and the decision object. Source: `bench/cpu.py`.
+it (`tests/unit/fakes.py`'s `Ledger`), with what the handler commits ahead of its unit (a delivery's claim,
+a fan-out's batches of notifications) and, for a delivery, the channel taking the message (a fake e-mail
+provider that records it; the real in-app adapter, into the fake store). Not included: HTTP and JSON bodies,
+the idempotency/dedupe record, the access-log write, DynamoDB and its SDK, the outbox relay, the provider's
+network call. Every operation works on its own citizen, record, request, alert or bulk
+job, so nothing is a dedupe no-op and no `authz` or `position` decision whose input names the citizen comes
+from the policy memo. Questions that name no one are the memo's after the first, here as in production: the
+contact decision's `policies/consent` (citizens with the same consents asked in the same minute share one
+decision; its engine cost is the "policy consent: engine" row above), the `authz` of `POST /v1/notifications`
+(a system on a platform route), and `policies/notifications` (citizens alike in the same minute share one
+choice: what makes a fan-out cheap). A notification's operations go to a citizen C360 gave an e-mail; the
+alert page and the bulk chunk hold {FAN_OUT} subscribers or rows (a page takes up to {notification.ALERT_PAGE}; a
+chunk, but a job's last, at least {CHUNK_MIN}): their mean is per page or chunk, per message the mean / {FAN_OUT}.
+Decision log lines are formatted and written, as production does at INFO (into `/dev/null`). "Ceiling per
+core" is 1 s / mean: what one core could do if the store and the network cost nothing; the SDK's and the HTTP
+stack's own CPU come on top. The `kernel` rows are the `authz` decision alone (about half of every simple
+HTTP command), then two of its parts measured apart: the regorus evaluation, and the decision log line (the
+input's canonical SHA-256 and the JSON line); the rest is the memo's key (the input as JSON) and the decision
+object. Source: `bench/cpu.py`.
 
 | domain | operation | CPU p50 µs | CPU mean µs | ceiling per core (ops/s) |
 |---|---|---|---|---|

@@ -99,7 +99,8 @@ N = 2000  # timed operations per use case
 WARMUP = 200  # run first, not timed: caches, the policy VM, the allocator
 
 Step = Callable[[int], int]
-"""Operation ``i``, timed: returns its work (writes staged and committed; or items a question answered)."""
+"""Operation ``i``, timed: returns its work (writes staged and committed; or items a question answered or a
+fan-out wrote)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class Operation:
     domain: str
     name: str
     prepare: Callable[[Context], Step]  # fake ports and the state ``count`` operations need (not timed)
-    work: str = "writes"  # what the step's number counts: "writes" staged, or "items" a question answered
+    work: str = "writes"  # what the step's number counts: "writes" staged, or "items" answered or fanned out
 
 
 @dataclass(frozen=True)

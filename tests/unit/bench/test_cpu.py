@@ -1,6 +1,7 @@
 """``bench/cpu.py`` with a handful of operations each: every use case ran, each one did its work (writes staged
-and committed on the fake store, or items a question answered), so the benchmark cannot silently measure a
-no-op; and recording the figures replaces their section of ``docs/benchmarks.md`` rather than adding one."""
+and committed on the fake store, or items a question answered or a fan-out wrote), so the benchmark cannot
+silently measure a no-op; and recording the figures replaces their section of ``docs/benchmarks.md`` rather than
+adding one."""
 
 from __future__ import annotations
 

@@ -6,18 +6,23 @@ on the in-memory fakes its unit tests use (``tests/unit/<domain>/fakes.py`` over
 (``functions.core.policy.get_policy``: regorus embedded, ``policies/`` and their data). The policy is part of
 what a request costs, so an HTTP command or question includes the kernel's ``policies/authz`` decision for its
 route's ``action`` (the question ``HttpFunction._authorize`` asks), and a use case that asks a policy of its
-own (the position read, the contact decision) asks it here too.
+own (the position read, the contact decision, a notification's channel) asks it here too.
 
 One operation is: the authorisation decision (HTTP routes only), the handler deciding and staging its unit of
-work, and the fake store committing it (the ``Ledger``'s version checks and applies). Not included: HTTP,
+work, and the fake store committing it (the ``Ledger``'s version checks and applies), with the writes the
+handler commits ahead of its unit (a delivery's claim, a fan-out's batches) and, for a delivery, the channel
+taking the message (a fake e-mail provider; the real in-app adapter, into the fake store). Not included: HTTP,
 parsing and serialising the body, the idempotency or dedupe record, the access-log write, DynamoDB and its
-SDK. So the figure is the code's own CPU per operation, and 1 s / mean is the most one core could do if the
-store and the network cost nothing: a ceiling, not a capacity plan.
+SDK, the provider's network call. So the figure is the code's own CPU per operation, and 1 s / mean is the
+most one core could do if the store and the network cost nothing: a ceiling, not a capacity plan.
 
-Every operation acts on its own ids (operation ``i`` is citizen ``i``, record ``i``, request ``i``), so it does
-the real work: no dedupe no-op, no policy memo hit for ``authz`` or ``position`` (their input names the
-citizen; ``policies/consent``'s does not, so the contact decision's is the memo's, as in production). The state an
-operation needs (a golden record to join, an open review, a request to answer) is prepared before the clock
+Every operation acts on its own ids (operation ``i`` is citizen ``i``, record ``i``, request ``i``, alert ``i``,
+bulk job ``i``), so it does the real work: no dedupe no-op, no policy memo hit for ``authz`` or ``position``
+where their input names the citizen. A decision whose input names no one is the memo's after the first, as in
+production: ``policies/consent`` for the contact decision, ``authz`` for ``POST /v1/notifications`` (a system
+on a platform route), and ``policies/notifications`` (citizens alike in the same minute share one choice,
+which is what makes a fan-out cheap). The state an operation needs (a golden record to join, an open review, a
+request to answer, a notification to deliver, a stored chunk, an alert's page) is prepared before the clock
 starts. Decision log lines are formatted and written as production does at INFO (into ``/dev/null``).
 
 Adding a domain is one ``Operation`` per use case in ``OPERATIONS``. ``python -m bench.cpu [N]`` prints the
@@ -43,6 +48,7 @@ from bench.stats import record_section
 from events.citizen import CitizenRecordUpserted
 from events.consent import Actor, Preferences, QuietHours
 from events.interaction import InteractionRecorded
+from events.notification import AlertPageReady, AlertPublished, Recipient
 from events.position import PositionItemUpserted
 from events.rgpd import RgpdDomainAnswered
 from functions.audit.handlers import AuditPorts, ReadAccessLog, read_access_log
@@ -60,6 +66,11 @@ from functions.core.store import UnitOfWork
 from functions.core.terms import Terms, load_terms
 from functions.interaction import handlers as interaction
 from functions.interaction.handlers import InteractionPorts, RecordInteraction
+from functions.notification import handlers as notification
+from functions.notification import service as notification_service
+from functions.notification.bulk import CHUNK_MIN
+from functions.notification.handlers import NotificationPorts, PutTemplate, SubmitBulk
+from functions.notification.service import NotificationRequest, Subscription
 from functions.position import handlers as position
 from functions.position.handlers import PositionPorts, ReadPosition
 from functions.rgpd import handlers as rgpd
@@ -71,6 +82,7 @@ from tests.unit.citizen.fakes import FakeCitizenStore
 from tests.unit.consent.fakes import FakeConsentStore
 from tests.unit.fakes import FixedClock, Ledger, events_in
 from tests.unit.interaction.fakes import FakeInteractionStore
+from tests.unit.notification.fakes import FakeNotificationStore, fake_ports
 from tests.unit.position.fakes import FakePositionStore
 from tests.unit.position.samples import linked
 from tests.unit.rgpd.fakes import FakeRgpdStore
@@ -87,7 +99,8 @@ N = 2000  # timed operations per use case
 WARMUP = 200  # run first, not timed: caches, the policy VM, the allocator
 
 Step = Callable[[int], int]
-"""Operation ``i``, timed: returns its work (writes staged and committed; or items a question answered)."""
+"""Operation ``i``, timed: returns its work (writes staged and committed; or items a question answered or a
+fan-out wrote)."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +117,7 @@ class Operation:
     domain: str
     name: str
     prepare: Callable[[Context], Step]  # fake ports and the state ``count`` operations need (not timed)
-    work: str = "writes"  # what the step's number counts: "writes" staged, or "items" a question answered
+    work: str = "writes"  # what the step's number counts: "writes" staged, or "items" answered or fanned out
 
 
 @dataclass(frozen=True)
@@ -525,6 +538,180 @@ def answer_folded(ctx: Context) -> Step:
     return step
 
 
+# ---- notification ----------------------------------------------------------------------------------------
+
+TRIBUTOS_SYSTEM = Subject("sys-tributos", "system")  # an internal system asking for notifications
+IBI = PutTemplate(
+    "ibi", "service-notifications", {"es": "IBI {{ year }}"}, {"es": "Hola, {{ name }}: su recibo del IBI {{ year }}."},
+    "sys-tributos",
+)  # fmt: skip
+FAN_OUT = 50  # subscribers of an alert page, rows of a bulk chunk: fewer than a full page or chunk holds, so
+# that N operations' notifications fit in memory; the cost per message is the mean / FAN_OUT
+
+
+@dataclass
+class NotificationStore(FakeNotificationStore):
+    """The unit tests' fake store, also counting the writes committed ahead (a delivery's claim, a fan-out's
+    batches): they are the use case's work too, but the handler commits them before it answers its unit."""
+
+    written_ahead: int = 0
+
+    def commit_ahead(self, uow: UnitOfWork) -> None:
+        self.written_ahead += len(self.ledger.staged(uow)) + len(uow)
+        super().commit_ahead(uow)
+
+
+def notification_ports(ctx: Context) -> tuple[NotificationPorts, NotificationStore]:
+    """Fake store and channels (the real in-app adapter), the real engine and terms, the IBI template saved."""
+    store = NotificationStore()
+    ports = fake_ports(store, FixedClock(T0), ctx.policy, ctx.terms)
+    store.commit(notification.put_template(IBI, ports, None).unit)
+    return ports, store
+
+
+def reachable(store: NotificationStore, citizen_id: str, **parts: Any) -> None:
+    """A citizen as the projections hold them: C360's e-mail, and the parts given, as of an hour before."""
+    at = T0 - timedelta(hours=1)
+    held = notification_service.merge_contacts({}, f"{citizen_id}@example.org", None, at) or {}
+    for name, value in parts.items():
+        held = notification_service.merge_part(held, name, value, at) or held
+    store.profiles[citizen_id] = held
+
+
+def ibi_for(notification_id: str, citizen_id: str, requested_by: str) -> NotificationRequest:
+    personalisation = {"name": "Inés", "year": "2026"}
+    return NotificationRequest(notification_id, "ibi", Recipient(citizen_id=citizen_id), personalisation, requested_by)
+
+
+def written(store: NotificationStore, unit: UnitOfWork) -> int:
+    """The writes committed ahead during the operation and those of the unit it answered."""
+    ahead, store.written_ahead = store.written_ahead, 0
+    return ahead + committed(store, unit)
+
+
+def notification_posted(ctx: Context) -> Step:
+    """``POST /v1/notifications`` to a citizen with an e-mail: the route's ``authz`` (a system on the platform:
+    its input names no citizen, so it is the memo's, as in production), then decided, rendered and staged."""
+    ports, store = notification_ports(ctx)
+    for i in range(ctx.count):
+        reachable(store, citizen(i))
+
+    def step(i: int) -> int:
+        authorize(ctx.policy, TRIBUTOS_SYSTEM, "notification.send", "")
+        req = ibi_for(notification_service.new_notification_id(), citizen(i), TRIBUTOS_SYSTEM.id)
+        return committed(store, notification.notify(req, ports, None).unit)
+
+    return step
+
+
+def notification_requested(ctx: Context) -> Step:
+    """``notification.requested`` from Tributos: the same use case, its id derived from the event's."""
+    ports, store = notification_ports(ctx)
+    for i in range(ctx.count):
+        reachable(store, citizen(i))
+
+    def step(i: int) -> int:
+        req = ibi_for(notification_service.derived_id("event", TRIBUTOS, f"e-{i}"), citizen(i), TRIBUTOS)
+        return committed(store, notification.notify(req, ports, None).unit)
+
+    return step
+
+
+def accepted_notifications(ctx: Context, **parts: Any) -> tuple[NotificationPorts, NotificationStore, list[str]]:
+    """``count`` notifications accepted for as many citizens (with the profile parts given), to deliver."""
+    ports, store = notification_ports(ctx)
+    ids = []
+    for i in range(ctx.count):
+        reachable(store, citizen(i), **parts)
+        staged = notification.notify(ibi_for(f"ntf-{i:07d}", citizen(i), TRIBUTOS), ports, None)
+        store.commit(staged.unit)
+        ids.append(staged.result["id"])
+    return ports, store, ids
+
+
+def delivered_by_email(ctx: Context) -> Step:
+    """``notification.accepted`` → an e-mail sent through a fake provider: the claim (sending) committed ahead,
+    the message sent, the outcome (delivered) and its events staged and committed."""
+    ports, store, ids = accepted_notifications(ctx)
+
+    def step(i: int) -> int:
+        return written(store, notification.deliver(ids[i], ports, None))
+
+    return step
+
+
+def delivered_in_app(ctx: Context) -> Step:
+    """The same for a citizen who wants the inbox: the message, sending and delivered in one unit, no claim."""
+    ports, store, ids = accepted_notifications(ctx, preferences={"channels": ["inapp"]})
+
+    def step(i: int) -> int:
+        return written(store, notification.deliver(ids[i], ports, None))
+
+    return step
+
+
+def consent_projected(ctx: Context) -> Step:
+    """``consent.changed``: a citizen's campaigns consent joins the profile C360's e-mail made."""
+    ports, store = notification_ports(ctx)
+    for i in range(ctx.count):
+        reachable(store, citizen(i))
+    given = {"granted": True, "channels": ["email", "sms"], "text_version": "2026-01"}
+
+    def step(i: int) -> int:
+        return committed(store, notification.project_consent(citizen(i), "campaigns", given, T0, ports))
+
+    return step
+
+
+def alert_fanned_out(ctx: Context) -> Step:
+    """``alert.page.ready``: one page of ``FAN_OUT`` traffic subscribers in Centro, each decided and staged (in
+    batches committed ahead) for a new alert each time; subscribers alike share one decision, as in
+    production. Items: the notifications written."""
+    ports, store = notification_ports(ctx)
+    for n in range(FAN_OUT):
+        subscriber = f"s-{n:05d}"
+        reachable(store, subscriber)
+        store.subscriptions[(subscriber, "traffic.01")] = Subscription(subscriber, "traffic.01", "traffic", "01",
+                                                                       True, T0)  # fmt: skip
+    alert = AlertPublished(topic="traffic", zones=["01"], severity="moderate", text={"es": "Corte en la calle Mayor."})
+    pages = []
+    for i in range(ctx.count):
+        unit = notification.publish_alert(alert, "/legacy/movilidad", f"e-{i}", ports, None)
+        store.commit(unit)
+        pages.append(AlertPageReady.model_validate(events_in(unit)[0][1]))
+
+    def step(i: int) -> int:
+        before = len(store.notifications)
+        store.commit(notification.alert_page(pages[i], ports, None))
+        return len(store.notifications) - before
+
+    return step
+
+
+def chunk_decided(ctx: Context) -> Step:
+    """``bulk.chunk.ready``: one stored chunk of ``FAN_OUT`` rows (a job each time, its rows to citizens C360
+    knows), each row decided, rendered and staged; the chunk's counts with the last batch. Items: rows."""
+    ports, store = notification_ports(ctx)
+    for n in range(FAN_OUT):
+        reachable(store, citizen(n))
+    rows: list[tuple[int, Any]] = [
+        (n + 1, {"recipient": {"citizen_id": citizen(n)}, "personalisation": {"name": "Inés", "year": "2026"}})
+        for n in range(FAN_OUT)
+    ]
+    jobs = []
+    for _ in range(ctx.count):
+        staged = notification.submit_bulk(SubmitBulk("ibi", rows, TRIBUTOS_SYSTEM.id), ports, None)
+        store.commit(staged.unit)
+        jobs.append(staged.result["id"])
+
+    def step(i: int) -> int:
+        before = len(store.notifications)
+        store.commit(notification.bulk_chunk(jobs[i], 0, ports, None))
+        return len(store.notifications) - before
+
+    return step
+
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation("kernel", "policies/authz decision alone", authz_alone, "items"),
     Operation("kernel", "policies/authz: its regorus evaluation only", authz_engine, "items"),
@@ -542,6 +729,13 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("audit", "access log page (50 entries)", access_log_page, "items"),
     Operation("rgpd", "request opened (access)", request_opened),
     Operation("rgpd", "domain answer folded", answer_folded),
+    Operation("notification", "notification to a citizen (POST)", notification_posted),
+    Operation("notification", "notification to a citizen (requested event)", notification_requested),
+    Operation("notification", "delivery by e-mail (claim, send, outcome)", delivered_by_email),
+    Operation("notification", "delivery in-app", delivered_in_app),
+    Operation("notification", "consent projected (consent.changed)", consent_projected),
+    Operation("notification", f"alert page fan-out ({FAN_OUT} subscribers)", alert_fanned_out, "items"),
+    Operation("notification", f"bulk chunk ({FAN_OUT} rows)", chunk_decided, "items"),
 )
 
 
@@ -615,17 +809,25 @@ One operation is what a function's process spends on the use case itself: the ke
 decision for the route's action (HTTP routes; events have none), the handler (`functions/<domain>/handlers.py`)
 reading its fake port, deciding — with the real embedded regorus engine as `bootstrap` builds it, because the
 policy is part of the CPU a request costs — and staging its unit of work, and the in-memory store committing
-it (`tests/unit/fakes.py`'s `Ledger`). Not included: HTTP and JSON bodies, the idempotency/dedupe record,
-the access-log write, DynamoDB and its SDK, the outbox relay. Every operation works on its own citizen,
-record or request, so nothing is a dedupe no-op and no `authz` or `position` decision comes from the policy
-memo; the one exception is the contact decision's `policies/consent` question, which names no citizen:
-citizens with the same consents asked in the same minute share one decision, here as in production (its
-engine cost is the "policy consent: engine" row above). Decision log lines are formatted and written, as
-production does at INFO (into `/dev/null`). "Ceiling per core" is 1 s / mean: what one core could do if the
-store and the network cost nothing; the SDK's and the HTTP stack's own CPU come on top. The `kernel` rows are
-the `authz` decision alone (about half of every simple HTTP command), then two of its parts measured apart:
-the regorus evaluation, and the decision log line (the input's canonical SHA-256 and the JSON line); the
-rest is the memo's key (the input as JSON) and the decision object. Source: `bench/cpu.py`.
+it (`tests/unit/fakes.py`'s `Ledger`), with what the handler commits ahead of its unit (a delivery's claim,
+a fan-out's batches of notifications) and, for a delivery, the channel taking the message (a fake e-mail
+provider that records it; the real in-app adapter, into the fake store). Not included: HTTP and JSON bodies,
+the idempotency/dedupe record, the access-log write, DynamoDB and its SDK, the outbox relay, the provider's
+network call. Every operation works on its own citizen, record, request, alert or bulk
+job, so nothing is a dedupe no-op and no `authz` or `position` decision whose input names the citizen comes
+from the policy memo. Questions that name no one are the memo's after the first, here as in production: the
+contact decision's `policies/consent` (citizens with the same consents asked in the same minute share one
+decision; its engine cost is the "policy consent: engine" row above), the `authz` of `POST /v1/notifications`
+(a system on a platform route), and `policies/notifications` (citizens alike in the same minute share one
+choice: what makes a fan-out cheap). A notification's operations go to a citizen C360 gave an e-mail; the
+alert page and the bulk chunk hold {FAN_OUT} subscribers or rows (a page takes up to {notification.ALERT_PAGE}; a
+chunk, but a job's last, at least {CHUNK_MIN}): their mean is per page or chunk, per message the mean / {FAN_OUT}.
+Decision log lines are formatted and written, as production does at INFO (into `/dev/null`). "Ceiling per
+core" is 1 s / mean: what one core could do if the store and the network cost nothing; the SDK's and the HTTP
+stack's own CPU come on top. The `kernel` rows are the `authz` decision alone (about half of every simple
+HTTP command), then two of its parts measured apart: the regorus evaluation, and the decision log line (the
+input's canonical SHA-256 and the JSON line); the rest is the memo's key (the input as JSON) and the decision
+object. Source: `bench/cpu.py`.
 
 | domain | operation | CPU p50 µs | CPU mean µs | ceiling per core (ops/s) |
 |---|---|---|---|---|

@@ -1,6 +1,7 @@
 """``bench/cpu.py`` with a handful of operations each: every use case ran, each one did its work (writes staged
-and committed on the fake store, or items a question answered), so the benchmark cannot silently measure a
-no-op; and recording the figures replaces their section of ``docs/benchmarks.md`` rather than adding one."""
+and committed on the fake store, or items a question answered or a fan-out wrote), so the benchmark cannot
+silently measure a no-op; and recording the figures replaces their section of ``docs/benchmarks.md`` rather than
+adding one."""
 
 from __future__ import annotations
 
@@ -46,9 +47,24 @@ def test_the_writes_are_those_of_the_use_case_not_a_replay(results: list[cpu.Res
     assert items["contact decision (consent policy from memo)"] == 1
 
 
+def test_notifications_are_decided_delivered_and_fanned_out_in_full(results: list[cpu.Result]) -> None:
+    # GIVEN what notification's use cases write each time: a notification and its accepted event; a delivery's
+    # claim committed ahead (sending + its event) and its outcome (delivered + its event), or in-app the message,
+    # the notification delivered and the sending and delivered events in one unit; the consent in the profile
+    work = {r.operation.name: r.work // N for r in results if r.operation.domain == "notification"}
+    assert work["notification to a citizen (POST)"] == 2
+    assert work["notification to a citizen (requested event)"] == 2
+    assert work["delivery by e-mail (claim, send, outcome)"] == 4
+    assert work["delivery in-app"] == 4
+    assert work["consent projected (consent.changed)"] == 1
+    # AND a fan-out wrote one notification per subscriber of the page, per row of the chunk
+    assert work[f"alert page fan-out ({cpu.FAN_OUT} subscribers)"] == cpu.FAN_OUT
+    assert work[f"bulk chunk ({cpu.FAN_OUT} rows)"] == cpu.FAN_OUT
+
+
 def test_the_use_cases_the_issue_names_are_measured() -> None:
     domains = {op.domain for op in cpu.OPERATIONS}
-    assert {"consent", "citizen", "position", "interaction", "audit", "rgpd"} <= domains
+    assert {"consent", "citizen", "position", "interaction", "audit", "rgpd", "notification"} <= domains
 
 
 def test_recording_replaces_the_section_and_keeps_the_others(results: list[cpu.Result], tmp_path: Path) -> None:

@@ -456,6 +456,21 @@ test_malformed_quiet_hours_denied_on_sms if {
 	has_reason(d, "Quiet hours cannot be checked")
 }
 
+test_minutes_reads_every_valid_time_and_nothing_else if {
+	# GIVEN times at the edges of a day, with leading zeros
+	minutes("00:00") == 0
+	minutes("08:05") == 485
+	minutes("23:59") == 1439
+
+	# THEN anything that is not HH:MM within a day is undefined (so quiet hours cannot be checked)
+	not minutes("24:00")
+	not minutes("12:60")
+	not minutes("8:00")
+	not minutes("08-00")
+	not minutes("ab:cd")
+	not minutes(480)
+}
+
 # ---------------------------------------------------------------------------
 # Alerts that override quiet hours (Ley 17/2015)
 # ---------------------------------------------------------------------------

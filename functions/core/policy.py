@@ -50,10 +50,15 @@ class Policy(Protocol):
     def decide(self, package: str, input_: dict[str, Any]) -> Decision: ...
 
 
-def input_hash(input_: dict[str, Any]) -> str:
+def canonical_input(input_: dict[str, Any]) -> str:
+    """The input as canonical JSON (keys sorted, no spaces): the memo's key, the engine's input and what the
+    decision log hashes, serialised once per decision."""
+    return json.dumps(input_, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def input_hash(input_: dict[str, Any], canonical: str | None = None) -> str:
     """A stable hash of a policy input, for the decision log."""
-    canonical = json.dumps(input_, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256((canonical or canonical_input(input_)).encode()).hexdigest()
 
 
 def _to_decision(package: str, result: Any) -> Decision:
@@ -125,28 +130,38 @@ class EmbeddedPolicy:
         Decisions are memoised per input: the bundle never changes within a process, so a decision is a
         pure function of its input. Fan-outs (one alert, many citizens alike) ask the same question often.
         """
-        key = f"{package}\0{json.dumps(input_)}"  # key order as built: a different order only misses
+        return self._evaluate(package, canonical_input(input_))
+
+    def _evaluate(self, package: str, text: str) -> Any:
+        key = f"{package}\0{text}"
         cached = self._memo.get(key)
         if cached is None:
-            cached = self._memo[key] = self.evaluate_uncached(package, input_)
+            cached = self._memo[key] = self._run(package, text)
             if len(self._memo) > MEMO_SIZE:
                 self._memo.clear()  # crude but bounded: a fresh start costs one evaluation per input
         return cached  # shared: callers treat decisions as read-only
 
     def evaluate_uncached(self, package: str, input_: dict[str, Any]) -> Any:
         """Always run the engine (benchmarks; the memo's first evaluation)."""
+        return self._run(package, json.dumps(input_))
+
+    def _run(self, package: str, text: str) -> Any:
         if package not in self.bundle.packages:
             raise PolicyUnavailableError(f"no policy package {package!r}")
         vm = self._vm()
-        vm.set_input_json(json.dumps(input_))
+        vm.set_input_json(text)
         return json.loads(vm.execute_entry_point(f"data.{package}.{DECISION_RULE}"))
 
     def decide(self, package: str, input_: dict[str, Any]) -> Decision:
         """The decision, logged with this bundle's revision; an input seen before costs the log line only."""
-        key = f"{package}\0{json.dumps(input_)}"
+        text = canonical_input(input_)
+        key = f"{package}\0{text}"
         known = self._decided.get(key)
         if known is None:
-            known = self._decided[key] = (_to_decision(package, self.evaluate(package, input_)), input_hash(input_))
+            known = self._decided[key] = (
+                _to_decision(package, self._evaluate(package, text)),
+                input_hash(input_, text),
+            )
             if len(self._decided) > MEMO_SIZE:
                 self._decided.clear()
         log_decision(package, known[0], input_, self.bundle.version, known[1])

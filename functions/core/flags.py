@@ -31,9 +31,9 @@ from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import FlagResolutionDetails, Reason
 from openfeature.provider import AbstractProvider, Metadata
 
-from events.flags import FlagRules
 from functions.core.errors import PicError
 from functions.core.logging import get_logger
+from functions.core.madrid import find_zone
 from functions.core.poller import ConditionalGet, Watcher
 from functions.core.settings import get_settings
 
@@ -91,14 +91,38 @@ def decide(flag: str, rule: Rule, citizen_id: str | None, district: str | None) 
 # ---- the snapshot: what GET /v1/flags serves ----------------------------------------------------------
 
 
-def snapshot_body(catalogue: dict[str, Any], changed: dict[str, tuple[FlagRules, int]]) -> dict[str, Any]:
-    """The snapshot every function evaluates: each catalogued app's rules (``changed``'s stored version where
-    an administrator changed them, else the catalogue's default, version 0) and a revision that moves with
-    any of them (the ETag)."""
+def rule_of(entry: Any, version: int = 0) -> Rule:
+    """A flag's rules as served (``enabled``, ``districts``, ``percentage``; ``events.flags.FlagRules`` is
+    their model in the API), checked without pydantic: ``ValueError`` if they are not rules."""
+    if not isinstance(entry, dict):
+        raise ValueError("a flag's rules are an object")
+    enabled, districts, percentage = entry.get("enabled"), entry.get("districts", []), entry.get("percentage", 100)
+    if not isinstance(enabled, bool):
+        raise ValueError("enabled is true or false")
+    if not isinstance(districts, list) or not all(_is_district(d) for d in districts):
+        raise ValueError("districts are Madrid's district codes (01-21)")
+    if isinstance(percentage, bool) or not isinstance(percentage, int) or not 0 <= percentage <= 100:
+        raise ValueError("percentage is an integer 0-100")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise ValueError("version is a non-negative integer")
+    return Rule(enabled, frozenset(districts), percentage, version)
+
+
+def _is_district(code: Any) -> bool:
+    zone = find_zone(code) if isinstance(code, str) else None
+    return zone is not None and zone.kind == "district"
+
+
+def snapshot_body(catalogue: dict[str, Any], changed: dict[str, tuple[dict[str, Any], int]]) -> dict[str, Any]:
+    """The snapshot every function evaluates: each catalogued app's rules (``changed``'s stored rules and
+    version where an administrator changed them, else the catalogue's default, version 0) and a revision that
+    moves with any of them (the ETag)."""
     flags: dict[str, Any] = {}
     for app, entry in sorted(catalogue["apps"].items()):
-        rules, version = changed.get(app, (FlagRules.model_validate(entry["rules"]), 0))
-        flags[app] = {**rules.model_dump(mode="json"), "version": version, "title": entry["title"]}
+        rules, version = changed.get(app, (entry["rules"], 0))
+        rule = rule_of(rules, version)
+        served = {"enabled": rule.enabled, "districts": sorted(rule.districts), "percentage": rule.percentage}
+        flags[app] = {**served, "version": version, "title": entry["title"]}
     canonical = json.dumps(flags, sort_keys=True, separators=(",", ":"))
     return {"revision": hashlib.sha256(canonical.encode()).hexdigest()[:20], "flags": flags}
 
@@ -120,14 +144,11 @@ class Snapshot:
         """A snapshot as served, validated (``ValueError`` if not one: the serving snapshot stays)."""
         if not isinstance(body, dict) or not isinstance(body.get("flags"), dict) or not body.get("revision"):
             raise ValueError("a flag snapshot has a revision and flags")
-        rules: dict[str, Rule] = {}
-        for name, entry in body["flags"].items():
-            if not isinstance(entry, dict) or not isinstance(entry.get("version", 0), int):
-                raise ValueError(f"flag {name!r} is not an object with an integer version")
-            parsed = FlagRules.model_validate(
-                {k: entry[k] for k in ("enabled", "districts", "percentage") if k in entry}
-            )
-            rules[name] = Rule(parsed.enabled, frozenset(parsed.districts), parsed.percentage, entry.get("version", 0))
+        flags = body["flags"].items()
+        rules = {
+            str(name): rule_of(entry, entry.get("version", 0) if isinstance(entry, dict) else 0)
+            for name, entry in flags
+        }
         return cls(str(body["revision"]), rules)
 
 
@@ -246,11 +267,19 @@ def build_snapshots() -> Snapshots:
     return snapshots
 
 
-@lru_cache(maxsize=1)
+_CLIENT: list[OpenFeatureClient] = []
+_CLIENT_LOCK = threading.Lock()
+
+
 def client() -> OpenFeatureClient:
-    """The OpenFeature client of PIC's flags, its provider registered once per process."""
-    api.set_provider(SnapshotProvider(build_snapshots()), domain=OPENFEATURE_DOMAIN)
-    return api.get_client(domain=OPENFEATURE_DOMAIN)
+    """The OpenFeature client of PIC's flags, its provider registered once per process (the first of several
+    concurrent first requests builds it; the others wait for it)."""
+    if not _CLIENT:
+        with _CLIENT_LOCK:
+            if not _CLIENT:
+                api.set_provider(SnapshotProvider(build_snapshots()), domain=OPENFEATURE_DOMAIN)
+                _CLIENT.append(api.get_client(domain=OPENFEATURE_DOMAIN))
+    return _CLIENT[0]
 
 
 def enabled(app: str, context: CitizenContext | None = None) -> bool:

@@ -91,7 +91,10 @@ def arrange_apps(cmd: ArrangeApps, ports: FlagPorts, traceparent: str | None) ->
 def snapshot(ports: FlagPorts) -> dict[str, Any]:
     """What every function evaluates (``GET /v1/flags``): each catalogued app's current rules, a revision."""
     stored = ports.store.fetch_flags()
-    changed = {name: (flag.rules, flag.version) for name, flag in stored.items() if name in ports.catalogue["apps"]}
+    apps = ports.catalogue["apps"]
+    changed = {
+        name: (flag.rules.model_dump(mode="json"), flag.version) for name, flag in stored.items() if name in apps
+    }
     return kernel_flags.snapshot_body(ports.catalogue, changed)
 
 

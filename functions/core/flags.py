@@ -31,7 +31,7 @@ from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import FlagResolutionDetails, Reason
 from openfeature.provider import AbstractProvider, Metadata
 
-from functions.core.errors import PicError
+from functions.core.errors import MicroAppOffError
 from functions.core.logging import get_logger
 from functions.core.madrid import find_zone
 from functions.core.poller import ConditionalGet, Watcher
@@ -40,10 +40,6 @@ from functions.core.settings import get_settings
 OPENFEATURE_DOMAIN = "pic"
 MAX_SNAPSHOT_BYTES = 256 * 1024
 BUCKETS = 10_000  # a share is decided to 0.01 %
-
-
-class MicroAppOffError(PicError):
-    status, slug, title = 404, "micro-app-off", "This micro-app is switched off"
 
 
 @dataclass(frozen=True)

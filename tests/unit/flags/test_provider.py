@@ -16,6 +16,7 @@ from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 
 from functions.core import flags
+from functions.core.errors import MicroAppOffError
 from functions.core.flags import CitizenContext, Rule, Snapshot, SnapshotProvider, Snapshots, decide
 from functions.core.poller import ConditionalGet
 from functions.core.settings import get_settings
@@ -118,7 +119,7 @@ def test_an_unknown_flag_or_type_gives_the_default_with_an_error_code(client: An
 def test_enabled_and_require_app_use_the_process_provider() -> None:
     assert flags.enabled("inbox", CitizenContext("c-1")) is True
     assert flags.enabled("pay", CitizenContext("c-1")) is False
-    with pytest.raises(flags.MicroAppOffError) as refused:
+    with pytest.raises(MicroAppOffError) as refused:
         flags.require_app("pay", CitizenContext("c-1"))
     assert refused.value.to_problem()["app"] == "pay" and refused.value.status == 404
 

@@ -99,8 +99,7 @@ def test_a_malformed_snapshot_is_refused() -> None:
 def client() -> Iterator[Any]:
     snapshot = Snapshot("r1", {"inbox": ON, "pay": Rule(False, frozenset(), 100, 3)})
     api.set_provider(SnapshotProvider(Snapshots(snapshot)), domain="test-flags")
-    yield api.get_client(domain="test-flags")
-    api.clear_providers()
+    yield api.get_client(domain="test-flags")  # its own domain: the process's "pic" provider stays registered
 
 
 def test_the_provider_answers_through_the_sdk(client: Any) -> None:

@@ -180,10 +180,11 @@ class WebFunction:
         """A refusal as a page in the person's language; the sign-in page for a missing or expired session."""
         if isinstance(error, SessionExpiredError):
             return render(ctx, "signin.html", 401, next=ctx.request.full_path.rstrip("?"))
-        if error.status >= 500:
-            get_logger().info("page failed", extra={"status": error.status, "problem": error.slug})
         status = error.status if 400 <= error.status < 600 else 500
         key = f"error.{status}" if status in (400, 403, 404, 405, 409, 413, 422, 503) else "error.other"
-        response = render(ctx, "error.html", status, title=ctx.t(key), detail=error.detail, problem=error.slug)
+        # the person's language, not the API's English detail (which may name ids); the detail goes to the log
+        get_logger().info("page refused", extra={"status": status, "problem": error.slug, "detail": error.detail})
+        detail = i18n.translate_or(ctx.lang, f"problem.{error.slug}", ctx.t("error.detail"))
+        response = render(ctx, "error.html", status, title=ctx.t(key), detail=detail, problem=error.slug)
         response.headers.update({k: v for k, v in error.headers.items() if k in ("Allow", "Retry-After")})
         return response

@@ -9,6 +9,7 @@ always routed), including for paths no route serves.
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import pytest
@@ -67,6 +68,17 @@ def test_every_route_reaches_its_function_in_the_cluster_and_in_make_run(
 
     # THEN both send it to that Service, as the annotations say
     assert in_cluster == in_make_run == _by_annotation(path) == service, (path, in_cluster, in_make_run)
+
+
+PAGES = sorted({page.rule for page in importlib.import_module("functions.web.main").PAGES})
+
+
+@pytest.mark.parametrize("rule", PAGES)
+def test_every_page_of_the_citizen_app_reaches_pic_web_in_the_cluster_and_in_make_run(
+    cluster: HttpRouteTable, rule: str
+) -> None:
+    path = _concrete(rule)
+    assert cluster.match(path) == MAKE_RUN.match(path) == _by_annotation(path) == "pic-web", path
 
 
 UNROUTED = [

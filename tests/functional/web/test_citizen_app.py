@@ -13,6 +13,7 @@ import requests
 
 from local.harness import Platform
 from tests.functional.consent_support import citizen_url
+from tests.functional.notification.test_notification_rgpd import an_inapp_citizen, inbox
 from tests.functional.web.web_support import csrf_of, sign_in
 
 
@@ -201,3 +202,23 @@ def test_requesting_and_downloading_the_access_export(platform: Platform) -> Non
     # AND "who looked at my data" lists the reads the app made for them
     log = browser.get(platform.url("/app/my-data"), timeout=15)
     assert 'id="access-log"' in log.text
+
+
+def test_reading_an_inbox_message_marks_it_read(platform: Platform) -> None:
+    # GIVEN a citizen with a legal notice and a campaign message in their in-app inbox
+    citizen, notice, _ = an_inapp_citizen(platform)
+    browser = sign_in(platform, citizen)
+    page = browser.get(platform.url("/app/inbox"), timeout=15)
+    assert page.status_code == 200 and f'id="mark-read-{notice}"' in page.text
+
+    # WHEN they mark the notice read
+    done = browser.post(
+        platform.url(f"/app/inbox/{notice}/read"), data={"csrf": csrf_of(page)}, allow_redirects=False, timeout=15
+    )
+
+    # THEN the API has it read, and the page no longer offers to
+    assert done.status_code == 303, done.text
+    read = {m["notification_id"]: m["read"] for m in inbox(platform, citizen)}
+    assert read[notice] is True
+    again = browser.get(platform.url("/app/inbox"), timeout=15)
+    assert f'id="mark-read-{notice}"' not in again.text and f'id="message-{notice}"' in again.text

@@ -1,7 +1,7 @@
 """``make bench``: runs every benchmark against a freshly started local platform, prints the figures and
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
-``python -m bench PART...`` runs only those parts (``cpu``, ``latency``, ``coldstart``, ``store-calls``) and
+``python -m bench PART...`` runs only those parts (``cpu``, ``latency``, ``coldstart``, ``store-calls``, ``flags``) and
 replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import c360, c360_events, coldstart, cpu, latency, pipeline, policy, reads, rgpd, senders, store_calls
+from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import notifications as notify  # NOT
 from bench import position as position_bench  # global position (POS)
 from bench.stats import Figure, machine, record_section, recorded, table
@@ -137,6 +138,8 @@ def run_parts(parts: list[str]) -> int:
     started = datetime.now(UTC)
     if "cpu" in parts:
         cpu.main([])
+    if "flags" in parts:
+        flag_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -158,7 +161,7 @@ def run_parts(parts: list[str]) -> int:
     return 0
 
 
-PARTS = ("cpu", "latency", "coldstart", "store-calls")
+PARTS = ("cpu", "latency", "coldstart", "store-calls", "flags")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     cpu_results = cpu.run_all()
     cpu.show(cpu_results)
     cpu_section = cpu.section(cpu_results, started.date(), cpu.N)
+    print("… flag evaluation in process", file=sys.stderr, flush=True)
+    flag_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

@@ -104,6 +104,9 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         # a person reads this console: one readable line per log entry (JSON where deployed, or when asked)
         "PIC_LOG_FORMAT": os.environ.get("PIC_LOG_FORMAT", "human"),
         "PIC_OPA_URL": base,
+        # FLAG: every function polls the micro-apps' flag snapshot from the API host, as in the cluster
+        "PIC_FLAGS_URL": f"{base}/v1/flags",
+        "PIC_FLAGS_POLL_SECONDS": os.environ.get("PIC_FLAGS_POLL_SECONDS", "2"),
         # NOT: the local notification providers (SMTP capture in this process; SMS/push sinks on the gateway)
         "PIC_SMTP_HOST": "127.0.0.1",
         "PIC_SMTP_PORT": str(args.smtp_port),

@@ -18,7 +18,10 @@ from functions.core.http import Route
 ROOT = Path(__file__).resolve().parents[2]
 ACTIONS: dict[str, Any] = json.loads((ROOT / "policies/authz/data.json").read_text(encoding="utf-8"))["actions"]
 ROUTES = [(capability, route) for capability, routes in discover_routes().items() for route in routes]
-PUBLIC = {("GET", "/v1/consent-terms")}  # what anyone may read: published texts, no personal data
+PUBLIC = {  # what anyone may read: no personal data
+    ("GET", "/v1/consent-terms"),  # published consent texts
+    ("GET", "/v1/flags"),  # the micro-apps' flags: app names, district codes, shares (every function polls it)
+}
 
 
 def test_every_http_function_is_an_api_or_a_channel_and_each_is_audited() -> None:

@@ -144,11 +144,6 @@ class Settings(BaseModel):
         validation_alias="PIC_OIDC_REDIRECT_URI",
         description="the app's callback as the issuer knows it; https:// makes the session cookie __Host- and Secure",
     )
-    web_apps: str = Field(
-        "position,consents,alerts,inbox,my-data",
-        validation_alias="PIC_WEB_APPS",
-        description="the citizen app's micro-apps switched on, comma-separated, until the flags domain decides them",
-    )
     web_session_hours: float = Field(8.0, validation_alias="PIC_WEB_SESSION_HOURS", gt=0, le=24)
 
     # ---- notifications (NOT): channel providers, rate limits, callback signing ----

@@ -1,12 +1,13 @@
-"""Which micro-apps of the citizen app are on. Each group of pages is a micro-app switched by a flag; until
-the flags domain's OpenFeature provider (``functions.core.flags``) lands, the switch is the setting
-``PIC_WEB_APPS``. A page of an app that is off answers 404 and its entry leaves the navigation."""
+"""Which micro-apps of the citizen app are on for the signed-in person. Each group of pages is a micro-app
+switched by a flag the ``flags`` domain owns, evaluated in process by the kernel's OpenFeature provider
+(``functions.core.flags``, polling the flag snapshot). A page of an app that is off answers 404 and its entry
+leaves the navigation; the API's own gate refuses the app's routes too (``micro-app-off``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from functions.core.settings import get_settings
+from functions.core import flags
 
 
 @dataclass(frozen=True)
@@ -23,14 +24,12 @@ APPS = (
     MicroApp("inbox", "/app/inbox", "nav.inbox"),
     MicroApp("my-data", "/app/my-data", "nav.my_data"),
 )
-KNOWN = frozenset(app.name for app in APPS)
 
 
-def enabled_apps() -> frozenset[str]:
-    """The micro-apps on now (unknown names in the setting are ignored)."""
-    return frozenset(n.strip() for n in get_settings().web_apps.split(",")) & KNOWN
+def enabled(app: str, citizen_id: str | None) -> bool:
+    """Whether ``app`` is on for this person (a partial rollout picks citizens by id; none named: off)."""
+    return flags.enabled(app, flags.CitizenContext(citizen_id=citizen_id or None))
 
 
-def navigation() -> list[MicroApp]:
-    on = enabled_apps()
-    return [app for app in APPS if app.name in on]
+def navigation(citizen_id: str | None) -> list[MicroApp]:
+    return [app for app in APPS if enabled(app.name, citizen_id)]

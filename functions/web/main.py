@@ -19,7 +19,7 @@ import functions_framework
 
 from functions.core.errors import NotFoundError
 from functions.core.madrid import zones
-from functions.web import service
+from functions.web import apps, service
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
 from functions.web.i18n import LANGUAGES
@@ -119,9 +119,7 @@ def home(ctx: PageContext) -> flask.Response:
     it is personalised (mode b) or not (mode a), from the ``personalisation`` consent."""
     if ctx.session is None or not ctx.session.signed_in or not ctx.session.live(ctx.now):
         return render(ctx, "landing.html")
-    from functions.web.apps import enabled_apps
-
-    if "position" not in enabled_apps():
+    if not apps.enabled("position", ctx.session.subject):
         return render(ctx, "home.html", position=None, mode=None)
     position = ctx.api("GET", ctx.citizen_path("/position"))
     consents = ctx.api("GET", ctx.citizen_path("/consents"))

@@ -101,7 +101,7 @@ def render(ctx: PageContext, template: str, status: int = 200, **values: Any) ->
         lang=ctx.lang,
         session=ctx.session,
         csrf=ctx.session.csrf if ctx.session else "",
-        nav=apps.navigation() if ctx.session and ctx.session.signed_in else [],
+        nav=apps.navigation(ctx.session.subject) if ctx.session and ctx.session.signed_in else [],
         path=ctx.request.path,
         **values,
     )
@@ -164,10 +164,10 @@ class WebFunction:
         except NotFound as exc:
             raise NotFoundError(f"no page {request.path}") from exc
         page = self.pages[int(endpoint)]
-        if page.app is not None and page.app not in apps.enabled_apps():
-            raise NotFoundError(f"the {page.app} section is not available")
         if page.access == "session":
             ctx.session = require(ctx.session, ctx.now)
+        if page.app is not None and not apps.enabled(page.app, ctx.session.subject if ctx.session else None):
+            raise NotFoundError(f"the {page.app} section is not available")
         if request.method == "POST":
             if (request.content_length or 0) > MAX_FORM_BYTES:
                 raise ApiProblem(413, {"title": "The form is too large"})

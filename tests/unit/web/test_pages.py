@@ -12,7 +12,7 @@ import flask
 import pytest
 import requests
 
-from functions.core.settings import Settings, get_settings
+from functions.core.settings import get_settings
 from functions.web import main, service
 from functions.web.api import Api
 from functions.web.bootstrap import WebPorts
@@ -109,7 +109,7 @@ def test_an_ended_session_is_the_sign_in_page(signed: service.Session) -> None:
 def test_a_micro_app_that_is_off_is_a_404_and_leaves_the_navigation(
     signed: service.Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("functions.web.apps.get_settings", lambda: Settings(web_apps="position,consents"))
+    monkeypatch.setattr("functions.web.apps.flags.enabled", lambda app, context: app in ("position", "consents"))
     http = FakeHttp({("GET", "/v1/citizens/c-1/inbox"): (200, {"unread": 0, "messages": []})})
     app = _app(FakeSessions({signed.id: signed}), http)
     assert _get(app, "/app/inbox", signed.id).status_code == 404

@@ -222,3 +222,38 @@ def test_reading_an_inbox_message_marks_it_read(platform: Platform) -> None:
     assert read[notice] is True
     again = browser.get(platform.url("/app/inbox"), timeout=15)
     assert f'id="mark-read-{notice}"' not in again.text and f'id="message-{notice}"' in again.text
+
+
+def test_saving_preferences_and_reporting_a_barrier(platform: Platform) -> None:
+    # GIVEN a signed-in citizen on the preferences page
+    citizen = _citizen()
+    browser = sign_in(platform, citizen)
+    page = browser.get(platform.url("/app/preferences"), timeout=15)
+    form = {
+        "csrf": csrf_of(page),
+        "language": "en",
+        "channels": ["email"],
+        "quiet_start": "22:00",
+        "quiet_end": "08:00",
+    }
+    saved = browser.post(platform.url("/app/preferences"), data=form, allow_redirects=False, timeout=15)
+    # THEN the API holds them
+    assert saved.status_code == 303, saved.text
+    prefs = platform.http.get(
+        citizen_url(platform, citizen, "/preferences"), headers=platform.as_(citizen), timeout=10
+    ).json()
+    assert (prefs["language"], prefs["channels"], prefs["quiet_hours"]) == (
+        "en",
+        ["email"],
+        {"start": "22:00", "end": "08:00"},
+    )
+    # AND anyone, signed in or not, can report an accessibility barrier (the form carries its own token)
+    visitor = requests.Session()
+    barrier = visitor.get(platform.url("/app/accessibility/barrier"), timeout=10)
+    sent = visitor.post(
+        platform.url("/app/accessibility/barrier"),
+        data={"csrf": csrf_of(barrier), "description": "The zone list is too long for a screen reader"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert sent.status_code == 303 and sent.headers["Location"].endswith("done=sent")

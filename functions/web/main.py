@@ -9,6 +9,7 @@ Sign-in is OpenID Connect's code flow with PKCE (``oidc.py``); sessions are serv
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,7 @@ def switch_language(ctx: PageContext, code: str) -> flask.Response:
     ctx.cookies.append((LANG_COOKIE, code, {"path": "/app/", "secure": _secure(ctx.ports), "samesite": "Lax",
                                               "max_age": 365 * 86400}))  # fmt: skip
     if ctx.session is not None:
-        ctx.ports.sessions.save(service.Session(**{**ctx.session.__dict__, "lang": code}))
+        ctx.ports.sessions.save(replace(ctx.session, lang=code))
     return redirect(service.safe_return(ctx.request.args.get("next")))
 
 

@@ -1,8 +1,8 @@
 """``make bench``: runs every benchmark against a freshly started local platform, prints the figures and
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
-``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``, ``flags``) and
-replaces only their sections of ``docs/benchmarks.md``."""
+``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
+``flags``) and replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 

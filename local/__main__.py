@@ -94,6 +94,10 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "PIC_JWT_ISSUER": base,
         "PIC_JWT_AUDIENCE": "pic",
         "K_SINK": f"{base}/events",
+        # the citizen app (pic-web): the gateway is the API host and the dev IdP its OpenID Connect issuer
+        "PIC_API_URL": base,
+        "PIC_OIDC_ISSUER": base,
+        "PIC_OIDC_REDIRECT_URI": f"{base}/app/auth/callback",
         # an empty PIC_RELAY_WAKE / PIC_BROKER_WAKE turns a wake off (they only poll: the "before" of ADR 0017)
         "PIC_RELAY_WAKE": os.environ.get("PIC_RELAY_WAKE", f"udp://127.0.0.1:{args.relay_wake_port}"),
         "PIC_BROKER_WAKE": os.environ.get("PIC_BROKER_WAKE", f"udp://127.0.0.1:{args.broker_wake_port}"),

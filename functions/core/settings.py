@@ -124,6 +124,28 @@ class Settings(BaseModel):
         description="HMAC key of the blind indexes; from a Secret when deployed, never the default",
     )
 
+    # ---- channels (web, issue 13): the citizen app's API host and its OpenID Connect client ----
+    api_url: str = Field(
+        "http://127.0.0.1:8080",
+        validation_alias="PIC_API_URL",
+        description="the platform's one public API host the web channel reads and writes through (a BFF)",
+    )
+    oidc_issuer: str = Field(
+        "http://127.0.0.1:8080",
+        validation_alias="PIC_OIDC_ISSUER",
+        description="the OpenID Connect issuer people sign in with (Cl@ve, the council's IdP; the dev IdP locally)",
+    )
+    oidc_client_id: str = Field("pic-web", validation_alias="PIC_OIDC_CLIENT_ID")
+    oidc_client_secret: str = Field(
+        "pic-local-web-client-not-a-secret", validation_alias="PIC_OIDC_CLIENT_SECRET", min_length=16
+    )
+    oidc_redirect_uri: str = Field(
+        "http://127.0.0.1:8080/app/auth/callback",
+        validation_alias="PIC_OIDC_REDIRECT_URI",
+        description="the app's callback as the issuer knows it; https:// makes the session cookie __Host- and Secure",
+    )
+    web_session_hours: float = Field(8.0, validation_alias="PIC_WEB_SESSION_HOURS", gt=0, le=24)
+
     # ---- notifications (NOT): channel providers, rate limits, callback signing ----
     notify_email_provider: str = Field("smtp", validation_alias="PIC_NOTIFY_EMAIL", pattern="^(smtp|ses)$")
     smtp_host: str = Field("127.0.0.1", validation_alias="PIC_SMTP_HOST")

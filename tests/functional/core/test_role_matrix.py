@@ -93,6 +93,9 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "flags.change": {"platform": {"admin"}},
     "flags.history": {"platform": {"admin"}},
 }
+# The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
+# token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
+# audits every page; tests/contract/test_route_table.py fails for an HTTP function that is neither.
 ROUTES = [route for routes in discover_routes().values() for route in routes if not route.public]
 
 

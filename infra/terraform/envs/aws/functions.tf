@@ -552,6 +552,27 @@ module "role_pic_position" {
   kms_key_arns = [module.kms.key_arn]
 }
 
+# functions/web/main.py web_http: the citizen app reads and writes its sessions and barrier reports by key
+# (GetItem with a consistent read, PutItem, DeleteItem); everything else it does through the public API.
+module "role_pic_web" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-web"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-web"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "Sessions"
+      table_arn = module.table_web.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
 # functions/position/main.py position_events: folds events into the projections (GetItem, PutItem; a
 # moved link deletes the old membership, DeleteItem) with the event's idempotency record; projects the
 # restriction flag (GetItem, PutItem); answers RGPD requests: reads everything held (Query, BatchGetItem),

@@ -195,6 +195,26 @@ module "table_audit" {
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
 
+# ---- channels (issue 13): the citizen app ----
+
+# functions/web/storage.py SessionItem and BarrierItem: server-side sessions (the access token never reaches
+# the browser) and reported accessibility barriers (key barrier#<id>), both deleted by TTL on expires_at.
+module "table_web" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}web"
+  hash_key = "session_id"
+  attributes = [
+    { name = "session_id", type = "S" },
+  ]
+  ttl_attribute_name = "expires_at"
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
 # ---- notifications and alerts (NOT) ----
 # functions/notification/storage.py NotificationItem family: templates (every version kept), notifications
 # and their history (index by-recipient: what was sent to a citizen id or to an address's blind index, for

@@ -387,20 +387,23 @@ within(now, start, end) if {
 	now < end
 }
 
-# Minutes since midnight of a "HH:MM" string; undefined for anything else.
-# Digits are read one by one: regorus's to_number rejects a leading zero ("08"), OPA's does not.
+# Minutes since midnight of a "HH:MM" string; undefined for anything else. Each half is looked up in a
+# table of two-digit numbers (regorus's to_number rejects a leading zero, "08", and a regex or digit-by-digit
+# parse costs tens of microseconds per decision).
 minutes(hhmm) := (hours * 60) + mins if {
 	is_string(hhmm)
 	count(hhmm) == 5
 	substring(hhmm, 2, 1) == ":"
-	digits := [digit(hhmm, i) | some i in [0, 1, 3, 4]]
-	every d in digits { d >= 0 }
-	hours := (digits[0] * 10) + digits[1]
-	mins := (digits[2] * 10) + digits[3]
+	hours := two_digits[substring(hhmm, 0, 2)]
+	mins := two_digits[substring(hhmm, 3, 2)]
 	hours < 24
-	mins < 60
 }
 
-# Digit by digit without regex (a compiled regex per call costs ~20 µs in the engine) or to_number
-# (regorus refuses "08").
-digit(s, i) := indexof("0123456789", substring(s, i, 1))
+two_digits := {
+	"00": 0, "01": 1, "02": 2, "03": 3, "04": 4, "05": 5, "06": 6, "07": 7, "08": 8, "09": 9,
+	"10": 10, "11": 11, "12": 12, "13": 13, "14": 14, "15": 15, "16": 16, "17": 17, "18": 18, "19": 19,
+	"20": 20, "21": 21, "22": 22, "23": 23, "24": 24, "25": 25, "26": 26, "27": 27, "28": 28, "29": 29,
+	"30": 30, "31": 31, "32": 32, "33": 33, "34": 34, "35": 35, "36": 36, "37": 37, "38": 38, "39": 39,
+	"40": 40, "41": 41, "42": 42, "43": 43, "44": 44, "45": 45, "46": 46, "47": 47, "48": 48, "49": 49,
+	"50": 50, "51": 51, "52": 52, "53": 53, "54": 54, "55": 55, "56": 56, "57": 57, "58": 58, "59": 59,
+}

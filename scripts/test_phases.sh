@@ -6,9 +6,11 @@ set -u
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 ARGS=${PYTEST_ARGS:-}
-# The fuzz and the emulated protocol's own tests already ran in the functional phase; they do not depend on
-# the store (docs/decisions/0005).
+# What already ran in the functional phase and does not depend on the store (docs/decisions/0005): the fuzz,
+# the emulated protocol's own tests, the store-call budgets (measured on a DynamoDB Local of their own) and
+# the README's walk-throughs (the documentation, run twice).
 ALTERNATOR_SKIP="--ignore=tests/functional/core/test_api_fuzz.py --ignore=tests/functional/core/test_emulated_transactions.py"
+ALTERNATOR_SKIP+=" --ignore=tests/functional/core/test_store_calls.py --ignore=tests/functional/core/test_readme_walkthroughs.py"
 
 declare -a NAMES RESULTS TIMES
 failed=0

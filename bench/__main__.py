@@ -1,7 +1,7 @@
 """``make bench``: runs every benchmark against a freshly started local platform, prints the figures and
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
-``python -m bench PART...`` runs only those parts (``cpu``, ``latency``, ``coldstart``, ``store-calls``) and
+``python -m bench PART...`` runs only those parts (``cpu``, ``latency``, ``coldstart``, ``store-calls``, ``web``) and
 replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import c360, c360_events, coldstart, cpu, latency, pipeline, policy, reads, rgpd, senders, store_calls
+from bench import c360, c360_events, coldstart, cpu, latency, pipeline, policy, reads, rgpd, senders, store_calls, web
 from bench import notifications as notify  # NOT
 from bench import position as position_bench  # global position (POS)
 from bench.stats import Figure, machine, record_section, recorded, table
@@ -120,7 +120,12 @@ def show(figures: list[Figure]) -> None:
         print(f"{figure.name:<75} {figure.value}  {figure.verdict}", flush=True)
 
 
-def record_sections(latencies: list[Figure], coldstarts: list[Figure], started: datetime) -> None:
+def record_sections(
+    latencies: list[Figure], coldstarts: list[Figure], started: datetime, pages: list[Figure] | None = None
+) -> None:
+    if pages:
+        body = f"{web.NOTE}\n{recorded(started, 'python -m bench web')}\n\n{table(pages)}"
+        record_section(web.SECTION, body, REPORT)
     if latencies:
         body = f"{LATENCY_NOTE}\n{recorded(started, 'python -m bench latency')}\n\n{table(latencies)}"
         record_section(LATENCY, body, REPORT)
@@ -141,24 +146,28 @@ def run_parts(parts: list[str]) -> int:
         store_calls.main([])
     latencies: list[Figure] = []
     coldstarts: list[Figure] = []
-    if "latency" in parts or "coldstart" in parts:
+    pages: list[Figure] = []
+    if {"latency", "coldstart", "web"} & set(parts):
 
         def run(platform: Platform, endpoint: str) -> list[Figure]:
+            if "web" in parts:
+                pages.extend(web.run(platform))
+                show(pages)
             if "latency" in parts:
                 latencies.extend(latency.run(platform))
                 show(latencies)
             if "coldstart" in parts:
                 coldstarts.extend(coldstart.run(platform, endpoint))
                 show(coldstarts)
-            return latencies + coldstarts
+            return latencies + coldstarts + pages
 
         with_platform(run)
-    record_sections(latencies, coldstarts, started)
+    record_sections(latencies, coldstarts, started, pages)
     print(f"recorded in {REPORT}")
     return 0
 
 
-PARTS = ("cpu", "latency", "coldstart", "store-calls")
+PARTS = ("cpu", "latency", "coldstart", "store-calls", "web")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                 ("global position", lambda: position_bench.run(platform)),
                 # reads of personal data at light load, broken down by Server-Timing (issue 11, item 12)
                 ("reads at light load", lambda: reads.run(platform)),
+                # the citizen web app: a page's HTML served and the app shell's weight (issue 13)
+                ("citizen web app", lambda: web.run(platform)),
                 # NOT: notifications and alerts
                 ("notifications in process", notify.decide_in_process),
                 ("notifications pipeline", lambda: notify.pipeline(platform, count=1000)),
@@ -220,12 +231,13 @@ def main(argv: list[str] | None = None) -> int:
                 figures += found
         finally:
             platform.stop()
-    own = {f.name for f in figures if f.name.startswith(("light load", "cold start"))}
+    own = {f.name for f in figures if f.name.startswith(("light load", "cold start", "web:"))}
     REPORT.write_text(render([f for f in figures if f.name not in own], started, cpu_section), encoding="utf-8")
     record_sections(
         [f for f in figures if f.name.startswith("light load")],
         [f for f in figures if f.name.startswith("cold start")],
         started,
+        [f for f in figures if f.name.startswith("web:")],
     )
     store_calls.main([])  # its own DynamoDB Local and the functions in process: the store calls per operation
     print(f"recorded in {REPORT}")

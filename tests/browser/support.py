@@ -1,6 +1,6 @@
 """What every browser test checks on every page it reaches: axe-core's WCAG 2.1 AA rules (any violation fails,
-all of them listed), a visible focus indicator on keyboard Tab, no Content-Security-Policy refusal, and a
-screenshot kept as an artefact in ``.pic-data/screenshots/<test>-<width>.png``.
+all of them listed), a visible focus indicator on keyboard Tab, no Content-Security-Policy refusal, no stack
+trace, and a screenshot kept as an artefact in ``.pic-data/screenshots/<test>-<width>.png``.
 
 The browser is Debian's Chromium driven by Playwright (no browser download); axe-core is the npm package
 installed by ``scripts/bootstrap.sh`` into ``.tools/axe``. axe is evaluated through the DevTools protocol, not
@@ -84,6 +84,8 @@ def check_page(page: Page, label: str = "") -> None:
     problems += [f"focus: {p}" for p in focus_problems(page)]
     seen = _WATCHES.get(page)
     problems += [f"CSP: {m}" for m in (seen.csp_refusals() if seen else [])]
+    if "Traceback (most recent call last)" in page.content():
+        problems.append("the page shows a stack trace")
     if problems:
         lines = "\n  ".join(problems)
         raise PageProblemsError(f"{page.url} ({shot.name}) has {len(problems)} problem(s):\n  {lines}")

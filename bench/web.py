@@ -1,7 +1,7 @@
 """What the citizen web app costs a person (issue 13): a page's HTML served, and the app shell's weight.
 
-A citizen signs in the way a browser does (``/app/`` → the OpenID Connect provider's sign-in page → the
-code flow back to the app, a session cookie), then one client asks for each page at a steady light load
+A citizen signs in the way a browser does (``/app/auth/signin`` → the OpenID Connect provider's sign-in page →
+the code flow back to the app, a session cookie), then one client asks for each page at a steady light load
 (10 pages/s): the HTML's time to the last byte, p50 and p95 (goal ≤ 100 ms p95 on the local platform). Each
 page is rendered by the web function from the platform's public API, so the figure includes those calls.
 The app shell is the first page's HTML and every stylesheet and script it links, each gzip-compressed as a
@@ -34,7 +34,7 @@ Source: `bench/web.py`."""
 GOAL_P95 = 0.100
 GOAL_SHELL = 100 * 1024
 # the pages a signed-in citizen reaches from the home page (the micro-apps switched on by default)
-PAGES = ("/app/",)
+PAGES = ("/app/", "/app/consents", "/app/alerts", "/app/inbox", "/app/my-data")
 RATE = 10.0
 
 
@@ -99,12 +99,13 @@ def parse(html: str) -> _Page:
 
 
 def sign_in(http: requests.Session, base: str, sub: str) -> requests.Response:
-    """Sign ``sub`` in as a citizen the way a browser does; returns the app's first page after sign-in."""
-    idp = http.get(base + "/app/", timeout=15)
+    """Sign ``sub`` in as a citizen the way a browser does (the landing page's sign-in button, the issuer's
+    page, the code flow back); returns the app's first page after sign-in."""
+    idp = http.get(base + "/app/auth/signin", timeout=15)
     idp.raise_for_status()
     form = parse(idp.text).forms.get("idp-form")
     if form is None:
-        raise RuntimeError(f"{base}/app/ did not lead to the dev IdP's sign-in page (landed on {idp.url})")
+        raise RuntimeError(f"/app/auth/signin did not lead to the dev IdP's sign-in page (landed on {idp.url})")
     home = http.post(urljoin(idp.url, form.action), data={**form.fields, "sub": sub, "role": "citizen"}, timeout=15)
     home.raise_for_status()
     if not urlsplit(home.url).path.startswith("/app/"):
@@ -140,7 +141,7 @@ def shell_size(http: requests.Session, page: requests.Response) -> tuple[int, in
     return len(bodies), sum(len(b) for b in bodies), sum(len(gzip.compress(b, compresslevel=6)) for b in bodies)
 
 
-def run(platform: Platform, count: int = 200) -> list[Figure]:
+def run(platform: Platform, count: int = 100) -> list[Figure]:
     http = requests.Session()
     home = sign_in(http, platform.base, "c-bench-web")
     figures = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import weakref
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,16 +55,22 @@ class PageProblemsError(AssertionError):
 
 @dataclass
 class Watch:
-    """The console messages a page printed since it was watched (CSP refusals arrive here)."""
+    """The console errors and warnings a page printed (CSP refusals arrive here), with the page they came
+    from; ``check_page`` empties it, so each check sees what happened since the one before."""
 
     messages: list[str] = field(default_factory=list)
 
     def __call__(self, message: ConsoleMessage) -> None:
         if message.type in ("error", "warning"):
-            self.messages.append(message.text)
+            self.messages.append(f"{message.text} (on {message.location.get('url') or 'the page'})")
 
     def csp_refusals(self) -> list[str]:
-        return [m for m in self.messages if "Content Security Policy" in m]
+        """Each distinct refusal once, with how many times it happened."""
+        found = Counter(m for m in self.messages if "Content Security Policy" in m)
+        return [f"{text} ×{count}" if count > 1 else text for text, count in found.items()]
+
+    def clear(self) -> None:
+        self.messages.clear()
 
 
 _WATCHES: weakref.WeakKeyDictionary[Page, Watch] = weakref.WeakKeyDictionary()
@@ -84,6 +91,8 @@ def check_page(page: Page, label: str = "") -> None:
     problems += [f"focus: {p}" for p in focus_problems(page)]
     seen = _WATCHES.get(page)
     problems += [f"CSP: {m}" for m in (seen.csp_refusals() if seen else [])]
+    if seen:
+        seen.clear()
     if "Traceback (most recent call last)" in page.content():
         problems.append("the page shows a stack trace")
     if problems:
@@ -99,6 +108,9 @@ def axe_violations(page: Page) -> list[str]:
         "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
         WCAG_AA,
     )
+    # axe's checks (colour contrast) leave empty style="" attributes behind; a later htmx swap copies them to the
+    # new elements, which the CSP then refuses: put the page back as the server sent it
+    page.evaluate("() => document.querySelectorAll('[style=\"\"]').forEach(el => el.removeAttribute('style'))")
     lines = []
     for violation in result["violations"]:
         targets = ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])

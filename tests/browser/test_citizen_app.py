@@ -256,7 +256,7 @@ def test_a_forged_csrf_token_is_a_403_page_and_nothing_changes(page: Page, platf
     page.click(f"#give-{PERSONALISATION}")
 
     # THEN a 403 page, no stack trace, and the consent was not given
-    expect(page.locator("h1")).to_have_text(t("es", "error.403"))
+    expect(page.locator("#error-title")).to_have_text(t("es", "error.403"))
     check_page(page, "csrf-403")
     consents = platform.http.get(platform.url(f"/v1/citizens/{citizen}/consents"), headers=platform.as_(citizen))
     assert not [c for c in consents.json()["consents"] if c["purpose"] == PERSONALISATION and c["granted"]]
@@ -275,5 +275,5 @@ def test_another_citizens_request_is_the_apis_403_as_a_page(page: Page, platform
     page.goto(platform.url(f"/app/my-data/requests/{made.json()['request_id']}"))
 
     # THEN the policy's refusal, as a page
-    expect(page.locator("h1")).to_have_text(t("es", "error.403"))
+    expect(page.locator("#error-title")).to_have_text(t("es", "error.403"))
     check_page(page, "other-403")

@@ -1,7 +1,8 @@
 """``make bench``: runs every benchmark against a freshly started local platform, prints the figures and
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
-``python -m bench PART...`` runs only those parts (``cpu``, ``latency``, ``coldstart``, ``store-calls``, ``web``) and
+``python -m bench PART...`` runs only those parts (``cpu``, ``latency``, ``coldstart``, ``store-calls``, ``flags``,
+``web``) and
 replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import c360, c360_events, coldstart, cpu, latency, pipeline, policy, reads, rgpd, senders, store_calls, web
+from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import notifications as notify  # NOT
 from bench import position as position_bench  # global position (POS)
 from bench.stats import Figure, machine, record_section, recorded, table
@@ -142,6 +144,8 @@ def run_parts(parts: list[str]) -> int:
     started = datetime.now(UTC)
     if "cpu" in parts:
         cpu.main([])
+    if "flags" in parts:
+        flag_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -167,7 +171,7 @@ def run_parts(parts: list[str]) -> int:
     return 0
 
 
-PARTS = ("cpu", "latency", "coldstart", "store-calls", "web")
+PARTS = ("cpu", "latency", "coldstart", "store-calls", "flags", "web")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     cpu_results = cpu.run_all()
     cpu.show(cpu_results)
     cpu_section = cpu.section(cpu_results, started.date(), cpu.N)
+    print("… flag evaluation in process", file=sys.stderr, flush=True)
+    flag_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

@@ -597,6 +597,17 @@ def scenario(m: Meter) -> None:
         "/legacy/movilidad",
     )
 
+    # micro-apps (FLAG): the snapshot every function polls, an administrator's switch, the citizen's home
+    admin = m.token("adm-store-calls", role="admin")
+    snapshot = m.request("flags", "GET", "/v1/flags", "/v1/flags", {})
+    switch = {"enabled": True, "districts": ["01"], "percentage": 10, "reason": "pilot", "version": 0}
+    assert snapshot["flags"]["events"]["version"] == 0
+    m.request("flags", "PUT", "/v1/flags/events", "/v1/flags/<flag>", admin, switch)
+    m.request("flags", "GET", "/v1/flags/events/history", "/v1/flags/<flag>/history", admin)
+    apps = f"/v1/citizens/{citizen}/apps"
+    m.request("flags", "PUT", apps, "/v1/citizens/<citizen_id>/apps", me, {"pinned": ["inbox"], "hidden": []})
+    m.request("flags", "GET", apps, "/v1/citizens/<citizen_id>/apps", me)
+
     # data-subject rights: an access request (every domain answers), an objection (flags), the access log
     rgpd = m.request(
         "rgpd",

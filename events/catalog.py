@@ -88,7 +88,8 @@ INTERACTION_CHANNELS = (GESTOR_COLAS, LINEA_010, ASISTENTE_VIRTUAL, WHATSAPP, BU
 
 # The domains that emit facts, each through its own relay (functions/core/relay.py).
 DOMAINS = {
-    name: _domain(name) for name in ("audit", "citizen", "consent", "interaction", "notification", "position", "rgpd")
+    name: _domain(name)
+    for name in ("audit", "citizen", "consent", "flags", "interaction", "notification", "position", "rgpd")
 }
 
 # Re-sends dead letters (local.deadletters, an operator's replay tool): any catalogued type, any source, as the
@@ -229,6 +230,7 @@ _SPECS = [
             "pic-audit-events",
             "pic-notification-events",
             "pic-citizen-events",
+            "pic-flags-events",  # a citizen's home arrangement (functions/flags/rights.py)
         ],
     ),
     EventSpec(
@@ -238,7 +240,9 @@ _SPECS = [
         source="the answering domain, e.g. /pic/consent",
         description="A domain's answer to a data-subject request: what it exported, erased, kept and why.",
         consumers=["pic-rgpd-events"],
-        senders=tuple(DOMAINS[d] for d in ("audit", "citizen", "consent", "interaction", "notification", "position")),
+        senders=tuple(
+            DOMAINS[d] for d in ("audit", "citizen", "consent", "flags", "interaction", "notification", "position")
+        ),
     ),
     EventSpec(
         type="es.madrid.pic.rgpd.flags.changed.v1",
@@ -357,6 +361,21 @@ _SPECS = [
         source="/pic/notification",
         description="Internal: a chunk of a bulk job's recipients waits to be decided and enqueued.",
         consumers=["pic-notification-events"],
+    ),
+    # ---- micro-apps switched by flags (FLAG): functions/flags ----
+    EventSpec(
+        type="es.madrid.pic.flag.changed.v1",
+        model_path="events.flags.FlagChanged",
+        producer="pic-flags",
+        source="/pic/flags",
+        description="An administrator switched a micro-app: who, when, the rules before and after, and why.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.apps.arranged.v1",
+        model_path="events.flags.AppsArranged",
+        producer="pic-flags",
+        source="/pic/flags",
+        description="A citizen (or an agent on their behalf) pinned and hid micro-apps on their home.",
     ),
     EventSpec(
         type="es.madrid.pic.alert.published.v1",

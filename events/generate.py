@@ -50,7 +50,11 @@ PROBLEM_STATUSES = {
     400: ("MalformedRequest", "The body is not JSON, or too large (problem `malformed-request`)."),
     401: ("Unauthenticated", "No valid bearer token (problem `unauthenticated`)."),
     403: ("Forbidden", "The policy does not allow this caller to do this (problem `forbidden`)."),
-    404: ("NotFound", "No such route or resource (problems `not-found`, `subscription-not-found`)."),
+    404: (
+        "NotFound",
+        "No such route or resource (problems `not-found`, `subscription-not-found`; `micro-app-off` to a citizen "
+        "whose micro-app the route belongs to is switched off).",
+    ),
     415: ("UnsupportedMediaType", "The body is not `application/json` (problem `unsupported-media-type`)."),
     422: (
         "Unprocessable",

@@ -93,6 +93,10 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "PIC_JWT_ISSUER": base,
         "PIC_JWT_AUDIENCE": "pic",
         "K_SINK": f"{base}/events",
+        # the citizen app (pic-web): the gateway is the API host and the dev IdP its OpenID Connect issuer
+        "PIC_API_URL": base,
+        "PIC_OIDC_ISSUER": base,
+        "PIC_OIDC_REDIRECT_URI": f"{base}/app/auth/callback",
         # an empty PIC_RELAY_WAKE turns the wake off (the relays only poll: the "before" of ADR 0017)
         "PIC_RELAY_WAKE": os.environ.get("PIC_RELAY_WAKE", f"udp://127.0.0.1:{args.relay_wake_port}"),
         "PIC_POLICY_ENGINE": os.environ.get("PIC_POLICY_ENGINE", "embedded"),
@@ -100,6 +104,9 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         # a person reads this console: one readable line per log entry (JSON where deployed, or when asked)
         "PIC_LOG_FORMAT": os.environ.get("PIC_LOG_FORMAT", "human"),
         "PIC_OPA_URL": base,
+        # FLAG: every function polls the micro-apps' flag snapshot from the API host, as in the cluster
+        "PIC_FLAGS_URL": f"{base}/v1/flags",
+        "PIC_FLAGS_POLL_SECONDS": os.environ.get("PIC_FLAGS_POLL_SECONDS", "2"),
         # NOT: the local notification providers (SMTP capture in this process; SMS/push sinks on the gateway)
         "PIC_SMTP_HOST": "127.0.0.1",
         "PIC_SMTP_PORT": str(args.smtp_port),

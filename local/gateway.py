@@ -1,6 +1,7 @@
 """The gateway: one WSGI app behind one port, served by gunicorn (``make run``).
 
-- ``/v1/...``: the channel API of every HTTP function, routed by the cluster's own HTTPRoutes (generated in
+- ``/v1/...`` and ``/app/...``: the channel API of every HTTP function and the citizen app (``pic-web``),
+  routed by the cluster's own HTTPRoutes (generated in
   ``infra/k8s/base/routes`` from each Knative Service's ``pic.madrid.es/routes`` annotation; read by
   ``local.httproutes``), the function loaded with ``functions_framework.create_app`` exactly as in its
   container;
@@ -10,6 +11,8 @@
   the EventPolicies admit (``local.senders``), within the ingress limits (``local.broker``);
 - ``POST /v1/data/<path>``: OPA's Data API over the embedded engine (for the REST policy adapter);
 - ``/.well-known/jwks.json``, ``POST /dev/token``, ``POST /dev/sender-token``: the dev identity provider;
+  ``/.well-known/openid-configuration``, ``/authorize`` (its sign-in page, standing in for Cl@ve) and
+  ``POST /token``: its OpenID Connect provider for the citizen app (code flow with PKCE);
 - ``/dev/deadletters`` (+ ``POST /dev/deadletters/<id>/replay``), ``/dev/events``, ``/dev/pending`` (what is
   still to be delivered or published), ``/dev/seed`` (+ ``POST /dev/seed/person``, ``local.seed_api``);
   ``GET /healthz``.
@@ -26,6 +29,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 import pydantic
@@ -60,7 +64,16 @@ from local.broker import (
 )
 from local.httproutes import HttpRouteTable
 from local.httproutes import load as load_routes
-from local.idp import DevIdp, SenderTokenRequest, TokenRequest
+from local.idp import (
+    DevIdp,
+    DevOidc,
+    OidcClientRegistration,
+    OidcError,
+    SenderTokenRequest,
+    SignInChoice,
+    TokenRequest,
+    sign_in_page,
+)
 from local.manifests import FunctionService, Manifests, load
 from local.notify_sinks import ProviderSinks  # NOT: local e-mail/SMS/push sinks
 from local.seed_api import SeedApi
@@ -112,6 +125,11 @@ class Gateway:
         self.broker = BrokerStore(data_dir / "broker.sqlite")
         self.idp = DevIdp(data_dir, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
         self.verifier = TokenVerifier(self.idp.public_key(), settings.jwt_issuer)
+        self.oidc = DevOidc(
+            self.idp,
+            data_dir,
+            OidcClientRegistration(settings.oidc_client_id, settings.oidc_client_secret, settings.oidc_redirect_uri),
+        )
         self.senders = SenderPolicies.of(INGRESS_BROKER, manifests.event_policies)
         self.policy = EmbeddedPolicy(PolicyBundle.load(settings.policies_dir))
         self.notify_sinks = ProviderSinks(data_dir)  # NOT: /dev/mail, /dev/sms, /dev/push
@@ -135,7 +153,7 @@ class Gateway:
         path = environ.get("PATH_INFO", "/")
         if path.startswith("/_ksvc/"):
             return self._to_service(environ, start_response, path)
-        if path.startswith("/v1/") and not path.startswith("/v1/data/"):
+        if not path.startswith("/v1/data/"):  # the API's paths and the channels' trees (/app/...)
             service = self.routes.match(path)
             if service:
                 return self.apps[service](environ, start_response)
@@ -166,6 +184,10 @@ class Gateway:
             ("GET", "/healthz"): self.healthz,
             ("POST", "/events"): self.ingress,
             ("GET", "/.well-known/jwks.json"): lambda r: as_json(self.idp.jwks()),
+            ("GET", "/.well-known/openid-configuration"): lambda r: as_json(self.oidc.discovery()),
+            ("GET", "/authorize"): self.authorize,
+            ("POST", "/authorize"): self.authorize,
+            ("POST", "/token"): self.oidc_token,
             ("POST", "/dev/token"): self.token,
             ("POST", "/dev/sender-token"): self.sender_token,
             ("GET", "/dev/deadletters"): lambda r: as_json({"deadletters": self.broker.deadletters()}),
@@ -262,6 +284,41 @@ class Gateway:
             return problem(ValidationError("the token request is not valid", errors=pydantic_errors(exc)), request.path)
         return as_json({"access_token": self.idp.mint(body), "token_type": "Bearer", "expires_in": body.ttl_seconds})
 
+    def authorize(self, request: Request) -> Response:
+        """GET: the sign-in page for a valid authorization request; POST: the person chosen there, sent back
+        to the client's redirect URI with a one-time code and the state. A request from an unknown client or
+        to an unregistered redirect URI is answered here (400), never redirected (RFC 6749 §4.1.2.1)."""
+        params = request.form if request.method == "POST" else request.args
+        try:
+            authz = self.oidc.check_authorize({k: str(v) for k, v in params.items()})
+        except (pydantic.ValidationError, OidcError) as exc:
+            errors = pydantic_errors(exc) if isinstance(exc, pydantic.ValidationError) else None
+            return problem(ValidationError("not a valid authorization request", errors=errors), request.path)
+        if request.method == "GET":
+            return Response(sign_in_page(authz), content_type="text/html; charset=utf-8", headers=_IDP_HEADERS)
+        try:
+            choice = SignInChoice.model_validate({k: v for k, v in request.form.items() if v != ""})
+        except pydantic.ValidationError as exc:
+            return problem(ValidationError("who signs in is not valid", errors=pydantic_errors(exc)), request.path)
+        code = self.oidc.issue_code(authz, choice)
+        location = f"{authz.redirect_uri}?{urlencode({'code': code, 'state': authz.state})}"
+        return Response(status=302, headers={"Location": location, **_IDP_HEADERS})
+
+    def oidc_token(self, request: Request) -> Response:
+        """The token endpoint (RFC 6749 §3.2): OAuth errors as RFC 6749 §5.2 JSON, never a token by mistake."""
+        basic = (
+            (request.authorization.username or "", request.authorization.password or "")
+            if (request.authorization and request.authorization.type == "basic")
+            else None
+        )
+        try:
+            tokens = self.oidc.token({k: str(v) for k, v in request.form.items()}, basic)
+        except OidcError as refused:
+            status = 401 if refused.error == "invalid_client" else 400
+            body = {"error": refused.error, "error_description": str(refused)}
+            return Response(json.dumps(body), status=status, content_type="application/json", headers=_NO_STORE)
+        return Response(json.dumps(tokens), content_type="application/json", headers=_NO_STORE)
+
     def sender_token(self, request: Request) -> Response:
         """A ServiceAccount's token for the broker (``kubectl -n pic create token <account> --audience ...``)."""
         try:
@@ -325,6 +382,15 @@ class Gateway:
             return as_json({})  # OPA answers an undefined document with no "result"
         result = self.policy.evaluate(package.replace("/", "."), body.get("input", {}))
         return as_json({"result": result})
+
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_IDP_HEADERS = {
+    **_NO_STORE,
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def build() -> Gateway:

@@ -45,7 +45,10 @@ class PathMatch:
         return re.fullmatch(self.value, path) is not None  # Envoy matches the whole path, as here
 
     def pattern(self) -> str:
-        """The path as people write it: ``^/v1/citizens/(?P<citizen_id>[^/]+)/?$`` -> ``/v1/citizens/{citizen_id}``."""
+        """The path as people write it: ``^/v1/citizens/(?P<citizen_id>[^/]+)/?$`` -> ``/v1/citizens/{citizen_id}``,
+        a ``PathPrefix`` ``/app`` -> ``/app/{path...}`` (the annotation's prefix form)."""
+        if self.kind == "PathPrefix":
+            return self.value.rstrip("/") + "/{path...}"
         if self.kind != "RegularExpression":
             return self.value
         text = _NAMED_GROUP.sub(r"{\1}", self.value).removeprefix("^").removesuffix("$").removesuffix("/?")

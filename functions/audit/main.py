@@ -47,6 +47,7 @@ ROUTES = [
         get_access_log,
         "Who read this citizen's personal data, when, why, what they saw and the decision (newest first)",
         action="access-log.read",
+        app="my-data",
         reads=Reads("access-log", ("access-log",), lambda page: {**page, "view": "summary"}),
     ),
 ]

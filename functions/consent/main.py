@@ -309,6 +309,7 @@ ROUTES = [
         "Current consents and mode (a/b)",
         response_model=ConsentsView,
         action="consent.read",
+        app="consents",
         reads=CONSENTS,
     ),
     Route(
@@ -317,6 +318,7 @@ ROUTES = [
         get_history,
         "Proof records, newest first",
         action="consent.read",
+        app="consents",
         reads=Reads("consent-history", ("consent-history",), history_summary),
     ),
     Route(
@@ -326,6 +328,7 @@ ROUTES = [
         "Current consent for one purpose",
         response_model=ConsentsView,
         action="consent.read",
+        app="consents",
         reads=CONSENTS,
     ),
     Route(
@@ -337,6 +340,7 @@ ROUTES = [
         response_model=ConsentsView,
         idempotent_writes=True,
         action="consent.write",
+        app="consents",
         reads=CONSENTS,
     ),
     Route(
@@ -355,6 +359,7 @@ ROUTES = [
         "Language, channels, quiet hours",
         response_model=Preferences,
         action="preferences.read",
+        app="consents",
         reads=Reads("preferences", ("preferences",), preferences_summary),
     ),
     Route(
@@ -366,6 +371,7 @@ ROUTES = [
         response_model=Preferences,
         idempotent_writes=True,
         action="preferences.write",
+        app="consents",
         reads=Reads("preferences", ("preferences",), preferences_summary),
     ),
     Route(
@@ -374,6 +380,7 @@ ROUTES = [
         get_subscriptions,
         "Alert subscriptions by topic and zone",
         action="subscriptions.read",
+        app="alerts",
         reads=Reads("subscriptions", ("subscriptions",), subscriptions_summary),
     ),
     Route(
@@ -387,6 +394,7 @@ ROUTES = [
         idempotent_writes=True,
         links={"subscription_id": "/id"},
         action="subscriptions.write",
+        app="alerts",
         reads=Reads("subscriptions", ("subscriptions",), subscription_summary),
     ),
     Route(
@@ -396,6 +404,7 @@ ROUTES = [
         "Unsubscribe",
         status=204,
         action="subscriptions.write",
+        app="alerts",
     ),
 ]
 

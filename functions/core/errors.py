@@ -80,6 +80,12 @@ class NotFoundError(PicError):
     status, slug, title = 404, "not-found", "No such resource"
 
 
+class MicroAppOffError(NotFoundError):
+    """A citizen called a route of a micro-app switched off for them (``functions/core/flags.py``)."""
+
+    slug, title = "micro-app-off", "This micro-app is switched off"
+
+
 class MethodNotAllowedError(PicError):
     status, slug, title = 405, "method-not-allowed", "Method not allowed on this resource"
 

@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from events.consent import ID_PATTERN
-from functions.core import audit, idempotency, jsontext, server_errors, timing
+from functions.core import audit, flags, idempotency, jsontext, server_errors, timing
 from functions.core.auth import Subject, get_authenticator
 from functions.core.errors import (
     PROBLEM_CONTENT_TYPE,
@@ -40,6 +40,7 @@ from functions.core.errors import (
     ValidationError,
     pydantic_errors,
 )
+from functions.core.flags import CitizenContext
 from functions.core.logging import bind_trace, get_logger
 from functions.core.policy import Decision, Policy, get_policy
 from functions.core.retry import ATTEMPTS, retry_on_conflict
@@ -166,6 +167,10 @@ class Route:
     max_body_bytes: int = MAX_BODY_BYTES
     # path parameters this operation's answer gives (name -> JSON pointer in its body): OpenAPI links
     links: dict[str, str] = field(default_factory=dict)
+    # the micro-app the route belongs to (functions/core/flags.py): switched off for the citizen calling, the
+    # route answers 404 micro-app-off naming it, decided after authorisation and before the body is parsed.
+    # Agents and internal systems are other channels (the desk, back-offices): a micro-app does not switch them
+    app: str | None = None
 
     def __post_init__(self) -> None:
         if not self.public and not self.action:
@@ -380,6 +385,8 @@ class HttpFunction:
                 ctx.subject = get_authenticator().verify(request.headers.get("Authorization"))
             with timing.phase("authz"):
                 self._authorize(ctx, params)
+        if route.app is not None and ctx.subject.role == "citizen":  # the citizen's own channel, not the desk
+            flags.require_app(route.app, CitizenContext(ctx.subject.id))
         body = parse_body(request, route.request_model) if route.request_model else None
         key = request.headers.get("Idempotency-Key")
         if key is not None and route.idempotent_writes:

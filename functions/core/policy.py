@@ -13,8 +13,6 @@ import hashlib
 import itertools
 import json
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +26,7 @@ from functions.core.bundle import BundleError
 from functions.core.bundle import PolicyBundle as PolicyBundle  # re-exported: the domains and tools import it here
 from functions.core.errors import ForbiddenError, PolicyUnavailableError
 from functions.core.logging import get_logger, log_hot
+from functions.core.poller import ConditionalGet, Watcher
 from functions.core.settings import get_settings
 
 DECISION_RULE = "decision"
@@ -163,10 +162,10 @@ class BundleSource:
     def __init__(self, location: str, timeout: float = 10.0) -> None:
         parsed = urlparse(location)
         self.location = location
-        self._http = parsed.scheme in ("http", "https")
-        self._path = None if self._http else Path(parsed.path if parsed.scheme == "file" else location)
-        self._timeout = timeout
-        self._seen: str | None = None  # the ETag, or size:mtime of the file
+        http = parsed.scheme in ("http", "https")
+        self._http = ConditionalGet(location, bundles.MAX_BUNDLE_BYTES, timeout, "bundle") if http else None
+        self._path = None if http else Path(parsed.path if parsed.scheme == "file" else location)
+        self._seen: str | None = None  # size:mtime of the file
         self._digest: str | None = None  # SHA-256 of the last archive fetched
 
     def fetch(self) -> bytes | None:
@@ -194,20 +193,8 @@ class BundleSource:
         return archive
 
     def _fetch_http(self) -> bytes | None:
-        headers = {"If-None-Match": self._seen} if self._seen else {}
-        request = urllib.request.Request(self.location, headers=headers)  # noqa: S310 (http(s) only, checked)
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 (as above)
-                archive: bytes = response.read(bundles.MAX_BUNDLE_BYTES + 1)
-                etag = response.headers.get("ETag")
-        except urllib.error.HTTPError as exc:
-            if exc.code == 304:
-                return None
-            raise OSError(f"bundle server answered {exc.code} for {self.location}") from exc
-        if len(archive) > bundles.MAX_BUNDLE_BYTES:
-            raise OSError(f"bundle at {self.location} is larger than {bundles.MAX_BUNDLE_BYTES} bytes")
-        self._seen = etag
-        return archive
+        assert self._http is not None
+        return self._http.fetch()
 
 
 class BundlePolicy:
@@ -222,9 +209,7 @@ class BundlePolicy:
     def __init__(self, source: BundleSource, public_key_pem: bytes, poll_seconds: float = 30.0) -> None:
         self.source = source
         self._public_key = public_key_pem
-        self._poll_seconds = poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._watcher = Watcher("policy-bundle", poll_seconds, lambda: self.refresh(), self._poll_failed)
         archive = source.fetch()
         if archive is None:
             raise BundleError(f"no bundle at {source.location}")
@@ -284,21 +269,13 @@ class BundlePolicy:
 
     def start(self) -> None:
         """Poll the source every ``poll_seconds`` in a daemon thread (started per process, after any fork)."""
-        if self._thread is None and self._poll_seconds > 0:
-            self._thread = threading.Thread(target=self._watch, name="policy-bundle", daemon=True)
-            self._thread.start()
+        self._watcher.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._watcher.stop()
 
-    def _watch(self) -> None:
-        while not self._stop.wait(self._poll_seconds):
-            try:
-                self.refresh()
-            except Exception as exc:  # anything: a poller that died silently would freeze the policies
-                _log_bundle("policy bundle poll failed", self.revision, reason=repr(exc), warn=True)
+    def _poll_failed(self, exc: Exception) -> None:
+        _log_bundle("policy bundle poll failed", self.revision, reason=repr(exc), warn=True)
 
 
 def _log_bundle(message: str, revision: str, *, warn: bool = False, **extra: str) -> None:

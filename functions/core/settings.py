@@ -51,6 +51,23 @@ class Settings(BaseModel):
         le=3600,
         description="how often the bundle is polled for a new revision (0: load once, never poll)",
     )
+    flags_url: str | None = Field(
+        None,
+        validation_alias="PIC_FLAGS_URL",
+        description="the micro-apps' flag snapshot (GET /v1/flags of the API host) every function polls; unset: "
+        "the flags domain's catalogue of defaults (functions/core/flags.py)",
+    )
+    flags_poll_seconds: float = Field(
+        10.0,
+        validation_alias="PIC_FLAGS_POLL_SECONDS",
+        ge=0,
+        le=3600,
+        description="how often the flag snapshot is polled (If-None-Match); a switched-off micro-app's API "
+        "answers micro-app-off within this time",
+    )
+    flags_catalogue: Path = Field(
+        REPO_ROOT / "functions" / "flags" / "catalogue.json", validation_alias="PIC_FLAGS_CATALOGUE"
+    )
     jwks_url: str = Field("http://127.0.0.1:8080/.well-known/jwks.json", validation_alias="PIC_JWKS_URL")
     jwt_issuer: str = Field("http://127.0.0.1:8080", validation_alias="PIC_JWT_ISSUER")
     jwt_audience: str = Field("pic", validation_alias="PIC_JWT_AUDIENCE")
@@ -107,6 +124,28 @@ class Settings(BaseModel):
         description="HMAC key of the blind indexes; from a Secret when deployed, never the default",
     )
 
+    # ---- channels (web, issue 13): the citizen app's API host and its OpenID Connect client ----
+    api_url: str = Field(
+        "http://127.0.0.1:8080",
+        validation_alias="PIC_API_URL",
+        description="the platform's one public API host the web channel reads and writes through (a BFF)",
+    )
+    oidc_issuer: str = Field(
+        "http://127.0.0.1:8080",
+        validation_alias="PIC_OIDC_ISSUER",
+        description="the OpenID Connect issuer people sign in with (Cl@ve, the council's IdP; the dev IdP locally)",
+    )
+    oidc_client_id: str = Field("pic-web", validation_alias="PIC_OIDC_CLIENT_ID")
+    oidc_client_secret: str = Field(
+        "pic-local-web-client-not-a-secret", validation_alias="PIC_OIDC_CLIENT_SECRET", min_length=16
+    )
+    oidc_redirect_uri: str = Field(
+        "http://127.0.0.1:8080/app/auth/callback",
+        validation_alias="PIC_OIDC_REDIRECT_URI",
+        description="the app's callback as the issuer knows it; https:// makes the session cookie __Host- and Secure",
+    )
+    web_session_hours: float = Field(8.0, validation_alias="PIC_WEB_SESSION_HOURS", gt=0, le=24)
+
     # ---- notifications (NOT): channel providers, rate limits, callback signing ----
     notify_email_provider: str = Field("smtp", validation_alias="PIC_NOTIFY_EMAIL", pattern="^(smtp|ses)$")
     smtp_host: str = Field("127.0.0.1", validation_alias="PIC_SMTP_HOST")
@@ -137,7 +176,7 @@ class Settings(BaseModel):
         """An empty variable (as a ConfigMap may carry) means "not set": AWS's default endpoint."""
         return value or None
 
-    @field_validator("policy_bundle_url", "policy_bundle_public_key", mode="before")
+    @field_validator("policy_bundle_url", "policy_bundle_public_key", "flags_url", mode="before")
     @classmethod
     def _empty_bundle_setting_is_unset(cls, value: str | None) -> str | None:
         """The base ConfigMap's empty bundle URL and key mean "no bundle": policies/ from the image."""

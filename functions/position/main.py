@@ -89,6 +89,7 @@ ROUTES = [
         "The citizen's global position, per section, as policies/position lets the caller see it",
         response_model=PositionView,
         action="position.read",
+        app="position",
         reads=Reads("position", service.SECTIONS),
     ),
 ]

@@ -163,6 +163,7 @@ ROUTES = [
         idempotent_writes=True,
         links={"request_id": "/request_id"},
         action="rgpd.request",
+        app="my-data",
     ),
     Route(
         f"{CITIZEN}/rgpd-requests",
@@ -170,6 +171,7 @@ ROUTES = [
         list_requests,
         "The citizen's data-subject requests, newest first",
         action="rgpd.read",
+        app="my-data",
         reads=Reads("rgpd-requests", ("rgpd-requests",), lambda page: {**page, "view": "summary"}),
     ),
     Route(
@@ -179,6 +181,7 @@ ROUTES = [
         "Restriction (art. 18) and objection (art. 21) flags",
         response_model=FlagsView,
         action="rgpd.read",
+        app="my-data",
         reads=Reads("rgpd-flags", ("rgpd-flags",), lambda flags: {**flags, "view": "summary"}),
     ),
     Route(
@@ -187,6 +190,7 @@ ROUTES = [
         get_request,
         "A request's status, deadline and, per domain, what was done and why",
         action="rgpd.read",
+        app="my-data",
         citizen=citizen_of_request,
         reads=REQUEST_READ,
     ),
@@ -207,6 +211,7 @@ ROUTES = [
         get_export,
         "The access/portability export: a zip of JSON and CSV (to the data subject)",
         action="rgpd.export",
+        app="my-data",
         citizen=citizen_of_request,
         reads=Reads("rgpd-export", ("export",)),
     ),

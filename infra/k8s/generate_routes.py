@@ -8,6 +8,8 @@ Every HTTP function's Knative Service names the paths it serves in its `pic.madr
 - one `HTTPRoute` per Knative Service with routes: one rule, one `RegularExpression` path match per
   pattern (`^/v1/citizens/(?P<citizen_id>[^/]+)/consents/?$`, most specific first), the request's host
   rewritten to the Service's cluster-local name (how Knative's ingress picks the Service) and sent to it.
+  A channel that serves a whole tree of pages names it with a trailing rest parameter, `/app/{path...}`:
+  one `PathPrefix` match `/app` (the prefix itself and everything under it, by whole segments).
 
 Two Services may share a prefix (`/v1/citizens/{citizen_id}/...` is served by six), never a path: the
 generator refuses patterns of different Services that one request path could match both, so the cluster's
@@ -44,6 +46,7 @@ TLS_SECRET = "pic-api-tls"  # noqa: S105 - the name of the certificate's Secret,
 BASE_HOST = "api.pic.invalid"  # every overlay replaces it with its own host (RFC 2606: never resolves)
 GATEWAY_API = "gateway.networking.k8s.io"
 PARAMETER = re.compile(r"^\{([a-z_][a-z0-9_]*)\}$")
+REST = re.compile(r"^\{([a-z_][a-z0-9_]*)\.\.\.\}$")  # `{path...}`: any rest of the path, last segment only
 LITERAL = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -63,6 +66,10 @@ class Pattern:
     @classmethod
     def of(cls, text: str, service: str) -> Pattern:
         segments = text.strip("/").split("/")
+        if REST.match(segments[-1]):  # a prefix: literal segments, then the rest parameter
+            if len(segments) < 2 or not all(LITERAL.match(s) for s in segments[:-1]) or segments[0] == "v1":
+                raise ValueError(f"{service}: {text!r} is not a prefix pattern (/<literal>/.../{{name...}}, not /v1)")
+            return cls((-(len(segments) - 1), 0, text), text, service)
         if not text.startswith("/v1/") or not all(LITERAL.match(s) or PARAMETER.match(s) for s in segments):
             raise ValueError(f"{service}: {text!r} is not a route pattern (/v1/<literal or {{name}}>/...)")
         literals = sum(1 for s in segments if LITERAL.match(s))
@@ -71,6 +78,20 @@ class Pattern:
     @property
     def segments(self) -> list[str]:
         return self.text.strip("/").split("/")
+
+    @property
+    def is_prefix(self) -> bool:
+        """A tree of paths (`/app/{path...}`), routed as a `PathPrefix`."""
+        return REST.match(self.segments[-1]) is not None
+
+    def prefix(self) -> str:
+        return "/" + "/".join(self.segments[:-1])
+
+    def path_match(self) -> dict[str, str]:
+        """The HTTPRoute path match of this pattern."""
+        if self.is_prefix:
+            return {"type": "PathPrefix", "value": self.prefix()}
+        return {"type": "RegularExpression", "value": self.regex()}
 
     def regex(self) -> str:
         """Anchored, in the subset of RE2 that Python's `re` reads the same way; a trailing slash is optional,
@@ -83,6 +104,11 @@ class Pattern:
 
     def overlaps(self, other: Pattern) -> bool:
         """Whether some request path matches both."""
+        if self.is_prefix or other.is_prefix:
+            tree, path = (self, other) if self.is_prefix else (other, self)
+            literals = tree.segments[:-1]
+            head = path.segments[: len(literals)] if not path.is_prefix else path.segments[:-1]
+            return all(a == b or PARAMETER.match(b) for a, b in zip(literals, head, strict=False))
         mine, theirs = self.segments, other.segments
         return len(mine) == len(theirs) and all(
             a == b or PARAMETER.match(a) or PARAMETER.match(b) for a, b in zip(mine, theirs, strict=True)
@@ -154,7 +180,7 @@ def http_route(service: str, patterns: list[Pattern]) -> dict[str, Any]:
             "parentRefs": [{"group": GATEWAY_API, "kind": "Gateway", "name": GATEWAY, "sectionName": LISTENER}],
             "rules": [
                 {
-                    "matches": [{"path": {"type": "RegularExpression", "value": p.regex()}} for p in patterns],
+                    "matches": [{"path": p.path_match()} for p in patterns],
                     "filters": [
                         {"type": "URLRewrite", "urlRewrite": {"hostname": f"{service}.{NAMESPACE}.svc.cluster.local"}}
                     ],

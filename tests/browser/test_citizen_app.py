@@ -16,15 +16,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from local.harness import Platform
-from tests.browser.citizen import CATALOGS, open_app, sign_in, t, tab_to
+from tests.browser.citizen import open_app, sign_in, t, tab_to
 from tests.browser.support import check_page
 from tests.functional.notification_support import IBI_VALUES, citizen_with, fresh_template, notify, wait_status
 
 PERSONALISATION = "personalisation"  # a purpose that needs consent and is not per channel
-# the web function comes from branch webapp (issue 13); until it is merged there is no app to test
-pytestmark = pytest.mark.skipif(
-    not CATALOGS.exists(), reason="the citizen app (functions/web) is not on this branch yet"
-)
 
 
 def fresh_citizen() -> str:

@@ -9,6 +9,7 @@ always routed), including for paths no route serves.
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import pytest
@@ -20,7 +21,8 @@ from local.manifests import load as load_manifests
 from tests.contract.test_manifests import K8S_DIR, KUSTOMIZATIONS, _build
 
 WERKZEUG_PARAMETER = re.compile(r"<[^<>]+>")
-ANNOTATION_PARAMETER = re.compile(r"\{[^/{}]+\}")
+ANNOTATION_PARAMETER = re.compile(r"\{[^/{}.]+\}")
+REST_PARAMETER = re.compile(r"/\{[^/{}.]+\.\.\.\}$")  # `/app/{path...}`: the prefix and anything under it
 LOCAL = K8S_DIR / "overlays" / "local"
 MANIFESTS = load_manifests(LOCAL)
 MAKE_RUN = load_routes(LOCAL)  # what the gateway of `make run` builds (local.gateway.build)
@@ -32,7 +34,7 @@ ROUTES = sorted(
 
 def _concrete(rule: str) -> str:
     """A request path for a rule: every parameter a sample value (``/v1/citizens/<citizen_id>`` -> ``.../c-1``)."""
-    return ANNOTATION_PARAMETER.sub("c-1", WERKZEUG_PARAMETER.sub("c-1", rule))
+    return ANNOTATION_PARAMETER.sub("c-1", WERKZEUG_PARAMETER.sub("c-1", REST_PARAMETER.sub("/a/b", rule)))
 
 
 def _by_annotation(path: str) -> str | None:
@@ -40,7 +42,7 @@ def _by_annotation(path: str) -> str | None:
     found = []
     for service in MANIFESTS.services.values():
         for pattern in service.routes:
-            regex = "^" + ANNOTATION_PARAMETER.sub("[^/]+", pattern.rstrip("/")) + "/?$"
+            regex = "^" + ANNOTATION_PARAMETER.sub("[^/]+", REST_PARAMETER.sub("(/.*)?", pattern.rstrip("/"))) + "/?$"
             if re.match(regex, path):
                 literals = sum(1 for seg in pattern.split("/") if seg and not seg.startswith("{"))
                 found.append((literals, service.name))
@@ -68,7 +70,26 @@ def test_every_route_reaches_its_function_in_the_cluster_and_in_make_run(
     assert in_cluster == in_make_run == _by_annotation(path) == service, (path, in_cluster, in_make_run)
 
 
-UNROUTED = ["/v1/citizens/c-1/nothing", "/v1/citizens/c-1/consents/a/b", "/v1/unknown", "/v1", "/v1/citizensx"]
+PAGES = sorted({page.rule for page in importlib.import_module("functions.web.main").PAGES})
+
+
+@pytest.mark.parametrize("rule", PAGES)
+def test_every_page_of_the_citizen_app_reaches_pic_web_in_the_cluster_and_in_make_run(
+    cluster: HttpRouteTable, rule: str
+) -> None:
+    path = _concrete(rule)
+    assert cluster.match(path) == MAKE_RUN.match(path) == _by_annotation(path) == "pic-web", path
+
+
+UNROUTED = [
+    "/v1/citizens/c-1/nothing",
+    "/v1/citizens/c-1/consents/a/b",
+    "/v1/unknown",
+    "/v1",
+    "/v1/citizensx",
+    "/apps",
+    "/application/x",
+]
 
 
 @pytest.mark.parametrize("path", UNROUTED)

@@ -33,6 +33,7 @@ PART_OF = ("app.kubernetes.io/part-of", "pic")
 # FUNCTION_SIGNATURE_TYPE -> the functions_framework decorator that serves that signature
 DECORATOR_BY_SIGNATURE = {"http": "http", "cloudevent": "cloud_event"}
 ROUTE_SEGMENT = re.compile(r"[a-z0-9][a-z0-9._-]*|\{[a-z_][a-z0-9_]*\}")
+PREFIX_ROUTE = re.compile(r"(/[a-z0-9][a-z0-9._-]*)+/\{[a-z_][a-z0-9_]*\.\.\.\}")
 
 INSTALL_KUBECTL = (
     "kubectl is not on PATH, so the Kubernetes manifests cannot be built and are NOT checked. "
@@ -259,7 +260,10 @@ def test_routes_annotations_parse(kustomization: str) -> None:
             problems.append(f"{_name(service)}: duplicate routes in {routes}")
         for route in routes:
             segments = route.split("/")[1:]
-            # THEN each route is /v1/... and every segment is a literal or a {name} placeholder
+            # THEN each route is /v1/... and every segment is a literal or a {name} placeholder, or a channel's
+            # tree of pages: /<literal>/.../{name...} outside /v1 (generate_routes.py's prefix form, ADR 0019)
+            if PREFIX_ROUTE.fullmatch(route) and not route.startswith("/v1/"):
+                continue
             if not route.startswith("/v1/") or not all(ROUTE_SEGMENT.fullmatch(s) for s in segments):
                 problems.append(f"{_name(service)}: route {route!r} is not /v1/ followed by literals or {{name}}")
     assert not problems, "\n".join(problems)

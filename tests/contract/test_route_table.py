@@ -5,6 +5,7 @@ runs anywhere (the role matrix, tests/functional/core/test_role_matrix.py, then 
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,25 @@ from functions.core.http import Route
 ROOT = Path(__file__).resolve().parents[2]
 ACTIONS: dict[str, Any] = json.loads((ROOT / "policies/authz/data.json").read_text(encoding="utf-8"))["actions"]
 ROUTES = [(capability, route) for capability, routes in discover_routes().items() for route in routes]
-PUBLIC = {("GET", "/v1/consent-terms")}  # what anyone may read: published texts, no personal data
+PUBLIC = {  # what anyone may read: no personal data
+    ("GET", "/v1/consent-terms"),  # published consent texts
+    ("GET", "/v1/flags"),  # the micro-apps' flags: app names, district codes, shares (every function polls it)
+}
+
+
+def test_every_http_function_is_an_api_or_a_channel_and_each_is_audited() -> None:
+    # GIVEN the functions/*/main.py that serve HTTP (an @functions_framework.http entry point)
+    http = {
+        main.parent.name
+        for main in sorted((ROOT / "functions").glob("*/main.py"))
+        if "@functions_framework.http" in main.read_text(encoding="utf-8")
+    }
+    # THEN each declares API ROUTES (audited here and by the role matrix) or channel PAGES (session routes,
+    # audited page by page in tests/functional/web/test_page_audit.py): none is left out silently
+    api = set(discover_routes())
+    channels = {name for name in http - api if hasattr(importlib.import_module(f"functions.{name}.main"), "PAGES")}
+    assert http == api | channels, sorted(http - api - channels)
+    assert channels == {"web"}
 
 
 def label(item: tuple[str, Route]) -> str:

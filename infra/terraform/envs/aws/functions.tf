@@ -212,6 +212,26 @@ module "role_pic_consent_relay" {
   kms_key_arns = [module.kms.key_arn]
 }
 
+module "role_pic_flags_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-flags-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-flags-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
 module "role_pic_interaction_relay" {
   source = "../../modules/function-iam-role"
 
@@ -364,6 +384,76 @@ module "role_pic_rgpd_events" {
   kms_key_arns = [module.kms.key_arn]
 }
 
+# ---- micro-apps switched by flags (FLAG) ----
+
+# functions/flags/main.py flags_http: the snapshot (Query pk "flag"), a flag and its history (GetItem, Query),
+# a switch (PutItem of the flag and its history entry) and a citizen's home (GetItem, PutItem), with their
+# outbox rows and idempotency records; appends the access record of every read of a citizen's home.
+module "role_pic_flags" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-flags"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-flags"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "FlagsReadWrite"
+      table_arn = module.table_flags.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/flags/main.py flags_events: answers RGPD requests: a citizen's home arrangement (GetItem), erased
+# (DeleteItem) with the rgpd.domain.answered outbox row (PutItem).
+module "role_pic_flags_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-flags-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-flags-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "FlagsHomeErase"
+      table_arn = module.table_flags.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:DeleteItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
 # ---- global position (POS), interactions (INTX) and the access log (audit) ----
 
 # functions/interaction/main.py interaction_http: reads interactions (GetItem), writes one with its
@@ -457,6 +547,27 @@ module "role_pic_position" {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
       actions   = ["dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/web/main.py web_http: the citizen app reads and writes its sessions and barrier reports by key
+# (GetItem with a consistent read, PutItem, DeleteItem); everything else it does through the public API.
+module "role_pic_web" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-web"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-web"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "Sessions"
+      table_arn = module.table_web.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
     },
   ]
   kms_key_arns = [module.kms.key_arn]

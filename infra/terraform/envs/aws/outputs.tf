@@ -11,6 +11,7 @@ output "table_names" {
     consent     = module.table_consent.table_name
     citizen     = module.table_citizen.table_name
     interaction = module.table_interaction.table_name
+    flags       = module.table_flags.table_name
     position    = module.table_position.table_name
     audit       = module.table_audit.table_name
   }
@@ -24,6 +25,7 @@ output "table_arns" {
     consent     = module.table_consent.table_arn
     citizen     = module.table_citizen.table_arn
     interaction = module.table_interaction.table_arn
+    flags       = module.table_flags.table_arn
     position    = module.table_position.table_arn
     audit       = module.table_audit.table_arn
   }
@@ -36,7 +38,7 @@ output "service_accounts" {
       module.role_pic_consent, module.role_pic_consent_events, module.role_pic_citizen, module.role_pic_citizen_events,
       module.role_pic_audit_relay, module.role_pic_citizen_relay, module.role_pic_consent_relay,
       module.role_pic_interaction_relay, module.role_pic_notification_relay, module.role_pic_position_relay,
-      module.role_pic_rgpd_relay,
+      module.role_pic_rgpd_relay, module.role_pic_flags_relay, module.role_pic_flags, module.role_pic_flags_events,
       module.role_pic_interaction, module.role_pic_interaction_events, module.role_pic_position,
       module.role_pic_position_events, module.role_pic_audit, module.role_pic_audit_events,
     ] :

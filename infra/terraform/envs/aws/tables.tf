@@ -137,6 +137,26 @@ module "table_interaction" {
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
 
+# functions/flags/storage.py FlagsItem: the micro-apps' flags an administrator changed (pk "flag"), their
+# history (pk "flag-history#<app>", written once) and each citizen's home arrangement (pk "apps#<citizen>",
+# erased on an RGPD request). No TTL: the history is the audit trail of every switch.
+module "table_flags" {
+  source = "../../modules/dynamodb-table"
+
+  name      = "${var.table_prefix}flags"
+  hash_key  = "pk"
+  range_key = "sk"
+  attributes = [
+    { name = "pk", type = "S" },
+    { name = "sk", type = "S" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
 # functions/position/storage.py PositionRow: the global position's projections (links, memberships, facts).
 # Rebuildable from the events; no TTL (facts end when their area system withdraws them).
 module "table_position" {
@@ -168,6 +188,26 @@ module "table_audit" {
     { name = "citizen_id", type = "S" },
     { name = "entry", type = "S" },
   ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
+# ---- channels (issue 13): the citizen app ----
+
+# functions/web/storage.py SessionItem and BarrierItem: server-side sessions (the access token never reaches
+# the browser) and reported accessibility barriers (key barrier#<id>), both deleted by TTL on expires_at.
+module "table_web" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}web"
+  hash_key = "session_id"
+  attributes = [
+    { name = "session_id", type = "S" },
+  ]
+  ttl_attribute_name = "expires_at"
 
   kms_key_arn                           = module.kms.key_arn
   point_in_time_recovery_enabled        = true

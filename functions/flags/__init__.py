@@ -1,0 +1,1 @@
+"""Micro-apps switched by flags (FLAG): the flags, their snapshot, a citizen's home arrangement."""

@@ -1,0 +1,1 @@
+"""The citizen web app (issue 13): server-rendered pages over the platform's public API."""

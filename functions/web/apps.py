@@ -1,0 +1,35 @@
+"""Which micro-apps of the citizen app are on for the signed-in person. Each group of pages is a micro-app
+switched by a flag the ``flags`` domain owns, evaluated in process by the kernel's OpenFeature provider
+(``functions.core.flags``, polling the flag snapshot). A page of an app that is off answers 404 and its entry
+leaves the navigation; the API's own gate refuses the app's routes too (``micro-app-off``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from functions.core import flags
+
+
+@dataclass(frozen=True)
+class MicroApp:
+    name: str
+    path: str  # where its navigation entry points
+    label: str  # the i18n key of its name
+
+
+APPS = (
+    MicroApp("position", "/app/", "nav.position"),
+    MicroApp("consents", "/app/consents", "nav.consents"),
+    MicroApp("alerts", "/app/alerts", "nav.alerts"),
+    MicroApp("inbox", "/app/inbox", "nav.inbox"),
+    MicroApp("my-data", "/app/my-data", "nav.my_data"),
+)
+
+
+def enabled(app: str, citizen_id: str | None) -> bool:
+    """Whether ``app`` is on for this person (a partial rollout picks citizens by id; none named: off)."""
+    return flags.enabled(app, flags.CitizenContext(citizen_id=citizen_id or None))
+
+
+def navigation(citizen_id: str | None) -> list[MicroApp]:
+    return [app for app in APPS if enabled(app.name, citizen_id)]

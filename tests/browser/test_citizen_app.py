@@ -1,9 +1,9 @@
 """The citizen app's journeys in a real browser, at a phone's and a desktop's width, against the whole local
 platform (issue 13, "Done"): sign in through the dev IdP, see the position, give and withdraw a consent,
-subscribe to alerts in a barrio, read an inbox message, request and download the data export, sign out — with
-axe-core (WCAG 2.1 AA), visible focus and the CSP checked on every page reached, in Spanish and English, and
-one flow by keyboard only. What a journey needs that a person does elsewhere (a notice sent by a council
-system) is arranged through the platform's API."""
+subscribe to alerts in a barrio, read an inbox message, request and download the data export, sign out, a
+micro-app an administrator switches off leaving the app — with axe-core (WCAG 2.1 AA), visible focus and the
+CSP checked on every page reached, in Spanish and English, and one flow by keyboard only. What a journey needs
+that a person does elsewhere (a notice sent by a council system) is arranged through the platform's API."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import io
 import json
 import uuid
 import zipfile
+from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -21,6 +22,7 @@ from tests.browser.support import check_page
 from tests.functional.notification_support import IBI_VALUES, citizen_with, fresh_template, notify, wait_status
 
 PERSONALISATION = "personalisation"  # a purpose that needs consent and is not per channel
+FLAGS_POLL = 2.0  # PIC_FLAGS_POLL_SECONDS of make run (local/__main__.py): every process polls the flags
 
 
 def fresh_citizen() -> str:
@@ -273,3 +275,48 @@ def test_another_citizens_request_is_the_apis_403_as_a_page(page: Page, platform
     # THEN the policy's refusal, as a page
     expect(page.locator("#error-title")).to_have_text(t("es", "error.403"))
     check_page(page, "other-403")
+
+
+@pytest.fixture
+def inbox_switch(platform: Platform) -> Iterator[Callable[[bool], None]]:
+    """An administrator's switch of the inbox micro-app (``PUT /v1/flags/inbox``); on again when the test ends,
+    as every other test of the session expects it."""
+    admin = platform.as_("adm-browser", role="admin")
+
+    def switch(enabled: bool) -> None:
+        current = platform.http.get(platform.url("/v1/flags"), timeout=10).json()["flags"]["inbox"]
+        body = {"enabled": enabled, "reason": "browser test", "version": current["version"]}
+        answer = platform.http.put(platform.url("/v1/flags/inbox"), json=body, headers=admin, timeout=10)
+        assert answer.status_code == 200, answer.text
+
+    yield switch
+    switch(True)
+    probe = fresh_citizen()
+    platform.wait_for(
+        lambda: platform.http.get(platform.url(f"/v1/citizens/{probe}/inbox"), headers=platform.as_(probe)).ok,
+        timeout=FLAGS_POLL * 5,
+        what="inbox on again",
+    )
+
+
+def test_a_micro_app_switched_off_disappears_from_the_app(
+    page: Page, platform: Platform, inbox_switch: Callable[[bool], None]
+) -> None:
+    sign_in(page, platform.base, fresh_citizen(), check=False)
+    expect(page.locator("#nav-inbox")).to_be_visible()
+
+    # WHEN an administrator switches the inbox off
+    inbox_switch(False)
+
+    # THEN within the flags' poll interval it leaves the navigation, and its address is a 404 page
+    for _ in range(int(FLAGS_POLL * 5 / 0.5)):
+        page.reload()
+        if not page.locator("#nav-inbox").count():
+            break
+        page.wait_for_timeout(500)
+    expect(page.locator("#nav-inbox")).to_have_count(0)
+    expect(page.locator("#nav-consents")).to_be_visible()
+    answer = page.goto(platform.url("/app/inbox"))
+    assert answer is not None and answer.status == 404
+    expect(page.locator("#error-title")).to_be_visible()
+    check_page(page, "inbox-off")

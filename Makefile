@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help setup run deadletters replay load-records seed-status test test-unit test-policies test-contract test-functional test-alternator-like lint bench schemas manifests clean image infra-check
+.PHONY: help setup run deadletters replay load-records seed-status test test-unit test-policies test-contract test-functional test-alternator-like test-browser lint bench schemas manifests clean image infra-check
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,7 +34,7 @@ load-records: setup ## load an area system's records: make load-records DIR=<dir
 seed-status: setup ## where make run's seed city is, and the broker's backlog (WAIT=1 waits until it drains)
 	@$(PY) -m local.seed_status $(if $(WAIT),--wait)
 
-test: setup ## all tests, phase by phase (unit, Rego, contract, functional, functional on the Alternator-like store), each timed
+test: setup ## all tests, phase by phase (unit, Rego, contract, functional, functional on the Alternator-like store, browser), each timed
 	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh
 
 # The functional suite again, on DynamoDB Local behind an endpoint that refuses transactions as ScyllaDB
@@ -53,6 +53,9 @@ test-contract: setup ## contract tests: schemas, catalog, manifests
 
 test-functional: setup ## functional tests through HTTP and CloudEvents against a local platform
 	@$(PY) -m pytest -q tests/functional
+
+test-browser: setup ## the channels in headless Chromium: journeys, axe (WCAG 2.1 AA), keyboard focus; screenshots in .pic-data/screenshots
+	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh browser
 
 lint: setup ## ruff + mypy + import contracts (domain boundaries, pyproject.toml [tool.importlinter])
 	@$(VENV)/ruff check . && $(VENV)/ruff format --check . && $(VENV)/mypy && $(VENV)/lint-imports

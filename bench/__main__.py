@@ -2,7 +2,7 @@
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
-``flags``) and replaces only their sections of ``docs/benchmarks.md``."""
+``flags``, ``web``) and replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import c360, c360_events, coldstart, cpu, latency, pipeline, policy, reads, rgpd, senders, store_calls
+from bench import c360, c360_events, coldstart, cpu, latency, pipeline, policy, reads, rgpd, senders, store_calls, web
 from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import notifications as notify  # NOT
 from bench import position as position_bench  # global position (POS)
@@ -143,10 +143,17 @@ def show(figures: list[Figure]) -> None:
 
 
 def record_sections(
-    latencies: list[Figure], coldstarts: list[Figure], started: datetime, policies: list[Figure] | None = None
+    latencies: list[Figure],
+    coldstarts: list[Figure],
+    started: datetime,
+    policies: list[Figure] | None = None,
+    pages: list[Figure] | None = None,
 ) -> None:
     if policies:
         record_section(policy.SECTION, policy.section(policies, started), REPORT)
+    if pages:
+        body = f"{web.NOTE}\n{recorded(started, 'python -m bench web')}\n\n{table(pages)}"
+        record_section(web.SECTION, body, REPORT)
     if latencies:
         body = f"{LATENCY_NOTE}\n{recorded(started, 'python -m bench latency')}\n\n{table(latencies)}"
         record_section(LATENCY, body, REPORT)
@@ -171,9 +178,13 @@ def run_parts(parts: list[str]) -> int:
         store_calls.main([])
     latencies: list[Figure] = []
     coldstarts: list[Figure] = []
-    if "latency" in parts or "coldstart" in parts:
+    pages: list[Figure] = []
+    if {"latency", "coldstart", "web"} & set(parts):
 
         def run(platform: Platform, endpoint: str) -> list[Figure]:
+            if "web" in parts:
+                pages.extend(web.run(platform))
+                show(pages)
             if "latency" in parts:
                 latencies.extend(latency.run(platform))
                 show(latencies)
@@ -183,16 +194,21 @@ def run_parts(parts: list[str]) -> int:
             if "coldstart" in parts:
                 coldstarts.extend(coldstart.run(platform, endpoint))
                 show(coldstarts)
-            return latencies + coldstarts
+            return latencies + coldstarts + pages
 
         with_platform(run)
-    record_sections(latencies, coldstarts, started)
+    record_sections(latencies, coldstarts, started, pages=pages)
     print(f"recorded in {REPORT}")
     return 0
 
 
-PARTS = ("cpu", "policy", "latency", "coldstart", "store-calls", "flags")
-OWN_SECTIONS = ("policies on the deployed path", "latency at light load", "cold start per function")
+PARTS = ("cpu", "policy", "latency", "coldstart", "store-calls", "flags", "web")
+OWN_SECTIONS = (
+    "policies on the deployed path",
+    "latency at light load",
+    "cold start per function",
+    "citizen web app",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
                 ("global position", lambda: position_bench.run(platform)),
                 # reads of personal data at light load, broken down by Server-Timing (issue 11, item 12)
                 ("reads at light load", lambda: reads.run(platform)),
+                # the citizen web app: a page's HTML served and the app shell's weight (issue 13)
+                ("citizen web app", lambda: web.run(platform)),
                 # NOT: notifications and alerts
                 ("notifications in process", notify.decide_in_process),
                 ("notifications pipeline", lambda: notify.pipeline(platform, count=1000)),
@@ -267,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         sections.get("cold start per function", []),
         started,
         sections.get("policies on the deployed path", []),
+        sections.get("citizen web app", []),
     )
     store_calls.main([])  # its own DynamoDB Local and the functions in process: the store calls per operation
     print(f"recorded in {REPORT}")

@@ -273,7 +273,7 @@ SIGN_IN_PAGE = """<!doctype html>
 <form method="post" action="/authorize" id="idp-form">
 {hidden}
 <div class="field"><label for="idp-sub">{sub}</label>
-<input id="idp-sub" name="sub" required maxlength="128" pattern="[A-Za-z0-9._:@-]+" autocomplete="username"></div>
+<input id="idp-sub" name="sub" required maxlength="128" pattern="[A-Za-z0-9._:@\\-]+" autocomplete="username"></div>
 <div class="field"><label for="idp-role">{role}</label>
 <select id="idp-role" name="role">
 <option value="citizen">{citizen}</option><option value="agent">{agent}</option></select></div>

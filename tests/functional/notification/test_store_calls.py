@@ -5,6 +5,8 @@ call; a change that adds one fails here, not silently in production (docs/benchm
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from local.harness import Platform
@@ -19,7 +21,14 @@ from tests.functional.notification_support import (
     wait_status,
 )
 
-pytestmark = pytest.mark.functional
+pytestmark = [
+    pytest.mark.functional,
+    pytest.mark.skipif(
+        os.environ.get("PIC_TEST_STORE") == "alternator-like",
+        reason="counts of the native store: without TransactWriteItems one unit of work is about 2n + 3 calls "
+        "(docs/decisions/0005); these ran in the functional phase",
+    ),
+]
 
 
 def test_a_notification_to_a_citizen_costs_one_read_and_one_transaction(platform: Platform) -> None:

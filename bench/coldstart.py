@@ -61,6 +61,8 @@ FIRST_READ = {
     "position_http": ("/v1/citizens/{citizen}/position", True),
     "audit_http": ("/v1/citizens/{citizen}/access-log", True),
     "notification_http": ("/v1/citizens/{citizen}/notification-profile", True),
+    "flags_http": ("/v1/flags", False),  # the snapshot every function polls
+    "web_http": ("/app/", False),  # the signed-out landing page (a signed-in page also calls the API)
 }
 IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)$")
 

@@ -145,6 +145,7 @@ class AuthorizeRequest(BaseModel):
     code_challenge: str = Field(pattern=r"^[A-Za-z0-9_-]{43}$")
     code_challenge_method: str = Field(pattern="^S256$")
     ui_locales: str = "es"
+    login_hint: str = Field("", max_length=64, description="'agent': the agents' sign-in (the desk)")
 
 
 class SignInChoice(BaseModel):
@@ -247,6 +248,7 @@ class DevOidc:
             "aud": client_id,
             "sub": person.sub,
             "role": person.role,
+            **({"level": person.level, "area": person.area or ""} if person.role == "agent" else {}),
             "iat": now,
             "exp": now + ttl,
             "nonce": code["nonce"],
@@ -276,11 +278,12 @@ SIGN_IN_PAGE = """<!doctype html>
 <input id="idp-sub" name="sub" required maxlength="128" pattern="[A-Za-z0-9._:@\\-]+" autocomplete="username"></div>
 <div class="field"><label for="idp-role">{role}</label>
 <select id="idp-role" name="role">
-<option value="citizen">{citizen}</option><option value="agent">{agent}</option></select></div>
+<option value="citizen">{citizen}</option><option value="agent"{agent_selected}>{agent}</option></select></div>
 <div class="field"><label for="idp-level">{level}</label>
 <select id="idp-level" name="level">
 <option>0</option><option>1</option><option selected>2</option><option>3</option></select></div>
-<div class="field"><label for="idp-area">{area}</label><input id="idp-area" name="area" maxlength="64"></div>
+<div class="field"><label for="idp-area">{area}</label>
+<input id="idp-area" name="area" maxlength="64" value="{area_value}"></div>
 <button type="submit" id="idp-signin" class="button">{submit}</button>
 </form></main></body></html>"""
 
@@ -317,4 +320,8 @@ def sign_in_page(request: AuthorizeRequest) -> str:
         f'<input type="hidden" name="{name}" value="{html.escape(str(value), quote=True)}">'
         for name, value in request.model_dump().items()
     )
-    return SIGN_IN_PAGE.format(lang=lang, hidden=hidden, **SIGN_IN_TEXT[lang])
+    agent = request.login_hint == "agent"  # the desk's sign-in: an agent of citizen attention by default
+    return SIGN_IN_PAGE.format(
+        lang=lang, hidden=hidden, agent_selected=" selected" if agent else "",
+        area_value="atencion-ciudadania" if agent else "", **SIGN_IN_TEXT[lang],
+    )  # fmt: skip

@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from functions.core.audit import PURPOSE_HEADER
 from functions.core.errors import PicError
 
 TIMEOUT = (2.0, 10.0)  # connect, read: a page waits for the API, not forever
@@ -61,9 +62,13 @@ class Api:
         *,
         body: Any = None,
         params: dict[str, str] | None = None,
+        purpose: str = "",
     ) -> Any:
-        """The JSON answer of ``method path`` (None for 204), or ``ApiProblem``."""
+        """The JSON answer of ``method path`` (None for 204), or ``ApiProblem``. An agent's ``purpose`` goes in
+        the ``Access-Purpose`` header: the policy requires it and the access log records it."""
         headers = {"Authorization": f"Bearer {token}", "traceparent": traceparent, "Accept": "application/json"}
+        if purpose:
+            headers[PURPOSE_HEADER] = purpose
         try:
             response = self.http.request(
                 method, self.base_url.rstrip("/") + path, json=body, params=params, headers=headers, timeout=TIMEOUT

@@ -20,7 +20,7 @@ import functions_framework
 
 from functions.core.errors import NotFoundError
 from functions.core.madrid import zones
-from functions.web import apps, service
+from functions.web import apps, desk, service
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
 from functions.web.i18n import LANGUAGES
@@ -83,9 +83,8 @@ def callback(ctx: PageContext) -> flask.Response:
     started = service.check_state(ctx.session, ctx.request.args.get("state", ""), ctx.now)
     signed = ctx.ports.oidc.exchange(started, ctx.request.args.get("code", ""))
     session = service.signed_in(
-        started, signed.subject, signed.role, signed.access_token, signed.expires_at, ctx.now,
-        ctx.ports.settings.web_session_hours,
-    )  # fmt: skip
+        started, signed.person, signed.access_token, signed.expires_at, ctx.now, ctx.ports.settings.web_session_hours
+    )
     ctx.ports.sessions.save(session)
     ctx.ports.sessions.delete(started.id)
     ctx.session = session
@@ -94,18 +93,20 @@ def callback(ctx: PageContext) -> flask.Response:
 
 
 def sign_out(ctx: PageContext) -> flask.Response:
-    """The session deleted server-side (the token with it) and the cookie cleared."""
-    ctx.ports.sessions.delete(ctx.me.id)
+    """The session deleted server-side (the token with it) and the cookie cleared: a citizen's or an
+    agent's (the CSRF check before it needs a live session of this browser)."""
+    if ctx.session is not None:
+        ctx.ports.sessions.delete(ctx.session.id)
     ctx.cookies.append((session_cookie(ctx.ports), "", {"path": "/", "secure": _secure(ctx.ports), "max_age": 0}))
     ctx.session = None
-    return redirect("/app/")
+    return redirect(service.home_of(ctx.request.form.get("next", "")))
 
 
 def switch_language(ctx: PageContext, code: str) -> flask.Response:
     """A link, so it works without JavaScript and before sign-in: a cookie, and the session's language."""
     if code not in LANGUAGES:
         return redirect("/app/")
-    ctx.cookies.append((LANG_COOKIE, code, {"path": "/app/", "secure": _secure(ctx.ports), "samesite": "Lax",
+    ctx.cookies.append((LANG_COOKIE, code, {"path": "/", "secure": _secure(ctx.ports), "samesite": "Lax",
                                               "max_age": 365 * 86400}))  # fmt: skip
     if ctx.session is not None:
         ctx.ports.sessions.save(replace(ctx.session, lang=code))
@@ -120,6 +121,8 @@ def home(ctx: PageContext) -> flask.Response:
     it is personalised (mode b) or not (mode a), from the ``personalisation`` consent."""
     if ctx.session is None or not ctx.session.signed_in or not ctx.session.live(ctx.now):
         return render(ctx, "landing.html")
+    if ctx.session.is_agent:
+        return redirect("/desk/")
     if not apps.enabled("position", ctx.session.subject):
         return render(ctx, "home.html", position=None, mode=None)
     position = ctx.api("GET", ctx.citizen_path("/position"))
@@ -374,7 +377,7 @@ PAGES = [
     Page("/app/", "GET", home, "Home: the global position at a glance (signed out: what the app is)", "public"),
     Page("/app/auth/signin", "GET", sign_in, "Start the OpenID Connect sign-in (code flow, PKCE)", "public"),
     Page("/app/auth/callback", "GET", callback, "The issuer's answer: the session signed in", "public"),
-    Page("/app/auth/signout", "POST", sign_out, "Sign out: the session deleted"),
+    Page("/app/auth/signout", "POST", sign_out, "Sign out: the session deleted", "public"),
     Page("/app/lang/<code>", "GET", switch_language, "Switch the language (es, en)", "public"),
     Page("/app/consents", "GET", consents_page, "Consents per purpose, texts, proof history", app="consents"),
     Page("/app/consents/<purpose>", "POST", change_consent, "Give or withdraw a purpose", app="consents"),
@@ -396,6 +399,7 @@ PAGES = [
     Page("/app/sw.js", "GET", service_worker, "The service worker (caches the shell only)", "public"),
     Page("/app/manifest.webmanifest", "GET", web_manifest, "The PWA manifest", "public"),
     Page("/app/static/<name>", "GET", static_file, "htmx, CSS, icons", "public"),
+    *desk.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

@@ -17,15 +17,14 @@ import jwt
 import requests
 
 from functions.core.settings import Settings
-from functions.web.service import Session, SignInError, pkce_challenge
+from functions.web.service import Person, Session, SignInError, pkce_challenge
 
 TIMEOUT = (2.0, 10.0)
 
 
 @dataclass(frozen=True)
 class SignedIn:
-    subject: str
-    role: str
+    person: Person
     access_token: str
     expires_at: datetime
 
@@ -67,6 +66,8 @@ class OidcClient:
             "code_challenge_method": "S256",
             "ui_locales": session.lang,
         }
+        if session.return_to.startswith("/desk/"):
+            query["login_hint"] = "agent"  # OIDC's hint: the council's IdP shows its agents' sign-in
         return f"{self.discovery()['authorization_endpoint']}?{urlencode(query)}"
 
     def exchange(self, session: Session, code: str) -> SignedIn:
@@ -94,8 +95,7 @@ class OidcClient:
         claims = self._verify_id_token(str(tokens.get("id_token", "")), session.nonce)
         expires_in = int(tokens.get("expires_in", 3600))
         return SignedIn(
-            subject=str(claims["sub"]),
-            role=str(claims.get("role", "citizen")),
+            person=person_of(claims),
             access_token=str(tokens["access_token"]),
             expires_at=datetime.fromtimestamp(int(claims.get("iat", 0)) + expires_in, UTC),
         )
@@ -118,3 +118,18 @@ class OidcClient:
         if claims.get("nonce") != nonce:
             raise SignInError("the ID token is not for this sign-in (nonce)")
         return claims
+
+
+def person_of(claims: dict[str, Any]) -> Person:
+    """The ID token's person: ``role``, and for an agent the ``level`` (1-3) and ``area`` claims the
+    council's IdP asserts (the API decides with the same claims of the access token)."""
+    try:
+        level = int(claims.get("level") or 0)
+    except (TypeError, ValueError):
+        level = 0
+    return Person(
+        subject=str(claims["sub"]),
+        role=str(claims.get("role", "citizen")),
+        level=level,
+        area=str(claims.get("area") or "")[:64],
+    )

@@ -37,6 +37,22 @@ class CsrfError(ForbiddenError):
     slug, title = "csrf-refused", "The form is not from this session"
 
 
+class WrongRoleError(ForbiddenError):
+    """A citizen's session on an agent's page or the other way round: a refusal page, never the other's data."""
+
+    slug, title = "wrong-role", "This page is for another kind of user"
+
+
+class PurposeRequiredError(PicError):
+    """An agent opened a citizen without stating why: the purpose form, nothing read (RGPD art. 5.1.b)."""
+
+    status, slug, title = 428, "purpose-required", "State the purpose before opening a citizen's data"
+
+    def __init__(self, citizen_id: str) -> None:
+        super().__init__(f"no purpose stated for citizen {citizen_id}")
+        self.citizen_id = citizen_id
+
+
 class SignInError(PicError):
     """The issuer's answer does not finish the sign-in this session started (state, code, nonce)."""
 
@@ -54,15 +70,23 @@ class Session:
     lang: str = "es"
     subject: str = ""
     role: str = ""
+    level: int = 0
+    area: str = ""
     access_token: str = ""
     state: str = ""
     verifier: str = ""
     nonce: str = ""
     return_to: str = "/app/"
+    attending: str = ""
+    purpose: str = ""
 
     @property
     def signed_in(self) -> bool:
         return bool(self.subject and self.access_token)
+
+    @property
+    def is_agent(self) -> bool:
+        return self.role == "agent"
 
     def live(self, now: datetime) -> bool:
         return now < self.expires_at
@@ -128,8 +152,18 @@ def anonymous(now: datetime, lang: str) -> Session:
     )
 
 
+@dataclass(frozen=True)
+class Person:
+    """Who the issuer says signed in: a citizen, or an agent with an attention level and an area."""
+
+    subject: str
+    role: str
+    level: int = 0
+    area: str = ""
+
+
 def signed_in(
-    previous: Session, subject: str, role: str, access_token: str, token_expires: datetime, now: datetime, hours: float
+    previous: Session, person: Person, access_token: str, token_expires: datetime, now: datetime, hours: float
 ) -> Session:
     """The signed-in session under a new id and CSRF token, no longer than the access token lives."""
     return replace(
@@ -138,8 +172,10 @@ def signed_in(
         csrf=new_token(),
         created_at=now,
         expires_at=min(token_expires, now + timedelta(hours=hours)),
-        subject=subject,
-        role=role,
+        subject=person.subject,
+        role=person.role,
+        level=person.level,
+        area=person.area,
         access_token=access_token,
         state="",
         verifier="",
@@ -162,15 +198,25 @@ def check_csrf(session: Session, token: str | None) -> None:
         raise CsrfError("this form was not sent from this session's page: reload the page and try again")
 
 
-def require(session: Session | None, now: datetime) -> Session:
-    """A live, signed-in session, or the sign-in page."""
+def require(session: Session | None, now: datetime, role: str = "citizen") -> Session:
+    """A live session signed in with ``role``: the sign-in page without one, a refusal for another role (a
+    citizen's session opens no agent page, an agent's no citizen page: the API would refuse them anyway)."""
     if session is None or not session.signed_in or not session.live(now):
         raise SessionExpiredError("sign in to continue")
+    if session.role != role:
+        raise WrongRoleError(f"these pages are for the {role} role; this session is signed in as {session.role}")
     return session
 
 
 def safe_return(path: str | None) -> str:
-    """Where to go after sign-in or a language switch: only a path of this app (no open redirect)."""
-    if not path or not path.startswith("/app/") or path.startswith("//") or "\\" in path or "://" in path:
+    """Where to go after sign-in or a language switch: only a path of the app or the desk (no open redirect)."""
+    if not path or path.startswith("//") or "\\" in path or "://" in path:
+        return "/app/"
+    if not path.startswith(("/app/", "/desk/")):
         return "/app/"
     return path
+
+
+def home_of(path: str) -> str:
+    """The channel a path belongs to: the desk's pages go back to the desk, everything else to the app."""
+    return "/desk/" if path.startswith("/desk/") else "/app/"

@@ -25,11 +25,15 @@ class SessionItem(StoreModel):
     lang = UnicodeAttribute(default="es")
     subject = UnicodeAttribute(default="")
     role = UnicodeAttribute(default="")
+    level = NumberAttribute(default=0)
+    area = UnicodeAttribute(default="")
     access_token = UnicodeAttribute(default="")
     state = UnicodeAttribute(default="")
     verifier = UnicodeAttribute(default="")
     nonce = UnicodeAttribute(default="")
     return_to = UnicodeAttribute(default="/app/")
+    attending = UnicodeAttribute(default="")  # an agent's session: the citizen being attended...
+    purpose = UnicodeAttribute(default="")  # ...and the purpose stated for it (sent as Access-Purpose)
 
 
 class BarrierItem(StoreModel):
@@ -62,11 +66,15 @@ class DynamoSessionStore:
             lang=item.lang,
             subject=item.subject,
             role=item.role,
+            level=int(item.level or 0),
+            area=item.area,
             access_token=item.access_token,
             state=item.state,
             verifier=item.verifier,
             nonce=item.nonce,
             return_to=item.return_to,
+            attending=item.attending,
+            purpose=item.purpose,
         )
 
     def save(self, session: Session) -> None:
@@ -78,11 +86,15 @@ class DynamoSessionStore:
             lang=session.lang,
             subject=session.subject,
             role=session.role,
+            level=session.level,
+            area=session.area,
             access_token=session.access_token,
             state=session.state,
             verifier=session.verifier,
             nonce=session.nonce,
             return_to=session.return_to,
+            attending=session.attending,
+            purpose=session.purpose,
         ).save()
 
     def delete(self, session_id: str) -> None:

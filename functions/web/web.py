@@ -24,7 +24,14 @@ from functions.core.logging import bind_trace, get_logger
 from functions.web import apps, i18n
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts
-from functions.web.service import CsrfError, Session, SessionExpiredError, check_csrf, require
+from functions.web.service import (
+    CsrfError,
+    PurposeRequiredError,
+    Session,
+    SessionExpiredError,
+    check_csrf,
+    require,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "pic_lang"
@@ -42,13 +49,14 @@ SECURITY_HEADERS = {
 }
 MAX_FORM_BYTES = 64 * 1024
 
-Access = Literal["public", "session"]
+Access = Literal["public", "session", "agent"]
+DESK = "/desk/"
 
 
 @dataclass(frozen=True)
 class Page:
-    """One path and method of the app: who may reach it (``public`` or a signed-in ``session``) and the
-    micro-app it belongs to (off: 404)."""
+    """One path and method of the app or the desk: who may reach it (``public``, a citizen's signed-in
+    ``session`` or an ``agent``'s) and the micro-app it belongs to (off: 404)."""
 
     rule: str
     method: str
@@ -76,9 +84,13 @@ class PageContext:
     def t(self, key: str, **values: Any) -> str:
         return i18n.translate(self.lang, key, **values)
 
-    def api(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None) -> Any:
-        """The public API as the signed-in person."""
-        return self.ports.api.call(method, path, self.me.access_token, self.traceparent, body=body, params=params)
+    def api(
+        self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None, purpose: str = ""
+    ) -> Any:
+        """The public API as the signed-in person; an agent's calls carry the purpose they stated."""
+        return self.ports.api.call(
+            method, path, self.me.access_token, self.traceparent, body=body, params=params, purpose=purpose
+        )
 
     def citizen_path(self, rest: str = "") -> str:
         return f"/v1/citizens/{self.me.subject}{rest}"
@@ -101,11 +113,16 @@ def render(ctx: PageContext, template: str, status: int = 200, **values: Any) ->
         lang=ctx.lang,
         session=ctx.session,
         csrf=ctx.session.csrf if ctx.session else "",
-        nav=apps.navigation(ctx.session.subject) if ctx.session and ctx.session.signed_in else [],
+        nav=apps.navigation(ctx.session.subject) if ctx.session and _citizen(ctx.session) else [],
         path=ctx.request.path,
+        channel="desk" if ctx.request.path.startswith(DESK) else "app",
         **values,
     )
     return flask.Response(html, status=status, content_type="text/html; charset=utf-8")
+
+
+def _citizen(session: Session | None) -> bool:
+    return session is not None and session.signed_in and session.role == "citizen"
 
 
 def redirect(location: str) -> flask.Response:
@@ -165,7 +182,9 @@ class WebFunction:
             raise NotFoundError(f"no page {request.path}") from exc
         page = self.pages[int(endpoint)]
         if page.access == "session":
-            ctx.session = require(ctx.session, ctx.now)
+            ctx.session = require(ctx.session, ctx.now, "citizen")
+        elif page.access == "agent":
+            ctx.session = require(ctx.session, ctx.now, "agent")
         if page.app is not None and not apps.enabled(page.app, ctx.session.subject if ctx.session else None):
             raise NotFoundError(f"the {page.app} section is not available")
         if request.method == "POST":
@@ -180,8 +199,10 @@ class WebFunction:
         """A refusal as a page in the person's language; the sign-in page for a missing or expired session."""
         if isinstance(error, SessionExpiredError):
             return render(ctx, "signin.html", 401, next=ctx.request.full_path.rstrip("?"))
+        if isinstance(error, PurposeRequiredError):
+            return render(ctx, "desk/purpose.html", 428, errors={}, citizen_id=error.citizen_id)
         status = error.status if 400 <= error.status < 600 else 500
-        key = f"error.{status}" if status in (400, 403, 404, 405, 409, 413, 422, 503) else "error.other"
+        key = f"error.{status}" if status in (400, 403, 404, 405, 409, 413, 422, 428, 503) else "error.other"
         # the person's language, not the API's English detail (which may name ids); the detail goes to the log
         get_logger().info("page refused", extra={"status": status, "problem": error.slug, "detail": error.detail})
         detail = i18n.translate_or(ctx.lang, f"problem.{error.slug}", ctx.t("error.detail"))

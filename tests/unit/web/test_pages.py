@@ -3,94 +3,23 @@ micro-app that is off is a 404, and every answer carries the security headers.""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-import flask
 import pytest
-import requests
 
-from functions.core.settings import get_settings
-from functions.web import main, service
-from functions.web.api import Api
-from functions.web.bootstrap import WebPorts
-from functions.web.oidc import OidcClient
-from functions.web.web import WebFunction
-
-NOW = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
-
-
-@dataclass
-class FakeSessions:
-    rows: dict[str, service.Session] = field(default_factory=dict)
-    barriers: list[service.BarrierReport] = field(default_factory=list)
-
-    def fetch(self, session_id: str) -> service.Session | None:
-        return self.rows.get(session_id)
-
-    def save(self, session: service.Session) -> None:
-        self.rows[session.id] = session
-
-    def delete(self, session_id: str) -> None:
-        self.rows.pop(session_id, None)
-
-    def save_barrier(self, report: service.BarrierReport) -> None:
-        self.barriers.append(report)
-
-
-class FakeHttp(requests.Session):
-    """The API host: answers by (method, path), records what was asked."""
-
-    def __init__(self, answers: dict[tuple[str, str], tuple[int, Any]]) -> None:
-        super().__init__()
-        self.answers = answers
-        self.asked: list[tuple[str, str, dict[str, str]]] = []
-
-    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        path = "/" + url.split("/", 3)[3]
-        self.asked.append((method, path, dict(kwargs.get("headers") or {})))
-        status, body = self.answers.get((method, path), (404, {"title": "No such resource"}))
-        response = requests.Response()
-        response.status_code = status
-        response._content = json.dumps(body).encode()
-        return response
-
-
-@dataclass
-class FixedClock:
-    at: datetime
-
-    def now(self) -> datetime:
-        return self.at
+from functions.web import service
+from tests.unit.web.web_fakes import NOW, FakeHttp, FakeSessions, make_app, signed_session, visit
 
 
 @pytest.fixture
 def signed() -> service.Session:
-    started = service.pending(NOW, "es", "/app/")
-    return service.signed_in(started, "c-1", "citizen", "token-1", NOW + timedelta(hours=1), NOW, 8)
-
-
-def _app(sessions: FakeSessions, http: FakeHttp, at: datetime = NOW) -> WebFunction:
-    settings = get_settings()
-    ports = WebPorts(sessions, Api("http://api.invalid", http), OidcClient(settings, http), FixedClock(at), settings)
-    return WebFunction(main.PAGES, lambda: ports, main.session_cookie)
-
-
-def _get(
-    app: WebFunction, path: str, cookie: str | None = None, method: str = "GET", data: Any = None
-) -> flask.Response:
-    flask_app = flask.Flask("t")
-    headers = {"Cookie": f"pic_session={cookie}"} if cookie else {}
-    with flask_app.test_request_context(path, method=method, headers=headers, data=data):
-        return app(flask.request)
+    return signed_session()
 
 
 def test_the_apis_refusal_is_a_page_in_the_persons_language_without_the_apis_detail(signed: service.Session) -> None:
     sessions = FakeSessions({signed.id: signed})
     http = FakeHttp({("GET", "/v1/rgpd-requests/r-9"): (403, {"title": "Forbidden", "detail": "not c-other's"})})
-    page = _get(_app(sessions, http), "/app/my-data/requests/r-9", signed.id)
+    page = visit(make_app(sessions, http), "/app/my-data/requests/r-9", signed.id)
     assert page.status_code == 403
     text = page.get_data(as_text=True)
     assert "No tiene permiso" in text and "c-other" not in text
@@ -101,8 +30,8 @@ def test_the_apis_refusal_is_a_page_in_the_persons_language_without_the_apis_det
 
 
 def test_an_ended_session_is_the_sign_in_page(signed: service.Session) -> None:
-    app = _app(FakeSessions({signed.id: signed}), FakeHttp({}), at=NOW + timedelta(hours=2))
-    page = _get(app, "/app/inbox", signed.id)
+    app = make_app(FakeSessions({signed.id: signed}), FakeHttp({}), at=NOW + timedelta(hours=2))
+    page = visit(app, "/app/inbox", signed.id)
     assert page.status_code == 401 and 'id="signin"' in page.get_data(as_text=True)
 
 
@@ -111,14 +40,14 @@ def test_a_micro_app_that_is_off_is_a_404_and_leaves_the_navigation(
 ) -> None:
     monkeypatch.setattr("functions.web.apps.flags.enabled", lambda app, context: app in ("position", "consents"))
     http = FakeHttp({("GET", "/v1/citizens/c-1/inbox"): (200, {"unread": 0, "messages": []})})
-    app = _app(FakeSessions({signed.id: signed}), http)
-    assert _get(app, "/app/inbox", signed.id).status_code == 404
+    app = make_app(FakeSessions({signed.id: signed}), http)
+    assert visit(app, "/app/inbox", signed.id).status_code == 404
     assert http.asked == []  # nothing read for a page that is off
 
 
 def test_a_csrf_refusal_writes_nothing(signed: service.Session) -> None:
     http = FakeHttp({})
-    page = _get(_app(FakeSessions({signed.id: signed}), http), "/app/alerts", signed.id, "POST", {"topic": "t"})
+    page = visit(make_app(FakeSessions({signed.id: signed}), http), "/app/alerts", signed.id, "POST", {"topic": "t"})
     assert page.status_code == 403 and http.asked == []
     assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert page.headers["Cache-Control"] == "no-store"
@@ -126,12 +55,12 @@ def test_a_csrf_refusal_writes_nothing(signed: service.Session) -> None:
 
 def test_a_barrier_report_needs_its_forms_token_and_is_kept() -> None:
     sessions = FakeSessions()
-    app = _app(sessions, FakeHttp({}))
-    form = _get(app, "/app/accessibility/barrier")
+    app = make_app(sessions, FakeHttp({}))
+    form = visit(app, "/app/accessibility/barrier")
     (anonymous,) = sessions.rows.values()
     assert anonymous.csrf in form.get_data(as_text=True) and not anonymous.signed_in
     data = {"csrf": anonymous.csrf, "description": "The map has no text alternative", "page": "/app/alerts"}
-    sent = _get(app, "/app/accessibility/barrier", anonymous.id, "POST", data)
+    sent = visit(app, "/app/accessibility/barrier", anonymous.id, "POST", data)
     assert sent.status_code == 303 and [b.description for b in sessions.barriers] == [data["description"]]
-    short = _get(app, "/app/accessibility/barrier", anonymous.id, "POST", {**data, "description": "x"})
+    short = visit(app, "/app/accessibility/barrier", anonymous.id, "POST", {**data, "description": "x"})
     assert short.status_code == 422 and 'aria-describedby="description-error"' in short.get_data(as_text=True)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,11 +38,11 @@ def test_a_pending_session_carries_fresh_secrets_and_expires_soon() -> None:
 def test_signing_in_gives_a_new_id_and_csrf_and_lasts_no_longer_than_the_token() -> None:
     started = service.pending(NOW, "es", "/app/")
     token_ends = NOW + timedelta(hours=1)
-    signed = service.signed_in(started, "c-1", "citizen", "tok", token_ends, NOW, hours=8)
+    signed = service.signed_in(started, service.Person("c-1", "citizen"), "tok", token_ends, NOW, hours=8)
     assert signed.id != started.id and signed.csrf != started.csrf  # no session fixation
     assert signed.signed_in and signed.expires_at == token_ends
     assert (signed.state, signed.verifier, signed.nonce) == ("", "", "")
-    shorter = service.signed_in(started, "c-1", "citizen", "tok", NOW + timedelta(days=1), NOW, hours=8)
+    shorter = service.signed_in(started, service.Person("c-1", "citizen"), "tok", NOW + timedelta(days=1), NOW, hours=8)
     assert shorter.expires_at == NOW + timedelta(hours=8)
 
 
@@ -67,12 +68,25 @@ def test_a_post_without_the_sessions_csrf_token_is_refused(token: str | None) ->
 
 def test_only_a_live_signed_in_session_opens_a_page() -> None:
     signed = service.signed_in(
-        service.pending(NOW, "es", "/app/"), "c-1", "citizen", "t", NOW + timedelta(hours=1), NOW, 8
+        service.pending(NOW, "es", "/app/"), service.Person("c-1", "citizen"), "t", NOW + timedelta(hours=1), NOW, 8
     )
     assert service.require(signed, NOW) is signed
     for session, at in ((None, NOW), (service.anonymous(NOW, "es"), NOW), (signed, NOW + timedelta(hours=2))):
         with pytest.raises(service.SessionExpiredError):
             service.require(session, at)
+
+
+def test_a_citizens_session_opens_no_agent_page_and_an_agents_no_citizen_page() -> None:
+    started = service.pending(NOW, "es", "/desk/")
+    agent = service.signed_in(started, service.Person("a-1", "agent", 1, "atencion-ciudadania"), "t",
+                              NOW + timedelta(hours=1), NOW, 8)  # fmt: skip
+    assert (agent.level, agent.area, agent.return_to) == (1, "atencion-ciudadania", "/desk/")
+    assert service.require(agent, NOW, "agent") is agent
+    with pytest.raises(service.WrongRoleError):
+        service.require(agent, NOW, "citizen")
+    citizen = replace(agent, role="citizen")
+    with pytest.raises(service.WrongRoleError):
+        service.require(citizen, NOW, "agent")
 
 
 @pytest.mark.parametrize(

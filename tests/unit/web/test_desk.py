@@ -1,0 +1,141 @@
+"""The agent desktop on fakes of its ports: no citizen is searched or opened without a purpose, the purpose
+travels as ``Access-Purpose`` on every call, a panel the policy refuses shows the reason in its place, a
+citizen's session opens no desk page, and bad input is a page with the error by its field (nothing sent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from functions.web import service
+from tests.unit.web.web_fakes import FakeHttp, FakeSessions, make_app, signed_session, visit
+
+AGENT = service.Person("agent-7", "agent", 1, "atencion-ciudadania")
+CITIZEN_PATHS = ("", "/position", "/consents", "/consents/history", "/interactions", "/notifications",
+                 "/rgpd-requests")  # fmt: skip
+
+
+@pytest.fixture
+def agent() -> service.Session:
+    return signed_session(AGENT, "/desk/")
+
+
+def _citizen_answers(refuse: tuple[str, ...] = ()) -> dict[tuple[str, str], tuple[int, Any]]:
+    bodies: dict[str, Any] = {
+        "": {"citizen_id": "c-1", "attributes": {"given_name": "Lucía"}, "provenance": {"given_name": "/padron"},
+             "documents": [], "links": []},
+        "/position": {"sections": [{"section": "fines", "view": "summary", "summary": {"count": 1, "amount_eur":
+                      "90.00", "next_date": None}, "items": [], "reasons": ["level 1 sees a summary"]}]},
+        "/consents": {"citizen_id": "c-1", "mode": "a", "consents": []},
+        "/consents/history": {"proofs": []},
+        "/interactions": {"items": [], "next_cursor": None},
+        "/notifications": {"items": [], "next_cursor": None},
+        "/rgpd-requests": {"requests": []},
+    }  # fmt: skip
+    answers = {("GET", f"/v1/citizens/c-1{p}"): (200, body) for p, body in bodies.items()}
+    for path in refuse:
+        answers[("GET", f"/v1/citizens/c-1{path}")] = (403, {"title": "Forbidden", "detail": f"no {path} for L1"})
+    answers[("GET", "/v1/consent-terms")] = (200, {"purposes": [], "channels": []})
+    return answers
+
+
+def test_a_search_without_a_purpose_is_the_form_with_the_error_and_asks_nothing(agent: service.Session) -> None:
+    http = FakeHttp({})
+    form = {"csrf": agent.csrf, "kind": "document", "document_type": "DNI", "document_number": "12345678Z"}
+    page = visit(make_app(FakeSessions({agent.id: agent}), http), "/desk/search", agent.id, "POST", form)
+    assert page.status_code == 422 and http.asked == []
+    assert 'aria-describedby="purpose-hint purpose-error"' in page.get_data(as_text=True)
+
+
+def test_a_search_sends_the_purpose_and_lists_the_matches(agent: service.Session) -> None:
+    found = {"matches": [{"citizen_id": "c-1", "name": "Lucía Pérez", "birth_date": "1980-05-17",
+                          "district": "01", "matched_on": "document"}], "count": 1, "truncated": False}  # fmt: skip
+    http = FakeHttp({("POST", "/v1/citizen-search"): (200, found)})
+    form = {"csrf": agent.csrf, "purpose": "CITA-2026-0042", "kind": "document", "document_type": "DNI",
+            "document_number": "12345678-z"}  # fmt: skip
+    page = visit(make_app(FakeSessions({agent.id: agent}), http), "/desk/search", agent.id, "POST", form)
+    assert page.status_code == 200 and 'id="attend-c-1"' in page.get_data(as_text=True)
+    ((method, path, headers),) = http.asked
+    assert (method, path, headers["Access-Purpose"]) == ("POST", "/v1/citizen-search", "CITA-2026-0042")
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"kind": "name", "name": "Lucía", "birth_date": "17/05/1980"}, "birth_date"),
+        ({"kind": "document", "document_type": "CARNET", "document_number": "12345678Z"}, "document_type"),
+        ({"kind": "email", "email": ""}, "email"),
+        ({"kind": "telepathy"}, "kind"),
+    ],
+)
+def test_malformed_search_input_is_shown_by_its_field(agent: service.Session, form: dict[str, str], field: str) -> None:
+    http = FakeHttp({})
+    data = {"csrf": agent.csrf, "purpose": "CITA-1", **form}
+    page = visit(make_app(FakeSessions({agent.id: agent}), http), "/desk/search", agent.id, "POST", data)
+    assert page.status_code == 422 and http.asked == []
+    assert f'id="{field}-error"' in page.get_data(as_text=True)
+
+
+def test_opening_a_citizen_without_a_purpose_asks_for_it_and_reads_nothing(agent: service.Session) -> None:
+    http = FakeHttp(_citizen_answers())
+    page = visit(make_app(FakeSessions({agent.id: agent}), http), "/desk/citizens/c-1", agent.id)
+    assert page.status_code == 428 and 'id="purpose-form"' in page.get_data(as_text=True)
+    assert http.asked == []
+
+
+def test_the_purpose_stated_opens_the_360_view_and_goes_with_every_read(agent: service.Session) -> None:
+    sessions, http = FakeSessions({agent.id: agent}), FakeHttp(_citizen_answers(refuse=("/notifications",)))
+    app = make_app(sessions, http)
+    bad = visit(app, "/desk/citizens/c-1/attend", agent.id, "POST", {"csrf": agent.csrf, "purpose": "<script>"})
+    assert bad.status_code == 422 and sessions.rows[agent.id].purpose == ""
+    stated = visit(app, "/desk/citizens/c-1/attend", agent.id, "POST", {"csrf": agent.csrf, "purpose": "CASE 9"})
+    assert stated.status_code == 303 and stated.headers["Location"] == "/desk/citizens/c-1"
+    view = visit(app, "/desk/citizens/c-1", agent.id)
+    text = view.get_data(as_text=True)
+    assert view.status_code == 200 and "Lucía" in text and "level 1 sees a summary" in text
+    assert 'id="refused-notifications"' in text and "no /notifications for L1" in text
+    reads = [
+        (path, headers.get("Access-Purpose")) for _, path, headers in http.asked if path.startswith("/v1/citizens")
+    ]
+    assert {path for path, _ in reads} == {f"/v1/citizens/c-1{p}" for p in CITIZEN_PATHS}
+    assert {purpose for _, purpose in reads} == {"CASE 9"}
+
+
+def test_the_purpose_of_one_citizen_does_not_open_another(agent: service.Session) -> None:
+    sessions, http = FakeSessions({agent.id: agent}), FakeHttp(_citizen_answers())
+    app = make_app(sessions, http)
+    visit(app, "/desk/citizens/c-1/attend", agent.id, "POST", {"csrf": agent.csrf, "purpose": "CASE 9"})
+    assert visit(app, "/desk/citizens/c-2", agent.id).status_code == 428
+    ended = visit(app, "/desk/attention/end", agent.id, "POST", {"csrf": agent.csrf})
+    assert ended.status_code == 303 and sessions.rows[agent.id].purpose == ""
+    assert visit(app, "/desk/citizens/c-1", agent.id).status_code == 428
+    assert [path for _, path, _ in http.asked] == []
+
+
+def test_a_paper_consent_is_recorded_on_behalf_with_the_purpose(agent: service.Session) -> None:
+    answers = _citizen_answers()
+    answers[("PUT", "/v1/citizens/c-1/consents/personalisation")] = (200, {})
+    sessions, http = FakeSessions({agent.id: agent}), FakeHttp(answers)
+    app = make_app(sessions, http)
+    visit(app, "/desk/citizens/c-1/attend", agent.id, "POST", {"csrf": agent.csrf, "purpose": "REG-2026-77"})
+    form = {"csrf": agent.csrf, "action": "give", "text_version": "3", "language": "es"}
+    done = visit(app, "/desk/citizens/c-1/consents/personalisation", agent.id, "POST", form)
+    assert done.status_code == 303
+    ((_, _, headers),) = [a for a in http.asked if a[0] == "PUT"]
+    assert headers["Access-Purpose"] == "REG-2026-77"
+
+
+def test_a_citizens_session_opens_no_desk_page_and_the_desk_home_says_so() -> None:
+    citizen = signed_session()
+    http = FakeHttp({})
+    app = make_app(FakeSessions({citizen.id: citizen}), http)
+    assert visit(app, "/desk/reviews", citizen.id).status_code == 403
+    home = visit(app, "/desk/", citizen.id)
+    assert home.status_code == 200 and 'id="wrong-role"' in home.get_data(as_text=True)
+    assert http.asked == []
+
+
+def test_an_agent_on_the_citizen_app_goes_to_the_desk(agent: service.Session) -> None:
+    page = visit(make_app(FakeSessions({agent.id: agent}), FakeHttp({})), "/app/", agent.id)
+    assert page.status_code == 303 and page.headers["Location"] == "/desk/"

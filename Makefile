@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 export PYTHONPATH := $(CURDIR)
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help setup run deadletters replay load-records seed-status test test-unit test-policies test-contract test-functional test-alternator-like test-browser lint bench schemas manifests clean image infra-check
+.PHONY: help setup run deadletters replay load-records seed-status test test-unit test-policies test-contract test-functional test-alternator-like test-browser screenshots lint bench schemas manifests clean image infra-check
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -56,6 +56,9 @@ test-functional: setup ## functional tests through HTTP and CloudEvents against 
 
 test-browser: setup ## the channels in headless Chromium: journeys, axe (WCAG 2.1 AA), keyboard focus; screenshots in .pic-data/screenshots
 	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh browser
+
+screenshots: setup ## the README's browser walk-through followed in Chromium; its screenshots written to docs/screenshots
+	@PIC_README_SHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/browser/test_readme_walkthrough.py
 
 lint: setup ## ruff + mypy + import contracts (domain boundaries, pyproject.toml [tool.importlinter])
 	@$(VENV)/ruff check . && $(VENV)/ruff format --check . && $(VENV)/mypy && $(VENV)/lint-imports

@@ -557,6 +557,7 @@ class FreshPerson:
         first, loose, who = self.records[0], self.undocumented, self.person
         return {
             "person": " ".join(n for n in (who.given_name, who.first_surname, who.second_surname) if n),
+            "document": who.document,  # synthetic: what the person shows an agent at the desk (a walk-through)
             "record": {"source": first.source, "local_id": first.record["local_id"]},
             "undocumented_record": {"source": loose.source, "local_id": loose.record["local_id"]},
             "records": [{"source": r.source, "local_id": r.record["local_id"]} for r in [*self.records, loose]],

@@ -1,8 +1,10 @@
-"""Every page of the citizen app, as the API's role matrix does for every API route: the pages are session
-routes (a cookie, not a bearer token), so the matrix (tests/functional/core/test_role_matrix.py) iterates the
-API's ``Route``s and this iterates ``functions.web.main.PAGES``. A new page is covered with no list to edit:
-without a session it is the sign-in page (unless public), a POST without the session's CSRF token is a 403
-page, and every answer carries the security headers and never a stack trace."""
+"""Every page of the citizen app and the agent desktop, as the API's role matrix does for every API route:
+the pages are session routes (a cookie, not a bearer token), so the matrix
+(tests/functional/core/test_role_matrix.py) iterates the API's ``Route``s and this iterates
+``functions.web.main.PAGES``. A new page is covered with no list to edit:
+without a session it is the sign-in page (unless public), a page of the other role (a citizen on the desk, an
+agent in the app) is a 403 page, a POST without the session's CSRF token is a 403 page, and every answer
+carries the security headers and never a stack trace."""
 
 from __future__ import annotations
 
@@ -41,11 +43,17 @@ def signed_in(platform: Platform) -> requests.Session:
     return sign_in(platform, "c-page-audit")
 
 
+@pytest.fixture(scope="module")
+def agent(platform: Platform) -> requests.Session:
+    return sign_in(platform, "agent-page-audit", "agent", "/desk/", 1, "atencion-ciudadania")
+
+
 def test_the_audit_sees_every_page() -> None:
-    assert len(PAGES) >= 20 and all(p.access in ("public", "session") for p in PAGES)
+    assert len(PAGES) >= 30 and all(p.access in ("public", "session", "agent") for p in PAGES)
+    assert {p.access for p in PAGES if p.rule.startswith("/desk/")} == {"public", "agent"}
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if p.access == "session"], ids=_label)
+@pytest.mark.parametrize("page", [p for p in PAGES if p.access in ("session", "agent")], ids=_label)
 def test_without_a_session_a_page_is_the_sign_in_page(platform: Platform, page: Page) -> None:
     answer = _checked(
         requests.request(page.method, platform.url(_path(page)), data={"csrf": "x"}, allow_redirects=False, timeout=15)
@@ -55,9 +63,20 @@ def test_without_a_session_a_page_is_the_sign_in_page(platform: Platform, page: 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p.method == "POST"], ids=_label)
 def test_a_post_without_the_csrf_token_is_a_403_page(
-    platform: Platform, signed_in: requests.Session, page: Page
+    platform: Platform, signed_in: requests.Session, agent: requests.Session, page: Page
 ) -> None:
-    answer = _checked(signed_in.post(platform.url(_path(page)), data={}, allow_redirects=False, timeout=15))
+    browser = agent if page.access == "agent" else signed_in
+    answer = _checked(browser.post(platform.url(_path(page)), data={}, allow_redirects=False, timeout=15))
+    assert answer.status_code == 403 and 'id="error-title"' in answer.text
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p.access in ("session", "agent")], ids=_label)
+def test_a_page_of_the_other_role_is_a_403_page_and_reads_nothing(
+    platform: Platform, signed_in: requests.Session, agent: requests.Session, page: Page
+) -> None:
+    browser = signed_in if page.access == "agent" else agent
+    answer = _checked(browser.request(page.method, platform.url(_path(page)), data={}, allow_redirects=False,
+                                      timeout=15))  # fmt: skip
     assert answer.status_code == 403 and 'id="error-title"' in answer.text
 
 

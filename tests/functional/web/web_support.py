@@ -15,8 +15,11 @@ HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def sign_in(platform: Platform, sub: str, role: str = "citizen", next_path: str = "/app/") -> requests.Session:
-    """Sign in as a person does: the app's sign-in link, the IdP's page, its form, the app's callback."""
+def sign_in(
+    platform: Platform, sub: str, role: str = "citizen", next_path: str = "/app/", level: int = 0, area: str = ""
+) -> requests.Session:
+    """Sign in as a person does: the app's sign-in link, the IdP's page, its form, the app's callback (an
+    agent: with ``next_path`` under ``/desk/``, an attention ``level`` and an ``area``)."""
     browser = requests.Session()
     start = browser.get(platform.url(f"/app/auth/signin?next={next_path}"), allow_redirects=False, timeout=10)
     assert start.status_code == 302, start.text
@@ -25,7 +28,10 @@ def sign_in(platform: Platform, sub: str, role: str = "citizen", next_path: str 
     fields = {name: html.unescape(value) for name, value in HIDDEN.findall(authorize.text)}
     assert fields["code_challenge_method"] == "S256"
     chosen = browser.post(
-        platform.url("/authorize"), data={**fields, "sub": sub, "role": role}, allow_redirects=False, timeout=10
+        platform.url("/authorize"),
+        data={**fields, "sub": sub, "role": role, "level": str(level), "area": area},
+        allow_redirects=False,
+        timeout=10,
     )
     assert chosen.status_code == 302, chosen.text
     back = browser.get(chosen.headers["Location"], allow_redirects=False, timeout=15)

@@ -1,0 +1,118 @@
+"""The agent desktop against the whole local platform (issue 13): an L1 agent signs in through the dev IdP,
+finds a citizen by DNI (the blind index) with a purpose, opens them, sees what level 1 may see, records a
+paper consent on their behalf; the citizen's access log names the agent and the purpose; no purpose, no
+read. The pages go through the public API with the agent's token: the policies decide as for any client."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+import requests
+
+from local.harness import Platform
+from tests.functional.citizen.test_citizen import fresh_dni, person, upsert, wait_for_citizen
+from tests.functional.web.web_support import csrf_of, sign_in
+
+PURPOSE = "CITA-2026-0042"
+
+
+@pytest.fixture(scope="module")
+def attended(platform: Platform) -> dict[str, Any]:
+    """A person in the Padrón with a DNI: their golden record."""
+    local_id, dni = f"PAD{uuid.uuid4().hex[:10]}", fresh_dni()
+    data = person(local_id, dni)
+    upsert(platform, "/legacy/padron", data)
+    return {"citizen_id": wait_for_citizen(platform, "/legacy/padron", local_id), "dni": dni, **data}
+
+
+@pytest.fixture
+def desk(platform: Platform) -> requests.Session:
+    return sign_in(platform, f"ag-{uuid.uuid4().hex[:8]}", "agent", "/desk/", 1, "atencion-ciudadania")
+
+
+def _search(platform: Platform, desk: requests.Session, **form: str) -> requests.Response:
+    csrf = csrf_of(desk.get(platform.url("/desk/"), timeout=10))
+    return desk.post(platform.url("/desk/search"), data={"csrf": csrf, **form}, allow_redirects=False, timeout=15)
+
+
+def _access_log(platform: Platform, citizen_id: str) -> list[dict[str, Any]]:
+    headers = platform.as_(citizen_id)
+    answer = platform.http.get(platform.url(f"/v1/citizens/{citizen_id}/access-log"), headers=headers,
+                               params={"limit": "200"}, timeout=10)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["entries"])
+
+
+def test_an_l1_agent_finds_a_citizen_by_dni_with_a_purpose_and_sees_what_l1_may_see(
+    platform: Platform, desk: requests.Session, attended: dict[str, Any]
+) -> None:
+    citizen_id = attended["citizen_id"]
+    # WHEN the agent searches by the DNI, written as people say it, with a purpose
+    number = f"{attended['dni'][:8]}-{attended['dni'][8].lower()}"
+    found = _search(platform, desk, purpose=PURPOSE, kind="document", document_type="DNI", document_number=number)
+
+    # THEN the citizen is the match
+    assert found.status_code == 200, found.text
+    assert f'id="attend-{citizen_id}"' in found.text and attended["first_surname"] in found.text
+
+    # WHEN they attend that citizen for the purpose
+    csrf = csrf_of(found)
+    opened = desk.post(platform.url(f"/desk/citizens/{citizen_id}/attend"), data={"csrf": csrf, "purpose": PURPOSE},
+                       allow_redirects=True, timeout=20)  # fmt: skip
+
+    # THEN the 360 view: the golden record, the position as level 1 sees it (summaries), the stated purpose
+    assert opened.status_code == 200, opened.text[:500]
+    assert attended["first_surname"] in opened.text and PURPOSE in opened.text
+    assert 'id="panel-position"' in opened.text and 'id="refused-position"' not in opened.text
+    views = set(re.findall(r'id="section-[a-z-]+">\s*<strong>[^<]+</strong> — ([^\n<]+)', opened.text))
+    assert views and views <= {"solo resumen", "oculto"}, views
+
+    # AND the citizen sees in their access log that this agent looked, and why
+    entries = [e for e in _access_log(platform, citizen_id) if e["reader"]["role"] == "agent"]
+    assert entries and {e["purpose"] for e in entries} == {PURPOSE}
+    assert {e["resource"] for e in entries} >= {"position", "citizen"}
+
+
+def test_without_a_purpose_nothing_is_searched_or_read(
+    platform: Platform, desk: requests.Session, attended: dict[str, Any]
+) -> None:
+    citizen_id = attended["citizen_id"]
+    before = len(_access_log(platform, citizen_id))
+    refused = _search(platform, desk, purpose="", kind="document", document_type="DNI", document_number=attended["dni"])
+    assert refused.status_code == 422 and 'id="purpose-error"' in refused.text
+    asked = desk.get(platform.url(f"/desk/citizens/{citizen_id}"), timeout=10)
+    assert asked.status_code == 428 and 'id="purpose-form"' in asked.text
+    assert len(_access_log(platform, citizen_id)) == before
+
+
+def test_a_paper_consent_is_recorded_on_the_citizens_behalf(
+    platform: Platform, desk: requests.Session, attended: dict[str, Any]
+) -> None:
+    citizen_id = attended["citizen_id"]
+    page = desk.get(platform.url("/desk/"), timeout=10)
+    desk.post(platform.url(f"/desk/citizens/{citizen_id}/attend"),
+              data={"csrf": csrf_of(page), "purpose": "REG-PAPEL-77"}, timeout=20)  # fmt: skip
+    view = desk.get(platform.url(f"/desk/citizens/{citizen_id}"), timeout=20)
+    version = re.search(r'id="paper-personalisation".*?name="text_version" value="([^"]*)"', view.text, re.S)
+    assert version, view.text[:500]
+    given = desk.post(
+        platform.url(f"/desk/citizens/{citizen_id}/consents/personalisation"),
+        data={"csrf": csrf_of(view), "action": "give", "text_version": version.group(1), "language": "es"},
+        allow_redirects=False, timeout=20,
+    )  # fmt: skip
+    assert given.status_code == 303, given.text[:500]
+    history = platform.http.get(platform.url(f"/v1/citizens/{citizen_id}/consents/history"),
+                                headers=platform.as_(citizen_id), timeout=10).json()  # fmt: skip
+    (proof,) = [p for p in history["proofs"] if p["purpose"] == "personalisation"]
+    assert proof["granted"] and proof["capture_channel"] == "paper" and proof["actor"]["kind"] == "agent"
+    assert proof["access_purpose"] == "REG-PAPEL-77"
+
+
+def test_a_citizen_in_the_desk_and_an_agent_in_the_app_are_refused(platform: Platform, desk: requests.Session) -> None:
+    citizen = sign_in(platform, f"c-{uuid.uuid4().hex[:8]}")
+    assert citizen.get(platform.url("/desk/reviews"), timeout=10).status_code == 403
+    assert 'id="wrong-role"' in citizen.get(platform.url("/desk/"), timeout=10).text
+    assert desk.get(platform.url("/app/inbox"), timeout=10).status_code == 403

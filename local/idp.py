@@ -149,12 +149,12 @@ class AuthorizeRequest(BaseModel):
 
 
 class SignInChoice(BaseModel):
-    """Who signs in on the dev page: a citizen, or an agent with a level and an area."""
+    """Who signs in on the dev page: a citizen, an agent with a level and an area, or a platform administrator."""
 
     model_config = ConfigDict(extra="ignore")
 
     sub: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
-    role: str = Field("citizen", pattern="^(citizen|agent)$")
+    role: str = Field("citizen", pattern="^(citizen|agent|admin)$")
     level: int = Field(0, ge=0, le=3)
     area: str | None = Field(None, max_length=64)
 
@@ -278,7 +278,8 @@ SIGN_IN_PAGE = """<!doctype html>
 <input id="idp-sub" name="sub" required maxlength="128" pattern="[A-Za-z0-9._:@\\-]+" autocomplete="username"></div>
 <div class="field"><label for="idp-role">{role}</label>
 <select id="idp-role" name="role">
-<option value="citizen">{citizen}</option><option value="agent"{agent_selected}>{agent}</option></select></div>
+<option value="citizen">{citizen}</option><option value="agent"{agent_selected}>{agent}</option>
+<option value="admin">{admin}</option></select></div>
 <div class="field"><label for="idp-level">{level}</label>
 <select id="idp-level" name="level">
 <option>0</option><option>1</option><option selected>2</option><option>3</option></select></div>
@@ -295,6 +296,7 @@ SIGN_IN_TEXT = {
         "role": "Perfil",
         "citizen": "Ciudadanía",
         "agent": "Agente municipal",
+        "admin": "Administración de la plataforma",
         "level": "Nivel de acceso",
         "area": "Área (agentes)",
         "submit": "Entrar",
@@ -306,6 +308,7 @@ SIGN_IN_TEXT = {
         "role": "Profile",
         "citizen": "Citizen",
         "agent": "Council agent",
+        "admin": "Platform administrator",
         "level": "Access level",
         "area": "Area (agents)",
         "submit": "Sign in",

@@ -62,6 +62,8 @@ def _problem_errors(problem: ApiProblem) -> dict[str, str]:
 def desk_home(ctx: PageContext) -> flask.Response:
     """Signed out (or signed in as a citizen): what the desk is and the agents' sign-in. An agent: the search."""
     session = ctx.session
+    if session is not None and session.signed_in and session.live(ctx.now) and session.role == "admin":
+        return redirect("/desk/apps")
     if session is None or not session.signed_in or not session.live(ctx.now) or not session.is_agent:
         return render(ctx, "desk/landing.html", wrong_role=bool(session and session.signed_in and not session.is_agent))
     return render(

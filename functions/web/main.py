@@ -20,7 +20,7 @@ import functions_framework
 
 from functions.core.errors import NotFoundError
 from functions.core.madrid import zones
-from functions.web import apps, desk, service
+from functions.web import admin, apps, desk, service
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
 from functions.web.i18n import LANGUAGES
@@ -121,7 +121,7 @@ def home(ctx: PageContext) -> flask.Response:
     it is personalised (mode b) or not (mode a), from the ``personalisation`` consent."""
     if ctx.session is None or not ctx.session.signed_in or not ctx.session.live(ctx.now):
         return render(ctx, "landing.html")
-    if ctx.session.is_agent:
+    if ctx.session.role != "citizen":
         return redirect("/desk/")
     if not apps.enabled("position", ctx.session.subject):
         return render(ctx, "home.html", position=None, mode=None)
@@ -400,6 +400,7 @@ PAGES = [
     Page("/app/manifest.webmanifest", "GET", web_manifest, "The PWA manifest", "public"),
     Page("/app/static/<name>", "GET", static_file, "htmx, CSS, icons", "public"),
     *desk.PAGES,
+    *admin.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

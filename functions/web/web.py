@@ -49,14 +49,14 @@ SECURITY_HEADERS = {
 }
 MAX_FORM_BYTES = 64 * 1024
 
-Access = Literal["public", "session", "agent"]
+Access = Literal["public", "session", "agent", "admin"]
 DESK = "/desk/"
 
 
 @dataclass(frozen=True)
 class Page:
     """One path and method of the app or the desk: who may reach it (``public``, a citizen's signed-in
-    ``session`` or an ``agent``'s) and the micro-app it belongs to (off: 404)."""
+    ``session``, an ``agent``'s or a platform ``admin``'s) and the micro-app it belongs to (off: 404)."""
 
     rule: str
     method: str
@@ -183,8 +183,8 @@ class WebFunction:
         page = self.pages[int(endpoint)]
         if page.access == "session":
             ctx.session = require(ctx.session, ctx.now, "citizen")
-        elif page.access == "agent":
-            ctx.session = require(ctx.session, ctx.now, "agent")
+        elif page.access in ("agent", "admin"):
+            ctx.session = require(ctx.session, ctx.now, page.access)
         if page.app is not None and not apps.enabled(page.app, ctx.session.subject if ctx.session else None):
             raise NotFoundError(f"the {page.app} section is not available")
         if request.method == "POST":

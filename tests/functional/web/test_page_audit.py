@@ -19,7 +19,7 @@ from local.harness import Platform
 from tests.functional.web.web_support import sign_in
 
 PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
-SAMPLES = {"code": "en", "name": "app.css", "purpose": "campaigns"}
+SAMPLES = {"code": "en", "name": "app.css", "purpose": "campaigns", "flag": "alerts"}
 
 
 def _path(page: Page) -> str:
@@ -48,12 +48,20 @@ def agent(platform: Platform) -> requests.Session:
     return sign_in(platform, "agent-page-audit", "agent", "/desk/", 1, "atencion-ciudadania")
 
 
+@pytest.fixture(scope="module")
+def admin(platform: Platform) -> requests.Session:
+    return sign_in(platform, "admin-page-audit", "admin", "/desk/")
+
+
+SIGNED = ("session", "agent", "admin")
+
+
 def test_the_audit_sees_every_page() -> None:
-    assert len(PAGES) >= 30 and all(p.access in ("public", "session", "agent") for p in PAGES)
-    assert {p.access for p in PAGES if p.rule.startswith("/desk/")} == {"public", "agent"}
+    assert len(PAGES) >= 30 and all(p.access in ("public", *SIGNED) for p in PAGES)
+    assert {p.access for p in PAGES if p.rule.startswith("/desk/")} == {"public", "agent", "admin"}
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if p.access in ("session", "agent")], ids=_label)
+@pytest.mark.parametrize("page", [p for p in PAGES if p.access in SIGNED], ids=_label)
 def test_without_a_session_a_page_is_the_sign_in_page(platform: Platform, page: Page) -> None:
     answer = _checked(
         requests.request(page.method, platform.url(_path(page)), data={"csrf": "x"}, allow_redirects=False, timeout=15)
@@ -63,21 +71,22 @@ def test_without_a_session_a_page_is_the_sign_in_page(platform: Platform, page: 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p.method == "POST"], ids=_label)
 def test_a_post_without_the_csrf_token_is_a_403_page(
-    platform: Platform, signed_in: requests.Session, agent: requests.Session, page: Page
+    platform: Platform, signed_in: requests.Session, agent: requests.Session, admin: requests.Session, page: Page
 ) -> None:
-    browser = agent if page.access == "agent" else signed_in
+    browser = {"agent": agent, "admin": admin}.get(page.access, signed_in)
     answer = _checked(browser.post(platform.url(_path(page)), data={}, allow_redirects=False, timeout=15))
     assert answer.status_code == 403 and 'id="error-title"' in answer.text
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if p.access in ("session", "agent")], ids=_label)
-def test_a_page_of_the_other_role_is_a_403_page_and_reads_nothing(
-    platform: Platform, signed_in: requests.Session, agent: requests.Session, page: Page
+@pytest.mark.parametrize("page", [p for p in PAGES if p.access in SIGNED], ids=_label)
+def test_a_page_of_another_role_is_a_403_page(
+    platform: Platform, signed_in: requests.Session, agent: requests.Session, admin: requests.Session, page: Page
 ) -> None:
-    browser = signed_in if page.access == "agent" else agent
-    answer = _checked(browser.request(page.method, platform.url(_path(page)), data={}, allow_redirects=False,
-                                      timeout=15))  # fmt: skip
-    assert answer.status_code == 403 and 'id="error-title"' in answer.text
+    others = [b for role, b in (("session", signed_in), ("agent", agent), ("admin", admin)) if role != page.access]
+    for browser in others:
+        answer = _checked(browser.request(page.method, platform.url(_path(page)), data={}, allow_redirects=False,
+                                          timeout=15))  # fmt: skip
+        assert answer.status_code == 403 and 'id="error-title"' in answer.text
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p.access == "public" and p.method == "GET"], ids=_label)

@@ -139,3 +139,53 @@ def test_a_citizens_session_opens_no_desk_page_and_the_desk_home_says_so() -> No
 def test_an_agent_on_the_citizen_app_goes_to_the_desk(agent: service.Session) -> None:
     page = visit(make_app(FakeSessions({agent.id: agent}), FakeHttp({})), "/app/", agent.id)
     assert page.status_code == 303 and page.headers["Location"] == "/desk/"
+
+
+FLAGS = {"revision": "r1", "flags": {"alerts": {"enabled": True, "districts": [], "percentage": 100, "version": 3,
+                                                "title": {"es": "Alertas", "en": "Alerts"}}}}  # fmt: skip
+
+
+@pytest.fixture
+def admin() -> service.Session:
+    return signed_session(service.Person("admin-1", "admin"), "/desk/")
+
+
+def test_an_administrator_switches_a_micro_app_off_with_a_reason_and_the_version(admin: service.Session) -> None:
+    http = FakeHttp({("GET", "/v1/flags"): (200, FLAGS), ("PUT", "/v1/flags/alerts"): (200, {})})
+    app = make_app(FakeSessions({admin.id: admin}), http)
+    assert visit(app, "/desk/", admin.id).headers["Location"] == "/desk/apps"
+    listed = visit(app, "/desk/apps", admin.id)
+    assert listed.status_code == 200 and 'id="app-form-alerts"' in listed.get_data(as_text=True)
+    form = {"csrf": admin.csrf, "version": "3", "percentage": "100", "reason": "maintenance of the alerts service"}
+    saved = visit(app, "/desk/apps/alerts", admin.id, "POST", form)  # "enabled" unticked: off
+    assert saved.status_code == 303
+    (put,) = [kwargs for method, path, kwargs in http.asked if method == "PUT"]
+    assert put.get("Authorization") == "Bearer token-1"
+
+
+@pytest.mark.parametrize(
+    ("form", "field"), [({"reason": ""}, "reason"), ({"percentage": "150"}, "percentage"), ({"districts": "99"},
+                                                                                            "districts")]
+)  # fmt: skip
+def test_a_malformed_flag_change_is_shown_by_its_field_and_sends_nothing(
+    admin: service.Session, form: dict[str, str], field: str
+) -> None:
+    http = FakeHttp({("GET", "/v1/flags"): (200, FLAGS)})
+    data = {"csrf": admin.csrf, "version": "3", "percentage": "100", "reason": "a reason", **form}
+    page = visit(make_app(FakeSessions({admin.id: admin}), http), "/desk/apps/alerts", admin.id, "POST", data)
+    assert page.status_code == 422 and f'id="{field}-alerts-error"' in page.get_data(as_text=True)
+    assert [m for m, _, _ in http.asked] == ["GET"]
+
+
+def test_a_change_made_meanwhile_is_a_conflict_on_the_form(admin: service.Session) -> None:
+    answers = {("GET", "/v1/flags"): (200, FLAGS), ("PUT", "/v1/flags/alerts"): (409, {"title": "Conflict"})}
+    data = {"csrf": admin.csrf, "version": "2", "percentage": "100", "reason": "switch off", "enabled": "on"}
+    page = visit(make_app(FakeSessions({admin.id: admin}), FakeHttp(answers)), "/desk/apps/alerts", admin.id, "POST",
+                 data)  # fmt: skip
+    assert page.status_code == 409 and 'id="alerts-form-error"' in page.get_data(as_text=True)
+
+
+def test_an_agent_opens_no_administrator_page(agent: service.Session) -> None:
+    http = FakeHttp({})
+    assert visit(make_app(FakeSessions({agent.id: agent}), http), "/desk/apps", agent.id).status_code == 403
+    assert http.asked == []

@@ -1,6 +1,6 @@
 """The README's browser walk-through ("The citizen app and the agent desk"), followed as written: its shell
 block run verbatim with bash (a fresh person, a notice in their inbox), then each numbered step clicked in
-Chromium, the administrator's block run verbatim too, with the README's screenshots taken on the way.
+Chromium (the administrator in a window of their own), with the README's screenshots taken on the way.
 ``make screenshots`` writes them to ``docs/screenshots/`` (the README's images); in ``make test`` they go to
 ``.pic-data/screenshots/readme/``, so a step the README describes and the app no longer does fails here."""
 
@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import os
 import re
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from local.harness import ROOT, Platform
 from tests.browser.citizen import t
-from tests.browser.support import check_page
+from tests.browser.support import check_page, watch
 from tests.functional.core.test_readme_walkthroughs import README_BASE, run_bash, walkthroughs
 
 TITLE = "The citizen app and the agent desk: a walk-through in the browser"
@@ -37,14 +36,6 @@ def section() -> str:
     return text.split(f"## {TITLE}\n", 1)[1].split("\n## ", 1)[0]
 
 
-def admin_block(enabled: bool) -> str:
-    """Step 6's indented block; ``enabled`` true is the same PUT that brings the micro-app back."""
-    block = re.search(r"^   ```bash\n(.*?)^   ```", section(), flags=re.S | re.M)
-    assert block, "step 6 has no administrator's block"
-    script = textwrap.dedent(block.group(1))
-    return script if not enabled else script.replace('\\"enabled\\": false', '\\"enabled\\": true')
-
-
 def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
@@ -59,11 +50,16 @@ def prepared(platform: Platform, tmp_path: Path) -> Iterator[tuple[str, str]]:
     printed = PRINTED.search(result.stdout)
     assert printed, result.stdout[-2000:]
     yield printed.group(1), printed.group(2)
-    run_bash(admin_block(enabled=True).replace(README_BASE, platform.base), tmp_path)
+    admin = platform.as_("admin-teardown", role="admin")
+    flag = platform.http.get(platform.url("/v1/flags"), timeout=10).json()["flags"]["alerts"]
+    if not flag["enabled"]:
+        body = {"enabled": True, "reason": "the walk-through is over", "version": flag["version"]}
+        platform.http.put(platform.url("/v1/flags/alerts"), json=body, headers=admin, timeout=10)
 
 
-def test_the_readme_walk_through_in_the_browser(page: Page, platform: Platform, prepared: tuple[str, str],
-                                                tmp_path: Path) -> None:  # fmt: skip
+def test_the_readme_walk_through_in_the_browser(
+    page: Page, context: BrowserContext, platform: Platform, prepared: tuple[str, str]
+) -> None:
     citizen, dni = prepared
     # 1. sign in as the citizen: the position, personalised (mode b)
     page.goto(platform.url("/app/"))
@@ -113,16 +109,33 @@ def test_the_readme_walk_through_in_the_browser(page: Page, platform: Platform, 
     assert download.value.suggested_filename.endswith(".zip")
     shot(page, "05-my-data")
 
-    # 6. the administrator's block: the alerts micro-app leaves the navigation and its address is a 404
-    result = run_bash(admin_block(enabled=False).replace(README_BASE, platform.base), tmp_path)
-    assert result.returncode == 0 and '"enabled": false' in result.stdout.replace('"enabled":false', '"enabled": false')
+    # 6. an administrator, in a window of their own, switches the alerts micro-app off with a reason
+    private = context.browser.new_context(viewport=page.viewport_size, locale="es-ES")  # type: ignore[union-attr]
+    admin = private.new_page()
+    watch(admin)
+    admin.goto(platform.url("/desk/"))
+    admin.click("#desk-signin")
+    admin.select_option("#idp-role", "admin")
+    admin.fill("#idp-sub", "admin-1")
+    admin.click("#idp-signin")
+    expect(admin.locator("h1")).to_have_text(t("es", "admin.apps_title"))
+    admin.uncheck("#enabled-alerts")
+    admin.fill("#reason-alerts", "Mantenimiento del servicio de alertas")
+    admin.click("#save-alerts")
+    expect(admin.locator("#done")).to_have_text(t("es", "done.flag-changed"))
+    expect(admin.locator("#app-alerts-state")).to_contain_text(t("es", "admin.off"))
+    check_page(admin, "admin-apps")
+    shot(admin, "06-admin-apps")
+    private.close()
+
+    # the alerts micro-app leaves the citizen's navigation (within the flags' poll) and its address is a 404
     for _ in range(20):
         page.click("#brand")
         if page.locator("#nav-alerts").count() == 0:
             break
         page.wait_for_timeout(500)
     expect(page.locator("#nav-alerts")).to_have_count(0)
-    shot(page, "06-app-off")
+    shot(page, "07-app-off")
     assert page.goto(platform.url("/app/alerts")).status == 404  # type: ignore[union-attr]
     page.goto(platform.url("/app/"))
     page.click("#signout")
@@ -141,7 +154,7 @@ def test_the_readme_walk_through_in_the_browser(page: Page, platform: Platform, 
     page.click("#search-submit")
     expect(page.locator(f"#attend-{citizen}")).to_be_visible()
     check_page(page, "desk-search")
-    shot(page, "07-desk-search")
+    shot(page, "08-desk-search")
 
     # 8. what level 1 may see: summaries, with the purpose stated
     page.click(f"#attend-{citizen}")
@@ -149,4 +162,4 @@ def test_the_readme_walk_through_in_the_browser(page: Page, platform: Platform, 
     for text in page.locator("#position-sections > li").all_inner_texts():
         assert t("es", "desk.view_detail") not in text and t("es", "desk.view_full") not in text, text
     check_page(page, "desk-citizen")
-    shot(page, "08-desk-citizen")
+    shot(page, "09-desk-citizen")

@@ -8,11 +8,17 @@ PY=.venv/bin/python
 ARGS=${PYTEST_ARGS:-}
 # What already ran in the functional phase and does not depend on the store (docs/decisions/0005): the fuzz,
 # the emulated protocol's own tests, the store-call budgets (measured on a DynamoDB Local of their own) and
-# the README's walk-throughs (the documentation, run twice), and the citizen app's pages (a channel over the
-# API, whose domains the rest of the suite already runs on this store).
+# the README's walk-throughs (the documentation, run twice), the citizen app's pages (a channel over the
+# API, whose domains the rest of the suite already runs on this store), and the platform's edges, decided
+# before any store call: who may send events (broker ingress), hostile bytes and URLs, the role matrix (the
+# policies), the runtime's own parts (dev IdP, OPA adapter, restart), processes killed, the dead-letter CLI,
+# the signed policy bundle.
 ALTERNATOR_SKIP="--ignore=tests/functional/core/test_api_fuzz.py --ignore=tests/functional/core/test_emulated_transactions.py"
 ALTERNATOR_SKIP+=" --ignore=tests/functional/core/test_store_calls.py --ignore=tests/functional/core/test_readme_walkthroughs.py"
 ALTERNATOR_SKIP+=" --ignore=tests/functional/web"
+for edge in event_senders hostile_input role_matrix runtime process_life deadletters_cli policy_bundle; do
+  ALTERNATOR_SKIP+=" --ignore=tests/functional/core/test_$edge.py"
+done
 
 declare -a NAMES RESULTS TIMES
 failed=0

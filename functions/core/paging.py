@@ -13,7 +13,7 @@ import binascii
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from functions.core.errors import ValidationError
@@ -69,7 +69,8 @@ def decode(cursor: str) -> Position:
         when = datetime.fromisoformat(at)
         if when.tzinfo is None:
             raise ValueError("a position's time has a timezone")
-    except (ValueError, UnicodeError, binascii.Error, RecursionError) as exc:
+        when = when.astimezone(UTC)  # as the stores keep times (and a year 9999 beyond UTC is refused here)
+    except (ValueError, UnicodeError, binascii.Error, RecursionError, OverflowError) as exc:
         raise ValidationError(
             "cursor is not one this API gave",
             errors=[{"field": "cursor", "message": "a next_cursor from a previous page"}],

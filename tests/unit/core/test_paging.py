@@ -34,6 +34,8 @@ def test_a_cursor_names_the_position_it_was_made_of() -> None:
     cursor = paging.encode(position)
     assert paging.decode(cursor) == position and paging.cursor_of({"cursor": cursor}) == position
     assert paging.cursor_of({}) is None and paging.cursor_of({"cursor": ""}) is None
+    madrid = paging.encode(Position(datetime.fromisoformat("2026-03-02T10:00:00.123456+01:00"), "x"))
+    assert paging.decode(madrid) == Position(AT, "x") and paging.decode(madrid).at.tzinfo == UTC
 
 
 def _b64(text: str) -> str:
@@ -51,6 +53,7 @@ def _b64(text: str) -> str:
         _b64('{"at": "2026-03-02T09:00:00+00:00"}'),
         _b64('{"at": "2026-03-02T09:00:00", "id": "x"}'),  # no timezone
         _b64('{"at": "yesterday", "id": "x"}'),
+        _b64('{"at": "9999-12-31T23:59:59-14:00", "id": "x"}'),  # beyond what UTC can hold
         _b64('{"at": 3, "id": "x"}'),
         _b64('{"at": "2026-03-02T09:00:00+00:00", "id": ""}'),
         _b64('{"at": "2026-03-02T09:00:00+00:00", "id": "x", "more": 1}'),

@@ -468,6 +468,9 @@ def scenario(m: Meter) -> None:
     }
     recorded = m.request("interaction", "POST", "/v1/interactions", "/v1/interactions", system, interaction)
     m.request("interaction", "GET", f"/v1/interactions/{recorded['id']}", "/v1/interactions/<interaction_id>", me)
+    m.request(
+        "interaction", "GET", f"/v1/citizens/{citizen}/interactions", "/v1/citizens/<citizen_id>/interactions", me
+    )
     m.send(
         "es.madrid.pic.interaction.recorded.v1",
         {
@@ -545,6 +548,9 @@ def scenario(m: Meter) -> None:
         {"template": template, "recipient": {"citizen_id": citizen}, "personalisation": {"name": "Inés"}},
     )
     m.request("notification", "GET", f"/v1/citizens/{citizen}/inbox", "/v1/citizens/<citizen_id>/inbox", me)
+    m.request(
+        "notification", "GET", f"/v1/citizens/{citizen}/notifications", "/v1/citizens/<citizen_id>/notifications", me
+    )
     m.request(
         "notification",
         "POST",

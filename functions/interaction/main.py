@@ -1,7 +1,8 @@
 """Interaction log (INTX) entry points: thin. Parse, map to a command, call the use case, answer.
 
-- ``interaction_http``: ``POST /v1/interactions`` (agents' desktops and channels record an interaction)
-  and ``GET /v1/interactions/{id}``; Knative Service ``pic-interaction``.
+- ``interaction_http``: ``POST /v1/interactions`` (agents' desktops and channels record an interaction),
+  ``GET /v1/interactions/{id}`` and ``GET /v1/citizens/{citizen_id}/interactions`` (the citizen's timeline,
+  newest first, a page at a time); Knative Service ``pic-interaction``.
 - ``interaction_events``: ``es.madrid.pic.interaction.recorded.v1`` from the queue manager and other
   back-offices, and data-subject requests (``rgpd.request.opened``); Knative Service ``pic-interaction-events``.
 Both paths run the same use case, ``handlers.record_interaction``: the interaction stored once and
@@ -19,6 +20,7 @@ from flask import Request, Response
 
 from events.interaction import InteractionRecorded
 from events.rgpd import RgpdRequestOpened
+from functions.core import paging
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route, parse_body
 from functions.core.store import UnitOfWork
@@ -65,6 +67,19 @@ def interaction_summary(view: dict[str, Any]) -> dict[str, Any]:
     return {**{k: view.get(k) for k in keys}, "channel": view["channel"]["kind"], "view": "summary"}
 
 
+def get_timeline(ctx: RequestContext, citizen_id: str) -> Reply:
+    """The citizen's recorded interactions, newest first (``?limit=1..100&cursor=``): when, where and how."""
+    args = ctx.request.args
+    query = handlers.ReadTimeline(citizen_id, paging.limit_of(args), paging.cursor_of(args))
+    page = handlers.citizen_timeline(query, ports())
+    return Reply(200, {"items": page.items, "next_cursor": page.next_cursor})
+
+
+def timeline_summary(page: dict[str, Any]) -> dict[str, Any]:
+    """A timeline's items already say only when, where and how (``interaction_summary``'s fields)."""
+    return {**page, "view": "summary"}
+
+
 ROUTES = [
     Route(
         "/v1/interactions",
@@ -86,6 +101,14 @@ ROUTES = [
         action="interaction.read",
         citizen=citizen_of_interaction,
         reads=Reads("interaction", ("interactions",), interaction_summary),
+    ),
+    Route(
+        "/v1/citizens/<citizen_id>/interactions",
+        "GET",
+        get_timeline,
+        "The citizen's recorded interactions, newest first (?limit=1..100&cursor=): when, where and how",
+        action="interaction.read",
+        reads=Reads("interactions", ("interactions",), timeline_summary),
     ),
 ]
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from events.interaction import InteractionLogged, InteractionRecorded
 from functions.core.errors import NotFoundError, PicError
+from functions.core.paging import Position
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
     from functions.core.store import UnitOfWork
@@ -83,6 +84,26 @@ def view(stored: Stored) -> dict[str, object]:
     }
 
 
+def timeline_item(stored: Stored) -> dict[str, object]:
+    """One interaction in a citizen's timeline: when, where and how, not what was talked about (the fields as
+    ``view`` writes them)."""
+    shown = stored.interaction.model_dump(mode="json", include={"channel", "area", "outcome", "started_at", "ended_at"})
+    return {
+        "id": stored.id,
+        "channel": shown["channel"]["kind"],
+        "area": shown["area"],
+        "outcome": shown["outcome"],
+        "started_at": shown["started_at"],
+        "ended_at": shown["ended_at"],
+        "recorded_at": stored.recorded_at.isoformat(),
+    }
+
+
+def position_of(stored: Stored) -> Position:
+    """Where an interaction sits in its citizen's timeline (index ``by-citizen``'s order, then PIC's id)."""
+    return Position(stored.recorded_at, stored.id)
+
+
 # ---- the domain's port ------------------------------------------------------------------------------
 
 
@@ -93,5 +114,10 @@ class InteractionStore(Protocol):
 
     def fetch(self, interaction_id: str) -> Stored | None: ...
     def fetch_by_citizen(self, citizen_id: str) -> list[Stored]: ...
+    def fetch_citizen_page(self, citizen_id: str, limit: int, after: Position | None) -> list[Stored]:
+        """Up to ``limit`` of the interactions recorded with this ``citizen_id``, newest first (``recorded_at``,
+        then id), strictly after ``after``; one Query of the index, never a scan."""
+        ...
+
     def stage(self, uow: UnitOfWork, stored: Stored) -> None: ...
     def stage_erase(self, uow: UnitOfWork, stored: Stored) -> None: ...

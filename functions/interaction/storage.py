@@ -3,7 +3,8 @@
 Written once (condition: absent) and never changed: the log is append-only. No TTL here: how long
 interactions are kept is a retention rule (policies/rgpd), applied by the erasure path — the only delete.
 Index ``by-citizen`` (``citizen_id``, ``recorded_at``): a golden record's interactions, for the RGPD export
-and erasure; sparse, only interactions recorded with a ``citizen_id`` carry it.
+and erasure and the citizen's timeline (newest first, a page per Query); sparse, only interactions recorded
+with a ``citizen_id`` carry it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from events.interaction import InteractionRecorded
+from functions.core.paging import Position
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 from functions.interaction.service import Stored
 
@@ -67,6 +69,18 @@ class DynamoInteractionStore:
     def fetch_by_citizen(self, citizen_id: str) -> list[Stored]:
         """Every interaction recorded with this golden record's ``citizen_id``, oldest first."""
         return [_stored(item) for item in InteractionItem.by_citizen.query(citizen_id)]
+
+    def fetch_citizen_page(self, citizen_id: str, limit: int, after: Position | None) -> list[Stored]:
+        """One Query of ``by-citizen``, newest first, starting after ``after`` (its keys as the index holds
+        them: the index's and the table's)."""
+        start = None
+        if after is not None:
+            recorded_at: str = InteractionItem.recorded_at.serialize(after.at)  # type: ignore[no-untyped-call]
+            start = {"citizen_id": {"S": citizen_id}, "recorded_at": {"S": recorded_at}, "id": {"S": after.id}}
+        found = InteractionItem.by_citizen.query(
+            citizen_id, scan_index_forward=False, limit=limit, last_evaluated_key=start
+        )
+        return [_stored(item) for item in found]
 
     def stage_erase(self, uow: UnitOfWork, stored: Stored) -> None:
         """The only deletion of the log: an RGPD erasure of an interaction no law keeps."""

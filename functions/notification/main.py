@@ -1,7 +1,8 @@
 """Notifications and alerts (NOT) entry points: thin. Parse, map to a command, run the use case (``handlers``), answer.
 
 - ``notification_http`` (Knative Service ``pic-notification``): templates, notifications, bulk jobs, the
-  citizen's in-app inbox and push endpoint, and what NOT knows about a citizen;
+  citizen's in-app inbox and push endpoint, the notifications sent to a citizen (newest first, a page at a
+  time), and what NOT knows about a citizen;
 - ``notification_events`` (``pic-notification-events``): ``notification.requested`` from internal systems,
   ``alert.published`` and its pages, bulk chunks, and the projections of CON events, of C360's contact points
   (``citizen.updated``, ``citizen.unmerged``) and of the RGPD flags; after a person's erasure the projections
@@ -36,6 +37,7 @@ from events.notification import (
     Recipient,
 )
 from events.rgpd import RgpdFlagsChanged, RgpdRequestCompleted, RgpdRequestOpened
+from functions.core import paging
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import ConflictError, ValidationError
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
@@ -221,6 +223,21 @@ def mark_read(ctx: RequestContext, citizen_id: str, notification_id: str) -> Rep
                    lambda _: Reply(204))  # fmt: skip
 
 
+def get_timeline(ctx: RequestContext, citizen_id: str) -> Reply:
+    """The notifications sent to the citizen on every channel, newest first (``?limit=1..100&cursor=``)."""
+    args = ctx.request.args
+    query = handlers.ReadTimeline(citizen_id, paging.limit_of(args), paging.cursor_of(args))
+    page = handlers.citizen_timeline(query, ports())
+    return Reply(200, {"items": page.items, "next_cursor": page.next_cursor})
+
+
+def timeline_summary(page: dict[str, Any]) -> dict[str, Any]:
+    """Whether each reached the person and when (as ``notification_summary``), not what it was or why."""
+    keys = ("id", "status", "channel", "created_at", "updated_at")
+    items = [{k: item[k] for k in keys} for item in page["items"]]
+    return {"items": items, "next_cursor": page["next_cursor"], "view": "summary"}
+
+
 DEVICE_TOKEN = re.compile(r"[A-Za-z0-9_:.\-]+")
 
 
@@ -300,6 +317,10 @@ ROUTES = [
           reads=Reads("notification", ("notifications",), notification_summary)),
     Route("/v1/citizens/<citizen_id>/inbox", "GET", get_inbox, "In-app messages, newest first",
           action="inbox.read", app="inbox", reads=Reads("inbox", ("notifications",), inbox_summary)),
+    Route("/v1/citizens/<citizen_id>/notifications", "GET", get_timeline,
+          "The notifications sent to the citizen on every channel, newest first (?limit=1..100&cursor=): "
+          "template, channel, status, purpose, times; no message or address",
+          action="notification.list", reads=Reads("notifications", ("notifications",), timeline_summary)),
     Route("/v1/citizens/<citizen_id>/inbox/<notification_id>/read", "POST", mark_read, "Mark an in-app message read",
           status=204, action="inbox.write", app="inbox"),
     Route("/v1/citizens/<citizen_id>/push-endpoint", "PUT", put_push_endpoint, "Register the device for push",

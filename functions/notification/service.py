@@ -34,6 +34,7 @@ from functions.core.blind_index import blind_index
 from functions.core.errors import ConflictError, NotFoundError, PicError, ValidationError
 from functions.core.errors import PayloadTooLargeError as PayloadTooLargeError
 from functions.core.madrid import find_zone, zones
+from functions.core.paging import Position
 from functions.core.policy import Decision
 from functions.core.terms import Terms
 
@@ -688,6 +689,33 @@ def sent_view(doc: Doc) -> dict[str, Any]:
     return {k: doc.get(k) for k in keys}
 
 
+def timeline_item(doc: Doc) -> dict[str, Any]:
+    """A notification in the citizen's timeline: what template, on which channel, in which status, for what
+    purpose and when; no message, no address."""
+    return {
+        "id": doc["id"],
+        "template_id": doc.get("template"),
+        "channel": doc.get("channel"),
+        "status": doc.get("status"),
+        "purpose": doc.get("purpose"),
+        "created_at": doc.get("created_at"),
+        "updated_at": doc.get("updated_at"),
+    }
+
+
+def position_of(doc: Doc) -> Position:
+    """Where a notification sits in its citizen's timeline: when it was created, then its id."""
+    return Position(datetime.fromisoformat(str(doc["created_at"])), str(doc["id"]))
+
+
+def newest_first(docs: Iterable[Doc], after: Position | None, limit: int) -> list[Doc]:
+    """Up to ``limit`` notifications, newest first, strictly after ``after`` (a tombstone of an erased one,
+    without a creation time, is left out)."""
+    dated = sorted((d for d in docs if d.get("created_at")), key=position_of, reverse=True)
+    return [d for d in dated if after is None or position_of(d) < after][:limit]
+
+
+ALERT_GROUPS = 90
 ALERT_GROUPS = 90
 
 

@@ -398,6 +398,18 @@ test_a_citizen_reads_their_own_inbox_only if {
 	not decision.allow with input as {"subject": {"id": "c-1", "role": "citizen"}, "action": "inbox.read", "resource": {"citizen_id": "c-2"}}
 }
 
+test_the_notifications_sent_to_a_citizen_are_theirs_and_their_agents_only if {
+	# GIVEN the list of the notifications sent to citizen c-1 (notification.list)
+	# THEN the citizen reads their own, not another's; an agent reads it on their behalf with a purpose only;
+	# an internal system and a platform administrator never
+	decision.allow with input as {"subject": {"id": "c-1", "role": "citizen"}, "action": "notification.list", "resource": {"citizen_id": "c-1"}}
+	not decision.allow with input as {"subject": {"id": "c-1", "role": "citizen"}, "action": "notification.list", "resource": {"citizen_id": "c-2"}}
+	allowed(request(agent(2), "notification.list", "c-1"))
+	not allowed(without_purpose(request(agent(2), "notification.list", "c-1")))
+	not decision.allow with input as {"subject": {"id": "tributos", "role": "system"}, "action": "notification.list", "resource": {"citizen_id": "c-1"}}
+	not decision.allow with input as {"subject": {"id": "adm-1", "role": "admin"}, "action": "notification.list", "resource": {"citizen_id": "c-1"}}
+}
+
 test_a_system_may_not_read_a_citizens_inbox if {
 	not decision.allow with input as {"subject": {"id": "tributos", "role": "system"}, "action": "inbox.read", "resource": {"citizen_id": "c-1"}}
 }

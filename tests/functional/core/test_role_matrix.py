@@ -88,6 +88,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "template.write": {"platform": STAFF | {"system", "admin"}},
     "notification.send": {"platform": STAFF | {"system"}},
     "notification.read": {"platform": STAFF | {"system"}, "citizen": AGENTS | {"system"}},
+    "notification.list": {"citizen": ON_A_CITIZEN},
     "apps.read": {"citizen": ON_A_CITIZEN},
     "apps.write": {"citizen": ON_A_CITIZEN},
     "flags.change": {"platform": {"admin"}},

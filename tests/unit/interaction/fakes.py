@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from functions.core.paging import Position
 from functions.core.store import UnitOfWork
 from functions.interaction.service import Stored
 from tests.unit.fakes import Ledger
@@ -15,6 +16,7 @@ from tests.unit.fakes import Ledger
 class FakeInteractionStore:
     ledger: Ledger = field(default_factory=Ledger)
     log: dict[str, Stored] = field(default_factory=dict)
+    pages: list[tuple[str, int, Position | None]] = field(default_factory=list)  # the page reads asked for
 
     def commit(self, uow: UnitOfWork) -> None:
         self.ledger.commit(uow)
@@ -25,6 +27,12 @@ class FakeInteractionStore:
     def fetch_by_citizen(self, citizen_id: str) -> list[Stored]:
         mine = [s for s in self.log.values() if s.interaction.citizen_id == citizen_id]
         return sorted(mine, key=lambda s: s.recorded_at)
+
+    def fetch_citizen_page(self, citizen_id: str, limit: int, after: Position | None) -> list[Stored]:
+        """As the index ``by-citizen`` read backwards: newest first, strictly after ``after``."""
+        self.pages.append((citizen_id, limit, after))
+        newest = sorted(self.fetch_by_citizen(citizen_id), key=lambda s: (s.recorded_at, s.id), reverse=True)
+        return [s for s in newest if after is None or (s.recorded_at, s.id) < (after.at, after.id)][:limit]
 
     def stage(self, uow: UnitOfWork, stored: Stored) -> None:
         self.ledger.stage(uow, f"interaction#{stored.id}", None, lambda: self.log.__setitem__(stored.id, stored))

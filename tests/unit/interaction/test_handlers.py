@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from events.interaction import InteractionRecorded
+from functions.core import paging
 from functions.core.errors import ConflictError
 from functions.core.policy import EmbeddedPolicy
 from functions.core.retry import retry_on_conflict
@@ -157,3 +158,63 @@ def test_an_access_request_exports_every_interaction_of_the_person(
     store.commit(record(ports, call()).unit)
     ((_, answer),) = events_in(handlers.answer_rights(rgpd_request("access", CITIZEN, T0), ports, None))
     assert answer["outcome"] == "done" and [i["interaction_id"] for i in answer["export"]["interactions"]] == ["GC-1"]
+
+
+# ---- the citizen's timeline ---------------------------------------------------------------------------
+
+
+def _timeline(ports: InteractionPorts, limit: int, cursor: str | None = None) -> handlers.TimelinePage:
+    after = paging.decode(cursor) if cursor else None
+    return handlers.citizen_timeline(handlers.ReadTimeline(CITIZEN, limit, after), ports)
+
+
+def test_the_timeline_pages_through_the_citizens_interactions_newest_first(
+    ports: InteractionPorts, store: FakeInteractionStore, clock: FixedClock
+) -> None:
+    # GIVEN five calls of the citizen recorded a minute apart, and one of another person
+    for n in range(5):
+        store.commit(record(ports, call(interaction_id=f"GC-{n}")).unit)
+        clock.advance(minutes=1)
+    store.commit(record(ports, call(interaction_id="GC-X", citizen_id="c-other")).unit)
+    ids = {service.interaction_key(DESK, f"GC-{n}"): n for n in range(5)}
+
+    # WHEN the timeline is read two at a time, following next_cursor
+    pages, cursor = [], None
+    while True:
+        page = _timeline(ports, 2, cursor)
+        pages.append([ids[item["id"]] for item in page.items])
+        if (cursor := page.next_cursor) is None:
+            break
+
+    # THEN the pages hold the citizen's calls newest first, each once; the last page says there is no more
+    assert pages == [[4, 3], [2, 1], [0]]
+    # AND each page was one read of limit + 1, from where the previous page ended
+    assert [(c, n) for c, n, _ in store.pages] == [(CITIZEN, 3)] * 3 and store.pages[0][2] is None
+
+
+def test_a_timeline_item_says_when_where_and_how_not_what(ports: InteractionPorts, store: FakeInteractionStore) -> None:
+    ended = (T0 - timedelta(minutes=1)).isoformat()
+    staged = record(ports, call(outcome="redirected", ended_at=ended, topic="Deuda con Hacienda"))
+    store.commit(staged.unit)
+    (item,) = _timeline(ports, 20).items
+    full = service.view(staged.result.stored)
+    assert item == {
+        "id": staged.result.stored.id,
+        "channel": "call",
+        "area": "hacienda",
+        "outcome": "redirected",
+        "started_at": full["started_at"],
+        "ended_at": full["ended_at"],
+        "recorded_at": T0.isoformat(),
+    }
+
+
+def test_a_page_exactly_full_is_the_last_and_an_empty_timeline_is_one_empty_page(
+    ports: InteractionPorts, store: FakeInteractionStore, clock: FixedClock
+) -> None:
+    assert _timeline(ports, 20) == handlers.TimelinePage([], None)
+    for n in range(2):
+        store.commit(record(ports, call(interaction_id=f"GC-{n}")).unit)
+        clock.advance(seconds=1)
+    page = _timeline(ports, 2)
+    assert len(page.items) == 2 and page.next_cursor is None

@@ -232,7 +232,11 @@ def test_the_local_overlay_has_the_position_interaction_and_audit_functions_and_
     routes = {name: manifests.services[name].routes for name in ("pic-position", "pic-interaction", "pic-audit")}
     assert routes == {
         "pic-position": ("/v1/citizens/{citizen_id}/position",),
-        "pic-interaction": ("/v1/interactions", "/v1/interactions/{interaction_id}"),
+        "pic-interaction": (
+            "/v1/interactions",
+            "/v1/interactions/{interaction_id}",
+            "/v1/citizens/{citizen_id}/interactions",
+        ),
         "pic-audit": ("/v1/citizens/{citizen_id}/access-log",),
     }
     triggers = {t.name: t for t in manifests.triggers}

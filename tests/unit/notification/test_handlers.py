@@ -13,6 +13,7 @@ import pytest
 
 from events.notification import AlertPageReady, AlertPublished, NotificationDelivered, Recipient
 from events.rgpd import RgpdRequestOpened
+from functions.core import paging
 from functions.core.errors import ConflictError, LostRaceError, ValidationError
 from functions.core.policy import EmbeddedPolicy
 from functions.core.retry import retry_on_conflict
@@ -622,3 +623,68 @@ def test_an_erasure_keeps_legal_notices_erases_the_rest_and_leaves_a_marker(
     answered = {"consent": T0 + timedelta(seconds=1)}
     run(store, lambda: handlers.sweep_erased("rgpd-1", CITIZEN, answered, ports))
     assert set(store.profiles[CITIZEN]) == {service.ERASED}
+
+
+# ---- the citizen's timeline -----------------------------------------------------------------------------------
+
+
+def _timeline(ports: NotificationPorts, limit: int, cursor: str | None = None) -> handlers.TimelinePage:
+    after = paging.decode(cursor) if cursor else None
+    return handlers.citizen_timeline(handlers.ReadTimeline(CITIZEN, limit, after), ports)
+
+
+def test_the_timeline_pages_through_what_was_sent_to_the_citizen_newest_first(
+    ports: NotificationPorts, store: FakeNotificationStore, clock: FixedClock
+) -> None:
+    # GIVEN five notifications to the citizen a minute apart (one refused: no consent to campaigns), one to
+    # their e-mail address as such, and one to another citizen
+    person(store)
+    for n in range(5):
+        commit(store, handlers.notify(request("veranos" if n == 2 else "ibi", f"ntf-{n}"), ports, None))
+        clock.advance(minutes=1)
+    commit(store, handlers.notify(request(notification_id="ntf-mail", email=EMAIL), ports, None))
+    commit(store, handlers.notify(request(notification_id="ntf-other", citizen_id="c-0002"), ports, None))
+    store.calls.clear()
+
+    # WHEN the timeline is read two at a time, following next_cursor
+    pages, cursor = [], None
+    while True:
+        page = _timeline(ports, 2, cursor)
+        pages.append([item["id"] for item in page.items])
+        if (cursor := page.next_cursor) is None:
+            break
+
+    # THEN the pages hold the citizen's notifications newest first, each once, whatever their status
+    assert pages == [["ntf-4", "ntf-3"], ["ntf-2", "ntf-1"], ["ntf-0"]]
+    # AND every page is one read of what was sent to the citizen's id (the index orders by id, not time)
+    assert store.calls == {"read:sent-to": 3}
+
+
+def test_a_timeline_item_says_which_channel_status_and_purpose_not_the_message(
+    ports: NotificationPorts, store: FakeNotificationStore
+) -> None:
+    person(store)
+    commit(store, handlers.notify(request(notification_id="ntf-a"), ports, None))
+    commit(store, handlers.notify(request("veranos", "ntf-b"), ports, None))
+    page = _timeline(ports, 20)
+    when = T0.isoformat()
+    sent = {"template_id": "ibi", "channel": "email", "status": "accepted", "purpose": "service-notifications"}
+    refused = {"template_id": "veranos", "channel": None, "status": "not-allowed", "purpose": "campaigns"}
+    assert page == handlers.TimelinePage(
+        [  # created in the same instant: the id breaks the tie, newest-first order as the cursor reads it
+            {"id": "ntf-b", **refused, "created_at": when, "updated_at": when},
+            {"id": "ntf-a", **sent, "created_at": when, "updated_at": when},
+        ],
+        None,
+    )
+
+
+def test_a_cursor_within_a_tie_of_creation_times_loses_nothing(
+    ports: NotificationPorts, store: FakeNotificationStore
+) -> None:
+    person(store)
+    for n in range(3):
+        commit(store, handlers.notify(request(notification_id=f"ntf-{n}"), ports, None))
+    first = _timeline(ports, 1)
+    second = _timeline(ports, 5, first.next_cursor)
+    assert [i["id"] for i in first.items + second.items] == ["ntf-2", "ntf-1", "ntf-0"] and second.next_cursor is None

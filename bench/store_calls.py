@@ -409,6 +409,14 @@ def scenario(m: Meter) -> None:
         agent,
         {"source": "/legacy/tributos", "local_id": trb},
     )
+    m.request(  # both golden records are the same name and birth date: two found, two access records
+        "citizen",
+        "POST",
+        "/v1/citizen-search",
+        "/v1/citizen-search",
+        agent,
+        {"name": "Inés", "surname": "Calleja Ortuño", "birth_date": "1984-05-17"},
+    )
 
     # consents, preferences, subscriptions
     consent = f"/v1/citizens/{citizen}/consents"

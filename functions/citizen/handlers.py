@@ -273,6 +273,21 @@ def golden_record(citizen_id: str, ports: CitizenPorts) -> dict[str, Any]:
     return service.golden_view(find_golden(citizen_id, ports), ports.store.fetch_links(citizen_id))
 
 
+def search_citizens(criterion: service.SearchCriterion, ports: CitizenPorts) -> service.SearchResult:
+    """An agent finds a citizen: a document through its blind index's owner; a phone, an e-mail or a name with
+    its birth date through the blocks the records carrying them joined (the records' pointers give their golden
+    records, merged-away ones already resolved to the survivor). Each golden record is then confirmed on its
+    own attributes (``service.confirms``): a block's near neighbours are not returned. No scan."""
+    store = ports.store
+    if criterion.document is not None:
+        owner = store.fetch_document_owner(criterion.document)
+        owners = service.BlockOwners(frozenset({owner} if owner else ()))
+    else:
+        owners = store.fetch_block_owners(service.search_keys(criterion))
+    goldens = store.fetch_goldens(owners.citizen_ids) if owners.citizen_ids else []
+    return service.search_result(criterion, goldens, complete=owners.complete)
+
+
 def find_review(review_id: str, ports: CitizenPorts) -> Review:
     review = ports.store.fetch_review(review_id)
     if review is None:

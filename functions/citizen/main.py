@@ -1,7 +1,8 @@
 """Citizen 360 (C360) entry points: thin. Parse, map to a use case (``handlers``), commit, answer.
 
 - ``citizen_http``: ``GET /v1/citizens?source=&local_id=`` (which golden record a source record belongs to),
-  ``GET /v1/citizens/{citizen_id}`` (the golden record with its source links), ``POST
+  ``GET /v1/citizens/{citizen_id}`` (the golden record with its source links), ``POST /v1/citizen-search``
+  (agents find a citizen by document, name and birth date, phone or e-mail), ``POST
   /v1/citizens/{citizen_id}/unmerge`` (split a source record out), ``GET /v1/citizen-reviews`` and ``POST
   /v1/citizen-reviews/{review_id}`` (the clerical review queue); Knative Service ``pic-citizen``.
 - ``citizen_events``: ``es.madrid.pic.citizen.record.upserted.v1`` from the area systems (Knative Service
@@ -16,23 +17,26 @@ route's ``reads`` (``functions.core.audit``, RGPD art. 5.2 and 15.1.c).
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from typing import Any, Literal
 
 import functions_framework
 from cloudevents.http import CloudEvent
 from flask import Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from events.citizen import LOCAL_ID_PATTERN, CitizenRecordUpserted
 from events.rgpd import RgpdRequestOpened
 from functions.citizen import handlers, service
 from functions.citizen.bootstrap import ports
+from functions.citizen.identity import DocumentType
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import ValidationError
-from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
+from functions.core.http import SUMMARY, HttpFunction, Reads, Reply, RequestContext, Route, Several
 from functions.core.store import UnitOfWork
 
 REVIEW_QUEUE = "(clerical review queue)"  # the resource named when an agent lists the whole queue
+SEARCH = "(citizen search)"  # the resource named when an agent searches: whoever matches is found
 FUNCTION = "pic-citizen"
 
 
@@ -150,11 +154,6 @@ def review_view(review: service.Review) -> ReviewView:
     )
 
 
-def review_queue(ctx: RequestContext, params: dict[str, str]) -> str:
-    """The queue is the resource: it names many people, each recorded as the page shows them."""
-    return REVIEW_QUEUE
-
-
 def list_reviews(ctx: RequestContext) -> Reply:
     """The clerical review queue, oldest first: ``?status=open|match|no-match&limit=1..100&cursor=``.
 
@@ -202,6 +201,69 @@ def resolve_review(ctx: RequestContext, review_id: str, body: ReviewDecision) ->
     )
 
 
+class SearchDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: DocumentType
+    number: str = Field(min_length=1, max_length=32, examples=["12345678Z"])
+
+
+class CitizenSearch(BaseModel):
+    """Exactly one criterion: ``document``; ``name`` (+ ``surname``) with ``birth_date``; ``phone``; ``email``.
+    In the body, never in the URL: query strings land in logs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document: SearchDocument | None = None
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="the given name; without surname, the full name (given name, then surnames)",
+        examples=["María"],
+    )
+    surname: str | None = Field(None, min_length=1, max_length=200, description="one or both surnames")
+    birth_date: date | None = Field(None, description="with name", examples=["1980-05-17"])
+    phone: str | None = Field(None, min_length=1, max_length=40, examples=["+34 600 000 000"])
+    email: str | None = Field(None, min_length=1, max_length=254, examples=["x@example.org"])
+
+
+class SearchMatchView(BaseModel):
+    citizen_id: str
+    name: str = Field(description="the display name of the golden record")
+    birth_date: str | None
+    district: str | None = Field(description="as the golden record holds it (the official district code)")
+    matched_on: Literal["document", "name-birth-date", "phone", "email"]
+
+
+class SearchResultView(BaseModel):
+    matches: list[SearchMatchView]
+    count: int
+    truncated: bool = Field(description=f"more than {service.MAX_SEARCH_MATCHES} matched: narrow the search")
+
+
+def search_citizens(ctx: RequestContext, body: CitizenSearch) -> Reply:
+    """An agent finds a citizen (the desk): golden records that hold exactly what was searched, at most 20; an
+    empty list when none does. Each person listed has the search in their access log (the kernel, ``Several``)."""
+    criterion = service.search_criterion(
+        document=(body.document.type, body.document.number) if body.document else None,
+        name=body.name,
+        surname=body.surname,
+        birth_date=body.birth_date.isoformat() if body.birth_date else None,
+        phone=body.phone,
+        email=body.email,
+    )
+    found = handlers.search_citizens(criterion, ports())
+    ctx.shown_citizens = [match.citizen_id for match in found.matches]
+    matches = [
+        SearchMatchView(
+            citizen_id=m.citizen_id, name=m.name, birth_date=m.birth_date, district=m.district, matched_on=m.matched_on
+        )
+        for m in found.matches
+    ]
+    return Reply(200, SearchResultView(matches=matches, count=len(matches), truncated=found.truncated))
+
+
 GOLDEN = ("golden-record", "source-links")
 REVIEW = Reads("citizen-review", ("match-review",))
 ROUTES = [
@@ -234,13 +296,24 @@ ROUTES = [
         action="citizen.unmerge",
     ),
     Route(
+        "/v1/citizen-search",
+        "POST",
+        search_citizens,
+        "Find citizens by identity document, name and birth date, phone or e-mail (agents, with a purpose)",
+        request_model=CitizenSearch,
+        response_model=SearchResultView,
+        action="citizen.search",
+        citizen=Several(SEARCH),
+        reads=Reads("citizen-search", ("golden-record",), view=SUMMARY),
+    ),
+    Route(
         "/v1/citizen-reviews",
         "GET",
         list_reviews,
         "The clerical review queue of possible matches (agents)",
         response_model=ReviewPageView,
         action="citizen.review",
-        citizen=review_queue,
+        citizen=Several(REVIEW_QUEUE),  # the queue names many people, each recorded as a page shows them
         reads=REVIEW,
     ),
     Route(

@@ -128,6 +128,12 @@ def features_from_dict(key: str, record: Mapping[str, Any]) -> Features:
     )
 
 
+def search_features(**values: str) -> Features:
+    """Features holding only what a search gives (``surname1_ph`` and ``birth_date``, ``email``, ``phone``):
+    their ``blocking_keys`` are the blocks the records holding those values joined."""
+    return Features(key="(search)", **{**dict.fromkeys(FEATURE_COLUMNS, ""), **values})
+
+
 def blocking_keys(f: Features) -> set[str]:
     """Which blocks a record joins: only records sharing a key are compared (never a match on its own).
 

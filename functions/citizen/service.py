@@ -41,9 +41,17 @@ from events.citizen import (
     MovedLink,
     SourceLinkChange,
 )
-from functions.citizen.identity import Document, normalise_document, normalise_email, normalise_phone
+from functions.citizen import matching
+from functions.citizen.identity import (
+    Document,
+    normalise_document,
+    normalise_email,
+    normalise_name,
+    normalise_phone,
+)
 from functions.citizen.matching import Candidate, Features, Score, Verdict
-from functions.core.errors import ConflictError, NotFoundError
+from functions.core import contact
+from functions.core.errors import ConflictError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
     from functions.core.store import UnitOfWork
@@ -668,6 +676,234 @@ def unmerge(
     return MovePlan((remaining, restored), None, moved, documents, None, drop, (unmerged, *updates))
 
 
+# ---- finding a citizen: the agents' search --------------------------------------------------------------
+
+MAX_SEARCH_MATCHES = 20
+MAX_NAME_WORDS = 7  # given name and surnames together: every split of them is a block to read
+SearchKind = Literal["document", "name-birth-date", "phone", "email"]
+SEARCH_CRITERIA = "document, name with birth_date, phone or email"
+
+
+@dataclass(frozen=True)
+class NameReading:
+    """One way to read the name searched: its given name's key and its surnames' key (one surname, or both
+    in order), folded as ``identity.normalise_name`` folds them, and the phonetic keys of the first surname
+    it may begin with (the ``name:`` blocks every record with a birth date joined)."""
+
+    given_key: str
+    surnames_key: str
+    first_surname_phonetics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SearchCriterion:
+    """What an agent searches by, normalised: a valid document, readings of a name with a birth date (ISO),
+    a phone in E.164 or an e-mail address (``functions.core.contact``)."""
+
+    kind: SearchKind
+    document: Document | None = None
+    readings: tuple[NameReading, ...] = ()
+    birth_date: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class SearchMatch:
+    """A golden record the search confirmed, as the desk lists it: no more than it takes to tell people apart
+    (RGPD art. 5.1.c)."""
+
+    citizen_id: str
+    name: str
+    birth_date: str | None
+    district: str | None
+    matched_on: SearchKind
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """At most ``MAX_SEARCH_MATCHES``; ``truncated`` when more matched, or a block held more records than read."""
+
+    matches: tuple[SearchMatch, ...]
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class BlockOwners:
+    """The golden records of the records in some blocks; ``complete`` False when a block held more than read."""
+
+    citizen_ids: frozenset[str]
+    complete: bool = True
+
+
+def search_criterion(
+    *,
+    document: tuple[str, str] | None = None,
+    name: str | None = None,
+    surname: str | None = None,
+    birth_date: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+) -> SearchCriterion:
+    """Exactly one criterion, normalised, or a ``ValidationError`` (422) naming the fields: none or several
+    criteria; a name without its birth date (or the reverse); a DNI/NIE that fails its check letter (no golden
+    record can hold it); a phone or an e-mail the platform's one contact normaliser refuses.
+
+    Without ``surname``, ``name`` is the full name (given name, then surnames): every split is read."""
+    given = {
+        "document": document is not None,
+        "name-birth-date": any(v is not None for v in (name, surname, birth_date)),
+        "phone": phone is not None,
+        "email": email is not None,
+    }
+    kinds = [kind for kind, present in given.items() if present]
+    if not kinds:
+        raise ValidationError(
+            f"give one criterion: {SEARCH_CRITERIA}",
+            errors=[{"field": "(body)", "message": f"one of {SEARCH_CRITERIA}"}],
+        )
+    if len(kinds) > 1:
+        fields = [f for f, v in _search_fields(document, name, surname, birth_date, phone, email) if v is not None]
+        raise ValidationError(
+            f"give exactly one criterion ({SEARCH_CRITERIA}), not {' and '.join(kinds)}",
+            errors=[{"field": f, "message": f"only one criterion at a time: {SEARCH_CRITERIA}"} for f in fields],
+        )
+    if document is not None:
+        return SearchCriterion("document", document=_searched_document(*document))
+    if phone is not None:
+        return SearchCriterion("phone", phone=_contact_point("phone", contact.phone, phone))
+    if email is not None:
+        return SearchCriterion("email", email=_contact_point("email", contact.email, email))
+    missing = [f for f, v in (("name", name), ("birth_date", birth_date)) if v is None]
+    if missing:
+        raise ValidationError(
+            "name and birth_date go together",
+            errors=[{"field": f, "message": "required with name, surname or birth_date"} for f in missing],
+        )
+    assert name is not None and birth_date is not None
+    return SearchCriterion("name-birth-date", readings=name_readings(name, surname), birth_date=birth_date)
+
+
+def _search_fields(*values: object) -> list[tuple[str, object]]:
+    return list(zip(("document", "name", "surname", "birth_date", "phone", "email"), values, strict=True))
+
+
+def _searched_document(type: str, number: str) -> Document:
+    document = normalise_document(type, number)
+    if not document.valid:
+        raise ValidationError(
+            f"not a valid {document.type}: {document.finding}",
+            errors=[{"field": "document.number", "message": document.finding or "not a valid document"}],
+        )
+    return document
+
+
+def _contact_point(field_name: str, normalise: Callable[[str], str], raw: str) -> str:
+    try:
+        return normalise(raw)
+    except contact.ContactError as exc:
+        raise ValidationError(str(exc), errors=[{"field": field_name, "message": str(exc)}]) from exc
+
+
+def name_readings(name: str, surname: str | None) -> tuple[NameReading, ...]:
+    """The readings of a name searched: ``name`` + ``surname``, or every split of a full name into a given
+    name and surnames. ``ValidationError`` when no reading has both (a single word and no surname), or the
+    name has more than ``MAX_NAME_WORDS`` words (each split is a block read)."""
+    words = name.split() + (surname or "").split()
+    if len(words) > MAX_NAME_WORDS:
+        raise ValidationError(
+            f"a name of at most {MAX_NAME_WORDS} words, given name and surnames together",
+            errors=[{"field": "name", "message": f"at most {MAX_NAME_WORDS} words with the surname"}],
+        )
+    if surname is not None:
+        splits = [(name, surname)]
+    else:
+        parts = name.split()
+        splits = [(" ".join(parts[:i]), " ".join(parts[i:])) for i in range(1, len(parts))]
+    readings = []
+    for given, surnames in splits:
+        folded = normalise_name(given, surnames)
+        if not folded.given_key or not folded.first_surname_key:
+            continue
+        run = surnames.split()
+        phonetics = {normalise_name("", " ".join(run[:end])).first_surname_phonetic for end in range(1, len(run) + 1)}
+        readings.append(NameReading(folded.given_key, folded.first_surname_key, tuple(sorted(phonetics - {""}))))
+    if not readings:
+        field_name = "name" if surname is not None else "surname"
+        raise ValidationError(
+            "a name needs a given name and a surname: send surname, or the full name in name",
+            errors=[{"field": field_name, "message": "a given name and a surname are needed"}],
+        )
+    return tuple(readings)
+
+
+def search_keys(criterion: SearchCriterion) -> set[str]:
+    """The blocks (``matching.blocking_keys``) holding every record that carries what is searched: the phone's,
+    the e-mail's, or each reading's first surname with the birth date. Never the document (its index decides)."""
+    if criterion.kind == "phone":
+        return matching.blocking_keys(matching.search_features(phone=criterion.phone))
+    if criterion.kind == "email":
+        return matching.blocking_keys(matching.search_features(email=criterion.email.casefold()))
+    keys: set[str] = set()
+    for reading in criterion.readings:
+        for phonetic in reading.first_surname_phonetics:
+            features = matching.search_features(surname1_ph=phonetic, birth_date=criterion.birth_date)
+            keys |= matching.blocking_keys(features)
+    return keys
+
+
+def confirms(criterion: SearchCriterion, golden: Golden) -> bool:
+    """Whether the golden record itself holds what was searched, exactly (after normalisation): a block also
+    holds its near neighbours (a sibling's birth date, a household's phone under another name's record)."""
+    attributes = golden.attributes
+    if criterion.kind == "document":
+        document = criterion.document
+        return document is not None and (document.type, document.number) in golden.documents
+    if criterion.kind == "phone":
+        return bool(attributes.get("phone")) and attributes.get("phone") == criterion.phone
+    if criterion.kind == "email":  # case-folded, as matching compares e-mails
+        held = attributes.get("email")
+        return isinstance(held, str) and held.casefold() == criterion.email.casefold()
+    if attributes.get("birth_date") != criterion.birth_date:
+        return False
+    name = normalise_name(
+        attributes.get("given_name") or "", attributes.get("first_surname") or "", attributes.get("second_surname")
+    )
+    surnames = {name.first_surname_key, name.all_surnames_key}
+    if name.second_surname_key:
+        surnames.add(f"{name.second_surname_key} {name.first_surname_key}")
+    return any(r.given_key == name.given_key and r.surnames_key in surnames for r in criterion.readings)
+
+
+def display_name(golden: Golden) -> str:
+    """The name as the golden record holds it (the Padrón's first): given name and surnames."""
+    attributes = golden.attributes
+    parts = (attributes.get(f) for f in ("given_name", "first_surname", "second_surname"))
+    return " ".join(str(p) for p in parts if p)
+
+
+def search_match(golden: Golden, matched_on: SearchKind) -> SearchMatch:
+    address = golden.attributes.get("address") or {}
+    return SearchMatch(
+        citizen_id=golden.citizen_id,
+        name=display_name(golden),
+        birth_date=golden.attributes.get("birth_date"),
+        district=address.get("district") if isinstance(address, dict) else None,
+        matched_on=matched_on,
+    )
+
+
+def search_result(criterion: SearchCriterion, goldens: Iterable[Golden], *, complete: bool = True) -> SearchResult:
+    """The golden records that hold what was searched, ordered by name (then id), at most
+    ``MAX_SEARCH_MATCHES``."""
+    unique = {g.citizen_id: g for g in goldens}
+    found = sorted(
+        (search_match(g, criterion.kind) for g in unique.values() if confirms(criterion, g)),
+        key=lambda m: (m.name.casefold(), m.citizen_id),
+    )
+    return SearchResult(tuple(found[:MAX_SEARCH_MATCHES]), len(found) > MAX_SEARCH_MATCHES or not complete)
+
+
 # ---- the domain's port ------------------------------------------------------------------------------
 
 
@@ -686,6 +922,8 @@ class CitizenStore(Protocol):
     def list_reviews(self, status: str, limit: int, cursor: str | None) -> ReviewPage: ...
     def fetch_reviews_involving(self, citizen_ids: set[str], keys: set[str]) -> list[Review]: ...
     def fetch_merges(self, citizen_id: str) -> list[MergeRecord]: ...
+    def fetch_block_owners(self, keys: Iterable[str]) -> BlockOwners: ...
+    def fetch_goldens(self, citizen_ids: Iterable[str]) -> list[Golden]: ...
     def stage_resolution(
         self, uow: UnitOfWork, link: Link, golden: Golden, claim: Document | None, *, golden_too: bool = True
     ) -> None: ...

@@ -42,6 +42,7 @@ from functions.citizen.identity import Document
 from functions.citizen.matching import Candidate, Features, features_from_dict
 from functions.citizen.service import (
     BlockClaim,
+    BlockOwners,
     BlockRead,
     Golden,
     Link,
@@ -182,18 +183,14 @@ class DynamoCitizenStore:
 
     def fetch_golden(self, citizen_id: str) -> Golden | None:
         try:
-            item = GoldenItem.get(citizen_id, GOLDEN, consistent_read=True)
+            return _golden_item_of(GoldenItem.get(citizen_id, GOLDEN, consistent_read=True))
         except GoldenItem.DoesNotExist:
             return None
-        return Golden(
-            citizen_id=citizen_id,
-            attributes=json.loads(item.attributes),
-            provenance=json.loads(item.provenance),
-            documents=tuple((t, n) for t, n in json.loads(item.documents)),
-            created_at=item.created_at,
-            updated_at=item.updated_at,
-            version=item.version,
-        )
+
+    def fetch_goldens(self, citizen_ids: Iterable[str]) -> list[Golden]:
+        """The golden records that exist among ``citizen_ids`` (one BatchGetItem per 100)."""
+        keys = [(citizen_id, GOLDEN) for citizen_id in sorted(set(citizen_ids))]
+        return [_golden_item_of(item) for item in GoldenItem.batch_get(keys, consistent_read=True)] if keys else []
 
     def fetch_links(self, citizen_id: str) -> list[Link]:
         """The golden record's links, each with its source pointer's version (a move conditions on it)."""
@@ -237,6 +234,24 @@ class DynamoCitizenStore:
             for item in links
         ]
         return BlockRead(candidates, seen)
+
+    def fetch_block_owners(self, keys: Iterable[str]) -> BlockOwners:
+        """The golden records (through the pointers) of the records in the blocks ``keys``: one Query per
+        block (members only, after the head), at most ``MAX_CANDIDATES_PER_BLOCK`` each, and one BatchGetItem
+        of their pointers. A merge moved the pointers with the links: the ids are the surviving ones."""
+        source_keys: set[str] = set()
+        complete = True
+        for key in sorted(keys):
+            members = BlockItem.query(
+                block_key(key), BlockItem.sk > BLOCK_HEAD, limit=MAX_CANDIDATES_PER_BLOCK + 1, consistent_read=True
+            )
+            read = [item.sk for item in members]
+            complete = complete and len(read) <= MAX_CANDIDATES_PER_BLOCK
+            source_keys.update(read[:MAX_CANDIDATES_PER_BLOCK])
+        if not source_keys:
+            return BlockOwners(frozenset(), complete)
+        pointers = PointerItem.batch_get([(f"src#{k}", "link") for k in sorted(source_keys)], consistent_read=True)
+        return BlockOwners(frozenset(str(p.citizen_id) for p in pointers), complete)
 
     def stage_blocks(
         self, uow: UnitOfWork, record_key: str, new: set[str], old: set[str], claims: Iterable[BlockClaim]
@@ -478,6 +493,18 @@ def _link_of(item: LinkItem, citizen_id: str, version: int | None) -> Link:
         version=version,
         match_weight=float(item.match_weight) if item.match_weight is not None else None,
         comparisons=tuple((str(c), str(lv), float(w)) for c, lv, w in json.loads(item.comparisons or "[]")),
+    )
+
+
+def _golden_item_of(item: GoldenItem) -> Golden:
+    return Golden(
+        citizen_id=item.pk,
+        attributes=json.loads(item.attributes),
+        provenance=json.loads(item.provenance),
+        documents=tuple((t, n) for t, n in json.loads(item.documents)),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        version=item.version,
     )
 
 

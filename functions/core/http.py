@@ -70,12 +70,16 @@ class Reads:
 
     ``resource`` names it in the access log, ``sections`` say what is shown; ``summary`` turns the full
     body into what an agent whose view is ``summary`` may see (``policies/authz`` decides the view from the
-    agent's level and area). A route without a summary shows nothing to such an agent (403).
+    agent's level and area). A route without a summary shows nothing to such an agent (403). ``view`` fixes
+    the view recorded for a route whose answer is the same to every caller it lets through.
     """
 
     resource: str
     sections: tuple[str, ...]
     summary: Callable[[Any], Any] | None = None
+    # the view the answer always is, whatever the policy's (a search answers a few identifying attributes
+    # per person: ``summary``); None: the view the policy decided for the caller
+    view: str | None = None
 
 
 @dataclass
@@ -139,6 +143,27 @@ Handler = Callable[..., Reply]
 CitizenResolver = Callable[[RequestContext, dict[str, str]], str]
 
 
+@dataclass(frozen=True)
+class Several:
+    """The ``citizen`` of a route whose answer names several people its handler finds (the clerical review
+    queue, a search of citizens), the one way to declare such a route.
+
+    The policy is asked about ``label``, a placeholder in parentheses that no citizen id can be: an agent must
+    still state a purpose and a citizen is refused, while no one's access log records the refusal (nobody
+    was named). The handler lists in ``ctx.shown_citizens`` the people its answer shows, and the kernel
+    records one access per person (``reads``) before the answer leaves; none when it shows nobody.
+    """
+
+    label: str
+
+    def __post_init__(self) -> None:
+        if not (self.label.startswith("(") and self.label.endswith(")")):
+            raise ValueError(f"{self.label!r}: a placeholder is in parentheses, as no citizen id is")
+
+    def __call__(self, ctx: RequestContext, params: dict[str, str]) -> str:
+        return self.label
+
+
 @dataclass
 class Route:
     """One operation of the channel API.
@@ -148,8 +173,8 @@ class Route:
     finds whose data a route acts on when its path names another resource (a request, an interaction):
     it returns the citizen id ("" when the resource concerns no citizen), or raises the domain's
     ``NotFoundError`` — told only to callers the policy lets look (a citizen gets a 403: no oracle of other
-    people's ids). A route whose path has ``<citizen_id>`` acts on that citizen; one with neither is a
-    platform action.
+    people's ids), or is ``Several(label)`` when the answer names several people its handler finds. A route
+    whose path has ``<citizen_id>`` acts on that citizen; one with neither is a platform action.
     """
 
     rule: str
@@ -184,6 +209,11 @@ class Route:
     def names_citizen(self) -> bool:
         """Whether the route acts on one citizen's data (in its path, or found by its resolver)."""
         return "<citizen_id>" in self.rule or self.citizen is not None
+
+    @property
+    def names_several(self) -> bool:
+        """Whether the route's answer names several people its handler finds (``Several``)."""
+        return isinstance(self.citizen, Several)
 
 
 def problem_response(error: PicError, instance: str | None = None) -> flask.Response:
@@ -478,7 +508,7 @@ def disclose(ctx: RequestContext, reply: Reply) -> Reply:
     citizens = ctx.shown_citizens if ctx.shown_citizens is not None else [c for c in [ctx.citizen_id] if c]
     if reads is None or not 200 <= reply.status < 300 or reply.body is None or not citizens:
         return reply
-    view = ctx.view
+    view = reads.view or ctx.view
     if view == SUMMARY and reads.summary is not None:
         body = reply.body.model_dump(mode="json") if isinstance(reply.body, BaseModel) else reply.body
         reply = Reply(reply.status, reads.summary(body), reply.headers)

@@ -202,11 +202,11 @@ test_decision_defined_and_denied_without_input if {
 test_every_declared_action_is_open_to_citizen_and_agent if {
 	# GIVEN the declared actions on a citizen's record (platform actions, e.g. template.write, are tested
 	# apart) that list the citizen: rgpd.extend is the controller's, interaction.record the channels' and
-	# citizen.review/unmerge the staff's (agents and systems only); rgpd.export goes to the data subject
+	# citizen.review/unmerge/search the staff's (agents and systems only); rgpd.export goes to the data subject
 	# only, and access-log.read to agents of the DPO's office only
 	record_actions := {name | some name, spec in data.authz.actions; not spec.scope == "platform"}
 	citizen_actions := {name | some name in record_actions; "citizen" in data.authz.actions[name].roles}
-	record_actions - citizen_actions == {"rgpd.extend", "interaction.record", "citizen.review", "citizen.unmerge"}
+	record_actions - citizen_actions == {"rgpd.extend", "interaction.record", "citizen.review", "citizen.unmerge", "citizen.search"}
 	area_bound := {name | some name in citizen_actions; data.authz.actions[name].agent_areas}
 	agent_actions := {name | some name in citizen_actions; "agent" in data.authz.actions[name].roles} - area_bound
 	citizen_actions - agent_actions == {"rgpd.export", "access-log.read"}
@@ -248,6 +248,64 @@ test_agent_and_system_read_the_golden_record if {
 test_citizen_reads_only_their_own_golden_record if {
 	allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "citizen.read", "cit-1"))
 	not allowed(request({"id": "cit-1", "role": "citizen", "level": 0}, "citizen.read", "cit-2"))
+}
+
+# ---------------------------------------------------------------------------
+# Finding a citizen (C360 search): the kernel names the placeholder "(citizen search)"
+# ---------------------------------------------------------------------------
+
+search := "(citizen search)"
+
+# GIVEN an attention agent of level 1 to 3 stating a purpose WHEN they search THEN allowed, on the ground given
+test_agent_with_a_purpose_searches_citizens if {
+	every level in [1, 2, 3] {
+		allowed(request(attention_agent(level), "citizen.search", search))
+	}
+	d := decision with input as request(agent(2), "citizen.search", search)
+	d.allow == true
+	has_reason(d, "for the stated purpose")
+}
+
+# GIVEN an agent without a purpose WHEN they search THEN refused: a search reaches whoever it finds
+test_agent_without_a_purpose_may_not_search if {
+	d := decision with input as without_purpose(request(attention_agent(3), "citizen.search", search))
+	d.allow == false
+	has_reason(d, "Access-Purpose")
+}
+
+# GIVEN a search naming nobody at all and no purpose WHEN an agent asks THEN the purpose is still required
+test_a_search_requires_a_purpose_even_naming_no_citizen if {
+	d := decision with input as without_purpose(request(attention_agent(1), "citizen.search", ""))
+	d.allow == false
+	has_reason(d, "Access-Purpose")
+	has_reason(d, "No citizen named")
+}
+
+# GIVEN a blank purpose WHEN an agent searches THEN refused
+test_agent_with_a_blank_purpose_may_not_search if {
+	req := object.union(request(attention_agent(1), "citizen.search", search), {"purpose": "  "})
+	not allowed(req)
+}
+
+# GIVEN a citizen, an internal system, an administrator or a level-0 agent WHEN they search THEN refused
+test_only_attention_agents_search_citizens if {
+	d := decision with input as request(citizen_123, "citizen.search", search)
+	d.allow == false
+	has_reason(d, "only agent may")
+	not allowed(request({"id": "svc-padron", "role": "system"}, "citizen.search", search))
+	d_admin := decision with input as request({"id": "adm-1", "role": "admin"}, "citizen.search", search)
+	d_admin.allow == false
+	has_reason(d_admin, "never reaches a citizen's personal data")
+	not allowed(request(attention_agent(0), "citizen.search", search))
+}
+
+# GIVEN the search action WHEN it is declared THEN it finds citizens, for agents only, with its legal note
+test_the_search_action_is_declared_for_agents_with_its_legal_note if {
+	spec := data.authz.actions["citizen.search"]
+	spec.roles == ["agent"]
+	spec.finds_citizens == true
+	contains(spec.note.en, "5.1.b")
+	contains(spec.note.es, "5.1.c")
 }
 
 # GIVEN an area system WHEN it tries to change consent THEN it is still refused

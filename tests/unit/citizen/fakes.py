@@ -16,7 +16,17 @@ from functools import partial
 
 from functions.citizen.identity import Document
 from functions.citizen.matching import Candidate, Features, features_from_dict
-from functions.citizen.service import BlockClaim, BlockRead, Golden, Link, MergeRecord, MovePlan, Review, ReviewPage
+from functions.citizen.service import (
+    BlockClaim,
+    BlockOwners,
+    BlockRead,
+    Golden,
+    Link,
+    MergeRecord,
+    MovePlan,
+    Review,
+    ReviewPage,
+)
 from functions.core.store import UnitOfWork
 from tests.unit.fakes import Ledger
 
@@ -90,6 +100,13 @@ class FakeCitizenStore:
             record = self.links[owner][record_key].record.model_dump(mode="json")
             candidates.append(Candidate(owner, features_from_dict(record_key, record)))
         return BlockRead(candidates, seen)
+
+    def fetch_block_owners(self, keys: Iterable[str]) -> BlockOwners:
+        members = set().union(*(self.blocks.get(key, set()) for key in keys))
+        return BlockOwners(frozenset(self.pointers[k] for k in members if k in self.pointers))
+
+    def fetch_goldens(self, citizen_ids: Iterable[str]) -> list[Golden]:
+        return [g for cid in sorted(set(citizen_ids)) if (g := self.fetch_golden(cid)) is not None]
 
     def fetch_review(self, review_id: str) -> Review | None:
         review = self.reviews.get(review_id)

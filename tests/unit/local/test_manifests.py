@@ -124,6 +124,7 @@ def test_the_local_overlay_has_the_consent_and_citizen_functions_and_the_event_d
             "/v1/citizens/{citizen_id}/unmerge",
             "/v1/citizen-reviews",
             "/v1/citizen-reviews/{review_id}",
+            "/v1/citizen-search",
         ),
     )
     assert manifests.services["pic-citizen-events"].target == "citizen_events"

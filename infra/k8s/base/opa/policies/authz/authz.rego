@@ -150,12 +150,13 @@ refusals contains reason if {
 # description: >-
 #   An attention agent must say why they act on this citizen's data (a case, the appointment being
 #   attended, the call) in the Access-Purpose header; the purpose is recorded with the change and in
-#   the access log the citizen reads.
+#   the access log the citizen reads. A search of citizens (finds_citizens in data.json) reaches the
+#   data of whoever it finds, named or not beforehand: it needs a purpose too.
 # custom:
 #   legal_source: RGPD art. 5.1.b (purpose limitation) and art. 5.2 (accountability)
 refusals contains reason if {
 	input.subject.role == "agent"
-	citizen_named
+	reaches_citizens
 	not purpose_stated
 	reason := "An agent must state the purpose of the access in the Access-Purpose header (for example a case id or the appointment being attended): no purpose, no access (RGPD art. 5.1.b purpose limitation, art. 5.2 accountability)."
 }
@@ -316,6 +317,11 @@ citizen_named if {
 	is_string(input.resource.citizen_id)
 	input.resource.citizen_id != ""
 }
+
+# A request reaches citizens' data when it names one, or when its action finds them (a search).
+reaches_citizens if citizen_named
+
+reaches_citizens if action.finds_citizens == true
 
 own_record if {
 	citizen_named

@@ -73,7 +73,8 @@ def test_an_l1_agent_finds_a_citizen_by_dni_and_sees_what_l1_may_see(
     check_page(page, "desk-results")
     page.click(f"#attend-{citizen['citizen_id']}")
     expect(page.locator("#attention")).to_contain_text(PURPOSE)
-    expect(page.locator("h1")).to_contain_text(citizen["first_surname"])
+    expect(page.locator("h1")).to_contain_text(citizen["citizen_id"])
+    expect(page.locator("#record-summary")).to_be_visible()  # level 1: which systems know them, not their data
 
     # AND the position is what level 1 sees: summaries, never detail
     sections = page.locator("#position-sections > li")

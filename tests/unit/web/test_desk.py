@@ -102,6 +102,35 @@ def test_the_purpose_stated_opens_the_360_view_and_goes_with_every_read(agent: s
     assert {purpose for _, purpose in reads} == {"CASE 9"}
 
 
+SUMMARIES = {  # what a level 1 agent gets (the API's summary views), shapes taken from the running platform
+    "": {"citizen_id": "c-1", "sources": {"/legacy/padron": 1}, "view": "summary"},
+    "/consents": {"citizen_id": "c-1", "mode": "b", "granted": ["personalisation"], "view": "summary"},
+    "/consents/history": {"citizen_id": "c-1", "proofs": 2, "latest": None, "view": "summary"},
+    "/interactions": {"items": [{"id": "i-1", "channel": "phone", "area": "010", "outcome": "resolved",
+                                 "started_at": "2026-12-01T10:00:00+00:00", "ended_at": None,
+                                 "recorded_at": "2026-12-01T10:05:00+00:00"}], "next_cursor": None, "view": "summary"},
+    "/notifications": {"items": [{"id": "n-1", "channel": None, "status": "not-allowed",
+                                  "created_at": "2026-12-01T10:00:00+00:00", "updated_at": None}],
+                       "next_cursor": None, "view": "summary"},
+}  # fmt: skip
+
+
+def test_a_level_1_agent_sees_the_summary_views_as_summaries(agent: service.Session) -> None:
+    answers = _citizen_answers()
+    answers.update({("GET", f"/v1/citizens/c-1{p}"): (200, body) for p, body in SUMMARIES.items()})
+    answers[("GET", "/v1/consent-terms")] = (200, {"purposes": [{"purpose": "personalisation", "requires_consent":
+                                                   True, "channel_scoped": False, "text_version": "2026-01"}],
+                                                   "channels": ["email"]})  # fmt: skip
+    sessions, http = FakeSessions({agent.id: agent}), FakeHttp(answers)
+    app = make_app(sessions, http)
+    visit(app, "/desk/citizens/c-1/attend", agent.id, "POST", {"csrf": agent.csrf, "purpose": "CASE 9"})
+    view = visit(app, "/desk/citizens/c-1", agent.id)
+    text = view.get_data(as_text=True)
+    assert view.status_code == 200, text[:300]
+    assert 'id="record-summary"' in text and "/legacy/padron: 1" in text
+    assert 'id="consent-history-summary"' in text and 'id="paper-personalisation-state"' in text
+
+
 def test_the_purpose_of_one_citizen_does_not_open_another(agent: service.Session) -> None:
     sessions, http = FakeSessions({agent.id: agent}), FakeHttp(_citizen_answers())
     app = make_app(sessions, http)

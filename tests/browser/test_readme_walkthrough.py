@@ -36,9 +36,9 @@ def section() -> str:
     return text.split(f"## {TITLE}\n", 1)[1].split("\n## ", 1)[0]
 
 
-def shot(page: Page, name: str) -> None:
+def shot(page: Page, name: str, *, full_page: bool = False) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 @pytest.fixture
@@ -162,4 +162,4 @@ def test_the_readme_walk_through_in_the_browser(
     for text in page.locator("#position-sections > li").all_inner_texts():
         assert t("es", "desk.view_detail") not in text and t("es", "desk.view_full") not in text, text
     check_page(page, "desk-citizen")
-    shot(page, "09-desk-citizen")
+    shot(page, "09-desk-citizen", full_page=True)

@@ -103,18 +103,20 @@ def parse(html: str) -> _Page:
     return page
 
 
-def sign_in(http: requests.Session, base: str, sub: str) -> requests.Response:
-    """Sign ``sub`` in as a citizen the way a browser does (the landing page's sign-in button, the issuer's
-    page, the code flow back); returns the app's first page after sign-in."""
-    idp = http.get(base + "/app/auth/signin", timeout=15)
+def sign_in(http: requests.Session, base: str, sub: str, role: str = "citizen", level: int = 0) -> requests.Response:
+    """Sign ``sub`` in the way a browser does (the sign-in button, the issuer's page, the code flow back): a
+    citizen into the app, an agent (of citizen attention, at ``level``) into the desk; returns the first page."""
+    channel = "/desk/" if role == "agent" else "/app/"
+    idp = http.get(base + f"/app/auth/signin?next={channel}", timeout=15)
     idp.raise_for_status()
     form = parse(idp.text).forms.get("idp-form")
     if form is None:
         raise RuntimeError(f"/app/auth/signin did not lead to the dev IdP's sign-in page (landed on {idp.url})")
-    home = http.post(urljoin(idp.url, form.action), data={**form.fields, "sub": sub, "role": "citizen"}, timeout=15)
+    chosen = {"sub": sub, "role": role, "level": str(level), "area": "atencion-ciudadania"}
+    home = http.post(urljoin(idp.url, form.action), data={**form.fields, **chosen}, timeout=15)
     home.raise_for_status()
-    if not urlsplit(home.url).path.startswith("/app/"):
-        raise RuntimeError(f"signing in ended on {home.url}, not in the app")
+    if not urlsplit(home.url).path.startswith(channel):
+        raise RuntimeError(f"signing in ended on {home.url}, not in {channel}")
     return home
 
 
@@ -179,6 +181,7 @@ def run(platform: Platform, count: int = 100) -> list[Figure]:
             goal=False,
         )
     )
+    figures += desk(platform, citizen, count)
     files, raw, zipped = shell_size(http, home)
     figures.append(
         Figure(
@@ -188,4 +191,21 @@ def run(platform: Platform, count: int = 100) -> list[Figure]:
             "met" if zipped <= GOAL_SHELL else "NOT met",
         )
     )
+    return figures
+
+
+def desk(platform: Platform, citizen: str, count: int) -> list[Figure]:
+    """A level 2 agent's desk: the search page, and the 360 view of a citizen attended for a purpose (its
+    seven panels read from the API side by side, each with the purpose)."""
+    http = requests.Session()
+    search = sign_in(http, platform.base, "ag-bench-web", "agent", 2)
+    csrf = parse(search.text).forms["search-form"].fields["csrf"]
+    opened = http.post(platform.url(f"/desk/citizens/{citizen}/attend"),
+                       data={"csrf": csrf, "purpose": "BENCH-1"}, timeout=15)  # fmt: skip
+    opened.raise_for_status()
+    figures = []
+    for path, what in (("/desk/", "search page"), (f"/desk/citizens/{citizen}", "360 view, 7 API reads")):
+        latencies = steady_gets(http, platform.url(path), count)
+        figures.append(served(f"web: {path} HTML served ({what}), level 2 agent ({count} at {RATE:.0f}/s), p50 / p95",
+                              latencies))  # fmt: skip
     return figures

@@ -1,15 +1,17 @@
 """The interaction log's answer to data-subject requests (RGPD arts. 15 to 21).
 
-- access and portability (arts. 15, 20): every interaction recorded with the person's ``citizen_id``
-  (index ``by-citizen``), as the API shows it: channel detail, area, topic, outcome, times, agent, case;
+- access and portability (arts. 15, 20): every interaction attached to the person's ``citizen_id`` (index
+  ``by-citizen``): those recorded with it, and those recorded against an area system's record (``record``:
+  source + local_id) that C360 links to the person (this domain projects ``citizen.updated`` and stamps them),
+  as the API shows them: channel detail, area, topic, outcome, times, agent, case;
 - erasure (art. 17): each interaction asked of ``policies/rgpd/retention``: one that concerns an
   administrative file (``case_id``, category ``case-interactions``) follows that file and is kept (Ley
   39/2015 arts. 17 and 70: the file's documents are kept in the Administration's archive); the others
   (category ``interactions``) are erased;
 - rectification, restriction, objection: not applicable (the log holds no identity attribute; the
   restriction is honoured where interactions are shown, the global position; the log runs no campaign).
-Interactions recorded against an area system's record (``record``: source + local_id) are not found by the
-person's id here: the global position, which knows C360's links, exports and erases its copy of them.
+An interaction recorded against a record C360 has not linked yet is not found by the person's id until the
+link arrives (the global position exports and erases its own copy of those).
 What is held and kept is this domain's; the answer's envelope is ``functions.core.rights``. Plain functions
 over the domain's port and the policy: the use case that runs them is in ``handlers.py``.
 """
@@ -41,7 +43,7 @@ def category_of(stored: Stored) -> str:
 
 
 def export_of(interactions: list[Stored]) -> dict[str, Any]:
-    """Every interaction recorded with the person's id, as the API shows it (JSON-ready)."""
+    """Every interaction attached to the person's id, as the API shows it (JSON-ready)."""
     return {"interactions": [json.loads(json.dumps(service.view(s), default=str)) for s in interactions]}
 
 

@@ -110,8 +110,8 @@ def find_interaction(interaction_id: str, ports: InteractionPorts) -> Stored:
 
 @dataclass(frozen=True)
 class ReadTimeline:
-    """A page of the interactions attached to a citizen's id (named or through C360's link), newest first: ``limit`` (1 to
-    ``paging.MAX_LIMIT``, checked by the entry point) after the position a cursor named."""
+    """A page of the interactions attached to a citizen's id (named, or through C360's link), newest first:
+    ``limit`` (1 to ``paging.MAX_LIMIT``, checked by the entry point) after the position a cursor named."""
 
     citizen_id: str
     limit: int = paging.DEFAULT_LIMIT

@@ -127,9 +127,9 @@ def relinked(links: RecordLinks, citizen_id: str, at: datetime) -> RecordLinks |
     """The record linked to ``citizen_id`` as of ``at``, or ``None`` if that changes nothing: a link as old as
     or older than the one held (a redelivery, a stale event; ties broken by the citizen id, so both orders of
     two links of one instant end alike)."""
-    if links.linked_at is not None and links.citizen_id is not None:
-        if (at, citizen_id) <= (links.linked_at, links.citizen_id):
-            return None
+    held = links.linked_at, links.citizen_id
+    if held[0] is not None and held[1] is not None and (at, citizen_id) <= (held[0], held[1]):
+        return None
     return replace(links, citizen_id=citizen_id, linked_at=at)
 
 

@@ -113,9 +113,11 @@ module "table_rgpd" {
 
 # ---- global position (POS), interactions (INTX) and the access log (audit) ----
 
-# functions/interaction/storage.py InteractionItem: one item per interaction, append-only. No TTL: how long
-# interactions are kept is a retention rule (policies/rgpd), applied by the erasure path. Index by-citizen:
-# a golden record's interactions (RGPD export and erasure).
+# functions/interaction/storage.py InteractionItem: one item per interaction, append-only (its citizen_id is
+# stamped once C360 links the record it was recorded against), and RecordItem ("rec#<source>#<local_id>": C360's
+# link of an area system's record and the interactions recorded against it). No TTL: how long interactions are
+# kept is a retention rule (policies/rgpd), applied by the erasure path. Index by-citizen: a golden record's
+# interactions (timeline, RGPD export and erasure).
 module "table_interaction" {
   source = "../../modules/dynamodb-table"
 

@@ -138,4 +138,6 @@ def citizen_timeline(query: ReadTimeline, ports: InteractionPorts) -> TimelinePa
 def answer_rights(data: RgpdRequestOpened, ports: InteractionPorts, traceparent: str | None) -> UnitOfWork:
     """This domain's answer to a data-subject request (``rights.answer``), its erasures in the same unit."""
     result = rights.answer(data, ports.store, ports.policy, ports.clock.now())
-    return result.unit(traceparent, lambda uow, plan: plan.stage(uow, ports.store.stage_erase))
+    return result.unit(
+        traceparent, lambda uow, plan: plan.stage(uow, lambda u, erased: rights.stage_erasure(u, erased, ports.store))
+    )

@@ -11,7 +11,9 @@
   never a scan) and a ``version`` every write is conditioned on.
 Index ``by-citizen`` (``citizen_id``, ``recorded_at``): a golden record's interactions, for the RGPD export
 and erasure and the citizen's timeline (newest first, a page per Query); sparse, only interactions attached
-to a golden record carry it (record items use ``linked_citizen_id``, so they are not in it).
+to a golden record carry it (record items use ``linked_citizen_id``, so they are not in it). Index
+``by-linked-citizen`` (``linked_citizen_id``, keys only, sparse): the records linked to a golden record, which
+the person's erasure deletes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
 from pynamodb.expressions.condition import Condition
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from events.interaction import InteractionRecorded
 from functions.core.paging import Position
@@ -47,6 +49,16 @@ class ByCitizen(GlobalSecondaryIndex["InteractionItem"]):  # type: ignore[no-unt
     recorded_at = UTCDateTimeAttribute(range_key=True)
 
 
+class ByLinkedCitizen(GlobalSecondaryIndex["InteractionItem"]):  # type: ignore[no-untyped-call]
+    """The records C360 links to a golden record (keys only): what an erasure deletes of this projection."""
+
+    class Meta:
+        index_name = "by-linked-citizen"
+        projection = KeysOnlyProjection()
+
+    linked_citizen_id = UnicodeAttribute(hash_key=True)
+
+
 @defines_table
 class InteractionItem(StoreModel):
     Meta = model_meta("interaction")
@@ -57,8 +69,10 @@ class InteractionItem(StoreModel):
     recorded_by = UnicodeAttribute()
     recorded_at = UTCDateTimeAttribute()
     citizen_id = UnicodeAttribute(null=True)  # the golden record it is attached to, if known: index by-citizen
+    linked_citizen_id = UnicodeAttribute(null=True)  # record items only (``RecordItem``): index by-linked-citizen
 
     by_citizen = ByCitizen()
+    by_linked_citizen = ByLinkedCitizen()
 
 
 class RecordItem(StoreModel):
@@ -84,6 +98,13 @@ def _stored(item: InteractionItem) -> Stored:
         recorded_at=recorded_at,
         citizen_id=item.citizen_id,
     )
+
+
+def _record_of_id(item_id: str, citizen_id: str) -> RecordLinks:
+    """``rec#<source>#<local_id>``: neither part holds a ``#`` (``events.interaction.SOURCE_PATTERN``,
+    ``events.citizen.LOCAL_ID_PATTERN``)."""
+    _, source, local_id = item_id.split("#", 2)
+    return RecordLinks(source, local_id, citizen_id=citizen_id)
 
 
 class DynamoInteractionStore:
@@ -137,6 +158,15 @@ class DynamoInteractionStore:
             members=frozenset(item.members or ()),
             version=int(item.version),
         )
+
+    def fetch_records_of(self, citizen_id: str) -> list[RecordLinks]:
+        """The records linked to this golden record (one Query of ``by-linked-citizen``: their keys)."""
+        found = InteractionItem.by_linked_citizen.query(citizen_id)
+        return [_record_of_id(str(item.id), citizen_id) for item in found]
+
+    def stage_erase_record(self, uow: UnitOfWork, links: RecordLinks) -> None:
+        """The person's erasure: the record's link goes (an interaction recorded meanwhile loses its race)."""
+        uow.delete(RecordItem(record_id(links.source, links.local_id)), tag="interaction-record-erasure")
 
     def stage_record(self, uow: UnitOfWork, links: RecordLinks) -> None:
         """The whole record item, one version up, if it is still at the version read (tag ``interaction-record``)."""

@@ -41,12 +41,22 @@ class FakeInteractionStore:
         return sorted(found, key=lambda s: (s.recorded_at, s.id))
 
     def fetch_record(self, source: str, local_id: str) -> RecordLinks:
-        return self.records.get((source, local_id), RecordLinks(source, local_id))
+        """The record with the ledger's version of it as its version (``None``: never written), so that a
+        record erased and written again is still checked against what was read."""
+        held = self.records.get((source, local_id), RecordLinks(source, local_id))
+        return replace(held, version=self.ledger.version(f"record#{source}#{local_id}"))
+
+    def fetch_records_of(self, citizen_id: str) -> list[RecordLinks]:
+        return [r for r in self.records.values() if r.citizen_id == citizen_id]
+
+    def stage_erase_record(self, uow: UnitOfWork, links: RecordLinks) -> None:
+        key = (links.source, links.local_id)
+        apply = lambda: self.records.pop(key, None)  # noqa: E731
+        self.ledger.stage(uow, f"record#{links.source}#{links.local_id}", None, apply, any_version=True)
 
     def stage_record(self, uow: UnitOfWork, links: RecordLinks) -> None:
         key = (links.source, links.local_id)
-        written = replace(links, version=(links.version or 0) + 1)
-        apply = lambda: self.records.__setitem__(key, written)  # noqa: E731
+        apply = lambda: self.records.__setitem__(key, links)  # noqa: E731
         self.ledger.stage(uow, f"record#{links.source}#{links.local_id}", links.version, apply)
 
     def stage_stamp(self, uow: UnitOfWork, stored: Stored, citizen_id: str) -> None:

@@ -190,14 +190,20 @@ def test_two_links_of_the_same_instant_end_alike_in_either_order(policy: Embedde
     assert len(ends) == 1
 
 
-def test_an_erased_interaction_is_not_brought_back_by_a_later_link(
+def test_an_erasure_takes_the_records_links_and_a_later_link_brings_no_interaction_back(
     ports: InteractionPorts, store: FakeInteractionStore, clock: FixedClock
 ) -> None:
     # GIVEN a visit attached to Lucía, then erased at her request
     store.commit(record(ports, visit()).unit)
     store.commit(handlers.project_link(link(), ports))
-    store.commit(handlers.answer_rights(rgpd_request("erasure", LUCIA, clock.now()), ports, traceparent=None))
-    assert store.log == {}
+    erasure = handlers.answer_rights(rgpd_request("erasure", LUCIA, clock.now()), ports, traceparent=None)
+    store.commit(erasure)
+
+    # THEN the visit and this log's copy of the link are gone, and the answer says so
+    assert store.log == {} and store.records == {}
+    ((_, answer),) = events_in(erasure)
+    erased = {a["what"]: a["count"] for a in answer["actions"] if a["result"] == "erased"}
+    assert erased["links of area systems' records to the person (from C360)"] == 1
 
     # WHEN a merge moves the record THEN nothing is stamped and nothing re-created
     unit = handlers.project_link(link(OTHER, T0 + timedelta(hours=1), method="merge"), ports)

@@ -496,7 +496,8 @@ module "role_pic_interaction" {
 # functions/interaction/main.py interaction_events: the same unit of work, driven by CloudEvents; projects
 # C360's links (citizen.updated): the record's item (GetItem, PutItem), its interactions read (BatchGetItem) and
 # stamped with the golden record (UpdateItem); answers RGPD requests: a citizen's interactions (Query on
-# by-citizen), erased (DeleteItem) with the rgpd.domain.answered outbox row (PutItem).
+# by-citizen) and linked records (Query on by-linked-citizen), erased (DeleteItem) with the
+# rgpd.domain.answered outbox row (PutItem).
 module "role_pic_interaction_events" {
   source = "../../modules/function-iam-role"
 
@@ -511,7 +512,7 @@ module "role_pic_interaction_events" {
       sid           = "InteractionReadWrite"
       table_arn     = module.table_interaction.table_arn
       actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-      index_actions = { "by-citizen" = ["dynamodb:Query"] }
+      index_actions = { "by-citizen" = ["dynamodb:Query"], "by-linked-citizen" = ["dynamodb:Query"] }
     },
     {
       sid       = "OutboxStage"

@@ -77,7 +77,9 @@ def plan_erasure(
         plan.actions.append(rights.erased(what, len(plan.erased), "interactions"))
     if links:
         plan.erased.extend(links)
-        plan.actions.append(rights.erased("links of area systems' records to the person (from C360)", len(links)))
+        plan.actions.append(
+            rights.erased("links of area-system records to the person (C360 announces them again)", len(links))
+        )
     for (category, _), (count, decision) in sorted(kept.items(), key=lambda entry: entry[0]):
         what = (
             "interactions about an administrative file (case), kept with the file"

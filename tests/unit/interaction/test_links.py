@@ -203,7 +203,7 @@ def test_an_erasure_takes_the_records_links_and_a_later_link_brings_no_interacti
     assert store.log == {} and store.records == {}
     ((_, answer),) = events_in(erasure)
     erased = {a["what"]: a["count"] for a in answer["actions"] if a["result"] == "erased"}
-    assert erased["links of area systems' records to the person (from C360)"] == 1
+    assert erased["links of area-system records to the person (C360 announces them again)"] == 1
 
     # WHEN a merge moves the record THEN nothing is stamped and nothing re-created
     unit = handlers.project_link(link(OTHER, T0 + timedelta(hours=1), method="merge"), ports)

@@ -377,6 +377,21 @@ def scenario(m: Meter) -> None:
     pad, trb = f"PADS{uuid.uuid4().hex[:8]}", f"TRBS{uuid.uuid4().hex[:8]}"
     padron = _person(pad, _dni(10_000_000 + seed), "ines.calleja@example.org")
 
+    # an office visit recorded against the Padrón record before C360 links it: the link stamps it
+    visited = datetime.now(UTC).isoformat()
+    m.send(
+        "es.madrid.pic.interaction.recorded.v1",
+        {
+            "interaction_id": f"oac-{uuid.uuid4().hex[:10]}",
+            "record": {"source": "/legacy/padron", "local_id": pad},
+            "channel": {"kind": "call", "direction": "inbound", "line": "010"},
+            "area": "atencion-ciudadania",
+            "topic": "Cita para el padrón",
+            "started_at": visited,
+        },
+        "/legacy/linea-madrid-010",
+    )
+
     # C360: a golden record from the Padrón; the same person under another valid DNI goes to review
     m.send(upserted, padron, "/legacy/padron")
     found = m.request(

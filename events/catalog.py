@@ -182,8 +182,9 @@ _SPECS = [
             "A golden citizen record gained or changed a source link, with the match decision and the golden "
             "record's contact points."
         ),
-        # POS links the record; NOT projects the contact points (it reads no C360 table)
-        consumers=["pic-position-events", "pic-notification-events"],
+        # POS links the record; INTX attaches the record's interactions; NOT projects the contact points (none
+        # of them reads a C360 table)
+        consumers=["pic-position-events", "pic-interaction-events", "pic-notification-events"],
     ),
     # ---- global position (POS), interactions (INTX) and the access log (audit) ----
     EventSpec(

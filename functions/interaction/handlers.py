@@ -5,7 +5,13 @@ same content, or other content under the same id: refused) and stages the intera
 ``interaction.logged`` event in one unit of work, which it returns (``Staged``): the entry point commits it
 (with the request's idempotency record, or the event's dedupe record) and runs the handler again if the commit
 lost a race — the same interaction recorded concurrently is then a replay. Nothing here knows HTTP,
-CloudEvents or DynamoDB; the unit tests run these handlers against in-memory fakes of the ports
+CloudEvents or DynamoDB.
+
+C360's links are projected here (``project_link``, from ``citizen.updated``): an interaction recorded against
+an area system's record is stored with the golden record the record is linked to, or, if the link is not
+known yet, stamped with it when the link arrives (and again when a merge or un-merge moves it). Both use cases
+write the record's ``RecordLinks`` under its version, so whichever of the two commits second loses the race
+and is decided again on what the first wrote. The unit tests run these handlers against in-memory fakes of the ports
 (``tests/unit/interaction/test_handlers.py``).
 """
 
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from events.citizen import CitizenUpdated
 from events.interaction import InteractionRecorded
 from events.rgpd import RgpdRequestOpened
 from functions.core import paging
@@ -56,14 +63,38 @@ def record_interaction(cmd: RecordInteraction, ports: InteractionPorts, tracepar
     """Store and announce one interaction; the same again stages nothing and answers the first record; the
     same id with other content is ``InteractionConflictError`` (422)."""
     key = service.interaction_key(cmd.recorder, cmd.interaction.interaction_id)
-    stored, event = service.prepare(cmd.interaction, cmd.recorder, ports.store.fetch(key), ports.clock.now())
+    existing = ports.store.fetch(key)
     uow = UnitOfWork()
+    record = service.record_of(cmd.interaction) if existing is None else None
+    links = ports.store.fetch_record(*record) if record else None
+    linked = links.citizen_id if links else None
+    stored, event = service.prepare(cmd.interaction, cmd.recorder, existing, ports.clock.now(), linked)
     if event is None:
         return Staged(uow, Recorded(stored, created=False))
     ports.store.stage(uow, stored)
+    if links is not None:  # the record learns of it, so that a link arriving later stamps it
+        ports.store.stage_record(uow, service.with_member(links, stored.id))
     subject = service.subject_of(cmd.interaction)
     stage_event(uow, event, subject=subject, traceparent=traceparent, now=stored.recorded_at)
     return Staged(uow, Recorded(stored, created=True))
+
+
+# ---- C360's links ------------------------------------------------------------------------------------
+
+
+def project_link(data: CitizenUpdated, ports: InteractionPorts) -> UnitOfWork:
+    """C360 (re)linked a source record (a new link, a merge or an un-merge moving it): the latest
+    ``updated_at`` wins, and every interaction recorded against the record is stamped with its golden record.
+    A redelivered or older link stages nothing."""
+    links = ports.store.fetch_record(data.link.source, data.link.local_id)
+    uow = UnitOfWork()
+    moved = service.relinked(links, data.citizen_id, data.updated_at)
+    if moved is None:
+        return uow
+    ports.store.stage_record(uow, moved)
+    for stored in service.to_stamp(ports.store.fetch_many(moved.members), data.citizen_id):
+        ports.store.stage_stamp(uow, stored, data.citizen_id)
+    return uow
 
 
 # ---- questions ----------------------------------------------------------------------------------------
@@ -79,8 +110,8 @@ def find_interaction(interaction_id: str, ports: InteractionPorts) -> Stored:
 
 @dataclass(frozen=True)
 class ReadTimeline:
-    """A page of the interactions recorded with a citizen's id, newest first: ``limit`` (1 to
-    ``paging.MAX_LIMIT``, checked by the entry point) after the position a cursor named."""
+    """A page of the interactions attached to a citizen's id (named, or through C360's link), newest first:
+    ``limit`` (1 to ``paging.MAX_LIMIT``, checked by the entry point) after the position a cursor named."""
 
     citizen_id: str
     limit: int = paging.DEFAULT_LIMIT
@@ -107,4 +138,6 @@ def citizen_timeline(query: ReadTimeline, ports: InteractionPorts) -> TimelinePa
 def answer_rights(data: RgpdRequestOpened, ports: InteractionPorts, traceparent: str | None) -> UnitOfWork:
     """This domain's answer to a data-subject request (``rights.answer``), its erasures in the same unit."""
     result = rights.answer(data, ports.store, ports.policy, ports.clock.now())
-    return result.unit(traceparent, lambda uow, plan: plan.stage(uow, ports.store.stage_erase))
+    return result.unit(
+        traceparent, lambda uow, plan: plan.stage(uow, lambda u, erased: rights.stage_erasure(u, erased, ports.store))
+    )

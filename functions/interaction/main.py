@@ -4,7 +4,9 @@
   ``GET /v1/interactions/{id}`` and ``GET /v1/citizens/{citizen_id}/interactions`` (the citizen's timeline,
   newest first, a page at a time); Knative Service ``pic-interaction``.
 - ``interaction_events``: ``es.madrid.pic.interaction.recorded.v1`` from the queue manager and other
-  back-offices, and data-subject requests (``rgpd.request.opened``); Knative Service ``pic-interaction-events``.
+  back-offices, C360's links (``citizen.updated``: an interaction recorded against an area system's record is
+  attached to the golden record it is linked to) and data-subject requests (``rgpd.request.opened``); Knative
+  Service ``pic-interaction-events``.
 Both paths run the same use case, ``handlers.record_interaction``: the interaction stored once and
 ``es.madrid.pic.interaction.logged.v1`` announced through the outbox. The use cases are in ``handlers.py``;
 the adapters they run on are built by ``bootstrap.py``.
@@ -18,6 +20,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 from flask import Request, Response
 
+from events.citizen import CitizenUpdated
 from events.interaction import InteractionRecorded
 from events.rgpd import RgpdRequestOpened
 from functions.core import paging
@@ -49,10 +52,11 @@ def post_interaction(ctx: RequestContext, body: InteractionRecorded) -> Reply:
 
 
 def citizen_of_interaction(ctx: RequestContext, params: dict[str, str]) -> str:
-    """Whom the interaction is about (the kernel decides on it); the handler reuses what was read."""
+    """Whom the interaction is about (the kernel decides on it): the golden record it is attached to, else
+    the record it names; the handler reuses what was read."""
     stored = handlers.find_interaction(params["interaction_id"], ports())
     ctx.resource = stored
-    return service.subject_of(stored.interaction)
+    return stored.citizen_id or service.subject_of(stored.interaction)
 
 
 def get_interaction(ctx: RequestContext, interaction_id: str) -> Reply:
@@ -130,6 +134,12 @@ def on_recorded(ctx: EventContext, data: Any) -> UnitOfWork:
     return handlers.record_interaction(cmd, ports(), ctx.traceparent).unit
 
 
+def on_citizen_updated(ctx: EventContext, data: Any) -> UnitOfWork:
+    """C360 linked (or moved) a source record: its interactions are attached to the golden record."""
+    assert isinstance(data, CitizenUpdated)
+    return handlers.project_link(data, ports())
+
+
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     """Answer a data-subject request for the interaction log, erasures in the same unit."""
     assert isinstance(data, RgpdRequestOpened)
@@ -140,6 +150,7 @@ event_api = EventFunction(
     "pic-interaction-events",
     {
         "es.madrid.pic.interaction.recorded.v1": on_recorded,
+        "es.madrid.pic.citizen.updated.v1": on_citizen_updated,
         "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
     },
 )

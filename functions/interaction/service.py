@@ -1,14 +1,20 @@
-"""Interaction log (INTX), pure logic: identity of an interaction, replay or conflict, the logged event.
+"""Interaction log (INTX), pure logic: identity of an interaction, replay or conflict, the logged event, and
+the golden record an interaction recorded against an area system's record is attached to.
 
 An interaction is identified by who recorded it and the recorder's own id, so two systems may reuse ids
 without colliding, and a recorder that sends the same interaction twice (a retry, a redelivery) changes
 nothing. The same id with other content is refused: a recorder must not rewrite history silently.
+
+An interaction recorded against a record (``source`` + ``local_id``) is attached to the golden record C360
+links that record to (``citizen.updated``, projected here as ``RecordLinks``): stored with the link's
+``citizen_id`` if the link is known, stamped with it when the link arrives, stamped again when it moves (a
+merge or un-merge). The latest ``updated_at`` wins, whatever the order of delivery.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -37,6 +43,7 @@ class Stored:
     content_sha256: str
     recorded_by: str
     recorded_at: datetime
+    citizen_id: str | None = None  # the golden record it is attached to: named, or through C360's link
 
 
 def interaction_key(recorder: str, interaction_id: str) -> str:
@@ -50,9 +57,14 @@ def content_hash(interaction: InteractionRecorded) -> str:
 
 
 def prepare(
-    interaction: InteractionRecorded, recorder: str, existing: Stored | None, now: datetime
+    interaction: InteractionRecorded,
+    recorder: str,
+    existing: Stored | None,
+    now: datetime,
+    linked_citizen_id: str | None = None,
 ) -> tuple[Stored, InteractionLogged | None]:
-    """What to store and announce; ``None`` as the event when it is a replay of the same content."""
+    """What to store and announce; ``None`` as the event when it is a replay of the same content.
+    ``linked_citizen_id``: the golden record C360 links the interaction's record to, if known."""
     key = interaction_key(recorder, interaction.interaction_id)
     digest = content_hash(interaction)
     if existing is not None:
@@ -62,7 +74,14 @@ def prepare(
                 "content; record a correction under a new interaction_id"
             )
         return existing, None
-    stored = Stored(id=key, interaction=interaction, content_sha256=digest, recorded_by=recorder, recorded_at=now)
+    stored = Stored(
+        id=key,
+        interaction=interaction,
+        content_sha256=digest,
+        recorded_by=recorder,
+        recorded_at=now,
+        citizen_id=interaction.citizen_id or linked_citizen_id,
+    )
     return stored, InteractionLogged(id=key, interaction=interaction, recorded_by=recorder, recorded_at=now)
 
 
@@ -72,6 +91,51 @@ def subject_of(interaction: InteractionRecorded) -> str:
         return interaction.citizen_id
     assert interaction.record is not None  # the model requires one of the two
     return f"{interaction.record.source}#{interaction.record.local_id}"
+
+
+# ---- C360's links, as this domain projects them ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordLinks:
+    """An area system's record as this log knows it: the golden record C360 last linked it to (``None``: no
+    link yet), as of when, and PIC's ids of the interactions recorded against it. ``version`` is the stored
+    item's (``None``: nothing stored yet): every write is conditioned on it, so a link and an interaction
+    arriving at the same moment cannot both miss each other — one commit loses the race and is decided again."""
+
+    source: str
+    local_id: str
+    citizen_id: str | None = None
+    linked_at: datetime | None = None
+    members: frozenset[str] = frozenset()
+    version: int | None = None
+
+
+def record_of(interaction: InteractionRecorded) -> tuple[str, str] | None:
+    """The area system's record an interaction was recorded against, if it names one instead of a citizen."""
+    if interaction.citizen_id or interaction.record is None:
+        return None
+    return interaction.record.source, interaction.record.local_id
+
+
+def with_member(links: RecordLinks, interaction_id: str) -> RecordLinks:
+    """The record with one more interaction recorded against it."""
+    return replace(links, members=links.members | {interaction_id})
+
+
+def relinked(links: RecordLinks, citizen_id: str, at: datetime) -> RecordLinks | None:
+    """The record linked to ``citizen_id`` as of ``at``, or ``None`` if that changes nothing: a link as old as
+    or older than the one held (a redelivery, a stale event; ties broken by the citizen id, so both orders of
+    two links of one instant end alike)."""
+    held = links.linked_at, links.citizen_id
+    if held[0] is not None and held[1] is not None and (at, citizen_id) <= (held[0], held[1]):
+        return None
+    return replace(links, citizen_id=citizen_id, linked_at=at)
+
+
+def to_stamp(members: list[Stored], citizen_id: str) -> list[Stored]:
+    """The record's interactions not yet attached to ``citizen_id`` (erased ones are absent from ``members``)."""
+    return [s for s in members if s.citizen_id != citizen_id]
 
 
 def view(stored: Stored) -> dict[str, object]:
@@ -113,11 +177,36 @@ class InteractionStore(Protocol):
     was stored meanwhile (a lost race), and an RGPD erasure is its only deletion."""
 
     def fetch(self, interaction_id: str) -> Stored | None: ...
-    def fetch_by_citizen(self, citizen_id: str) -> list[Stored]: ...
+    def fetch_by_citizen(self, citizen_id: str) -> list[Stored]:
+        """Every interaction attached to this golden record (named, or stamped through a link), oldest first."""
+        ...
+
+    def fetch_many(self, interaction_ids: frozenset[str]) -> list[Stored]:
+        """The interactions still stored among these ids (an erased one is absent); consistent reads."""
+        ...
+
+    def fetch_record(self, source: str, local_id: str) -> RecordLinks:
+        """The record's link and interactions (a ``RecordLinks`` with ``version=None`` if nothing is held)."""
+        ...
+
     def fetch_citizen_page(self, citizen_id: str, limit: int, after: Position | None) -> list[Stored]:
-        """Up to ``limit`` of the interactions recorded with this ``citizen_id``, newest first (``recorded_at``,
+        """Up to ``limit`` of the interactions attached to this ``citizen_id``, newest first (``recorded_at``,
         then id), strictly after ``after``; one Query of the index, never a scan."""
         ...
 
+    def fetch_records_of(self, citizen_id: str) -> list[RecordLinks]:
+        """The records C360 links to this golden record (their keys), for the person's erasure; never a scan."""
+        ...
+
     def stage(self, uow: UnitOfWork, stored: Stored) -> None: ...
+    def stage_erase_record(self, uow: UnitOfWork, links: RecordLinks) -> None: ...
+    def stage_record(self, uow: UnitOfWork, links: RecordLinks) -> None:
+        """Write the record's link and members, if its version is still ``links.version`` (else the commit
+        loses the race)."""
+        ...
+
+    def stage_stamp(self, uow: UnitOfWork, stored: Stored, citizen_id: str) -> None:
+        """Attach a stored interaction to a golden record (the commit loses the race if it was erased)."""
+        ...
+
     def stage_erase(self, uow: UnitOfWork, stored: Stored) -> None: ...

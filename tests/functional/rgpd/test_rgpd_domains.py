@@ -265,9 +265,12 @@ def test_an_erasure_erases_the_position_and_interactions_and_keeps_the_access_lo
     assert erased["position section interactions"] == 2
     assert any(w.startswith("links of area-system records") for w in erased)
 
-    # AND the interaction log erased the plain call and kept the one about a case, with the file's legal basis
+    # AND the interaction log erased the plain call and kept the one about a case, with the file's legal basis,
+    # and erased its copy of the Tributos record's link (through which it attaches interactions to the person)
     intx = answer_of(view, "interaction")["actions"]
-    (erased_calls,) = [a for a in intx if a["result"] == "erased"]
+    (erased_calls,) = [a for a in intx if a["result"] == "erased" and a["category"] == "interactions"]
+    (erased_links,) = [a for a in intx if a["result"] == "erased" and a["what"].startswith("links of area-system")]
+    assert erased_links["count"] == 1
     (with_the_file,) = [a for a in intx if a["category"] == "case-interactions"]
     assert erased_calls["count"] == 1
     assert with_the_file["result"] == "kept" and with_the_file["count"] == 1

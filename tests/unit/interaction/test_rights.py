@@ -14,7 +14,7 @@ from functions.core import rights as core_rights
 from functions.core.policy import EmbeddedPolicy
 from functions.core.store import UnitOfWork
 from functions.interaction import rights, service
-from functions.interaction.service import Stored
+from functions.interaction.service import RecordLinks, Stored
 from tests.unit.rgpd_support import assert_staged_beside_the_answer, rgpd_request
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -45,6 +45,9 @@ class FakeStore:
 
     def fetch_by_citizen(self, citizen_id: str) -> list[Stored]:
         return list(self.interactions)
+
+    def fetch_records_of(self, citizen_id: str) -> list[RecordLinks]:
+        return []
 
     def stage_erase(self, uow: UnitOfWork, stored: Stored) -> None:
         self.staged.append(stored)

@@ -86,3 +86,31 @@ def test_every_channel_kind_has_its_typed_model() -> None:
     assert [recorded(channel=c).channel.kind for c in channels] == [
         "office-visit", "call", "chat", "whatsapp", "email", "app",
     ]  # fmt: skip
+
+
+# ---- C360's links ------------------------------------------------------------------------------------
+
+
+def test_a_link_replaces_only_an_older_one_and_a_tie_is_broken_by_the_citizen_id() -> None:
+    # GIVEN a record linked to c-b at T0
+    held = service.RecordLinks("/legacy/padron", "PAD1", "c-b", T0, frozenset({"intx-1"}), version=3)
+
+    # THEN a later link moves it, keeping its interactions; the same or an older one changes nothing
+    moved = service.relinked(held, "c-a", T0 + timedelta(seconds=1))
+    assert moved is not None and (moved.citizen_id, moved.members, moved.version) == ("c-a", held.members, 3)
+    assert service.relinked(held, "c-b", T0) is None
+    assert service.relinked(held, "c-z", T0 - timedelta(seconds=1)) is None
+    # AND of two links of the same instant the greater citizen id wins, whichever came first
+    assert service.relinked(held, "c-c", T0) is not None and service.relinked(held, "c-a", T0) is None
+    assert service.relinked(service.RecordLinks("/legacy/padron", "PAD1"), "c-a", T0) is not None
+
+
+def test_only_an_interaction_recorded_against_a_record_is_attached_through_a_link() -> None:
+    # GIVEN one recorded with a citizen_id: named, no link involved
+    assert service.record_of(recorded()) is None
+    assert service.prepare(recorded(), "/legacy/gestor-colas", None, T0, linked_citizen_id="c-a")[0].citizen_id == "c-1"
+    # AND one against a Padrón record whose link is known: stored attached to the linked golden record
+    against = recorded(citizen_id=None, record={"source": "/legacy/padron", "local_id": "PAD1"})
+    assert service.record_of(against) == ("/legacy/padron", "PAD1")
+    stored, _ = service.prepare(against, "/legacy/gestor-colas", None, T0, linked_citizen_id="c-a")
+    assert stored.citizen_id == "c-a" and stored.interaction.citizen_id is None

@@ -456,8 +456,9 @@ module "role_pic_flags_events" {
 
 # ---- global position (POS), interactions (INTX) and the access log (audit) ----
 
-# functions/interaction/main.py interaction_http: reads interactions (GetItem), writes one with its
-# interaction.logged outbox row and idempotency record (PutItem); appends access records (access log PutItem).
+# functions/interaction/main.py interaction_http: reads interactions and the record one names (GetItem), writes
+# one (and its record's item) with its interaction.logged outbox row and idempotency record (PutItem); appends
+# access records (access log PutItem).
 module "role_pic_interaction" {
   source = "../../modules/function-iam-role"
 
@@ -492,8 +493,10 @@ module "role_pic_interaction" {
   kms_key_arns = [module.kms.key_arn]
 }
 
-# functions/interaction/main.py interaction_events: the same unit of work, driven by CloudEvents; answers
-# RGPD requests: a citizen's interactions (Query on by-citizen), erased (DeleteItem) with the
+# functions/interaction/main.py interaction_events: the same unit of work, driven by CloudEvents; projects
+# C360's links (citizen.updated): the record's item (GetItem, PutItem), its interactions read (BatchGetItem) and
+# stamped with the golden record (UpdateItem); answers RGPD requests: a citizen's interactions (Query on
+# by-citizen) and linked records (Query on by-linked-citizen), erased (DeleteItem) with the
 # rgpd.domain.answered outbox row (PutItem).
 module "role_pic_interaction_events" {
   source = "../../modules/function-iam-role"
@@ -508,8 +511,8 @@ module "role_pic_interaction_events" {
     {
       sid           = "InteractionReadWrite"
       table_arn     = module.table_interaction.table_arn
-      actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
-      index_actions = { "by-citizen" = ["dynamodb:Query"] }
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"], "by-linked-citizen" = ["dynamodb:Query"] }
     },
     {
       sid       = "OutboxStage"

@@ -113,9 +113,12 @@ module "table_rgpd" {
 
 # ---- global position (POS), interactions (INTX) and the access log (audit) ----
 
-# functions/interaction/storage.py InteractionItem: one item per interaction, append-only. No TTL: how long
-# interactions are kept is a retention rule (policies/rgpd), applied by the erasure path. Index by-citizen:
-# a golden record's interactions (RGPD export and erasure).
+# functions/interaction/storage.py InteractionItem: one item per interaction, append-only (its citizen_id is
+# stamped once C360 links the record it was recorded against), and RecordItem ("rec#<source>#<local_id>": C360's
+# link of an area system's record and the interactions recorded against it). No TTL: how long interactions are
+# kept is a retention rule (policies/rgpd), applied by the erasure path. Index by-citizen: a golden record's
+# interactions (timeline, RGPD export and erasure); by-linked-citizen: the records linked to a golden record
+# (deleted by the person's erasure).
 module "table_interaction" {
   source = "../../modules/dynamodb-table"
 
@@ -125,10 +128,13 @@ module "table_interaction" {
     { name = "id", type = "S" },
     { name = "citizen_id", type = "S" },
     { name = "recorded_at", type = "S" },
+    { name = "linked_citizen_id", type = "S" },
   ]
   global_secondary_indexes = [
-    # Only interactions recorded with a citizen_id carry it (sparse).
+    # Only interactions attached to a golden record carry it (sparse).
     { name = "by-citizen", hash_key = "citizen_id", range_key = "recorded_at", projection_type = "ALL" },
+    # Only record items carry it (sparse): the records linked to a person, deleted by their erasure.
+    { name = "by-linked-citizen", hash_key = "linked_citizen_id", projection_type = "KEYS_ONLY" },
   ]
 
   kms_key_arn                           = module.kms.key_arn

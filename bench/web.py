@@ -7,6 +7,8 @@ page is rendered by the web function from the platform's public API, so the figu
 The app shell is the first page's HTML and every stylesheet and script it links, each gzip-compressed as a
 server would send it (goal ≤ 100 kB).
 
+The agent desk's search page and 360 view are measured the same way, for a level 2 agent attending a citizen.
+
 ``python -m bench web`` runs it on a platform of its own and records ``## Citizen web app``;
 ``make bench`` runs it too.
 """
@@ -35,7 +37,10 @@ with the same token: the page's time less that row is the web function's own cos
 extra hop, the rendering). Pages that read twice (home: the position and the consents; consents: the
 consents and their history) make their API calls one after another, each costing about the comparison row
 (a read and its access record): calling them concurrently is the web function's next step where p95 misses
-the goal on a quiet machine. Source: `bench/web.py`."""
+the goal on a quiet machine. The desk's rows: an agent of level 2 signed in the same way, attending the same
+citizen for a stated purpose; the 360 view reads its seven panels (golden record, position, consents, proofs,
+interactions, notifications, rights requests) side by side, each with `Access-Purpose` and each recorded in
+the citizen's access log. Source: `bench/web.py`."""
 GOAL_P95 = 0.100
 GOAL_SHELL = 100 * 1024
 # the pages a signed-in citizen reaches from the home page (the micro-apps switched on by default)

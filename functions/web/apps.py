@@ -1,7 +1,9 @@
 """Which micro-apps of the citizen app are on for the signed-in person. Each group of pages is a micro-app
 switched by a flag the ``flags`` domain owns, evaluated in process by the kernel's OpenFeature provider
 (``functions.core.flags``, polling the flag snapshot). A page of an app that is off answers 404 and its entry
-leaves the navigation; the API's own gate refuses the app's routes too (``micro-app-off``)."""
+leaves the navigation; the API's own gate refuses the app's routes too (``micro-app-off``). The channel knows
+the citizen's district (their golden record's, read once at sign-in) and applies district rules; the API's
+gate, which does not know where a caller lives, applies the on/off and the share (``functions.core.flags``)."""
 
 from __future__ import annotations
 
@@ -26,10 +28,11 @@ APPS = (
 )
 
 
-def enabled(app: str, citizen_id: str | None) -> bool:
-    """Whether ``app`` is on for this person (a partial rollout picks citizens by id; none named: off)."""
-    return flags.enabled(app, flags.CitizenContext(citizen_id=citizen_id or None))
+def enabled(app: str, citizen_id: str | None, district: str | None = None) -> bool:
+    """Whether ``app`` is on for this person: a partial rollout picks citizens by id (none named: off), a
+    district rule the citizens of its districts (the district of their golden record, read at sign-in)."""
+    return flags.enabled(app, flags.CitizenContext(citizen_id=citizen_id or None, district=district or None))
 
 
-def navigation(citizen_id: str | None) -> list[MicroApp]:
-    return [app for app in APPS if enabled(app.name, citizen_id)]
+def navigation(citizen_id: str | None, district: str | None = None) -> list[MicroApp]:
+    return [app for app in APPS if enabled(app.name, citizen_id, district)]

@@ -85,11 +85,26 @@ def callback(ctx: PageContext) -> flask.Response:
     session = service.signed_in(
         started, signed.person, signed.access_token, signed.expires_at, ctx.now, ctx.ports.settings.web_session_hours
     )
+    if session.role == "citizen":
+        session = replace(session, district=_district(ctx, session))
     ctx.ports.sessions.save(session)
     ctx.ports.sessions.delete(started.id)
     ctx.session = session
     _set_session(ctx, session)
     return redirect(session.return_to)
+
+
+def _district(ctx: PageContext, session: service.Session) -> str:
+    """The district of the citizen's golden record (their own read, through the API), for the micro-apps a
+    district rule switches; none when C360 does not know them yet (then no district rule holds them back)."""
+    try:
+        record = ctx.ports.api.call("GET", f"/v1/citizens/{quote(session.subject, safe='')}", session.access_token,
+                                    ctx.traceparent)  # fmt: skip
+    except ApiProblem:
+        return ""
+    address = (record or {}).get("attributes", {}).get("address") or {}
+    district = str(address.get("district") or "") if isinstance(address, dict) else ""
+    return district if re.fullmatch(r"[0-9]{2}", district) else ""
 
 
 def sign_out(ctx: PageContext) -> flask.Response:
@@ -123,7 +138,7 @@ def home(ctx: PageContext) -> flask.Response:
         return render(ctx, "landing.html")
     if ctx.session.role != "citizen":
         return redirect("/desk/")
-    if not apps.enabled("position", ctx.session.subject):
+    if not apps.enabled("position", ctx.session.subject, ctx.session.district):
         return render(ctx, "home.html", position=None, mode=None)
     position = ctx.api("GET", ctx.citizen_path("/position"))
     consents = ctx.api("GET", ctx.citizen_path("/consents"))

@@ -79,6 +79,7 @@ class Session:
     return_to: str = "/app/"
     attending: str = ""
     purpose: str = ""
+    district: str = ""  # a citizen's district (their golden record's), for the micro-apps' district rules
 
     @property
     def signed_in(self) -> bool:

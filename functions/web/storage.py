@@ -34,6 +34,7 @@ class SessionItem(StoreModel):
     return_to = UnicodeAttribute(default="/app/")
     attending = UnicodeAttribute(default="")  # an agent's session: the citizen being attended...
     purpose = UnicodeAttribute(default="")  # ...and the purpose stated for it (sent as Access-Purpose)
+    district = UnicodeAttribute(default="")  # a citizen's district, for the micro-apps' district rules
 
 
 class BarrierItem(StoreModel):
@@ -75,6 +76,7 @@ class DynamoSessionStore:
             return_to=item.return_to,
             attending=item.attending,
             purpose=item.purpose,
+            district=item.district,
         )
 
     def save(self, session: Session) -> None:
@@ -95,6 +97,7 @@ class DynamoSessionStore:
             return_to=session.return_to,
             attending=session.attending,
             purpose=session.purpose,
+            district=session.district,
         ).save()
 
     def delete(self, session_id: str) -> None:

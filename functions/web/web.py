@@ -113,7 +113,7 @@ def render(ctx: PageContext, template: str, status: int = 200, **values: Any) ->
         lang=ctx.lang,
         session=ctx.session,
         csrf=ctx.session.csrf if ctx.session else "",
-        nav=apps.navigation(ctx.session.subject) if ctx.session and _citizen(ctx.session) else [],
+        nav=apps.navigation(ctx.session.subject, ctx.session.district) if ctx.session and _citizen(ctx.session) else [],
         path=ctx.request.path,
         channel="desk" if ctx.request.path.startswith(DESK) else "app",
         **values,
@@ -185,7 +185,8 @@ class WebFunction:
             ctx.session = require(ctx.session, ctx.now, "citizen")
         elif page.access in ("agent", "admin"):
             ctx.session = require(ctx.session, ctx.now, page.access)
-        if page.app is not None and not apps.enabled(page.app, ctx.session.subject if ctx.session else None):
+        subject, district = (ctx.session.subject, ctx.session.district) if ctx.session else (None, None)
+        if page.app is not None and not apps.enabled(page.app, subject, district):
             raise NotFoundError(f"the {page.app} section is not available")
         if request.method == "POST":
             if (request.content_length or 0) > MAX_FORM_BYTES:

@@ -3,6 +3,7 @@ micro-app that is off is a 404, and every answer carries the security headers.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -64,3 +65,22 @@ def test_a_barrier_report_needs_its_forms_token_and_is_kept() -> None:
     assert sent.status_code == 303 and [b.description for b in sessions.barriers] == [data["description"]]
     short = visit(app, "/app/accessibility/barrier", anonymous.id, "POST", {**data, "description": "x"})
     assert short.status_code == 422 and 'aria-describedby="description-error"' in short.get_data(as_text=True)
+
+
+def test_a_district_rule_is_applied_with_the_district_the_session_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str | None] = []
+
+    def alerts_in_retiro(app: str, context: object) -> bool:
+        district = getattr(context, "district", None)
+        seen.append(district)
+        return app != "alerts" or district in (None, "03")
+
+    monkeypatch.setattr("functions.web.apps.flags.enabled", alerts_in_retiro)
+    http = FakeHttp({("GET", "/v1/citizens/c-1/subscriptions"): (200, {"subscriptions": []}),
+                     ("GET", "/v1/consent-terms"): (200, {"topics": [], "purposes": [], "channels": []})})  # fmt: skip
+    for district, shown in (("03", True), ("01", False), ("", True)):
+        session = replace(signed_session(), district=district)
+        app = make_app(FakeSessions({session.id: session}), http)
+        assert ('id="nav-alerts"' in visit(app, "/app/accessibility", session.id).get_data(as_text=True)) is shown
+        assert (visit(app, "/app/alerts", session.id).status_code != 404) is shown
+    assert {"03", "01", None} <= set(seen)

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from functions.core.errors import ValidationError
 
@@ -31,6 +31,33 @@ class Position:
 
     at: datetime
     id: str
+
+
+@dataclass(frozen=True)
+class ReadTimeline:
+    """A page of a citizen's timeline, newest first: ``limit`` (1 to ``MAX_LIMIT``) after the position a
+    cursor named (``None``: the first page)."""
+
+    citizen_id: str
+    limit: int = DEFAULT_LIMIT
+    after: Position | None = None
+
+    @classmethod
+    def from_args(cls, citizen_id: str, args: Mapping[str, str]) -> ReadTimeline:
+        """The query a route's ``?limit=&cursor=`` asks; a 422 naming the field for either one this API did not
+        give."""
+        return cls(citizen_id, limit_of(args), cursor_of(args))
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    """A page's items, as the API shows them, and the cursor of the next page (``None`` on the last)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+    def body(self) -> dict[str, Any]:
+        return {"items": self.items, "next_cursor": self.next_cursor}
 
 
 def limit_of(args: Mapping[str, str]) -> int:

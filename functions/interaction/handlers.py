@@ -25,7 +25,6 @@ from events.rgpd import RgpdRequestOpened
 from functions.core import paging
 from functions.core.clock import Clock
 from functions.core.outbox import stage_event
-from functions.core.paging import Position
 from functions.core.policy import Policy
 from functions.core.store import Staged, UnitOfWork
 from functions.interaction import rights, service
@@ -108,28 +107,12 @@ def find_interaction(interaction_id: str, ports: InteractionPorts) -> Stored:
     return stored
 
 
-@dataclass(frozen=True)
-class ReadTimeline:
-    """A page of the interactions attached to a citizen's id (named, or through C360's link), newest first:
-    ``limit`` (1 to ``paging.MAX_LIMIT``, checked by the entry point) after the position a cursor named."""
-
-    citizen_id: str
-    limit: int = paging.DEFAULT_LIMIT
-    after: Position | None = None
-
-
-@dataclass(frozen=True)
-class TimelinePage:
-    items: list[dict[str, object]]
-    next_cursor: str | None
-
-
-def citizen_timeline(query: ReadTimeline, ports: InteractionPorts) -> TimelinePage:
+def citizen_timeline(query: paging.ReadTimeline, ports: InteractionPorts) -> paging.TimelinePage:
     """When, where and how the citizen was attended, newest first; one more than the page is read to tell
     whether another page follows (``next_cursor`` is ``None`` on the last)."""
     found = ports.store.fetch_citizen_page(query.citizen_id, query.limit + 1, query.after)
     shown, cursor = paging.page(found, query.limit, service.position_of)
-    return TimelinePage([service.timeline_item(s) for s in shown], cursor)
+    return paging.TimelinePage([service.timeline_item(s) for s in shown], cursor)
 
 
 # ---- data-subject rights (RGPD) ---------------------------------------------------------------------

@@ -43,7 +43,6 @@ from functions.core.clock import Clock
 from functions.core.errors import ConflictError, ValidationError
 from functions.core.logging import get_logger
 from functions.core.outbox import stage_event
-from functions.core.paging import Position
 from functions.core.policy import Policy
 from functions.core.settings import get_settings
 from functions.core.store import Staged, UnitOfWork
@@ -603,23 +602,7 @@ def inbox_of(citizen_id: str, ports: NotificationPorts) -> list[InboxMessage]:
     return ports.store.fetch_inbox(citizen_id, INBOX_PAGE)
 
 
-@dataclass(frozen=True)
-class ReadTimeline:
-    """A page of the notifications sent to a citizen, newest first: ``limit`` (1 to ``paging.MAX_LIMIT``,
-    checked by the entry point) after the position a cursor named."""
-
-    citizen_id: str
-    limit: int = paging.DEFAULT_LIMIT
-    after: Position | None = None
-
-
-@dataclass(frozen=True)
-class TimelinePage:
-    items: list[dict[str, Any]]
-    next_cursor: str | None
-
-
-def citizen_timeline(query: ReadTimeline, ports: NotificationPorts) -> TimelinePage:
+def citizen_timeline(query: paging.ReadTimeline, ports: NotificationPorts) -> paging.TimelinePage:
     """The notifications sent to the citizen (to their id, on whatever channel was chosen), newest first. The
     ``by-recipient`` index orders a person's notifications by id, not by time: every one of them is read
     (one Query of the index, then BatchGetItem by the hundred) and the page is cut from them in time order."""
@@ -627,7 +610,7 @@ def citizen_timeline(query: ReadTimeline, ports: NotificationPorts) -> TimelineP
     docs = [doc for doc, _ in ports.store.fetch_sent_to([key])]
     found = service.newest_first(docs, query.after, query.limit + 1)
     shown, cursor = paging.page(found, query.limit, service.position_of)
-    return TimelinePage([service.timeline_item(d) for d in shown], cursor)
+    return paging.TimelinePage([service.timeline_item(d) for d in shown], cursor)
 
 
 def mark_read(citizen_id: str, notification_id: str, ports: NotificationPorts, traceparent: str | None) -> Staged[None]:

@@ -225,10 +225,9 @@ def mark_read(ctx: RequestContext, citizen_id: str, notification_id: str) -> Rep
 
 def get_timeline(ctx: RequestContext, citizen_id: str) -> Reply:
     """The notifications sent to the citizen on every channel, newest first (``?limit=1..100&cursor=``)."""
-    args = ctx.request.args
-    query = handlers.ReadTimeline(citizen_id, paging.limit_of(args), paging.cursor_of(args))
+    query = paging.ReadTimeline.from_args(citizen_id, ctx.request.args)
     page = handlers.citizen_timeline(query, ports())
-    return Reply(200, {"items": page.items, "next_cursor": page.next_cursor})
+    return Reply(200, page.body())
 
 
 def timeline_summary(page: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from local.harness import Platform
 from tests.browser.citizen import t, tab_to
 from tests.browser.support import check_page
-from tests.functional.citizen.test_citizen import fresh_dni, person, upsert, wait_for_citizen
+from tests.functional.citizen.test_citizen import padron_person
 
 PURPOSE = "CITA-2026-0042"
 
@@ -22,10 +22,7 @@ PURPOSE = "CITA-2026-0042"
 @pytest.fixture(scope="module")
 def citizen(platform: Platform) -> dict[str, Any]:
     """A person the Padrón knows with a DNI (what C360 resolves the desk's search against)."""
-    local_id, dni = f"PAD{uuid.uuid4().hex[:10]}", fresh_dni()
-    data = person(local_id, dni)
-    upsert(platform, "/legacy/padron", data)
-    return {"citizen_id": wait_for_citizen(platform, "/legacy/padron", local_id), "dni": dni, **data}
+    return padron_person(platform)
 
 
 def sign_in_agent(page: Page, base: str, level: str = "1", *, check: bool = True) -> None:

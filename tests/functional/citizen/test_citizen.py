@@ -93,6 +93,15 @@ def wait_for_citizen(platform: Platform, source: str, local_id: str, timeout: fl
     return str(found["citizen_id"])
 
 
+def padron_person(platform: Platform, **overrides: Any) -> dict[str, Any]:
+    """A fresh person the Padrón sends with a DNI, once C360 has their golden record: what was sent, with
+    ``citizen_id`` and ``dni``."""
+    local_id, dni = f"PAD{uuid.uuid4().hex[:10]}", fresh_dni()
+    data = person(local_id, dni, **overrides)
+    upsert(platform, "/legacy/padron", data)
+    return {"citizen_id": wait_for_citizen(platform, "/legacy/padron", local_id), "dni": dni, **data}
+
+
 def golden(platform: Platform, citizen_id: str) -> dict[str, Any]:
     response = platform.http.get(platform.url(f"/v1/citizens/{citizen_id}"), headers=agent(platform), timeout=10)
     assert response.status_code == 200, response.text

@@ -6,13 +6,10 @@ behalf only with a purpose and recorded in the citizen's access log, and a malfo
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
-import requests
 
 from local.harness import Platform
-from tests.functional.consent_support import assert_problem, field_names
 from tests.functional.notification_support import (
     CAMPAIGN,
     IBI_VALUES,
@@ -22,21 +19,12 @@ from tests.functional.notification_support import (
     unique_email,
     wait_status,
 )
+from tests.functional.timeline_support import MALFORMED, Timeline
 
 pytestmark = pytest.mark.functional
 
-PURPOSE = "EXP-2026-0042"
+TIMELINE = Timeline("notifications", "pic-notification", purpose="EXP-2026-0042")
 ITEM_KEYS = {"id", "template_id", "channel", "status", "purpose", "created_at", "updated_at"}
-
-
-def timeline(platform: Platform, citizen_id: str, headers: dict[str, str], **params: Any) -> requests.Response:
-    url = platform.url(f"/v1/citizens/{citizen_id}/notifications")
-    return platform.http.get(url, params=params, headers=headers, timeout=15)
-
-
-def agent(platform: Platform, sub: str, level: int = 2, purpose: str | None = PURPOSE) -> dict[str, str]:
-    headers = platform.as_(sub, role="agent", level=level, area="atencion-ciudadania")
-    return {**headers, "Access-Purpose": purpose} if purpose else headers
 
 
 @pytest.fixture(scope="module")
@@ -64,19 +52,9 @@ def test_the_citizen_pages_through_what_was_sent_to_them_newest_first(
     platform: Platform, sent: tuple[str, str, list[str]]
 ) -> None:
     citizen_id, email, ids = sent
-    me = platform.as_(citizen_id)
 
     # WHEN the citizen reads the notifications sent to them two at a time, following next_cursor
-    pages: list[list[dict[str, Any]]] = []
-    cursor: str | None = None
-    while True:
-        response = timeline(platform, citizen_id, me, limit=2, **({"cursor": cursor} if cursor else {}))
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert set(body) == {"items", "next_cursor"}
-        pages.append(body["items"])
-        if (cursor := body["next_cursor"]) is None:
-            break
+    pages = TIMELINE.read_all(platform, citizen_id, limit=2)
 
     # THEN three pages hold the five, newest first, each once, none sent to anybody else
     assert [len(p) for p in pages] == [2, 2, 1]
@@ -96,72 +74,24 @@ def test_the_citizen_pages_through_what_was_sent_to_them_newest_first(
 def test_another_citizen_an_admin_and_a_system_are_refused(
     platform: Platform, sent: tuple[str, str, list[str]]
 ) -> None:
-    citizen_id, _, _ = sent
-    for headers in (
-        platform.as_(f"c-nosy-{uuid.uuid4().hex[:6]}"),
-        platform.as_("adm-ntl", role="admin"),
-        platform.as_("svc-tributos", role="system"),
-    ):
-        assert_problem(timeline(platform, citizen_id, headers), 403, "forbidden")
+    TIMELINE.assert_others_refused(platform, sent[0], system="svc-tributos")
 
 
 def test_an_agent_reads_it_only_with_a_purpose_and_the_citizen_sees_the_read_in_their_access_log(
     platform: Platform, sent: tuple[str, str, list[str]]
 ) -> None:
     citizen_id, _, ids = sent
-    reader = f"ag-ntl-{uuid.uuid4().hex[:6]}"
-
-    # WHEN an agent asks without a purpose THEN refused, saying why
-    refused = assert_problem(timeline(platform, citizen_id, agent(platform, reader, purpose=None)), 403, "forbidden")
-    assert "Access-Purpose" in refused["detail"]
-
-    # WHEN they ask stating the file they attend THEN they see the list
-    response = timeline(platform, citizen_id, agent(platform, reader), limit=100)
-    assert response.status_code == 200, response.text
-    assert [i["id"] for i in response.json()["items"]] == ids[::-1]
-
-    # AND an agent of level 1 sees only whether and when each reached the person (the summary)
-    summary = timeline(platform, citizen_id, agent(platform, f"{reader}-l1", level=1)).json()
-    assert summary["view"] == "summary" and [i["id"] for i in summary["items"]] == ids[::-1]
-    assert all(set(i) == {"id", "status", "channel", "created_at", "updated_at"} for i in summary["items"])
-
-    # AND the citizen's access log shows the agent's refused and allowed reads, with the purpose
-    me = platform.as_(citizen_id)
-
-    def reads() -> list[dict[str, Any]] | None:
-        log = platform.http.get(platform.url(f"/v1/citizens/{citizen_id}/access-log"), headers=me, timeout=15)
-        assert log.status_code == 200, log.text
-        mine = [e for e in log.json()["entries"] if e["reader"]["id"] == reader and e["resource"] == "notifications"]
-        return mine if len(mine) == 2 else None
-
-    allowed, denied = sorted(platform.wait_for(reads, what="the agent's reads"), key=lambda e: e["decision"])
-    assert allowed["decision"] == "allowed" and allowed["purpose"] == PURPOSE
-    assert allowed["function"] == "pic-notification" and allowed["sections"] == ["notifications:detail"]
-    assert denied["decision"] == "denied" and denied["sections"] == []
+    summary = TIMELINE.assert_agent_needs_a_purpose(platform, citizen_id, ids[::-1])
+    # AND level 1's summary says only whether and when each reached the person
+    assert all(set(i) == {"id", "status", "channel", "created_at", "updated_at"} for i in summary)
 
 
-@pytest.mark.parametrize(
-    ("params", "field"),
-    [
-        ({"limit": "0"}, "limit"),
-        ({"limit": "101"}, "limit"),
-        ({"limit": "1e3"}, "limit"),
-        ({"cursor": "%%%"}, "cursor"),
-        ({"cursor": "eyJhdCI6ICJ5ZXN0ZXJkYXkiLCAiaWQiOiAibnRmLTEifQ=="}, "cursor"),  # {"at": "yesterday", ...}
-    ],
-)
+@pytest.mark.parametrize(("params", "field"), MALFORMED)
 def test_a_malformed_limit_or_cursor_is_a_422_naming_it(
     platform: Platform, sent: tuple[str, str, list[str]], params: dict[str, str], field: str
 ) -> None:
-    citizen_id, _, _ = sent
-    problem = assert_problem(timeline(platform, citizen_id, platform.as_(citizen_id), **params), 422, "validation")
-    assert field_names(problem) == {field}
+    TIMELINE.assert_malformed_refused(platform, sent[0], params, field)
 
 
 def test_a_citizen_id_that_cannot_be_one_is_a_422_and_one_sent_nothing_an_empty_page(platform: Platform) -> None:
-    headers = agent(platform, "ag-ntl-ids")
-    for bad in ("-starts-with-dash", "a" * 65, "semi;colon"):
-        assert_problem(timeline(platform, bad, headers), 422, "validation")
-    nobody = f"c-ntl-none-{uuid.uuid4().hex[:6]}"
-    response = timeline(platform, nobody, platform.as_(nobody))
-    assert response.status_code == 200 and response.json() == {"items": [], "next_cursor": None}
+    TIMELINE.assert_bad_ids_refused_and_nobody_empty(platform)

@@ -163,9 +163,9 @@ def test_an_access_request_exports_every_interaction_of_the_person(
 # ---- the citizen's timeline ---------------------------------------------------------------------------
 
 
-def _timeline(ports: InteractionPorts, limit: int, cursor: str | None = None) -> handlers.TimelinePage:
+def _timeline(ports: InteractionPorts, limit: int, cursor: str | None = None) -> paging.TimelinePage:
     after = paging.decode(cursor) if cursor else None
-    return handlers.citizen_timeline(handlers.ReadTimeline(CITIZEN, limit, after), ports)
+    return handlers.citizen_timeline(paging.ReadTimeline(CITIZEN, limit, after), ports)
 
 
 def test_the_timeline_pages_through_the_citizens_interactions_newest_first(
@@ -212,7 +212,7 @@ def test_a_timeline_item_says_when_where_and_how_not_what(ports: InteractionPort
 def test_a_page_exactly_full_is_the_last_and_an_empty_timeline_is_one_empty_page(
     ports: InteractionPorts, store: FakeInteractionStore, clock: FixedClock
 ) -> None:
-    assert _timeline(ports, 20) == handlers.TimelinePage([], None)
+    assert _timeline(ports, 20) == paging.TimelinePage([], None)
     for n in range(2):
         store.commit(record(ports, call(interaction_id=f"GC-{n}")).unit)
         clock.advance(seconds=1)

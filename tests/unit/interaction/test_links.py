@@ -12,6 +12,7 @@ import pytest
 
 from events.citizen import CitizenUpdated
 from events.interaction import InteractionRecorded
+from functions.core import paging
 from functions.core.errors import ConflictError
 from functions.core.policy import EmbeddedPolicy
 from functions.core.retry import retry_on_conflict
@@ -72,7 +73,7 @@ def record(ports: InteractionPorts, interaction: InteractionRecorded) -> Staged[
 
 
 def timeline(ports: InteractionPorts, citizen_id: str) -> list[str]:
-    page = handlers.citizen_timeline(handlers.ReadTimeline(citizen_id, 20), ports)
+    page = handlers.citizen_timeline(paging.ReadTimeline(citizen_id, 20), ports)
     return [str(item["id"]) for item in page.items]
 
 

@@ -628,9 +628,9 @@ def test_an_erasure_keeps_legal_notices_erases_the_rest_and_leaves_a_marker(
 # ---- the citizen's timeline -----------------------------------------------------------------------------------
 
 
-def _timeline(ports: NotificationPorts, limit: int, cursor: str | None = None) -> handlers.TimelinePage:
+def _timeline(ports: NotificationPorts, limit: int, cursor: str | None = None) -> paging.TimelinePage:
     after = paging.decode(cursor) if cursor else None
-    return handlers.citizen_timeline(handlers.ReadTimeline(CITIZEN, limit, after), ports)
+    return handlers.citizen_timeline(paging.ReadTimeline(CITIZEN, limit, after), ports)
 
 
 def test_the_timeline_pages_through_what_was_sent_to_the_citizen_newest_first(
@@ -670,7 +670,7 @@ def test_a_timeline_item_says_which_channel_status_and_purpose_not_the_message(
     when = T0.isoformat()
     sent = {"template_id": "ibi", "channel": "email", "status": "accepted", "purpose": "service-notifications"}
     refused = {"template_id": "veranos", "channel": None, "status": "not-allowed", "purpose": "campaigns"}
-    assert page == handlers.TimelinePage(
+    assert page == paging.TimelinePage(
         [  # created in the same instant: the id breaks the tie, newest-first order as the cursor reads it
             {"id": "ntf-b", **refused, "created_at": when, "updated_at": when},
             {"id": "ntf-a", **sent, "created_at": when, "updated_at": when},

@@ -170,6 +170,7 @@ def get_terms(ctx: RequestContext) -> Reply:
                 "purpose": pid,
                 "legal_basis": p.legal_basis,
                 "requires_consent": p.requires_consent,
+                "legal_obligation": p.legal_obligation,
                 "channel_scoped": p.channel_scoped,
                 "text_version": p.current_text_version,
                 "text": text.text if text else None,

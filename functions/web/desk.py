@@ -27,13 +27,13 @@ from urllib.parse import quote
 import flask
 
 from functions.core.audit import MAX_PURPOSE, PURPOSE_PATTERN
+from functions.web import rights_form
 from functions.web.api import ApiProblem
 from functions.web.service import PurposeRequiredError
 from functions.web.web import Page, PageContext, redirect, render
 
 DOCUMENT_TYPES = ("DNI", "NIE", "PASSPORT")
 SEARCH_KINDS = ("document", "name", "phone", "email")
-RIGHTS = ("access", "rectification", "erasure")  # as in the app; restriction and objection need their grounds
 REVIEW_PURPOSE = "C360 review queue"  # the queue's own purpose: deciding possible duplicates (RGPD art. 5.1.d)
 CITIZEN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -216,6 +216,14 @@ def _read_panels(ctx: PageContext, citizen: str, purpose: str) -> dict[str, Show
     return {name: future.result() for name, future in pending.items()}
 
 
+def _terms(ctx: PageContext) -> dict[str, Any]:
+    """The published consent terms in the desk's language: the consent form's purposes, the objectable ones."""
+    terms = ctx.ports.api.call(
+        "GET", "/v1/consent-terms", ctx.me.access_token, ctx.traceparent, params={"language": ctx.lang}
+    )
+    return dict(terms)
+
+
 def citizen_view(ctx: PageContext, citizen_id: str, errors: dict[str, str] | None = None,
                  status: int = 200) -> flask.Response:  # fmt: skip
     """The golden record with its sources, the position as the agent's level and area allow (hidden
@@ -226,10 +234,10 @@ def citizen_view(ctx: PageContext, citizen_id: str, errors: dict[str, str] | Non
     shown = _read_panels(ctx, citizen, purpose)
     if shown["record"].status == 404:
         raise ApiProblem(404, {"title": "No such citizen"})
-    terms = ctx.ports.api.call("GET", "/v1/consent-terms", ctx.me.access_token, ctx.traceparent,
-                               params={"language": ctx.lang})  # fmt: skip
+    terms = _terms(ctx)
     return render(ctx, "desk/citizen.html", status, citizen_id=citizen_id, purpose=purpose, shown=shown,
-                  terms=terms, rights=RIGHTS, errors=errors or {}, done=ctx.request.args.get("done"))  # fmt: skip
+                  terms=terms, rights=rights_form.RIGHTS, objectable=rights_form.objectable(terms),
+                  errors=errors or {}, done=ctx.request.args.get("done"))  # fmt: skip
 
 
 def record_consent(ctx: PageContext, citizen_id: str, purpose_id: str) -> flask.Response:
@@ -263,18 +271,11 @@ def open_rights_request(ctx: PageContext, citizen_id: str) -> flask.Response:
     the exercise of rights), opened on their behalf with the purpose stated."""
     citizen = _citizen(citizen_id)
     purpose = _purpose_for(ctx, citizen_id)
+    terms = _terms(ctx)
     form = ctx.request.form
-    right = form.get("right", "")
-    if right not in RIGHTS:
-        return citizen_view(ctx, citizen_id, {"right": ctx.t("form.invalid_choice")}, 422)
-    body: dict[str, Any] = {"right": right}
-    if right == "rectification":
-        field, value = form.get("field", "").strip(), form.get("value", "").strip()
-        if not field or not value:
-            return citizen_view(ctx, citizen_id, {"value": ctx.t("form.rectify_both")}, 422)
-        body["fields"] = {field[:64]: value[:500]}
-    if form.get("note", "").strip():
-        body["note"] = form["note"].strip()[:1000]
+    body, errors = rights_form.request_body(form, ctx.t, rights_form.objectable(terms), form.getlist("purposes"))
+    if body is None:
+        return citizen_view(ctx, citizen_id, errors, 422)
     try:
         ctx.api("POST", f"/v1/citizens/{citizen}/rgpd-requests", body, purpose=purpose)
     except ApiProblem as problem:

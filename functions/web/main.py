@@ -20,7 +20,7 @@ import functions_framework
 
 from functions.core.errors import NotFoundError
 from functions.core.madrid import zones
-from functions.web import admin, apps, desk, service
+from functions.web import admin, apps, desk, rights_form, service
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
 from functions.web.i18n import LANGUAGES
@@ -283,26 +283,22 @@ def my_data_page(ctx: PageContext, errors: dict[str, str] | None = None, status:
     requests_ = ctx.api("GET", ctx.citizen_path("/rgpd-requests"))
     log = ctx.api("GET", ctx.citizen_path("/access-log"), params={"limit": "20"})
     return render(ctx, "my_data.html", status, requests=requests_, log=log, errors=errors or {},
-                  done=ctx.request.args.get("done"))  # fmt: skip
+                  done=ctx.request.args.get("done"), rights=rights_form.RIGHTS,
+                  objectable=_objectable(ctx))  # fmt: skip
 
 
-RIGHTS = ("access", "rectification", "erasure")
+def _objectable(ctx: PageContext) -> list[str]:
+    return rights_form.objectable(_terms(ctx))
 
 
 def open_request(ctx: PageContext) -> flask.Response:
-    """An access export, an erasure or a rectification (one field and its correct value)."""
+    """A data-subject request: access, rectification (one field and its correct value), erasure, restriction
+    (its ground) or objection (the purposes)."""
     form = ctx.request.form
-    right = form.get("right", "")
-    if right not in RIGHTS:
-        return my_data_page(ctx, {"right": ctx.t("form.invalid_choice")}, 422)
-    body: dict[str, Any] = {"right": right}
-    if right == "rectification":
-        field, value = form.get("field", ""), form.get("value", "").strip()
-        if not field or not value:
-            return my_data_page(ctx, {"value": ctx.t("form.rectify_both")}, 422)
-        body["fields"] = {field: value}
-    if form.get("note", "").strip():
-        body["note"] = form["note"].strip()[:1000]
+    objected = form.getlist("purposes")
+    body, errors = rights_form.request_body(form, ctx.t, _objectable(ctx), objected)
+    if body is None:
+        return my_data_page(ctx, errors, 422)
     try:
         made = ctx.api("POST", ctx.citizen_path("/rgpd-requests"), body)
     except ApiProblem as problem:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from local.harness import Platform
-from tests.functional.citizen.test_citizen import fresh_dni, person, upsert, wait_for_citizen
+from tests.functional.citizen.test_citizen import padron_person
 from tests.functional.web.web_support import csrf_of, sign_in
 
 PURPOSE = "CITA-2026-0042"
@@ -22,10 +22,7 @@ PURPOSE = "CITA-2026-0042"
 @pytest.fixture(scope="module")
 def attended(platform: Platform) -> dict[str, Any]:
     """A person in the Padrón with a DNI: their golden record."""
-    local_id, dni = f"PAD{uuid.uuid4().hex[:10]}", fresh_dni()
-    data = person(local_id, dni)
-    upsert(platform, "/legacy/padron", data)
-    return {"citizen_id": wait_for_citizen(platform, "/legacy/padron", local_id), "dni": dni, **data}
+    return padron_person(platform)
 
 
 @pytest.fixture
@@ -36,6 +33,14 @@ def desk(platform: Platform) -> requests.Session:
 def _search(platform: Platform, desk: requests.Session, **form: str) -> requests.Response:
     csrf = csrf_of(desk.get(platform.url("/desk/"), timeout=10))
     return desk.post(platform.url("/desk/search"), data={"csrf": csrf, **form}, allow_redirects=False, timeout=15)
+
+
+def _attend(platform: Platform, desk: requests.Session, citizen_id: str, purpose: str) -> requests.Response:
+    """The agent states the purpose of attending the citizen; the 360 view that opens."""
+    page = desk.get(platform.url("/desk/"), timeout=10)
+    desk.post(platform.url(f"/desk/citizens/{citizen_id}/attend"),
+              data={"csrf": csrf_of(page), "purpose": purpose}, timeout=20)  # fmt: skip
+    return desk.get(platform.url(f"/desk/citizens/{citizen_id}"), timeout=20)
 
 
 def _access_log(platform: Platform, citizen_id: str) -> list[dict[str, Any]]:
@@ -101,10 +106,7 @@ def test_a_paper_consent_is_recorded_on_the_citizens_behalf(
     platform: Platform, desk: requests.Session, attended: dict[str, Any]
 ) -> None:
     citizen_id = attended["citizen_id"]
-    page = desk.get(platform.url("/desk/"), timeout=10)
-    desk.post(platform.url(f"/desk/citizens/{citizen_id}/attend"),
-              data={"csrf": csrf_of(page), "purpose": "REG-PAPEL-77"}, timeout=20)  # fmt: skip
-    view = desk.get(platform.url(f"/desk/citizens/{citizen_id}"), timeout=20)
+    view = _attend(platform, desk, citizen_id, "REG-PAPEL-77")
     version = re.search(r'id="paper-personalisation".*?name="text_version" value="([^"]*)"', view.text, re.S)
     assert version, view.text[:500]
     given = desk.post(
@@ -118,6 +120,37 @@ def test_a_paper_consent_is_recorded_on_the_citizens_behalf(
     (proof,) = [p for p in history["proofs"] if p["purpose"] == "personalisation"]
     assert proof["granted"] and proof["capture_channel"] == "paper" and proof["actor"]["kind"] == "agent"
     assert proof["access_purpose"] == "REG-PAPEL-77"
+
+
+def test_an_objection_and_a_restriction_are_opened_on_the_citizens_behalf(
+    platform: Platform, desk: requests.Session, attended: dict[str, Any]
+) -> None:
+    citizen_id = attended["citizen_id"]
+    view = _attend(platform, desk, citizen_id, "REG-E-2026-991")
+    # GIVEN the published terms THEN only purposes resting on no legal obligation may be objected to
+    assert 'id="object-campaigns"' in view.text and 'id="object-service-notifications"' not in view.text
+
+    forms = (
+        {"right": "objection", "purposes": ["campaigns", "surveys"], "note": "No quiero publicidad"},
+        {"right": "restriction", "grounds": "accuracy-contested"},
+    )
+    for form in forms:
+        opened = desk.post(platform.url(f"/desk/citizens/{citizen_id}/rgpd-requests"),
+                           data={"csrf": csrf_of(view), **form}, allow_redirects=False, timeout=20)  # fmt: skip
+        assert opened.status_code == 303, opened.text[:500]
+
+    # THEN the citizen's own list shows both, each with its legal deadline
+    mine = platform.http.get(platform.url(f"/v1/citizens/{citizen_id}/rgpd-requests"),
+                             headers=platform.as_(citizen_id), timeout=10).json()["requests"]  # fmt: skip
+    assert {r["right"] for r in mine} >= {"objection", "restriction"} and all(r["due_at"] for r in mine)
+
+    # AND a restriction without its ground is the form again, the field named, nothing opened
+    missing = desk.post(platform.url(f"/desk/citizens/{citizen_id}/rgpd-requests"),
+                        data={"csrf": csrf_of(view), "right": "restriction"}, timeout=20)  # fmt: skip
+    assert missing.status_code == 422 and 'id="grounds-error"' in missing.text
+    again = platform.http.get(platform.url(f"/v1/citizens/{citizen_id}/rgpd-requests"),
+                              headers=platform.as_(citizen_id), timeout=10).json()["requests"]  # fmt: skip
+    assert len(again) == len(mine)
 
 
 def test_a_citizen_in_the_desk_and_an_agent_in_the_app_are_refused(platform: Platform, desk: requests.Session) -> None:

@@ -46,10 +46,13 @@ class FakeHttp(requests.Session):
         super().__init__()
         self.answers = answers
         self.asked: list[tuple[str, str, dict[str, str]]] = []
+        self.sent: list[tuple[str, Any]] = []  # (path, JSON body) of every call that sent one
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         path = "/" + url.split("/", 3)[3]
         self.asked.append((method, path, dict(kwargs.get("headers") or {})))
+        if kwargs.get("json") is not None:
+            self.sent.append((path, kwargs["json"]))
         status, body = self.answers.get((method, path), (404, {"title": "No such resource"}))
         response = requests.Response()
         response.status_code = status

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
@@ -80,6 +81,16 @@ def bind_trace(traceparent: str | None) -> str:
     return current
 
 
+_HOT_JSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS  # datetimes as str(), as elsewhere
+
+
+def _hot_json(entry: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(entry, default=str, option=_HOT_JSON).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: the standard library writes it
+        return json.dumps(entry, default=str, separators=(",", ":"), ensure_ascii=False)
+
+
 def log_hot(message: str, **fields: Any) -> None:
     """One INFO line on a hot path (the decision log: a line per policy decision, several per request).
 
@@ -101,10 +112,7 @@ def log_hot(message: str, **fields: Any) -> None:
         **formatter.thread_safe_get_current_keys(),
         **fields,
     }
-    if isinstance(formatter, HumanFormatter):
-        line = formatter.serialize(entry)
-    else:
-        line = json.dumps(entry, default=str, separators=(",", ":"))
+    line = formatter.serialize(entry) if isinstance(formatter, HumanFormatter) else _hot_json(entry)
     handler = logger.registered_handler
     if not isinstance(handler, logging.StreamHandler):  # a handler set up elsewhere: let it do its work
         logger.info(message, extra=fields)

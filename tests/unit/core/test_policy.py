@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from functions.core.errors import PolicyUnavailableError
-from functions.core.policy import Decision, EmbeddedPolicy, PolicyBundle, _to_decision, input_hash
+from functions.core.policy import Decision, EmbeddedPolicy, PolicyBundle, _to_decision, canonical_input, input_hash
 from tests.unit.conftest import ROOT
 
 POLICIES = ROOT / "policies"
@@ -262,3 +262,20 @@ def test_the_input_hash_is_a_sha256_that_tells_inputs_apart_and_accepts_datetime
     assert len(digest) == 64 and int(digest, 16) >= 0
     assert input_hash({"a": 1}) != input_hash({"a": 2})
     assert input_hash({"a": {"b": 1, "c": 2}}) == input_hash({"a": {"c": 2, "b": 1}})
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    input_=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.datetimes(timezones=st.just(UTC)),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+        max_leaves=12,
+    )
+)
+def test_the_canonical_input_says_what_the_standard_library_says_keys_sorted(input_: Any) -> None:
+    # GIVEN any input a handler may build (integers beyond 64 bits and datetimes included)
+    text = canonical_input({"x": input_})
+    # THEN it reads back as the standard library's rendering, with datetimes as str() wrote them
+    assert json.loads(text) == json.loads(json.dumps({"x": input_}, default=str))
+    # AND it is canonical: no spaces between tokens, keys sorted at every level
+    assert text == json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,127 @@
+"""Fines and taxes (PAY) events: the debts area systems issue to a person.
+
+Multas (and Movilidad's agents) send ``es.madrid.pic.fine.issued.v1`` for each fine notified; the Agencia
+Tributaria sends ``es.madrid.pic.tax.receipt.issued.v1`` for each receipt it issues. ``pic-payment`` keeps
+them as the person's debts and prices each one for the day it is asked (``policies/payment``: the traffic
+fine's 50 % within 20 natural days, RDL 6/2015 art. 94; the reductions an administrative sanction's notice
+states, Ley 39/2015 art. 85.3; the voluntary and executive periods of a tax, Ley 58/2003 arts. 28 and 62).
+
+Amounts are integer cents of euro, as Redsys and the area systems' files carry them. Sending the same fine
+or receipt again with the same content changes nothing; a correction (another amount, another period) is
+taken while the debt is unpaid and refused once it is paid.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal, Self
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from events.base import EventData
+from events.consent import ID_PATTERN
+
+DEBT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
+MAX_AMOUNT_CENTS = 100_000_000_00  # one hundred million euros: far above any municipal fine or receipt
+Severity = Literal["leve", "grave", "muy-grave"]
+Regime = Literal["traffic", "administrative"]
+Tax = Literal["IBI", "IVTM", "ICIO", "IAE", "IIVTNU", "tasa"]
+
+
+class Infraction(EventData):
+    """The rule broken, as the fine's notice cites it."""
+
+    article: str = Field(min_length=1, max_length=64, examples=["RGC art. 94.2.e"])
+    description: str = Field(min_length=1, max_length=300, examples=["Estacionar en zona reservada a carga y descarga"])
+
+
+class Reduction(EventData):
+    """A reduction an administrative sanction's notice states (Ley 39/2015 art. 85.3: at least 20 % each)."""
+
+    ground: Literal["recognition", "voluntary-payment"] = Field(
+        description="recognising responsibility (art. 85.1) or paying voluntarily before the resolution (art. 85.2)"
+    )
+    percent: int = Field(ge=20, le=100)
+
+
+class FineIssued(EventData):
+    """A fine notified to a person: a traffic fine (RDL 6/2015) or an administrative sanction (Ley 39/2015)."""
+
+    fine_id: str = Field(pattern=DEBT_ID_PATTERN, description="the expediente number", examples=["MUL-2026-0004211"])
+    citizen_id: str = Field(pattern=ID_PATTERN, description="the person's golden record (C360)")
+    plate: str | None = Field(None, pattern=r"^[0-9A-Z]{4,10}$", examples=["1234KLM"])
+    infraction: Infraction
+    severity: Severity
+    regime: Regime = Field(description="traffic (RDL 6/2015) or administrative (Ley 39/2015)")
+    amount_cents: int = Field(gt=0, le=MAX_AMOUNT_CENTS, description="the sanction's amount, in cents of euro")
+    notified_at: AwareDatetime = Field(description="when the notice reached the person (the windows count from it)")
+    early_payment: list[Reduction] = Field(
+        default_factory=list, max_length=2, description="administrative sanctions: the reductions the notice states"
+    )
+    early_payment_until: date | None = Field(None, description="the last day the reductions hold, if the notice says")
+
+    @model_validator(mode="after")
+    def _reductions_only_for_administrative_sanctions(self) -> Self:
+        if self.regime == "traffic" and (self.early_payment or self.early_payment_until):
+            raise ValueError("a traffic fine's reduction is the law's (RDL 6/2015 art. 94): send no early_payment")
+        grounds = [r.ground for r in self.early_payment]
+        if len(set(grounds)) != len(grounds):
+            raise ValueError("early_payment: each ground at most once")
+        return self
+
+
+class TaxObject(EventData):
+    """What the tax is on: a property (cadastral reference), a vehicle (plate), works (licence), or another."""
+
+    kind: Literal["cadastral-reference", "plate", "works-licence", "activity", "other"]
+    reference: str = Field(min_length=1, max_length=40, examples=["9872023VH5797S0001WX"])
+
+
+class VoluntaryPeriod(EventData):
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Self:
+        if self.end < self.start:
+            raise ValueError("the voluntary period ends before it starts")
+        return self
+
+
+class DirectDebit(EventData):
+    """Whether the receipt is paid by direct debit, and how (IBI: the Sistema Especial de Pago)."""
+
+    status: Literal["none", "active"] = "none"
+    modality: Literal["pago-unico", "pago-a-la-carta", "fraccionado-bonificado"] | None = None
+
+
+class Enforcement(EventData):
+    """The enforcement order (providencia de apremio) notified for an unpaid receipt (Ley 58/2003 art. 62.5)."""
+
+    notified_at: AwareDatetime
+    pay_by: date = Field(description="the last day of the art. 62.5 period, when the reduced surcharge (10 %) holds")
+
+
+class TaxReceiptIssued(EventData):
+    """A tax receipt issued to a person: IBI, IVTM, ICIO, IAE, IIVTNU or a tasa."""
+
+    receipt_id: str = Field(pattern=DEBT_ID_PATTERN, examples=["IBI-2026-000912345"])
+    citizen_id: str = Field(pattern=ID_PATTERN, description="the person's golden record (C360)")
+    tax: Tax
+    concept: str | None = Field(
+        None, max_length=120, description="a tasa's name", examples=["Tasa por paso de vehículos"]
+    )
+    object: TaxObject
+    period: str = Field(pattern=r"^[0-9]{4}(-[A-Za-z0-9]{1,8})?$", examples=["2026", "2026-1P"])
+    amount_cents: int = Field(gt=0, le=MAX_AMOUNT_CENTS)
+    voluntary_period: VoluntaryPeriod
+    direct_debit: DirectDebit = Field(default_factory=DirectDebit)
+    enforcement: Enforcement | None = None
+
+    @model_validator(mode="after")
+    def _a_tasa_names_itself(self) -> Self:
+        if self.tax == "tasa" and not self.concept:
+            raise ValueError("a tasa names its concept")
+        if self.direct_debit.status == "none" and self.direct_debit.modality is not None:
+            raise ValueError("direct_debit: a modality only with status active")
+        return self

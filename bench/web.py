@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import time
+import uuid
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -25,6 +26,7 @@ import requests
 
 from bench.stats import Figure, ms, pct
 from local.harness import Platform
+from seed.position import fresh_person, seed_fresh_person
 
 SECTION = "## Citizen web app"
 NOTE = """\
@@ -186,7 +188,7 @@ def run(platform: Platform, count: int = 100) -> list[Figure]:
             goal=False,
         )
     )
-    figures += desk(platform, citizen, count)
+    figures += desk(platform, count)
     files, raw, zipped = shell_size(http, home)
     figures.append(
         Figure(
@@ -199,9 +201,13 @@ def run(platform: Platform, count: int = 100) -> list[Figure]:
     return figures
 
 
-def desk(platform: Platform, citizen: str, count: int) -> list[Figure]:
+def desk(platform: Platform, count: int) -> list[Figure]:
     """A level 2 agent's desk: the search page, and the 360 view of a citizen attended for a purpose (its
-    seven panels read from the API side by side, each with the purpose)."""
+    seven panels read from the API side by side, each with the purpose): a fresh person of the seed, with
+    their records in several area systems and their facts, so that every panel has something to show."""
+    citizen = seed_fresh_person(platform.base, fresh_person(f"bench-web-{uuid.uuid4().hex[:6]}"), timeout=120)
+    if citizen is None:
+        raise RuntimeError("the fresh person's golden record did not appear within 2 minutes")
     http = requests.Session()
     search = sign_in(http, platform.base, "ag-bench-web", "agent", 2)
     csrf = parse(search.text).forms["search-form"].fields["csrf"]
@@ -209,8 +215,12 @@ def desk(platform: Platform, citizen: str, count: int) -> list[Figure]:
                        data={"csrf": csrf, "purpose": "BENCH-1"}, timeout=15)  # fmt: skip
     opened.raise_for_status()
     figures = []
-    for path, what in (("/desk/", "search page"), (f"/desk/citizens/{citizen}", "360 view, 7 API reads")):
+    pages = (
+        ("/desk/", "/desk/", "search page"),
+        (f"/desk/citizens/{citizen}", "/desk/citizens/{id}", "360 view: 7 panels and the terms read side by side"),
+    )
+    for path, label, what in pages:
         latencies = steady_gets(http, platform.url(path), count)
-        figures.append(served(f"web: {path} HTML served ({what}), level 2 agent ({count} at {RATE:.0f}/s), p50 / p95",
+        figures.append(served(f"web: {label} HTML served ({what}), level 2 agent ({count} at {RATE:.0f}/s), p50 / p95",
                               latencies))  # fmt: skip
     return figures

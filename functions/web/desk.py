@@ -15,12 +15,10 @@ navigation entries here, without touching the others.
 
 from __future__ import annotations
 
-import contextvars
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -30,7 +28,7 @@ from functions.core.audit import MAX_PURPOSE, PURPOSE_PATTERN
 from functions.web import rights_form
 from functions.web.api import ApiProblem
 from functions.web.service import PurposeRequiredError
-from functions.web.web import Page, PageContext, redirect, render
+from functions.web.web import Page, PageContext, redirect, render, side_by_side
 
 DOCUMENT_TYPES = ("DNI", "NIE", "PASSPORT")
 SEARCH_KINDS = ("document", "name", "phone", "email")
@@ -200,20 +198,11 @@ def _read(ctx: PageContext, panel: Panel, citizen: str, purpose: str) -> Shown:
         raise
 
 
-@cache
-def _readers() -> ThreadPoolExecutor:
-    """The panels' reads run side by side (each is a network wait on the API): made once per process, after
-    the server's fork, sized for one page's panels times a few pages at once."""
-    return ThreadPoolExecutor(max_workers=4 * len(PANELS), thread_name_prefix="desk-panel")
-
-
-def _read_panels(ctx: PageContext, citizen: str, purpose: str) -> dict[str, Shown]:
-    """Every panel's read at once, each in a copy of this request's context (its trace id in the logs)."""
-    pending = {
-        panel.name: _readers().submit(contextvars.copy_context().run, _read, ctx, panel, citizen, purpose)
-        for panel in PANELS
-    }
-    return {name: future.result() for name, future in pending.items()}
+def _read_panels(ctx: PageContext, citizen: str, purpose: str) -> tuple[dict[str, Shown], dict[str, Any]]:
+    """Every panel's read and the consent terms (the forms' purposes) at once."""
+    reads: dict[str, Callable[[], Any]] = {panel.name: partial(_read, ctx, panel, citizen, purpose) for panel in PANELS}
+    shown = side_by_side({**reads, "terms": partial(_terms, ctx)})
+    return {name: shown[name] for name in reads}, shown["terms"]
 
 
 def _terms(ctx: PageContext) -> dict[str, Any]:
@@ -231,10 +220,9 @@ def citizen_view(ctx: PageContext, citizen_id: str, errors: dict[str, str] | Non
     data-subject requests; each panel read with the purpose stated, all at once."""
     citizen = _citizen(citizen_id)
     purpose = _purpose_for(ctx, citizen_id)
-    shown = _read_panels(ctx, citizen, purpose)
+    shown, terms = _read_panels(ctx, citizen, purpose)
     if shown["record"].status == 404:
         raise ApiProblem(404, {"title": "No such citizen"})
-    terms = _terms(ctx)
     return render(ctx, "desk/citizen.html", status, citizen_id=citizen_id, purpose=purpose, shown=shown,
                   terms=terms, rights=rights_form.RIGHTS, objectable=rights_form.objectable(terms),
                   errors=errors or {}, done=ctx.request.args.get("done"))  # fmt: skip

@@ -24,7 +24,7 @@ from functions.web import admin, apps, desk, rights_form, service
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
 from functions.web.i18n import LANGUAGES
-from functions.web.web import LANG_COOKIE, Page, PageContext, WebFunction, redirect, render
+from functions.web.web import LANG_COOKIE, Page, PageContext, WebFunction, redirect, render, side_by_side
 
 NAME = "pic-web"
 STATIC = Path(__file__).parent / "static"
@@ -140,9 +140,11 @@ def home(ctx: PageContext) -> flask.Response:
         return redirect("/desk/")
     if not apps.enabled("position", ctx.session.subject, ctx.session.district):
         return render(ctx, "home.html", position=None, mode=None)
-    position = ctx.api("GET", ctx.citizen_path("/position"))
-    consents = ctx.api("GET", ctx.citizen_path("/consents"))
-    return render(ctx, "home.html", position=position, mode=consents.get("mode"))
+    read = side_by_side({
+        "position": lambda: ctx.api("GET", ctx.citizen_path("/position")),
+        "consents": lambda: ctx.api("GET", ctx.citizen_path("/consents")),
+    })  # fmt: skip
+    return render(ctx, "home.html", position=read["position"], mode=read["consents"].get("mode"))
 
 
 # ---- consents and preferences ------------------------------------------------------------------------------------
@@ -157,12 +159,15 @@ def _terms(ctx: PageContext) -> dict[str, Any]:
 
 def consents_page(ctx: PageContext, errors: dict[str, str] | None = None, status: int = 200) -> flask.Response:
     """Each purpose with its published text and version, what is given per channel, and the proof history."""
-    terms = _terms(ctx)
-    current = ctx.api("GET", ctx.citizen_path("/consents"))
-    history = ctx.api("GET", ctx.citizen_path("/consents/history"))
+    read = side_by_side({
+        "terms": lambda: _terms(ctx),
+        "current": lambda: ctx.api("GET", ctx.citizen_path("/consents")),
+        "history": lambda: ctx.api("GET", ctx.citizen_path("/consents/history")),
+    })  # fmt: skip
+    current = read["current"]
     given = {(c["purpose"], c.get("channel")): c for c in current.get("consents", [])}
     return render(
-        ctx, "consents.html", status, terms=terms, current=current, given=given, history=history,
+        ctx, "consents.html", status, terms=read["terms"], current=current, given=given, history=read["history"],
         errors=errors or {}, done=ctx.request.args.get("done"),
     )  # fmt: skip
 
@@ -280,11 +285,14 @@ def mark_read(ctx: PageContext, notification_id: str) -> flask.Response:
 
 def my_data_page(ctx: PageContext, errors: dict[str, str] | None = None, status: int = 200) -> flask.Response:
     """The person's requests (state, legal deadline, export when ready) and who looked at their data."""
-    requests_ = ctx.api("GET", ctx.citizen_path("/rgpd-requests"))
-    log = ctx.api("GET", ctx.citizen_path("/access-log"), params={"limit": "20"})
-    return render(ctx, "my_data.html", status, requests=requests_, log=log, errors=errors or {},
+    read = side_by_side({
+        "requests": lambda: ctx.api("GET", ctx.citizen_path("/rgpd-requests")),
+        "log": lambda: ctx.api("GET", ctx.citizen_path("/access-log"), params={"limit": "20"}),
+        "objectable": lambda: _objectable(ctx),
+    })  # fmt: skip
+    return render(ctx, "my_data.html", status, requests=read["requests"], log=read["log"], errors=errors or {},
                   done=ctx.request.args.get("done"), rights=rights_form.RIGHTS,
-                  objectable=_objectable(ctx))  # fmt: skip
+                  objectable=read["objectable"])  # fmt: skip
 
 
 def _objectable(ctx: PageContext) -> list[str]:

@@ -529,6 +529,36 @@ def scenario(m: Meter) -> None:
     )
     m.request("position", "GET", f"/v1/citizens/{citizen}/position", "/v1/citizens/<citizen_id>/position", me)
 
+    # fines and taxes: a fine from Multas, a receipt from Tributos, the person's debts priced for today
+    m.send(
+        "es.madrid.pic.fine.issued.v1",
+        {
+            "fine_id": f"MUL-{uuid.uuid4().hex[:8]}",
+            "citizen_id": citizen,
+            "plate": "1234KLM",
+            "infraction": {"article": "RGC art. 94.2.e", "description": "Estacionar en carga y descarga"},
+            "severity": "grave",
+            "regime": "traffic",
+            "amount_cents": 20000,
+            "notified_at": now.isoformat(),
+        },
+        "/legacy/multas",
+    )
+    m.send(
+        "es.madrid.pic.tax.receipt.issued.v1",
+        {
+            "receipt_id": f"IBI-{uuid.uuid4().hex[:8]}",
+            "citizen_id": citizen,
+            "tax": "IBI",
+            "object": {"kind": "cadastral-reference", "reference": "9872023VH5797S0001WX"},
+            "period": "2026",
+            "amount_cents": 45678,
+            "voluntary_period": {"start": now.date().isoformat(), "end": (now + timedelta(days=60)).date().isoformat()},
+        },
+        "/legacy/tributos",
+    )
+    m.request("payment", "GET", f"/v1/citizens/{citizen}/debts", "/v1/citizens/<citizen_id>/debts", me)
+
     # notifications: a template, one message to the citizen, a bulk job, an alert, a requested event
     template = f"sc-{uuid.uuid4().hex[:8]}"
     ibi = {

@@ -89,11 +89,13 @@ INTERACTION_CHANNELS = (GESTOR_COLAS, LINEA_010, ASISTENTE_VIRTUAL, WHATSAPP, BU
 # The domains that emit facts, each through its own relay (functions/core/relay.py).
 DOMAINS = {
     name: _domain(name)
-    for name in ("audit", "citizen", "consent", "flags", "interaction", "notification", "position", "rgpd")
+    for name in ("audit", "citizen", "consent", "flags", "interaction", "notification", "payment", "position", "rgpd")
 }
 
 # Re-sends dead letters (local.deadletters, an operator's replay tool): any catalogued type, any source, as the
 # events were admitted once already. Its token is an operator's, never a system's.
+# The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
+ANSWERING_DOMAINS = ("audit", "citizen", "consent", "flags", "interaction", "notification", "payment", "position")
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
 
@@ -213,6 +215,25 @@ _SPECS = [
         consumers=["pic-position-events"],
         senders=(*AREA_SYSTEMS, LICENCIAS),
     ),
+    # ---- fines and taxes (PAY): functions/payment ----
+    EventSpec(
+        type="es.madrid.pic.fine.issued.v1",
+        model_path="events.payment.FineIssued",
+        producer="Multas (and Movilidad's agents)",
+        source="the issuing system's URI, e.g. /legacy/multas",
+        description="A fine notified to a person (traffic, RDL 6/2015; or an administrative sanction, Ley 39/2015).",
+        consumers=["pic-payment-events"],
+        senders=(MULTAS, MOVILIDAD),
+    ),
+    EventSpec(
+        type="es.madrid.pic.tax.receipt.issued.v1",
+        model_path="events.payment.TaxReceiptIssued",
+        producer="Agencia Tributaria Madrid (Tributos)",
+        source="/legacy/tributos",
+        description="A tax receipt issued to a person (IBI, IVTM, ICIO, IAE, IIVTNU, a tasa) and its voluntary period.",
+        consumers=["pic-payment-events"],
+        senders=(TRIBUTOS,),
+    ),
     # ---- data-subject rights (RGPD): functions/rgpd (contracts.md §3) ----
     EventSpec(
         type="es.madrid.pic.rgpd.request.opened.v1",
@@ -232,6 +253,7 @@ _SPECS = [
             "pic-notification-events",
             "pic-citizen-events",
             "pic-flags-events",  # a citizen's home arrangement (functions/flags/rights.py)
+            "pic-payment-events",  # fines and tax receipts (functions/payment/rights.py)
         ],
     ),
     EventSpec(
@@ -241,9 +263,7 @@ _SPECS = [
         source="the answering domain, e.g. /pic/consent",
         description="A domain's answer to a data-subject request: what it exported, erased, kept and why.",
         consumers=["pic-rgpd-events"],
-        senders=tuple(
-            DOMAINS[d] for d in ("audit", "citizen", "consent", "flags", "interaction", "notification", "position")
-        ),
+        senders=tuple(DOMAINS[d] for d in ANSWERING_DOMAINS),
     ),
     EventSpec(
         type="es.madrid.pic.rgpd.flags.changed.v1",

@@ -21,7 +21,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from events.base import EventData
 from events.consent import ID_PATTERN
 
-DEBT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
+DEBT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # a path segment: no slash
 MAX_AMOUNT_CENTS = 100_000_000_00  # one hundred million euros: far above any municipal fine or receipt
 Severity = Literal["leve", "grave", "muy-grave"]
 Regime = Literal["traffic", "administrative"]

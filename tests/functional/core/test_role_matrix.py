@@ -78,6 +78,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "position.read": {"citizen": ON_A_CITIZEN},
     "interaction.record": {"citizen": AGENTS | {"system"}},
     "interaction.read": {"citizen": ON_A_CITIZEN},
+    "debt.read": {"citizen": ON_A_CITIZEN},
     "rgpd.request": {"citizen": ON_A_CITIZEN},
     "rgpd.read": {"citizen": ON_A_CITIZEN},
     "rgpd.extend": {"citizen": AGENTS},

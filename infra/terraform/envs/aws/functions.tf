@@ -252,6 +252,26 @@ module "role_pic_interaction_relay" {
   kms_key_arns = [module.kms.key_arn]
 }
 
+module "role_pic_payment_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-payment-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-payment-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
 module "role_pic_notification_relay" {
   source = "../../modules/function-iam-role"
 
@@ -513,6 +533,68 @@ module "role_pic_interaction_events" {
       table_arn     = module.table_interaction.table_arn
       actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
       index_actions = { "by-citizen" = ["dynamodb:Query"], "by-linked-citizen" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# ---- fines and taxes (PAY) ----
+
+# functions/payment/main.py payment_http: reads a person's debts (Query on by-citizen) and prices each one in
+# process (policies/payment); appends the access record of every read (access log PutItem). Writes no debt.
+module "role_pic_payment" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-payment"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-payment"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid           = "DebtsRead"
+      table_arn     = module.table_payment.table_arn
+      actions       = ["dynamodb:GetItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/payment/main.py payment_events: fine.issued and tax.receipt.issued (the debt read by key, GetItem,
+# and written under its version, PutItem) with the event's dedupe record; answers RGPD requests: a person's
+# debts (Query on by-citizen), erased past their period (DeleteItem) with the rgpd.domain.answered outbox row.
+module "role_pic_payment_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-payment-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-payment-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "DebtsReadWrite"
+      table_arn     = module.table_payment.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
     },
     {
       sid       = "OutboxStage"

@@ -143,6 +143,31 @@ module "table_interaction" {
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
 
+# ---- fines and taxes (PAY) ----
+
+# functions/payment/storage.py DebtItem: one item per fine or tax receipt an area system issued ("fine-<id>",
+# "receipt-<id>"), replaced by a correction while unpaid, every write conditioned on its version. No TTL: how
+# long debts are kept is a retention rule (policies/rgpd/retention, domain payment), applied by the erasure
+# path. Index by-citizen: a person's debts (GET /v1/citizens/{id}/debts, RGPD export and erasure).
+module "table_payment" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}payment"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+    { name = "citizen_id", type = "S" },
+  ]
+  global_secondary_indexes = [
+    { name = "by-citizen", hash_key = "citizen_id", range_key = "id", projection_type = "ALL" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
 # functions/flags/storage.py FlagsItem: the micro-apps' flags an administrator changed (pk "flag"), their
 # history (pk "flag-history#<app>", written once) and each citizen's home arrangement (pk "apps#<citizen>",
 # erased on an RGPD request). No TTL: the history is the audit trail of every switch.

@@ -1,0 +1,1 @@
+"""Fines and taxes (PAY): a person's debts, priced for the day by policies/payment."""

@@ -1,0 +1,149 @@
+"""Fines and taxes (PAY), pure logic: a debt's identity, replay or correction, and what it costs today.
+
+A debt is what an area system issued to a person: a fine (``fine.issued``, Multas) or a tax receipt
+(``tax.receipt.issued``, Tributos). Its PIC id is its kind and the area system's own id
+(``fine-MUL-2026-0004211``, ``receipt-IBI-2026-000912345``), stable across redeliveries. The same content
+again changes nothing; other content under the same id is a correction, taken while the debt is unpaid and
+refused once it is paid (a paid debt is never re-priced behind the citizen's back).
+
+What a debt costs is not computed here: ``policies/payment`` prices it for the day it is asked, with the
+rule and its legal source (docs/compliance.md), so a change of law is a change of data, not of code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from events.payment import FineIssued, TaxReceiptIssued
+from functions.core.errors import PicError
+
+if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
+    from functions.core.store import UnitOfWork
+
+Issued = FineIssued | TaxReceiptIssued
+Kind = Literal["fine", "tax-receipt"]
+POLICY = "payment"
+
+
+class DebtAlreadyPaidError(PicError):
+    status, slug, title = 422, "debt-already-paid", "This debt is paid: it cannot be changed"
+
+
+@dataclass(frozen=True)
+class Debt:
+    """A debt as stored: PIC's id, what the area system issued, who sent it and when it arrived."""
+
+    id: str
+    kind: Kind
+    citizen_id: str
+    issued: Issued
+    content_sha256: str
+    source: str
+    received_at: datetime
+    status: Literal["pending", "paid"] = "pending"
+    version: int = 1
+
+
+class PaymentStore(Protocol):
+    """The port the use cases need (``storage.DynamoPaymentStore`` in production)."""
+
+    def fetch(self, debt_id: str) -> Debt | None: ...
+
+    def fetch_by_citizen(self, citizen_id: str) -> list[Debt]: ...
+
+    def stage(self, uow: UnitOfWork, debt: Debt, previous: Debt | None) -> None: ...
+
+    def stage_erase(self, uow: UnitOfWork, debt: Debt) -> None: ...
+
+
+def kind_of(issued: Issued) -> Kind:
+    return "fine" if isinstance(issued, FineIssued) else "tax-receipt"
+
+
+def debt_id(issued: Issued) -> str:
+    """PIC's id: the kind and the area system's own id (a path segment: neither holds a slash)."""
+    if isinstance(issued, FineIssued):
+        return f"fine-{issued.fine_id}"
+    return f"receipt-{issued.receipt_id}"
+
+
+def content_hash(issued: Issued) -> str:
+    return hashlib.sha256(issued.model_dump_json().encode()).hexdigest()
+
+
+def prepare(issued: Issued, source: str, existing: Debt | None, now: datetime) -> Debt | None:
+    """What to store, or ``None`` for a replay of the same content. A correction of a paid debt is
+    ``DebtAlreadyPaidError`` (the event goes to the dead letters with that reason)."""
+    digest = content_hash(issued)
+    if existing is not None:
+        if existing.content_sha256 == digest:
+            return None
+        if existing.status == "paid":
+            raise DebtAlreadyPaidError(
+                f"{existing.id} is paid; a correction after payment is a refund or a new debt, not a change"
+            )
+        return replace(
+            existing,
+            citizen_id=issued.citizen_id,
+            issued=issued,
+            content_sha256=digest,
+            source=source,
+            received_at=now,
+            version=existing.version + 1,
+        )
+    return Debt(debt_id(issued), kind_of(issued), issued.citizen_id, issued, digest, source, now)
+
+
+# ---- pricing: the policy's question and the API's view --------------------------------------------------
+
+
+def pricing_input(debt: Debt, now: datetime) -> dict[str, Any]:
+    """``policies/payment``'s input: the debt as the policy reads it and the instant asked about."""
+    return {"now": now.isoformat(), "debt": {**debt.issued.model_dump(mode="json"), "kind": debt.kind}}
+
+
+def due_view(decision: dict[str, Any]) -> dict[str, Any]:
+    """What is due today as the API shows it: the policy's figures, rule and source, and what changes after."""
+    keys = ("amount_due_cents", "base_cents", "until", "stage", "legal_source", "notice", "then")
+    return {"payable": bool(decision["allow"]), **{k: decision.get(k) for k in keys}, "why": decision["reasons"]}
+
+
+def view(debt: Debt, due: dict[str, Any]) -> dict[str, Any]:
+    """One debt as ``GET /v1/citizens/{id}/debts`` shows it."""
+    issued = debt.issued
+    common = {"id": debt.id, "kind": debt.kind, "status": debt.status, "amount_cents": issued.amount_cents}
+    if isinstance(issued, FineIssued):
+        detail: dict[str, Any] = {
+            "reference": issued.fine_id,
+            "regime": issued.regime,
+            "severity": issued.severity,
+            "infraction": issued.infraction.model_dump(),
+            "plate": issued.plate,
+            "notified_at": issued.notified_at.isoformat(),
+        }
+    else:
+        detail = {
+            "reference": issued.receipt_id,
+            "tax": issued.tax,
+            "concept": issued.concept,
+            "object": issued.object.model_dump(),
+            "period": issued.period,
+            "voluntary_period": issued.voluntary_period.model_dump(mode="json"),
+            "direct_debit": issued.direct_debit.model_dump(),
+        }
+    return {**common, **detail, "due": due}
+
+
+def summary(debts: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a viewer who may see only a summary gets: how many, what is due today in all, the next date."""
+    pending = [d for d in debts if d["status"] == "pending"]
+    dates = sorted(d["due"]["until"] for d in pending if d["due"]["until"])
+    return {
+        "count": len(pending),
+        "amount_due_cents": sum(d["due"]["amount_due_cents"] for d in pending if d["due"]["payable"]),
+        "next_date": dates[0] if dates else None,
+        "view": "summary",
+    }

@@ -201,8 +201,9 @@ def _read(ctx: PageContext, panel: Panel, citizen: str, purpose: str) -> Shown:
 def _read_panels(ctx: PageContext, citizen: str, purpose: str) -> tuple[dict[str, Shown], dict[str, Any]]:
     """Every panel's read and the consent terms (the forms' purposes) at once."""
     reads: dict[str, Callable[[], Any]] = {panel.name: partial(_read, ctx, panel, citizen, purpose) for panel in PANELS}
-    shown = side_by_side({**reads, "terms": partial(_terms, ctx)})
-    return {name: shown[name] for name in reads}, shown["terms"]
+    reads["terms"] = partial(_terms, ctx)
+    shown: dict[str, Any] = side_by_side(reads)
+    return {panel.name: shown[panel.name] for panel in PANELS}, shown["terms"]
 
 
 def _terms(ctx: PageContext) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
-``flags``, ``web``) and replaces only their sections of ``docs/benchmarks.md``."""
+``flags``, ``payment``, ``web``) and replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pathlib import Path
 from bench import c360, c360_events, coldstart, cpu, latency, pipeline, policy, reads, rgpd, senders, store_calls, web
 from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import notifications as notify  # NOT
+from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
 from bench.stats import Figure, machine, record_section, recorded, table
 from local.harness import Platform, free_port, start_platform
@@ -185,6 +186,8 @@ def run_parts(parts: list[str]) -> int:
         cpu.main([])
     if "flags" in parts:
         flag_bench.main([])
+    if "payment" in parts:
+        payment_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -213,7 +216,7 @@ def run_parts(parts: list[str]) -> int:
     return 0
 
 
-PARTS = ("cpu", "policy", "latency", "coldstart", "store-calls", "flags", "web")
+PARTS = ("cpu", "policy", "latency", "coldstart", "store-calls", "flags", "payment", "web")
 OWN_SECTIONS = (
     "policies on the deployed path",
     "latency at light load",
@@ -234,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     cpu_section = cpu.section(cpu_results, started.date(), cpu.N)
     print("… flag evaluation in process", file=sys.stderr, flush=True)
     flag_bench.main([])  # its own section of the report
+    print("… fines and taxes priced in process", file=sys.stderr, flush=True)
+    payment_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

@@ -49,6 +49,7 @@ from events.citizen import CitizenRecordUpserted
 from events.consent import Actor, Preferences, QuietHours
 from events.interaction import InteractionRecorded
 from events.notification import AlertPageReady, AlertPublished, Recipient
+from events.payment import FineIssued
 from events.position import PositionItemUpserted
 from events.rgpd import RgpdDomainAnswered
 from functions.audit.handlers import AuditPorts, ReadAccessLog, read_access_log
@@ -71,6 +72,8 @@ from functions.notification import service as notification_service
 from functions.notification.bulk import CHUNK_MIN
 from functions.notification.handlers import NotificationPorts, PutTemplate, SubmitBulk
 from functions.notification.service import NotificationRequest, Subscription
+from functions.payment import handlers as payment
+from functions.payment.handlers import PaymentPorts
 from functions.position import handlers as position
 from functions.position.handlers import PositionPorts, ReadPosition
 from functions.rgpd import handlers as rgpd
@@ -83,6 +86,7 @@ from tests.unit.consent.fakes import FakeConsentStore
 from tests.unit.fakes import FixedClock, Ledger, events_in
 from tests.unit.interaction.fakes import FakeInteractionStore
 from tests.unit.notification.fakes import FakeNotificationStore, fake_ports
+from tests.unit.payment.fakes import FakePaymentStore
 from tests.unit.position.fakes import FakePositionStore
 from tests.unit.position.samples import linked
 from tests.unit.rgpd.fakes import FakeRgpdStore
@@ -455,6 +459,49 @@ def interaction_recorded(ctx: Context) -> Step:
     return step
 
 
+# ---- fines and taxes ------------------------------------------------------------------------------------
+
+PAYMENT_DEBTS = 10  # debts of one person read at once: a household's taxes and a few fines
+
+
+def _fine(i: int, citizen_id: str) -> FineIssued:
+    return FineIssued.model_validate(
+        {
+            "fine_id": f"MUL-{i}",
+            "citizen_id": citizen_id,
+            "infraction": {"article": "RGC art. 94.2.e", "description": "Estacionar en carga y descarga"},
+            "severity": "grave",
+            "regime": "traffic",
+            "amount_cents": 20000,
+            "notified_at": (T0 - timedelta(days=i % 30)).isoformat(),
+        }
+    )
+
+
+def debt_recorded(ctx: Context) -> Step:
+    store = FakePaymentStore()
+    ports = PaymentPorts(store=store, policy=ctx.policy, clock=FixedClock(T0))
+
+    def step(i: int) -> int:
+        return committed(store, payment.record_debt(_fine(i, citizen(i)), MULTAS, ports))
+
+    return step
+
+
+def debts_read(ctx: Context) -> Step:
+    store = FakePaymentStore()
+    ports = PaymentPorts(store=store, policy=ctx.policy, clock=FixedClock(T0))
+    for i in range(ctx.count):  # each person their own debts: every decision is new to the memo
+        for n in range(PAYMENT_DEBTS):
+            store.commit(payment.record_debt(_fine(i * PAYMENT_DEBTS + n, citizen(i)), MULTAS, ports))
+
+    def step(i: int) -> int:
+        authorize(ctx.policy, Subject(citizen(i), "citizen"), "debt.read", citizen(i))
+        return len(payment.citizen_debts(citizen(i), ports))
+
+    return step
+
+
 # ---- audit -----------------------------------------------------------------------------------------------
 
 LOG_ENTRIES = 60  # reads of one person's data on record: more than a page
@@ -726,6 +773,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("position", "fact projected (item upserted)", fact_projected),
     Operation("position", "position read, decided part by part", position_read, "items"),
     Operation("interaction", "interaction recorded (POST)", interaction_recorded),
+    Operation("payment", "fine recorded (fine.issued)", debt_recorded),
+    Operation("payment", f"a person's {PAYMENT_DEBTS} debts read, each priced by policy", debts_read, "items"),
     Operation("audit", "access log page (50 entries)", access_log_page, "items"),
     Operation("rgpd", "request opened (access)", request_opened),
     Operation("rgpd", "domain answer folded", answer_folded),

@@ -101,8 +101,11 @@ def prepare(issued: Issued, source: str, existing: Debt | None, now: datetime) -
 
 
 def pricing_input(debt: Debt, now: datetime) -> dict[str, Any]:
-    """``policies/payment``'s input: the debt as the policy reads it and the instant asked about."""
-    return {"now": now.isoformat(), "debt": {**debt.issued.model_dump(mode="json"), "kind": debt.kind}}
+    """``policies/payment``'s input: the debt as the policy reads it and the minute asked about. The policy
+    compares local dates only, so the minute is exact at every date's boundary and the same debt read again
+    within it is the same question (the engine's memo answers it)."""
+    minute = now.replace(second=0, microsecond=0).isoformat()
+    return {"now": minute, "debt": {**debt.issued.model_dump(mode="json"), "kind": debt.kind}}
 
 
 def due_view(decision: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,15 @@ SHOWS = {
         "calle Mayor",
         "204",
     ),
+    "Fines and taxes: what is due today, a walk-through with curl": (
+        "202\n202\n202",  # the fine, its redelivery and the receipt, each accepted by the broker
+        "20000 -> 10000 until",  # the fine halved within its window
+        "then 20000",
+        "9875 -> 9875 until",  # the receipt in its voluntary period
+        "then 10369",  # + 5 % after it (LGT art. 28.2)
+        "Access-Purpose",  # the agent without a purpose, refused saying why
+        '"view": "summary"',  # with one, the summary level 1 may see
+    ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}
 # Walk-throughs that go on in a browser: run, block and clicks, by tests/browser/test_readme_walkthrough.py.

@@ -166,3 +166,13 @@ def test_rectification_restriction_and_objection_are_not_applicable_here(ports: 
         request = rgpd_request(right, CITIZEN, T0 + timedelta(days=1))
         ((_, answered),) = events_in(handlers.answer_rights(request, ports, None))
         assert answered["outcome"] == "not-applicable"
+
+
+def test_reads_within_a_minute_ask_the_policy_the_same_question(ports: PaymentPorts, store: FakePaymentStore) -> None:
+    # GIVEN a debt WHEN it is priced twice in the same minute THEN the policy is asked the same question (its memo
+    # answers the second); the next minute is another question
+    issue(ports, store, fine())
+    debt = store.debts["fine-MUL-2026-1"]
+    first, again = (service.pricing_input(debt, T0.replace(second=s, microsecond=7)) for s in (1, 59))
+    assert first == again and first["now"] == "2026-03-10T09:00:00+00:00"
+    assert service.pricing_input(debt, T0 + timedelta(minutes=1)) != first

@@ -10,15 +10,12 @@ records them in ``docs/benchmarks.md``; ``make bench`` runs it too.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from openfeature import api
 
-from bench.stats import record_section
+from bench.stats import record_section, timed
 from functions.core import flags
 from functions.core.flags import CitizenContext, Rule, Snapshot, SnapshotProvider, Snapshots, decide
 from functions.core.settings import get_settings
@@ -26,19 +23,6 @@ from functions.core.settings import get_settings
 TITLE = "## Flag evaluation in process (FLAG)"
 N = 20_000
 ROLLOUT = Rule(True, frozenset({"01", "05"}), 30)
-
-
-def timed(step: Callable[[int], object], n: int) -> tuple[float, float]:
-    """p50 and p99 of one call, in microseconds (each call timed on its own, after a warm-up)."""
-    for i in range(min(n, 2_000)):
-        step(i)
-    samples = []
-    for i in range(n):
-        start = time.perf_counter_ns()
-        step(i)
-        samples.append((time.perf_counter_ns() - start) / 1_000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
 
 
 def run(n: int = N) -> list[tuple[str, float, float]]:

@@ -14,14 +14,12 @@ figures; ``make bench`` runs it too.
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bench.cpu import decision_log_discarded
-from bench.stats import record_section
+from bench.stats import record_section, timed
 from events.payment import FineIssued, TaxReceiptIssued
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.payment import handlers, service
@@ -58,19 +56,6 @@ def debts(i: int) -> list[service.Debt]:
                                                                                     "end": date(2026, 4, 30)}}),
     ]  # fmt: skip
     return [d for d in (service.prepare(x, "/legacy/bench", None, NOW) for x in issued) if d is not None]
-
-
-def timed(step: Callable[[int], object], n: int) -> tuple[float, float]:
-    """p50 and p99 of one call, in microseconds, after a warm-up."""
-    for i in range(min(n, 500)):
-        step(i)
-    samples = []
-    for i in range(n):
-        start = time.perf_counter_ns()
-        step(i)
-        samples.append((time.perf_counter_ns() - start) / 1_000)
-    samples.sort()
-    return samples[len(samples) // 2], samples[int(len(samples) * 0.99)]
 
 
 def run(n: int = N) -> list[tuple[str, float, float]]:

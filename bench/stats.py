@@ -6,6 +6,8 @@ import os
 import platform
 import statistics
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -86,3 +88,16 @@ def record_section(title: str, text: str, report: Path = REPORT) -> None:
     marker = "## Goals not met"
     head, found, tail = current.partition(marker)
     report.write_text(f"{head}{text}\n{found}{tail}" if found else f"{current}\n{text}", encoding="utf-8")
+
+
+def timed(step: Callable[[int], object], n: int) -> tuple[float, float]:
+    """p50 and p99 of one call, in microseconds (each call timed on its own, after a warm-up)."""
+    for i in range(min(n, 2_000)):
+        step(i)
+    samples = []
+    for i in range(n):
+        start = time.perf_counter_ns()
+        step(i)
+        samples.append((time.perf_counter_ns() - start) / 1_000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]

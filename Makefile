@@ -34,12 +34,12 @@ load-records: setup ## load an area system's records: make load-records DIR=<dir
 seed-status: setup ## where make run's seed city is, and the broker's backlog (WAIT=1 waits until it drains)
 	@$(PY) -m local.seed_status $(if $(WAIT),--wait)
 
-test: setup ## all tests, phase by phase (unit, Rego, contract, functional, functional on the Alternator-like store, browser), each timed
+test: setup ## all tests, phase by phase (unit, Rego, contract, functional, units of work on the Alternator-like store, browser), each timed
 	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh
 
-# The functional suite again, on DynamoDB Local behind an endpoint that refuses transactions as ScyllaDB
+# The functional tests of units of work (marked units_of_work) again, on DynamoDB Local behind an endpoint that refuses transactions as ScyllaDB
 # Alternator does, with units of work emulated (docs/decisions/0005).
-test-alternator-like: setup ## functional tests on the private cloud's kind of store (no TransactWriteItems)
+test-alternator-like: setup ## the functional tests of units of work on the private cloud's kind of store (no TransactWriteItems)
 	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh alternator-like
 
 test-unit: setup ## unit tests (pure logic) only

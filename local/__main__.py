@@ -222,13 +222,14 @@ class Platform:
             self.alternator = AlternatorLike(
                 self.args.store_port, f"http://127.0.0.1:{self.args.dynamodb_port}"
             ).start()
+        # the gateway's workers load every function while Java starts (they reach the store only per request)
+        conf = str(REPO_ROOT / "local/gunicorn_conf.py")
+        self._spawn("gateway", [sys.executable, "-m", "gunicorn", "-c", conf, "local.gateway:app"])
         dynamodb.wait_ready(self.env["PIC_DYNAMODB_ENDPOINT"], self.env["AWS_REGION"])
         from functions.core.tables import create_tables
 
         create_tables()
-        conf = str(REPO_ROOT / "local/gunicorn_conf.py")
-        self._spawn("gateway", [sys.executable, "-m", "gunicorn", "-c", conf, "local.gateway:app"])
-        for part in PARTS:  # the broker's dispatcher, the outbox relay, the notification release
+        for part in PARTS:  # the broker's dispatcher, the outbox relay, the notification release: they poll the tables
             self._spawn(part, [sys.executable, "-m", "local.parts", part])
         pids = {name: child.pid for name, child in self.children.items()}
         lifeline.record_parts(self.args.data_dir, {"supervisor": os.getpid(), **pids})

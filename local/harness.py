@@ -186,6 +186,7 @@ class Platform:
             return False
 
     def stop(self) -> int:
+        self.http.close()  # an idle kept-alive connection would hold a gateway worker for its graceful timeout
         self.process.send_signal(signal.SIGINT)
         try:
             return self.process.wait(timeout=30)

@@ -24,7 +24,9 @@
 # Kubernetes is checked as rendered by kustomize (base and each overlay), not file by file: patches are
 # partial objects and the namespace comes from the kustomization; annotations carry through.
 #
-# Environment: PIC_TF_PLUGIN_DIR (a provider mirror: the directory holding registry.terraform.io, or
+# Environment: PIC_INFRA_CHECK_STEPS (which steps run: "terraform kustomize schemas checkov", the default, or
+# some of them; `make test` runs "kustomize checkov" here, since its contract tests run the rest themselves),
+# PIC_TF_PLUGIN_DIR (a provider mirror: the directory holding registry.terraform.io, or
 # above it; "none" to validate nothing), PYTHON (the interpreter for checkov's venv; python3 by default).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -223,16 +225,19 @@ install_checkov() {  # idempotent: a stamp names the installed version
 REPORTS=$SCRATCH/checkov
 checkov_run() {  # name, directory to run in, checkov args...: JSON into $REPORTS/<name>/results_json.json
   local name=$1 dir=$2; shift 2
-  mkdir -p "$REPORTS/$name" "$SCRATCH/tmp"
-  (cd "$dir" && TMPDIR="$SCRATCH/tmp" BC_SKIP_MAPPING=TRUE "$ROOT/$CHECKOV_VENV/bin/checkov" "$@" \
+  mkdir -p "$REPORTS/$name" "$SCRATCH/tmp-$name"
+  (cd "$dir" && TMPDIR="$SCRATCH/tmp-$name" BC_SKIP_MAPPING=TRUE "$ROOT/$CHECKOV_VENV/bin/checkov" "$@" \
     --skip-download --skip-results-upload -o json --output-file-path "$REPORTS/$name" \
     >"$REPORTS/$name.stdout" 2>"$REPORTS/$name.stderr")
-  local rc=$?
-  if [ ! -s "$REPORTS/$name/results_json.json" ]; then
-    cat "$REPORTS/$name.stderr" "$REPORTS/$name.stdout" | tail -30 | indent
-    failed "checkov ($name): produced no report (exit $rc)"
-    return 1
-  fi
+  echo $? >"$REPORTS/$name.rc"
+}
+
+checkov_reported() {  # name: 0 when its run wrote a report, else says so (with the run's last lines)
+  local name=$1
+  [ -s "$REPORTS/$name/results_json.json" ] && return 0
+  cat "$REPORTS/$name.stderr" "$REPORTS/$name.stdout" 2>/dev/null | tail -30 | indent
+  failed "checkov ($name): produced no report (exit $(cat "$REPORTS/$name.rc" 2>/dev/null || echo '?'))"
+  return 1
 }
 
 checkov_summary() {  # name: prints counts, every skip with its reason, every failure; 1 when any failed
@@ -315,9 +320,10 @@ PY
 
 run_checkov() {
   say "checkov $("$CHECKOV_VENV/bin/checkov" --version 2>/dev/null) (offline: BC_SKIP_MAPPING=TRUE, --skip-download)"
-  local runs=()
+  # the three runs are independent: side by side (each one core), reported in order below
+  local started=()
   if [ -n "$(find "$TF_DIR" -name '*.tf' -print -quit 2>/dev/null)" ]; then
-    checkov_run terraform "$ROOT" -d infra --framework terraform && runs+=(terraform)
+    checkov_run terraform "$ROOT" -d infra --framework terraform & started+=(terraform)
   else
     skipped "checkov (terraform): no *.tf under $TF_DIR yet"
   fi
@@ -325,15 +331,20 @@ run_checkov() {
   # source files (patches are partial objects and the namespace comes from the kustomization, so
   # checking sources would flag what the cluster never sees). Skip annotations carry through.
   if [ -d "$RENDERED" ]; then
-    checkov_run kubernetes "$RENDERED" -d . --framework kubernetes && runs+=(kubernetes)
+    checkov_run kubernetes "$RENDERED" -d . --framework kubernetes & started+=(kubernetes)
   elif [ -d "$K8S_DIR" ]; then
     skipped "checkov (kubernetes): no kustomization could be rendered (see above)"
   fi
   if [ -f Dockerfile ]; then
-    checkov_run dockerfile "$ROOT" -f Dockerfile --framework dockerfile && runs+=(dockerfile)
+    checkov_run dockerfile "$ROOT" -f Dockerfile --framework dockerfile & started+=(dockerfile)
   else
     skipped "checkov (dockerfile): no Dockerfile"
   fi
+  wait
+  local runs=() name
+  for name in "${started[@]}"; do
+    checkov_reported "$name" && runs+=("$name")
+  done
   local run
   for run in "${runs[@]}"; do
     if checkov_summary "$run"; then
@@ -351,10 +362,12 @@ else
   CHECKOV_OK=0
   failed "checkov: could not install checkov==$CHECKOV_VERSION into $CHECKOV_VENV (is PyPI reachable?)"
 fi
-check_terraform
-[ $CHECKOV_OK = 1 ] && check_kustomize
-check_k8s_schemas
-[ $CHECKOV_OK = 1 ] && run_checkov
+STEPS=" ${PIC_INFRA_CHECK_STEPS:-terraform kustomize schemas checkov} "
+step() { [[ $STEPS == *" $1 "* ]]; }
+step terraform && check_terraform
+step kustomize && [ $CHECKOV_OK = 1 ] && check_kustomize
+step schemas && check_k8s_schemas
+step checkov && [ $CHECKOV_OK = 1 ] && run_checkov
 
 say "summary ($(( $(date +%s) - START ))s):"
 printf '  %s\n' "${RESULTS[@]}"

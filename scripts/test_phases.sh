@@ -1,29 +1,18 @@
 #!/usr/bin/env bash
-# `make test` (and `scripts/test_phases.sh PHASE...` for some): every phase in turn — unit, Rego, contract, functional, then the functional suite again on the
-# private cloud's kind of store, then the channels in a real browser (skipped, saying why, without Chromium) — each timed, all run even if one fails, and a table of the phases at the
+# `make test` (and `scripts/test_phases.sh PHASE...` for some): every phase in turn — unit, Rego, contract, functional, then the functional tests of units of work
+# again on the private cloud's kind of store, then the channels in a real browser (skipped, saying why, without Chromium) — each timed, all run even if one fails, and a table of the phases at the
 # end (what failed, how long each took). Exit 1 if any phase failed or collected no tests (pytest's 5).
 set -u
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 ARGS=${PYTEST_ARGS:-}
-# What already ran in the functional phase and does not depend on the store (docs/decisions/0005): the fuzz,
-# the emulated protocol's own tests, the store-call budgets (measured on a DynamoDB Local of their own) and
-# the README's walk-throughs (the documentation, run twice), the citizen app's pages (a channel over the
-# API, whose domains the rest of the suite already runs on this store), and the platform's edges, decided
-# before any store call: who may send events (broker ingress), hostile bytes and URLs, the role matrix (the
-# policies), the runtime's own parts (dev IdP, OPA adapter, restart), processes killed, the dead-letter CLI,
-# the signed policy bundle; and what runs the same whatever the store (a provider's retries and quiet hours:
-# NOT's clock and sinks; a formula made inert in the export; the relay's sink refusals; the citizen search,
-# reads only; the synthetic city's loader, whose units of work the concurrency test runs on this store).
-ALTERNATOR_SKIP="--ignore=tests/functional/core/test_api_fuzz.py --ignore=tests/functional/core/test_emulated_transactions.py"
-ALTERNATOR_SKIP+=" --ignore=tests/functional/core/test_store_calls.py --ignore=tests/functional/core/test_readme_walkthroughs.py"
-ALTERNATOR_SKIP+=" --ignore=tests/functional/web"
-for edge in event_senders hostile_input role_matrix runtime process_life deadletters_cli policy_bundle relay_poison_rows; do
-  ALTERNATOR_SKIP+=" --ignore=tests/functional/core/test_$edge.py"
-done
-ALTERNATOR_SKIP+=" --ignore=tests/functional/notification/test_delivery_failures.py --ignore=tests/functional/notification/test_quiet_hours.py"
-ALTERNATOR_SKIP+=" --ignore=tests/functional/rgpd/test_csv_injection.py --ignore=tests/functional/citizen/test_citizen_search.py"
-ALTERNATOR_SKIP+=" --deselect=tests/functional/citizen/test_citizen.py::test_the_loader_links_every_record_of_a_synthetic_city"
+# The functional tests marked `units_of_work` run again on the Alternator-like store (docs/decisions/0005):
+# there the store's lack of transactions changes something. They are, per domain, where units of work of
+# several items are committed, raced, redelivered or erased: links, merges and erasures of golden records;
+# consent proofs and replays; notifications redelivered; the position's facts in any order; debts flooded;
+# record links; refused writes (nothing half-written); the RGPD requests across domains. The protocol has its
+# own tests in the functional phase (tests/functional/core/test_emulated_transactions.py); the rest (edges
+# decided before any store call, the channels' pages, the walk-throughs, the runtime's processes) runs once.
 
 declare -a NAMES RESULTS TIMES
 failed=0
@@ -45,7 +34,7 @@ for which in ${@:-unit policies contract functional alternator-like browser}; do
     contract) phase "contract" $PY -m pytest -q $ARGS tests/contract ;;
     functional) phase "functional" $PY -m pytest -q $ARGS tests/functional ;;
     alternator-like) phase "functional, Alternator-like store" \
-      env PIC_TEST_STORE=alternator-like $PY -m pytest -q $ARGS $ALTERNATOR_SKIP tests/functional ;;
+      env PIC_TEST_STORE=alternator-like $PY -m pytest -q $ARGS -m units_of_work tests/functional ;;
     browser) phase "browser (Chromium, axe)" $PY -m pytest -q -rs $ARGS tests/browser ;;
     *) echo "unknown phase $which (unit, policies, contract, functional, alternator-like, browser)"; exit 2 ;;
   esac

@@ -55,7 +55,8 @@ def build(directory: Path) -> list[dict[str, Any]]:
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
     if result.returncode != 0:
         raise BuildError(f"`{' '.join(command)}` failed ({result.returncode}):\n{result.stderr}")
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser, where PyYAML has it: ~8x faster
+    return [doc for doc in yaml.load_all(result.stdout, Loader=loader) if doc]
 
 
 def schema_filename(api_version: str, kind: str) -> str:

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
+from local.manifests import yaml_documents
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 K8S_DIR = REPO_ROOT / "infra" / "k8s"
 KUSTOMIZATIONS = [
@@ -57,7 +59,7 @@ def _build(kustomization: str) -> tuple[dict[str, Any], ...]:
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
         pytest.fail(f"`{' '.join(command)}` failed ({result.returncode}):\n{result.stderr}")
-    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+    return tuple(yaml_documents(result.stdout))
 
 
 def _of(resources: tuple[dict[str, Any], ...], api_version_kind: tuple[str, str]) -> list[dict[str, Any]]:

@@ -108,6 +108,7 @@ def golden(platform: Platform, citizen_id: str) -> dict[str, Any]:
     return dict(response.json())
 
 
+@pytest.mark.units_of_work
 def test_two_systems_with_the_same_dni_make_one_golden_record_with_two_links(platform: Platform) -> None:
     # GIVEN one person in the Padrón and in Tributos, with the same DNI written differently
     dni, pad, trb = fresh_dni(), f"PAD{uuid.uuid4().hex[:8]}", f"TRB{uuid.uuid4().hex[:8]}"
@@ -191,6 +192,7 @@ def test_a_wrong_check_letter_is_a_finding_never_the_reason_for_a_match(platform
     assert "document: null (+0.00)" in link["match"]["evidence"]
 
 
+@pytest.mark.units_of_work
 def test_a_redelivered_upsert_links_once(platform: Platform) -> None:
     pad = f"PAD{uuid.uuid4().hex[:8]}"
     event_id, data = str(uuid.uuid4()), person(pad, fresh_dni())

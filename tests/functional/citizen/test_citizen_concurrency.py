@@ -72,6 +72,7 @@ def open_review_pairs(platform: Platform) -> set[frozenset[str]]:
             return found
 
 
+@pytest.mark.units_of_work
 def test_two_records_of_one_person_arriving_together_are_never_two_unrelated_people(platform: Platform) -> None:
     # GIVEN 20 people, each known to the Padrón and to Deportes, the two records alike enough to merge when sent
     # one after the other

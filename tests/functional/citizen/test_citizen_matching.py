@@ -144,6 +144,7 @@ def test_a_record_without_document_joins_its_person_probabilistically_once_in_bo
     assert all(m["match_weight"] > 0 and m["comparisons"] for m in probabilistic)
 
 
+@pytest.mark.units_of_work
 def test_a_possible_match_is_reviewed_by_an_agent_merged_and_unmerged_exactly(platform: Platform) -> None:
     # GIVEN the same person under two valid DNIs: two golden records and a review
     first, second, pad, trb, _ = the_same_person_with_another_dni(platform)
@@ -277,6 +278,7 @@ def test_bad_review_decisions_and_unmerges_are_clear_problems(platform: Platform
     assert len(golden(platform, citizen)["links"]) == 1
 
 
+@pytest.mark.units_of_work
 def test_a_record_that_matches_two_golden_records_merges_them_automatically(platform: Platform) -> None:
     # GIVEN one person known to Deportes (name, birth date, e-mail) and to Multas (initial, address, phone),
     # whose records are too unlike each other to match: two golden records
@@ -309,6 +311,7 @@ def test_a_record_that_matches_two_golden_records_merges_them_automatically(plat
     assert len(golden(platform, survivor)["links"]) == 2
 
 
+@pytest.mark.units_of_work
 def test_two_agents_deciding_one_review_at_once_merge_once(platform: Platform) -> None:
     # GIVEN a review, and two agents who both decide "match" at the same moment
     first, second, pad, trb, _ = the_same_person_with_another_dni(platform)

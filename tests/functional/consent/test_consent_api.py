@@ -55,6 +55,7 @@ def test_a_new_citizen_is_in_mode_a_with_every_purpose_listed_and_none_granted(
     assert all(e["proof_id"] is None and e["current_text_version"] == TEXT_VERSION for e in view["consents"])
 
 
+@pytest.mark.units_of_work
 def test_granting_personalisation_switches_the_citizen_to_mode_b(platform: Platform, citizen_id: str) -> None:
     # GIVEN a citizen in mode (a)
     me = platform.as_(citizen_id)
@@ -177,6 +178,7 @@ def test_history_pages_one_proof_at_a_time_with_next_cursor(platform: Platform, 
     assert len(everything) == 3
 
 
+@pytest.mark.units_of_work
 def test_repeating_the_same_put_records_no_second_proof_and_emits_no_second_event(
     platform: Platform, citizen_id: str
 ) -> None:
@@ -197,6 +199,7 @@ def test_repeating_the_same_put_records_no_second_proof_and_emits_no_second_even
     assert len(platform.events(CONSENT_CHANGED, citizen_id)) == 1
 
 
+@pytest.mark.units_of_work
 def test_the_same_idempotency_key_and_body_replays_the_first_response(platform: Platform, citizen_id: str) -> None:
     # GIVEN a citizen who gave personalisation with Idempotency-Key k-1
     me = platform.as_(citizen_id)
@@ -232,6 +235,7 @@ def test_the_same_idempotency_key_with_another_body_is_refused(platform: Platfor
     assert len(history(platform, citizen_id, me)["proofs"]) == 1
 
 
+@pytest.mark.units_of_work
 def test_an_agent_changes_consent_on_the_citizens_behalf_and_is_recorded(platform: Platform, citizen_id: str) -> None:
     # GIVEN an attention agent of level 1 serving the citizen on the phone
     agent = platform.as_("agent-0042", role="agent", level=1, area="010")

@@ -137,6 +137,7 @@ def test_a_subscription_outside_the_published_topics_and_zones_is_refused(
     assert platform.http.get(url, headers=me).json()["subscriptions"] == []
 
 
+@pytest.mark.units_of_work
 def test_unsubscribing_removes_it_once_and_then_there_is_nothing_to_remove(platform: Platform, citizen_id: str) -> None:
     # GIVEN a citizen subscribed to civil protection in district 02 (Arganzuela)
     me = platform.as_(citizen_id)

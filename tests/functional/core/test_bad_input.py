@@ -177,6 +177,7 @@ def consenting_citizen(platform: Platform) -> str:
 
 
 @pytest.mark.parametrize("case", list(REFUSED_WRITES))
+@pytest.mark.units_of_work
 def test_a_refused_write_is_a_problem_and_changes_nothing(
     platform: Platform, consenting_citizen: str, case: str
 ) -> None:
@@ -198,6 +199,7 @@ def test_a_refused_write_is_a_problem_and_changes_nothing(
     assert history(platform, consenting_citizen, me) == before_history
 
 
+@pytest.mark.units_of_work
 def test_no_refused_write_emits_an_event(platform: Platform, citizen_id: str) -> None:
     # GIVEN a citizen with personalisation given, and its one consent.changed event out
     me = platform.as_(citizen_id)

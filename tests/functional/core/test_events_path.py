@@ -148,6 +148,7 @@ def test_a_change_request_from_an_office_changes_the_consent(platform: Platform,
     assert event["data"]["after"] == {"granted": True, "channels": ["postal"], "text_version": TEXT_VERSION}
 
 
+@pytest.mark.units_of_work
 def test_a_redelivered_change_request_is_applied_once(platform: Platform, citizen_id: str) -> None:
     # GIVEN a change request for a citizen
     event_id = str(uuid.uuid4())

@@ -107,6 +107,7 @@ def test_the_snapshot_answers_304_to_its_etag(platform: Platform) -> None:
     assert again.status_code == 304 and not again.content
 
 
+@pytest.mark.units_of_work
 def test_a_citizen_pins_and_hides_apps_on_their_own_home(platform: Platform, citizen_id: str) -> None:
     me = platform.as_(citizen_id)
     apps = platform.url(f"/v1/citizens/{citizen_id}/apps")

@@ -46,6 +46,7 @@ def timeline_ids(platform: Platform, citizen_id: str) -> list[str]:
     return [str(item["id"]) for item in response.json()["items"]]
 
 
+@pytest.mark.units_of_work
 def test_interactions_before_and_after_the_link_both_join_the_citizens_timeline(platform: Platform) -> None:
     local_id = f"PAD{uuid.uuid4().hex[:10].upper()}"
 

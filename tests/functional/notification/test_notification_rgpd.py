@@ -190,6 +190,7 @@ def post_event(platform: Platform, event: dict[str, Any], mode: str) -> requests
 
 
 @pytest.mark.parametrize("mode", ["binary", "structured"])
+@pytest.mark.units_of_work
 def test_an_erasure_erases_messages_and_keeps_legal_notices_with_their_legal_basis(
     platform: Platform, mode: str
 ) -> None:

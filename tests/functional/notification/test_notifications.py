@@ -195,6 +195,7 @@ def test_idempotency_key_replays_the_first_answer(platform: Platform) -> None:
 
 
 @pytest.mark.parametrize("mode", ["binary", "structured"])
+@pytest.mark.units_of_work
 def test_a_requested_event_redelivered_three_times_sends_exactly_one_message(platform: Platform, mode: str) -> None:
     # GIVEN an internal system's notification.requested event for an SMS
     template = fresh_template(platform)
@@ -216,6 +217,7 @@ def test_a_requested_event_redelivered_three_times_sends_exactly_one_message(pla
     assert len(delivered) == 1
 
 
+@pytest.mark.units_of_work
 def test_every_lifecycle_event_redelivered_three_times_still_sends_one_message(platform: Platform) -> None:
     # GIVEN a delivered e-mail notification
     template = fresh_template(platform)

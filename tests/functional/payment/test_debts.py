@@ -90,6 +90,7 @@ def test_a_fine_and_a_receipt_arrive_by_event_and_are_priced_for_today(platform:
     assert tax["due"]["then"]["amount_due_cents"] == 47962 and "art. 28" in tax["due"]["then"]["legal_source"]
 
 
+@pytest.mark.units_of_work
 def test_redeliveries_and_a_concurrent_flood_of_one_fine_leave_one_debt(platform: Platform) -> None:
     citizen = f"c-pay-{uuid.uuid4().hex[:8]}"
     data = fine(citizen)

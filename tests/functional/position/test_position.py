@@ -247,6 +247,7 @@ def test_a_citizen_may_not_record_an_interaction(platform: Platform, person: dic
 
 
 @pytest.mark.parametrize("structured", [False, True], ids=["binary", "structured"])
+@pytest.mark.units_of_work
 def test_a_queue_manager_visit_about_a_source_record_is_logged_once_and_reaches_the_position(
     platform: Platform, person: dict[str, Any], structured: bool
 ) -> None:
@@ -391,6 +392,7 @@ def test_an_invalid_citizen_id_is_a_422_problem(platform: Platform) -> None:
 # ---- projection: out of order, redelivery, removal, merge and un-merge ----------------------------------
 
 
+@pytest.mark.units_of_work
 def test_facts_converge_whatever_the_order_and_redeliveries(platform: Platform, person: dict[str, Any]) -> None:
     # GIVEN a fine, updated (paid) and then the older pending version arriving late, plus a redelivery
     local_id = person["ids"]["multas"]
@@ -435,6 +437,7 @@ def _link(source: str, local_id: str, citizen_id: str, at: datetime) -> Event:
     return Event(CITIZEN_UPDATED, "/pic/citizen", citizen_id, data)
 
 
+@pytest.mark.units_of_work
 def test_facts_follow_their_record_on_merge_and_unmerge_latest_link_wins(platform: Platform) -> None:
     # GIVEN a Cultura record linked to golden record A, with a library card
     a, b = f"cit-{uuid.uuid4().hex[:10]}", f"cit-{uuid.uuid4().hex[:10]}"

@@ -163,6 +163,7 @@ def test_the_export_waits_for_completion_and_other_rights_have_none(platform: Pl
 # ---- erasure ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.units_of_work
 def test_an_erasure_completes_with_what_was_erased_and_what_is_kept_with_its_legal_basis(
     platform: Platform, citizen_id: str
 ) -> None:
@@ -431,6 +432,7 @@ def post_structured(platform: Platform, event: dict[str, Any], account: str | No
 
 
 @pytest.mark.parametrize("mode", ["binary", "structured"])
+@pytest.mark.units_of_work
 def test_a_redelivered_answer_changes_nothing(platform: Platform, citizen_id: str, mode: str) -> None:
     # GIVEN an access request the consent domain has answered
     me = a_citizen_with_consents(platform, citizen_id)

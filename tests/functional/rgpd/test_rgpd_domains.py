@@ -225,6 +225,7 @@ def test_an_access_request_completes_with_every_domain_and_the_zip_holds_their_d
     assert any(r["function"] == "pic-position" and r["reader.id"] == citizen_id for r in log)
 
 
+@pytest.mark.units_of_work
 def test_a_redelivered_request_is_answered_once_by_each_domain(platform: Platform, citizen_id: str) -> None:
     # GIVEN an access request every domain has answered
     a_person(platform, citizen_id)
@@ -248,6 +249,7 @@ def test_a_redelivered_request_is_answered_once_by_each_domain(platform: Platfor
 # ---- erasure ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.units_of_work
 def test_an_erasure_erases_the_position_and_interactions_and_keeps_the_access_log_with_its_legal_basis(
     platform: Platform, citizen_id: str
 ) -> None:

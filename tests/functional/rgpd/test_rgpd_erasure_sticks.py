@@ -281,6 +281,7 @@ def unaccounted(
 # ---- the test --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.units_of_work
 def test_after_an_erasure_every_table_holds_only_what_the_answers_say_is_kept(platform: Platform) -> None:
     # GIVEN a person with data in every domain: C360 records with name, DNI, e-mail and phone; a tax receipt
     # in the position; consents, preferences and a subscription; an office visit; a campaign to their

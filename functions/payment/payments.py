@@ -1,0 +1,122 @@
+"""Payments (PAY), pure logic: a payment's life in GOV.UK Pay's states, and what a gateway's word changes.
+
+A payment pays one or more debts of one person at the amounts priced when it was created (what was due that
+minute: ``policies/payment``). Each attempt at the gateway has its own Redsys order number, since Redsys
+refuses a number it has seen (SIS0051). The states are GOV.UK Pay's:
+
+    created -> started (the citizen reached the gateway) -> submitted (details entered)
+            -> success | failed | cancelled | error          (finished: never left)
+
+Only a verified merchant notification (``redsys.verify_notification``) finishes a payment; the citizen's return
+to URLOK/URLKO never does. A notification for an order the payment did not issue, or for another amount or
+currency, is refused before anything changes. A finished payment is never changed again: a replayed
+notification with the same word changes nothing, and one that contradicts the stored outcome is refused (and
+logged) rather than applied, so a debt is charged once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from functions.payment.redsys import EURO, Notification, NotificationRefusedError
+
+State = Literal["created", "started", "submitted", "success", "failed", "cancelled", "error"]
+Method = Literal["card", "bizum"]
+FINISHED: frozenset[State] = frozenset({"success", "failed", "cancelled", "error"})
+# how long a payment not yet finished holds its debts: Redsys's payment page expires its session well before
+CLAIM_SECONDS = 30 * 60
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One debt in a payment, at the amount due when the payment was created, and the rule that priced it."""
+
+    debt_id: str
+    amount_cents: int
+    stage: str
+    legal_source: str
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: str
+    citizen_id: str
+    charges: tuple[Charge, ...]
+    method: Method
+    order: str  # the current attempt's Redsys order number
+    created_at: datetime
+    state: State = "created"
+    agent: str | None = None  # the agent who took it by phone
+    outcome_code: int | None = None  # Redsys's Ds_Response, once finished
+    authorisation_code: str = ""
+    finished_at: datetime | None = None
+    version: int = 1
+
+    @property
+    def amount_cents(self) -> int:
+        return sum(charge.amount_cents for charge in self.charges)
+
+    @property
+    def debt_ids(self) -> tuple[str, ...]:
+        return tuple(charge.debt_id for charge in self.charges)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
+
+def outcome_of(notification: Notification) -> State:
+    """The state a verified notification means: approved is success, the holder's cancel is cancelled, any
+    other answer (declined, expired, refused by the issuer) is failed."""
+    if notification.approved:
+        return "success"
+    if notification.cancelled:
+        return "cancelled"
+    return "failed"
+
+
+def apply_notification(payment: Payment, notification: Notification, now: datetime) -> Payment | None:
+    """The payment after a verified notification, or ``None`` when it changes nothing (a replay).
+
+    Raises ``NotificationRefusedError`` for another order, amount or currency, and for a word that contradicts
+    a finished payment's outcome: the notification is refused with the reason, the payment stays as it was.
+    """
+    if notification.order != payment.order:
+        raise NotificationRefusedError(f"order {notification.order} is not payment {payment.id}'s current attempt")
+    if notification.currency != EURO:
+        raise NotificationRefusedError(f"currency {notification.currency!r} is not {EURO} (EUR)")
+    if notification.amount_cents != payment.amount_cents:
+        raise NotificationRefusedError(
+            f"amount {notification.amount_cents} differs from the payment's {payment.amount_cents} cents"
+        )
+    state = outcome_of(notification)
+    if payment.finished:
+        if state == payment.state:
+            return None
+        raise NotificationRefusedError(
+            f"payment {payment.id} is {payment.state}; a later {state} notification does not change it"
+        )
+    return replace(
+        payment,
+        state=state,
+        outcome_code=notification.response,
+        authorisation_code=notification.authorisation_code if state == "success" else "",
+        finished_at=now,
+        version=payment.version + 1,
+    )
+
+
+def advance(payment: Payment, state: Literal["started", "submitted"]) -> Payment | None:
+    """A step the gateway's page reports before the outcome; ``None`` when it is no step forward."""
+    order: tuple[State, ...] = ("created", "started", "submitted")
+    if payment.finished or order.index(state) <= order.index(payment.state):
+        return None
+    return replace(payment, state=state, version=payment.version + 1)
+
+
+def holds_debts(payment: Payment, now: datetime) -> bool:
+    """Whether an unfinished payment still keeps its debts from being paid by another: until it finishes or
+    ``CLAIM_SECONDS`` after it was created, when an abandoned attempt lets them go."""
+    return not payment.finished and (now - payment.created_at).total_seconds() < CLAIM_SECONDS

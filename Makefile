@@ -43,16 +43,16 @@ test-alternator-like: setup ## the functional tests of units of work on the priv
 	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh alternator-like
 
 test-unit: setup ## unit tests (pure logic) only
-	@$(PY) -m pytest -q tests/unit
+	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh unit
 
 test-policies: setup ## Rego unit tests (every test_* rule in policies/**/*_test.rego)
-	@$(PY) -m pytest -q tests/policies
+	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh policies
 
 test-contract: setup ## contract tests: schemas, catalog, manifests
-	@$(PY) -m pytest -q tests/contract
+	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh contract
 
 test-functional: setup ## functional tests through HTTP and CloudEvents against a local platform
-	@$(PY) -m pytest -q tests/functional
+	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh functional
 
 test-browser: setup ## the channels in headless Chromium: journeys, axe (WCAG 2.1 AA), keyboard focus; screenshots in .pic-data/screenshots
 	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh browser

@@ -24,7 +24,7 @@ from events.payment import FineIssued, TaxReceiptIssued
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.payment import handlers, service
 from functions.payment.handlers import PaymentPorts
-from tests.unit.payment.fakes import FakePaymentStore
+from tests.unit.payment.fakes import TEST_GATEWAY, FakePaymentStore
 
 TITLE = "## Fines and taxes in process (PAY)"
 N = 20_000
@@ -63,7 +63,9 @@ def run(n: int = N) -> list[tuple[str, float, float]]:
     mixes = [debts(i) for i in range(n)]
     inputs = [service.pricing_input(d, NOW) for mix in mixes for d in mix]
     fifty = [d for i in range(13) for d in debts(10_000_000 + i)][:50]
-    ports = PaymentPorts(store=FakePaymentStore(debts={d.id: d for d in fifty}), policy=policy, clock=_Clock())
+    ports = PaymentPorts(
+        store=FakePaymentStore(debts={d.id: d for d in fifty}), policy=policy, clock=_Clock(), gateway=TEST_GATEWAY
+    )
     return [
         ("a debt priced, the engine evaluating (a new input each time)",
          *timed(lambda i: policy.evaluate_uncached(service.POLICY, inputs[i]), n)),

@@ -234,6 +234,34 @@ _SPECS = [
         consumers=["pic-payment-events"],
         senders=(TRIBUTOS,),
     ),
+    EventSpec(
+        type="es.madrid.pic.payment.succeeded.v1",
+        model_path="events.payment.PaymentSucceeded",
+        producer="pic-payment",
+        source="/pic/payment",
+        description="A payment of one or more debts was charged by the gateway (a verified Redsys notification).",
+    ),
+    EventSpec(
+        type="es.madrid.pic.payment.failed.v1",
+        model_path="events.payment.PaymentFailed",
+        producer="pic-payment",
+        source="/pic/payment",
+        description="A payment was declined, cancelled by the holder or failed at the gateway; its debts are free.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.fine.paid.v1",
+        model_path="events.payment.FinePaid",
+        producer="pic-payment",
+        source="/pic/payment",
+        description="A fine was paid through PIC, at the amount due that day and the rule that priced it.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.tax.receipt.paid.v1",
+        model_path="events.payment.TaxReceiptPaid",
+        producer="pic-payment",
+        source="/pic/payment",
+        description="A tax receipt was paid through PIC.",
+    ),
     # ---- data-subject rights (RGPD): functions/rgpd (contracts.md §3) ----
     EventSpec(
         type="es.madrid.pic.rgpd.request.opened.v1",

@@ -125,3 +125,72 @@ class TaxReceiptIssued(EventData):
         if self.direct_debit.status == "none" and self.direct_debit.modality is not None:
             raise ValueError("direct_debit: a modality only with status active")
         return self
+
+
+# ---- payments: what PIC announces once a gateway has answered ----------------------------------------------
+
+PAYMENT_ID_PATTERN = r"^pay-[0-9a-f]{32}$"
+Method = Literal["card", "bizum"]
+
+
+class Charge(EventData):
+    """One debt in a payment, at the amount due when the payment was created, and the rule that priced it."""
+
+    debt_id: str = Field(pattern=r"^(fine|receipt)-[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    amount_cents: int = Field(gt=0, le=MAX_AMOUNT_CENTS)
+    stage: str = Field(max_length=64, description="the pricing rule's stage, e.g. early-payment, voluntary")
+    legal_source: str = Field(max_length=300)
+
+
+class PaymentSucceeded(EventData):
+    """The gateway charged a payment (a verified merchant notification, Ds_Response 0000-0099)."""
+
+    payment_id: str = Field(pattern=PAYMENT_ID_PATTERN)
+    citizen_id: str = Field(pattern=ID_PATTERN)
+    method: Method
+    amount_cents: int = Field(gt=0)
+    charges: list[Charge] = Field(min_length=1, max_length=20)
+    order: str = Field(pattern=r"^[0-9]{4}[0-9A-Za-z]{0,8}$", description="the Redsys order number charged")
+    authorisation_code: str = Field(max_length=12)
+    agent: str | None = Field(None, max_length=128, description="the agent who took it by phone, if one did")
+    refund_due: list[str] = Field(
+        default_factory=list, description="debts another payment had already paid meanwhile: their charge is refunded"
+    )
+    finished_at: AwareDatetime
+
+
+class PaymentFailed(EventData):
+    """The gateway did not charge a payment: declined, cancelled by the holder or failed; its debts are free."""
+
+    payment_id: str = Field(pattern=PAYMENT_ID_PATTERN)
+    citizen_id: str = Field(pattern=ID_PATTERN)
+    method: Method
+    amount_cents: int = Field(gt=0)
+    state: Literal["failed", "cancelled", "error"]
+    outcome_code: int = Field(ge=0, le=9999, description="Redsys's Ds_Response")
+    finished_at: AwareDatetime
+
+
+class DebtPaid(EventData):
+    """A debt paid through PIC, for its area system (and the citizen's global position)."""
+
+    debt_id: str = Field(pattern=r"^(fine|receipt)-[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    citizen_id: str = Field(pattern=ID_PATTERN)
+    amount_cents: int = Field(gt=0, description="what was charged: the amount due that day")
+    stage: str = Field(max_length=64)
+    legal_source: str = Field(max_length=300)
+    payment_id: str = Field(pattern=PAYMENT_ID_PATTERN)
+    method: Method
+    paid_at: AwareDatetime
+
+
+class FinePaid(DebtPaid):
+    """A fine paid (Multas closes the expediente; with the traffic 50 % reduction, RDL 6/2015 art. 94)."""
+
+    fine_id: str = Field(pattern=DEBT_ID_PATTERN)
+
+
+class TaxReceiptPaid(DebtPaid):
+    """A tax receipt paid (Tributos records its collection)."""
+
+    receipt_id: str = Field(pattern=DEBT_ID_PATTERN)

@@ -14,6 +14,14 @@ ARGS=${PYTEST_ARGS:-}
 # own tests in the functional phase (tests/functional/core/test_emulated_transactions.py); the rest (edges
 # decided before any store call, the channels' pages, the walk-throughs, the runtime's processes) runs once.
 
+# Phases run on pytest-xdist workers, one per core up to four (PIC_TEST_WORKERS overrides it; 0 runs in one process).
+# Each worker of the functional phases starts its own platform on free ports with its own data directory, so
+# they share nothing; `--dist loadfile` keeps a module's tests (and its module-scoped fixtures) on one worker.
+# On the 2-core CI this takes the functional phase from about 15 to 9.5 minutes, the contract phase from 2.4 to 1.9.
+WORKERS=${PIC_TEST_WORKERS:-$(( $(nproc) < 4 ? $(nproc) : 4 ))}
+PAR="-n $WORKERS --dist loadfile"
+[ "$WORKERS" = 0 ] && PAR="-p no:xdist"
+
 declare -a NAMES RESULTS TIMES
 failed=0
 phase() {  # name, then the command
@@ -29,12 +37,12 @@ phase() {  # name, then the command
 total=$SECONDS
 for which in ${@:-unit policies contract functional alternator-like browser}; do
   case $which in
-    unit) phase "unit" $PY -m pytest -q $ARGS tests/unit ;;
+    unit) phase "unit" $PY -m pytest -q $PAR $ARGS tests/unit ;;
     policies) phase "policies (Rego)" $PY -m pytest -q $ARGS tests/policies ;;
-    contract) phase "contract" $PY -m pytest -q $ARGS tests/contract ;;
-    functional) phase "functional" $PY -m pytest -q $ARGS tests/functional ;;
+    contract) phase "contract" $PY -m pytest -q $PAR $ARGS tests/contract ;;
+    functional) phase "functional" $PY -m pytest -q $PAR $ARGS tests/functional ;;
     alternator-like) phase "functional, Alternator-like store" \
-      env PIC_TEST_STORE=alternator-like $PY -m pytest -q $ARGS -m units_of_work tests/functional ;;
+      env PIC_TEST_STORE=alternator-like $PY -m pytest -q $PAR $ARGS -m units_of_work tests/functional ;;
     browser) phase "browser (Chromium, axe)" $PY -m pytest -q -rs $ARGS tests/browser ;;
     *) echo "unknown phase $which (unit, policies, contract, functional, alternator-like, browser)"; exit 2 ;;
   esac

@@ -165,6 +165,27 @@ class Settings(BaseModel):
         "pic-local-callback-key-not-a-secret", validation_alias="PIC_CALLBACK_SECRET", min_length=16
     )
 
+    # ---- payments (PAY): the Redsys terminal (Redsys's public test merchant by default) and the way back ----
+    redsys_merchant_code: str = Field("999008881", validation_alias="PIC_REDSYS_MERCHANT_CODE", pattern=r"^[0-9]{9}$")
+    redsys_terminal: str = Field("1", validation_alias="PIC_REDSYS_TERMINAL", pattern=r"^[0-9]{1,3}$")
+    redsys_key: str = Field(
+        "sq7HjrUOBfKmC576ILgskD5srU870gJ7",
+        validation_alias="PIC_REDSYS_KEY",
+        min_length=32,
+        description="the terminal's signing key (base64) from Redsys's back office; from a Secret when deployed. "
+        "The default is the key Redsys publishes for its test merchant",
+    )
+    redsys_url: str = Field(
+        "https://sis-t.redsys.es:25443/sis/realizarPago",
+        validation_alias="PIC_REDSYS_URL",
+        description="where the citizen is sent to pay: Redsys's test or production realizarPago",
+    )
+    payment_return_url: str = Field(
+        "http://127.0.0.1:8080/app/payments",
+        validation_alias="PIC_PAYMENT_RETURN_URL",
+        description="where Redsys sends the citizen back (URLOK/URLKO), followed by /<payment id>",
+    )
+
     @classmethod
     def from_env(cls) -> Settings:
         """The settings this process's environment gives."""

@@ -8,10 +8,22 @@ from functools import lru_cache
 
 from functions.core.clock import SYSTEM_CLOCK
 from functions.core.policy import get_policy
-from functions.payment.handlers import PaymentPorts
+from functions.core.settings import get_settings
+from functions.payment.handlers import Gateway, PaymentPorts
+from functions.payment.redsys import Merchant
 from functions.payment.storage import DynamoPaymentStore
+
+
+def gateway() -> Gateway:
+    """The Redsys terminal (``PIC_REDSYS_*``) and the addresses given to it for each attempt."""
+    settings = get_settings()
+    merchant = Merchant(
+        settings.redsys_merchant_code, settings.redsys_terminal, settings.redsys_key, settings.redsys_url
+    )
+    notifications = f"{settings.api_url.rstrip('/')}/v1/payments/redsys/notifications"
+    return Gateway(merchant, notifications, settings.payment_return_url.rstrip("/"))
 
 
 @lru_cache(maxsize=1)
 def ports() -> PaymentPorts:
-    return PaymentPorts(store=DynamoPaymentStore(), policy=get_policy(), clock=SYSTEM_CLOCK)
+    return PaymentPorts(store=DynamoPaymentStore(), policy=get_policy(), clock=SYSTEM_CLOCK, gateway=gateway())

@@ -10,15 +10,29 @@ knows HTTP, CloudEvents or DynamoDB; the unit tests run these on in-memory fakes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from typing import Any
 
+from events.payment import Charge as ChargeData
+from events.payment import FinePaid, PaymentFailed, PaymentSucceeded, TaxReceiptPaid
 from events.rgpd import RgpdRequestOpened
 from functions.core.clock import Clock
+from functions.core.outbox import stage_event
 from functions.core.policy import Policy
-from functions.core.store import UnitOfWork
-from functions.payment import rights, service
-from functions.payment.service import Issued, PaymentStore
+from functions.core.store import Staged, UnitOfWork
+from functions.payment import payments, redsys, rights, service
+from functions.payment.payments import Charge, Method, Payment
+from functions.payment.service import Debt, Issued, PaymentStore
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """The Redsys terminal payments go through, and the addresses it is given for each attempt."""
+
+    merchant: redsys.Merchant
+    notification_url: str  # POST /v1/payments/redsys/notifications, as Redsys reaches it
+    return_url: str  # where the citizen comes back, followed by /<payment id>
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,7 @@ class PaymentPorts:
     store: PaymentStore
     policy: Policy
     clock: Clock
+    gateway: Gateway
 
 
 # ---- events -------------------------------------------------------------------------------------------
@@ -64,3 +79,190 @@ def citizen_debts(citizen_id: str, ports: PaymentPorts) -> list[dict[str, Any]]:
     its voluntary period), each priced for now."""
     debts = [priced(d, ports) for d in ports.store.fetch_by_citizen(citizen_id)]
     return sorted(debts, key=lambda d: d.get("notified_at") or d["voluntary_period"]["end"], reverse=True)
+
+
+# ---- payments ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreatePayment:
+    """Pay ``debt_ids`` (one person's) by ``method``; ``agent`` and ``purpose`` when an agent takes it by phone."""
+
+    debt_ids: tuple[str, ...]
+    method: Method
+    agent: str | None = None
+    purpose: str | None = None
+
+
+@dataclass(frozen=True)
+class Created:
+    payment: Payment
+    form: redsys.RedirectForm
+
+
+def debt_owner(debt_ids: tuple[str, ...], ports: PaymentPorts) -> str:
+    """Whose debts a payment would pay (the kernel authorises on that person): the first debt's owner."""
+    debt = ports.store.fetch(debt_ids[0])
+    if debt is None:
+        raise payments.DebtNotFoundError(f"no debt {debt_ids[0]!r}")
+    return debt.citizen_id
+
+
+def create_payment(cmd: CreatePayment, ports: PaymentPorts) -> Staged[Created]:
+    """A payment of one person's debts at what is due this minute, with a fresh Redsys order, holding its debts
+    while it is under way; the form that sends the citizen to the gateway. A paid debt, or one another payment
+    is paying, is refused before anything is sent to the gateway."""
+    now = ports.clock.now()
+    debts = [_payable(debt_id, ports, now) for debt_id in dict.fromkeys(cmd.debt_ids)]
+    owners = {debt.citizen_id for debt in debts}
+    if len(owners) > 1:
+        raise payments.DebtsOfSeveralPeopleError("a payment pays the debts of one person: pay each person's apart")
+    payment = Payment(
+        id=f"pay-{uuid.uuid4().hex}",
+        citizen_id=debts[0].citizen_id,
+        charges=tuple(_charge(debt, ports) for debt in debts),
+        method=cmd.method,
+        order=redsys.new_order(),
+        created_at=now,
+        agent=cmd.agent,
+        purpose=cmd.purpose,
+    )
+    uow = UnitOfWork()
+    ports.store.stage_payment(uow, payment, None)
+    for debt in debts:
+        ports.store.stage(uow, replace(debt, claimed_by=payment.id, version=debt.version + 1), debt)
+    return Staged(uow, Created(payment, _form(payment, ports.gateway)))
+
+
+def _payable(debt_id: str, ports: PaymentPorts, now: Any) -> Debt:
+    debt = ports.store.fetch(debt_id)
+    if debt is None:
+        raise payments.DebtNotFoundError(f"no debt {debt_id!r}")
+    holder = ports.store.fetch_payment(debt.claimed_by) if debt.claimed_by else None
+    payments.check_claim(debt.id, debt.status == "paid", holder, now)
+    return debt
+
+
+def _charge(debt: Debt, ports: PaymentPorts) -> Charge:
+    """What is charged for ``debt``: the policy's amount due this minute, with its rule and legal source."""
+    due = priced(debt, ports)["due"]
+    if not due["payable"] or not due["amount_due_cents"]:
+        raise payments.DebtNotPayableError(f"{debt.id} cannot be paid here today: {'; '.join(due['why'])}")
+    return Charge(debt.id, int(due["amount_due_cents"]), str(due["stage"]), str(due["legal_source"]))
+
+
+def _form(payment: Payment, gateway: Gateway) -> redsys.RedirectForm:
+    back = f"{gateway.return_url}/{payment.id}"
+    return redsys.redirect_form(
+        gateway.merchant,
+        payment.order,
+        payment.amount_cents,
+        payment.method,
+        notification_url=gateway.notification_url,
+        ok_url=f"{back}?outcome=ok",
+        ko_url=f"{back}?outcome=ko",
+        description=f"Ayuntamiento de Madrid: {', '.join(payment.debt_ids)}",
+    )
+
+
+def handle_notification(form: dict[str, str], ports: PaymentPorts, traceparent: str | None) -> Staged[Payment]:
+    """A merchant notification from Redsys: trusted once its signature is the terminal's and its order, amount
+    and currency are the payment's current attempt (``NotificationRefusedError`` otherwise, nothing changed).
+    Success pays each debt once (a debt another payment paid meanwhile is a refund due) and announces it;
+    any other outcome lets the debts go. The same notification again stages nothing."""
+    notification = redsys.verify_notification(ports.gateway.merchant, form)
+    payment = ports.store.fetch_payment_of_order(notification.order)
+    if payment is None:
+        raise redsys.NotificationRefusedError(f"order {notification.order} was never issued by PIC")
+    now = ports.clock.now()
+    finished = payments.apply_notification(payment, notification, now)
+    uow = UnitOfWork()
+    if finished is None:
+        return Staged(uow, payment)
+    debts = [(charge, ports.store.fetch(charge.debt_id)) for charge in payment.charges]
+    if finished.state == "success":
+        finished = _pay_debts(uow, finished, debts, ports, traceparent)
+    else:
+        _release_debts(uow, finished, debts, ports, traceparent)
+    ports.store.stage_payment(uow, finished, payment)
+    return Staged(uow, finished)
+
+
+def _pay_debts(
+    uow: UnitOfWork,
+    paid: Payment,
+    debts: list[tuple[Charge, Debt | None]],
+    ports: PaymentPorts,
+    traceparent: str | None,
+) -> Payment:
+    refund_due = []
+    for charge, debt in debts:
+        if debt is None or (debt.status == "paid" and debt.paid_by != paid.id):
+            refund_due.append(charge.debt_id)  # paid by another payment meanwhile (or erased): charged twice
+            continue
+        ports.store.stage(
+            uow, replace(debt, status="paid", paid_by=paid.id, claimed_by=None, version=debt.version + 1), debt
+        )
+        stage_event(
+            uow, _debt_paid(debt, charge, paid), subject=debt.citizen_id, traceparent=traceparent, now=paid.finished_at
+        )
+    paid = replace(paid, refund_due=tuple(refund_due))
+    succeeded = PaymentSucceeded(
+        payment_id=paid.id,
+        citizen_id=paid.citizen_id,
+        method=paid.method,
+        amount_cents=paid.amount_cents,
+        charges=[ChargeData(**vars(charge)) for charge in paid.charges],
+        order=paid.order,
+        authorisation_code=paid.authorisation_code,
+        agent=paid.agent,
+        refund_due=list(refund_due),
+        finished_at=paid.finished_at,
+    )
+    stage_event(uow, succeeded, subject=paid.citizen_id, traceparent=traceparent, now=paid.finished_at)
+    return paid
+
+
+def _debt_paid(debt: Debt, charge: Charge, paid: Payment) -> FinePaid | TaxReceiptPaid:
+    common = {
+        "debt_id": debt.id,
+        "citizen_id": debt.citizen_id,
+        "amount_cents": charge.amount_cents,
+        "stage": charge.stage,
+        "legal_source": charge.legal_source,
+        "payment_id": paid.id,
+        "method": paid.method,
+        "paid_at": paid.finished_at,
+    }
+    if debt.kind == "fine":
+        return FinePaid(fine_id=debt.id.removeprefix("fine-"), **common)
+    return TaxReceiptPaid(receipt_id=debt.id.removeprefix("receipt-"), **common)
+
+
+def _release_debts(
+    uow: UnitOfWork,
+    failed: Payment,
+    debts: list[tuple[Charge, Debt | None]],
+    ports: PaymentPorts,
+    traceparent: str | None,
+) -> None:
+    for _, debt in debts:
+        if debt is not None and debt.claimed_by == failed.id:
+            ports.store.stage(uow, replace(debt, claimed_by=None, version=debt.version + 1), debt)
+    event = PaymentFailed(
+        payment_id=failed.id,
+        citizen_id=failed.citizen_id,
+        method=failed.method,
+        amount_cents=failed.amount_cents,
+        state=failed.state,  # type: ignore[arg-type]  # a finished state other than success
+        outcome_code=failed.outcome_code or 0,
+        finished_at=failed.finished_at,
+    )
+    stage_event(uow, event, subject=failed.citizen_id, traceparent=traceparent, now=failed.finished_at)
+
+
+def find_payment(payment_id: str, ports: PaymentPorts) -> Payment:
+    payment = ports.store.fetch_payment(payment_id)
+    if payment is None:
+        raise payments.PaymentNotFoundError(f"no payment {payment_id!r}")
+    return payment

@@ -1,8 +1,10 @@
 """Fines and taxes (PAY) entry points: thin. Parse, map to a use case, answer.
 
 - ``payment_http``: ``GET /v1/citizens/{citizen_id}/debts`` (every fine and tax receipt, with what is due
-  today, until when and what changes after, as ``policies/payment`` prices it); Knative Service
-  ``pic-payment``.
+  today, until when and what changes after, as ``policies/payment`` prices it); ``POST /v1/payments`` (pay
+  one person's debts by card or Bizum: the payment, and the Redsys form that sends the citizen to pay);
+  ``GET /v1/payments/{payment_id}``; ``POST /v1/payments/redsys/notifications`` (Redsys's merchant
+  notification, trusted by its signature alone); Knative Service ``pic-payment``.
 - ``payment_events``: ``es.madrid.pic.fine.issued.v1`` (Multas, Movilidad), ``es.madrid.pic.tax.receipt.issued.v1``
   (Tributos) and data-subject requests (``rgpd.request.opened``); Knative Service ``pic-payment-events``.
 The use cases are in ``handlers.py``; the adapters they run on are built by ``bootstrap.py``.
@@ -10,18 +12,21 @@ The use cases are in ``handlers.py``; the adapters they run on are built by ``bo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import functions_framework
 from cloudevents.http import CloudEvent
 from flask import Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from events.payment import FineIssued, TaxReceiptIssued
+from events.payment import DEBT_ID_PATTERN, FineIssued, TaxReceiptIssued
 from events.rgpd import RgpdRequestOpened
 from functions.core.cloudevent import EventContext, EventFunction
-from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
+from functions.core.errors import MalformedRequestError, UnsupportedMediaTypeError
+from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route, parse_body
+from functions.core.logging import get_logger
 from functions.core.store import UnitOfWork
-from functions.payment import handlers, service
+from functions.payment import handlers, payments, redsys, service
 from functions.payment.bootstrap import ports
 
 NAME = "pic-payment"
@@ -38,6 +43,75 @@ def debts_summary(body: dict[str, Any]) -> dict[str, Any]:
     return {"citizen_id": body["citizen_id"], **service.summary(body["debts"])}
 
 
+class PaymentRequest(BaseModel):
+    """What to pay and how: one person's debts (as ``GET /v1/citizens/{id}/debts`` names them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    debt_ids: list[str] = Field(
+        min_length=1,
+        max_length=payments.MAX_DEBTS,
+        json_schema_extra={"items": {"pattern": r"^(fine|receipt)-" + DEBT_ID_PATTERN[1:]}},
+        examples=[["fine-MUL-2026-0004211"]],
+    )
+    method: Literal["card", "bizum"]
+
+
+def citizen_of_payment_request(ctx: RequestContext, params: dict[str, str]) -> str:
+    """Whose debts the payment would pay: the kernel authorises on that person."""
+    body = parse_body(ctx.request, PaymentRequest)
+    assert isinstance(body, PaymentRequest)
+    return handlers.debt_owner(tuple(body.debt_ids), ports())
+
+
+def post_payment(ctx: RequestContext, body: PaymentRequest) -> Reply:
+    """A payment and the form that sends the citizen to the gateway; the same Idempotency-Key and body again
+    answers the same payment. An agent's payment (by phone) records the agent and the purpose."""
+    agent = f"{ctx.subject.role}:{ctx.subject.id}" if ctx.subject.role == "agent" else None
+    cmd = handlers.CreatePayment(tuple(body.debt_ids), body.method, agent, ctx.purpose if agent else None)
+
+    def reply(done: handlers.Created) -> Reply:
+        view = {**payments.view(done.payment), "redirect": {"url": done.form.url, "fields": done.form.fields()}}
+        return Reply(201, view, {"Location": f"/v1/payments/{done.payment.id}"})
+
+    return ctx.run(lambda: handlers.create_payment(cmd, ports()), reply)
+
+
+def citizen_of_payment(ctx: RequestContext, params: dict[str, str]) -> str:
+    payment = handlers.find_payment(params["payment_id"], ports())
+    ctx.resource = payment
+    return payment.citizen_id
+
+
+def get_payment(ctx: RequestContext, payment_id: str) -> Reply:
+    payment = ctx.resource if isinstance(ctx.resource, payments.Payment) else handlers.find_payment(payment_id, ports())
+    return Reply(200, payments.view(payment))
+
+
+def post_redsys_notification(ctx: RequestContext) -> Reply:
+    """Redsys's word on an attempt (``application/x-www-form-urlencoded``): 200 only once the outcome is
+    stored, so that Redsys sends it again otherwise; a notification that cannot be trusted is a 400 problem,
+    logged with the reason, and changes nothing."""
+    request = ctx.request
+    if request.mimetype != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaTypeError(f"send application/x-www-form-urlencoded, not {request.mimetype or 'nothing'}")
+    if (request.content_length or 0) > NOTIFICATION_BYTES:
+        raise MalformedRequestError(f"a notification is smaller than {NOTIFICATION_BYTES} bytes")
+    form = {
+        name: request.form.get(name, "") for name in ("Ds_SignatureVersion", "Ds_MerchantParameters", "Ds_Signature")
+    }
+    try:
+        return ctx.run(
+            lambda: handlers.handle_notification(form, ports(), ctx.traceparent),
+            lambda payment: Reply(200, {"payment_id": payment.id, "state": payment.state}),
+        )
+    except redsys.NotificationRefusedError as refused:
+        get_logger().warning("gateway notification refused", extra={"reason": refused.detail})
+        raise
+
+
+NOTIFICATION_BYTES = 8 * 1024  # Redsys's notification is a few hundred bytes of parameters
+
 ROUTES = [
     Route(
         "/v1/citizens/<citizen_id>/debts",
@@ -46,6 +120,35 @@ ROUTES = [
         "The citizen's fines and tax receipts, with what is due today, until when and what changes after",
         action="debt.read",
         reads=Reads("debts", ("taxes", "fines"), debts_summary),
+    ),
+    Route(
+        "/v1/payments",
+        "POST",
+        post_payment,
+        "Pay one person's debts by card or Bizum: the payment and the Redsys form that sends the citizen to pay",
+        request_model=PaymentRequest,
+        status=201,
+        idempotent_writes=True,
+        links={"payment_id": "/id"},
+        action="payment.create",
+        citizen=citizen_of_payment_request,
+    ),
+    Route(
+        "/v1/payments/<payment_id>",
+        "GET",
+        get_payment,
+        "A payment: its state, what it pays and the gateway's outcome",
+        action="payment.read",
+        citizen=citizen_of_payment,
+        reads=Reads("payments", ("taxes", "fines"), payments.summary),
+    ),
+    Route(
+        "/v1/payments/redsys/notifications",
+        "POST",
+        post_redsys_notification,
+        "Redsys's merchant notification of an attempt's outcome (signed HMAC_SHA256_V1; form-urlencoded)",
+        public=True,
+        max_body_bytes=NOTIFICATION_BYTES,
     ),
 ]
 

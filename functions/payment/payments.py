@@ -20,13 +20,38 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
+from functions.core.errors import ConflictError, NotFoundError, PicError
 from functions.payment.redsys import EURO, Notification, NotificationRefusedError
+from functions.payment.service import DebtAlreadyPaidError
 
 State = Literal["created", "started", "submitted", "success", "failed", "cancelled", "error"]
 Method = Literal["card", "bizum"]
 FINISHED: frozenset[State] = frozenset({"success", "failed", "cancelled", "error"})
 # how long a payment not yet finished holds its debts: Redsys's payment page expires its session well before
 CLAIM_SECONDS = 30 * 60
+MAX_DEBTS = 20  # one payment, one person's debts: a tax folder's year at most
+
+
+class PaymentInProgressError(ConflictError):
+    """Another payment of the same debt is under way at the gateway: paying it again could charge twice."""
+
+    slug, title = "payment-in-progress", "Another payment of this debt is in progress"
+
+
+class PaymentNotFoundError(NotFoundError):
+    slug, title = "payment-not-found", "No such payment"
+
+
+class DebtNotFoundError(NotFoundError):
+    slug, title = "debt-not-found", "No such debt"
+
+
+class DebtsOfSeveralPeopleError(PicError):
+    status, slug, title = 422, "debts-of-several-people", "A payment pays one person's debts"
+
+
+class DebtNotPayableError(PicError):
+    status, slug, title = 422, "debt-not-payable", "This debt cannot be paid here today"
 
 
 @dataclass(frozen=True)
@@ -49,9 +74,11 @@ class Payment:
     created_at: datetime
     state: State = "created"
     agent: str | None = None  # the agent who took it by phone
+    purpose: str | None = None  # the agent's Access-Purpose (the call's case)
     outcome_code: int | None = None  # Redsys's Ds_Response, once finished
     authorisation_code: str = ""
     finished_at: datetime | None = None
+    refund_due: tuple[str, ...] = ()  # debts another payment had paid meanwhile: their charge goes back
     version: int = 1
 
     @property
@@ -120,3 +147,45 @@ def holds_debts(payment: Payment, now: datetime) -> bool:
     """Whether an unfinished payment still keeps its debts from being paid by another: until it finishes or
     ``CLAIM_SECONDS`` after it was created, when an abandoned attempt lets them go."""
     return not payment.finished and (now - payment.created_at).total_seconds() < CLAIM_SECONDS
+
+
+def check_claim(debt_id: str, paid: bool, holder: Payment | None, now: datetime) -> None:
+    """Whether a new payment may take a debt: never once paid, nor while another payment of it is under way
+    (until it finishes, or ``CLAIM_SECONDS`` after it started). Raises the reason."""
+    if paid:
+        raise DebtAlreadyPaidError(f"{debt_id} is already paid: it is not sent to the gateway again")
+    if holder is not None and holds_debts(holder, now):
+        raise PaymentInProgressError(
+            f"payment {holder.id} of {debt_id} is {holder.state}; wait for its outcome or "
+            f"{CLAIM_SECONDS // 60} minutes after it started"
+        )
+
+
+def view(payment: Payment) -> dict[str, object]:
+    """A payment as ``GET /v1/payments/{id}`` shows it (no card data: PIC never sees any)."""
+    return {
+        "id": payment.id,
+        "citizen_id": payment.citizen_id,
+        "state": payment.state,
+        "finished": payment.finished,
+        "method": payment.method,
+        "amount_cents": payment.amount_cents,
+        "charges": [
+            {"debt_id": c.debt_id, "amount_cents": c.amount_cents, "stage": c.stage, "legal_source": c.legal_source}
+            for c in payment.charges
+        ],
+        "order": payment.order,
+        "outcome_code": payment.outcome_code,
+        "authorisation_code": payment.authorisation_code or None,
+        "refund_due": list(payment.refund_due),
+        "agent": payment.agent,
+        "purpose": payment.purpose,
+        "created_at": payment.created_at.isoformat(),
+        "finished_at": payment.finished_at.isoformat() if payment.finished_at else None,
+    }
+
+
+def summary(body: dict[str, object]) -> dict[str, object]:
+    """What an agent whose view is a summary sees of a payment: its state and amount, not what it paid."""
+    keys = ("id", "citizen_id", "state", "finished", "method", "amount_cents", "created_at", "finished_at")
+    return {**{k: body[k] for k in keys}, "view": "summary"}

@@ -1,7 +1,7 @@
 """Fines and taxes' answer to data-subject requests (RGPD arts. 15 to 21).
 
 - access and portability (arts. 15, 20): every fine and tax receipt held for the person, as the area systems
-  issued them, with their state;
+  issued them, with their state, and every payment of them (what it charged, how, its outcome);
 - erasure (art. 17): each debt asked of ``policies/rgpd/retention``: a fine is kept while the sanction can be
   enforced (RDL 6/2015 art. 112: 4 years), a tax receipt while the debt can be demanded or a refund asked
   (Ley 58/2003 arts. 66–67: 4 years from the day after its voluntary period); what has passed its period is
@@ -20,6 +20,8 @@ from events.payment import FineIssued
 from events.rgpd import RgpdRequestOpened
 from functions.core import rights
 from functions.core.policy import Policy
+from functions.payment import payments
+from functions.payment.payments import Payment
 from functions.payment.service import Debt, PaymentStore
 
 DOMAIN = "payment"
@@ -39,13 +41,13 @@ def due_from(debt: Debt) -> str:
     return f"{debt.issued.voluntary_period.end.isoformat()}T23:59:59+00:00"
 
 
-def export_of(debts: list[Debt]) -> dict[str, Any]:
-    """Every debt as the area system issued it, with its state."""
+def export_of(debts: list[Debt], made: list[Payment]) -> dict[str, Any]:
+    """Every debt as the area system issued it, with its state; every payment as the API shows it."""
     rows = [
         {"id": d.id, "kind": d.kind, "status": d.status, "issued": d.issued.model_dump(mode="json"), "source": d.source}
         for d in debts
     ]
-    return rights.json_ready({"debts": rows})
+    return rights.json_ready({"debts": rows, "payments": [payments.view(p) for p in made]})
 
 
 def plan_erasure(debts: list[Debt], policy: Policy, now: datetime) -> ErasurePlan:
@@ -72,8 +74,9 @@ def answer(data: RgpdRequestOpened, store: PaymentStore, policy: Policy, now: da
     """This domain's answer to one request."""
     answering = rights.Answering(data, DOMAIN, now)
     if data.right in rights.EXPORT_RIGHTS:
-        export = export_of(store.fetch_by_citizen(data.citizen_id))
-        return Answer(answering.with_export(export, rights.exported({"fines and tax receipts": len(export["debts"])})))
+        export = export_of(store.fetch_by_citizen(data.citizen_id), store.fetch_payments_by_citizen(data.citizen_id))
+        counts = {"fines and tax receipts": len(export["debts"]), "payments": len(export["payments"])}
+        return Answer(answering.with_export(export, rights.exported(counts)))
     if data.right == "erasure":
         plan = plan_erasure(store.fetch_by_citizen(data.citizen_id), policy, now)
         return Answer(answering.with_actions(rights.erasure_actions(plan.actions, policy, DOMAIN, now)), plan)

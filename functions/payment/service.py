@@ -22,6 +22,7 @@ from functions.core.errors import PicError
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
     from functions.core.store import UnitOfWork
+    from functions.payment.payments import Payment
 
 Issued = FineIssued | TaxReceiptIssued
 Kind = Literal["fine", "tax-receipt"]
@@ -29,7 +30,7 @@ POLICY = "payment"
 
 
 class DebtAlreadyPaidError(PicError):
-    status, slug, title = 422, "debt-already-paid", "This debt is paid: it cannot be changed"
+    status, slug, title = 422, "debt-already-paid", "This debt is already paid"
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Debt:
     received_at: datetime
     status: Literal["pending", "paid"] = "pending"
     version: int = 1
+    claimed_by: str | None = None  # the payment under way at the gateway (payments.holds_debts)
+    paid_by: str | None = None  # the payment that paid it
 
 
 class PaymentStore(Protocol):
@@ -57,6 +60,15 @@ class PaymentStore(Protocol):
     def stage(self, uow: UnitOfWork, debt: Debt, previous: Debt | None) -> None: ...
 
     def stage_erase(self, uow: UnitOfWork, debt: Debt) -> None: ...
+
+    def fetch_payment(self, payment_id: str) -> Payment | None: ...
+
+    def fetch_payments_by_citizen(self, citizen_id: str) -> list[Payment]: ...
+
+    def fetch_payment_of_order(self, order: str) -> Payment | None: ...
+
+    def stage_payment(self, uow: UnitOfWork, payment: Payment, previous: Payment | None) -> None:
+        """The payment if still as read; a new one with its order number, which no other attempt may hold."""
 
 
 def kind_of(issued: Issued) -> Kind:

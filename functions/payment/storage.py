@@ -4,14 +4,21 @@
   (``issued``: the event's data as JSON, with its ``content_sha256``), the person's ``citizen_id``, its
   ``status`` and a ``version`` every write is conditioned on (a correction racing another loses and is
   decided again on what the first wrote).
-Index ``by-citizen`` (``citizen_id``, ``id``): a person's debts, for ``GET /v1/citizens/{id}/debts``, the RGPD
-export and erasure. No TTL: how long debts are kept is a retention rule (``policies/rgpd/retention``, domain
+- ``id=pay-<uuid hex>`` (``PaymentItem``): one payment (``functions.payment.payments.Payment``): its charges as
+  JSON, its state, the current attempt's Redsys order and the outcome; every write conditioned on its ``version``.
+- ``id=order-<order>`` (``OrderItem``): which payment a Redsys order number belongs to, written with the payment
+  and only if absent, so that no two attempts ever share one (Redsys would refuse it: SIS0051).
+A debt being paid names the payment (``claimed_by``), and a paid one the payment that paid it (``paid_by``).
+Index ``by-citizen`` (``citizen_id``, ``id``): a person's debts and payments, for ``GET /v1/citizens/{id}/debts``,
+the RGPD export and erasure. No TTL: how long debts are kept is a retention rule (``policies/rgpd/retention``, domain
 ``payment``), applied by the erasure path.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 from pydantic import TypeAdapter
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -19,6 +26,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.payment.payments import Charge, Payment
 from functions.payment.service import Debt, Issued
 
 _ISSUED: TypeAdapter[Issued] = TypeAdapter(Issued)
@@ -48,8 +56,55 @@ class DebtItem(StoreModel):
     received_at = UTCDateTimeAttribute()
     status = UnicodeAttribute()
     version = NumberAttribute()
+    claimed_by = UnicodeAttribute(null=True)
+    paid_by = UnicodeAttribute(null=True)
 
     by_citizen = ByCitizen()
+
+
+class PaymentsByCitizen(GlobalSecondaryIndex["PaymentItem"]):  # type: ignore[no-untyped-call]
+    """A person's payments: the same index as ``ByCitizen``, read as payments."""
+
+    class Meta:
+        index_name = "by-citizen"
+        projection = AllProjection()
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class PaymentItem(StoreModel):
+    """A payment, in the ``payment`` table beside the debts it pays (the table is ``DebtItem``'s)."""
+
+    Meta = model_meta("payment")
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="payment")
+    citizen_id = UnicodeAttribute()
+    charges = UnicodeAttribute()  # JSON: [{debt_id, amount_cents, stage, legal_source}]
+    method = UnicodeAttribute()
+    order = UnicodeAttribute()
+    state = UnicodeAttribute()
+    agent = UnicodeAttribute(null=True)
+    purpose = UnicodeAttribute(null=True)
+    outcome_code = NumberAttribute(null=True)
+    authorisation_code = UnicodeAttribute(null=True)
+    refund_due = UnicodeAttribute(default="[]")  # JSON: debt ids
+    created_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    version = NumberAttribute()
+
+    by_citizen = PaymentsByCitizen()
+
+
+class OrderItem(StoreModel):
+    """A Redsys order number and the payment it belongs to."""
+
+    Meta = model_meta("payment")
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="order")
+    payment_id = UnicodeAttribute()
 
 
 def _debt(item: DebtItem) -> Debt:
@@ -65,6 +120,30 @@ def _debt(item: DebtItem) -> Debt:
         received_at=received_at,
         status="paid" if item.status == "paid" else "pending",
         version=int(item.version),
+        claimed_by=item.claimed_by,
+        paid_by=item.paid_by,
+    )
+
+
+def _payment(item: PaymentItem) -> Payment:
+    created_at: datetime = item.created_at
+    finished_at: datetime | None = item.finished_at
+    charges: list[dict[str, Any]] = json.loads(item.charges)
+    return Payment(
+        id=item.id,
+        citizen_id=item.citizen_id,
+        charges=tuple(Charge(**charge) for charge in charges),
+        method="bizum" if item.method == "bizum" else "card",
+        order=item.order,
+        created_at=created_at,
+        state=item.state,  # type: ignore[arg-type]  # written from payments.State only
+        agent=item.agent,
+        purpose=item.purpose,
+        outcome_code=None if item.outcome_code is None else int(item.outcome_code),
+        authorisation_code=item.authorisation_code or "",
+        finished_at=finished_at,
+        refund_due=tuple(json.loads(item.refund_due or "[]")),
+        version=int(item.version),
     )
 
 
@@ -78,8 +157,9 @@ class DynamoPaymentStore:
             return None
 
     def fetch_by_citizen(self, citizen_id: str) -> list[Debt]:
-        """One Query of ``by-citizen`` (every page of it)."""
-        return [_debt(item) for item in DebtItem.by_citizen.query(citizen_id)]
+        """One Query of ``by-citizen`` (every page of it), its debts only (the person's payments share the
+        index: ``pay-`` sorts between ``fine-`` and ``receipt-``, so no key condition leaves them out)."""
+        return [_debt(item) for item in DebtItem.by_citizen.query(citizen_id) if item.kind in ("fine", "tax-receipt")]
 
     def stage(self, uow: UnitOfWork, debt: Debt, previous: Debt | None) -> None:
         """The whole debt, if it is still as read (absent, or at ``previous``'s version); tag ``debt``."""
@@ -96,9 +176,62 @@ class DynamoPaymentStore:
             received_at=debt.received_at,
             status=debt.status,
             version=debt.version,
+            claimed_by=debt.claimed_by,
+            paid_by=debt.paid_by,
         )
         uow.put(item, condition=condition, tag="debt")
 
     def stage_erase(self, uow: UnitOfWork, debt: Debt) -> None:
         """An RGPD erasure of a debt past its legal period."""
         uow.delete(DebtItem(debt.id), tag="debt-erasure")
+
+    def fetch_payment(self, payment_id: str) -> Payment | None:
+        if not payment_id.startswith("pay-"):
+            return None
+        try:
+            return _payment(PaymentItem.get(payment_id, consistent_read=True))
+        except PaymentItem.DoesNotExist:
+            return None
+
+    def fetch_payments_by_citizen(self, citizen_id: str) -> list[Payment]:
+        """One Query of ``by-citizen``, from ``pay-`` to just before ``pay.`` (the person's payments only)."""
+        return [_payment(item) for item in PaymentItem.by_citizen.query(citizen_id, PaymentItem.id.startswith("pay-"))]
+
+    def fetch_payment_of_order(self, order: str) -> Payment | None:
+        """Two reads: the order's item, then its payment."""
+        try:
+            payment_id = OrderItem.get(f"order-{order}", consistent_read=True).payment_id
+        except OrderItem.DoesNotExist:
+            return None
+        return self.fetch_payment(payment_id)
+
+    def stage_payment(self, uow: UnitOfWork, payment: Payment, previous: Payment | None) -> None:
+        """The payment if still as read (tag ``payment``); a new one with its order (tag ``order``), only if no
+        attempt holds that number."""
+        condition: Condition = (
+            PaymentItem.id.does_not_exist() if previous is None else PaymentItem.version == previous.version
+        )
+        charges = [
+            {"debt_id": c.debt_id, "amount_cents": c.amount_cents, "stage": c.stage, "legal_source": c.legal_source}
+            for c in payment.charges
+        ]
+        item = PaymentItem(
+            payment.id,
+            citizen_id=payment.citizen_id,
+            charges=json.dumps(charges),
+            method=payment.method,
+            order=payment.order,
+            state=payment.state,
+            agent=payment.agent,
+            purpose=payment.purpose,
+            outcome_code=payment.outcome_code,
+            authorisation_code=payment.authorisation_code or None,
+            refund_due=json.dumps(list(payment.refund_due)),
+            created_at=payment.created_at,
+            finished_at=payment.finished_at,
+            version=payment.version,
+        )
+        uow.put(item, condition=condition, tag="payment")
+        if previous is None or previous.order != payment.order:
+            order = OrderItem(f"order-{payment.order}", payment_id=payment.id)
+            uow.put(order, condition=OrderItem.id.does_not_exist(), tag="order")

@@ -21,6 +21,9 @@ ROUTES = [(capability, route) for capability, routes in discover_routes().items(
 PUBLIC = {  # what anyone may read: no personal data
     ("GET", "/v1/consent-terms"),  # published consent texts
     ("GET", "/v1/flags"),  # the micro-apps' flags: app names, district codes, shares (every function polls it)
+    # Redsys's merchant notification: trusted by its HMAC signature, not a bearer token; it answers only the
+    # payment's id and state to the gateway that signed it
+    ("POST", "/v1/payments/redsys/notifications"),
 }
 
 

@@ -458,16 +458,19 @@ def test_openapi_passes_the_spec_validator() -> None:
 
 
 def _problem_slugs() -> set[str]:
-    """The slug of every PicError subclass defined in functions/ (the kernel and every capability)."""
+    """The slug of every PicError subclass PIC can answer: the kernel's and those of every module of every
+    capability (but the web channel's API client, whose errors carry the API's own problems to a page)."""
     modules = [errors] + [
         importlib.import_module(f"functions.{path.parent.name}.{path.stem}")
-        for path in sorted((REPO_ROOT / "functions").glob("*/service.py"))
+        for path in sorted((REPO_ROOT / "functions").glob("*/*.py"))
+        if path.stem not in ("__init__", "main", "__main__")
+        and path.relative_to(REPO_ROOT).as_posix() != "functions/web/api.py"
     ]
     return {
         cls.slug
         for module in modules
         for _, cls in inspect.getmembers(module, inspect.isclass)
-        if issubclass(cls, errors.PicError)
+        if issubclass(cls, errors.PicError) and cls.__module__ == module.__name__
     }
 
 

@@ -57,6 +57,9 @@ SHOWS = {
         "then 10369",  # + 5 % after it (LGT art. 28.2)
         "Access-Purpose",  # the agent without a purpose, refused saying why
         '"view": "summary"',  # with one, the summary level 1 may see
+        "created 10000 to https://sis-t.redsys.es:25443/sis/realizarPago",  # the Redsys form, for today's amount
+        "paymethods z",  # Bizum
+        "409 /problems/payment-in-progress",  # the second payment of the same fine
     ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}

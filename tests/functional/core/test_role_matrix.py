@@ -27,6 +27,8 @@ from local.idp import KID, ensure_key
 from tests.contract.test_route_table import ACTIONS
 from tests.functional.notification_support import UPSERTED, send_event
 
+FINE = "es.madrid.pic.fine.issued.v1"
+
 pytestmark = pytest.mark.functional
 
 PURPOSE = "CITA-0042"
@@ -79,6 +81,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "interaction.record": {"citizen": AGENTS | {"system"}},
     "interaction.read": {"citizen": ON_A_CITIZEN},
     "debt.read": {"citizen": ON_A_CITIZEN},
+    "payment.create": {"citizen": ON_A_CITIZEN},
+    "payment.read": {"citizen": ON_A_CITIZEN},
     "rgpd.request": {"citizen": ON_A_CITIZEN},
     "rgpd.read": {"citizen": ON_A_CITIZEN},
     "rgpd.extend": {"citizen": AGENTS},
@@ -192,6 +196,13 @@ def world(platform: Platform) -> World:
             headers=system,
         )
     )
+    fine_id = f"MATRIX-{uuid.uuid4().hex[:10]}"
+    send_event(platform, FINE, _fine(citizen, fine_id), source="/legacy/multas", event_id=str(uuid.uuid4()))
+    platform.wait_for(
+        lambda: platform.http.get(url(f"/v1/citizens/{citizen}/debts"), headers=me, timeout=10).json()["debts"],
+        what="the fine",
+    )
+    payment = _ok(platform.http.post(url("/v1/payments"), json=_payment(f"fine-{fine_id}"), headers=me))
     request = _ok(
         platform.http.post(url(f"/v1/citizens/{citizen}/rgpd-requests"), json={"right": "access"}, headers=me)
     )
@@ -212,6 +223,8 @@ def world(platform: Platform) -> World:
         "notification_id": note["id"],
         "bulk_id": bulk["id"],
         "request_id": rid,
+        "payment_id": payment["id"],
+        "debt_id": f"fine-{fine_id}",
         "review_id": "rev-none-such",
         "flag": "events",  # a coming micro-app (off): the matrix's empty body changes nothing (422)
     }
@@ -228,6 +241,22 @@ def _interaction(citizen: str) -> dict[str, Any]:
         "topic": "Duda sobre el padrón",
         "started_at": datetime.now(UTC).isoformat(),
     }
+
+
+def _fine(citizen: str, fine_id: str) -> dict[str, Any]:
+    return {
+        "fine_id": fine_id,
+        "citizen_id": citizen,
+        "infraction": {"article": "RGC art. 94.2.e", "description": "Estacionar en zona de carga y descarga"},
+        "severity": "grave",
+        "regime": "traffic",
+        "amount_cents": 20000,
+        "notified_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def _payment(debt_id: str) -> dict[str, Any]:
+    return {"debt_ids": [debt_id], "method": "card"}
 
 
 def _template() -> dict[str, Any]:
@@ -247,10 +276,13 @@ def _path(route: Route, params: dict[str, str]) -> str:
 
 
 def _body(route: Route, world: World) -> Any:
-    """What each route is sent: the interaction to record (its body names the citizen), else an empty object —
+    """What each route is sent: the interaction to record and the payment to make (their bodies name the
+    citizen), else an empty object —
     enough to tell a refusal (403, decided before the body is read) from a caller let through (422 or 2xx)."""
     if route.rule == "/v1/interactions" and route.method == "POST":
         return _interaction(world.citizen)
+    if route.rule == "/v1/payments" and route.method == "POST":  # the citizen's fine, already being paid: 409
+        return _payment(world.params["debt_id"])
     return {} if route.method in ("POST", "PUT") else None
 
 

@@ -271,7 +271,7 @@ def test_a_queue_manager_visit_about_a_source_record_is_logged_once_and_reaches_
         for e in platform.events(LOGGED, subject)
         if e["data"]["interaction"]["interaction_id"] == body["interaction_id"]
     ]
-    assert len(mine) == 1
+    assert len(mine) == 1, [(e["id"], e.get("source"), e.get("time")) for e in mine]
     found = wait_position(
         platform,
         person["citizen_id"],

@@ -7,14 +7,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from functions.core.store import UnitOfWork
+from functions.payment.handlers import Gateway
+from functions.payment.payments import Payment
+from functions.payment.redsys import Merchant
 from functions.payment.service import Debt
 from tests.unit.fakes import Ledger
+
+# Redsys's public test merchant, the notifications to the local platform's address
+TEST_GATEWAY = Gateway(
+    Merchant.test(), "http://127.0.0.1:8080/v1/payments/redsys/notifications", "http://127.0.0.1:8080/app/payments"
+)
 
 
 @dataclass
 class FakePaymentStore:
     ledger: Ledger = field(default_factory=Ledger)
     debts: dict[str, Debt] = field(default_factory=dict)
+    payments: dict[str, Payment] = field(default_factory=dict)
+    orders: dict[str, str] = field(default_factory=dict)
 
     def commit(self, uow: UnitOfWork) -> None:
         self.ledger.commit(uow)
@@ -32,3 +42,23 @@ class FakePaymentStore:
     def stage_erase(self, uow: UnitOfWork, debt: Debt) -> None:
         apply = lambda: self.debts.pop(debt.id, None)  # noqa: E731
         self.ledger.stage(uow, f"debt#{debt.id}", None, apply, any_version=True)
+
+    def fetch_payment(self, payment_id: str) -> Payment | None:
+        return self.payments.get(payment_id)
+
+    def fetch_payments_by_citizen(self, citizen_id: str) -> list[Payment]:
+        return sorted((p for p in self.payments.values() if p.citizen_id == citizen_id), key=lambda p: p.id)
+
+    def fetch_payment_of_order(self, order: str) -> Payment | None:
+        payment_id = self.orders.get(order)
+        return self.payments.get(payment_id) if payment_id else None
+
+    def stage_payment(self, uow: UnitOfWork, payment: Payment, previous: Payment | None) -> None:
+        expected = None if previous is None else previous.version
+        self.ledger.stage(
+            uow, f"payment#{payment.id}", expected, lambda: self.payments.__setitem__(payment.id, payment)
+        )
+        if previous is None or previous.order != payment.order:
+            self.ledger.stage(
+                uow, f"order#{payment.order}", None, lambda: self.orders.__setitem__(payment.order, payment.id)
+            )

@@ -13,15 +13,14 @@ import pytest
 
 from events.payment import FineIssued, TaxReceiptIssued
 from functions.core.errors import LostRaceError
-from functions.core.policy import EmbeddedPolicy
 from functions.core.retry import retry_on_conflict
 from functions.payment import handlers, service
 from functions.payment.handlers import PaymentPorts
 from tests.unit.fakes import FixedClock, events_in
+from tests.unit.payment.conftest import T0
 from tests.unit.payment.fakes import FakePaymentStore
 from tests.unit.rgpd_support import rgpd_request
 
-T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 CITIZEN = "c-lucia"
 MULTAS = "/legacy/multas"
 
@@ -51,21 +50,6 @@ def receipt(**overrides: Any) -> TaxReceiptIssued:
         "voluntary_period": {"start": "2026-03-01", "end": "2026-06-30"},
     }
     return TaxReceiptIssued.model_validate({**data, **overrides})
-
-
-@pytest.fixture
-def store() -> FakePaymentStore:
-    return FakePaymentStore()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def ports(store: FakePaymentStore, policy: EmbeddedPolicy, clock: FixedClock) -> PaymentPorts:
-    return PaymentPorts(store=store, policy=policy, clock=clock)
 
 
 def issue(ports: PaymentPorts, store: FakePaymentStore, issued: FineIssued | TaxReceiptIssued) -> int:

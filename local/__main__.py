@@ -114,6 +114,9 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "PIC_SMTP_PORT": str(args.smtp_port),
         "PIC_SMS_URL": f"{base}/dev/sms/messages",
         "PIC_PUSH_URL": f"{base}/dev/push/messages",
+        # PAY: the local Redsys (Redsys's public test merchant); citizens come back to the app's payments
+        "PIC_REDSYS_URL": os.environ.get("PIC_REDSYS_URL", f"{base}/dev/redsys/realizarPago"),
+        "PIC_PAYMENT_RETURN_URL": os.environ.get("PIC_PAYMENT_RETURN_URL", f"{base}/app/payments"),
         # the supervisor: its children die with it, and the gateway's /healthz checks it and every part
         "PIC_SUPERVISOR_PID": str(os.getpid()),
     }
@@ -169,6 +172,7 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
         f"  notification sinks e-mail: SMTP capture on 127.0.0.1:{env['PIC_SMTP_PORT']}, read at {base}/dev/mail",
         f"                     SMS provider: POST {env['PIC_SMS_URL']}, read at {base}/dev/sms",
         f"                     push provider: POST {env['PIC_PUSH_URL']}, read at {base}/dev/push  (?to= filters)",
+        f"  Redsys (local)     POST {env['PIC_REDSYS_URL']}: its payment page; orders at {base}/dev/redsys/orders",
         "  notification release  its own process (python -m local.parts notification-release): sends what quiet"
         " hours deferred, when they end",
         f"  this platform's addresses, for the local tools: {Path(env['PIC_DATA_DIR']) / PLATFORM_FILE}",

@@ -15,6 +15,7 @@
   ``POST /token``: its OpenID Connect provider for the citizen app (code flow with PKCE);
 - ``/dev/deadletters`` (+ ``POST /dev/deadletters/<id>/replay``), ``/dev/events``, ``/dev/pending`` (what is
   still to be delivered or published), ``/dev/seed`` (+ ``POST /dev/seed/person``, ``local.seed_api``);
+  ``/dev/redsys/`` (the local Redsys: its payment page and merchant notifications, ``local.redsys_sandbox``);
   ``GET /healthz``.
 """
 
@@ -53,6 +54,7 @@ from functions.core.http import parse_json
 from functions.core.outbox import pending_events
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.core.settings import REPO_ROOT, get_settings
+from functions.payment.redsys import Merchant
 from local import lifeline
 from local.broker import (
     INGRESS_BROKER,
@@ -76,6 +78,7 @@ from local.idp import (
 )
 from local.manifests import FunctionService, Manifests, load
 from local.notify_sinks import ProviderSinks  # NOT: local e-mail/SMS/push sinks
+from local.redsys_sandbox import RedsysSandbox
 from local.seed_api import SeedApi
 from local.senders import DISPATCHER_NAMESPACE_PREFIX, SenderPolicies, TokenVerifier, subscriber_audience
 
@@ -134,6 +137,9 @@ class Gateway:
         self.policy = EmbeddedPolicy(PolicyBundle.load(settings.policies_dir))
         self.notify_sinks = ProviderSinks(data_dir)  # NOT: /dev/mail, /dev/sms, /dev/push
         self.seed = SeedApi(data_dir, base_url, self.broker.pending_deliveries)  # /dev/seed, /dev/seed/person
+        # PAY: the local Redsys under /dev/redsys/, on the terminal the payment function signs for
+        terminal = Merchant(settings.redsys_merchant_code, settings.redsys_terminal, settings.redsys_key, "")
+        self.redsys = RedsysSandbox(data_dir, terminal)
         self._dynamodb = boto3.client(
             "dynamodb",
             endpoint_url=settings.dynamodb_endpoint,
@@ -197,6 +203,7 @@ class Gateway:
             ("GET", "/dev/pending"): self.pending,
             **self.notify_sinks.handlers(),  # NOT: /dev/mail, /dev/sms, /dev/push and the provider endpoints
             **self.seed.handlers(),  # the seed's state and a fresh person for a walk-through
+            **self.redsys.handlers(),  # the local Redsys: its payment page and merchant notifications
         }
         try:
             handler = handlers.get((request.method, request.path.rstrip("/") or "/"))

@@ -57,9 +57,14 @@ SHOWS = {
         "then 10369",  # + 5 % after it (LGT art. 28.2)
         "Access-Purpose",  # the agent without a purpose, refused saying why
         '"view": "summary"',  # with one, the summary level 1 may see
-        "created 10000 to https://sis-t.redsys.es:25443/sis/realizarPago",  # the Redsys form, for today's amount
+        "created 10000 to http://127.0.0.1:",  # the Redsys form, for today's amount, to the local Redsys
         "paymethods z",  # Bizum
         "409 /problems/payment-in-progress",  # the second payment of the same fine
+        "<h1>Pago con tarjeta o Bizum",  # the local Redsys's payment page
+        "303 back to http://127.0.0.1:",  # to URLOK, after the notification was stored
+        "payment success 10000",
+        "fine paid",
+        '"merchant_status": 200',  # a retried notification, answered and changing nothing
     ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}

@@ -120,6 +120,7 @@ ROUTES = [
         "The citizen's fines and tax receipts, with what is due today, until when and what changes after",
         action="debt.read",
         reads=Reads("debts", ("taxes", "fines"), debts_summary),
+        app="pay",
     ),
     Route(
         "/v1/payments",
@@ -132,6 +133,7 @@ ROUTES = [
         links={"payment_id": "/id"},
         action="payment.create",
         citizen=citizen_of_payment_request,
+        app="pay",
     ),
     Route(
         "/v1/payments/<payment_id>",
@@ -141,6 +143,7 @@ ROUTES = [
         action="payment.read",
         citizen=citizen_of_payment,
         reads=Reads("payments", ("taxes", "fines"), payments.summary),
+        app="pay",
     ),
     Route(
         "/v1/payments/redsys/notifications",

@@ -63,12 +63,16 @@ class Api:
         body: Any = None,
         params: dict[str, str] | None = None,
         purpose: str = "",
+        idempotency_key: str = "",
     ) -> Any:
         """The JSON answer of ``method path`` (None for 204), or ``ApiProblem``. An agent's ``purpose`` goes in
-        the ``Access-Purpose`` header: the policy requires it and the access log records it."""
+        the ``Access-Purpose`` header: the policy requires it and the access log records it. An
+        ``idempotency_key`` (a form's, sent twice by a double click) makes the write answer once."""
         headers = {"Authorization": f"Bearer {token}", "traceparent": traceparent, "Accept": "application/json"}
         if purpose:
             headers[PURPOSE_HEADER] = purpose
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         try:
             response = self.http.request(
                 method, self.base_url.rstrip("/") + path, json=body, params=params, headers=headers, timeout=TIMEOUT

@@ -24,6 +24,7 @@ APPS = (
     MicroApp("consents", "/app/consents", "nav.consents"),
     MicroApp("alerts", "/app/alerts", "nav.alerts"),
     MicroApp("inbox", "/app/inbox", "nav.inbox"),
+    MicroApp("pay", "/app/pay", "nav.pay"),
     MicroApp("my-data", "/app/my-data", "nav.my_data"),
 )
 

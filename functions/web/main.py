@@ -9,6 +9,7 @@ Sign-in is OpenID Connect's code flow with PKCE (``oidc.py``); sessions are serv
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ import functions_framework
 
 from functions.core.errors import NotFoundError
 from functions.core.madrid import zones
-from functions.web import admin, apps, desk, rights_form, service
+from functions.web import admin, apps, desk, i18n, rights_form, service
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
 from functions.web.i18n import LANGUAGES
@@ -280,6 +281,49 @@ def mark_read(ctx: PageContext, notification_id: str) -> flask.Response:
     return redirect(f"/app/inbox#message-{notification_id}")
 
 
+# ---- pay: fines and taxes ---------------------------------------------------------------------------------------
+
+PAYMENT_ID = re.compile(r"^pay-[0-9a-f]{32}$")
+PAY_KEY = re.compile(r"^[0-9a-f-]{36}$")
+
+
+def pay_page(ctx: PageContext, errors: dict[str, str] | None = None, status: int = 200) -> flask.Response:
+    """The person's debts: what is due today, until when and what after, the notice to read before paying,
+    and the form that pays the chosen ones by card or Bizum. The form carries a fresh Idempotency-Key, so
+    that a double click answers the same payment."""
+    debts = ctx.api("GET", ctx.citizen_path("/debts"))["debts"]
+    return render(ctx, "pay.html", status, debts=debts, errors=errors or {}, key=str(uuid.uuid4()))
+
+
+def start_payment(ctx: PageContext) -> flask.Response:
+    """The chosen debts paid through the API; the page that sends the browser on to the gateway's form."""
+    form = ctx.request.form
+    debt_ids, method, key = form.getlist("debt")[:20], form.get("method", ""), form.get("key", "")
+    if not debt_ids:
+        return pay_page(ctx, {"debt": ctx.t("pay.choose_one")}, 422)
+    if method not in ("card", "bizum"):
+        return pay_page(ctx, {"method": ctx.t("pay.choose_method")}, 422)
+    body = {"debt_ids": debt_ids, "method": method}
+    try:
+        payment = ctx.api("POST", "/v1/payments", body, idempotency_key=key if PAY_KEY.match(key) else "")
+    except ApiProblem as problem:
+        if problem.status in (409, 422):
+            detail = i18n.translate_or(ctx.lang, f"problem.{problem.slug}", problem.detail)
+            return pay_page(ctx, {"form": detail}, problem.status)
+        raise
+    return render(ctx, "pay_redirect.html", payment=payment)
+
+
+def payment_page(ctx: PageContext, payment_id: str) -> flask.Response:
+    """Where the gateway sends the citizen back: the payment as PIC stored it (the return itself decides
+    nothing); while no notification has arrived, the state region asks again every few seconds."""
+    if not PAYMENT_ID.match(payment_id):
+        raise NotFoundError(f"no payment {payment_id[:80]!r}")
+    payment = ctx.api("GET", f"/v1/payments/{payment_id}")
+    template = "payment_state.html" if ctx.request.headers.get("HX-Request") else "payment.html"
+    return render(ctx, template, payment=payment)
+
+
 # ---- my data: rights requests and the access log --------------------------------------------------------------
 
 
@@ -407,6 +451,9 @@ PAGES = [
     Page("/app/alerts/<subscription_id>/delete", "POST", unsubscribe, "Unsubscribe", app="alerts"),
     Page("/app/inbox", "GET", inbox_page, "In-app messages", app="inbox"),
     Page("/app/inbox/<notification_id>/read", "POST", mark_read, "Mark a message read", app="inbox"),
+    Page("/app/pay", "GET", pay_page, "Fines and taxes: what is due today, and paying them", app="pay"),
+    Page("/app/pay", "POST", start_payment, "Pay the chosen debts by card or Bizum (on to Redsys)", app="pay"),
+    Page("/app/payments/<payment_id>", "GET", payment_page, "A payment's outcome (the gateway's way back)", app="pay"),
     Page("/app/my-data", "GET", my_data_page, "Rights requests and the access log", app="my-data"),
     Page("/app/my-data/requests", "POST", open_request, "Request access, erasure or rectification", app="my-data"),
     Page("/app/my-data/requests/<request_id>", "GET", request_page, "One request's state", app="my-data"),

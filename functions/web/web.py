@@ -16,6 +16,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import flask
 import jinja2
@@ -40,10 +41,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "pic_lang"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    "form-action 'self'{gateway}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
@@ -54,6 +54,15 @@ MAX_FORM_BYTES = 64 * 1024
 
 Access = Literal["public", "session", "agent", "admin"]
 DESK = "/desk/"
+
+
+@cache
+def csp(gateway_url: str) -> str:
+    """The pages' Content-Security-Policy: forms go to this app, and to the payment gateway (Redsys's
+    realizarPago: the pay page's form is posted there by the citizen's browser)."""
+    parts = urlsplit(gateway_url)
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+    return CSP.format(gateway=f" {origin}" if origin else "")
 
 
 @dataclass(frozen=True)
@@ -88,11 +97,18 @@ class PageContext:
         return i18n.translate(self.lang, key, **values)
 
     def api(
-        self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None, purpose: str = ""
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        purpose: str = "",
+        idempotency_key: str = "",
     ) -> Any:
         """The public API as the signed-in person; an agent's calls carry the purpose they stated."""
+        token, trace = self.me.access_token, self.traceparent
         return self.ports.api.call(
-            method, path, self.me.access_token, self.traceparent, body=body, params=params, purpose=purpose
+            method, path, token, trace, body=body, params=params, purpose=purpose, idempotency_key=idempotency_key
         )
 
     def citizen_path(self, rest: str = "") -> str:
@@ -163,6 +179,7 @@ class WebFunction:
         for name, value, options in ctx.cookies:
             response.set_cookie(name, value, **options)
         response.headers.update(SECURITY_HEADERS)
+        response.headers["Content-Security-Policy"] = csp(ports.settings.redsys_url)
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers["traceparent"] = traceparent
         return response

@@ -6,3 +6,11 @@ if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(function () {});
   });
 }
+// The pay page's way on to the payment gateway: its form (the gateway's signed fields) is sent at once; without
+// this file the person presses its button.
+document.addEventListener("DOMContentLoaded", function () {
+  var gateway = document.querySelector("form[data-autosubmit]");
+  if (gateway) {
+    gateway.submit();
+  }
+});

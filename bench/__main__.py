@@ -2,7 +2,7 @@
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
-``flags``, ``payment``, ``web``) and replaces only their sections of ``docs/benchmarks.md``."""
+``flags``, ``payment``, ``payments``, ``web``) and replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import c360, c360_events, coldstart, cpu, latency, pipeline, policy, reads, rgpd, senders, store_calls, web
+from bench import (
+    c360,
+    c360_events,
+    coldstart,
+    cpu,
+    latency,
+    payments_e2e,  # payments end to end through the local Redsys (PAY)
+    pipeline,
+    policy,
+    reads,
+    rgpd,
+    senders,
+    store_calls,
+    web,
+)
 from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import notifications as notify  # NOT
 from bench import payment as payment_bench  # fines and taxes (PAY)
@@ -193,9 +207,11 @@ def run_parts(parts: list[str]) -> int:
     latencies: list[Figure] = []
     coldstarts: list[Figure] = []
     pages: list[Figure] = []
-    if {"latency", "coldstart", "web"} & set(parts):
+    if {"latency", "coldstart", "web", "payments"} & set(parts):
 
         def run(platform: Platform, endpoint: str) -> list[Figure]:
+            if "payments" in parts:  # records its own section
+                show(payments_e2e.run(platform))
             if "web" in parts:
                 pages.extend(web.run(platform))
                 show(pages)
@@ -216,8 +232,9 @@ def run_parts(parts: list[str]) -> int:
     return 0
 
 
-PARTS = ("cpu", "policy", "latency", "coldstart", "store-calls", "flags", "payment", "web")
+PARTS = ("cpu", "policy", "latency", "coldstart", "store-calls", "flags", "payment", "payments", "web")
 OWN_SECTIONS = (
+    "payments end to end",
     "policies on the deployed path",
     "latency at light load",
     "cold start per function",
@@ -278,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
                 ("reads at light load", lambda: reads.run(platform)),
                 # the citizen web app: a page's HTML served and the app shell's weight (issue 13)
                 ("citizen web app", lambda: web.run(platform)),
+                # PAY: payments through the local Redsys, notifications once and three times (its own section)
+                ("payments end to end", lambda: payments_e2e.run(platform)),
                 # NOT: notifications and alerts
                 ("notifications in process", notify.decide_in_process),
                 ("notifications pipeline", lambda: notify.pipeline(platform, count=1000)),

@@ -18,6 +18,7 @@ from typing import Any
 from events.citizen import CitizenUpdated
 from events.consent import ConsentChanged
 from events.interaction import InteractionLogged
+from events.payment import FinePaid, TaxReceiptPaid
 from events.position import PositionItemUpserted
 from events.rgpd import RgpdFlagsChanged, RgpdRequestCompleted, RgpdRequestOpened
 from functions.core.clock import Clock
@@ -129,6 +130,13 @@ def project_interaction(data: InteractionLogged, ports: PositionPorts) -> UnitOf
         return _stage_own_fact(about.citizen_id, item, ports.store)
     assert about.record is not None  # the model requires one of the two
     return _fold_into_record(about.record.source, about.record.local_id, item, ports.store)
+
+
+def project_paid(data: FinePaid | TaxReceiptPaid, ports: PositionPorts) -> UnitOfWork:
+    """A debt paid through PIC, shown paid in its section (unless the person's erasure covers it)."""
+    if _erased_before(data.citizen_id, data.paid_at, "payment", ports.store):
+        return UnitOfWork()
+    return _stage_own_fact(data.citizen_id, service.paid_item(data), ports.store)
 
 
 def _stage_own_fact(citizen_id: str, item: service.Item, store: PositionStore) -> UnitOfWork:

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from events.citizen import CitizenUpdated
 from events.consent import ConsentChanged
 from events.interaction import InteractionLogged
+from events.payment import FinePaid, TaxReceiptPaid
 from events.position import PositionItemUpserted
 from events.rgpd import RgpdFlagsChanged, RgpdRequestCompleted, RgpdRequestOpened
 from functions.core.cloudevent import EventContext, EventFunction
@@ -126,6 +127,12 @@ def on_interaction_logged(ctx: EventContext, data: Any) -> UnitOfWork:
     return handlers.project_interaction(data, ports())
 
 
+def on_debt_paid(ctx: EventContext, data: Any) -> UnitOfWork:
+    """A fine or a tax receipt paid through PIC (PAY)."""
+    assert isinstance(data, FinePaid | TaxReceiptPaid)
+    return handlers.project_paid(data, ports())
+
+
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, RgpdRequestOpened)
     return handlers.answer_rights(data, ports(), ctx.traceparent)
@@ -148,6 +155,8 @@ event_api = EventFunction(
         "es.madrid.pic.citizen.updated.v1": on_citizen_updated,
         "es.madrid.pic.consent.changed.v1": on_consent_changed,
         "es.madrid.pic.interaction.logged.v1": on_interaction_logged,
+        "es.madrid.pic.fine.paid.v1": on_debt_paid,
+        "es.madrid.pic.tax.receipt.paid.v1": on_debt_paid,
         "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
         "es.madrid.pic.rgpd.flags.changed.v1": on_rgpd_flags_changed,
         "es.madrid.pic.rgpd.request.completed.v1": on_rgpd_request_completed,

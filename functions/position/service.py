@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged
 from events.interaction import InteractionLogged
+from events.payment import FinePaid, TaxReceiptPaid
 from events.position import PositionItemUpserted
 from functions.core.errors import PicError
 
@@ -42,6 +43,8 @@ SECTIONS: tuple[str, ...] = (
 CONSENT_SOURCE = "/pic/consent"
 CONSENT_AREA = "atencion-ciudadania"
 INTERACTION_SOURCE = "/pic/interaction"
+PAYMENT_SOURCE = "/pic/payment"
+PAYMENT_AREA = "hacienda"
 View = Literal["full", "detail", "summary", "hidden"]
 VIEW_RANK: dict[str, int] = {"hidden": 0, "summary": 1, "detail": 2, "full": 3}
 
@@ -150,7 +153,7 @@ def newer_flags(candidate: datetime, current: Flags) -> bool:
 
 
 # The PIC domain whose erasure covers a fact about the golden record, by the fact's source (links: C360).
-SOURCE_DOMAINS = {CONSENT_SOURCE: "consent", INTERACTION_SOURCE: "interaction"}
+SOURCE_DOMAINS = {CONSENT_SOURCE: "consent", INTERACTION_SOURCE: "interaction", PAYMENT_SOURCE: "payment"}
 LINK_DOMAIN = "citizen"
 
 
@@ -264,6 +267,35 @@ def interaction_item(logged: InteractionLogged) -> Item:
         area=i.area,
         special_category=False,
         as_of=logged.recorded_at,
+        removed=False,
+        body=body,
+        digest=digest(body),
+    )
+
+
+def paid_item(paid: FinePaid | TaxReceiptPaid) -> Item:
+    """A debt paid through PIC, in its section (fines, taxes), under the area that collects it: what was charged,
+    when, how, and the rule that priced it. Keyed by the debt, so that it stands beside what the area system
+    itself says of it (its own key, its own source)."""
+    fine = isinstance(paid, FinePaid)
+    body = {
+        "item_id": paid.debt_id,
+        "status": "paid",
+        "title": f"Multa {paid.fine_id} pagada" if isinstance(paid, FinePaid) else f"Recibo {paid.receipt_id} pagado",
+        "amount_eur": _json(Decimal(paid.amount_cents) / 100),
+        "due_date": None,
+        "starts_at": None,
+        "valid_until": None,
+        "reference": paid.payment_id,
+        "attributes": {"method": paid.method, "stage": paid.stage, "legal_source": paid.legal_source},
+    }
+    return Item(
+        section="fines" if fine else "taxes",
+        key=f"{PAYMENT_SOURCE}#{paid.debt_id}",
+        source=PAYMENT_SOURCE,
+        area=PAYMENT_AREA,
+        special_category=False,
+        as_of=paid.paid_at,
         removed=False,
         body=body,
         digest=digest(body),

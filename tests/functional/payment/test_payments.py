@@ -20,6 +20,7 @@ from local.harness import Platform
 from tests.functional.consent_support import assert_problem
 from tests.functional.notification_support import send_event
 from tests.functional.payment.test_debts import FINE, debts, fine, wait_for_debts
+from tests.functional.position.test_position import wait_position
 
 pytestmark = pytest.mark.functional
 
@@ -92,6 +93,13 @@ def test_a_citizen_pays_a_fine_by_card_and_the_signed_notification_marks_it_paid
     platform.settle(payment["id"])
     assert len(platform.events(FINE_PAID, citizen)) == 1
     assert len(platform.events(SUCCEEDED, citizen)) == 1
+
+    # AND the global position shows the fine paid, at what was charged
+    found = wait_position(
+        platform, citizen, lambda s: any(i["status"] == "paid" for i in s.get("fines", {}).get("items", [])), "paid"
+    )
+    (shown_fine,) = [i for i in found["fines"]["items"] if i["item_id"] == debt_id]
+    assert (shown_fine["amount_eur"], shown_fine["reference"]) == ("100", payment["id"])
 
     # AND paying it again is refused before anything reaches the gateway
     assert_problem(create(platform, me, [debt_id]), 422, "debt-already-paid")

@@ -15,6 +15,7 @@ from events.base import EventData
 from events.citizen import CitizenUpdated
 from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged
 from events.interaction import InteractionLogged
+from events.payment import FinePaid
 from events.position import PositionItemUpserted
 from events.rgpd import RgpdFlagsChanged
 from functions.core.auth import Subject
@@ -288,3 +289,26 @@ def test_the_citizen_sees_their_whole_position_with_upcoming_dates_from_the_cloc
         "next_date": "2026-06-30",
     }
     assert taxes["items"][0]["attributes"] == {"cadastral_reference": "9872023VK"}
+
+
+# ---- debts paid through PIC (PAY) ---------------------------------------------------------------------------
+
+
+def fine_paid(at: datetime, fine_id: str = "MUL-2026-7") -> FinePaid:
+    return FinePaid(
+        debt_id=f"fine-{fine_id}", fine_id=fine_id, citizen_id=CITIZEN, amount_cents=10000, stage="early-payment",
+        legal_source="RDL 6/2015, art. 94", payment_id="pay-" + "a" * 32, method="bizum", paid_at=at,
+    )  # fmt: skip
+
+
+def test_a_fine_paid_through_pic_shows_paid_in_fines_once(ports: PositionPorts, store: FakePositionStore) -> None:
+    # GIVEN the fine paid, delivered twice (a redelivery)
+    paid = fine_paid(T0)
+    store.commit(handlers.project_paid(paid, ports))
+    again = handlers.project_paid(paid, ports)
+
+    # THEN the redelivery stages nothing, and the person's fines show it paid, at what was charged
+    assert len(again) == 0
+    (item,) = section(read(ports, Subject(CITIZEN, "citizen")).body, "fines")["items"]
+    assert (item["status"], item["amount_eur"], item["title"]) == ("paid", "100", "Multa MUL-2026-7 pagada")
+    assert item["attributes"]["legal_source"] == "RDL 6/2015, art. 94"

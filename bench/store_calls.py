@@ -273,13 +273,21 @@ class Meter:
         query: dict[str, str] | None = None,
         expect: int | tuple[int, ...] = (200, 201, 202, 204),
         deliver: bool = True,
+        form: dict[str, str] | None = None,
     ) -> Any:
         """One channel request on ``rule`` (counted), then the events it staged, delivered (unless not
         ``deliver``: the next request sees the state before its consequences, e.g. a request still open)."""
         key = f"{method} {rule}"
         client = self.apps[f"pic-{service}"]
         response, ops = self._count(
-            lambda: client.open(path, method=method, json=body, headers=headers, query_string=query)
+            lambda: client.open(
+                path,
+                method=method,
+                json=body if form is None else None,
+                data=form,
+                headers=headers,
+                query_string=query,
+            )
         )
         expected = (expect,) if isinstance(expect, int) else expect
         if response.status_code not in expected:
@@ -557,7 +565,20 @@ def scenario(m: Meter) -> None:
         },
         "/legacy/tributos",
     )
-    m.request("payment", "GET", f"/v1/citizens/{citizen}/debts", "/v1/citizens/<citizen_id>/debts", me)
+    debts = m.request("payment", "GET", f"/v1/citizens/{citizen}/debts", "/v1/citizens/<citizen_id>/debts", me)
+    # ... the citizen pays both; Redsys's approval settles them; the receipt, and its verification by code
+    from functions.payment import redsys
+
+    pay = {"debt_ids": [d["id"] for d in debts["debts"]], "method": "card"}
+    payment = m.request("payment", "POST", "/v1/payments", "/v1/payments", me, body=pay)
+    paid = f"/v1/payments/{payment['id']}"
+    m.request("payment", "GET", paid, "/v1/payments/<payment_id>", me)
+    approval = redsys.notification_form(redsys.Merchant.test(), payment["order"], payment["amount_cents"], 0)
+    notifications = "/v1/payments/redsys/notifications"
+    m.request("payment", "POST", notifications, notifications, {}, form=approval)
+    m.request("payment", "GET", f"{paid}/receipt", "/v1/payments/<payment_id>/receipt", me)
+    code = m.request("payment", "GET", paid, "/v1/payments/<payment_id>", me)["verification_code"]
+    m.request("payment", "GET", f"/v1/payments/verify/{code}", "/v1/payments/verify/<code>", {})
 
     # notifications: a template, one message to the citizen, a bulk job, an alert, a requested event
     template = f"sc-{uuid.uuid4().hex[:8]}"

@@ -20,8 +20,9 @@ def gateway() -> Gateway:
     merchant = Merchant(
         settings.redsys_merchant_code, settings.redsys_terminal, settings.redsys_key, settings.redsys_url
     )
-    notifications = f"{settings.api_url.rstrip('/')}/v1/payments/redsys/notifications"
-    return Gateway(merchant, notifications, settings.payment_return_url.rstrip("/"))
+    api = settings.api_url.rstrip("/")
+    notifications = f"{api}/v1/payments/redsys/notifications"
+    return Gateway(merchant, notifications, settings.payment_return_url.rstrip("/"), f"{api}/v1/payments/verify")
 
 
 @lru_cache(maxsize=1)

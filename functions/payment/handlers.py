@@ -21,7 +21,7 @@ from functions.core.clock import Clock
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy
 from functions.core.store import Staged, UnitOfWork
-from functions.payment import payments, redsys, rights, service
+from functions.payment import payments, receipts, redsys, rights, service
 from functions.payment.payments import Charge, Method, Payment
 from functions.payment.service import Debt, Issued, PaymentStore
 
@@ -33,6 +33,7 @@ class Gateway:
     merchant: redsys.Merchant
     notification_url: str  # POST /v1/payments/redsys/notifications, as Redsys reaches it
     return_url: str  # where the citizen comes back, followed by /<payment id>
+    verify_url: str = ""  # GET /v1/payments/verify, as the public reaches it (printed on receipts)
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ def _pay_debts(
         stage_event(
             uow, _debt_paid(debt, charge, paid), subject=debt.citizen_id, traceparent=traceparent, now=paid.finished_at
         )
-    paid = replace(paid, refund_due=tuple(refund_due))
+    paid = replace(paid, refund_due=tuple(refund_due), verification_code=receipts.new_code())
     succeeded = PaymentSucceeded(
         payment_id=paid.id,
         citizen_id=paid.citizen_id,
@@ -259,6 +260,19 @@ def _release_debts(
         finished_at=failed.finished_at,
     )
     stage_event(uow, event, subject=failed.citizen_id, traceparent=traceparent, now=failed.finished_at)
+
+
+def verify_receipt(code: str, ports: PaymentPorts) -> dict[str, Any]:
+    """What a receipt's verification code confirms, or ``ReceiptNotFoundError``."""
+    payment = ports.store.fetch_payment_of_code(code) if receipts.CODE.match(code) else None
+    if payment is None or payment.verification_code != code:
+        raise receipts.ReceiptNotFoundError("no receipt has this verification code")
+    return receipts.verification(payment)
+
+
+def receipt(payment: Payment, ports: PaymentPorts) -> bytes:
+    """The payment's receipt as a PDF (``ReceiptNotFoundError`` unless it succeeded)."""
+    return receipts.receipt_pdf(payment, ports.gateway.verify_url)
 
 
 def find_payment(payment_id: str, ports: PaymentPorts) -> Payment:

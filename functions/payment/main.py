@@ -88,6 +88,24 @@ def get_payment(ctx: RequestContext, payment_id: str) -> Reply:
     return Reply(200, payments.view(payment))
 
 
+def get_receipt(ctx: RequestContext, payment_id: str) -> Reply:
+    """The payment's receipt (justificante) as a PDF, once it succeeded."""
+    payment = ctx.resource if isinstance(ctx.resource, payments.Payment) else handlers.find_payment(payment_id, ports())
+    pdf = handlers.receipt(payment, ports())
+    disposition = f'attachment; filename="justificante-{payment.id}.pdf"'
+    return Reply(200, pdf, {"Content-Type": "application/pdf", "Content-Disposition": disposition})
+
+
+def receipt_summary(body: Any) -> Any:
+    """An agent whose view is a summary is told the receipt exists, not shown the document."""
+    return {"view": "summary"}
+
+
+def verify_receipt(ctx: RequestContext, code: str) -> Reply:
+    """Anyone holding a receipt checks it by its code: the amount, when, how and what it paid; not who."""
+    return Reply(200, handlers.verify_receipt(code, ports()))
+
+
 def post_redsys_notification(ctx: RequestContext) -> Reply:
     """Redsys's word on an attempt (``application/x-www-form-urlencoded``): 200 only once the outcome is
     stored, so that Redsys sends it again otherwise; a notification that cannot be trusted is a 400 problem,
@@ -144,6 +162,23 @@ ROUTES = [
         citizen=citizen_of_payment,
         reads=Reads("payments", ("taxes", "fines"), payments.summary),
         app="pay",
+    ),
+    Route(
+        "/v1/payments/<payment_id>/receipt",
+        "GET",
+        get_receipt,
+        "The payment's receipt (justificante) as a PDF, with its verification code",
+        action="payment.read",
+        citizen=citizen_of_payment,
+        reads=Reads("payment-receipt", ("taxes", "fines"), receipt_summary),
+        app="pay",
+    ),
+    Route(
+        "/v1/payments/verify/<code>",
+        "GET",
+        verify_receipt,
+        "Check a receipt by its verification code: the amount, when, how and what it paid (not who)",
+        public=True,
     ),
     Route(
         "/v1/payments/redsys/notifications",

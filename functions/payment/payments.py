@@ -79,6 +79,7 @@ class Payment:
     authorisation_code: str = ""
     finished_at: datetime | None = None
     refund_due: tuple[str, ...] = ()  # debts another payment had paid meanwhile: their charge goes back
+    verification_code: str = ""  # the receipt's, once the payment succeeded (functions.payment.receipts)
     version: int = 1
 
     @property
@@ -178,6 +179,8 @@ def view(payment: Payment) -> dict[str, object]:
         "outcome_code": payment.outcome_code,
         "authorisation_code": payment.authorisation_code or None,
         "refund_due": list(payment.refund_due),
+        "verification_code": payment.verification_code or None,
+        "receipt": f"/v1/payments/{payment.id}/receipt" if payment.verification_code else None,
         "agent": payment.agent,
         "purpose": payment.purpose,
         "created_at": payment.created_at.isoformat(),

@@ -67,6 +67,8 @@ class PaymentStore(Protocol):
 
     def fetch_payment_of_order(self, order: str) -> Payment | None: ...
 
+    def fetch_payment_of_code(self, code: str) -> Payment | None: ...
+
     def stage_payment(self, uow: UnitOfWork, payment: Payment, previous: Payment | None) -> None:
         """The payment if still as read; a new one with its order number, which no other attempt may hold."""
 

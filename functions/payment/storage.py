@@ -6,6 +6,8 @@
   decided again on what the first wrote).
 - ``id=pay-<uuid hex>`` (``PaymentItem``): one payment (``functions.payment.payments.Payment``): its charges as
   JSON, its state, the current attempt's Redsys order and the outcome; every write conditioned on its ``version``.
+- ``id=code-<verification code>`` (``CodeItem``): which payment a receipt's verification code belongs to,
+  written with the approval, only if absent.
 - ``id=order-<order>`` (``OrderItem``): which payment a Redsys order number belongs to, written with the payment
   and only if absent, so that no two attempts ever share one (Redsys would refuse it: SIS0051).
 A debt being paid names the payment (``claimed_by``), and a paid one the payment that paid it (``paid_by``).
@@ -90,11 +92,22 @@ class PaymentItem(StoreModel):
     outcome_code = NumberAttribute(null=True)
     authorisation_code = UnicodeAttribute(null=True)
     refund_due = UnicodeAttribute(default="[]")  # JSON: debt ids
+    verification_code = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     finished_at = UTCDateTimeAttribute(null=True)
     version = NumberAttribute()
 
     by_citizen = PaymentsByCitizen()
+
+
+class CodeItem(StoreModel):
+    """A receipt's verification code and the payment it belongs to."""
+
+    Meta = model_meta("payment")
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="receipt-code")
+    payment_id = UnicodeAttribute()
 
 
 class OrderItem(StoreModel):
@@ -143,6 +156,7 @@ def _payment(item: PaymentItem) -> Payment:
         authorisation_code=item.authorisation_code or "",
         finished_at=finished_at,
         refund_due=tuple(json.loads(item.refund_due or "[]")),
+        verification_code=item.verification_code or "",
         version=int(item.version),
     )
 
@@ -197,6 +211,14 @@ class DynamoPaymentStore:
         """One Query of ``by-citizen``, from ``pay-`` to just before ``pay.`` (the person's payments only)."""
         return [_payment(item) for item in PaymentItem.by_citizen.query(citizen_id, PaymentItem.id.startswith("pay-"))]
 
+    def fetch_payment_of_code(self, code: str) -> Payment | None:
+        """Two reads: the code's item, then its payment."""
+        try:
+            payment_id = CodeItem.get(f"code-{code}", consistent_read=True).payment_id
+        except CodeItem.DoesNotExist:
+            return None
+        return self.fetch_payment(payment_id)
+
     def fetch_payment_of_order(self, order: str) -> Payment | None:
         """Two reads: the order's item, then its payment."""
         try:
@@ -227,6 +249,7 @@ class DynamoPaymentStore:
             outcome_code=payment.outcome_code,
             authorisation_code=payment.authorisation_code or None,
             refund_due=json.dumps(list(payment.refund_due)),
+            verification_code=payment.verification_code or None,
             created_at=payment.created_at,
             finished_at=payment.finished_at,
             version=payment.version,
@@ -235,3 +258,6 @@ class DynamoPaymentStore:
         if previous is None or previous.order != payment.order:
             order = OrderItem(f"order-{payment.order}", payment_id=payment.id)
             uow.put(order, condition=OrderItem.id.does_not_exist(), tag="order")
+        if payment.verification_code and (previous is None or not previous.verification_code):
+            code = CodeItem(f"code-{payment.verification_code}", payment_id=payment.id)
+            uow.put(code, condition=CodeItem.id.does_not_exist(), tag="receipt-code")

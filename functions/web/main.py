@@ -324,6 +324,15 @@ def payment_page(ctx: PageContext, payment_id: str) -> flask.Response:
     return render(ctx, template, payment=payment)
 
 
+def download_receipt(ctx: PageContext, payment_id: str) -> flask.Response:
+    """The payment's receipt (PDF), streamed from the API with its own name."""
+    if not PAYMENT_ID.match(payment_id):
+        raise NotFoundError(f"no payment {payment_id[:80]!r}")
+    answer = ctx.ports.api.download(f"/v1/payments/{payment_id}/receipt", ctx.me.access_token, ctx.traceparent)
+    headers = {k: v for k, v in answer.headers.items() if k in ("Content-Type", "Content-Disposition")}
+    return flask.Response(answer.content, status=200, headers=headers)
+
+
 # ---- my data: rights requests and the access log --------------------------------------------------------------
 
 
@@ -454,6 +463,7 @@ PAGES = [
     Page("/app/pay", "GET", pay_page, "Fines and taxes: what is due today, and paying them", app="pay"),
     Page("/app/pay", "POST", start_payment, "Pay the chosen debts by card or Bizum (on to Redsys)", app="pay"),
     Page("/app/payments/<payment_id>", "GET", payment_page, "A payment's outcome (the gateway's way back)", app="pay"),
+    Page("/app/payments/<payment_id>/receipt", "GET", download_receipt, "Download the receipt (PDF)", app="pay"),
     Page("/app/my-data", "GET", my_data_page, "Rights requests and the access log", app="my-data"),
     Page("/app/my-data/requests", "POST", open_request, "Request access, erasure or rectification", app="my-data"),
     Page("/app/my-data/requests/<request_id>", "GET", request_page, "One request's state", app="my-data"),

@@ -72,6 +72,10 @@ def test_a_citizen_pays_a_fine_by_bizum_through_the_gateway_and_sees_it_paid(pag
     expect(page.locator("#payment-success")).to_contain_text("100,00 €")
     assert "/app/payments/pay-" in page.url
     check_page(page, "paid")
+    # AND its receipt downloads as a PDF
+    with page.expect_download() as receipt:
+        page.click("#receipt")
+    assert receipt.value.suggested_filename.startswith("justificante-pay-")
     page.click("#back-to-pay")
     expect(page.locator(f"#paid-{debt}")).to_be_visible()
     expect(page.locator("#nothing-due")).to_be_visible()

@@ -24,6 +24,9 @@ PUBLIC = {  # what anyone may read: no personal data
     # Redsys's merchant notification: trusted by its HMAC signature, not a bearer token; it answers only the
     # payment's id and state to the gateway that signed it
     ("POST", "/v1/payments/redsys/notifications"),
+    # a receipt's verification by its code (printed on it): the amount, when, how and the debts' references,
+    # never who paid; the code is 80 random bits, not guessable
+    ("GET", "/v1/payments/verify/<code>"),
 }
 
 

@@ -101,6 +101,19 @@ def test_a_citizen_pays_a_fine_by_card_and_the_signed_notification_marks_it_paid
     (shown_fine,) = [i for i in found["fines"]["items"] if i["item_id"] == debt_id]
     assert (shown_fine["amount_eur"], shown_fine["reference"]) == ("100", payment["id"])
 
+    # AND its receipt is a PDF with a verification code anyone can check, without learning who paid
+    pdf = platform.http.get(platform.url(f"/v1/payments/{payment['id']}/receipt"), headers=me, timeout=15)
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf", pdf.text[:200]
+    assert pdf.content.startswith(b"%PDF-")
+    verified = platform.http.get(platform.url(f"/v1/payments/verify/{shown['verification_code']}"), timeout=15)
+    assert verified.json()["valid"] is True and verified.json()["amount_cents"] == 10000
+    assert citizen not in verified.text
+    assert_problem(platform.http.get(platform.url("/v1/payments/verify/PIC-0000-0000-0000-0000"), timeout=15),
+                   404, "receipt-not-found")  # fmt: skip
+    nosy = platform.as_(f"c-nosy-{uuid.uuid4().hex[:6]}")
+    assert_problem(platform.http.get(platform.url(f"/v1/payments/{payment['id']}/receipt"), headers=nosy,
+                                     timeout=15), 403, "forbidden")  # fmt: skip
+
     # AND paying it again is refused before anything reaches the gateway
     assert_problem(create(platform, me, [debt_id]), 422, "debt-already-paid")
 

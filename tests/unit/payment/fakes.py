@@ -15,7 +15,10 @@ from tests.unit.fakes import Ledger
 
 # Redsys's public test merchant, the notifications to the local platform's address
 TEST_GATEWAY = Gateway(
-    Merchant.test(), "http://127.0.0.1:8080/v1/payments/redsys/notifications", "http://127.0.0.1:8080/app/payments"
+    Merchant.test(),
+    "http://127.0.0.1:8080/v1/payments/redsys/notifications",
+    "http://127.0.0.1:8080/app/payments",
+    "http://127.0.0.1:8080/v1/payments/verify",
 )
 
 
@@ -25,6 +28,7 @@ class FakePaymentStore:
     debts: dict[str, Debt] = field(default_factory=dict)
     payments: dict[str, Payment] = field(default_factory=dict)
     orders: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)
 
     def commit(self, uow: UnitOfWork) -> None:
         self.ledger.commit(uow)
@@ -49,6 +53,10 @@ class FakePaymentStore:
     def fetch_payments_by_citizen(self, citizen_id: str) -> list[Payment]:
         return sorted((p for p in self.payments.values() if p.citizen_id == citizen_id), key=lambda p: p.id)
 
+    def fetch_payment_of_code(self, code: str) -> Payment | None:
+        payment_id = self.codes.get(code)
+        return self.payments.get(payment_id) if payment_id else None
+
     def fetch_payment_of_order(self, order: str) -> Payment | None:
         payment_id = self.orders.get(order)
         return self.payments.get(payment_id) if payment_id else None
@@ -62,3 +70,6 @@ class FakePaymentStore:
             self.ledger.stage(
                 uow, f"order#{payment.order}", None, lambda: self.orders.__setitem__(payment.order, payment.id)
             )
+        if payment.verification_code and (previous is None or not previous.verification_code):
+            code = payment.verification_code
+            self.ledger.stage(uow, f"code#{code}", None, lambda: self.codes.__setitem__(code, payment.id))

@@ -6,12 +6,15 @@ change nothing twice. No DynamoDB, no HTTP: milliseconds."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from pypdf import PdfReader
 
 from events.payment import FinePaid
 from functions.core.errors import LostRaceError
 from functions.core.retry import retry_on_conflict
-from functions.payment import handlers, payments, redsys, service
+from functions.payment import handlers, payments, receipts, redsys, service
 from functions.payment.handlers import PaymentPorts
 from functions.payment.payments import Payment
 from tests.unit.fakes import FixedClock, event_models, events_in
@@ -222,3 +225,34 @@ def test_an_access_request_exports_the_persons_payments_with_their_debts(
     exported = answered["export"]["payments"]
     assert [(p["id"], p["state"], p["amount_cents"]) for p in exported] == [(payment.id, "success", 10000)]
     assert answered["export"]["debts"][0]["status"] == "paid"
+
+
+def test_an_approved_payment_has_a_receipt_verified_by_its_code(ports: PaymentPorts, store: FakePaymentStore) -> None:
+    # GIVEN a fine and a receipt paid in one payment, and a receipt another payment had paid meanwhile
+    issue(ports, store, fine())
+    issue(ports, store, receipt())
+    payment = pay(ports, store, "fine-MUL-2026-1", "receipt-IBI-2026-1")
+    done, _ = notify(ports, store, word(payment, APPROVED))
+
+    # THEN the receipt's code verifies it: the amount, how and what it paid, not who paid
+    assert receipts.CODE.match(done.verification_code)
+    verified = handlers.verify_receipt(done.verification_code, ports)
+    assert (verified["amount_cents"], verified["method"]) == (55678, "card")
+    assert [d["debt_id"] for d in verified["debts"]] == ["fine-MUL-2026-1", "receipt-IBI-2026-1"]
+    assert CITIZEN not in str(verified)
+    # AND the PDF says what was paid, how much, and how to verify it
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(handlers.receipt(done, ports))).pages)
+    assert "Justificante de pago" in text and "556,78 EUR" in text and done.verification_code in text
+    assert "fine-MUL-2026-1" in text and "/v1/payments/verify/" in text
+
+
+def test_an_unknown_or_malformed_code_and_an_unpaid_payment_have_no_receipt(
+    ports: PaymentPorts, store: FakePaymentStore
+) -> None:
+    issue(ports, store, fine())
+    payment = pay(ports, store, "fine-MUL-2026-1")
+    for code in ("PIC-0000-0000-0000-0000", "nope", "PIC-OOOO-0000-0000-0000"):
+        with pytest.raises(receipts.ReceiptNotFoundError):
+            handlers.verify_receipt(code, ports)
+    with pytest.raises(receipts.ReceiptNotFoundError):
+        handlers.receipt(payment, ports)

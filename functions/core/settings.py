@@ -185,6 +185,11 @@ class Settings(BaseModel):
         validation_alias="PIC_PAYMENT_RETURN_URL",
         description="where Redsys sends the citizen back (URLOK/URLKO), followed by /<payment id>",
     )
+    payment_desk_return_url: str = Field(
+        "http://127.0.0.1:8080/desk/payments",
+        validation_alias="PIC_PAYMENT_DESK_RETURN_URL",
+        description="where Redsys sends an agent back after a phone payment, followed by /<payment id>",
+    )
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -22,7 +22,8 @@ def gateway() -> Gateway:
     )
     api = settings.api_url.rstrip("/")
     notifications = f"{api}/v1/payments/redsys/notifications"
-    return Gateway(merchant, notifications, settings.payment_return_url.rstrip("/"), f"{api}/v1/payments/verify")
+    back = settings.payment_return_url.rstrip("/"), settings.payment_desk_return_url.rstrip("/")
+    return Gateway(merchant, notifications, back[0], f"{api}/v1/payments/verify", back[1])
 
 
 @lru_cache(maxsize=1)

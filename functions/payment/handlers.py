@@ -34,6 +34,7 @@ class Gateway:
     notification_url: str  # POST /v1/payments/redsys/notifications, as Redsys reaches it
     return_url: str  # where the citizen comes back, followed by /<payment id>
     verify_url: str = ""  # GET /v1/payments/verify, as the public reaches it (printed on receipts)
+    desk_return_url: str = ""  # where an agent comes back after a phone payment, followed by /<payment id>
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,8 @@ def _charge(debt: Debt, ports: PaymentPorts) -> Charge:
 
 
 def _form(payment: Payment, gateway: Gateway) -> redsys.RedirectForm:
-    back = f"{gateway.return_url}/{payment.id}"
+    channel = gateway.desk_return_url if payment.agent and gateway.desk_return_url else gateway.return_url
+    back = f"{channel}/{payment.id}"
     return redsys.redirect_form(
         gateway.merchant,
         payment.order,

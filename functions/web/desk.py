@@ -16,6 +16,7 @@ navigation entries here, without touching the others.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -177,6 +178,7 @@ PANELS = (
     Panel("interactions", _get("/interactions", {"limit": LIST_LIMIT})),
     Panel("notifications", _get("/notifications", {"limit": LIST_LIMIT})),
     Panel("rgpd", _get("/rgpd-requests")),
+    Panel("debts", _get("/debts")),
 )
 
 
@@ -226,7 +228,7 @@ def citizen_view(ctx: PageContext, citizen_id: str, errors: dict[str, str] | Non
         raise ApiProblem(404, {"title": "No such citizen"})
     return render(ctx, "desk/citizen.html", status, citizen_id=citizen_id, purpose=purpose, shown=shown,
                   terms=terms, rights=rights_form.RIGHTS, objectable=rights_form.objectable(terms),
-                  errors=errors or {}, done=ctx.request.args.get("done"))  # fmt: skip
+                  errors=errors or {}, done=ctx.request.args.get("done"), pay_key=str(uuid.uuid4()))  # fmt: skip
 
 
 def record_consent(ctx: PageContext, citizen_id: str, purpose_id: str) -> flask.Response:
@@ -253,6 +255,36 @@ def record_consent(ctx: PageContext, citizen_id: str, purpose_id: str) -> flask.
             return citizen_view(ctx, citizen_id, {field: problem.detail or problem.title}, 422)
         raise
     return redirect(f"/desk/citizens/{citizen}?done=consent-{action}#panel-consents")
+
+
+def phone_payment(ctx: PageContext, citizen_id: str) -> flask.Response:
+    """A payment the citizen makes by phone: the agent pays the chosen debts for them (the payment records the
+    agent and the purpose) and goes on to the gateway's page, where the citizen's card is entered or a Bizum
+    request sent to their phone."""
+    citizen = _citizen(citizen_id)
+    purpose = _purpose_for(ctx, citizen_id)
+    form = ctx.request.form
+    debt_ids, method, key = form.getlist("debt")[:20], form.get("method", ""), form.get("key", "")
+    if not debt_ids or method not in ("card", "bizum"):
+        return citizen_view(ctx, citizen_id, {"debts": ctx.t("pay.choose_one")}, 422)
+    body = {"debt_ids": debt_ids, "method": method}
+    try:
+        payment = ctx.api("POST", "/v1/payments", body, purpose=purpose, idempotency_key=key[:64])
+    except ApiProblem as problem:
+        if problem.status in (403, 404, 409, 422):
+            return citizen_view(ctx, citizen, {"debts": problem.detail or problem.title}, problem.status)
+        raise
+    return render(ctx, "pay_redirect.html", payment=payment)
+
+
+def payment_view(ctx: PageContext, payment_id: str) -> flask.Response:
+    """Where the gateway sends the agent back: the payment as the notification stored it, read for the citizen
+    attended with the purpose stated."""
+    if not ctx.me.attending or not ctx.me.purpose:
+        raise PurposeRequiredError(ctx.me.attending or "(none)")
+    payment = ctx.api("GET", f"/v1/payments/{quote(payment_id, safe='')}", purpose=ctx.me.purpose)
+    template = "payment_state.html" if ctx.request.headers.get("HX-Request") else "desk/payment.html"
+    return render(ctx, template, payment=payment, citizen_id=ctx.me.attending, payments_path="/desk/payments")
 
 
 def open_rights_request(ctx: PageContext, citizen_id: str) -> flask.Response:
@@ -316,6 +348,14 @@ PAGES = [
         "POST",
         open_rights_request,
         "Open a data-subject request on the citizen's behalf",
+        "agent",
+    ),
+    Page("/desk/citizens/<citizen_id>/payments", "POST", phone_payment, "Pay debts for the citizen by phone", "agent"),
+    Page(
+        "/desk/payments/<payment_id>",
+        "GET",
+        payment_view,
+        "A phone payment's outcome (the gateway's way back)",
         "agent",
     ),
     Page("/desk/attention/end", "POST", end_attention, "End the attention: the purpose forgotten", "agent"),

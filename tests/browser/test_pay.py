@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from local.harness import Platform
 from tests.browser.citizen import open_app, sign_in, t
 from tests.browser.support import check_page
+from tests.functional.citizen.test_citizen import padron_person
 from tests.functional.notification_support import send_event
 
 FINE = "es.madrid.pic.fine.issued.v1"
@@ -107,3 +108,43 @@ def test_a_declined_card_in_english_charges_nothing_and_the_fine_can_be_paid_aga
     check_page(page, "declined")
     page.click("#pay-again")
     expect(page.locator(f"#pay-{debt}")).to_be_enabled()
+
+
+def test_an_agent_takes_a_phone_payment_with_a_purpose_and_the_payment_records_the_agent(
+    page: Page, platform: Platform
+) -> None:
+    # GIVEN a person the Padrón knows, with a fine, on the phone to an agent of Hacienda (level 2)
+    person = padron_person(platform)
+    debt = a_fine_for(platform, person["citizen_id"])
+    page.goto(platform.url("/desk/"))
+    page.click("#desk-signin")
+    page.fill("#idp-sub", f"ag-{uuid.uuid4().hex[:8]}")
+    page.select_option("#idp-level", "2")
+    page.fill("#idp-area", "hacienda")
+    page.click("#idp-signin")
+    expect(page.locator("#agent-badge")).to_be_visible()
+
+    # WHEN they find the person with the call's purpose and open them
+    page.fill("#purpose", "LLAMADA-010-2026-31")
+    page.check("#kind-document")
+    page.select_option("#document_type", "DNI")
+    page.fill("#document_number", person["dni"])
+    page.click("#search-submit")
+    page.click(f"#attend-{person['citizen_id']}")
+
+    # THEN the 360 view lists the fine to pay, with its notice
+    expect(page.locator(f"#phone-pay-{debt}")).to_be_enabled()
+    check_page(page, "desk-debts")
+
+    # WHEN the agent pays it by card for the person, and the card is approved at the gateway
+    page.check(f"#phone-pay-{debt}")
+    page.click("#phone-pay")
+    expect(page.locator("button[value=approve]")).to_be_visible()
+    page.click("button[value=approve]")
+
+    # THEN the desk shows the payment done, taken by that agent, and the person's fine is paid
+    expect(page.locator("#payment-success")).to_contain_text("100,00 €")
+    expect(page.locator("#taken-by")).to_contain_text("agent:ag-")
+    check_page(page, "desk-paid")
+    page.click("#back-to-citizen")
+    expect(page.locator("#no-debts")).to_be_visible()

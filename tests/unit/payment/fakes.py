@@ -19,6 +19,7 @@ TEST_GATEWAY = Gateway(
     "http://127.0.0.1:8080/v1/payments/redsys/notifications",
     "http://127.0.0.1:8080/app/payments",
     "http://127.0.0.1:8080/v1/payments/verify",
+    "http://127.0.0.1:8080/desk/payments",
 )
 
 

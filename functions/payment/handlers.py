@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from events.payment import Charge as ChargeData
@@ -116,9 +117,9 @@ def create_payment(cmd: CreatePayment, ports: PaymentPorts) -> Staged[Created]:
     is paying, is refused before anything is sent to the gateway."""
     now = ports.clock.now()
     debts = [_payable(debt_id, ports, now) for debt_id in dict.fromkeys(cmd.debt_ids)]
-    owners = {debt.citizen_id for debt in debts}
-    if len(owners) > 1:
-        raise payments.DebtsOfSeveralPeopleError("a payment pays the debts of one person: pay each person's apart")
+    for debt in debts[1:]:  # the kernel authorised on the first debt's owner: another's is none of theirs
+        if debt.citizen_id != debts[0].citizen_id:
+            raise payments.DebtNotFoundError(f"no debt {debt.id!r} of the person paying (one payment, one person)")
     payment = Payment(
         id=f"pay-{uuid.uuid4().hex}",
         citizen_id=debts[0].citizen_id,
@@ -136,7 +137,7 @@ def create_payment(cmd: CreatePayment, ports: PaymentPorts) -> Staged[Created]:
     return Staged(uow, Created(payment, _form(payment, ports.gateway)))
 
 
-def _payable(debt_id: str, ports: PaymentPorts, now: Any) -> Debt:
+def _payable(debt_id: str, ports: PaymentPorts, now: datetime) -> Debt:
     debt = ports.store.fetch(debt_id)
     if debt is None:
         raise payments.DebtNotFoundError(f"no debt {debt_id!r}")

@@ -46,10 +46,6 @@ class DebtNotFoundError(NotFoundError):
     slug, title = "debt-not-found", "No such debt"
 
 
-class DebtsOfSeveralPeopleError(PicError):
-    status, slug, title = 422, "debts-of-several-people", "A payment pays one person's debts"
-
-
 class DebtNotPayableError(PicError):
     status, slug, title = 422, "debt-not-payable", "This debt cannot be paid here today"
 

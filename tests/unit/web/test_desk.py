@@ -13,7 +13,7 @@ from tests.unit.web.web_fakes import FakeHttp, FakeSessions, make_app, signed_se
 
 AGENT = service.Person("agent-7", "agent", 1, "atencion-ciudadania")
 CITIZEN_PATHS = ("", "/position", "/consents", "/consents/history", "/interactions", "/notifications",
-                 "/rgpd-requests")  # fmt: skip
+                 "/rgpd-requests", "/debts")  # fmt: skip
 
 
 @pytest.fixture
@@ -32,6 +32,9 @@ def _citizen_answers(refuse: tuple[str, ...] = ()) -> dict[tuple[str, str], tupl
         "/interactions": {"items": [], "next_cursor": None},
         "/notifications": {"items": [], "next_cursor": None},
         "/rgpd-requests": {"requests": []},
+        "/debts": {"citizen_id": "c-1", "debts": [{"id": "fine-MUL-1", "kind": "fine", "status": "pending",
+                   "reference": "MUL-1", "amount_cents": 20000, "due": {"payable": True, "amount_due_cents": 10000,
+                   "until": "2026-12-20", "notice": "Pagar con la reducción termina el procedimiento."}}]},
     }  # fmt: skip
     answers = {("GET", f"/v1/citizens/c-1{p}"): (200, body) for p, body in bodies.items()}
     for path in refuse:
@@ -112,6 +115,8 @@ SUMMARIES = {  # what a level 1 agent gets (the API's summary views), shapes tak
     "/notifications": {"items": [{"id": "n-1", "channel": None, "status": "not-allowed",
                                   "created_at": "2026-12-01T10:00:00+00:00", "updated_at": None}],
                        "next_cursor": None, "view": "summary"},
+    "/debts": {"citizen_id": "c-1", "count": 1, "amount_due_cents": 10000, "next_date": "2026-12-20",
+               "view": "summary"},
 }  # fmt: skip
 
 
@@ -129,6 +134,7 @@ def test_a_level_1_agent_sees_the_summary_views_as_summaries(agent: service.Sess
     assert view.status_code == 200, text[:300]
     assert 'id="record-summary"' in text and "/legacy/padron: 1" in text
     assert 'id="consent-history-summary"' in text and 'id="paper-personalisation-state"' in text
+    assert 'id="debts-summary"' in text and 'id="phone-pay-form"' not in text  # a summary: nothing to pay from
 
 
 def test_the_purpose_of_one_citizen_does_not_open_another(agent: service.Session) -> None:
@@ -218,3 +224,35 @@ def test_an_agent_opens_no_administrator_page(agent: service.Session) -> None:
     http = FakeHttp({})
     assert visit(make_app(FakeSessions({agent.id: agent}), http), "/desk/apps", agent.id).status_code == 403
     assert http.asked == []
+
+
+def test_an_agent_who_sees_the_debts_pays_them_for_the_person_by_phone_with_the_purpose(
+    agent: service.Session,
+) -> None:
+    # GIVEN the person's fine, shown in full to the agent attending them
+    answers = _citizen_answers()
+    payment = {"id": "pay-" + "b" * 32, "amount_cents": 10000, "method": "card",
+               "redirect": {"url": "http://127.0.0.1:8080/dev/redsys/realizarPago",
+                            "fields": {"Ds_SignatureVersion": "HMAC_SHA256_V1", "Ds_MerchantParameters": "e30=",
+                                       "Ds_Signature": "c2ln"}}}  # fmt: skip
+    answers[("POST", "/v1/payments")] = (201, payment)
+    sessions, http = FakeSessions({agent.id: agent}), FakeHttp(answers)
+    app = make_app(sessions, http)
+    visit(app, "/desk/citizens/c-1/attend", agent.id, "POST", {"csrf": agent.csrf, "purpose": "CALL 31"})
+    view = visit(app, "/desk/citizens/c-1", agent.id).get_data(as_text=True)
+    assert 'id="phone-pay-fine-MUL-1"' in view and "termina el procedimiento" in view
+
+    # WHEN the agent pays it by card
+    form = {"csrf": agent.csrf, "debt": "fine-MUL-1", "method": "card", "key": "k-1"}
+    sent = visit(app, "/desk/citizens/c-1/payments", agent.id, "POST", form)
+
+    # THEN the API is asked with the purpose and the form's key, and the page goes on to the gateway's form
+    (headers,) = [headers for method, path, headers in http.asked if path == "/v1/payments"]
+    assert http.sent[-1] == ("/v1/payments", {"debt_ids": ["fine-MUL-1"], "method": "card"})
+    assert headers["Access-Purpose"] == "CALL 31" and headers["Idempotency-Key"] == "k-1"
+    page = sent.get_data(as_text=True)
+    assert sent.status_code == 200 and 'id="gateway-form"' in page and "realizarPago" in page
+
+    # AND nothing chosen is the panel again, saying what to do
+    empty = visit(app, "/desk/citizens/c-1/payments", agent.id, "POST", {"csrf": agent.csrf, "method": "card"})
+    assert empty.status_code == 422

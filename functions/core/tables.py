@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import time
 from typing import Any
 
 import boto3
@@ -71,9 +72,24 @@ def add_missing_indexes(ddb: Any, name: str, model: type[Model]) -> list[str]:
             AttributeDefinitions=index["attribute_definitions"],
             GlobalSecondaryIndexUpdates=[{"Create": create}],
         )
-        ddb.get_waiter("table_exists").wait(TableName=name)
+        wait_indexes_active(ddb, name)
         added.append(index["index_name"])
     return added
+
+
+def wait_indexes_active(ddb: Any, name: str, timeout: float = 120.0) -> None:
+    """Wait until the table and every index are ACTIVE: DynamoDB refuses a second index while one is still
+    being built (LimitExceededException), and the ``table_exists`` waiter does not look at indexes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        table = ddb.describe_table(TableName=name)["Table"]
+        indexes = table.get("GlobalSecondaryIndexes", [])
+        statuses = [table["TableStatus"], *(index.get("IndexStatus", "ACTIVE") for index in indexes)]
+        if all(status == "ACTIVE" for status in statuses):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name}: indexes not active after {timeout:.0f} s ({statuses})")
+        time.sleep(0.2)
 
 
 def main() -> int:

@@ -345,11 +345,12 @@ _SPECS = [
     EventSpec(
         type="es.madrid.pic.notification.requested.v1",
         model_path="events.notification.NotificationRequested",
-        producer="internal systems (Tributos, Movilidad, Servicios Sociales...)",
+        producer="internal systems (Tributos, Movilidad, Servicios Sociales...) and PIC's domains (PAY)",
         source="the requesting system's URI, e.g. /legacy/tributos",
         description="Asks PIC to notify a citizen (or an explicit address) with a template.",
         consumers=["pic-notification-events"],
-        senders=(TRIBUTOS, MULTAS, MOVILIDAD, SERVICIOS_SOCIALES, CITA_PREVIA),
+        # PAY asks for a payment's receipt notice (template pic-payment-receipt) through its own relay
+        senders=(TRIBUTOS, MULTAS, MOVILIDAD, SERVICIOS_SOCIALES, CITA_PREVIA, DOMAINS["payment"]),
     ),
     EventSpec(
         type="es.madrid.pic.notification.accepted.v1",

@@ -106,6 +106,10 @@ def template_of(template_id: str, ports: NotificationPorts) -> templates.Templat
 
 
 def _found(template_id: str, found: tuple[templates.Template, int] | None) -> templates.Template:
+    """The stored template, or PIC's own of that id (``templates.platform_templates``)."""
+    if found is None and templates.is_platform(template_id):
+        platform = templates.platform_templates().get(template_id)
+        found = (platform, 0) if platform else None
     if found is None:
         raise service.TemplateNotFoundError(
             f"no template {template_id!r}", errors=[{"field": "template", "message": "no such template"}]
@@ -378,6 +382,10 @@ def put_template(cmd: PutTemplate, ports: NotificationPorts, traceparent: str | 
             f"unknown purpose {cmd.purpose!r}",
             errors=[{"field": "purpose", "message": f"one of {', '.join(sorted(ports.terms.purposes))}"}],
         )
+    if templates.is_platform(cmd.template_id):
+        raise service.TemplateReservedError(
+            f"{cmd.template_id!r} is PIC's own template (ids under {templates.PLATFORM_PREFIX!r} change in a release)"
+        )
     content = templates.TemplateContent(purpose=cmd.purpose, subject=cmd.subject, body=cmd.body)
     templates.check_languages(content)
     fields = templates.declared_fields(content)
@@ -396,6 +404,9 @@ def template_versions(
     template_id: str, version: int | None, ports: NotificationPorts
 ) -> tuple[templates.Template, list[int]]:
     """A template (its current or a given version) and the numbers of all its versions."""
+    platform = templates.platform_templates().get(template_id) if templates.is_platform(template_id) else None
+    if platform is not None and version in (None, 1):
+        return replace(platform, readability=templates.readability(platform.content.body["es"])), [1]
     found = ports.store.fetch_template(template_id, version)
     if found is None:
         suffix = f" version {version}" if version is not None else ""

@@ -81,6 +81,12 @@ class TemplateNotFoundError(PicError):
     status, slug, title = 422, "template-unknown", "No such template"
 
 
+class TemplateReservedError(PicError):
+    """Templates under ``pic-`` are PIC's own, shipped with the code that fills them in."""
+
+    status, slug, title = 409, "template-reserved", "This template is PIC's own"
+
+
 class NotificationNotFoundError(NotFoundError):
     slug, title = "notification-not-found", "No such notification"
 

@@ -15,9 +15,11 @@ P = syllables per 100 words, F = words per sentence, as computed by ``textstat``
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
@@ -26,6 +28,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from functions.notification.service import PersonalisationError, TemplateError
 
+PLATFORM_TEMPLATES = Path(__file__).with_name("platform_templates.json")
+PLATFORM_PREFIX = "pic-"  # PIC's own messages (a payment's receipt...): shipped with the code that sends them
 PLAIN_LANGUAGE_THRESHOLD = 60.0
 MAX_TEMPLATE_CHARS = 10_000
 SMS_SEGMENT = 160  # GSM-7; a longer SMS is sent as several concatenated segments
@@ -181,3 +185,21 @@ def readability(text: str) -> dict[str, Any]:
 
 def sms_segments(text: str) -> int:
     return max(1, -(-len(text) // SMS_SEGMENT))
+
+
+@lru_cache(maxsize=1)
+def platform_templates() -> dict[str, Template]:
+    """PIC's own templates (``platform_templates.json``), version 1 each: they change with the code that fills
+    them in, in a release, so no deployment depends on someone having stored them through the API first."""
+    raw: dict[str, dict[str, Any]] = json.loads(PLATFORM_TEMPLATES.read_text(encoding="utf-8"))
+    found = {}
+    for template_id, spec in raw.items():
+        content = TemplateContent(purpose=spec["purpose"], subject=spec["subject"], body=spec["body"])
+        check_languages(content)
+        found[template_id] = Template(template_id, 1, content, declared_fields(content))
+    return found
+
+
+def is_platform(template_id: str) -> bool:
+    """Ids under ``pic-`` are PIC's own: served from the code, never stored through the API."""
+    return template_id.startswith(PLATFORM_PREFIX)

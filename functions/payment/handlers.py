@@ -224,6 +224,9 @@ def _pay_debts(
         finished_at=paid.finished_at,
     )
     stage_event(uow, succeeded, subject=paid.citizen_id, traceparent=traceparent, now=paid.finished_at)
+    notice = receipts.receipt_notice(paid, ports.gateway.return_url, ports.gateway.verify_url)
+    at = paid.finished_at
+    stage_event(uow, notice, subject=paid.citizen_id, traceparent=traceparent, now=at, producer="pic-payment")
     return paid
 
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from events.notification import NotificationRequested, Recipient
 from functions.core.errors import NotFoundError
 from functions.payment.payments import Payment
 
@@ -25,6 +26,7 @@ MADRID = ZoneInfo("Europe/Madrid")
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
 CODE = re.compile(r"^PIC-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 METHODS = {"card": "Tarjeta", "bizum": "Bizum"}
+NOTICE_TEMPLATE = "pic-payment-receipt"  # functions/notification/platform_templates.json
 
 
 class ReceiptNotFoundError(NotFoundError):
@@ -46,6 +48,25 @@ def local(at: datetime | None) -> str:
 def euros(cents: int) -> str:
     whole = f"{cents // 100:,}".replace(",", ".")
     return f"{whole},{cents % 100:02d} EUR"
+
+
+def receipt_notice(payment: Payment, return_url: str, verify_url: str) -> NotificationRequested:
+    """What NOT is asked to tell the person once a payment succeeded (a service notice: RGPD art. 6.1.c, no
+    consent needed), on their channel: the amount, what it paid, where the receipt is and its code. The
+    reference is the payment, so the notice is traceable to it."""
+    return NotificationRequested(
+        template=NOTICE_TEMPLATE,
+        recipient=Recipient(citizen_id=payment.citizen_id),
+        personalisation={
+            "amount": euros(payment.amount_cents),
+            "paid_at": local(payment.finished_at),
+            "debts": ", ".join(debt_id.split("-", 1)[1] for debt_id in payment.debt_ids),
+            "receipt_url": f"{return_url}/{payment.id}/receipt",
+            "verification_code": payment.verification_code,
+            "verify_url": f"{verify_url}/{payment.verification_code}",
+        },
+        reference=payment.id,
+    )
 
 
 def verification(payment: Payment) -> dict[str, Any]:

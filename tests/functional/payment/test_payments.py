@@ -18,7 +18,7 @@ import requests
 from functions.payment import redsys
 from local.harness import Platform
 from tests.functional.consent_support import assert_problem
-from tests.functional.notification_support import send_event
+from tests.functional.notification_support import citizen_with, send_event, sink, unique_email
 from tests.functional.payment.test_debts import FINE, debts, fine, wait_for_debts
 from tests.functional.position.test_position import wait_position
 
@@ -27,12 +27,13 @@ pytestmark = pytest.mark.functional
 NOTIFICATIONS = "/v1/payments/redsys/notifications"
 SUCCEEDED, FAILED = "es.madrid.pic.payment.succeeded.v1", "es.madrid.pic.payment.failed.v1"
 FINE_PAID = "es.madrid.pic.fine.paid.v1"
+RECEIPT_NOTICE = "es.madrid.pic.notification.requested.v1"
 MERCHANT = redsys.Merchant.test()  # make run's default terminal: Redsys's public test merchant
 
 
-def a_fine(platform: Platform) -> tuple[str, str]:
+def a_fine(platform: Platform, citizen: str | None = None) -> tuple[str, str]:
     """A citizen with one traffic fine notified two days ago (50 % off today): (citizen, debt id)."""
-    citizen = f"c-payer-{uuid.uuid4().hex[:8]}"
+    citizen = citizen or f"c-payer-{uuid.uuid4().hex[:8]}"
     sent = fine(citizen)
     send_event(platform, FINE, sent, source="/legacy/multas", event_id=str(uuid.uuid4()))
     wait_for_debts(platform, citizen, 1)
@@ -61,8 +62,9 @@ def approval(payment: dict[str, Any], *, amount: int | None = None, response: in
 
 
 def test_a_citizen_pays_a_fine_by_card_and_the_signed_notification_marks_it_paid_once(platform: Platform) -> None:
-    # GIVEN a citizen's traffic fine of 200 EUR, 50 % off today
-    citizen, debt_id = a_fine(platform)
+    # GIVEN a citizen with an e-mail address, and their traffic fine of 200 EUR, 50 % off today
+    email = unique_email()
+    citizen, debt_id = a_fine(platform, citizen_with(platform, email=email))
     me = platform.as_(citizen)
 
     # WHEN they pay it by card
@@ -114,8 +116,16 @@ def test_a_citizen_pays_a_fine_by_card_and_the_signed_notification_marks_it_paid
     assert_problem(platform.http.get(platform.url(f"/v1/payments/{payment['id']}/receipt"), headers=nosy,
                                      timeout=15), 403, "forbidden")  # fmt: skip
 
+    # AND NOT told them by e-mail, once: the amount, where the receipt is, and its code
+    code = shown["verification_code"]
+    (mail,) = platform.wait_for(lambda: sink(platform, "mail", email), what="the receipt notice by e-mail")
+    assert "100,00 EUR" in mail["subject"] and code in mail["body"]
+    assert f"/app/payments/{payment['id']}/receipt" in mail["body"]
+
     # AND paying it again is refused before anything reaches the gateway
     assert_problem(create(platform, me, [debt_id]), 422, "debt-already-paid")
+    platform.settle(payment["id"])
+    assert len(sink(platform, "mail", email)) == 1
 
 
 @pytest.mark.units_of_work
@@ -146,6 +156,7 @@ def test_fifty_concurrent_payments_and_every_notification_three_times_charge_onc
     platform.settle(payment["id"])
     assert len(platform.events(SUCCEEDED, citizen)) == 1
     assert len(platform.events(FINE_PAID, citizen)) == 1
+    assert len(platform.events(RECEIPT_NOTICE, citizen)) == 1  # one receipt notice asked of NOT
     (debt,) = debts(platform, citizen).json()["debts"]
     assert debt["status"] == "paid"
 

@@ -432,6 +432,37 @@ def test_a_template_for_an_unknown_purpose_is_refused(ports: NotificationPorts) 
         handlers.put_template(template_cmd("x", {**IBI, "purpose": "nope"}), ports, None)
 
 
+RECEIPT_FIELDS = {
+    "amount": "12,50 EUR",
+    "paid_at": "02/03/2026 10:31",
+    "debts": "MUL-2026-1",
+    "receipt_url": "http://127.0.0.1:8080/app/payments/pay-1/receipt",
+    "verification_code": "PIC-0000-0000-0000-0000",
+    "verify_url": "http://127.0.0.1:8080/v1/payments/verify/PIC-0000-0000-0000-0000",
+}
+
+
+def test_pic_s_own_templates_need_no_put_and_cannot_be_overwritten(
+    ports: NotificationPorts, store: FakeNotificationStore
+) -> None:
+    # GIVEN a store where nobody has stored pic-payment-receipt WHEN PAY asks for it THEN it is sent, as version 1
+    req = NotificationRequest("ntf-9", "pic-payment-receipt", Recipient(email=EMAIL), RECEIPT_FIELDS, "/pic/payment")
+    doc = commit(store, handlers.notify(req, ports, None))
+    assert doc is not None and (doc["template"], doc["template_version"]) == ("pic-payment-receipt", 1)
+    assert doc["status"] == "accepted"
+    assert "PIC-0000-0000-0000-0000" in doc["body"]
+    template, versions = handlers.template_versions("pic-payment-receipt", None, ports)
+    assert versions == [1] and template.readability["index"] == "fernandez-huerta"
+    # AND nobody replaces it through the API (it changes with the code that fills it in)
+    with pytest.raises(service.TemplateReservedError):
+        handlers.put_template(template_cmd("pic-payment-receipt", IBI), ports, None)
+    # AND an id under pic- that PIC does not ship is unknown, not someone's to create
+    with pytest.raises(service.TemplateNotFoundError):
+        handlers.notify(request("pic-nothing"), ports, None)
+    with pytest.raises(service.TemplateReservedError):
+        handlers.put_template(template_cmd("pic-nothing", IBI), ports, None)
+
+
 def test_a_preview_shows_placeholders_and_the_clear_language_score(ports: NotificationPorts) -> None:
     shown = handlers.preview("ibi", None, "es", ports)
     assert shown["body"] == "Hola, ((name))." and shown["readability"]["index"] == "fernandez-huerta"

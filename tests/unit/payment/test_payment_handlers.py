@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from events.payment import FinePaid
 from functions.core.errors import LostRaceError
 from functions.core.retry import retry_on_conflict
+from functions.notification.templates import platform_templates, render
 from functions.payment import handlers, payments, receipts, redsys, service
 from functions.payment.handlers import PaymentPorts
 from functions.payment.payments import Payment
@@ -133,7 +134,12 @@ def test_an_approved_notification_pays_each_debt_once_and_announces_it(
 
     assert done.state == "success" and done.authorisation_code == "183947" and done.refund_due == ()
     assert sorted(announced) == sorted(
-        ["es.madrid.pic.fine.paid.v1", "es.madrid.pic.tax.receipt.paid.v1", "es.madrid.pic.payment.succeeded.v1"]
+        [
+            "es.madrid.pic.fine.paid.v1",
+            "es.madrid.pic.tax.receipt.paid.v1",
+            "es.madrid.pic.payment.succeeded.v1",
+            "es.madrid.pic.notification.requested.v1",  # the receipt notice, through NOT
+        ]
     )
     for debt_id in payment.debt_ids:
         debt = store.debts[debt_id]
@@ -201,7 +207,7 @@ def test_a_debt_paid_meanwhile_by_another_payment_is_a_refund_due_not_a_second_p
 
     # THEN the first payment is a success with the debt as a refund due, and the debt stays paid by the second
     assert done.state == "success" and done.refund_due == ("fine-MUL-2026-1",)
-    assert announced == ["es.madrid.pic.payment.succeeded.v1"]
+    assert announced == ["es.madrid.pic.payment.succeeded.v1", "es.madrid.pic.notification.requested.v1"]
     assert store.debts["fine-MUL-2026-1"].paid_by == second.id
 
 
@@ -256,3 +262,29 @@ def test_an_unknown_or_malformed_code_and_an_unpaid_payment_have_no_receipt(
             handlers.verify_receipt(code, ports)
     with pytest.raises(receipts.ReceiptNotFoundError):
         handlers.receipt(payment, ports)
+
+
+def test_the_receipt_notice_asks_not_for_pic_s_own_template_and_fills_every_field_it_declares(
+    ports: PaymentPorts, store: FakePaymentStore
+) -> None:
+    # GIVEN a fine and a receipt paid together
+    issue(ports, store, fine())
+    issue(ports, store, receipt())
+    payment = pay(ports, store, "fine-MUL-2026-1", "receipt-IBI-2026-1")
+
+    # WHEN Redsys approves it
+    staged = handlers.handle_notification(word(payment, APPROVED), ports, None)
+
+    # THEN NOT is asked, once, to tell the person with the platform template, and the template renders
+    requests = [data for type_, data in events_in(staged.unit) if type_ == "es.madrid.pic.notification.requested.v1"]
+    assert len(requests) == 1
+    request = requests[0]
+    assert request["recipient"] == {"citizen_id": payment.citizen_id, "email": None, "phone": None}
+    assert request["reference"] == payment.id
+    template = platform_templates()[request["template"]]
+    rendered = render(template, request["personalisation"], "es")
+    code = staged.result.verification_code
+    assert code in rendered.body and f"/verify/{code}" in rendered.body
+    assert f"{TEST_GATEWAY.return_url}/{payment.id}/receipt" in rendered.body
+    assert "MUL-2026-1" in rendered.body and "IBI-2026-1" in rendered.body
+    assert receipts.euros(payment.amount_cents) in rendered.subject

@@ -86,7 +86,7 @@ from tests.unit.consent.fakes import FakeConsentStore
 from tests.unit.fakes import FixedClock, Ledger, events_in
 from tests.unit.interaction.fakes import FakeInteractionStore
 from tests.unit.notification.fakes import FakeNotificationStore, fake_ports
-from tests.unit.payment.fakes import TEST_GATEWAY, FakePaymentStore
+from tests.unit.payment.fakes import TEST_GATEWAY, FakePaymentStore, FakeRefunds
 from tests.unit.position.fakes import FakePositionStore
 from tests.unit.position.samples import linked
 from tests.unit.rgpd.fakes import FakeRgpdStore
@@ -480,7 +480,9 @@ def _fine(i: int, citizen_id: str) -> FineIssued:
 
 def debt_recorded(ctx: Context) -> Step:
     store = FakePaymentStore()
-    ports = PaymentPorts(store=store, policy=ctx.policy, clock=FixedClock(T0), gateway=TEST_GATEWAY)
+    ports = PaymentPorts(
+        store=store, policy=ctx.policy, clock=FixedClock(T0), gateway=TEST_GATEWAY, refunds=FakeRefunds()
+    )
 
     def step(i: int) -> int:
         return committed(store, payment.record_debt(_fine(i, citizen(i)), MULTAS, ports))
@@ -490,7 +492,9 @@ def debt_recorded(ctx: Context) -> Step:
 
 def debts_read(ctx: Context) -> Step:
     store = FakePaymentStore()
-    ports = PaymentPorts(store=store, policy=ctx.policy, clock=FixedClock(T0), gateway=TEST_GATEWAY)
+    ports = PaymentPorts(
+        store=store, policy=ctx.policy, clock=FixedClock(T0), gateway=TEST_GATEWAY, refunds=FakeRefunds()
+    )
     for i in range(ctx.count):  # each person their own debts: every decision is new to the memo
         for n in range(PAYMENT_DEBTS):
             store.commit(payment.record_debt(_fine(i * PAYMENT_DEBTS + n, citizen(i)), MULTAS, ports))

@@ -24,7 +24,7 @@ from events.payment import FineIssued, TaxReceiptIssued
 from functions.core.policy import EmbeddedPolicy, PolicyBundle
 from functions.payment import handlers, service
 from functions.payment.handlers import PaymentPorts
-from tests.unit.payment.fakes import TEST_GATEWAY, FakePaymentStore
+from tests.unit.payment.fakes import TEST_GATEWAY, FakePaymentStore, FakeRefunds
 
 TITLE = "## Fines and taxes in process (PAY)"
 N = 20_000
@@ -64,7 +64,11 @@ def run(n: int = N) -> list[tuple[str, float, float]]:
     inputs = [service.pricing_input(d, NOW) for mix in mixes for d in mix]
     fifty = [d for i in range(13) for d in debts(10_000_000 + i)][:50]
     ports = PaymentPorts(
-        store=FakePaymentStore(debts={d.id: d for d in fifty}), policy=policy, clock=_Clock(), gateway=TEST_GATEWAY
+        store=FakePaymentStore(debts={d.id: d for d in fifty}),
+        policy=policy,
+        clock=_Clock(),
+        gateway=TEST_GATEWAY,
+        refunds=FakeRefunds(),
     )
     return [
         ("a debt priced, the engine evaluating (a new input each time)",

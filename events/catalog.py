@@ -249,6 +249,21 @@ _SPECS = [
         description="A payment was declined, cancelled by the holder or failed at the gateway; its debts are free.",
     ),
     EventSpec(
+        type="es.madrid.pic.payment.refund.submitted.v1",
+        model_path="events.payment.RefundSubmitted",
+        producer="pic-payment",
+        source="/pic/payment",
+        description="A refund of a successful payment was asked for; PAY sends it to the gateway.",
+        consumers=["pic-payment-events"],  # PAY's own worker calls Redsys's REST endpoint
+    ),
+    EventSpec(
+        type="es.madrid.pic.payment.refund.finished.v1",
+        model_path="events.payment.RefundFinished",
+        producer="pic-payment",
+        source="/pic/payment",
+        description="The gateway gave the money back (success) or refused the refund (error).",
+    ),
+    EventSpec(
         type="es.madrid.pic.fine.paid.v1",
         model_path="events.payment.FinePaid",
         producer="pic-payment",

@@ -194,3 +194,30 @@ class TaxReceiptPaid(DebtPaid):
     """A tax receipt paid (Tributos records its collection)."""
 
     receipt_id: str = Field(pattern=DEBT_ID_PATTERN)
+
+
+class RefundSubmitted(EventData):
+    """An agent or an area system asked to give back all or part of a successful payment; PAY's own worker sends
+    it to the gateway (``payment.refund.finished`` says how it went)."""
+
+    payment_id: str = Field(pattern=PAYMENT_ID_PATTERN)
+    refund_id: str = Field(pattern=r"^ref-[0-9a-f]{32}$")
+    citizen_id: str = Field(pattern=ID_PATTERN)
+    amount_cents: int = Field(gt=0, le=MAX_AMOUNT_CENTS)
+    reason: str = Field(min_length=1, max_length=500)
+    by: str = Field(max_length=128, description="role:id of the agent or system that asked")
+    submitted_at: AwareDatetime
+
+
+class RefundFinished(EventData):
+    """The gateway's word on a refund: ``success`` (Redsys's Ds_Response 0900) or ``error`` (refused: the amount
+    is available again)."""
+
+    payment_id: str = Field(pattern=PAYMENT_ID_PATTERN)
+    refund_id: str = Field(pattern=r"^ref-[0-9a-f]{32}$")
+    citizen_id: str = Field(pattern=ID_PATTERN)
+    amount_cents: int = Field(gt=0, le=MAX_AMOUNT_CENTS)
+    state: Literal["success", "error"]
+    gateway_code: str = Field(max_length=16, description="Redsys's Ds_Response, or its SIS error code")
+    by: str = Field(max_length=128)
+    finished_at: AwareDatetime

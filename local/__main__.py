@@ -116,6 +116,7 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "PIC_PUSH_URL": f"{base}/dev/push/messages",
         # PAY: the local Redsys (Redsys's public test merchant); citizens come back to the app's payments
         "PIC_REDSYS_URL": os.environ.get("PIC_REDSYS_URL", f"{base}/dev/redsys/realizarPago"),
+        "PIC_REDSYS_REST_URL": os.environ.get("PIC_REDSYS_REST_URL", f"{base}/dev/redsys/rest/trataPeticionREST"),
         "PIC_PAYMENT_RETURN_URL": os.environ.get("PIC_PAYMENT_RETURN_URL", f"{base}/app/payments"),
         "PIC_PAYMENT_DESK_RETURN_URL": os.environ.get("PIC_PAYMENT_DESK_RETURN_URL", f"{base}/desk/payments"),
         # the supervisor: its children die with it, and the gateway's /healthz checks it and every part

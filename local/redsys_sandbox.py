@@ -13,7 +13,10 @@ public test merchant by default):
   merchant URL the payment gave, server to server, before sending the browser back to URLOK or URLKO, as
   Redsys's synchronous notification does. An order is answered once.
 - ``POST /dev/redsys/resend`` (``order``): the same notification delivered again (Redsys retries).
-- ``GET /dev/redsys/orders``: every order the sandbox saw, newest first, with the merchant's answers.
+- ``POST /dev/redsys/rest/trataPeticionREST``: Redsys's server-to-server endpoint, for refunds (transaction type
+  3): the signed JSON checked as above, then all or part of an approved order given back (Ds_Response 0900,
+  signed), or ``{"errorCode": "SIS0057"}`` past what is left of it and SIS0058 for an order never approved.
+- ``GET /dev/redsys/orders``: every order the sandbox saw, newest first, with the merchant's answers and refunds.
 
 Its state is ``<data dir>/redsys-sandbox.sqlite`` (WAL: the gateway's workers share it).
 """
@@ -39,6 +42,7 @@ CREATE TABLE IF NOT EXISTS orders (
     id TEXT PRIMARY KEY, at REAL NOT NULL, parameters TEXT NOT NULL, outcome TEXT, notification TEXT,
     deliveries TEXT NOT NULL DEFAULT '[]'
 );
+CREATE TABLE IF NOT EXISTS refunds (order_id TEXT NOT NULL, at REAL NOT NULL, amount INTEGER NOT NULL);
 """
 RESPONSES = {"approve": 0, "decline": 190, "cancel": redsys.CANCELLED_BY_HOLDER}  # Ds_Response
 NOTIFY_TIMEOUT = (2.0, 20.0)  # connect, read: the merchant stores the outcome before it answers
@@ -92,6 +96,7 @@ class RedsysSandbox:
             ("POST", "/dev/redsys/realizarPago"): self.payment_page,
             ("POST", "/dev/redsys/answer"): self.answer,
             ("POST", "/dev/redsys/resend"): self.resend,
+            ("POST", "/dev/redsys/rest/trataPeticionREST"): self.rest,
             ("GET", "/dev/redsys/orders"): self.orders,
         }
 
@@ -123,6 +128,41 @@ class RedsysSandbox:
             body = f"<p role='alert'>{html.escape(refused)} — pedido repetido / order number already used</p>"
             return _page(lang, TEXTS[lang]["error"], body, 400)
         return _page(lang, TEXTS[lang]["title"], _payment_form(lang, parameters))
+
+    # ---- server to server -----------------------------------------------------------------------------------
+
+    def rest(self, request: Request) -> Response:
+        """A refund (transaction type 3) of an approved order, up to what is left of it; Redsys's error codes
+        (``{"errorCode": ...}``, HTTP 200 as Redsys answers) for anything it would refuse."""
+        body = request.get_json(silent=True)
+        form = {name: str(body.get(name, "")) for name in redsys.FORM_FIELDS} if isinstance(body, dict) else {}
+        try:
+            parameters = self._verified_request(form) if form else {}
+        except SandboxError as error:
+            return _json({"errorCode": str(error).split(":", 1)[0]})
+        if parameters.get("DS_MERCHANT_TRANSACTIONTYPE") != redsys.REFUND:
+            return _json({"errorCode": "SIS0054"})  # only refunds are simulated here
+        order, amount = parameters["DS_MERCHANT_ORDER"], int(parameters["DS_MERCHANT_AMOUNT"])
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")  # what is left of the order, and the refund, in one step
+        try:
+            row = db.execute("SELECT parameters, outcome FROM orders WHERE id = ?", (order,)).fetchone()
+            if row is None or row[1] != "approve":
+                db.execute("ROLLBACK")
+                return _json({"errorCode": "SIS0058"})  # no approved order to refund
+            charged = int(json.loads(row[0])["DS_MERCHANT_AMOUNT"])
+            (refunded,) = db.execute(
+                "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE order_id = ?", (order,)
+            ).fetchone()
+            if refunded + amount > charged:
+                db.execute("ROLLBACK")
+                return _json({"errorCode": "SIS0057"})  # more than is left of the order
+            db.execute("INSERT INTO refunds (order_id, at, amount) VALUES (?, ?, ?)", (order, time.time(), amount))
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            db.execute("ROLLBACK")
+            raise
+        return _json(redsys.rest_answer_body(self.merchant, order, amount, redsys.REFUND_DONE, redsys.REFUND))
 
     def _verified_request(self, form: dict[str, str]) -> dict[str, str]:
         if form["Ds_SignatureVersion"] != redsys.SIGNATURE_VERSION:
@@ -196,6 +236,9 @@ class RedsysSandbox:
         rows = self._db().execute(
             "SELECT id, at, parameters, outcome, deliveries FROM orders ORDER BY at DESC LIMIT 500"
         )
+        refunds: dict[str, list[int]] = {}
+        for order_id, amount in self._db().execute("SELECT order_id, amount FROM refunds ORDER BY at"):
+            refunds.setdefault(order_id, []).append(amount)
         found = [
             {
                 "order": order,
@@ -204,6 +247,7 @@ class RedsysSandbox:
                 "bizum": json.loads(parameters).get("DS_MERCHANT_PAYMETHODS") == redsys.BIZUM,
                 "outcome": outcome,
                 "deliveries": json.loads(deliveries),
+                "refunds_cents": refunds.get(order, []),
             }
             for order, at, parameters, outcome, deliveries in rows
         ]

@@ -180,6 +180,11 @@ class Settings(BaseModel):
         validation_alias="PIC_REDSYS_URL",
         description="where the citizen is sent to pay: Redsys's test or production realizarPago",
     )
+    redsys_rest_url: str = Field(
+        "https://sis-t.redsys.es:25443/sis/rest/trataPeticionREST",
+        validation_alias="PIC_REDSYS_REST_URL",
+        description="Redsys's server-to-server endpoint (trataPeticionREST): refunds",
+    )
     payment_return_url: str = Field(
         "http://127.0.0.1:8080/app/payments",
         validation_alias="PIC_PAYMENT_RETURN_URL",

@@ -9,6 +9,7 @@ from functools import lru_cache
 from functions.core.clock import SYSTEM_CLOCK
 from functions.core.policy import get_policy
 from functions.core.settings import get_settings
+from functions.payment.gateway import RedsysRest
 from functions.payment.handlers import Gateway, PaymentPorts
 from functions.payment.redsys import Merchant
 from functions.payment.storage import DynamoPaymentStore
@@ -18,7 +19,11 @@ def gateway() -> Gateway:
     """The Redsys terminal (``PIC_REDSYS_*``) and the addresses given to it for each attempt."""
     settings = get_settings()
     merchant = Merchant(
-        settings.redsys_merchant_code, settings.redsys_terminal, settings.redsys_key, settings.redsys_url
+        settings.redsys_merchant_code,
+        settings.redsys_terminal,
+        settings.redsys_key,
+        settings.redsys_url,
+        settings.redsys_rest_url,
     )
     api = settings.api_url.rstrip("/")
     notifications = f"{api}/v1/payments/redsys/notifications"
@@ -28,4 +33,11 @@ def gateway() -> Gateway:
 
 @lru_cache(maxsize=1)
 def ports() -> PaymentPorts:
-    return PaymentPorts(store=DynamoPaymentStore(), policy=get_policy(), clock=SYSTEM_CLOCK, gateway=gateway())
+    terminal = gateway()
+    return PaymentPorts(
+        store=DynamoPaymentStore(),
+        policy=get_policy(),
+        clock=SYSTEM_CLOCK,
+        gateway=terminal,
+        refunds=RedsysRest(terminal.merchant),
+    )

@@ -13,17 +13,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from events.payment import Charge as ChargeData
-from events.payment import FinePaid, PaymentFailed, PaymentSucceeded, TaxReceiptPaid
+from events.payment import FinePaid, PaymentFailed, PaymentSucceeded, RefundFinished, RefundSubmitted, TaxReceiptPaid
 from events.rgpd import RgpdRequestOpened
 from functions.core.clock import Clock
+from functions.core.errors import ConflictError
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy
+from functions.core.retry import retry_on_conflict
 from functions.core.store import Staged, UnitOfWork
 from functions.payment import payments, receipts, redsys, rights, service
-from functions.payment.payments import Charge, Method, Payment
+from functions.payment.gateway import GatewayUnreachableError
+from functions.payment.payments import Charge, Method, Payment, Refund
 from functions.payment.service import Debt, Issued, PaymentStore
 
 
@@ -38,6 +41,12 @@ class Gateway:
     desk_return_url: str = ""  # where an agent comes back after a phone payment, followed by /<payment id>
 
 
+class RefundGateway(Protocol):
+    """The gateway's server-to-server side (``gateway.RedsysRest``): give back part of an approved order."""
+
+    def refund(self, order: str, amount_cents: int) -> redsys.RestAnswer: ...
+
+
 @dataclass(frozen=True)
 class PaymentPorts:
     """Everything the use cases need from outside: built once per process by ``bootstrap``."""
@@ -46,6 +55,7 @@ class PaymentPorts:
     policy: Policy
     clock: Clock
     gateway: Gateway
+    refunds: RefundGateway
 
 
 # ---- events -------------------------------------------------------------------------------------------
@@ -266,6 +276,94 @@ def _release_debts(
         finished_at=failed.finished_at,
     )
     stage_event(uow, event, subject=failed.citizen_id, traceparent=traceparent, now=failed.finished_at)
+
+
+# ---- refunds ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestRefund:
+    """Give back ``amount_cents`` of a payment; ``expected_available`` is what the caller read as still
+    available (GOV.UK Pay's ``refund_amount_available``): a refund on a stale view is refused, never doubled."""
+
+    payment_id: str
+    amount_cents: int
+    expected_available: int
+    reason: str
+    by: str
+    purpose: str | None = None
+
+
+def request_refund(cmd: RequestRefund, ports: PaymentPorts, traceparent: str | None) -> Staged[tuple[Payment, Refund]]:
+    """The refund, ``submitted`` and held against the payment's amount in the unit that announces it; PAY's worker
+    sends it to the gateway on that event (``send_refund``)."""
+    payment = find_payment(cmd.payment_id, ports)
+    now = ports.clock.now()
+    refund = Refund(f"ref-{uuid.uuid4().hex}", cmd.amount_cents, cmd.reason, cmd.by, now, purpose=cmd.purpose)
+    held = payments.request_refund(payment, refund, cmd.expected_available)
+    uow = UnitOfWork()
+    ports.store.stage_payment(uow, held, payment)
+    submitted = RefundSubmitted(
+        payment_id=payment.id,
+        refund_id=refund.id,
+        citizen_id=payment.citizen_id,
+        amount_cents=refund.amount_cents,
+        reason=refund.reason,
+        by=refund.by,
+        submitted_at=now,
+    )
+    stage_event(uow, submitted, subject=payment.citizen_id, traceparent=traceparent, now=now)
+    return Staged(uow, (held, refund))
+
+
+def send_refund(data: RefundSubmitted, ports: PaymentPorts, traceparent: str | None) -> UnitOfWork:
+    """Send a submitted refund to the gateway once: claimed (``sending``, committed ahead) before the call, so a
+    redelivered or concurrent event finds it taken and does nothing; the outcome recorded after, decided again
+    on the payment as it then is if another refund changed it meanwhile. Unreachable gateway: the claim is
+    released and the event retried; an unknown outcome keeps the claim (``RefundOutcomeUnknownError``)."""
+    payment = ports.store.fetch_payment(data.payment_id)
+    refund = payment.refund(data.refund_id) if payment else None
+    if payment is None or refund is None:
+        raise ConflictError(f"refund {data.refund_id} of {data.payment_id} is not readable yet; retry")
+    if refund.state != "submitted":
+        return UnitOfWork()  # claimed or finished already: a redelivery
+    claimed = payments.move_refund(payment, refund.id, state="sending")
+    _commit_refund(ports, claimed, payment)
+    try:
+        answer = ports.refunds.refund(payment.order, refund.amount_cents)
+    except GatewayUnreachableError:
+        _commit_refund(ports, payments.move_refund(claimed, refund.id, state="submitted"), claimed)
+        raise
+    state = "success" if answer.done else "error"
+    retry_on_conflict(lambda: _record_refund(ports, data, state, answer.code, traceparent), what="record a refund")
+    return UnitOfWork()
+
+
+def _commit_refund(ports: PaymentPorts, changed: Payment, previous: Payment) -> None:
+    uow = UnitOfWork()
+    ports.store.stage_payment(uow, changed, previous)
+    ports.store.commit_ahead(uow)
+
+
+def _record_refund(ports: PaymentPorts, data: RefundSubmitted, state: str, code: str, traceparent: str | None) -> None:
+    """The gateway's word on the refund, on the payment as it is now (another refund may have changed it)."""
+    payment = find_payment(data.payment_id, ports)
+    now = ports.clock.now()
+    done = payments.move_refund(payment, data.refund_id, state=state, gateway_code=code, finished_at=now)
+    uow = UnitOfWork()
+    ports.store.stage_payment(uow, done, payment)
+    finished = RefundFinished(
+        payment_id=payment.id,
+        refund_id=data.refund_id,
+        citizen_id=payment.citizen_id,
+        amount_cents=data.amount_cents,
+        state="success" if state == "success" else "error",
+        gateway_code=code,
+        by=data.by,
+        finished_at=now,
+    )
+    stage_event(uow, finished, subject=payment.citizen_id, traceparent=traceparent, now=now)
+    ports.store.commit_ahead(uow)
 
 
 def verify_receipt(code: str, ports: PaymentPorts) -> dict[str, Any]:

@@ -3,10 +3,12 @@
 - ``payment_http``: ``GET /v1/citizens/{citizen_id}/debts`` (every fine and tax receipt, with what is due
   today, until when and what changes after, as ``policies/payment`` prices it); ``POST /v1/payments`` (pay
   one person's debts by card or Bizum: the payment, and the Redsys form that sends the citizen to pay);
-  ``GET /v1/payments/{payment_id}``; ``POST /v1/payments/redsys/notifications`` (Redsys's merchant
+  ``GET /v1/payments/{payment_id}``; ``POST /v1/payments/{payment_id}/refunds`` (give back all or part of it);
+  ``POST /v1/payments/redsys/notifications`` (Redsys's merchant
   notification, trusted by its signature alone); Knative Service ``pic-payment``.
 - ``payment_events``: ``es.madrid.pic.fine.issued.v1`` (Multas, Movilidad), ``es.madrid.pic.tax.receipt.issued.v1``
-  (Tributos) and data-subject requests (``rgpd.request.opened``); Knative Service ``pic-payment-events``.
+  (Tributos), ``es.madrid.pic.payment.refund.submitted.v1`` (PAY's own: the refund sent to Redsys) and
+  data-subject requests (``rgpd.request.opened``); Knative Service ``pic-payment-events``.
 The use cases are in ``handlers.py``; the adapters they run on are built by ``bootstrap.py``.
 """
 
@@ -19,7 +21,7 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.payment import DEBT_ID_PATTERN, FineIssued, TaxReceiptIssued
+from events.payment import DEBT_ID_PATTERN, FineIssued, RefundSubmitted, TaxReceiptIssued
 from events.rgpd import RgpdRequestOpened
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import MalformedRequestError, UnsupportedMediaTypeError
@@ -94,6 +96,42 @@ def get_receipt(ctx: RequestContext, payment_id: str) -> Reply:
     pdf = handlers.receipt(payment, ports())
     disposition = f'attachment; filename="justificante-{payment.id}.pdf"'
     return Reply(200, pdf, {"Content-Type": "application/pdf", "Content-Disposition": disposition})
+
+
+class RefundRequest(BaseModel):
+    """How much to give back, why, and what the caller read as still available (a stale view is refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount_cents: int = Field(gt=0, le=100_000_000, examples=[10000])
+    refund_amount_available: int = Field(ge=0, le=100_000_000, examples=[10000])
+    reason: str = Field(
+        min_length=1, max_length=500, examples=["Recurso estimado: multa anulada (expediente 2026/1234)"]
+    )
+
+
+def post_refund(ctx: RequestContext, payment_id: str, body: RefundRequest) -> Reply:
+    """A refund of a successful payment, submitted to the gateway by PAY's worker: 202 with the refund (its
+    state moves on to success or error); the same Idempotency-Key and body again answers the same refund."""
+    cmd = handlers.RequestRefund(
+        payment_id,
+        body.amount_cents,
+        body.refund_amount_available,
+        body.reason,
+        by=f"{ctx.subject.role}:{ctx.subject.id}",
+        purpose=ctx.purpose if ctx.subject.role == "agent" else None,
+    )
+
+    def reply(done: tuple[payments.Payment, payments.Refund]) -> Reply:
+        payment, refund = done
+        view = {
+            **payments.refund_view(refund),
+            "payment_id": payment.id,
+            "refund_amount_available": payment.refund_amount_available,
+        }
+        return Reply(202, view, {"Location": f"/v1/payments/{payment.id}"})
+
+    return ctx.run(lambda: handlers.request_refund(cmd, ports(), ctx.traceparent), reply)
 
 
 def receipt_summary(body: Any) -> Any:
@@ -174,6 +212,17 @@ ROUTES = [
         app="pay",
     ),
     Route(
+        "/v1/payments/<payment_id>/refunds",
+        "POST",
+        post_refund,
+        "Give back all or part of a successful payment (an agent of Hacienda with a purpose, or an area system)",
+        request_model=RefundRequest,
+        status=202,
+        idempotent_writes=True,
+        action="payment.refund",
+        citizen=citizen_of_payment,
+    ),
+    Route(
         "/v1/payments/verify/<code>",
         "GET",
         verify_receipt,
@@ -207,6 +256,12 @@ def on_issued(ctx: EventContext, data: Any) -> UnitOfWork:
     return handlers.record_debt(data, ctx.source, ports())
 
 
+def on_refund_submitted(ctx: EventContext, data: Any) -> UnitOfWork:
+    """A refund asked for: sent to the gateway once, its outcome recorded and announced."""
+    assert isinstance(data, RefundSubmitted)
+    return handlers.send_refund(data, ports(), ctx.traceparent)
+
+
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     """Answer a data-subject request for the person's debts, erasures in the same unit."""
     assert isinstance(data, RgpdRequestOpened)
@@ -218,6 +273,7 @@ event_api = EventFunction(
     {
         "es.madrid.pic.fine.issued.v1": on_issued,
         "es.madrid.pic.tax.receipt.issued.v1": on_issued,
+        "es.madrid.pic.payment.refund.submitted.v1": on_refund_submitted,
         "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
     },
 )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from functions.core.errors import ConflictError, NotFoundError, PicError
+from functions.core.errors import ConflictError, NotFoundError, PicError, ValidationError
 from functions.payment.redsys import EURO, Notification, NotificationRefusedError
 from functions.payment.service import DebtAlreadyPaidError
 
@@ -30,6 +30,10 @@ FINISHED: frozenset[State] = frozenset({"success", "failed", "cancelled", "error
 # how long a payment not yet finished holds its debts: Redsys's payment page expires its session well before
 CLAIM_SECONDS = 30 * 60
 MAX_DEBTS = 20  # one payment, one person's debts: a tax folder's year at most
+MAX_REFUNDS = 20  # refunds are rare and kept on the payment they give back from
+RefundState = Literal["submitted", "sending", "success", "error"]
+# what still counts against the amount available: asked for, at the gateway, or done (an error gives it back)
+HELD: frozenset[RefundState] = frozenset({"submitted", "sending", "success"})
 
 
 class PaymentInProgressError(ConflictError):
@@ -48,6 +52,36 @@ class DebtNotFoundError(NotFoundError):
 
 class DebtNotPayableError(PicError):
     status, slug, title = 422, "debt-not-payable", "This debt cannot be paid here today"
+
+
+class PaymentNotRefundableError(PicError):
+    status, slug, title = 422, "payment-not-refundable", "This payment cannot be refunded"
+
+
+class RefundExceedsAvailableError(ValidationError):
+    slug, title = "refund-exceeds-available", "The refund is more than the amount still available"
+
+
+class RefundAmountAvailableMismatchError(PicError):
+    """GOV.UK Pay's guard: the caller states what it believes is still available; another refund since then
+    makes that belief stale, and a second refund on a stale view could give back twice."""
+
+    status, slug, title = 412, "refund-amount-available-mismatch", "The amount available has changed"
+
+
+@dataclass(frozen=True)
+class Refund:
+    """Money given back from a successful payment (all or part of it): who asked, why, and what Redsys said."""
+
+    id: str
+    amount_cents: int
+    reason: str
+    by: str  # ``role:id`` of the agent or system that asked
+    created_at: datetime
+    purpose: str | None = None  # the agent's Access-Purpose
+    state: RefundState = "submitted"
+    gateway_code: str = ""  # Redsys's Ds_Response (0900: done) or its SIS error code
+    finished_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +110,7 @@ class Payment:
     finished_at: datetime | None = None
     refund_due: tuple[str, ...] = ()  # debts another payment had paid meanwhile: their charge goes back
     verification_code: str = ""  # the receipt's, once the payment succeeded (functions.payment.receipts)
+    refunds: tuple[Refund, ...] = ()
     version: int = 1
 
     @property
@@ -89,6 +124,16 @@ class Payment:
     @property
     def finished(self) -> bool:
         return self.state in FINISHED
+
+    @property
+    def refund_amount_available(self) -> int:
+        """What may still be given back: the amount charged, less every refund asked for, under way or done."""
+        if self.state != "success":
+            return 0
+        return self.amount_cents - sum(r.amount_cents for r in self.refunds if r.state in HELD)
+
+    def refund(self, refund_id: str) -> Refund | None:
+        return next((r for r in self.refunds if r.id == refund_id), None)
 
 
 def outcome_of(notification: Notification) -> State:
@@ -158,6 +203,46 @@ def check_claim(debt_id: str, paid: bool, holder: Payment | None, now: datetime)
         )
 
 
+def request_refund(payment: Payment, refund: Refund, expected_available: int) -> Payment:
+    """The payment holding a new refund (``submitted``), once the caller's view of what is available is still
+    true and the amount fits in it; the gateway is asked afterwards (``send_refund``)."""
+    if payment.state != "success":
+        raise PaymentNotRefundableError(f"payment {payment.id} is {payment.state}: only a successful one is refunded")
+    if len(payment.refunds) >= MAX_REFUNDS:
+        raise PaymentNotRefundableError(f"payment {payment.id} has {MAX_REFUNDS} refunds already")
+    available = payment.refund_amount_available
+    if expected_available != available:
+        raise RefundAmountAvailableMismatchError(
+            f"{available} cents are available, not {expected_available}: read the payment again before refunding"
+        )
+    if refund.amount_cents > available:
+        raise RefundExceedsAvailableError(
+            f"{refund.amount_cents} cents is more than the {available} still available",
+            errors=[{"field": "amount_cents", "message": f"at most {available}"}],
+        )
+    return replace(payment, refunds=(*payment.refunds, refund), version=payment.version + 1)
+
+
+def move_refund(payment: Payment, refund_id: str, **changes: object) -> Payment:
+    """The payment with one refund changed (its state, code, time), one version on."""
+    refunds = tuple(replace(r, **changes) if r.id == refund_id else r for r in payment.refunds)  # type: ignore[arg-type]
+    return replace(payment, refunds=refunds, version=payment.version + 1)
+
+
+def refund_view(refund: Refund) -> dict[str, object]:
+    return {
+        "id": refund.id,
+        "amount_cents": refund.amount_cents,
+        "state": refund.state,
+        "reason": refund.reason,
+        "by": refund.by,
+        "purpose": refund.purpose,
+        "gateway_code": refund.gateway_code or None,
+        "created_at": refund.created_at.isoformat(),
+        "finished_at": refund.finished_at.isoformat() if refund.finished_at else None,
+    }
+
+
 def view(payment: Payment) -> dict[str, object]:
     """A payment as ``GET /v1/payments/{id}`` shows it (no card data: PIC never sees any)."""
     return {
@@ -175,6 +260,8 @@ def view(payment: Payment) -> dict[str, object]:
         "outcome_code": payment.outcome_code,
         "authorisation_code": payment.authorisation_code or None,
         "refund_due": list(payment.refund_due),
+        "refund_amount_available": payment.refund_amount_available,
+        "refunds": [refund_view(r) for r in payment.refunds],
         "verification_code": payment.verification_code or None,
         "receipt": f"/v1/payments/{payment.id}/receipt" if payment.verification_code else None,
         "agent": payment.agent,

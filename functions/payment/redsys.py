@@ -38,6 +38,8 @@ SIGNATURE_VERSION = "HMAC_SHA256_V1"
 FORM_FIELDS = ("Ds_SignatureVersion", "Ds_MerchantParameters", "Ds_Signature")  # a redirect's and a notification's
 EURO = "978"
 AUTHORISATION = "0"  # Ds_Merchant_TransactionType: a plain authorisation (charge)
+REFUND = "3"  # Ds_Merchant_TransactionType: "devolución automática", all or part of an approved order
+REFUND_DONE = 900  # Ds_Response of a refund Redsys accepted
 BIZUM = "z"  # Ds_Merchant_PayMethods
 # Redsys: 4 to 12 characters, the first 4 digits, the rest alphanumeric
 ORDER = re.compile(r"^[0-9]{4}[0-9A-Za-z]{0,8}$")
@@ -49,6 +51,7 @@ TEST_MERCHANT_CODE = "999008881"
 TEST_TERMINAL = "1"
 TEST_KEY = "sq7HjrUOBfKmC576ILgskD5srU870gJ7"
 TEST_URL = "https://sis-t.redsys.es:25443/sis/realizarPago"
+TEST_REST_URL = "https://sis-t.redsys.es:25443/sis/rest/trataPeticionREST"  # server-to-server operations
 
 Method = Literal["card", "bizum"]
 
@@ -67,10 +70,11 @@ class Merchant:
     terminal: str
     key: str  # base64, as Redsys's back office shows it
     url: str  # the redirect endpoint (realizarPago)
+    rest_url: str = TEST_REST_URL  # the server-to-server endpoint (trataPeticionREST): refunds
 
     @classmethod
-    def test(cls, url: str = TEST_URL) -> Merchant:
-        return cls(TEST_MERCHANT_CODE, TEST_TERMINAL, TEST_KEY, url)
+    def test(cls, url: str = TEST_URL, rest_url: str = TEST_REST_URL) -> Merchant:
+        return cls(TEST_MERCHANT_CODE, TEST_TERMINAL, TEST_KEY, url, rest_url)
 
 
 @dataclass(frozen=True)
@@ -245,3 +249,71 @@ def _integer(parameters: dict[str, Any], name: str) -> int:
     if not value.isdigit():
         raise NotificationRefusedError(f"{name} is missing or not a number")
     return int(value)
+
+
+# ---- server to server (REST): refunds -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RestAnswer:
+    """What Redsys answered a server-to-server operation: done (Ds_Response 0900 for a refund), and its code
+    (the Ds_Response, or the SIS error code when it refused the request outright)."""
+
+    done: bool
+    code: str
+
+
+def refund_request(merchant: Merchant, order: str, amount_cents: int) -> dict[str, str]:
+    """The signed JSON body of a refund of ``amount_cents`` of the approved ``order`` (Redsys's REST
+    ``trataPeticionREST``, transaction type 3); Redsys refuses one over what is left of the order (SIS0057)."""
+    if amount_cents <= 0:
+        raise ValueError("a refund gives back a positive amount")
+    parameters = {
+        "DS_MERCHANT_AMOUNT": str(amount_cents),
+        "DS_MERCHANT_ORDER": order,
+        "DS_MERCHANT_MERCHANTCODE": merchant.code,
+        "DS_MERCHANT_CURRENCY": EURO,
+        "DS_MERCHANT_TRANSACTIONTYPE": REFUND,
+        "DS_MERCHANT_TERMINAL": merchant.terminal,
+    }
+    encoded = encode_parameters(parameters)
+    return {
+        "Ds_SignatureVersion": SIGNATURE_VERSION,
+        "Ds_MerchantParameters": encoded,
+        "Ds_Signature": sign(merchant.key, order, encoded),
+    }
+
+
+def rest_answer_body(
+    merchant: Merchant, order: str, amount_cents: int, response: int, transaction_type: str
+) -> dict[str, str]:
+    """A REST answer as Redsys signs it (what the local sandbox returns)."""
+    parameters = {
+        "Ds_Amount": str(amount_cents),
+        "Ds_Currency": EURO,
+        "Ds_Order": order,
+        "Ds_MerchantCode": merchant.code,
+        "Ds_Terminal": merchant.terminal,
+        "Ds_Response": f"{response:04d}",
+        "Ds_TransactionType": transaction_type,
+        "Ds_AuthorisationCode": "",
+    }
+    encoded = encode_parameters(parameters)
+    return {
+        "Ds_SignatureVersion": SIGNATURE_VERSION,
+        "Ds_MerchantParameters": encoded,
+        "Ds_Signature": sign(merchant.key, order, encoded),
+    }
+
+
+def read_refund_answer(merchant: Merchant, order: str, amount_cents: int, body: dict[str, Any]) -> RestAnswer:
+    """Redsys's answer to a refund: ``{"errorCode": "SIS…"}`` when refused outright, else the three signed
+    fields, trusted only when signed with the terminal's key for this order and amount
+    (``NotificationRefusedError`` otherwise: the outcome is then unknown, never assumed)."""
+    if "errorCode" in body:
+        return RestAnswer(False, str(body["errorCode"])[:16])
+    form = {name: str(body.get(name, "")) for name in FORM_FIELDS}
+    answer = verify_notification(merchant, form)
+    if answer.order != order or answer.amount_cents != amount_cents:
+        raise NotificationRefusedError(f"the answer is for order {answer.order}, {answer.amount_cents} cents")
+    return RestAnswer(answer.response == REFUND_DONE, f"{answer.response:04d}")

@@ -72,6 +72,9 @@ class PaymentStore(Protocol):
     def stage_payment(self, uow: UnitOfWork, payment: Payment, previous: Payment | None) -> None:
         """The payment if still as read; a new one with its order number, which no other attempt may hold."""
 
+    def commit_ahead(self, uow: UnitOfWork) -> None:
+        """Make ``uow`` durable before the use case goes on: a refund's claim before the gateway is called."""
+
 
 def kind_of(issued: Issued) -> Kind:
     return "fine" if isinstance(issued, FineIssued) else "tax-receipt"

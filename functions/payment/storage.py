@@ -28,7 +28,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
-from functions.payment.payments import Charge, Payment
+from functions.payment.payments import Charge, Payment, Refund
 from functions.payment.service import Debt, Issued
 
 _ISSUED: TypeAdapter[Issued] = TypeAdapter(Issued)
@@ -93,6 +93,7 @@ class PaymentItem(StoreModel):
     authorisation_code = UnicodeAttribute(null=True)
     refund_due = UnicodeAttribute(default="[]")  # JSON: debt ids
     verification_code = UnicodeAttribute(null=True)
+    refunds = UnicodeAttribute(default="[]")  # JSON: [{id, amount_cents, reason, by, purpose, state, ...}]
     created_at = UTCDateTimeAttribute()
     finished_at = UTCDateTimeAttribute(null=True)
     version = NumberAttribute()
@@ -157,7 +158,38 @@ def _payment(item: PaymentItem) -> Payment:
         finished_at=finished_at,
         refund_due=tuple(json.loads(item.refund_due or "[]")),
         verification_code=item.verification_code or "",
+        refunds=tuple(_refund(refund) for refund in json.loads(item.refunds or "[]")),
         version=int(item.version),
+    )
+
+
+def _refund(stored: dict[str, Any]) -> Refund:
+    finished = stored.get("finished_at")
+    return Refund(
+        id=stored["id"],
+        amount_cents=int(stored["amount_cents"]),
+        reason=stored["reason"],
+        by=stored["by"],
+        created_at=datetime.fromisoformat(stored["created_at"]),
+        purpose=stored.get("purpose"),
+        state=stored["state"],
+        gateway_code=stored.get("gateway_code", ""),
+        finished_at=datetime.fromisoformat(finished) if finished else None,
+    )
+
+
+def _refund_json(refunds: tuple[Refund, ...]) -> str:
+    return json.dumps(
+        [
+            {
+                **{
+                    k: getattr(r, k) for k in ("id", "amount_cents", "reason", "by", "purpose", "state", "gateway_code")
+                },
+                "created_at": r.created_at.isoformat(),
+                "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+            }
+            for r in refunds
+        ]
     )
 
 
@@ -227,6 +259,9 @@ class DynamoPaymentStore:
             return None
         return self.fetch_payment(payment_id)
 
+    def commit_ahead(self, uow: UnitOfWork) -> None:
+        uow.commit()
+
     def stage_payment(self, uow: UnitOfWork, payment: Payment, previous: Payment | None) -> None:
         """The payment if still as read (tag ``payment``); a new one with its order (tag ``order``), only if no
         attempt holds that number."""
@@ -250,6 +285,7 @@ class DynamoPaymentStore:
             authorisation_code=payment.authorisation_code or None,
             refund_due=json.dumps(list(payment.refund_due)),
             verification_code=payment.verification_code or None,
+            refunds=_refund_json(payment.refunds),
             created_at=payment.created_at,
             finished_at=payment.finished_at,
             version=payment.version,

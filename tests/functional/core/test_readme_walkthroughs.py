@@ -50,7 +50,7 @@ SHOWS = {
         "204",
     ),
     "Fines and taxes: what is due today, a walk-through with curl": (
-        "202\n202\n202",  # the fine, its redelivery and the receipt, each accepted by the broker
+        "202\n202\n202\n202",  # Lola's Padrón record, the fine, its redelivery and the receipt, each accepted
         "20000 -> 10000 until",  # the fine halved within its window
         "then 20000",
         "9875 -> 9875 until",  # the receipt in its voluntary period
@@ -65,6 +65,11 @@ SHOWS = {
         "payment success 10000",
         "fine paid",
         '"merchant_status": 200',  # a retried notification, answered and changing nothing
+        "1 e-mail: Hemos recibido su pago de 100,00 EUR",  # the receipt notice, once
+        "%PDF- receipt PIC-",  # the receipt's PDF and its code
+        "verified True 10000 bizum",
+        "refund submitted 1000 left 9000",
+        "refund success 0900 by agent:ag-hac-3 | available 9000",
     ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}

@@ -83,6 +83,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "debt.read": {"citizen": ON_A_CITIZEN},
     "payment.create": {"citizen": ON_A_CITIZEN},
     "payment.read": {"citizen": ON_A_CITIZEN},
+    "payment.refund": {"citizen": {"agent-2-other-area", "system"}},  # Hacienda only (its "other area" caller)
     "rgpd.request": {"citizen": ON_A_CITIZEN},
     "rgpd.read": {"citizen": ON_A_CITIZEN},
     "rgpd.extend": {"citizen": AGENTS},

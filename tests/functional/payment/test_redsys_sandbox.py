@@ -2,15 +2,19 @@
 through it: the form ``POST /v1/payments`` answered is posted to the sandbox's realizarPago, which checks it as
 Redsys does (a reused order is SIS0051, a bad signature SIS0042) and shows the payment page; the holder's choice
 makes the sandbox sign the merchant notification and deliver it to the platform before sending the browser back
-to URLOK or URLKO; redelivering it changes nothing."""
+to URLOK or URLKO; redelivering it changes nothing. A refund an agent of Hacienda asks for goes to the sandbox's
+REST endpoint once, and the payment shows it done."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
+import requests
 
 from local.harness import Platform
+from tests.functional.consent_support import assert_problem
 from tests.functional.payment.test_debts import debts
 from tests.functional.payment.test_payments import FINE_PAID, SUCCEEDED, a_fine, create
 
@@ -90,3 +94,58 @@ def test_a_form_the_terminal_did_not_sign_is_refused_by_the_sandbox(platform: Pl
     assert page.status_code == 400 and "SIS0042" in page.text
     unknown = platform.http.post(platform.url("/dev/redsys/answer"), data={"order": str(uuid.uuid4())}, timeout=15)
     assert unknown.status_code == 400
+
+
+def refund(
+    platform: Platform, headers: dict[str, str], payment_id: str, amount: int, available: int, key: str | None = None
+) -> requests.Response:
+    body = {"amount_cents": amount, "refund_amount_available": available, "reason": "Recurso estimado"}
+    return platform.http.post(
+        platform.url(f"/v1/payments/{payment_id}/refunds"),
+        json=body,
+        headers={**headers, "Idempotency-Key": key or str(uuid.uuid4())},
+        timeout=30,
+    )
+
+
+def test_an_agent_of_hacienda_refunds_part_of_a_payment_through_the_gateway_once(platform: Platform) -> None:
+    # GIVEN a fine paid at 100 EUR through the local Redsys
+    citizen, debt_id = a_fine(platform)
+    me = platform.as_(citizen)
+    payment = create(platform, me, [debt_id]).json()
+    assert to_gateway(platform, payment)[0] == 200
+    choose(platform, payment["order"], "approve")
+    agent = platform.as_("ag-refund-1", role="agent", level=2, area="hacienda")
+    calling = {**agent, "Access-Purpose": "RECURSO-2026-77"}
+
+    # WHEN the citizen, an agent without a purpose or of another area ask for a refund THEN they are refused
+    assert_problem(refund(platform, me, payment["id"], 4000, 10000), 403, "forbidden")
+    assert_problem(refund(platform, agent, payment["id"], 4000, 10000), 403, "forbidden")
+    elsewhere = platform.as_("ag-refund-2", role="agent", level=3, area="atencion-ciudadania")
+    assert_problem(refund(platform, {**elsewhere, "Access-Purpose": "X-1"}, payment["id"], 4000, 10000), 403,
+                   "forbidden")  # fmt: skip
+
+    # WHEN an agent of Hacienda, with the appeal as purpose, refunds 40 EUR (the same request sent twice)
+    first = refund(platform, calling, payment["id"], 4000, 10000, key="refund-1")
+    again = refund(platform, calling, payment["id"], 4000, 10000, key="refund-1")
+
+    # THEN one refund is submitted and 60 EUR stay available
+    assert first.status_code == 202, first.text
+    assert again.json()["id"] == first.json()["id"] and first.json()["refund_amount_available"] == 6000
+
+    # AND PAY's worker gives it back through the gateway, once
+    def done() -> dict[str, Any] | None:
+        shown = platform.http.get(platform.url(f"/v1/payments/{payment['id']}"), headers=me, timeout=15).json()
+        return shown if shown["refunds"] and shown["refunds"][0]["state"] == "success" else None
+
+    shown = platform.wait_for(done, what="the refund's success")
+    assert shown["refund_amount_available"] == 6000 and shown["refunds"][0]["by"] == "agent:ag-refund-1"
+    platform.settle(payment["id"])
+    orders = platform.http.get(platform.url("/dev/redsys/orders"), timeout=15).json()["orders"]
+    (order,) = [o for o in orders if o["order"] == payment["order"]]
+    assert order["refunds_cents"] == [4000]
+    assert len(platform.events("es.madrid.pic.payment.refund.finished.v1", citizen)) == 1
+
+    # AND a refund on a stale view of what is available, or of more than is left, is refused
+    assert_problem(refund(platform, calling, payment["id"], 4000, 10000), 412, "refund-amount-available-mismatch")
+    assert_problem(refund(platform, calling, payment["id"], 6001, 6000), 422, "refund-exceeds-available")

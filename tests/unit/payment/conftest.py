@@ -10,7 +10,7 @@ import pytest
 from functions.core.policy import EmbeddedPolicy
 from functions.payment.handlers import PaymentPorts
 from tests.unit.fakes import FixedClock
-from tests.unit.payment.fakes import TEST_GATEWAY, FakePaymentStore
+from tests.unit.payment.fakes import TEST_GATEWAY, FakePaymentStore, FakeRefunds
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
@@ -26,5 +26,10 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def ports(store: FakePaymentStore, policy: EmbeddedPolicy, clock: FixedClock) -> PaymentPorts:
-    return PaymentPorts(store=store, policy=policy, clock=clock, gateway=TEST_GATEWAY)
+def refunds() -> FakeRefunds:
+    return FakeRefunds()
+
+
+@pytest.fixture
+def ports(store: FakePaymentStore, policy: EmbeddedPolicy, clock: FixedClock, refunds: FakeRefunds) -> PaymentPorts:
+    return PaymentPorts(store=store, policy=policy, clock=clock, gateway=TEST_GATEWAY, refunds=refunds)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from functions.core.store import UnitOfWork
+from functions.payment import redsys
 from functions.payment.handlers import Gateway
 from functions.payment.payments import Payment
 from functions.payment.redsys import Merchant
@@ -30,9 +31,14 @@ class FakePaymentStore:
     payments: dict[str, Payment] = field(default_factory=dict)
     orders: dict[str, str] = field(default_factory=dict)
     codes: dict[str, str] = field(default_factory=dict)
+    ahead: list[UnitOfWork] = field(default_factory=list)  # units committed ahead, in order
 
     def commit(self, uow: UnitOfWork) -> None:
         self.ledger.commit(uow)
+
+    def commit_ahead(self, uow: UnitOfWork) -> None:
+        self.ledger.commit(uow)
+        self.ahead.append(uow)
 
     def fetch(self, debt_id: str) -> Debt | None:
         return self.debts.get(debt_id)
@@ -74,3 +80,19 @@ class FakePaymentStore:
         if payment.verification_code and (previous is None or not previous.verification_code):
             code = payment.verification_code
             self.ledger.stage(uow, f"code#{code}", None, lambda: self.codes.__setitem__(code, payment.id))
+
+
+@dataclass
+class FakeRefunds:
+    """The gateway's refund endpoint: answers ``answer`` (or raises ``error``) and records every call, so a test
+    counts how many refunds actually left PIC."""
+
+    answer: redsys.RestAnswer = field(default_factory=lambda: redsys.RestAnswer(True, "0900"))
+    error: Exception | None = None
+    calls: list[tuple[str, int]] = field(default_factory=list)
+
+    def refund(self, order: str, amount_cents: int) -> redsys.RestAnswer:
+        self.calls.append((order, amount_cents))
+        if self.error is not None:
+            raise self.error
+        return self.answer

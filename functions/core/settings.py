@@ -185,6 +185,12 @@ class Settings(BaseModel):
         validation_alias="PIC_REDSYS_REST_URL",
         description="Redsys's server-to-server endpoint (trataPeticionREST): refunds",
     )
+    cuaderno60_emisora: str = Field(
+        "280796",
+        pattern=r"^[0-9]{6}$",
+        validation_alias="PIC_CUADERNO60_EMISORA",
+        description="the council's emisora code for its payment letters (AEB Cuaderno 60), as its banks know it",
+    )
     payment_return_url: str = Field(
         "http://127.0.0.1:8080/app/payments",
         validation_alias="PIC_PAYMENT_RETURN_URL",

@@ -40,4 +40,5 @@ def ports() -> PaymentPorts:
         clock=SYSTEM_CLOCK,
         gateway=terminal,
         refunds=RedsysRest(terminal.merchant),
+        emisora=get_settings().cuaderno60_emisora,
     )

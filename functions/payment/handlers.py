@@ -24,7 +24,7 @@ from functions.core.outbox import stage_event
 from functions.core.policy import Policy
 from functions.core.retry import retry_on_conflict
 from functions.core.store import Staged, UnitOfWork
-from functions.payment import payments, receipts, redsys, rights, service
+from functions.payment import letters, payments, receipts, redsys, rights, service
 from functions.payment.gateway import GatewayUnreachableError
 from functions.payment.payments import Charge, Method, Payment, Refund
 from functions.payment.service import Debt, Issued, PaymentStore
@@ -56,6 +56,7 @@ class PaymentPorts:
     clock: Clock
     gateway: Gateway
     refunds: RefundGateway
+    emisora: str = "280796"  # Cuaderno 60: the council's code at its collaborating banks (PIC_CUADERNO60_EMISORA)
 
 
 # ---- events -------------------------------------------------------------------------------------------
@@ -92,6 +93,33 @@ def citizen_debts(citizen_id: str, ports: PaymentPorts) -> list[dict[str, Any]]:
     its voluntary period), each priced for now."""
     debts = [priced(d, ports) for d in ports.store.fetch_by_citizen(citizen_id)]
     return sorted(debts, key=lambda d: d.get("notified_at") or d["voluntary_period"]["end"], reverse=True)
+
+
+def payment_letter(citizen_id: str, debt_id: str, ports: PaymentPorts) -> Staged[tuple[letters.IssuedLetter, bytes]]:
+    """The carta de pago of one of the person's debts at what is due today, until the day that amount holds; the
+    first print records which debt its referencia pays (the bank's file is matched against it)."""
+    debt = ports.store.fetch(debt_id)
+    if debt is None or debt.citizen_id != citizen_id:
+        raise payments.DebtNotFoundError(f"no debt {debt_id!r} of this person")
+    if debt.status == "paid":
+        raise service.DebtAlreadyPaidError(f"{debt.id} is already paid")
+    due = priced(debt, ports)["due"]
+    if not due["payable"] or not due["amount_due_cents"] or not due["until"]:
+        raise payments.DebtNotPayableError(f"{debt.id} has no amount payable by letter today: {'; '.join(due['why'])}")
+    uow = UnitOfWork()
+    for salt in range(letters.MAX_SALT):
+        try:
+            issued = letters.letter_for(debt, due, ports.emisora, salt)
+        except ValueError as exc:  # the amount does not fit the letter's eight digits, say
+            raise payments.DebtNotPayableError(f"{debt.id} cannot be paid by letter at a bank: {exc}") from exc
+        holder = ports.store.fetch_letter_debt(issued.key)
+        if holder is None:
+            ports.store.stage_letter(uow, issued)
+        if holder in (None, debt.id):
+            notice = due.get("notice")
+            text = notice.get("es") if isinstance(notice, dict) else notice
+            return Staged(uow, (issued, letters.letter_pdf(debt, issued, text)))
+    raise RuntimeError(f"{letters.MAX_SALT} letter references of {debt.id} are all another debt's")
 
 
 # ---- payments ---------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from functions.core.errors import MalformedRequestError, UnsupportedMediaTypeErr
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route, parse_body
 from functions.core.logging import get_logger
 from functions.core.store import UnitOfWork
-from functions.payment import handlers, payments, redsys, service
+from functions.payment import handlers, letters, payments, redsys, service
 from functions.payment.bootstrap import ports
 
 NAME = "pic-payment"
@@ -43,6 +43,22 @@ def get_debts(ctx: RequestContext, citizen_id: str) -> Reply:
 def debts_summary(body: dict[str, Any]) -> dict[str, Any]:
     """How many debts are pending, what is due today in all and the next date: not which nor why."""
     return {"citizen_id": body["citizen_id"], **service.summary(body["debts"])}
+
+
+def get_letter(ctx: RequestContext, citizen_id: str, debt_id: str) -> Reply:
+    """The debt's carta de pago (PDF): what is due today, until when, as Cuaderno 60 fields and barcode."""
+
+    def reply(done: tuple[letters.IssuedLetter, bytes]) -> Reply:
+        issued, pdf = done
+        headers = {
+            "Content-Type": "application/pdf",
+            "Content-Disposition": f'attachment; filename="carta-de-pago-{debt_id}.pdf"',
+            "X-Cuaderno60-Reference": issued.letter.reference,
+            "X-Cuaderno60-Identification": issued.letter.identification,
+        }
+        return Reply(200, pdf, headers)
+
+    return ctx.run(lambda: handlers.payment_letter(citizen_id, debt_id, ports()), reply)
 
 
 class PaymentRequest(BaseModel):
@@ -176,6 +192,15 @@ ROUTES = [
         "The citizen's fines and tax receipts, with what is due today, until when and what changes after",
         action="debt.read",
         reads=Reads("debts", ("taxes", "fines"), debts_summary),
+        app="pay",
+    ),
+    Route(
+        "/v1/citizens/<citizen_id>/debts/<debt_id>/letter",
+        "GET",
+        get_letter,
+        "A debt's payment letter (carta de pago, AEB Cuaderno 60 modality 2) as a PDF, to pay at a bank",
+        action="debt.read",
+        reads=Reads("payment-letter", ("taxes", "fines"), receipt_summary),
         app="pay",
     ),
     Route(

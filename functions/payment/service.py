@@ -22,6 +22,7 @@ from functions.core.errors import PicError
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
     from functions.core.store import UnitOfWork
+    from functions.payment.letters import IssuedLetter
     from functions.payment.payments import Payment
 
 Issued = FineIssued | TaxReceiptIssued
@@ -71,6 +72,12 @@ class PaymentStore(Protocol):
 
     def stage_payment(self, uow: UnitOfWork, payment: Payment, previous: Payment | None) -> None:
         """The payment if still as read; a new one with its order number, which no other attempt may hold."""
+
+    def fetch_letter_debt(self, key: str) -> str | None:
+        """Which debt the letter of ``key`` (referencia-identificación) pays, if PIC printed it."""
+
+    def stage_letter(self, uow: UnitOfWork, issued: IssuedLetter) -> None:
+        """A printed letter and its debt, only if no letter holds its key."""
 
     def commit_ahead(self, uow: UnitOfWork) -> None:
         """Make ``uow`` durable before the use case goes on: a refund's claim before the gateway is called."""

@@ -8,6 +8,8 @@
   JSON, its state, the current attempt's Redsys order and the outcome; every write conditioned on its ``version``.
 - ``id=code-<verification code>`` (``CodeItem``): which payment a receipt's verification code belongs to,
   written with the approval, only if absent.
+- ``id=letter-<referencia>-<identificación>`` (``LetterItem``): which debt a printed carta de pago (Cuaderno 60)
+  pays, written the first time it is printed.
 - ``id=order-<order>`` (``OrderItem``): which payment a Redsys order number belongs to, written with the payment
   and only if absent, so that no two attempts ever share one (Redsys would refuse it: SIS0051).
 A debt being paid names the payment (``claimed_by``), and a paid one the payment that paid it (``paid_by``).
@@ -28,6 +30,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.payment.letters import IssuedLetter
 from functions.payment.payments import Charge, Payment, Refund
 from functions.payment.service import Debt, Issued
 
@@ -109,6 +112,19 @@ class CodeItem(StoreModel):
     id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute(default="receipt-code")
     payment_id = UnicodeAttribute()
+
+
+class LetterItem(StoreModel):
+    """A carta de pago PIC printed (``letter-<referencia>-<identificación>``) and the debt it pays: how the bank's
+    collection file finds the debt. Written only if absent; the same letter printed again writes nothing."""
+
+    Meta = model_meta("payment")
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="letter")
+    debt_id = UnicodeAttribute()
+    amount_cents = NumberAttribute()
+    due = UnicodeAttribute()  # the last day the bank may collect it, ISO date
 
 
 class OrderItem(StoreModel):
@@ -261,6 +277,22 @@ class DynamoPaymentStore:
 
     def commit_ahead(self, uow: UnitOfWork) -> None:
         uow.commit()
+
+    def fetch_letter_debt(self, key: str) -> str | None:
+        try:
+            return str(LetterItem.get(f"letter-{key}", consistent_read=True).debt_id)
+        except LetterItem.DoesNotExist:
+            return None
+
+    def stage_letter(self, uow: UnitOfWork, issued: IssuedLetter) -> None:
+        """The letter's key and debt, only if no letter holds that key (tag ``letter``)."""
+        item = LetterItem(
+            f"letter-{issued.key}",
+            debt_id=issued.debt_id,
+            amount_cents=issued.letter.amount_cents,
+            due=issued.letter.due.isoformat(),
+        )
+        uow.put(item, condition=LetterItem.id.does_not_exist(), tag="letter")
 
     def stage_payment(self, uow: UnitOfWork, payment: Payment, previous: Payment | None) -> None:
         """The payment if still as read (tag ``payment``); a new one with its order (tag ``order``), only if no

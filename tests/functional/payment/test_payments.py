@@ -225,3 +225,26 @@ def test_another_persons_debt_a_reused_key_and_an_agent_without_a_purpose_are_re
     assert replay.json()["id"] == made.json()["id"] and replay.headers.get("Idempotent-Replayed") == "true"
     other = create(platform, calling, [debt_id], "bizum", key="phone-1")
     assert_problem(other, 422, "idempotency-key-reused")
+
+
+def test_a_citizen_prints_a_payment_letter_for_a_bank_counter(platform: Platform) -> None:
+    # GIVEN a citizen's fine, 100 EUR today
+    citizen, debt_id = a_fine(platform)
+    me = platform.as_(citizen)
+    url = platform.url(f"/v1/citizens/{citizen}/debts/{debt_id}/letter")
+
+    # WHEN they print its letter, twice
+    first = platform.http.get(url, headers=me, timeout=15)
+    again = platform.http.get(url, headers=me, timeout=15)
+
+    # THEN it is a PDF with the Cuaderno 60 reference, the same both times
+    assert first.status_code == 200 and first.headers["Content-Type"] == "application/pdf", first.text[:300]
+    assert first.content.startswith(b"%PDF-")
+    reference = first.headers["X-Cuaderno60-Reference"]
+    assert len(reference) == 12 and again.headers["X-Cuaderno60-Reference"] == reference
+
+    # AND another person, or a debt that is not theirs, gets none
+    nosy = platform.as_(f"c-nosy-{uuid.uuid4().hex[:6]}")
+    assert_problem(platform.http.get(url, headers=nosy, timeout=15), 403, "forbidden")
+    other = platform.url(f"/v1/citizens/{citizen}/debts/fine-NOPE-1/letter")
+    assert_problem(platform.http.get(other, headers=me, timeout=15), 404, "debt-not-found")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functions.core.store import UnitOfWork
 from functions.payment import redsys
 from functions.payment.handlers import Gateway
+from functions.payment.letters import IssuedLetter
 from functions.payment.payments import Payment
 from functions.payment.redsys import Merchant
 from functions.payment.service import Debt
@@ -31,10 +32,18 @@ class FakePaymentStore:
     payments: dict[str, Payment] = field(default_factory=dict)
     orders: dict[str, str] = field(default_factory=dict)
     codes: dict[str, str] = field(default_factory=dict)
+    letters: dict[str, str] = field(default_factory=dict)  # letter key -> debt id
     ahead: list[UnitOfWork] = field(default_factory=list)  # units committed ahead, in order
 
     def commit(self, uow: UnitOfWork) -> None:
         self.ledger.commit(uow)
+
+    def fetch_letter_debt(self, key: str) -> str | None:
+        return self.letters.get(key)
+
+    def stage_letter(self, uow: UnitOfWork, issued: IssuedLetter) -> None:
+        apply = lambda: self.letters.__setitem__(issued.key, issued.debt_id)  # noqa: E731
+        self.ledger.stage(uow, f"letter#{issued.key}", None, apply)
 
     def commit_ahead(self, uow: UnitOfWork) -> None:
         self.ledger.commit(uow)

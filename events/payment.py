@@ -130,7 +130,7 @@ class TaxReceiptIssued(EventData):
 # ---- payments: what PIC announces once a gateway has answered ----------------------------------------------
 
 PAYMENT_ID_PATTERN = r"^pay-[0-9a-f]{32}$"
-Method = Literal["card", "bizum"]
+Method = Literal["card", "bizum", "bank"]  # bank: a payment letter collected at a bank counter
 
 
 class Charge(EventData):
@@ -150,7 +150,10 @@ class PaymentSucceeded(EventData):
     method: Method
     amount_cents: int = Field(gt=0)
     charges: list[Charge] = Field(min_length=1, max_length=20)
-    order: str = Field(pattern=r"^[0-9]{4}[0-9A-Za-z]{0,8}$", description="the Redsys order number charged")
+    order: str = Field(
+        pattern=r"^[0-9]{4}[0-9A-Za-z]{0,8}$",
+        description="the Redsys order number charged; for a bank collection, the payment letter's referencia",
+    )
     authorisation_code: str = Field(max_length=12)
     agent: str | None = Field(None, max_length=128, description="the agent who took it by phone, if one did")
     refund_due: list[str] = Field(

@@ -10,10 +10,11 @@ knows HTTP, CloudEvents or DynamoDB; the unit tests run these on in-memory fakes
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from events.payment import Charge as ChargeData
 from events.payment import FinePaid, PaymentFailed, PaymentSucceeded, RefundFinished, RefundSubmitted, TaxReceiptPaid
@@ -24,9 +25,9 @@ from functions.core.outbox import stage_event
 from functions.core.policy import Policy
 from functions.core.retry import retry_on_conflict
 from functions.core.store import Staged, UnitOfWork
-from functions.payment import letters, payments, receipts, redsys, rights, service
+from functions.payment import cuaderno60, letters, payments, receipts, redsys, rights, service
 from functions.payment.gateway import GatewayUnreachableError
-from functions.payment.payments import Charge, Method, Payment, Refund
+from functions.payment.payments import Charge, GatewayMethod, Payment, Refund
 from functions.payment.service import Debt, Issued, PaymentStore
 
 
@@ -112,14 +113,78 @@ def payment_letter(citizen_id: str, debt_id: str, ports: PaymentPorts) -> Staged
             issued = letters.letter_for(debt, due, ports.emisora, salt)
         except ValueError as exc:  # the amount does not fit the letter's eight digits, say
             raise payments.DebtNotPayableError(f"{debt.id} cannot be paid by letter at a bank: {exc}") from exc
-        holder = ports.store.fetch_letter_debt(issued.key)
+        holder = ports.store.fetch_letter(issued.key)
         if holder is None:
-            ports.store.stage_letter(uow, issued)
-        if holder in (None, debt.id):
+            ports.store.stage_letter(uow, issued.record())
+        if holder is None or holder.debt_id == debt.id:
             notice = due.get("notice")
             text = notice.get("es") if isinstance(notice, dict) else notice
             return Staged(uow, (issued, letters.letter_pdf(debt, issued, text)))
     raise RuntimeError(f"{letters.MAX_SALT} letter references of {debt.id} are all another debt's")
+
+
+# ---- a bank's collection file -----------------------------------------------------------------------------
+
+CollectionOutcome = Literal["paid", "refund-due", "already-recorded", "unknown-letter", "late"]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """What one record of a bank's file did: its line, the letter, and the outcome (a payment's id when one was
+    recorded)."""
+
+    line: int
+    reference: str
+    amount_cents: int
+    outcome: CollectionOutcome
+    payment_id: str | None = None
+    debt_id: str | None = None
+
+
+def collect_file(file: cuaderno60.ReturnFile, ports: PaymentPorts, traceparent: str | None) -> list[Collection]:
+    """Every record of a bank's collection file, each in its own unit (a lost race decided again): the same
+    file again, or a record twice, records nothing twice."""
+    return [_collect_once(record, ports, traceparent) for record in file.records]
+
+
+def _collect_once(record: cuaderno60.Collected, ports: PaymentPorts, traceparent: str | None) -> Collection:
+    return retry_on_conflict(lambda: _commit_collection(record, ports, traceparent), what="a collection")
+
+
+def _commit_collection(record: cuaderno60.Collected, ports: PaymentPorts, traceparent: str | None) -> Collection:
+    staged = collect(record, ports, traceparent)
+    ports.store.commit_ahead(staged.unit)
+    return staged.result
+
+
+def collect(record: cuaderno60.Collected, ports: PaymentPorts, traceparent: str | None) -> Staged[Collection]:
+    """A letter a bank collected pays its debt once, as a card payment would (the same events, the receipt and
+    its notice): the payment's id is drawn from the bank, the letter and the day, so the record again is
+    ``already-recorded``; a debt another payment paid meanwhile is a refund due. A letter PIC never printed, or
+    collected after its last day (the bank should have refused it), changes nothing and is reported."""
+    key = letters.letter_key(record.reference, record.identification)
+    found = ports.store.fetch_letter(key) if record.emisora == ports.emisora else None
+    debt = ports.store.fetch(found.debt_id) if found else None
+    outcome = Collection(record.line, record.reference, record.amount_cents, "unknown-letter")
+    if found is None or debt is None or found.amount_cents != record.amount_cents:
+        return Staged(UnitOfWork(), outcome)
+    outcome = replace(outcome, debt_id=debt.id)
+    if record.collected_on > found.due:
+        return Staged(UnitOfWork(), replace(outcome, outcome="late"))
+    cause = f"bank|{record.entity}|{key}|{record.collected_on.isoformat()}"
+    payment_id = f"pay-{hashlib.sha256(cause.encode()).hexdigest()[:32]}"
+    if ports.store.fetch_payment(payment_id) is not None:
+        return Staged(UnitOfWork(), replace(outcome, outcome="already-recorded", payment_id=payment_id))
+    now = ports.clock.now()
+    charge = Charge(debt.id, found.amount_cents, found.stage, found.legal_source)
+    collected = Payment(
+        payment_id, debt.citizen_id, (charge,), "bank", record.reference, now, "success", finished_at=now
+    )
+    uow = UnitOfWork()
+    paid = _pay_debts(uow, collected, [(charge, debt)], ports, traceparent)
+    ports.store.stage_payment(uow, paid, None)
+    result: CollectionOutcome = "refund-due" if paid.refund_due else "paid"
+    return Staged(uow, replace(outcome, outcome=result, payment_id=payment_id))
 
 
 # ---- payments ---------------------------------------------------------------------------------------------
@@ -130,7 +195,7 @@ class CreatePayment:
     """Pay ``debt_ids`` (one person's) by ``method``; ``agent`` and ``purpose`` when an agent takes it by phone."""
 
     debt_ids: tuple[str, ...]
-    method: Method
+    method: GatewayMethod
     agent: str | None = None
     purpose: str | None = None
 
@@ -199,7 +264,7 @@ def _form(payment: Payment, gateway: Gateway) -> redsys.RedirectForm:
         gateway.merchant,
         payment.order,
         payment.amount_cents,
-        payment.method,
+        "bizum" if payment.method == "bizum" else "card",
         notification_url=gateway.notification_url,
         ok_url=f"{back}?outcome=ok",
         ko_url=f"{back}?outcome=ko",

@@ -23,6 +23,7 @@ from datetime import date
 from typing import Any
 
 from events.payment import FineIssued
+from functions.core.errors import ValidationError
 from functions.payment import cuaderno60
 from functions.payment.receipts import euros
 from functions.payment.service import Debt
@@ -30,7 +31,24 @@ from functions.payment.service import Debt
 # the council's concept codes for its letters (identificación, digits 2-4), by the debt's kind or tax
 CONCEPTS = {"traffic": "601", "administrative": "602", "IBI": "101", "IVTM": "102", "ICIO": "103", "IAE": "104",
             "IIVTNU": "105", "tasa": "201"}  # fmt: skip
+MAX_COLLECTED = 2_000  # records of one collection file per request: each is its own unit of work
 MAX_SALT = 50  # a 10-digit space: meeting another debt even once is rare; fifty times would be a fault
+
+
+class CollectionFileInvalidError(ValidationError):
+    slug, title = "collection-file-invalid", "The collection file cannot be read"
+
+
+def read_collection_file(text: str) -> cuaderno60.ReturnFile:
+    """A bank's collection file, whole or not at all: a malformed line, a control digit that does not fit or
+    totals that do not add up refuse the file (``CollectionFileInvalidError`` naming the line), nothing paid."""
+    try:
+        file = cuaderno60.parse_return_file(text)
+    except cuaderno60.ReturnFileError as exc:
+        raise CollectionFileInvalidError(str(exc), errors=[{"line": exc.line, "message": exc.reason}]) from exc
+    if len(file.records) > MAX_COLLECTED:
+        raise CollectionFileInvalidError(f"{len(file.records)} records: send at most {MAX_COLLECTED} per request")
+    return file
 
 
 @dataclass(frozen=True)
@@ -45,7 +63,27 @@ class IssuedLetter:
     @property
     def key(self) -> str:
         """How PIC finds it again from the bank's file: the referencia and the identificación."""
-        return f"{self.letter.reference}-{self.letter.identification}"
+        return letter_key(self.letter.reference, self.letter.identification)
+
+    def record(self) -> LetterRecord:
+        letter = self.letter
+        return LetterRecord(self.key, self.debt_id, letter.amount_cents, letter.due, self.stage, self.legal_source)
+
+
+@dataclass(frozen=True)
+class LetterRecord:
+    """What PIC keeps of a printed letter: enough to pay its debt when a bank says it collected it."""
+
+    key: str
+    debt_id: str
+    amount_cents: int
+    due: date
+    stage: str
+    legal_source: str
+
+
+def letter_key(reference: str, identification: str) -> str:
+    return f"{reference}-{identification}"
 
 
 def concept(debt: Debt) -> str:

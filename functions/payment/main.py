@@ -4,6 +4,7 @@
   today, until when and what changes after, as ``policies/payment`` prices it); ``POST /v1/payments`` (pay
   one person's debts by card or Bizum: the payment, and the Redsys form that sends the citizen to pay);
   ``GET /v1/payments/{payment_id}``; ``POST /v1/payments/{payment_id}/refunds`` (give back all or part of it);
+  ``POST /v1/payments/bank-collections`` (a bank's file of the payment letters it collected);
   ``POST /v1/payments/redsys/notifications`` (Redsys's merchant
   notification, trusted by its signature alone); Knative Service ``pic-payment``.
 - ``payment_events``: ``es.madrid.pic.fine.issued.v1`` (Multas, Movilidad), ``es.madrid.pic.tax.receipt.issued.v1``
@@ -14,6 +15,8 @@ The use cases are in ``handlers.py``; the adapters they run on are built by ``bo
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import asdict
 from typing import Any, Literal
 
 import functions_framework
@@ -160,6 +163,30 @@ def verify_receipt(ctx: RequestContext, code: str) -> Reply:
     return Reply(200, handlers.verify_receipt(code, ports()))
 
 
+def post_bank_collections(ctx: RequestContext) -> Reply:
+    """A bank's collection file (``text/plain``, Cuaderno 60 records): each letter it collected pays its debt
+    once; the answer says what each record did. The same file again records nothing twice."""
+    request = ctx.request
+    if request.mimetype != "text/plain":
+        raise UnsupportedMediaTypeError(f"send text/plain (the bank's file), not {request.mimetype or 'nothing'}")
+    try:
+        text = request.get_data().decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise letters.CollectionFileInvalidError("a collection file is ASCII fixed-width records") from exc
+    file = letters.read_collection_file(text)
+    done = handlers.collect_file(file, ports(), ctx.traceparent)
+    counts = Counter(c.outcome for c in done)
+    body = {
+        "entity": file.entity,
+        "created_on": file.created_on.isoformat(),
+        "records": len(file.records),
+        "total_cents": file.total_cents,
+        "outcomes": dict(sorted(counts.items())),
+        "collections": [asdict(c) for c in done],
+    }
+    return Reply(200, body)
+
+
 def post_redsys_notification(ctx: RequestContext) -> Reply:
     """Redsys's word on an attempt (``application/x-www-form-urlencoded``): 200 only once the outcome is
     stored, so that Redsys sends it again otherwise; a notification that cannot be trusted is a 400 problem,
@@ -183,6 +210,7 @@ def post_redsys_notification(ctx: RequestContext) -> Reply:
 
 
 NOTIFICATION_BYTES = 8 * 1024  # Redsys's notification is a few hundred bytes of parameters
+COLLECTION_BYTES = (letters.MAX_COLLECTED + 2) * 82  # 80-character records and their line ends
 
 ROUTES = [
     Route(
@@ -246,6 +274,14 @@ ROUTES = [
         idempotent_writes=True,
         action="payment.refund",
         citizen=citizen_of_payment,
+    ),
+    Route(
+        "/v1/payments/bank-collections",
+        "POST",
+        post_bank_collections,
+        "A bank's collection file of payment letters (AEB Cuaderno 60): each collected letter pays its debt once",
+        action="payment.collect",
+        max_body_bytes=COLLECTION_BYTES,
     ),
     Route(
         "/v1/payments/verify/<code>",

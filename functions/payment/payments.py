@@ -25,7 +25,8 @@ from functions.payment.redsys import EURO, Notification, NotificationRefusedErro
 from functions.payment.service import DebtAlreadyPaidError
 
 State = Literal["created", "started", "submitted", "success", "failed", "cancelled", "error"]
-Method = Literal["card", "bizum"]
+Method = Literal["card", "bizum", "bank"]  # bank: a payment letter (Cuaderno 60) collected at a bank counter
+GatewayMethod = Literal["card", "bizum"]
 FINISHED: frozenset[State] = frozenset({"success", "failed", "cancelled", "error"})
 # how long a payment not yet finished holds its debts: Redsys's payment page expires its session well before
 CLAIM_SECONDS = 30 * 60

@@ -25,7 +25,7 @@ from functions.payment.payments import Payment
 MADRID = ZoneInfo("Europe/Madrid")
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
 CODE = re.compile(r"^PIC-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
-METHODS = {"card": "Tarjeta", "bizum": "Bizum"}
+METHODS = {"card": "Tarjeta", "bizum": "Bizum", "bank": "Carta de pago en entidad colaboradora"}
 NOTICE_TEMPLATE = "pic-payment-receipt"  # functions/notification/platform_templates.json
 
 
@@ -106,7 +106,7 @@ def receipt_pdf(payment: Payment, verify_url: str) -> bytes:
         ("Importe", euros(payment.amount_cents)),
         ("Fecha del pago", local(payment.finished_at)),
         ("Forma de pago", METHODS.get(payment.method, payment.method)),
-        ("Pedido (Redsys)", payment.order),
+        ("Referencia (carta de pago)" if payment.method == "bank" else "Pedido (Redsys)", payment.order),
         ("Código de autorización", payment.authorisation_code),
         ("Pago", payment.id),
     ]

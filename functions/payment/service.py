@@ -22,7 +22,7 @@ from functions.core.errors import PicError
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
     from functions.core.store import UnitOfWork
-    from functions.payment.letters import IssuedLetter
+    from functions.payment.letters import LetterRecord
     from functions.payment.payments import Payment
 
 Issued = FineIssued | TaxReceiptIssued
@@ -73,10 +73,10 @@ class PaymentStore(Protocol):
     def stage_payment(self, uow: UnitOfWork, payment: Payment, previous: Payment | None) -> None:
         """The payment if still as read; a new one with its order number, which no other attempt may hold."""
 
-    def fetch_letter_debt(self, key: str) -> str | None:
-        """Which debt the letter of ``key`` (referencia-identificación) pays, if PIC printed it."""
+    def fetch_letter(self, key: str) -> LetterRecord | None:
+        """The letter of ``key`` (referencia-identificación), if PIC printed it: its debt, amount and rule."""
 
-    def stage_letter(self, uow: UnitOfWork, issued: IssuedLetter) -> None:
+    def stage_letter(self, uow: UnitOfWork, record: LetterRecord) -> None:
         """A printed letter and its debt, only if no letter holds its key."""
 
     def commit_ahead(self, uow: UnitOfWork) -> None:

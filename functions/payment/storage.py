@@ -21,7 +21,7 @@ the RGPD export and erasure. No TTL: how long debts are kept is a retention rule
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -30,7 +30,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
-from functions.payment.letters import IssuedLetter
+from functions.payment.letters import LetterRecord
 from functions.payment.payments import Charge, Payment, Refund
 from functions.payment.service import Debt, Issued
 
@@ -125,6 +125,8 @@ class LetterItem(StoreModel):
     debt_id = UnicodeAttribute()
     amount_cents = NumberAttribute()
     due = UnicodeAttribute()  # the last day the bank may collect it, ISO date
+    stage = UnicodeAttribute()  # the pricing rule's stage and legal source: a collection pays at that rule
+    legal_source = UnicodeAttribute()
 
 
 class OrderItem(StoreModel):
@@ -163,7 +165,7 @@ def _payment(item: PaymentItem) -> Payment:
         id=item.id,
         citizen_id=item.citizen_id,
         charges=tuple(Charge(**charge) for charge in charges),
-        method="bizum" if item.method == "bizum" else "card",
+        method=item.method if item.method in ("bizum", "bank") else "card",  # type: ignore[arg-type]
         order=item.order,
         created_at=created_at,
         state=item.state,  # type: ignore[arg-type]  # written from payments.State only
@@ -278,19 +280,23 @@ class DynamoPaymentStore:
     def commit_ahead(self, uow: UnitOfWork) -> None:
         uow.commit()
 
-    def fetch_letter_debt(self, key: str) -> str | None:
+    def fetch_letter(self, key: str) -> LetterRecord | None:
         try:
-            return str(LetterItem.get(f"letter-{key}", consistent_read=True).debt_id)
+            item = LetterItem.get(f"letter-{key}", consistent_read=True)
         except LetterItem.DoesNotExist:
             return None
+        due = date.fromisoformat(item.due)
+        return LetterRecord(key, item.debt_id, int(item.amount_cents), due, item.stage, item.legal_source)
 
-    def stage_letter(self, uow: UnitOfWork, issued: IssuedLetter) -> None:
+    def stage_letter(self, uow: UnitOfWork, record: LetterRecord) -> None:
         """The letter's key and debt, only if no letter holds that key (tag ``letter``)."""
         item = LetterItem(
-            f"letter-{issued.key}",
-            debt_id=issued.debt_id,
-            amount_cents=issued.letter.amount_cents,
-            due=issued.letter.due.isoformat(),
+            f"letter-{record.key}",
+            debt_id=record.debt_id,
+            amount_cents=record.amount_cents,
+            due=record.due.isoformat(),
+            stage=record.stage,
+            legal_source=record.legal_source,
         )
         uow.put(item, condition=LetterItem.id.does_not_exist(), tag="letter")
 
@@ -323,7 +329,7 @@ class DynamoPaymentStore:
             version=payment.version,
         )
         uow.put(item, condition=condition, tag="payment")
-        if previous is None or previous.order != payment.order:
+        if payment.method != "bank" and (previous is None or previous.order != payment.order):
             order = OrderItem(f"order-{payment.order}", payment_id=payment.id)
             uow.put(order, condition=OrderItem.id.does_not_exist(), tag="order")
         if payment.verification_code and (previous is None or not previous.verification_code):

@@ -70,6 +70,10 @@ SHOWS = {
         "verified True 10000 bizum",
         "refund submitted 1000 left 9000",
         "refund success 0900 by agent:ag-hac-3 | available 9000",
+        "%PDF- letter ",  # the IVTM receipt's payment letter, its referencia and identificación
+        "bank file {'paid': 1}",
+        "bank file {'already-recorded': 1}",  # the same file again pays nothing twice
+        "receipt paid",
     ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}

@@ -84,6 +84,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "payment.create": {"citizen": ON_A_CITIZEN},
     "payment.read": {"citizen": ON_A_CITIZEN},
     "payment.refund": {"citizen": {"agent-2-other-area", "system"}},  # Hacienda only (its "other area" caller)
+    "payment.collect": {"platform": {"system"}},
     "rgpd.request": {"citizen": ON_A_CITIZEN},
     "rgpd.read": {"citizen": ON_A_CITIZEN},
     "rgpd.extend": {"citizen": AGENTS},

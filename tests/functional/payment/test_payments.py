@@ -10,12 +10,13 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from typing import Any
 
 import pytest
 import requests
 
-from functions.payment import redsys
+from functions.payment import cuaderno60, redsys
 from local.harness import Platform
 from tests.functional.consent_support import assert_problem
 from tests.functional.notification_support import citizen_with, send_event, sink, unique_email
@@ -248,3 +249,44 @@ def test_a_citizen_prints_a_payment_letter_for_a_bank_counter(platform: Platform
     assert_problem(platform.http.get(url, headers=nosy, timeout=15), 403, "forbidden")
     other = platform.url(f"/v1/citizens/{citizen}/debts/fine-NOPE-1/letter")
     assert_problem(platform.http.get(other, headers=me, timeout=15), 404, "debt-not-found")
+
+
+def test_a_bank_s_collection_file_pays_the_printed_letter_once(platform: Platform) -> None:
+    # GIVEN a fine whose letter the citizen printed and paid at a bank counter today
+    citizen, debt_id = a_fine(platform)
+    me = platform.as_(citizen)
+    printed = platform.http.get(platform.url(f"/v1/citizens/{citizen}/debts/{debt_id}/letter"), headers=me, timeout=15)
+    assert printed.status_code == 200, printed.text[:300]
+    record = cuaderno60.Collected(
+        "280796",  # make run's emisora (PIC_CUADERNO60_EMISORA)
+        printed.headers["X-Cuaderno60-Reference"],
+        printed.headers["X-Cuaderno60-Identification"],
+        10000,
+        date.today(),
+        "2100",
+    )
+    text = cuaderno60.render_return_file([record], entity="2100", created_on=date.today())
+    system = {**platform.as_("svc-recaudacion", role="system"), "Content-Type": "text/plain"}
+    url = platform.url("/v1/payments/bank-collections")
+
+    # WHEN the bank's file arrives, and again
+    first = platform.http.post(url, data=text, headers=system, timeout=30)
+    again = platform.http.post(url, data=text, headers=system, timeout=30)
+
+    # THEN the letter paid the fine once
+    assert first.status_code == 200, first.text
+    assert first.json()["outcomes"] == {"paid": 1} and again.json()["outcomes"] == {"already-recorded": 1}
+    (debt,) = debts(platform, citizen).json()["debts"]
+    assert debt["status"] == "paid"
+    platform.wait_for(lambda: platform.events(FINE_PAID, citizen), what="fine.paid")
+    platform.settle(citizen)
+    assert len(platform.events(FINE_PAID, citizen)) == 1
+
+    # AND a citizen may not send one, and a tampered file is refused whole, naming the line
+    assert_problem(platform.http.post(url, data=text, headers={**me, "Content-Type": "text/plain"}, timeout=15), 403,
+                   "forbidden")  # fmt: skip
+    lines = text.splitlines(keepends=True)
+    tampered = lines[0] + lines[1][:35] + "00000001" + lines[1][43:] + lines[2]
+    refused = assert_problem(platform.http.post(url, data=tampered, headers=system, timeout=15), 422,
+                             "collection-file-invalid")  # fmt: skip
+    assert refused["errors"][0]["line"] == 2

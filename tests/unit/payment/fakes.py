@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functions.core.store import UnitOfWork
 from functions.payment import redsys
 from functions.payment.handlers import Gateway
-from functions.payment.letters import IssuedLetter
+from functions.payment.letters import LetterRecord
 from functions.payment.payments import Payment
 from functions.payment.redsys import Merchant
 from functions.payment.service import Debt
@@ -32,18 +32,18 @@ class FakePaymentStore:
     payments: dict[str, Payment] = field(default_factory=dict)
     orders: dict[str, str] = field(default_factory=dict)
     codes: dict[str, str] = field(default_factory=dict)
-    letters: dict[str, str] = field(default_factory=dict)  # letter key -> debt id
+    letters: dict[str, LetterRecord] = field(default_factory=dict)
     ahead: list[UnitOfWork] = field(default_factory=list)  # units committed ahead, in order
 
     def commit(self, uow: UnitOfWork) -> None:
         self.ledger.commit(uow)
 
-    def fetch_letter_debt(self, key: str) -> str | None:
+    def fetch_letter(self, key: str) -> LetterRecord | None:
         return self.letters.get(key)
 
-    def stage_letter(self, uow: UnitOfWork, issued: IssuedLetter) -> None:
-        apply = lambda: self.letters.__setitem__(issued.key, issued.debt_id)  # noqa: E731
-        self.ledger.stage(uow, f"letter#{issued.key}", None, apply)
+    def stage_letter(self, uow: UnitOfWork, record: LetterRecord) -> None:
+        apply = lambda: self.letters.__setitem__(record.key, record)  # noqa: E731
+        self.ledger.stage(uow, f"letter#{record.key}", None, apply)
 
     def commit_ahead(self, uow: UnitOfWork) -> None:
         self.ledger.commit(uow)
@@ -82,7 +82,7 @@ class FakePaymentStore:
         self.ledger.stage(
             uow, f"payment#{payment.id}", expected, lambda: self.payments.__setitem__(payment.id, payment)
         )
-        if previous is None or previous.order != payment.order:
+        if payment.method != "bank" and (previous is None or previous.order != payment.order):
             self.ledger.stage(
                 uow, f"order#{payment.order}", None, lambda: self.orders.__setitem__(payment.order, payment.id)
             )

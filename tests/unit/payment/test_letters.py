@@ -6,6 +6,7 @@ one with nothing payable today gets no letter."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -41,7 +42,7 @@ def test_a_fine_s_letter_prints_the_reduced_amount_until_its_last_day_and_is_the
     text = text_of(pdf)
     assert letter.reference in text and "22/03/2026" in text and "100,00 EUR" in text and "RDL 6/2015" in text
     assert "renuncia" in text.lower()  # the notice: paying with the reduction renounces allegations
-    assert store.letters == {issued.key: "fine-MUL-2026-1"}
+    assert store.letters == {issued.key: issued.record()}
 
     # AND printed again it is the same letter, and nothing is written
     again = handlers.payment_letter(CITIZEN, "fine-MUL-2026-1", ports)
@@ -62,12 +63,12 @@ def test_two_debts_never_share_a_letter_reference(ports: PaymentPorts, store: Fa
     issue(ports, store, fine())
     debt = store.debts["fine-MUL-2026-1"]
     first = letters.letter_for(debt, handlers.priced(debt, ports)["due"], ports.emisora)
-    store.letters[first.key] = "fine-SOMEONE-ELSE"
+    store.letters[first.key] = replace(first.record(), debt_id="fine-SOMEONE-ELSE")
 
     # WHEN the fine's letter is printed THEN it takes the next one, and records it
     staged = handlers.payment_letter(CITIZEN, debt.id, ports)
     store.commit(staged.unit)
-    assert staged.result[0].key != first.key and store.letters[staged.result[0].key] == debt.id
+    assert staged.result[0].key != first.key and store.letters[staged.result[0].key].debt_id == debt.id
 
 
 def test_a_paid_debt_another_person_s_or_an_unknown_one_gets_no_letter(

@@ -551,7 +551,10 @@ module "role_pic_interaction_events" {
 # ---- fines and taxes (PAY) ----
 
 # functions/payment/main.py payment_http: reads a person's debts (Query on by-citizen) and prices each one in
-# process (policies/payment); appends the access record of every read (access log PutItem). Writes no debt.
+# process (policies/payment); appends the access record of every read (access log PutItem). Payments, refunds,
+# letters and banks' collection files write the payment table (debts claimed and paid, payments, their orders
+# and receipt codes, letters: PutItem, conditioned) with their outbox rows and Idempotency-Key records, in one
+# TransactWriteItems (which needs each item's own action).
 module "role_pic_payment" {
   source = "../../modules/function-iam-role"
 
@@ -568,10 +571,20 @@ module "role_pic_payment" {
       actions   = ["dynamodb:PutItem"]
     },
     {
-      sid           = "DebtsRead"
+      sid           = "PaymentsReadWrite"
       table_arn     = module.table_payment.table_arn
-      actions       = ["dynamodb:GetItem"]
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem"]
       index_actions = { "by-citizen" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
     },
   ]
   kms_key_arns = [module.kms.key_arn]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
 from events.payment import Charge as ChargeData
@@ -25,7 +25,7 @@ from functions.core.outbox import stage_event
 from functions.core.policy import Policy
 from functions.core.retry import retry_on_conflict
 from functions.core.store import Staged, UnitOfWork
-from functions.payment import cuaderno60, letters, payments, receipts, redsys, rights, service
+from functions.payment import cuaderno60, letters, payments, receipts, reconciliation, redsys, rights, service
 from functions.payment.gateway import GatewayUnreachableError
 from functions.payment.payments import Charge, GatewayMethod, Payment, Refund
 from functions.payment.service import Debt, Issued, PaymentStore
@@ -327,6 +327,8 @@ def _pay_debts(
         finished_at=paid.finished_at,
     )
     stage_event(uow, succeeded, subject=paid.citizen_id, traceparent=traceparent, now=paid.finished_at)
+    for entry in reconciliation.charge_entries(paid):
+        ports.store.stage_entry(uow, entry)
     notice = receipts.receipt_notice(paid, ports.gateway.return_url, ports.gateway.verify_url)
     at = paid.finished_at
     stage_event(uow, notice, subject=paid.citizen_id, traceparent=traceparent, now=at, producer="pic-payment")
@@ -456,7 +458,16 @@ def _record_refund(ports: PaymentPorts, data: RefundSubmitted, state: str, code:
         finished_at=now,
     )
     stage_event(uow, finished, subject=payment.citizen_id, traceparent=traceparent, now=now)
+    refund = done.refund(data.refund_id)
+    if state == "success" and refund is not None:
+        ports.store.stage_entry(uow, reconciliation.refund_entry(done, refund))
     ports.store.commit_ahead(uow)
+
+
+def reconciliation_export(day: date, posting: bool, ports: PaymentPorts) -> str:
+    """The money PIC settled on ``day`` (Europe/Madrid): CSV, or the fixed-width posting file."""
+    entries = ports.store.fetch_entries(day)
+    return reconciliation.posting_file(day, entries) if posting else reconciliation.to_csv(entries)
 
 
 def verify_receipt(code: str, ports: PaymentPorts) -> dict[str, Any]:

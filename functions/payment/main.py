@@ -5,6 +5,7 @@
   one person's debts by card or Bizum: the payment, and the Redsys form that sends the citizen to pay);
   ``GET /v1/payments/{payment_id}``; ``POST /v1/payments/{payment_id}/refunds`` (give back all or part of it);
   ``POST /v1/payments/bank-collections`` (a bank's file of the payment letters it collected);
+  ``GET /v1/payments/reconciliation/{day}`` (the day's settled money, CSV or a posting file);
   ``POST /v1/payments/redsys/notifications`` (Redsys's merchant
   notification, trusted by its signature alone); Knative Service ``pic-payment``.
 - ``payment_events``: ``es.madrid.pic.fine.issued.v1`` (Multas, Movilidad), ``es.madrid.pic.tax.receipt.issued.v1``
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict
+from datetime import date
 from typing import Any, Literal
 
 import functions_framework
@@ -27,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from events.payment import DEBT_ID_PATTERN, FineIssued, RefundSubmitted, TaxReceiptIssued
 from events.rgpd import RgpdRequestOpened
 from functions.core.cloudevent import EventContext, EventFunction
-from functions.core.errors import MalformedRequestError, UnsupportedMediaTypeError
+from functions.core.errors import MalformedRequestError, UnsupportedMediaTypeError, ValidationError
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route, parse_body
 from functions.core.logging import get_logger
 from functions.core.store import UnitOfWork
@@ -187,6 +189,22 @@ def post_bank_collections(ctx: RequestContext) -> Reply:
     return Reply(200, body)
 
 
+def get_reconciliation(ctx: RequestContext, day: str) -> Reply:
+    """The money settled on ``day`` (AAAA-MM-DD, Europe/Madrid) for accounting: ``?format=csv`` (the default)
+    or ``posting`` (the fixed-width posting file an SAP/TRM batch import reads)."""
+    try:
+        settled = date.fromisoformat(day)
+    except ValueError as exc:
+        raise ValidationError(f"{day!r} is not a date", errors=[{"field": "day", "message": "AAAA-MM-DD"}]) from exc
+    fmt = ctx.request.args.get("format", "csv")
+    if fmt not in ("csv", "posting"):
+        raise ValidationError(f"format {fmt!r}", errors=[{"field": "format", "message": "csv or posting"}])
+    text = handlers.reconciliation_export(settled, fmt == "posting", ports())
+    kind = "text/csv; charset=utf-8" if fmt == "csv" else "text/plain; charset=us-ascii"
+    name = f"pic-conciliacion-{settled.isoformat()}.{'csv' if fmt == 'csv' else 'txt'}"
+    return Reply(200, text.encode(), {"Content-Type": kind, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
 def post_redsys_notification(ctx: RequestContext) -> Reply:
     """Redsys's word on an attempt (``application/x-www-form-urlencoded``): 200 only once the outcome is
     stored, so that Redsys sends it again otherwise; a notification that cannot be trusted is a 400 problem,
@@ -282,6 +300,13 @@ ROUTES = [
         "A bank's collection file of payment letters (AEB Cuaderno 60): each collected letter pays its debt once",
         action="payment.collect",
         max_body_bytes=COLLECTION_BYTES,
+    ),
+    Route(
+        "/v1/payments/reconciliation/<day>",
+        "GET",
+        get_reconciliation,
+        "The money settled on a day, for accounting: CSV, or the fixed-width posting file (?format=posting)",
+        action="payment.reconcile",
     ),
     Route(
         "/v1/payments/verify/<code>",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from events.payment import FineIssued, TaxReceiptIssued
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays
     from functions.core.store import UnitOfWork
     from functions.payment.letters import LetterRecord
     from functions.payment.payments import Payment
+    from functions.payment.reconciliation import Entry
 
 Issued = FineIssued | TaxReceiptIssued
 Kind = Literal["fine", "tax-receipt"]
@@ -72,6 +73,12 @@ class PaymentStore(Protocol):
 
     def stage_payment(self, uow: UnitOfWork, payment: Payment, previous: Payment | None) -> None:
         """The payment if still as read; a new one with its order number, which no other attempt may hold."""
+
+    def stage_entry(self, uow: UnitOfWork, entry: Entry) -> None:
+        """A ledger entry of money settled, only if absent."""
+
+    def fetch_entries(self, day: date) -> list[Entry]:
+        """The ledger entries of one local day."""
 
     def fetch_letter(self, key: str) -> LetterRecord | None:
         """The letter of ``key`` (referencia-identificación), if PIC printed it: its debt, amount and rule."""

@@ -8,6 +8,9 @@
   JSON, its state, the current attempt's Redsys order and the outcome; every write conditioned on its ``version``.
 - ``id=code-<verification code>`` (``CodeItem``): which payment a receipt's verification code belongs to,
   written with the approval, only if absent.
+- ``id=entry-<payment>-<c<n>|refund id>`` (``EntryItem``): one settled movement of money (a debt charged, a
+  refund made), written once in the unit that settled it; index ``by-day`` (``day``, ``id``, sparse) answers the
+  daily reconciliation export.
 - ``id=letter-<referencia>-<identificación>`` (``LetterItem``): which debt a printed carta de pago (Cuaderno 60)
   pays, written the first time it is printed.
 - ``id=order-<order>`` (``OrderItem``): which payment a Redsys order number belongs to, written with the payment
@@ -32,6 +35,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 from functions.payment.letters import LetterRecord
 from functions.payment.payments import Charge, Payment, Refund
+from functions.payment.reconciliation import Entry
 from functions.payment.service import Debt, Issued
 
 _ISSUED: TypeAdapter[Issued] = TypeAdapter(Issued)
@@ -45,6 +49,17 @@ class ByCitizen(GlobalSecondaryIndex["DebtItem"]):  # type: ignore[no-untyped-ca
         projection = AllProjection()
 
     citizen_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class TableByDay(GlobalSecondaryIndex["DebtItem"]):  # type: ignore[no-untyped-call]
+    """The table's by-day index, declared on the model that defines the table (``EntryItem.by_day`` reads it)."""
+
+    class Meta:
+        index_name = "by-day"
+        projection = AllProjection()
+
+    day = UnicodeAttribute(hash_key=True)
     id = UnicodeAttribute(range_key=True)
 
 
@@ -63,8 +78,10 @@ class DebtItem(StoreModel):
     version = NumberAttribute()
     claimed_by = UnicodeAttribute(null=True)
     paid_by = UnicodeAttribute(null=True)
+    day = UnicodeAttribute(null=True)  # never set on a debt: declares the table's by-day key (EntryItem's)
 
     by_citizen = ByCitizen()
+    by_day = TableByDay()
 
 
 class PaymentsByCitizen(GlobalSecondaryIndex["PaymentItem"]):  # type: ignore[no-untyped-call]
@@ -112,6 +129,38 @@ class CodeItem(StoreModel):
     id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute(default="receipt-code")
     payment_id = UnicodeAttribute()
+
+
+class ByDay(GlobalSecondaryIndex["EntryItem"]):  # type: ignore[no-untyped-call]
+    """A day's ledger entries (sparse: only entries have a ``day``), for the reconciliation export."""
+
+    class Meta:
+        index_name = "by-day"
+        projection = AllProjection()
+
+    day = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class EntryItem(StoreModel):
+    """One settled movement of money (``reconciliation.Entry``), written once with what settled it."""
+
+    Meta = model_meta("payment")
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="entry")
+    day = UnicodeAttribute()
+    movement = UnicodeAttribute()  # charge | refund
+    payment_id = UnicodeAttribute()
+    method = UnicodeAttribute()
+    order = UnicodeAttribute()
+    amount_cents = NumberAttribute()
+    debt_id = UnicodeAttribute()
+    stage = UnicodeAttribute()
+    gateway_code = UnicodeAttribute(default="")
+    settled_at = UTCDateTimeAttribute()
+
+    by_day = ByDay()
 
 
 class LetterItem(StoreModel):
@@ -279,6 +328,34 @@ class DynamoPaymentStore:
 
     def commit_ahead(self, uow: UnitOfWork) -> None:
         uow.commit()
+
+    def stage_entry(self, uow: UnitOfWork, entry: Entry) -> None:
+        """A ledger entry, once (tag ``entry``): its id is what settled it."""
+        item = EntryItem(
+            entry.id,
+            day=entry.day.isoformat(),
+            movement=entry.kind,
+            payment_id=entry.payment_id,
+            method=entry.method,
+            order=entry.order,
+            amount_cents=entry.amount_cents,
+            debt_id=entry.debt_id,
+            stage=entry.stage,
+            gateway_code=entry.gateway_code,
+            settled_at=entry.settled_at,
+        )
+        uow.put(item, condition=EntryItem.id.does_not_exist(), tag="entry")
+
+    def fetch_entries(self, day: date) -> list[Entry]:
+        """One Query of ``by-day`` (every page): the day's entries, by id."""
+        return [
+            Entry(
+                item.id, date.fromisoformat(item.day), "refund" if item.movement == "refund" else "charge",
+                item.payment_id, item.method, item.order, int(item.amount_cents), item.debt_id, item.stage,
+                item.gateway_code or "", item.settled_at,
+            )
+            for item in EntryItem.by_day.query(day.isoformat())
+        ]  # fmt: skip
 
     def fetch_letter(self, key: str) -> LetterRecord | None:
         try:

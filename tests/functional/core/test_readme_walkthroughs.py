@@ -74,6 +74,9 @@ SHOWS = {
         "bank file {'paid': 1}",
         "bank file {'already-recorded': 1}",  # the same file again pays nothing twice
         "receipt paid",
+        "books charge,bizum,10000",  # the day's reconciliation: the Bizum charge
+        "books refund,bizum,-1000",  # and its refund
+        "PIC-PAY",  # the posting file's header
     ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}

@@ -85,6 +85,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "payment.read": {"citizen": ON_A_CITIZEN},
     "payment.refund": {"citizen": {"agent-2-other-area", "system"}},  # Hacienda only (its "other area" caller)
     "payment.collect": {"platform": {"system"}},
+    "payment.reconcile": {"platform": {"system", "agent-2-other-area"}},  # Hacienda only
     "rgpd.request": {"citizen": ON_A_CITIZEN},
     "rgpd.read": {"citizen": ON_A_CITIZEN},
     "rgpd.extend": {"citizen": AGENTS},
@@ -228,6 +229,7 @@ def world(platform: Platform) -> World:
         "payment_id": payment["id"],
         "debt_id": f"fine-{fine_id}",
         "review_id": "rev-none-such",
+        "day": "2026-03-10",
         "flag": "events",  # a coming micro-app (off): the matrix's empty body changes nothing (422)
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}

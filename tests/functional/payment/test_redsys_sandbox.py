@@ -7,8 +7,12 @@ REST endpoint once, and the payment shows it done."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -145,6 +149,19 @@ def test_an_agent_of_hacienda_refunds_part_of_a_payment_through_the_gateway_once
     (order,) = [o for o in orders if o["order"] == payment["order"]]
     assert order["refunds_cents"] == [4000]
     assert len(platform.events("es.madrid.pic.payment.refund.finished.v1", citizen)) == 1
+
+    # AND the day's reconciliation shows the charge and the refund, for accounting (not for a citizen)
+    day = datetime.now(ZoneInfo("Europe/Madrid")).date().isoformat()
+    books = platform.url(f"/v1/payments/reconciliation/{day}")
+    accounting = platform.as_("svc-contabilidad", role="system")
+    answered = platform.http.get(books, headers=accounting, timeout=15)
+    assert answered.status_code == 200 and answered.headers["Content-Type"].startswith("text/csv"), answered.text
+    rows = list(csv.DictReader(io.StringIO(answered.text)))
+    mine = sorted((r["kind"], int(r["amount_cents"])) for r in rows if r["payment_id"] == payment["id"])
+    assert mine == [("charge", 10000), ("refund", -4000)]
+    posting = platform.http.get(books, params={"format": "posting"}, headers=accounting, timeout=15)
+    assert posting.status_code == 200 and posting.text.startswith(f"H{day.replace('-', '')}PIC-PAY")
+    assert_problem(platform.http.get(books, headers=me, timeout=15), 403, "forbidden")
 
     # AND a refund on a stale view of what is available, or of more than is left, is refused
     assert_problem(refund(platform, calling, payment["id"], 4000, 10000), 412, "refund-amount-available-mismatch")

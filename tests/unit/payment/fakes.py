@@ -5,12 +5,14 @@ none, when another wrote it first) loses the race at commit."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from functions.core.store import UnitOfWork
 from functions.payment import redsys
 from functions.payment.handlers import Gateway
 from functions.payment.letters import LetterRecord
 from functions.payment.payments import Payment
+from functions.payment.reconciliation import Entry
 from functions.payment.redsys import Merchant
 from functions.payment.service import Debt
 from tests.unit.fakes import Ledger
@@ -33,10 +35,18 @@ class FakePaymentStore:
     orders: dict[str, str] = field(default_factory=dict)
     codes: dict[str, str] = field(default_factory=dict)
     letters: dict[str, LetterRecord] = field(default_factory=dict)
+    entries: dict[str, Entry] = field(default_factory=dict)
     ahead: list[UnitOfWork] = field(default_factory=list)  # units committed ahead, in order
 
     def commit(self, uow: UnitOfWork) -> None:
         self.ledger.commit(uow)
+
+    def stage_entry(self, uow: UnitOfWork, entry: Entry) -> None:
+        apply = lambda: self.entries.__setitem__(entry.id, entry)  # noqa: E731
+        self.ledger.stage(uow, f"entry#{entry.id}", None, apply)
+
+    def fetch_entries(self, day: date) -> list[Entry]:
+        return sorted((e for e in self.entries.values() if e.day == day), key=lambda e: e.id)
 
     def fetch_letter(self, key: str) -> LetterRecord | None:
         return self.letters.get(key)

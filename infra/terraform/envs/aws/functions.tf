@@ -574,7 +574,7 @@ module "role_pic_payment" {
       sid           = "PaymentsReadWrite"
       table_arn     = module.table_payment.table_arn
       actions       = ["dynamodb:GetItem", "dynamodb:PutItem"]
-      index_actions = { "by-citizen" = ["dynamodb:Query"] }
+      index_actions = { "by-citizen" = ["dynamodb:Query"], "by-day" = ["dynamodb:Query"] }
     },
     {
       sid       = "OutboxStage"

@@ -148,7 +148,8 @@ module "table_interaction" {
 # functions/payment/storage.py DebtItem: one item per fine or tax receipt an area system issued ("fine-<id>",
 # "receipt-<id>"), replaced by a correction while unpaid, every write conditioned on its version. No TTL: how
 # long debts are kept is a retention rule (policies/rgpd/retention, domain payment), applied by the erasure
-# path. Index by-citizen: a person's debts (GET /v1/citizens/{id}/debts, RGPD export and erasure).
+# path. Index by-citizen: a person's debts (GET /v1/citizens/{id}/debts, RGPD export and erasure); by-day
+# (sparse: ledger entries only): the daily reconciliation export.
 module "table_payment" {
   source = "../../modules/dynamodb-table"
 
@@ -157,9 +158,11 @@ module "table_payment" {
   attributes = [
     { name = "id", type = "S" },
     { name = "citizen_id", type = "S" },
+    { name = "day", type = "S" },
   ]
   global_secondary_indexes = [
     { name = "by-citizen", hash_key = "citizen_id", range_key = "id", projection_type = "ALL" },
+    { name = "by-day", hash_key = "day", range_key = "id", projection_type = "ALL" },
   ]
 
   kms_key_arn                           = module.kms.key_arn

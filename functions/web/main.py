@@ -285,6 +285,7 @@ def mark_read(ctx: PageContext, notification_id: str) -> flask.Response:
 
 PAYMENT_ID = re.compile(r"^pay-[0-9a-f]{32}$")
 PAY_KEY = re.compile(r"^[0-9a-f-]{36}$")
+DEBT_ID = re.compile(r"^(fine|receipt)-[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def pay_page(ctx: PageContext, errors: dict[str, str] | None = None, status: int = 200) -> flask.Response:
@@ -329,6 +330,16 @@ def download_receipt(ctx: PageContext, payment_id: str) -> flask.Response:
     if not PAYMENT_ID.match(payment_id):
         raise NotFoundError(f"no payment {payment_id[:80]!r}")
     answer = ctx.ports.api.download(f"/v1/payments/{payment_id}/receipt", ctx.me.access_token, ctx.traceparent)
+    headers = {k: v for k, v in answer.headers.items() if k in ("Content-Type", "Content-Disposition")}
+    return flask.Response(answer.content, status=200, headers=headers)
+
+
+def download_letter(ctx: PageContext, debt_id: str) -> flask.Response:
+    """A debt's payment letter (PDF, AEB Cuaderno 60), to pay it at a bank's counter until the date it prints."""
+    if not DEBT_ID.match(debt_id):
+        raise NotFoundError(f"no debt {debt_id[:80]!r}")
+    path = ctx.citizen_path(f"/debts/{debt_id}/letter")
+    answer = ctx.ports.api.download(path, ctx.me.access_token, ctx.traceparent)
     headers = {k: v for k, v in answer.headers.items() if k in ("Content-Type", "Content-Disposition")}
     return flask.Response(answer.content, status=200, headers=headers)
 
@@ -464,6 +475,7 @@ PAGES = [
     Page("/app/pay", "POST", start_payment, "Pay the chosen debts by card or Bizum (on to Redsys)", app="pay"),
     Page("/app/payments/<payment_id>", "GET", payment_page, "A payment's outcome (the gateway's way back)", app="pay"),
     Page("/app/payments/<payment_id>/receipt", "GET", download_receipt, "Download the receipt (PDF)", app="pay"),
+    Page("/app/pay/<debt_id>/letter", "GET", download_letter, "Download a debt's payment letter (PDF)", app="pay"),
     Page("/app/my-data", "GET", my_data_page, "Rights requests and the access log", app="my-data"),
     Page("/app/my-data/requests", "POST", open_request, "Request access, erasure or rectification", app="my-data"),
     Page("/app/my-data/requests/<request_id>", "GET", request_page, "One request's state", app="my-data"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -54,6 +55,11 @@ def test_a_citizen_pays_a_fine_by_bizum_through_the_gateway_and_sees_it_paid(pag
     expect(page.locator(f"#due-{debt} .due")).to_contain_text("100,00 €")
     expect(page.locator(f"#due-{debt} .notice")).to_be_visible()
     check_page(page, "pay")
+    # AND its payment letter, to pay at a bank instead, downloads as a PDF
+    with page.expect_download() as letter:
+        page.click(f"#letter-{debt}")
+    assert letter.value.suggested_filename == f"carta-de-pago-{debt}.pdf"
+    assert Path(letter.value.path()).read_bytes().startswith(b"%PDF-")
 
     # WHEN they choose the fine and Bizum and pay
     page.check(f"#pay-{debt}")

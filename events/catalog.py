@@ -269,7 +269,7 @@ _SPECS = [
         producer="pic-payment",
         source="/pic/payment",
         description="A fine was paid through PIC, at the amount due that day and the rule that priced it.",
-        consumers=["pic-position-events"],  # POS shows it paid
+        consumers=["pic-position-events", "pic-payment-events"],  # POS shows it paid; PAY tells Multas (webhook)
     ),
     EventSpec(
         type="es.madrid.pic.tax.receipt.paid.v1",
@@ -277,7 +277,7 @@ _SPECS = [
         producer="pic-payment",
         source="/pic/payment",
         description="A tax receipt was paid through PIC.",
-        consumers=["pic-position-events"],  # POS shows it paid
+        consumers=["pic-position-events", "pic-payment-events"],  # POS shows it paid; PAY tells Tributos
     ),
     # ---- data-subject rights (RGPD): functions/rgpd (contracts.md §3) ----
     EventSpec(

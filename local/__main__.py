@@ -12,6 +12,7 @@ directory keeps state across restarts.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -119,9 +120,17 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "PIC_REDSYS_REST_URL": os.environ.get("PIC_REDSYS_REST_URL", f"{base}/dev/redsys/rest/trataPeticionREST"),
         "PIC_PAYMENT_RETURN_URL": os.environ.get("PIC_PAYMENT_RETURN_URL", f"{base}/app/payments"),
         "PIC_PAYMENT_DESK_RETURN_URL": os.environ.get("PIC_PAYMENT_DESK_RETURN_URL", f"{base}/desk/payments"),
+        # PAY tells the issuing area system a debt was paid: make run's stand-ins capture it at /dev/webhooks
+        "PIC_PAYMENT_WEBHOOKS": os.environ.get("PIC_PAYMENT_WEBHOOKS", _local_webhooks(base)),
         # the supervisor: its children die with it, and the gateway's /healthz checks it and every part
         "PIC_SUPERVISOR_PID": str(os.getpid()),
     }
+
+
+def _local_webhooks(base: str) -> str:
+    """PIC_PAYMENT_WEBHOOKS for make run: each issuing system's webhook is the gateway's capture."""
+    systems = ("multas", "movilidad", "tributos")
+    return json.dumps({f"/legacy/{system}": f"{base}/dev/webhooks?system={system}" for system in systems})
 
 
 def port_free(port: int) -> bool:

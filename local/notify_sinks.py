@@ -3,7 +3,9 @@
 - an SMTP capture (aiosmtpd) that the e-mail adapter talks to over real SMTP, started by ``python -m local``;
 - an SMS provider and an FCM-style push provider, as HTTP endpoints of the gateway
   (``POST /dev/sms/messages``, ``POST /dev/push/messages``);
-- what each received, newest first: ``GET /dev/mail``, ``GET /dev/sms``, ``GET /dev/push`` (``?to=`` filters).
+- what each received, newest first: ``GET /dev/mail``, ``GET /dev/sms``, ``GET /dev/push`` (``?to=`` filters);
+- the area systems' webhooks PAY sends (``POST /dev/webhooks?system=<name>``, signature checked), listed at
+  ``GET /dev/webhooks`` (``?to=<name>``).
 
 Fault injection, to exercise retries and failures: an e-mail to ``fail-temp...@`` is answered 451 and to
 ``fail-perm...@`` 550; an SMS to a number ending in 0503 is answered 503 and in 0400, 400; a push endpoint
@@ -25,7 +27,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from werkzeug.wrappers import Request, Response
 
-from functions.core import jsontext
+from functions.core import jsontext, webhooks
+from functions.core.settings import get_settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -140,6 +143,9 @@ class ProviderSinks:
             ("GET", "/dev/push"): lambda r: self.listing("push", r),
             ("POST", "/dev/sms/messages"): self.sms,
             ("POST", "/dev/push/messages"): self.push,
+            # PAY: the area systems' webhooks (PIC_PAYMENT_WEBHOOKS in make run), each checked as a receiver would
+            ("POST", "/dev/webhooks"): self.webhook,
+            ("GET", "/dev/webhooks"): lambda r: self.listing("webhook", r),
         }
 
     def listing(self, kind: str, request: Request) -> Response:
@@ -162,6 +168,17 @@ class ProviderSinks:
             return _json({"error": "number not in service (fault injection)"}, 400)
         message_id = self.store.add("sms", to, payload.get("reference"), None, text, json.dumps(payload))
         return _json({"id": message_id, "status": "queued"}, 201)
+
+    def webhook(self, request: Request) -> Response:
+        """A signed webhook, as an area system takes it: the signature checked with PIC's key and kept with
+        the body (``subject``: ``verified`` or ``bad-signature``, which is also answered 401)."""
+        body = request.get_data()
+        secret = get_settings().callback_secret
+        good = webhooks.verify(secret, request.headers.get("X-PIC-Signature", ""), body, int(time.time()))
+        system = request.args.get("system", "unknown")
+        event_id = request.headers.get("X-PIC-Event-Id")
+        self.store.add("webhook", system, event_id, "verified" if good else "bad-signature", body.decode(), "")
+        return _json({"received": good}, 200 if good else 401)
 
     def push(self, request: Request) -> Response:
         payload = _payload(request)

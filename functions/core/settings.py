@@ -5,6 +5,7 @@ Functions see only the environment: the local runtime and Kubernetes both set th
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -185,6 +186,12 @@ class Settings(BaseModel):
         validation_alias="PIC_REDSYS_REST_URL",
         description="Redsys's server-to-server endpoint (trataPeticionREST): refunds",
     )
+    payment_webhooks: dict[str, str] = Field(
+        default_factory=dict,
+        validation_alias="PIC_PAYMENT_WEBHOOKS",
+        description="JSON: the area system that issued a debt (its event source, e.g. /legacy/multas) -> the URL "
+        "told, signed with PIC_CALLBACK_SECRET, when one of its debts is paid",
+    )
     cuaderno60_emisora: str = Field(
         "280796",
         pattern=r"^[0-9]{6}$",
@@ -218,6 +225,14 @@ class Settings(BaseModel):
     def _empty_bundle_setting_is_unset(cls, value: str | None) -> str | None:
         """The base ConfigMap's empty bundle URL and key mean "no bundle": policies/ from the image."""
         return value or None
+
+    @field_validator("payment_webhooks", mode="before")
+    @classmethod
+    def _json_object(cls, value: object) -> object:
+        """A mapping given in one variable is JSON; empty means none."""
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
 
     @model_validator(mode="after")
     def _bundle_needs_its_key(self) -> Settings:

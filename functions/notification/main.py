@@ -13,12 +13,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Literal
 
 import functions_framework
-import requests
 from cloudevents.http import CloudEvent
 from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -37,9 +35,9 @@ from events.notification import (
     Recipient,
 )
 from events.rgpd import RgpdFlagsChanged, RgpdRequestCompleted, RgpdRequestOpened
-from functions.core import paging
+from functions.core import paging, webhooks
 from functions.core.cloudevent import EventContext, EventFunction
-from functions.core.errors import ConflictError, ValidationError
+from functions.core.errors import ValidationError
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
 from functions.core.settings import get_settings
 from functions.core.store import UnitOfWork
@@ -475,16 +473,8 @@ def on_terminal(ctx: EventContext, data: Any) -> UnitOfWork:
     callback = handlers.callback_for(data, ports())
     if callback is None:
         return UnitOfWork()
-    body = json.dumps(callback.payload, separators=(",", ":")).encode()
-    signature = service.sign(get_settings().callback_secret, int(ports().clock.now().timestamp()), body)
-    headers = {"Content-Type": "application/json", "X-PIC-Signature": signature, "X-PIC-Event-Id": ctx.id}
-    try:
-        # No redirects: a redirect could lead the POST to a host outside the allow-list.
-        answer = requests.post(callback.url, data=body, headers=headers, timeout=10, allow_redirects=False)
-    except requests.RequestException as exc:
-        raise ConflictError(f"the callback could not be delivered: {exc}") from exc
-    if answer.status_code >= 300:
-        raise ConflictError(f"the callback was answered {answer.status_code}")
+    now = int(ports().clock.now().timestamp())
+    webhooks.deliver(callback.url, callback.payload, secret=get_settings().callback_secret, event_id=ctx.id, now=now)
     return UnitOfWork()
 
 

@@ -16,8 +16,6 @@ What PIC decides for each message, and how a notification moves through its life
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import threading
 import time
 import uuid
@@ -524,23 +522,6 @@ def check_callback_url(url: str | None, allowed: str) -> None:
             "callback_url's host is not among the hosts PIC may call back (PIC_CALLBACK_HOSTS)",
             errors=[{"field": "callback_url", "message": "host not allowed"}],
         )
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """``X-PIC-Signature`` of a status callback: ``t=<unix time>,v1=<HMAC-SHA256(secret, "t.body")>``."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
-
-
-def verify(secret: str, header: str, body: bytes, now: int, tolerance: int = 300) -> bool:
-    """What a requesting system does with a callback: the signature matches and is recent."""
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-    try:
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
-    return abs(now - timestamp) <= tolerance and hmac.compare_digest(expected, parts.get("v1", ""))
 
 
 # ---- what a use case works on: commands, records, the notification document ---------------------------

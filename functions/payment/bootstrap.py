@@ -41,4 +41,5 @@ def ports() -> PaymentPorts:
         gateway=terminal,
         refunds=RedsysRest(terminal.merchant),
         emisora=get_settings().cuaderno60_emisora,
+        webhooks=get_settings().payment_webhooks,
     )

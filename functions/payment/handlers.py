@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
@@ -58,6 +59,7 @@ class PaymentPorts:
     gateway: Gateway
     refunds: RefundGateway
     emisora: str = "280796"  # Cuaderno 60: the council's code at its collaborating banks (PIC_CUADERNO60_EMISORA)
+    webhooks: Mapping[str, str] = field(default_factory=dict)  # issuing system's source -> its webhook URL
 
 
 # ---- events -------------------------------------------------------------------------------------------
@@ -121,6 +123,21 @@ def payment_letter(citizen_id: str, debt_id: str, ports: PaymentPorts) -> Staged
             text = notice.get("es") if isinstance(notice, dict) else notice
             return Staged(uow, (issued, letters.letter_pdf(debt, issued, text)))
     raise RuntimeError(f"{letters.MAX_SALT} letter references of {debt.id} are all another debt's")
+
+
+# ---- telling the area systems ----------------------------------------------------------------------------
+
+
+def webhook_for(
+    data: FinePaid | TaxReceiptPaid, event_type: str, ports: PaymentPorts
+) -> tuple[str, dict[str, Any]] | None:
+    """Where and what to tell the area system that issued a debt now paid (its webhook, by the source its
+    ``fine.issued``/``tax.receipt.issued`` came from), or ``None`` when it asked for none."""
+    debt = ports.store.fetch(data.debt_id)
+    url = ports.webhooks.get(debt.source) if debt else None
+    if url is None:
+        return None
+    return url, {"type": event_type, **data.model_dump(mode="json")}
 
 
 # ---- a bank's collection file -----------------------------------------------------------------------------

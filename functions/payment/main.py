@@ -10,7 +10,8 @@
   notification, trusted by its signature alone); Knative Service ``pic-payment``.
 - ``payment_events``: ``es.madrid.pic.fine.issued.v1`` (Multas, Movilidad), ``es.madrid.pic.tax.receipt.issued.v1``
   (Tributos), ``es.madrid.pic.payment.refund.submitted.v1`` (PAY's own: the refund sent to Redsys) and
-  data-subject requests (``rgpd.request.opened``); Knative Service ``pic-payment-events``.
+  data-subject requests (``rgpd.request.opened``), and PAY's own ``fine.paid``/``tax.receipt.paid`` (a signed
+  webhook to the area system that issued the debt); Knative Service ``pic-payment-events``.
 The use cases are in ``handlers.py``; the adapters they run on are built by ``bootstrap.py``.
 """
 
@@ -26,12 +27,14 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.payment import DEBT_ID_PATTERN, FineIssued, RefundSubmitted, TaxReceiptIssued
+from events.payment import DEBT_ID_PATTERN, FineIssued, FinePaid, RefundSubmitted, TaxReceiptIssued, TaxReceiptPaid
 from events.rgpd import RgpdRequestOpened
+from functions.core import webhooks
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.errors import MalformedRequestError, UnsupportedMediaTypeError, ValidationError
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route, parse_body
 from functions.core.logging import get_logger
+from functions.core.settings import get_settings
 from functions.core.store import UnitOfWork
 from functions.payment import handlers, letters, payments, redsys, service
 from functions.payment.bootstrap import ports
@@ -348,6 +351,17 @@ def on_refund_submitted(ctx: EventContext, data: Any) -> UnitOfWork:
     return handlers.send_refund(data, ports(), ctx.traceparent)
 
 
+def on_debt_paid(ctx: EventContext, data: Any) -> UnitOfWork:
+    """The area system that issued the debt is told, signed (``functions.core.webhooks``), at least once: a
+    failed POST is a 409 and the broker retries it."""
+    assert isinstance(data, FinePaid | TaxReceiptPaid)
+    found = handlers.webhook_for(data, ctx.type, ports())
+    if found is not None:
+        now = int(ports().clock.now().timestamp())
+        webhooks.deliver(found[0], found[1], secret=get_settings().callback_secret, event_id=ctx.id, now=now)
+    return UnitOfWork()
+
+
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     """Answer a data-subject request for the person's debts, erasures in the same unit."""
     assert isinstance(data, RgpdRequestOpened)
@@ -360,6 +374,8 @@ event_api = EventFunction(
         "es.madrid.pic.fine.issued.v1": on_issued,
         "es.madrid.pic.tax.receipt.issued.v1": on_issued,
         "es.madrid.pic.payment.refund.submitted.v1": on_refund_submitted,
+        "es.madrid.pic.fine.paid.v1": on_debt_paid,
+        "es.madrid.pic.tax.receipt.paid.v1": on_debt_paid,
         "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
     },
 )

@@ -18,13 +18,12 @@ Two formats of the same entries:
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from functions.core import csvfile
 from functions.payment.payments import Payment, Refund
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -101,16 +100,14 @@ def refund_entry(payment: Payment, refund: Refund) -> Entry:
 
 
 def to_csv(entries: list[Entry]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    """The entries as CSV through the kernel's writer (no cell a spreadsheet would run), refunds negative."""
+    rows = []
     for e in entries:
         signed = e.amount_cents if e.kind == "charge" else -e.amount_cents
-        euros = f"{signed / 100:.2f}"
-        row = (e.day.isoformat(), e.kind, e.id, e.payment_id, e.method, e.order, signed, euros, e.debt_id, e.stage,
-               e.gateway_code, e.settled_at.isoformat())  # fmt: skip
-        writer.writerow(row)
-    return out.getvalue()
+        values = (e.day.isoformat(), e.kind, e.id, e.payment_id, e.method, e.order, signed, f"{signed / 100:.2f}",
+                  e.debt_id, e.stage, e.gateway_code, e.settled_at.isoformat())  # fmt: skip
+        rows.append(dict(zip(CSV_COLUMNS, values, strict=True)))
+    return csvfile.to_csv(rows, CSV_COLUMNS)
 
 
 def posting_file(day: date, entries: list[Entry]) -> str:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 from functions.core.settings import Settings
-from functions.notification.service import verify
+from functions.core.webhooks import verify
 from local.harness import Platform, free_port
 from tests.functional.notification_support import (
     IBI_VALUES,

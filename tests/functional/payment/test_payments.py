@@ -128,6 +128,10 @@ def test_a_citizen_pays_a_fine_by_card_and_the_signed_notification_marks_it_paid
     platform.settle(payment["id"])
     assert len(sink(platform, "mail", email)) == 1
 
+    # AND Multas, which issued the fine, was told by its webhook, signed, once
+    told = [w for w in sink(platform, "webhooks", "multas") if debt_id in w["body"]]
+    assert [w["subject"] for w in told] == ["verified"], told
+
 
 @pytest.mark.units_of_work
 def test_fifty_concurrent_payments_and_every_notification_three_times_charge_once(platform: Platform) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from functions.core import webhooks
 from functions.core.errors import ConflictError, ValidationError
 from functions.core.policy import Decision
 from functions.notification import service
@@ -189,13 +190,13 @@ def test_the_token_bucket_waits_briefly_then_asks_the_broker_to_retry() -> None:
 
 def test_callbacks_are_signed_and_verifiable() -> None:
     body = b'{"id":"ntf-1","status":"delivered"}'
-    header = service.sign("s3cret-key-of-16+", 1_700_000_000, body)
+    header = webhooks.sign("s3cret-key-of-16+", 1_700_000_000, body)
     assert header.startswith("t=1700000000,v1=")
-    assert service.verify("s3cret-key-of-16+", header, body, now=1_700_000_100)
-    assert not service.verify("s3cret-key-of-16+", header, body + b" ", now=1_700_000_100)
-    assert not service.verify("another-key-16chars", header, body, now=1_700_000_100)
-    assert not service.verify("s3cret-key-of-16+", header, body, now=1_700_001_000)  # too old: replay
-    assert not service.verify("s3cret-key-of-16+", "garbage", body, now=1_700_000_000)
+    assert webhooks.verify("s3cret-key-of-16+", header, body, now=1_700_000_100)
+    assert not webhooks.verify("s3cret-key-of-16+", header, body + b" ", now=1_700_000_100)
+    assert not webhooks.verify("another-key-16chars", header, body, now=1_700_000_100)
+    assert not webhooks.verify("s3cret-key-of-16+", header, body, now=1_700_001_000)  # too old: replay
+    assert not webhooks.verify("s3cret-key-of-16+", "garbage", body, now=1_700_000_000)
 
 
 def test_a_district_alert_reaches_its_barrios_and_a_barrio_alert_its_district() -> None:

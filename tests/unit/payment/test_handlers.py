@@ -22,7 +22,7 @@ from tests.unit.payment.fakes import FakePaymentStore
 from tests.unit.rgpd_support import rgpd_request
 
 CITIZEN = "c-lucia"
-MULTAS = "/legacy/multas"
+MULTAS, TRIBUTOS = "/legacy/multas", "/legacy/tributos"
 
 
 def fine(**overrides: Any) -> FineIssued:
@@ -53,8 +53,9 @@ def receipt(**overrides: Any) -> TaxReceiptIssued:
 
 
 def issue(ports: PaymentPorts, store: FakePaymentStore, issued: FineIssued | TaxReceiptIssued) -> int:
-    """Run and commit the use case; how many writes it staged."""
-    uow = handlers.record_debt(issued, MULTAS, ports)
+    """Run and commit the use case as the issuing system would send it (Multas, Tributos); how many writes it
+    staged."""
+    uow = handlers.record_debt(issued, MULTAS if isinstance(issued, FineIssued) else TRIBUTOS, ports)
     staged = len(store.ledger.staged(uow))
     store.commit(uow)
     return staged

@@ -7,11 +7,12 @@ change nothing twice. No DynamoDB, no HTTP: milliseconds."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import pytest
 from pypdf import PdfReader
 
-from events.payment import FinePaid
+from events.payment import FinePaid, TaxReceiptPaid
 from functions.core.errors import LostRaceError
 from functions.core.retry import retry_on_conflict
 from functions.notification.templates import platform_templates, render
@@ -288,3 +289,25 @@ def test_the_receipt_notice_asks_not_for_pic_s_own_template_and_fills_every_fiel
     assert f"{TEST_GATEWAY.return_url}/{payment.id}/receipt" in rendered.body
     assert "MUL-2026-1" in rendered.body and "IBI-2026-1" in rendered.body
     assert receipts.euros(payment.amount_cents) in rendered.subject
+
+
+def test_the_area_system_that_issued_a_paid_debt_is_told_by_its_webhook(
+    ports: PaymentPorts, store: FakePaymentStore
+) -> None:
+    # GIVEN Multas asked to be told at its webhook, and Tributos did not
+    told = replace(ports, webhooks={"/legacy/multas": "https://multas.example/pic"})
+    issue(ports, store, fine())
+    issue(ports, store, receipt())
+    payment = pay(ports, store, "fine-MUL-2026-1", "receipt-IBI-2026-1")
+    staged = handlers.handle_notification(word(payment, APPROVED), ports, None)
+    store.commit(staged.unit)
+    paid = {type(e).__name__: e for e in event_models(staged.unit) if isinstance(e, FinePaid | TaxReceiptPaid)}
+
+    # WHEN each debt's paid event is handled THEN Multas's fine goes to its URL with the event's facts, and
+    # Tributos's receipt to nobody
+    found = handlers.webhook_for(paid["FinePaid"], "es.madrid.pic.fine.paid.v1", told)
+    assert found is not None
+    url, body = found
+    assert url == "https://multas.example/pic"
+    assert (body["type"], body["fine_id"], body["amount_cents"]) == ("es.madrid.pic.fine.paid.v1", "MUL-2026-1", 10000)
+    assert handlers.webhook_for(paid["TaxReceiptPaid"], "es.madrid.pic.tax.receipt.paid.v1", told) is None

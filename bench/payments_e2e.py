@@ -16,11 +16,12 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
 
-from bench.reads import parse_server_timing
+from bench.reads import figures_for, parse_server_timing, steady_reads
 from bench.stats import Figure, ms, pct, record_section, recorded, table
 from functions.payment import redsys
 from local.harness import Platform
@@ -37,8 +38,11 @@ the holder's approval, on which the sandbox signs the merchant notification and 
 own citizen and fine (a traffic fine, 50 % off). The second run delivers every notification three times, as
 Redsys retries. Afterwards each run is audited: charges approved at the gateway, debts paid and `fine.paid`
 events must be equal, one per payment. Store calls are the kernel's `Server-Timing` count for one request of
-each kind (what DynamoDB would bill). DynamoDB Local serialises requests, and every part shares the 2 cores
-with the clients: the rate is a floor, not a capacity plan."""
+each kind (what DynamoDB would bill). Then a person's 50 debts read at 10 reads/s (each debt priced by
+`policies/payment` on every read), and a day of Madrid's fines (≈7,400 `fine.issued`, `../shared/data/madrid`)
+sent through the broker, then 400 of them paid end to end; memory is the peak resident set of the largest
+gateway worker (locally each worker serves every function). DynamoDB Local serialises requests, and every part
+shares the 2 cores with the clients: the rates are floors, not a capacity plan."""
 
 
 def _fine(citizen: str) -> dict[str, Any]:
@@ -157,7 +161,72 @@ def store_calls(platform: Platform) -> list[Figure]:
     ]
 
 
+def debts_read(platform: Platform, debts: int = 50, reads: int = 300, rate: float = 10.0) -> list[Figure]:
+    """``GET /v1/citizens/{id}/debts`` for a person with ``debts`` fines, at a steady light rate."""
+    citizen = f"c-bench-debts-{uuid.uuid4().hex[:10]}"
+    fines = [_fine(citizen) for _ in range(debts)]
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(lambda f: platform.send_event(FINE, f, source="/legacy/multas", subject=citizen), fines))
+    platform.wait_for(lambda: len(_debts(platform, citizen)) == debts, timeout=300, what=f"{debts} fines")
+    found = steady_reads(platform, f"/v1/citizens/{citizen}/debts", platform.as_(citizen), reads, rate)
+    return figures_for(f"GET /v1/citizens/{{id}}/debts, a person with {debts} debts (each priced)", *found)
+
+
+def day_of_fines(platform: Platform, fines: int = 7_400, paid: int = 400) -> list[Figure]:
+    """A day of Madrid's fines as events (≈7,400 ``fine.issued``: facts.md), stored and priced; then ``paid``
+    of them paid through the sandbox. Time, the rate of each, and the payment function's peak memory."""
+    before = _peak_rss_mib(platform)
+    citizens = [f"c-bench-day-{uuid.uuid4().hex[:10]}" for _ in range(fines)]
+    sent = [(citizen, _fine(citizen)) for citizen in citizens]
+
+    def issue(person: tuple[str, dict[str, Any]]) -> None:
+        platform.send_event(FINE, person[1], source="/legacy/multas", subject=person[0]).raise_for_status()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(issue, sent))
+    platform.settle(timeout=900)
+    for citizen, _ in sent[:: max(1, fines // 50)]:  # a sample: every one was stored
+        platform.wait_for(_stored(platform, citizen), timeout=300, what=f"the fine of {citizen}")
+    ingest = time.perf_counter() - started
+    chosen = [(citizen, f"fine-{fine['fine_id']}") for citizen, fine in sent[:paid]]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        done = list(pool.map(lambda p: pay(platform, p[0], p[1], 1), chosen))
+    paying = time.perf_counter() - started
+    charges, debts_paid, events = audit(platform, chosen, [order for _, order in done])
+    after = _peak_rss_mib(platform)
+    return [
+        Figure(f"a day of fines: {fines:,} fine.issued through the broker, stored and readable",
+               f"{ingest:.1f} s ({fines / ingest:.0f} events/s)"),
+        Figure(f"then {paid} of them paid end to end, {CLIENTS} clients",
+               f"{paying:.1f} s ({paid / paying:.1f} payments/s; the day's {fines:,} at this rate: "
+               f"{fines / (paid / paying) / 60:.0f} min)"),
+        Figure("charges = debts paid = fine.paid events (the day's payments)", f"{charges} = {debts_paid} = {events}",
+               "all equal to the payments", "met" if charges == debts_paid == events == paid else "NOT MET"),
+        Figure("peak memory of a gateway worker serving them (VmHWM, the largest; every function in it), "
+               "before / after the day",
+               f"{before:.0f} MiB / {after:.0f} MiB"),
+    ]  # fmt: skip
+
+
+def _peak_rss_mib(platform: Platform) -> float:
+    """The largest peak resident set (``VmHWM``) among the gateway's workers: locally they serve every function,
+    the payment functions included (deployed, each function is its own container)."""
+    peaks = []
+    for pid in platform.processes():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        if "local.gateway" in cmdline:
+            peaks += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")]
+    return max(peaks, default=0.0)
+
+
 def run(platform: Platform, n: int = 200) -> list[Figure]:
     figures = run_once(platform, n, 1) + run_once(platform, n, 3) + store_calls(platform)
+    figures += debts_read(platform) + day_of_fines(platform)
     record_section(TITLE, f"{NOTE}\n{recorded(datetime.now(UTC), 'python -m bench payments')}\n\n{table(figures)}")
     return figures

@@ -60,7 +60,13 @@ class StoreModel(Model):
 
     @classmethod
     def _get_connection(cls) -> TableConnection:
+        """pynamodb gives each model class a botocore client of its own (~10 MB and tens of milliseconds each,
+        every table's models in every process); all of PIC's share the process's one (botocore clients are
+        thread-safe), as units of work already do."""
         table_connection = super()._get_connection()
+        shared = connection().client
+        if table_connection.connection._client is not shared:
+            table_connection.connection._client = shared
         timing.count_store_calls(table_connection.connection.client)
         if emulated_transactions():
             from functions.core.transactions import install_reader_filter

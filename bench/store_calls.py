@@ -139,13 +139,16 @@ def _serve_jwks(jwks: dict[str, Any]) -> ThreadingHTTPServer:
 
 
 def _serve_sinks(data_dir: Path) -> Any:
-    """The local SMS and push providers (``local.notify_sinks``), as the gateway serves them."""
+    """The local SMS and push providers and the area systems' webhooks (``local.notify_sinks``), and the local
+    Redsys (refunds), as the gateway serves them."""
     from werkzeug.serving import make_server
     from werkzeug.wrappers import Request, Response
 
+    from functions.payment.redsys import Merchant
     from local.notify_sinks import ProviderSinks
+    from local.redsys_sandbox import RedsysSandbox
 
-    handlers = ProviderSinks(data_dir).handlers()
+    handlers = {**ProviderSinks(data_dir).handlers(), **RedsysSandbox(data_dir, Merchant.test()).handlers()}
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
@@ -188,6 +191,10 @@ def local_store(data_dir: Path) -> Iterator[None]:
             "PIC_SMTP_PORT": str(smtp_port),
             "PIC_SMS_URL": f"http://127.0.0.1:{sinks.server_port}/dev/sms/messages",
             "PIC_PUSH_URL": f"http://127.0.0.1:{sinks.server_port}/dev/push/messages",
+            "PIC_REDSYS_REST_URL": f"http://127.0.0.1:{sinks.server_port}/dev/redsys/rest/trataPeticionREST",
+            "PIC_PAYMENT_WEBHOOKS": json.dumps(
+                {"/legacy/multas": f"http://127.0.0.1:{sinks.server_port}/dev/webhooks?system=multas"}
+            ),
             "PIC_RELAY_WAKE": "",
             "K_SINK": "",
         }
@@ -274,6 +281,7 @@ class Meter:
         expect: int | tuple[int, ...] = (200, 201, 202, 204),
         deliver: bool = True,
         form: dict[str, str] | None = None,
+        text: str | None = None,
     ) -> Any:
         """One channel request on ``rule`` (counted), then the events it staged, delivered (unless not
         ``deliver``: the next request sees the state before its consequences, e.g. a request still open)."""
@@ -283,9 +291,9 @@ class Meter:
             lambda: client.open(
                 path,
                 method=method,
-                json=body if form is None else None,
-                data=form,
-                headers=headers,
+                json=body if form is None and text is None else None,
+                data=form if text is None else text,
+                headers=headers if text is None else {**headers, "Content-Type": "text/plain"},
                 query_string=query,
             )
         )
@@ -579,6 +587,32 @@ def scenario(m: Meter) -> None:
     m.request("payment", "GET", f"{paid}/receipt", "/v1/payments/<payment_id>/receipt", me)
     code = m.request("payment", "GET", paid, "/v1/payments/<payment_id>", me)["verification_code"]
     m.request("payment", "GET", f"/v1/payments/verify/{code}", "/v1/payments/verify/<code>", {})
+    # ... an agent of Hacienda refunds part of it (PAY's worker asks the local Redsys)
+    hacienda = m.token("ag-store-calls-hac", role="agent", level=2, area="hacienda")
+    refund = {"amount_cents": 100, "refund_amount_available": payment["amount_cents"], "reason": "Recurso estimado"}
+    m.request("payment", "POST", f"{paid}/refunds", "/v1/payments/<payment_id>/refunds", hacienda, refund)
+    # ... a new fine, paid at a bank with its payment letter (the bank's collection file), and the day's books
+    fine_id = f"MUL-{uuid.uuid4().hex[:8]}"
+    m.send(
+        "es.madrid.pic.fine.issued.v1",
+        {"fine_id": fine_id, "citizen_id": citizen, "infraction": {"article": "RGC art. 94.2.e", "description": "x"},
+         "severity": "grave", "regime": "traffic", "amount_cents": 20000,
+         "notified_at": (now - timedelta(days=1)).isoformat()},
+        "/legacy/multas",
+    )  # fmt: skip
+    letter_rule = "/v1/citizens/<citizen_id>/debts/<debt_id>/letter"
+    m.request("payment", "GET", f"/v1/citizens/{citizen}/debts/fine-{fine_id}/letter", letter_rule, me)
+    from functions.payment import cuaderno60
+    from functions.payment.storage import LetterItem
+
+    (printed,) = [item for item in LetterItem.scan() if item.debt_id == f"fine-{fine_id}"]
+    reference, identification = printed.id.removeprefix("letter-").split("-")
+    collected = cuaderno60.Collected("280796", reference, identification, int(printed.amount_cents), now.date(), "2100")
+    bank_file = cuaderno60.render_return_file([collected], entity="2100", created_on=now.date())
+    collections = "/v1/payments/bank-collections"
+    m.request("payment", "POST", collections, collections, system, text=bank_file)
+    books = "/v1/payments/reconciliation/<day>"
+    m.request("payment", "GET", f"/v1/payments/reconciliation/{now.date().isoformat()}", books, system)
 
     # notifications: a template, one message to the citizen, a bulk job, an alert, a requested event
     template = f"sc-{uuid.uuid4().hex[:8]}"

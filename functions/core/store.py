@@ -61,10 +61,11 @@ class StoreModel(Model):
     @classmethod
     def _get_connection(cls) -> TableConnection:
         """pynamodb gives each model class a botocore client of its own (~10 MB and tens of milliseconds each,
-        every table's models in every process); all of PIC's share the process's one (botocore clients are
-        thread-safe), as units of work already do."""
+        every table's models in every process); all of PIC's models share one (botocore clients are
+        thread-safe). Not the units of work's own (``connection``): where transactions are emulated the
+        models' reads hide stubs, and the protocol must see them."""
         table_connection = super()._get_connection()
-        shared = connection().client
+        shared = models_client(cls.Meta.region, getattr(cls.Meta, "host", None))
         if table_connection.connection._client is not shared:
             table_connection.connection._client = shared
         timing.count_store_calls(table_connection.connection.client)
@@ -92,6 +93,13 @@ def connection() -> Connection:
     made = Connection(region=settings.aws_region, host=settings.dynamodb_endpoint, max_pool_connections=32)
     timing.count_store_calls(made.client)
     return made
+
+
+@lru_cache(maxsize=8)
+def models_client(region: str, host: str | None) -> Any:
+    """The botocore client the models of one store share (``StoreModel._get_connection``): one per process
+    where deployed; a test that points some models at another endpoint gets that endpoint's own."""
+    return Connection(region=region, host=host, max_pool_connections=32).client
 
 
 # What a DynamoDB-compatible store answers for an operation it does not implement (ScyllaDB Alternator:

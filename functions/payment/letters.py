@@ -25,7 +25,7 @@ from typing import Any
 from events.payment import FineIssued
 from functions.core.errors import ValidationError
 from functions.payment import cuaderno60
-from functions.payment.receipts import euros
+from functions.payment.receipts import council_document, euros, write_facts
 from functions.payment.service import Debt
 
 # the council's concept codes for its letters (identificación, digits 2-4), by the debt's kind or tax
@@ -110,19 +110,8 @@ def letter_for(debt: Debt, due: dict[str, Any], emisora: str, salt: int = 0) -> 
 def letter_pdf(debt: Debt, issued: IssuedLetter, notice: str | None) -> bytes:
     """The printable carta de pago: what is paid, how much, until when and why, the Cuaderno 60 fields and
     their barcode (drawn as bars, vector, so any printer keeps it readable)."""
-    from fpdf import FPDF
-
     letter = issued.letter
-    pdf = FPDF(format="A4")
-    pdf.set_title(f"Carta de pago {debt.id}")
-    pdf.set_author("Ayuntamiento de Madrid")
-    pdf.set_lang("es-ES")
-    pdf.add_page()
-    pdf.set_font("helvetica", "B", 16)
-    pdf.cell(0, 10, "Ayuntamiento de Madrid", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("helvetica", "", 13)
-    pdf.cell(0, 8, "Carta de pago (Cuaderno 60, modalidad 2)", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
+    pdf = council_document(f"Carta de pago {debt.id}", "Carta de pago (Cuaderno 60, modalidad 2)")
     facts = [
         ("Deuda", debt.id),
         ("Importe", euros(letter.amount_cents)),
@@ -132,11 +121,7 @@ def letter_pdf(debt: Debt, issued: IssuedLetter, notice: str | None) -> bytes:
         ("Referencia", letter.reference),
         ("Identificación", letter.identification),
     ]
-    for name, value in facts:
-        pdf.set_font("helvetica", "B", 10)
-        pdf.cell(45, 7, name)
-        pdf.set_font("helvetica", "", 10)
-        pdf.multi_cell(0, 7, value, new_x="LMARGIN", new_y="NEXT")
+    write_facts(pdf, facts, 45)
     if notice:
         pdf.ln(2)
         pdf.set_font("helvetica", "I", 9)

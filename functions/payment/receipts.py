@@ -85,23 +85,37 @@ def verification(payment: Payment) -> dict[str, Any]:
     }
 
 
-def receipt_pdf(payment: Payment, verify_url: str) -> bytes:
-    """The justificante: who collects, what was paid and why that amount, how, when, and how to verify it."""
+def council_document(title: str, heading: str) -> Any:
+    """An A4 fpdf2 document of the council's, in Spanish, its heading written: receipts and payment letters."""
     from fpdf import FPDF
 
-    if payment.state != "success" or not payment.verification_code:
-        raise ReceiptNotFoundError(f"payment {payment.id} has no receipt: it is {payment.state}")
     pdf = FPDF(format="A4")
-    pdf.set_title(f"Justificante de pago {payment.id}")
+    pdf.set_title(title)
     pdf.set_author("Ayuntamiento de Madrid")
     pdf.set_lang("es-ES")
     pdf.add_page()
     pdf.set_font("helvetica", "B", 16)
     pdf.cell(0, 10, "Ayuntamiento de Madrid", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 13)
-    pdf.cell(0, 8, "Justificante de pago", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    pdf.set_font("helvetica", "", 10)
+    return pdf
+
+
+def write_facts(pdf: Any, facts: list[tuple[str, str]], label_mm: float) -> None:
+    """Label and value rows: the label in bold, the value wrapped beside it."""
+    for name, value in facts:
+        pdf.set_font("helvetica", "B", 10)
+        pdf.cell(label_mm, 7, name)
+        pdf.set_font("helvetica", "", 10)
+        pdf.multi_cell(0, 7, value, new_x="LMARGIN", new_y="NEXT")
+
+
+def receipt_pdf(payment: Payment, verify_url: str) -> bytes:
+    """The justificante: who collects, what was paid and why that amount, how, when, and how to verify it."""
+    if payment.state != "success" or not payment.verification_code:
+        raise ReceiptNotFoundError(f"payment {payment.id} has no receipt: it is {payment.state}")
+    pdf = council_document(f"Justificante de pago {payment.id}", "Justificante de pago")
     facts = [
         ("Importe", euros(payment.amount_cents)),
         ("Fecha del pago", local(payment.finished_at)),
@@ -110,11 +124,7 @@ def receipt_pdf(payment: Payment, verify_url: str) -> bytes:
         ("Código de autorización", payment.authorisation_code),
         ("Pago", payment.id),
     ]
-    for name, value in facts:
-        pdf.set_font("helvetica", "B", 10)
-        pdf.cell(55, 7, name)
-        pdf.set_font("helvetica", "", 10)
-        pdf.cell(0, 7, value, new_x="LMARGIN", new_y="NEXT")
+    write_facts(pdf, facts, 55)
     pdf.ln(3)
     pdf.set_font("helvetica", "B", 11)
     pdf.cell(0, 8, "Qué se paga", new_x="LMARGIN", new_y="NEXT")

@@ -186,25 +186,43 @@ def redirect_form(
     return RedirectForm(merchant.url, encoded, sign(merchant.key, order, encoded))
 
 
-def notification_form(
-    merchant: Merchant, order: str, amount_cents: int, response: int, *, authorisation_code: str = ""
+def signed_fields(
+    merchant: Merchant, order: str, parameters: dict[str, str], *, url_safe: bool = False
 ) -> dict[str, str]:
-    """A merchant notification as Redsys sends it (URL-safe base64, ``Ds_Response`` of four digits): what the
-    local sandbox posts, and what tests replay."""
-    parameters = {
+    """The three fields of a signed message (a REST request, Redsys's answers and notifications); notifications
+    travel in URL-safe base64."""
+    encoded = encode_parameters(parameters)
+    if url_safe:
+        encoded = encoded.replace("+", "-").replace("/", "_")
+    signature = sign(merchant.key, order, encoded)  # of the parameters as sent
+    if url_safe:
+        signature = signature.replace("+", "-").replace("/", "_")
+    return {"Ds_SignatureVersion": SIGNATURE_VERSION, "Ds_MerchantParameters": encoded, "Ds_Signature": signature}
+
+
+def answer_parameters(
+    merchant: Merchant, order: str, amount_cents: int, response: int, transaction_type: str, authorisation_code: str
+) -> dict[str, str]:
+    """What Redsys says of an operation (``Ds_Response`` of four digits)."""
+    return {
         "Ds_Amount": str(amount_cents),
         "Ds_Currency": EURO,
         "Ds_Order": order,
         "Ds_MerchantCode": merchant.code,
         "Ds_Terminal": merchant.terminal,
         "Ds_Response": f"{response:04d}",
-        "Ds_TransactionType": AUTHORISATION,
-        "Ds_SecurePayment": "1",
+        "Ds_TransactionType": transaction_type,
         "Ds_AuthorisationCode": authorisation_code,
     }
-    encoded = encode_parameters(parameters).replace("+", "-").replace("/", "_")
-    signature = sign(merchant.key, order, encoded).replace("+", "-").replace("/", "_")
-    return {"Ds_SignatureVersion": SIGNATURE_VERSION, "Ds_MerchantParameters": encoded, "Ds_Signature": signature}
+
+
+def notification_form(
+    merchant: Merchant, order: str, amount_cents: int, response: int, *, authorisation_code: str = ""
+) -> dict[str, str]:
+    """A merchant notification as Redsys sends it (URL-safe base64): what the local sandbox posts, and what
+    tests replay."""
+    parameters = answer_parameters(merchant, order, amount_cents, response, AUTHORISATION, authorisation_code)
+    return signed_fields(merchant, order, {**parameters, "Ds_SecurePayment": "1"}, url_safe=True)
 
 
 def verify_notification(merchant: Merchant, form: dict[str, str]) -> Notification:
@@ -276,34 +294,16 @@ def refund_request(merchant: Merchant, order: str, amount_cents: int) -> dict[st
         "DS_MERCHANT_TRANSACTIONTYPE": REFUND,
         "DS_MERCHANT_TERMINAL": merchant.terminal,
     }
-    encoded = encode_parameters(parameters)
-    return {
-        "Ds_SignatureVersion": SIGNATURE_VERSION,
-        "Ds_MerchantParameters": encoded,
-        "Ds_Signature": sign(merchant.key, order, encoded),
-    }
+    return signed_fields(merchant, order, parameters)
 
 
 def rest_answer_body(
     merchant: Merchant, order: str, amount_cents: int, response: int, transaction_type: str
 ) -> dict[str, str]:
     """A REST answer as Redsys signs it (what the local sandbox returns)."""
-    parameters = {
-        "Ds_Amount": str(amount_cents),
-        "Ds_Currency": EURO,
-        "Ds_Order": order,
-        "Ds_MerchantCode": merchant.code,
-        "Ds_Terminal": merchant.terminal,
-        "Ds_Response": f"{response:04d}",
-        "Ds_TransactionType": transaction_type,
-        "Ds_AuthorisationCode": "",
-    }
-    encoded = encode_parameters(parameters)
-    return {
-        "Ds_SignatureVersion": SIGNATURE_VERSION,
-        "Ds_MerchantParameters": encoded,
-        "Ds_Signature": sign(merchant.key, order, encoded),
-    }
+    return signed_fields(
+        merchant, order, answer_parameters(merchant, order, amount_cents, response, transaction_type, "")
+    )
 
 
 def read_refund_answer(merchant: Merchant, order: str, amount_cents: int, body: dict[str, Any]) -> RestAnswer:

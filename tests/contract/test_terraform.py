@@ -407,6 +407,40 @@ def test_roles_only_touch_declared_tables_and_their_indexes() -> None:
             assert body.get("kms_key_arns"), f"module.{module_name} cannot use the tables' key"
 
 
+def _granted(body: dict[str, Any]) -> dict[str, set[str]]:
+    """A role's actions by table module name."""
+    granted: dict[str, set[str]] = {}
+    for permission in body.get("table_permissions", []):
+        target = re.fullmatch(r"\$\{module\.([A-Za-z0-9_-]+)\.table_arn\}", str(permission["table_arn"]))
+        if target:
+            granted.setdefault(target.group(1), set()).update(permission.get("actions", []))
+    return granted
+
+
+def test_an_http_function_that_takes_idempotent_writes_may_write_what_they_commit() -> None:
+    # GIVEN the HTTP functions with routes that commit units of work under an Idempotency-Key (they write
+    # their domain's items, the outbox rows of what they announce, and the key's record)
+    from events.generate import discover_routes
+
+    writers = {
+        f"pic-{capability}"
+        for capability, routes in discover_routes().items()
+        if any(r.idempotent_writes for r in routes)
+    }
+    roles = {account: body for _, (_, account, body) in _roles().items()}
+
+    # THEN the role each runs as may put outbox rows and read and put Idempotency-Key records (a role that
+    # only reads would be AccessDenied on AWS at the first payment, as pic-payment's once was)
+    for account in sorted(writers):
+        granted = _granted(roles[account])
+        assert "dynamodb:PutItem" in granted.get("table_outbox", set()), f"{account}: no PutItem on the outbox"
+        assert {"dynamodb:GetItem", "dynamodb:PutItem"} <= granted.get("table_idempotency", set()), (
+            f"{account}: cannot read and write Idempotency-Key records"
+        )
+        writes = [table for table, actions in granted.items() if "dynamodb:PutItem" in actions]
+        assert set(writes) - {"table_outbox", "table_idempotency", "table_audit"}, f"{account} writes no domain table"
+
+
 # --- the cluster side (kubernetes/helm: parsed, checked against infra/k8s) ------------------------
 
 

@@ -158,8 +158,8 @@ def post_refund(ctx: RequestContext, payment_id: str, body: RefundRequest) -> Re
     return ctx.run(lambda: handlers.request_refund(cmd, ports(), ctx.traceparent), reply)
 
 
-def receipt_summary(body: Any) -> Any:
-    """An agent whose view is a summary is told the receipt exists, not shown the document."""
+def document_summary(body: Any) -> Any:
+    """An agent whose view is a summary is told the document (a receipt, a letter) exists, not shown it."""
     return {"view": "summary"}
 
 
@@ -249,7 +249,7 @@ ROUTES = [
         get_letter,
         "A debt's payment letter (carta de pago, AEB Cuaderno 60 modality 2) as a PDF, to pay at a bank",
         action="debt.read",
-        reads=Reads("payment-letter", ("taxes", "fines"), receipt_summary),
+        reads=Reads("payment-letter", ("taxes", "fines"), document_summary),
         app="pay",
     ),
     Route(
@@ -282,7 +282,7 @@ ROUTES = [
         "The payment's receipt (justificante) as a PDF, with its verification code",
         action="payment.read",
         citizen=citizen_of_payment,
-        reads=Reads("payment-receipt", ("taxes", "fines"), receipt_summary),
+        reads=Reads("payment-receipt", ("taxes", "fines"), document_summary),
         app="pay",
     ),
     Route(

@@ -325,23 +325,25 @@ def payment_page(ctx: PageContext, payment_id: str) -> flask.Response:
     return render(ctx, template, payment=payment)
 
 
+def streamed(ctx: PageContext, path: str) -> flask.Response:
+    """A document the API serves (a receipt, a letter, an export), passed on with its type and its own name."""
+    answer = ctx.ports.api.download(path, ctx.me.access_token, ctx.traceparent)
+    headers = {k: v for k, v in answer.headers.items() if k in ("Content-Type", "Content-Disposition")}
+    return flask.Response(answer.content, status=200, headers=headers)
+
+
 def download_receipt(ctx: PageContext, payment_id: str) -> flask.Response:
     """The payment's receipt (PDF), streamed from the API with its own name."""
     if not PAYMENT_ID.match(payment_id):
         raise NotFoundError(f"no payment {payment_id[:80]!r}")
-    answer = ctx.ports.api.download(f"/v1/payments/{payment_id}/receipt", ctx.me.access_token, ctx.traceparent)
-    headers = {k: v for k, v in answer.headers.items() if k in ("Content-Type", "Content-Disposition")}
-    return flask.Response(answer.content, status=200, headers=headers)
+    return streamed(ctx, f"/v1/payments/{payment_id}/receipt")
 
 
 def download_letter(ctx: PageContext, debt_id: str) -> flask.Response:
     """A debt's payment letter (PDF, AEB Cuaderno 60), to pay it at a bank's counter until the date it prints."""
     if not DEBT_ID.match(debt_id):
         raise NotFoundError(f"no debt {debt_id[:80]!r}")
-    path = ctx.citizen_path(f"/debts/{debt_id}/letter")
-    answer = ctx.ports.api.download(path, ctx.me.access_token, ctx.traceparent)
-    headers = {k: v for k, v in answer.headers.items() if k in ("Content-Type", "Content-Disposition")}
-    return flask.Response(answer.content, status=200, headers=headers)
+    return streamed(ctx, ctx.citizen_path(f"/debts/{debt_id}/letter"))
 
 
 # ---- my data: rights requests and the access log --------------------------------------------------------------
@@ -388,11 +390,7 @@ def request_page(ctx: PageContext, request_id: str) -> flask.Response:
 
 def download_export(ctx: PageContext, request_id: str) -> flask.Response:
     """The zip of a completed access request, streamed from the API with its own name."""
-    answer = ctx.ports.api.download(
-        f"/v1/rgpd-requests/{quote(request_id, safe='')}/export", ctx.me.access_token, ctx.traceparent
-    )
-    headers = {k: v for k, v in answer.headers.items() if k in ("Content-Type", "Content-Disposition")}
-    return flask.Response(answer.content, status=200, headers=headers)
+    return streamed(ctx, f"/v1/rgpd-requests/{quote(request_id, safe='')}/export")
 
 
 # ---- accessibility, offline, PWA ---------------------------------------------------------------------------------

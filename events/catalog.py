@@ -279,6 +279,22 @@ _SPECS = [
         description="A tax receipt was paid through PIC.",
         consumers=["pic-position-events", "pic-payment-events"],  # POS shows it paid; PAY tells Tributos
     ),
+    EventSpec(
+        type="es.madrid.pic.tax.direct-debit.signed.v1",
+        model_path="events.payment.DirectDebitSigned",
+        producer="pic-payment",
+        source="/pic/payment",
+        description="A person signed or changed the SEPA direct debit of a tax object's periodic taxes.",
+        consumers=["pic-payment-events"],  # PAY tells Tributos, which charges the next receipts (webhook)
+    ),
+    EventSpec(
+        type="es.madrid.pic.tax.direct-debit.cancelled.v1",
+        model_path="events.payment.DirectDebitCancelled",
+        producer="pic-payment",
+        source="/pic/payment",
+        description="A person cancelled the direct debit of a tax object.",
+        consumers=["pic-payment-events"],  # PAY tells Tributos (webhook)
+    ),
     # ---- data-subject rights (RGPD): functions/rgpd (contracts.md §3) ----
     EventSpec(
         type="es.madrid.pic.rgpd.request.opened.v1",

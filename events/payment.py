@@ -224,3 +224,45 @@ class RefundFinished(EventData):
     gateway_code: str = Field(max_length=16, description="Redsys's Ds_Response, or its SIS error code")
     by: str = Field(max_length=128)
     finished_at: AwareDatetime
+
+
+# ---- direct debits: the SEPA Core mandates a person signs through PIC for their periodic taxes ---------------
+
+Modality = Literal["pago-unico", "pago-a-la-carta", "fraccionado-bonificado"]
+MANDATE_REFERENCE_PATTERN = r"^[A-Za-z0-9+?/:().,' -]{1,35}$"  # SEPA's UMR (AT-01): 35 characters at most
+
+
+class Mandate(EventData):
+    """A SEPA Core mandate as the creditor keeps it (EPC SDD Core Rulebook: AT-01 reference, AT-02 creditor,
+    AT-07 debtor's account, AT-14 debtor's name, AT-25 date of signature)."""
+
+    reference: str = Field(pattern=MANDATE_REFERENCE_PATTERN, description="the unique mandate reference (AT-01)")
+    creditor_id: str = Field(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{3}[A-Z0-9]{1,28}$", description="AT-02")
+    iban: str = Field(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$", description="the debtor's account (AT-07)")
+    holder: str = Field(min_length=1, max_length=70, description="the debtor's name (AT-14)")
+    signed_on: date = Field(description="the date of signature (AT-25), Europe/Madrid")
+
+
+class DirectDebitSigned(EventData):
+    """A person signed (or changed) the direct debit of a tax object's periodic taxes through PIC: Tributos charges
+    them to this account from the next receipt it issues."""
+
+    citizen_id: str = Field(pattern=ID_PATTERN)
+    object: TaxObject
+    taxes: list[Tax] = Field(min_length=1, max_length=6, description="the object's periodic taxes it covers")
+    modality: Modality
+    mandate: Mandate
+    replaces: str | None = Field(None, pattern=MANDATE_REFERENCE_PATTERN, description="the mandate it supersedes")
+    by: str = Field(max_length=128, description="role:id of who recorded it: the citizen, or an agent at an office")
+    purpose: str | None = Field(None, max_length=64, description="an agent's stated purpose")
+
+
+class DirectDebitCancelled(EventData):
+    """A person cancelled the direct debit of a tax object: its next receipts are paid by other means."""
+
+    citizen_id: str = Field(pattern=ID_PATTERN)
+    object: TaxObject
+    mandate_reference: str = Field(pattern=MANDATE_REFERENCE_PATTERN)
+    cancelled_on: date
+    by: str = Field(max_length=128)
+    purpose: str | None = Field(None, max_length=64)

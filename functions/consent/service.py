@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, Protocol
-from zoneinfo import ZoneInfo
 
 from events.consent import (
     Actor,
@@ -22,6 +21,7 @@ from events.consent import (
     PreferencesChanged,
     SubscriptionChanged,
 )
+from functions.core.clock import MADRID
 from functions.core.errors import NotFoundError, ValidationError
 from functions.core.madrid import Zone, find_zone
 from functions.core.terms import ConsentText, Terms
@@ -324,9 +324,6 @@ def removed_subscription(sub: Subscription, actor: Actor, now: datetime) -> Subs
         actor=actor,
         changed_at=now,
     )
-
-
-MADRID = ZoneInfo("Europe/Madrid")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
+
+MADRID = ZoneInfo("Europe/Madrid")  # the council's local time: deadlines and days are counted in it
 
 
 class Clock(Protocol):

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from events.notification import Recipient
 from functions.core import contact
 from functions.core.blind_index import blind_index
+from functions.core.clock import MADRID
 from functions.core.errors import ConflictError, NotFoundError, PicError, ValidationError
 from functions.core.errors import PayloadTooLargeError as PayloadTooLargeError
 from functions.core.madrid import find_zone, zones
@@ -40,7 +40,6 @@ if TYPE_CHECKING:  # the port names the kernel's unit of work and the templates;
     from functions.core.store import UnitOfWork
     from functions.notification.templates import Rendered, Template
 
-MADRID = ZoneInfo("Europe/Madrid")
 CHANNELS = ("email", "sms", "push", "inapp")
 DEFAULT_ORDER = CHANNELS
 ALERT_PURPOSE = "alerts"

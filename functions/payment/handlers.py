@@ -18,7 +18,17 @@ from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
 from events.payment import Charge as ChargeData
-from events.payment import FinePaid, PaymentFailed, PaymentSucceeded, RefundFinished, RefundSubmitted, TaxReceiptPaid
+from events.payment import (
+    DirectDebitCancelled,
+    DirectDebitSigned,
+    FinePaid,
+    PaymentFailed,
+    PaymentSucceeded,
+    RefundFinished,
+    RefundSubmitted,
+    TaxReceiptIssued,
+    TaxReceiptPaid,
+)
 from events.rgpd import RgpdRequestOpened
 from functions.core.clock import Clock
 from functions.core.errors import ConflictError
@@ -26,7 +36,7 @@ from functions.core.outbox import stage_event
 from functions.core.policy import Policy
 from functions.core.retry import retry_on_conflict
 from functions.core.store import Staged, UnitOfWork
-from functions.payment import cuaderno60, letters, payments, receipts, reconciliation, redsys, rights, service
+from functions.payment import cuaderno60, letters, mandates, payments, receipts, reconciliation, redsys, rights, service
 from functions.payment.gateway import GatewayUnreachableError
 from functions.payment.payments import Charge, GatewayMethod, Payment, Refund
 from functions.payment.service import Debt, Issued, PaymentStore
@@ -79,7 +89,14 @@ def record_debt(issued: Issued, source: str, ports: PaymentPorts) -> UnitOfWork:
 def answer_rights(data: RgpdRequestOpened, ports: PaymentPorts, traceparent: str | None) -> UnitOfWork:
     """This domain's answer to a data-subject request (``rights.answer``), its erasures in the same unit."""
     result = rights.answer(data, ports.store, ports.policy, ports.clock.now())
-    return result.unit(traceparent, lambda uow, plan: plan.stage(uow, lambda u, debt: ports.store.stage_erase(u, debt)))
+    return result.unit(traceparent, lambda uow, plan: plan.stage(uow, lambda u, held: _erase(u, held, ports)))
+
+
+def _erase(uow: UnitOfWork, held: Debt | mandates.DirectDebit, ports: PaymentPorts) -> None:
+    if isinstance(held, mandates.DirectDebit):
+        ports.store.stage_erase_debit(uow, held)
+    else:
+        ports.store.stage_erase(uow, held)
 
 
 # ---- questions ----------------------------------------------------------------------------------------
@@ -129,15 +146,110 @@ def payment_letter(citizen_id: str, debt_id: str, ports: PaymentPorts) -> Staged
 
 
 def webhook_for(
-    data: FinePaid | TaxReceiptPaid, event_type: str, ports: PaymentPorts
+    data: FinePaid | TaxReceiptPaid | DirectDebitSigned | DirectDebitCancelled, event_type: str, ports: PaymentPorts
 ) -> tuple[str, dict[str, Any]] | None:
-    """Where and what to tell the area system that issued a debt now paid (its webhook, by the source its
-    ``fine.issued``/``tax.receipt.issued`` came from), or ``None`` when it asked for none."""
-    debt = ports.store.fetch(data.debt_id)
-    url = ports.webhooks.get(debt.source) if debt else None
+    """Where and what to tell the area system concerned (its webhook, by the source its debts came from): the
+    issuer of a debt now paid, or of the tax object whose direct debit changed; ``None`` when it asked for none."""
+    if isinstance(data, FinePaid | TaxReceiptPaid):
+        debt = ports.store.fetch(data.debt_id)
+        source = debt.source if debt else None
+    else:
+        debit = ports.store.fetch_debit(mandates.debit_id(data.citizen_id, data.object.reference))
+        source = debit.source if debit else None
+    url = ports.webhooks.get(source) if source else None
     if url is None:
         return None
     return url, {"type": event_type, **data.model_dump(mode="json")}
+
+
+# ---- direct debits and the tax folder ------------------------------------------------------------------------
+
+
+def _known_objects(citizen_id: str, ports: PaymentPorts) -> dict[str, mandates.KnownObject]:
+    receipts_ = [d for d in ports.store.fetch_by_citizen(citizen_id) if isinstance(d.issued, TaxReceiptIssued)]
+    receipts_.sort(key=lambda d: d.received_at)
+    return mandates.known_objects([(d.issued.object, d.issued.tax, d.source) for d in receipts_])  # type: ignore[union-attr]
+
+
+def sign_direct_debit(cmd: mandates.Sign, ports: PaymentPorts, traceparent: str | None) -> Staged[dict[str, Any]]:
+    """Debit a tax object's periodic taxes to an account: the mandate in the same unit as the event that tells
+    Tributos; the same mandate again stages nothing and answers it as it is."""
+    known = _known_objects(cmd.citizen_id, ports).get(cmd.object_reference)
+    if known is None:
+        raise mandates.TaxObjectNotFoundError(f"no receipt of {cmd.object_reference!r} names this person")
+    existing = ports.store.fetch_debit(mandates.debit_id(cmd.citizen_id, cmd.object_reference))
+    now = ports.clock.now()
+    signed = mandates.sign(cmd, known, existing, now)
+    uow = UnitOfWork()
+    if signed is None:
+        assert existing is not None  # nothing to sign only when this mandate is in force already
+        return Staged(uow, mandates.view(existing))
+    debit, event = signed
+    ports.store.stage_debit(uow, debit, existing)
+    stage_event(uow, event, subject=cmd.citizen_id, traceparent=traceparent, now=now)
+    return Staged(uow, mandates.view(debit))
+
+
+def cancel_direct_debit(
+    citizen_id: str, object_reference: str, by: str, purpose: str | None, ports: PaymentPorts, traceparent: str | None
+) -> Staged[dict[str, Any]]:
+    """Cancel the mandate in force for a tax object, telling Tributos in the same unit; cancelling again changes
+    nothing (``DirectDebitNotFoundError`` when there never was one)."""
+    existing = ports.store.fetch_debit(mandates.debit_id(citizen_id, object_reference))
+    now = ports.clock.now()
+    cancelled = mandates.cancel(existing, by, purpose, now)
+    uow = UnitOfWork()
+    if cancelled is None:
+        assert existing is not None
+        return Staged(uow, mandates.view(existing))
+    debit, event = cancelled
+    ports.store.stage_debit(uow, debit, existing)
+    stage_event(uow, event, subject=citizen_id, traceparent=traceparent, now=now)
+    return Staged(uow, mandates.view(debit))
+
+
+def tax_folder(citizen_id: str, ports: PaymentPorts) -> dict[str, Any]:
+    """The person's Carpeta Tributaria: receipts by tax and year, paid or not (and when, how), each priced for
+    today; their tax objects with the direct debit in force, the modalities Madrid offers and, for IBI, what the
+    Sistema Especial de Pago saves (``policies/payment``)."""
+    debts = [d for d in ports.store.fetch_by_citizen(citizen_id) if d.kind == "tax-receipt"]
+    paid = {p.id: p for p in ports.store.fetch_payments_by_citizen(citizen_id) if p.state == "success"}
+    debits = {d.object.reference: d for d in ports.store.fetch_debits_by_citizen(citizen_id)}
+    receipts_ = [_folder_receipt(priced(d, ports), paid.get(d.paid_by or "")) for d in debts]
+    known = mandates.known_objects([(d.issued.object, d.issued.tax, d.source) for d in debts])  # type: ignore[union-attr]
+    objects = [_folder_object(k, debits.get(ref), receipts_) for ref, k in sorted(known.items())]
+    return {"citizen_id": citizen_id, "taxes": service.folder_groups(receipts_), "objects": objects}
+
+
+def _folder_receipt(view: dict[str, Any], payment: Payment | None) -> dict[str, Any]:
+    if payment is None:
+        return {**view, "payment": None}
+    charged = next((c.amount_cents for c in payment.charges if c.debt_id == view["id"]), None)
+    when = payment.finished_at.isoformat() if payment.finished_at else None
+    return {**view, "payment": {"id": payment.id, "method": payment.method, "amount_cents": charged, "paid_at": when}}
+
+
+def _folder_object(
+    known: mandates.KnownObject, debit: mandates.DirectDebit | None, receipts_: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A tax object: its taxes, the direct debit (masked), the modalities it may have, and IBI's bonus on its
+    latest receipt (``applies`` when the debit in force is the modality that earns it)."""
+    mine = [r for r in receipts_ if r["object"]["reference"] == known.object.reference]
+    bonuses = [
+        r["due"]["direct_debit_bonus"]
+        for r in sorted(mine, key=lambda r: r["period"])
+        if r["due"].get("direct_debit_bonus")
+    ]
+    bonus = dict(bonuses[-1]) if bonuses else None
+    if bonus is not None:
+        bonus["applies"] = bool(debit and debit.current and debit.modality == bonus["modality"])
+    return {
+        "object": known.object.model_dump(),
+        "taxes": list(known.taxes),
+        "modalities": list(known.modalities),
+        "direct_debit": mandates.view(debit) if debit else None,
+        "sep_bonus": bonus,
+    }
 
 
 # ---- a bank's collection file -----------------------------------------------------------------------------

@@ -27,7 +27,17 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.payment import DEBT_ID_PATTERN, FineIssued, FinePaid, RefundSubmitted, TaxReceiptIssued, TaxReceiptPaid
+from events.payment import (
+    DEBT_ID_PATTERN,
+    DirectDebitCancelled,
+    DirectDebitSigned,
+    FineIssued,
+    FinePaid,
+    Modality,
+    RefundSubmitted,
+    TaxReceiptIssued,
+    TaxReceiptPaid,
+)
 from events.rgpd import RgpdRequestOpened
 from functions.core import webhooks
 from functions.core.cloudevent import EventContext, EventFunction
@@ -36,7 +46,7 @@ from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Rout
 from functions.core.logging import get_logger
 from functions.core.settings import get_settings
 from functions.core.store import UnitOfWork
-from functions.payment import handlers, letters, payments, redsys, service
+from functions.payment import handlers, letters, mandates, payments, redsys, service
 from functions.payment.bootstrap import ports
 
 NAME = "pic-payment"
@@ -67,6 +77,59 @@ def get_letter(ctx: RequestContext, citizen_id: str, debt_id: str) -> Reply:
         return Reply(200, pdf, headers)
 
     return ctx.run(lambda: handlers.payment_letter(citizen_id, debt_id, ports()), reply)
+
+
+def get_tax_folder(ctx: RequestContext, citizen_id: str) -> Reply:
+    """The person's tax folder: receipts by tax and year, paid or not; tax objects and their direct debits."""
+    return Reply(200, handlers.tax_folder(citizen_id, ports()))
+
+
+def tax_folder_summary(body: dict[str, Any]) -> dict[str, Any]:
+    """How many receipts are pending and how many objects are debited: not which, nor any account."""
+    receipts = [r for tax in body["taxes"] for year in tax["years"] for r in year["receipts"]]
+    debited = [o for o in body["objects"] if o["direct_debit"] and o["direct_debit"]["state"] == "active"]
+    pending = [r for r in receipts if r["status"] == "pending"]
+    return {"citizen_id": body["citizen_id"], "receipts": len(receipts), "pending": len(pending),
+            "direct_debits": len(debited), "view": "summary"}  # fmt: skip
+
+
+def direct_debit_summary(body: dict[str, Any]) -> dict[str, Any]:
+    return {"state": body["state"], "taxes": body["taxes"], "view": "summary"}
+
+
+class DirectDebitRequest(BaseModel):
+    """The account to debit (any SEPA country's IBAN, spaces allowed), its holder's name and Madrid's modality."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    iban: str = Field(min_length=15, max_length=42, examples=["ES91 2100 0418 4502 0005 1332"])
+    holder: str = Field(min_length=1, max_length=70, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["Dolores Ruiz Martín"])
+    modality: Modality = Field(
+        "pago-unico",
+        description="IBI: pago-unico, pago-a-la-carta or fraccionado-bonificado (3.25 % off, at most 70 €); "
+        "IVTM and IAE: pago-unico",
+    )
+
+
+def _by(ctx: RequestContext) -> tuple[str, str | None]:
+    """Who records a change (role:id) and, for an agent, the purpose stated."""
+    return f"{ctx.subject.role}:{ctx.subject.id}", ctx.purpose if ctx.subject.role == "agent" else None
+
+
+def put_direct_debit(ctx: RequestContext, citizen_id: str, tax_object: str, body: DirectDebitRequest) -> Reply:
+    """Sign (or change) the SEPA direct debit of one of the person's tax objects; Tributos is told."""
+    by, purpose = _by(ctx)
+    cmd = mandates.Sign(citizen_id, tax_object, body.iban, body.holder, body.modality, by, purpose)
+    return ctx.run(lambda: handlers.sign_direct_debit(cmd, ports(), ctx.traceparent), lambda view: Reply(200, view))
+
+
+def delete_direct_debit(ctx: RequestContext, citizen_id: str, tax_object: str) -> Reply:
+    """Cancel the direct debit of a tax object; Tributos is told. Cancelling again answers it as cancelled."""
+    by, purpose = _by(ctx)
+    return ctx.run(
+        lambda: handlers.cancel_direct_debit(citizen_id, tax_object, by, purpose, ports(), ctx.traceparent),
+        lambda view: Reply(200, view),
+    )
 
 
 class PaymentRequest(BaseModel):
@@ -253,6 +316,35 @@ ROUTES = [
         app="pay",
     ),
     Route(
+        "/v1/citizens/<citizen_id>/tax-folder",
+        "GET",
+        get_tax_folder,
+        "The citizen's tax folder: receipts by tax and year, paid or not; tax objects, direct debits and IBI's bonus",
+        action="debt.read",
+        reads=Reads("tax-folder", ("taxes",), tax_folder_summary),
+        app="pay",
+    ),
+    Route(
+        "/v1/citizens/<citizen_id>/direct-debits/<tax_object>",
+        "PUT",
+        put_direct_debit,
+        "Pay a tax object's periodic taxes by SEPA direct debit (IBAN, holder, Madrid's modality)",
+        request_model=DirectDebitRequest,
+        idempotent_writes=True,
+        action="direct-debit.write",
+        reads=Reads("direct-debit", ("taxes",), direct_debit_summary),
+        app="pay",
+    ),
+    Route(
+        "/v1/citizens/<citizen_id>/direct-debits/<tax_object>",
+        "DELETE",
+        delete_direct_debit,
+        "Cancel a tax object's direct debit",
+        action="direct-debit.write",
+        reads=Reads("direct-debit", ("taxes",), direct_debit_summary),
+        app="pay",
+    ),
+    Route(
         "/v1/payments",
         "POST",
         post_payment,
@@ -351,10 +443,10 @@ def on_refund_submitted(ctx: EventContext, data: Any) -> UnitOfWork:
     return handlers.send_refund(data, ports(), ctx.traceparent)
 
 
-def on_debt_paid(ctx: EventContext, data: Any) -> UnitOfWork:
-    """The area system that issued the debt is told, signed (``functions.core.webhooks``), at least once: a
-    failed POST is a 409 and the broker retries it."""
-    assert isinstance(data, FinePaid | TaxReceiptPaid)
+def tell_area_system(ctx: EventContext, data: Any) -> UnitOfWork:
+    """The area system that issued the debt (or the tax object whose direct debit changed) is told, signed
+    (``functions.core.webhooks``), at least once: a failed POST is a 409 and the broker retries it."""
+    assert isinstance(data, FinePaid | TaxReceiptPaid | DirectDebitSigned | DirectDebitCancelled)
     found = handlers.webhook_for(data, ctx.type, ports())
     if found is not None:
         now = int(ports().clock.now().timestamp())
@@ -374,8 +466,10 @@ event_api = EventFunction(
         "es.madrid.pic.fine.issued.v1": on_issued,
         "es.madrid.pic.tax.receipt.issued.v1": on_issued,
         "es.madrid.pic.payment.refund.submitted.v1": on_refund_submitted,
-        "es.madrid.pic.fine.paid.v1": on_debt_paid,
-        "es.madrid.pic.tax.receipt.paid.v1": on_debt_paid,
+        "es.madrid.pic.fine.paid.v1": tell_area_system,
+        "es.madrid.pic.tax.receipt.paid.v1": tell_area_system,
+        "es.madrid.pic.tax.direct-debit.signed.v1": tell_area_system,
+        "es.madrid.pic.tax.direct-debit.cancelled.v1": tell_area_system,
         "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
     },
 )

@@ -16,13 +16,12 @@ import re
 import secrets
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from events.notification import NotificationRequested, Recipient
+from functions.core.clock import MADRID
 from functions.core.errors import NotFoundError
 from functions.payment.payments import Payment
 
-MADRID = ZoneInfo("Europe/Madrid")
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
 CODE = re.compile(r"^PIC-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 METHODS = {"card": "Tarjeta", "bizum": "Bizum", "bank": "Carta de pago en entidad colaboradora"}

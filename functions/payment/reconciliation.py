@@ -21,12 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from functions.core import csvfile
+from functions.core.clock import MADRID
 from functions.payment.payments import Payment, Refund
 
-MADRID = ZoneInfo("Europe/Madrid")
 Kind = Literal["charge", "refund"]
 CSV_COLUMNS = ("day", "kind", "entry_id", "payment_id", "method", "order", "amount_cents", "amount_eur", "debts",
                "stages", "gateway_code", "settled_at")  # fmt: skip

@@ -23,6 +23,7 @@ from functions.core.errors import PicError
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
     from functions.core.store import UnitOfWork
     from functions.payment.letters import LetterRecord
+    from functions.payment.mandates import DirectDebit
     from functions.payment.payments import Payment
     from functions.payment.reconciliation import Entry
 
@@ -86,6 +87,15 @@ class PaymentStore(Protocol):
     def stage_letter(self, uow: UnitOfWork, record: LetterRecord) -> None:
         """A printed letter and its debt, only if no letter holds its key."""
 
+    def fetch_debit(self, debit_id: str) -> DirectDebit | None: ...
+
+    def fetch_debits_by_citizen(self, citizen_id: str) -> list[DirectDebit]: ...
+
+    def stage_debit(self, uow: UnitOfWork, debit: DirectDebit, previous: DirectDebit | None) -> None:
+        """The direct debit if still as read (absent, or at ``previous``'s version)."""
+
+    def stage_erase_debit(self, uow: UnitOfWork, debit: DirectDebit) -> None: ...
+
     def commit_ahead(self, uow: UnitOfWork) -> None:
         """Make ``uow`` durable before the use case goes on: a refund's claim before the gateway is called."""
 
@@ -141,7 +151,7 @@ def pricing_input(debt: Debt, now: datetime) -> dict[str, Any]:
 
 def due_view(decision: dict[str, Any]) -> dict[str, Any]:
     """What is due today as the API shows it: the policy's figures, rule and source, and what changes after."""
-    keys = ("amount_due_cents", "base_cents", "until", "stage", "legal_source", "notice", "then")
+    keys = ("amount_due_cents", "base_cents", "until", "stage", "legal_source", "notice", "then", "direct_debit_bonus")
     return {"payable": bool(decision["allow"]), **{k: decision.get(k) for k in keys}, "why": decision["reasons"]}
 
 
@@ -181,3 +191,25 @@ def summary(debts: list[dict[str, Any]]) -> dict[str, Any]:
         "next_date": dates[0] if dates else None,
         "view": "summary",
     }
+
+
+def folder_groups(receipts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Receipts as a tax folder shows them: by tax, then year (newest first), with what was issued, paid and is
+    still pending in each."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for receipt in receipts:
+        groups.setdefault((receipt["tax"], receipt["period"][:4]), []).append(receipt)
+    by_tax: dict[str, list[dict[str, Any]]] = {}
+    for (tax, year), rows in sorted(groups.items(), key=lambda g: (g[0][0], -int(g[0][1]))):
+        rows.sort(key=lambda r: r["period"], reverse=True)
+        paid = [r for r in rows if r["status"] == "paid"]
+        by_tax.setdefault(tax, []).append(
+            {
+                "year": year,
+                "receipts": rows,
+                "issued_cents": sum(r["amount_cents"] for r in rows),
+                "paid_cents": sum((r["payment"] or {}).get("amount_cents") or r["amount_cents"] for r in paid),
+                "pending": len(rows) - len(paid),
+            }
+        )
+    return [{"tax": tax, "years": years} for tax, years in by_tax.items()]

@@ -13,6 +13,9 @@
   daily reconciliation export.
 - ``id=letter-<referencia>-<identificación>`` (``LetterItem``): which debt a printed carta de pago (Cuaderno 60)
   pays, written the first time it is printed.
+- ``id=debit-<citizen_id>-<tax object>`` (``DebitItem``): a person's direct debit of one tax object
+  (``functions.payment.mandates.DirectDebit``): its SEPA Core mandates as JSON, newest last; every write conditioned
+  on its ``version``.
 - ``id=order-<order>`` (``OrderItem``): which payment a Redsys order number belongs to, written with the payment
   and only if absent, so that no two attempts ever share one (Redsys would refuse it: SIS0051).
 A debt being paid names the payment (``claimed_by``), and a paid one the payment that paid it (``paid_by``).
@@ -32,8 +35,10 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from events.payment import TaxObject
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 from functions.payment.letters import LetterRecord
+from functions.payment.mandates import DirectDebit, Mandate
 from functions.payment.payments import Charge, Payment, Refund
 from functions.payment.reconciliation import Entry
 from functions.payment.service import Debt, Issued
@@ -178,6 +183,36 @@ class LetterItem(StoreModel):
     legal_source = UnicodeAttribute()
 
 
+class DebitsByCitizen(GlobalSecondaryIndex["DebitItem"]):  # type: ignore[no-untyped-call]
+    """A person's direct debits: the same index as ``ByCitizen``, read as direct debits."""
+
+    class Meta:
+        index_name = "by-citizen"
+        projection = AllProjection()
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class DebitItem(StoreModel):
+    """A person's direct debit of one tax object and its mandates (``mandates.DirectDebit``)."""
+
+    Meta = model_meta("payment")
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="direct-debit")
+    citizen_id = UnicodeAttribute()
+    object = UnicodeAttribute()  # JSON of events.payment.TaxObject
+    taxes = UnicodeAttribute()  # JSON: ["IBI"]
+    modality = UnicodeAttribute()
+    source = UnicodeAttribute()
+    mandates = UnicodeAttribute()  # JSON: [{reference, iban, holder, signed_on, by, purpose, state, ended_on}]
+    changed_at = UTCDateTimeAttribute()
+    version = NumberAttribute()
+
+    by_citizen = DebitsByCitizen()
+
+
 class OrderItem(StoreModel):
     """A Redsys order number and the payment it belongs to."""
 
@@ -227,6 +262,49 @@ def _payment(item: PaymentItem) -> Payment:
         verification_code=item.verification_code or "",
         refunds=tuple(_refund(refund) for refund in json.loads(item.refunds or "[]")),
         version=int(item.version),
+    )
+
+
+def _debit(item: DebitItem) -> DirectDebit:
+    changed_at: datetime = item.changed_at
+    stored: list[dict[str, Any]] = json.loads(item.mandates)
+    return DirectDebit(
+        id=item.id,
+        citizen_id=item.citizen_id,
+        object=TaxObject.model_validate_json(item.object),
+        taxes=tuple(json.loads(item.taxes)),
+        modality=item.modality,  # type: ignore[arg-type]  # written from events.payment.Modality only
+        source=item.source,
+        mandates=tuple(_mandate(m) for m in stored),
+        changed_at=changed_at,
+        version=int(item.version),
+    )
+
+
+def _mandate(stored: dict[str, Any]) -> Mandate:
+    ended = stored.get("ended_on")
+    return Mandate(
+        reference=stored["reference"],
+        iban=stored["iban"],
+        holder=stored["holder"],
+        signed_on=date.fromisoformat(stored["signed_on"]),
+        by=stored["by"],
+        purpose=stored.get("purpose"),
+        state=stored["state"],
+        ended_on=date.fromisoformat(ended) if ended else None,
+    )
+
+
+def _mandates_json(mandates: tuple[Mandate, ...]) -> str:
+    return json.dumps(
+        [
+            {
+                **{k: getattr(m, k) for k in ("reference", "iban", "holder", "by", "purpose", "state")},
+                "signed_on": m.signed_on.isoformat(),
+                "ended_on": m.ended_on.isoformat() if m.ended_on else None,
+            }
+            for m in mandates
+        ]
     )
 
 
@@ -328,6 +406,38 @@ class DynamoPaymentStore:
 
     def commit_ahead(self, uow: UnitOfWork) -> None:
         uow.commit()
+
+    def fetch_debit(self, debit_id: str) -> DirectDebit | None:
+        try:
+            return _debit(DebitItem.get(debit_id, consistent_read=True))
+        except DebitItem.DoesNotExist:
+            return None
+
+    def fetch_debits_by_citizen(self, citizen_id: str) -> list[DirectDebit]:
+        """One Query of ``by-citizen``, from ``debit-`` (the person's direct debits only)."""
+        return [_debit(item) for item in DebitItem.by_citizen.query(citizen_id, DebitItem.id.startswith("debit-"))]
+
+    def stage_debit(self, uow: UnitOfWork, debit: DirectDebit, previous: DirectDebit | None) -> None:
+        """The whole direct debit if still as read (absent, or at ``previous``'s version); tag ``direct-debit``."""
+        condition: Condition = (
+            DebitItem.id.does_not_exist() if previous is None else DebitItem.version == previous.version
+        )
+        item = DebitItem(
+            debit.id,
+            citizen_id=debit.citizen_id,
+            object=debit.object.model_dump_json(),
+            taxes=json.dumps(list(debit.taxes)),
+            modality=debit.modality,
+            source=debit.source,
+            mandates=_mandates_json(debit.mandates),
+            changed_at=debit.changed_at,
+            version=debit.version,
+        )
+        uow.put(item, condition=condition, tag="direct-debit")
+
+    def stage_erase_debit(self, uow: UnitOfWork, debit: DirectDebit) -> None:
+        """An RGPD erasure of a direct debit whose mandates are all past their period."""
+        uow.delete(DebitItem(debit.id), tag="direct-debit-erasure")
 
     def stage_entry(self, uow: UnitOfWork, entry: Entry) -> None:
         """A ledger entry, once (tag ``entry``): its id is what settled it."""

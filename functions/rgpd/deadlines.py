@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-MADRID = ZoneInfo("Europe/Madrid")
+from functions.core.clock import MADRID
+
 FIRST_PERIOD_MONTHS = 1
 EXTENDED_PERIOD_MONTHS = 3  # one month plus "two further months" (art. 12.3)
 SATURDAY = 5

@@ -129,3 +129,23 @@ test_an_unknown_debt_is_not_payable_and_says_why if {
 	e := decision with input as {}
 	not e.allow
 }
+
+# GIVEN an IBI receipt of 456.78 € debited as pago fraccionado con bonificación (the Sistema Especial de Pago)
+# THEN the bonus is 3.25 % of it, 14.85 €, and it applies; the same receipt debited as pago único would earn it, not yet
+test_the_ibi_sep_bonus_is_three_and_a_quarter_percent if {
+	ibi := object.union(sample_receipt, {"tax": "IBI", "direct_debit": {"status": "active", "modality": "fraccionado-bonificado"}})
+	d := at("2026-04-10T10:00:00Z", ibi)
+	d.direct_debit_bonus.bonus_cents == 1485
+	d.direct_debit_bonus.applies
+	contains(d.direct_debit_bonus.legal_source, "arts. 14 and 20")
+	single := at("2026-04-10T10:00:00Z", object.union(ibi, {"direct_debit": {"status": "active", "modality": "pago-unico"}}))
+	single.direct_debit_bonus.bonus_cents == 1485
+	not single.direct_debit_bonus.applies
+}
+
+# GIVEN an IBI receipt of 3,000 € THEN the bonus stops at 70 €; an IVTM receipt has none
+test_the_ibi_sep_bonus_is_at_most_seventy_euros_and_only_for_ibi if {
+	big := object.union(sample_receipt, {"tax": "IBI", "amount_cents": 300000})
+	at("2026-04-10T10:00:00Z", big).direct_debit_bonus.bonus_cents == 7000
+	at("2026-04-10T10:00:00Z", object.union(sample_receipt, {"tax": "IVTM"})).direct_debit_bonus == null
+}

@@ -82,6 +82,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "interaction.read": {"citizen": ON_A_CITIZEN},
     "debt.read": {"citizen": ON_A_CITIZEN},
     "payment.create": {"citizen": ON_A_CITIZEN},
+    "direct-debit.write": {"citizen": SELF | {"agent-2-other-area"}},  # the citizen; Hacienda's agents (an office)
     "payment.read": {"citizen": ON_A_CITIZEN},
     "payment.refund": {"citizen": {"agent-2-other-area", "system"}},  # Hacienda only (its "other area" caller)
     "payment.collect": {"platform": {"system"}},
@@ -228,6 +229,7 @@ def world(platform: Platform) -> World:
         "request_id": rid,
         "payment_id": payment["id"],
         "debt_id": f"fine-{fine_id}",
+        "tax_object": "9872023VH5797S0001WX",
         "review_id": "rev-none-such",
         "day": "2026-03-10",
         "flag": "events",  # a coming micro-app (off): the matrix's empty body changes nothing (422)

@@ -11,6 +11,7 @@ from functions.core.store import UnitOfWork
 from functions.payment import redsys
 from functions.payment.handlers import Gateway
 from functions.payment.letters import LetterRecord
+from functions.payment.mandates import DirectDebit
 from functions.payment.payments import Payment
 from functions.payment.reconciliation import Entry
 from functions.payment.redsys import Merchant
@@ -36,6 +37,7 @@ class FakePaymentStore:
     codes: dict[str, str] = field(default_factory=dict)
     letters: dict[str, LetterRecord] = field(default_factory=dict)
     entries: dict[str, Entry] = field(default_factory=dict)
+    debits: dict[str, DirectDebit] = field(default_factory=dict)
     ahead: list[UnitOfWork] = field(default_factory=list)  # units committed ahead, in order
 
     def commit(self, uow: UnitOfWork) -> None:
@@ -58,6 +60,20 @@ class FakePaymentStore:
     def commit_ahead(self, uow: UnitOfWork) -> None:
         self.ledger.commit(uow)
         self.ahead.append(uow)
+
+    def fetch_debit(self, debit_id: str) -> DirectDebit | None:
+        return self.debits.get(debit_id)
+
+    def fetch_debits_by_citizen(self, citizen_id: str) -> list[DirectDebit]:
+        return sorted((d for d in self.debits.values() if d.citizen_id == citizen_id), key=lambda d: d.id)
+
+    def stage_debit(self, uow: UnitOfWork, debit: DirectDebit, previous: DirectDebit | None) -> None:
+        expected = None if previous is None else previous.version
+        self.ledger.stage(uow, f"debit#{debit.id}", expected, lambda: self.debits.__setitem__(debit.id, debit))
+
+    def stage_erase_debit(self, uow: UnitOfWork, debit: DirectDebit) -> None:
+        apply = lambda: self.debits.pop(debit.id, None)  # noqa: E731
+        self.ledger.stage(uow, f"debit#{debit.id}", None, apply, any_version=True)
 
     def fetch(self, debt_id: str) -> Debt | None:
         return self.debts.get(debt_id)

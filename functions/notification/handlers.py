@@ -39,7 +39,7 @@ from events.notification import (
     Recipient,
 )
 from functions.core import paging
-from functions.core.clock import Clock
+from functions.core.clock import MADRID, Clock
 from functions.core.errors import ConflictError, ValidationError
 from functions.core.logging import get_logger
 from functions.core.outbox import stage_event
@@ -142,7 +142,7 @@ def decide(
 
 @lru_cache(maxsize=4)
 def _local_minute(at: datetime) -> str:
-    return at.astimezone(service.MADRID).strftime("%Y-%m-%dT%H:%M")
+    return at.astimezone(MADRID).strftime("%Y-%m-%dT%H:%M")
 
 
 def _choice_key(

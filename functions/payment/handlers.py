@@ -218,7 +218,12 @@ def tax_folder(citizen_id: str, ports: PaymentPorts) -> dict[str, Any]:
     receipts_ = [_folder_receipt(priced(d, ports), paid.get(d.paid_by or "")) for d in debts]
     known = mandates.known_objects([(d.issued.object, d.issued.tax, d.source) for d in debts])  # type: ignore[union-attr]
     objects = [_folder_object(k, debits.get(ref), receipts_) for ref, k in sorted(known.items())]
-    return {"citizen_id": citizen_id, "taxes": service.folder_groups(receipts_), "objects": objects}
+    return {
+        "citizen_id": citizen_id,
+        "taxes": service.folder_groups(receipts_),
+        "objects": objects,
+        "creditor_id": mandates.creditor_id(),  # the council's SEPA creditor identifier, printed with every mandate
+    }
 
 
 def _folder_receipt(view: dict[str, Any], payment: Payment | None) -> dict[str, Any]:

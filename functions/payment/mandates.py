@@ -141,7 +141,7 @@ def normalise_iban(raw: str) -> str:
     try:
         compact: str = stdnum_iban.validate(raw)
     except StdnumError as exc:
-        raise IbanInvalidError(f"{mask(raw)} is not a valid IBAN: {exc.message}") from exc
+        raise IbanInvalidError(f"{mask(raw)} is not a valid IBAN: {exc}") from exc
     if compact[:2] not in SEPA_COUNTRIES:
         raise IbanInvalidError(f"accounts of {compact[:2]} cannot be debited through SEPA Core")
     return compact

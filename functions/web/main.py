@@ -346,6 +346,62 @@ def download_letter(ctx: PageContext, debt_id: str) -> flask.Response:
     return streamed(ctx, ctx.citizen_path(f"/debts/{debt_id}/letter"))
 
 
+# ---- the tax folder and direct debits ---------------------------------------------------------------------------
+
+TAX_OBJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .-]{0,39}$")
+MODALITIES = ("pago-unico", "pago-a-la-carta", "fraccionado-bonificado")
+
+
+def taxes_page(
+    ctx: PageContext, errors: dict[str, str] | None = None, status: int = 200, failed: str = ""
+) -> flask.Response:
+    """The person's tax folder: receipts by tax and year, paid or not; each tax object with its direct debit and
+    a form to sign, change or cancel it (the SEPA mandate's text shown before signing)."""
+    folder = ctx.api("GET", ctx.citizen_path("/tax-folder"))
+    done = ctx.request.args.get("done", "")
+    return render(ctx, "taxes.html", status, folder=folder, errors=errors or {}, failed=failed,
+                  done=done if done in ("signed", "cancelled") else "")  # fmt: skip
+
+
+def _tax_object(reference: str) -> str:
+    if not TAX_OBJECT.match(reference):
+        raise NotFoundError(f"no tax object {reference[:80]!r}")
+    return quote(reference, safe="")
+
+
+def sign_direct_debit(ctx: PageContext, reference: str) -> flask.Response:
+    """The mandate the person signs for one tax object: IBAN, holder, modality and the SEPA authorisation."""
+    path = ctx.citizen_path(f"/direct-debits/{_tax_object(reference)}")
+    form = ctx.request.form
+    modality, iban, holder = form.get("modality", ""), form.get("iban", "").strip(), form.get("holder", "").strip()
+    errors: dict[str, str] = {}
+    if not iban:
+        errors["iban"] = ctx.t("taxes.iban_missing")
+    if not holder:
+        errors["holder"] = ctx.t("taxes.holder_missing")
+    if modality not in MODALITIES:
+        errors["modality"] = ctx.t("taxes.modality_missing")
+    if form.get("authorise") != "yes":
+        errors["authorise"] = ctx.t("taxes.authorise_missing")
+    if errors:
+        return taxes_page(ctx, errors, 422, failed=reference)
+    try:
+        ctx.api("PUT", path, {"iban": iban[:42], "holder": holder[:70], "modality": modality})
+    except ApiProblem as problem:
+        if problem.status not in (404, 409, 422):
+            raise
+        detail = i18n.translate_or(ctx.lang, f"problem.{problem.slug}", problem.detail)
+        found = {"iban": detail} if problem.slug == "iban-invalid" else {**problem.field_errors(), "form": detail}
+        return taxes_page(ctx, found, problem.status, failed=reference)
+    return redirect(f"/app/pay/taxes?done=signed#object-{reference}")
+
+
+def cancel_direct_debit(ctx: PageContext, reference: str) -> flask.Response:
+    """Cancel the direct debit of one tax object: one button, one call."""
+    ctx.api("DELETE", ctx.citizen_path(f"/direct-debits/{_tax_object(reference)}"))
+    return redirect(f"/app/pay/taxes?done=cancelled#object-{reference}")
+
+
 # ---- my data: rights requests and the access log --------------------------------------------------------------
 
 
@@ -474,6 +530,11 @@ PAGES = [
     Page("/app/payments/<payment_id>", "GET", payment_page, "A payment's outcome (the gateway's way back)", app="pay"),
     Page("/app/payments/<payment_id>/receipt", "GET", download_receipt, "Download the receipt (PDF)", app="pay"),
     Page("/app/pay/<debt_id>/letter", "GET", download_letter, "Download a debt's payment letter (PDF)", app="pay"),
+    Page("/app/pay/taxes", "GET", taxes_page, "The tax folder: receipts by tax and year, direct debits", app="pay"),
+    Page(
+        "/app/pay/taxes/<reference>/direct-debit", "POST", sign_direct_debit, "Sign or change a direct debit", app="pay"
+    ),
+    Page("/app/pay/taxes/<reference>/cancel", "POST", cancel_direct_debit, "Cancel a direct debit", app="pay"),
     Page("/app/my-data", "GET", my_data_page, "Rights requests and the access log", app="my-data"),
     Page("/app/my-data/requests", "POST", open_request, "Request access, erasure or rectification", app="my-data"),
     Page("/app/my-data/requests/<request_id>", "GET", request_page, "One request's state", app="my-data"),

@@ -50,7 +50,7 @@ SHOWS = {
         "204",
     ),
     "Fines and taxes: what is due today, a walk-through with curl": (
-        "202\n202\n202\n202",  # Lola's Padrón record, the fine, its redelivery and the receipt, each accepted
+        "202\n202\n202\n202\n202",  # Lola's Padrón record, the fine, its redelivery and two receipts, each accepted
         "20000 -> 10000 until",  # the fine halved within its window
         "then 20000",
         "9875 -> 9875 until",  # the receipt in its voluntary period
@@ -58,7 +58,7 @@ SHOWS = {
         "Access-Purpose",  # the agent without a purpose, refused saying why
         '"view": "summary"',  # with one, the summary level 1 may see
         "created 10000 to http://127.0.0.1:",  # the Redsys form, for today's amount, to the local Redsys
-        "paymethods z",  # Bizum
+        "by card",
         "409 /problems/payment-in-progress",  # the second payment of the same fine
         "<h1>Pago con tarjeta o Bizum",  # the local Redsys's payment page
         "303 back to http://127.0.0.1:",  # to URLOK, after the notification was stored
@@ -67,16 +67,24 @@ SHOWS = {
         '"merchant_status": 200',  # a retried notification, answered and changing nothing
         "1 e-mail: Hemos recibido su pago de 100,00 EUR",  # the receipt notice, once
         "%PDF- receipt PIC-",  # the receipt's PDF and its code
-        "verified True 10000 bizum",
+        "verified True 10000 card",
         "refund submitted 1000 left 9000",
         "refund success 0900 by agent:ag-hac-3 | available 9000",
         "%PDF- letter ",  # the IVTM receipt's payment letter, its referencia and identificación
         "bank file {'paid': 1}",
         "bank file {'already-recorded': 1}",  # the same file again pays nothing twice
         "receipt paid",
-        "books charge,bizum,10000",  # the day's reconciliation: the Bizum charge
-        "books refund,bizum,-1000",  # and its refund
+        "books charge,card,10000",  # the day's reconciliation: the card charge
+        "books refund,card,-1000",  # and its refund
         "PIC-PAY",  # the posting file's header
+        "Bizum",  # the IBI receipt at the local Redsys's page, by Bizum
+        "IBI payment success 45678 bizum",
+        "422 /problems/iban-invalid",  # a mistyped IBAN
+        "direct debit active ES91 **** **** **** **** 1332 fraccionado-bonificado",
+        "folder IBI 2026 paid 45678 pending 0",
+        "object 9872023VH5797S0001WX active | SEP bonus (1485, True)",  # 3.25 % of 456.78 EUR, applied
+        "verified es.madrid.pic.tax.direct-debit.signed.v1",  # Tributos told, signed
+        "direct debit cancelled",
     ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}

@@ -97,13 +97,10 @@ def test_bad_input_is_a_typed_problem_and_writes_nothing(platform: Platform) -> 
     assert_problem(
         put_debit(platform, citizen, "0000000XX0000X0001XX", {**body, "iban": IBAN}), 404, "tax-object-not-found"
     )
-    assert_problem(
-        put_debit(platform, citizen, HOME, {**body, "iban": IBAN, "modality": "mensual"}), 422, "validation"
-    )
+    assert_problem(put_debit(platform, citizen, HOME, {**body, "iban": IBAN, "modality": "mensual"}), 422, "validation")
     assert_problem(put_debit(platform, citizen, HOME, {**body, "iban": IBAN, "extra": 1}), 422, "validation")
-    assert_problem(
-        platform.http.delete(platform.url(f"/v1/citizens/{citizen}/direct-debits/{HOME}"), headers=platform.as_(citizen),
-                             timeout=15), 404, "direct-debit-not-found")  # fmt: skip
+    url = platform.url(f"/v1/citizens/{citizen}/direct-debits/{HOME}")
+    assert_problem(platform.http.delete(url, headers=platform.as_(citizen), timeout=15), 404, "direct-debit-not-found")
     assert folder(platform, citizen).json()["objects"][0]["direct_debit"] is None
 
 

@@ -613,6 +613,13 @@ def scenario(m: Meter) -> None:
     m.request("payment", "POST", collections, collections, system, text=bank_file)
     books = "/v1/payments/reconciliation/<day>"
     m.request("payment", "GET", f"/v1/payments/reconciliation/{now.date().isoformat()}", books, system)
+    # ... the tax folder; a direct debit of the flat's IBI signed (Tributos told by webhook), then cancelled
+    m.request("payment", "GET", f"/v1/citizens/{citizen}/tax-folder", "/v1/citizens/<citizen_id>/tax-folder", me)
+    debit_rule = "/v1/citizens/<citizen_id>/direct-debits/<tax_object>"
+    debit = f"/v1/citizens/{citizen}/direct-debits/9872023VH5797S0001WX"
+    mandate = {"iban": "ES91 2100 0418 4502 0005 1332", "holder": "Lucía Gómez", "modality": "fraccionado-bonificado"}
+    m.request("payment", "PUT", debit, debit_rule, me, mandate)
+    m.request("payment", "DELETE", debit, debit_rule, me)
 
     # notifications: a template, one message to the citizen, a bulk job, an alert, a requested event
     template = f"sc-{uuid.uuid4().hex[:8]}"

@@ -186,7 +186,7 @@ _SPECS = [
         ),
         # POS links the record; INTX attaches the record's interactions; NOT projects the contact points (none
         # of them reads a C360 table)
-        consumers=["pic-position-events", "pic-interaction-events", "pic-notification-events"],
+        consumers=["pic-position-events", "pic-interaction-events", "pic-notification-events", "pic-payment-events"],
     ),
     # ---- global position (POS), interactions (INTX) and the access log (audit) ----
     EventSpec(

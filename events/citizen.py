@@ -11,6 +11,15 @@ from pydantic import Field
 from events.base import EventData
 
 LOCAL_ID_PATTERN = r"^[^\s#][^#]{0,127}$"
+SOURCE_PATTERN = r"^/[^\s#]{1,127}$"
+
+
+class SourceRecord(EventData):
+    """An area system's record of a person: the system's URI and its own key for them (C360 links it to a golden
+    record and announces the link: ``citizen.updated``)."""
+
+    source: str = Field(pattern=SOURCE_PATTERN, examples=["/legacy/padron"])
+    local_id: str = Field(pattern=LOCAL_ID_PATTERN, examples=["PAD0097742"])
 
 
 class RecordDocument(EventData):

@@ -17,21 +17,13 @@ from typing import Annotated, Literal, Self
 from pydantic import AwareDatetime, Field, model_validator
 
 from events.base import EventData
-from events.citizen import LOCAL_ID_PATTERN
+from events.citizen import SourceRecord
 from events.consent import ID_PATTERN
 
 INTERACTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 AREA_PATTERN = r"^[a-z][a-z0-9-]{1,47}$"
-SOURCE_PATTERN = r"^/[^\s#]{1,127}$"
 Kind = Literal["office-visit", "call", "chat", "whatsapp", "email", "app"]
 KINDS: tuple[str, ...] = ("office-visit", "call", "chat", "whatsapp", "email", "app")
-
-
-class SourceRecord(EventData):
-    """An area system's record of a person: the system's URI and its own key for them."""
-
-    source: str = Field(pattern=SOURCE_PATTERN, examples=["/legacy/padron"])
-    local_id: str = Field(pattern=LOCAL_ID_PATTERN, examples=["PAD0097742"])
 
 
 class OfficeVisit(EventData):

@@ -19,6 +19,7 @@ from typing import Literal, Self
 from pydantic import AwareDatetime, Field, model_validator
 
 from events.base import EventData
+from events.citizen import SourceRecord
 from events.consent import ID_PATTERN
 
 DEBT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # a path segment: no slash
@@ -44,11 +45,26 @@ class Reduction(EventData):
     percent: int = Field(ge=20, le=100)
 
 
-class FineIssued(EventData):
+class Debtor(EventData):
+    """Who owes a debt: PIC's golden record (``citizen_id``), or the issuing system's own record of the person
+    (``record``: source and local id), which PAY attaches to its golden record through C360's links."""
+
+    citizen_id: str | None = Field(None, pattern=ID_PATTERN, description="the person's golden record (C360)")
+    record: SourceRecord | None = Field(
+        None, description="the area system's record of the person, when it does not know the golden record"
+    )
+
+    @model_validator(mode="after")
+    def _one_person(self) -> Self:
+        if (self.citizen_id is None) == (self.record is None):
+            raise ValueError("name exactly one of citizen_id or record (source, local_id)")
+        return self
+
+
+class FineIssued(Debtor):
     """A fine notified to a person: a traffic fine (RDL 6/2015) or an administrative sanction (Ley 39/2015)."""
 
     fine_id: str = Field(pattern=DEBT_ID_PATTERN, description="the expediente number", examples=["MUL-2026-0004211"])
-    citizen_id: str = Field(pattern=ID_PATTERN, description="the person's golden record (C360)")
     plate: str | None = Field(None, pattern=r"^[0-9A-Z]{4,10}$", examples=["1234KLM"])
     infraction: Infraction
     severity: Severity
@@ -102,11 +118,10 @@ class Enforcement(EventData):
     pay_by: date = Field(description="the last day of the art. 62.5 period, when the reduced surcharge (10 %) holds")
 
 
-class TaxReceiptIssued(EventData):
+class TaxReceiptIssued(Debtor):
     """A tax receipt issued to a person: IBI, IVTM, ICIO, IAE, IIVTNU or a tasa."""
 
     receipt_id: str = Field(pattern=DEBT_ID_PATTERN, examples=["IBI-2026-000912345"])
-    citizen_id: str = Field(pattern=ID_PATTERN, description="the person's golden record (C360)")
     tax: Tax
     concept: str | None = Field(
         None, max_length=120, description="a tasa's name", examples=["Tasa por paso de vehículos"]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from events.citizen import CitizenUpdated
 from events.interaction import InteractionRecorded
 from events.rgpd import RgpdRequestOpened
+from functions.core import links as links_
 from functions.core import paging
 from functions.core.clock import Clock
 from functions.core.outbox import stage_event
@@ -72,7 +73,7 @@ def record_interaction(cmd: RecordInteraction, ports: InteractionPorts, tracepar
         return Staged(uow, Recorded(stored, created=False))
     ports.store.stage(uow, stored)
     if links is not None:  # the record learns of it, so that a link arriving later stamps it
-        ports.store.stage_record(uow, service.with_member(links, stored.id))
+        ports.store.stage_record(uow, links_.with_member(links, stored.id))
     subject = service.subject_of(cmd.interaction)
     stage_event(uow, event, subject=subject, traceparent=traceparent, now=stored.recorded_at)
     return Staged(uow, Recorded(stored, created=True))
@@ -87,7 +88,7 @@ def project_link(data: CitizenUpdated, ports: InteractionPorts) -> UnitOfWork:
     A redelivered or older link stages nothing."""
     links = ports.store.fetch_record(data.link.source, data.link.local_id)
     uow = UnitOfWork()
-    moved = service.relinked(links, data.citizen_id, data.updated_at)
+    moved = links_.relinked(links, data.citizen_id, data.updated_at)
     if moved is None:
         return uow
     ports.store.stage_record(uow, moved)

@@ -25,10 +25,11 @@ from typing import Any
 
 from events.rgpd import RgpdRequestOpened
 from functions.core import rights
+from functions.core.links import RecordLinks
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
 from functions.interaction import service
-from functions.interaction.service import InteractionStore, RecordLinks, Stored
+from functions.interaction.service import InteractionStore, Stored
 
 DOMAIN = "interaction"
 

@@ -6,20 +6,22 @@ without colliding, and a recorder that sends the same interaction twice (a retry
 nothing. The same id with other content is refused: a recorder must not rewrite history silently.
 
 An interaction recorded against a record (``source`` + ``local_id``) is attached to the golden record C360
-links that record to (``citizen.updated``, projected here as ``RecordLinks``): stored with the link's
-``citizen_id`` if the link is known, stamped with it when the link arrives, stamped again when it moves (a
-merge or un-merge). The latest ``updated_at`` wins, whatever the order of delivery.
+links that record to (``citizen.updated``, projected here as the kernel's ``RecordLinks``,
+``functions.core.links``): stored with the link's ``citizen_id`` if the link is known, stamped with it when the
+link arrives, stamped again when it moves (a merge or un-merge). The latest ``updated_at`` wins, whatever the
+order of delivery.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from events.interaction import InteractionLogged, InteractionRecorded
 from functions.core.errors import NotFoundError, PicError
+from functions.core.links import RecordLinks
 from functions.core.paging import Position
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
@@ -93,22 +95,7 @@ def subject_of(interaction: InteractionRecorded) -> str:
     return f"{interaction.record.source}#{interaction.record.local_id}"
 
 
-# ---- C360's links, as this domain projects them ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RecordLinks:
-    """An area system's record as this log knows it: the golden record C360 last linked it to (``None``: no
-    link yet), as of when, and PIC's ids of the interactions recorded against it. ``version`` is the stored
-    item's (``None``: nothing stored yet): every write is conditioned on it, so a link and an interaction
-    arriving at the same moment cannot both miss each other — one commit loses the race and is decided again."""
-
-    source: str
-    local_id: str
-    citizen_id: str | None = None
-    linked_at: datetime | None = None
-    members: frozenset[str] = frozenset()
-    version: int | None = None
+# ---- C360's links, as this domain projects them (``functions.core.links``) -----------------------------
 
 
 def record_of(interaction: InteractionRecorded) -> tuple[str, str] | None:
@@ -116,21 +103,6 @@ def record_of(interaction: InteractionRecorded) -> tuple[str, str] | None:
     if interaction.citizen_id or interaction.record is None:
         return None
     return interaction.record.source, interaction.record.local_id
-
-
-def with_member(links: RecordLinks, interaction_id: str) -> RecordLinks:
-    """The record with one more interaction recorded against it."""
-    return replace(links, members=links.members | {interaction_id})
-
-
-def relinked(links: RecordLinks, citizen_id: str, at: datetime) -> RecordLinks | None:
-    """The record linked to ``citizen_id`` as of ``at``, or ``None`` if that changes nothing: a link as old as
-    or older than the one held (a redelivery, a stale event; ties broken by the citizen id, so both orders of
-    two links of one instant end alike)."""
-    held = links.linked_at, links.citizen_id
-    if held[0] is not None and held[1] is not None and (at, citizen_id) <= (held[0], held[1]):
-        return None
-    return replace(links, citizen_id=citizen_id, linked_at=at)
 
 
 def to_stamp(members: list[Stored], citizen_id: str) -> list[Stored]:

@@ -25,9 +25,10 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from events.interaction import InteractionRecorded
+from functions.core.links import RecordLinks
 from functions.core.paging import Position
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
-from functions.interaction.service import RecordLinks, Stored
+from functions.interaction.service import Stored
 
 INTERACTION_PREFIX = "intx-"
 RECORD_PREFIX = "rec#"
@@ -101,7 +102,7 @@ def _stored(item: InteractionItem) -> Stored:
 
 
 def _record_of_id(item_id: str, citizen_id: str) -> RecordLinks:
-    """``rec#<source>#<local_id>``: neither part holds a ``#`` (``events.interaction.SOURCE_PATTERN``,
+    """``rec#<source>#<local_id>``: neither part holds a ``#`` (``events.citizen.SOURCE_PATTERN``,
     ``events.citizen.LOCAL_ID_PATTERN``)."""
     _, source, local_id = item_id.split("#", 2)
     return RecordLinks(source, local_id, citizen_id=citizen_id)

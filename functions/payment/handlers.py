@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
+from events.citizen import CitizenUpdated
 from events.payment import Charge as ChargeData
 from events.payment import (
     DirectDebitCancelled,
@@ -30,6 +31,7 @@ from events.payment import (
     TaxReceiptPaid,
 )
 from events.rgpd import RgpdRequestOpened
+from functions.core import links
 from functions.core.clock import Clock
 from functions.core.errors import ConflictError
 from functions.core.outbox import stage_event
@@ -77,12 +79,37 @@ class PaymentPorts:
 
 def record_debt(issued: Issued, source: str, ports: PaymentPorts) -> UnitOfWork:
     """A fine or a tax receipt an area system issued: stored once; the same again stages nothing; a correction
-    replaces it while unpaid (``DebtAlreadyPaidError`` once paid)."""
+    replaces it while unpaid (``DebtAlreadyPaidError`` once paid). A debt named by the area system's record is
+    the person's C360 links it to; if no link is known yet, it waits among the record's members for the link
+    (``project_link``), seen by nobody until then."""
     existing = ports.store.fetch(service.debt_id(issued))
+    record = service.record_of(issued)
+    held = ports.store.fetch_record(*record) if record else None
     uow = UnitOfWork()
-    debt = service.prepare(issued, source, existing, ports.clock.now())
-    if debt is not None:
-        ports.store.stage(uow, debt, existing)
+    debt = service.prepare(issued, source, existing, ports.clock.now(), held.citizen_id if held else None)
+    if debt is None:
+        return uow
+    ports.store.stage(uow, debt, existing)
+    if held is not None and debt.id not in held.members:
+        ports.store.stage_record(uow, links.with_member(held, debt.id))
+    return uow
+
+
+def project_link(data: CitizenUpdated, ports: PaymentPorts) -> UnitOfWork:
+    """C360 (re)linked an area system's record (a new link, a merge or an un-merge moving it): the latest
+    ``updated_at`` wins, and every debt named by the record becomes that person's. A redelivered or older link,
+    or one of a record no debt names, stages nothing."""
+    held = ports.store.fetch_record(data.link.source, data.link.local_id)
+    uow = UnitOfWork()
+    if not held.members:
+        return uow  # PAY keeps the links of records its debts name, not all of C360's
+    moved = links.relinked(held, data.citizen_id, data.updated_at)
+    if moved is None:
+        return uow
+    ports.store.stage_record(uow, moved)
+    for debt in ports.store.fetch_many(moved.members):
+        if debt.citizen_id != data.citizen_id:
+            ports.store.stage(uow, replace(debt, citizen_id=data.citizen_id, version=debt.version + 1), debt)
     return uow
 
 
@@ -92,9 +119,11 @@ def answer_rights(data: RgpdRequestOpened, ports: PaymentPorts, traceparent: str
     return result.unit(traceparent, lambda uow, plan: plan.stage(uow, lambda u, held: _erase(u, held, ports)))
 
 
-def _erase(uow: UnitOfWork, held: Debt | mandates.DirectDebit, ports: PaymentPorts) -> None:
+def _erase(uow: UnitOfWork, held: Debt | mandates.DirectDebit | links.RecordLinks, ports: PaymentPorts) -> None:
     if isinstance(held, mandates.DirectDebit):
         ports.store.stage_erase_debit(uow, held)
+    elif isinstance(held, links.RecordLinks):
+        ports.store.stage_erase_record(uow, held)
     else:
         ports.store.stage_erase(uow, held)
 
@@ -300,7 +329,7 @@ def collect(record: cuaderno60.Collected, ports: PaymentPorts, traceparent: str 
     found = ports.store.fetch_letter(key) if record.emisora == ports.emisora else None
     debt = ports.store.fetch(found.debt_id) if found else None
     outcome = Collection(record.line, record.reference, record.amount_cents, "unknown-letter")
-    if found is None or debt is None or found.amount_cents != record.amount_cents:
+    if found is None or debt is None or debt.citizen_id is None or found.amount_cents != record.amount_cents:
         return Staged(UnitOfWork(), outcome)
     outcome = replace(outcome, debt_id=debt.id)
     if record.collected_on > found.due:
@@ -343,7 +372,7 @@ class Created:
 def debt_owner(debt_ids: tuple[str, ...], ports: PaymentPorts) -> str:
     """Whose debts a payment would pay (the kernel authorises on that person): the first debt's owner."""
     debt = ports.store.fetch(debt_ids[0])
-    if debt is None:
+    if debt is None or debt.citizen_id is None:  # unknown, or named by a record C360 has not linked yet
         raise payments.DebtNotFoundError(f"no debt {debt_ids[0]!r}")
     return debt.citizen_id
 
@@ -357,9 +386,12 @@ def create_payment(cmd: CreatePayment, ports: PaymentPorts) -> Staged[Created]:
     for debt in debts[1:]:  # the kernel authorised on the first debt's owner: another's is none of theirs
         if debt.citizen_id != debts[0].citizen_id:
             raise payments.DebtNotFoundError(f"no debt {debt.id!r} of the person paying (one payment, one person)")
+    owner = debts[0].citizen_id
+    if owner is None:
+        raise payments.DebtNotFoundError(f"no debt {debts[0].id!r} of a known person")
     payment = Payment(
         id=f"pay-{uuid.uuid4().hex}",
-        citizen_id=debts[0].citizen_id,
+        citizen_id=owner,
         charges=tuple(_charge(debt, ports) for debt in debts),
         method=cmd.method,
         order=redsys.new_order(),
@@ -445,7 +477,7 @@ def _pay_debts(
             uow, replace(debt, status="paid", paid_by=paid.id, claimed_by=None, version=debt.version + 1), debt
         )
         stage_event(
-            uow, _debt_paid(debt, charge, paid), subject=debt.citizen_id, traceparent=traceparent, now=paid.finished_at
+            uow, _debt_paid(debt, charge, paid), subject=paid.citizen_id, traceparent=traceparent, now=paid.finished_at
         )
     paid = replace(paid, refund_due=tuple(refund_due), verification_code=receipts.new_code())
     succeeded = PaymentSucceeded(
@@ -472,7 +504,7 @@ def _pay_debts(
 def _debt_paid(debt: Debt, charge: Charge, paid: Payment) -> FinePaid | TaxReceiptPaid:
     common = {
         "debt_id": debt.id,
-        "citizen_id": debt.citizen_id,
+        "citizen_id": paid.citizen_id,
         "amount_cents": charge.amount_cents,
         "stage": charge.stage,
         "legal_source": charge.legal_source,

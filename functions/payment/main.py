@@ -9,7 +9,8 @@
   ``POST /v1/payments/redsys/notifications`` (Redsys's merchant
   notification, trusted by its signature alone); Knative Service ``pic-payment``.
 - ``payment_events``: ``es.madrid.pic.fine.issued.v1`` (Multas, Movilidad), ``es.madrid.pic.tax.receipt.issued.v1``
-  (Tributos), ``es.madrid.pic.payment.refund.submitted.v1`` (PAY's own: the refund sent to Redsys) and
+  (Tributos), ``es.madrid.pic.citizen.updated.v1`` (C360's links: debts named by an area system's record),
+  ``es.madrid.pic.payment.refund.submitted.v1`` (PAY's own: the refund sent to Redsys) and
   data-subject requests (``rgpd.request.opened``), and PAY's own ``fine.paid``/``tax.receipt.paid`` (a signed
   webhook to the area system that issued the debt); Knative Service ``pic-payment-events``.
 The use cases are in ``handlers.py``; the adapters they run on are built by ``bootstrap.py``.
@@ -27,6 +28,7 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from events.citizen import CitizenUpdated
 from events.payment import (
     DEBT_ID_PATTERN,
     DirectDebitCancelled,
@@ -437,6 +439,12 @@ def on_issued(ctx: EventContext, data: Any) -> UnitOfWork:
     return handlers.record_debt(data, ctx.source, ports())
 
 
+def on_citizen_updated(ctx: EventContext, data: Any) -> UnitOfWork:
+    """C360 linked (or moved) an area system's record: the debts named by it become that person's."""
+    assert isinstance(data, CitizenUpdated)
+    return handlers.project_link(data, ports())
+
+
 def on_refund_submitted(ctx: EventContext, data: Any) -> UnitOfWork:
     """A refund asked for: sent to the gateway once, its outcome recorded and announced."""
     assert isinstance(data, RefundSubmitted)
@@ -465,6 +473,7 @@ event_api = EventFunction(
     {
         "es.madrid.pic.fine.issued.v1": on_issued,
         "es.madrid.pic.tax.receipt.issued.v1": on_issued,
+        "es.madrid.pic.citizen.updated.v1": on_citizen_updated,
         "es.madrid.pic.payment.refund.submitted.v1": on_refund_submitted,
         "es.madrid.pic.fine.paid.v1": tell_area_system,
         "es.madrid.pic.tax.receipt.paid.v1": tell_area_system,

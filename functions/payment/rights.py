@@ -21,6 +21,7 @@ from typing import Any
 from events.payment import FineIssued
 from events.rgpd import RgpdRequestOpened
 from functions.core import rights
+from functions.core.links import RecordLinks
 from functions.core.policy import Policy
 from functions.payment import mandates, payments
 from functions.payment.mandates import DirectDebit
@@ -29,7 +30,7 @@ from functions.payment.service import Debt, PaymentStore
 
 DOMAIN = "payment"
 
-ErasurePlan = rights.Erasure[Debt | DirectDebit]
+ErasurePlan = rights.Erasure[Debt | DirectDebit | RecordLinks]
 Answer = rights.Answer[ErasurePlan]
 
 
@@ -44,9 +45,11 @@ def due_from(debt: Debt) -> str:
     return f"{debt.issued.voluntary_period.end.isoformat()}T23:59:59+00:00"
 
 
-def export_of(debts: list[Debt], made: list[Payment], debits: list[DirectDebit]) -> dict[str, Any]:
+def export_of(
+    debts: list[Debt], made: list[Payment], debits: list[DirectDebit], records: list[RecordLinks] | None = None
+) -> dict[str, Any]:
     """Every debt as the area system issued it, with its state; every payment as the API shows it; every direct
-    debit with its mandates in full."""
+    debit with its mandates in full; the area systems' records of the person that debts were named by."""
     rows = [
         {"id": d.id, "kind": d.kind, "status": d.status, "issued": d.issued.model_dump(mode="json"), "source": d.source}
         for d in debts
@@ -56,6 +59,9 @@ def export_of(debts: list[Debt], made: list[Payment], debits: list[DirectDebit])
             "debts": rows,
             "payments": [payments.view(p) for p in made],
             "direct_debits": [mandates.view(d, full=True) for d in debits],
+            "records": [
+                {"source": r.source, "local_id": r.local_id, "debts": sorted(r.members)} for r in records or []
+            ],
         }
     )
 
@@ -75,8 +81,15 @@ KEPT_WHAT = {
 }
 
 
-def plan_erasure(debts: list[Debt], debits: list[DirectDebit], policy: Policy, now: datetime) -> ErasurePlan:
-    """Erase what no law keeps any more; keep the rest by category and legal basis, and say why."""
+def plan_erasure(
+    debts: list[Debt],
+    debits: list[DirectDebit],
+    policy: Policy,
+    now: datetime,
+    records: list[RecordLinks] | None = None,
+) -> ErasurePlan:
+    """Erase what no law keeps any more; keep the rest by category and legal basis, and say why. A record's link
+    goes with the last of its debts (it only serves to attach them to the person)."""
     plan = ErasurePlan()
     kept: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
     facts: list[tuple[Debt | DirectDebit, str, dict[str, str]]] = [
@@ -90,6 +103,8 @@ def plan_erasure(debts: list[Debt], debits: list[DirectDebit], policy: Policy, n
         else:
             key = (category, rights.legal_basis(decision))
             kept[key] = (kept.get(key, (0, decision))[0] + 1, decision)
+    gone = {held.id for held in plan.erased if isinstance(held, Debt)}
+    plan.erased.extend(r for r in records or [] if r.members <= gone)
     if plan.erased:
         what = "fines, tax receipts and direct debits past their legal period"
         plan.actions.append(rights.erased(what, len(plan.erased)))
@@ -109,6 +124,7 @@ def answer(data: RgpdRequestOpened, store: PaymentStore, policy: Policy, now: da
             store.fetch_by_citizen(person),
             store.fetch_payments_by_citizen(person),
             store.fetch_debits_by_citizen(person),
+            store.fetch_records_of(person),
         )
         counts = {
             "fines and tax receipts": len(export["debts"]),
@@ -118,6 +134,7 @@ def answer(data: RgpdRequestOpened, store: PaymentStore, policy: Policy, now: da
         return Answer(answering.with_export(export, rights.exported(counts)))
     if data.right == "erasure":
         person = data.citizen_id
-        plan = plan_erasure(store.fetch_by_citizen(person), store.fetch_debits_by_citizen(person), policy, now)
+        held = store.fetch_by_citizen(person), store.fetch_debits_by_citizen(person)
+        plan = plan_erasure(*held, policy, now, store.fetch_records_of(person))
         return Answer(answering.with_actions(rights.erasure_actions(plan.actions, policy, DOMAIN, now)), plan)
     return Answer(answering.not_applicable())

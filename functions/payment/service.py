@@ -21,6 +21,7 @@ from events.payment import FineIssued, TaxReceiptIssued
 from functions.core.errors import PicError
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
+    from functions.core.links import RecordLinks
     from functions.core.store import UnitOfWork
     from functions.payment.letters import LetterRecord
     from functions.payment.mandates import DirectDebit
@@ -42,7 +43,7 @@ class Debt:
 
     id: str
     kind: Kind
-    citizen_id: str
+    citizen_id: str | None  # None: named by an area system's record C360 has not linked yet (nobody sees it)
     issued: Issued
     content_sha256: str
     source: str
@@ -59,6 +60,19 @@ class PaymentStore(Protocol):
     def fetch(self, debt_id: str) -> Debt | None: ...
 
     def fetch_by_citizen(self, citizen_id: str) -> list[Debt]: ...
+
+    def fetch_many(self, debt_ids: frozenset[str]) -> list[Debt]:
+        """The debts of these ids that exist (a record's members; erased ones are absent)."""
+
+    def fetch_record(self, source: str, local_id: str) -> RecordLinks:
+        """PAY's copy of C360's link of an area system's record, and the debts named by it."""
+
+    def stage_record(self, uow: UnitOfWork, links: RecordLinks) -> None:
+        """The record's links if still at the version read."""
+
+    def fetch_records_of(self, citizen_id: str) -> list[RecordLinks]: ...
+
+    def stage_erase_record(self, uow: UnitOfWork, links: RecordLinks) -> None: ...
 
     def stage(self, uow: UnitOfWork, debt: Debt, previous: Debt | None) -> None: ...
 
@@ -115,9 +129,20 @@ def content_hash(issued: Issued) -> str:
     return hashlib.sha256(issued.model_dump_json().encode()).hexdigest()
 
 
-def prepare(issued: Issued, source: str, existing: Debt | None, now: datetime) -> Debt | None:
+def record_of(issued: Issued) -> tuple[str, str] | None:
+    """The area system's record a debt names its person by, when it names no golden record."""
+    if issued.citizen_id or issued.record is None:
+        return None
+    return issued.record.source, issued.record.local_id
+
+
+def prepare(
+    issued: Issued, source: str, existing: Debt | None, now: datetime, linked: str | None = None
+) -> Debt | None:
     """What to store, or ``None`` for a replay of the same content. A correction of a paid debt is
-    ``DebtAlreadyPaidError`` (the event goes to the dead letters with that reason)."""
+    ``DebtAlreadyPaidError`` (the event goes to the dead letters with that reason). ``linked`` is the golden
+    record C360 links the debt's record to, when it names a record (``None``: not linked yet)."""
+    citizen_id = issued.citizen_id or linked
     digest = content_hash(issued)
     if existing is not None:
         if existing.content_sha256 == digest:
@@ -128,14 +153,14 @@ def prepare(issued: Issued, source: str, existing: Debt | None, now: datetime) -
             )
         return replace(
             existing,
-            citizen_id=issued.citizen_id,
+            citizen_id=citizen_id,
             issued=issued,
             content_sha256=digest,
             source=source,
             received_at=now,
             version=existing.version + 1,
         )
-    return Debt(debt_id(issued), kind_of(issued), issued.citizen_id, issued, digest, source, now)
+    return Debt(debt_id(issued), kind_of(issued), citizen_id, issued, digest, source, now)
 
 
 # ---- pricing: the policy's question and the API's view --------------------------------------------------

@@ -16,6 +16,9 @@
 - ``id=debit-<citizen_id>-<tax object>`` (``DebitItem``): a person's direct debit of one tax object
   (``functions.payment.mandates.DirectDebit``): its SEPA Core mandates as JSON, newest last; every write conditioned
   on its ``version``.
+- ``id=rec#<source>#<local_id>`` (``RecordItem``): PAY's copy of C360's link of an area system's record that
+  debts name their person by (``functions.core.links.RecordLinks``): the golden record as ``citizen_id`` (so the
+  person's records are in ``by-citizen``), when it was linked, the debts named by it; conditioned on ``version``.
 - ``id=order-<order>`` (``OrderItem``): which payment a Redsys order number belongs to, written with the payment
   and only if absent, so that no two attempts ever share one (Redsys would refuse it: SIS0051).
 A debt being paid names the payment (``claimed_by``), and a paid one the payment that paid it (``paid_by``).
@@ -31,11 +34,12 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from events.payment import TaxObject
+from functions.core.links import RecordLinks
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 from functions.payment.letters import LetterRecord
 from functions.payment.mandates import DirectDebit, Mandate
@@ -74,7 +78,7 @@ class DebtItem(StoreModel):
 
     id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute()
-    citizen_id = UnicodeAttribute()
+    citizen_id = UnicodeAttribute(null=True)  # None until C360 links the record a debt names (sparse in by-citizen)
     issued = UnicodeAttribute()  # JSON of events.payment.FineIssued or TaxReceiptIssued
     content_sha256 = UnicodeAttribute()
     source = UnicodeAttribute()
@@ -213,6 +217,37 @@ class DebitItem(StoreModel):
     by_citizen = DebitsByCitizen()
 
 
+class RecordsByCitizen(GlobalSecondaryIndex["RecordItem"]):  # type: ignore[no-untyped-call]
+    """The records linked to a person: the same index as ``ByCitizen``, read as records."""
+
+    class Meta:
+        index_name = "by-citizen"
+        projection = AllProjection()
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class RecordItem(StoreModel):
+    """An area system's record that debts name their person by, and C360's link of it (``RecordLinks``)."""
+
+    Meta = model_meta("payment")
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="record-links")
+    citizen_id = UnicodeAttribute(null=True)  # the golden record it is linked to (by-citizen), None until linked
+    linked_at = UTCDateTimeAttribute(null=True)
+    members = UnicodeSetAttribute(null=True)  # the debts named by the record
+    version = NumberAttribute()
+
+    by_citizen = RecordsByCitizen()
+
+
+def record_id(source: str, local_id: str) -> str:
+    """``rec#<source>#<local_id>``: neither part holds a ``#`` (``events.citizen``'s patterns)."""
+    return f"rec#{source}#{local_id}"
+
+
 class OrderItem(StoreModel):
     """A Redsys order number and the payment it belongs to."""
 
@@ -346,6 +381,49 @@ class DynamoPaymentStore:
             return _debt(DebtItem.get(debt_id, consistent_read=True))
         except DebtItem.DoesNotExist:
             return None
+
+    def fetch_many(self, debt_ids: frozenset[str]) -> list[Debt]:
+        """Consistent BatchGetItem, 100 keys a call; erased debts are simply absent."""
+        found = [_debt(item) for item in DebtItem.batch_get(sorted(debt_ids), consistent_read=True)]  # 100 a call
+        return sorted(found, key=lambda d: d.id)
+
+    def fetch_record(self, source: str, local_id: str) -> RecordLinks:
+        try:
+            item = RecordItem.get(record_id(source, local_id), consistent_read=True)
+        except RecordItem.DoesNotExist:
+            return RecordLinks(source, local_id)
+        linked_at: datetime | None = item.linked_at
+        members = frozenset(item.members or ())
+        return RecordLinks(source, local_id, item.citizen_id, linked_at, members, int(item.version))
+
+    def fetch_records_of(self, citizen_id: str) -> list[RecordLinks]:
+        """One Query of ``by-citizen`` from ``rec#`` (the records linked to the person)."""
+        found = RecordItem.by_citizen.query(citizen_id, RecordItem.id.startswith("rec#"))
+        records = []
+        for item in found:
+            _, source, local_id = str(item.id).split("#", 2)
+            linked_at: datetime | None = item.linked_at
+            records.append(
+                RecordLinks(source, local_id, citizen_id, linked_at, frozenset(item.members or ()), int(item.version))
+            )
+        return records
+
+    def stage_record(self, uow: UnitOfWork, links: RecordLinks) -> None:
+        """The whole record item, one version up, if still at the version read (tag ``payment-record``)."""
+        condition: Condition = (
+            RecordItem.id.does_not_exist() if links.version is None else RecordItem.version == links.version
+        )
+        item = RecordItem(
+            record_id(links.source, links.local_id),
+            citizen_id=links.citizen_id,
+            linked_at=links.linked_at,
+            members=set(links.members) or None,
+            version=(links.version or 0) + 1,
+        )
+        uow.put(item, condition=condition, tag="payment-record")
+
+    def stage_erase_record(self, uow: UnitOfWork, links: RecordLinks) -> None:
+        uow.delete(RecordItem(record_id(links.source, links.local_id)), tag="payment-record-erasure")
 
     def fetch_by_citizen(self, citizen_id: str) -> list[Debt]:
         """One Query of ``by-citizen`` (every page of it), its debts only (the person's payments share the

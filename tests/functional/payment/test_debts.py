@@ -151,3 +151,28 @@ def test_agents_read_debts_only_with_a_purpose_level_1_a_summary_and_each_read_i
     assert {(e["decision"], e.get("purpose")) for e in reads} == {
         ("denied", None), ("allowed", "LLAMADA-010-77"), ("allowed", "EXP-IBI-2026-9")
     }  # fmt: skip
+
+
+def test_a_fine_named_by_multas_own_record_is_the_persons_once_c360_links_it(platform: Platform) -> None:
+    # GIVEN Multas names the offender by its own record, one C360 has not linked yet
+    local_id = f"MUL-P-{uuid.uuid4().hex[:8]}"
+    sent = {**fine("c-unused"), "record": {"source": "/legacy/multas", "local_id": local_id}}
+    del sent["citizen_id"]
+    send_event(platform, FINE, sent, source="/legacy/multas", event_id=str(uuid.uuid4()))
+    platform.settle(sent["fine_id"])
+    # WHEN Multas sends the person's record and C360 links it to a golden record
+    person = {"local_id": local_id, "given_name": "Rosa", "first_surname": f"Multada{uuid.uuid4().hex[:6]}"}
+    send_event(platform, "es.madrid.pic.citizen.record.upserted.v1", person, source="/legacy/multas",
+               event_id=str(uuid.uuid4()))  # fmt: skip
+    system = platform.as_("svc-multas", role="system")
+
+    record = {"source": "/legacy/multas", "local_id": local_id}
+
+    def linked() -> str | None:
+        found = platform.http.get(platform.url("/v1/citizens"), params=record, headers=system, timeout=10)
+        return str(found.json()["citizen_id"]) if found.status_code == 200 else None
+
+    citizen = platform.wait_for(linked, what="C360's link of Multas' record")
+    # THEN the fine is that person's, priced for today
+    (debt,) = wait_for_debts(platform, citizen, 1)
+    assert debt["id"] == f"fine-{sent['fine_id']}" and debt["due"]["amount_due_cents"] == 10000

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from functions.core.links import RecordLinks
 from functions.core.paging import Position
 from functions.core.store import UnitOfWork
-from functions.interaction.service import RecordLinks, Stored
+from functions.interaction.service import Stored
 from tests.unit.fakes import Ledger
 
 

@@ -11,10 +11,11 @@ import pytest
 from events.interaction import InteractionRecorded
 from events.rgpd import RgpdRequestOpened
 from functions.core import rights as core_rights
+from functions.core.links import RecordLinks
 from functions.core.policy import EmbeddedPolicy
 from functions.core.store import UnitOfWork
 from functions.interaction import rights, service
-from functions.interaction.service import RecordLinks, Stored
+from functions.interaction.service import Stored
 from tests.unit.rgpd_support import assert_staged_beside_the_answer, rgpd_request
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from events.interaction import InteractionRecorded
+from functions.core import links
 from functions.interaction import service
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -93,16 +94,16 @@ def test_every_channel_kind_has_its_typed_model() -> None:
 
 def test_a_link_replaces_only_an_older_one_and_a_tie_is_broken_by_the_citizen_id() -> None:
     # GIVEN a record linked to c-b at T0
-    held = service.RecordLinks("/legacy/padron", "PAD1", "c-b", T0, frozenset({"intx-1"}), version=3)
+    held = links.RecordLinks("/legacy/padron", "PAD1", "c-b", T0, frozenset({"intx-1"}), version=3)
 
     # THEN a later link moves it, keeping its interactions; the same or an older one changes nothing
-    moved = service.relinked(held, "c-a", T0 + timedelta(seconds=1))
+    moved = links.relinked(held, "c-a", T0 + timedelta(seconds=1))
     assert moved is not None and (moved.citizen_id, moved.members, moved.version) == ("c-a", held.members, 3)
-    assert service.relinked(held, "c-b", T0) is None
-    assert service.relinked(held, "c-z", T0 - timedelta(seconds=1)) is None
+    assert links.relinked(held, "c-b", T0) is None
+    assert links.relinked(held, "c-z", T0 - timedelta(seconds=1)) is None
     # AND of two links of the same instant the greater citizen id wins, whichever came first
-    assert service.relinked(held, "c-c", T0) is not None and service.relinked(held, "c-a", T0) is None
-    assert service.relinked(service.RecordLinks("/legacy/padron", "PAD1"), "c-a", T0) is not None
+    assert links.relinked(held, "c-c", T0) is not None and links.relinked(held, "c-a", T0) is None
+    assert links.relinked(links.RecordLinks("/legacy/padron", "PAD1"), "c-a", T0) is not None
 
 
 def test_only_an_interaction_recorded_against_a_record_is_attached_through_a_link() -> None:

@@ -4,9 +4,10 @@ none, when another wrote it first) loses the race at commit."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
+from functions.core.links import RecordLinks
 from functions.core.store import UnitOfWork
 from functions.payment import redsys
 from functions.payment.handlers import Gateway
@@ -38,6 +39,7 @@ class FakePaymentStore:
     letters: dict[str, LetterRecord] = field(default_factory=dict)
     entries: dict[str, Entry] = field(default_factory=dict)
     debits: dict[str, DirectDebit] = field(default_factory=dict)
+    records: dict[tuple[str, str], RecordLinks] = field(default_factory=dict)
     ahead: list[UnitOfWork] = field(default_factory=list)  # units committed ahead, in order
 
     def commit(self, uow: UnitOfWork) -> None:
@@ -77,6 +79,24 @@ class FakePaymentStore:
 
     def fetch(self, debt_id: str) -> Debt | None:
         return self.debts.get(debt_id)
+
+    def fetch_many(self, debt_ids: frozenset[str]) -> list[Debt]:
+        return sorted((self.debts[i] for i in debt_ids if i in self.debts), key=lambda d: d.id)
+
+    def fetch_record(self, source: str, local_id: str) -> RecordLinks:
+        return self.records.get((source, local_id)) or RecordLinks(source, local_id)
+
+    def stage_record(self, uow: UnitOfWork, links: RecordLinks) -> None:
+        key = (links.source, links.local_id)
+        stored = replace(links, version=(links.version or 0) + 1)
+        self.ledger.stage(uow, f"record#{key}", links.version, lambda: self.records.__setitem__(key, stored))
+
+    def fetch_records_of(self, citizen_id: str) -> list[RecordLinks]:
+        return [r for r in self.records.values() if r.citizen_id == citizen_id]
+
+    def stage_erase_record(self, uow: UnitOfWork, links: RecordLinks) -> None:
+        key = (links.source, links.local_id)
+        self.ledger.stage(uow, f"record#{key}", None, lambda: self.records.pop(key, None), any_version=True)
 
     def fetch_by_citizen(self, citizen_id: str) -> list[Debt]:
         return sorted((d for d in self.debts.values() if d.citizen_id == citizen_id), key=lambda d: d.id)

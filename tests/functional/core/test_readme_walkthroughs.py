@@ -50,7 +50,7 @@ SHOWS = {
         "204",
     ),
     "Fines and taxes: what is due today, a walk-through with curl": (
-        "202\n202\n202\n202\n202",  # Lola's Padrón record, the fine, its redelivery and two receipts, each accepted
+        "202\n202\n202\n202\n202\n202",  # Lola's Padrón record, the fine, its redelivery, three receipts: accepted
         "20000 -> 10000 until",  # the fine halved within its window
         "then 20000",
         "9875 -> 9875 until",  # the receipt in its voluntary period
@@ -85,6 +85,7 @@ SHOWS = {
         "object 9872023VH5797S0001WX active | SEP bonus (1485, True)",  # 3.25 % of 456.78 EUR, applied
         "verified es.madrid.pic.tax.direct-debit.signed.v1",  # Tributos told, signed
         "direct debit cancelled",
+        "phone payment success 9240 by agent:ag-010-7 for LLAMADA-010-2026-78",  # the agent's payment by phone
     ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -202,8 +203,9 @@ def run(platform: Platform, count: int = 100) -> list[Figure]:
 
 
 def desk(platform: Platform, count: int) -> list[Figure]:
-    """A level 2 agent's desk: the search page, and the 360 view of a citizen attended for a purpose (its
-    seven panels read from the API side by side, each with the purpose): a fresh person of the seed, with
+    """A level 2 agent's desk: the search page, and the 360 view of a citizen attended for a purpose (its first
+    HTML: the record and the position; then the whole view with its later panels' fragments, each read with the
+    purpose): a fresh person of the seed, with
     their records in several area systems and their facts, so that every panel has something to show."""
     citizen = seed_fresh_person(platform.base, fresh_person(f"bench-web-{uuid.uuid4().hex[:6]}"), timeout=120)
     if citizen is None:
@@ -217,10 +219,39 @@ def desk(platform: Platform, count: int) -> list[Figure]:
     figures = []
     pages = (
         ("/desk/", "/desk/", "search page"),
-        (f"/desk/citizens/{citizen}", "/desk/citizens/{id}", "360 view: 7 panels and the terms read side by side"),
+        (f"/desk/citizens/{citizen}", "/desk/citizens/{id}", "360 view's first HTML: the record and the position"),
     )
     for path, label, what in pages:
         latencies = steady_gets(http, platform.url(path), count)
         figures.append(served(f"web: {label} HTML served ({what}), level 2 agent ({count} at {RATE:.0f}/s), p50 / p95",
                               latencies))  # fmt: skip
+    whole = whole_360(http, platform, citizen, count)
+    figures.append(served(f"web: /desk/citizens/{{id}} complete (the page, then its {len(LATER_PANELS)} later panels' "
+                          f"fragments at once, as htmx asks), level 2 agent ({count} at {RATE:.0f}/s), p50 / p95",
+                          whole, goal=False))  # fmt: skip
     return figures
+
+
+LATER_PANELS = ("consents", "interactions", "notifications", "rgpd", "debts")
+
+
+def whole_360(http: requests.Session, platform: Platform, citizen: str, count: int) -> list[float]:
+    """The time until the agent has the whole 360 view: the page, then every later panel's fragment side by side."""
+    fragments = [platform.url(f"/desk/citizens/{citizen}/panels/{name}") for name in LATER_PANELS]
+
+    def fragment(url: str) -> None:
+        answer = http.get(url, headers={"HX-Request": "true"}, timeout=15)
+        if answer.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {answer.status_code}, not the panel")
+
+    latencies: list[float] = []
+    with ThreadPoolExecutor(len(fragments)) as pool:
+        next_at = time.perf_counter()
+        for _ in range(count):
+            next_at += 1.0 / RATE
+            started = time.perf_counter()
+            http.get(platform.url(f"/desk/citizens/{citizen}"), timeout=15).raise_for_status()
+            list(pool.map(fragment, fragments))
+            latencies.append(time.perf_counter() - started)
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+    return latencies

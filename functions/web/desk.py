@@ -26,6 +26,7 @@ from urllib.parse import quote
 import flask
 
 from functions.core.audit import MAX_PURPOSE, PURPOSE_PATTERN
+from functions.core.errors import NotFoundError
 from functions.web import rights_form
 from functions.web.api import ApiProblem
 from functions.web.service import PurposeRequiredError
@@ -200,12 +201,28 @@ def _read(ctx: PageContext, panel: Panel, citizen: str, purpose: str) -> Shown:
         raise
 
 
-def _read_panels(ctx: PageContext, citizen: str, purpose: str) -> tuple[dict[str, Shown], dict[str, Any]]:
-    """Every panel's read and the consent terms (the forms' purposes) at once."""
-    reads: dict[str, Callable[[], Any]] = {panel.name: partial(_read, ctx, panel, citizen, purpose) for panel in PANELS}
-    reads["terms"] = partial(_terms, ctx)
+# The 360 view's first HTML reads the golden record and the position; the later panels (each one or two reads, and
+# the published terms their forms need) load as fragments once the page is shown (htmx ``hx-trigger="load"``; a
+# link to the same fragment as a page without JavaScript). A form sent back with its errors reads them all.
+FIRST = ("record", "position")
+LATER: dict[str, tuple[str, ...]] = {
+    "consents": ("consents", "consent_history", "terms"),
+    "interactions": ("interactions",),
+    "notifications": ("notifications",),
+    "rgpd": ("rgpd", "terms"),
+    "debts": ("debts",),
+}
+
+
+def _read_panels(ctx: PageContext, citizen: str, purpose: str, names: tuple[str, ...]) -> dict[str, Any]:
+    """The panels' reads named (and the consent terms, ``terms``), side by side."""
+    reads: dict[str, Callable[[], Any]] = {
+        panel.name: partial(_read, ctx, panel, citizen, purpose) for panel in PANELS if panel.name in names
+    }
+    if "terms" in names:
+        reads["terms"] = partial(_terms, ctx)
     shown: dict[str, Any] = side_by_side(reads)
-    return {panel.name: shown[panel.name] for panel in PANELS}, shown["terms"]
+    return shown
 
 
 def _terms(ctx: PageContext) -> dict[str, Any]:
@@ -218,17 +235,45 @@ def _terms(ctx: PageContext) -> dict[str, Any]:
 
 def citizen_view(ctx: PageContext, citizen_id: str, errors: dict[str, str] | None = None,
                  status: int = 200) -> flask.Response:  # fmt: skip
-    """The golden record with its sources, the position as the agent's level and area allow (hidden
-    sections with the policy's reasons), consents and their proofs, interactions, notifications sent and
-    data-subject requests; each panel read with the purpose stated, all at once."""
+    """The golden record with its sources and the position as the agent's level and area allow (hidden sections
+    with the policy's reasons); consents and their proofs, interactions, notifications sent, data-subject requests
+    and debts follow as fragments (``panel_view``). Every read states the purpose."""
     citizen = _citizen(citizen_id)
     purpose = _purpose_for(ctx, citizen_id)
-    shown, terms = _read_panels(ctx, citizen, purpose)
+    everything = tuple({*FIRST, *(name for names in LATER.values() for name in names)})
+    shown = _read_panels(ctx, citizen, purpose, everything if errors else FIRST)
     if shown["record"].status == 404:
         raise ApiProblem(404, {"title": "No such citizen"})
-    return render(ctx, "desk/citizen.html", status, citizen_id=citizen_id, purpose=purpose, shown=shown,
-                  terms=terms, rights=rights_form.RIGHTS, objectable=rights_form.objectable(terms),
-                  errors=errors or {}, done=ctx.request.args.get("done"), pay_key=str(uuid.uuid4()))  # fmt: skip
+    return render(ctx, "desk/citizen.html", status, **_panel_context(ctx, citizen_id, purpose, shown, errors),
+                  later=tuple(LATER), lazy=() if errors else tuple(LATER))  # fmt: skip
+
+
+def panel_view(ctx: PageContext, citizen_id: str, panel: str) -> flask.Response:
+    """One later panel of the 360 view: the fragment the page loads, or a page of its own without JavaScript."""
+    if panel not in LATER:
+        raise NotFoundError(f"no panel {panel[:40]!r}")
+    citizen = _citizen(citizen_id)
+    purpose = _purpose_for(ctx, citizen_id)
+    shown = _read_panels(ctx, citizen, purpose, LATER[panel])
+    template = "desk/panel.html" if ctx.request.headers.get("HX-Request") else "desk/panel_page.html"
+    return render(ctx, template, **_panel_context(ctx, citizen_id, purpose, shown, None), panel=panel)
+
+
+def _panel_context(
+    ctx: PageContext, citizen_id: str, purpose: str, shown: dict[str, Any], errors: dict[str, str] | None
+) -> dict[str, Any]:
+    terms = shown.pop("terms", {"purposes": [], "channels": []})
+    return {
+        "citizen_id": citizen_id,
+        "purpose": purpose,
+        "shown": shown,
+        "terms": terms,
+        "rights": rights_form.RIGHTS,
+        "objectable": rights_form.objectable(terms),
+        "errors": errors or {},
+        "done": ctx.request.args.get("done"),
+        "pay_key": str(uuid.uuid4()),
+    }
 
 
 def record_consent(ctx: PageContext, citizen_id: str, purpose_id: str) -> flask.Response:
@@ -336,6 +381,7 @@ PAGES = [
     Page("/desk/search", "POST", search, "Find a citizen by document, name and birth date, phone or e-mail", "agent"),
     Page("/desk/citizens/<citizen_id>", "GET", citizen_view, "The 360 view of the citizen attended", "agent"),
     Page("/desk/citizens/<citizen_id>/attend", "POST", attend, "State the purpose and open the citizen", "agent"),
+    Page("/desk/citizens/<citizen_id>/panels/<panel>", "GET", panel_view, "One panel of the 360 view", "agent"),
     Page(
         "/desk/citizens/<citizen_id>/consents/<purpose_id>",
         "POST",

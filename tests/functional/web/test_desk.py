@@ -90,6 +90,21 @@ def test_an_l1_agent_finds_a_citizen_by_dni_with_a_purpose_and_sees_what_l1_may_
     assert {e["resource"] for e in entries} >= {"position", "citizen"}
 
 
+def test_the_first_html_reads_the_record_and_the_position_and_each_later_panel_loads_alone(
+    platform: Platform, desk: requests.Session, attended: dict[str, Any]
+) -> None:
+    citizen_id = attended["citizen_id"]
+    view = _attend(platform, desk, citizen_id, "CITA-PANELES-1")
+    # THEN the page shows the record and the position, and asks for each later panel (htmx, or a link without JS)
+    for panel in ("consents", "interactions", "notifications", "rgpd", "debts"):
+        assert f'hx-get="/desk/citizens/{citizen_id}/panels/{panel}"' in view.text
+        fragment = desk.get(platform.url(f"/desk/citizens/{citizen_id}/panels/{panel}"), headers={"HX-Request": "true"},
+                            timeout=20)  # fmt: skip
+        assert fragment.status_code == 200 and f'id="panel-{panel}"' in fragment.text, fragment.text[:300]
+        assert "<html" not in fragment.text and 'aria-busy="true"' not in fragment.text
+    assert desk.get(platform.url(f"/desk/citizens/{citizen_id}/panels/secrets"), timeout=10).status_code == 404
+
+
 def test_without_a_purpose_nothing_is_searched_or_read(
     platform: Platform, desk: requests.Session, attended: dict[str, Any]
 ) -> None:
@@ -99,6 +114,8 @@ def test_without_a_purpose_nothing_is_searched_or_read(
     assert refused.status_code == 422 and 'id="purpose-error"' in refused.text
     asked = desk.get(platform.url(f"/desk/citizens/{citizen_id}"), timeout=10)
     assert asked.status_code == 428 and 'id="purpose-form"' in asked.text
+    panel = desk.get(platform.url(f"/desk/citizens/{citizen_id}/panels/consents"), timeout=10)
+    assert panel.status_code == 428 and 'id="purpose-form"' in panel.text
     assert _agents_reads(platform, citizen_id) == before
 
 
@@ -106,7 +123,9 @@ def test_a_paper_consent_is_recorded_on_the_citizens_behalf(
     platform: Platform, desk: requests.Session, attended: dict[str, Any]
 ) -> None:
     citizen_id = attended["citizen_id"]
-    view = _attend(platform, desk, citizen_id, "REG-PAPEL-77")
+    _attend(platform, desk, citizen_id, "REG-PAPEL-77")
+    view = desk.get(platform.url(f"/desk/citizens/{citizen_id}/panels/consents"), timeout=20)  # as without JS
+    assert view.status_code == 200 and 'id="back-to-citizen"' in view.text, view.text[:500]
     version = re.search(r'id="paper-personalisation".*?name="text_version" value="([^"]*)"', view.text, re.S)
     assert version, view.text[:500]
     given = desk.post(
@@ -126,7 +145,8 @@ def test_an_objection_and_a_restriction_are_opened_on_the_citizens_behalf(
     platform: Platform, desk: requests.Session, attended: dict[str, Any]
 ) -> None:
     citizen_id = attended["citizen_id"]
-    view = _attend(platform, desk, citizen_id, "REG-E-2026-991")
+    _attend(platform, desk, citizen_id, "REG-E-2026-991")
+    view = desk.get(platform.url(f"/desk/citizens/{citizen_id}/panels/rgpd"), timeout=20)
     # GIVEN the published terms THEN only purposes resting on no legal obligation may be objected to
     assert 'id="object-campaigns"' in view.text and 'id="object-service-notifications"' not in view.text
 

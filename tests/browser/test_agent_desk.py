@@ -38,6 +38,12 @@ def sign_in_agent(page: Page, base: str, level: str = "1", *, check: bool = True
     expect(page.locator("#agent-badge")).to_be_visible()
 
 
+def panels_loaded(page: Page) -> None:
+    """The 360 view's later panels (fragments asked for once the page is shown) are all in."""
+    expect(page.locator("section[aria-busy=true]")).to_have_count(0)
+    expect(page.locator("#panel-debts")).to_be_visible()
+
+
 def search_by_dni(page: Page, dni: str, purpose: str = PURPOSE) -> None:
     page.fill("#purpose", purpose)
     page.check("#kind-document")
@@ -78,6 +84,7 @@ def test_an_l1_agent_finds_a_citizen_by_dni_and_sees_what_l1_may_see(
     expect(sections.first).to_be_visible()
     for text in sections.all_inner_texts():
         assert t("es", "desk.view_detail") not in text and t("es", "desk.view_full") not in text, text
+    panels_loaded(page)
     check_page(page, "desk-citizen")
 
     # WHEN they end the attention, the citizen's page asks for a purpose again
@@ -88,7 +95,7 @@ def test_an_l1_agent_finds_a_citizen_by_dni_and_sees_what_l1_may_see(
     check_page(page, "desk-purpose")
 
 
-def test_the_review_queue_and_the_desk_in_english(page: Page, platform: Platform) -> None:
+def test_the_review_queue_and_the_desk_in_english(page: Page, platform: Platform, citizen: dict[str, Any]) -> None:
     sign_in_agent(page, platform.base, "2", check=False)
     page.goto(platform.url(page.locator("#lang-en").get_attribute("href") or ""))
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -97,6 +104,13 @@ def test_the_review_queue_and_the_desk_in_english(page: Page, platform: Platform
     page.click("#nav-reviews")
     expect(page.locator("h1")).to_have_text(t("en", "desk.reviews_title"))
     check_page(page, "desk-reviews-en")
+    # AND the 360 view, its later panels loaded, in English
+    page.goto(platform.url("/desk/"))
+    search_by_dni(page, citizen["dni"])
+    page.click(f"#attend-{citizen['citizen_id']}")
+    panels_loaded(page)
+    expect(page.locator("#consents-title")).to_have_text(t("en", "desk.panel_consents"))
+    check_page(page, "desk-citizen-en")
 
 
 def test_keyboard_only_search(page: Page, platform: Platform, citizen: dict[str, Any]) -> None:

@@ -161,5 +161,6 @@ def test_the_readme_walk_through_in_the_browser(
     expect(page.locator("#attention")).to_contain_text(PURPOSE)
     for text in page.locator("#position-sections > li").all_inner_texts():
         assert t("es", "desk.view_detail") not in text and t("es", "desk.view_full") not in text, text
+    expect(page.locator("section[aria-busy=true]")).to_have_count(0)  # the later panels, loaded as fragments
     check_page(page, "desk-citizen")
     shot(page, "09-desk-citizen", full_page=True)

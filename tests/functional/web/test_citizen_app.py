@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import uuid
 import zipfile
 
+import boto3
 import requests
 
 from local.harness import Platform
@@ -154,6 +156,30 @@ def test_no_or_an_ended_session_is_the_sign_in_page(platform: Platform) -> None:
     assert out.status_code == 303
     replay = requests.get(platform.url("/app/inbox"), cookies=old, timeout=10)
     assert replay.status_code == 401
+
+
+def test_an_expired_session_is_the_sign_in_page_and_its_form_writes_nothing(platform: Platform) -> None:
+    # GIVEN a signed-in citizen with the consents page open, whose session then passes its expiry (DynamoDB's TTL
+    # deletes an expired item only some time later: the app must not trust it meanwhile)
+    citizen = _citizen()
+    browser = sign_in(platform, citizen)
+    page = browser.get(platform.url("/app/consents"), timeout=15)
+    client = boto3.client("dynamodb", endpoint_url=platform.dynamodb_endpoint(), region_name="eu-south-2",
+                          aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+    (table,) = [name for name in client.list_tables()["TableNames"] if name.endswith("web")]
+    session_id = next(value for name, value in browser.cookies.items() if name.endswith("pic_session"))
+    client.update_item(TableName=table, Key={"session_id": {"S": session_id}}, UpdateExpression="SET expires_at = :t",
+                       ExpressionAttributeValues={":t": {"N": str(int(time.time()) - 60)}})  # fmt: skip
+    # WHEN they read a page, or send the form they had open
+    again = browser.get(platform.url("/app/inbox"), timeout=10)
+    form = {"csrf": csrf_of(page), "action": "give", "channels": ["email"], "text_version": "2026-01"}
+    sent = browser.post(platform.url("/app/consents/campaigns"), data=form, allow_redirects=False, timeout=15)
+    # THEN the sign-in page each time, and nothing was written
+    for answer in (again, sent):
+        assert answer.status_code == 401 and "/app/auth/signin" in answer.text, answer.text[:300]
+    history = platform.http.get(citizen_url(platform, citizen, "/consents/history"), headers=platform.as_(citizen),
+                                timeout=10).json()  # fmt: skip
+    assert not [p for p in history["proofs"] if p["purpose"] == "campaigns"]
 
 
 def test_a_forged_sign_in_answer_is_refused(platform: Platform) -> None:

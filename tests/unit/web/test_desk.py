@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from functions.web import service
-from tests.unit.web.web_fakes import FakeHttp, FakeSessions, make_app, signed_session, visit
+from tests.unit.web.web_fakes import FakeHttp, FakeSessions, make_app, signed_session, visit, whole_360
 
 AGENT = service.Person("agent-7", "agent", 1, "atencion-ciudadania")
 CITIZEN_PATHS = ("", "/position", "/consents", "/consents/history", "/interactions", "/notifications",
@@ -94,9 +94,8 @@ def test_the_purpose_stated_opens_the_360_view_and_goes_with_every_read(agent: s
     assert bad.status_code == 422 and sessions.rows[agent.id].purpose == ""
     stated = visit(app, "/desk/citizens/c-1/attend", agent.id, "POST", {"csrf": agent.csrf, "purpose": "CASE 9"})
     assert stated.status_code == 303 and stated.headers["Location"] == "/desk/citizens/c-1"
-    view = visit(app, "/desk/citizens/c-1", agent.id)
-    text = view.get_data(as_text=True)
-    assert view.status_code == 200 and "Lucía" in text and "level 1 sees a summary" in text
+    text = whole_360(app, "c-1", agent.id)
+    assert "Lucía" in text and "level 1 sees a summary" in text
     assert 'id="refused-notifications"' in text and "no /notifications for L1" in text
     reads = [
         (path, headers.get("Access-Purpose")) for _, path, headers in http.asked if path.startswith("/v1/citizens")
@@ -129,9 +128,7 @@ def test_a_level_1_agent_sees_the_summary_views_as_summaries(agent: service.Sess
     sessions, http = FakeSessions({agent.id: agent}), FakeHttp(answers)
     app = make_app(sessions, http)
     visit(app, "/desk/citizens/c-1/attend", agent.id, "POST", {"csrf": agent.csrf, "purpose": "CASE 9"})
-    view = visit(app, "/desk/citizens/c-1", agent.id)
-    text = view.get_data(as_text=True)
-    assert view.status_code == 200, text[:300]
+    text = whole_360(app, "c-1", agent.id)
     assert 'id="record-summary"' in text and "/legacy/padron: 1" in text
     assert 'id="consent-history-summary"' in text and 'id="paper-personalisation-state"' in text
     assert 'id="debts-summary"' in text and 'id="phone-pay-form"' not in text  # a summary: nothing to pay from
@@ -239,7 +236,7 @@ def test_an_agent_who_sees_the_debts_pays_them_for_the_person_by_phone_with_the_
     sessions, http = FakeSessions({agent.id: agent}), FakeHttp(answers)
     app = make_app(sessions, http)
     visit(app, "/desk/citizens/c-1/attend", agent.id, "POST", {"csrf": agent.csrf, "purpose": "CALL 31"})
-    view = visit(app, "/desk/citizens/c-1", agent.id).get_data(as_text=True)
+    view = whole_360(app, "c-1", agent.id)
     assert 'id="phone-pay-fine-MUL-1"' in view and "termina el procedimiento" in view
 
     # WHEN the agent pays it by card
@@ -256,3 +253,15 @@ def test_an_agent_who_sees_the_debts_pays_them_for_the_person_by_phone_with_the_
     # AND nothing chosen is the panel again, saying what to do
     empty = visit(app, "/desk/citizens/c-1/payments", agent.id, "POST", {"csrf": agent.csrf, "method": "card"})
     assert empty.status_code == 422
+
+
+def test_the_360_page_reads_the_record_and_the_position_and_asks_for_the_rest(agent: service.Session) -> None:
+    sessions, http = FakeSessions({agent.id: agent}), FakeHttp(_citizen_answers())
+    app = make_app(sessions, http)
+    visit(app, "/desk/citizens/c-1/attend", agent.id, "POST", {"csrf": agent.csrf, "purpose": "CASE 9"})
+    page = visit(app, "/desk/citizens/c-1", agent.id).get_data(as_text=True)
+    assert {path for _, path, _ in http.asked} == {"/v1/citizens/c-1", "/v1/citizens/c-1/position"}
+    assert page.count('hx-trigger="load"') == 5 and 'id="open-debts"' in page  # a link without JavaScript
+    assert visit(app, "/desk/citizens/c-1/panels/../secrets", agent.id).status_code == 404
+    fragment = visit(app, "/desk/citizens/c-1/panels/debts", agent.id, headers={"HX-Request": "true"})
+    assert "<html" not in fragment.get_data(as_text=True)

@@ -9,7 +9,7 @@ import pytest
 
 from functions.web import rights_form
 from tests.unit.web.test_desk import AGENT, _citizen_answers
-from tests.unit.web.web_fakes import FakeHttp, FakeSessions, make_app, signed_session, visit
+from tests.unit.web.web_fakes import FakeHttp, FakeSessions, make_app, signed_session, visit, whole_360
 
 TERMS: dict[str, Any] = {
     "purposes": [
@@ -78,7 +78,7 @@ def test_the_desk_opens_an_objection_on_the_citizens_behalf_with_the_purpose_sta
     app = make_app(sessions, http)
     visit(app, "/desk/citizens/c-1/attend", agent.id, "POST", {"csrf": agent.csrf, "purpose": "CASE 9"})
 
-    view = visit(app, "/desk/citizens/c-1", agent.id).get_data(as_text=True)
+    view = whole_360(app, "c-1", agent.id)
     assert 'id="object-campaigns"' in view and 'id="object-service-notifications"' not in view
     assert 'id="right-restriction"' in view and 'id="restriction-grounds"' in view
 

@@ -100,7 +100,7 @@ def test_both_catalogs_have_the_same_keys_and_every_template_key_exists() -> Non
     es, en = i18n.catalog("es"), i18n.catalog("en")
     assert set(es) == set(en)
     used = set()
-    for template in (WEB / "templates").glob("*.html"):
+    for template in (WEB / "templates").rglob("*.html"):
         # whole keys only: a key built from data (t("right." ~ r.right)) is checked by the page tests
         used |= set(re.findall(r"""\bt\(["']([a-z0-9_.-]+)["']\s*[,)]""", template.read_text(encoding="utf-8")))
     for source in WEB.glob("*.py"):
@@ -144,7 +144,7 @@ def test_the_vendored_htmx_is_the_recorded_one() -> None:
 
 
 def test_no_template_has_inline_script_or_style() -> None:
-    for template in (WEB / "templates").glob("*.html"):
+    for template in (WEB / "templates").rglob("*.html"):
         text = template.read_text(encoding="utf-8")
         assert "<style" not in text and " style=" not in text, template.name
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), template.name

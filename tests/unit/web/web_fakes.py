@@ -82,9 +82,24 @@ def make_app(sessions: FakeSessions, http: FakeHttp, at: datetime = NOW) -> WebF
 
 
 def visit(
-    app: WebFunction, path: str, cookie: str | None = None, method: str = "GET", data: Any = None
+    app: WebFunction,
+    path: str,
+    cookie: str | None = None,
+    method: str = "GET",
+    data: Any = None,
+    headers: dict[str, str] | None = None,
 ) -> flask.Response:
     flask_app = flask.Flask("t")
-    headers = {"Cookie": f"pic_session={cookie}"} if cookie else {}
+    headers = {**(headers or {}), **({"Cookie": f"pic_session={cookie}"} if cookie else {})}
     with flask_app.test_request_context(path, method=method, headers=headers, data=data):
         return app(flask.request)
+
+
+def whole_360(app: WebFunction, citizen_id: str, cookie: str) -> str:
+    """The desk's 360 view as the browser ends up showing it: the page, then each later panel's fragment."""
+    from functions.web.desk import LATER
+
+    parts = [visit(app, f"/desk/citizens/{citizen_id}", cookie)]
+    parts += [visit(app, f"/desk/citizens/{citizen_id}/panels/{name}", cookie) for name in LATER]
+    assert all(part.status_code == 200 for part in parts), [part.status_code for part in parts]
+    return "\n".join(part.get_data(as_text=True) for part in parts)

@@ -1,4 +1,4 @@
-"""Who takes a case (``functions.case.assignment``): never an agent without the level, the area or the skill;
+"""Who takes a case (``functions.core.assignment``): never an agent without the level, the area or the skill;
 push to the least occupied with free capacity per channel; pull the most urgent (priority, SLA due, age); a
 backlog spread evenly."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from functions.case.assignment import Agent, Work, can_take, distribute, next_for, pick_agent
+from functions.core.assignment import Agent, Work, can_take, distribute, next_for, pick_agent
 from functions.core.clock import MADRID
 
 T0 = datetime(2026, 3, 9, 9, tzinfo=MADRID)

@@ -1,8 +1,10 @@
-"""Cases (CASE), pure logic: who takes a case. Push: the eligible online agent with free capacity on the case's
-channel and the least load (Zammad's most-asked missing feature, load-balanced assignment with per-agent
-capacity); pull ("give me the next"): the most urgent case the agent may take, by priority then SLA due time then
-age. Eligibility is never relaxed: an agent below the case's level, outside its area (levels 2 and 3 belong to an
-area; level 1 is general attention) or below the skill's proficiency does not get it.
+"""Who takes a piece of work — a case (CASE) or a waiting contact (CCAAS): one rule for both, in the kernel.
+
+Push: the eligible online agent with free capacity on the work's channel and the least load (Zammad's most-asked
+missing feature, load-balanced assignment with per-agent capacity); pull ("give me the next"): the most urgent
+work the agent may take, by priority, then SLA due time, then age. Eligibility is never relaxed: an agent below
+the work's level, outside its area (levels 2 and 3 belong to an area; level 1 is general attention) or below the
+skill's proficiency does not get it.
 """
 
 from __future__ import annotations

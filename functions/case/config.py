@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from functions.case.sla import Target
 from functions.core.calendar import BusinessCalendar
+from functions.core.errors import each_error
 
 Level = Literal[1, 2, 3]  # 0 is self-service: no case is taken there
 SLUG = r"^[a-z][a-z0-9-]{1,47}$"
@@ -104,12 +105,7 @@ def errors_of(raw: object) -> list[dict[str, str]]:
     try:
         AreaConfig.model_validate(raw)
     except ValidationError as exc:
-        found = []
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"]) or "(whole)"
-            message = str(error["msg"]).removeprefix("Value error, ")
-            found += [{"field": where, "message": part} for part in message.split("; ")]
-        return found
+        return each_error(exc)
     return []
 
 

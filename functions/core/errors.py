@@ -157,3 +157,13 @@ def pydantic_errors(exc: Any) -> list[dict[str, Any]]:
         {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"], "code": err["type"]}
         for err in exc.errors(include_url=False, include_input=False)
     ]
+
+
+def each_error(exc: Any) -> list[dict[str, Any]]:
+    """``pydantic_errors``, with a model validator's problems (joined by "; ") one entry each: configuration as
+    data (an area's cases, an IVR flow) is refused with every error named and where it is."""
+    found = []
+    for error in pydantic_errors(exc):
+        message = str(error["message"]).removeprefix("Value error, ")
+        found += [{**error, "message": part} for part in message.split("; ")]
+    return found

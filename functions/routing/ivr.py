@@ -18,6 +18,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from functions.core.calendar import BusinessCalendar
+from functions.core.errors import each_error
 
 NAME = r"^[a-z0-9][a-z0-9-]{0,47}$"
 Language = Literal["es", "en"]
@@ -138,12 +139,7 @@ def errors_of(raw: object) -> list[dict[str, str]]:
     try:
         Flow.model_validate(raw)
     except ValidationError as exc:
-        found = []
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"]) or "(whole)"
-            message = str(error["msg"]).removeprefix("Value error, ")
-            found += [{"field": where, "message": part} for part in message.split("; ")]
-        return found
+        return each_error(exc)
     return []
 
 

@@ -89,13 +89,17 @@ INTERACTION_CHANNELS = (GESTOR_COLAS, LINEA_010, ASISTENTE_VIRTUAL, WHATSAPP, BU
 # The domains that emit facts, each through its own relay (functions/core/relay.py).
 DOMAINS = {
     name: _domain(name)
-    for name in ("audit", "citizen", "consent", "flags", "interaction", "notification", "payment", "position", "rgpd")
+    for name in (
+        "audit", "case", "citizen", "consent", "flags", "interaction", "notification", "payment", "position", "rgpd"
+    )  # fmt: skip
 }
 
 # Re-sends dead letters (local.deadletters, an operator's replay tool): any catalogued type, any source, as the
 # events were admitted once already. Its token is an operator's, never a system's.
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
-ANSWERING_DOMAINS = ("audit", "citizen", "consent", "flags", "interaction", "notification", "payment", "position")
+ANSWERING_DOMAINS = (
+    "audit", "case", "citizen", "consent", "flags", "interaction", "notification", "payment", "position"
+)  # fmt: skip
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
 
@@ -215,6 +219,37 @@ _SPECS = [
         consumers=["pic-position-events"],
         senders=(*AREA_SYSTEMS, LICENCIAS),
     ),
+    # ---- cases (CASE): functions/case ----
+    EventSpec(
+        type="es.madrid.pic.case.requested.v1",
+        model_path="events.case.CaseRequested",
+        producer="channels and back-offices (the assistant's hand-over, 010, offices, WhatsApp, e-mail, CRM)",
+        source="the requesting system's URI, e.g. /legacy/asistente-virtual",
+        description="A citizen's request to be attended as a case in an area's queue (level from the area's config).",
+        consumers=["pic-case-events"],
+        senders=(*INTERACTION_CHANNELS, CRM),
+    ),
+    EventSpec(
+        type="es.madrid.pic.case.updated.v1",
+        model_path="events.case.CaseUpdated",
+        producer="pic-case",
+        source="/pic/case",
+        description="A case was opened or changed: what the citizen may see of it (state, level, links).",
+    ),
+    EventSpec(
+        type="es.madrid.pic.case.sla.warning.v1",
+        model_path="events.case.CaseSlaRaised",
+        producer="pic-case",
+        source="/pic/case",
+        description="An SLA clock of a case passed its warning share (business time, from the case's history).",
+    ),
+    EventSpec(
+        type="es.madrid.pic.case.sla.breached.v1",
+        model_path="events.case.CaseSlaRaised",
+        producer="pic-case",
+        source="/pic/case",
+        description="An SLA clock of a case passed its target (business time, from the case's history).",
+    ),
     # ---- fines and taxes (PAY): functions/payment ----
     EventSpec(
         type="es.madrid.pic.fine.issued.v1",
@@ -315,6 +350,7 @@ _SPECS = [
             "pic-citizen-events",
             "pic-flags-events",  # a citizen's home arrangement (functions/flags/rights.py)
             "pic-payment-events",  # fines and tax receipts (functions/payment/rights.py)
+            "pic-case-events",  # cases, their transcripts and ratings (functions/case/rights.py)
         ],
     ),
     EventSpec(
@@ -381,7 +417,8 @@ _SPECS = [
         description="Asks PIC to notify a citizen (or an explicit address) with a template.",
         consumers=["pic-notification-events"],
         # PAY asks for a payment's receipt notice (template pic-payment-receipt) through its own relay
-        senders=(TRIBUTOS, MULTAS, MOVILIDAD, SERVICIOS_SOCIALES, CITA_PREVIA, DOMAINS["payment"]),
+        # CASE asks for the satisfaction survey of a closed case (template pic-case-csat, purpose surveys)
+        senders=(TRIBUTOS, MULTAS, MOVILIDAD, SERVICIOS_SOCIALES, CITA_PREVIA, DOMAINS["payment"], DOMAINS["case"]),
     ),
     EventSpec(
         type="es.madrid.pic.notification.accepted.v1",

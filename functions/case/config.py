@@ -7,6 +7,9 @@ force stays; a valid one becomes the next version.
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -40,10 +43,13 @@ class SlaPolicy(_Data):
 
 
 class Category(_Data):
+    """What the area attends: its title, the level that takes it (its queue is ``<area>-l<level>``), the SLA
+    policy its cases run, and whether a breached clock escalates the case one level up (with the reason)."""
+
     title: dict[Literal["es", "en"], str] = Field(min_length=2)
     level: Level
-    queue: str = Field(pattern=SLUG)
     sla: str = Field(pattern=SLUG, description="the name of one of the area's SLA policies")
+    escalate_on_breach: bool = False
 
 
 class AreaConfig(_Data):
@@ -76,6 +82,11 @@ class AreaConfig(_Data):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def queue(self, level: int) -> str:
+        """The area's queue of a level: one per area and level (level 1 is general attention, served by any
+        level-1 agent; levels 2 and 3 by the area's own agents)."""
+        return f"{self.area}-l{level}"
 
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar.from_hours(self.office_hours, holidays_open=self.open_on_holidays)
@@ -117,3 +128,14 @@ def next_version(current: AreaConfig | None, proposed: dict[str, object]) -> Are
     if problems:
         raise ValueError("; ".join(f"{p['field']}: {p['message']}" for p in problems))
     return AreaConfig.model_validate(raw)
+
+
+DEFAULTS = Path(__file__).parent / "data" / "areas.json"
+
+
+@lru_cache(maxsize=1)
+def defaults() -> dict[str, AreaConfig]:
+    """Version 1 of each area's configuration as shipped (``data/areas.json``): in force until an administrator
+    stores another version."""
+    raw = json.loads(DEFAULTS.read_text(encoding="utf-8"))
+    return {a["area"]: AreaConfig.model_validate(a) for a in raw["areas"]}

@@ -23,9 +23,9 @@ HACIENDA: dict[str, Any] = {
         "urgente": {"first_response_minutes": 60, "next_response_minutes": 120, "resolution_minutes": 480},
     },
     "categories": {
-        "recibo-ibi": {"title": {"es": "Recibo del IBI", "en": "IBI bill"}, "level": 2, "queue": "hacienda-l2",
+        "recibo-ibi": {"title": {"es": "Recibo del IBI", "en": "IBI bill"}, "level": 2,
                        "sla": "ibi"},
-        "embargo": {"title": {"es": "Embargo", "en": "Seizure"}, "level": 3, "queue": "hacienda-l3", "sla": "urgente"},
+        "embargo": {"title": {"es": "Embargo", "en": "Seizure"}, "level": 3, "sla": "urgente"},
     },
 }  # fmt: skip
 

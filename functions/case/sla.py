@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Literal
 
 from functions.core.calendar import BusinessCalendar
@@ -66,7 +67,7 @@ def clock(target: Target, history: list[Happened], calendar: BusinessCalendar, n
     """The clock of ``target`` over ``history`` (any order) as of ``now``: events after ``now`` are not yet.
     ``met``: what it measures happened (a reply, the resolution); ``stopped``: nothing is owed any more without it
     (a case closed or merged before its first response)."""
-    events = sorted(e for e in history if e.at <= now)
+    events = sorted((e for e in history if e.at <= now), key=_ORDER)
     timing = _timing(target, events, now)
     elapsed, breached_at = 0.0, None
     for start, end in timing.runs:
@@ -87,6 +88,9 @@ def clock(target: Target, history: list[Happened], calendar: BusinessCalendar, n
     due = calendar.add(now, target.seconds - elapsed)
     status = "warning" if elapsed >= target.warn_at * target.seconds else "running"
     return Clock(target.measure, status, elapsed, target.seconds, due, None, None, paused)
+
+
+_ORDER = attrgetter("at", "kind", "state")  # ``Happened``'s own order, as one key (no comparison per pair)
 
 
 @dataclass

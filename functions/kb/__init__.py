@@ -1,0 +1,1 @@
+"""Knowledge base (KB): articles with versions, two languages side by side, audiences and search (issue 15)."""

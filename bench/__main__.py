@@ -2,7 +2,8 @@
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
-``flags``, ``payment``, ``payments``, ``web``) and replaces only their sections of ``docs/benchmarks.md``."""
+``flags``, ``payment``, ``payments``, ``web``, ``assistant``) and replaces only their sections of
+``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import assistant as assistant_bench  # the assistant's answers (BOT)
 from bench import (
     c360,
     c360_events,
@@ -202,6 +204,8 @@ def run_parts(parts: list[str]) -> int:
         flag_bench.main([])
     if "payment" in parts:
         payment_bench.main([])
+    if "assistant" in parts:
+        assistant_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -232,7 +236,7 @@ def run_parts(parts: list[str]) -> int:
     return 0
 
 
-PARTS = ("cpu", "policy", "latency", "coldstart", "store-calls", "flags", "payment", "payments", "web")
+PARTS = ("cpu", "policy", "latency", "coldstart", "store-calls", "flags", "payment", "payments", "web", "assistant")
 OWN_SECTIONS = (
     "payments end to end",
     "policies on the deployed path",
@@ -256,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     flag_bench.main([])  # its own section of the report
     print("… fines and taxes priced in process", file=sys.stderr, flush=True)
     payment_bench.main([])  # its own section of the report
+    print("… the assistant's answers in process", file=sys.stderr, flush=True)
+    assistant_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

@@ -34,6 +34,7 @@ from functions.assistant import retrieval, service
 from functions.assistant.retrieval import HybridRetriever, default_embedder
 from functions.core.calendar import ALWAYS_OPEN
 from functions.kb.articles import seed_articles
+from functions.kb.search import build_index
 
 TITLE = "## Assistant (BOT)"
 DATA = Path(__file__).parent / "data"
@@ -55,7 +56,11 @@ def questions(path: Path) -> list[Question]:
 
 
 def retriever(*, embeddings: bool = True) -> HybridRetriever:
-    return HybridRetriever.build(seed_articles(AT), at=AT, embedder=default_embedder() if embeddings else None)
+    """The seed articles the assistant sees, indexed by the knowledge base and handed to the assistant."""
+    articles = seed_articles(AT)
+    languages: tuple[service.Language, ...] = ("es", "en")
+    lexical = {lang: build_index(articles, language=lang, audience="assistant", at=AT) for lang in languages}
+    return HybridRetriever.build(lexical, embedder=default_embedder() if embeddings else None)
 
 
 @dataclass

@@ -17,22 +17,46 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
 
 from functions.assistant.service import Candidate, Language
-from functions.kb.search import Document, SearchIndex, documents
-from functions.kb.service import Article, Audience
 
 BM25_WEIGHT = 0.5
 COSINE_FLOOR = 0.82
 COSINE_CEILING = 0.88
 CONFIDENCE_WEIGHTS = (0.4, 0.4, 0.2)  # coverage, cosine, agreement
+
+
+class Passage(Protocol):
+    """One article's text in one language, as the knowledge base indexed it."""
+
+    @property
+    def article_id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def language(self) -> Language: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def keywords(self) -> tuple[str, ...]: ...
+
+
+class LexicalIndex(Protocol):
+    """The knowledge base's BM25 index of one language and audience (``functions.kb.search.SearchIndex``), handed
+    in by the wiring: the assistant imports no other domain."""
+
+    @property
+    def docs(self) -> Sequence[Passage]: ...
+    def scores(self, query: str) -> np.ndarray: ...
+    def coverage(self, query: str, position: int) -> float: ...
 
 
 class Embedder(Protocol):
@@ -62,19 +86,33 @@ def default_embedder() -> E5Embedder:
     return E5Embedder()
 
 
-_VECTORS: dict[tuple[str, int, str, str], np.ndarray] = {}
+_VECTORS: dict[tuple[str, int, str, str], np.ndarray] = {}  # VectorKey -> vector
 
 
-def _passage(doc: Document) -> str:
+VectorKey = tuple[str, int, str, str]  # article, version, language, a digest of the text
+
+
+def cached_vectors() -> dict[VectorKey, np.ndarray]:
+    """What this process has embedded, for an adapter to keep beside the article versions: embedding the whole
+    knowledge base on one core takes tens of seconds, which a cold start should not pay."""
+    return dict(_VECTORS)
+
+
+def preload_vectors(vectors: Mapping[VectorKey, np.ndarray]) -> None:
+    """Vectors embedded earlier (by the same model) for texts that have not changed since."""
+    _VECTORS.update(vectors)
+
+
+def _passage(doc: Passage) -> str:
     return f"{doc.title}. {' '.join(doc.keywords)}. {doc.body}"
 
 
-def _key(doc: Document) -> tuple[str, int, str, str]:
+def _key(doc: Passage) -> tuple[str, int, str, str]:
     digest = hashlib.sha256(_passage(doc).encode()).hexdigest()[:16]
     return (doc.article_id, doc.version, doc.language, digest)
 
 
-def embed_documents(docs: Sequence[Document], embedder: Embedder) -> np.ndarray:
+def embed_documents(docs: Sequence[Passage], embedder: Embedder) -> np.ndarray:
     """The documents' vectors, computing only those not cached yet in this process."""
     missing = [doc for doc in docs if _key(doc) not in _VECTORS]
     if missing:
@@ -87,7 +125,7 @@ def embed_documents(docs: Sequence[Document], embedder: Embedder) -> np.ndarray:
 
 @dataclass
 class _LanguageIndex:
-    lexical: SearchIndex
+    lexical: LexicalIndex
     vectors: np.ndarray | None
 
 
@@ -99,25 +137,19 @@ class HybridRetriever:
         self._embedder = embedder
 
     @classmethod
-    def build(
-        cls,
-        articles: Iterable[Article],
-        *,
-        at: datetime,
-        audience: Audience = "assistant",
-        embedder: Embedder | None = None,
-    ) -> HybridRetriever:
-        """Indexes of what ``audience`` sees at ``at``, in both languages (rebuild when the catalogue changes)."""
-        catalogue = list(articles)
+    def build(cls, lexical: Mapping[Language, LexicalIndex], *, embedder: Embedder | None = None) -> HybridRetriever:
+        """Over the knowledge base's indexes of what the assistant's audience sees, one per language (rebuild when
+        the catalogue changes: only new or changed texts are embedded)."""
         indexes: dict[Language, _LanguageIndex] = {}
-        for language in ("es", "en"):
-            docs = documents(catalogue, language=language, audience=audience, at=at)
-            vectors = embed_documents(docs, embedder) if embedder is not None else None
-            indexes[language] = _LanguageIndex(SearchIndex(docs, language), vectors)
+        for language, index in lexical.items():
+            vectors = embed_documents(index.docs, embedder) if embedder is not None else None
+            indexes[language] = _LanguageIndex(index, vectors)
         return cls(indexes, embedder)
 
     def rank(self, text: str, language: Language, k: int = 3) -> Sequence[Candidate]:
-        index = self._indexes[language]
+        index = self._indexes.get(language)
+        if index is None:
+            return []
         docs = index.lexical.docs
         if not docs:
             return []

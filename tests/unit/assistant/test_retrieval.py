@@ -11,11 +11,19 @@ import pytest
 
 from functions.assistant import retrieval
 from functions.assistant.retrieval import HybridRetriever, default_embedder
+from functions.assistant.service import Language
 from functions.kb.articles import seed_articles
+from functions.kb.search import SearchIndex, build_index
 from functions.kb.service import Article
 
 NOW = datetime(2026, 5, 4, 10, tzinfo=UTC)
 SMALL = ("padron-alta", "multa-pago-reduccion", "recogida-muebles", "grua-deposito", "bibliotecas", "ibi")
+
+
+def indexed(articles: list[Article]) -> dict[Language, SearchIndex]:
+    """The knowledge base's indexes of what the assistant sees, as the wiring hands them over."""
+    languages: tuple[Language, ...] = ("es", "en")
+    return {lang: build_index(articles, language=lang, audience="assistant", at=NOW) for lang in languages}
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +34,11 @@ def articles() -> list[Article]:
 @pytest.fixture(scope="module")
 def hybrid(articles: list[Article]) -> HybridRetriever:
     """The real model over a handful of articles (the whole seed is the benchmark's job)."""
-    return HybridRetriever.build([a for a in articles if a.id in SMALL], at=NOW, embedder=default_embedder())
+    return HybridRetriever.build(indexed([a for a in articles if a.id in SMALL]), embedder=default_embedder())
 
 
 def test_bm25_alone_finds_articles_in_both_languages(articles: list[Article]) -> None:
-    lexical = HybridRetriever.build(articles, at=NOW, embedder=None)
+    lexical = HybridRetriever.build(indexed(articles), embedder=None)
     assert lexical.rank("quiero tirar un sofa viejo", "es")[0].article_id == "recogida-muebles"
     assert lexical.rank("my car was towed away", "en")[0].article_id == "grua-deposito"
     assert lexical.rank("xyzzy plugh", "es") == []
@@ -64,11 +72,40 @@ def test_each_text_is_embedded_once_per_process(articles: list[Article], hybrid:
     subset = [a for a in articles if a.id in ("vado-paso-vehiculos", "bicimad")]
     counting = Counting()
     retrieval._VECTORS.clear()
-    HybridRetriever.build(subset, at=NOW, embedder=counting)
-    HybridRetriever.build(subset, at=NOW, embedder=counting)  # rebuilt: nothing new to embed
+    HybridRetriever.build(indexed(subset), embedder=counting)
+    HybridRetriever.build(indexed(subset), embedder=counting)  # rebuilt: nothing new to embed
     assert counting.embedded == 4  # two articles, two languages, once
     retrieval._VECTORS.clear()
 
 
 def test_the_model_is_loaded_once() -> None:
     assert default_embedder() is default_embedder()
+
+
+def test_vectors_embedded_before_are_not_embedded_again(articles: list[Article]) -> None:
+    # GIVEN the vectors of two articles kept from an earlier process
+    subset = [a for a in articles if a.id in ("vado-paso-vehiculos", "bicimad")]
+    first = CountingEmbedder()
+    retrieval._VECTORS.clear()
+    HybridRetriever.build(indexed(subset), embedder=first)
+    kept = retrieval.cached_vectors()
+    retrieval._VECTORS.clear()
+    # WHEN a new process preloads them and builds the same indexes
+    retrieval.preload_vectors(kept)
+    second = CountingEmbedder()
+    HybridRetriever.build(indexed(subset), embedder=second)
+    # THEN nothing is embedded
+    assert (first.embedded, second.embedded) == (4, 0)
+    retrieval._VECTORS.clear()
+
+
+class CountingEmbedder:
+    def __init__(self) -> None:
+        self.embedded = 0
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        self.embedded += len(texts)
+        return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    def query(self, text: str) -> np.ndarray:
+        return np.ones(4, dtype=np.float32) / 2

@@ -93,3 +93,11 @@ class CaseSlaRaised(EventData):
     due_at: datetime | None = Field(None, description="when it breaches if nothing changes (warnings)")
     breached_at: datetime | None = None
     raised_at: datetime
+
+
+class CaseSlaWarning(CaseSlaRaised):
+    """``es.madrid.pic.case.sla.warning.v1``: a clock passed its warning share."""
+
+
+class CaseSlaBreached(CaseSlaRaised):
+    """``es.madrid.pic.case.sla.breached.v1``: a clock passed its target."""

@@ -90,8 +90,17 @@ INTERACTION_CHANNELS = (GESTOR_COLAS, LINEA_010, ASISTENTE_VIRTUAL, WHATSAPP, BU
 DOMAINS = {
     name: _domain(name)
     for name in (
-        "audit", "case", "citizen", "consent", "flags", "interaction", "notification", "payment", "position", "rgpd"
-    )  # fmt: skip
+        "audit",
+        "case",
+        "citizen",
+        "consent",
+        "flags",
+        "interaction",
+        "notification",
+        "payment",
+        "position",
+        "rgpd",
+    )
 }
 
 # Re-sends dead letters (local.deadletters, an operator's replay tool): any catalogued type, any source, as the
@@ -238,14 +247,14 @@ _SPECS = [
     ),
     EventSpec(
         type="es.madrid.pic.case.sla.warning.v1",
-        model_path="events.case.CaseSlaRaised",
+        model_path="events.case.CaseSlaWarning",
         producer="pic-case",
         source="/pic/case",
         description="An SLA clock of a case passed its warning share (business time, from the case's history).",
     ),
     EventSpec(
         type="es.madrid.pic.case.sla.breached.v1",
-        model_path="events.case.CaseSlaRaised",
+        model_path="events.case.CaseSlaBreached",
         producer="pic-case",
         source="/pic/case",
         description="An SLA clock of a case passed its target (business time, from the case's history).",

@@ -186,6 +186,8 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
         f"  Redsys (local)     POST {env['PIC_REDSYS_URL']}: its payment page; orders at {base}/dev/redsys/orders",
         "  notification release  its own process (python -m local.parts notification-release): sends what quiet"
         " hours deferred, when they end",
+        "  case SLA sweep     its own process (python -m local.parts case-sweep): raises cases' SLA warnings and"
+        " breaches",
         f"  this platform's addresses, for the local tools: {Path(env['PIC_DATA_DIR']) / PLATFORM_FILE}",
         "",
         "Try it (a citizen's token from the dev IdP, then their consents: 200):",

@@ -1,5 +1,5 @@
 """The platform's background parts, each in a process of its own as each is a Deployment of its own in the
-cluster: ``python -m local.parts broker|relay|notification-release`` (started by ``python -m local``).
+cluster: ``python -m local.parts broker|relay|notification-release|case-sweep`` (started by ``python -m local``).
 
 A part that dies is seen at once by ``/healthz`` (``local.lifeline``), and the supervisor stops the
 platform rather than run on without it (writes would be accepted and never published or delivered).
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from local.senders import TokenCache
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("broker", "relay", "notification-release")
+PARTS = ("broker", "relay", "notification-release", "case-sweep")
 
 
 def _data_dir() -> Path:
@@ -106,7 +106,14 @@ def run_release(stop: threading.Event) -> None:
     run_forever(stop, every=2.0)
 
 
-RUNNERS = {"broker": run_broker, "relay": run_relay, "notification-release": run_release}
+def run_case_sweep(stop: threading.Event) -> None:
+    """Raises the SLA warnings and breaches of cases as their clocks pass them (``pic-case-sweep``)."""
+    from functions.case.sweep import run_forever
+
+    run_forever(stop, every=float(os.environ.get("PIC_CASE_SWEEP_SECONDS", "2")))
+
+
+RUNNERS = {"broker": run_broker, "relay": run_relay, "notification-release": run_release, "case-sweep": run_case_sweep}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,9 +30,9 @@ class _Data(BaseModel):
 class SlaPolicy(_Data):
     """Business-hour targets; a measure left out is not measured for this policy."""
 
-    first_response_minutes: int | None = Field(None, gt=0, le=60 * 24 * 365)
-    next_response_minutes: int | None = Field(None, gt=0, le=60 * 24 * 365)
-    resolution_minutes: int | None = Field(None, gt=0, le=60 * 24 * 365)
+    first_response_minutes: float | None = Field(None, gt=0, le=60 * 24 * 365, description="decimals allowed")
+    next_response_minutes: float | None = Field(None, gt=0, le=60 * 24 * 365)
+    resolution_minutes: float | None = Field(None, gt=0, le=60 * 24 * 365)
     warn_at: float = Field(0.8, gt=0, lt=1)
 
     @model_validator(mode="after")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from events.case import CaseRequested, CaseSlaRaised, CaseUpdated, TranscriptLine
+from events.case import CaseRequested, CaseSlaBreached, CaseSlaRaised, CaseSlaWarning, CaseUpdated, TranscriptLine
 from functions.case.config import AreaConfig
 from functions.case.sla import STOP_STATES, Clock, Happened, clock
 from functions.core.assignment import Agent, Work
@@ -443,7 +443,8 @@ def next_check(case: Case, found: list[Clock], config: AreaConfig, now: datetime
 
 
 def sla_raised(case: Case, clock_: Clock, now: datetime) -> CaseSlaRaised:
-    return CaseSlaRaised(
+    model = CaseSlaWarning if clock_.status == "warning" else CaseSlaBreached
+    return model(
         case_id=case.id,
         area=case.area,
         category=case.category,

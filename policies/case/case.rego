@@ -39,6 +39,8 @@ window_days := data.case.windows.rating_days if input.action == "rate"
 
 window_days := data.case.windows.reopen_days if input.action in {"add", "reopen"}
 
+default reasons := ["No action (add, reopen, rate) or case state given: nothing is allowed."]
+
 reasons := [sprintf("%s is allowed (%s)", [input.action, data.case.windows.source])] if allow
 
 reasons := [sprintf("The case was merged into another: %s goes to that one.", [input.action])] if {

@@ -43,7 +43,8 @@ def test_healthz_is_ready_with_every_part_up(platform: Platform) -> None:
     body = response.json()
     assert body["status"] == "ready"
     assert set(body["parts"]) == {
-        "functions", "policies", "supervisor", "gateway", "dynamodb", "broker", "relay", "notification-release"
+        "functions", "policies", "supervisor", "gateway", "dynamodb", "broker", "relay", "notification-release",
+        "case-sweep",
     }  # fmt: skip
     assert all(body["parts"].values()), body
 

@@ -12,7 +12,7 @@ from events.case import CaseRequested
 from events.rgpd import RgpdRequestOpened
 from functions.case import handlers, service
 from functions.case.handlers import CasePorts
-from functions.case.service import Actor, AgentState
+from functions.case.service import Actor
 from functions.core.errors import LostRaceError
 from functions.core.policy import EmbeddedPolicy
 from tests.unit.case.fakes import FakeCaseStore
@@ -170,8 +170,11 @@ def test_closing_asks_the_citizen_to_rate_through_notifications(ports: CasePorts
     types = [t for t, _ in events_in(closed.unit)]
     assert "es.madrid.pic.notification.requested.v1" in types
     request_ = dict(events_in(closed.unit))["es.madrid.pic.notification.requested.v1"]
-    assert request_["template"] == "pic-case-csat" and request_["recipient"] == {"citizen_id": "c-123",
-                                                                                 "email": None, "phone": None}
+    assert request_["template"] == "pic-case-csat" and request_["recipient"] == {
+        "citizen_id": "c-123",
+        "email": None,
+        "phone": None,
+    }
     store.commit(closed.unit)
     window = handlers.window_check(store.cases[case.id], "rate", ports)
     rated = service.rate(store.cases[case.id], CITIZEN, 5, "Muy bien", window, MONDAY)
@@ -253,11 +256,11 @@ def test_rights_export_every_case_and_erase_only_ratings(ports: CasePorts, store
     opened_at = MONDAY
     export = RgpdRequestOpened(request_id="rgpd-1", citizen_id="c-123", right="access", opened_at=opened_at,
                                due_at=opened_at)  # fmt: skip
-    (kind, answer), = events_in(handlers.answer_rights(export, ports, None))
+    ((_, answer),) = events_in(handlers.answer_rights(export, ports, None))
     assert answer["export"]["cases"][0]["rating"] == 2
     erase = export.model_copy(update={"right": "erasure"})
     uow = handlers.answer_rights(erase, ports, None)
-    (_, answered), = events_in(uow)
+    ((_, answered),) = events_in(uow)
     assert {a["result"] for a in answered["actions"]} >= {"erased", "kept"}
     store.commit(uow)
     assert store.cases[case.id].rating is None and "lento" not in str(store.cases[case.id].history)

@@ -252,6 +252,26 @@ module "role_pic_interaction_relay" {
   kms_key_arns = [module.kms.key_arn]
 }
 
+module "role_pic_case_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-case-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-case-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
 module "role_pic_payment_relay" {
   source = "../../modules/function-iam-role"
 
@@ -543,6 +563,109 @@ module "role_pic_interaction_events" {
       sid       = "IdempotencyReadWrite"
       table_arn = module.table_idempotency.table_arn
       actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# ---- cases (CASE) ----
+
+# functions/case/main.py case_http: reads cases, configurations, agents and rosters (GetItem, BatchGetItem), a
+# person's cases (Query on by-citizen), a queue's head (by-queue) and an agent's cases (by-assignee); writes a case,
+# the agents' loads and presence and the rosters (PutItem, UpdateItem), a configuration's version, with the
+# case.updated / notification.requested outbox rows and Idempotency-Key records, in one TransactWriteItems;
+# appends access records (access log PutItem).
+module "role_pic_case" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-case"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-case"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid           = "CaseReadWrite"
+      table_arn     = module.table_case.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"], "by-queue" = ["dynamodb:Query"], "by-assignee" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/case/main.py case_events: opens cases from case.requested (the same reads and writes as the HTTP
+# side's opening); answers RGPD requests: a person's cases (Query on by-citizen), their ratings erased (PutItem)
+# with the rgpd.domain.answered outbox row.
+module "role_pic_case_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-case-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-case-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "CaseReadWrite"
+      table_arn     = module.table_case.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/case/sweep.py (Deployment pic-case-sweep): the cases due a look (Query on by-sla), each read and
+# written back under its version with its case.sla.* outbox rows (GetItem, PutItem), the agents it frees or pushes
+# to on an escalation (GetItem, BatchGetItem, PutItem, UpdateItem).
+module "role_pic_case_sweep" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-case-sweep"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-case-sweep"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "CaseSweep"
+      table_arn     = module.table_case.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      index_actions = { "by-sla" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
     },
   ]
   kms_key_arns = [module.kms.key_arn]

@@ -143,6 +143,42 @@ module "table_interaction" {
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
 
+# ---- cases (CASE) ----
+
+# functions/case/storage.py CaseItem: one item per case ("case-<hash>", its whole history as JSON, written whole
+# under its version), the areas' configurations ("config#<area>", each version also as "config#<area>#v<N>"),
+# agents' presence and load ("agent#<id>") and the rosters of the queues ("roster#<queue>"). No TTL: a case is an
+# administrative file, kept as policies/rgpd/retention says (domain case). Sparse indexes: by-citizen (a person's
+# cases, RGPD export), by-queue (a queue's backlog in order while cases wait unassigned), by-assignee (an agent's
+# cases), by-sla (what the SLA sweep looks at next, spread over 8 shards).
+module "table_case" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}case"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+    { name = "citizen_id", type = "S" },
+    { name = "opened_at", type = "S" },
+    { name = "waiting_queue", type = "S" },
+    { name = "queue_rank", type = "S" },
+    { name = "assignee", type = "S" },
+    { name = "sla_shard", type = "S" },
+    { name = "sla_next_at", type = "S" },
+  ]
+  global_secondary_indexes = [
+    { name = "by-citizen", hash_key = "citizen_id", range_key = "opened_at", projection_type = "ALL" },
+    { name = "by-queue", hash_key = "waiting_queue", range_key = "queue_rank", projection_type = "ALL" },
+    { name = "by-assignee", hash_key = "assignee", range_key = "opened_at", projection_type = "ALL" },
+    { name = "by-sla", hash_key = "sla_shard", range_key = "sla_next_at", projection_type = "ALL" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
 # ---- fines and taxes (PAY) ----
 
 # functions/payment/storage.py DebtItem: one item per fine or tax receipt an area system issued ("fine-<id>",

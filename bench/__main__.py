@@ -2,7 +2,7 @@
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
-``flags``, ``payment``, ``payments``, ``web``, ``assistant``) and replaces only their sections of
+``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``) and replaces only their sections of
 ``docs/benchmarks.md``."""
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import notifications as notify  # NOT
 from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
+from bench import routing as routing_bench  # routing, assignment and SLA clocks (CASE, CCAAS)
 from bench.stats import Figure, machine, record_section, recorded, table
 from local.harness import Platform, free_port, start_platform
 from local.manifests import load
@@ -206,6 +207,8 @@ def run_parts(parts: list[str]) -> int:
         payment_bench.main([])
     if "assistant" in parts:
         assistant_bench.main([])
+    if "routing" in parts:
+        routing_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -236,7 +239,10 @@ def run_parts(parts: list[str]) -> int:
     return 0
 
 
-PARTS = ("cpu", "policy", "latency", "coldstart", "store-calls", "flags", "payment", "payments", "web", "assistant")
+PARTS = (
+    *("cpu", "policy", "latency", "coldstart", "store-calls", "flags", "payment", "payments", "web", "assistant"),
+    "routing",
+)
 OWN_SECTIONS = (
     "payments end to end",
     "policies on the deployed path",
@@ -262,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     payment_bench.main([])  # its own section of the report
     print("… the assistant's answers in process", file=sys.stderr, flush=True)
     assistant_bench.main([])  # its own section of the report
+    print("… routing decisions, fairness and SLA clocks in process", file=sys.stderr, flush=True)
+    routing_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

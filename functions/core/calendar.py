@@ -27,7 +27,7 @@ from functions.core.clock import MADRID
 _DATA = Path(__file__).parent / "data" / "madrid_calendar.json"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_DAYS = 3660  # ten years: a calendar with no open hour in that span is refused, never looped over forever
-BLOCK = 366  # days added to a calendar's running sums at a time
+GROWTH = 92  # the fewest days a calendar's running sums grow by (they double as they are asked further)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
@@ -66,7 +66,9 @@ class BusinessCalendar:
     holidays_open: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_cache", _Days(self))  # not a field: no part of equality, hashing or the repr
+        # not a field (no part of equality, hashing or the repr), and shared by equal calendars: a calendar built
+        # again for each question (from an area's configuration) finds the sums the first one built
+        object.__setattr__(self, "_cache", _shared_days(self.hours, self.holidays_open))
 
     @property
     def _days(self) -> _Days:
@@ -88,9 +90,7 @@ class BusinessCalendar:
 
     def open_on(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's opening intervals as aware instants (none on a holiday, unless the service keeps them open)."""
-        if not self.holidays_open and holiday(day) is not None:
-            return []
-        return [(_at(day, start), _at(day, end)) for start, end in self.hours[day.weekday()]]
+        return _open_on(self.hours, self.holidays_open, day)
 
     def is_open(self, at: datetime) -> bool:
         return any(start <= at < end for start, end in self.open_on(at.astimezone(MADRID).date()))
@@ -128,14 +128,15 @@ class BusinessCalendar:
 
 
 class _Days:
-    """A calendar's open intervals per local day, in whole microseconds since the epoch (exact: no rounding), and
-    the open time before each day (a running sum), built on first use and grown a year at a time as later or
-    earlier days are asked. The business time between two instants is then a difference of two sums and a due
-    time a search in them, instead of every day between them rebuilt as aware datetimes (an SLA sweep asks this
-    millions of times). Growing replaces the state whole, so a thread reading meanwhile sees a consistent one."""
+    """A calendar's open intervals per local day, in whole microseconds since the epoch (exact: no rounding), and the
+    open time before each day (a running sum), built on first use around the days asked and grown (doubling) as
+    later or earlier days are asked. The business time between two instants is then a difference of two sums and
+    a due time a search in them, instead of every day between them rebuilt as aware datetimes (an SLA sweep asks
+    this millions of times). Growing replaces the state whole, so a thread reading meanwhile sees a consistent
+    one."""
 
-    def __init__(self, calendar: BusinessCalendar) -> None:
-        self._calendar = calendar
+    def __init__(self, hours: tuple[tuple[Interval, ...], ...], holidays_open: bool) -> None:
+        self._hours, self._holidays_open = hours, holidays_open
         self._state = _Sums(0, (), (0,))
 
     def covering(self, first: int, last: int) -> _Sums:
@@ -144,14 +145,23 @@ class _Days:
         if state.first <= first and last < state.end:
             return state
         if not state.intervals:
-            state = _Sums.of(first, _Sums.days(self._calendar, first, max(last + 1, first + BLOCK)))
+            state = _Sums.of(first, self._days(first, last + 1 + GROWTH))
         else:
-            lo = state.first if first >= state.first else min(first, state.first - BLOCK)
-            hi = state.end if last < state.end else max(last + 1, state.end + BLOCK)
-            earlier = _Sums.days(self._calendar, lo, state.first)
-            state = _Sums.of(lo, earlier + state.intervals + _Sums.days(self._calendar, state.end, hi))
+            growth = max(GROWTH, len(state.intervals))
+            lo = state.first if first >= state.first else min(first, state.first - growth)
+            hi = state.end if last < state.end else max(last + 1, state.end + growth)
+            earlier = self._days(lo, state.first)
+            state = _Sums.of(lo, earlier + state.intervals + self._days(state.end, hi))
         self._state = state
         return state
+
+    def _days(self, first: int, end: int) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """The open intervals of the days ``first`` to ``end`` (excluded), in µs; an interval that closes before
+        it opens (written inside the hour the clocks skip) is empty."""
+        return tuple(
+            tuple((_us(lo), max(_us(lo), _us(hi))) for lo, hi in _open_on(self._hours, self._holidays_open, day))
+            for day in map(date.fromordinal, range(first, end))
+        )
 
     def day_reaching(self, ordinal: int, at: int, seconds: float) -> tuple[int, _Sums, int] | None:
         """The first day from ``ordinal`` (the day of the instant ``at``) by whose end ``seconds`` of open time
@@ -167,7 +177,7 @@ class _Days:
                 return (day, sums, base) if day < limit else None
             if sums.end >= limit:
                 return None
-            last = min(limit - 1, sums.end + BLOCK)
+            last = min(limit - 1, sums.end)
 
 
 @dataclass(frozen=True)
@@ -179,17 +189,6 @@ class _Sums:
     @property
     def end(self) -> int:
         return self.first + len(self.intervals)
-
-    @staticmethod
-    def days(calendar: BusinessCalendar, first: int, end: int) -> tuple[tuple[tuple[int, int], ...], ...]:
-        """The open intervals of the days ``first`` to ``end`` (excluded), in µs."""
-        return tuple(_Sums.day(calendar, date.fromordinal(day)) for day in range(first, end))
-
-    @staticmethod
-    def day(calendar: BusinessCalendar, day: date) -> tuple[tuple[int, int], ...]:
-        """A day's open intervals in µs (one that closes before it opens, inside the hour the clocks skip, is
-        empty)."""
-        return tuple((_us(lo), max(_us(lo), _us(hi))) for lo, hi in calendar.open_on(day))
 
     @classmethod
     def of(cls, first: int, intervals: tuple[tuple[tuple[int, int], ...], ...]) -> _Sums:
@@ -218,6 +217,20 @@ class _Sums:
         else:
             index = bisect_right(self.sums, base, start)
         return self.first + index - 1 if index < len(self.sums) else None
+
+
+@lru_cache(maxsize=256)
+def _shared_days(hours: tuple[tuple[Interval, ...], ...], holidays_open: bool) -> _Days:
+    """One set of running sums per distinct calendar in a process."""
+    return _Days(hours, holidays_open)
+
+
+def _open_on(
+    hours: tuple[tuple[Interval, ...], ...], holidays_open: bool, day: date
+) -> list[tuple[datetime, datetime]]:
+    if not holidays_open and holiday(day) is not None:
+        return []
+    return [(_at(day, start), _at(day, end)) for start, end in hours[day.weekday()]]
 
 
 def _us(at: datetime) -> int:

@@ -177,3 +177,11 @@ def test_a_calendar_with_too_little_open_time_is_refused_and_early_days_are_coun
     assert OFFICE.business_seconds(at(2001, 3, 12, 9), at(2026, 3, 12, 11)) == counted_seconds(
         OFFICE, at(2001, 3, 12, 9), at(2026, 3, 12, 11)
     )
+
+
+def test_a_calendar_built_again_from_the_same_hours_shares_the_sums_the_first_built() -> None:
+    # an area's configuration builds its calendar for each question: the sums are built once per process
+    again = BusinessCalendar.from_hours({day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")})
+    assert again == OFFICE and again._days is OFFICE._days  # the cache is the point
+    assert again.business_seconds(at(2026, 3, 13, 16), at(2026, 3, 16, 10)) == 2 * HOUR
+    assert BusinessCalendar.from_hours({"mon": ["09:00-17:00"]})._days is not OFFICE._days

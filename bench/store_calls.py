@@ -821,10 +821,51 @@ def scenario(m: Meter) -> None:
 
     release(datetime.fromisoformat(view["deliver_after"]) + timedelta(minutes=1))
     m.deliver_pending()
+    cases(m, citizen, me)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
     )
+
+
+def cases(m: Meter, citizen: str, me: dict[str, str]) -> None:
+    """CASE: an agent comes online; a case opened by the citizen (pushed to them) and one by the assistant's
+    hand-over (an event); the agent replies, waits on the citizen, who adds information; escalation, merge, link;
+    the level-2 agent pulls, resolves, closes; the citizen rates and reopens; the areas' configuration."""
+    ana = m.token("ag-sc-ana", role="agent", level=1, area="linea-madrid")
+    hugo = m.token("ag-sc-hugo", role="agent", level=2, area="hacienda")
+    admin = m.token("adm-sc", role="admin")
+    me_rule, case_rule = "/v1/agents/me", "/v1/cases/<case_id>"
+    m.request("case", "PUT", me_rule, me_rule, ana, {"presence": "online", "capacity": 5, "queues": ["hacienda-l1"]})
+    m.request("case", "PUT", me_rule, me_rule, hugo, {"presence": "online", "capacity": 0, "queues": ["hacienda-l2"]})
+    body = {"citizen_id": citizen, "area": "hacienda", "category": "recibo-ibi", "channel": "web",
+            "subject": "No me ha llegado el recibo del IBI"}  # fmt: skip
+    case = m.request("case", "POST", "/v1/cases", "/v1/cases", me, body)
+    m.send("es.madrid.pic.case.requested.v1", {**body, "channel": "assistant", "request_id": "conv-sc-1"},
+           "/legacy/asistente-virtual")  # fmt: skip
+    listed = m.request("case", "GET", f"/v1/citizens/{citizen}/cases", "/v1/citizens/<citizen_id>/cases", me)
+    other = next(c for c in listed["cases"] if c["id"] != case["id"])
+    url = f"/v1/cases/{case['id']}"
+    m.request("case", "GET", url, case_rule, ana)
+    m.request("case", "GET", "/v1/agents/me/queue", "/v1/agents/me/queue", ana)
+    m.request("case", "POST", f"{url}/messages", f"{case_rule}/messages", ana, {"text": "¿Referencia catastral?"})
+    m.request("case", "POST", f"{url}/state", f"{case_rule}/state", ana, {"state": "waiting-on-citizen"})
+    m.request("case", "POST", f"{url}/messages", f"{case_rule}/messages", me, {"text": "9872023VH5797S0001WX"})
+    m.request("case", "POST", f"/v1/cases/{other['id']}/links", f"{case_rule}/links", ana,
+              {"case_id": case["id"], "kind": "related"})  # fmt: skip
+    m.request("case", "POST", f"/v1/cases/{other['id']}/merge", f"{case_rule}/merge", ana,
+              {"into": case["id"], "reason": "duplicado"})  # fmt: skip
+    m.request("case", "POST", f"{url}/escalation", f"{case_rule}/escalation", ana, {"level": 2, "reason": "titular"})
+    m.request("case", "PUT", me_rule, me_rule, hugo, {"presence": "online", "capacity": 5, "queues": ["hacienda-l2"]})
+    m.request("case", "POST", "/v1/agents/me/next", "/v1/agents/me/next", hugo)
+    m.request("case", "POST", f"{url}/state", f"{case_rule}/state", hugo, {"state": "resolved", "reason": "Reenviado"})
+    m.request("case", "POST", f"{url}/state", f"{case_rule}/state", hugo, {"state": "closed"})
+    m.request("case", "POST", f"{url}/rating", f"{case_rule}/rating", me, {"score": 5, "comment": "Bien"})
+    m.request("case", "POST", f"{url}/reopen", f"{case_rule}/reopen", me, {"reason": "Sigue sin llegar"})
+    config_rule = "/v1/case-areas/<area>/config"
+    config = m.request("case", "GET", "/v1/case-areas/hacienda/config", config_rule, admin)
+    proposed = {k: v for k, v in config.items() if k not in ("area", "version")}
+    m.request("case", "PUT", "/v1/case-areas/hacienda/config", config_rule, admin, proposed)
 
 
 def uncovered(m: Meter) -> list[str]:

@@ -175,7 +175,7 @@ def _ask_rating(uow: UnitOfWork, case: Case, traceparent: str | None, now: datet
         {
             "template": CSAT_TEMPLATE,
             "recipient": {"citizen_id": case.citizen_id},
-            "personalisation": {"reference": case.reference, "subject": case.subject, "case_id": case.id},
+            "personalisation": {"reference": case.reference, "subject": case.subject},
             "reference": case.id,
         }
     )

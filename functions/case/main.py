@@ -95,7 +95,7 @@ def case_summary(view: dict[str, Any]) -> dict[str, Any]:
 def get_citizen_cases(ctx: RequestContext, citizen_id: str) -> Reply:
     """The person's cases, newest first: what, where and in which state."""
     cases = handlers.citizen_cases(citizen_id, ports())
-    return Reply(200, {"citizen_id": citizen_id, "cases": [service.summary_item(c) for c in cases]})
+    return Reply(200, {"citizen_id": citizen_id, "cases": [service.summary_item(c) for c in cases], "view": "summary"})
 
 
 def cases_summary(body: dict[str, Any]) -> dict[str, Any]:

@@ -132,6 +132,8 @@ def test_a_case_is_worked_paused_escalated_resolved_and_rated(platform: Platform
     # THEN the citizen is asked to rate it through notifications (their consent decides), and rates it once
     requested = wait_for_events(platform, "es.madrid.pic.notification.requested.v1", citizen_id)
     assert requested[0]["data"]["template"] == "pic-case-csat"
+    platform.settle(case["reference"])  # and notifications took it (no dead letter: it fits the template)
+    assert not [d for d in platform.deadletters() if case["reference"] in str(d)]
     rated = post(platform, f"{url}/rating", {"score": 5, "comment": "Rápido y claro"}, platform.as_(citizen_id))
     assert rated.status_code == 201 and rated.json()["rating"] == 5
     assert_problem(post(platform, f"{url}/rating", {"score": 1}, platform.as_(citizen_id)), 409, "already-rated")
@@ -142,15 +144,9 @@ def test_a_case_is_worked_paused_escalated_resolved_and_rated(platform: Platform
 
 
 def test_a_breached_clock_raises_its_event_once(platform: Platform) -> None:
-    area = f"pruebas-{uuid.uuid4().hex[:6]}"
+    area = new_area(platform, first_response_minutes=0.05)
     admin = platform.as_("root", role="admin")
-    config = {"office_hours": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
-              "open_on_holidays": True,
-              "sla_policies": {"relampago": {"first_response_minutes": 0.05, "resolution_minutes": 600}},
-              "categories": {"consulta": {"title": {"es": "Consulta", "en": "Question"}, "level": 1,
-                                          "sla": "relampago"}}}  # fmt: skip
-    put = platform.http.put(platform.url(f"/v1/case-areas/{area}/config"), json=config, headers=admin, timeout=15)
-    assert put.status_code == 200 and put.json()["version"] == 1, put.text
+    config = platform.http.get(platform.url(f"/v1/case-areas/{area}/config"), headers=admin).json()
     case = open_case(platform, new_citizen(), area=area, category="consulta")
 
     # THEN the sweep raises the first response's breach (3 s of business time on an always-open calendar)
@@ -190,15 +186,30 @@ def test_bad_input_and_other_people_are_refused(platform: Platform) -> None:
                         agent(platform, "ana", 1, "linea-madrid")), 422, "case-link")  # fmt: skip
 
 
+def new_area(platform: Platform, first_response_minutes: float = 480) -> str:
+    """An area of its own (its queues hold only this test's cases), as an administrator configures one."""
+    area = f"pruebas-{uuid.uuid4().hex[:6]}"
+    config = {"office_hours": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+              "open_on_holidays": True,
+              "sla_policies": {"prueba": {"first_response_minutes": first_response_minutes,
+                                          "resolution_minutes": 600}},
+              "categories": {"consulta": {"title": {"es": "Consulta", "en": "Question"}, "level": 1,
+                                          "sla": "prueba"}}}  # fmt: skip
+    admin = platform.as_("root", role="admin")
+    put = platform.http.put(platform.url(f"/v1/case-areas/{area}/config"), json=config, headers=admin, timeout=15)
+    assert put.status_code == 200 and put.json()["version"] == 1, put.text
+    return area
+
+
 def test_two_agents_asking_for_the_next_case_at_once_never_share_it(platform: Platform) -> None:
-    # GIVEN two cases waiting in a queue nobody serves yet (Movilidad's level 1)
-    citizen_id = new_citizen()
-    opened = {open_case(platform, citizen_id, area="movilidad", category="multa-trafico", subject=f"Multa {i}")["id"]
+    # GIVEN two cases waiting in a queue nobody serves yet
+    citizen_id, area = new_citizen(), new_area(platform)
+    opened = {open_case(platform, citizen_id, area=area, category="consulta", subject=f"Consulta {i}")["id"]
               for i in range(2)}  # fmt: skip
     # AND four agents who then come online for it
     agents = [agent(platform, f"a-{uuid.uuid4().hex[:6]}", 1, "linea-madrid") for _ in range(4)]
     for headers in agents:
-        go_online(platform, headers, "movilidad-l1", capacity=3)
+        go_online(platform, headers, f"{area}-l1", capacity=3)
 
     # WHEN the four ask for the next case at the same moment
     with ThreadPoolExecutor(4) as pool:

@@ -103,6 +103,15 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "apps.write": {"citizen": ON_A_CITIZEN},
     "flags.change": {"platform": {"admin"}},
     "flags.history": {"platform": {"admin"}},
+    "case.open": {"citizen": ON_A_CITIZEN | {"system"}},  # a channel's system (the assistant, 010) opens them too
+    "case.read": {"citizen": ON_A_CITIZEN},
+    "case.message": {"citizen": ON_A_CITIZEN},
+    "case.work": {"citizen": AGENTS},
+    "case.reopen": {"citizen": ON_A_CITIZEN},
+    "case.rate": {"citizen": SELF},
+    "case.desk": {"platform": STAFF},
+    "case.config.read": {"platform": STAFF | {"admin"}},
+    "case.config.write": {"platform": {"admin"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -218,7 +227,10 @@ def world(platform: Platform) -> World:
         timeout=90,
         what="the access request to complete",
     )
+    case = _ok(platform.http.post(url("/v1/cases"), json=_case(citizen), headers=me))  # level 2: agent-1 sees a summary
     params = {
+        "case_id": case["id"],
+        "area": "hacienda",
         "citizen_id": citizen,
         "purpose": "personalisation",
         "subscription_id": sub["id"],
@@ -247,6 +259,11 @@ def _interaction(citizen: str) -> dict[str, Any]:
         "topic": "Duda sobre el padrón",
         "started_at": datetime.now(UTC).isoformat(),
     }
+
+
+def _case(citizen: str) -> dict[str, Any]:
+    return {"citizen_id": citizen, "area": "hacienda", "category": "fraccionamiento", "channel": "web",
+            "subject": "Fraccionar el IBI de 2026"}  # fmt: skip
 
 
 def _fine(citizen: str, fine_id: str) -> dict[str, Any]:
@@ -287,6 +304,8 @@ def _body(route: Route, world: World) -> Any:
     enough to tell a refusal (403, decided before the body is read) from a caller let through (422 or 2xx)."""
     if route.rule == "/v1/interactions" and route.method == "POST":
         return _interaction(world.citizen)
+    if route.rule == "/v1/cases" and route.method == "POST":
+        return _case(world.citizen)
     if route.rule == "/v1/payments" and route.method == "POST":  # the citizen's fine, already being paid: 409
         return _payment(world.params["debt_id"])
     return {} if route.method in ("POST", "PUT") else None

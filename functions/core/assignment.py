@@ -157,9 +157,10 @@ class AgentPool:
         """Add an agent, or replace it (presence, load, skills, capacity changed)."""
         self._agents[agent.id] = agent
         self._version[agent.id] = self._version.get(agent.id, 0) + 1
-        for bucket, sub, rank in self._entries(agent):
-            heapq.heappush(self._heaps.setdefault(bucket, {}).setdefault(sub, []), rank)
-            self._size += 1
+        for rank, heaps in self._entries(agent):
+            for heap in heaps:
+                heapq.heappush(heap, rank)
+            self._size += len(heaps)
         if self._size > 4 * self._live + 4096:
             self._rebuild()
 
@@ -196,28 +197,42 @@ class AgentPool:
             self._size -= 1
         return heap[0] if heap else None
 
-    def _entries(self, agent: Agent) -> Iterator[tuple[_Bucket, tuple[int, int], _Rank]]:
-        """Where an agent is indexed now: every bucket it matches, on each channel it has a free place on."""
+    def _entries(self, agent: Agent) -> Iterator[tuple[_Rank, list[list[_Rank]]]]:
+        """Where an agent is indexed now: on each channel it has a free place on, its rank there and the heaps of
+        every bucket it matches."""
         if agent.presence != "online":
             return
         version, total = self._version[agent.id], sum(agent.load.values())
-        skills: list[tuple[str | None, int]] = [(None, 0), *agent.skills.items()]
         for channel in {*agent.capacity, *agent.load}:
-            if agent.free(channel) <= 0:
-                continue
-            rank = (agent.occupation(channel), total, agent.id, version)
-            for scope in (None, *agent.areas):
-                for skill, proficiency in skills:
-                    yield (channel, scope, skill), (agent.level, proficiency), rank
+            if agent.free(channel) > 0:
+                yield (agent.occupation(channel), total, agent.id, version), self._heaps_of(agent, channel)
+
+    def _heaps_of(self, agent: Agent, channel: str) -> list[list[_Rank]]:
+        """The heaps an agent belongs in on a channel, kept while its level, areas and skills are the same objects
+        (a change of load or presence keeps them: ``replace`` passes them on), so a load change only pushes."""
+        kept = self._memberships.get((agent.id, channel))
+        if kept is not None and kept[0] == agent.level and kept[1] is agent.areas and kept[2] is agent.skills:
+            return kept[3]
+        skills: list[tuple[str | None, int]] = [(None, 0), *agent.skills.items()]
+        heaps = [
+            self._heaps.setdefault((channel, scope, skill), {}).setdefault((agent.level, proficiency), [])
+            for scope in (None, *agent.areas)
+            for skill, proficiency in skills
+        ]
+        self._memberships[agent.id, channel] = (agent.level, agent.areas, agent.skills, heaps)
+        return heaps
 
     def _rebuild(self) -> None:
         self._version: dict[str, int] = getattr(self, "_version", {a: 0 for a in self._agents})
         self._heaps: dict[_Bucket, dict[tuple[int, int], list[_Rank]]] = {}
+        self._memberships: dict[tuple[str, str], tuple[int, frozenset[str], Mapping[str, int], list[list[_Rank]]]]
+        self._memberships = {}
         self._size = 0
         for agent in self._agents.values():
-            for bucket, sub, rank in self._entries(agent):
-                self._heaps.setdefault(bucket, {}).setdefault(sub, []).append(rank)
-                self._size += 1
+            for rank, heaps in self._entries(agent):
+                for heap in heaps:
+                    heap.append(rank)
+                self._size += len(heaps)
         for subs in self._heaps.values():
             for heap in subs.values():
                 heapq.heapify(heap)

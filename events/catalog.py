@@ -244,6 +244,7 @@ _SPECS = [
         producer="pic-case",
         source="/pic/case",
         description="A case was opened or changed: what the citizen may see of it (state, level, links).",
+        consumers=["pic-position-events"],  # the person's cases section of the global position
     ),
     EventSpec(
         type="es.madrid.pic.case.sla.warning.v1",

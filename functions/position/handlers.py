@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from events.case import CaseUpdated
 from events.citizen import CitizenUpdated
 from events.consent import ConsentChanged
 from events.interaction import InteractionLogged
@@ -137,6 +138,12 @@ def project_paid(data: FinePaid | TaxReceiptPaid, ports: PositionPorts) -> UnitO
     if _erased_before(data.citizen_id, data.paid_at, "payment", ports.store):
         return UnitOfWork()
     return _stage_own_fact(data.citizen_id, service.paid_item(data), ports.store)
+
+
+def project_case(data: CaseUpdated, ports: PositionPorts) -> UnitOfWork:
+    """A case opened or changed (CASE), shown in the person's cases section with its state and links. A case is
+    an administrative file its domain keeps through an erasure, so its later changes are shown again."""
+    return _stage_own_fact(data.citizen_id, service.case_item(data), ports.store)
 
 
 def _stage_own_fact(citizen_id: str, item: service.Item, store: PositionStore) -> UnitOfWork:

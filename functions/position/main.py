@@ -22,6 +22,7 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 from pydantic import BaseModel
 
+from events.case import CaseUpdated
 from events.citizen import CitizenUpdated
 from events.consent import ConsentChanged
 from events.interaction import InteractionLogged
@@ -133,6 +134,12 @@ def on_debt_paid(ctx: EventContext, data: Any) -> UnitOfWork:
     return handlers.project_paid(data, ports())
 
 
+def on_case_updated(ctx: EventContext, data: Any) -> UnitOfWork:
+    """A case opened or changed (CASE): the citizen sees it, its state and its links."""
+    assert isinstance(data, CaseUpdated)
+    return handlers.project_case(data, ports())
+
+
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, RgpdRequestOpened)
     return handlers.answer_rights(data, ports(), ctx.traceparent)
@@ -157,6 +164,7 @@ event_api = EventFunction(
         "es.madrid.pic.interaction.logged.v1": on_interaction_logged,
         "es.madrid.pic.fine.paid.v1": on_debt_paid,
         "es.madrid.pic.tax.receipt.paid.v1": on_debt_paid,
+        "es.madrid.pic.case.updated.v1": on_case_updated,
         "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
         "es.madrid.pic.rgpd.flags.changed.v1": on_rgpd_flags_changed,
         "es.madrid.pic.rgpd.request.completed.v1": on_rgpd_request_completed,

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from events.case import CaseUpdated
 from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged
 from events.interaction import InteractionLogged
 from events.payment import FinePaid, TaxReceiptPaid
@@ -43,6 +44,9 @@ SECTIONS: tuple[str, ...] = (
 CONSENT_SOURCE = "/pic/consent"
 CONSENT_AREA = "atencion-ciudadania"
 INTERACTION_SOURCE = "/pic/interaction"
+CASE_SOURCE = "/pic/case"
+# Servicios Sociales' cases hold data of RGPD art. 9 (health, social situation): the person and the area only
+SPECIAL_CATEGORY_AREAS = frozenset({"servicios-sociales"})
 PAYMENT_SOURCE = "/pic/payment"
 PAYMENT_AREA = "hacienda"
 View = Literal["full", "detail", "summary", "hidden"]
@@ -267,6 +271,37 @@ def interaction_item(logged: InteractionLogged) -> Item:
         area=i.area,
         special_category=False,
         as_of=logged.recorded_at,
+        removed=False,
+        body=body,
+        digest=digest(body),
+    )
+
+
+def case_item(case: CaseUpdated) -> Item:
+    """A case (CASE) in the person's cases section: its reference, state, level and the links the citizen sees
+    (merged into, parent, children, related). The latest ``updated_at`` wins."""
+    links = {"merged_into": case.merged_into, "parent_id": case.parent_id,
+             "children": ",".join(case.children) or None, "related": ",".join(case.related) or None}  # fmt: skip
+    body = {
+        "item_id": case.case_id,
+        "status": case.state,
+        "title": case.subject,
+        "amount_eur": None,
+        "due_date": None,
+        "starts_at": None,
+        "valid_until": None,
+        "reference": case.reference,
+        "attributes": {"level": str(case.level), "category": case.category, "channel": case.channel,
+                       "opened_at": case.opened_at.isoformat()}
+        | {k: v for k, v in links.items() if v},
+    }  # fmt: skip
+    return Item(
+        section="cases",
+        key=f"{CASE_SOURCE}#{case.case_id}",
+        source=CASE_SOURCE,
+        area=case.area,
+        special_category=case.area in SPECIAL_CATEGORY_AREAS,
+        as_of=case.updated_at,
         removed=False,
         body=body,
         digest=digest(body),

@@ -137,6 +137,15 @@ def test_a_case_is_worked_paused_escalated_resolved_and_rated(platform: Platform
     rated = post(platform, f"{url}/rating", {"score": 5, "comment": "Rápido y claro"}, platform.as_(citizen_id))
     assert rated.status_code == 201 and rated.json()["rating"] == 5
     assert_problem(post(platform, f"{url}/rating", {"score": 1}, platform.as_(citizen_id)), 409, "already-rated")
+
+    # AND their global position shows the case, closed, with its reference
+    def shown() -> list[dict[str, Any]]:
+        read = platform.http.get(platform.url(f"/v1/citizens/{citizen_id}/position"), headers=platform.as_(citizen_id))
+        sections = {s["section"]: s for s in read.json()["sections"]}
+        items = sections.get("cases", {}).get("items", [])
+        return [i for i in items if i.get("reference") == case["reference"] and i.get("status") == "closed"]
+
+    assert platform.wait_for(shown, what="the case in the position")[0]["area"] == "hacienda"
     # AND the history the citizen reads tells the story, without notes or assignments
     kinds = [e["kind"] for e in rated.json()["history"]]
     assert kinds[:2] == ["opened", "agent-reply"] and "escalated" in kinds and "note" not in kinds

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from events.case import CaseUpdated
 from events.consent import ConsentChanged
 from events.interaction import InteractionLogged
 from events.position import PositionItemUpserted
@@ -278,3 +279,15 @@ def test_the_export_holds_every_item_in_full_special_categories_included() -> No
     assert view["cases"]["items"][0]["attributes"] == {"cadastral_reference": "9872023VK"}
     assert view["taxes"]["view"] == view["fines"]["view"] == view["cases"]["view"] == "full"
     assert all(s["reasons"] in ([], [service.EXPORT_REASON]) for s in view.values())
+
+
+def test_a_case_is_shown_in_the_cases_section_with_the_links_the_citizen_sees() -> None:
+    at = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
+    case = CaseUpdated(case_id="case-" + "a" * 24, reference="EXP-2026-AAAAAA", citizen_id="c-1",
+                       area="servicios-sociales", category="ayuda-emergencia", level=2, state="merged", channel="web", subject="Ayuda",
+                       opened_at=at, updated_at=at, version=3, merged_into="case-" + "b" * 24)  # fmt: skip
+    item = service.case_item(case)
+    assert (item.section, item.area, item.body["status"], item.body["reference"]) == (
+        "cases", "servicios-sociales", "merged", "EXP-2026-AAAAAA")  # fmt: skip
+    assert item.body["attributes"]["merged_into"] == "case-" + "b" * 24 and "parent_id" not in item.body["attributes"]
+    assert item.special_category  # social services: the person and the area only (RGPD art. 9)

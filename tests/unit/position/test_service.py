@@ -284,7 +284,8 @@ def test_the_export_holds_every_item_in_full_special_categories_included() -> No
 def test_a_case_is_shown_in_the_cases_section_with_the_links_the_citizen_sees() -> None:
     at = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
     case = CaseUpdated(case_id="case-" + "a" * 24, reference="EXP-2026-AAAAAA", citizen_id="c-1",
-                       area="servicios-sociales", category="ayuda-emergencia", level=2, state="merged", channel="web", subject="Ayuda",
+                       area="servicios-sociales", category="ayuda-emergencia", level=2, state="merged",
+                       channel="web", subject="Ayuda",
                        opened_at=at, updated_at=at, version=3, merged_into="case-" + "b" * 24)  # fmt: skip
     item = service.case_item(case)
     assert (item.section, item.area, item.body["status"], item.body["reference"]) == (

@@ -4,6 +4,9 @@ times every decision, simulates the contact centre, sweeps SLA clocks and render
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -19,6 +22,17 @@ def test_the_city_is_the_same_for_the_same_seed_and_another_for_another() -> Non
     assert routing.city(SMALL) == routing.city(SMALL)
     assert routing.city(SMALL) != routing.city(SMALL, seed=routing.SEED + 1)
     assert routing.cases(3, 50) == routing.cases(3, 50) and routing.cases(3, 50) != routing.cases(4, 50)
+
+
+def test_the_city_is_the_same_in_every_process_whatever_its_hash_seed() -> None:
+    # a set of strings iterates in another order in another process: the generator must never depend on it
+    script = "from bench import routing; print(routing.fingerprint(routing.QUICK))"
+    digests = {
+        subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": seed},
+                       capture_output=True, text=True, check=True).stdout.strip()
+        for seed in ("1", "2")
+    }  # fmt: skip
+    assert digests == {routing.fingerprint(routing.QUICK)}
 
 
 def test_the_agents_are_a_realistic_mix() -> None:
@@ -75,9 +89,10 @@ def test_a_small_run_times_each_decision_simulates_sweeps_and_renders() -> None:
     assert all(0 <= o <= 1 for found in fair.occupation.values() for o in found.values())
     fairness = routing.fairness_rows(agents)
     assert len(fairness) == 5 and "fairness, call" in fairness[1].name and "all channels" in fairness[4].name
-    computing, generating, found, peak = routing.sweep_pages([(0, 300)])
-    assert sum(found.values()) == 900 and computing > 0 and generating > 0 and peak > 0
-    assert {key.split()[0] for key in found} == {"first-response", "next-response", "resolution"}
+    sweep = routing.sweep_pages([(0, 300)])
+    assert sum(sweep.found.values()) == 900 and sweep.computing > 0 and sweep.generating > 0
+    assert sweep.peak_kib >= sweep.grown_kib >= 0 and sweep.wall >= sweep.computing + sweep.generating
+    assert {key.split()[0] for key in sweep.found} == {"first-response", "next-response", "resolution"}
     text = routing.section(rows + fairness, SMALL, datetime(2026, 12, 10, tzinfo=UTC), "python -m bench.routing")
     assert text.startswith(routing.TITLE) and text.count("\n| ") == len(rows) + len(fairness) + 1
 

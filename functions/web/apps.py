@@ -25,6 +25,7 @@ APPS = (
     MicroApp("alerts", "/app/alerts", "nav.alerts"),
     MicroApp("inbox", "/app/inbox", "nav.inbox"),
     MicroApp("pay", "/app/pay", "nav.pay"),
+    MicroApp("cases", "/app/cases", "nav.cases"),
     MicroApp("my-data", "/app/my-data", "nav.my_data"),
 )
 

@@ -87,6 +87,22 @@ SHOWS = {
         "direct debit cancelled",
         "phone payment success 9240 by agent:ag-010-7 for LLAMADA-010-2026-78",  # the agent's payment by phone
     ),
+    "Cases on four levels: a walk-through with curl": (
+        "online ['hacienda-l1'] 0",
+        "202\n202\n",  # the hand-over, delivered twice
+        "hacienda-l1 open True",  # one case, pushed to Ana
+        "transcript: quiero hablar con una persona",
+        "resolution paused",  # waiting on Marta
+        "next-response running | resolution running",  # she wrote: the clocks run again
+        "403 /problems/escalation-refused",
+        "2 summary",  # escalated to Hacienda's level 2: Ana sees its summary
+        "took the case: True",
+        "CSAT asked: pic-case-csat",
+        "409 /problems/already-rated",
+        "closed",  # in the global position
+        "first-response breached at ",
+        "422 /problems/invalid-case-config",
+    ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}
 # Walk-throughs that go on in a browser: run, block and clicks, by tests/browser/test_readme_walkthrough.py.

@@ -862,6 +862,9 @@ def cases(m: Meter, citizen: str, me: dict[str, str]) -> None:
     m.request("case", "POST", f"{url}/state", f"{case_rule}/state", hugo, {"state": "closed"})
     m.request("case", "POST", f"{url}/rating", f"{case_rule}/rating", me, {"score": 5, "comment": "Bien"})
     m.request("case", "POST", f"{url}/reopen", f"{case_rule}/reopen", me, {"reason": "Sigue sin llegar"})
+    report_rule = "/v1/case-reports/sla"
+    for fmt in ("json", "csv", "png"):
+        m.request("case", "GET", report_rule, report_rule, hugo, query={"by": "agent", "format": fmt})
     config_rule = "/v1/case-areas/<area>/config"
     config = m.request("case", "GET", "/v1/case-areas/hacienda/config", config_rule, admin)
     proposed = {k: v for k, v in config.items() if k not in ("area", "version")}

@@ -18,7 +18,7 @@ from events.case import CaseRequested
 from events.notification import NotificationRequested
 from events.rgpd import RgpdRequestOpened
 from functions.case import config as config_
-from functions.case import rights, service
+from functions.case import report, rights, service
 from functions.case.config import AreaConfig
 from functions.case.service import Actor, AgentState, Case, CaseStore
 from functions.core.assignment import next_for, pick_agent
@@ -266,21 +266,22 @@ def take_next(agent: Actor, ports: CasePorts, traceparent: str | None) -> Staged
     if state is None or not state.queues:
         raise service.NoWorkError("set your presence and queues first (PUT /v1/agents/me)")
     now = ports.clock.now()
-    heads = [c for q in state.queues for c in ports.store.fetch_queue_head(q, QUEUE_HEAD)]
-    configs = {c.area: config_of(c.area, ports) for c in heads}
-    works = {c.id: c for c in heads}
+    heads = {c.id: c for q in state.queues for c in ports.store.fetch_queue_head(q, QUEUE_HEAD)}
+    configs = {c.area: config_of(c.area, ports) for c in heads.values()}
     me = replace(state, presence="online").as_agent()
-    chosen = next_for(me, [service.work_of(c, configs[c.area], now) for c in heads])
-    if chosen is None:
-        raise service.NoWorkError(f"nothing is waiting that you may take in {', '.join(state.queues)}")
-    case = works[chosen.id]
-    version = ports.store.fetch(case.id)
-    if version is None:
-        raise service.NoWorkError("the case left the queue meanwhile; ask again")
-    uow = UnitOfWork()
-    _stage_load(uow, state, +1, ports)
-    taken = service.assign(case, me, agent.name, now)
-    return Staged(uow, _stage(uow, taken, version[1], configs[case.area], ports, traceparent, now))
+    while heads:
+        chosen = next_for(me, [service.work_of(c, configs[c.area], now) for c in heads.values()])
+        if chosen is None:
+            break
+        fresh = ports.store.fetch(chosen.id)  # the queue index may lag: the case as it is now decides
+        if fresh is None or not fresh[0].waiting or fresh[0].queue not in state.queues:
+            del heads[chosen.id]
+            continue
+        uow = UnitOfWork()
+        _stage_load(uow, state, +1, ports)
+        taken = service.assign(fresh[0], me, agent.name, now)
+        return Staged(uow, _stage(uow, taken, fresh[1], configs[taken.area], ports, traceparent, now))
+    raise service.NoWorkError(f"nothing is waiting that you may take in {', '.join(state.queues)}")
 
 
 def queue_view(agent: Actor, ports: CasePorts) -> dict[str, Any]:
@@ -336,6 +337,27 @@ def sweep_case(case_id: str, ports: CasePorts, traceparent: str | None) -> UnitO
     due = service.work_of(after, config, now).due_at if after.waiting else None
     ports.store.stage_case(uow, after, version, due)
     return uow
+
+
+# ---- the SLA report ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlaReport:
+    month: str
+    by: report.By
+    rows: list[report.Row]
+    backlog: dict[str, dict[str, float]]
+
+
+def sla_report(month: str, by: report.By, ports: CasePorts) -> SlaReport:
+    """% SLA met for the cases resolved in ``month``, by ``by``; and the age of each shipped queue's backlog."""
+    resolved = [c for c in ports.store.fetch_resolved(month) if c.state in ("resolved", "closed")]
+    configs = {area: config_of(area, ports) for area in {c.area for c in resolved}}
+    now = ports.clock.now()
+    queues = [f"{area}-l{level}" for area in sorted(config_.defaults()) for level in (1, 2, 3)]
+    backlog = {q: report.backlog_age(ports.store.fetch_queue_head(q, 1000), now) for q in queues}
+    return SlaReport(month, by, report.rows(resolved, configs, by), {q: b for q, b in backlog.items() if b["waiting"]})
 
 
 # ---- questions -------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Literal
 
@@ -22,10 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from events.case import CaseRequested
 from events.rgpd import RgpdRequestOpened
-from functions.case import handlers, service
+from functions.case import handlers, report, service
 from functions.case.bootstrap import ports
 from functions.case.service import Actor, Case
+from functions.core.clock import MADRID
 from functions.core.cloudevent import EventContext, EventFunction
+from functions.core.errors import ValidationError
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route, parse_body
 from functions.core.store import Staged, UnitOfWork
 
@@ -289,6 +292,50 @@ def put_config(ctx: RequestContext, area: str, body: ConfigProposal) -> Reply:
     return ctx.run(step, lambda config: Reply(200, config.model_dump(mode="json")))
 
 
+# ---- the SLA report --------------------------------------------------------------------------------------------
+
+MONTH = re.compile(r"^20[0-9]{2}-(0[1-9]|1[0-2])$")
+FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8", "png": "image/png", "svg": "image/svg+xml"}
+
+
+def _report_args(ctx: RequestContext) -> tuple[str, Any, str]:
+    args = ctx.request.args
+    month = args.get("month") or ports().clock.now().astimezone(MADRID).strftime("%Y-%m")
+    by, fmt = args.get("by", "agent"), args.get("format", "json")
+    errors = [
+        {"field": name, "message": message}
+        for name, bad, message in (
+            ("month", not MONTH.match(month), "a month as YYYY-MM"),
+            ("by", by not in report.BY, f"one of {', '.join(report.BY)}"),
+            ("format", fmt not in FORMATS, f"one of {', '.join(FORMATS)}"),
+        )
+        if bad
+    ]
+    if errors:
+        raise ValidationError("the report's parameters are not valid", errors=errors)
+    return month, by, fmt
+
+
+def get_sla_report(ctx: RequestContext) -> Reply:
+    """% SLA met per agent, queue, area or level for the cases resolved in a month (``?month=YYYY-MM&by=agent``),
+    and each queue's backlog age; ``format=csv`` for a spreadsheet, ``png`` or ``svg`` for its plot."""
+    month, by, fmt = _report_args(ctx)
+    found = handlers.sla_report(month, by, ports())
+    name = f"sla-{month}-by-{by}"
+    if fmt == "csv":
+        body = report.as_csv(found.rows, by).encode()
+    elif fmt in ("png", "svg"):
+        body = report.plot(found.rows, by, month, "png" if fmt == "png" else "svg")
+    else:
+        rows = [{"key": r.key, "measure": r.measure, "met": r.met, "breached": r.breached, "total": r.total,
+                 "percent_met": r.percent_met} for r in found.rows]  # fmt: skip
+        return Reply(200, {"month": month, "by": by, "rows": rows, "backlog": found.backlog})
+    disposition = "attachment" if fmt == "csv" else "inline"
+    return Reply(
+        200, body, {"Content-Type": FORMATS[fmt], "Content-Disposition": f'{disposition}; filename="{name}.{fmt}"'}
+    )
+
+
 CASE = "/v1/cases/<case_id>"
 
 ROUTES = [
@@ -325,6 +372,8 @@ ROUTES = [
     Route("/v1/agents/me/next", "POST", post_next, "Take the most urgent case of my queues", action="case.desk"),
     Route("/v1/agents/me/queue", "GET", get_queue, "My open cases and my queues' heads, with SLA clocks",
           action="case.desk"),
+    Route("/v1/case-reports/sla", "GET", get_sla_report, "% SLA met per agent, queue, area or level in a month "
+          "(JSON, CSV, PNG or SVG), and the backlogs' age", action="case.report"),
     Route("/v1/case-areas/<area>/config", "GET", get_config, "An area's case configuration in force",
           action="case.config.read"),
     Route("/v1/case-areas/<area>/config", "PUT", put_config, "The next version of an area's case configuration",

@@ -26,6 +26,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from events.case import TranscriptLine
 from functions.case.config import AreaConfig
 from functions.case.service import AgentState, Case, Entry, backlog_rank
+from functions.core.clock import MADRID
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 
 SLA_SHARDS = 8
@@ -59,6 +60,17 @@ class ByAssignee(GlobalSecondaryIndex["CaseItem"]):  # type: ignore[no-untyped-c
     opened_at = UTCDateTimeAttribute(range_key=True)
 
 
+class ByResolvedMonth(GlobalSecondaryIndex["CaseItem"]):  # type: ignore[no-untyped-call]
+    """The cases resolved in a month (Europe/Madrid): what the SLA report reads."""
+
+    class Meta:
+        index_name = "by-resolved-month"
+        projection = AllProjection()
+
+    resolved_month = UnicodeAttribute(hash_key=True)
+    resolved_at = UTCDateTimeAttribute(range_key=True)
+
+
 class BySla(GlobalSecondaryIndex["CaseItem"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "by-sla"
@@ -82,8 +94,11 @@ class CaseItem(StoreModel):
     assignee = UnicodeAttribute(null=True)
     sla_shard = UnicodeAttribute(null=True)
     sla_next_at = UTCDateTimeAttribute(null=True)
+    resolved_month = UnicodeAttribute(null=True)
+    resolved_at = UTCDateTimeAttribute(null=True)
 
     by_citizen = ByCitizen()
+    by_resolved_month = ByResolvedMonth()
     by_queue = ByQueue()
     by_assignee = ByAssignee()
     by_sla = BySla()
@@ -170,6 +185,10 @@ def case_of(text: str, version: int) -> Case:
     )
 
 
+def resolved_month(at: datetime) -> str:
+    return at.astimezone(MADRID).strftime("%Y-%m")
+
+
 def sla_shard(case_id: str) -> str:
     return f"sla#{int(hashlib.sha256(case_id.encode()).hexdigest()[:4], 16) % SLA_SHARDS}"
 
@@ -224,6 +243,11 @@ class DynamoCaseStore:
             found.extend(case_of(i.body or "{}", int(i.version or 0)) for i in query)
         return found
 
+    def fetch_resolved(self, month: str) -> list[Case]:
+        """The cases resolved in ``month`` (YYYY-MM, Madrid time) and still resolved or closed (one Query)."""
+        found = CaseItem.by_resolved_month.query(month)
+        return [case_of(i.body or "{}", int(i.version or 0)) for i in found]
+
     def fetch_config(self, area: str) -> AreaConfig | None:
         try:
             item = CaseItem.get(f"config#{area}", consistent_read=True)
@@ -271,6 +295,8 @@ class DynamoCaseStore:
             assignee=case.assignee if case.active else None,
             sla_shard=sla_shard(case.id) if case.sla_next_at else None,
             sla_next_at=case.sla_next_at,
+            resolved_month=resolved_month(case.resolved_at) if case.resolved_at else None,
+            resolved_at=case.resolved_at,
         )
         uow.put(item, condition=condition, tag="case")
 

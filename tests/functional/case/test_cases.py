@@ -89,7 +89,8 @@ def test_the_assistants_hand_over_opens_one_case_with_its_transcript(platform: P
 def test_a_case_is_worked_paused_escalated_resolved_and_rated(platform: Platform) -> None:
     citizen_id = new_citizen()
     ana = agent(platform, f"ana-{uuid.uuid4().hex[:6]}", 1, "linea-madrid")
-    hugo = agent(platform, f"hugo-{uuid.uuid4().hex[:6]}", 2, "hacienda")
+    hugo_id = f"hugo-{uuid.uuid4().hex[:6]}"
+    hugo = agent(platform, hugo_id, 2, "hacienda")
     go_online(platform, ana, "hacienda-l1")
     case = open_case(platform, citizen_id)
     case_id, url = case["id"], f"/v1/cases/{case['id']}"
@@ -137,6 +138,18 @@ def test_a_case_is_worked_paused_escalated_resolved_and_rated(platform: Platform
     rated = post(platform, f"{url}/rating", {"score": 5, "comment": "Rápido y claro"}, platform.as_(citizen_id))
     assert rated.status_code == 201 and rated.json()["rating"] == 5
     assert_problem(post(platform, f"{url}/rating", {"score": 1}, platform.as_(citizen_id)), 409, "already-rated")
+
+    # AND the month's SLA report counts the case for the agent who resolved it, as JSON, CSV and a plot
+    report = platform.http.get(platform.url("/v1/case-reports/sla"), params={"by": "agent"}, headers=hugo)
+    assert report.status_code == 200, report.text
+    mine = [r for r in report.json()["rows"] if r["key"] == hugo_id]
+    assert {r["measure"] for r in mine} >= {"first-response", "resolution"}
+    csv = platform.http.get(platform.url("/v1/case-reports/sla"), params={"format": "csv"}, headers=hugo)
+    assert csv.headers["Content-Type"].startswith("text/csv") and hugo_id in csv.text
+    png = platform.http.get(platform.url("/v1/case-reports/sla"), params={"format": "png", "by": "area"}, headers=hugo)
+    assert png.headers["Content-Type"] == "image/png" and png.content.startswith(b"\x89PNG")
+    assert_problem(platform.http.get(platform.url("/v1/case-reports/sla"), params={"month": "2026-13"}, headers=hugo),
+                   422, "validation")  # fmt: skip
 
     # AND their global position shows the case, closed, with its reference
     def shown() -> list[dict[str, Any]]:

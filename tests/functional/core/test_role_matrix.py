@@ -110,6 +110,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "case.reopen": {"citizen": ON_A_CITIZEN},
     "case.rate": {"citizen": SELF},
     "case.desk": {"platform": STAFF},
+    "case.report": {"platform": STAFF | {"admin"}},
     "case.config.read": {"platform": STAFF | {"admin"}},
     "case.config.write": {"platform": {"admin"}},
 }

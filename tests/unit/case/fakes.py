@@ -44,6 +44,11 @@ class FakeCaseStore:
     def fetch_assigned(self, agent_id: str) -> list[Case]:
         return [c for c in self.cases.values() if c.assignee == agent_id and c.active]
 
+    def fetch_resolved(self, month: str) -> list[Case]:
+        from functions.case.storage import resolved_month
+
+        return [c for c in self.cases.values() if c.resolved_at and resolved_month(c.resolved_at) == month]
+
     def fetch_config(self, area: str) -> AreaConfig | None:
         return self.configs.get(area)
 

@@ -264,3 +264,18 @@ def test_rights_export_every_case_and_erase_only_ratings(ports: CasePorts, store
     assert {a["result"] for a in answered["actions"]} >= {"erased", "kept"}
     store.commit(uow)
     assert store.cases[case.id].rating is None and "lento" not in str(store.cases[case.id].history)
+
+
+def test_a_lagging_queue_index_never_gives_a_taken_case_again(ports: CasePorts, store: FakeCaseStore) -> None:
+    # GIVEN a case in the queue, and a queue index that still lists it after another agent took it
+    opened(ports, store)
+    bea = Actor("agent", "bea", 1, "x")
+    for agent in (L1, bea):
+        store.commit(handlers.set_presence(handlers.SetPresence(agent, "online", 5, ("hacienda-l1",)), ports).unit)
+    stale = store.fetch_queue_head("hacienda-l1", 10)
+    store.commit(handlers.take_next(L1, ports, None).unit)
+    store.fetch_queue_head = lambda queue, limit: stale  # type: ignore[method-assign]
+    # WHEN the second agent asks THEN nothing is waiting: the case as it is now decides, not the index
+    with pytest.raises(service.NoWorkError):
+        handlers.take_next(bea, ports, None)
+    assert store.cases[stale[0].id].assignee == "ana"

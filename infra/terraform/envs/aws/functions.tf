@@ -594,7 +594,7 @@ module "role_pic_case" {
       sid           = "CaseReadWrite"
       table_arn     = module.table_case.table_arn
       actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-      index_actions = { "by-citizen" = ["dynamodb:Query"], "by-queue" = ["dynamodb:Query"], "by-assignee" = ["dynamodb:Query"] }
+      index_actions = { "by-citizen" = ["dynamodb:Query"], "by-queue" = ["dynamodb:Query"], "by-assignee" = ["dynamodb:Query"], "by-resolved-month" = ["dynamodb:Query"] }
     },
     {
       sid       = "OutboxStage"

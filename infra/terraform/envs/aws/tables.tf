@@ -150,7 +150,7 @@ module "table_interaction" {
 # agents' presence and load ("agent#<id>") and the rosters of the queues ("roster#<queue>"). No TTL: a case is an
 # administrative file, kept as policies/rgpd/retention says (domain case). Sparse indexes: by-citizen (a person's
 # cases, RGPD export), by-queue (a queue's backlog in order while cases wait unassigned), by-assignee (an agent's
-# cases), by-sla (what the SLA sweep looks at next, spread over 8 shards).
+# cases), by-sla (what the SLA sweep looks at next, spread over 8 shards), by-resolved-month (the SLA report).
 module "table_case" {
   source = "../../modules/dynamodb-table"
 
@@ -165,12 +165,15 @@ module "table_case" {
     { name = "assignee", type = "S" },
     { name = "sla_shard", type = "S" },
     { name = "sla_next_at", type = "S" },
+    { name = "resolved_month", type = "S" },
+    { name = "resolved_at", type = "S" },
   ]
   global_secondary_indexes = [
     { name = "by-citizen", hash_key = "citizen_id", range_key = "opened_at", projection_type = "ALL" },
     { name = "by-queue", hash_key = "waiting_queue", range_key = "queue_rank", projection_type = "ALL" },
     { name = "by-assignee", hash_key = "assignee", range_key = "opened_at", projection_type = "ALL" },
     { name = "by-sla", hash_key = "sla_shard", range_key = "sla_next_at", projection_type = "ALL" },
+    { name = "by-resolved-month", hash_key = "resolved_month", range_key = "resolved_at", projection_type = "ALL" },
   ]
 
   kms_key_arn                           = module.kms.key_arn

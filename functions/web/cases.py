@@ -14,6 +14,7 @@ from typing import Any
 
 import flask
 
+from functions.core.clock import MADRID
 from functions.core.errors import NotFoundError
 from functions.web import i18n
 from functions.web.api import ApiProblem
@@ -59,7 +60,9 @@ def my_case(ctx: PageContext, case_id: str, errors: dict[str, str] | None = None
     return render(ctx, "case.html", status, case=case, errors=errors or {}, done=_done(ctx))
 
 
-def _citizen_act(ctx: PageContext, case_id: str, path: str, body: dict[str, Any], done: str, field: str) -> flask.Response:
+def _citizen_act(
+    ctx: PageContext, case_id: str, path: str, body: dict[str, Any], done: str, field: str
+) -> flask.Response:
     try:
         ctx.api("POST", f"/v1/cases/{_case_id(case_id)}/{path}", body)
     except ApiProblem as problem:
@@ -142,7 +145,9 @@ def desk_case(
     return render(ctx, "desk/case.html", status, case=case, errors=errors or {}, done=_done(ctx), states=STATES)
 
 
-def _agent_act(ctx: PageContext, case_id: str, path: str, body: dict[str, Any], done: str, field: str) -> flask.Response:
+def _agent_act(
+    ctx: PageContext, case_id: str, path: str, body: dict[str, Any], done: str, field: str
+) -> flask.Response:
     try:
         ctx.api("POST", f"/v1/cases/{_case_id(case_id)}/{path}", body, purpose=case_id)
     except ApiProblem as problem:
@@ -193,6 +198,38 @@ def desk_link(ctx: PageContext, case_id: str) -> flask.Response:
     return _agent_act(ctx, case_id, "links", {"case_id": other, "kind": kind}, "linked", "other")
 
 
+# ---- the SLA report ------------------------------------------------------------------------------------------------
+
+MONTH = re.compile(r"^20[0-9]{2}-(0[1-9]|1[0-2])$")
+BY = ("agent", "queue", "area", "level")
+
+
+def _report_query(ctx: PageContext) -> tuple[str, str]:
+    month = ctx.request.args.get("month", "") or ctx.now.astimezone(MADRID).strftime("%Y-%m")
+    by = ctx.request.args.get("by", "agent")
+    if not MONTH.match(month) or by not in BY:
+        raise NotFoundError("no such report: month YYYY-MM, by agent, queue, area or level")
+    return month, by
+
+
+def sla_report(ctx: PageContext) -> flask.Response:
+    """% SLA met per agent, queue, area or level for a month: the table, its plot and the CSV to download."""
+    month, by = _report_query(ctx)
+    found = ctx.api("GET", "/v1/case-reports/sla", params={"month": month, "by": by})
+    return render(ctx, "desk/report.html", report=found, month=month, by=by, choices=BY)
+
+
+def sla_report_file(ctx: PageContext, fmt: str) -> flask.Response:
+    """The report's plot (SVG) or CSV, streamed from the API with its type and name."""
+    if fmt not in ("svg", "csv"):
+        raise NotFoundError(f"no report format {fmt[:8]!r}")
+    month, by = _report_query(ctx)
+    answer = ctx.ports.api.download(f"/v1/case-reports/sla?month={month}&by={by}&format={fmt}", ctx.me.access_token,
+                                    ctx.traceparent)  # fmt: skip
+    headers = {k: v for k, v in answer.headers.items() if k in ("Content-Type", "Content-Disposition")}
+    return flask.Response(answer.content, status=200, headers=headers)
+
+
 PAGES = [
     Page("/app/cases", "GET", my_cases, "My cases: reference, subject, area and state", app="cases"),
     Page("/app/cases/<case_id>", "GET", my_case, "One of my cases: its state and history", app="cases"),
@@ -202,6 +239,8 @@ PAGES = [
     Page("/desk/cases", "GET", desk_queue, "My queues, presence and open cases", "agent"),
     Page("/desk/cases/presence", "POST", set_presence, "Set my presence, capacity and queues", "agent"),
     Page("/desk/cases/next", "POST", take_next, "Take the most urgent case of my queues", "agent"),
+    Page("/desk/cases/report", "GET", sla_report, "The SLA report: % met per agent, queue, area, level", "agent"),
+    Page("/desk/cases/report.<fmt>", "GET", sla_report_file, "The SLA report's plot (SVG) or CSV", "agent"),
     Page("/desk/cases/<case_id>", "GET", desk_case, "A case: history, SLA clocks, and working it", "agent"),
     Page("/desk/cases/<case_id>/messages", "POST", desk_reply, "Reply to the citizen or write a note", "agent"),
     Page("/desk/cases/<case_id>/state", "POST", desk_move, "Move the case to another state", "agent"),

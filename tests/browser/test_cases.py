@@ -6,6 +6,7 @@ which they see the case's summary only. axe-core (WCAG 2.1 AA) and visible focus
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -123,3 +124,17 @@ def test_an_agent_takes_the_next_case_replies_and_escalates(page: Page, platform
     expect(page.locator("#done")).to_have_text(t("es", "desk.cases.done_escalated"))
     expect(page.locator("#summary-only")).to_be_visible()
     check_page(page, "desk-case-escalated")
+
+    # WHEN the area's level-2 agent resolves it, THEN the SLA report counts it: the table, its plot and the CSV
+    expert = {**platform.as_(f"ag-{uuid.uuid4().hex[:6]}", role="agent", level=2, area=queue), **PURPOSE}
+    _post(platform, f"/v1/cases/{case['id']}/state", {"state": "resolved", "reason": "Resuelto"}, expert)
+    page.click("#nav-cases")
+    page.click("#report-link")
+    page.select_option("#by", "area")
+    page.click("#report-button")
+    expect(page.locator("#report-table")).to_contain_text(queue)
+    plot = page.locator("#report-plot img")
+    expect(plot).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=plot.element_handle())
+    expect(page.locator("#report-csv")).to_have_attribute("href", re.compile(r"report\.csv\?month=20\d\d-\d\d&by=area"))
+    check_page(page, "desk-sla-report")

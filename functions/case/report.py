@@ -9,7 +9,6 @@ was in, and its area. Zammad's and Chatwoot's users ask for exactly this per age
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable
@@ -19,6 +18,7 @@ from typing import Literal
 
 from functions.case.config import AreaConfig
 from functions.case.service import Case, clocks
+from functions.core.csvfile import to_csv
 
 By = Literal["agent", "queue", "area", "level"]
 BY: tuple[By, ...] = ("agent", "queue", "area", "level")
@@ -74,12 +74,15 @@ def backlog_age(waiting: Iterable[Case], now: datetime) -> dict[str, float]:
 
 
 def as_csv(report: list[Row], by: By) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([by, "measure", "met", "breached", "total", "percent_met"])
-    for row in report:
-        writer.writerow([row.key, row.measure, row.met, row.breached, row.total, row.percent_met])
-    return out.getvalue()
+    """The rows as CSV through the kernel's writer (cells a spreadsheet would run are neutralised)."""
+    columns = [by, "measure", "met", "breached", "total", "percent_met"]
+    return to_csv(
+        [
+            dict(zip(columns, (r.key, r.measure, r.met, r.breached, r.total, r.percent_met), strict=True))
+            for r in report
+        ],
+        columns,
+    )
 
 
 def plot(report: list[Row], by: By, month: str, fmt: Literal["png", "svg"]) -> bytes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from stdnum import iban as stdnum_iban
@@ -147,8 +148,10 @@ def normalise_iban(raw: str) -> str:
     return compact
 
 
+@lru_cache(maxsize=8)
 def creditor_id(nif: str = COUNCIL_NIF) -> str:
-    """The SEPA creditor identifier (AT-02) of a Spanish NIF: ES, ISO 7064 check digits, business code 000."""
+    """The SEPA creditor identifier (AT-02) of a Spanish NIF: ES, ISO 7064 check digits, business code 000 (the
+    same every time: computed once per process)."""
     check = at_02.calc_check_digits(f"ES00000{nif}")
     identifier: str = at_02.validate(f"ES{check}000{nif}")
     return identifier

@@ -87,12 +87,12 @@ def test_the_assistants_hand_over_opens_one_case_with_its_transcript(platform: P
 
 
 def test_a_case_is_worked_paused_escalated_resolved_and_rated(platform: Platform) -> None:
-    citizen_id = new_citizen()
+    citizen_id, area = new_citizen(), new_area(platform)  # an area of its own: its queues hold this test's case only
     ana = agent(platform, f"ana-{uuid.uuid4().hex[:6]}", 1, "linea-madrid")
     hugo_id = f"hugo-{uuid.uuid4().hex[:6]}"
-    hugo = agent(platform, hugo_id, 2, "hacienda")
-    go_online(platform, ana, "hacienda-l1")
-    case = open_case(platform, citizen_id)
+    hugo = agent(platform, hugo_id, 2, area)
+    go_online(platform, ana, f"{area}-l1")
+    case = open_case(platform, citizen_id, area=area, category="consulta")
     case_id, url = case["id"], f"/v1/cases/{case['id']}"
 
     # THEN the new case was pushed to the online level-1 agent, and the citizen sees someone attends it
@@ -123,7 +123,7 @@ def test_a_case_is_worked_paused_escalated_resolved_and_rated(platform: Platform
     assert_problem(post(platform, f"{url}/state", {"state": "resolved"}, ana), 403, "case-level")
 
     # WHEN Hacienda's level-2 agent takes the next case of their queue, resolves and closes it
-    go_online(platform, hugo, "hacienda-l2")
+    go_online(platform, hugo, f"{area}-l2")
     taken = post(platform, "/v1/agents/me/next", None, hugo)
     assert taken.status_code == 200 and taken.json()["id"] == case_id
     resolved = post(platform, f"{url}/state", {"state": "resolved", "reason": "Recibo reenviado a su domicilio"}, hugo)
@@ -158,7 +158,7 @@ def test_a_case_is_worked_paused_escalated_resolved_and_rated(platform: Platform
         items = sections.get("cases", {}).get("items", [])
         return [i for i in items if i.get("reference") == case["reference"] and i.get("status") == "closed"]
 
-    assert platform.wait_for(shown, what="the case in the position")[0]["area"] == "hacienda"
+    assert platform.wait_for(shown, what="the case in the position")[0]["area"] == area
     # AND the history the citizen reads tells the story, without notes or assignments
     kinds = [e["kind"] for e in rated.json()["history"]]
     assert kinds[:2] == ["opened", "agent-reply"] and "escalated" in kinds and "note" not in kinds

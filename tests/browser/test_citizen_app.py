@@ -298,6 +298,10 @@ def test_a_micro_app_switched_off_disappears_from_the_app(
     page: Page, platform: Platform, inbox_switch: Callable[[bool], None]
 ) -> None:
     sign_in(page, platform.base, fresh_citizen(), check=False)
+    # GIVEN the inbox on in every worker of the web function (each polls the flags on its own: the previous run of
+    # this test switched it back on a moment ago, and the API answering does not mean this worker has seen it)
+    platform.wait_for(lambda: (page.reload(), page.locator("#nav-inbox").count() == 1)[1], timeout=FLAGS_POLL * 5,
+                      what="the inbox in the navigation")  # fmt: skip
     expect(page.locator("#nav-inbox")).to_be_visible()
 
     # WHEN an administrator switches the inbox off

@@ -189,6 +189,10 @@ def resolved_month(at: datetime) -> str:
     return at.astimezone(MADRID).strftime("%Y-%m")
 
 
+def _case(item: CaseItem) -> Case:
+    return case_of(item.body or "{}", int(item.version or 0))
+
+
 def sla_shard(case_id: str) -> str:
     return f"sla#{int(hashlib.sha256(case_id.encode()).hexdigest()[:4], 16) % SLA_SHARDS}"
 
@@ -222,15 +226,15 @@ class DynamoCaseStore:
     def fetch_by_citizen(self, citizen_id: str) -> list[Case]:
         """The person's cases, newest first (one Query of ``by-citizen``)."""
         found = CaseItem.by_citizen.query(citizen_id, scan_index_forward=False)
-        return [case_of(i.body or "{}", int(i.version or 0)) for i in found]
+        return [_case(i) for i in found]
 
     def fetch_queue_head(self, queue: str, limit: int) -> list[Case]:
         found = CaseItem.by_queue.query(queue, limit=limit)
-        return [case_of(i.body or "{}", int(i.version or 0)) for i in found]
+        return [_case(i) for i in found]
 
     def fetch_assigned(self, agent_id: str) -> list[Case]:
         found = CaseItem.by_assignee.query(agent_id, scan_index_forward=False)
-        return [case_of(i.body or "{}", int(i.version or 0)) for i in found]
+        return [_case(i) for i in found]
 
     def fetch_due(self, now: datetime, limit: int) -> list[Case]:
         """Up to ``limit`` cases whose next SLA look is due, one Query per shard."""
@@ -240,13 +244,13 @@ class DynamoCaseStore:
             if left <= 0:
                 break
             query = CaseItem.by_sla.query(f"sla#{shard}", CaseItem.sla_next_at <= now, limit=left)
-            found.extend(case_of(i.body or "{}", int(i.version or 0)) for i in query)
+            found.extend(_case(i) for i in query)
         return found
 
     def fetch_resolved(self, month: str) -> list[Case]:
         """The cases resolved in ``month`` (YYYY-MM, Madrid time) and still resolved or closed (one Query)."""
         found = CaseItem.by_resolved_month.query(month)
-        return [case_of(i.body or "{}", int(i.version or 0)) for i in found]
+        return [_case(i) for i in found]
 
     def fetch_config(self, area: str) -> AreaConfig | None:
         try:

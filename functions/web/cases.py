@@ -60,30 +60,32 @@ def my_case(ctx: PageContext, case_id: str, errors: dict[str, str] | None = None
     return render(ctx, "case.html", status, case=case, errors=errors or {}, done=_done(ctx))
 
 
-def _citizen_act(
-    ctx: PageContext, case_id: str, path: str, body: dict[str, Any], done: str, field: str
-) -> flask.Response:
+def _act(ctx: PageContext, case_id: str, path: str, body: dict[str, Any], done: str, field: str) -> flask.Response:
+    """One action on a case through the API (an agent's with the case as purpose), then back to the case's page
+    with ``done``; a refusal is shown on the field it concerns."""
+    desk = ctx.request.path.startswith("/desk/")
     try:
-        ctx.api("POST", f"/v1/cases/{_case_id(case_id)}/{path}", body)
+        ctx.api("POST", f"/v1/cases/{_case_id(case_id)}/{path}", body, purpose=case_id if desk else "")
     except ApiProblem as problem:
         if problem.status not in (403, 404, 409, 422):
             raise
-        return my_case(ctx, case_id, {field: _refusal(ctx, problem)}, problem.status)
-    return redirect(f"/app/cases/{case_id}?done={done}")
+        page = desk_case if desk else my_case
+        return page(ctx, case_id, {field: _refusal(ctx, problem)}, problem.status)
+    return redirect(f"{'/desk' if desk else '/app'}/cases/{case_id}?done={done}")
 
 
 def add_information(ctx: PageContext, case_id: str) -> flask.Response:
     text = _text(ctx, "text")
     if not text:
         return my_case(ctx, case_id, {"text": ctx.t("cases.text_missing")}, 422)
-    return _citizen_act(ctx, case_id, "messages", {"text": text}, "added", "text")
+    return _act(ctx, case_id, "messages", {"text": text}, "added", "text")
 
 
 def reopen(ctx: PageContext, case_id: str) -> flask.Response:
     reason = _text(ctx, "reason", 2000)
     if len(reason) < 3:
         return my_case(ctx, case_id, {"reason": ctx.t("cases.reason_missing")}, 422)
-    return _citizen_act(ctx, case_id, "reopen", {"reason": reason}, "reopened", "reason")
+    return _act(ctx, case_id, "reopen", {"reason": reason}, "reopened", "reason")
 
 
 def rate(ctx: PageContext, case_id: str) -> flask.Response:
@@ -91,7 +93,7 @@ def rate(ctx: PageContext, case_id: str) -> flask.Response:
     if score not in ("1", "2", "3", "4", "5"):
         return my_case(ctx, case_id, {"score": ctx.t("cases.score_missing")}, 422)
     body = {"score": int(score), "comment": _text(ctx, "comment", 1000)}
-    return _citizen_act(ctx, case_id, "rating", body, "rated", "score")
+    return _act(ctx, case_id, "rating", body, "rated", "score")
 
 
 # ---- the agent: my queue and the case view -------------------------------------------------------------------------
@@ -145,31 +147,19 @@ def desk_case(
     return render(ctx, "desk/case.html", status, case=case, errors=errors or {}, done=_done(ctx), states=STATES)
 
 
-def _agent_act(
-    ctx: PageContext, case_id: str, path: str, body: dict[str, Any], done: str, field: str
-) -> flask.Response:
-    try:
-        ctx.api("POST", f"/v1/cases/{_case_id(case_id)}/{path}", body, purpose=case_id)
-    except ApiProblem as problem:
-        if problem.status not in (403, 404, 409, 422):
-            raise
-        return desk_case(ctx, case_id, {field: _refusal(ctx, problem)}, problem.status)
-    return redirect(f"/desk/cases/{case_id}?done={done}")
-
-
 def desk_reply(ctx: PageContext, case_id: str) -> flask.Response:
     text = _text(ctx, "text")
     if not text:
         return desk_case(ctx, case_id, {"text": ctx.t("cases.text_missing")}, 422)
     internal = ctx.request.form.get("internal") == "yes"
-    return _agent_act(ctx, case_id, "messages", {"text": text, "internal": internal}, "replied", "text")
+    return _act(ctx, case_id, "messages", {"text": text, "internal": internal}, "replied", "text")
 
 
 def desk_move(ctx: PageContext, case_id: str) -> flask.Response:
     state = ctx.request.form.get("state", "")
     if state not in STATES:
         return desk_case(ctx, case_id, {"state": ctx.t("desk.cases.state_missing")}, 422)
-    return _agent_act(ctx, case_id, "state", {"state": state, "reason": _text(ctx, "reason", 2000)}, "moved", "state")
+    return _act(ctx, case_id, "state", {"state": state, "reason": _text(ctx, "reason", 2000)}, "moved", "state")
 
 
 def desk_escalate(ctx: PageContext, case_id: str) -> flask.Response:
@@ -181,21 +171,21 @@ def desk_escalate(ctx: PageContext, case_id: str) -> flask.Response:
         errors["escalation_reason"] = ctx.t("cases.reason_missing")
     if errors:
         return desk_case(ctx, case_id, errors, 422)
-    return _agent_act(ctx, case_id, "escalation", {"level": int(level), "reason": reason}, "escalated", "level")
+    return _act(ctx, case_id, "escalation", {"level": int(level), "reason": reason}, "escalated", "level")
 
 
 def desk_merge(ctx: PageContext, case_id: str) -> flask.Response:
     into, reason = ctx.request.form.get("into", "").strip(), _text(ctx, "merge_reason", 2000)
     if not CASE_ID.match(into) or len(reason) < 3:
         return desk_case(ctx, case_id, {"into": ctx.t("desk.cases.merge_invalid")}, 422)
-    return _agent_act(ctx, case_id, "merge", {"into": into, "reason": reason}, "merged", "into")
+    return _act(ctx, case_id, "merge", {"into": into, "reason": reason}, "merged", "into")
 
 
 def desk_link(ctx: PageContext, case_id: str) -> flask.Response:
     other, kind = ctx.request.form.get("other", "").strip(), ctx.request.form.get("kind", "")
     if not CASE_ID.match(other) or kind not in ("child", "related"):
         return desk_case(ctx, case_id, {"other": ctx.t("desk.cases.link_invalid")}, 422)
-    return _agent_act(ctx, case_id, "links", {"case_id": other, "kind": kind}, "linked", "other")
+    return _act(ctx, case_id, "links", {"case_id": other, "kind": kind}, "linked", "other")
 
 
 # ---- the SLA report ------------------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ DOMAINS = {
         "consent",
         "flags",
         "interaction",
+        "kb",
         "notification",
         "payment",
         "position",
@@ -237,6 +238,14 @@ _SPECS = [
         description="A citizen's request to be attended as a case in an area's queue (level from the area's config).",
         consumers=["pic-case-events"],
         senders=(*INTERACTION_CHANNELS, CRM),
+    ),
+    EventSpec(
+        type="es.madrid.pic.kb.article.updated.v1",
+        model_path="events.kb.ArticleUpdated",
+        producer="pic-kb",
+        source="/pic/kb",
+        description="An article's published state changed: the versions in force or scheduled, the archive instant.",
+        consumers=[],  # the assistant (pic-assistant-events) projects it: it answers from what its audience may see
     ),
     EventSpec(
         type="es.madrid.pic.case.updated.v1",

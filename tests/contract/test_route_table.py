@@ -27,6 +27,11 @@ PUBLIC = {  # what anyone may read: no personal data
     # a receipt's verification by its code (printed on it): the amount, when, how and the debts' references,
     # never who paid; the code is 80 random bits, not guessable
     ("GET", "/v1/payments/verify/<code>"),
+    # the knowledge base's public articles and their search: the council's published information, what any
+    # portal shows; and "was this useful", a count per version and language (a voter is a hash, never a person)
+    ("GET", "/v1/kb/search"),
+    ("GET", "/v1/kb/public/articles/<article_id>"),
+    ("POST", "/v1/kb/public/articles/<article_id>/feedback"),
 }
 
 

@@ -272,6 +272,26 @@ module "role_pic_case_relay" {
   kms_key_arns = [module.kms.key_arn]
 }
 
+module "role_pic_kb_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-kb-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-kb-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
 module "role_pic_payment_relay" {
   source = "../../modules/function-iam-role"
 
@@ -1013,6 +1033,41 @@ module "role_pic_notification_release" {
       sid       = "OutboxStage"
       table_arn = module.table_outbox.table_arn
       actions   = ["dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# ---- knowledge base (KB) ----
+
+# functions/kb/main.py kb_http and functions/kb/seed.py (Job pic-kb-seed, the same identity): reads articles, the
+# catalogue and tallies (GetItem, BatchGetItem); writes an article with the catalogue's counter, a tally with its
+# vote (PutItem, UpdateItem), with kb.article.updated outbox rows and Idempotency-Key records, in one
+# TransactWriteItems. It reads no citizen's data: no access-log permission.
+module "role_pic_kb" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-kb"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-kb"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "KbReadWrite"
+      table_arn = module.table_kb.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
     },
   ]
   kms_key_arns = [module.kms.key_arn]

@@ -822,6 +822,7 @@ def scenario(m: Meter) -> None:
     release(datetime.fromisoformat(view["deliver_after"]) + timedelta(minutes=1))
     m.deliver_pending()
     cases(m, citizen, me)
+    knowledge_base(m)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
@@ -869,6 +870,47 @@ def cases(m: Meter, citizen: str, me: dict[str, str]) -> None:
     config = m.request("case", "GET", "/v1/case-areas/hacienda/config", config_rule, admin)
     proposed = {k: v for k, v in config.items() if k not in ("area", "version")}
     m.request("case", "PUT", "/v1/case-areas/hacienda/config", config_rule, admin, proposed)
+
+
+def knowledge_base(m: Meter) -> None:
+    """KB: an editor creates an article, saves its draft, publishes it, schedules a new version and archives it; a
+    draft from a solved case; the public searches (twice: the second from the cached index) and reads it, and says
+    it was useful; agents search internally and read the list, the article and a version."""
+    ed = m.token("ag-sc-kb", role="agent", level=2, area="atencion-ciudadania")
+    es = {"title": "Recogida de muebles", "body": "La recogida de muebles y enseres es gratuita."}
+    en = {"title": "Furniture collection", "body": "Collecting furniture and junk is free."}
+    article = {"areas": ["medio-ambiente"], "audiences": ["public", "assistant"], "translations": {"es": es, "en": en}}
+    rule = "/v1/kb/articles/<article_id>"
+    url = "/v1/kb/articles/muebles"
+    made = m.request("kb", "POST", "/v1/kb/articles", "/v1/kb/articles", ed, {"id": "muebles", **article})
+    draft = f"{rule}/draft"
+    saved = m.request("kb", "PUT", f"{url}/draft", draft, ed, {"revision": made["revision"], "article": article})
+    done = m.request("kb", "POST", f"{url}/publication", f"{rule}/publication", ed, {"revision": saved["revision"]})
+    again = m.request("kb", "PUT", f"{url}/draft", draft, ed, {"revision": done["revision"], "article": article})
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    done = m.request("kb", "POST", f"{url}/publication", f"{rule}/publication", ed,
+                     {"revision": again["revision"], "at": later})  # fmt: skip
+    done = m.request("kb", "POST", f"{url}/unschedule", f"{rule}/unschedule", ed, {"revision": done["revision"]})
+    for query in ({"q": "muebles"}, {"q": "recogida de muebles"}):
+        m.request("kb", "GET", "/v1/kb/search", "/v1/kb/search", {}, query=query)
+    public = "/v1/kb/public/articles/<article_id>"
+    m.request("kb", "GET", "/v1/kb/public/articles/muebles", public, {})
+    m.request("kb", "POST", "/v1/kb/public/articles/muebles/feedback", f"{public}/feedback", {},
+              {"version": 1, "language": "es", "useful": True, "voter": "session-sc-1"})  # fmt: skip
+    m.request("kb", "GET", "/v1/kb/internal/search", "/v1/kb/internal/search", ed, query={"q": "muebles"})
+    m.request("kb", "GET", "/v1/kb/articles", "/v1/kb/articles", ed)
+    m.request("kb", "GET", url, rule, ed)
+    m.request("kb", "GET", f"{url}/versions/1", f"{rule}/versions/<version>", ed)
+    done = m.request("kb", "POST", f"{url}/archive", f"{rule}/archive", ed, {"revision": done["revision"]})
+    m.request("kb", "POST", f"{url}/restore", f"{rule}/restore", ed, {"revision": done["revision"]})
+    solved = {
+        "case_id": "case-0123456789abcdef01234567",
+        "area": "hacienda",
+        "category": "recibo-ibi",
+        "subject": "Recibo duplicado",
+        "resolution": "Se anuló el recibo duplicado y se devolvió el importe.",
+    }
+    m.request("kb", "POST", "/v1/kb/drafts-from-cases", "/v1/kb/drafts-from-cases", ed, solved)
 
 
 def uncovered(m: Meter) -> list[str]:

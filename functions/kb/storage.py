@@ -152,6 +152,18 @@ class DynamoKbStore:
         raw = json.loads(item.body or "{}")
         return FeedbackTally(article_id, version, language, raw["useful"], raw["not_useful"], int(item.revision or 0))
 
+    def fetch_feedbacks(self, article_id: str, keys: list[tuple[int, Language]]) -> list[FeedbackTally]:
+        """The tallies there are of these (version, language) pairs (BatchGetItem, 100 at a time)."""
+        found: list[FeedbackTally] = []
+        wanted = [_feedback_key(article_id, version, lang) for version, lang in keys]
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            for item in KbItem.batch_get(wanted[start : start + BATCH_GET_LIMIT], consistent_read=True):
+                _, _, version, lang = item.id.split("#")
+                raw = json.loads(item.body or "{}")
+                found.append(FeedbackTally(article_id, int(version[1:]), lang,  # type: ignore[arg-type]
+                                           raw["useful"], raw["not_useful"], int(item.revision or 0)))  # fmt: skip
+        return found
+
     def fetch_vote(self, vote: str) -> bool:
         try:
             KbItem.get(f"vote#{vote}", consistent_read=True)

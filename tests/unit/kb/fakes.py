@@ -36,6 +36,9 @@ class FakeKbStore:
     def fetch_feedback(self, article_id: str, version: int, language: Language) -> FeedbackTally | None:
         return self.tallies.get((article_id, version, language))
 
+    def fetch_feedbacks(self, article_id: str, keys: list[tuple[int, Language]]) -> list[FeedbackTally]:
+        return [t for (a, v, lang), t in self.tallies.items() if a == article_id and (v, lang) in keys]
+
     def fetch_vote(self, vote: str) -> bool:
         return vote in self.votes
 

@@ -44,7 +44,8 @@ def done(staged: Staged[Any], ports: KbPorts) -> Any:
 
 def published(ports: KbPorts, article_id: str = "pagar-ibi", proposal: dict[str, Any] = PROPOSAL) -> service.Article:
     article = done(handlers.create(article_id, proposal, "agent:a1", ports), ports)
-    return done(handlers.publish(article_id, article.revision, None, ports, None), ports)
+    result: service.Article = done(handlers.publish(article_id, article.revision, None, ports, None), ports)
+    return result
 
 
 def test_a_draft_is_never_announced_and_a_publication_is_announced_with_both_languages(ports: KbPorts) -> None:
@@ -200,3 +201,11 @@ def test_the_seed_publishes_what_is_missing_and_keeps_what_editors_changed(ports
     events = event_models(handlers.seed_one(shipped[0], ports).unit)
     assert events == []  # already there: nothing written, nothing announced
     assert [done(handlers.seed_one(a, ports), ports) for a in shipped] == [False] * len(shipped)
+
+
+def test_the_editor_sees_each_published_versions_feedback_per_language(ports: KbPorts) -> None:
+    article = published(ports)
+    done(handlers.give_feedback("pagar-ibi", 1, "en", False, "session-1", ports), ports)
+    done(handlers.give_feedback("pagar-ibi", 1, "es", True, "session-1", ports), ports)
+    view = handlers.editor_view(ports.store.fetch_article("pagar-ibi") or article, ports)
+    assert [(f["language"], f["useful"], f["not_useful"]) for f in view["feedback"]] == [("en", 0, 1), ("es", 1, 0)]

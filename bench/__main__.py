@@ -2,8 +2,8 @@
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
-``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``) and replaces only their sections of
-``docs/benchmarks.md``."""
+``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``) and replaces only their
+sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bench import assistant as assistant_bench  # the assistant's answers (BOT)
 from bench import (
+    attention,  # cases end to end and the knowledge base's search (CASE, KB)
     c360,
     c360_events,
     coldstart,
@@ -214,11 +215,13 @@ def run_parts(parts: list[str]) -> int:
     latencies: list[Figure] = []
     coldstarts: list[Figure] = []
     pages: list[Figure] = []
-    if {"latency", "coldstart", "web", "payments"} & set(parts):
+    if {"latency", "coldstart", "web", "payments", "attention"} & set(parts):
 
         def run(platform: Platform, endpoint: str) -> list[Figure]:
             if "payments" in parts:  # records its own section
                 show(payments_e2e.run(platform))
+            if "attention" in parts:  # records its own section
+                show(attention.run(platform))
             if "web" in parts:
                 pages.extend(web.run(platform))
                 show(pages)
@@ -242,9 +245,11 @@ def run_parts(parts: list[str]) -> int:
 PARTS = (
     *("cpu", "policy", "latency", "coldstart", "store-calls", "flags", "payment", "payments", "web", "assistant"),
     "routing",
+    "attention",
 )
 OWN_SECTIONS = (
     "payments end to end",
+    "attention end to end",
     "policies on the deployed path",
     "latency at light load",
     "cold start per function",
@@ -311,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
                 ("citizen web app", lambda: web.run(platform)),
                 # PAY: payments through the local Redsys, notifications once and three times (its own section)
                 ("payments end to end", lambda: payments_e2e.run(platform)),
+                # CASE, KB: a case opened until the position shows it; the public search (its own section)
+                ("attention end to end", lambda: attention.run(platform)),
                 # NOT: notifications and alerts
                 ("notifications in process", notify.decide_in_process),
                 ("notifications pipeline", lambda: notify.pipeline(platform, count=1000)),

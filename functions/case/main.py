@@ -298,34 +298,36 @@ MONTH = re.compile(r"^20[0-9]{2}-(0[1-9]|1[0-2])$")
 FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8", "png": "image/png", "svg": "image/svg+xml"}
 
 
-def _report_args(ctx: RequestContext) -> tuple[str, Any, str]:
+def _report_args(ctx: RequestContext) -> tuple[str, Any, str, str]:
     args = ctx.request.args
     month = args.get("month") or ports().clock.now().astimezone(MADRID).strftime("%Y-%m")
-    by, fmt = args.get("by", "agent"), args.get("format", "json")
+    by, fmt, language = args.get("by", "agent"), args.get("format", "json"), args.get("language", "es")
     errors = [
         {"field": name, "message": message}
         for name, bad, message in (
             ("month", not MONTH.match(month), "a month as YYYY-MM"),
             ("by", by not in report.BY, f"one of {', '.join(report.BY)}"),
             ("format", fmt not in FORMATS, f"one of {', '.join(FORMATS)}"),
+            ("language", language not in report.LABELS, "es or en (the plot's words)"),
         )
         if bad
     ]
     if errors:
         raise ValidationError("the report's parameters are not valid", errors=errors)
-    return month, by, fmt
+    return month, by, fmt, language
 
 
 def get_sla_report(ctx: RequestContext) -> Reply:
     """% SLA met per agent, queue, area or level for the cases resolved in a month (``?month=YYYY-MM&by=agent``),
-    and each queue's backlog age; ``format=csv`` for a spreadsheet, ``png`` or ``svg`` for its plot."""
-    month, by, fmt = _report_args(ctx)
+    and each queue's backlog age; ``format=csv`` for a spreadsheet, ``png`` or ``svg`` for its plot (``language=es|en``
+    its words)."""
+    month, by, fmt, language = _report_args(ctx)
     found = handlers.sla_report(month, by, ports())
     name = f"sla-{month}-by-{by}"
     if fmt == "csv":
         body = report.as_csv(found.rows, by).encode()
     elif fmt in ("png", "svg"):
-        body = report.plot(found.rows, by, month, "png" if fmt == "png" else "svg")
+        body = report.plot(found.rows, by, month, "png" if fmt == "png" else "svg", language)
     else:
         rows = [{"key": r.key, "measure": r.measure, "met": r.met, "breached": r.breached, "total": r.total,
                  "percent_met": r.percent_met} for r in found.rows]  # fmt: skip

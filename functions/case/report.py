@@ -85,14 +85,26 @@ def as_csv(report: list[Row], by: By) -> str:
     )
 
 
-def plot(report: list[Row], by: By, month: str, fmt: Literal["png", "svg"]) -> bytes:
-    """A grouped bar chart: % met per key, one bar per measure, with the count of clocks on each bar.
-    matplotlib is imported here, on the first plot: no other route of the function pays for it."""
+# the plot's words in the report's language (the desk's; Spanish by default, the council's)
+LABELS: dict[str, dict[str, str]] = {
+    "es": {"ylabel": "% ANS cumplido", "title": "ANS cumplido por {by}, casos resueltos en {month}",
+           "agent": "agente", "queue": "cola", "area": "área", "level": "nivel", "first-response": "primera respuesta",
+           "next-response": "siguiente respuesta", "resolution": "resolución", "empty": "ningún caso resuelto"},
+    "en": {"ylabel": "% SLA met", "title": "SLA met by {by}, cases resolved in {month}", "agent": "agent",
+           "queue": "queue", "area": "area", "level": "level", "first-response": "first response",
+           "next-response": "next response", "resolution": "resolution", "empty": "no case resolved"},
+}  # fmt: skip
+
+
+def plot(report: list[Row], by: By, month: str, fmt: Literal["png", "svg"], language: str = "es") -> bytes:
+    """A grouped bar chart: % met per key, one bar per measure, with the count of clocks on each bar, labelled in
+    ``language``. matplotlib is imported here, on the first plot: no other route of the function pays for it."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
+    words = LABELS.get(language, LABELS["es"])
     keys = sorted({r.key for r in report})
     measures = [m for m in MEASURES if any(r.measure == m for r in report)]
     found = {(r.key, r.measure): r for r in report}
@@ -101,7 +113,7 @@ def plot(report: list[Row], by: By, month: str, fmt: Literal["png", "svg"]) -> b
     for i, measure in enumerate(measures):
         xs = [k + i * width for k in range(len(keys))]
         values = [found[(key, measure)].percent_met if (key, measure) in found else 0.0 for key in keys]
-        bars = axes.bar(xs, values, width, label=measure)
+        bars = axes.bar(xs, values, width, label=words[measure])
         for bar, key in zip(bars, keys, strict=True):
             row = found.get((key, measure))
             if row:
@@ -109,9 +121,12 @@ def plot(report: list[Row], by: By, month: str, fmt: Literal["png", "svg"]) -> b
                               ha="center", va="bottom", fontsize=7)  # fmt: skip
     axes.set_xticks([k + width * (len(measures) - 1) / 2 for k in range(len(keys))], keys, rotation=20, ha="right")
     axes.set_ylim(0, 105)
-    axes.set_ylabel("% SLA met")
-    axes.set_title(f"SLA met by {by}, cases resolved in {month}")
-    axes.legend(loc="lower right", fontsize=8)
+    axes.set_ylabel(words["ylabel"])
+    axes.set_title(words["title"].format(by=words[by], month=month))
+    if measures:
+        axes.legend(loc="lower right", fontsize=8)
+    else:
+        axes.text(0.5, 0.5, words["empty"], ha="center", va="center", transform=axes.transAxes)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format=fmt, metadata={"Software": None} if fmt == "png" else {"Date": None})

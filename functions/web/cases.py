@@ -214,8 +214,8 @@ def sla_report_file(ctx: PageContext, fmt: str) -> flask.Response:
     if fmt not in ("svg", "csv"):
         raise NotFoundError(f"no report format {fmt[:8]!r}")
     month, by = _report_query(ctx)
-    answer = ctx.ports.api.download(f"/v1/case-reports/sla?month={month}&by={by}&format={fmt}", ctx.me.access_token,
-                                    ctx.traceparent)  # fmt: skip
+    path = f"/v1/case-reports/sla?month={month}&by={by}&format={fmt}&language={ctx.lang}"
+    answer = ctx.ports.api.download(path, ctx.me.access_token, ctx.traceparent)
     headers = {k: v for k, v in answer.headers.items() if k in ("Content-Type", "Content-Disposition")}
     return flask.Response(answer.content, status=200, headers=headers)
 

@@ -150,6 +150,11 @@ def test_a_case_is_worked_paused_escalated_resolved_and_rated(platform: Platform
     assert png.headers["Content-Type"] == "image/png" and png.content.startswith(b"\x89PNG")
     assert_problem(platform.http.get(platform.url("/v1/case-reports/sla"), params={"month": "2026-13"}, headers=hugo),
                    422, "validation")  # fmt: skip
+    english = platform.http.get(platform.url("/v1/case-reports/sla"), params={"format": "svg", "language": "en"},
+                                headers=hugo)  # fmt: skip
+    assert english.status_code == 200 and "SLA met by agent" in english.text
+    assert_problem(platform.http.get(platform.url("/v1/case-reports/sla"), params={"language": "fr"}, headers=hugo),
+                   422, "validation")  # fmt: skip
 
     # AND their global position shows the case, closed, with its reference
     def shown() -> list[dict[str, Any]]:

@@ -45,6 +45,14 @@ def test_open_cases_are_not_counted_and_csv_and_plots_are_real() -> None:
     assert b"<svg" in report.plot(found, "queue", "2026-12", "svg")
 
 
+def test_the_plot_speaks_the_desks_language_and_says_when_nothing_was_resolved() -> None:
+    # matplotlib writes an SVG's text as glyph paths, with the string in a comment beside each: enough to read it
+    spanish = report.plot([], "queue", "2026-12", "svg", "es").decode()
+    english = report.plot([], "queue", "2026-12", "svg", "en").decode()
+    assert "ningún caso resuelto" in spanish and "ANS cumplido por cola" in spanish
+    assert "no case resolved" in english and "SLA met by queue" in english
+
+
 def test_the_backlog_age() -> None:
     waiting = [case(1, timedelta(hours=1), ANA), case(2, timedelta(hours=1), ANA)]
     age = report.backlog_age(waiting, MONDAY + timedelta(hours=10))

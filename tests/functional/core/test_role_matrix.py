@@ -113,6 +113,12 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "case.report": {"platform": STAFF | {"admin"}},
     "case.config.read": {"platform": STAFF | {"admin"}},
     "case.config.write": {"platform": {"admin"}},
+    "routing.desk": {"platform": STAFF},
+    "routing.connect": {"platform": {"system"}},  # a CCaaS, PBX or chat connector
+    "routing.contact.read": {"platform": STAFF | {"system"}},
+    "routing.config.read": {"platform": STAFF | {"admin"}},
+    "routing.config.write": {"platform": {"admin"}},
+    "routing.report": {"platform": STAFF | {"admin"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -245,6 +251,10 @@ def world(platform: Platform) -> World:
         "tax_object": "9872023VH5797S0001WX",
         "review_id": "rev-none-such",
         "day": "2026-03-10",
+        "contact_id": "ctc-000000000000000000000000",  # none such: 404 to whom may look, 409 to whom may act
+        "queue": "hacienda-l1",
+        "flow": "matrix-none",
+        "call_id": "ivr-000000000000000000000000",
         "flag": "events",  # a coming micro-app (off): the matrix's empty body changes nothing (422)
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}

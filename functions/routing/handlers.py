@@ -26,6 +26,7 @@ from functions.core.store import Staged, UnitOfWork
 from functions.routing import ivr, rights, service
 from functions.routing.ivr import Flow
 from functions.routing.service import AgentProfile, Contact, IvrCall, QueueConfig, RoutingStore
+from functions.routing.steps import Decision
 
 PRODUCER = "pic-routing"
 QUEUE_HEAD = 10  # the waiting contacts read at the head of each queue an agent serves
@@ -406,8 +407,10 @@ def call_input(call_id: str, answer: str, seq: int | None, ports: RoutingPorts, 
             raise service.IvrCallStateError(f"answer {seq} of call {call_id} was {call.answers[seq]!r}, not {answer!r}")
         outcome = ivr.run(flow, list(call.answers[: seq + 1]), call.started_at, call.language)
         before = ivr.run(flow, list(call.answers[:seq]), call.started_at, call.language)
-        contact = ports.store.fetch_contact(call.contact_id) if call.contact_id and seq + 1 == len(call.answers) else None
-        return Staged(uow, CallStep(call, outcome.said[len(before.said):], contact))
+        contact = (
+            ports.store.fetch_contact(call.contact_id) if call.contact_id and seq + 1 == len(call.answers) else None
+        )
+        return Staged(uow, CallStep(call, outcome.said[len(before.said) :], contact))
     if call.state != "waiting" or (seq is not None and seq != len(call.answers)):
         raise service.IvrCallStateError(f"call {call_id} is {call.state} after {len(call.answers)} answer(s)")
     return _advance(uow, call, call.version, flow, (*call.answers, answer.strip().lower()), ports, tp)
@@ -416,7 +419,7 @@ def call_input(call_id: str, answer: str, seq: int | None, ports: RoutingPorts, 
 def _advance(uow: UnitOfWork, call: IvrCall, read: int | None, flow: Flow, answers: tuple[str, ...],
              ports: RoutingPorts, tp: str | None) -> Staged[CallStep]:  # fmt: skip
     outcome = ivr.run(flow, list(answers), call.started_at, call.language)
-    said = outcome.said[call.heard:]
+    said = outcome.said[call.heard :]
     after = replace(call, answers=answers, state=outcome.kind if outcome.kind != "queue" else "queued",
                     node=outcome.node, heard=len(outcome.said), version=call.version + 1)  # fmt: skip
     contact = None
@@ -440,7 +443,7 @@ def _callback(uow: UnitOfWork, cmd: OfferContact, ports: RoutingPorts, tp: str |
     now = ports.clock.now()
     contact = service.new_contact(service.contact_id(cmd.requester, cmd.request_id), cmd.channel, config,
                                   cmd.priority, cmd.citizen_id, cmd.topic, cmd.ivr, cmd.requester, now)  # fmt: skip
-    decision = service.Decision("callback", len(config.steps))
+    decision = Decision("callback", len(config.steps))
     after = service.fall_back(contact, decision, None, now)
     _stage_contact(uow, after, None, None, ports, now)
     _emit(uow, service.fell_back_event(contact, after, config, now), contact.id, tp, now)

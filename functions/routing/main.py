@@ -13,6 +13,7 @@ The contract a CCaaS or PBX connector follows is in ``README.md``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import functions_framework
@@ -44,9 +45,10 @@ from functions.routing.bootstrap import ports
 
 NAME = "pic-routing"
 SKILL = r"^[a-z0-9][a-z0-9-]{0,47}$"
+UNNAMED = [{"field": "request_id", "message": "required without an Idempotency-Key"}]
 
 
-def _contact(status: int = 200) -> Any:
+def _contact(status: int = 200) -> Callable[[service.Contact], Reply]:
     def reply(contact: service.Contact) -> Reply:
         return Reply(status, service.view(contact), {"Location": f"/v1/contacts/{contact.id}"})
 
@@ -64,7 +66,8 @@ class ProfileBody(BaseModel):
         default_factory=dict, max_length=50, description="skill -> proficiency 1 (basic) .. 5 (expert)"
     )
     capacity: dict[ContactChannel, Annotated[int, Field(ge=0, le=20)]] = Field(
-        default_factory=lambda: {"call": 1, "chat": 3}, description="contacts at once per channel (calls 1, chats N)"
+        default_factory=lambda: {"call": 1, "chat": 3},  # type: ignore[arg-type,return-value]
+        description="contacts at once per channel (calls 1, chats N)",
     )
     queues: list[Annotated[str, Field(pattern=SKILL)]] = Field(default_factory=list, max_length=30)
 
@@ -74,7 +77,7 @@ def put_profile(ctx: RequestContext, body: ProfileBody) -> Reply:
     area = ctx.subject.area or service.GENERAL_AREA
     queues = tuple(dict.fromkeys(body.queues)) or (f"{area}-l{ctx.subject.level}",)
     cmd = handlers.SetProfile(ctx.subject.id, int(ctx.subject.level or 1), area, body.presence, body.skills,
-                              dict(body.capacity), queues)  # fmt: skip
+                              {str(k): v for k, v in body.capacity.items()}, queues)  # fmt: skip
     return ctx.run(lambda: handlers.set_profile(cmd, ports(), ctx.traceparent), lambda p: Reply(200, p.view()))
 
 
@@ -112,8 +115,7 @@ def post_contact(ctx: RequestContext, body: ContactBody) -> Reply:
     """Offer a contact to a queue: routed at once; the same ``request_id`` (or Idempotency-Key) again answers it."""
     request_id = body.request_id or ctx.idempotency_key
     if request_id is None:
-        raise ValidationError("name the contact: request_id, or an Idempotency-Key header",
-                              errors=[{"field": "request_id", "message": "required without an Idempotency-Key"}])  # fmt: skip
+        raise ValidationError("name the contact: request_id, or an Idempotency-Key header", errors=UNNAMED)
     cmd = handlers.OfferContact(body.channel, body.queue, body.priority, body.citizen_id, body.topic,
                                 {"line": body.line}, f"{ctx.subject.role}:{ctx.subject.id}", request_id)  # fmt: skip
 
@@ -217,8 +219,7 @@ def post_call(ctx: RequestContext, body: CallBody) -> Reply:
     """A call enters a flow: what the caller hears first (``say``) and whether the flow waits for them."""
     request_id = body.request_id or ctx.idempotency_key
     if request_id is None:
-        raise ValidationError("name the call: request_id, or an Idempotency-Key header",
-                              errors=[{"field": "request_id", "message": "required without an Idempotency-Key"}])  # fmt: skip
+        raise ValidationError("name the call: request_id, or an Idempotency-Key header", errors=UNNAMED)
     cmd = handlers.StartCall(body.flow, body.language, body.channel, body.citizen_id, body.line,
                              f"{ctx.subject.role}:{ctx.subject.id}", request_id)  # fmt: skip
     return ctx.run(lambda: handlers.start_call(cmd, ports(), ctx.traceparent), _call(201))

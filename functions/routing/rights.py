@@ -12,7 +12,6 @@ A contact carries a citizen id only when it is known (identified in the IVR, by 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 

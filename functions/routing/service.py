@@ -19,6 +19,7 @@ agent is never offered more than their capacity; it moves in the same unit of wo
 from __future__ import annotations
 
 import hashlib
+import math
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -84,7 +85,11 @@ class UnknownQueueError(PicError):
 
 
 class InvalidQueueConfigError(PicError):
-    status, slug, title = 422, "invalid-queue-config", "The queue's configuration is not valid; the version in force stays"
+    status, slug, title = (
+        422,
+        "invalid-queue-config",
+        "The queue's configuration is not valid; the version in force stays",
+    )
 
 
 class InvalidIvrFlowError(PicError):
@@ -316,7 +321,8 @@ def next_look(contact: Contact, config: QueueConfig | None, now: datetime) -> da
 
 
 def offer(contact: Contact, agent: str, config: QueueConfig, now: datetime) -> Contact:
-    return replace(contact, state="offered", agent_id=agent, offer_expires_at=now + timedelta(seconds=config.offer_seconds),
+    expires = now + timedelta(seconds=config.offer_seconds)
+    return replace(contact, state="offered", agent_id=agent, offer_expires_at=expires,
                    history=(*contact.history, Entry(now, "offered", agent)), version=contact.version + 1)  # fmt: skip
 
 
@@ -326,7 +332,8 @@ def accept(contact: Contact, agent: str, now: datetime) -> Contact | None:
         return None
     if contact.state == "offered" and contact.agent_id == agent:
         return replace(contact, state="active", accepted_at=now, offer_expires_at=None,
-                       history=(*contact.history, Entry(now, "accepted", agent)), version=contact.version + 1)  # fmt: skip
+                       history=(*contact.history, Entry(now, "accepted", agent)),
+                       version=contact.version + 1)  # fmt: skip
     _refuse(contact, agent, "accept")
 
 
@@ -389,7 +396,8 @@ def fall_back(contact: Contact, decision: Decision, target: QueueConfig | None, 
                        version=contact.version + 1)  # fmt: skip
     to = "case" if decision.action == "case" and contact.citizen_id else "callback"
     return replace(contact, state="fallen-back", fallback=to, ended_at=now,
-                   history=(*contact.history, Entry(now, "fell-back", queue=to)), version=contact.version + 1)  # fmt: skip
+                   history=(*contact.history, Entry(now, "fell-back", queue=to)),
+                   version=contact.version + 1)  # fmt: skip
 
 
 # ---- what contacts announce ---------------------------------------------------------------------------------
@@ -530,7 +538,7 @@ def apply_ticket(existing: Ticket | None, state: str, data: TicketFact) -> Ticke
         extra |= {"ended_at": data.at, "desk": desk or base.desk, "agent_id": agent or base.agent_id}
         if state == "served" and base.called_at is None:
             extra["called_at"] = data.at
-    if existing is not None and RANK[state] < RANK[base.state] or base.state in FINAL:
+    if (existing is not None and RANK[state] < RANK[base.state]) or base.state in FINAL:
         return replace(base, citizen_id=extra["citizen_id"], record=extra["record"], version=base.version + 1)
     return replace(base, **extra, state=state, version=base.version + 1)
 
@@ -594,7 +602,7 @@ def _percentile(values: list[float], share: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, max(0, int(round(share * len(ordered) + 0.5)) - 1))], 3)
+    return round(ordered[max(0, math.ceil(share * len(ordered)) - 1)], 3)  # nearest rank
 
 
 def stats(queue: str, day: str, contacts: Iterable[Contact], tickets: Iterable[Ticket],
@@ -629,7 +637,8 @@ def stats(queue: str, day: str, contacts: Iterable[Contact], tickets: Iterable[T
         finished += (t.called_at is not None and t.state != "no-show") or t.state in ("no-show", "cancelled")
     return {
         "queue": queue, "date": day, "offered": offered, "answered": answered, "abandoned": abandoned,
-        "timed_out": timed_out, "wait_p50_seconds": _percentile(waits, 0.5), "wait_p90_seconds": _percentile(waits, 0.9),
+        "timed_out": timed_out, "wait_p50_seconds": _percentile(waits, 0.5),
+        "wait_p90_seconds": _percentile(waits, 0.9),
         "mean_handling_seconds": round(statistics.fmean(handling), 3) if handling else None,
         "service_level_seconds": service_level_seconds,
         "service_level": round(within / finished, 4) if finished else None,

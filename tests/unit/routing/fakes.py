@@ -90,7 +90,9 @@ class FakeRoutingStore:
         self.ledger.stage(uow, contact.id, read_version, apply)
 
     def stage_erase_contact(self, uow: UnitOfWork, contact: Contact) -> None:
-        self.stage_contact(uow, replace(contact, citizen_id=None, topic=""), contact.version, self.next_at.get(contact.id))
+        self.stage_contact(
+            uow, replace(contact, citizen_id=None, topic=""), contact.version, self.next_at.get(contact.id)
+        )
 
     def stage_agent(self, uow: UnitOfWork, agent: AgentProfile, before: AgentProfile | None) -> None:
         self.ledger.stage(uow, f"agent#{agent.id}", before.version if before else None,

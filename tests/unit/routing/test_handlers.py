@@ -188,7 +188,11 @@ def test_an_ended_contact_is_logged_with_its_queue_wait_and_handling(store: Fake
     # AND the day's statistics count it answered within the service level
     stats = handlers.queue_stats("hacienda-ibi", "2026-12-14", ports)
     assert (stats["offered"], stats["answered"], stats["service_level"], stats["mean_handling_seconds"]) == (
-        1, 1, 1.0, 100.0)
+        1,
+        1,
+        1.0,
+        100.0,
+    )
 
 
 def test_an_abandoned_call_frees_its_offer_and_a_redelivery_changes_nothing(store: FakeRoutingStore,

@@ -64,6 +64,9 @@ def put_queue(queue: str, proposed: Mapping[str, Any], ports: RoutingPorts) -> S
     version = stored.version + 1 if stored else 1
     raw = {**proposed, "queue": queue, "version": version}
     errors = service.queue_errors(raw)
+    then_queue = str(proposed.get("then_queue")) if not errors and proposed.get("then") == "queue" else queue
+    if then_queue != queue and ports.store.fetch_queue(then_queue) is None and not service.default_queue(then_queue):
+        errors = [{"field": "then_queue", "message": f"no queue {then_queue!r}: configure it first"}]
     if errors:
         raise service.InvalidQueueConfigError(f"{len(errors)} error(s) in queue {queue}", errors=errors)
     config = QueueConfig.model_validate(raw)

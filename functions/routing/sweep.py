@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from functions.core.errors import PicError
 from functions.core.retry import retry_on_conflict
 from functions.routing import handlers
 from functions.routing.bootstrap import ports
@@ -36,7 +37,10 @@ def sweep(p: RoutingPorts, now: datetime) -> int:
         due = [c for c in p.store.fetch_due(now, BATCH) if c.id not in seen]
         for contact in due:
             seen.add(contact.id)
-            retry_on_conflict(_one(contact.id, p), what=f"sweep {contact.id}")
+            try:
+                retry_on_conflict(_one(contact.id, p), what=f"sweep {contact.id}")
+            except PicError as exc:  # one contact's refusal (its queue gone) must not stop the others' offers
+                print(f"routing sweep: {contact.id}: {exc.slug}: {exc.detail}", file=sys.stderr)
         looked += len(due)
         if len(due) < BATCH:
             return looked

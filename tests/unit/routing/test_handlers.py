@@ -277,3 +277,9 @@ def test_rights_export_and_anonymise_the_persons_contacts(store: FakeRoutingStor
     erase = handlers.answer_rights(RgpdRequestOpened.model_validate({**opened, "right": "erasure"}), ports, None)
     store.commit(erase)
     assert store.fetch_by_citizen("c-123") == [] and len(store.contacts) == 1
+
+
+def test_a_queue_that_falls_back_to_a_queue_nobody_knows_is_refused(ports: RoutingPorts) -> None:
+    with pytest.raises(service.InvalidQueueConfigError) as refused:
+        handlers.put_queue("padron-citas", {**QUEUE, "area": "padron", "then_queue": "nowhere"}, ports)
+    assert [e["field"] for e in refused.value.errors or []] == ["then_queue"]

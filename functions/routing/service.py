@@ -536,10 +536,10 @@ def apply_ticket(existing: Ticket | None, state: str, data: TicketFact) -> Ticke
         extra |= {"called_at": data.at, "desk": desk or base.desk, "agent_id": agent or base.agent_id}
     elif state in ("served", "no-show", "cancelled", "transferred"):
         extra |= {"ended_at": data.at, "desk": desk or base.desk, "agent_id": agent or base.agent_id}
-        if state == "served" and base.called_at is None:
-            extra["called_at"] = data.at
     if (existing is not None and RANK[state] < RANK[base.state]) or base.state in FINAL:
-        return replace(base, citizen_id=extra["citizen_id"], record=extra["record"], version=base.version + 1)
+        called = data.at if state == "called" and base.called_at is None else base.called_at  # a late call's time
+        return replace(base, citizen_id=extra["citizen_id"], record=extra["record"], called_at=called,
+                       version=base.version + 1)  # fmt: skip
     return replace(base, **extra, state=state, version=base.version + 1)
 
 
@@ -626,15 +626,16 @@ def stats(queue: str, day: str, contacts: Iterable[Contact], tickets: Iterable[T
         finished += c.accepted_at is not None or c.state == "abandoned"
     for t in tickets:
         offered += 1
-        if t.called_at is not None and t.state != "no-show":
-            answered += 1
+        attended = t.state == "served" or (t.called_at is not None and t.state not in ("no-show", "cancelled"))
+        answered += attended
+        if attended and t.called_at is not None:  # a ticket served before its call was heard of has no wait
             wait = (t.called_at - t.issued_at).total_seconds()
             waits.append(wait)
             within += wait <= service_level_seconds
             if t.ended_at is not None and t.state == "served":
                 handling.append((t.ended_at - t.called_at).total_seconds())
         abandoned += t.state in ("no-show", "cancelled")
-        finished += (t.called_at is not None and t.state != "no-show") or t.state in ("no-show", "cancelled")
+        finished += attended or t.state in ("no-show", "cancelled")
     return {
         "queue": queue, "date": day, "offered": offered, "answered": answered, "abandoned": abandoned,
         "timed_out": timed_out, "wait_p50_seconds": _percentile(waits, 0.5),

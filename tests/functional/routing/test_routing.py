@@ -149,6 +149,8 @@ def test_an_offer_times_out_to_the_next_agent_and_the_late_accept_is_refused(pla
     assert_problem(stranger, 409, "contact-not-offered")
     # AND a second click of the winner changes nothing
     assert post(platform, f"/v1/contacts/{contact_id}/accept", None, bea).status_code == 200
+    wait_for_events(platform, "es.madrid.pic.contact.accepted.v1", contact_id)
+    platform.settle(contact_id)
     assert len(platform.events("es.madrid.pic.contact.accepted.v1", contact_id)) == 1
 
 
@@ -167,6 +169,7 @@ def test_an_office_ticket_served_is_an_office_visit_and_a_bad_ticket_is_dead_let
             sent = platform.send_event(f"es.madrid.pic.office.ticket.{state}.v1", {**base, **extra},
                                        source="/legacy/gestor-colas", event_id=event_id)  # fmt: skip
             assert sent.status_code in (200, 202), sent.text
+        platform.settle(office)  # the queue manager sends a ticket's states in order, each once taken
     # THEN one office visit is logged, with its wait and handling times
     visits = wait_for_events(platform, "es.madrid.pic.interaction.logged.v1", citizen, timeout=30)
     platform.settle(citizen)

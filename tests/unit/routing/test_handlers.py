@@ -283,3 +283,23 @@ def test_a_queue_that_falls_back_to_a_queue_nobody_knows_is_refused(ports: Routi
     with pytest.raises(service.InvalidQueueConfigError) as refused:
         handlers.put_queue("padron-citas", {**QUEUE, "area": "padron", "then_queue": "nowhere"}, ports)
     assert [e["field"] for e in refused.value.errors or []] == ["then_queue"]
+
+
+def test_a_ticket_served_before_its_call_is_heard_of_has_no_made_up_wait(store: FakeRoutingStore,
+                                                                         ports: RoutingPorts) -> None:  # fmt: skip
+    base = {"office": "oac-centro", "ticket": "B7", "issued_at": "2026-12-14T09:00:00+00:00",
+            "queue": "oac-centro-padron", "service": "Padrón", "area": "atencion-ciudadania",
+            "citizen_id": "c-123"}  # fmt: skip
+    # GIVEN the served event delivered before the called one (a broker's retry reorders them)
+    uow = handlers.on_ticket("served", TicketServed.model_validate({**base, "at": "2026-12-14T09:16:00+00:00",
+                                                                    "desk": "7"}), ports, None)  # fmt: skip
+    store.commit(uow)
+    visit = dict(events_in(uow))["es.madrid.pic.interaction.recorded.v1"]
+    assert (visit["channel"]["wait_seconds"], visit["channel"]["handling_seconds"]) == (None, None)
+    # WHEN the call arrives late THEN its time is kept for the statistics, and nothing is logged twice
+    late = handlers.on_ticket("called", TicketCalled.model_validate({**base, "at": "2026-12-14T09:06:00+00:00",
+                                                                     "desk": "7"}), ports, None)  # fmt: skip
+    store.commit(late)
+    assert not events_in(late)
+    stats = handlers.queue_stats("oac-centro-padron", "2026-12-14", ports)
+    assert (stats["answered"], stats["wait_p50_seconds"], stats["mean_handling_seconds"]) == (1, 360.0, 600.0)

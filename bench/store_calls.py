@@ -823,6 +823,7 @@ def scenario(m: Meter) -> None:
     m.deliver_pending()
     cases(m, citizen, me)
     knowledge_base(m)
+    routing(m, citizen)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
@@ -911,6 +912,56 @@ def knowledge_base(m: Meter) -> None:
         "resolution": "Se anuló el recibo duplicado y se devolvió el importe.",
     }
     m.request("kb", "POST", "/v1/kb/drafts-from-cases", "/v1/kb/drafts-from-cases", ed, solved)
+
+
+def routing(m: Meter, citizen: str) -> None:
+    """CCAAS: a queue and an IVR flow put and read; a call through the flow to the queue; an agent comes online, is
+    offered it, accepts and ends it (the interaction logged); a connector's contact declined and abandoned; the
+    queue's day; the offices' queue manager's tickets in every state."""
+    admin = m.token("adm-sc", role="admin")
+    pbx = m.token("pbx-sc", role="system")
+    ana = m.token("ag-sc-rita", role="agent", level=2, area="hacienda")
+    queue_rule, flow_rule, contact_rule = (
+        "/v1/routing/queues/<queue>",
+        "/v1/ivr-flows/<flow>",
+        "/v1/contacts/<contact_id>",
+    )
+    queue = {"area": "hacienda", "level": 2, "skill": "ibi", "steps": [{"min_proficiency": 4, "seconds": 30},
+             {"min_proficiency": 2}]}  # fmt: skip
+    m.request("routing", "PUT", "/v1/routing/queues/hacienda-ibi", queue_rule, admin, queue)
+    m.request("routing", "GET", "/v1/routing/queues/hacienda-ibi", queue_rule, admin)
+    flow = {"start": "menu", "nodes": {
+        "menu": {"kind": "menu", "prompt": {"es": "Para el IBI pulse 1"}, "options": {"1": "ibi"}, "no_match": "bye"},
+        "ibi": {"kind": "queue", "queue": "hacienda-ibi"}, "bye": {"kind": "hangup"}}}  # fmt: skip
+    m.request("routing", "PUT", "/v1/ivr-flows/linea-010", flow_rule, admin, flow)
+    m.request("routing", "GET", "/v1/ivr-flows/linea-010", flow_rule, admin)
+    call = m.request("routing", "POST", "/v1/ivr/calls", "/v1/ivr/calls", pbx,
+                     {"flow": "linea-010", "request_id": "pbx-sc-1", "citizen_id": citizen})  # fmt: skip
+    pressed = m.request("routing", "POST", f"/v1/ivr/calls/{call['id']}/input", "/v1/ivr/calls/<call_id>/input", pbx,
+                        {"input": "1", "seq": 0})  # fmt: skip
+    me_rule = "/v1/routing/agents/me"
+    profile = {"presence": "online", "skills": {"ibi": 5}, "capacity": {"call": 1}, "queues": ["hacienda-ibi"]}
+    m.request("routing", "PUT", me_rule, me_rule, ana, profile)
+    m.request("routing", "GET", me_rule, me_rule, ana)
+    m.request("routing", "GET", f"{me_rule}/contacts", f"{me_rule}/contacts", ana)
+    url = f"/v1/contacts/{pressed['contact']['id']}"
+    m.request("routing", "GET", url, contact_rule, pbx)
+    m.request("routing", "POST", f"{url}/accept", f"{contact_rule}/accept", ana)
+    m.request("routing", "POST", f"{url}/end", f"{contact_rule}/end", ana, {"topic": "Recibo del IBI"})
+    chat = m.request("routing", "POST", "/v1/contacts", "/v1/contacts", pbx,
+                     {"channel": "call", "queue": "hacienda-ibi", "request_id": "pbx-sc-2"})  # fmt: skip
+    m.request("routing", "POST", f"/v1/contacts/{chat['id']}/reject", f"{contact_rule}/reject", ana)
+    m.request("routing", "POST", f"/v1/contacts/{chat['id']}/abandon", f"{contact_rule}/abandon", pbx)
+    for fmt in ("json", "csv"):
+        m.request("routing", "GET", "/v1/routing/stats", "/v1/routing/stats", ana,
+                  query={"queue": "hacienda-ibi", "format": fmt})  # fmt: skip
+    ticket = {"office": "oac-centro", "issued_at": "2026-12-14T09:00:00+00:00", "queue": "oac-centro-padron",
+              "service": "Empadronamiento", "area": "atencion-ciudadania", "citizen_id": citizen}  # fmt: skip
+    for number, state, extra in (("A1", "issued", {}), ("A1", "called", {"desk": "3"}), ("A1", "served", {"desk": "3"}),
+                                 ("A2", "no-show", {}), ("A3", "cancelled", {}),
+                                 ("A4", "transferred", {"to_queue": "oac-centro-hacienda"})):  # fmt: skip
+        data = {**ticket, "ticket": number, "at": "2026-12-14T09:10:00+00:00", **extra}
+        m.send(f"es.madrid.pic.office.ticket.{state}.v1", data, "/legacy/gestor-colas")
 
 
 def uncovered(m: Meter) -> list[str]:

@@ -101,6 +101,7 @@ DOMAINS = {
         "payment",
         "position",
         "rgpd",
+        "routing",
     )
 }
 
@@ -108,7 +109,7 @@ DOMAINS = {
 # events were admitted once already. Its token is an operator's, never a system's.
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
-    "audit", "case", "citizen", "consent", "flags", "interaction", "notification", "payment", "position"
+    "audit", "case", "citizen", "consent", "flags", "interaction", "notification", "payment", "position", "routing"
 )  # fmt: skip
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
@@ -210,7 +211,8 @@ _SPECS = [
         source="the recording system's URI, e.g. /legacy/gestor-colas",
         description="An interaction with a person (office visit, call, chat, WhatsApp, e-mail, app) to be logged.",
         consumers=["pic-interaction-events"],
-        senders=INTERACTION_CHANNELS,
+        # CCAAS logs an attended contact and an office ticket served or missed (functions/routing), through its relay
+        senders=(*INTERACTION_CHANNELS, DOMAINS["routing"]),
     ),
     EventSpec(
         type="es.madrid.pic.interaction.logged.v1",
@@ -237,7 +239,8 @@ _SPECS = [
         source="the requesting system's URI, e.g. /legacy/asistente-virtual",
         description="A citizen's request to be attended as a case in an area's queue (level from the area's config).",
         consumers=["pic-case-events"],
-        senders=(*INTERACTION_CHANNELS, CRM),
+        # CCAAS: an expert queue's contact nobody could take falls back to a case (functions/routing)
+        senders=(*INTERACTION_CHANNELS, CRM, DOMAINS["routing"]),
     ),
     EventSpec(
         type="es.madrid.pic.kb.article.updated.v1",
@@ -370,6 +373,7 @@ _SPECS = [
             "pic-flags-events",  # a citizen's home arrangement (functions/flags/rights.py)
             "pic-payment-events",  # fines and tax receipts (functions/payment/rights.py)
             "pic-case-events",  # cases, their transcripts and ratings (functions/case/rights.py)
+            "pic-routing-events",  # contacts and office tickets (functions/routing/rights.py)
         ],
     ),
     EventSpec(
@@ -500,6 +504,110 @@ _SPECS = [
         source="/pic/notification",
         description="Internal: a chunk of a bulk job's recipients waits to be decided and enqueued.",
         consumers=["pic-notification-events"],
+    ),
+    # ---- contact routing (CCAAS): functions/routing ----
+    EventSpec(
+        type="es.madrid.pic.contact.offered.v1",
+        model_path="events.contact.ContactOffered",
+        producer="pic-routing",
+        source="/pic/routing",
+        description="A contact was offered to one agent until its offer expires.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.contact.accepted.v1",
+        model_path="events.contact.ContactAccepted",
+        producer="pic-routing",
+        source="/pic/routing",
+        description="An agent accepted the contact offered to them; its wait ended.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.contact.rejected.v1",
+        model_path="events.contact.ContactRejected",
+        producer="pic-routing",
+        source="/pic/routing",
+        description="An agent declined the contact offered to them; it goes to the next agent.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.contact.timed-out.v1",
+        model_path="events.contact.ContactTimedOut",
+        producer="pic-routing",
+        source="/pic/routing",
+        description="An offer expired unanswered: the agent is set away, the contact goes to the next agent.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.contact.abandoned.v1",
+        model_path="events.contact.ContactAbandoned",
+        producer="pic-routing",
+        source="/pic/routing",
+        description="The caller left before an agent accepted the contact.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.contact.ended.v1",
+        model_path="events.contact.ContactEnded",
+        producer="pic-routing",
+        source="/pic/routing",
+        description="An attended contact ended, with its wait and handling times.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.contact.fell-back.v1",
+        model_path="events.contact.ContactFellBack",
+        producer="pic-routing",
+        source="/pic/routing",
+        description="Every routing step of a contact expired: moved to another queue, or a callback or a case.",
+    ),
+    EventSpec(
+        type="es.madrid.pic.office.ticket.issued.v1",
+        model_path="events.contact.TicketIssued",
+        producer="the offices' queue manager (gestor-colas)",
+        source="/legacy/gestor-colas",
+        description="An office ticket was taken at the kiosk (turno).",
+        consumers=["pic-routing-events"],  # statistics; served and missed tickets become office visits (INTX)
+        senders=(GESTOR_COLAS,),
+    ),
+    EventSpec(
+        type="es.madrid.pic.office.ticket.called.v1",
+        model_path="events.contact.TicketCalled",
+        producer="the offices' queue manager (gestor-colas)",
+        source="/legacy/gestor-colas",
+        description="An office ticket was called to a desk.",
+        consumers=["pic-routing-events"],  # statistics; served and missed tickets become office visits (INTX)
+        senders=(GESTOR_COLAS,),
+    ),
+    EventSpec(
+        type="es.madrid.pic.office.ticket.served.v1",
+        model_path="events.contact.TicketServed",
+        producer="the offices' queue manager (gestor-colas)",
+        source="/legacy/gestor-colas",
+        description="An office ticket was attended and finished at its desk.",
+        consumers=["pic-routing-events"],  # statistics; served and missed tickets become office visits (INTX)
+        senders=(GESTOR_COLAS,),
+    ),
+    EventSpec(
+        type="es.madrid.pic.office.ticket.no-show.v1",
+        model_path="events.contact.TicketNoShow",
+        producer="the offices' queue manager (gestor-colas)",
+        source="/legacy/gestor-colas",
+        description="An office ticket was called and nobody came.",
+        consumers=["pic-routing-events"],  # statistics; served and missed tickets become office visits (INTX)
+        senders=(GESTOR_COLAS,),
+    ),
+    EventSpec(
+        type="es.madrid.pic.office.ticket.cancelled.v1",
+        model_path="events.contact.TicketCancelled",
+        producer="the offices' queue manager (gestor-colas)",
+        source="/legacy/gestor-colas",
+        description="An office ticket was cancelled before being called.",
+        consumers=["pic-routing-events"],  # statistics; served and missed tickets become office visits (INTX)
+        senders=(GESTOR_COLAS,),
+    ),
+    EventSpec(
+        type="es.madrid.pic.office.ticket.transferred.v1",
+        model_path="events.contact.TicketTransferred",
+        producer="the offices' queue manager (gestor-colas)",
+        source="/legacy/gestor-colas",
+        description="An office ticket was moved to another service's queue.",
+        consumers=["pic-routing-events"],  # statistics; served and missed tickets become office visits (INTX)
+        senders=(GESTOR_COLAS,),
     ),
     # ---- micro-apps switched by flags (FLAG): functions/flags ----
     EventSpec(

@@ -36,6 +36,8 @@ class OfficeVisit(EventData):
     issued_at: AwareDatetime = Field(description="when the ticket was taken")
     called_at: AwareDatetime | None = Field(None, description="when the ticket was called to a desk")
     desk: str | None = Field(None, max_length=16)
+    wait_seconds: float | None = Field(None, ge=0, description="how long the person waited to be attended")
+    handling_seconds: float | None = Field(None, ge=0, description="how long the attention took")
 
     @model_validator(mode="after")
     def _called_after_issued(self) -> Self:
@@ -51,18 +53,26 @@ class Call(EventData):
     direction: Literal["inbound", "outbound"]
     line: str = Field(min_length=1, max_length=32, examples=["010"])
     queue: str | None = Field(None, max_length=64)
+    wait_seconds: float | None = Field(None, ge=0, description="how long the person waited to be attended")
+    handling_seconds: float | None = Field(None, ge=0, description="how long the attention took")
 
 
 class Chat(EventData):
     kind: Literal["chat"]
     conversation_id: str = Field(min_length=1, max_length=128)
     bot_only: bool = Field(False, description="answered by the assistant alone, no agent joined")
+    queue: str | None = Field(None, max_length=64)
+    wait_seconds: float | None = Field(None, ge=0, description="how long the person waited to be attended")
+    handling_seconds: float | None = Field(None, ge=0, description="how long the attention took")
 
 
 class WhatsApp(EventData):
     kind: Literal["whatsapp"]
     conversation_id: str = Field(min_length=1, max_length=128)
     direction: Literal["inbound", "outbound"]
+    queue: str | None = Field(None, max_length=64)
+    wait_seconds: float | None = Field(None, ge=0, description="how long the person waited to be attended")
+    handling_seconds: float | None = Field(None, ge=0, description="how long the attention took")
 
 
 class Email(EventData):

@@ -188,6 +188,8 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
         " hours deferred, when they end",
         "  case SLA sweep     its own process (python -m local.parts case-sweep): raises cases' SLA warnings and"
         " breaches",
+        "  routing sweep      its own process (python -m local.parts routing-sweep): times out contacts' offers (the"
+        " agent set away) and expires their routing steps",
         f"  this platform's addresses, for the local tools: {Path(env['PIC_DATA_DIR']) / PLATFORM_FILE}",
         "",
         "Try it (a citizen's token from the dev IdP, then their consents: 200):",

@@ -1,5 +1,6 @@
 """The platform's background parts, each in a process of its own as each is a Deployment of its own in the
-cluster: ``python -m local.parts broker|relay|notification-release|case-sweep`` (started by ``python -m local``).
+cluster: ``python -m local.parts broker|relay|notification-release|case-sweep|routing-sweep`` (started by
+``python -m local``).
 
 A part that dies is seen at once by ``/healthz`` (``local.lifeline``), and the supervisor stops the
 platform rather than run on without it (writes would be accepted and never published or delivered).
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from local.senders import TokenCache
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("broker", "relay", "notification-release", "case-sweep")
+PARTS = ("broker", "relay", "notification-release", "case-sweep", "routing-sweep")
 
 
 def _data_dir() -> Path:
@@ -113,7 +114,15 @@ def run_case_sweep(stop: threading.Event) -> None:
     run_forever(stop, every=float(os.environ.get("PIC_CASE_SWEEP_SECONDS", "2")))
 
 
-RUNNERS = {"broker": run_broker, "relay": run_relay, "notification-release": run_release, "case-sweep": run_case_sweep}
+def run_routing_sweep(stop: threading.Event) -> None:
+    """Times out offers not accepted in time and expires contacts' routing steps (``pic-routing-sweep``)."""
+    from functions.routing.sweep import run_forever
+
+    run_forever(stop, every=float(os.environ.get("PIC_ROUTING_SWEEP_SECONDS", "1")))
+
+
+RUNNERS = {"broker": run_broker, "relay": run_relay, "notification-release": run_release, "case-sweep": run_case_sweep,
+           "routing-sweep": run_routing_sweep}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,2 +1,2 @@
-"""Contact routing (CCAAS, issue 15). So far: IVR flows as versioned data, validated and interpreted (``ivr.py``);
-queues, agents' presence and routing steps come next."""
+"""Contact routing (CCAAS, issue 15): IVR flows as versioned data, queues' routing steps with expiry, agents'
+routing profiles and presence, contacts offered, accepted and ended, the offices' tickets and the statistics."""

@@ -287,3 +287,17 @@ test_a_domains_own_category_wins_over_a_shared_one if {
 	d.allow == false
 	contains(d.legal_source, "RGPD arts. 18 and 21")
 }
+
+# ---------------------------------------------------------------------------
+# Contact routing (CCAAS): the queues' statistics need no person
+# ---------------------------------------------------------------------------
+
+test_routing_records_lose_the_person_on_erasure if {
+	# GIVEN a routed call of a known citizen
+	# WHEN an erasure asks about it
+	d := decision with input as ask("routing", "routing-records", {})
+
+	# THEN nothing keeps the person on it: it is erased (the times stay, anonymous)
+	d.allow == true
+	d.keep == false
+}

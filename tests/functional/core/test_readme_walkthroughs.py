@@ -103,6 +103,21 @@ SHOWS = {
         "first-response breached at ",
         "422 /problems/invalid-case-config",
     ),
+    "A call through the IVR to the right queue: a walk-through with curl": (
+        "flow linea-010-",  # the flow put, version 1
+        "422 /problems/invalid-ivr-flow",  # an invalid next version, refused whole
+        "no node 'gone'",  # each error named
+        "Bienvenido a Línea Madrid",  # what the caller hears first
+        "queued ivr-demo-",  # key 1: the call lands in the IBI queue
+        "online {'call': 1}",  # Ana comes online and is offered it at once (her call place taken)
+        "offered ivr-demo-",
+        "active ag-ana-",
+        "ended resolved",
+        "interaction logged: call ivr-demo-",  # with its queue, wait and handling times
+        "Luis sees: call ivr-demo-",
+        "offered 1 answered 1 abandoned 0",
+        "queue,date,offered,answered",  # the CSV
+    ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}
 # Walk-throughs that go on in a browser: run, block and clicks, by tests/browser/test_readme_walkthrough.py.

@@ -116,6 +116,12 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "kb.read": {"platform": STAFF | {"admin"}},
     "kb.edit": {"platform": STAFF | {"admin"}},
     "kb.publish": {"platform": STAFF | {"admin"}},
+    "routing.desk": {"platform": STAFF},
+    "routing.connect": {"platform": {"system"}},  # a CCaaS, PBX or chat connector
+    "routing.contact.read": {"platform": STAFF | {"system"}},
+    "routing.config.read": {"platform": STAFF | {"admin"}},
+    "routing.config.write": {"platform": {"admin"}},
+    "routing.report": {"platform": STAFF | {"admin"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -248,6 +254,10 @@ def world(platform: Platform) -> World:
         "tax_object": "9872023VH5797S0001WX",
         "review_id": "rev-none-such",
         "day": "2026-03-10",
+        "contact_id": "ctc-000000000000000000000000",  # none such: 404 to whom may look, 409 to whom may act
+        "queue": "hacienda-l1",
+        "flow": "matrix-none",
+        "call_id": "ivr-000000000000000000000000",
         "flag": "events",  # a coming micro-app (off): the matrix's empty body changes nothing (422)
         "article_id": "padron-alta",  # a shipped article (the matrix's empty bodies change nothing: 422)
         "version": "1",

@@ -45,6 +45,7 @@ def test_healthz_is_ready_with_every_part_up(platform: Platform) -> None:
     assert set(body["parts"]) == {
         "functions", "policies", "supervisor", "gateway", "dynamodb", "broker", "relay", "notification-release",
         "case-sweep",
+        "routing-sweep",
     }  # fmt: skip
     assert all(body["parts"].values()), body
 

@@ -292,6 +292,26 @@ module "role_pic_kb_relay" {
   kms_key_arns = [module.kms.key_arn]
 }
 
+module "role_pic_routing_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-routing-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-routing-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
 module "role_pic_payment_relay" {
   source = "../../modules/function-iam-role"
 
@@ -681,6 +701,102 @@ module "role_pic_case_sweep" {
       table_arn     = module.table_case.table_arn
       actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
       index_actions = { "by-sla" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# ---- contact routing (CCAAS) ----
+
+# functions/routing/main.py routing_http: reads contacts, calls, profiles, rosters, queues and flows (GetItem,
+# BatchGetItem), a queue's waiting head (by-queue), an agent's contacts (by-agent), a queue's day (by-day); writes
+# contacts, agents' loads and rosters, calls, configurations (PutItem, UpdateItem) with the contact.* /
+# interaction.recorded / case.requested outbox rows and Idempotency-Key records, in one TransactWriteItems.
+module "role_pic_routing" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-routing"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-routing"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "RoutingReadWrite"
+      table_arn     = module.table_routing.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      index_actions = { "by-queue" = ["dynamodb:Query"], "by-agent" = ["dynamodb:Query"], "by-day" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/routing/main.py routing_events: office tickets (GetItem, PutItem) with the interaction.recorded outbox
+# row; answers RGPD requests: a person's contacts and tickets (Query on by-citizen), anonymised (PutItem).
+module "role_pic_routing_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-routing-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-routing-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "RoutingReadWrite"
+      table_arn     = module.table_routing.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/routing/sweep.py (Deployment pic-routing-sweep): the contacts due a look (Query on by-next), each read
+# and written back under its version with the agents it times out or offers to (GetItem, BatchGetItem, PutItem,
+# UpdateItem) and the contact.* outbox rows.
+module "role_pic_routing_sweep" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-routing-sweep"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-routing-sweep"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "RoutingSweep"
+      table_arn     = module.table_routing.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      index_actions = { "by-next" = ["dynamodb:Query"], "by-queue" = ["dynamodb:Query"] }
     },
     {
       sid       = "OutboxStage"

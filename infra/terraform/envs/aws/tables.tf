@@ -203,6 +203,45 @@ module "table_kb" {
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
 
+# ---- contact routing (CCAAS) ----
+
+# functions/routing/storage.py RoutingItem: one item per contact ("ctc-<hash>", its history as JSON, written whole
+# under its version), per office ticket ("tkt-..."), per IVR call ("ivr-<hash>"), agents' routing profiles and load
+# ("agent#<id>"), the queues' rosters ("roster#<queue>"), queues' configurations and IVR flows with every version
+# ("queue#<name>[#v<N>]", "ivr#<name>[#v<N>]"). No TTL: routing records are kept for the statistics; an erasure
+# removes the person from them (policies/rgpd/retention, domain routing). Sparse indexes: by-queue (a queue's
+# waiting contacts by priority and age), by-next (what the sweep looks at next: offers and steps that expire, over 8
+# shards), by-agent (what an agent is offered and attends), by-citizen (RGPD), by-day (a queue's day: statistics).
+module "table_routing" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}routing"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+    { name = "created_at", type = "S" },
+    { name = "waiting_queue", type = "S" },
+    { name = "queue_rank", type = "S" },
+    { name = "next_shard", type = "S" },
+    { name = "next_at", type = "S" },
+    { name = "agent_id", type = "S" },
+    { name = "citizen_id", type = "S" },
+    { name = "stats_day", type = "S" },
+  ]
+  global_secondary_indexes = [
+    { name = "by-queue", hash_key = "waiting_queue", range_key = "queue_rank", projection_type = "ALL" },
+    { name = "by-next", hash_key = "next_shard", range_key = "next_at", projection_type = "ALL" },
+    { name = "by-agent", hash_key = "agent_id", range_key = "created_at", projection_type = "ALL" },
+    { name = "by-citizen", hash_key = "citizen_id", range_key = "created_at", projection_type = "ALL" },
+    { name = "by-day", hash_key = "stats_day", range_key = "created_at", projection_type = "ALL" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
 # ---- fines and taxes (PAY) ----
 
 # functions/payment/storage.py DebtItem: one item per fine or tax receipt an area system issued ("fine-<id>",

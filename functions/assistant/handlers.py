@@ -104,6 +104,7 @@ def open_conversation(cmd: OpenConversation, ports: AssistantPorts) -> Staged[Op
         citizen_id=cmd.citizen_id,
         key_digest=service.key_digest(key) if key else None,
         contact=cmd.contact,
+        version=1,
     )
     uow = UnitOfWork()
     ports.store.stage_conversation(uow, conversation, None)

@@ -149,10 +149,11 @@ def _answer_whatsapp(ctx: RequestContext, inbound: whatsapp.Inbound) -> dict[str
 
     turn: handlers.Turn = ctx.run(step, lambda t: Reply(200, t)).body
     reply = turn.reply.reply or {}
-    message = whatsapp.outbound(
-        inbound.sender, turn.reply.text, list(reply.get("options", [])), turn.conversation.last_inbound_at, now,
-        settings.whatsapp_template, turn.conversation.language,
-    )  # fmt: skip
+    words = whatsapp.words_of(reply, turn.reply.text)
+    options = list(reply.get("options", []))
+    language = turn.conversation.language
+    last_inbound = turn.conversation.last_inbound_at
+    message = whatsapp.outbound(inbound.sender, words, options, last_inbound, now, settings.whatsapp_template, language)
     sent = _cloud_api().send(message)
     get_logger().info("whatsapp reply sent", extra={"conversation": conversation_id, "repeated": turn.repeated})
     return {"message_id": inbound.message_id, "conversation_id": conversation_id, "reply": reply.get("kind"),

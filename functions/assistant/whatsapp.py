@@ -134,6 +134,22 @@ def outbound(to: str, text: str, options: list[dict[str, str]], last_inbound: da
     }
 
 
+def words_of(reply: dict[str, Any], fallback: str) -> str:
+    """What a chat reply says in plain text: its sentence, then the article (title, body, official page) or the
+    procedure's items, as WhatsApp shows them."""
+    parts = [str(reply.get("text") or fallback)]
+    for cited in reply.get("articles") or []:
+        parts.append(f"*{cited.get('title')}*\n{cited.get('body')}")
+        if cited.get("source"):
+            parts.append(str(cited["source"]))
+    result = reply.get("result") or {}
+    for item in result.get("items") or []:
+        parts.append(" · ".join(str(v) for k, v in item.items() if k != "id" and v is not None))
+    if result.get("empty"):
+        parts.append(str(result["empty"]))
+    return "\n\n".join(parts)
+
+
 class CloudApi:
     """Replies out through the Graph API (a stand-in recording them in ``make run``)."""
 

@@ -272,6 +272,26 @@ module "role_pic_assistant_relay" {
   kms_key_arns = [module.kms.key_arn]
 }
 
+module "role_pic_kb_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-kb-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-kb-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
 module "role_pic_case_relay" {
   source = "../../modules/function-iam-role"
 

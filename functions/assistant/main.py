@@ -45,20 +45,16 @@ def _token(ctx: RequestContext) -> str | None:
 # ---- conversations ------------------------------------------------------------------------------------------
 
 
-class ConversationBody(BaseModel):
+class AssistantConversation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Literal["web", "whatsapp"] = "web"
     language: Literal["es", "en"] = "es"
 
 
-def citizen_of_caller(ctx: RequestContext, params: dict[str, str]) -> str:
-    """A signed-in citizen opens their own conversation; anyone else an anonymous one (no citizen named)."""
-    return _citizen(ctx) or ""
-
-
-def post_conversation(ctx: RequestContext, body: ConversationBody) -> Reply:
-    """Open a conversation. An anonymous one answers its ``key`` once: send it as ``X-Conversation-Key`` with every
+def post_conversation(ctx: RequestContext, body: AssistantConversation) -> Reply:
+    """Open a conversation: names no one's record (the policy's self-service); a signed-in citizen's is theirs by
+    construction. An anonymous one answers its ``key`` once: send it as ``X-Conversation-Key`` with every
     message (and sign in, sending it too, to be passed to a person with the transcript)."""
     cmd = handlers.OpenConversation(body.channel, body.language, _citizen(ctx))
 
@@ -77,7 +73,7 @@ def citizen_of_conversation(ctx: RequestContext, params: dict[str, str]) -> str:
     return found.citizen_id or ""
 
 
-class MessageBody(BaseModel):
+class AssistantMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field("", max_length=service.MAX_MESSAGE, description="what the citizen writes")
@@ -92,7 +88,7 @@ class MessageBody(BaseModel):
         return self
 
 
-def post_message(ctx: RequestContext, conversation_id: str, body: MessageBody) -> Reply:
+def post_message(ctx: RequestContext, conversation_id: str, body: AssistantMessage) -> Reply:
     """The citizen's message and the assistant's reply: an answer with its article, a procedure's result or a
     hand-over; every reply offers a person. Concurrent messages to one conversation are answered one after the
     other (the second, decided again on the first's outcome)."""
@@ -180,11 +176,11 @@ READS = Reads("assistant-conversation", ("conversations",), conversation_summary
 
 ROUTES = [
     Route("/v1/assistant/conversations", "POST", post_conversation, "Open a conversation with the virtual "
-          "assistant (anonymous, or as the signed-in citizen)", request_model=ConversationBody, status=201,
+          "assistant (anonymous, or as the signed-in citizen)", request_model=AssistantConversation, status=201,
           idempotent_writes=True, links={"conversation_id": "/id"}, action="assistant.converse", anonymous=True,
-          citizen=citizen_of_caller, max_body_bytes=4096),
+          max_body_bytes=4096),
     Route(f"{CONVERSATION}/messages", "POST", post_message, "A message to the assistant and its reply (an answer "
-          "from the knowledge base, a procedure or a hand-over to a person)", request_model=MessageBody, status=201,
+          "from the knowledge base, a procedure or a hand-over)", request_model=AssistantMessage, status=201,
           idempotent_writes=True, action="assistant.converse", anonymous=True, citizen=citizen_of_conversation,
           reads=READS, max_body_bytes=8192),
     Route(CONVERSATION, "GET", get_conversation, "The conversation's transcript, to its owner",

@@ -48,6 +48,7 @@ from functions.core.settings import get_settings
 from functions.core.store import DuplicateError, Staged, UnitOfWork
 
 T = TypeVar("T")
+Q = TypeVar("Q", bound=BaseModel)
 MAX_BODY_BYTES = 64 * 1024
 ANONYMOUS = Subject(id="anonymous", role="anonymous")
 UNKNOWN_CITIZEN = "(unknown)"  # who a route acts on when the resource it names does not exist
@@ -251,6 +252,15 @@ def parse_body(request: flask.Request, model: type[BaseModel]) -> BaseModel:
         return model.model_validate(payload)
     except pydantic.ValidationError as exc:
         raise ValidationError("the body does not match the schema", errors=pydantic_errors(exc)) from exc
+
+
+def parse_query(request: flask.Request, model: type[Q]) -> Q:
+    """The query string as ``model`` (each parameter once; a repeated one is its first value): 422 naming each
+    invalid or unknown parameter, so a typo is told rather than ignored."""
+    try:
+        return model.model_validate(request.args.to_dict(flat=True))
+    except pydantic.ValidationError as exc:
+        raise ValidationError("the query parameters are not valid", errors=pydantic_errors(exc)) from exc
 
 
 def parse_json(raw: bytes) -> Any:

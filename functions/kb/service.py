@@ -539,12 +539,24 @@ class KbStore(Protocol):
         """Every article that has a published or scheduled version (the search indexes are built from it)."""
         ...
 
+    def fetch_stamp(self) -> int:
+        """A counter every write of an article moves: a cached search index is current while it stands still."""
+        ...
+
     def fetch_feedback(self, article_id: str, version: int, language: Language) -> FeedbackTally | None: ...
-    def stage_article(self, uow: UnitOfWork, article: Article) -> None:
-        """Write the article if the stored one is still at ``article.revision - 1`` (absent for revision 1), else
-        the commit loses the race."""
+    def fetch_vote(self, vote: str) -> bool:
+        """Whether this vote (a hash of who answered for which version and language) was counted."""
+        ...
+
+    def stage_article(self, uow: UnitOfWork, article: Article, read_revision: int | None) -> None:
+        """Write the article if the stored one is still at ``read_revision`` (``None``: absent), else the commit
+        loses the race."""
         ...
 
     def stage_feedback(self, uow: UnitOfWork, tally: FeedbackTally) -> None:
         """Write the tally if the stored one is still at ``tally.revision - 1``."""
+        ...
+
+    def stage_vote(self, uow: UnitOfWork, vote: str) -> None:
+        """Record the vote if it is not there yet (else the commit loses the race)."""
         ...

@@ -31,6 +31,11 @@ PUBLIC = {  # what anyone may read: no personal data
     # notifications are trusted by their X-Hub-Signature-256 HMAC alone and answer only what was sent back
     ("GET", "/v1/assistant/whatsapp/webhook"),
     ("POST", "/v1/assistant/whatsapp/webhook"),
+    # the knowledge base's public articles and their search: the council's published information, what any
+    # portal shows; and "was this useful", a count per version and language (a voter is a hash, never a person)
+    ("GET", "/v1/kb/search"),
+    ("GET", "/v1/kb/public/articles/<article_id>"),
+    ("POST", "/v1/kb/public/articles/<article_id>/feedback"),
 }
 
 

@@ -63,6 +63,7 @@ K8S_KINDS = [
     ("apps/v1", "Deployment"),
     ("networking.k8s.io/v1", "NetworkPolicy"),
     ("policy/v1", "PodDisruptionBudget"),
+    ("batch/v1", "Job"),
 ]
 # (apiVersion, kind, distribution, module path inside it, class name)
 KNATIVE_KINDS = [

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.functional
 UPDATED = "es.madrid.pic.kb.article.updated.v1"
 BASE = "/v1/assistant/conversations"
 SUFFIX = uuid.uuid4().hex[:6]
-PADRON, MUEBLES = f"padron-alta-{SUFFIX}", f"recogida-muebles-{SUFFIX}"
+HUERTOS, COLMENAS = f"huertos-urbanos-{SUFFIX}", f"apicultura-urbana-{SUFFIX}"  # topics the seed lacks
 
 
 def snapshot(article_id: str, title: str, body: str, keywords: list[str], revision: int = 1) -> dict[str, Any]:
@@ -45,16 +45,17 @@ def post(platform: Platform, path: str, body: Any, headers: dict[str, str] | Non
 def knowledge(platform: Platform) -> None:
     """GIVEN two articles published by the knowledge base (sent as its relay does) and projected"""
     for data in (
-        snapshot(PADRON, "Alta en el Padrón municipal", "Para empadronarte en Madrid pide cita previa en una oficina "
-                 "de atención a la ciudadanía y lleva tu documento de identidad y el contrato de alquiler.",
-                 ["empadronarse", "padron", "empadronamiento"]),
-        snapshot(MUEBLES, "Recogida de muebles y enseres", "La recogida de muebles viejos y enseres es gratuita: "
-                 "solicítala en la web o en el 010 y déjalos en el portal el día indicado.", ["muebles", "enseres"]),
+        snapshot(HUERTOS, "Huertos urbanos comunitarios", "Para cultivar una parcela en un huerto urbano comunitario "
+                 "apúntate en la asociación vecinal que lo gestiona; los huertos urbanos se reparten por sorteo.",
+                 ["huerto", "huertos", "parcela", "cultivar", "hortalizas"]),
+        snapshot(COLMENAS, "Apicultura urbana: colmenas en azoteas", "Instalar colmenas de abejas en una azotea exige "
+                 "registrar el colmenar y mantenerlo a distancia de colegios; la miel es para consumo propio.",
+                 ["colmenas", "abejas", "apicultura", "miel", "colmenar"]),
     ):  # fmt: skip
         sent = platform.send_event(UPDATED, data, source="/pic/kb", subject=data["article_id"])
         assert sent.status_code in (200, 202), sent.text
-    platform.wait_for(lambda: _answers(platform, "quiero empadronarme en madrid", PADRON), timeout=60,
-                      what="the projected articles")  # fmt: skip
+    question = "como consigo una parcela en un huerto urbano para cultivar"
+    platform.wait_for(lambda: _answers(platform, question, HUERTOS), timeout=120, what="the projected articles")
 
 
 def _answers(platform: Platform, question: str, article_id: str) -> bool:
@@ -70,13 +71,13 @@ def test_an_anonymous_question_is_answered_from_the_knowledge_base(platform: Pla
     assert opened.status_code == 201, opened.text
     conversation, key = opened.json()["id"], opened.json()["key"]
     # WHEN the person asks about old furniture
-    said = post(platform, f"{BASE}/{conversation}/messages", {"text": "como tiro unos muebles viejos?"},
+    said = post(platform, f"{BASE}/{conversation}/messages", {"text": "puedo tener colmenas de abejas en mi azotea?"},
                 {"X-Conversation-Key": key})  # fmt: skip
     # THEN the answer is the removal article with its link, and a person is offered
     assert said.status_code == 201, said.text
     reply = said.json()["reply"]
-    assert reply["kind"] == "answer" and reply["articles"][0]["article_id"] == MUEBLES
-    assert reply["articles"][0]["link"] == f"/v1/kb/articles/{MUEBLES}"
+    assert reply["kind"] == "answer" and reply["articles"][0]["article_id"] == COLMENAS
+    assert reply["articles"][0]["link"] == f"/v1/kb/articles/{COLMENAS}"
     assert "talk-to-person" in [o["id"] for o in reply["options"]]
     # AND the transcript reads back with the key, and not without it
     back = platform.http.get(platform.url(f"{BASE}/{conversation}"), headers={"X-Conversation-Key": key}, timeout=15)
@@ -90,7 +91,7 @@ def test_asking_for_a_person_opens_one_case_in_level_1_with_the_transcript(platf
     opened = post(platform, BASE, {"channel": "web", "language": "es"}, me).json()
     assert opened["key"] is None and opened["citizen_id"] == citizen
     conversation = opened["id"]
-    post(platform, f"{BASE}/{conversation}/messages", {"text": "como me empadrono"}, me)
+    post(platform, f"{BASE}/{conversation}/messages", {"text": "quiero una parcela en un huerto urbano"}, me)
     # WHEN the citizen asks for a person (and presses the button again)
     handed = post(platform, f"{BASE}/{conversation}/messages", {"text": "quiero hablar con una persona"}, me)
     again = post(platform, f"{BASE}/{conversation}/messages", {"option": "talk-to-person"}, me)
@@ -139,7 +140,7 @@ def test_concurrent_messages_to_one_conversation_are_all_answered(platform: Plat
     citizen = f"c-bot-{uuid.uuid4().hex[:8]}"
     me = platform.as_(citizen)
     conversation = post(platform, BASE, {}, me).json()["id"]
-    texts = ["padron", "muebles viejos", "empadronamiento", "enseres"]
+    texts = ["huertos urbanos", "colmenas de abejas", "parcela para cultivar", "miel de azotea"]
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(lambda t: post(platform, f"{BASE}/{conversation}/messages", {"text": t}, me), texts))
     assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
@@ -152,7 +153,7 @@ def test_a_redelivered_snapshot_changes_nothing_and_a_bad_one_is_dead_lettered(
 ) -> None:
     # GIVEN the Padrón's article at revision 1, delivered again with the same id and as an older revision
     old_text = "Texto antiguo que no debe ganar nunca a la revisión vigente."
-    data = snapshot(PADRON, "Alta en el Padrón municipal", old_text, ["padron"], revision=1)
+    data = snapshot(HUERTOS, "Huertos urbanos comunitarios", old_text, ["huerto"], revision=1)
     event_id = str(uuid.uuid4())
     for _ in range(2):
         assert platform.send_event(UPDATED, data, source="/pic/kb", event_id=event_id).status_code in (200, 202)
@@ -168,7 +169,7 @@ def test_a_redelivered_snapshot_changes_nothing_and_a_bad_one_is_dead_lettered(
     else:
         assert sent.status_code == 400
     # AND the article still answers as before
-    assert _answers(platform, "quiero empadronarme en madrid", PADRON)
+    assert _answers(platform, "como consigo una parcela en un huerto urbano para cultivar", HUERTOS)
 
 
 def test_whatsapp_messages_come_in_signed_and_replies_go_out_through_the_provider(
@@ -183,7 +184,7 @@ def test_whatsapp_messages_come_in_signed_and_replies_go_out_through_the_provide
     assert_problem(platform.http.get(hook, params={"hub.mode": "subscribe", "hub.verify_token": "no"}, timeout=15), 403)
     number = f"3460{uuid.uuid4().int % 10**7:07d}"
     message = {"from": number, "id": f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(datetime.now(UTC).timestamp())),
-               "type": "text", "text": {"body": "donde dejo los muebles viejos"}}  # fmt: skip
+               "type": "text", "text": {"body": "puedo tener colmenas de abejas en la azotea"}}  # fmt: skip
     value = {"messaging_product": "whatsapp", "messages": [message]}
     entry = {"id": "1", "changes": [{"field": "messages", "value": value}]}
     body = json.dumps({"object": "whatsapp_business_account", "entry": [entry]}).encode()
@@ -198,7 +199,7 @@ def test_whatsapp_messages_come_in_signed_and_replies_go_out_through_the_provide
     assert answered.status_code == 200, answered.text
     assert answered.json()["answered"][0]["reply"] == "answer"
     outbox = platform.http.get(platform.url("/dev/whatsapp"), params={"to": number}, timeout=15).json()
-    assert outbox["count"] == 1 and "muebles" in outbox["messages"][0]["body"].lower()
+    assert outbox["count"] == 1 and "colmenas" in outbox["messages"][0]["body"].lower()
     # a redelivery is not decided again (the same reply goes out once more: at least once)
     again = platform.http.post(hook, data=body, headers=signed, timeout=30)
     assert again.status_code == 200 and again.json()["answered"][0]["repeated"] is True

@@ -28,7 +28,7 @@ README_BASE = "http://127.0.0.1:8080"
 # What each walk-through must show, by the title of its README section.
 SHOWS = {
     "The virtual assistant: a walk-through with curl": (
-        "answer | Recogida de muebles y enseres /v1/kb/articles/recogida-muebles-walk | Hablar con una persona",
+        "answer | Recogida gratuita de muebles y enseres /v1/kb/articles/recogida-muebles | Hablar con una persona",
         "anonymous: handover sign in first True",
         "handover asked-for-person requested True",
         "1 case:",  # the button pressed again opened no second case
@@ -36,7 +36,7 @@ SHOWS = {
         "citizen: quiero hablar con una persona",  # the transcript, read by the agent
         "unsigned 403",
         "whatsapp answer",
-        "1 reply to the number: interactive | *Recogida de muebles y enseres*",
+        "1 reply to the number: interactive | *Recogida gratuita de muebles y enseres*",
     ),
     "A walk-through with curl": (
         '"mode": "b"',

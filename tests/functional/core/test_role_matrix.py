@@ -115,6 +115,9 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "case.report": {"platform": STAFF | {"admin"}},
     "case.config.read": {"platform": STAFF | {"admin"}},
     "case.config.write": {"platform": {"admin"}},
+    "kb.read": {"platform": STAFF | {"admin"}},
+    "kb.edit": {"platform": STAFF | {"admin"}},
+    "kb.publish": {"platform": STAFF | {"admin"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -250,6 +253,8 @@ def world(platform: Platform) -> World:
         "review_id": "rev-none-such",
         "day": "2026-03-10",
         "flag": "events",  # a coming micro-app (off): the matrix's empty body changes nothing (422)
+        "article_id": "padron-alta",  # a shipped article (the matrix's empty bodies change nothing: 422)
+        "version": "1",
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

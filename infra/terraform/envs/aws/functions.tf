@@ -272,13 +272,13 @@ module "role_pic_assistant_relay" {
   kms_key_arns = [module.kms.key_arn]
 }
 
-module "role_pic_kb_relay" {
+module "role_pic_case_relay" {
   source = "../../modules/function-iam-role"
 
-  name                     = "${var.environment}-pic-kb-relay"
+  name                     = "${var.environment}-pic-case-relay"
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
-  service_account          = "pic-kb-relay"
+  service_account          = "pic-case-relay"
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
@@ -292,13 +292,13 @@ module "role_pic_kb_relay" {
   kms_key_arns = [module.kms.key_arn]
 }
 
-module "role_pic_case_relay" {
+module "role_pic_kb_relay" {
   source = "../../modules/function-iam-role"
 
-  name                     = "${var.environment}-pic-case-relay"
+  name                     = "${var.environment}-pic-kb-relay"
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
-  service_account          = "pic-case-relay"
+  service_account          = "pic-kb-relay"
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
@@ -1071,6 +1071,19 @@ module "role_pic_assistant" {
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
   service_account          = "pic-assistant"
+# ---- knowledge base (KB) ----
+
+# functions/kb/main.py kb_http and functions/kb/seed.py (Job pic-kb-seed, the same identity): reads articles, the
+# catalogue and tallies (GetItem, BatchGetItem); writes an article with the catalogue's counter, a tally with its
+# vote (PutItem, UpdateItem), with kb.article.updated outbox rows and Idempotency-Key records, in one
+# TransactWriteItems. It reads no citizen's data: no access-log permission.
+module "role_pic_kb" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-kb"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-kb"
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
@@ -1117,6 +1130,9 @@ module "role_pic_assistant_events" {
       table_arn     = module.table_assistant.table_arn
       actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
       index_actions = { "by-citizen" = ["dynamodb:Query"] }
+      sid       = "KbReadWrite"
+      table_arn = module.table_kb.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     },
     {
       sid       = "OutboxStage"

@@ -206,6 +206,20 @@ module "table_assistant" {
     { name = "by-kind", hash_key = "kind", range_key = "id", projection_type = "ALL" },
   ]
   ttl_attribute_name = "expires_at"
+# ---- knowledge base (KB) ----
+
+# functions/kb/storage.py KbItem: one item per article with all its versions ("article#<id>", written whole under
+# its revision), the catalogue (the article ids and a counter every article write bumps), the "was this useful"
+# tallies per version and language and the votes (hashes) that count each voter once. No index: the catalogue item
+# lists the articles, read by BatchGetItem. No TTL: articles are the council's published information.
+module "table_kb" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}kb"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+  ]
 
   kms_key_arn                           = module.kms.key_arn
   point_in_time_recovery_enabled        = true

@@ -144,9 +144,9 @@ def _answer_whatsapp(ctx: RequestContext, inbound: whatsapp.Inbound) -> dict[str
         return handlers.converse(say, p, ctx.traceparent)
 
     turn: handlers.Turn = ctx.run(step, lambda t: Reply(200, t)).body
-    reply = turn.reply.reply or {}
+    reply: dict[str, Any] = dict(turn.reply.reply or {})
     words = whatsapp.words_of(reply, turn.reply.text)
-    options = list(reply.get("options", []))
+    options: list[dict[str, str]] = list(reply.get("options") or [])
     language = turn.conversation.language
     last_inbound = turn.conversation.last_inbound_at
     message = whatsapp.outbound(inbound.sender, words, options, last_inbound, now, settings.whatsapp_template, language)

@@ -1058,19 +1058,6 @@ module "role_pic_notification_release" {
   kms_key_arns = [module.kms.key_arn]
 }
 
-# ---- the virtual assistant (BOT) ----
-
-# functions/assistant/main.py assistant_http: reads a conversation (GetItem), the projection's counter (GetItem)
-# and, when it moved, every projected article (Query on by-kind); writes a conversation under its version with a
-# hand-over's case.requested outbox row and Idempotency-Key records, in one TransactWriteItems; appends access
-# records (access log PutItem). Procedures go through the platform's API with the citizen's token, not the tables.
-module "role_pic_assistant" {
-  source = "../../modules/function-iam-role"
-
-  name                     = "${var.environment}-pic-assistant"
-  oidc_provider_arn        = local.oidc_provider_arn
-  namespace                = var.namespace
-  service_account          = "pic-assistant"
 # ---- knowledge base (KB) ----
 
 # functions/kb/main.py kb_http and functions/kb/seed.py (Job pic-kb-seed, the same identity): reads articles, the
@@ -1084,6 +1071,41 @@ module "role_pic_kb" {
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
   service_account          = "pic-kb"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "KbReadWrite"
+      table_arn = module.table_kb.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# ---- the virtual assistant (BOT) ----
+
+# functions/assistant/main.py assistant_http: reads a conversation (GetItem), the projection's counter (GetItem)
+# and, when it moved, every projected article (Query on by-kind); writes a conversation under its version with a
+# hand-over's case.requested outbox row and Idempotency-Key records, in one TransactWriteItems; appends access
+# records (access log PutItem). Procedures go through the platform's API with the citizen's token, not the tables.
+module "role_pic_assistant" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-assistant"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-assistant"
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
@@ -1130,9 +1152,6 @@ module "role_pic_assistant_events" {
       table_arn     = module.table_assistant.table_arn
       actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
       index_actions = { "by-citizen" = ["dynamodb:Query"] }
-      sid       = "KbReadWrite"
-      table_arn = module.table_kb.table_arn
-      actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     },
     {
       sid       = "OutboxStage"

@@ -206,6 +206,13 @@ module "table_assistant" {
     { name = "by-kind", hash_key = "kind", range_key = "id", projection_type = "ALL" },
   ]
   ttl_attribute_name = "expires_at"
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
 # ---- knowledge base (KB) ----
 
 # functions/kb/storage.py KbItem: one item per article with all its versions ("article#<id>", written whole under

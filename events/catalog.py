@@ -90,6 +90,7 @@ INTERACTION_CHANNELS = (GESTOR_COLAS, LINEA_010, ASISTENTE_VIRTUAL, WHATSAPP, BU
 DOMAINS = {
     name: _domain(name)
     for name in (
+        "assistant",
         "audit",
         "case",
         "citizen",
@@ -109,7 +110,8 @@ DOMAINS = {
 # events were admitted once already. Its token is an operator's, never a system's.
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
-    "audit", "case", "citizen", "consent", "flags", "interaction", "notification", "payment", "position", "routing"
+    "assistant", "audit", "case", "citizen", "consent", "flags", "interaction", "notification", "payment", "position",
+    "routing",
 )  # fmt: skip
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
@@ -239,8 +241,9 @@ _SPECS = [
         source="the requesting system's URI, e.g. /legacy/asistente-virtual",
         description="A citizen's request to be attended as a case in an area's queue (level from the area's config).",
         consumers=["pic-case-events"],
-        # CCAAS: an expert queue's contact nobody could take falls back to a case (functions/routing)
-        senders=(*INTERACTION_CHANNELS, CRM, DOMAINS["routing"]),
+        # CCAAS: an expert queue's contact nobody could take falls back to a case (functions/routing); the assistant
+        # hands a signed-in citizen's conversation over through its own relay (/pic/assistant)
+        senders=(*INTERACTION_CHANNELS, CRM, DOMAINS["routing"], DOMAINS["assistant"]),
     ),
     EventSpec(
         type="es.madrid.pic.kb.article.updated.v1",
@@ -248,7 +251,7 @@ _SPECS = [
         producer="pic-kb",
         source="/pic/kb",
         description="An article's published state changed: the versions in force or scheduled, the archive instant.",
-        consumers=[],  # the assistant (pic-assistant-events) projects it: it answers from what its audience may see
+        consumers=["pic-assistant-events"],  # the assistant projects it: it answers from what its audience may see
     ),
     EventSpec(
         type="es.madrid.pic.case.updated.v1",
@@ -374,6 +377,7 @@ _SPECS = [
             "pic-payment-events",  # fines and tax receipts (functions/payment/rights.py)
             "pic-case-events",  # cases, their transcripts and ratings (functions/case/rights.py)
             "pic-routing-events",  # contacts and office tickets (functions/routing/rights.py)
+            "pic-assistant-events",  # conversations with the virtual assistant (functions/assistant/rights.py)
         ],
     ),
     EventSpec(

@@ -115,6 +115,8 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "PIC_SMTP_PORT": str(args.smtp_port),
         "PIC_SMS_URL": f"{base}/dev/sms/messages",
         "PIC_PUSH_URL": f"{base}/dev/push/messages",
+        # BOT: the WhatsApp Business Cloud API stand-in on the gateway (what the assistant sent, at /dev/whatsapp)
+        "PIC_WHATSAPP_API_URL": f"{base}/dev/whatsapp",
         # PAY: the local Redsys (Redsys's public test merchant); citizens come back to the app's payments
         "PIC_REDSYS_URL": os.environ.get("PIC_REDSYS_URL", f"{base}/dev/redsys/realizarPago"),
         "PIC_REDSYS_REST_URL": os.environ.get("PIC_REDSYS_REST_URL", f"{base}/dev/redsys/rest/trataPeticionREST"),
@@ -183,6 +185,8 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
         f"  notification sinks e-mail: SMTP capture on 127.0.0.1:{env['PIC_SMTP_PORT']}, read at {base}/dev/mail",
         f"                     SMS provider: POST {env['PIC_SMS_URL']}, read at {base}/dev/sms",
         f"                     push provider: POST {env['PIC_PUSH_URL']}, read at {base}/dev/push  (?to= filters)",
+        f"  WhatsApp (local)   Cloud API stand-in: POST {env['PIC_WHATSAPP_API_URL']}/<phone number id>/messages,"
+        f" read at {base}/dev/whatsapp  (?to= filters)",
         f"  Redsys (local)     POST {env['PIC_REDSYS_URL']}: its payment page; orders at {base}/dev/redsys/orders",
         "  notification release  its own process (python -m local.parts notification-release): sends what quiet"
         " hours deferred, when they end",

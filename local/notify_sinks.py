@@ -4,12 +4,15 @@
 - an SMS provider and an FCM-style push provider, as HTTP endpoints of the gateway
   (``POST /dev/sms/messages``, ``POST /dev/push/messages``);
 - what each received, newest first: ``GET /dev/mail``, ``GET /dev/sms``, ``GET /dev/push`` (``?to=`` filters);
+- a WhatsApp Business Cloud API stand-in for the assistant's replies (``POST /dev/whatsapp/<phone number
+  id>/messages`` with the access token), listed at ``GET /dev/whatsapp`` (``?to=<wa_id>``);
 - the area systems' webhooks PAY sends (``POST /dev/webhooks?system=<name>``, signature checked), listed at
   ``GET /dev/webhooks`` (``?to=<name>``).
 
 Fault injection, to exercise retries and failures: an e-mail to ``fail-temp...@`` is answered 451 and to
 ``fail-perm...@`` 550; an SMS to a number ending in 0503 is answered 503 and in 0400, 400; a push endpoint
-containing ``fail-503`` is answered 503. Nothing is kept of refused messages.
+containing ``fail-503`` is answered 503; a WhatsApp reply to a number ending in 0503 is answered 503. Nothing is
+kept of refused messages.
 """
 
 from __future__ import annotations
@@ -145,6 +148,8 @@ class ProviderSinks:
             ("POST", "/dev/push/messages"): self.push,
             # PAY: the area systems' webhooks (PIC_PAYMENT_WEBHOOKS in make run), each checked as a receiver would
             ("POST", "/dev/webhooks"): self.webhook,
+            ("GET", "/dev/whatsapp"): lambda r: self.listing("whatsapp", r),
+            ("POST", f"/dev/whatsapp/{get_settings().whatsapp_phone_number_id}/messages"): self.whatsapp,
             ("GET", "/dev/webhooks"): lambda r: self.listing("webhook", r),
         }
 
@@ -179,6 +184,26 @@ class ProviderSinks:
         event_id = request.headers.get("X-PIC-Event-Id")
         self.store.add("webhook", system, event_id, "verified" if good else "bad-signature", body.decode(), "")
         return _json({"received": good}, 200 if good else 401)
+
+    def whatsapp(self, request: Request) -> Response:
+        """A message as the Cloud API takes it (``text``, ``interactive`` buttons or ``template``), the token
+        checked; kept with its kind (``subject``) and its words (``body``)."""
+        if request.headers.get("Authorization") != f"Bearer {get_settings().whatsapp_access_token}":
+            return _json({"error": {"message": "Invalid OAuth access token", "code": 190}}, 401)
+        payload = _payload(request)
+        to, kind = str(payload.get("to", "")), str(payload.get("type", ""))
+        words = {
+            "text": (payload.get("text") or {}).get("body"),
+            "interactive": ((payload.get("interactive") or {}).get("body") or {}).get("text"),
+            "template": json.dumps((payload.get("template") or {}).get("components"), ensure_ascii=False),
+        }.get(kind)
+        if payload.get("messaging_product") != "whatsapp" or not to.isdigit() or not words:
+            return _json({"error": {"message": "send {messaging_product: whatsapp, to, type, ...}", "code": 100}}, 400)
+        if to.endswith("0503"):
+            return _json({"error": {"message": "service unavailable (fault injection)", "code": 131000}}, 503)
+        message_id = self.store.add("whatsapp", to, None, kind, str(words), json.dumps(payload, ensure_ascii=False))
+        return _json({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
+                      "messages": [{"id": f"wamid.local-{message_id}"}]})  # fmt: skip
 
     def push(self, request: Request) -> Response:
         payload = _payload(request)

@@ -107,9 +107,27 @@ def _passage(doc: Passage) -> str:
     return f"{doc.title}. {' '.join(doc.keywords)}. {doc.body}"
 
 
-def _key(doc: Passage) -> tuple[str, int, str, str]:
+def vector_key(doc: Passage) -> VectorKey:
+    """What a vector is kept by: the article, its version, the language and a digest of the text embedded."""
     digest = hashlib.sha256(_passage(doc).encode()).hexdigest()[:16]
     return (doc.article_id, doc.version, doc.language, digest)
+
+
+_key = vector_key
+
+
+def cached_vector(doc: Passage) -> np.ndarray | None:
+    """The vector this process holds for ``doc``'s text, if any."""
+    return _VECTORS.get(vector_key(doc))
+
+
+def pack(vector: np.ndarray) -> bytes:
+    """A vector as stored (float32, little-endian)."""
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def unpack(raw: bytes) -> np.ndarray:
+    return np.frombuffer(raw, dtype="<f4").astype(np.float32)
 
 
 def embed_documents(docs: Sequence[Passage], embedder: Embedder) -> np.ndarray:

@@ -13,15 +13,21 @@ one, BM25 with embeddings) and the office hours as a ``BusinessCalendar``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from functions.core.calendar import BusinessCalendar
 from functions.core.clock import MADRID
+from functions.core.errors import ConflictError, ForbiddenError, NotFoundError
+
+if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
+    from functions.core.store import UnitOfWork
 
 Language = Literal["es", "en"]
 HandoverReason = Literal["asked-for-person", "low-confidence", "needs-procedure"]
@@ -548,6 +554,33 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "To look that up I need you to sign in first (Cl@ve or digital certificate).",
     },
     "debts": {"es": "Estas son tus deudas con el Ayuntamiento:", "en": "These are your debts with the City Council:"},
+    "no-debts": {
+        "es": "No tienes deudas pendientes con el Ayuntamiento.",
+        "en": "You have no pending debts with the City Council.",
+    },
+    "no-cases": {"es": "No tienes casos abiertos.", "en": "You have no cases."},
+    "procedure-failed": {
+        "es": "Ahora no puedo consultarlo. Inténtalo más tarde o habla con una persona.",
+        "en": "I can't look that up right now. Try again later or talk to a person.",
+    },
+    "handover-requested": {
+        "es": "Tu petición queda registrada como un caso: lo verás en «Mis casos».",
+        "en": 'Your request is registered as a case: you\'ll find it in "My cases".',
+    },
+    "callback-requested": {
+        "es": "Te llamaremos en cuanto abramos; tu petición queda registrada como un caso en «Mis casos».",
+        "en": 'We\'ll call you back as soon as we open; your request is registered as a case in "My cases".',
+    },
+    "handover-sign-in": {
+        "es": "Para pasarte con una persona necesito que te identifiques (Cl@ve o certificado digital): "
+        "la conversación seguirá donde la dejas. También puedes llamar al 010.",
+        "en": "To pass you to a person I need you to sign in (Cl@ve or digital certificate): the conversation "
+        "will carry on where you leave it. You can also call 010.",
+    },
+    "handover-whatsapp": {
+        "es": "Para pasarte con una persona, escríbenos en el chat de la web identificándote (Cl@ve) o llama al 010.",
+        "en": "To pass you to a person, write to us in the web chat after signing in (Cl@ve) or call 010.",
+    },
     "cases": {"es": "Este es el estado de tus casos:", "en": "This is the status of your cases:"},
     "answer": {"es": "Esto puede ayudarte:", "en": "This may help:"},
     TALK_TO_PERSON: {"es": "Hablar con una persona", "en": "Talk to a person"},
@@ -569,6 +602,170 @@ def message_of(reply: Reply) -> str:
     return text
 
 
+def text(key: str, language: Language) -> str:
+    return _TEXTS[key][language]
+
+
+def option_label(option: str, language: Language) -> str:
+    return _TEXTS[option][language]
+
+
+def sign_in_text(conversation: Conversation, reply: ProcedureReply) -> str:
+    """A procedure on personal data asks for a signed-in citizen (on WhatsApp: the web chat, signed in)."""
+    if conversation.channel == "whatsapp":
+        return _TEXTS["handover-whatsapp"][reply.language].replace("pasarte con una persona", "consultarlo")
+    return _TEXTS["sign-in"][reply.language]
+
+
+def procedure_result(reply: ProcedureReply, found: list[dict[str, object]]) -> dict[str, object]:
+    """What a procedure shows in the chat: a few fields of each item, as the platform's API answered them."""
+    if reply.procedure == "debts":
+        pending = [item for item in found if item.get("status") == "pending"]
+        items = [
+            {
+                "id": item.get("id"),
+                "kind": item.get("kind"),
+                "concept": item.get("concept"),
+                "amount_due_cents": (item.get("due") or {}).get("amount_due_cents"),  # type: ignore[attr-defined]
+                "until": (item.get("due") or {}).get("until"),  # type: ignore[attr-defined]
+            }
+            for item in pending
+        ]
+    else:
+        keys = ("id", "reference", "subject", "area", "level", "state", "updated_at")
+        items = [{k: item.get(k) for k in keys if k in item} for item in found]
+    empty = "no-debts" if reply.procedure == "debts" else "no-cases"
+    return {"items": items, "count": len(items), "empty": _TEXTS[empty][reply.language] if not items else None}
+
+
+def conversation_view(conversation: Conversation, case: dict[str, object] | None) -> dict[str, object]:
+    """The transcript as its owner reads it back; the hand-over's case once it is open."""
+    return {
+        "id": conversation.id,
+        "channel": conversation.channel,
+        "language": conversation.language,
+        "citizen_id": conversation.citizen_id,
+        "opened_at": conversation.opened_at.isoformat(),
+        "messages": [
+            {"at": line.at.isoformat(), "speaker": line.speaker, "text": line.text, "reply": line.reply}
+            for line in conversation.lines
+        ],
+        "articles": list(conversation.articles),
+        "handover": None
+        if conversation.handed_over_at is None
+        else {
+            "requested_at": conversation.handed_over_at.isoformat(),
+            "request_id": conversation.id,
+            "case": None if case is None else {k: case.get(k) for k in ("id", "reference", "state", "level", "area")},
+        },
+    }
+
+
 def option_labels(reply: Reply) -> list[dict[str, str]]:
     """The buttons under a reply: "talk to a person" always, "call me back" out of hours."""
     return [{"id": option, "label": _TEXTS[option][reply.language]} for option in reply.options]
+
+
+# ---- conversations ------------------------------------------------------------------------------------------------
+
+Channel = Literal["web", "whatsapp"]
+Speaker = Literal["citizen", "assistant"]
+MAX_MESSAGE = 1000  # characters of one citizen message (a chat line, not a letter: a longer one is refused)
+MAX_LINES = 200  # lines of a transcript: what a case carries (events/case.py); a longer chat starts anew
+HANDOVER_AREA, HANDOVER_CATEGORY = "atencion-ciudadania", "informacion-general"  # level 1, general attention
+
+
+class ConversationNotFoundError(NotFoundError):
+    slug, title = "assistant-conversation-not-found", "No such conversation"
+
+
+class NotYourConversationError(ForbiddenError):
+    """An anonymous conversation is reached with its key only; a signed-in citizen's, by that citizen only."""
+
+    slug, title = "assistant-not-your-conversation", "This conversation is not yours"
+
+
+class ConversationFullError(ConflictError):
+    slug, title = "assistant-conversation-full", "The conversation is too long: start a new one"
+
+
+class BadSignatureError(ForbiddenError):
+    """A webhook call whose ``X-Hub-Signature-256`` is missing or is not the app secret's HMAC of the body."""
+
+    slug, title = "assistant-bad-signature", "The webhook's signature is missing or wrong"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One message of a conversation; the assistant's carry the structured reply the channel renders."""
+
+    at: datetime
+    speaker: Speaker
+    text: str
+    reply: dict[str, object] | None = None
+    ref: str | None = None  # the channel's id of a citizen's message (WhatsApp's ``wamid``)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A conversation with the assistant on one channel: anonymous (reached with its key's digest), a signed-in
+    citizen's, or a WhatsApp number's (``contact``: the number, to answer it)."""
+
+    id: str
+    channel: Channel
+    language: Language
+    opened_at: datetime
+    citizen_id: str | None = None
+    key_digest: str | None = None
+    contact: str | None = None
+    lines: tuple[Line, ...] = ()
+    articles: tuple[str, ...] = ()  # the knowledge-base articles its answers used
+    handed_over_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    version: int = 0
+
+    def transcript(self) -> list[dict[str, object]]:
+        return [{"at": line.at, "speaker": line.speaker, "text": line.text} for line in self.lines]
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def check_reach(conversation: Conversation, citizen_id: str | None, key: str | None) -> None:
+    """Who may write to or read a conversation: its citizen (the policy decided on the token), or whoever holds
+    an anonymous conversation's key; a WhatsApp conversation only through the provider's signed webhook."""
+    if conversation.citizen_id is not None:
+        if citizen_id != conversation.citizen_id:
+            raise NotYourConversationError(f"conversation {conversation.id} belongs to a signed-in citizen")
+        return
+    if (
+        conversation.key_digest is None
+        or key is None
+        or not hmac.compare_digest(conversation.key_digest, key_digest(key))
+    ):
+        raise NotYourConversationError(
+            f"conversation {conversation.id} is reached with the key given when it was opened (X-Conversation-Key)"
+        )
+
+
+def with_lines(conversation: Conversation, *lines: Line, articles: Sequence[str] = ()) -> Conversation:
+    """The conversation with new lines (``ConversationFullError`` past ``MAX_LINES``)."""
+    if len(conversation.lines) + len(lines) > MAX_LINES:
+        raise ConversationFullError(f"a conversation holds at most {MAX_LINES} messages; start a new one")
+    inbound = [line.at for line in lines if line.speaker == "citizen"]
+    return replace(
+        conversation,
+        lines=conversation.lines + lines,
+        articles=tuple(dict.fromkeys([*conversation.articles, *articles])),
+        last_inbound_at=max(inbound) if inbound else conversation.last_inbound_at,
+    )
+
+
+class AssistantStore(Protocol):
+    """The assistant's table: conversations, and its projection of the knowledge base."""
+
+    def fetch_conversation(self, conversation_id: str) -> Conversation | None: ...
+    def fetch_by_citizen(self, citizen_id: str) -> list[Conversation]: ...
+    def stage_conversation(self, uow: UnitOfWork, conversation: Conversation, expected: int | None) -> None: ...
+    def stage_erasure(self, uow: UnitOfWork, conversation: Conversation) -> None: ...

@@ -197,6 +197,10 @@ class Route:
     # route answers 404 micro-app-off naming it, decided after authorisation and before the body is parsed.
     # Agents and internal systems are other channels (the desk, back-offices): a micro-app does not switch them
     app: str | None = None
+    # self-service anyone may use without signing in (the assistant's general questions): a request without an
+    # Authorization header is the ``anonymous`` subject, still decided by policy (policies/authz lets it do only
+    # the actions that list it, on no citizen's record); a request with one is verified as on any route
+    anonymous: bool = False
 
     def __post_init__(self) -> None:
         if not self.public and not self.action:
@@ -422,7 +426,11 @@ class HttpFunction:
         if not route.public:
             ctx.purpose = audit.access_purpose(ctx)
             with timing.phase("authn"):
-                ctx.subject = get_authenticator().verify(request.headers.get("Authorization"))
+                authorization = request.headers.get("Authorization")
+                if route.anonymous and authorization is None:
+                    ctx.subject = ANONYMOUS
+                else:
+                    ctx.subject = get_authenticator().verify(authorization)
             with timing.phase("authz"):
                 self._authorize(ctx, params)
         if route.app is not None and ctx.subject.role == "citizen":  # the citizen's own channel, not the desk

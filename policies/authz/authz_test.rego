@@ -206,7 +206,7 @@ test_every_declared_action_is_open_to_citizen_and_agent if {
 	# and the area systems), case.work the agents'; rgpd.export goes to the data subject only, access-log.read to
 	# agents of the DPO's office only, direct-debit.write (beside the citizen) to agents of Hacienda only, and
 	# case.rate (the citizen's satisfaction with the attention) to the citizen only
-	record_actions := {name | some name, spec in data.authz.actions; not spec.scope == "platform"}
+	record_actions := {name | some name, spec in data.authz.actions; not spec.scope in {"platform", "self-service"}}
 	citizen_actions := {name | some name in record_actions; "citizen" in data.authz.actions[name].roles}
 	record_actions - citizen_actions == {"rgpd.extend", "interaction.record", "citizen.review", "citizen.unmerge", "citizen.search", "payment.refund", "case.work"}
 	area_bound := {name | some name in citizen_actions; data.authz.actions[name].agent_areas}
@@ -540,7 +540,7 @@ test_admin_administers_templates if {
 
 test_admin_never_reaches_citizen_data if {
 	admin := {"id": "u-1", "role": "admin", "level": 3}
-	record_actions := {name | some name, spec in data.authz.actions; not spec.scope == "platform"}
+	record_actions := {name | some name, spec in data.authz.actions; not spec.scope in {"platform", "self-service"}}
 	every name in record_actions {
 		not allowed(request(admin, name, "c-123"))
 	}
@@ -557,4 +557,41 @@ test_agent_reading_a_citizens_notification_needs_a_purpose if {
 
 test_agent_platform_action_without_citizen_needs_no_purpose if {
 	decision.allow with input as {"subject": agent(1), "action": "notification.read", "resource": {}}
+}
+
+# ---------------------------------------------------------------------------
+# Self-service without signing in (the virtual assistant)
+# ---------------------------------------------------------------------------
+
+anonymous := {"id": "anonymous", "role": "anonymous", "level": 0}
+
+test_anyone_talks_to_the_assistant_without_signing_in_allowed if {
+	# GIVEN nobody signed in WHEN they open an anonymous conversation THEN allowed
+	allowed(request(anonymous, "assistant.converse", ""))
+}
+
+test_anonymous_on_a_citizens_conversation_denied if {
+	# GIVEN nobody signed in WHEN they reach a signed-in citizen's conversation THEN denied, saying why
+	d := decision with input as request(anonymous, "assistant.converse", "c-123")
+	d.allow == false
+	has_reason(d, "Without signing in nobody acts on a citizen's record")
+}
+
+test_citizen_talks_to_the_assistant_in_their_own_name_allowed if {
+	allowed(request(citizen_123, "assistant.converse", "c-123"))
+	allowed(request(citizen_123, "assistant.converse", ""))
+}
+
+test_citizen_on_another_citizens_conversation_denied if {
+	not allowed(request(citizen_123, "assistant.converse", "c-456"))
+}
+
+test_anonymous_does_nothing_else_denied if {
+	# GIVEN nobody signed in WHEN they try an action that does not list them THEN denied
+	not allowed(request(anonymous, "consent.read", "c-123"))
+	not allowed(request(anonymous, "notification.send", ""))
+}
+
+test_agent_does_not_talk_as_the_assistant_denied if {
+	not allowed(request(agent(1), "assistant.converse", ""))
 }

@@ -27,6 +27,10 @@ PUBLIC = {  # what anyone may read: no personal data
     # a receipt's verification by its code (printed on it): the amount, when, how and the debts' references,
     # never who paid; the code is 80 random bits, not guessable
     ("GET", "/v1/payments/verify/<code>"),
+    # WhatsApp Business's webhook (Meta's Cloud API): the verification answers the challenge to our verify token;
+    # notifications are trusted by their X-Hub-Signature-256 HMAC alone and answer only what was sent back
+    ("GET", "/v1/assistant/whatsapp/webhook"),
+    ("POST", "/v1/assistant/whatsapp/webhook"),
     # the knowledge base's public articles and their search: the council's published information, what any
     # portal shows; and "was this useful", a count per version and language (a voter is a hash, never a person)
     ("GET", "/v1/kb/search"),

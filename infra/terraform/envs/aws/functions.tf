@@ -252,6 +252,26 @@ module "role_pic_interaction_relay" {
   kms_key_arns = [module.kms.key_arn]
 }
 
+module "role_pic_assistant_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-assistant-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-assistant-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
 module "role_pic_case_relay" {
   source = "../../modules/function-iam-role"
 
@@ -1174,6 +1194,80 @@ module "role_pic_kb" {
       sid       = "KbReadWrite"
       table_arn = module.table_kb.table_arn
       actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# ---- the virtual assistant (BOT) ----
+
+# functions/assistant/main.py assistant_http: reads a conversation (GetItem), the projection's counter (GetItem)
+# and, when it moved, every projected article (Query on by-kind); writes a conversation under its version with a
+# hand-over's case.requested outbox row and Idempotency-Key records, in one TransactWriteItems; appends access
+# records (access log PutItem). Procedures go through the platform's API with the citizen's token, not the tables.
+module "role_pic_assistant" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-assistant"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-assistant"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid           = "AssistantReadWrite"
+      table_arn     = module.table_assistant.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem"]
+      index_actions = { "by-kind" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/assistant/main.py assistant_events: projects kb.article.updated (GetItem, PutItem of the article and
+# UpdateItem of the counter, in one TransactWriteItems); answers RGPD requests: a person's conversations (Query on
+# by-citizen), erased (DeleteItem) with the rgpd.domain.answered outbox row.
+module "role_pic_assistant_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-assistant-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-assistant-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "AssistantReadWrite"
+      table_arn     = module.table_assistant.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
     },
     {
       sid       = "OutboxStage"

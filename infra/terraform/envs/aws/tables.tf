@@ -182,6 +182,37 @@ module "table_case" {
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
 
+# ---- the virtual assistant (BOT) ----
+
+# functions/assistant/storage.py AssistantItem: one item per conversation ("conv-<hex>", its transcript as JSON,
+# written whole under its version), the knowledge base's articles as the assistant projects them ("kb#<article>",
+# the highest revision with the vectors of its texts) and the projection's counter ("catalog"). TTL expires_at:
+# a conversation goes 30 days after its last message (RGPD art. 5.1.e; the transcript of a hand-over lives on in
+# its case). Sparse indexes: by-citizen (a signed-in person's conversations, RGPD answers), by-kind (every
+# projected article, what the retriever is built from).
+module "table_assistant" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}assistant"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+    { name = "citizen_id", type = "S" },
+    { name = "opened_at", type = "S" },
+    { name = "kind", type = "S" },
+  ]
+  global_secondary_indexes = [
+    { name = "by-citizen", hash_key = "citizen_id", range_key = "opened_at", projection_type = "ALL" },
+    { name = "by-kind", hash_key = "kind", range_key = "id", projection_type = "ALL" },
+  ]
+  ttl_attribute_name = "expires_at"
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
 # ---- knowledge base (KB) ----
 
 # functions/kb/storage.py KbItem: one item per article with all its versions ("article#<id>", written whole under

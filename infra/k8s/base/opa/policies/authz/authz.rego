@@ -91,7 +91,7 @@ refusals contains reason if {
 #   legal_source: RGPD art. 5.1.f and art. 25.2
 refusals contains reason if {
 	role_listed
-	not input.subject.role in {"citizen", "agent", "system", "admin"}
+	not input.subject.role in {"citizen", "agent", "system", "admin", "anonymous"}
 	reason := sprintf(
 		"Role %s is listed for %s, but only a citizen on their own record, an attention agent on their behalf, an internal system or a platform administrator may act (RGPD art. 5.1.f and art. 25.2).",
 		[role_shown, action_shown],
@@ -123,6 +123,7 @@ refusals contains reason if {
 refusals contains reason if {
 	input.subject.role == "citizen"
 	not own_record
+	not self_service_naming_nobody
 	reason := sprintf(
 		"Citizen %s may act only on their own record, not on citizen %s's (RGPD art. 5.1.f, confidentiality).",
 		[subject_shown, citizen_shown],
@@ -186,6 +187,23 @@ refusals contains reason if {
 refusals contains "No citizen named: resource.citizen_id must be the citizen whose record is read or changed (RGPD art. 5.1.f)." if {
 	not citizen_named
 	not platform_action
+	not self_service_action
+}
+
+# METADATA
+# title: Without signing in, nobody acts on a citizen's record
+# description: >-
+#   Anyone may use the self-service that touches no one's data (data.json lists the role anonymous
+#   for it); a request without a verified identity that names a citizen's record is denied.
+# custom:
+#   legal_source: RGPD art. 5.1.f and art. 32.1.b (confidentiality); ENS (RD 311/2022) op.acc.5 (authentication)
+refusals contains reason if {
+	input.subject.role == "anonymous"
+	citizen_named
+	reason := sprintf(
+		"Without signing in nobody acts on a citizen's record: %s names citizen %s (RGPD art. 5.1.f and art. 32.1.b).",
+		[action_shown, citizen_shown],
+	)
 }
 
 # ---------------------------------------------------------------------------
@@ -276,6 +294,24 @@ grounds contains reason if {
 	)
 }
 
+# METADATA
+# title: Self-service that names nobody
+# description: >-
+#   Actions marked scope self-service in data.json (a conversation with the virtual assistant) may be
+#   used without naming a citizen's record: by anyone without signing in, or by a signed-in citizen,
+#   when data.json lists the role. Naming a record, a citizen acts only on their own (above).
+# custom:
+#   legal_source: RGPD art. 25.1 (data protection by design); Ley 39/2015 art. 12 (assistance in the use of electronic means)
+grounds contains reason if {
+	role_listed
+	self_service_naming_nobody
+	input.subject.role in {"anonymous", "citizen"}
+	reason := sprintf(
+		"%s may use self-service %s, which names no citizen's record (RGPD art. 25.1; Ley 39/2015 art. 12).",
+		[role_shown, action_shown],
+	)
+}
+
 # ---------------------------------------------------------------------------
 # What the caller may see
 # ---------------------------------------------------------------------------
@@ -312,6 +348,13 @@ action := data.authz.actions[input.action]
 role_listed if input.subject.role in action.roles
 
 platform_action if action.scope == "platform"
+
+self_service_action if action.scope == "self-service"
+
+self_service_naming_nobody if {
+	self_service_action
+	not citizen_named
+}
 
 citizen_named if {
 	is_string(input.resource.citizen_id)

@@ -191,6 +191,7 @@ def local_store(data_dir: Path) -> Iterator[None]:
             "PIC_SMTP_PORT": str(smtp_port),
             "PIC_SMS_URL": f"http://127.0.0.1:{sinks.server_port}/dev/sms/messages",
             "PIC_PUSH_URL": f"http://127.0.0.1:{sinks.server_port}/dev/push/messages",
+            "PIC_WHATSAPP_API_URL": f"http://127.0.0.1:{sinks.server_port}/dev/whatsapp",
             "PIC_REDSYS_REST_URL": f"http://127.0.0.1:{sinks.server_port}/dev/redsys/rest/trataPeticionREST",
             "PIC_PAYMENT_WEBHOOKS": json.dumps(
                 {"/legacy/multas": f"http://127.0.0.1:{sinks.server_port}/dev/webhooks?system=multas"}
@@ -199,8 +200,10 @@ def local_store(data_dir: Path) -> Iterator[None]:
             "K_SINK": "",
         }
     )
+    from functions.core.settings import get_settings
     from local.notify_sinks import start_smtp
 
+    get_settings.cache_clear()  # the sinks read the settings (the WhatsApp stand-in's path) before they were set
     smtp = start_smtp(data_dir, smtp_port)
     try:
         dynamodb.wait_ready(os.environ["PIC_DYNAMODB_ENDPOINT"], "eu-south-2")
@@ -293,7 +296,7 @@ class Meter:
                 method=method,
                 json=body if form is None and text is None else None,
                 data=form if text is None else text,
-                headers=headers if text is None else {**headers, "Content-Type": "text/plain"},
+                headers=headers if text is None else {"Content-Type": "text/plain", **headers},
                 query_string=query,
             )
         )
@@ -824,6 +827,7 @@ def scenario(m: Meter) -> None:
     cases(m, citizen, me)
     knowledge_base(m)
     routing(m, citizen)
+    assistant(m, citizen, me)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
@@ -962,6 +966,38 @@ def routing(m: Meter, citizen: str) -> None:
                                  ("A4", "transferred", {"to_queue": "oac-centro-hacienda"})):  # fmt: skip
         data = {**ticket, "ticket": number, "at": "2026-12-14T09:10:00+00:00", **extra}
         m.send(f"es.madrid.pic.office.ticket.{state}.v1", data, "/legacy/gestor-colas")
+
+
+def assistant(m: Meter, citizen: str, me: dict[str, str]) -> None:
+    """BOT: an anonymous conversation answered from the KB (the article the KB scenario published reached the
+    assistant as kb.article.updated, projected with its vectors), read back with its key; a citizen's conversation
+    handed over to a person (case.requested, delivered to CASE); the WhatsApp webhook verified and a signed message
+    answered through the Cloud API stand-in."""
+    import hashlib
+    import hmac
+
+    from functions.core.settings import get_settings
+
+    rule = "/v1/assistant/conversations"
+    one = f"{rule}/<conversation_id>"
+    opened = m.request("assistant", "POST", rule, rule, {}, {"channel": "web", "language": "es"})
+    key = {"X-Conversation-Key": opened["key"]}
+    url = f"{rule}/{opened['id']}"
+    m.request("assistant", "POST", f"{url}/messages", f"{one}/messages", key, {"text": "¿recogen muebles viejos?"})
+    m.request("assistant", "GET", url, one, key)
+    mine = m.request("assistant", "POST", rule, rule, me, {"channel": "web", "language": "es"})
+    for option in ("talk-to-person", "callback"):  # out of the 010's hours a person is reached by a call back
+        m.request("assistant", "POST", f"{rule}/{mine['id']}/messages", f"{one}/messages", me, {"option": option})
+    settings, hook = get_settings(), "/v1/assistant/whatsapp/webhook"
+    verify = {"hub.mode": "subscribe", "hub.verify_token": settings.whatsapp_verify_token, "hub.challenge": "42"}
+    m.request("assistant", "GET", hook, hook, {}, query=verify)
+    message = {"from": "34600000001", "id": "wamid.sc1", "timestamp": str(int(datetime.now(UTC).timestamp())),
+               "type": "text", "text": {"body": "hola, como tiro unos muebles?"}}  # fmt: skip
+    change = {"field": "messages", "value": {"messaging_product": "whatsapp", "messages": [message]}}
+    raw = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [change]}]})
+    signature = hmac.new(settings.whatsapp_app_secret.encode(), raw.encode(), hashlib.sha256).hexdigest()
+    signed = {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"}
+    m.request("assistant", "POST", hook, hook, signed, text=raw)
 
 
 def uncovered(m: Meter) -> list[str]:

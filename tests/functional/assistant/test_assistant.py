@@ -85,6 +85,7 @@ def test_an_anonymous_question_is_answered_from_the_knowledge_base(platform: Pla
     assert_problem(platform.http.get(platform.url(f"{BASE}/{conversation}"), timeout=15), 403)
 
 
+@pytest.mark.units_of_work
 def test_asking_for_a_person_opens_one_case_in_level_1_with_the_transcript(platform: Platform, knowledge: None) -> None:
     citizen = f"c-bot-{uuid.uuid4().hex[:8]}"
     me = platform.as_(citizen)
@@ -136,6 +137,7 @@ def test_hostile_input_is_answered_with_problems(platform: Platform, knowledge: 
     assert_problem(post(platform, BASE, {}, agent), 403)
 
 
+@pytest.mark.units_of_work
 def test_concurrent_messages_to_one_conversation_are_all_answered(platform: Platform, knowledge: None) -> None:
     citizen = f"c-bot-{uuid.uuid4().hex[:8]}"
     me = platform.as_(citizen)

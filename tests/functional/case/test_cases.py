@@ -60,6 +60,7 @@ def go_online(platform: Platform, headers: dict[str, str], *queues: str, capacit
     return dict(response.json())
 
 
+@pytest.mark.units_of_work
 @pytest.mark.parametrize("mode", ["binary", "structured"])
 def test_the_assistants_hand_over_opens_one_case_with_its_transcript(platform: Platform, mode: str) -> None:
     citizen_id = new_citizen()
@@ -228,6 +229,7 @@ def new_area(platform: Platform, first_response_minutes: float = 480) -> str:
     return area
 
 
+@pytest.mark.units_of_work
 def test_two_agents_asking_for_the_next_case_at_once_never_share_it(platform: Platform) -> None:
     # GIVEN two cases waiting in a queue nobody serves yet
     citizen_id, area = new_citizen(), new_area(platform)

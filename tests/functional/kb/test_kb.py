@@ -116,6 +116,7 @@ def test_an_article_from_draft_to_archive_each_published_step_announced(platform
     assert wait_for_events(platform, UPDATED, word, count=3)[0]["data"]["archive_at"]
 
 
+@pytest.mark.units_of_work
 def test_two_editors_saving_the_same_revision_one_wins_the_other_must_reload(platform: Platform) -> None:
     word = new_word()
     article = create(platform, word, editor(platform))
@@ -133,6 +134,7 @@ def test_two_editors_saving_the_same_revision_one_wins_the_other_must_reload(pla
     assert assert_problem(stale, 409, "kb-stale-edit")["current_revision"] == article["revision"] + 1
 
 
+@pytest.mark.units_of_work
 def test_was_this_useful_counts_once_per_voter(platform: Platform) -> None:
     path = "/v1/kb/public/articles/padron-alta/feedback"
     voter = f"session-{uuid.uuid4().hex}"

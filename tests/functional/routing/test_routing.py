@@ -123,6 +123,7 @@ def test_a_call_through_the_ivr_is_offered_accepted_ended_and_logged(platform: P
     assert wait_for_events(platform, "es.madrid.pic.contact.ended.v1", contact["id"])
 
 
+@pytest.mark.units_of_work
 def test_an_offer_times_out_to_the_next_agent_and_the_late_accept_is_refused(platform: Platform) -> None:
     area = fresh("rt")
     queue_name = queue(platform, area, offer_seconds=1)

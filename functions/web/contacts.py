@@ -93,6 +93,11 @@ def seconds_until(at: str | None, now: datetime) -> int:
     return max(0, int((datetime.fromisoformat(at) - now).total_seconds()))
 
 
+def clock(at: str | None) -> str:
+    """An ISO time as Madrid's HH:MM:SS (empty when unknown): stays true while the page is shown."""
+    return datetime.fromisoformat(at).astimezone(MADRID).strftime("%H:%M:%S") if at else ""
+
+
 def minutes_seconds(total: int | float | None) -> tuple[int, int] | None:
     """A duration as (minutes, seconds), or None when there is none (a figure of a day with nothing answered)."""
     if total is None:
@@ -110,11 +115,14 @@ def split_contacts(contacts: list[dict[str, Any]], now: datetime) -> tuple[list[
             "id": c["id"], "channel": c["channel"], "queue": c["queue"], "priority": c.get("priority", 0),
             "topic": c.get("topic") or "", "citizen_known": bool(c.get("citizen_known")),
             "waited": seconds_since(c.get("queued_at") or c.get("created_at"), now),
+            "since": clock(c.get("queued_at") or c.get("created_at")),
         }  # fmt: skip
         if c.get("state") == "offered":
-            offered.append({**shown, "left": seconds_until(c.get("offer_expires_at"), now)})
+            expires = c.get("offer_expires_at")
+            offered.append({**shown, "left": seconds_until(expires, now), "until": clock(expires)})
         elif c.get("state") == "active":
-            active.append({**shown, "handling": seconds_since(c.get("accepted_at"), now)})
+            active.append({**shown, "handling": seconds_since(c.get("accepted_at"), now),
+                           "accepted": clock(c.get("accepted_at"))})  # fmt: skip
     offered.sort(key=lambda c: -c["waited"])
     active.sort(key=lambda c: -c["handling"])
     return offered, active
@@ -174,16 +182,19 @@ def contacts_desk(
 
 
 def offers_fragment(ctx: PageContext) -> flask.Response:
-    """The offers as the page polls them (the same list as a page of its own without JavaScript); a new offer is
-    told once in the page's polite live region."""
+    """The offers as the page polls them: 204 while they are the ones shown (``seen``), else the new list, a new
+    offer told once in the page's polite live region. Without JavaScript the page itself is the list."""
     if not ctx.request.headers.get("HX-Request"):
         return redirect("/desk/contacts")
     offered, _ = _mine(ctx)
-    new = [c for c in offered if c["id"] not in seen_ids(ctx.request.args.get("seen", ""))]
+    seen = seen_ids(ctx.request.args.get("seen", ""))
+    if {c["id"] for c in offered} == seen:
+        return flask.Response(status=204)  # nothing new: the list stays as it is (focus, and what is being read)
+    new = [c for c in offered if c["id"] not in seen]
     news = ""
     if new:
         c = new[0]
-        news = ctx.t("desk.contacts.news", channel=ctx.t(f"channel.{c['channel']}"), queue=c["queue"])
+        news = ctx.t("desk.contacts.news", channel=ctx.t(f"desk.contacts.channel.{c['channel']}"), queue=c["queue"])
     return render(ctx, "desk/contacts_offers.html", offered=offered, news=news)
 
 

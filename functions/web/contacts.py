@@ -195,6 +195,8 @@ def offers_fragment(ctx: PageContext) -> flask.Response:
     if new:
         c = new[0]
         news = ctx.t("desk.contacts.news", channel=ctx.t(f"desk.contacts.channel.{c['channel']}"), queue=c["queue"])
+    elif (profile := _profile(ctx)) is not None and profile["presence"] == "away":
+        news = ctx.t("desk.contacts.expired_news")  # an offer gone unanswered: the sweep set them away
     return render(ctx, "desk/contacts_offers.html", offered=offered, news=news)
 
 

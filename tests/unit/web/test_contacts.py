@@ -135,3 +135,16 @@ def test_a_queues_day_is_a_table_and_a_bad_day_is_refused_at_its_field(agent: se
     assert "stats.csv?queue=padron-l1" in text
     bad = visit(app, "/desk/contacts/stats?queue=padron-l1&date=2026-02-30", agent.id)
     assert bad.status_code == 422 and 'id="date-error"' in bad.get_data(as_text=True)
+
+
+def test_an_offer_that_ended_unanswered_is_told_when_the_agent_was_set_away(agent: service.Session) -> None:
+    answers = _answers()
+    answers[("GET", "/v1/routing/agents/me")] = (
+        200,
+        {**answers[("GET", "/v1/routing/agents/me")][1], "presence": "away"},
+    )
+    answers[("GET", "/v1/routing/agents/me/contacts")] = (200, {"agent_id": "agent-7", "contacts": []})
+    app = make_app(FakeSessions({agent.id: agent}), FakeHttp(answers))
+    gone = visit(app, f"/desk/contacts/offers?seen={OFFERED}", agent.id, headers={"HX-Request": "true"})
+    text = gone.get_data(as_text=True)
+    assert gone.status_code == 200 and 'id="no-offers"' in text and "su presencia pasó a Ausente" in text

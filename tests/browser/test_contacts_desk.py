@@ -7,7 +7,9 @@ as a table and a CSV. axe-core (WCAG 2.1 AA) and visible focus on every state, a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
+import pytest
 import requests
 from playwright.sync_api import Page, Route, expect
 
@@ -17,6 +19,14 @@ from tests.browser.support import check_page
 from tests.browser.test_agent_desk import sign_in_agent
 
 POLLED = 15_000  # the page polls its offers every 5 s
+
+
+@pytest.fixture(autouse=True)
+def _patient() -> Iterator[None]:
+    """Each step waits up to 15 s for the platform (2 shared cores run it all), then back to Playwright's 5 s."""
+    expect.set_options(timeout=15_000)
+    yield
+    expect.set_options(timeout=5_000)
 
 
 def _queue(platform: Platform, queue: str, skill: str) -> None:

@@ -21,7 +21,7 @@ import functions_framework
 
 from functions.core.errors import NotFoundError
 from functions.core.madrid import zones
-from functions.web import admin, apps, cases, desk, i18n, kb, rights_form, service
+from functions.web import admin, apps, cases, contacts, desk, i18n, kb, rights_form, service
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
 from functions.web.i18n import LANGUAGES
@@ -548,6 +548,7 @@ PAGES = [
     Page("/app/static/<name>", "GET", static_file, "htmx, CSS, icons", "public"),
     *desk.PAGES,
     *cases.PAGES,
+    *contacts.PAGES,
     *kb.PAGES,
     *admin.PAGES,
 ]

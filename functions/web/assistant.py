@@ -106,6 +106,8 @@ def lines(messages: Any) -> list[dict[str, Any]]:
                 found=[_item(i) for i in result.get("items") or [] if isinstance(i, dict)],
                 empty=str(result.get("empty") or ""),
             )
+        if line["next_opening"] and line["next_opening"] in line["text"]:
+            line["next_opening"] = ""  # the reply's own words already say when we open
         shown.append(line)
     return shown
 

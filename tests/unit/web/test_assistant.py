@@ -46,6 +46,9 @@ def test_the_transcript_is_shown_with_help_links_known_buttons_and_madrid_times(
     assert answer["alternatives"] == [] and answer["options"] == ["talk-to-person"]  # no link or button made up
     assert closed["sign_in"] and closed["options"] == ["talk-to-person", "callback"]
     assert closed["next_opening"] == "07/12/2026 09:30"
+    # AND when the reply's words already say when it opens, it is not said twice
+    said = {**CLOSED, "text": "Ahora no hay nadie atendiendo. Volvemos el 07/12/2026 09:30 (hora de Madrid)."}
+    assert assistant.lines(transcript(said)["messages"])[1]["next_opening"] == ""
 
 
 def test_only_web_addresses_and_article_ids_become_links() -> None:

@@ -65,18 +65,25 @@ class Api:
         params: dict[str, str] | None = None,
         purpose: str = "",
         idempotency_key: str = "",
+        extra_headers: dict[str, str] | None = None,
+        timeout: tuple[float, float] = TIMEOUT,
     ) -> Any:
         """The JSON answer of ``method path`` (None for 204), or ``ApiProblem``. An agent's ``purpose`` goes in
         the ``Access-Purpose`` header: the policy requires it and the access log records it. An
-        ``idempotency_key`` (a form's, sent twice by a double click) makes the write answer once."""
-        headers = {"Authorization": f"Bearer {token}", "traceparent": traceparent, "Accept": "application/json"}
+        ``idempotency_key`` (a form's, sent twice by a double click) makes the write answer once. No ``token``:
+        no ``Authorization`` at all (a route open to the ``anonymous`` subject, the assistant's, needs none);
+        ``extra_headers``: a route's own (the assistant's ``X-Conversation-Key``); ``timeout``: longer for a call
+        known to be slow (the assistant's answer)."""
+        headers = {"traceparent": traceparent, "Accept": "application/json", **(extra_headers or {})}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         if purpose:
             headers[PURPOSE_HEADER] = purpose
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         try:
             response = self.http.request(
-                method, self.base_url.rstrip("/") + path, json=body, params=params, headers=headers, timeout=TIMEOUT
+                method, self.base_url.rstrip("/") + path, json=body, params=params, headers=headers, timeout=timeout
             )
         except requests.RequestException as exc:
             raise ApiUnavailableError(f"the API did not answer ({type(exc).__name__})") from exc

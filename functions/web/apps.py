@@ -26,6 +26,7 @@ APPS = (
     MicroApp("inbox", "/app/inbox", "nav.inbox"),
     MicroApp("pay", "/app/pay", "nav.pay"),
     MicroApp("cases", "/app/cases", "nav.cases"),
+    MicroApp("assistant", "/app/assistant", "nav.assistant"),
     MicroApp("my-data", "/app/my-data", "nav.my_data"),
 )
 

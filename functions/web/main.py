@@ -21,11 +21,21 @@ import functions_framework
 
 from functions.core.errors import NotFoundError
 from functions.core.madrid import zones
-from functions.web import admin, apps, cases, contacts, desk, i18n, kb, rights_form, service
+from functions.web import admin, apps, assistant, cases, contacts, desk, i18n, kb, rights_form, service
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
 from functions.web.i18n import LANGUAGES
-from functions.web.web import LANG_COOKIE, Page, PageContext, WebFunction, redirect, render, side_by_side
+from functions.web.web import (
+    LANG_COOKIE,
+    Page,
+    PageContext,
+    WebFunction,
+    redirect,
+    render,
+    session_cookie,
+    side_by_side,
+)
+from functions.web.web import set_session_cookie as _set_session
 
 NAME = "pic-web"
 STATIC = Path(__file__).parent / "static"
@@ -39,25 +49,8 @@ TOPIC = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
 HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
-def session_cookie(ports: WebPorts) -> str:
-    """``__Host-`` (Secure, path /, no domain) where the app is served over HTTPS; a plain name over HTTP
-    (``make run``), where browsers refuse ``__Host-`` cookies."""
-    return "__Host-pic_session" if _secure(ports) else "pic_session"
-
-
 def _secure(ports: WebPorts) -> bool:
     return ports.settings.oidc_redirect_uri.startswith("https://")
-
-
-def _set_session(ctx: PageContext, session: service.Session) -> None:
-    ctx.cookies.append(
-        (
-            session_cookie(ctx.ports),
-            session.id,
-            {"path": "/", "secure": _secure(ctx.ports), "httponly": True, "samesite": "Lax",
-             "max_age": int((session.expires_at - ctx.now).total_seconds())},
-        )
-    )  # fmt: skip
 
 
 def _form_errors(problem: ApiProblem) -> dict[str, str]:
@@ -70,6 +63,9 @@ def _form_errors(problem: ApiProblem) -> dict[str, str]:
 def sign_in(ctx: PageContext) -> flask.Response:
     """Start the code flow: a pending session (state, PKCE verifier, nonce), then the issuer's sign-in page."""
     pending = service.pending(ctx.now, ctx.lang, ctx.request.args.get("next", "/app/"))
+    if ctx.session is not None and ctx.session.live(ctx.now) and ctx.session.chat:
+        # the assistant's conversation goes on after sign-in (its id and key, server-side: never in the URL)
+        pending = replace(pending, chat=ctx.session.chat, chat_key=ctx.session.chat_key)
     url = ctx.ports.oidc.authorize_url(pending)
     ctx.ports.sessions.save(pending)
     _set_session(ctx, pending)
@@ -550,6 +546,7 @@ PAGES = [
     *cases.PAGES,
     *contacts.PAGES,
     *kb.PAGES,
+    *assistant.PAGES,
     *admin.PAGES,
 ]
 

@@ -80,6 +80,8 @@ class Session:
     attending: str = ""
     purpose: str = ""
     district: str = ""  # a citizen's district (their golden record's), for the micro-apps' district rules
+    chat: str = ""  # the conversation with the virtual assistant this browser is having (its id)...
+    chat_key: str = ""  # ...and an anonymous conversation's key (X-Conversation-Key), never in a URL
 
     @property
     def signed_in(self) -> bool:

@@ -35,6 +35,8 @@ class SessionItem(StoreModel):
     attending = UnicodeAttribute(default="")  # an agent's session: the citizen being attended...
     purpose = UnicodeAttribute(default="")  # ...and the purpose stated for it (sent as Access-Purpose)
     district = UnicodeAttribute(default="")  # a citizen's district, for the micro-apps' district rules
+    chat = UnicodeAttribute(default="")  # the conversation with the virtual assistant...
+    chat_key = UnicodeAttribute(default="")  # ...and an anonymous one's key (kept server-side only)
 
 
 class BarrierItem(StoreModel):
@@ -77,6 +79,8 @@ class DynamoSessionStore:
             attending=item.attending,
             purpose=item.purpose,
             district=item.district,
+            chat=item.chat,
+            chat_key=item.chat_key,
         )
 
     def save(self, session: Session) -> None:
@@ -98,6 +102,8 @@ class DynamoSessionStore:
             attending=session.attending,
             purpose=session.purpose,
             district=session.district,
+            chat=session.chat,
+            chat_key=session.chat_key,
         ).save()
 
     def delete(self, session_id: str) -> None:

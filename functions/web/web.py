@@ -144,6 +144,28 @@ def _citizen(session: Session | None) -> bool:
     return session is not None and session.signed_in and session.role == "citizen"
 
 
+def session_cookie(ports: WebPorts) -> str:
+    """``__Host-`` (Secure, path /, no domain) where the app is served over HTTPS; a plain name over HTTP
+    (``make run``), where browsers refuse ``__Host-`` cookies."""
+    return "__Host-pic_session" if _secure(ports) else "pic_session"
+
+
+def _secure(ports: WebPorts) -> bool:
+    return ports.settings.oidc_redirect_uri.startswith("https://")
+
+
+def set_session_cookie(ctx: PageContext, session: Session) -> None:
+    """The session's id in this answer's cookie (HttpOnly, SameSite=Lax), as long as the session lives."""
+    ctx.cookies.append(
+        (
+            session_cookie(ctx.ports),
+            session.id,
+            {"path": "/", "secure": _secure(ctx.ports), "httponly": True, "samesite": "Lax",
+             "max_age": int((session.expires_at - ctx.now).total_seconds())},
+        )
+    )  # fmt: skip
+
+
 def redirect(location: str) -> flask.Response:
     """303 See Other: after a POST, the browser GETs the next page (no form resent on reload)."""
     return flask.Response(status=303, headers={"Location": location})

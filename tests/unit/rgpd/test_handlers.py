@@ -373,7 +373,7 @@ def test_a_request_unanswered_past_its_deadline_shows_overdue(
 def test_the_export_waits_for_every_domain_and_other_rights_have_none(ports: RgpdPorts, store: FakeRgpdStore) -> None:
     request = committed(store, open_request(ports, "access"))
     store.commit(record(ports, answered(request, "consent", export={"mode": "b"})))
-    with pytest.raises(service.ExportNotReadyError, match="pending: (.*, )?audit"):
+    with pytest.raises(service.ExportNotReadyError, match=r"pending: (.*, )?audit"):
         handlers.assemble_export(request, ports)
     erasure = committed(store, open_request(ports, "erasure"))
     with pytest.raises(service.ExportNotReadyError, match="has no export"):

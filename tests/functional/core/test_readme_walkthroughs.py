@@ -113,6 +113,8 @@ SHOWS = {
         "closed",  # in the global position
         "first-response breached at ",
         "422 /problems/invalid-case-config",
+        "plot PNG True",  # the SLA report's plot
+        "queue,measure,met,breached,total,percent_met",  # its CSV
     ),
     "A call through the IVR to the right queue: a walk-through with curl": (
         "flow linea-010-",  # the flow put, version 1

@@ -18,11 +18,11 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 from functions.case import handlers
 from functions.case.bootstrap import ports
 from functions.case.handlers import CasePorts
+from functions.core import periodic
 from functions.core.retry import retry_on_conflict
 
 BATCH = 200
@@ -50,15 +50,10 @@ def _one(case_id: str, p: CasePorts) -> Callable[[], None]:
 def run_forever(stop: threading.Event, every: float | None = None) -> None:
     """Poll until ``stop``; after each good pass touch ``PIC_SWEEP_HEARTBEAT`` (if set) for the probes."""
     every = every if every is not None else float(os.environ.get("PIC_CASE_SWEEP_SECONDS", "5"))
-    heartbeat = os.environ.get("PIC_SWEEP_HEARTBEAT")
-    while not stop.is_set():
-        try:
-            sweep(ports(), ports().clock.now())
-            if heartbeat:
-                Path(heartbeat).touch()
-        except Exception as exc:  # keep polling: a DynamoDB hiccup must not stop the clocks
-            print(f"case sweep pass failed: {exc}", file=sys.stderr)
-        stop.wait(every)
+    periodic.run_forever(
+        stop, lambda: sweep(ports(), ports().clock.now()), every=every, heartbeat_env="PIC_SWEEP_HEARTBEAT",
+        what="case sweep",
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,12 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.once:
         print(f"looked at {sweep(ports(), ports().clock.now())} case(s)")
         return 0
-    stop = threading.Event()
-    try:
-        run_forever(stop)
-    except KeyboardInterrupt:
-        stop.set()
-    return 0
+    return periodic.until_interrupted(run_forever)
 
 
 if __name__ == "__main__":

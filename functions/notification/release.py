@@ -12,16 +12,15 @@ Runs as the ``pic-notification-release`` Deployment (one replica) and, locally, 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from pynamodb.attributes import UnicodeAttribute
 
 from events.notification import NotificationDue
+from functions.core import periodic
 from functions.core.clock import SYSTEM_CLOCK, Clock
 from functions.core.outbox import stage_event
 from functions.core.store import UnitOfWork
@@ -96,15 +95,9 @@ def release(now: datetime) -> int:
 def run_forever(stop: threading.Event, every: float = 5.0, clock: Clock = SYSTEM_CLOCK) -> None:
     """Poll until ``stop``; after each good pass touch ``PIC_RELEASE_HEARTBEAT`` (if set), which the
     Deployment's probes check (a poller has no port to probe)."""
-    heartbeat = os.environ.get("PIC_RELEASE_HEARTBEAT")
-    while not stop.is_set():
-        try:
-            release(clock.now())
-            if heartbeat:
-                Path(heartbeat).touch()
-        except Exception as exc:  # keep polling: a DynamoDB hiccup must not stop releases
-            print(f"release pass failed: {exc}", file=sys.stderr)
-        stop.wait(every)
+    periodic.run_forever(
+        stop, lambda: release(clock.now()), every=every, heartbeat_env="PIC_RELEASE_HEARTBEAT", what="release"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,12 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.once:
         print(f"released {release(args.now or SYSTEM_CLOCK.now())}")
         return 0
-    stop = threading.Event()
-    try:
-        run_forever(stop)
-    except KeyboardInterrupt:
-        stop.set()
-    return 0
+    return periodic.until_interrupted(run_forever)
 
 
 if __name__ == "__main__":

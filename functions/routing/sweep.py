@@ -18,8 +18,8 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
+from functions.core import periodic
 from functions.core.errors import PicError
 from functions.core.retry import retry_on_conflict
 from functions.routing import handlers
@@ -56,15 +56,10 @@ def _one(contact_id: str, p: RoutingPorts) -> Callable[[], None]:
 def run_forever(stop: threading.Event, every: float | None = None) -> None:
     """Poll until ``stop``; after each good pass touch ``PIC_SWEEP_HEARTBEAT`` (if set) for the probes."""
     every = every if every is not None else float(os.environ.get("PIC_ROUTING_SWEEP_SECONDS", "1"))
-    heartbeat = os.environ.get("PIC_SWEEP_HEARTBEAT")
-    while not stop.is_set():
-        try:
-            sweep(ports(), ports().clock.now())
-            if heartbeat:
-                Path(heartbeat).touch()
-        except Exception as exc:  # keep polling: a DynamoDB hiccup must not stop the offers expiring
-            print(f"routing sweep pass failed: {exc}", file=sys.stderr)
-        stop.wait(every)
+    periodic.run_forever(
+        stop, lambda: sweep(ports(), ports().clock.now()), every=every, heartbeat_env="PIC_SWEEP_HEARTBEAT",
+        what="routing sweep",
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,12 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.once:
         print(f"looked at {sweep(ports(), ports().clock.now())} contact(s)")
         return 0
-    stop = threading.Event()
-    try:
-        run_forever(stop)
-    except KeyboardInterrupt:
-        stop.set()
-    return 0
+    return periodic.until_interrupted(run_forever)
 
 
 if __name__ == "__main__":

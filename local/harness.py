@@ -185,6 +185,14 @@ class Platform:
         except requests.RequestException:
             return False
 
+    def settled(self) -> bool:
+        """Nothing pending: every broker delivery done and every outbox row published (``/dev/pending``)."""
+        try:
+            pending = self.http.get(self.url("/dev/pending"), params={"limit": "1"}, timeout=10).json()
+        except (requests.RequestException, ValueError):
+            return False
+        return not pending["deliveries"] and not pending["outbox"]
+
     def stop(self) -> int:
         self.http.close()  # an idle kept-alive connection would hold a gateway worker for its graceful timeout
         self.process.send_signal(signal.SIGINT)
@@ -244,5 +252,13 @@ def start_platform(
         if process.poll() is not None or time.monotonic() > deadline:
             platform.stop()
             raise RuntimeError(f"the local platform did not start; see {log.name}")
+        time.sleep(0.2)
+    # what the platform does by itself at start (the knowledge base's shipped articles published, the assistant
+    # projecting them) is done before anyone uses it: a test's first events never queue behind it
+    deadline = time.monotonic() + 180
+    while not platform.settled():
+        if process.poll() is not None or time.monotonic() > deadline:
+            platform.stop()
+            raise RuntimeError(f"the local platform did not settle after starting; see {log.name}")
         time.sleep(0.2)
     return platform

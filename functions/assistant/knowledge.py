@@ -99,8 +99,8 @@ class Cited:
 
     @property
     def link(self) -> str:
-        """The knowledge base's public address of the article (``GET /v1/kb/articles/{id}``)."""
-        return f"/v1/kb/articles/{self.article_id}"
+        """The knowledge base's public address of the article (``GET /v1/kb/public/articles/{id}``: no token)."""
+        return f"/v1/kb/public/articles/{self.article_id}"
 
     def as_json(self) -> dict[str, object]:
         return {

@@ -77,7 +77,7 @@ def test_an_anonymous_question_is_answered_from_the_knowledge_base(platform: Pla
     assert said.status_code == 201, said.text
     reply = said.json()["reply"]
     assert reply["kind"] == "answer" and reply["articles"][0]["article_id"] == COLMENAS
-    assert reply["articles"][0]["link"] == f"/v1/kb/articles/{COLMENAS}"
+    assert reply["articles"][0]["link"] == f"/v1/kb/public/articles/{COLMENAS}"
     assert "talk-to-person" in [o["id"] for o in reply["options"]]
     # AND the transcript reads back with the key, and not without it
     back = platform.http.get(platform.url(f"{BASE}/{conversation}"), headers={"X-Conversation-Key": key}, timeout=15)

@@ -182,7 +182,7 @@ def test_a_question_is_answered_with_its_article_and_a_person_is_offered(
     # THEN the answer cites the Padrón article with its link, offers a person, and asks for no case
     reply = turn.reply.reply
     assert reply["kind"] == "answer" and reply["articles"][0]["article_id"] == "padron-alta"
-    assert reply["articles"][0]["link"] == "/v1/kb/articles/padron-alta"
+    assert reply["articles"][0]["link"] == "/v1/kb/public/articles/padron-alta"
     assert {"id": "talk-to-person", "label": "Hablar con una persona"} in reply["options"]
     assert events_in(unit) == []
     assert store.conversations[conv.conversation.id].articles == ("padron-alta",)

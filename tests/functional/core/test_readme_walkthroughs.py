@@ -28,7 +28,8 @@ README_BASE = "http://127.0.0.1:8080"
 # What each walk-through must show, by the title of its README section.
 SHOWS = {
     "The virtual assistant: a walk-through with curl": (
-        "answer | Recogida gratuita de muebles y enseres /v1/kb/public/articles/recogida-muebles | Hablar con una persona",
+        "answer | Recogida gratuita de muebles y enseres /v1/kb/public/articles/recogida-muebles | "
+        "Hablar con una persona",
         "anonymous: handover sign in first True",
         "handover asked-for-person requested True",
         "1 case:",  # the button pressed again opened no second case

@@ -125,6 +125,14 @@ class Settings(BaseModel):
         description="HMAC key of the blind indexes; from a Secret when deployed, never the default",
     )
 
+    link_secret: str = Field(
+        "pic-local-link-key-not-a-secret",
+        validation_alias="PIC_LINK_SECRET",
+        min_length=16,
+        description="HMAC key of the personal links PIC puts in messages (a survey invitation, an unsubscribe "
+        "link: functions/core/signed_links.py); from a Secret when deployed, never the default",
+    )
+
     # ---- channels (web, issue 13): the citizen app's API host and its OpenID Connect client ----
     api_url: str = Field(
         "http://127.0.0.1:8080",

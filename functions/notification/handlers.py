@@ -38,7 +38,7 @@ from events.notification import (
     NotificationTemporaryFailure,
     Recipient,
 )
-from functions.core import paging
+from functions.core import channel_choice, paging
 from functions.core.clock import MADRID, Clock
 from functions.core.errors import ConflictError, ValidationError
 from functions.core.logging import get_logger
@@ -131,7 +131,7 @@ def decide(
     key = _choice_key(message, view, candidates, reachable, at)
     choice = ports.choices.get(key)
     if choice is None:
-        choice = _decide(message, view, candidates, reachable, at, ports.policy)
+        choice = channel_choice.decide(message, view, candidates, reachable, at, ports.policy)
         if len(ports.choices) >= CHOICE_MEMO_SIZE:
             ports.choices.clear()
         ports.choices[key] = choice
@@ -154,22 +154,6 @@ def _choice_key(
     consents = json.dumps(view.consents, sort_keys=True) if view.consents else ""
     quiet = (view.quiet_hours or {}).get("start"), (view.quiet_hours or {}).get("end")
     return (message, local_minute, candidates, tuple(reachable), consents, quiet, view.restricted, view.objections)
-
-
-def _decide(
-    message: Message, view: CitizenView | None, candidates: tuple[str, ...], reachable: list[str], at: datetime,
-    policy: Policy,
-) -> service.Choice:  # fmt: skip
-    decisions = []
-    # Reachable channels first (in the citizen's order), stopping at the first allowed one: a fan-out asks
-    # about one channel for most citizens. The others are asked only to give the reasons of a refusal.
-    ordered = [c for c in candidates if c in reachable] + [c for c in candidates if c not in reachable]
-    for channel in ordered:
-        decision = policy.decide("notifications", service.policy_input(message, channel, view, reachable, at))
-        decisions.append((channel, decision))
-        if decision.allow:
-            break
-    return service.choose(decisions, lambda: service.quiet_hours_end(view.quiet_hours if view else None, at))
 
 
 def prepare(

@@ -28,20 +28,26 @@ from urllib.parse import urlsplit
 from events.notification import Recipient
 from functions.core import contact
 from functions.core.blind_index import blind_index
-from functions.core.clock import MADRID
+from functions.core.channel_choice import (  # one decision for NOT and whoever predicts it (a campaign's count)
+    CHANNELS as CHANNELS,
+)
+from functions.core.channel_choice import DEFAULT_ORDER as DEFAULT_ORDER
+from functions.core.channel_choice import Choice as Choice
+from functions.core.channel_choice import Message as Message
+from functions.core.channel_choice import candidates_of
+from functions.core.channel_choice import choose as choose
+from functions.core.channel_choice import policy_input as policy_input
+from functions.core.channel_choice import quiet_hours_end as quiet_hours_end
 from functions.core.errors import ConflictError, NotFoundError, PicError, ValidationError
 from functions.core.errors import PayloadTooLargeError as PayloadTooLargeError
 from functions.core.madrid import find_zone, zones
 from functions.core.paging import Position
-from functions.core.policy import Decision
 from functions.core.terms import Terms
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work and the templates; this module stays pure
     from functions.core.store import UnitOfWork
     from functions.notification.templates import Rendered, Template
 
-CHANNELS = ("email", "sms", "push", "inapp")
-DEFAULT_ORDER = CHANNELS
 ALERT_PURPOSE = "alerts"
 RETRY_LIMIT = {"email": 5, "sms": 4, "push": 3, "inapp": 3}
 TERMINAL = frozenset({"delivered", "permanent-failure", "not-allowed"})
@@ -176,99 +182,10 @@ class CitizenView:
 
     def candidates(self) -> tuple[str, ...]:
         """The channels to try, most preferred first: the citizen's own order, else the default one."""
-        preferred = tuple(c for c in self.channels if c in CHANNELS)
-        return preferred or DEFAULT_ORDER
+        return candidates_of(self.channels)
 
     def reachable(self) -> list[str]:
         return [c for c in CHANNELS if self.address(c)]
-
-
-@dataclass(frozen=True)
-class Message:
-    """What is being sent, as the policy sees it (no personal data)."""
-
-    purpose: str
-    kind: str = "notification"  # or "alert"
-    topic: str | None = None
-    severity: str | None = None
-
-    def as_input(self) -> dict[str, Any]:
-        found: dict[str, Any] = {"kind": self.kind}
-        if self.topic:
-            found["topic"] = self.topic
-        if self.severity:
-            found["severity"] = self.severity
-        return found
-
-
-def policy_input(
-    message: Message, channel: str, citizen: CitizenView | None, reachable: Sequence[str], now: datetime
-) -> dict[str, Any]:
-    """The input of ``policies/notifications`` (a superset of ``policies/consent``'s): no ids, no addresses,
-    so that citizens alike share one memoised decision during a fan-out."""
-    return {
-        "purpose": message.purpose,
-        "channel": channel,
-        "recipient": "citizen" if citizen else "direct",
-        "reachable": list(reachable),
-        "citizen": {
-            "consents": citizen.consents if citizen else {},
-            "preferences": {"quiet_hours": citizen.quiet_hours if citizen else None},
-            "flags": {
-                "restricted": citizen.restricted if citizen else False,
-                "objections": list(citizen.objections) if citizen else [],
-            },
-        },
-        "now": {"local_time": now.astimezone(MADRID).strftime("%H:%M")},
-        "message": message.as_input(),
-    }
-
-
-@dataclass(frozen=True)
-class Choice:
-    """The outcome of deciding: a channel (maybe deferred) or not-allowed with the reason."""
-
-    allowed: bool
-    channel: str | None
-    deliver_after: datetime | None
-    reason: str | None
-    reasons: list[str]
-    legal_basis: str = ""
-
-
-def choose(decisions: Iterable[tuple[str, Decision]], quiet_end: Callable[[], datetime | None]) -> Choice:
-    """First allowed channel in order; else the first one deferred by quiet hours; else not-allowed.
-
-    The reason of a refusal is ``no-channel`` when every candidate failed only for lack of a contact point,
-    else the code of the first reachable candidate's refusal (``no-consent``, ``restricted``, ...).
-    """
-    seen = list(decisions)
-    for channel, decision in seen:
-        if decision.allow:
-            return Choice(True, channel, None, None, decision.reasons, str(decision.result.get("legal_basis", "")))
-    for channel, decision in seen:
-        if decision.result.get("defer"):
-            return Choice(
-                True, channel, quiet_end(), "quiet-hours", decision.reasons, str(decision.result.get("legal_basis", ""))
-            )
-    codes = [str(d.result.get("code", "not-allowed")) for _, d in seen]
-    reason = next((c for c in codes if c != "no-channel"), "no-channel")
-    reasons = [f"{channel}: {r}" for channel, d in seen for r in d.reasons]
-    if not seen:
-        reasons = ["No channel was asked about."]
-    return Choice(False, None, None, reason, reasons)
-
-
-def quiet_hours_end(quiet_hours: dict[str, str] | None, now: datetime) -> datetime | None:
-    """When the citizen's quiet hours next end (Europe/Madrid, DST-safe), as UTC-comparable aware time."""
-    if not quiet_hours:
-        return None
-    local = now.astimezone(MADRID)
-    hour, minute = (int(part) for part in quiet_hours["end"].split(":"))
-    end = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if end <= local:
-        end += timedelta(days=1)
-    return end.replace(tzinfo=None).replace(tzinfo=MADRID)
 
 
 # ---- projections --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from events.notification import AlertPageReady, AlertPublished, NotificationDelivered, Recipient
 from events.rgpd import RgpdRequestOpened
 from functions.core import paging
+from functions.core.clock import MADRID
 from functions.core.errors import ConflictError, LostRaceError, ValidationError
 from functions.core.policy import EmbeddedPolicy
 from functions.core.retry import retry_on_conflict
@@ -167,7 +168,7 @@ def test_quiet_hours_defer_an_sms_to_their_end_with_a_release_marker(
     # WHEN notified THEN it is accepted, deferred to 12:00 Madrid (11:00 UTC), with its release marker
     doc = commit(store, handlers.notify(request(), ports, None))
     assert doc is not None and (doc["status"], doc["channel"], doc["reason"]) == ("accepted", "sms", "quiet-hours")
-    assert doc["deliver_after"] == datetime(2026, 3, 2, 12, 0, tzinfo=service.MADRID).isoformat()
+    assert doc["deliver_after"] == datetime(2026, 3, 2, 12, 0, tzinfo=MADRID).isoformat()
     assert store.due == {"ntf-1": doc["deliver_after"]}
 
     # AND delivery waits for it: the accepted event delivers nothing, the due event sends it

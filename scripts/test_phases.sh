@@ -18,6 +18,7 @@ ARGS=${PYTEST_ARGS:-}
 # Each worker of the functional phases starts its own platform on free ports with its own data directory, so
 # they share nothing; `--dist loadfile` keeps a module's tests (and its module-scoped fixtures) on one worker.
 # On the 2-core CI this takes the functional phase from about 15 to 9.5 minutes, the contract phase from 2.4 to 1.9.
+# The browser phase too: each worker has its own platform and Chromium (a module's journeys stay on one worker).
 WORKERS=${PIC_TEST_WORKERS:-$(( $(nproc) < 4 ? $(nproc) : 4 ))}
 PAR="-n $WORKERS --dist loadfile"
 [ "$WORKERS" = 0 ] && PAR="-p no:xdist"
@@ -43,7 +44,7 @@ for which in ${@:-unit policies contract functional alternator-like browser}; do
     functional) phase "functional" $PY -m pytest -q $PAR $ARGS tests/functional ;;
     alternator-like) phase "functional, Alternator-like store" \
       env PIC_TEST_STORE=alternator-like $PY -m pytest -q $PAR $ARGS -m units_of_work tests/functional ;;
-    browser) phase "browser (Chromium, axe)" $PY -m pytest -q -rs $ARGS tests/browser ;;
+    browser) phase "browser (Chromium, axe)" $PY -m pytest -q -rs $PAR $ARGS tests/browser ;;
     *) echo "unknown phase $which (unit, policies, contract, functional, alternator-like, browser)"; exit 2 ;;
   esac
 done

@@ -20,12 +20,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from events.case import TranscriptLine
 from functions.case.config import AreaConfig
 from functions.case.service import AgentState, Case, Entry, backlog_rank
+from functions.core import roster
 from functions.core.clock import MADRID
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 
@@ -104,13 +105,7 @@ class CaseItem(StoreModel):
     by_sla = BySla()
 
 
-class RosterItem(StoreModel):
-    """``roster#<queue>``: the agents serving a queue (the table is defined by ``CaseItem``)."""
-
-    Meta = model_meta("case")
-
-    id = UnicodeAttribute(hash_key=True)
-    members = UnicodeSetAttribute(null=True)
+RosterItem = roster.roster_model("case")  # ``roster#<queue>``: the agents serving a queue (functions/core/roster.py)
 
 
 # ---- (de)serialising a case --------------------------------------------------------------------------------
@@ -274,15 +269,7 @@ class DynamoCaseStore:
 
     def fetch_agents(self, queue: str) -> list[AgentState]:
         """The agents of a queue's roster (one GetItem, then BatchGetItem of 100 at a time)."""
-        try:
-            members = sorted(RosterItem.get(f"roster#{queue}", consistent_read=True).members or ())
-        except RosterItem.DoesNotExist:
-            return []
-        found: list[AgentState] = []
-        for start in range(0, len(members), BATCH_GET_LIMIT):
-            keys = [f"agent#{m}" for m in members[start : start + BATCH_GET_LIMIT]]
-            found.extend(_agent_of(i) for i in CaseItem.batch_get(keys, consistent_read=True))
-        return sorted(found, key=lambda a: a.id)
+        return roster.fetch_members(RosterItem, CaseItem, queue, _agent_of, lambda a: a.id)
 
     def stage_case(self, uow: UnitOfWork, case: Case, read_version: int | None, due_at: datetime | None) -> None:
         """The whole case, one version up, if it is still at the version read (tag ``case``). ``due_at``: the SLA
@@ -326,9 +313,4 @@ class DynamoCaseStore:
              "capacity": agent.capacity, "load": agent.load, "queues": list(agent.queues)}
         )  # fmt: skip
         uow.put(CaseItem(f"agent#{agent.id}", body=body, version=version + 1), condition=condition, tag="case-agent")
-        old = set(before.queues) if before else set()
-        for queue in sorted(set(agent.queues) - old):
-            uow.update(RosterItem(f"roster#{queue}"), actions=[RosterItem.members.add({agent.id})], tag="case-roster")
-        for queue in sorted(old - set(agent.queues)):
-            uow.update(RosterItem(f"roster#{queue}"), actions=[RosterItem.members.delete({agent.id})],
-                       tag="case-roster")  # fmt: skip
+        roster.stage_moves(uow, RosterItem, agent.id, before.queues if before else (), agent.queues, "case-roster")

@@ -23,9 +23,10 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from functions.core import roster
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 from functions.routing.ivr import Flow
 from functions.routing.service import AgentProfile, Contact, Entry, IvrCall, QueueConfig, Ticket
@@ -102,13 +103,7 @@ class RoutingItem(StoreModel):
     by_day = ByDay()
 
 
-class RosterItem(StoreModel):
-    """``roster#<queue>``: the agents serving a queue (the table is defined by ``RoutingItem``)."""
-
-    Meta = model_meta("routing")
-
-    id = UnicodeAttribute(hash_key=True)
-    members = UnicodeSetAttribute(null=True)
+RosterItem = roster.roster_model("routing")  # ``roster#<queue>``: the agents serving a queue (functions/core/roster.py)
 
 
 # ---- (de)serialising ------------------------------------------------------------------------------------------
@@ -226,15 +221,7 @@ class DynamoRoutingStore:
 
     def fetch_agents(self, queue: str) -> list[AgentProfile]:
         """The agents of a queue's roster (one GetItem, then BatchGetItem of 100 at a time)."""
-        try:
-            members = sorted(RosterItem.get(f"roster#{queue}", consistent_read=True).members or ())
-        except RosterItem.DoesNotExist:
-            return []
-        found: list[AgentProfile] = []
-        for start in range(0, len(members), BATCH_GET_LIMIT):
-            keys = [f"agent#{m}" for m in members[start : start + BATCH_GET_LIMIT]]
-            found.extend(_agent_of(i) for i in RoutingItem.batch_get(keys, consistent_read=True))
-        return sorted(found, key=lambda a: a.id)
+        return roster.fetch_members(RosterItem, RoutingItem, queue, _agent_of, lambda a: a.id)
 
     def fetch_queue(self, queue: str) -> QueueConfig | None:
         item = self._get(f"queue#{queue}")
@@ -280,13 +267,7 @@ class DynamoRoutingStore:
         version = before.version if before else None
         uow.put(RoutingItem(f"agent#{agent.id}", body=body, version=(version or 0) + 1),
                 condition=_condition(version), tag="routing-agent")  # fmt: skip
-        old = set(before.queues) if before else set()
-        for queue in sorted(set(agent.queues) - old):
-            uow.update(RosterItem(f"roster#{queue}"), actions=[RosterItem.members.add({agent.id})],
-                       tag="routing-roster")  # fmt: skip
-        for queue in sorted(old - set(agent.queues)):
-            uow.update(RosterItem(f"roster#{queue}"), actions=[RosterItem.members.delete({agent.id})],
-                       tag="routing-roster")  # fmt: skip
+        roster.stage_moves(uow, RosterItem, agent.id, before.queues if before else (), agent.queues, "routing-roster")
 
     def stage_queue(self, uow: UnitOfWork, config: QueueConfig, current: int | None) -> None:
         body = config.model_dump_json()

@@ -252,11 +252,12 @@ class Platform:
         from functions.core.tables import create_tables
 
         create_tables()
-        # the knowledge base's shipped articles, published once (an editor's later changes stand): the public search,
-        # the desk and the assistant answer from the first minute; the Job pic-kb-seed does the same in the cluster
-        subprocess.run([sys.executable, "-m", "functions.kb.seed"], env={**os.environ, **self.env}, check=True)
         for part in PARTS:  # the broker's dispatcher, the outbox relay, the notification release: they poll the tables
             self._spawn(part, [sys.executable, "-m", "local.parts", part])
+        # the knowledge base's shipped articles, published once (an editor's later changes stand): the public search,
+        # the desk and the assistant answer from the first minute; the Job pic-kb-seed does the same in the cluster.
+        # After the parts are spawned: they start (imports, first poll) while the seed commits, not after it.
+        subprocess.run([sys.executable, "-m", "functions.kb.seed"], env={**os.environ, **self.env}, check=True)
         pids = {name: child.pid for name, child in self.children.items()}
         lifeline.record_parts(self.args.data_dir, {"supervisor": os.getpid(), **pids})
 

@@ -75,7 +75,7 @@ def random_row(rng: random.Random, i: int) -> AudienceRow:
     )
 
 
-def random_leaf(rng: random.Random) -> dict[str, Any]:  # noqa: PLR0911 - one per kind
+def random_leaf(rng: random.Random) -> dict[str, Any]:
     kind = rng.choice(segments.LEAVES)
     match kind:
         case "age":

@@ -155,6 +155,7 @@ def connect(memory_limit: str | None = None, threads: int | None = None) -> duck
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
@@ -439,9 +440,13 @@ _READER: list[duckdb.DuckDBPyConnection] = []
 
 def _reader() -> duckdb.DuckDBPyConnection:
     """A cursor on one in-memory DuckDB kept for the process: opening a database costs ~10–80 ms, a cursor
-    (its own connection, safe to use on its own thread) well under one."""
+    (its own connection, safe to use on its own thread) well under one, and the Parquet footers it read stay
+    cached (a snapshot file is never rewritten in place: ``_replacing`` renames a new one over it)."""
     if not _READER:
-        _READER.append(duckdb.connect())
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET parquet_metadata_cache = true")  # a snapshot's footer read once, not per page
+        _READER.append(con)
     return _READER[0].cursor()
 
 

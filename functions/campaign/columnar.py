@@ -420,13 +420,15 @@ def build_snapshot(
             )  # fmt: skip
         where, params = segments.to_sql(segment_filter, _today(at))
         members = f"SELECT citizen_id, district, language, {_named(purpose)} FROM {source} WHERE {where}"  # noqa: S608 - fixed text, values bound, paths escaped
-        query = (
-            "SELECT row_number() OVER (ORDER BY citizen_id) - 1 AS position, citizen_id, channel, reason, district, "  # noqa: S608 - fixed text, values bound, paths escaped
-            f"language FROM ({members}) AS m JOIN decided USING ({GROUP_KEYS})"
+        ordered = (
+            f"SELECT citizen_id, channel, reason, district, language FROM ({members}) AS m "  # noqa: S608 - fixed text, values bound, paths escaped
+            f"JOIN decided USING ({GROUP_KEYS}) ORDER BY citizen_id"
         )
+        con.execute("SET preserve_insertion_order = true")  # one sort; positions numbered in its order
+        query = f"SELECT row_number() OVER () - 1 AS position, * FROM ({ordered}) AS o"  # noqa: S608 - fixed text, values bound, paths escaped
         with _replacing(out) as tmp:
             con.execute(
-                f"COPY ({query} ORDER BY position) TO '{_safe(str(tmp))}' (FORMAT parquet, ROW_GROUP_SIZE 10000)",
+                f"COPY ({query}) TO '{_safe(str(tmp))}' (FORMAT parquet, ROW_GROUP_SIZE 10000)",
                 [purpose, *params],
             )
     finally:

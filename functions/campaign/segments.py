@@ -239,7 +239,10 @@ class _Parser:
 
 
 def parse(raw: Any) -> SegmentFilter:
-    """The filter of a JSON document, or ``ValidationError`` (422) naming every error (field path + message)."""
+    """The filter of a JSON document, or ``ValidationError`` (422) naming every error (field path + message).
+    A filter already parsed is returned as it is."""
+    if isinstance(raw, SegmentFilter):
+        return raw
     parser = _Parser()
     if not isinstance(raw, dict):
         raise ValidationError("the segment is not valid", errors=[{"field": "(body)", "message":

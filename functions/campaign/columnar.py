@@ -321,6 +321,11 @@ def _key(group: Iterable[Any]) -> tuple[Any, ...]:
 
 
 def _source(path: Path) -> str:
+    """The export: one Parquet file, or a folder of parts (``*.parquet``: an export written in parallel, one
+    ``write_rows`` per scan segment, read as one table; hidden files, such as a part being written, are not
+    parts)."""
+    if path.is_dir():
+        return f"read_parquet('{_safe(str(path / '[!.]*.parquet'))}')"
     return f"read_parquet('{_safe(str(path))}')"
 
 

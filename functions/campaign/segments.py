@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from functions.campaign.audience import PURPOSES, AudienceRow
+from functions.core.clock import MADRID
 from functions.core.errors import ValidationError, pydantic_errors
 from functions.core.madrid import find_zone
 
@@ -263,6 +264,12 @@ def parse(raw: Any) -> SegmentFilter:
 # ---------------------------------------------------------------------------------------------------------------
 # The predicate over one row
 # ---------------------------------------------------------------------------------------------------------------
+
+
+def evaluation_day(at: datetime) -> date:
+    """The day a filter is evaluated on at instant ``at``: Madrid's (ages and recency are the city's days). The
+    count, the snapshot and an event's membership test must use the same one, or they disagree at midnight."""
+    return at.astimezone(MADRID).date()
 
 
 def birth_cutoff(today: date, years: int) -> date:

@@ -265,3 +265,12 @@ def test_parsing_a_parsed_filter_changes_nothing() -> None:
     found = segments.parse(EXAMPLE)
     assert segments.parse(found) is found
     assert segments.parse(found.to_json()) == found
+
+
+def test_the_day_of_evaluation_is_madrids() -> None:
+    """00:30 in Madrid on 7 December is still 6 December in UTC: a person born on 7 December 1961 is 65 in
+    Madrid's day, and the count, the snapshot and an event's membership must all say so."""
+    at = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
+    assert segments.evaluation_day(at) == date(2026, 12, 7)
+    found = segments.parse({"version": 1, "filter": {"age": {"min": 65}}})
+    assert segments.matches(found, AudienceRow("c1", birth_date=date(1961, 12, 7)), segments.evaluation_day(at))

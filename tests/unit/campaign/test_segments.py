@@ -12,6 +12,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from functions.campaign import columnar, segments
 from functions.campaign.audience import AudienceRow
@@ -274,3 +276,28 @@ def test_the_day_of_evaluation_is_madrids() -> None:
     assert segments.evaluation_day(at) == date(2026, 12, 7)
     found = segments.parse({"version": 1, "filter": {"age": {"min": 65}}})
     assert segments.matches(found, AudienceRow("c1", birth_date=date(1961, 12, 7)), segments.evaluation_day(at))
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=8)
+    | st.sampled_from([*segments.LEAVES, *segments.COMBINATORS, "02", "011", "campaigns", "sms", "min", "max"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from([*segments.LEAVES, *segments.COMBINATORS, "version", "filter", "min", "max", "purpose",
+                         "channels", "section", "area", "within_days", "x"]), inner, max_size=3),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON)
+def test_any_json_is_a_filter_or_a_422_never_an_error(body: Any) -> None:
+    for raw in (body, {"version": 1, "filter": body}):
+        try:
+            found = segments.parse(raw)
+        except ValidationError as exc:
+            assert exc.status == 422 and exc.errors
+            assert all(e["field"] and e["message"] for e in exc.errors)
+            continue
+        segments.explain(found, "es")
+        segments.to_sql(found, TODAY, "spark")
+        segments.matches(found, AudienceRow("c1"), TODAY)

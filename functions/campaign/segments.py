@@ -25,8 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
@@ -259,6 +261,24 @@ def parse(raw: Any) -> SegmentFilter:
     if parser.errors or root is None:
         raise ValidationError("the segment is not valid", errors=parser.errors)
     return SegmentFilter(root)
+
+
+@lru_cache(maxsize=2_048)
+def _parse_text(text: str) -> SegmentFilter:
+    return parse(orjson.loads(text))
+
+
+def parse_cached(raw: Any) -> SegmentFilter:
+    """``parse``, memoised by the document's canonical JSON: a saved segment tested on every projected event
+    is validated once per process (~100 µs) instead of once per event (``matches`` itself costs ~2 µs).
+    Errors are not cached: a bad document raises each time."""
+    if isinstance(raw, SegmentFilter):
+        return raw
+    try:
+        text = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # not JSON at all: parse names the error
+        return parse(raw)
+    return _parse_text(text)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ under random filters."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -301,3 +302,14 @@ def test_any_json_is_a_filter_or_a_422_never_an_error(body: Any) -> None:
         segments.explain(found, "es")
         segments.to_sql(found, TODAY, "spark")
         segments.matches(found, AudienceRow("c1"), TODAY)
+
+
+def test_a_saved_segment_is_validated_once_per_process() -> None:
+    first = segments.parse_cached(EXAMPLE)
+    assert segments.parse_cached(json.loads(json.dumps(EXAMPLE))) is first  # an equal document, not the same object
+    assert segments.parse_cached(first) is first
+    for _ in range(2):  # a bad document is refused every time, never cached as good
+        with pytest.raises(ValidationError):
+            segments.parse_cached({"version": 1, "filter": {"district": ["99"]}})
+    with pytest.raises(ValidationError):
+        segments.parse_cached({"version": 1, "filter": {1: object()}})

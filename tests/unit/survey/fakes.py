@@ -103,8 +103,8 @@ class FakeSurveyStore:
                           lambda: self.responses.__setitem__((response.survey_id, response.key), response))  # fmt: skip
 
     def stage_respondent(self, uow: UnitOfWork, survey_id: str, marker: str, citizen_id: str) -> None:
-        self.ledger.stage(uow, f"mark#{survey_id}#{marker}", None,
-                          lambda: self.markers.__setitem__((survey_id, marker), citizen_id), any_version=True)  # fmt: skip
+        k = (survey_id, marker)
+        self.ledger.stage(uow, f"mark#{k}", None, lambda: self.markers.__setitem__(k, citizen_id), any_version=True)
 
     def stage_invitation(self, uow: UnitOfWork, survey_id: str, key: str | None, citizen_id: str, count: int) -> None:
         if key is not None:

@@ -372,7 +372,7 @@ _SPECS = [
         type="es.madrid.pic.notification.batch.requested.v1",
         model_path="events.notification.NotificationBatchRequested",
         producer="pic-survey",
-        source="/pic/campaign, /pic/survey",
+        source="/pic/survey",
         description="A page of up to 500 citizens to notify with one template (campaigns, survey invitations).",
         senders=(DOMAINS["survey"],),
     ),

@@ -74,43 +74,43 @@ def get_survey(ctx: RequestContext, survey_id: str) -> Reply:
     return Reply(200, service.view(handlers.find(survey_id, ports()), ports().clock.now()))
 
 
-class DraftBody(BaseModel):
+class SurveyDraftBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     revision: int = Field(ge=1, description="the survey's revision the editor read")
     survey: SurveyInput
 
 
-def put_draft(ctx: RequestContext, survey_id: str, body: DraftBody) -> Reply:
+def put_draft(ctx: RequestContext, survey_id: str, body: SurveyDraftBody) -> Reply:
     """The draft's next version; refused once open (answers refer to its questions) or if changed since read."""
     return ctx.run(lambda: handlers.edit(survey_id, body.survey, body.revision, ports()), _editor_reply())
 
 
-class RevisionBody(BaseModel):
+class SurveyRevisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     revision: int = Field(ge=1)
 
 
-class CloseBody(RevisionBody):
+class SurveyCloseBody(SurveyRevisionBody):
     at: AwareDatetime | None = Field(None, description="a later instant; now when absent")
 
 
-def post_open(ctx: RequestContext, survey_id: str, body: RevisionBody) -> Reply:
+def post_open(ctx: RequestContext, survey_id: str, body: SurveyRevisionBody) -> Reply:
     return ctx.run(lambda: handlers.open_survey(survey_id, body.revision, ports()), _editor_reply())
 
 
-def post_close(ctx: RequestContext, survey_id: str, body: CloseBody) -> Reply:
+def post_close(ctx: RequestContext, survey_id: str, body: SurveyCloseBody) -> Reply:
     return ctx.run(lambda: handlers.close_survey(survey_id, body.revision, body.at, ports()), _editor_reply())
 
 
-class InvitationsBody(BaseModel):
+class SurveyInvitationsBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     citizen_ids: list[str] = Field(min_length=1, max_length=handlers.MAX_INVITATIONS)
 
 
-def post_invitations(ctx: RequestContext, survey_id: str, body: InvitationsBody) -> Reply:
+def post_invitations(ctx: RequestContext, survey_id: str, body: SurveyInvitationsBody) -> Reply:
     """Invite citizens (NOT decides each by the ``surveys`` consent and quiet hours, and chooses the channel)."""
     import re
 
@@ -125,7 +125,7 @@ def post_invitations(ctx: RequestContext, survey_id: str, body: InvitationsBody)
     return ctx.run(lambda: handlers.invite(survey_id, body.citizen_ids, ports(), ctx.traceparent), reply)
 
 
-class ResultsQuery(BaseModel):
+class SurveyResultsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["json", "csv", "png", "svg"] = "json"
@@ -134,7 +134,7 @@ class ResultsQuery(BaseModel):
 
 def get_results(ctx: RequestContext, survey_id: str) -> Reply:
     """Invited, responded, rate; per question counts, mean and median, NPS, CSAT; by district and channel."""
-    query = parse_query(ctx.request, ResultsQuery)
+    query = parse_query(ctx.request, SurveyResultsQuery)
     found = handlers.results(survey_id, query.language, ports())
     if query.format == "json":
         return Reply(200, found)
@@ -155,7 +155,7 @@ def _signed_in(ctx: RequestContext) -> str | None:
     return ctx.subject.id if ctx.subject.role == "citizen" else None
 
 
-class FormQuery(BaseModel):
+class SurveyFormQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     t: str | None = Field(None, pattern=LINK_PATTERN, description="the invitation link's token")
@@ -164,17 +164,17 @@ class FormQuery(BaseModel):
 
 def get_form(ctx: RequestContext, survey_id: str) -> Reply:
     """The survey in the person's language, which questions the current answers show, and those answers."""
-    query = parse_query(ctx.request, FormQuery)
+    query = parse_query(ctx.request, SurveyFormQuery)
     return Reply(200, handlers.read_form(survey_id, query.t, _signed_in(ctx), query.language, ports()))
 
 
-class TokenQuery(BaseModel):
+class SurveyTokenQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     t: str | None = Field(None, pattern=LINK_PATTERN)
 
 
-class ResponseBody(BaseModel):
+class SurveyResponseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answers: dict[str, str | int | list[str]] = Field(max_length=50)
@@ -182,9 +182,9 @@ class ResponseBody(BaseModel):
     channel: Channel = Field("unknown", description="how the invitation reached the person (the link says)")
 
 
-def put_response(ctx: RequestContext, survey_id: str, body: ResponseBody) -> Reply:
+def put_response(ctx: RequestContext, survey_id: str, body: SurveyResponseBody) -> Reply:
     """A new response (201) or an edit of the one read (200); a second new one is refused (409)."""
-    query = parse_query(ctx.request, TokenQuery)
+    query = parse_query(ctx.request, SurveyTokenQuery)
     cmd = handlers.Respond(survey_id, query.t, _signed_in(ctx), dict(body.answers), body.revision, body.channel)
 
     def reply(done: service.Answered) -> Reply:
@@ -200,21 +200,21 @@ ROUTES = [
     Route("/v1/surveys", "POST", post_survey, "A new survey, a draft (validated as a whole)", request_model=NewSurvey,
           status=201, idempotent_writes=True, action="survey.edit", links={"survey_id": "/id"}, max_body_bytes=131072),
     Route(SURVEY, "GET", get_survey, "A survey: its definition, state and versions", action="survey.read"),
-    Route(f"{SURVEY}/draft", "PUT", put_draft, "Save the draft's next version", request_model=DraftBody,
+    Route(f"{SURVEY}/draft", "PUT", put_draft, "Save the draft's next version", request_model=SurveyDraftBody,
           idempotent_writes=True, action="survey.edit", max_body_bytes=131072),
-    Route(f"{SURVEY}/open", "POST", post_open, "Open the survey for answers", request_model=RevisionBody,
+    Route(f"{SURVEY}/open", "POST", post_open, "Open the survey for answers", request_model=SurveyRevisionBody,
           idempotent_writes=True, action="survey.edit"),
-    Route(f"{SURVEY}/close", "POST", post_close, "Close the survey now or at a time", request_model=CloseBody,
+    Route(f"{SURVEY}/close", "POST", post_close, "Close the survey now or at a time", request_model=SurveyCloseBody,
           idempotent_writes=True, action="survey.edit"),
     Route(f"{SURVEY}/invitations", "POST", post_invitations, "Invite up to 1,000 citizens through NOT",
-          request_model=InvitationsBody, status=202, idempotent_writes=True, action="survey.invite",
+          request_model=SurveyInvitationsBody, status=202, idempotent_writes=True, action="survey.invite",
           max_body_bytes=131072),
     Route(f"{SURVEY}/results", "GET", get_results, "Results: rate, NPS, CSAT, breakdowns (json, csv, png, svg)",
           action="survey.results"),
     Route(f"{SURVEY}/form", "GET", get_form, "The survey to answer, in the person's language, with their answers",
           action="survey.answer", anonymous=True),
     Route(f"{SURVEY}/responses", "PUT", put_response, "Answer the survey (new, or an edit until it closes)",
-          request_model=ResponseBody, status=201, idempotent_writes=True, action="survey.answer", anonymous=True,
+          request_model=SurveyResponseBody, status=201, idempotent_writes=True, action="survey.answer", anonymous=True,
           max_body_bytes=65536),
 ]  # fmt: skip
 

@@ -271,6 +271,7 @@ def world(platform: Platform) -> World:
         "flag": "events",  # a coming micro-app (off): the matrix's empty body changes nothing (422)
         "article_id": "padron-alta",  # a shipped article (the matrix's empty bodies change nothing: 422)
         "version": "1",
+        "survey_id": "matrix-none",  # none such: 404 to whom may look or answer (a survey's answer needs its link)
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

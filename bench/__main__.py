@@ -2,8 +2,8 @@
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
-``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``) and replaces only their
-sections of ``docs/benchmarks.md``."""
+``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``surveys``) and replaces
+only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ from bench import notifications as notify  # NOT
 from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
 from bench import routing as routing_bench  # routing, assignment and SLA clocks (CASE, CCAAS)
+from bench import surveys as survey_bench  # surveys: responses recorded, results at 100,000 (SURV)
 from bench.stats import Figure, machine, record_section, recorded, table
 from local.harness import Platform, free_port, start_platform
 from local.manifests import load
@@ -210,6 +211,8 @@ def run_parts(parts: list[str]) -> int:
         assistant_bench.main([])
     if "routing" in parts:
         routing_bench.main([])
+    if "surveys" in parts:
+        survey_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -246,6 +249,7 @@ PARTS = (
     *("cpu", "policy", "latency", "coldstart", "store-calls", "flags", "payment", "payments", "web", "assistant"),
     "routing",
     "attention",
+    "surveys",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -275,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     assistant_bench.main([])  # its own section of the report
     print("… routing decisions, fairness and SLA clocks in process", file=sys.stderr, flush=True)
     routing_bench.main([])  # its own section of the report
+    survey_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

@@ -24,7 +24,7 @@ from functions.web.web import Page, PageContext, redirect, render, set_session_c
 
 SURVEY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
 TOKEN = re.compile(r"^[A-Za-z0-9._-]{20,600}$")
-DONE = {"open": "opened", "close": "closed"}
+DONE = {"open": "opened", "close": "closed", "create": "created"}
 
 
 def _check(survey_id: str, token: str) -> None:
@@ -178,7 +178,74 @@ def desk_surveys(ctx: PageContext) -> flask.Response:
     """Every survey with its state, and the actions its state allows."""
     surveys = ctx.api("GET", "/v1/surveys")["surveys"]
     done = ctx.request.args.get("done", "")
-    return render(ctx, "desk/surveys.html", surveys=surveys, done=done if done in ("opened", "closed") else "")
+    return render(ctx, "desk/surveys.html", surveys=surveys, done=done if done in DONE.values() else "")
+
+
+SIMPLE_KINDS = ("csat", "nps")
+CAUSES = ("", "case.closed", "payment.succeeded", "office.visit")
+
+
+def simple_survey(values: dict[str, str]) -> dict[str, Any]:
+    """The API's body for a simple survey from the desk's form: a CSAT (a 1-5 scale, then "what went wrong?" after
+    a 1 or 2) or an NPS question, its texts in both languages, an optional trigger."""
+
+    def both(name: str) -> dict[str, str]:
+        return {"es": values.get(f"{name}_es", ""), "en": values.get(f"{name}_en", "")}
+
+    question: dict[str, Any] = {"id": "score", "text": both("question")}
+    question |= {"kind": "scale", "min": 1, "max": 5} if values.get("kind") == "csat" else {"kind": "nps"}
+    follow = {
+        "id": "why",
+        "kind": "text",
+        "required": False,
+        "max_length": 1000,
+        "text": both("why"),
+        "show_if": {"question": "score", "one_of": [1, 2] if values.get("kind") == "csat" else list(range(7))},
+    }
+    body: dict[str, Any] = {"id": values.get("id", ""), "title": both("title"), "mode": values.get("mode", ""),
+                            "questions": [question, follow]}  # fmt: skip
+    if values.get("trigger"):
+        body["triggers"] = [{"on": values["trigger"]}]
+    return body
+
+
+def new_survey(ctx: PageContext, errors: dict[str, str] | None = None, status: int = 200) -> flask.Response:
+    values = {k: v for k, v in ctx.request.form.items()} if ctx.request.method == "POST" else {}
+    return render(ctx, "desk/survey_new.html", status, errors=errors or {}, values=values, causes=CAUSES)
+
+
+def create_survey(ctx: PageContext) -> flask.Response:
+    """Create the simple survey (a draft); the API's field errors shown at their fields."""
+    values = {k: v.strip() for k, v in ctx.request.form.items()}
+    if values.get("kind") not in SIMPLE_KINDS or values.get("trigger", "") not in CAUSES:
+        raise NotFoundError("no such kind of survey or trigger")
+    try:
+        ctx.api("POST", "/v1/surveys", simple_survey(values), idempotency_key=f"desk-survey-{uuid.uuid4().hex}")
+    except ApiProblem as problem:
+        if problem.status not in (409, 422):
+            raise
+        errors = _desk_errors(problem) or {"form": _refusal(ctx, problem)}
+        return new_survey(ctx, errors, problem.status)
+    return redirect("/desk/surveys?done=created")
+
+
+DESK_FIELDS = {"id": "id", "title.es": "title_es", "title.en": "title_en", "mode": "mode",
+               "questions.0.text.es": "question_es", "questions.0.text.en": "question_en",
+               "questions.1.text.es": "why_es", "questions.1.text.en": "why_en"}  # fmt: skip
+
+
+def _desk_errors(problem: ApiProblem) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for error in problem.errors or []:
+        if not isinstance(error, dict):
+            continue
+        where = str(error.get("field") or error.get("loc") or "").replace("body.", "")
+        name = DESK_FIELDS.get(where) or DESK_FIELDS.get(where.replace("[", ".").replace("]", ""))
+        if name:
+            found.setdefault(name, str(error.get("message") or error.get("msg") or ""))
+    if problem.slug == "survey-exists":
+        found["id"] = problem.detail
+    return found
 
 
 def _act(ctx: PageContext, survey_id: str, action: str) -> flask.Response:
@@ -223,6 +290,8 @@ PAGES = [
     Page("/app/surveys/<survey_id>", "POST", answer_survey, "Send the survey's answers (or see a question appear)",
          "public", app="surveys"),
     Page("/desk/surveys", "GET", desk_surveys, "Surveys: state, open, close, results", "agent"),
+    Page("/desk/surveys/new", "GET", new_survey, "A simple survey: CSAT or NPS, both languages, a trigger", "agent"),
+    Page("/desk/surveys/new", "POST", create_survey, "Create the simple survey (a draft)", "agent"),
     Page("/desk/surveys/<survey_id>/open", "POST", open_survey, "Open a survey for answers", "agent"),
     Page("/desk/surveys/<survey_id>/close", "POST", close_survey, "Close a survey now", "agent"),
     Page("/desk/surveys/<survey_id>/results", "GET", results_page, "A survey's results with its plot", "agent"),

@@ -76,6 +76,30 @@ def test_a_survey_answered_from_its_link_with_a_question_that_appears(page: Page
     check_page(page, "survey-saved")
     # AND the desk shows the results with the plot
     sign_in_agent(page, platform.base, "2", check=False)
+    # AND an agent creates a simple survey on the desk: an invalid id is named at its field, then the draft is listed
+    page.click("#nav-surveys")
+    page.click("#new-survey")
+    page.fill("#id", "No Vale")
+    for name, value in (
+        ("title_es", "Oficinas"),
+        ("title_en", "Offices"),
+        ("question_es", "¿Satisfecho?"),
+        ("question_en", "Satisfied?"),
+        ("why_es", "¿Qué falló?"),
+        ("why_en", "What went wrong?"),
+    ):
+        page.fill(f"#{name}", value)
+    page.select_option("#trigger", "office.visit")
+    page.click("#survey-create")
+    expect(page.locator("#id-error")).to_be_visible()
+    expect(page.locator("#id")).to_have_attribute("aria-invalid", "true")
+    check_page(page, "survey-new-invalid")
+    new_id = f"oac-{uuid.uuid4().hex[:8]}"
+    page.fill("#id", new_id)
+    page.click("#survey-create")
+    expect(page.locator("#done")).to_have_text(t("es", "survey.desk.done_created"))
+    expect(page.locator(f"#open-{new_id}")).to_be_visible()
+    check_page(page, "survey-desk-list")
     page.goto(platform.base + f"/desk/surveys/{survey_id}/results")
     expect(page.locator("#responded")).to_have_text("1")
     expect(page.locator("#results-plot")).to_be_visible()

@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from functions.web.surveys import parse_answers, shown
+from functions.web.surveys import parse_answers, shown, simple_survey
 
 QUESTIONS: list[dict[str, Any]] = [
     {"id": "csat", "kind": "scale"},
@@ -32,3 +32,17 @@ def test_the_form_is_read_as_the_api_takes_it() -> None:
     assert parse_answers(QUESTIONS, form) == {"csat": 2, "why": "la espera", "topics": ["tax", "fine"]}
     # a value that is not a number is passed on for the API to name
     assert parse_answers(QUESTIONS, MultiDict([("q-csat", "muy")])) == {"csat": "muy"}
+
+
+def test_the_desk_s_simple_survey_is_a_csat_with_a_follow_up_for_low_scores() -> None:
+    values = {"id": "csat-oac", "title_es": "Oficinas", "title_en": "Offices", "kind": "csat", "mode": "anonymous",
+              "question_es": "¿Satisfecho?", "question_en": "Satisfied?", "why_es": "¿Qué falló?",
+              "why_en": "What went wrong?", "trigger": "office.visit"}  # fmt: skip
+    body = simple_survey(values)
+    score, why = body["questions"]
+    assert (score["kind"], score["min"], score["max"]) == ("scale", 1, 5)
+    assert why["show_if"] == {"question": "score", "one_of": [1, 2]} and not why["required"]
+    assert body["triggers"] == [{"on": "office.visit"}] and body["mode"] == "anonymous"
+    nps = simple_survey({**values, "kind": "nps", "trigger": ""})
+    assert nps["questions"][0]["kind"] == "nps" and nps["questions"][1]["show_if"]["one_of"] == list(range(7))
+    assert "triggers" not in nps

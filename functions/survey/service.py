@@ -474,6 +474,8 @@ def respondent_of(survey: Survey, invitation: Invitation | None, signed_in: str 
         marker = _digest("respondent", survey.id, invitation.citizen_id) if invitation.citizen_id else None
         key = "a-" + _digest("nonce", survey.id, invitation.nonce)
         return Respondent(key, None, invitation.district, invitation.campaign_id, marker, invitation.citizen_id)
+    if invitation and invitation.citizen_id and signed_in and invitation.citizen_id != signed_in:
+        raise NotInvitedError("this link was sent to someone else: open your own invitation, or answer signed in")
     citizen = (invitation.citizen_id if invitation else None) or signed_in
     if not citizen:
         raise NotInvitedError("sign in, or answer from the invitation link")

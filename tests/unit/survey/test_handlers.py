@@ -222,6 +222,8 @@ def test_links_of_another_survey_or_changed_are_refused(ports: SurveyPorts) -> N
         answer(ports, {"csat": 3}, token(survey.id) + "x")
     with pytest.raises(service.NotInvitedError):  # identified: neither a link nor a signed-in citizen
         answer(ports, {"csat": 3})
+    with pytest.raises(service.NotInvitedError):  # identified: someone else's link, signed in as another citizen
+        answer(ports, {"csat": 3}, token(survey.id, "c-0001"), signed_in="c-0002")
 
 
 def test_an_anonymous_answer_is_stored_without_the_citizen_and_apart_from_who_answered(ports: SurveyPorts) -> None:

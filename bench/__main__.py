@@ -3,7 +3,7 @@ records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
 ``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``,
-``campaigns``) and replaces only their sections of ``docs/benchmarks.md``."""
+``campaigns``, ``surveys``) and replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from bench import notifications as notify  # NOT
 from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
 from bench import routing as routing_bench  # routing, assignment and SLA clocks (CASE, CCAAS)
+from bench import surveys as survey_bench  # surveys: responses recorded, results at 100,000 (SURV)
 from bench.stats import Figure, machine, record_section, recorded, table
 from local.harness import Platform, free_port, start_platform
 from local.manifests import load
@@ -213,6 +214,8 @@ def run_parts(parts: list[str]) -> int:
         routing_bench.main([])
     if "campaigns" in parts:
         campaigns_bench.main([])
+    if "surveys" in parts:
+        survey_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -250,6 +253,7 @@ PARTS = (
     "routing",
     "attention",
     "campaigns",
+    "surveys",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -281,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     routing_bench.main([])  # its own section of the report
     print("… segments of the generated city (3,527,924 residents) in process", file=sys.stderr, flush=True)
     campaigns_bench.main([])  # its own section of the report
+    print("… survey responses and results in process", file=sys.stderr, flush=True)
+    survey_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

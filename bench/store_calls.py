@@ -824,6 +824,7 @@ def scenario(m: Meter) -> None:
 
     release(datetime.fromisoformat(view["deliver_after"]) + timedelta(minutes=1))
     m.deliver_pending()
+    surveys(m, citizen)
     cases(m, citizen, me)
     knowledge_base(m)
     routing(m, citizen)
@@ -832,6 +833,50 @@ def scenario(m: Meter) -> None:
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
     )
+
+
+def surveys(m: Meter, citizen: str) -> None:
+    """SURV: an editor creates, edits, opens a survey triggered by a case closing, a payment and an office visit (the
+    scenario's later cases, payments and tickets invite through it); an agent invites; the citizen reads the form and
+    answers from the link, then edits; the results; another survey closed."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from functions.survey.handlers import link
+
+    ed = m.token("ag-sc-survey", role="agent", level=2, area="atencion-ciudadania")
+    agent = {**ed, "Access-Purpose": "CAMPAÑA-IBI-2026"}
+    rule = "/v1/surveys/<survey_id>"
+    text = {"es": "¿Satisfecho?", "en": "Satisfied?"}
+    survey = {"title": text, "questions": [{"id": "csat", "kind": "scale", "min": 1, "max": 5, "text": text},
+              {"id": "why", "kind": "text", "text": text, "required": False, "show_if": {"question": "csat",
+               "one_of": [1, 2]}}],
+              "triggers": [{"on": "case.closed"}, {"on": "payment.succeeded"}, {"on": "office.visit"}]}  # fmt: skip
+    made = m.request("survey", "POST", "/v1/surveys", "/v1/surveys", ed, {"id": "csat-sc", **survey})
+    saved = m.request("survey", "PUT", "/v1/surveys/csat-sc/draft", f"{rule}/draft", ed,
+                      {"revision": made["revision"], "survey": survey})  # fmt: skip
+    opened = m.request(
+        "survey", "POST", "/v1/surveys/csat-sc/open", f"{rule}/open", ed, {"revision": saved["revision"]}
+    )
+    m.request("survey", "GET", "/v1/surveys", "/v1/surveys", ed)
+    m.request("survey", "GET", "/v1/surveys/csat-sc", rule, ed)
+    m.request("survey", "POST", "/v1/surveys/csat-sc/invitations", f"{rule}/invitations", agent,
+              {"citizen_ids": [citizen, "c-sc-other"]})  # fmt: skip
+    from functions.survey.bootstrap import ports
+
+    token = parse_qs(urlsplit(link(ports(), "csat-sc", citizen, "02")).query)["t"][0]
+    q = {"t": token}
+    m.request("survey", "GET", "/v1/surveys/csat-sc/form", f"{rule}/form", {}, query=q)
+    m.request("survey", "PUT", "/v1/surveys/csat-sc/responses", f"{rule}/responses", {}, {"answers": {"csat": 2,
+              "why": "la espera"}}, query=q)  # fmt: skip
+    m.request("survey", "PUT", "/v1/surveys/csat-sc/responses", f"{rule}/responses", {},
+              {"answers": {"csat": 4}, "revision": 1}, query=q)  # fmt: skip
+    m.request("survey", "GET", "/v1/surveys/csat-sc/results", f"{rule}/results", ed)
+    other = m.request("survey", "POST", "/v1/surveys", "/v1/surveys", ed, {"id": "cerrada-sc", **survey})
+    other = m.request(
+        "survey", "POST", "/v1/surveys/cerrada-sc/open", f"{rule}/open", ed, {"revision": other["revision"]}
+    )
+    m.request("survey", "POST", "/v1/surveys/cerrada-sc/close", f"{rule}/close", ed, {"revision": other["revision"]})
+    assert opened["state"] == "open"
 
 
 def cases(m: Meter, citizen: str, me: dict[str, str]) -> None:

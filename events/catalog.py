@@ -103,6 +103,7 @@ DOMAINS = {
         "position",
         "rgpd",
         "routing",
+        "survey",
     )
 }
 
@@ -111,7 +112,7 @@ DOMAINS = {
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
     "assistant", "audit", "case", "citizen", "consent", "flags", "interaction", "notification", "payment", "position",
-    "routing",
+    "routing", "survey",
 )  # fmt: skip
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
@@ -259,7 +260,8 @@ _SPECS = [
         producer="pic-case",
         source="/pic/case",
         description="A case was opened or changed: what the citizen may see of it (state, level, links).",
-        consumers=["pic-position-events"],  # the person's cases section of the global position
+        # the person's cases section of the global position; SURV invites to a CSAT survey when a case closes
+        consumers=["pic-position-events", "pic-survey-events"],
     ),
     EventSpec(
         type="es.madrid.pic.case.sla.warning.v1",
@@ -300,6 +302,7 @@ _SPECS = [
         producer="pic-payment",
         source="/pic/payment",
         description="A payment of one or more debts was charged by the gateway (a verified Redsys notification).",
+        consumers=["pic-survey-events"],  # SURV invites to a survey after a payment (its triggers)
     ),
     EventSpec(
         type="es.madrid.pic.payment.failed.v1",
@@ -355,6 +358,24 @@ _SPECS = [
         description="A person cancelled the direct debit of a tax object.",
         consumers=["pic-payment-events"],  # PAY tells Tributos (webhook)
     ),
+    # ---- surveys (SURV): functions/survey (issue 16) ----
+    EventSpec(
+        type="es.madrid.pic.survey.answered.v1",
+        model_path="events.survey.SurveyAnswered",
+        producer="pic-survey",
+        source="/pic/survey",
+        description="A survey was answered (first) or its answer edited before the close; anonymous: no citizen.",
+    ),
+    # issue 16, contracts §1: notx owns this spec (consumer pic-notification-events, senders campaign and survey);
+    # surv emits it through its relay. On merge keep notx's spec and make sure DOMAINS["survey"] is a sender.
+    EventSpec(
+        type="es.madrid.pic.notification.batch.requested.v1",
+        model_path="events.notification.NotificationBatchRequested",
+        producer="pic-survey",
+        source="/pic/survey",
+        description="A page of up to 500 citizens to notify with one template (campaigns, survey invitations).",
+        senders=(DOMAINS["survey"],),
+    ),
     # ---- data-subject rights (RGPD): functions/rgpd (contracts.md §3) ----
     EventSpec(
         type="es.madrid.pic.rgpd.request.opened.v1",
@@ -378,6 +399,7 @@ _SPECS = [
             "pic-case-events",  # cases, their transcripts and ratings (functions/case/rights.py)
             "pic-routing-events",  # contacts and office tickets (functions/routing/rights.py)
             "pic-assistant-events",  # conversations with the virtual assistant (functions/assistant/rights.py)
+            "pic-survey-events",  # survey responses and respondents (functions/survey/rights.py)
         ],
     ),
     EventSpec(
@@ -583,7 +605,8 @@ _SPECS = [
         producer="the offices' queue manager (gestor-colas)",
         source="/legacy/gestor-colas",
         description="An office ticket was attended and finished at its desk.",
-        consumers=["pic-routing-events"],  # statistics; served and missed tickets become office visits (INTX)
+        # statistics; served and missed tickets become office visits (INTX); SURV invites after an office visit
+        consumers=["pic-routing-events", "pic-survey-events"],
         senders=(GESTOR_COLAS,),
     ),
     EventSpec(

@@ -124,6 +124,12 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "routing.config.read": {"platform": STAFF | {"admin"}},
     "routing.config.write": {"platform": {"admin"}},
     "routing.report": {"platform": STAFF | {"admin"}},
+    "survey.read": {"platform": STAFF | {"admin"}},
+    "survey.edit": {"platform": STAFF | {"admin"}},
+    "survey.results": {"platform": STAFF | {"admin"}},
+    "survey.invite": {"platform": AGENTS | {"system"}},  # it reaches the citizens it names: an agent states a purpose
+    # self-service from the invitation link: anyone holding it (the link says who was invited), or signed in
+    "survey.answer": {"platform": {"citizen-self", "citizen-other", "anonymous"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -265,6 +271,7 @@ def world(platform: Platform) -> World:
         "flag": "events",  # a coming micro-app (off): the matrix's empty body changes nothing (422)
         "article_id": "padron-alta",  # a shipped article (the matrix's empty bodies change nothing: 422)
         "version": "1",
+        "survey_id": "matrix-none",  # none such: 404 to whom may look or answer (a survey's answer needs its link)
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

@@ -73,7 +73,7 @@ def test_the_rollout_is_stable_and_spreads_as_the_share_says() -> None:
 def test_the_catalogue_switches_on_the_apps_that_exist_and_off_the_coming_ones() -> None:
     snapshot = Snapshot.from_body(flags.snapshot_body(catalogue(), {}))
     on = {name for name, rule in snapshot.rules.items() if rule.enabled}
-    assert on == {"position", "consents", "alerts", "inbox", "my-data", "pay", "cases", "assistant"}
+    assert on == {"position", "consents", "alerts", "inbox", "my-data", "pay", "cases", "assistant", "surveys"}
     assert {"wallet", "services", "events"} <= set(snapshot.rules) - on
 
 

@@ -312,6 +312,26 @@ module "role_pic_kb_relay" {
   kms_key_arns = [module.kms.key_arn]
 }
 
+module "role_pic_survey_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-survey-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-survey-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
 module "role_pic_routing_relay" {
   source = "../../modules/function-iam-role"
 
@@ -1204,6 +1224,105 @@ module "role_pic_kb" {
       sid       = "IdempotencyReadWrite"
       table_arn = module.table_idempotency.table_arn
       actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# ---- surveys (SURV) ----
+
+# functions/survey/main.py survey_http: reads surveys, responses, the registry, invitation markers and the invited
+# counter (GetItem, BatchGetItem; Query on by-kind for the list, by-survey for the results); writes a survey, the
+# registry, a response with its respondent's marker, an invitation's marker and counter (PutItem, UpdateItem) with
+# survey.answered / notification.batch.requested outbox rows and Idempotency-Key records, in one TransactWriteItems.
+# Results are aggregates and the answering routes name no citizen's record: no access-log permission.
+module "role_pic_survey" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-survey"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-survey"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "SurveyReadWrite"
+      table_arn     = module.table_survey.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      index_actions = { "by-kind" = ["dynamodb:Query"], "by-survey" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/survey/main.py survey_events: a cause event reads the registry and its surveys (GetItem, BatchGetItem)
+# and the invitation's marker (GetItem), writes the marker, the counter or the delayed invitation (PutItem,
+# UpdateItem) with the notification.batch.requested outbox row; answers RGPD requests: a person's responses and
+# markers (Query on by-citizen), erased (DeleteItem) with the rgpd.domain.answered outbox row.
+module "role_pic_survey_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-survey-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-survey-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "SurveyReadWrite"
+      table_arn     = module.table_survey.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/survey/release.py (Deployment pic-survey-release): the delayed invitations due (Query on by-due, then
+# BatchGetItem), each removed (DeleteItem) with its survey read (GetItem), the counter bumped (UpdateItem) and the
+# notification.batch.requested outbox row, in one TransactWriteItems.
+module "role_pic_survey_release" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-survey-release"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-survey-release"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "SurveyRelease"
+      table_arn     = module.table_survey.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+      index_actions = { "by-due" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
     },
   ]
   kms_key_arns = [module.kms.key_arn]

@@ -234,6 +234,40 @@ module "table_kb" {
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
 
+# ---- surveys (SURV) ----
+
+# functions/survey/storage.py SurveyItem: surveys ("survey#<id>", written whole under their revision), the triggers'
+# registry ("registry"), responses ("resp#<survey>#<key>", new or under their revision), the respondents of anonymous
+# surveys apart from their answers ("mark#..."), invitations made ("inv#..."), the invited counter ("stats#...") and
+# delayed invitations ("due#..."). No TTL: responses are kept as policies/rgpd/retention says (domain survey). Sparse
+# indexes: by-kind (the editors' list), by-survey (a survey's responses: results), by-citizen (a person's identified
+# responses and markers: RGPD), by-due (the delayed invitations due, for the release pass).
+module "table_survey" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}survey"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+    { name = "kind", type = "S" },
+    { name = "responses_of", type = "S" },
+    { name = "citizen_id", type = "S" },
+    { name = "due_shard", type = "S" },
+    { name = "due_at", type = "S" },
+  ]
+  global_secondary_indexes = [
+    { name = "by-kind", hash_key = "kind", projection_type = "ALL" },
+    { name = "by-survey", hash_key = "responses_of", projection_type = "ALL" },
+    { name = "by-citizen", hash_key = "citizen_id", projection_type = "ALL" },
+    { name = "by-due", hash_key = "due_shard", range_key = "due_at", projection_type = "KEYS_ONLY" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
 # ---- contact routing (CCAAS) ----
 
 # functions/routing/storage.py RoutingItem: one item per contact ("ctc-<hash>", its history as JSON, written whole

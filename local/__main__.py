@@ -194,6 +194,8 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
         " breaches",
         "  routing sweep      its own process (python -m local.parts routing-sweep): times out contacts' offers (the"
         " agent set away) and expires their routing steps",
+        "  survey release     its own process (python -m local.parts survey-release): sends the survey invitations a"
+        " trigger delayed (a CSAT survey a day after a case closed)",
         f"  this platform's addresses, for the local tools: {Path(env['PIC_DATA_DIR']) / PLATFORM_FILE}",
         "",
         "Try it (a citizen's token from the dev IdP, then their consents: 200):",

@@ -610,8 +610,9 @@ def batch_doc(
     ports: NotificationPorts,
 ) -> Doc:  # fmt: skip
     """One recipient of a batch: decided, then rendered with the template of the chosen channel. A recipient
-    whose personalisation does not fit that template is not sent (``not-allowed``, reason
-    ``personalisation-invalid``, the fields named): the rest of the page goes on."""
+    whose personalisation lacks a field of that template is not sent (``not-allowed``, reason
+    ``personalisation-invalid``, the fields named): the rest of the page goes on. One personalisation serves
+    every channel's template, so fields a template does not use are left out, not refused."""
     choice, address = decide(message, view, None, at, ports)
     template = per_channel.get(choice.channel or "", default)
     req = NotificationRequest(
@@ -625,8 +626,9 @@ def batch_doc(
         batch_id=data.batch_id,
         tags=recipient.tags,
     )
+    mine = {k: v for k, v in recipient.personalisation.items() if k in template.fields}  # one set for every channel
     try:
-        values = templates.check_personalisation(template.fields, recipient.personalisation)
+        values = templates.check_personalisation(template.fields, mine)
     except service.PersonalisationError as exc:
         fields = ", ".join(str(e["field"]) for e in exc.errors or [])
         refused = service.Choice(False, None, None, "personalisation-invalid", [f"{exc.detail} ({fields})"])
@@ -767,7 +769,7 @@ def unsubscribe(token: str, ports: NotificationPorts, traceparent: str | None) -
         captured_at=at,
         document_ref=doc["id"],
     )
-    stage_event(uow, request, subject=citizen, traceparent=traceparent, now=at)
+    stage_event(uow, request, subject=citizen, traceparent=traceparent, now=at, producer="pic-notification")
     stage_event(uow, engaged_event(doc, "unsubscribed", at), subject=doc["id"], traceparent=traceparent, now=at)
     return Staged(uow, unsubscribe_view(done))
 

@@ -639,6 +639,9 @@ def batch_doc(
 # ---- providers' feedback, the blocklist, one-click unsubscribe -------------------------------------------------
 
 
+FEEDBACK_STATUSES = frozenset({"delivered", "permanent-failure"})  # a provider tells after it took the message
+
+
 @dataclass(frozen=True)
 class Feedback:
     """What a provider told about a message it took: ``kind`` is ``delivered`` (nothing to announce) or one of
@@ -680,6 +683,8 @@ def _sent(notification_id: str, ports: NotificationPorts) -> tuple[Doc, int]:
     doc, version = found
     if not doc.get("channel") or doc.get("status") in ("not-allowed", service.ERASED_STATUS):
         raise service.FeedbackUnexpectedError(f"notification {notification_id!r} was not sent ({doc.get('status')})")
+    if doc["status"] not in FEEDBACK_STATUSES:  # its delivery holds it (a claim on the version): do not race it
+        raise ConflictError(f"notification {notification_id!r} is still being sent ({doc['status']}); retry")
     return doc, version
 
 

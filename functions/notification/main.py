@@ -283,6 +283,7 @@ def get_profile(ctx: RequestContext, citizen_id: str) -> Reply:
             "restricted": view.restricted,
             "objections": list(view.objections),
             "reachable": view.reachable(),
+            "blocked": view.blocked,  # per channel, the blocklist rule on the current address (bounces, complaints)
             "subscriptions": sorted(f"{s.topic}.{s.zone}" for s in profile.subscriptions),
         },
     )

@@ -15,12 +15,13 @@ from functions.core import webhooks
 from functions.core.settings import get_settings
 from local.harness import Platform
 from tests.functional.notification_support import (
+    TERMINAL,
     citizen_with,
     fresh_template,
     sink,
     status_of,
+    system,
     unique_email,
-    wait_status,
 )
 
 BATCH = "es.madrid.pic.notification.batch.requested.v1"
@@ -75,6 +76,20 @@ def campaign_note(platform: Platform, campaign_id: str, citizen: str) -> str:
     return derived_id("campaign", campaign_id, citizen)
 
 
+def wait_note(platform: Platform, notification_id: str, timeout: float = 30) -> dict[str, Any]:
+    """The notification once terminal (it does not exist until the batch event is handled)."""
+
+    def terminal() -> dict[str, Any] | None:
+        answer = platform.http.get(platform.url(f"/v1/notifications/{notification_id}"),
+                                   headers=system(platform), timeout=10)  # fmt: skip
+        if answer.status_code == 404:
+            return None
+        body = dict(answer.json())
+        return body if body["status"] in TERMINAL else None
+
+    return dict(platform.wait_for(terminal, timeout=timeout, what=f"{notification_id} to be terminal"))
+
+
 def signed_post(platform: Platform, body: dict[str, Any], secret: str | None = None) -> Any:
     raw = json.dumps(body).encode()
     signature = webhooks.sign(secret or get_settings().feedback_secret, int(time.time()), raw)
@@ -101,7 +116,7 @@ def test_a_campaign_batch_is_delivered_once_per_person_whatever_redelivers_it(pl
     # THEN each is delivered once by e-mail, with the campaign and tags, the body carrying the unsubscribe link
     # and the e-mail the RFC 8058 headers
     for citizen, email in zip(citizens, emails, strict=True):
-        done = wait_status(platform, campaign_note(platform, campaign, citizen))
+        done = wait_note(platform, campaign_note(platform, campaign, citizen))
         assert (done["status"], done["channel"], done["campaign_id"]) == ("delivered", "email", campaign), done
         assert done["tags"] == {"variant": "B", "district": "02"}
     time.sleep(1.0)  # what a second delivery would need to reach the sink
@@ -122,7 +137,7 @@ def test_a_hard_bounce_blocks_the_address_for_the_next_campaign(platform: Platfo
     # WHEN a campaign reaches them, and the provider reports the hard bounce through NOT's signed webhook
     send_batch(platform, batch(template, first, [citizen], first), str(uuid.uuid4()), "binary")
     note = campaign_note(platform, first, citizen)
-    assert wait_status(platform, note)["status"] == "delivered"
+    assert wait_note(platform, note)["status"] == "delivered"
     platform.wait_for(lambda: "bounced-hard" in (status_of(platform, note).get("engaged") or {}), timeout=20,
                       what="the bounce recorded")  # fmt: skip
     platform.wait_for(lambda: "email" not in profile_reachable_allowed(platform, citizen), timeout=20,
@@ -130,7 +145,7 @@ def test_a_hard_bounce_blocks_the_address_for_the_next_campaign(platform: Platfo
 
     # THEN the next campaign's message to that address is not allowed, reason blocked
     send_batch(platform, batch(template, second, [citizen], second), str(uuid.uuid4()), "binary")
-    refused = wait_status(platform, campaign_note(platform, second, citizen))
+    refused = wait_note(platform, campaign_note(platform, second, citizen))
     assert (refused["status"], refused["reason"]) == ("not-allowed", "blocked"), refused
 
 
@@ -148,7 +163,7 @@ def test_one_click_unsubscribe_withdraws_the_consent_in_con(platform: Platform) 
     template = fresh_template(platform, VERANOS)
     campaign = f"cmp-{uuid.uuid4().hex[:8]}"
     send_batch(platform, batch(template, campaign, [citizen], campaign), str(uuid.uuid4()), "binary")
-    assert wait_status(platform, campaign_note(platform, campaign, citizen))["status"] == "delivered"
+    assert wait_note(platform, campaign_note(platform, campaign, citizen))["status"] == "delivered"
     [mail] = sink(platform, "mail", email)
     token = mail["body"].rsplit("/app/unsubscribe/", 1)[1].split()[0]
 
@@ -166,7 +181,8 @@ def test_one_click_unsubscribe_withdraws_the_consent_in_con(platform: Platform) 
 
     def withdrawn() -> bool:
         answer = platform.http.get(platform.url(f"/v1/citizens/{citizen}/consents/campaigns"), headers=me, timeout=10)
-        return answer.status_code == 200 and answer.json().get("granted") is False
+        found = answer.json()["consents"] if answer.status_code == 200 else []
+        return bool(found) and found[0]["granted"] is False
 
     platform.wait_for(withdrawn, timeout=20, what="CON to record the withdrawal")
     assert "unsubscribed" in (status_of(platform, campaign_note(platform, campaign, citizen)).get("engaged") or {})

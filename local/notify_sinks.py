@@ -37,10 +37,9 @@ from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
+import requests
 from aiosmtpd.controller import Controller
 from werkzeug.wrappers import Request, Response
-
-import requests
 
 from functions.core import jsontext, webhooks
 from functions.core.settings import get_settings

@@ -13,7 +13,7 @@ import pytest
 
 from events.notification import BatchRecipient, NotificationBatchRequested, Recipient
 from functions.core import signed_links
-from functions.core.errors import LostRaceError
+from functions.core.errors import ConflictError, LostRaceError
 from functions.core.policy import EmbeddedPolicy
 from functions.core.retry import retry_on_conflict
 from functions.core.store import Staged, UnitOfWork
@@ -429,3 +429,16 @@ def test_feedback_redelivered_or_about_nothing_sent(ports: NotificationPorts, st
     send(store, ports, batch(["c-2"], batch_id="x", campaign_id="cmp-x"))
     with pytest.raises(service.FeedbackUnexpectedError):
         handlers.feedback(Feedback("ses", service.derived_id("campaign", "cmp-x", "c-2"), "opened"), ports, None)
+
+
+def test_feedback_about_a_message_still_being_sent_is_retried_later(
+    ports: NotificationPorts, store: FakeNotificationStore
+) -> None:
+    # GIVEN a campaign message its delivery has claimed (sending) but not yet recorded
+    citizen(store, "c-1")
+    send(store, ports, batch(["c-1"]))
+    notification_id = service.derived_id("campaign", "cmp-1", "c-1")
+    store.notifications[notification_id]["status"] = "sending"
+    # WHEN the provider's feedback arrives THEN it is a conflict (409: the provider retries), nothing written
+    with pytest.raises(ConflictError, match="still being sent"):
+        handlers.feedback(Feedback("ses", notification_id, "opened"), ports, None)

@@ -406,6 +406,11 @@ def put_template(cmd: PutTemplate, ports: NotificationPorts, traceparent: str | 
     content = templates.TemplateContent(purpose=cmd.purpose, subject=cmd.subject, body=cmd.body)
     templates.check_languages(content)
     fields = templates.declared_fields(content)
+    if "unsubscribe_url" in fields and cmd.purpose not in service.UNSUBSCRIBE_PURPOSES:
+        raise service.TemplateError(
+            f"{{{{ unsubscribe_url }}}} is filled only for purposes one can unsubscribe from: {cmd.purpose!r} is not",
+            errors=[{"field": "body", "message": "unsubscribe_url only in campaigns and surveys templates"}],
+        )
     found = ports.store.fetch_template(cmd.template_id)
     current, version = found if found else (None, None)
     uow = UnitOfWork()
@@ -437,8 +442,10 @@ def preview(
     """The rendered message (placeholders shown as ((field)) when no personalisation is given) and the
     Fernández-Huerta clear-language score of the Spanish body."""
     template = template_of(template_id, ports)
-    values = personalisation if personalisation is not None else {f: f"(({f}))" for f in template.fields}
-    rendered = templates.render(template, values, language)
+    given = {f: f"(({f}))" for f in template.fields if f not in service.FILLED_BY_PIC}
+    values = personalisation if personalisation is not None else given
+    filled = {f: f"(({f}))" for f in template.fields if f in service.FILLED_BY_PIC}  # NOT fills it when sending
+    rendered = templates.render(template, values, language, filled)
     return {
         "id": template.id,
         "version": template.version,

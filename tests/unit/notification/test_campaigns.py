@@ -442,3 +442,13 @@ def test_feedback_about_a_message_still_being_sent_is_retried_later(
     # WHEN the provider's feedback arrives THEN it is a conflict (409: the provider retries), nothing written
     with pytest.raises(ConflictError, match="still being sent"):
         handlers.feedback(Feedback("ses", notification_id, "opened"), ports, None)
+
+
+def test_the_link_previews_as_a_placeholder_and_only_campaigns_and_surveys_may_use_it(
+    ports: NotificationPorts, store: FakeNotificationStore
+) -> None:
+    shown = handlers.preview("veranos", None, "es", ports)
+    assert shown["body"] == "Hola, ((name)). Baja: ((unsubscribe_url))"
+    notice = PutTemplate("aviso", "service-notifications", {"es": "Aviso"}, {"es": "Baja: {{ unsubscribe_url }}"}, "s")
+    with pytest.raises(service.TemplateError, match="unsubscribe"):
+        handlers.put_template(notice, ports, None)

@@ -351,6 +351,59 @@ def fanout_platform(platform: Platform, subscribers: int = 5000) -> list[Figure]
     ]
 
 
+def campaign_platform(platform: Platform, recipients: int = 2000, page: int = 250) -> list[Figure]:
+    """A campaign's pages through the platform (issue 16): citizens with consent to campaigns by push written to
+    NOT's projection, the template PUT, ``notification.batch.requested`` pages sent as CAMP's relay, time until
+    every message is in the push sink (decide, enqueue, relay, broker, delivery)."""
+    from functions.notification.storage import ProfileItem
+
+    tag = uuid.uuid4().hex[:6]
+    now = datetime.now(UTC).isoformat()
+    consent = {"granted": True, "channels": ["push"], "text_version": "2026-01"}
+    ids = [f"bench-cmp-{tag}-{i:06d}" for i in range(recipients)]
+    with ProfileItem.batch_write() as profiles:
+        for cid in ids:
+            parts = {"push_endpoint": {"value": f"https://push.example.org/{cid}", "at": now},
+                     "consents": {"value": {"campaigns": consent}, "at": {"campaigns": now}}}  # fmt: skip
+            profiles.save(ProfileItem(f"cit#{cid}", "profile", parts=json.dumps(parts)))
+    headers = platform.as_(SYSTEM["sub"], role="system")
+    template = f"bench-cmp-{tag}"
+    body = {
+        "purpose": "campaigns",
+        "subject": {"es": "Veranos"},
+        "body": {"es": "Hola, {{ name }}. {{ unsubscribe_url }}"},
+    }
+    _session().put(platform.url(f"/v1/templates/{template}"), json=body, headers=headers).raise_for_status()
+    before = _sink_count(platform.data_dir)
+    sender = platform.sender("/pic/campaign")
+    started = time.time()
+    for start in range(0, recipients, page):
+        data = {
+            "batch_id": f"{tag}:{start}",
+            "template": template,
+            "campaign_id": f"cmp-{tag}",
+            "recipients": [{"citizen_id": c, "personalisation": {"name": "Ana"}} for c in ids[start : start + page]],
+        }
+        event = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/pic/campaign",
+                 "type": "es.madrid.pic.notification.batch.requested.v1", "datacontenttype": "application/json",
+                 "data": data}  # fmt: skip
+        answer = _session().post(platform.url("/events"), data=json.dumps(event),
+                                 headers={"Content-Type": "application/cloudevents+json", **sender})  # fmt: skip
+        answer.raise_for_status()
+    deadline = time.monotonic() + 900
+    while _sink_count(platform.data_dir) < before + recipients and time.monotonic() < deadline:
+        time.sleep(0.2)
+    elapsed = time.time() - started
+    got = _sink_count(platform.data_dir) - before
+    return [
+        Figure(
+            f"NOT campaign through the platform: {recipients:,} recipients in pages of {page} (DynamoDB Local) to the "
+            "push sink",
+            f"{got:,} delivered in {elapsed:.1f} s ({got / elapsed * 60:,.0f}/min)",
+        )
+    ]
+
+
 def bulk(platform: Platform, recipients: int = 100_000, budget: float = 1200) -> list[Figure]:
     headers = platform.as_(SYSTEM["sub"], role="system")
     template = _template(platform, {**headers, "content-type": "application/json"})
@@ -406,7 +459,7 @@ def main(argv: list[str]) -> int:
 
     from local.harness import free_port, start_platform
 
-    parts = set(argv) or {"decide", "pipeline", "fanout", "platform-fanout", "bulk", "campaign"}
+    parts = set(argv) or {"decide", "pipeline", "fanout", "platform-fanout", "bulk", "campaign", "platform-campaign"}
 
     def show(found: list[Figure]) -> None:
         for figure in found:
@@ -426,6 +479,8 @@ def main(argv: list[str]) -> int:
                 show(pipeline(platform, count=int(os.environ.get("PIC_BENCH_NOT_COUNT", "3000"))))
             if platform and "platform-fanout" in parts:
                 show(fanout_platform(platform, int(os.environ.get("PIC_BENCH_NOT_SUBSCRIBERS", "5000"))))
+            if platform and "platform-campaign" in parts:
+                show(campaign_platform(platform, int(os.environ.get("PIC_BENCH_NOT_CAMPAIGN_PLATFORM", "2000"))))
             if platform and "bulk" in parts:
                 show(bulk(platform, budget=float(os.environ.get("PIC_BENCH_NOT_BUDGET", "1200"))))
         finally:

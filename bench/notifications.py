@@ -220,6 +220,94 @@ def fanout_in_process(subscribers: int = 1_000_000) -> list[Figure]:
     ]
 
 
+class _BatchStore:
+    """Only what ``handlers.batch_requested`` calls, in memory: each call counted (the DynamoDB calls the real
+    adapter makes: one GetItem per template, one BatchGetItem per 100 profiles and per 100 ids, one
+    TransactWriteItems per 30 notifications), each staged notification serialised as the adapter would."""
+
+    def __init__(self, template: Any, profiles: dict[str, dict[str, Any]]) -> None:
+        self.template, self.profiles, self.calls = template, profiles, {"read": 0, "commit": 0}
+        self.written = 0
+
+    def fetch_template(self, template_id: str, version: int | None = None) -> Any:
+        self.calls["read"] += 1
+        return self.template, 1
+
+    def fetch_profiles(self, citizen_ids: Any) -> dict[str, dict[str, Any]]:
+        self.calls["read"] += -(-len(citizen_ids) // 100)
+        return {c: self.profiles[c] for c in citizen_ids}
+
+    def fetch_existing(self, ids: Any) -> set[str]:
+        self.calls["read"] += -(-len(ids) // 100)
+        return set()
+
+    def stage_notification(self, uow: Any, doc: dict[str, Any], at: datetime) -> None:
+        self.written += len(json.dumps(doc, default=str))
+
+    def commit_ahead(self, uow: Any) -> None:
+        self.calls["commit"] += 1
+
+
+def batch_in_process(messages: int = 100_000, page: int = 250) -> list[Figure]:
+    """A campaign's dispatch as NOT does it per ``notification.batch.requested`` page (issue 16): decide each
+    recipient (policies/notifications, consent per channel, blocklist; memoised per kind of citizen), render the
+    chosen channel's template with its unsubscribe link (a signed token per message), build the document and
+    its status event, serialised; the store is in memory and its calls counted. Per-core ceiling of the code."""
+    from events.notification import BatchRecipient, NotificationBatchRequested
+    from functions.core.clock import SYSTEM_CLOCK
+    from functions.core.policy import get_policy
+    from functions.core.store import UnitOfWork
+    from functions.core.terms import load_terms
+    from functions.notification import handlers as pipe
+    from functions.notification import service, templates
+
+    body = {"es": "Hola, {{ name }}. Programa de los Veranos de la Villa. Baja: {{ unsubscribe_url }}"}
+    content = templates.TemplateContent("campaigns", {"es": "Veranos de la Villa"}, body)
+    template = templates.Template("veranos", 1, content, templates.declared_fields(content))
+    at = datetime.now(UTC)
+    granted = {"granted": True, "channels": ["email", "sms"], "text_version": "2026-01"}
+    shapes: list[dict[str, Any]] = []
+    for consent, phone in ((granted, None), (granted, "+34612345678"), (None, None), ({**granted, "channels": ["sms"]},
+                           "+34612345679")):  # fmt: skip
+        parts = service.merge_contacts({}, "ana@example.org", phone, at) or {}
+        if consent:
+            parts = service.merge_consent(parts, "campaigns", consent, at) or parts
+        shapes.append(parts)
+    profiles = {f"c-{i:07d}": shapes[i % len(shapes)] for i in range(messages)}
+    store = _BatchStore(template, profiles)
+    ports = pipe.NotificationPorts(store=cast(Any, store), policy=get_policy(), terms=load_terms(), clock=SYSTEM_CLOCK,
+                                   providers={})  # fmt: skip
+    ids = list(profiles)
+    events = 0
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for start in range(0, messages, page):
+        recipients = [BatchRecipient(citizen_id=c, personalisation={"name": "Ana"}, tags={"variant": "A"})
+                      for c in ids[start : start + page]]  # fmt: skip
+        data = NotificationBatchRequested(batch_id=f"b-{start}", template="veranos", campaign_id="cmp-bench",
+                                          recipients=recipients)  # fmt: skip
+        unit: UnitOfWork = pipe.batch_requested(data, "/pic/campaign", ports, None)
+        events += len(unit.staged("outbox"))
+        store.calls["commit"] += 1  # the last batch commits with the event's dedupe record
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    calls = store.calls["read"] + store.calls["commit"]
+    rate, cpu_rate = messages / elapsed * 60, messages / cpu * 60
+    return [
+        Figure(
+            f"NOT campaign dispatch in process: {messages:,} recipients in pages of {page} (decide, render with "
+            "unsubscribe link, serialise)",
+            f"{elapsed:.1f} s wall = {rate:,.0f}/min; {cpu:.1f} s CPU = {cpu_rate:,.0f} messages/min per core "
+            f"({events:,} events in the last units)",
+            "≥ 100,000 messages/min",
+            "met" if cpu_rate >= 100_000 else "NOT met",
+        ),
+        Figure(
+            f"NOT campaign dispatch: DynamoDB calls per page of {page}",
+            f"{calls / (messages / page):.1f} per page ({store.calls['read'] / (messages / page):.1f} reads, "
+            f"{store.calls['commit'] / (messages / page):.1f} transactions) = {calls / messages:.3f} per message",
+        ),
+    ]
+
+
 def fanout_platform(platform: Platform, subscribers: int = 5000) -> list[Figure]:
     """Subscribers written to the projection (batch writes), one alert event, time until all are in the sinks."""
     from functions.notification.storage import ProfileItem, SubscriptionItem
@@ -259,6 +347,59 @@ def fanout_platform(platform: Platform, subscribers: int = 5000) -> list[Figure]
         Figure(
             f"NOT alert fan-out through the platform: {subscribers:,} subscribers (DynamoDB Local) to the push sink",
             f"{got:,} delivered in {elapsed:.1f} s ({got / elapsed:.0f}/s)",
+        )
+    ]
+
+
+def campaign_platform(platform: Platform, recipients: int = 2000, page: int = 250) -> list[Figure]:
+    """A campaign's pages through the platform (issue 16): citizens with consent to campaigns by push written to
+    NOT's projection, the template PUT, ``notification.batch.requested`` pages sent as CAMP's relay, time until
+    every message is in the push sink (decide, enqueue, relay, broker, delivery)."""
+    from functions.notification.storage import ProfileItem
+
+    tag = uuid.uuid4().hex[:6]
+    now = datetime.now(UTC).isoformat()
+    consent = {"granted": True, "channels": ["push"], "text_version": "2026-01"}
+    ids = [f"bench-cmp-{tag}-{i:06d}" for i in range(recipients)]
+    with ProfileItem.batch_write() as profiles:
+        for cid in ids:
+            parts = {"push_endpoint": {"value": f"https://push.example.org/{cid}", "at": now},
+                     "consents": {"value": {"campaigns": consent}, "at": {"campaigns": now}}}  # fmt: skip
+            profiles.save(ProfileItem(f"cit#{cid}", "profile", parts=json.dumps(parts)))
+    headers = platform.as_(SYSTEM["sub"], role="system")
+    template = f"bench-cmp-{tag}"
+    body = {
+        "purpose": "campaigns",
+        "subject": {"es": "Veranos"},
+        "body": {"es": "Hola, {{ name }}. {{ unsubscribe_url }}"},
+    }
+    _session().put(platform.url(f"/v1/templates/{template}"), json=body, headers=headers).raise_for_status()
+    before = _sink_count(platform.data_dir)
+    sender = platform.sender("/pic/campaign")
+    started = time.time()
+    for start in range(0, recipients, page):
+        data = {
+            "batch_id": f"{tag}:{start}",
+            "template": template,
+            "campaign_id": f"cmp-{tag}",
+            "recipients": [{"citizen_id": c, "personalisation": {"name": "Ana"}} for c in ids[start : start + page]],
+        }
+        event = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/pic/campaign",
+                 "type": "es.madrid.pic.notification.batch.requested.v1", "datacontenttype": "application/json",
+                 "data": data}  # fmt: skip
+        answer = _session().post(platform.url("/events"), data=json.dumps(event),
+                                 headers={"Content-Type": "application/cloudevents+json", **sender})  # fmt: skip
+        answer.raise_for_status()
+    deadline = time.monotonic() + 900
+    while _sink_count(platform.data_dir) < before + recipients and time.monotonic() < deadline:
+        time.sleep(0.2)
+    elapsed = time.time() - started
+    got = _sink_count(platform.data_dir) - before
+    return [
+        Figure(
+            f"NOT campaign through the platform: {recipients:,} recipients in pages of {page} (DynamoDB Local) to the "
+            "push sink",
+            f"{got:,} delivered in {elapsed:.1f} s ({got / elapsed * 60:,.0f}/min)",
         )
     ]
 
@@ -318,7 +459,7 @@ def main(argv: list[str]) -> int:
 
     from local.harness import free_port, start_platform
 
-    parts = set(argv) or {"decide", "pipeline", "fanout", "platform-fanout", "bulk"}
+    parts = set(argv) or {"decide", "pipeline", "fanout", "platform-fanout", "bulk", "campaign", "platform-campaign"}
 
     def show(found: list[Figure]) -> None:
         for figure in found:
@@ -332,12 +473,14 @@ def main(argv: list[str]) -> int:
             {"PIC_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "local",
              "AWS_SECRET_ACCESS_KEY": "local", "PIC_LOG_LEVEL": "WARNING"}
         )  # fmt: skip
-        platform = start_platform(data_dir, dynamodb_port=port) if parts - {"fanout", "decide"} else None
+        platform = start_platform(data_dir, dynamodb_port=port) if parts - {"fanout", "decide", "campaign"} else None
         try:
             if platform and "pipeline" in parts:
                 show(pipeline(platform, count=int(os.environ.get("PIC_BENCH_NOT_COUNT", "3000"))))
             if platform and "platform-fanout" in parts:
                 show(fanout_platform(platform, int(os.environ.get("PIC_BENCH_NOT_SUBSCRIBERS", "5000"))))
+            if platform and "platform-campaign" in parts:
+                show(campaign_platform(platform, int(os.environ.get("PIC_BENCH_NOT_CAMPAIGN_PLATFORM", "2000"))))
             if platform and "bulk" in parts:
                 show(bulk(platform, budget=float(os.environ.get("PIC_BENCH_NOT_BUDGET", "1200"))))
         finally:
@@ -347,6 +490,8 @@ def main(argv: list[str]) -> int:
         show(decide_in_process())
     if "fanout" in parts:
         show(fanout_in_process())
+    if "campaign" in parts:
+        show(batch_in_process(int(os.environ.get("PIC_BENCH_NOT_CAMPAIGN", "100000"))))
     return 0
 
 

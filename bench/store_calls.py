@@ -387,6 +387,44 @@ def _person(local_id: str, dni: str, email: str) -> dict[str, Any]:
     }
 
 
+def _campaign_through_not(m: Meter, citizen: str, me: dict[str, str], system: dict[str, str]) -> None:
+    """Issue 16, NOT's side: a campaign's page (the citizen consented to campaigns by e-mail and prefers it
+    again), the provider's feedback on it (signed), what its unsubscribe link is for, and the one-click."""
+    from functions.core import webhooks
+    from functions.core.settings import get_settings
+    from functions.notification.service import derived_id
+
+    template = f"sc-cmp-{uuid.uuid4().hex[:8]}"
+    body = {
+        "purpose": "campaigns",
+        "subject": {"es": "Veranos"},
+        "body": {"es": "Hola, {{ name }}. {{ unsubscribe_url }}"},
+    }
+    m.request("notification", "PUT", f"/v1/templates/{template}", "/v1/templates/<template_id>", system, body)
+    prefs = f"/v1/citizens/{citizen}/preferences"
+    m.request(
+        "consent", "PUT", prefs, "/v1/citizens/<citizen_id>/preferences", me, {"language": "es", "channels": ["email"]}
+    )
+    recipient = {"citizen_id": citizen, "personalisation": {"name": "Inés"}, "tags": {"variant": "A"}}
+    page = {"batch_id": "sc-cmp:0", "template": template, "campaign_id": "sc-cmp", "recipients": [recipient]}
+    m.send("es.madrid.pic.notification.batch.requested.v1", page, "/pic/campaign")
+    notification_id = derived_id("campaign", "sc-cmp", citizen)
+    event = {"eventType": "Open", "mail": {"tags": {"notification": [notification_id]}}}
+    raw = json.dumps(event)
+    signed = {"Content-Type": "application/json", "X-PIC-Signature": webhooks.sign(
+        get_settings().feedback_secret, int(datetime.now(UTC).timestamp()), raw.encode())}  # fmt: skip
+    rule = "/v1/notification-feedback/<provider>"
+    m.request("notification", "POST", "/v1/notification-feedback/ses", rule, signed, text=raw)
+    path, rule = f"/v1/notifications/{notification_id}", "/v1/notifications/<notification_id>"
+    note = m.request("notification", "GET", path, rule, system)
+    assert note["status"] == "delivered" and note["campaign_id"] == "sc-cmp", note
+    from functions.core import signed_links
+
+    token = signed_links.sign("unsubscribe", {"n": notification_id})
+    m.request("notification", "GET", f"/v1/unsubscribe/{token}", "/v1/unsubscribe/<token>", {})
+    m.request("notification", "POST", f"/v1/unsubscribe/{token}", "/v1/unsubscribe/<token>", {})
+
+
 def scenario(m: Meter) -> None:
     """One citizen's life across every domain, in the order a channel would drive it."""
     system = m.token("svc-store-calls", role="system")
@@ -720,6 +758,7 @@ def scenario(m: Meter) -> None:
         },
         "/legacy/movilidad",
     )
+    _campaign_through_not(m, citizen, me, system)
 
     # micro-apps (FLAG): the snapshot every function polls, an administrator's switch, the citizen's home
     admin = m.token("adm-store-calls", role="admin")

@@ -158,7 +158,8 @@ _SPECS = [
         source="the requesting system's URI, e.g. /legacy/oficinas",
         description="Asks PIC to record a consent change captured outside the channels (e.g. a signed form).",
         consumers=["pic-consent-events"],
-        senders=(OFICINAS, CRM),
+        # NOT asks for the withdrawal of a one-click unsubscribe (RFC 8058) through its own relay
+        senders=(OFICINAS, CRM, DOMAINS["notification"]),
     ),
     EventSpec(
         type="es.madrid.pic.consent.changed.v1",
@@ -366,16 +367,6 @@ _SPECS = [
         source="/pic/survey",
         description="A survey was answered (first) or its answer edited before the close; anonymous: no citizen.",
     ),
-    # issue 16, contracts §1: notx owns this spec (consumer pic-notification-events, senders campaign and survey);
-    # surv emits it through its relay. On merge keep notx's spec and make sure DOMAINS["survey"] is a sender.
-    EventSpec(
-        type="es.madrid.pic.notification.batch.requested.v1",
-        model_path="events.notification.NotificationBatchRequested",
-        producer="pic-survey",
-        source="/pic/survey",
-        description="A page of up to 500 citizens to notify with one template (campaigns, survey invitations).",
-        senders=(DOMAINS["survey"],),
-    ),
     # ---- data-subject rights (RGPD): functions/rgpd (contracts.md §3) ----
     EventSpec(
         type="es.madrid.pic.rgpd.request.opened.v1",
@@ -530,6 +521,22 @@ _SPECS = [
         source="/pic/notification",
         description="Internal: a chunk of a bulk job's recipients waits to be decided and enqueued.",
         consumers=["pic-notification-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.notification.batch.requested.v1",
+        model_path="events.notification.NotificationBatchRequested",
+        producer="PIC's campaigns (CAMP) and surveys (SURV) dispatchers, through their own relays",
+        source="the dispatcher's relay: /pic/campaign or /pic/survey",
+        description="A page of up to 500 citizens for one message; NOT decides each at arrival, once per campaign.",
+        consumers=["pic-notification-events"],
+        senders=(_domain("campaign"), _domain("survey")),
+    ),
+    EventSpec(
+        type="es.madrid.pic.notification.engaged.v1",
+        model_path="events.notification.NotificationEngaged",
+        producer="pic-notification",
+        source="/pic/notification",
+        description="A provider's feedback (opened, clicked, bounced, complained) or a one-click unsubscribe.",
     ),
     # ---- contact routing (CCAAS): functions/routing ----
     EventSpec(

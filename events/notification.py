@@ -8,6 +8,7 @@ accepted -> sending -> delivered | temporary-failure | permanent-failure, or not
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -63,6 +64,8 @@ class NotificationStatusChanged(EventData):
     deliver_after: datetime | None = Field(None, description="set when quiet hours defer the delivery")
     alert_id: str | None = None
     bulk_id: str | None = None
+    campaign_id: str | None = Field(None, description="the campaign it was sent for (notification.batch.requested)")
+    tags: dict[str, str] = Field(default_factory=dict, description="the batch recipient's tags, echoed")
     changed_at: datetime
 
 
@@ -137,19 +140,62 @@ class AlertPageReady(EventData):
     page: int = Field(0, ge=0)
 
 
-# ---- campaign and survey batches (issue 16, contracts §1; notx owns these models: the same text as the contract) ----
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+Tags = dict[str, str]
+MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 8, 32, 64
 
 
 class BatchRecipient(EventData):
-    citizen_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+    """One citizen of a batch (never an explicit address: campaigns and surveys need the citizen's consent)."""
+
+    citizen_id: str = Field(pattern=ID_PATTERN)
     personalisation: dict[str, Any] = Field(default_factory=dict)
-    tags: dict[str, str] = Field(default_factory=dict)  # <= 8 entries, key <= 32, value <= 64 chars; echoed back
+    tags: Tags = Field(default_factory=dict, description="<= 8 entries, key <= 32, value <= 64 chars; echoed back")
+
+    @model_validator(mode="after")
+    def _small_tags(self) -> BatchRecipient:
+        too_long = [k for k, v in self.tags.items() if not 0 < len(k) <= MAX_TAG_KEY or len(v) > MAX_TAG_VALUE]
+        if len(self.tags) > MAX_TAGS or too_long:
+            raise ValueError(f"at most {MAX_TAGS} tags, keys 1-{MAX_TAG_KEY} and values <= {MAX_TAG_VALUE} chars")
+        return self
 
 
 class NotificationBatchRequested(EventData):
-    batch_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")  # the requester's id of this page
-    template: str = Field(pattern=TEMPLATE_ID_PATTERN)  # rendered when no channel template applies
-    channel_templates: dict[Channel, str] = Field(default_factory=dict)  # the template for the channel NOT chooses
-    campaign_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+    """A page of recipients for one message (a campaign's or a survey's), decided by NOT per recipient at arrival
+    (= send time). With ``campaign_id`` each person gets the campaign at most once, whatever page carries them."""
+
+    batch_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$", description="the requester's id of this page")
+    template: str = Field(pattern=TEMPLATE_ID_PATTERN, description="rendered when no channel template applies")
+    channel_templates: dict[Channel, str] = Field(
+        default_factory=dict, description="the template for the channel NOT chooses (same purpose as template)"
+    )
+    campaign_id: str | None = Field(None, pattern=ID_PATTERN)
     recipients: list[BatchRecipient] = Field(min_length=1, max_length=500)
     reference: str | None = Field(None, max_length=128)
+
+    @model_validator(mode="after")
+    def _template_ids(self) -> NotificationBatchRequested:
+        bad = [t for t in self.channel_templates.values() if not re.match(TEMPLATE_ID_PATTERN, t)]
+        if bad:
+            raise ValueError(f"channel_templates must name templates: {bad}")
+        return self
+
+
+EngagementKind = Literal["opened", "clicked", "bounced", "complained", "unsubscribed"]
+
+
+class NotificationEngaged(EventData):
+    """What happened to a delivered message as the provider (or the recipient's one-click unsubscribe) told NOT:
+    opened/clicked only where the provider reports it (no tracking pixel of PIC's own), bounces and complaints
+    (which feed NOT's blocklist), unsubscribes."""
+
+    notification_id: str
+    kind: EngagementKind
+    bounce: Literal["hard", "soft"] | None = None
+    channel: Channel
+    template: str
+    purpose: str
+    campaign_id: str | None = None
+    tags: Tags = Field(default_factory=dict)
+    url: str | None = Field(None, max_length=500, description="kind clicked: the link without its query string")
+    at: datetime

@@ -13,6 +13,16 @@ Fault injection, to exercise retries and failures: an e-mail to ``fail-temp...@`
 ``fail-perm...@`` 550; an SMS to a number ending in 0503 is answered 503 and in 0400, 400; a push endpoint
 containing ``fail-503`` is answered 503; a WhatsApp reply to a number ending in 0503 is answered 503. Nothing is
 kept of refused messages.
+
+Provider feedback (NOT's blocklist, issue 16), as Amazon SES's mailbox simulator does it: an e-mail taken for an
+address whose local part starts with ``bounce`` hard-bounces, ``soft-bounce`` soft-bounces and ``complaint``
+complains — the capture keeps it, then posts the SES event (``eventType`` Bounce/Complaint, the notification
+in ``mail.tags``) signed ``X-PIC-Signature`` with ``PIC_FEEDBACK_SECRET`` to
+``{PIC_API_URL}/v1/notification-feedback/local``, retried while NOT answers 409 (still sending) or is down.
+(Local parts, not ``@bounce.test`` domains: ``.test`` is a special-use name, RFC 6761, that C360's
+e-mail validation refuses.) Opens and clicks are only what a provider tells: ``POST /dev/feedback``
+``{"notification_id", "event": "Open" | "Click", "link"?}`` plays the provider telling them in the
+walk-through; PIC adds no tracking pixel and rewrites no link.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
+import requests
 from aiosmtpd.controller import Controller
 from werkzeug.wrappers import Request, Response
 
@@ -85,6 +96,58 @@ class SinkStore:
         return int(self._db().execute(query, (kind, kind, recipient, recipient)).fetchone()[0])
 
 
+FEEDBACK_PREFIXES = (("soft-bounce", "Bounce", "Transient"), ("bounce", "Bounce", "Permanent"),
+                     ("complaint", "Complaint", None))  # fmt: skip
+FEEDBACK_DELAY = 0.3  # seconds: a provider tells after it tried the mailbox, not while PIC is still sending
+FEEDBACK_ATTEMPTS = 40
+
+
+def ses_event(notification_id: str, event_type: str, bounce_type: str | None = None, link: str | None = None) -> bytes:
+    """An Amazon SES event-publishing record (the fields NOT reads), as SNS would carry it."""
+    event: dict[str, Any] = {"eventType": event_type, "mail": {"tags": {"notification": [notification_id]}}}
+    if bounce_type:
+        event["bounce"] = {"bounceType": bounce_type, "bounceSubType": "General"}
+    if event_type == "Complaint":
+        event["complaint"] = {"complaintFeedbackType": "abuse"}
+    if link:
+        event["click"] = {"link": link}
+    return json.dumps(event).encode()
+
+
+def post_feedback(body: bytes) -> int:
+    """POST one signed feedback to NOT as the provider does: retried while NOT answers 409 or 5xx or is down;
+    answers the last status (0: never reached)."""
+    settings = get_settings()
+    url = f"{settings.api_url.rstrip('/')}/v1/notification-feedback/local"
+    status = 0
+    for _ in range(FEEDBACK_ATTEMPTS):
+        headers = {"Content-Type": "application/json",
+                   "X-PIC-Signature": webhooks.sign(settings.feedback_secret, int(time.time()), body)}  # fmt: skip
+        try:
+            status = requests.post(url, data=body, headers=headers, timeout=10).status_code
+        except requests.RequestException:
+            status = 0
+        if status and status != 409 and status < 500:
+            return status
+        time.sleep(0.25)
+    return status
+
+
+def feedback_later(body: bytes) -> None:
+    """The provider's feedback, a moment after it took the message, from its own thread."""
+
+    def later() -> None:
+        time.sleep(FEEDBACK_DELAY)
+        post_feedback(body)
+
+    threading.Thread(target=later, name="sink-feedback", daemon=True).start()
+
+
+def feedback_for(address: str) -> tuple[str, str | None] | None:
+    local = address.split("@", 1)[0].lower()
+    return next(((kind, sub) for prefix, kind, sub in FEEDBACK_PREFIXES if local.startswith(prefix)), None)
+
+
 class MailCapture:
     """aiosmtpd handler: stores each accepted message; answers the fault-injection addresses as told."""
 
@@ -104,11 +167,15 @@ class MailCapture:
         mail = message_from_bytes(envelope.content, policy=default_policy)
         body_part = mail.get_body(preferencelist=("plain",))
         body = body_part.get_content() if body_part is not None else ""
+        notification_id = mail.get("X-PIC-Notification")
         for rcpt in envelope.rcpt_tos:
             self.store.add(
-                "mail", rcpt, mail.get("X-PIC-Notification"), str(mail.get("Subject", "")), body,
+                "mail", rcpt, notification_id, str(mail.get("Subject", "")), body,
                 envelope.content.decode("utf-8", "replace"),
             )  # fmt: skip
+            simulated = feedback_for(rcpt)
+            if simulated and notification_id:
+                feedback_later(ses_event(str(notification_id), *simulated))
         return "250 Message accepted for delivery"
 
 
@@ -151,7 +218,20 @@ class ProviderSinks:
             ("GET", "/dev/whatsapp"): lambda r: self.listing("whatsapp", r),
             ("POST", f"/dev/whatsapp/{get_settings().whatsapp_phone_number_id}/messages"): self.whatsapp,
             ("GET", "/dev/webhooks"): lambda r: self.listing("webhook", r),
+            # NOT: the provider telling an open or a click (SES does; PIC tracks nothing itself)
+            ("POST", "/dev/feedback"): self.feedback,
         }
+
+    def feedback(self, request: Request) -> Response:
+        """Play the provider reporting an open or a click of a message it delivered: the signed SES event is
+        posted to NOT and NOT's answer returned."""
+        payload = _payload(request)
+        event, notification_id = payload.get("event"), payload.get("notification_id")
+        if event not in ("Open", "Click") or not isinstance(notification_id, str) or not notification_id:
+            return _json({"error": "send {notification_id, event: Open | Click, link?}"}, 400)
+        link = payload.get("link") if event == "Click" else None
+        status = post_feedback(ses_event(notification_id, str(event), link=str(link) if link else None))
+        return _json({"posted": event, "answered": status}, 200 if 200 <= status < 300 else 502)
 
     def listing(self, kind: str, request: Request) -> Response:
         raw = request.args.get("limit", "100")

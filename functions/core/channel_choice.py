@@ -79,6 +79,9 @@ def policy_input(
                 "restricted": person.restricted if person else False,
                 "objections": list(person.objections) if person else [],
             },
+            # NOT's blocklist (bounces, complaints) per channel of the person's current addresses; a person
+            # model without one (a segment's row) is blocked nowhere
+            "blocked": dict(getattr(person, "blocked", None) or {}),
         },
         "now": {"local_time": now.astimezone(MADRID).strftime("%H:%M")},
         "message": message.as_input(),

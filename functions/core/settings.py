@@ -173,6 +173,12 @@ class Settings(BaseModel):
     callback_secret: str = Field(
         "pic-local-callback-key-not-a-secret", validation_alias="PIC_CALLBACK_SECRET", min_length=16
     )
+    feedback_secret: str = Field(
+        "pic-local-feedback-key-not-a-secret",
+        validation_alias="PIC_FEEDBACK_SECRET",
+        min_length=16,
+        description="HMAC key providers sign NOT's feedback webhook with (X-PIC-Signature, functions/core/webhooks.py)",
+    )
 
     # ---- payments (PAY): the Redsys terminal (Redsys's public test merchant by default) and the way back ----
     redsys_merchant_code: str = Field("999008881", validation_alias="PIC_REDSYS_MERCHANT_CODE", pattern=r"^[0-9]{9}$")

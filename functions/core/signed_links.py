@@ -9,6 +9,7 @@ salt), so a token made for one use is refused by another. The claims are readabl
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -28,7 +29,13 @@ class LinkExpiredError(PicError):
 
 
 def _signer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(get_settings().link_secret, salt=f"pic-{purpose}")
+    return _signer_for(get_settings().link_secret, purpose)
+
+
+@lru_cache(maxsize=16)
+def _signer_for(secret: str, purpose: str) -> URLSafeTimedSerializer:
+    """One serializer per key and use: building one derives its key again (a campaign signs a link per message)."""
+    return URLSafeTimedSerializer(secret, salt=f"pic-{purpose}")
 
 
 def sign(purpose: str, claims: dict[str, Any]) -> str:

@@ -49,6 +49,7 @@ class Outbound:
     body: str
     language: str
     at: datetime
+    list_unsubscribe: str | None = None  # the one-click unsubscribe target (RFC 8058), campaigns and surveys
 
 
 class Channel(Protocol):
@@ -62,6 +63,15 @@ class Channel(Protocol):
 def _http_failure(response: requests.Response, what: str) -> DeliveryFailed:
     temporary = response.status_code in (408, 425, 429) or response.status_code >= 500
     return DeliveryFailed(f"{what} answered {response.status_code}: {response.text[:200]}", permanent=not temporary)
+
+
+def unsubscribe_headers(message: Outbound) -> dict[str, str]:
+    """RFC 2369 ``List-Unsubscribe`` and RFC 8058 ``List-Unsubscribe-Post``: a mail client offers the reader a
+    one-click unsubscribe that POSTs ``List-Unsubscribe=One-Click`` to the link (Gmail and Yahoo require it of
+    bulk senders since 2024)."""
+    if not message.list_unsubscribe:
+        return {}
+    return {"List-Unsubscribe": f"<{message.list_unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 class SmtpEmail:
@@ -79,6 +89,8 @@ class SmtpEmail:
         mail["Message-ID"] = make_msgid(idstring=message.notification_id, domain="pic.madrid.es")
         mail["X-PIC-Notification"] = message.notification_id
         mail["Content-Language"] = message.language
+        for name, value in unsubscribe_headers(message).items():
+            mail[name] = value
         mail.set_content(message.body)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=HTTP_TIMEOUT) as smtp:
@@ -109,16 +121,18 @@ class SesEmail:
     def send(self, message: Outbound, uow: UnitOfWork) -> str:
         from botocore.exceptions import ClientError
 
+        simple: dict[str, Any] = {
+            "Subject": {"Data": message.subject, "Charset": "UTF-8"},
+            "Body": {"Text": {"Data": message.body, "Charset": "UTF-8"}},
+        }
+        headers = unsubscribe_headers(message)
+        if headers:  # SES v2 Simple content takes custom headers (since 2023)
+            simple["Headers"] = [{"Name": name, "Value": value} for name, value in headers.items()]
         try:
             answer = self.client.send_email(
                 FromEmailAddress=self.sender,
                 Destination={"ToAddresses": [message.address]},
-                Content={
-                    "Simple": {
-                        "Subject": {"Data": message.subject, "Charset": "UTF-8"},
-                        "Body": {"Text": {"Data": message.body, "Charset": "UTF-8"}},
-                    }
-                },
+                Content={"Simple": simple},
                 EmailTags=[{"Name": "notification", "Value": message.notification_id}],
             )
         except ClientError as exc:

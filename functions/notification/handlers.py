@@ -25,12 +25,16 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from events.base import EventData
+from events.consent import Actor, ConsentChangeRequested
 from events.notification import (
     AlertPageReady,
     AlertPublished,
+    BatchRecipient,
     BulkChunkReady,
     NotificationAccepted,
+    NotificationBatchRequested,
     NotificationDelivered,
+    NotificationEngaged,
     NotificationNotAllowed,
     NotificationPermanentFailure,
     NotificationSending,
@@ -38,7 +42,7 @@ from events.notification import (
     NotificationTemporaryFailure,
     Recipient,
 )
-from functions.core import channel_choice, paging
+from functions.core import channel_choice, paging, signed_links
 from functions.core.clock import MADRID, Clock
 from functions.core.errors import ConflictError, ValidationError
 from functions.core.logging import get_logger
@@ -47,7 +51,7 @@ from functions.core.policy import Policy
 from functions.core.settings import get_settings
 from functions.core.store import Staged, UnitOfWork
 from functions.core.terms import Terms
-from functions.notification import bulk, service, templates
+from functions.notification import blocklist, bulk, service, templates
 from functions.notification.channels import DeliveryFailed, InAppInbox, Outbound, Provider
 from functions.notification.service import (
     Chunk,
@@ -153,7 +157,9 @@ def _choice_key(
         return (message, local_minute, candidates, tuple(reachable), None)
     consents = json.dumps(view.consents, sort_keys=True) if view.consents else ""
     quiet = (view.quiet_hours or {}).get("start"), (view.quiet_hours or {}).get("end")
-    return (message, local_minute, candidates, tuple(reachable), consents, quiet, view.restricted, view.objections)
+    blocked = tuple(sorted(view.blocked.items())) if view.blocked else ()
+    return (message, local_minute, candidates, tuple(reachable), consents, quiet, view.restricted, view.objections,
+            blocked)  # fmt: skip
 
 
 def prepare(
@@ -163,9 +169,33 @@ def prepare(
     """Validate, decide and render one request (no writes). Raises the 422 problems of bad input."""
     values = templates.check_personalisation(template.fields, req.personalisation)
     choice, address = decide(Message(purpose=template.purpose), view, service.direct_address(req.recipient), at, ports)
+    return _rendered_doc(req, template, values, choice, address, view, at)
+
+
+def _rendered_doc(
+    req: NotificationRequest, template: templates.Template, values: dict[str, str], choice: service.Choice,
+    address: str | None, view: CitizenView | None, at: datetime,
+) -> Doc:  # fmt: skip
+    """The decided notification, rendered when allowed; a message of a purpose one can drop (campaigns,
+    surveys) carries its one-click unsubscribe link, filled by NOT (``{{ unsubscribe_url }}`` in a template)."""
     language = req.language or (view.language if view else "es")
-    rendered = templates.render(template, values, language) if choice.allowed else None
-    return service.new_doc(req, template, choice, address, rendered, at)
+    links = unsubscribe_links(req.notification_id, template.purpose) if choice.allowed else {}
+    filled = {"unsubscribe_url": links["unsubscribe_url"]} if links else None
+    rendered = templates.render(template, values, language, filled) if choice.allowed else None
+    return {**service.new_doc(req, template, choice, address, rendered, at), **links}
+
+
+def unsubscribe_links(notification_id: str, purpose: str) -> dict[str, str]:
+    """The page a person confirms on (``unsubscribe_url``) and the API's one-click target (``List-Unsubscribe``,
+    RFC 8058), both carrying a signed token of the notification, valid a year (``service.UNSUBSCRIBE_MAX_AGE``)."""
+    if purpose not in service.UNSUBSCRIBE_PURPOSES:
+        return {}
+    token = signed_links.sign(service.UNSUBSCRIBE_LINK, {"n": notification_id})
+    api_url = get_settings().api_url
+    return {
+        "unsubscribe_url": service.unsubscribe_url(api_url, token),
+        "list_unsubscribe": service.unsubscribe_api_url(api_url, token),
+    }
 
 
 def status_event(doc: Doc, at: datetime) -> EventData:
@@ -183,6 +213,8 @@ def status_event(doc: Doc, at: datetime) -> EventData:
         deliver_after=doc.get("deliver_after"),
         alert_id=doc.get("alert_id"),
         bulk_id=doc.get("bulk_id"),
+        campaign_id=doc.get("campaign_id"),
+        tags=doc.get("tags") or {},
         changed_at=at,
     )
 
@@ -267,7 +299,8 @@ def _deliver_in_unit(
 def _send(doc: Doc, version: int, provider: Provider, ports: NotificationPorts, traceparent: str | None) -> UnitOfWork:
     at = ports.clock.now()
     uow = UnitOfWork()
-    outbound = Outbound(doc["id"], doc["channel"], doc["address"], doc["subject"], doc["body"], doc["language"], at)
+    outbound = Outbound(doc["id"], doc["channel"], doc["address"], doc["subject"], doc["body"], doc["language"], at,
+                        doc.get("list_unsubscribe"))  # fmt: skip
     try:
         provider.channel.send(outbound, uow)
     except DeliveryFailed as failure:
@@ -373,6 +406,11 @@ def put_template(cmd: PutTemplate, ports: NotificationPorts, traceparent: str | 
     content = templates.TemplateContent(purpose=cmd.purpose, subject=cmd.subject, body=cmd.body)
     templates.check_languages(content)
     fields = templates.declared_fields(content)
+    if "unsubscribe_url" in fields and cmd.purpose not in service.UNSUBSCRIBE_PURPOSES:
+        raise service.TemplateError(
+            f"{{{{ unsubscribe_url }}}} is filled only for purposes one can unsubscribe from: {cmd.purpose!r} is not",
+            errors=[{"field": "body", "message": "unsubscribe_url only in campaigns and surveys templates"}],
+        )
     found = ports.store.fetch_template(cmd.template_id)
     current, version = found if found else (None, None)
     uow = UnitOfWork()
@@ -404,8 +442,10 @@ def preview(
     """The rendered message (placeholders shown as ((field)) when no personalisation is given) and the
     Fernández-Huerta clear-language score of the Spanish body."""
     template = template_of(template_id, ports)
-    values = personalisation if personalisation is not None else {f: f"(({f}))" for f in template.fields}
-    rendered = templates.render(template, values, language)
+    given = {f: f"(({f}))" for f in template.fields if f not in service.FILLED_BY_PIC}
+    values = personalisation if personalisation is not None else given
+    filled = {f: f"(({f}))" for f in template.fields if f in service.FILLED_BY_PIC}  # NOT fills it when sending
+    rendered = templates.render(template, values, language, filled)
     return {
         "id": template.id,
         "version": template.version,
@@ -511,6 +551,239 @@ def bulk_chunk(bulk_id: str, number: int, ports: NotificationPorts, traceparent:
         _stage_new(uow, doc, ports, traceparent, at)
     ports.store.stage_chunk_outcome(uow, chunk, counts)
     return uow
+
+
+# ---- batches of campaigns and surveys ----------------------------------------------------------------------------
+
+
+def batch_requested(
+    data: NotificationBatchRequested, source: str, ports: NotificationPorts, traceparent: str | None
+) -> UnitOfWork:
+    """A page of a campaign's or a survey's recipients, each decided at arrival (= send time) like a bulk row:
+    consent, quiet hours and the blocklist by ``policies/notifications`` (memoised: people alike share one
+    decision), rendered with the chosen channel's template. With a ``campaign_id`` the notification's id is
+    the campaign's and the citizen's alone, so that whatever page or batch carries the person again (a
+    redelivery, a dispatcher restarted after a crash) names the same notification, and ``_fresh`` (or the
+    store's condition, in a race) keeps the first. Batches beyond one transaction are committed ahead; the last
+    one commits with the event's dedupe record."""
+    at = ports.clock.now()
+    default, per_channel = _batch_templates(data, ports)
+    message = Message(purpose=default.purpose)
+    views = views_of([r.citizen_id for r in data.recipients], ports)
+    docs = [
+        batch_doc(data, source, recipient, default, per_channel, views[recipient.citizen_id], message, at, ports)
+        for recipient in data.recipients
+    ]
+    todo = _fresh(docs, ports)
+    last = todo[-(len(todo) % TX_NOTIFICATIONS or TX_NOTIFICATIONS) :] if todo else []
+    _commit_in_batches(todo[: len(todo) - len(last)], ports, traceparent, at)
+    uow = UnitOfWork()
+    for doc in last:
+        _stage_new(uow, doc, ports, traceparent, at)
+    return uow
+
+
+def _batch_templates(
+    data: NotificationBatchRequested, ports: NotificationPorts
+) -> tuple[templates.Template, dict[str, templates.Template]]:
+    """The batch's templates (each read once), all of one purpose: else the batch is refused whole (a
+    message must rest on one ground for every person, whatever channel reaches them)."""
+    found: dict[str, templates.Template] = {}
+    for template_id in dict.fromkeys([data.template, *data.channel_templates.values()]):
+        try:
+            found[template_id] = template_of(template_id, ports)
+        except service.TemplateNotFoundError as exc:
+            raise service.BatchRefusedError(f"the batch names no such template {template_id!r}",
+                                            errors=exc.errors) from exc  # fmt: skip
+    purposes = sorted({t.purpose for t in found.values()})
+    if len(purposes) > 1:
+        raise service.BatchRefusedError(
+            f"the batch's templates have different purposes ({', '.join(purposes)}): one message, one purpose",
+            errors=[{"field": "channel_templates", "message": f"templates of purpose {found[data.template].purpose}"}],
+        )
+    return found[data.template], {channel: found[t] for channel, t in data.channel_templates.items()}
+
+
+def batch_id_of(data: NotificationBatchRequested, source: str, citizen_id: str) -> str:
+    """Exactly once per person and campaign; else once per requester, page and person."""
+    if data.campaign_id:
+        return service.derived_id("campaign", data.campaign_id, citizen_id)
+    return service.derived_id("batch", source, data.batch_id, citizen_id)
+
+
+def batch_doc(
+    data: NotificationBatchRequested, source: str, recipient: BatchRecipient, default: templates.Template,
+    per_channel: dict[str, templates.Template], view: CitizenView, message: Message, at: datetime,
+    ports: NotificationPorts,
+) -> Doc:  # fmt: skip
+    """One recipient of a batch: decided, then rendered with the template of the chosen channel. A recipient
+    whose personalisation lacks a field of that template is not sent (``not-allowed``, reason
+    ``personalisation-invalid``, the fields named): the rest of the page goes on. One personalisation serves
+    every channel's template, so fields a template does not use are left out, not refused."""
+    choice, address = decide(message, view, None, at, ports)
+    template = per_channel.get(choice.channel or "", default)
+    req = NotificationRequest(
+        notification_id=batch_id_of(data, source, recipient.citizen_id),
+        template=template.id,
+        recipient=Recipient.model_construct(citizen_id=recipient.citizen_id),  # validated by BatchRecipient
+        personalisation=recipient.personalisation,
+        requested_by=source,
+        reference=data.reference,
+        campaign_id=data.campaign_id,
+        batch_id=data.batch_id,
+        tags=recipient.tags,
+    )
+    mine = {k: v for k, v in recipient.personalisation.items() if k in template.fields}  # one set for every channel
+    try:
+        values = templates.check_personalisation(template.fields, mine)
+    except service.PersonalisationError as exc:
+        fields = ", ".join(str(e["field"]) for e in exc.errors or [])
+        refused = service.Choice(False, None, None, "personalisation-invalid", [f"{exc.detail} ({fields})"])
+        return _rendered_doc(req, template, {}, refused, None, view, at)
+    return _rendered_doc(req, template, values, choice, address, view, at)
+
+
+# ---- providers' feedback, the blocklist, one-click unsubscribe -------------------------------------------------
+
+
+FEEDBACK_STATUSES = frozenset({"delivered", "permanent-failure"})  # a provider tells after it took the message
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a provider told about a message it took: ``kind`` is ``delivered`` (nothing to announce) or one of
+    ``NotificationEngaged``'s kinds."""
+
+    provider: str
+    notification_id: str
+    kind: str
+    bounce: str | None = None
+    url: str | None = None
+
+
+def feedback(fb: Feedback, ports: NotificationPorts, traceparent: str | None) -> Staged[dict[str, Any]]:
+    """Record the feedback on the notification (once per kind: a redelivered webhook changes nothing), count
+    a bounce or a complaint against the address's blocklist state (``blocklist``), tell the citizen's
+    projection when the address becomes blocked, and announce ``notification.engaged``."""
+    doc, version = _sent(fb.notification_id, ports)
+    answer: dict[str, Any] = {"notification_id": doc["id"], "kind": fb.kind, "recorded": False, "blocked": None}
+    key = fb.kind if fb.kind != "bounced" else f"bounced-{fb.bounce}"
+    engaged = dict(doc.get("engaged") or {})
+    uow = UnitOfWork()
+    if fb.kind == "delivered" or key in engaged:
+        return Staged(uow, answer)
+    at = ports.clock.now()
+    engaged[key] = at.isoformat()
+    ports.store.stage_status(uow, {**doc, "engaged": engaged}, version, expected_status=doc["status"])
+    rule = blocklist.rule_of(fb.kind, fb.bounce)
+    if rule is not None and doc["channel"] in ("email", "sms") and doc.get("address"):
+        answer["blocked"] = _count_against_address(uow, doc, rule, at, ports)
+    event = engaged_event(doc, fb.kind, at, bounce=fb.bounce, url=fb.url)
+    stage_event(uow, event, subject=doc["id"], traceparent=traceparent, now=at)
+    return Staged(uow, {**answer, "recorded": True})
+
+
+def _sent(notification_id: str, ports: NotificationPorts) -> tuple[Doc, int]:
+    found = ports.store.fetch_notification(notification_id)
+    if found is None:
+        raise service.NotificationNotFoundError(f"no notification {notification_id!r}")
+    doc, version = found
+    if not doc.get("channel") or doc.get("status") in ("not-allowed", service.ERASED_STATUS):
+        raise service.FeedbackUnexpectedError(f"notification {notification_id!r} was not sent ({doc.get('status')})")
+    if doc["status"] not in FEEDBACK_STATUSES:  # its delivery holds it (a claim on the version): do not race it
+        raise ConflictError(f"notification {notification_id!r} is still being sent ({doc['status']}); retry")
+    return doc, version
+
+
+def _count_against_address(uow: UnitOfWork, doc: Doc, rule: str, at: datetime, ports: NotificationPorts) -> str | None:
+    """The address's blocklist state after this feedback (by its blind index); a new block also goes into
+    the citizen's projection, where every later decision reads it with no extra store call."""
+    key = service.address_key(doc["channel"], doc["address"])
+    state, version = ports.store.fetch_block(key)
+    after = blocklist.record(state, rule, doc["id"], at)
+    if after is None:
+        return state.get("blocked")
+    ports.store.stage_block(uow, key, after, version)
+    citizen = doc["recipient"].get("citizen_id")
+    new = blocklist.newly_blocked(state, after)
+    if new and citizen:
+        parts, profile_version = ports.store.fetch_profile(citizen)
+        merged = service.merge_blocked(parts, key, str(after["blocked"]), at)
+        if merged is not None:
+            ports.store.stage_profile(uow, citizen, merged, profile_version)
+    return after.get("blocked")
+
+
+def engaged_event(
+    doc: Doc, kind: str, at: datetime, bounce: str | None = None, url: str | None = None
+) -> NotificationEngaged:
+    return NotificationEngaged(
+        notification_id=doc["id"],
+        kind=kind,  # type: ignore[arg-type]  # one of EngagementKind, checked by the model
+        bounce=bounce if kind == "bounced" else None,  # type: ignore[arg-type]
+        channel=doc["channel"],
+        template=doc["template"],
+        purpose=doc["purpose"],
+        campaign_id=doc.get("campaign_id"),
+        tags=doc.get("tags") or {},
+        url=url.split("?", 1)[0].split("#", 1)[0][:500] if url else None,
+        at=at,
+    )
+
+
+def unsubscribe_target(token: str, ports: NotificationPorts) -> tuple[Doc, int]:
+    """The notification a one-click link names, if it is one a person can unsubscribe from; else the link
+    is not valid (404 ``link-invalid``; 410 ``link-expired`` after a year)."""
+    claims = signed_links.verify(service.UNSUBSCRIBE_LINK, token, service.UNSUBSCRIBE_MAX_AGE)
+    found = ports.store.fetch_notification(str(claims.get("n") or ""))
+    if found is None:
+        raise signed_links.LinkInvalidError("the message of this link is no longer kept")
+    doc, version = found
+    if doc.get("purpose") not in service.UNSUBSCRIBE_PURPOSES or not doc.get("channel"):
+        raise signed_links.LinkInvalidError("this link unsubscribes from nothing")
+    if not doc.get("recipient", {}).get("citizen_id"):
+        raise signed_links.LinkInvalidError("this message went to no citizen")
+    return doc, version
+
+
+def unsubscribe_view(doc: Doc) -> dict[str, Any]:
+    """What the confirmation page shows: which purpose, on which channel, and whether it is done. No name,
+    no address: whoever holds the link (a mail scanner) learns nothing about the person."""
+    done = "unsubscribed" in (doc.get("engaged") or {})
+    return {"purpose": doc["purpose"], "channel": doc["channel"], "unsubscribed": done}
+
+
+def unsubscribe(token: str, ports: NotificationPorts, traceparent: str | None) -> Staged[dict[str, Any]]:
+    """The one-click unsubscribe (RFC 8058): ask CON to withdraw the message's purpose on its channel for its
+    citizen (``consent.change.requested``: CON records the withdrawal and its proof, and announces it as for any
+    other change) and announce ``notification.engaged`` ``unsubscribed``. Twice is fine: the second time finds
+    it done and asks nothing."""
+    doc, version = unsubscribe_target(token, ports)
+    if "unsubscribed" in (doc.get("engaged") or {}):
+        return Staged(UnitOfWork(), unsubscribe_view(doc))
+    at = ports.clock.now()
+    citizen = str(doc["recipient"]["citizen_id"])
+    parts, _ = ports.store.fetch_profile(citizen)
+    consent = ((parts.get("consents") or {}).get("value") or {}).get(doc["purpose"])
+    channels, text_version = service.withdrawal(consent, doc["channel"])
+    done = {**doc, "engaged": {**(doc.get("engaged") or {}), "unsubscribed": at.isoformat()}}
+    uow = UnitOfWork()
+    ports.store.stage_status(uow, done, version, expected_status=doc["status"])
+    request = ConsentChangeRequested(
+        citizen_id=citizen,
+        purpose=doc["purpose"],
+        granted=False,
+        channels=channels,
+        text_version=text_version,
+        language=doc.get("language") or "es",
+        actor=Actor(kind="citizen", id=citizen),
+        capture_channel=service.UNSUBSCRIBE_CAPTURE_CHANNEL,
+        captured_at=at,
+        document_ref=doc["id"],
+    )
+    stage_event(uow, request, subject=citizen, traceparent=traceparent, now=at, producer="pic-notification")
+    stage_event(uow, engaged_event(doc, "unsubscribed", at), subject=doc["id"], traceparent=traceparent, now=at)
+    return Staged(uow, unsubscribe_view(done))
 
 
 # ---- alerts ------------------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from events.notification import (
     AlertPageReady,
     AlertPublished,
     BulkChunkReady,
+    NotificationBatchRequested,
     NotificationDue,
     NotificationRequested,
     NotificationStatusChanged,
@@ -282,6 +283,7 @@ def get_profile(ctx: RequestContext, citizen_id: str) -> Reply:
             "restricted": view.restricted,
             "objections": list(view.objections),
             "reachable": view.reachable(),
+            "blocked": view.blocked,  # per channel, the blocklist rule on the current address (bounces, complaints)
             "subscriptions": sorted(f"{s.topic}.{s.zone}" for s in profile.subscriptions),
         },
     )
@@ -291,6 +293,82 @@ def profile_summary(profile: dict[str, Any]) -> dict[str, Any]:
     """Which channels reach the person, and their restriction: no addresses, consents or zones."""
     keys = ("citizen_id", "reachable", "restricted")
     return {**{k: profile[k] for k in keys}, "view": "summary"}
+
+
+# ---- providers' feedback and one-click unsubscribe ---------------------------------------------------------------
+
+FEEDBACK_BYTES = 256 * 1024
+FeedbackType = Literal["Delivery", "Bounce", "Complaint", "Open", "Click"]
+FEEDBACK_KINDS = {"Delivery": "delivered", "Bounce": "bounced", "Complaint": "complained", "Open": "opened",
+                  "Click": "clicked"}  # fmt: skip
+
+
+class SesMail(BaseModel):
+    """SES's ``mail`` object: NOT tags every message it sends with ``notification`` = its id."""
+
+    model_config = ConfigDict(extra="ignore")
+    tags: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class SesBounce(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    bounceType: Literal["Permanent", "Transient", "Undetermined"]  # noqa: N815 - SES's own names
+
+
+class SesClick(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    link: str = Field(max_length=2000)
+
+
+class FeedbackPost(BaseModel):
+    """An event of Amazon SES event publishing (the JSON an SNS notification's ``Message`` carries; only the
+    fields NOT reads), posted with ``X-PIC-Signature`` over the body (``functions/core/webhooks.py``)."""
+
+    model_config = ConfigDict(extra="ignore")
+    eventType: FeedbackType  # noqa: N815 - SES's own names
+    mail: SesMail
+    bounce: SesBounce | None = None
+    click: SesClick | None = None
+
+    def notification_id(self) -> str:
+        found = self.mail.tags.get("notification") or []
+        if not found:
+            where = {"field": "mail.tags.notification", "message": "the notification id"}
+            raise ValidationError("the event names no notification", errors=[where])
+        return found[0]
+
+
+def post_feedback(ctx: RequestContext, body: FeedbackPost, provider: str) -> Reply:
+    """A provider's feedback about a message, trusted by its signature alone (providers hold no PIC token):
+    recorded once per kind, counted against the address's blocklist, announced as ``notification.engaged``."""
+    raw = ctx.request.get_data(cache=True)
+    now = int(ports().clock.now().timestamp())
+    if not webhooks.verify(get_settings().feedback_secret, ctx.header("X-PIC-Signature") or "", raw, now):
+        raise service.FeedbackSignatureError("X-PIC-Signature is missing, forged or older than 5 minutes")
+    fb = handlers.Feedback(
+        provider=provider,
+        notification_id=body.notification_id(),
+        kind=FEEDBACK_KINDS[body.eventType],
+        bounce=("hard" if body.bounce.bounceType == "Permanent" else "soft") if body.bounce else None,
+        url=body.click.link if body.click else None,
+    )
+    if fb.kind == "bounced" and fb.bounce is None:
+        raise ValidationError("a Bounce event needs its bounce", errors=[{"field": "bounce", "message": "required"}])
+    return ctx.run(lambda: handlers.feedback(fb, ports(), ctx.traceparent), lambda answer: Reply(200, answer),
+                   attempts=PROFILE_WRITE_ATTEMPTS)  # fmt: skip
+
+
+def get_unsubscribe(ctx: RequestContext, token: str) -> Reply:
+    """What a one-click link would unsubscribe from (purpose, channel, done): reading it changes nothing, so a
+    mail scanner that follows links unsubscribes nobody."""
+    doc, _ = handlers.unsubscribe_target(token, ports())
+    return Reply(200, handlers.unsubscribe_view(doc))
+
+
+def post_unsubscribe(ctx: RequestContext, token: str) -> Reply:
+    """RFC 8058 one-click (a mail client POSTs ``List-Unsubscribe=One-Click``) or the confirmation page's
+    button: the body is not read, the signed token is the authority. Twice is fine."""
+    return ctx.run(lambda: handlers.unsubscribe(token, ports(), ctx.traceparent), lambda done: Reply(200, done))
 
 
 ROUTES = [
@@ -325,6 +403,16 @@ ROUTES = [
     Route("/v1/citizens/<citizen_id>/notification-profile", "GET", get_profile,
           "What the notification service decides with (projected consents, preferences, flags, subscriptions)",
           action="inbox.read", reads=Reads("notification-profile", ("notification-profile",), profile_summary)),
+    Route("/v1/notification-feedback/<provider>", "POST", post_feedback,
+          "A provider's feedback (SES event publishing: Delivery, Bounce, Complaint, Open, Click), signed "
+          "X-PIC-Signature", request_model=FeedbackPost, action="notification.feedback", anonymous=True,
+          max_body_bytes=FEEDBACK_BYTES),
+    Route("/v1/unsubscribe/<token>", "GET", get_unsubscribe,
+          "What a one-click unsubscribe link is for (purpose, channel, done); changes nothing",
+          action="notification.unsubscribe", anonymous=True),
+    Route("/v1/unsubscribe/<token>", "POST", post_unsubscribe,
+          "One-click unsubscribe (RFC 8058): withdraw the message's purpose on its channel",
+          action="notification.unsubscribe", anonymous=True),
 ]  # fmt: skip
 
 http_api = HttpFunction("pic-notification", ROUTES)
@@ -368,6 +456,12 @@ def on_alert_page(ctx: EventContext, data: Any) -> UnitOfWork:
 def on_bulk_chunk(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, BulkChunkReady)
     return handlers.bulk_chunk(data.bulk_id, data.chunk, ports(), ctx.traceparent)
+
+
+def on_batch_requested(ctx: EventContext, data: Any) -> UnitOfWork:
+    """A campaign's or a survey's page of recipients (through their relays)."""
+    assert isinstance(data, NotificationBatchRequested)
+    return handlers.batch_requested(data, ctx.source, ports(), ctx.traceparent)
 
 
 def on_consent_changed(ctx: EventContext, data: Any) -> UnitOfWork:
@@ -436,6 +530,7 @@ event_api = EventFunction(
         "es.madrid.pic.alert.published.v1": on_alert,
         "es.madrid.pic.alert.page.ready.v1": on_alert_page,
         "es.madrid.pic.notification.bulk.chunk.ready.v1": on_bulk_chunk,
+        "es.madrid.pic.notification.batch.requested.v1": on_batch_requested,
         "es.madrid.pic.consent.changed.v1": on_consent_changed,
         "es.madrid.pic.preferences.changed.v1": on_preferences_changed,
         "es.madrid.pic.subscription.changed.v1": on_subscription_changed,

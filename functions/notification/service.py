@@ -94,6 +94,25 @@ class NotificationNotFoundError(NotFoundError):
     slug, title = "notification-not-found", "No such notification"
 
 
+class BatchRefusedError(PicError):
+    """A batch NOT cannot send as asked (templates of different purposes): refused whole, so the broker
+    dead-letters it with this reason (answered 400 to the broker)."""
+
+    status, slug, title = 422, "batch-refused", "The batch cannot be sent as asked"
+
+
+class FeedbackSignatureError(PicError):
+    """A provider's feedback without a valid, recent ``X-PIC-Signature`` of its body."""
+
+    status, slug, title = 403, "feedback-signature-invalid", "The feedback is not signed with the provider's key"
+
+
+class FeedbackUnexpectedError(PicError):
+    """Feedback about a notification that never left PIC (not allowed, or erased)."""
+
+    status, slug, title = 422, "feedback-unexpected", "This notification was not sent"
+
+
 class IllegalTransitionError(ValueError):
     """A status change the lifecycle does not allow (a bug, or an event from the past)."""
 
@@ -169,6 +188,7 @@ class CitizenView:
     email: str | None = None
     phone: str | None = None
     push_endpoint: str | None = None
+    blocked: dict[str, str] = field(default_factory=dict)  # channel -> the blocklist rule on its current address
 
     def address(self, channel: str) -> str | None:
         """Where a message on ``channel`` goes; the inbox needs only a citizen known to PIC."""
@@ -465,6 +485,34 @@ class NotificationRequest:
     reference: str | None = None
     callback_url: str | None = None
     bulk_id: str | None = None
+    campaign_id: str | None = None
+    batch_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+# ---- one-click unsubscribe (RFC 8058) ------------------------------------------------------------------
+
+UNSUBSCRIBE_PURPOSES = frozenset({"campaigns", "surveys"})  # the purposes resting on consent a person can drop
+UNSUBSCRIBE_LINK = "unsubscribe"  # the signed link's purpose (functions/core/signed_links.py)
+UNSUBSCRIBE_MAX_AGE = 365 * 24 * 3600
+UNSUBSCRIBE_CAPTURE_CHANNEL = "unsubscribe-link"  # how CON's proof records where the withdrawal came from
+FILLED_BY_PIC = ("unsubscribe_url",)  # personalisation fields NOT fills itself, never the requester
+
+
+def unsubscribe_url(api_url: str, token: str) -> str:
+    return f"{api_url.rstrip('/')}/app/unsubscribe/{token}"
+
+
+def unsubscribe_api_url(api_url: str, token: str) -> str:
+    """Where a mail client's one-click POST goes (``List-Unsubscribe``): the API route itself."""
+    return f"{api_url.rstrip('/')}/v1/unsubscribe/{token}"
+
+
+def withdrawal(consent: dict[str, Any] | None, channel: str) -> tuple[list[str], str]:
+    """What CON is asked to record for an unsubscribe on ``channel``: the channel withdrawn (CON keeps the
+    others) and the text version the consent was given under (CON checks no text for a withdrawal)."""
+    text_version = str((consent or {}).get("text_version") or "unsubscribe-link")
+    return [channel], text_version
 
 
 @dataclass(frozen=True)
@@ -539,6 +587,9 @@ def new_doc(
         "callback_url": req.callback_url,
         "bulk_id": req.bulk_id,
         "alert_id": None,
+        "campaign_id": req.campaign_id,
+        "batch_id": req.batch_id,
+        "tags": dict(req.tags),
         "created_at": when,
         "updated_at": when,
         "history": [{"status": "requested", "at": when}, entry],
@@ -580,7 +631,8 @@ def public_view(doc: Doc) -> dict[str, Any]:
     """The notification as its requester sees it: status, channel, why, history; no message body."""
     keys = (
         "id", "status", "reason", "reasons", "legal_basis", "channel", "template", "template_version", "purpose",
-        "deliver_after", "attempt", "reference", "bulk_id", "alert_id", "created_at", "updated_at", "history",
+        "deliver_after", "attempt", "reference", "bulk_id", "alert_id", "campaign_id", "batch_id", "tags", "engaged",
+        "created_at", "updated_at", "history",
     )  # fmt: skip
     return {k: doc.get(k) for k in keys}
 
@@ -662,7 +714,30 @@ def citizen_view(citizen_id: str, parts: dict[str, Any]) -> CitizenView:
         email=_stored(contacts.get("email")),
         phone=_stored(contacts.get("phone")),
         push_endpoint=value.get("push_endpoint"),
+        blocked=blocked_channels(value.get("blocked"), _stored(contacts.get("email")), _stored(contacts.get("phone"))),
     )
+
+
+def blocked_channels(blocked: dict[str, str] | None, email: str | None, phone: str | None) -> dict[str, str]:
+    """Per channel, the blocklist rule that blocks the citizen's CURRENT address there (a block on a former
+    address does not follow the person to a new one). Only hashed when the person has a block at all."""
+    if not blocked:
+        return {}
+    found = {}
+    for channel, address in (("email", email), ("sms", phone)):
+        if address and (rule := blocked.get(address_key(channel, address))):
+            found[channel] = rule
+    return found
+
+
+def merge_blocked(parts: dict[str, Any], key: str, rule: str, at: datetime) -> dict[str, Any] | None:
+    """The projection with the address ``key`` blocked by ``rule`` (``None`` when it already says so): the
+    decision of every later message to the person reads it with the rest of their profile, no extra read."""
+    held = dict((parts.get("blocked") or {}).get("value") or {})
+    if held.get(key) == rule:
+        return None
+    held[key] = rule
+    return {**parts, "blocked": {"value": held, "at": at.isoformat()}}
 
 
 def _stored(address: Any) -> str | None:
@@ -750,3 +825,7 @@ class NotificationStore(Protocol):
     def stage_count(self, uow: UnitOfWork, bulk_id: str, notification_id: str, outcome: str) -> None: ...
     def fetch_alert(self, alert_id: str) -> dict[str, Any] | None: ...
     def stage_alert(self, uow: UnitOfWork, alert_id: str, doc: dict[str, Any], at: datetime) -> None: ...
+
+    # the blocklist, per address (its blind index)
+    def fetch_block(self, key: str) -> tuple[dict[str, Any], int | None]: ...
+    def stage_block(self, uow: UnitOfWork, key: str, state: dict[str, Any], version: int | None) -> None: ...

@@ -12,7 +12,8 @@
   that alert fan-out reads (absent once unsubscribed, so the index stays sparse);
 - ``inbox#<citizen_id>`` / ``<created_at>#<notification id>``: in-app messages;
 - ``bulk#<id>`` / ``job``, ``chunk#<n>``, ``count#<shard>``: a bulk job, its stored rows and its progress;
-- ``alert#<id>`` / ``alert``: an alert as published.
+- ``alert#<id>`` / ``alert``: an alert as published;
+- ``blk#<email#|phone#><blind index>`` / ``state``: the blocklist state of one address (``blocklist.py``).
 
 Contact points (e-mail, phone) come from C360's ``citizen.updated`` events (this domain reads no other
 domain's table): the projection is what a decision uses.
@@ -145,6 +146,13 @@ class CounterItem(NotificationItem):
 
 class AlertItem(NotificationItem):
     doc = UnicodeAttribute()
+
+
+class BlockItem(NotificationItem):
+    """``blk#<address blind index>`` / ``state``: the providers' feedback counted against one address."""
+
+    state = UnicodeAttribute()  # JSON: {"seen": {rule: {notification id: at}}, "blocked", "blocked_at"}
+    version = VersionAttribute()
 
 
 # ---- the adapter ----------------------------------------------------------------------------------------
@@ -464,3 +472,18 @@ class DynamoNotificationStore:
         item = AlertItem(f"alert#{alert_id}", "alert", doc=json.dumps(doc, default=str))
         item.expires_at = expiry(at)
         uow.put(item, condition=AlertItem.pk.does_not_exist(), tag="alert")
+
+    # ---- the blocklist ------------------------------------------------------------------------------
+    def fetch_block(self, key: str) -> tuple[dict[str, Any], int | None]:
+        try:
+            item = BlockItem.get(f"blk#{key}", "state", consistent_read=True)
+        except BlockItem.DoesNotExist:
+            return {}, None
+        return json.loads(item.state), int(item.version)
+
+    def stage_block(self, uow: UnitOfWork, key: str, state: dict[str, Any], version: int | None) -> None:
+        """The address's state, on the version read (a concurrent feedback loses and is counted again)."""
+        item = BlockItem(f"blk#{key}", "state", state=json.dumps(state))
+        if version is not None:
+            item.version = version
+        uow.put(item, tag="blocklist")

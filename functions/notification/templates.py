@@ -26,7 +26,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, n
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from functions.notification.service import PersonalisationError, TemplateError
+from functions.notification.service import FILLED_BY_PIC, PersonalisationError, TemplateError
 
 PLATFORM_TEMPLATES = Path(__file__).with_name("platform_templates.json")
 PLATFORM_PREFIX = "pic-"  # PIC's own messages (a payment's receipt...): shipped with the code that sends them
@@ -114,15 +114,22 @@ def check_languages(content: TemplateContent) -> None:
 
 
 def check_personalisation(fields: tuple[str, ...], personalisation: dict[str, Any]) -> dict[str, str]:
-    """The values to render with, as text; 422 naming every missing field and every field not declared."""
+    """The values to render with, as text; 422 naming every missing field and every field not declared.
+    Fields PIC fills itself (``service.FILLED_BY_PIC``: the unsubscribe link) are never asked of the requester,
+    and refused from them: a requester must not point the link elsewhere."""
     errors = [
+        {"field": f"personalisation.{name}", "message": "filled by PIC, not by the requester", "code": "reserved"}
+        for name in FILLED_BY_PIC
+        if name in personalisation
+    ]
+    errors += [
         {"field": f"personalisation.{name}", "message": "required by the template", "code": "missing"}
         for name in fields
-        if personalisation.get(name) in (None, "")
+        if name not in FILLED_BY_PIC and personalisation.get(name) in (None, "")
     ]
     errors += [
         {"field": f"personalisation.{name}", "message": "not a field of the template", "code": "unknown"}
-        for name in sorted(set(personalisation) - set(fields))
+        for name in sorted(set(personalisation) - set(fields) - set(FILLED_BY_PIC))
     ]
     bad_types = [
         {"field": f"personalisation.{name}", "message": "a string, number or boolean", "code": "type"}
@@ -134,7 +141,7 @@ def check_personalisation(fields: tuple[str, ...], personalisation: dict[str, An
         missing = [e["field"].removeprefix("personalisation.") for e in errors if e["code"] == "missing"]
         detail = f"missing {', '.join(missing)}" if missing else "fields that do not fit the template"
         raise PersonalisationError(f"the personalisation does not fit the template: {detail}", errors=errors)
-    return {name: str(personalisation[name]) for name in fields}
+    return {name: str(personalisation[name]) for name in fields if name not in FILLED_BY_PIC}
 
 
 @dataclass(frozen=True)
@@ -144,9 +151,12 @@ class Rendered:
     body: str
 
 
-def render(template: Template, personalisation: dict[str, Any], language: str = "es") -> Rendered:
-    """The message in ``language`` (Spanish when the template has no English), personalisation validated."""
-    values = check_personalisation(template.fields, personalisation)
+def render(
+    template: Template, personalisation: dict[str, Any], language: str = "es", filled: dict[str, str] | None = None
+) -> Rendered:
+    """The message in ``language`` (Spanish when the template has no English), personalisation validated;
+    ``filled``: the values PIC fills itself (``FILLED_BY_PIC``: the unsubscribe link)."""
+    values = {**check_personalisation(template.fields, personalisation), **(filled or {})}
     lang = language if template.content.body.get(language) else "es"
     try:
         subject = _render_text(template.content.subject[lang], values)

@@ -480,6 +480,36 @@ def report_barrier(ctx: PageContext) -> flask.Response:
     return redirect("/app/accessibility/barrier?done=sent")
 
 
+def _unsubscribe_call(ctx: PageContext, method: str, token: str) -> tuple[dict[str, Any] | None, int]:
+    """NOT's answer about a one-click link, as nobody (the signed link is the authority, not a session):
+    the link's purpose and channel, or the refusal's status (404 not valid, 410 expired)."""
+    try:
+        found = ctx.ports.api.call(method, f"/v1/unsubscribe/{quote(token, safe='')}", "", ctx.traceparent)
+    except ApiProblem as problem:
+        if problem.status in (404, 410):
+            return None, problem.status
+        raise
+    return dict(found), 200
+
+
+def unsubscribe_link_page(ctx: PageContext, token: str) -> flask.Response:
+    """The page an unsubscribe link opens: what it is for and a button. Opening it changes nothing (a mail
+    scanner that follows the link unsubscribes nobody); no sign-in, works without JavaScript. The session is
+    an anonymous one, for the form's CSRF token only."""
+    if ctx.session is None or not ctx.session.live(ctx.now):
+        ctx.session = service.anonymous(ctx.now, ctx.lang)
+        ctx.ports.sessions.save(ctx.session)
+        _set_session(ctx, ctx.session)
+    link, status = _unsubscribe_call(ctx, "GET", token)
+    return render(ctx, "unsubscribe.html", status, link=link, token=token, invalid=status)
+
+
+def confirm_unsubscribe(ctx: PageContext, token: str) -> flask.Response:
+    """The button: NOT asks CON to withdraw that purpose on that channel; twice is fine."""
+    link, status = _unsubscribe_call(ctx, "POST", token)
+    return render(ctx, "unsubscribe.html", status, link=link, token=token, invalid=status)
+
+
 def offline(ctx: PageContext) -> flask.Response:
     return render(ctx, "offline.html")
 
@@ -538,6 +568,20 @@ PAGES = [
     Page("/app/accessibility", "GET", accessibility, "Accessibility statement", "public"),
     Page("/app/accessibility/barrier", "GET", barrier_page, "Report an accessibility barrier", "public"),
     Page("/app/accessibility/barrier", "POST", report_barrier, "Send the barrier report", "public"),
+    Page(
+        "/app/unsubscribe/<token>",
+        "GET",
+        unsubscribe_link_page,
+        "An unsubscribe link: what it is for, a button",
+        "public",
+    ),
+    Page(
+        "/app/unsubscribe/<token>",
+        "POST",
+        confirm_unsubscribe,
+        "Unsubscribe (campaigns or surveys, one channel)",
+        "public",
+    ),
     Page("/app/offline", "GET", offline, "Shown by the service worker without a network", "public"),
     Page("/app/sw.js", "GET", service_worker, "The service worker (caches the shell only)", "public"),
     Page("/app/manifest.webmanifest", "GET", web_manifest, "The PWA manifest", "public"),

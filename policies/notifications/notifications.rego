@@ -128,6 +128,41 @@ refusals contains reason if {
 reachable if input.channel in input.reachable
 
 # ---------------------------------------------------------------------------
+# NOT's blocklist: addresses that bounce or complain
+# ---------------------------------------------------------------------------
+
+# METADATA
+# title: A blocked address
+# description: >-
+#   NOT keeps per address (its blind index) the providers' feedback: a hard bounce blocks the
+#   address for every purpose, three soft bounces within 30 days or one complaint block it for
+#   campaigns and surveys (data.notifications.blocklist, with its rationale). input.citizen.blocked
+#   names, per channel, the rule that blocks the citizen's current address there.
+# custom:
+#   legal_source: Operational policy, not law (Amazon SES bounce and complaint guidance; M3AAWG Sender BCP)
+refusals contains reason if {
+	some rule in blocked_rules
+	reason := sprintf(
+		"The %s address is blocked (%s): %s Operational policy that keeps PIC's sending reputation with the providers, not law.",
+		[input.channel, rule, data.notifications.blocklist.rules[rule].why.en],
+	)
+}
+
+blocked_rules contains rule if {
+	rule := object.get(object.get(input.citizen, "blocked", {}), input.channel, null)
+	rule != null
+	applies := data.notifications.blocklist.rules[rule].purposes
+	blocks_purpose(applies)
+}
+
+blocks_purpose(applies) if applies == "*"
+
+blocks_purpose(applies) if {
+	is_array(applies)
+	input.purpose in applies
+}
+
+# ---------------------------------------------------------------------------
 # Alerts: the citizen's subscription to a topic and zone
 # ---------------------------------------------------------------------------
 
@@ -231,6 +266,8 @@ refusal_code := "no-channel" if {
 	not data.consent.purpose
 } else := "unknown-channel" if {
 	not data.consent.channel
+} else := "blocked" if {
+	count(blocked_rules) > 0
 } else := "restricted" if {
 	input.citizen.flags.restricted == true
 	restriction_applies

@@ -185,3 +185,47 @@ test_alert_on_an_unknown_channel_is_refused if {
 	not d.allow
 	d.code == "unknown-channel"
 }
+
+# ---- the blocklist ---------------------------------------------------------------------------------
+
+consenting_campaign := object.union(campaign, {"citizen": citizen(campaign_consent, null, no_flags)})
+
+with_blocked(base, blocked) := object.union(base, {"citizen": object.union(base.citizen, {"blocked": blocked})})
+
+test_hard_bounce_blocks_a_campaign_with_code_blocked if {
+	d := decision with input as with_blocked(consenting_campaign, {"email": "hard-bounce"})
+	not d.allow
+	d.code == "blocked"
+	some r in d.reasons
+	contains(r, "not law")
+}
+
+test_hard_bounce_blocks_even_a_service_notification if {
+	d := decision with input as with_blocked(notice, {"email": "hard-bounce"})
+	not d.allow
+	d.code == "blocked"
+}
+
+test_complaint_blocks_campaigns_but_not_service_notifications if {
+	c := decision with input as with_blocked(consenting_campaign, {"email": "complaint"})
+	not c.allow
+	c.code == "blocked"
+	n := decision with input as with_blocked(notice, {"email": "complaint"})
+	n.allow
+}
+
+test_soft_bounces_block_surveys if {
+	survey := object.union(consenting_campaign, {"purpose": "surveys", "citizen": citizen({"surveys": {"granted": true, "channels": ["email"], "text_version": "2026-01"}}, null, no_flags)})
+	d := decision with input as with_blocked(survey, {"email": "soft-bounce"})
+	d.code == "blocked"
+}
+
+test_a_block_on_another_channel_does_not_refuse_this_one if {
+	d := decision with input as with_blocked(consenting_campaign, {"sms": "hard-bounce"})
+	d.allow
+}
+
+test_no_blocked_key_is_no_block if {
+	d := decision with input as consenting_campaign
+	d.allow
+}

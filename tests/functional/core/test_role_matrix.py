@@ -99,6 +99,9 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "notification.send": {"platform": STAFF | {"system"}},
     "notification.read": {"platform": STAFF | {"system"}, "citizen": AGENTS | {"system"}},
     "notification.list": {"citizen": ON_A_CITIZEN},
+    "notification.feedback": {"platform": {"anonymous"}},  # a provider: no token, trusted by its signature
+    # the signed link is the authority: anyone holding it (signed in or not) reaches the route
+    "notification.unsubscribe": {"platform": {"citizen-self", "citizen-other", "anonymous"}},
     "apps.read": {"citizen": ON_A_CITIZEN},
     "apps.write": {"citizen": ON_A_CITIZEN},
     "flags.change": {"platform": {"admin"}},
@@ -272,6 +275,8 @@ def world(platform: Platform) -> World:
         "article_id": "padron-alta",  # a shipped article (the matrix's empty bodies change nothing: 422)
         "version": "1",
         "survey_id": "matrix-none",  # none such: 404 to whom may look or answer (a survey's answer needs its link)
+        "provider": "ses",
+        "token": "not-a-signed-link",  # 404 link-invalid to whom may look
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

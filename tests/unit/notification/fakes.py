@@ -45,6 +45,7 @@ class FakeNotificationStore:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
     due: dict[str, str] = field(default_factory=dict)  # release markers: notification id -> deliver_after
+    blocks: dict[str, dict[str, Any]] = field(default_factory=dict)  # address key -> blocklist state
     calls: Counter[str] = field(default_factory=Counter)
 
     def commit(self, uow: UnitOfWork) -> None:
@@ -230,6 +231,14 @@ class FakeNotificationStore:
 
     def stage_alert(self, uow: UnitOfWork, alert_id: str, doc: dict[str, Any], at: datetime) -> None:
         self._stage(uow, f"alert#{alert_id}", None, lambda: self.alerts.__setitem__(alert_id, doc))
+
+    # ---- the blocklist ----------------------------------------------------------------------------------
+    def fetch_block(self, key: str) -> tuple[dict[str, Any], int | None]:
+        self._read("block")
+        return copy.deepcopy(self.blocks.get(key, {})), self.ledger.version(f"blk#{key}")
+
+    def stage_block(self, uow: UnitOfWork, key: str, state: dict[str, Any], version: int | None) -> None:
+        self._stage(uow, f"blk#{key}", version, lambda: self.blocks.__setitem__(key, copy.deepcopy(state)))
 
 
 @dataclass

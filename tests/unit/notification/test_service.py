@@ -64,6 +64,7 @@ def test_the_policy_input_carries_no_ids_or_addresses() -> None:
             "consents": {"campaigns": {"granted": True}},
             "preferences": {"quiet_hours": {"start": "22:00", "end": "08:00"}},
             "flags": {"restricted": True, "objections": ["surveys"]},
+            "blocked": {},
         },
         "now": {"local_time": "12:00"},
         "message": {"kind": "notification"},

@@ -92,6 +92,7 @@ DOMAINS = {
     for name in (
         "assistant",
         "audit",
+        "campaign",
         "case",
         "citizen",
         "consent",
@@ -110,8 +111,8 @@ DOMAINS = {
 # events were admitted once already. Its token is an operator's, never a system's.
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
-    "assistant", "audit", "case", "citizen", "consent", "flags", "interaction", "notification", "payment", "position",
-    "routing",
+    "assistant", "audit", "campaign", "case", "citizen", "consent", "flags", "interaction", "notification", "payment",
+    "position", "routing",
 )  # fmt: skip
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
@@ -165,7 +166,8 @@ _SPECS = [
         producer="pic-consent",
         source="/pic/consent",
         description="A citizen's consent for one purpose changed, with before/after and the proof id.",
-        consumers=["pic-position-events", "pic-notification-events"],  # POS shows it; NOT projects it (policy input)
+        # POS shows it; NOT projects it (policy input); CAMP projects it (segments' audience, functions/campaign)
+        consumers=["pic-position-events", "pic-notification-events", "pic-campaign-events"],
     ),
     EventSpec(
         type="es.madrid.pic.preferences.changed.v1",
@@ -173,7 +175,7 @@ _SPECS = [
         producer="pic-consent",
         source="/pic/consent",
         description="A citizen's language, preferred channels or quiet hours changed.",
-        consumers=["pic-notification-events"],  # NOT projects it (policy input, alert fan-out)
+        consumers=["pic-notification-events", "pic-campaign-events"],  # NOT and CAMP project it
     ),
     EventSpec(
         type="es.madrid.pic.subscription.changed.v1",
@@ -181,7 +183,7 @@ _SPECS = [
         producer="pic-consent",
         source="/pic/consent",
         description="An alert subscription by topic and zone was created or deleted.",
-        consumers=["pic-notification-events"],  # NOT projects it (policy input, alert fan-out)
+        consumers=["pic-notification-events", "pic-campaign-events"],  # NOT; CAMP (zones of interest)
     ),
     EventSpec(
         type="es.madrid.pic.citizen.record.upserted.v1",
@@ -203,7 +205,14 @@ _SPECS = [
         ),
         # POS links the record; INTX attaches the record's interactions; NOT projects the contact points (none
         # of them reads a C360 table)
-        consumers=["pic-position-events", "pic-interaction-events", "pic-notification-events", "pic-payment-events"],
+        # CAMP projects the contact points and the profile (segments' audience)
+        consumers=[
+            "pic-position-events",
+            "pic-interaction-events",
+            "pic-notification-events",
+            "pic-payment-events",
+            "pic-campaign-events",
+        ],
     ),
     # ---- global position (POS), interactions (INTX) and the access log (audit) ----
     EventSpec(
@@ -378,6 +387,7 @@ _SPECS = [
             "pic-case-events",  # cases, their transcripts and ratings (functions/case/rights.py)
             "pic-routing-events",  # contacts and office tickets (functions/routing/rights.py)
             "pic-assistant-events",  # conversations with the virtual assistant (functions/assistant/rights.py)
+            "pic-campaign-events",  # the segments' audience row and campaign touches (functions/campaign/rights.py)
         ],
     ),
     EventSpec(
@@ -401,6 +411,7 @@ _SPECS = [
             "pic-position-events",
             # the restriction/objection flags policies/notifications honours
             "pic-notification-events",
+            "pic-campaign-events",  # the segments' audience (a count predicts what NOT will do)
         ],
     ),
     EventSpec(
@@ -453,7 +464,7 @@ _SPECS = [
         producer="pic-notification",
         source="/pic/notification",
         description="The policy allowed the notification on a channel; delivery follows (or waits for quiet hours).",
-        consumers=["pic-notification-delivery"],
+        consumers=["pic-notification-delivery", "pic-campaign-events"],
     ),
     EventSpec(
         type="es.madrid.pic.notification.due.v1",
@@ -476,7 +487,7 @@ _SPECS = [
         producer="pic-notification",
         source="/pic/notification",
         description="The provider took the message.",
-        consumers=["pic-notification-delivery"],  # signed status callbacks
+        consumers=["pic-notification-delivery", "pic-campaign-events"],  # signed status callbacks
     ),
     EventSpec(
         type="es.madrid.pic.notification.temporary-failure.v1",
@@ -491,7 +502,7 @@ _SPECS = [
         producer="pic-notification",
         source="/pic/notification",
         description="The provider refused the message, or the channel's retry limit was reached.",
-        consumers=["pic-notification-delivery"],  # signed status callbacks
+        consumers=["pic-notification-delivery", "pic-campaign-events"],  # signed status callbacks
     ),
     EventSpec(
         type="es.madrid.pic.notification.not-allowed.v1",
@@ -499,7 +510,7 @@ _SPECS = [
         producer="pic-notification",
         source="/pic/notification",
         description="The policy refused the notification (or no reachable allowed channel); the reason says why.",
-        consumers=["pic-notification-delivery"],  # signed status callbacks
+        consumers=["pic-notification-delivery", "pic-campaign-events"],  # signed status callbacks
     ),
     EventSpec(
         type="es.madrid.pic.notification.bulk.chunk.ready.v1",
@@ -508,6 +519,15 @@ _SPECS = [
         source="/pic/notification",
         description="Internal: a chunk of a bulk job's recipients waits to be decided and enqueued.",
         consumers=["pic-notification-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.notification.batch.requested.v1",
+        model_path="events.notification.NotificationBatchRequested",
+        producer="PIC's campaigns and surveys (pic-campaign, pic-survey)",
+        source="the requesting domain, e.g. /pic/campaign",
+        description="A page of a campaign's (or a survey's) recipients for NOT to decide, each at arrival, and send.",
+        consumers=["pic-notification-events"],
+        senders=(DOMAINS["campaign"],),  # issue 16 contracts §1; surveys' relay joins when pic-survey exists
     ),
     # ---- contact routing (CCAAS): functions/routing ----
     EventSpec(

@@ -64,6 +64,9 @@ class NotificationStatusChanged(EventData):
     alert_id: str | None = None
     bulk_id: str | None = None
     changed_at: datetime
+    # issue 16, contracts §2: the campaign a notification belongs to and its recipient's tags, echoed
+    campaign_id: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
 
 
 class NotificationAccepted(NotificationStatusChanged):
@@ -135,3 +138,25 @@ class AlertPageReady(EventData):
     index: int = Field(0, ge=0, description="the key being walked")
     cursor: str | None = Field(None, description="where the previous page stopped (opaque)")
     page: int = Field(0, ge=0)
+
+
+# ---- batches of a campaign's or a survey's recipients (issue 16, contracts §1) ----------------------------
+
+
+class BatchRecipient(EventData):
+    """One citizen of a batch: always a citizen (campaigns and surveys need consent), never an address."""
+
+    citizen_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+    personalisation: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)  # <= 8 entries, key <= 32, value <= 64 chars; echoed back
+
+
+class NotificationBatchRequested(EventData):
+    """A page of a campaign's (or a survey's) recipients for NOT to decide and send, each at arrival."""
+
+    batch_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")  # the requester's id of this page
+    template: str = Field(pattern=TEMPLATE_ID_PATTERN)  # rendered when no channel template applies
+    channel_templates: dict[Channel, str] = Field(default_factory=dict)  # the template for the channel NOT chooses
+    campaign_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+    recipients: list[BatchRecipient] = Field(min_length=1, max_length=500)
+    reference: str | None = Field(None, max_length=128)

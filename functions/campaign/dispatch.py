@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 import threading
+from collections.abc import Callable
 
 from functions.campaign import handlers
 from functions.campaign.bootstrap import ports
@@ -34,7 +35,7 @@ def tick(p: CampaignPorts, pages: int = PAGES_PER_TICK) -> int:
     for campaign in p.store.fetch_active():
         for _ in range(pages):
             try:
-                sent = retry_on_conflict(lambda c=campaign.id: _commit(c, p), what=f"dispatch {campaign.id}")
+                sent = retry_on_conflict(_attempt(campaign.id, p), what=f"dispatch {campaign.id}")
             except PicError as exc:  # one campaign's refusal must not stop the others
                 print(f"campaign dispatch: {campaign.id}: {exc.slug}: {exc.detail}", file=sys.stderr)
                 break
@@ -50,11 +51,14 @@ def tick(p: CampaignPorts, pages: int = PAGES_PER_TICK) -> int:
     return handed
 
 
-def _commit(campaign_id: str, p: CampaignPorts) -> int:
-    staged = handlers.dispatch_campaign(campaign_id, p)
-    if len(staged.unit):
-        staged.unit.commit()
-    return staged.result
+def _attempt(campaign_id: str, p: CampaignPorts) -> Callable[[], int]:
+    def attempt() -> int:
+        staged = handlers.dispatch_campaign(campaign_id, p)
+        if len(staged.unit):
+            staged.unit.commit()
+        return staged.result
+
+    return attempt
 
 
 def run_forever(stop: threading.Event, every: float | None = None) -> None:

@@ -99,7 +99,11 @@ def reachable_of(email: str | None, phone: str | None, push: bool = False) -> tu
 def with_consent(row: AudienceRow, purpose: str, snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The row's consents with one purpose's new snapshot (CON's shape: granted, channels)."""
     kept = {p: c for p, c in row.consents.items() if p != purpose}
-    kept[purpose] = {"granted": bool(snapshot.get("granted")), "channels": list(snapshot.get("channels") or [])}
+    kept[purpose] = {
+        "granted": bool(snapshot.get("granted")),
+        "channels": list(snapshot.get("channels") or []),
+        "text_version": snapshot.get("text_version"),  # the policy checks it is a published text (RGPD art. 7.1)
+    }
     return kept
 
 
@@ -204,18 +208,27 @@ class Body(BaseModel):
 
 
 class SegmentPost(Body):
-    """A segment to save: its name and its filter document (``segments.parse`` validates it)."""
+    """A segment to save: its name, the filter's schema version and its filter (``segments.parse`` validates it,
+    naming every error by its path)."""
 
     name: str = Field(min_length=1, max_length=120, examples=["Arganzuela 65+"])
+    version: int = Field(1, description="the filter's schema version")
     filter: dict[str, Any]
     purpose: Literal["campaigns", "surveys"] = "campaigns"
+
+    def document(self) -> dict[str, Any]:
+        return {"version": self.version, "filter": self.filter}
 
 
 class SegmentPut(Body):
     """A new version of a segment's filter (the earlier versions are kept: a campaign names its version)."""
 
+    version: int = Field(1, description="the filter's schema version")
     filter: dict[str, Any]
     name: str | None = Field(None, min_length=1, max_length=120)
+
+    def document(self) -> dict[str, Any]:
+        return {"version": self.version, "filter": self.filter}
 
 
 class CountPost(Body):
@@ -530,6 +543,8 @@ def batch_of(
 
 def split_by_variant(campaign: Campaign, members: list[Member]) -> list[tuple[str | None, list[Member]]]:
     """A page split by A/B variant (a batch has one default template): each variant's members together."""
+    if not members:
+        return []
     if not campaign.post.variants:
         return [(None, members)]
     groups: dict[str, list[Member]] = {}

@@ -194,6 +194,8 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
         " breaches",
         "  routing sweep      its own process (python -m local.parts routing-sweep): times out contacts' offers (the"
         " agent set away) and expires their routing steps",
+        "  campaign dispatch  its own process (python -m local.parts campaign-dispatch): starts campaigns' runs and"
+        " hands their pages to NOT, paced, each second",
         f"  this platform's addresses, for the local tools: {Path(env['PIC_DATA_DIR']) / PLATFORM_FILE}",
         "",
         "Try it (a citizen's token from the dev IdP, then their consents: 200):",

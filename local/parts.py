@@ -1,5 +1,5 @@
 """The platform's background parts, each in a process of its own as each is a Deployment of its own in the
-cluster: ``python -m local.parts broker|relay|notification-release|case-sweep|routing-sweep`` (started by
+cluster: ``python -m local.parts broker|relay|notification-release|case-sweep|routing-sweep|campaign-dispatch`` (started by
 ``python -m local``).
 
 A part that dies is seen at once by ``/healthz`` (``local.lifeline``), and the supervisor stops the
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from local.senders import TokenCache
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("broker", "relay", "notification-release", "case-sweep", "routing-sweep")
+PARTS = ("broker", "relay", "notification-release", "case-sweep", "routing-sweep", "campaign-dispatch")
 
 
 def _data_dir() -> Path:
@@ -121,8 +121,15 @@ def run_routing_sweep(stop: threading.Event) -> None:
     run_forever(stop, every=float(os.environ.get("PIC_ROUTING_SWEEP_SECONDS", "1")))
 
 
+def run_campaign_dispatch(stop: threading.Event) -> None:
+    """Starts campaigns' runs and hands their pages to NOT, paced (``pic-campaign-dispatch``)."""
+    from functions.campaign.dispatch import run_forever
+
+    run_forever(stop, every=float(os.environ.get("PIC_CAMPAIGN_DISPATCH_SECONDS", "1")))
+
+
 RUNNERS = {"broker": run_broker, "relay": run_relay, "notification-release": run_release, "case-sweep": run_case_sweep,
-           "routing-sweep": run_routing_sweep}  # fmt: skip
+           "routing-sweep": run_routing_sweep, "campaign-dispatch": run_campaign_dispatch}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

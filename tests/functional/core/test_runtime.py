@@ -46,6 +46,7 @@ def test_healthz_is_ready_with_every_part_up(platform: Platform) -> None:
         "functions", "policies", "supervisor", "gateway", "dynamodb", "broker", "relay", "notification-release",
         "case-sweep",
         "routing-sweep",
+        "campaign-dispatch",
     }  # fmt: skip
     assert all(body["parts"].values()), body
 

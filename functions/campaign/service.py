@@ -31,7 +31,7 @@ Channel = Literal["email", "sms", "push", "inapp"]
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,47}$"
 PAGE = 250  # members per batch event (contracts §1 allows 500)
 CITY_WIDE_TARGETED = 100_000  # contracts §7: above this (or with no district filter) a campaign needs four eyes
-FILLED_BY_CAMPAIGN = ("district_name", "barrio_name", "survey_url")  # per recipient, by the dispatcher
+FILLED_BY_CAMPAIGN = ("district_name", "survey_url")  # per recipient, by the dispatcher (the snapshot has no barrio)
 FILLED_BY_NOT = ("unsubscribe_url",)  # contracts §4: NOT fills it for campaigns and surveys
 
 

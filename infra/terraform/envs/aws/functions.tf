@@ -1327,6 +1327,11 @@ module "role_pic_campaign" {
       index_actions = { "by-kind" = ["dynamodb:Query"] }
     },
     {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
       sid       = "IdempotencyReadWrite"
       table_arn = module.table_idempotency.table_arn
       actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]

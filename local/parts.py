@@ -1,6 +1,6 @@
 """The platform's background parts, each in a process of its own as each is a Deployment of its own in the
-cluster: ``python -m local.parts broker|relay|notification-release|case-sweep|routing-sweep|campaign-dispatch`` (started by
-``python -m local``).
+cluster: ``python -m local.parts broker|relay|notification-release|case-sweep|routing-sweep|campaign-dispatch``
+(started by ``python -m local``).
 
 A part that dies is seen at once by ``/healthz`` (``local.lifeline``), and the supervisor stops the
 platform rather than run on without it (writes would be accepted and never published or delivered).

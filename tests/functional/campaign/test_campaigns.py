@@ -132,11 +132,11 @@ def test_a_segment_counted_by_channel_and_a_campaign_paused_resumed_finished_and
     assert [h["action"] for h in done["history"]][:4] == ["create", "schedule", "pause", "resume"]
 
     # WHEN NOT reports deliveries (one redelivered), THEN the report counts each once, by district and channel
-    for i, cid in enumerate(people):
+    for i in range(len(people)):
         status = {
             "notification_id": f"ntf-{tag}-{i}", "status": "delivered", "template": template, "template_version": 1,
-            "purpose": "campaigns", "channel": "sms" if i == 2 else "email", "changed_at": datetime.now(UTC).isoformat(),
-            "campaign_id": f"{campaign_id}:1", "tags": {"district": "02"},
+            "purpose": "campaigns", "channel": "sms" if i == 2 else "email",
+            "changed_at": datetime.now(UTC).isoformat(), "campaign_id": f"{campaign_id}:1", "tags": {"district": "02"},
         }  # fmt: skip
         event_id = str(uuid.uuid4())
         for _ in range(2 if i == 0 else 1):

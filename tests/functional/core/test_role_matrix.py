@@ -274,6 +274,8 @@ def world(platform: Platform) -> World:
         "flag": "events",  # a coming micro-app (off): the matrix's empty body changes nothing (422)
         "article_id": "padron-alta",  # a shipped article (the matrix's empty bodies change nothing: 422)
         "version": "1",
+        "segment_id": "seg-none-such",  # campaigns: none such, 404 to the campaign team, 403 to everyone else
+        "campaign_id": "cmp-none-such",
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

@@ -239,7 +239,10 @@ class _Parser:
 
 
 def parse(raw: Any) -> SegmentFilter:
-    """The filter of a JSON document, or ``ValidationError`` (422) naming every error (field path + message)."""
+    """The filter of a JSON document, or ``ValidationError`` (422) naming every error (field path + message).
+    A filter already parsed is returned as it is."""
+    if isinstance(raw, SegmentFilter):
+        return raw
     parser = _Parser()
     if not isinstance(raw, dict):
         raise ValidationError("the segment is not valid", errors=[{"field": "(body)", "message":
@@ -292,7 +295,7 @@ def _any(have: tuple[str, ...] | list[str], wanted: tuple[str, ...] | list[str])
     return any(w in have for w in wanted)
 
 
-def _leaf_matches(leaf: Leaf, row: AudienceRow, today: date) -> bool:  # noqa: PLR0911 - one return per leaf kind
+def _leaf_matches(leaf: Leaf, row: AudienceRow, today: date) -> bool:
     value = leaf.value
     match leaf.kind:
         case "age":
@@ -389,7 +392,7 @@ class _Sql:
     def first(self, column: str) -> str:
         return f"{column}[1]" if self.dialect == "duckdb" else f"element_at({column}, 1)"
 
-    def leaf(self, leaf: Leaf) -> str:  # noqa: PLR0911 - one return per leaf kind
+    def leaf(self, leaf: Leaf) -> str:
         value = leaf.value
         match leaf.kind:
             case "age":
@@ -485,7 +488,7 @@ def _age_words(band: AgeBand, language: str) -> str:
     return f"aged {band.min} or over" if band.min is not None else f"aged {band.max} or under"
 
 
-def _leaf_words(leaf: Leaf, language: str) -> str:  # noqa: PLR0911, PLR0912 - one phrase per leaf kind
+def _leaf_words(leaf: Leaf, language: str) -> str:
     value = leaf.value
     es = language == "es"
     channels = _CHANNEL_WORDS[language]
@@ -529,7 +532,9 @@ def _leaf_words(leaf: Leaf, language: str) -> str:  # noqa: PLR0911, PLR0912 - o
                 f"who have not contacted the council in the last {n} days")  # fmt: skip
         case "restricted":
             if value:
-                return "con el tratamiento limitado (RGPD art. 18)" if es else "with processing restricted (RGPD art. 18)"
+                return (
+                    "con el tratamiento limitado (RGPD art. 18)" if es else "with processing restricted (RGPD art. 18)"
+                )
             return "sin limitación del tratamiento" if es else "without a restriction of processing"
         case "objection":
             names = _join([_PURPOSE_WORDS[language].get(p, p) for p in value], language)

@@ -75,7 +75,7 @@ def random_row(rng: random.Random, i: int) -> AudienceRow:
     )
 
 
-def random_leaf(rng: random.Random) -> dict[str, Any]:  # noqa: PLR0911 - one per kind
+def random_leaf(rng: random.Random) -> dict[str, Any]:
     kind = rng.choice(segments.LEAVES)
     match kind:
         case "age":
@@ -259,3 +259,9 @@ def test_each_leaf_kind_is_exercised_by_the_agreement_test() -> None:
         node = random_node(rng)
         kinds |= set(re.findall(r"'(" + "|".join(segments.LEAVES) + r")'", repr(node)))
     assert kinds == set(segments.LEAVES)
+
+
+def test_parsing_a_parsed_filter_changes_nothing() -> None:
+    found = segments.parse(EXAMPLE)
+    assert segments.parse(found) is found
+    assert segments.parse(found.to_json()) == found

@@ -2,7 +2,7 @@
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
-``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``,
+``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaign-dispatch``,
 ``campaigns``) and replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from bench import (
     attention,  # cases end to end and the knowledge base's search (CASE, KB)
     c360,
     c360_events,
+    campaign_dispatch,  # dispatch, event-driven segments, a city-wide campaign's cost (CAMP)
     coldstart,
     cpu,
     latency,
@@ -213,6 +214,8 @@ def run_parts(parts: list[str]) -> int:
         routing_bench.main([])
     if "campaigns" in parts:
         campaigns_bench.main([])
+    if "campaign-dispatch" in parts:
+        campaign_dispatch.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -250,6 +253,7 @@ PARTS = (
     "routing",
     "attention",
     "campaigns",
+    "campaign-dispatch",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -281,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     routing_bench.main([])  # its own section of the report
     print("… segments of the generated city (3,527,924 residents) in process", file=sys.stderr, flush=True)
     campaigns_bench.main([])  # its own section of the report
+    print("… campaign dispatch and event-driven segments in process", file=sys.stderr, flush=True)
+    campaign_dispatch.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

@@ -253,7 +253,7 @@ def count_segment(segment_id: str, query: service.CountPost, ports: CampaignPort
     refusals by reason, a pseudonymised sample and the sentence it counts."""
     segment = find_segment(segment_id, ports)
     document = segment.document(query.version)
-    path, as_of = ensure_export(ports)
+    path, as_of = ensure_export(ports, timedelta(0) if query.fresh else None)
     at = ports.clock.now()
     counted = columnar.count(path, segments.parse(document), query.purpose, ports.policy, at, sample=query.sample)
     return {

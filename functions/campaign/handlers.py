@@ -69,16 +69,40 @@ class CampaignPorts:
 # ---- the audience projection ------------------------------------------------------------------------
 
 
+_PARSED: dict[tuple[str, int], Any] = {}  # a saved segment's parsed filter, per version (they never change)
+_CHOICES: dict[tuple[Any, ...], str | None] = {}  # predictions per group of identical policy input and minute
+MEMO_LIMIT = 10_000
+
+
+def _parsed(segment: Segment) -> Any:
+    key = (segment.id, segment.version)
+    if key not in _PARSED:
+        if len(_PARSED) > MEMO_LIMIT:
+            _PARSED.clear()
+        _PARSED[key] = segments.parse(segment.document())
+    return _PARSED[key]
+
+
 def _predicted(row: AudienceRow, purpose: str, ports: CampaignPorts, at: datetime) -> str | None:
-    """The channel NOT would choose for the row now (``None``: not sent), reduced as ``columnar.count`` does."""
-    choice = columnar.decide_row(row, purpose, ports.policy, at)
-    return choice.channel if choice.allowed else None
+    """The channel NOT would choose for the row now (``None``: not sent), reduced as ``columnar.count`` does;
+    people alike (the same policy input) in the same minute share one decision, as NOT memoises them."""
+    consent = row.consents.get(purpose)
+    key = (
+        purpose, repr(sorted(consent.items())) if consent else None, repr(row.quiet_hours), row.restricted,
+        purpose in row.objections, row.reachable, row.channels, at.strftime("%Y%m%d%H%M"), id(ports.policy),
+    )  # fmt: skip
+    if key not in _CHOICES:
+        if len(_CHOICES) > MEMO_LIMIT:
+            _CHOICES.clear()
+        choice = columnar.decide_row(row, purpose, ports.policy, at)
+        _CHOICES[key] = choice.channel if choice.allowed else None
+    return _CHOICES[key]
 
 
 def _standing(segment: Segment, row: AudienceRow | None, ports: CampaignPorts, at: datetime) -> tuple[bool, str | None]:
     if row is None:
         return False, None
-    member = segments.matches(segments.parse(segment.document()), row, at.date())
+    member = segments.matches(_parsed(segment), row, at.date())
     return member, (_predicted(row, segment.purpose, ports, at) if member else None)
 
 

@@ -36,7 +36,6 @@ import orjson
 from functions.campaign import segments
 from functions.campaign.audience import PURPOSES, AudienceRow
 from functions.core.channel_choice import CHANNELS, Choice, Message, candidates_of, decide
-from functions.core.clock import MADRID
 from functions.core.policy import Policy
 
 # The export's schema (Parquet): name → DuckDB type. Lists are VARCHAR[] (Spark: array<string>).
@@ -277,8 +276,8 @@ def _outcome(choice: Choice) -> tuple[str | None, str | None]:
 
 
 def _today(at: datetime) -> date:
-    """The day ages and recency are counted on: Madrid's."""
-    return at.astimezone(MADRID).date()
+    """The day ages and recency are counted on: Madrid's (``segments.evaluation_day``)."""
+    return segments.evaluation_day(at)
 
 
 @dataclass(frozen=True)
@@ -321,6 +320,11 @@ def _key(group: Iterable[Any]) -> tuple[Any, ...]:
 
 
 def _source(path: Path) -> str:
+    """The export: one Parquet file, or a folder of parts (``*.parquet``: an export written in parallel, one
+    ``write_rows`` per scan segment, read as one table; hidden files, such as a part being written, are not
+    parts)."""
+    if path.is_dir():
+        return f"read_parquet('{_safe(str(path / '[!.]*.parquet'))}')"
     return f"read_parquet('{_safe(str(path))}')"
 
 

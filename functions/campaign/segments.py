@@ -25,12 +25,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from functions.campaign.audience import PURPOSES, AudienceRow
+from functions.core.clock import MADRID
 from functions.core.errors import ValidationError, pydantic_errors
 from functions.core.madrid import find_zone
 
@@ -260,9 +263,33 @@ def parse(raw: Any) -> SegmentFilter:
     return SegmentFilter(root)
 
 
+@lru_cache(maxsize=2_048)
+def _parse_text(text: str) -> SegmentFilter:
+    return parse(orjson.loads(text))
+
+
+def parse_cached(raw: Any) -> SegmentFilter:
+    """``parse``, memoised by the document's canonical JSON: a saved segment tested on every projected event
+    is validated once per process (~100 µs) instead of once per event (``matches`` itself costs ~2 µs).
+    Errors are not cached: a bad document raises each time."""
+    if isinstance(raw, SegmentFilter):
+        return raw
+    try:
+        text = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # not JSON at all: parse names the error
+        return parse(raw)
+    return _parse_text(text)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The predicate over one row
 # ---------------------------------------------------------------------------------------------------------------
+
+
+def evaluation_day(at: datetime) -> date:
+    """The day a filter is evaluated on at instant ``at``: Madrid's (ages and recency are the city's days). The
+    count, the snapshot and an event's membership test must use the same one, or they disagree at midnight."""
+    return at.astimezone(MADRID).date()
 
 
 def birth_cutoff(today: date, years: int) -> date:

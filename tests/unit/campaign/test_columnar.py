@@ -185,3 +185,19 @@ def test_an_export_is_replaced_whole_and_may_be_empty(
 def test_a_purpose_outside_campaigns_and_surveys_is_refused(export: Path, policy: EmbeddedPolicy) -> None:
     with pytest.raises(ValueError):
         columnar.count(export, segments.parse({"version": 1, "filter": FILTERS[1]}), "marketing", policy, NOON)
+
+
+def test_an_export_in_parts_counts_as_one(
+    rows: list[AudienceRow], export: Path, policy: EmbeddedPolicy, tmp_path: Path
+) -> None:
+    """A folder of parts (a parallel scan writes one per segment) is one export; a part being written (its
+    hidden temporary file) is not read."""
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for k in range(3):
+        columnar.write_rows(rows[k::3], parts / f"part-{k}.parquet")
+    (parts / ".part-3.parquet").write_bytes(b"half a file")  # hidden: not a part
+    found = segments.parse({"version": 1, "filter": FILTERS[0]})
+    whole = columnar.count(export, found, "campaigns", policy, NOON, sample=0)
+    split = columnar.count(parts, found, "campaigns", policy, NOON, sample=0)
+    assert (split.targeted, split.by_channel, split.not_sent) == (whole.targeted, whole.by_channel, whole.not_sent)

@@ -19,7 +19,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,7 +32,7 @@ from functions.campaign.audience import AudienceRow
 from functions.campaign.service import Campaign, CampaignStore, Delta, Files, Held, Member, Segment
 from functions.core import signed_links
 from functions.core.clock import Clock
-from functions.core.errors import NotFoundError, ValidationError
+from functions.core.errors import ValidationError
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy
 from functions.core.store import Staged, UnitOfWork
@@ -102,7 +102,7 @@ def _predicted(row: AudienceRow, purpose: str, ports: CampaignPorts, at: datetim
 def _standing(segment: Segment, row: AudienceRow | None, ports: CampaignPorts, at: datetime) -> tuple[bool, str | None]:
     if row is None:
         return False, None
-    member = segments.matches(_parsed(segment), row, at.date())
+    member = segments.matches(_parsed(segment), row, segments.evaluation_day(at))
     return member, (_predicted(row, segment.purpose, ports, at) if member else None)
 
 
@@ -531,10 +531,3 @@ def answer_rights(data: RgpdRequestOpened, ports: CampaignPorts, traceparent: st
     return rights.answer(data, ports.store, ports.policy, ports.clock.now()).unit(
         traceparent, lambda uow, plan: plan.stage(uow, lambda u, erased: ports.store.stage_erase_audience(u, erased))
     )
-
-
-def today(ports: CampaignPorts) -> date:
-    return ports.clock.now().date()
-
-
-__all__ = ["NotFoundError"]

@@ -28,7 +28,7 @@ from functions.campaign.bootstrap import ports
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.http import HttpFunction, Reply, RequestContext, Route, parse_query
 from functions.core.logging import get_logger
-from functions.core.store import Staged, UnitOfWork
+from functions.core.store import UnitOfWork
 
 NAME = "pic-campaign"
 FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8", "png": "image/png",
@@ -248,6 +248,3 @@ event_api = EventFunction(
 @functions_framework.cloud_event
 def campaign_events(event: CloudEvent) -> None:
     event_api(event)
-
-
-__all__ = ["Staged", "campaign_events", "campaign_http"]

@@ -23,8 +23,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from events.case import CaseUpdated
 from events.citizen import CitizenUpdated
 from events.consent import ConsentChanged, PreferencesChanged, SubscriptionChanged
+from events.interaction import InteractionLogged
 from events.notification import NotificationStatusChanged
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
 from functions.campaign import columnar, rights, segments, service
@@ -203,6 +205,28 @@ def on_subscription_changed(data: SubscriptionChanged, ports: CampaignPorts) -> 
 def on_flags_changed(data: RgpdFlagsChanged, ports: CampaignPorts) -> UnitOfWork:
     changes = {"restricted": data.restricted, "objections": tuple(sorted(data.objections))}
     return project(data.citizen_id, "flags", data.changed_at, ports, **changes)
+
+
+def on_case_updated(data: CaseUpdated, ports: CampaignPorts) -> UnitOfWork:
+    """A case in an area: a relationship ``cases:<area>`` segments filter on (kept: the case is a file the council
+    keeps; a later version of the same case changes nothing here)."""
+    part = f"case#{data.case_id}"
+    key = f"cases:{data.area}"
+
+    def changes(row: AudienceRow) -> list[tuple[str, dict[str, Any]]]:
+        return [(part, {"relations": tuple(sorted({*row.relations, key}))})]
+
+    return project_many(data.citizen_id, [], data.updated_at, ports, changes)
+
+
+def on_interaction_logged(data: InteractionLogged, ports: CampaignPorts) -> UnitOfWork:
+    """The recency of interaction: the latest interaction's start (one recorded against an area system's record
+    and not yet linked names no citizen: skipped)."""
+    citizen_id = data.interaction.citizen_id
+    if citizen_id is None:
+        return UnitOfWork()
+    started = data.interaction.started_at
+    return project(citizen_id, "interaction", started, ports, last_interaction=started)
 
 
 # ---- segments -----------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
-``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``,
-``campaigns``, ``surveys``) and replaces only their sections of ``docs/benchmarks.md``."""
+``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaigns``,
+``campaign-dispatch``, ``surveys``) and replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from bench import (
     attention,  # cases end to end and the knowledge base's search (CASE, KB)
     c360,
     c360_events,
+    campaign_dispatch,  # dispatch, event-driven segments, a city-wide campaign's cost (CAMP)
     coldstart,
     cpu,
     latency,
@@ -216,6 +217,8 @@ def run_parts(parts: list[str]) -> int:
         campaigns_bench.main([])
     if "surveys" in parts:
         survey_bench.main([])
+    if "campaign-dispatch" in parts:
+        campaign_dispatch.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -254,6 +257,7 @@ PARTS = (
     "attention",
     "campaigns",
     "surveys",
+    "campaign-dispatch",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -287,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     campaigns_bench.main([])  # its own section of the report
     print("… survey responses and results in process", file=sys.stderr, flush=True)
     survey_bench.main([])  # its own section of the report
+    print("… campaign dispatch and event-driven segments in process", file=sys.stderr, flush=True)
+    campaign_dispatch.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

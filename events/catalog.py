@@ -92,6 +92,7 @@ DOMAINS = {
     for name in (
         "assistant",
         "audit",
+        "campaign",
         "case",
         "citizen",
         "consent",
@@ -111,8 +112,8 @@ DOMAINS = {
 # events were admitted once already. Its token is an operator's, never a system's.
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
-    "assistant", "audit", "case", "citizen", "consent", "flags", "interaction", "notification", "payment", "position",
-    "routing", "survey",
+    "assistant", "audit", "campaign", "case", "citizen", "consent", "flags", "interaction", "notification", "payment",
+    "position", "routing", "survey",
 )  # fmt: skip
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
@@ -167,7 +168,8 @@ _SPECS = [
         producer="pic-consent",
         source="/pic/consent",
         description="A citizen's consent for one purpose changed, with before/after and the proof id.",
-        consumers=["pic-position-events", "pic-notification-events"],  # POS shows it; NOT projects it (policy input)
+        # POS shows it; NOT projects it (policy input); CAMP projects it (segments' audience, functions/campaign)
+        consumers=["pic-position-events", "pic-notification-events", "pic-campaign-events"],
     ),
     EventSpec(
         type="es.madrid.pic.preferences.changed.v1",
@@ -175,7 +177,7 @@ _SPECS = [
         producer="pic-consent",
         source="/pic/consent",
         description="A citizen's language, preferred channels or quiet hours changed.",
-        consumers=["pic-notification-events"],  # NOT projects it (policy input, alert fan-out)
+        consumers=["pic-notification-events", "pic-campaign-events"],  # NOT and CAMP project it
     ),
     EventSpec(
         type="es.madrid.pic.subscription.changed.v1",
@@ -183,7 +185,7 @@ _SPECS = [
         producer="pic-consent",
         source="/pic/consent",
         description="An alert subscription by topic and zone was created or deleted.",
-        consumers=["pic-notification-events"],  # NOT projects it (policy input, alert fan-out)
+        consumers=["pic-notification-events", "pic-campaign-events"],  # NOT; CAMP (zones of interest)
     ),
     EventSpec(
         type="es.madrid.pic.citizen.record.upserted.v1",
@@ -205,7 +207,14 @@ _SPECS = [
         ),
         # POS links the record; INTX attaches the record's interactions; NOT projects the contact points (none
         # of them reads a C360 table)
-        consumers=["pic-position-events", "pic-interaction-events", "pic-notification-events", "pic-payment-events"],
+        # CAMP projects the contact points and the profile (segments' audience)
+        consumers=[
+            "pic-position-events",
+            "pic-interaction-events",
+            "pic-notification-events",
+            "pic-payment-events",
+            "pic-campaign-events",
+        ],
     ),
     # ---- global position (POS), interactions (INTX) and the access log (audit) ----
     EventSpec(
@@ -224,7 +233,7 @@ _SPECS = [
         producer="pic-interaction",
         source="/pic/interaction",
         description="PIC stored an interaction with a person; the global position lists it.",
-        consumers=["pic-position-events"],
+        consumers=["pic-position-events", "pic-campaign-events"],  # CAMP: the recency of interaction (segments)
     ),
     EventSpec(
         type="es.madrid.pic.position.item.upserted.v1",
@@ -261,8 +270,9 @@ _SPECS = [
         producer="pic-case",
         source="/pic/case",
         description="A case was opened or changed: what the citizen may see of it (state, level, links).",
-        # the person's cases section of the global position; SURV invites to a CSAT survey when a case closes
-        consumers=["pic-position-events", "pic-survey-events"],
+        # the person's cases section of the global position; SURV invites to a CSAT survey when a case closes; CAMP: a
+        # relationship with the area (segments)
+        consumers=["pic-position-events", "pic-survey-events", "pic-campaign-events"],
     ),
     EventSpec(
         type="es.madrid.pic.case.sla.warning.v1",
@@ -391,6 +401,7 @@ _SPECS = [
             "pic-routing-events",  # contacts and office tickets (functions/routing/rights.py)
             "pic-assistant-events",  # conversations with the virtual assistant (functions/assistant/rights.py)
             "pic-survey-events",  # survey responses and respondents (functions/survey/rights.py)
+            "pic-campaign-events",  # the segments' audience row and campaign touches (functions/campaign/rights.py)
         ],
     ),
     EventSpec(
@@ -414,6 +425,7 @@ _SPECS = [
             "pic-position-events",
             # the restriction/objection flags policies/notifications honours
             "pic-notification-events",
+            "pic-campaign-events",  # the segments' audience (a count predicts what NOT will do)
         ],
     ),
     EventSpec(
@@ -466,7 +478,7 @@ _SPECS = [
         producer="pic-notification",
         source="/pic/notification",
         description="The policy allowed the notification on a channel; delivery follows (or waits for quiet hours).",
-        consumers=["pic-notification-delivery"],
+        consumers=["pic-notification-delivery", "pic-campaign-events"],
     ),
     EventSpec(
         type="es.madrid.pic.notification.due.v1",
@@ -489,7 +501,7 @@ _SPECS = [
         producer="pic-notification",
         source="/pic/notification",
         description="The provider took the message.",
-        consumers=["pic-notification-delivery"],  # signed status callbacks
+        consumers=["pic-notification-delivery", "pic-campaign-events"],  # signed status callbacks
     ),
     EventSpec(
         type="es.madrid.pic.notification.temporary-failure.v1",
@@ -504,7 +516,7 @@ _SPECS = [
         producer="pic-notification",
         source="/pic/notification",
         description="The provider refused the message, or the channel's retry limit was reached.",
-        consumers=["pic-notification-delivery"],  # signed status callbacks
+        consumers=["pic-notification-delivery", "pic-campaign-events"],  # signed status callbacks
     ),
     EventSpec(
         type="es.madrid.pic.notification.not-allowed.v1",
@@ -512,7 +524,7 @@ _SPECS = [
         producer="pic-notification",
         source="/pic/notification",
         description="The policy refused the notification (or no reachable allowed channel); the reason says why.",
-        consumers=["pic-notification-delivery"],  # signed status callbacks
+        consumers=["pic-notification-delivery", "pic-campaign-events"],  # signed status callbacks
     ),
     EventSpec(
         type="es.madrid.pic.notification.bulk.chunk.ready.v1",

@@ -92,6 +92,15 @@ class ContactPoints(EventData):
     phone: str | None = Field(None, max_length=40)
 
 
+class Profile(EventData):
+    """The golden record's survived Padrón facts a campaign segments on (issue 16): minimal data, no name and no
+    address, only the birth date and where the person is registered."""
+
+    birth_date: date | None = None
+    district: str | None = Field(None, max_length=3, description="official district code of Madrid (01-21)")
+    barrio: str | None = Field(None, max_length=3, description="official barrio code (district + barrio)")
+
+
 class CitizenUpdated(EventData):
     """A golden citizen record gained or changed a source link (and its survived attributes may have changed).
 
@@ -103,6 +112,7 @@ class CitizenUpdated(EventData):
     match: MatchDecision
     updated_at: datetime
     contact: ContactPoints | None = None
+    profile: Profile | None = None  # optional, additive (issue 16): what campaigns segment on
 
 
 class MovedLink(EventData):

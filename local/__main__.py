@@ -196,6 +196,8 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
         " agent set away) and expires their routing steps",
         "  survey release     its own process (python -m local.parts survey-release): sends the survey invitations a"
         " trigger delayed (a CSAT survey a day after a case closed)",
+        "  campaign dispatch  its own process (python -m local.parts campaign-dispatch): starts campaigns' runs and"
+        " hands their pages to NOT, paced, each second",
         f"  this platform's addresses, for the local tools: {Path(env['PIC_DATA_DIR']) / PLATFORM_FILE}",
         "",
         "Try it (a citizen's token from the dev IdP, then their consents: 200):",

@@ -1,6 +1,6 @@
 """The platform's background parts, each in a process of its own as each is a Deployment of its own in the
-cluster: ``python -m local.parts broker|relay|notification-release|case-sweep|routing-sweep|survey-release`` (started by
-``python -m local``).
+cluster: ``python -m local.parts broker|relay|notification-release|case-sweep|routing-sweep|survey-release|
+campaign-dispatch`` (started by ``python -m local``).
 
 A part that dies is seen at once by ``/healthz`` (``local.lifeline``), and the supervisor stops the
 platform rather than run on without it (writes would be accepted and never published or delivered).
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from local.senders import TokenCache
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("broker", "relay", "notification-release", "case-sweep", "routing-sweep", "survey-release")
+PARTS = (
+    "broker", "relay", "notification-release", "case-sweep", "routing-sweep", "survey-release", "campaign-dispatch",
+)  # fmt: skip
 
 
 def _data_dir() -> Path:
@@ -128,8 +130,16 @@ def run_survey_release(stop: threading.Event) -> None:
     run_forever(stop)
 
 
+def run_campaign_dispatch(stop: threading.Event) -> None:
+    """Starts campaigns' runs and hands their pages to NOT, paced (``pic-campaign-dispatch``)."""
+    from functions.campaign.dispatch import run_forever
+
+    run_forever(stop, every=float(os.environ.get("PIC_CAMPAIGN_DISPATCH_SECONDS", "1")))
+
+
 RUNNERS = {"broker": run_broker, "relay": run_relay, "notification-release": run_release, "case-sweep": run_case_sweep,
-           "routing-sweep": run_routing_sweep, "survey-release": run_survey_release}  # fmt: skip
+           "routing-sweep": run_routing_sweep, "survey-release": run_survey_release,
+           "campaign-dispatch": run_campaign_dispatch}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

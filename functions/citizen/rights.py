@@ -376,6 +376,7 @@ def _own_contact(
         match=MatchDecision(method="data-subject", score=1.0, evidence=list(evidence)),
         updated_at=now,
         contact=service.contact_of(after),
+        profile=service.profile_of(after),
     )
     return link, after, event
 

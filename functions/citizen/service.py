@@ -27,7 +27,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from events.citizen import (
@@ -39,6 +39,7 @@ from events.citizen import (
     ContactPoints,
     MatchDecision,
     MovedLink,
+    Profile,
     SourceLinkChange,
 )
 from functions.citizen import matching
@@ -301,6 +302,7 @@ def resolve(
         ),
         updated_at=now,
         contact=contact_of(after),
+        profile=profile_of(after),
     )
     return Resolution(link=link, golden=after, claim_document=claim, event=event, review=review)
 
@@ -425,6 +427,24 @@ def contact_of(golden: Golden) -> ContactPoints:
     return ContactPoints(email=golden.attributes.get("email"), phone=golden.attributes.get("phone"))
 
 
+def profile_of(golden: Golden) -> Profile:
+    """The golden record's survived Padrón facts campaigns segment on (issue 16), as ``citizen.updated``
+    announces them: the birth date and the district (and barrio, when a source gives one), nothing else."""
+    attributes = golden.attributes
+    address = attributes.get("address")
+    place = address if isinstance(address, dict) else {}
+    try:
+        birth = date.fromisoformat(str(attributes.get("birth_date") or "")[:10])
+    except ValueError:  # none held (or not a date): the profile says nothing rather than stop the announcement
+        birth = None
+    district, barrio = place.get("district"), place.get("barrio")
+    return Profile(
+        birth_date=birth,
+        district=str(district)[:3] if district else None,
+        barrio=str(barrio)[:3] if barrio else None,
+    )
+
+
 def golden_view(golden: Golden, links: list[Link]) -> dict[str, Any]:
     """The golden record as the API answers it: attributes, their provenance and the source links."""
     return {
@@ -509,6 +529,7 @@ def _moved_event(
         ),
         updated_at=now,
         contact=contact_of(golden),
+        profile=profile_of(golden),
     )
 
 

@@ -52,6 +52,8 @@ CALLERS = [
     Caller("agent-2-no-area", {"sub": "ag-m2n", "role": "agent", "level": 2}),
     Caller("agent-3", {"sub": "ag-m3", "role": "agent", "level": 3, "area": "atencion-ciudadania"}),
     Caller("dpo", {"sub": "ag-mdpo", "role": "agent", "level": 2, "area": "proteccion-datos"}),
+    # a campaign manager: an agent of the communication area (policies/authz agent_areas, issue 16)
+    Caller("campaign-manager", {"sub": "ag-mcm", "role": "agent", "level": 2, "area": "comunicacion"}),
     Caller("admin", {"sub": "adm-m", "role": "admin"}),
     Caller("system", {"sub": "svc-matrix", "role": "system"}),
     Caller("anonymous", None),
@@ -61,7 +63,7 @@ CALLERS = [
 
 # ---- the table: who may do each action (the expectation, written by hand, never read from the policy) ----
 SELF = {"citizen-self"}
-AGENTS = {"agent-1", "agent-2-other-area", "agent-2-no-area", "agent-3", "dpo"}  # level 1-3, with a purpose
+AGENTS = {"agent-1", "agent-2-other-area", "agent-2-no-area", "agent-3", "dpo", "campaign-manager"}  # level 1-3
 STAFF = AGENTS | {"agent-1-no-purpose"}  # platform actions name no citizen: no purpose to state
 ON_A_CITIZEN = SELF | AGENTS
 EXPECTED: dict[str, dict[str, set[str]]] = {
@@ -133,6 +135,13 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "survey.invite": {"platform": AGENTS | {"system"}},  # it reaches the citizens it names: an agent states a purpose
     # self-service from the invitation link: anyone holding it (the link says who was invited), or signed in
     "survey.answer": {"platform": {"citizen-self", "citizen-other", "anonymous"}},
+    # campaigns (issue 16): the campaign team only, agents of area comunicacion; four-eyes is the domain's rule
+    "segment.read": {"platform": {"campaign-manager"}},
+    "segment.edit": {"platform": {"campaign-manager"}},
+    "campaign.read": {"platform": {"campaign-manager"}},
+    "campaign.edit": {"platform": {"campaign-manager"}},
+    "campaign.approve": {"platform": {"campaign-manager"}},
+    "campaign.send": {"platform": {"campaign-manager"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -277,6 +286,8 @@ def world(platform: Platform) -> World:
         "survey_id": "matrix-none",  # none such: 404 to whom may look or answer (a survey's answer needs its link)
         "provider": "ses",
         "token": "not-a-signed-link",  # 404 link-invalid to whom may look
+        "segment_id": "seg-none-such",  # campaigns: none such, 404 to the campaign team, 403 to everyone else
+        "campaign_id": "cmp-none-such",
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

@@ -47,6 +47,7 @@ def test_healthz_is_ready_with_every_part_up(platform: Platform) -> None:
         "case-sweep",
         "routing-sweep",
         "survey-release",
+        "campaign-dispatch",
     }  # fmt: skip
     assert all(body["parts"].values()), body
 

@@ -1401,3 +1401,124 @@ module "role_pic_assistant_events" {
   ]
   kms_key_arns = [module.kms.key_arn]
 }
+
+# ---- campaigns (CAMP) ----
+# The export and the snapshots live in the campaign bucket (PIC_CAMPAIGN_BUCKET): its IAM statements are left to the
+# bucket's own module when the data platform's bucket is chosen (docs/decisions/0024).
+
+# The campaign domain's outbox relay (notification.batch.requested, rgpd.domain.answered).
+module "role_pic_campaign_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-campaign-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-campaign-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/campaign/main.py campaign_http: segments and campaigns (GetItem, PutItem, Query of the deltas and the
+# counters, by-kind for the lists), the audience Scan of the export; Idempotency-Key records.
+module "role_pic_campaign" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-campaign"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-campaign"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "CampaignReadWrite"
+      table_arn     = module.table_campaign.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"]
+      index_actions = { "by-kind" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/campaign/main.py campaign_events: the audience projection (GetItem, PutItem), saved segments (by-kind)
+# and their deltas (GetItem, PutItem, DeleteItem), the impact counters (UpdateItem ADD), RGPD erasure (DeleteItem).
+module "role_pic_campaign_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-campaign-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-campaign-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "CampaignReadWrite"
+      table_arn     = module.table_campaign.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+      index_actions = { "by-kind" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/campaign/dispatch.py (Deployment pic-campaign-dispatch): the active campaigns (Query on active), each
+# read and written under its revision (GetItem, PutItem) with its batch's outbox row; the deltas (Query).
+module "role_pic_campaign_dispatch" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-campaign-dispatch"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-campaign-dispatch"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "CampaignReadWrite"
+      table_arn     = module.table_campaign.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"]
+      index_actions = { "active" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}

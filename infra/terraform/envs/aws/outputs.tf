@@ -11,6 +11,7 @@ output "table_names" {
     consent     = module.table_consent.table_name
     citizen     = module.table_citizen.table_name
     interaction = module.table_interaction.table_name
+    campaign    = module.table_campaign.table_name
     payment     = module.table_payment.table_name
     flags       = module.table_flags.table_name
     position    = module.table_position.table_name
@@ -26,6 +27,7 @@ output "table_arns" {
     consent     = module.table_consent.table_arn
     citizen     = module.table_citizen.table_arn
     interaction = module.table_interaction.table_arn
+    campaign    = module.table_campaign.table_arn
     payment     = module.table_payment.table_arn
     flags       = module.table_flags.table_arn
     position    = module.table_position.table_arn
@@ -44,6 +46,8 @@ output "service_accounts" {
       module.role_pic_interaction, module.role_pic_interaction_events, module.role_pic_position,
       module.role_pic_position_events, module.role_pic_audit, module.role_pic_audit_events,
       module.role_pic_payment, module.role_pic_payment_events, module.role_pic_payment_relay,
+      module.role_pic_campaign, module.role_pic_campaign_events, module.role_pic_campaign_dispatch,
+      module.role_pic_campaign_relay,
     ] :
     role.service_account => {
       namespace   = role.namespace

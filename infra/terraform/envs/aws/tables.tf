@@ -143,6 +143,37 @@ module "table_interaction" {
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
 
+# ---- campaigns (CAMP) ----
+
+# functions/campaign/storage.py CampaignItem: pk + sk. The audience projection ("aud#<citizen>" / "-", one row a
+# citizen), saved segments ("seg#<id>" / "-") and their deltas ("seg#<id>" / "delta#<citizen>"), campaigns
+# ("cmp#<id>" / "-", written under their revision) and the impact counters ("imp#<campaign>#<shard>" / the
+# breakdown, ADD). Sparse indexes: by-kind (the lists of segments and campaigns), active (the campaigns the
+# dispatcher looks at each second). No TTL: the audience row lives as long as its sources announce the person.
+module "table_campaign" {
+  source = "../../modules/dynamodb-table"
+
+  name      = "${var.table_prefix}campaign"
+  hash_key  = "pk"
+  range_key = "sk"
+  attributes = [
+    { name = "pk", type = "S" },
+    { name = "sk", type = "S" },
+    { name = "kind", type = "S" },
+    { name = "created_at", type = "S" },
+    { name = "active", type = "S" },
+  ]
+  global_secondary_indexes = [
+    { name = "by-kind", hash_key = "kind", range_key = "created_at", projection_type = "ALL" },
+    { name = "active", hash_key = "active", range_key = "pk", projection_type = "KEYS_ONLY" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
 # ---- cases (CASE) ----
 
 # functions/case/storage.py CaseItem: one item per case ("case-<hash>", its whole history as JSON, written whole

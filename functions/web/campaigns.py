@@ -94,7 +94,8 @@ def segment_filter(form: Any) -> tuple[dict[str, Any], list[str], dict[str, str]
     consent_purpose = str(form.get("consent_purpose", ""))
     channels = [c for c in form.getlist("consent_channels") if c][:4]
     if consent_purpose:
-        add("consent_purpose", {"consent": {"purpose": consent_purpose, **({"channels": channels} if channels else {})}})
+        consent: dict[str, Any] = {"purpose": consent_purpose, **({"channels": channels} if channels else {})}
+        add("consent_purpose", {"consent": consent})
     elif channels:
         errors["consent_purpose"] = "segment.consent_purpose_missing"
     section = str(form.get("relation_section", ""))
@@ -175,7 +176,8 @@ def campaign_request(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
     body["schedule"] = _schedule(form, errors)
     variants = []
     for i in range(1, MAX_VARIANTS + 1):
-        name, template = str(form.get(f"variant{i}_name", "")).strip(), str(form.get(f"variant{i}_template", "")).strip()
+        name = str(form.get(f"variant{i}_name", "")).strip()
+        template = str(form.get(f"variant{i}_template", "")).strip()
         share, bad_share = _ints(form, (f"variant{i}_share",))
         errors.update(bad_share)
         if name or template or share:
@@ -412,7 +414,8 @@ def progress_fragment(ctx: PageContext, campaign_id: str) -> flask.Response:
         return redirect(f"/desk/campaigns/{_campaign_id(campaign_id)}")
     campaign = ctx.api("GET", f"/v1/campaigns/{_campaign_id(campaign_id)}")
     seen = ctx.request.args.get("state", "")
-    news = ctx.t("campaign.news", state=ctx.t(f"campaign.state.{campaign['state']}")) if seen != campaign["state"] else ""
+    state = str(campaign["state"])
+    news = ctx.t("campaign.news", state=ctx.t(f"campaign.state.{state}")) if seen != state else ""
     return render(ctx, "desk/campaign_progress.html", **_view(ctx, campaign), news=news)
 
 
@@ -464,7 +467,8 @@ def report_page(ctx: PageContext, campaign_id: str) -> flask.Response:
     read = side_by_side(reads)
     names = {z.code: z.name for z in zones().values()}
     return render(ctx, "desk/campaign_report.html", campaign=read["campaign"], report=read["report"],
-                  metrics=("targeted", "dispatched", *METRICS), breakdown=METRICS, alt=report_alt(read["report"], ctx.t),
+                  metrics=("targeted", "dispatched", *METRICS), breakdown=METRICS,
+                  alt=report_alt(read["report"], ctx.t),
                   label_district=lambda code: names.get(code, code),
                   label_channel=lambda channel: i18n.translate_or(ctx.lang, f"campaign.channel.{channel}", channel),
                   label_variant=lambda name: name)  # fmt: skip

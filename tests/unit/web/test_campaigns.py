@@ -180,3 +180,41 @@ def test_other_agents_see_no_campaigns_entry(manager: service.Session) -> None:
     http = FakeHttp({("GET", "/v1/kb/articles"): (200, {"articles": []})})
     app = make_app(FakeSessions({other.id: other}), http)
     assert 'id="nav-campaigns"' not in visit(app, "/desk/kb", other.id).get_data(as_text=True)
+
+
+def test_a_segment_is_shown_in_words_and_counted_by_channel_with_its_reasons(manager: service.Session) -> None:
+    segment = {"id": SEGMENT, "name": "Arganzuela 65+", "version": 1, "purpose": "campaigns",
+               "filter": {"version": 1, "filter": {"all": [{"district": ["02"]}]}},
+               "explanation": {"es": "Residentes de Arganzuela", "en": "Residents of Arganzuela"},
+               "created_by": "agent:ag-cm-1", "created_at": "2026-12-04T15:00:00+00:00",
+               "updated_at": "2026-12-04T15:00:00+00:00", "snapshot_at": None}  # fmt: skip
+    count = {"segment_id": SEGMENT, "version": 1, "purpose": "campaigns", "targeted": 5,
+             "by_channel": {"email": 2, "sms": 1, "push": 0, "inapp": 0}, "not_sent": {"no-consent": 2},
+             "sample": [{"pseudonym": "ab12", "age_band": "70-79", "district": "02", "channel": "sms", "reason": None},
+                        {"pseudonym": "cd34", "age_band": "80-89", "district": "02", "channel": None,
+                         "reason": "no-consent"}],
+             "explanation": segment["explanation"], "as_of": "2026-12-04T15:00:00+00:00", "took_ms": 12.5}  # fmt: skip
+    http = FakeHttp({("GET", f"/v1/segments/{SEGMENT}"): (200, segment),
+                     ("POST", f"/v1/segments/{SEGMENT}/count"): (200, count)})  # fmt: skip
+    app = make_app(FakeSessions({manager.id: manager}), http)
+    shown = visit(app, f"/desk/segments/{SEGMENT}?done=created", manager.id).get_data(as_text=True)
+    assert "Residentes de Arganzuela" in shown and "Segmento guardado." in shown and 'id="count-total"' not in shown
+    counted = visit(app, f"/desk/segments/{SEGMENT}/count?purpose=campaigns", manager.id).get_data(as_text=True)
+    assert 'id="count-sms"><th scope="row">SMS</th><td>1<' in counted
+    assert "sin consentimiento" in counted and "ab12" in counted and "Arganzuela" in counted
+    assert http.sent[-1] == (f"/v1/segments/{SEGMENT}/count", {"purpose": "campaigns", "sample": 10})
+    assert visit(app, f"/desk/segments/{SEGMENT}/count?purpose=spam", manager.id).status_code == 404
+
+
+def test_the_lists_and_the_new_campaign_form_show_the_saved_segments(manager: service.Session) -> None:
+    http = FakeHttp({("GET", "/v1/segments"): (200, {"segments": [{"id": SEGMENT, "name": "Arg", "version": 2}]}),
+                     ("GET", "/v1/campaigns"): (200, {"campaigns": [{"id": CAMPAIGN, "name": "Gripe",
+                                                                     "state": "paused"}]})})  # fmt: skip
+    app = make_app(FakeSessions({manager.id: manager}), http)
+    assert "En pausa" in visit(app, "/desk/campaigns", manager.id).get_data(as_text=True)
+    assert f'id="segment-{SEGMENT}"' in visit(app, "/desk/segments", manager.id).get_data(as_text=True)
+    form = visit(app, f"/desk/campaigns/new?segment={SEGMENT}", manager.id).get_data(as_text=True)
+    assert f'<option value="{SEGMENT}" selected>' in form
+    refused = visit(app, "/desk/campaigns/new", manager.id, "POST", {"csrf": manager.csrf, "name": "x"})
+    assert refused.status_code == 422 and 'id="segment_id-error"' in refused.get_data(as_text=True)
+    assert not any(method == "POST" for method, _, _ in http.asked)

@@ -397,7 +397,7 @@ def _view(ctx: PageContext, campaign: dict[str, Any]) -> dict[str, Any]:
     targeted, dispatched = int(progress.get("targeted", 0)), int(progress.get("dispatched", 0))
     return {"campaign": campaign, "actions": actions_of(campaign), "live": campaign.get("state") in LIVE,
             "targeted": targeted, "dispatched": dispatched, "done_percent": percent(dispatched, targeted),
-            "impact": progress.get("impact", {}), "metrics": METRICS}  # fmt: skip
+            "impact": progress.get("impact", {}), "metrics": METRICS, "oob": False}  # fmt: skip
 
 
 def campaign_page(ctx: PageContext, campaign_id: str, refusal: str = "", status: int = 200) -> flask.Response:

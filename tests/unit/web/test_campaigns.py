@@ -146,7 +146,7 @@ def test_the_campaign_page_polls_its_progress_and_the_fragment_tells_a_new_state
     text = visit(app, f"/desk/campaigns/{CAMPAIGN}", manager.id).get_data(as_text=True)
     assert 'hx-trigger="every 3s"' in text and "progress?state=running" in text and 'aria-live="polite"' in text
     assert "10 de 40 (25 %)" in text and 'id="impact-delivered">7<' in text and 'id="pause-button"' in text
-    assert 'id="nav-campaigns"' in text
+    assert 'id="nav-campaigns"' in text and "hx-swap-oob" not in text
     hx = {"HX-Request": "true"}
     same = visit(app, f"/desk/campaigns/{CAMPAIGN}/progress?state=running", manager.id, headers=hx)
     assert "hx-swap-oob" not in same.get_data(as_text=True)  # the counts change silently
@@ -155,7 +155,9 @@ def test_the_campaign_page_polls_its_progress_and_the_fragment_tells_a_new_state
     assert visit(app, f"/desk/campaigns/{CAMPAIGN}/progress", manager.id).status_code == 303
     http.answers[("GET", f"/v1/campaigns/{CAMPAIGN}")] = (200, _campaign("finished"))
     done = visit(app, f"/desk/campaigns/{CAMPAIGN}/progress?state=running", manager.id, headers=hx)
-    assert "hx-trigger" not in done.get_data(as_text=True)  # a finished campaign stops asking
+    text = done.get_data(as_text=True)
+    assert "hx-trigger" not in text  # a finished campaign stops asking
+    assert '<div id="actions" hx-swap-oob="outerHTML">' in text and 'id="no-actions"' in text  # its buttons go
 
 
 def test_the_report_has_its_tables_and_a_plot_whose_text_states_the_figures(manager: service.Session) -> None:

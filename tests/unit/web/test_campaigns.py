@@ -144,7 +144,7 @@ def test_the_campaign_page_polls_its_progress_and_the_fragment_tells_a_new_state
     http = FakeHttp({("GET", f"/v1/campaigns/{CAMPAIGN}"): (200, _campaign("running"))})
     app = make_app(FakeSessions({manager.id: manager}), http)
     text = visit(app, f"/desk/campaigns/{CAMPAIGN}", manager.id).get_data(as_text=True)
-    assert 'hx-trigger="every 3s"' in text and "progress?state=running" in text and 'aria-live="polite"' in text
+    assert 'hx-trigger="every 2s"' in text and "progress?state=running" in text and 'aria-live="polite"' in text
     assert "10 de 40 (25 %)" in text and 'id="impact-delivered">7<' in text and 'id="pause-button"' in text
     assert 'id="nav-campaigns"' in text and "hx-swap-oob" not in text
     hx = {"HX-Request": "true"}

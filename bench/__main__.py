@@ -2,8 +2,8 @@
 records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
-``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``) and replaces only their
-sections of ``docs/benchmarks.md``."""
+``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaign-dispatch``,
+``campaigns``) and replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from bench import (
     attention,  # cases end to end and the knowledge base's search (CASE, KB)
     c360,
     c360_events,
+    campaign_dispatch,  # dispatch, event-driven segments, a city-wide campaign's cost (CAMP)
     coldstart,
     cpu,
     latency,
@@ -31,6 +32,7 @@ from bench import (
     store_calls,
     web,
 )
+from bench import campaigns as campaigns_bench  # segments of the generated city (CAMP)
 from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import notifications as notify  # NOT
 from bench import payment as payment_bench  # fines and taxes (PAY)
@@ -210,6 +212,10 @@ def run_parts(parts: list[str]) -> int:
         assistant_bench.main([])
     if "routing" in parts:
         routing_bench.main([])
+    if "campaigns" in parts:
+        campaigns_bench.main([])
+    if "campaign-dispatch" in parts:
+        campaign_dispatch.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -246,6 +252,8 @@ PARTS = (
     *("cpu", "policy", "latency", "coldstart", "store-calls", "flags", "payment", "payments", "web", "assistant"),
     "routing",
     "attention",
+    "campaigns",
+    "campaign-dispatch",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -275,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     assistant_bench.main([])  # its own section of the report
     print("… routing decisions, fairness and SLA clocks in process", file=sys.stderr, flush=True)
     routing_bench.main([])  # its own section of the report
+    print("… segments of the generated city (3,527,924 residents) in process", file=sys.stderr, flush=True)
+    campaigns_bench.main([])  # its own section of the report
+    print("… campaign dispatch and event-driven segments in process", file=sys.stderr, flush=True)
+    campaign_dispatch.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

@@ -828,6 +828,7 @@ def scenario(m: Meter) -> None:
     knowledge_base(m)
     routing(m, citizen)
     assistant(m, citizen, me)
+    campaigns(m)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
@@ -998,6 +999,58 @@ def assistant(m: Meter, citizen: str, me: dict[str, str]) -> None:
     signature = hmac.new(settings.whatsapp_app_secret.encode(), raw.encode(), hashlib.sha256).hexdigest()
     signed = {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"}
     m.request("assistant", "POST", hook, hook, signed, text=raw)
+
+
+class _InProcessTemplates:
+    """NOT's ``GET /v1/templates/{id}`` through its in-process app (the campaign function calls it over HTTP in
+    production): its GetItem is NOT's, counted here under the campaign's creation."""
+
+    def __init__(self, m: Meter) -> None:
+        self.m = m
+
+    def describe(self, template_id: str, token: str | None, traceparent: str | None) -> Any:
+        from functions.campaign.handlers import TemplateInfo
+
+        found = self.m.apps["pic-notification"].get(f"/v1/templates/{template_id}", headers={"Authorization": token})
+        if found.status_code != 200:
+            return None
+        body = found.get_json()
+        return TemplateInfo(str(body["purpose"]), tuple(body["fields"]))
+
+
+def campaigns(m: Meter) -> None:
+    """CAMP: a campaign manager saves a segment, counts it (the export written), gives it a new version, rebuilds it,
+    lists and reads it; creates a campaign (its template checked at NOT), approves it as another manager, schedules,
+    pauses, resumes and cancels it; lists, reads and reports it (JSON, CSV, PNG)."""
+    from functions.campaign.bootstrap import ports
+
+    object.__setattr__(ports(), "templates", _InProcessTemplates(m))
+    admin = m.token("svc-sc-cmp", role="system")
+    template = {"purpose": "campaigns", "subject": {"es": "Aviso en {{ district_name }}"},
+                "body": {"es": "Hay novedades en {{ district_name }}."}}  # fmt: skip
+    m.request("notification", "PUT", "/v1/templates/camp-sc", "/v1/templates/<template_id>", admin, template)
+    cm = m.token("ag-sc-cm1", role="agent", level=2, area="comunicacion")
+    other = m.token("ag-sc-cm2", role="agent", level=2, area="comunicacion")
+    tree = {"all": [{"district": ["02"]}, {"age": {"min": 65}}, {"consent": {"purpose": "campaigns"}}]}
+    seg = m.request("campaign", "POST", "/v1/segments", "/v1/segments", cm, {"name": "Arganzuela 65+", "filter": tree})
+    one = "/v1/segments/<segment_id>"
+    url = f"/v1/segments/{seg['id']}"
+    m.request("campaign", "POST", f"{url}/count", f"{one}/count", cm, {"purpose": "campaigns"})
+    m.request("campaign", "PUT", url, one, cm, {"filter": tree, "name": "Arganzuela 65+ (v2)"})
+    m.request("campaign", "POST", f"{url}/rebuild", f"{one}/rebuild", cm)
+    m.request("campaign", "GET", "/v1/segments", "/v1/segments", cm)
+    m.request("campaign", "GET", url, one, cm)
+    made = m.request("campaign", "POST", "/v1/campaigns", "/v1/campaigns", cm,
+                     {"name": "Aviso", "segment_id": seg["id"], "template": "camp-sc"})  # fmt: skip
+    rule = "/v1/campaigns/<campaign_id>"
+    url = f"/v1/campaigns/{made['id']}"
+    m.request("campaign", "POST", f"{url}/approve", f"{rule}/approve", other)
+    for action in ("schedule", "pause", "resume", "cancel"):
+        m.request("campaign", "POST", f"{url}/{action}", f"{rule}/{action}", cm)
+    m.request("campaign", "GET", "/v1/campaigns", "/v1/campaigns", cm)
+    m.request("campaign", "GET", url, rule, cm)
+    for fmt in ("json", "csv", "png"):
+        m.request("campaign", "GET", f"{url}/report", f"{rule}/report", cm, query={"format": fmt})
 
 
 def uncovered(m: Meter) -> list[str]:

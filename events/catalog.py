@@ -231,7 +231,7 @@ _SPECS = [
         producer="pic-interaction",
         source="/pic/interaction",
         description="PIC stored an interaction with a person; the global position lists it.",
-        consumers=["pic-position-events"],
+        consumers=["pic-position-events", "pic-campaign-events"],  # CAMP: the recency of interaction (segments)
     ),
     EventSpec(
         type="es.madrid.pic.position.item.upserted.v1",
@@ -268,7 +268,8 @@ _SPECS = [
         producer="pic-case",
         source="/pic/case",
         description="A case was opened or changed: what the citizen may see of it (state, level, links).",
-        consumers=["pic-position-events"],  # the person's cases section of the global position
+        # the person's cases section of the global position; CAMP: a relationship with the area (segments)
+        consumers=["pic-position-events", "pic-campaign-events"],
     ),
     EventSpec(
         type="es.madrid.pic.case.sla.warning.v1",

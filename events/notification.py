@@ -140,20 +140,16 @@ class AlertPageReady(EventData):
     page: int = Field(0, ge=0)
 
 
-# ---- batches of a campaign's or a survey's recipients (issue 16, contracts §1) ----------------------------
+# ---- campaign and survey batches (issue 16, contracts §1; notx owns these models: the same text as the contract) ----
 
 
 class BatchRecipient(EventData):
-    """One citizen of a batch: always a citizen (campaigns and surveys need consent), never an address."""
-
     citizen_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
     personalisation: dict[str, Any] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)  # <= 8 entries, key <= 32, value <= 64 chars; echoed back
 
 
 class NotificationBatchRequested(EventData):
-    """A page of a campaign's (or a survey's) recipients for NOT to decide and send, each at arrival."""
-
     batch_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")  # the requester's id of this page
     template: str = Field(pattern=TEMPLATE_ID_PATTERN)  # rendered when no channel template applies
     channel_templates: dict[Channel, str] = Field(default_factory=dict)  # the template for the channel NOT chooses

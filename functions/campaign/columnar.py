@@ -35,7 +35,6 @@ import orjson
 
 from functions.campaign import segments
 from functions.campaign.audience import PURPOSES, AudienceRow
-from functions.core.clock import MADRID
 from functions.core.channel_choice import CHANNELS, Choice, Message, candidates_of, decide
 from functions.core.policy import Policy
 
@@ -155,6 +154,7 @@ def connect(memory_limit: str | None = None, threads: int | None = None) -> duck
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
@@ -204,7 +204,7 @@ def write_rows(rows: Iterable[AudienceRow], path: Path, memory_limit: str | None
                     "(SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in COLUMNS.items()) + " LIMIT 0)"
                 )  # fmt: skip
                 con.execute(
-                    f"COPY (SELECT {', '.join(COLUMNS)} FROM {source}) TO '{_safe(str(tmp))}' "
+                    f"COPY (SELECT {', '.join(COLUMNS)} FROM {source}) TO '{_safe(str(tmp))}' "  # noqa: S608 - fixed text, values bound, paths escaped
                     f"(FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
                 )
             finally:
@@ -235,14 +235,14 @@ def _check_purpose(purpose: str) -> None:
 def group_columns(purpose: str) -> list[str]:
     """The policy input's columns (SQL expressions) for a purpose; ``?`` binds the purpose once."""
     _check_purpose(purpose)
-    return [
-        f"consent_json_{purpose}",
-        "quiet_start",
-        "quiet_end",
-        "restricted",
+    return [  # never NULL: the snapshot joins members to their group's decision by plain equality
+        f"COALESCE(consent_json_{purpose}, '{{}}')",
+        "COALESCE(quiet_start, '')",
+        "COALESCE(quiet_end, '')",
+        "COALESCE(restricted, FALSE)",
         "COALESCE(array_contains(objections, ?), FALSE)",
-        "reachable",
-        "channels",
+        "COALESCE(reachable, CAST([] AS VARCHAR[]))",
+        "COALESCE(channels, CAST([] AS VARCHAR[]))",
     ]
 
 
@@ -276,24 +276,41 @@ def _outcome(choice: Choice) -> tuple[str | None, str | None]:
 
 
 def _today(at: datetime) -> date:
-    """The day ages and recency are counted on: Madrid's."""
-    return at.astimezone(MADRID).date()
+    """The day ages and recency are counted on: Madrid's (``segments.evaluation_day``)."""
+    return segments.evaluation_day(at)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """People alike for the policy: the group's columns, how many, and its decision."""
+
+    columns: tuple[Any, ...]
+    size: int
+    channel: str | None
+    reason: str | None
+
+
+def _named(purpose: str) -> str:
+    """The group columns as ``g0``…``g6``."""
+    return ", ".join(f"{column} AS g{i}" for i, column in enumerate(group_columns(purpose)))
+
+
+GROUP_KEYS = ", ".join(f"g{i}" for i in range(7))
 
 
 def _decided_groups(
     con: duckdb.DuckDBPyConnection, source: str, segment_filter: Any, purpose: str, policy: Policy, at: datetime
-) -> list[tuple[tuple[Any, ...], int, str | None, str | None]]:  # fmt: skip
+) -> list[_Group]:  # fmt: skip
     """Each group of the matching rows: its columns, its size, and its (channel, reason)."""
     where, params = segments.to_sql(segment_filter, _today(at))
-    columns = group_columns(purpose)
     sql = (
-        f"SELECT {', '.join(columns)}, count(*) FROM {source} WHERE {where} "
-        f"GROUP BY {', '.join(str(i + 1) for i in range(len(columns)))}"
+        f"SELECT {GROUP_KEYS}, count(*) FROM (SELECT {_named(purpose)} FROM {source} WHERE {where}) AS m "  # noqa: S608 - fixed text, values bound, paths escaped
+        f"GROUP BY {GROUP_KEYS}"
     )
     found = []
     for *group, size in con.execute(sql, [purpose, *params]).fetchall():
         channel, reason = _outcome(choice_of(tuple(group), purpose, policy, at))
-        found.append((tuple(group), int(size), channel, reason))
+        found.append(_Group(tuple(group), int(size), channel, reason))
     return found
 
 
@@ -303,18 +320,23 @@ def _key(group: Iterable[Any]) -> tuple[Any, ...]:
 
 
 def _source(path: Path) -> str:
+    """The export: one Parquet file, or a folder of parts (``*.parquet``: an export written in parallel, one
+    ``write_rows`` per scan segment, read as one table; hidden files, such as a part being written, are not
+    parts)."""
+    if path.is_dir():
+        return f"read_parquet('{_safe(str(path / '[!.]*.parquet'))}')"
     return f"read_parquet('{_safe(str(path))}')"
 
 
-def _tally(groups: list[tuple[tuple[Any, ...], int, str | None, str | None]]) -> tuple[int, dict[str, int], dict[str, int]]:
+def _tally(groups: list[_Group]) -> tuple[int, dict[str, int], dict[str, int]]:
     by_channel: Counter[str] = Counter({c: 0 for c in CHANNELS})
     not_sent: Counter[str] = Counter()
-    for _, size, channel, reason in groups:
-        if channel:
-            by_channel[channel] += size
+    for group in groups:
+        if group.channel:
+            by_channel[group.channel] += group.size
         else:
-            not_sent[reason or "not-allowed"] += size
-    return sum(size for _, size, _, _ in groups), dict(by_channel), dict(sorted(not_sent.items()))
+            not_sent[group.reason or "not-allowed"] += group.size
+    return sum(g.size for g in groups), dict(by_channel), dict(sorted(not_sent.items()))
 
 
 def age_band(birth: date | None, today: date) -> str | None:
@@ -340,7 +362,7 @@ def _sample(
     columns = group_columns(purpose)
     salt = secrets.token_hex(8)
     sql = (
-        f"SELECT citizen_id, birth_date, district, {', '.join(columns)} FROM {source} WHERE {where} "
+        f"SELECT citizen_id, birth_date, district, {', '.join(columns)} FROM {source} WHERE {where} "  # noqa: S608 - fixed text, values bound, paths escaped
         f"ORDER BY hash(citizen_id || ?) LIMIT {int(n)}"
     )
     key = secrets.token_bytes(32)
@@ -367,7 +389,7 @@ def count(
     con = connect(memory_limit)
     try:
         groups = _decided_groups(con, _source(path), segment_filter, purpose, policy, at)
-        decided = {_key(group): (channel, reason) for group, _, channel, reason in groups}
+        decided = {_key(g.columns): (g.channel, g.reason) for g in groups}
         rows = _sample(con, _source(path), segment_filter, purpose, policy, at, sample, decided)
     finally:
         con.close()
@@ -391,31 +413,47 @@ def build_snapshot(
         source = _source(path)
         groups = _decided_groups(con, source, segment_filter, purpose, policy, at)
         con.execute(
-            "CREATE TEMP TABLE decided (g_consent VARCHAR, g_qs VARCHAR, g_qe VARCHAR, g_restricted BOOLEAN, "
-            "g_objected BOOLEAN, g_reachable VARCHAR[], g_channels VARCHAR[], channel VARCHAR, reason VARCHAR)"
+            "CREATE TEMP TABLE decided (g0 VARCHAR, g1 VARCHAR, g2 VARCHAR, g3 BOOLEAN, g4 BOOLEAN, g5 VARCHAR[], "
+            "g6 VARCHAR[], channel VARCHAR, reason VARCHAR)"
         )
         if groups:
-            con.executemany(
-                "INSERT INTO decided VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [[*group, channel, reason] for group, _, channel, reason in groups],
-            )
+            con.execute(
+                "INSERT INTO decided SELECT unnest(?, recursive := true)",
+                [[{**{f"g{i}": v for i, v in enumerate(g.columns)}, "channel": g.channel, "reason": g.reason}
+                  for g in groups]],
+            )  # fmt: skip
         where, params = segments.to_sql(segment_filter, _today(at))
-        cols = group_columns(purpose)
-        keys = ["g_consent", "g_qs", "g_qe", "g_restricted", "g_objected", "g_reachable", "g_channels"]
-        on = " AND ".join(f"{c} IS NOT DISTINCT FROM {k}" for c, k in zip(cols, keys, strict=True))
-        query = (
-            f"SELECT row_number() OVER (ORDER BY citizen_id) - 1 AS position, citizen_id, channel, reason, "
-            f"district, language FROM (SELECT * FROM {source} WHERE {where}) AS m JOIN decided ON {on}"
+        members = f"SELECT citizen_id, district, language, {_named(purpose)} FROM {source} WHERE {where}"  # noqa: S608 - fixed text, values bound, paths escaped
+        ordered = (
+            f"SELECT citizen_id, channel, reason, district, language FROM ({members}) AS m "  # noqa: S608 - fixed text, values bound, paths escaped
+            f"JOIN decided USING ({GROUP_KEYS}) ORDER BY citizen_id"
         )
+        con.execute("SET preserve_insertion_order = true")  # one sort; positions numbered in its order
+        query = f"SELECT row_number() OVER () - 1 AS position, * FROM ({ordered}) AS o"  # noqa: S608 - fixed text, values bound, paths escaped
         with _replacing(out) as tmp:
             con.execute(
-                f"COPY ({query} ORDER BY position) TO '{_safe(str(tmp))}' (FORMAT parquet, ROW_GROUP_SIZE 10000)",
-                [*params, purpose],
+                f"COPY ({query}) TO '{_safe(str(tmp))}' (FORMAT parquet, ROW_GROUP_SIZE 10000)",
+                [purpose, *params],
             )
     finally:
         con.close()
     targeted, by_channel, not_sent = _tally(groups)
     return Count(targeted, by_channel, not_sent, [], round((time.perf_counter() - started) * 1000, 1), len(groups))
+
+
+_READER: list[duckdb.DuckDBPyConnection] = []
+
+
+def _reader() -> duckdb.DuckDBPyConnection:
+    """A cursor on one in-memory DuckDB kept for the process: opening a database costs ~10–80 ms, a cursor
+    (its own connection, safe to use on its own thread) well under one, and the Parquet footers it read stay
+    cached (a snapshot file is never rewritten in place: ``_replacing`` renames a new one over it)."""
+    if not _READER:
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET parquet_metadata_cache = true")  # a snapshot's footer read once, not per page
+        _READER.append(con)
+    return _READER[0].cursor()
 
 
 def page(snapshot: Path, offset: int, limit: int) -> list[Member]:
@@ -424,10 +462,10 @@ def page(snapshot: Path, offset: int, limit: int) -> list[Member]:
         raise ValueError("offset and limit are not negative")
     if limit == 0:
         return []
-    con = duckdb.connect()
+    con = _reader()
     try:
         rows = con.execute(
-            f"SELECT citizen_id, channel, reason, district, language FROM {_source(snapshot)} "
+            f"SELECT citizen_id, channel, reason, district, language FROM {_source(snapshot)} "  # noqa: S608 - fixed text, values bound, paths escaped
             "WHERE position >= ? AND position < ? ORDER BY position",
             [offset, offset + limit],
         ).fetchall()

@@ -19,12 +19,14 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from events.case import CaseUpdated
 from events.citizen import CitizenUpdated
 from events.consent import ConsentChanged, PreferencesChanged, SubscriptionChanged
+from events.interaction import InteractionLogged
 from events.notification import NotificationStatusChanged
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
 from functions.campaign import columnar, rights, segments, service
@@ -32,7 +34,7 @@ from functions.campaign.audience import AudienceRow
 from functions.campaign.service import Campaign, CampaignStore, Delta, Files, Held, Member, Segment
 from functions.core import signed_links
 from functions.core.clock import Clock
-from functions.core.errors import NotFoundError, ValidationError
+from functions.core.errors import ValidationError
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy
 from functions.core.store import Staged, UnitOfWork
@@ -69,16 +71,40 @@ class CampaignPorts:
 # ---- the audience projection ------------------------------------------------------------------------
 
 
+_PARSED: dict[tuple[str, int], Any] = {}  # a saved segment's parsed filter, per version (they never change)
+_CHOICES: dict[tuple[Any, ...], str | None] = {}  # predictions per group of identical policy input and minute
+MEMO_LIMIT = 10_000
+
+
+def _parsed(segment: Segment) -> Any:
+    key = (segment.id, segment.version)
+    if key not in _PARSED:
+        if len(_PARSED) > MEMO_LIMIT:
+            _PARSED.clear()
+        _PARSED[key] = segments.parse(segment.document())
+    return _PARSED[key]
+
+
 def _predicted(row: AudienceRow, purpose: str, ports: CampaignPorts, at: datetime) -> str | None:
-    """The channel NOT would choose for the row now (``None``: not sent), reduced as ``columnar.count`` does."""
-    choice = columnar.decide_row(row, purpose, ports.policy, at)
-    return choice.channel if choice.allowed else None
+    """The channel NOT would choose for the row now (``None``: not sent), reduced as ``columnar.count`` does;
+    people alike (the same policy input) in the same minute share one decision, as NOT memoises them."""
+    consent = row.consents.get(purpose)
+    key = (
+        purpose, repr(sorted(consent.items())) if consent else None, repr(row.quiet_hours), row.restricted,
+        purpose in row.objections, row.reachable, row.channels, at.strftime("%Y%m%d%H%M"), id(ports.policy),
+    )  # fmt: skip
+    if key not in _CHOICES:
+        if len(_CHOICES) > MEMO_LIMIT:
+            _CHOICES.clear()
+        choice = columnar.decide_row(row, purpose, ports.policy, at)
+        _CHOICES[key] = choice.channel if choice.allowed else None
+    return _CHOICES[key]
 
 
 def _standing(segment: Segment, row: AudienceRow | None, ports: CampaignPorts, at: datetime) -> tuple[bool, str | None]:
     if row is None:
         return False, None
-    member = segments.matches(segments.parse(segment.document()), row, at.date())
+    member = segments.matches(_parsed(segment), row, segments.evaluation_day(at))
     return member, (_predicted(row, segment.purpose, ports, at) if member else None)
 
 
@@ -181,6 +207,28 @@ def on_flags_changed(data: RgpdFlagsChanged, ports: CampaignPorts) -> UnitOfWork
     return project(data.citizen_id, "flags", data.changed_at, ports, **changes)
 
 
+def on_case_updated(data: CaseUpdated, ports: CampaignPorts) -> UnitOfWork:
+    """A case in an area: a relationship ``cases:<area>`` segments filter on (kept: the case is a file the council
+    keeps; a later version of the same case changes nothing here)."""
+    part = f"case#{data.case_id}"
+    key = f"cases:{data.area}"
+
+    def changes(row: AudienceRow) -> list[tuple[str, dict[str, Any]]]:
+        return [(part, {"relations": tuple(sorted({*row.relations, key}))})]
+
+    return project_many(data.citizen_id, [], data.updated_at, ports, changes)
+
+
+def on_interaction_logged(data: InteractionLogged, ports: CampaignPorts) -> UnitOfWork:
+    """The recency of interaction: the latest interaction's start (one recorded against an area system's record
+    and not yet linked names no citizen: skipped)."""
+    citizen_id = data.interaction.citizen_id
+    if citizen_id is None:
+        return UnitOfWork()
+    started = data.interaction.started_at
+    return project(citizen_id, "interaction", started, ports, last_interaction=started)
+
+
 # ---- segments -----------------------------------------------------------------------------------------
 
 
@@ -253,7 +301,7 @@ def count_segment(segment_id: str, query: service.CountPost, ports: CampaignPort
     refusals by reason, a pseudonymised sample and the sentence it counts."""
     segment = find_segment(segment_id, ports)
     document = segment.document(query.version)
-    path, as_of = ensure_export(ports)
+    path, as_of = ensure_export(ports, timedelta(0) if query.fresh else None)
     at = ports.clock.now()
     counted = columnar.count(path, segments.parse(document), query.purpose, ports.policy, at, sample=query.sample)
     return {
@@ -507,10 +555,3 @@ def answer_rights(data: RgpdRequestOpened, ports: CampaignPorts, traceparent: st
     return rights.answer(data, ports.store, ports.policy, ports.clock.now()).unit(
         traceparent, lambda uow, plan: plan.stage(uow, lambda u, erased: ports.store.stage_erase_audience(u, erased))
     )
-
-
-def today(ports: CampaignPorts) -> date:
-    return ports.clock.now().date()
-
-
-__all__ = ["NotFoundError"]

@@ -5,7 +5,8 @@
   schedule, pause, resume, cancel, the impact report as JSON, CSV, PNG or SVG). Campaign managers are agents
   of area ``comunicacion`` (``policies/authz``); four-eyes is the domain's rule (``service.transition``).
 - ``campaign_events`` (``pic-campaign-events``): the audience projection (``citizen.updated``, ``consent.changed``,
-  ``preferences.changed``, ``subscription.changed``, ``rgpd.flags.changed``), NOT's status events of campaign
+  ``preferences.changed``, ``subscription.changed``, ``rgpd.flags.changed``, ``case.updated``,
+  ``interaction.logged``), NOT's status events of campaign
   notifications (the impact counters) and data-subject requests.
 The dispatcher is ``python -m functions.campaign.dispatch``; the export ``python -m functions.campaign.export``.
 """
@@ -19,8 +20,10 @@ from cloudevents.http import CloudEvent
 from flask import Request, Response
 from pydantic import BaseModel, ConfigDict
 
+from events.case import CaseUpdated
 from events.citizen import CitizenUpdated
 from events.consent import ConsentChanged, PreferencesChanged, SubscriptionChanged
+from events.interaction import InteractionLogged
 from events.notification import NotificationStatusChanged
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
 from functions.campaign import handlers, report, service
@@ -28,7 +31,7 @@ from functions.campaign.bootstrap import ports
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.http import HttpFunction, Reply, RequestContext, Route, parse_query
 from functions.core.logging import get_logger
-from functions.core.store import Staged, UnitOfWork
+from functions.core.store import UnitOfWork
 
 NAME = "pic-campaign"
 FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8", "png": "image/png",
@@ -217,6 +220,16 @@ def on_flags_changed(ctx: EventContext, data: Any) -> UnitOfWork:
     return handlers.on_flags_changed(data, ports())
 
 
+def on_case_updated(ctx: EventContext, data: Any) -> UnitOfWork:
+    assert isinstance(data, CaseUpdated)
+    return handlers.on_case_updated(data, ports())
+
+
+def on_interaction_logged(ctx: EventContext, data: Any) -> UnitOfWork:
+    assert isinstance(data, InteractionLogged)
+    return handlers.on_interaction_logged(data, ports())
+
+
 def on_status(ctx: EventContext, data: Any) -> UnitOfWork:
     """NOT's status of a notification: counted when it belongs to a campaign's run."""
     assert isinstance(data, NotificationStatusChanged)
@@ -236,6 +249,8 @@ event_api = EventFunction(
         "es.madrid.pic.preferences.changed.v1": on_preferences_changed,
         "es.madrid.pic.subscription.changed.v1": on_subscription_changed,
         "es.madrid.pic.rgpd.flags.changed.v1": on_flags_changed,
+        "es.madrid.pic.case.updated.v1": on_case_updated,
+        "es.madrid.pic.interaction.logged.v1": on_interaction_logged,
         "es.madrid.pic.notification.accepted.v1": on_status,
         "es.madrid.pic.notification.not-allowed.v1": on_status,
         "es.madrid.pic.notification.delivered.v1": on_status,
@@ -248,6 +263,3 @@ event_api = EventFunction(
 @functions_framework.cloud_event
 def campaign_events(event: CloudEvent) -> None:
     event_api(event)
-
-
-__all__ = ["Staged", "campaign_events", "campaign_http"]

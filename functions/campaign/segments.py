@@ -25,12 +25,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from functions.campaign.audience import PURPOSES, AudienceRow
+from functions.core.clock import MADRID
 from functions.core.errors import ValidationError, pydantic_errors
 from functions.core.madrid import find_zone
 
@@ -239,7 +242,10 @@ class _Parser:
 
 
 def parse(raw: Any) -> SegmentFilter:
-    """The filter of a JSON document, or ``ValidationError`` (422) naming every error (field path + message)."""
+    """The filter of a JSON document, or ``ValidationError`` (422) naming every error (field path + message).
+    A filter already parsed is returned as it is."""
+    if isinstance(raw, SegmentFilter):
+        return raw
     parser = _Parser()
     if not isinstance(raw, dict):
         raise ValidationError("the segment is not valid", errors=[{"field": "(body)", "message":
@@ -257,9 +263,33 @@ def parse(raw: Any) -> SegmentFilter:
     return SegmentFilter(root)
 
 
+@lru_cache(maxsize=2_048)
+def _parse_text(text: str) -> SegmentFilter:
+    return parse(orjson.loads(text))
+
+
+def parse_cached(raw: Any) -> SegmentFilter:
+    """``parse``, memoised by the document's canonical JSON: a saved segment tested on every projected event
+    is validated once per process (~100 µs) instead of once per event (``matches`` itself costs ~2 µs).
+    Errors are not cached: a bad document raises each time."""
+    if isinstance(raw, SegmentFilter):
+        return raw
+    try:
+        text = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # not JSON at all: parse names the error
+        return parse(raw)
+    return _parse_text(text)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The predicate over one row
 # ---------------------------------------------------------------------------------------------------------------
+
+
+def evaluation_day(at: datetime) -> date:
+    """The day a filter is evaluated on at instant ``at``: Madrid's (ages and recency are the city's days). The
+    count, the snapshot and an event's membership test must use the same one, or they disagree at midnight."""
+    return at.astimezone(MADRID).date()
 
 
 def birth_cutoff(today: date, years: int) -> date:
@@ -292,7 +322,7 @@ def _any(have: tuple[str, ...] | list[str], wanted: tuple[str, ...] | list[str])
     return any(w in have for w in wanted)
 
 
-def _leaf_matches(leaf: Leaf, row: AudienceRow, today: date) -> bool:  # noqa: PLR0911 - one return per leaf kind
+def _leaf_matches(leaf: Leaf, row: AudienceRow, today: date) -> bool:
     value = leaf.value
     match leaf.kind:
         case "age":
@@ -389,7 +419,7 @@ class _Sql:
     def first(self, column: str) -> str:
         return f"{column}[1]" if self.dialect == "duckdb" else f"element_at({column}, 1)"
 
-    def leaf(self, leaf: Leaf) -> str:  # noqa: PLR0911 - one return per leaf kind
+    def leaf(self, leaf: Leaf) -> str:
         value = leaf.value
         match leaf.kind:
             case "age":
@@ -485,7 +515,7 @@ def _age_words(band: AgeBand, language: str) -> str:
     return f"aged {band.min} or over" if band.min is not None else f"aged {band.max} or under"
 
 
-def _leaf_words(leaf: Leaf, language: str) -> str:  # noqa: PLR0911, PLR0912 - one phrase per leaf kind
+def _leaf_words(leaf: Leaf, language: str) -> str:
     value = leaf.value
     es = language == "es"
     channels = _CHANNEL_WORDS[language]
@@ -529,7 +559,9 @@ def _leaf_words(leaf: Leaf, language: str) -> str:  # noqa: PLR0911, PLR0912 - o
                 f"who have not contacted the council in the last {n} days")  # fmt: skip
         case "restricted":
             if value:
-                return "con el tratamiento limitado (RGPD art. 18)" if es else "with processing restricted (RGPD art. 18)"
+                return (
+                    "con el tratamiento limitado (RGPD art. 18)" if es else "with processing restricted (RGPD art. 18)"
+                )
             return "sin limitación del tratamiento" if es else "without a restriction of processing"
         case "objection":
             names = _join([_PURPOSE_WORDS[language].get(p, p) for p in value], language)

@@ -235,6 +235,7 @@ class CountPost(Body):
     purpose: Literal["campaigns", "surveys"] = "campaigns"
     version: int | None = Field(None, ge=1)
     sample: int = Field(10, ge=0, le=50)
+    fresh: bool = Field(False, description="export the projection again first (else an export up to a minute old)")
 
 
 class Schedule(Body):

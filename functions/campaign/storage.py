@@ -15,8 +15,6 @@ Segments and campaigns also carry ``kind`` + ``created_at`` (index ``by-kind``: 
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -30,7 +28,6 @@ from functions.campaign.service import Campaign, CampaignPost, Delta, Held, Hist
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 
 ONE = "-"
-SEGMENTS_CACHE_SECONDS = 2.0  # the projection checks every saved segment: a Query at most this often
 
 
 class ByKind(GlobalSecondaryIndex["CampaignItem"]):  # type: ignore[no-untyped-call]
@@ -178,10 +175,6 @@ def _delta(item: CampaignItem) -> Delta:
 class DynamoCampaignStore:
     """The campaign domain's port (``service.CampaignStore``) on DynamoDB."""
 
-    def __init__(self) -> None:
-        self._segments: tuple[float, list[Segment]] | None = None
-        self._lock = threading.Lock()
-
     # ---- the audience projection ----
 
     def fetch_audience(self, citizen_id: str) -> Held | None:
@@ -226,14 +219,8 @@ class DynamoCampaignStore:
             return None
 
     def fetch_segments(self) -> list[Segment]:
-        """Every saved segment; kept a couple of seconds in the process (the projection asks on every event)."""
-        with self._lock:
-            if self._segments is not None and time.monotonic() - self._segments[0] < SEGMENTS_CACHE_SECONDS:
-                return self._segments[1]
-        found = [_segment(item) for item in CampaignItem.by_kind.query("segment")]
-        with self._lock:
-            self._segments = (time.monotonic(), found)
-        return found
+        """Every saved segment (one Query of ``by-kind``: the projection asks on every event, a small partition)."""
+        return [_segment(item) for item in CampaignItem.by_kind.query("segment")]
 
     def stage_segment(self, uow: UnitOfWork, segment: Segment) -> None:
         condition = (
@@ -244,7 +231,6 @@ class DynamoCampaignStore:
             kind="segment", created_at=segment.created_at.isoformat(),
         )  # fmt: skip
         uow.put(item, condition=condition, tag="campaign-segment")
-        self._segments = None
 
     def fetch_delta(self, segment_id: str, citizen_id: str) -> Delta | None:
         try:

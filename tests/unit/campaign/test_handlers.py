@@ -392,3 +392,33 @@ def test_segment_and_predicate_agree_on_the_projected_rows(setup: Any) -> None:
     seg = crowd(p, store, 5)
     parsed = segments.parse(seg.document())
     assert all(segments.matches(parsed, h.row, NOW.date()) for h in store.audience.values())
+
+
+def test_cases_and_interactions_become_relationships_and_recency(setup: Any) -> None:
+    from events.case import CaseUpdated
+    from events.interaction import InteractionLogged, InteractionRecorded
+
+    p, store, _ = setup
+    case = CaseUpdated(
+        case_id="case-0123456789abcdef01234567", reference="EXP-2026-7F3A9C", citizen_id="c-7", area="urbanismo",
+        category="licencia", level=1, state="open", channel="web", subject="Obra", opened_at=NOW, updated_at=NOW,
+        version=1,
+    )  # fmt: skip
+    run(store, handlers.on_case_updated(case, p))
+    assert len(handlers.on_case_updated(case, p)) == 0  # the same version again: nothing
+    recorded = InteractionRecorded.model_validate({
+        "interaction_id": "i-1", "citizen_id": "c-7",
+        "channel": {"kind": "call", "direction": "inbound", "line": "010"}, "area": "atencion-ciudadania",
+        "topic": "Padrón", "started_at": NOW.isoformat(),
+    })  # fmt: skip
+    logged = InteractionLogged(
+        id="intx-1", interaction=recorded, recorded_by="/legacy/linea-madrid-010", recorded_at=NOW
+    )
+    run(store, handlers.on_interaction_logged(logged, p))
+    older = recorded.model_copy(update={"started_at": NOW - timedelta(days=3)})
+    assert len(handlers.on_interaction_logged(logged.model_copy(update={"interaction": older}), p)) == 0
+    row = store.audience["c-7"].row
+    assert row.relations == ("cases:urbanismo",) and row.last_interaction == NOW
+    within = segments.parse({"version": 1, "filter": {"all": [{"relation": {"section": "cases", "area": "urbanismo"}},
+                                                               {"interacted": {"within_days": 30}}]}})  # fmt: skip
+    assert segments.matches(within, row, NOW.date())

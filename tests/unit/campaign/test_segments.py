@@ -4,6 +4,7 @@ under random filters."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -12,6 +13,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from functions.campaign import columnar, segments
 from functions.campaign.audience import AudienceRow
@@ -75,7 +78,7 @@ def random_row(rng: random.Random, i: int) -> AudienceRow:
     )
 
 
-def random_leaf(rng: random.Random) -> dict[str, Any]:  # noqa: PLR0911 - one per kind
+def random_leaf(rng: random.Random) -> dict[str, Any]:
     kind = rng.choice(segments.LEAVES)
     match kind:
         case "age":
@@ -259,3 +262,54 @@ def test_each_leaf_kind_is_exercised_by_the_agreement_test() -> None:
         node = random_node(rng)
         kinds |= set(re.findall(r"'(" + "|".join(segments.LEAVES) + r")'", repr(node)))
     assert kinds == set(segments.LEAVES)
+
+
+def test_parsing_a_parsed_filter_changes_nothing() -> None:
+    found = segments.parse(EXAMPLE)
+    assert segments.parse(found) is found
+    assert segments.parse(found.to_json()) == found
+
+
+def test_the_day_of_evaluation_is_madrids() -> None:
+    """00:30 in Madrid on 7 December is still 6 December in UTC: a person born on 7 December 1961 is 65 in
+    Madrid's day, and the count, the snapshot and an event's membership must all say so."""
+    at = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
+    assert segments.evaluation_day(at) == date(2026, 12, 7)
+    found = segments.parse({"version": 1, "filter": {"age": {"min": 65}}})
+    assert segments.matches(found, AudienceRow("c1", birth_date=date(1961, 12, 7)), segments.evaluation_day(at))
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=8)
+    | st.sampled_from([*segments.LEAVES, *segments.COMBINATORS, "02", "011", "campaigns", "sms", "min", "max"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from([*segments.LEAVES, *segments.COMBINATORS, "version", "filter", "min", "max", "purpose",
+                         "channels", "section", "area", "within_days", "x"]), inner, max_size=3),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON)
+def test_any_json_is_a_filter_or_a_422_never_an_error(body: Any) -> None:
+    for raw in (body, {"version": 1, "filter": body}):
+        try:
+            found = segments.parse(raw)
+        except ValidationError as exc:
+            assert exc.status == 422 and exc.errors
+            assert all(e["field"] and e["message"] for e in exc.errors)
+            continue
+        segments.explain(found, "es")
+        segments.to_sql(found, TODAY, "spark")
+        segments.matches(found, AudienceRow("c1"), TODAY)
+
+
+def test_a_saved_segment_is_validated_once_per_process() -> None:
+    first = segments.parse_cached(EXAMPLE)
+    assert segments.parse_cached(json.loads(json.dumps(EXAMPLE))) is first  # an equal document, not the same object
+    assert segments.parse_cached(first) is first
+    for _ in range(2):  # a bad document is refused every time, never cached as good
+        with pytest.raises(ValidationError):
+            segments.parse_cached({"version": 1, "filter": {"district": ["99"]}})
+    with pytest.raises(ValidationError):
+        segments.parse_cached({"version": 1, "filter": {1: object()}})

@@ -113,3 +113,7 @@ def test_a_campaign_manager_segments_schedules_pauses_resumes_and_reads_the_impa
     page.wait_for_function("() => document.querySelector('#report-image').complete")
     assert page.evaluate("() => document.querySelector('#report-image').naturalWidth") > 0  # the API's PNG
     check_page(page, "campaign-report")
+    # AND in English, the same report in the manager's other language
+    page.click("#lang-en")
+    expect(page.locator("h1")).to_contain_text(t("en", "campaign.report"))
+    expect(page.locator("#report-image")).to_have_attribute("alt", re.compile(t("en", "campaign.metric.targeted")))

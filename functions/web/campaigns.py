@@ -340,7 +340,7 @@ def segment_page(ctx: PageContext, segment_id: str, count: dict[str, Any] | None
     segment = ctx.api("GET", f"/v1/segments/{_segment_id(segment_id)}")
     names = {z.code: z.name for z in zones().values()}
     return render(ctx, "desk/segment.html", segment=segment, count=count, channels=CHANNELS, purposes=PURPOSES,
-                  done=_done(ctx, DONE_SEGMENT), names=names)  # fmt: skip
+                  done=_done(ctx, DONE_SEGMENT), names=names, fresh=ctx.request.args.get("fresh") == "yes")  # fmt: skip
 
 
 def count_segment(ctx: PageContext, segment_id: str) -> flask.Response:
@@ -348,7 +348,10 @@ def count_segment(ctx: PageContext, segment_id: str) -> flask.Response:
     purpose = ctx.request.args.get("purpose", "campaigns")
     if purpose not in PURPOSES:
         raise NotFoundError("purpose campaigns or surveys")
-    found = ctx.api("POST", f"/v1/segments/{_segment_id(segment_id)}/count", {"purpose": purpose, "sample": 10})
+    body: dict[str, Any] = {"purpose": purpose, "sample": 10}
+    if ctx.request.args.get("fresh") == "yes":
+        body["fresh"] = True  # the projection exported again first (else an export up to a minute old)
+    found = ctx.api("POST", f"/v1/segments/{_segment_id(segment_id)}/count", body)
     return segment_page(ctx, segment_id, found)
 
 

@@ -74,6 +74,7 @@ def test_a_campaign_manager_segments_schedules_pauses_resumes_and_reads_the_impa
     expect(page.locator("#segment-explanation")).to_contain_text("Arganzuela")
 
     # WHEN they count it, THEN by the channel NOT will choose, with a pseudonymised sample
+    page.check("#count-fresh")
     page.click("#count-button")
     expect(page.locator("#count-total")).to_be_visible()
     sms = int(page.locator("#count-sms td").inner_text())

@@ -205,6 +205,8 @@ def test_a_segment_is_shown_in_words_and_counted_by_channel_with_its_reasons(man
     assert 'id="count-sms"><th scope="row">SMS</th><td>1<' in counted
     assert "sin consentimiento" in counted and "ab12" in counted and "Arganzuela" in counted
     assert http.sent[-1] == (f"/v1/segments/{SEGMENT}/count", {"purpose": "campaigns", "sample": 10})
+    visit(app, f"/desk/segments/{SEGMENT}/count?purpose=surveys&fresh=yes", manager.id)
+    assert http.sent[-1] == (f"/v1/segments/{SEGMENT}/count", {"purpose": "surveys", "sample": 10, "fresh": True})
     assert visit(app, f"/desk/segments/{SEGMENT}/count?purpose=spam", manager.id).status_code == 404
 
 

@@ -27,7 +27,6 @@ from functions.web.web import Page, PageContext, redirect, render, side_by_side
 
 SEGMENT_ID = re.compile(r"^seg-[0-9a-f]{16}$")
 CAMPAIGN_ID = re.compile(r"^cmp-[0-9a-f]{16}$")
-TEMPLATE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 CONSTANT = re.compile(r"^([a-z][a-z0-9_]{0,39})\s*=\s*(.{0,500})$")
 CHANNELS = ("email", "sms", "push", "inapp")
@@ -193,21 +192,31 @@ def campaign_request(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
     return body, errors
 
 
+def _instant(local: str) -> str | None:
+    """A Madrid wall-clock field as an instant, or ``None`` if it is not a real date and time (30 February)."""
+    if not LOCAL_TIME.match(local):
+        return None
+    try:
+        return madrid_instant(local)
+    except ValueError:
+        return None
+
+
 def _schedule(form: Any, errors: dict[str, str]) -> dict[str, Any]:
     when = str(form.get("when", "now"))
     schedule: dict[str, Any] = {}
     if when in ("at", "recurring"):
         at = str(form.get("at", "")).strip()
-        if LOCAL_TIME.match(at):
-            schedule["at"] = madrid_instant(at)
+        if (instant := _instant(at)) is not None:
+            schedule["at"] = instant
         elif at or when == "at":
             errors["at"] = "campaign.at_invalid"
     if when == "recurring":
-        until = str(form.get("until", "")).strip()
-        if not LOCAL_TIME.match(until):
+        until = _instant(str(form.get("until", "")).strip())
+        if until is None:
             errors["until"] = "campaign.at_invalid"
         else:
-            schedule["until"] = madrid_instant(until)
+            schedule["until"] = until
         schedule["every"] = str(form.get("every", "P7D"))
     return schedule
 

@@ -98,6 +98,8 @@ def test_the_campaign_form_is_the_apis_request_with_madrid_times_as_instants() -
     summer = campaigns.campaign_request(MultiDict([("when", "at"), ("at", "2027-07-01T10:00:05")]))[0]
     assert summer["schedule"] == {"at": "2027-07-01T10:00:05+02:00"}  # Madrid's summer time
     assert campaigns.campaign_request(MultiDict([("when", "now"), ("at", "2026-12-10T09:30")]))[0]["schedule"] == {}
+    impossible = MultiDict([("when", "recurring"), ("at", "2027-02-30T10:00"), ("until", "")])
+    assert campaigns.campaign_request(impossible)[1] == {"at": "campaign.at_invalid", "until": "campaign.at_invalid"}
     _, bad = campaigns.campaign_request(MultiDict([("when", "at"), ("at", "mañana"), ("rate_email", "x"),
                                                    ("personalisation", "sin igual")]))  # fmt: skip
     assert bad == {"at": "campaign.at_invalid", "rate_email": "segment.number_invalid",

@@ -114,6 +114,8 @@ def test_a_campaign_manager_segments_schedules_pauses_resumes_and_reads_the_impa
     page.wait_for_function("() => document.querySelector('#report-image').complete")
     assert page.evaluate("() => document.querySelector('#report-image').naturalWidth") > 0  # the API's PNG
     check_page(page, "campaign-report")
+    csv = page.request.get(platform.base + (page.locator("#report-csv").get_attribute("href") or ""))
+    assert csv.ok and csv.headers["content-type"].startswith("text/csv") and "\ntotal," in csv.text()
     # AND in English, the same report in the manager's other language
     page.click("#lang-en")
     expect(page.locator("h1")).to_contain_text(t("en", "campaign.report"))

@@ -21,7 +21,20 @@ import functions_framework
 
 from functions.core.errors import NotFoundError
 from functions.core.madrid import zones
-from functions.web import admin, apps, assistant, cases, contacts, desk, i18n, kb, rights_form, service, surveys
+from functions.web import (
+    admin,
+    apps,
+    assistant,
+    campaigns,
+    cases,
+    contacts,
+    desk,
+    i18n,
+    kb,
+    rights_form,
+    service,
+    surveys,
+)
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
 from functions.web.i18n import LANGUAGES
@@ -590,6 +603,7 @@ PAGES = [
     *cases.PAGES,
     *contacts.PAGES,
     *kb.PAGES,
+    *campaigns.PAGES,
     *assistant.PAGES,
     *admin.PAGES,
     *surveys.PAGES,

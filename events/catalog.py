@@ -313,7 +313,8 @@ _SPECS = [
         producer="pic-payment",
         source="/pic/payment",
         description="A payment of one or more debts was charged by the gateway (a verified Redsys notification).",
-        consumers=["pic-survey-events"],  # SURV invites to a survey after a payment (its triggers)
+        # SURV invites to a survey after a payment (its triggers); CAMP: a conversion of the campaign that reached the payer
+        consumers=["pic-survey-events", "pic-campaign-events"],
     ),
     EventSpec(
         type="es.madrid.pic.payment.failed.v1",
@@ -376,6 +377,7 @@ _SPECS = [
         producer="pic-survey",
         source="/pic/survey",
         description="A survey was answered (first) or its answer edited before the close; anonymous: no citizen.",
+        consumers=["pic-campaign-events"],  # a conversion of the campaign whose link invited the answer
     ),
     # ---- data-subject rights (RGPD): functions/rgpd (contracts.md §3) ----
     EventSpec(
@@ -549,6 +551,7 @@ _SPECS = [
         producer="pic-notification",
         source="/pic/notification",
         description="A provider's feedback (opened, clicked, bounced, complained) or a one-click unsubscribe.",
+        consumers=["pic-campaign-events"],  # a campaign's impact report
     ),
     # ---- contact routing (CCAAS): functions/routing ----
     EventSpec(

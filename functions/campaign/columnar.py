@@ -155,6 +155,9 @@ def connect(memory_limit: str | None = None, threads: int | None = None) -> duck
         con.execute(f"SET threads = {int(threads)}")
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")
+    # where a sort or join beyond the memory limit spills: the system's temporary directory (a pod's writable
+    # scratch volume; DuckDB's default, ``.tmp`` beside the working directory, is the read-only image)
+    con.execute(f"SET temp_directory = '{_safe(os.path.join(tempfile.gettempdir(), 'pic-duckdb'))}'")
     return con
 
 
@@ -454,6 +457,22 @@ def _reader() -> duckdb.DuckDBPyConnection:
         con.execute("SET parquet_metadata_cache = true")  # a snapshot's footer read once, not per page
         _READER.append(con)
     return _READER[0].cursor()
+
+
+def find(snapshot: Path, citizen_id: str) -> tuple[int, Member] | None:
+    """A person's place in a snapshot and how it holds them (a conversion attributed to the campaign that reached
+    them); ``None`` when the snapshot does not hold them. Sorted by citizen id, the file's row groups' statistics
+    let DuckDB read one of them."""
+    con = _reader()
+    try:
+        row = con.execute(
+            f"SELECT position, citizen_id, channel, reason, district, language FROM {_source(snapshot)} "  # noqa: S608 - fixed text, values bound, paths escaped
+            "WHERE citizen_id = ?",
+            [citizen_id],
+        ).fetchone()
+    finally:
+        con.close()
+    return (int(row[0]), Member(*row[1:])) if row else None
 
 
 def page(snapshot: Path, offset: int, limit: int) -> list[Member]:

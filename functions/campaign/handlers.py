@@ -27,8 +27,10 @@ from events.case import CaseUpdated
 from events.citizen import CitizenUpdated
 from events.consent import ConsentChanged, PreferencesChanged, SubscriptionChanged
 from events.interaction import InteractionLogged
-from events.notification import NotificationStatusChanged
+from events.notification import NotificationEngaged, NotificationStatusChanged
+from events.payment import PaymentSucceeded
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
+from events.survey import SurveyAnswered
 from functions.campaign import columnar, rights, segments, service
 from functions.campaign.audience import AudienceRow
 from functions.campaign.service import Campaign, CampaignStore, Delta, Files, Held, Member, Segment
@@ -216,7 +218,9 @@ def on_case_updated(data: CaseUpdated, ports: CampaignPorts) -> UnitOfWork:
     def changes(row: AudienceRow) -> list[tuple[str, dict[str, Any]]]:
         return [(part, {"relations": tuple(sorted({*row.relations, key}))})]
 
-    return project_many(data.citizen_id, [], data.updated_at, ports, changes)
+    uow = project_many(data.citizen_id, [], data.updated_at, ports, changes)
+    # its first version (opened): a conversion, like a payment (a later version of the case is not)
+    return convert("case", data.citizen_id, data.opened_at, ports, uow) if data.version == 1 else uow
 
 
 def on_interaction_logged(data: InteractionLogged, ports: CampaignPorts) -> UnitOfWork:
@@ -544,6 +548,63 @@ def on_status(data: NotificationStatusChanged, ports: CampaignPorts) -> UnitOfWo
         return uow
     keys = [service.counter_key(metric, data.channel, data.tags)]
     ports.store.stage_counters(uow, found[0], service.shard_of(data.notification_id), keys)
+    return uow
+
+
+def on_engaged(data: NotificationEngaged, ports: CampaignPorts) -> UnitOfWork:
+    """A provider's feedback on a campaign's message (opened, clicked, bounced, complained) or the person's
+    one-click unsubscribe: one counter up, once per event."""
+    uow = UnitOfWork()
+    found = service.campaign_of_key(data.campaign_id)
+    metric = service.ENGAGED_METRICS.get(data.kind)
+    if found is None or metric is None:
+        return uow
+    keys = [service.counter_key(metric, data.channel, data.tags)]
+    ports.store.stage_counters(uow, found[0], service.shard_of(data.notification_id), keys)
+    return uow
+
+
+def on_payment(data: PaymentSucceeded, ports: CampaignPorts) -> UnitOfWork:
+    """A payment: a conversion of the latest campaign that reached the payer within its window."""
+    return convert("payment", data.citizen_id, data.finished_at, ports, UnitOfWork())
+
+
+def convert(kind: str, citizen_id: str, at: datetime, ports: CampaignPorts, uow: UnitOfWork) -> UnitOfWork:
+    """Last touch: the latest campaign counting ``kind`` whose run handed the person to NOT before ``at`` and
+    within its window takes the conversion, once per person, campaign and kind. The person is looked up in the
+    run's snapshot (sorted by citizen: one row group read); nothing is written per recipient at dispatch."""
+    candidates = [c for c in ports.store.fetch_campaigns() if service.attributable(c, kind, at)]
+    for campaign in sorted(candidates, key=lambda c: c.run_at or at, reverse=True):
+        assert campaign.snapshot is not None  # attributable
+        found = columnar.find(Path(ports.files.local(campaign.snapshot)), citizen_id)
+        if found is None or not service.reached(campaign, found[0], found[1].channel):
+            continue
+        if not ports.store.fetch_conversion(citizen_id, campaign.id, kind):
+            member = found[1]
+            variant = service.variant_of(campaign.id, citizen_id, campaign.post.variants)
+            tags = {"district": member.district or "-", "variant": variant.name if variant else "-"}
+            ports.store.stage_conversion(uow, citizen_id, campaign.id, kind, at)
+            keys = [service.counter_key("conversions", member.channel, tags)]
+            ports.store.stage_counters(uow, campaign.id, service.shard_of(f"{citizen_id}#{kind}"), keys)
+        return uow
+    return uow
+
+
+def on_survey_answered(data: SurveyAnswered, ports: CampaignPorts) -> UnitOfWork:
+    """A first answer to a survey a campaign invited to (its link names the campaign's run): a conversion of
+    that campaign, once per respondent (an anonymous answer: once per response)."""
+    uow = UnitOfWork()
+    found = service.campaign_of_key(data.campaign_id)
+    campaign = ports.store.fetch_campaign(found[0]) if found and data.first else None
+    if campaign is None or "survey" not in campaign.post.conversion.kinds:
+        return uow
+    who = data.citizen_id or f"resp:{data.response_id}"
+    if ports.store.fetch_conversion(who, campaign.id, "survey"):
+        return uow
+    variant = service.variant_of(campaign.id, data.citizen_id, campaign.post.variants) if data.citizen_id else None
+    ports.store.stage_conversion(uow, who, campaign.id, "survey", data.answered_at)
+    keys = [service.counter_key("conversions", None, {"variant": variant.name} if variant else {})]
+    ports.store.stage_counters(uow, campaign.id, service.shard_of(who), keys)
     return uow
 
 

@@ -24,8 +24,10 @@ from events.case import CaseUpdated
 from events.citizen import CitizenUpdated
 from events.consent import ConsentChanged, PreferencesChanged, SubscriptionChanged
 from events.interaction import InteractionLogged
-from events.notification import NotificationStatusChanged
+from events.notification import NotificationEngaged, NotificationStatusChanged
+from events.payment import PaymentSucceeded
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
+from events.survey import SurveyAnswered
 from functions.campaign import handlers, report, service
 from functions.campaign.bootstrap import ports
 from functions.core.cloudevent import EventContext, EventFunction
@@ -236,6 +238,22 @@ def on_status(ctx: EventContext, data: Any) -> UnitOfWork:
     return handlers.on_status(data, ports())
 
 
+def on_engaged(ctx: EventContext, data: Any) -> UnitOfWork:
+    """A provider's feedback or an unsubscribe: counted when it belongs to a campaign's run."""
+    assert isinstance(data, NotificationEngaged)
+    return handlers.on_engaged(data, ports())
+
+
+def on_payment(ctx: EventContext, data: Any) -> UnitOfWork:
+    assert isinstance(data, PaymentSucceeded)
+    return handlers.on_payment(data, ports())
+
+
+def on_survey_answered(ctx: EventContext, data: Any) -> UnitOfWork:
+    assert isinstance(data, SurveyAnswered)
+    return handlers.on_survey_answered(data, ports())
+
+
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, RgpdRequestOpened)
     return handlers.answer_rights(data, ports(), ctx.traceparent)
@@ -255,6 +273,9 @@ event_api = EventFunction(
         "es.madrid.pic.notification.not-allowed.v1": on_status,
         "es.madrid.pic.notification.delivered.v1": on_status,
         "es.madrid.pic.notification.permanent-failure.v1": on_status,
+        "es.madrid.pic.notification.engaged.v1": on_engaged,
+        "es.madrid.pic.payment.succeeded.v1": on_payment,
+        "es.madrid.pic.survey.answered.v1": on_survey_answered,
         "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
     },
 )

@@ -565,6 +565,24 @@ METRICS = ("targeted", "dispatched", "sent", "not_allowed", "delivered", "failed
            "bounced", "complained", "unsubscribed", "conversions")  # fmt: skip
 
 
+ENGAGED_METRICS = {"opened": "opened", "clicked": "clicked", "bounced": "bounced", "complained": "complained",
+                   "unsubscribed": "unsubscribed"}  # fmt: skip
+
+
+def attributable(campaign: Campaign, kind: str, at: datetime) -> bool:
+    """A conversion of ``kind`` at ``at`` may be this campaign's: it counts that kind, its run had begun and its
+    window since has not passed (last touch: the latest such campaign that reached the person takes it)."""
+    if kind not in campaign.post.conversion.kinds or campaign.run_at is None or campaign.snapshot is None:
+        return False
+    return campaign.run_at <= at <= campaign.run_at + timedelta(days=campaign.post.conversion.days)
+
+
+def reached(campaign: Campaign, position: int, channel: str | None) -> bool:
+    """Whether the run handed the person at ``position`` of its snapshot to NOT (the cursor passed them) on a
+    channel (predicted not sent: no touch)."""
+    return channel is not None and (campaign.phase != "snapshot" or position < campaign.cursor)
+
+
 def campaign_of_key(key: str | None) -> tuple[str, int] | None:
     """``cmp-…:<run>`` (the batch's ``campaign_id``) → the campaign and the run; ``None`` if not a campaign's."""
     if not key or not key.startswith("cmp-") or ":" not in key:
@@ -691,6 +709,14 @@ class CampaignStore(Protocol):
         ...
 
     def fetch_counters(self, campaign_id: str) -> dict[str, int]: ...
+    def fetch_conversion(self, who: str, campaign_id: str, kind: str) -> bool:
+        """Whether this person's (``who``: a citizen id, or ``resp:<response id>``) conversion of ``kind`` was
+        already counted for the campaign."""
+        ...
+
+    def stage_conversion(self, uow: UnitOfWork, who: str, campaign_id: str, kind: str, at: datetime) -> None:
+        """Counted once: the marker, on condition that it does not exist (a race is decided again)."""
+        ...
 
 
 class Files(Protocol):

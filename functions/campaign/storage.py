@@ -8,7 +8,9 @@ Items, by partition key ``pk`` and sort key ``sk``:
 - ``cmp#<id>`` / ``-``: a campaign (its request, state, run, cursor and history), under a revision; scheduled
   and running ones carry ``active`` (the sparse index ``active`` the dispatcher reads each tick);
 - ``imp#<campaign>#<shard>`` / ``<metric>|<channel>|<district>|<variant>``: the impact counters (ADD), spread
-  over ``service.IMPACT_SHARDS`` partitions so that a city-wide campaign's status events share the write load.
+  over ``service.IMPACT_SHARDS`` partitions so that a city-wide campaign's status events share the write load;
+- ``conv#<citizen_id>`` (or ``conv#resp:<response id>`` for an anonymous survey answer) / ``<campaign>#<kind>``:
+  a conversion counted once (erased with the person's audience row).
 Segments and campaigns also carry ``kind`` + ``created_at`` (index ``by-kind``: the lists).
 """
 
@@ -194,7 +196,10 @@ class DynamoCampaignStore:
         uow.put(item, condition=condition, tag="campaign-audience")
 
     def stage_erase_audience(self, uow: UnitOfWork, citizen_id: str) -> None:
+        """The row, and the markers of the person's conversions (read here: one Query of their partition)."""
         uow.delete(CampaignItem(f"aud#{citizen_id}", ONE), tag="campaign-audience-erasure")
+        for item in CampaignItem.query(f"conv#{citizen_id}", consistent_read=True):
+            uow.delete(CampaignItem(item.pk, item.sk), tag="campaign-audience-erasure")
 
     def scan_audience(self, segments: int = 4) -> Iterator[AudienceRow]:
         """A parallel Scan (``segments`` threads) of the audience rows: the columnar export's input."""
@@ -285,6 +290,17 @@ class DynamoCampaignStore:
         for key in keys:
             uow.update(CampaignItem(f"imp#{campaign_id}#{shard}", key), actions=[CampaignItem.n.add(1)],
                        tag="campaign-impact")  # fmt: skip
+
+    def fetch_conversion(self, who: str, campaign_id: str, kind: str) -> bool:
+        try:
+            CampaignItem.get(f"conv#{who}", f"{campaign_id}#{kind}", consistent_read=True)
+        except CampaignItem.DoesNotExist:
+            return False
+        return True
+
+    def stage_conversion(self, uow: UnitOfWork, who: str, campaign_id: str, kind: str, at: datetime) -> None:
+        uow.put(CampaignItem(f"conv#{who}", f"{campaign_id}#{kind}", created_at=at.isoformat()),
+                condition=CampaignItem.pk.does_not_exist(), tag="campaign-conversion")  # fmt: skip
 
     def fetch_counters(self, campaign_id: str) -> dict[str, int]:
         from functions.campaign.service import IMPACT_SHARDS

@@ -27,6 +27,7 @@ class FakeCampaignStore:
     deltas: dict[tuple[str, str], Delta] = field(default_factory=dict)
     campaigns: dict[str, Campaign] = field(default_factory=dict)
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    conversions: dict[str, set[str]] = field(default_factory=dict)  # who -> {"<campaign>#<kind>"}
     reads: int = 0
 
     def commit(self, uow: UnitOfWork) -> None:
@@ -42,7 +43,10 @@ class FakeCampaignStore:
         self.ledger.stage(uow, f"aud#{key}", held.version, lambda: self.audience.__setitem__(key, held))
 
     def stage_erase_audience(self, uow: UnitOfWork, citizen_id: str) -> None:
-        apply = lambda: self.audience.pop(citizen_id, None)  # noqa: E731
+        def apply() -> None:
+            self.audience.pop(citizen_id, None)
+            self.conversions.pop(citizen_id, None)
+
         self.ledger.stage(uow, f"aud#{citizen_id}", None, apply, any_version=True)
 
     def scan_audience(self, segments: int = 4) -> Iterable[AudienceRow]:
@@ -98,6 +102,13 @@ class FakeCampaignStore:
 
     def fetch_counters(self, campaign_id: str) -> dict[str, int]:
         return dict(self.counters.get(campaign_id, {}))
+
+    def fetch_conversion(self, who: str, campaign_id: str, kind: str) -> bool:
+        return f"{campaign_id}#{kind}" in self.conversions.get(who, set())
+
+    def stage_conversion(self, uow: UnitOfWork, who: str, campaign_id: str, kind: str, at: datetime) -> None:
+        apply = lambda: self.conversions.setdefault(who, set()).add(f"{campaign_id}#{kind}")  # noqa: E731
+        self.ledger.stage(uow, f"conv#{who}#{campaign_id}#{kind}", None, apply)
 
 
 @dataclass

@@ -422,3 +422,89 @@ def test_cases_and_interactions_become_relationships_and_recency(setup: Any) -> 
     within = segments.parse({"version": 1, "filter": {"all": [{"relation": {"section": "cases", "area": "urbanismo"}},
                                                                {"interacted": {"within_days": 30}}]}})  # fmt: skip
     assert segments.matches(within, row, NOW.date())
+
+
+# ---- engagement and conversions -------------------------------------------------------------------------------
+
+
+def test_providers_feedback_and_unsubscribes_count_once_per_event(setup: Any) -> None:
+    from events.notification import NotificationEngaged
+
+    p, store, _ = setup
+    made = scheduled(p, store, crowd(p, store, 1))
+    for kind in ("opened", "clicked", "unsubscribed"):
+        engaged = NotificationEngaged(
+            notification_id="ntf-1", kind=kind, channel="email", template="camp-aviso", purpose="campaigns",
+            campaign_id=f"{made.id}:1", tags={"district": "02"}, at=NOW,
+        )  # fmt: skip
+        run(store, handlers.on_engaged(engaged, p))
+    alien = NotificationEngaged(notification_id="n", kind="opened", channel="email", template="t",
+                                purpose="service-notifications", at=NOW)  # fmt: skip
+    assert len(handlers.on_engaged(alien, p)) == 0
+    totals = handlers.campaign_report(made.id, p)["totals"]
+    assert (totals["opened"], totals["clicked"], totals["unsubscribed"], totals["bounced"]) == (1, 1, 1, 0)
+
+
+def payment(cid: str, at: datetime) -> Any:
+    from events.payment import Charge, PaymentSucceeded
+
+    charge = Charge(debt_id="fine-1", stage="early-payment", amount_cents=4500, legal_source="RDL 6/2015 art. 94")
+    return PaymentSucceeded(payment_id="pay-" + "0" * 32, citizen_id=cid, method="card", amount_cents=4500,
+                            charges=[charge], order="0001abc", authorisation_code="123456", finished_at=at)  # fmt: skip
+
+
+def test_a_payment_after_the_campaign_reached_the_person_is_its_conversion_once(setup: Any) -> None:
+    p, store, clock = setup
+    made = scheduled(p, store, crowd(p, store, 3), conversion={"days": 14, "kinds": ["payment"]})
+    tick(p, store, made.id)  # the run's snapshot
+    (page,) = tick(p, store, made.id)  # the page handed to NOT
+    reached = page.recipients[0].citizen_id
+    clock.advance(days=2)
+    run(store, handlers.on_payment(payment(reached, clock.now()), p))
+    assert len(handlers.on_payment(payment(reached, clock.now()), p)) == 0  # the same person again: counted once
+    assert len(handlers.on_payment(payment("c-nobody", clock.now()), p)) == 0  # not in the campaign
+    found = handlers.campaign_report(made.id, p)
+    assert found["totals"]["conversions"] == 1 and found["by_district"]["02"]["conversions"] == 1
+    clock.advance(days=20)  # beyond the window
+    assert len(handlers.on_payment(payment(page.recipients[1].citizen_id, clock.now()), p)) == 0
+
+
+def test_a_payment_before_the_run_handed_the_person_over_is_not_the_campaigns(setup: Any) -> None:
+    p, store, _ = setup
+    made = scheduled(p, store, crowd(p, store, 3), conversion={"days": 14, "kinds": ["payment"]})
+    tick(p, store, made.id)  # the snapshot is built, no page handed to NOT yet
+    assert len(handlers.on_payment(payment("c-0000", NOW + timedelta(minutes=1)), p)) == 0
+
+
+def test_a_survey_answered_from_a_campaigns_link_converts_once_per_respondent(setup: Any) -> None:
+    from events.survey import SurveyAnswered
+
+    p, store, _ = setup
+    made = scheduled(p, store, crowd(p, store, 1), conversion={"days": 14, "kinds": ["survey"]})
+
+    def answered(response: str, citizen: str | None, first: bool = True) -> SurveyAnswered:
+        return SurveyAnswered(survey_id="srv-1", response_id=response, citizen_id=citizen,
+                              campaign_id=f"{made.id}:1", first=first, answered_at=NOW)  # fmt: skip
+
+    run(store, handlers.on_survey_answered(answered("r-1", "c-0000"), p))
+    assert len(handlers.on_survey_answered(answered("r-1", "c-0000"), p)) == 0  # redelivered
+    assert len(handlers.on_survey_answered(answered("r-1", "c-0000", first=False), p)) == 0  # an edit
+    run(store, handlers.on_survey_answered(answered("r-anon", None), p))  # anonymous: once per response
+    assert handlers.campaign_report(made.id, p)["totals"]["conversions"] == 2
+
+
+def test_an_erasure_takes_the_persons_conversion_markers_too(setup: Any) -> None:
+    from events.rgpd import RgpdRequestOpened
+
+    p, store, clock = setup
+    made = scheduled(p, store, crowd(p, store, 1), conversion={"days": 14, "kinds": ["payment"]})
+    tick(p, store, made.id)
+    tick(p, store, made.id)
+    run(store, handlers.on_payment(payment("c-0000", clock.now() + timedelta(hours=1)), p))
+    assert store.conversions
+    opened = RgpdRequestOpened.model_validate(
+        {"request_id": "rq-1", "citizen_id": "c-0000", "right": "erasure", "opened_at": NOW.isoformat(),
+         "due_at": (NOW + timedelta(days=30)).isoformat()}
+    )  # fmt: skip
+    run(store, handlers.answer_rights(opened, p, None))
+    assert not store.conversions and "c-0000" not in store.audience

@@ -313,7 +313,7 @@ _SPECS = [
         producer="pic-payment",
         source="/pic/payment",
         description="A payment of one or more debts was charged by the gateway (a verified Redsys notification).",
-        # SURV invites to a survey after a payment (its triggers); CAMP: a conversion of the campaign that reached the payer
+        # SURV invites to a survey after a payment (its triggers); CAMP: a conversion of the campaign that reached them
         consumers=["pic-survey-events", "pic-campaign-events"],
     ),
     EventSpec(

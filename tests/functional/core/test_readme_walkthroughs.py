@@ -132,6 +132,25 @@ SHOWS = {
         "offered 1 answered 1 abandoned 0",
         "queue,date,offered,answered",  # the CSV
     ),
+    "Campaigns and their impact: a walk-through with curl": (
+        "'targeted': ",  # the segment's count by channel
+        "/problems/schedule-in-past",
+        "schedule 200\npause 200\nresume 200",
+        "finished",
+        '"state": "finished"',  # the report
+        "True",  # the plot
+        "impact {'targeted': ",
+        "1 e-mail: Vacuna de la gripe en Arganzuela | unsubscribe link: True",  # through NOT, with its link
+    ),
+    "A survey after a case: a walk-through with curl": (
+        "/problems/survey-invalid",  # each error named
+        "202",  # the case closed, accepted by the broker
+        "/app/surveys/csat-",  # the personal link
+        "201",  # the answer from the link
+        "/problems/response-exists",  # a second new answer
+        "/problems/answer-invalid",  # outside the scale
+        "plot True",
+    ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}
 # Walk-throughs that go on in a browser: run, block and clicks, by tests/browser/test_readme_walkthrough.py.

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from events.case import CaseUpdated
 from events.citizen import CitizenUpdated
-from events.consent import ConsentChanged, PreferencesChanged, SubscriptionChanged
+from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged, PreferencesChanged, SubscriptionChanged
 from events.interaction import InteractionLogged
 from events.notification import NotificationEngaged, NotificationStatusChanged
 from events.payment import PaymentSucceeded
@@ -71,6 +71,7 @@ class CampaignPorts:
 
 
 # ---- the audience projection ------------------------------------------------------------------------
+
 
 
 _PARSED: dict[tuple[str, int], Any] = {}  # a saved segment's parsed filter, per version (they never change)
@@ -178,8 +179,12 @@ def on_citizen_updated(data: CitizenUpdated, ports: CampaignPorts) -> UnitOfWork
 
 
 def on_consent_changed(data: ConsentChanged, ports: CampaignPorts) -> UnitOfWork:
-    """One purpose's consent (the snapshot after the change), CON's shape."""
+    """One purpose's consent (the snapshot after the change), CON's shape. The withdrawal an erasure makes
+    (``capture_channel`` ``rgpd-erasure``) only changes a row still held: it never creates one (the erasure
+    deleted it; NOT's projection follows the same rule)."""
     part = f"consents#{data.purpose}"
+    if data.capture_channel == ERASURE_CAPTURE_CHANNEL and ports.store.fetch_audience(data.citizen_id) is None:
+        return UnitOfWork()
 
     def changes(row: AudienceRow) -> list[tuple[str, dict[str, Any]]]:
         return [(part, {"consents": service.with_consent(row, data.purpose, data.after.model_dump())})]

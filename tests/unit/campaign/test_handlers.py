@@ -101,9 +101,9 @@ def test_the_projection_keeps_the_latest_event_per_part_whatever_the_order(setup
     p, store, _ = setup
     run(store, handlers.on_citizen_updated(updated("c-1", NOW, email="new@example.org"), p))
     older = handlers.on_citizen_updated(updated("c-1", NOW - timedelta(hours=1), email=None, district="05"), p)
-    assert len(older) == 0  # older than what both parts hold: nothing staged
+    assert not store.ledger.staged(older)  # older than what both parts hold: nothing staged
     again = handlers.on_citizen_updated(updated("c-1", NOW, email="new@example.org"), p)
-    assert len(again) == 0  # a redelivery
+    assert not store.ledger.staged(again)  # a redelivery
     run(store, handlers.on_consent_changed(consent("c-1", NOW), p))
     row = store.audience["c-1"].row
     assert row.district == "02" and row.reachable == ("email", "inapp")
@@ -381,7 +381,7 @@ def test_status_events_of_a_campaign_feed_the_report(setup: Any) -> None:
         run(store, handlers.on_status(event, p))
     other = NotificationDelivered(notification_id="n", status="delivered", template="t", template_version=1,
                                   purpose="service-notifications", changed_at=NOW)  # fmt: skip
-    assert len(handlers.on_status(other, p)) == 0
+    assert not store.ledger.staged(handlers.on_status(other, p))
     found = handlers.campaign_report(made.id, p)
     assert found["totals"]["delivered"] == 3
     assert found["by_channel"]["email"]["delivered"] == 2 and found["by_district"]["02"]["delivered"] == 3
@@ -405,7 +405,7 @@ def test_cases_and_interactions_become_relationships_and_recency(setup: Any) -> 
         version=1,
     )  # fmt: skip
     run(store, handlers.on_case_updated(case, p))
-    assert len(handlers.on_case_updated(case, p)) == 0  # the same version again: nothing
+    assert not store.ledger.staged(handlers.on_case_updated(case, p))  # the same version again: nothing
     recorded = InteractionRecorded.model_validate({
         "interaction_id": "i-1", "citizen_id": "c-7",
         "channel": {"kind": "call", "direction": "inbound", "line": "010"}, "area": "atencion-ciudadania",
@@ -416,7 +416,7 @@ def test_cases_and_interactions_become_relationships_and_recency(setup: Any) -> 
     )
     run(store, handlers.on_interaction_logged(logged, p))
     older = recorded.model_copy(update={"started_at": NOW - timedelta(days=3)})
-    assert len(handlers.on_interaction_logged(logged.model_copy(update={"interaction": older}), p)) == 0
+    assert not store.ledger.staged(handlers.on_interaction_logged(logged.model_copy(update={"interaction": older}), p))
     row = store.audience["c-7"].row
     assert row.relations == ("cases:urbanismo",) and row.last_interaction == NOW
     within = segments.parse({"version": 1, "filter": {"all": [{"relation": {"section": "cases", "area": "urbanismo"}},
@@ -440,7 +440,7 @@ def test_providers_feedback_and_unsubscribes_count_once_per_event(setup: Any) ->
         run(store, handlers.on_engaged(engaged, p))
     alien = NotificationEngaged(notification_id="n", kind="opened", channel="email", template="t",
                                 purpose="service-notifications", at=NOW)  # fmt: skip
-    assert len(handlers.on_engaged(alien, p)) == 0
+    assert not store.ledger.staged(handlers.on_engaged(alien, p))
     totals = handlers.campaign_report(made.id, p)["totals"]
     assert (totals["opened"], totals["clicked"], totals["unsubscribed"], totals["bounced"]) == (1, 1, 1, 0)
 
@@ -461,19 +461,21 @@ def test_a_payment_after_the_campaign_reached_the_person_is_its_conversion_once(
     reached = page.recipients[0].citizen_id
     clock.advance(days=2)
     run(store, handlers.on_payment(payment(reached, clock.now()), p))
-    assert len(handlers.on_payment(payment(reached, clock.now()), p)) == 0  # the same person again: counted once
-    assert len(handlers.on_payment(payment("c-nobody", clock.now()), p)) == 0  # not in the campaign
+    assert not store.ledger.staged(
+        handlers.on_payment(payment(reached, clock.now()), p)
+    )  # the same person again: counted once
+    assert not store.ledger.staged(handlers.on_payment(payment("c-nobody", clock.now()), p))  # not in the campaign
     found = handlers.campaign_report(made.id, p)
     assert found["totals"]["conversions"] == 1 and found["by_district"]["02"]["conversions"] == 1
     clock.advance(days=20)  # beyond the window
-    assert len(handlers.on_payment(payment(page.recipients[1].citizen_id, clock.now()), p)) == 0
+    assert not store.ledger.staged(handlers.on_payment(payment(page.recipients[1].citizen_id, clock.now()), p))
 
 
 def test_a_payment_before_the_run_handed_the_person_over_is_not_the_campaigns(setup: Any) -> None:
     p, store, _ = setup
     made = scheduled(p, store, crowd(p, store, 3), conversion={"days": 14, "kinds": ["payment"]})
     tick(p, store, made.id)  # the snapshot is built, no page handed to NOT yet
-    assert len(handlers.on_payment(payment("c-0000", NOW + timedelta(minutes=1)), p)) == 0
+    assert not store.ledger.staged(handlers.on_payment(payment("c-0000", NOW + timedelta(minutes=1)), p))
 
 
 def test_a_survey_answered_from_a_campaigns_link_converts_once_per_respondent(setup: Any) -> None:
@@ -487,8 +489,8 @@ def test_a_survey_answered_from_a_campaigns_link_converts_once_per_respondent(se
                               campaign_id=f"{made.id}:1", first=first, answered_at=NOW)  # fmt: skip
 
     run(store, handlers.on_survey_answered(answered("r-1", "c-0000"), p))
-    assert len(handlers.on_survey_answered(answered("r-1", "c-0000"), p)) == 0  # redelivered
-    assert len(handlers.on_survey_answered(answered("r-1", "c-0000", first=False), p)) == 0  # an edit
+    assert not store.ledger.staged(handlers.on_survey_answered(answered("r-1", "c-0000"), p))  # redelivered
+    assert not store.ledger.staged(handlers.on_survey_answered(answered("r-1", "c-0000", first=False), p))  # an edit
     run(store, handlers.on_survey_answered(answered("r-anon", None), p))  # anonymous: once per response
     assert handlers.campaign_report(made.id, p)["totals"]["conversions"] == 2
 
@@ -508,3 +510,12 @@ def test_an_erasure_takes_the_persons_conversion_markers_too(setup: Any) -> None
     )  # fmt: skip
     run(store, handlers.answer_rights(opened, p, None))
     assert not store.conversions and "c-0000" not in store.audience
+
+
+def test_the_withdrawal_an_erasure_makes_never_creates_a_row(setup: Any) -> None:
+    p, store, _ = setup
+    withdrawal = consent("c-gone", NOW, granted=False).model_copy(update={"capture_channel": "rgpd-erasure"})
+    assert not store.ledger.staged(handlers.on_consent_changed(withdrawal, p))
+    person(p, store, "c-here")  # a row still held: the erasure's withdrawal changes it like any other
+    later = consent("c-here", NOW, granted=False).model_copy(update={"capture_channel": "rgpd-erasure"})
+    assert store.ledger.staged(handlers.on_consent_changed(later, p))

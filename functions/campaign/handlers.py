@@ -73,7 +73,6 @@ class CampaignPorts:
 # ---- the audience projection ------------------------------------------------------------------------
 
 
-
 _PARSED: dict[tuple[str, int], Any] = {}  # a saved segment's parsed filter, per version (they never change)
 _CHOICES: dict[tuple[Any, ...], str | None] = {}  # predictions per group of identical policy input and minute
 MEMO_LIMIT = 10_000

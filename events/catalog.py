@@ -241,7 +241,8 @@ _SPECS = [
         producer="area systems (Tributos, Multas, Cita Previa, Licencias, Servicios Sociales, ...)",
         source="the area system's URI, e.g. /legacy/tributos",
         description="A fact an area system holds about a person (tax, fine, case, appointment, permit, card, notice).",
-        consumers=["pic-position-events"],
+        # POS shows it; CAMP: the relationship it gives (has a tax object, a fine, a card...) is a segment criterion
+        consumers=["pic-position-events", "pic-campaign-events"],
         senders=(*AREA_SYSTEMS, LICENCIAS),
     ),
     # ---- cases (CASE): functions/case ----

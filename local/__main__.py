@@ -81,6 +81,7 @@ def _free_port() -> int:
 def local_environment(args: argparse.Namespace) -> dict[str, str]:
     """What every local process sees: the same variables Kubernetes sets in the cluster."""
     base = f"http://127.0.0.1:{args.port}"
+    wakes = os.environ.get("PIC_RELAY_WAKE", "unset") != ""  # an empty PIC_RELAY_WAKE turns the wakes off
     return {
         "PIC_PORT": str(args.port),
         "PIC_WORKERS": str(args.workers),
@@ -102,6 +103,9 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         # an empty PIC_RELAY_WAKE / PIC_BROKER_WAKE turns a wake off (they only poll: the "before" of ADR 0017)
         "PIC_RELAY_WAKE": os.environ.get("PIC_RELAY_WAKE", f"udp://127.0.0.1:{args.relay_wake_port}"),
         "PIC_BROKER_WAKE": os.environ.get("PIC_BROKER_WAKE", f"udp://127.0.0.1:{args.broker_wake_port}"),
+        # wakes over loopback are not lost: the relays' safety-net poll can idle at 3 queries a second instead of
+        # 15, which on DynamoDB Local is most of an idle platform's CPU (docs/benchmarks.md, "Idle platform")
+        "PIC_RELAY_IDLE_QPS": os.environ.get("PIC_RELAY_IDLE_QPS", "3" if wakes else "15"),
         "PIC_POLICY_ENGINE": os.environ.get("PIC_POLICY_ENGINE", "embedded"),
         "PIC_SERVER_TIMING": os.environ.get("PIC_SERVER_TIMING", "1"),  # phases and store calls per request
         # a person reads this console: one readable line per log entry (JSON where deployed, or when asked)
@@ -368,6 +372,7 @@ class Platform:
                 "sms_url": env["PIC_SMS_URL"],
                 "push_url": env["PIC_PUSH_URL"],
                 "store": self.args.store,
+                "relay_wake": env["PIC_RELAY_WAKE"],
                 "supervisor_pid": os.getpid(),
                 "supervisor_started": lifeline.start_time(os.getpid()),
             },

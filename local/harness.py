@@ -46,6 +46,18 @@ class Platform:
     def url(self, path: str) -> str:
         return self.base + path
 
+    def wake_relays(self) -> None:
+        """Wake every domain's outbox relay (the datagram a commit sends, ADR 0017): each makes a pass at once
+        instead of at the end of its idle wait, the safety net a test would otherwise sleep through."""
+        from events.catalog import DOMAINS
+        from functions.core.wake import ping
+        from local.running import running_platform
+
+        template = running_platform(self.data_dir).get("relay_wake")
+        if isinstance(template, str) and template:
+            for domain in DOMAINS:
+                ping(template, domain)
+
     def token(self, sub: str, role: str = "citizen", level: int = 0, area: str | None = None, ttl: int = 3600) -> str:
         body: dict[str, Any] = {"sub": sub, "role": role, "level": level, "ttl_seconds": ttl}
         if area:

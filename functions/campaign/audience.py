@@ -13,6 +13,8 @@ from datetime import date, datetime
 from typing import Any
 
 PURPOSES = ("campaigns", "surveys")  # the purposes a campaign or a survey invitation is sent for
+# the sections of the global position a relationship is of (events/position.py Section, without notifications)
+RELATION_SECTIONS = ("taxes", "fines", "cases", "appointments", "permits", "wallet")
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,10 @@ class AudienceRow:
     ``sms``, ``push``; ``inapp`` for any citizen known to PIC); ``consents`` is CON's snapshot per purpose
     (``{"granted": bool, "channels": [...]}``), exactly the shape NOT's policy input takes; ``relations`` are
     ``"<section>:<area>"`` keys (``"taxes:hacienda"``, ``"fines:movilidad"``, ``"cases:urbanismo"``,
-    ``"wallet:mayor"``) of what the person has with the council's areas."""
+    ``"wallet:mayor"``) of what the person has with the council's areas: the union of ``holdings``, the keys
+    each holder gives (``"cases"``: the person's cases; ``"rec:<source>|<local_id>"``: the items an area system
+    holds against one of its records C360 linked to the person), so a record's link moving away or an item
+    withdrawn takes away exactly what it gave."""
 
     citizen_id: str
     birth_date: date | None = None
@@ -37,3 +42,4 @@ class AudienceRow:
     objections: tuple[str, ...] = ()  # RGPD art. 21, the purposes objected to
     reachable: tuple[str, ...] = ()
     last_interaction: datetime | None = None
+    holdings: dict[str, tuple[str, ...]] = field(default_factory=dict)

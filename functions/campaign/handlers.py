@@ -29,12 +29,13 @@ from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged, PreferencesC
 from events.interaction import InteractionLogged
 from events.notification import NotificationEngaged, NotificationStatusChanged
 from events.payment import PaymentSucceeded
+from events.position import PositionItemUpserted
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
 from events.survey import SurveyAnswered
 from functions.campaign import columnar, rights, segments, service
 from functions.campaign.audience import AudienceRow
 from functions.campaign.service import Campaign, CampaignStore, Delta, Files, Held, Member, Segment
-from functions.core import signed_links
+from functions.core import links, signed_links
 from functions.core.clock import Clock
 from functions.core.errors import ValidationError
 from functions.core.outbox import stage_event
@@ -149,21 +150,39 @@ def project_many(
     changes_of: Callable[[AudienceRow], list[tuple[str, dict[str, Any]]]] | None = None,
 ) -> UnitOfWork:  # fmt: skip
     uow = UnitOfWork()
+    _project_into(uow, citizen_id, parts, at, ports, changes_of)
+    return uow
+
+
+def _project_into(
+    uow: UnitOfWork, citizen_id: str, parts: list[tuple[str, dict[str, Any]]], at: datetime, ports: CampaignPorts,
+    changes_of: Callable[[AudienceRow], list[tuple[str, dict[str, Any]]]] | None = None,
+    holding: tuple[str, tuple[str, ...] | None] | None = None,
+) -> None:  # fmt: skip
+    """Stage one citizen's row after the event's parts (each if newer than what it holds) and, if given, one
+    holding's relations (no time of its own: the record item staged beside it orders its changes), with the
+    deltas for saved segments. Nothing when nothing changes (a redelivery, an older event)."""
     held = ports.store.fetch_audience(citizen_id)
     current: Held | None = held
     for part, changes in [*parts, *(changes_of(held.row if held else AudienceRow(citizen_id)) if changes_of else [])]:
         applied = service.apply(current, citizen_id, part, at, **changes)
         if applied is not None:
             current = applied
+    if holding is not None:
+        base = current or Held(AudienceRow(citizen_id=citizen_id, reachable=("inapp",)))
+        changes = service.with_holding(base.row, *holding)
+        if any(getattr(base.row, name) != value for name, value in changes.items()):
+            current = replace(base, row=replace(base.row, **changes))
     if current is None or current is held:
-        return uow
+        return
     ports.store.stage_audience(uow, current)
     stage_deltas(uow, held.row if held else None, current.row, citizen_id, at, ports)
-    return uow
 
 
 def on_citizen_updated(data: CitizenUpdated, ports: CampaignPorts) -> UnitOfWork:
-    """C360's contact points (reachable channels) and profile (birth date, district, barrio)."""
+    """C360's contact points (reachable channels), profile (birth date, district, barrio) and the link of an
+    area system's record: the relationships its items give move with it (a merge, an un-merge), the latest link
+    winning whatever the order of delivery."""
     parts: list[tuple[str, dict[str, Any]]] = []
     if data.contact is not None:
         push = False
@@ -172,9 +191,38 @@ def on_citizen_updated(data: CitizenUpdated, ports: CampaignPorts) -> UnitOfWork
         profile = data.profile
         barrio = profile.barrio if profile.barrio and len(profile.barrio) == 3 else None
         parts.append(("profile", {"birth_date": profile.birth_date, "district": profile.district, "barrio": barrio}))
-    if not parts:
-        return UnitOfWork()
-    return project_many(data.citizen_id, parts, data.updated_at, ports)
+    uow = UnitOfWork()
+    record = ports.store.fetch_record(data.link.source, data.link.local_id)
+    moved = links.relinked(record, data.citizen_id, data.updated_at)
+    holding: tuple[str, tuple[str, ...] | None] | None = None
+    if moved is not None:
+        ports.store.stage_record(uow, moved)
+        name = service.record_holding(moved.source, moved.local_id)
+        if record.citizen_id is not None and record.citizen_id != moved.citizen_id:
+            _project_into(uow, record.citizen_id, [], data.updated_at, ports, holding=(name, None))
+        holding = (name, service.record_relations(moved))
+    if parts or holding:
+        _project_into(uow, data.citizen_id, parts, data.updated_at, ports, holding=holding)
+    return uow
+
+
+def on_item_upserted(source: str, data: PositionItemUpserted, ports: CampaignPorts) -> UnitOfWork:
+    """An area system's item about one of its records (a tax receipt, a fine, a card...): the relationship it
+    gives (``<section>:<area>``) is the linked person's; before C360 links the record it waits in the record and
+    follows the link. Withdrawn items, notices and special-category data give none. An item's older or
+    redelivered fact stages nothing."""
+    record = ports.store.fetch_record(source, data.local_id)
+    relation = service.relation_of(data.section, data.area, data.special_category, data.removed)
+    changed = service.with_item(record, data.item_id, relation, data.as_of)
+    uow = UnitOfWork()
+    if changed is None:
+        return uow
+    ports.store.stage_record(uow, changed)
+    relations = service.record_relations(changed)
+    if changed.citizen_id is not None and relations != service.record_relations(record):
+        holding = (service.record_holding(source, data.local_id), relations)
+        _project_into(uow, changed.citizen_id, [], data.as_of, ports, holding=holding)
+    return uow
 
 
 def on_consent_changed(data: ConsentChanged, ports: CampaignPorts) -> UnitOfWork:
@@ -220,7 +268,7 @@ def on_case_updated(data: CaseUpdated, ports: CampaignPorts) -> UnitOfWork:
     key = f"cases:{data.area}"
 
     def changes(row: AudienceRow) -> list[tuple[str, dict[str, Any]]]:
-        return [(part, {"relations": tuple(sorted({*row.relations, key}))})]
+        return [(part, service.with_holding(row, service.CASES, {*row.holdings.get(service.CASES, ()), key}))]
 
     uow = project_many(data.citizen_id, [], data.updated_at, ports, changes)
     # its first version (opened): a conversion, like a payment (a later version of the case is not)
@@ -617,6 +665,14 @@ def on_survey_answered(data: SurveyAnswered, ports: CampaignPorts) -> UnitOfWork
 
 def answer_rights(data: RgpdRequestOpened, ports: CampaignPorts, traceparent: str | None) -> UnitOfWork:
     """This domain's answer to a data-subject request (``rights.answer``), its erasure in the same unit."""
+
+    def erase(uow: UnitOfWork, erased: str) -> None:
+        record = service.record_of_holding(erased)
+        if record is not None:
+            ports.store.stage_erase_record(uow, *record)
+        else:
+            ports.store.stage_erase_audience(uow, erased)
+
     return rights.answer(data, ports.store, ports.policy, ports.clock.now()).unit(
-        traceparent, lambda uow, plan: plan.stage(uow, lambda u, erased: ports.store.stage_erase_audience(u, erased))
+        traceparent, lambda uow, plan: plan.stage(uow, erase)
     )

@@ -6,8 +6,8 @@
   of area ``comunicacion`` (``policies/authz``); four-eyes is the domain's rule (``service.transition``).
 - ``campaign_events`` (``pic-campaign-events``): the audience projection (``citizen.updated``, ``consent.changed``,
   ``preferences.changed``, ``subscription.changed``, ``rgpd.flags.changed``, ``case.updated``,
-  ``interaction.logged``), NOT's status events of campaign
-  notifications (the impact counters) and data-subject requests.
+  ``interaction.logged``, the areas' ``position.item.upserted`` with the record links ``citizen.updated`` names),
+  NOT's status events of campaign notifications (the impact counters) and data-subject requests.
 The dispatcher is ``python -m functions.campaign.dispatch``; the export ``python -m functions.campaign.export``.
 """
 
@@ -26,6 +26,7 @@ from events.consent import ConsentChanged, PreferencesChanged, SubscriptionChang
 from events.interaction import InteractionLogged
 from events.notification import NotificationEngaged, NotificationStatusChanged
 from events.payment import PaymentSucceeded
+from events.position import PositionItemUpserted
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
 from events.survey import SurveyAnswered
 from functions.campaign import handlers, report, service
@@ -227,6 +228,12 @@ def on_case_updated(ctx: EventContext, data: Any) -> UnitOfWork:
     return handlers.on_case_updated(data, ports())
 
 
+def on_item_upserted(ctx: EventContext, data: Any) -> UnitOfWork:
+    """An area system's item (its source, the CloudEvent's, names the system whose record it is)."""
+    assert isinstance(data, PositionItemUpserted)
+    return handlers.on_item_upserted(ctx.source, data, ports())
+
+
 def on_interaction_logged(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, InteractionLogged)
     return handlers.on_interaction_logged(data, ports())
@@ -268,6 +275,7 @@ event_api = EventFunction(
         "es.madrid.pic.subscription.changed.v1": on_subscription_changed,
         "es.madrid.pic.rgpd.flags.changed.v1": on_flags_changed,
         "es.madrid.pic.case.updated.v1": on_case_updated,
+        "es.madrid.pic.position.item.upserted.v1": on_item_upserted,
         "es.madrid.pic.interaction.logged.v1": on_interaction_logged,
         "es.madrid.pic.notification.accepted.v1": on_status,
         "es.madrid.pic.notification.not-allowed.v1": on_status,

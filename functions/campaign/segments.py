@@ -44,8 +44,6 @@ MAX_CHILDREN = 50  # nodes in one all/any
 MAX_CODES = 200  # codes in one leaf (Madrid has 131 barrios)
 CHANNELS = ("email", "sms", "push", "inapp")
 LANGUAGES = ("es", "en")
-# the sections of the global position a relationship is of (events/position.py Section, without notifications)
-RELATION_SECTIONS = ("taxes", "fines", "cases", "appointments", "permits", "wallet")
 Dialect = Literal["duckdb", "spark"]
 
 Channel = Literal["email", "sms", "push", "inapp"]
@@ -73,7 +71,7 @@ class AgeBand(_Body):
 
 
 class Relation(_Body):
-    section: Literal["taxes", "fines", "cases", "appointments", "permits", "wallet"]
+    section: Literal["taxes", "fines", "cases", "appointments", "permits", "wallet"]  # audience.RELATION_SECTIONS
     area: str | None = Field(None, pattern=r"^[a-z][a-z0-9-]{0,39}$")
 
 

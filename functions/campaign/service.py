@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from events.notification import TEMPLATE_ID_PATTERN, BatchRecipient, NotificationBatchRequested
-from functions.campaign.audience import AudienceRow
+from functions.campaign.audience import RELATION_SECTIONS, AudienceRow
 from functions.core.errors import ForbiddenError, NotFoundError, PicError, ValidationError
+from functions.core.links import RecordLinks
 from functions.core.madrid import find_zone
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
@@ -105,6 +106,71 @@ def with_consent(row: AudienceRow, purpose: str, snapshot: Mapping[str, Any]) ->
         "text_version": snapshot.get("text_version"),  # the policy checks it is a published text (RGPD art. 7.1)
     }
     return kept
+
+
+# ---- the areas' relationships -----------------------------------------------------------------------
+#
+# Area systems announce what they hold about a person (``position.item.upserted``: a tax receipt, a fine, a
+# card...) against their own record of the person; C360 links each record to a golden record (``citizen.updated``
+# names the link). This domain keeps one ``RecordLinks`` per record (``functions.core.links``) whose members are
+# the record's items, each as ``<relation key or ->/<item id>@<as of>``: the latest fact per item wins, whatever
+# the order of delivery, and the record's relation keys are the person's holding ``rec:<source>|<local_id>``.
+
+CASES = "cases"  # the holding of the relations the person's cases give (a case is a file the council keeps)
+WITHDRAWN = "-"  # an item withdrawn, or one that gives no relationship (a notice; special-category data)
+
+
+def record_holding(source: str, local_id: str) -> str:
+    """The holding name of an area system's record (also its erasure key)."""
+    return f"rec:{source}|{local_id}"
+
+
+def record_of_holding(holding: str) -> tuple[str, str] | None:
+    """``(source, local_id)`` of a record holding; ``None`` for another holding."""
+    if not holding.startswith("rec:"):
+        return None
+    source, _, local_id = holding[4:].partition("|")
+    return source, local_id
+
+
+def relation_of(section: str, area: str, special_category: bool, removed: bool) -> str | None:
+    """The relationship an area's item gives the person: ``<section>:<area>``. Nothing for a withdrawn item, a
+    notice, or special-category data (RGPD art. 9: health, social services are never a segmentation criterion)."""
+    if removed or special_category or section not in RELATION_SECTIONS:
+        return None
+    return f"{section}:{area}"
+
+
+def _item(member: str) -> tuple[str, str, str]:
+    """A record member as ``(relation key or '-', item id, as of)``."""
+    key, _, rest = member.partition("/")
+    item_id, _, as_of = rest.rpartition("@")
+    return key, item_id, as_of
+
+
+def with_item(links: RecordLinks, item_id: str, relation: str | None, as_of: datetime) -> RecordLinks | None:
+    """The record with one item's fact of ``as_of`` (``relation`` ``None``: it gives none now); ``None`` when the
+    fact is not newer than the item's held one (a redelivery, a stale event)."""
+    held = [m for m in links.members if _item(m)[1] == item_id]
+    if any(datetime.fromisoformat(_item(m)[2]) >= as_of for m in held):
+        return None
+    member = f"{relation or WITHDRAWN}/{item_id}@{as_of.isoformat()}"
+    return replace(links, members=(links.members - set(held)) | {member})
+
+
+def record_relations(links: RecordLinks) -> tuple[str, ...]:
+    """The relation keys a record's items give, sorted and unique."""
+    return tuple(sorted({key for key, _, _ in map(_item, links.members) if key != WITHDRAWN}))
+
+
+def with_holding(row: AudienceRow, holding: str, relations: Iterable[str] | None) -> dict[str, Any]:
+    """The row's changes when one holding gives ``relations`` (``None``: it is not the person's any more, a record
+    linked elsewhere): its holdings and the relations they add up to. A record linked to the person stays among
+    the holdings while its items give nothing: the erasure finds every record item that names the person."""
+    holdings = {name: keys for name, keys in row.holdings.items() if name != holding}
+    if relations is not None:
+        holdings[holding] = tuple(sorted(set(relations)))
+    return {"holdings": holdings, "relations": tuple(sorted({k for keys in holdings.values() for k in keys}))}
 
 
 def with_zone(zones: tuple[str, ...], zone: str, created: bool) -> tuple[str, ...]:
@@ -685,6 +751,13 @@ class CampaignStore(Protocol):
     def scan_audience(self, segments: int = 4) -> Iterable[AudienceRow]:
         """Every audience row (a parallel Scan in ``segments``): what the columnar export writes."""
         ...
+
+    def fetch_record(self, source: str, local_id: str) -> RecordLinks:
+        """An area system's record as this domain knows it (empty, version ``None``, when it knows nothing)."""
+        ...
+
+    def stage_record(self, uow: UnitOfWork, links: RecordLinks) -> None: ...
+    def stage_erase_record(self, uow: UnitOfWork, source: str, local_id: str) -> None: ...
 
     def fetch_segment(self, segment_id: str) -> Segment | None: ...
     def fetch_segments(self) -> list[Segment]:

@@ -9,6 +9,8 @@ Items, by partition key ``pk`` and sort key ``sk``:
   and running ones carry ``active`` (the sparse index ``active`` the dispatcher reads each tick);
 - ``imp#<campaign>#<shard>`` / ``<metric>|<channel>|<district>|<variant>``: the impact counters (ADD), spread
   over ``service.IMPACT_SHARDS`` partitions so that a city-wide campaign's status events share the write load;
+- ``rec#<source>|<local_id>`` / ``-``: an area system's record: the golden record C360 last linked it to and
+  its items (the relationships they give; ``service.with_item``), under a version;
 - ``conv#<citizen_id>`` (or ``conv#resp:<response id>`` for an anonymous survey answer) / ``<campaign>#<kind>``:
   a conversion counted once (erased with the person's audience row).
 Segments and campaigns also carry ``kind`` + ``created_at`` (index ``by-kind``: the lists).
@@ -21,12 +23,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import date, datetime
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from functions.campaign.audience import AudienceRow
-from functions.campaign.service import Campaign, CampaignPost, Delta, Held, HistoryEntry, Segment
+from functions.campaign.service import CASES, Campaign, CampaignPost, Delta, Held, HistoryEntry, Segment
+from functions.core.links import RecordLinks
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 
 ONE = "-"
@@ -98,7 +102,14 @@ def _row(raw: str) -> AudienceRow:
         objections=tuple(data.get("objections") or ()),
         reachable=tuple(data.get("reachable") or ()),
         last_interaction=datetime.fromisoformat(last) if last else None,
+        # a row stored before holdings were kept had only its cases' relations
+        holdings={k: tuple(v) for k, v in (data.get("holdings") or _cases_only(data)).items()},
     )
+
+
+def _cases_only(data: dict[str, Any]) -> dict[str, list[str]]:
+    relations = data.get("relations") or []
+    return {CASES: relations} if relations else {}
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -200,6 +211,30 @@ class DynamoCampaignStore:
         uow.delete(CampaignItem(f"aud#{citizen_id}", ONE), tag="campaign-audience-erasure")
         for item in CampaignItem.query(f"conv#{citizen_id}", consistent_read=True):
             uow.delete(CampaignItem(item.pk, item.sk), tag="campaign-audience-erasure")
+
+    def fetch_record(self, source: str, local_id: str) -> RecordLinks:
+        try:
+            item = CampaignItem.get(f"rec#{source}|{local_id}", ONE, consistent_read=True)
+        except CampaignItem.DoesNotExist:
+            return RecordLinks(source, local_id)
+        data = json.loads(item.body or "{}")
+        return RecordLinks(
+            source, local_id, citizen_id=data.get("citizen_id"), linked_at=_at(data.get("linked_at")),
+            members=frozenset(data.get("members") or ()), version=int(item.version or 0),
+        )  # fmt: skip
+
+    def stage_record(self, uow: UnitOfWork, links: RecordLinks) -> None:
+        """The record, one version up, if still at the version read (tag ``campaign-record``)."""
+        condition = CampaignItem.pk.does_not_exist() if links.version is None else CampaignItem.version == links.version
+        body = {"citizen_id": links.citizen_id, "linked_at": _iso(links.linked_at), "members": sorted(links.members)}
+        item = CampaignItem(
+            f"rec#{links.source}|{links.local_id}", ONE, body=json.dumps(body, separators=(",", ":")),
+            version=(links.version or 0) + 1,
+        )  # fmt: skip
+        uow.put(item, condition=condition, tag="campaign-record")
+
+    def stage_erase_record(self, uow: UnitOfWork, source: str, local_id: str) -> None:
+        uow.delete(CampaignItem(f"rec#{source}|{local_id}", ONE), tag="campaign-audience-erasure")
 
     def scan_audience(self, segments: int = 4) -> Iterator[AudienceRow]:
         """A parallel Scan (``segments`` threads) of the audience rows: the columnar export's input."""

@@ -11,8 +11,8 @@ polling. A commit that staged rows wakes its domain's relay (a UDP datagram to `
 At-least-once: a row is marked sent only after the broker accepted it, so a crash in between
 re-publishes it, and consumers dedupe on ``source`` + ``id``.
 
-Idle cost: all relays together poll the store no more than ``IDLE_QUERIES_PER_SECOND`` times a second
-while there is nothing to publish (each backs off to its share of that budget).
+Idle cost: all relays together poll the store no more than ``PIC_RELAY_IDLE_QPS`` times a second (by default
+``IDLE_QUERIES_PER_SECOND``) while there is nothing to publish (each backs off to its share of that budget).
 
 Run: ``PIC_RELAY_DOMAIN=consent python -m functions.core.relay`` (serves ``/healthz`` on ``$PORT``, 8080).
 """
@@ -85,10 +85,10 @@ class TokenFile:
         return token
 
 
-def idle_ceiling(shards: int, relays: int = len(DOMAINS)) -> float:
+def idle_ceiling(shards: int, relays: int = len(DOMAINS), budget: float | None = None) -> float:
     """The longest idle wait of one relay so that ``relays`` relays of ``shards`` shards each stay within
-    ``IDLE_QUERIES_PER_SECOND`` together."""
-    return relays * shards / IDLE_QUERIES_PER_SECOND
+    ``budget`` queries a second together (``PIC_RELAY_IDLE_QPS``, by default ``IDLE_QUERIES_PER_SECOND``)."""
+    return relays * shards / (budget or get_settings().relay_idle_qps)
 
 
 def _headers(record: OutboxRecord) -> dict[str, str]:

@@ -103,6 +103,14 @@ class Settings(BaseModel):
         description="where a committed unit of work with events wakes its domain's relay: udp://host:port, "
         "'{domain}' replaced by the producing domain (docs/decisions/0017); unset: the relay only polls",
     )
+    relay_idle_qps: float = Field(
+        15.0,
+        validation_alias="PIC_RELAY_IDLE_QPS",
+        gt=0,
+        le=100,
+        description="how many queries a second all the relays together make at most while idle: the safety net "
+        "for lost wakes (lower where wakes are reliable, as on one machine)",
+    )
     idempotency_ttl_hours: int = Field(48, validation_alias="PIC_IDEMPOTENCY_TTL_HOURS", ge=1)
     log_level: str = Field("INFO", validation_alias="PIC_LOG_LEVEL")
     log_format: str = Field(

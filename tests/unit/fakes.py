@@ -41,6 +41,7 @@ class _Write:
     expected: int | None  # the version read, or None: the key must be new (or is not versioned: see `any`)
     apply: Callable[[], object]
     any_version: bool = False
+    deletes: bool = False  # the item goes: a later write finds no version, as after a DynamoDB DeleteItem
 
 
 @dataclass
@@ -54,11 +55,12 @@ class Ledger:
         return self.versions.get(key)
 
     def stage(
-        self, uow: UnitOfWork, key: str, expected: int | None, apply: Callable[[], object], *, any_version: bool = False
-    ) -> None:
+        self, uow: UnitOfWork, key: str, expected: int | None, apply: Callable[[], object], *,
+        any_version: bool = False, deletes: bool = False,
+    ) -> None:  # fmt: skip
         if id(uow) not in self.pending:  # a unit a handler discards takes its writes with it (ids are reused)
             weakref.finalize(uow, self.pending.pop, id(uow), None)
-        self.pending.setdefault(id(uow), []).append(_Write(key, expected, apply, any_version))
+        self.pending.setdefault(id(uow), []).append(_Write(key, expected, apply, any_version, deletes))
 
     def commit(self, uow: UnitOfWork) -> None:
         """All or nothing: every write's version still the one it read, then every write applied."""
@@ -68,7 +70,10 @@ class Ledger:
                 raise LostRaceError(f"{write.key} changed meanwhile")
         for write in writes:
             write.apply()
-            self.versions[write.key] = self.versions.get(write.key, 0) + 1
+            if write.deletes:
+                self.versions.pop(write.key, None)
+            else:
+                self.versions[write.key] = self.versions.get(write.key, 0) + 1
 
     def staged(self, uow: UnitOfWork) -> list[str]:
         return [w.key for w in self.pending.get(id(uow), [])]

@@ -21,6 +21,7 @@ UPDATED = "es.madrid.pic.citizen.updated.v1"
 CONSENT = "es.madrid.pic.consent.changed.v1"
 DELIVERED = "es.madrid.pic.notification.delivered.v1"
 BATCH = "es.madrid.pic.notification.batch.requested.v1"
+ITEM = "es.madrid.pic.position.item.upserted.v1"
 TEMPLATE = {
     "purpose": "campaigns",
     "subject": {"es": "Vacuna de la gripe en {{ district_name }}", "en": "Flu vaccine in {{ district_name }}"},
@@ -182,3 +183,47 @@ def test_a_city_wide_campaign_needs_another_managers_approval(platform: Platform
     # AND an agent of another area may not even read it
     other = platform.as_("ag-x", role="agent", level=3, area="atencion-ciudadania")
     assert platform.http.get(platform.url(f"/v1/campaigns/{campaign_id}"), headers=other, timeout=15).status_code == 403
+
+
+def test_an_area_systems_item_reaches_the_segment_through_c360s_link_and_leaves_when_withdrawn(
+    platform: Platform,
+) -> None:
+    # GIVEN a receipt Tributos holds against its record of a person, before C360 has linked that record
+    tag = uuid.uuid4().hex[:6]
+    cid, local_id, area = f"c-rel-{tag}", f"T{tag}", f"hacienda-x{tag}"
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    receipt = {
+        "local_id": local_id, "section": "taxes", "item_id": f"ibi-2026-{tag}", "status": "pending",
+        "title": "IBI 2026", "area": area, "as_of": at.isoformat(),
+    }  # fmt: skip
+    assert platform.send_event(ITEM, receipt, source="/legacy/tributos", subject=local_id).status_code == 202
+    segment = post(platform, "/v1/segments", {"name": f"IBI {tag}", "filter": {"relation": {"section": "taxes",
+                                                                                          "area": area}}})  # fmt: skip
+    assert segment.status_code == 201, segment.text
+
+    def targeted() -> int:
+        counted = post(platform, f"/v1/segments/{segment.json()['id']}/count", {"purpose": "campaigns", "fresh": True})
+        assert counted.status_code == 200, counted.text
+        return int(counted.json()["targeted"])
+
+    platform.settle(local_id)
+    assert targeted() == 0  # nobody to give it to yet
+
+    # WHEN C360 links the record to the person (in structured mode)
+    link = {
+        "citizen_id": cid, "link": {"source": "/legacy/tributos", "local_id": local_id, "change": "added"},
+        "match": {"method": "document", "score": 1.0, "evidence": []}, "updated_at": at.isoformat(),
+    }  # fmt: skip
+    sent = platform.send_event(UPDATED, link, source="/pic/citizen", subject=cid, mode="structured")
+    assert sent.status_code == 202
+    platform.settle(cid)
+    # THEN the person is in the segment
+    assert targeted() == 1
+
+    # WHEN Tributos withdraws the receipt (and a stale copy of it arrives after)
+    withdrawn = {**receipt, "removed": True, "as_of": (at + timedelta(minutes=1)).isoformat()}
+    assert platform.send_event(ITEM, withdrawn, source="/legacy/tributos", subject=local_id).status_code == 202
+    assert platform.send_event(ITEM, receipt, source="/legacy/tributos", subject=local_id).status_code == 202
+    platform.settle(local_id)
+    # THEN the person leaves it
+    assert targeted() == 0

@@ -12,6 +12,7 @@ from pathlib import Path
 from functions.campaign.audience import AudienceRow
 from functions.campaign.handlers import CampaignPorts, TemplateInfo
 from functions.campaign.service import Campaign, Delta, Held, Segment
+from functions.core.links import RecordLinks
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
 from tests.unit.fakes import FixedClock, Ledger
@@ -28,6 +29,7 @@ class FakeCampaignStore:
     campaigns: dict[str, Campaign] = field(default_factory=dict)
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
     conversions: dict[str, set[str]] = field(default_factory=dict)  # who -> {"<campaign>#<kind>"}
+    records: dict[tuple[str, str], RecordLinks] = field(default_factory=dict)
     reads: int = 0
 
     def commit(self, uow: UnitOfWork) -> None:
@@ -47,10 +49,25 @@ class FakeCampaignStore:
             self.audience.pop(citizen_id, None)
             self.conversions.pop(citizen_id, None)
 
-        self.ledger.stage(uow, f"aud#{citizen_id}", None, apply, any_version=True)
+        self.ledger.stage(uow, f"aud#{citizen_id}", None, apply, any_version=True, deletes=True)
 
     def scan_audience(self, segments: int = 4) -> Iterable[AudienceRow]:
         return [h.row for h in self.audience.values()]
+
+    def fetch_record(self, source: str, local_id: str) -> RecordLinks:
+        self.reads += 1
+        found = self.records.get((source, local_id))
+        version = self.ledger.version(f"rec#{source}|{local_id}")
+        return replace(found, version=version) if found else RecordLinks(source, local_id)
+
+    def stage_record(self, uow: UnitOfWork, links: RecordLinks) -> None:
+        key = (links.source, links.local_id)
+        apply = lambda: self.records.__setitem__(key, links)  # noqa: E731
+        self.ledger.stage(uow, f"rec#{key[0]}|{key[1]}", links.version, apply)
+
+    def stage_erase_record(self, uow: UnitOfWork, source: str, local_id: str) -> None:
+        apply = lambda: self.records.pop((source, local_id), None)  # noqa: E731
+        self.ledger.stage(uow, f"rec#{source}|{local_id}", None, apply, any_version=True, deletes=True)
 
     def fetch_segment(self, segment_id: str) -> Segment | None:
         found = self.segments.get(segment_id)

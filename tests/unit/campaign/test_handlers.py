@@ -6,6 +6,8 @@ resume, recurring runs, A/B stability and the impact counters."""
 
 from __future__ import annotations
 
+import itertools
+import typing
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,8 +17,10 @@ import pytest
 from events.citizen import CitizenUpdated, ContactPoints, MatchDecision, Profile, SourceLinkChange
 from events.consent import Actor, ConsentChanged, ConsentSnapshot, Preferences, PreferencesChanged
 from events.notification import NotificationBatchRequested, NotificationDelivered
+from events.position import PositionItemUpserted
 from events.rgpd import RgpdFlagsChanged
 from functions.campaign import columnar, handlers, segments, service
+from functions.campaign.audience import RELATION_SECTIONS
 from functions.campaign.handlers import CampaignPorts, TemplateInfo
 from functions.core.errors import LostRaceError, ValidationError
 from functions.core.policy import Policy
@@ -422,6 +426,147 @@ def test_cases_and_interactions_become_relationships_and_recency(setup: Any) -> 
     within = segments.parse({"version": 1, "filter": {"all": [{"relation": {"section": "cases", "area": "urbanismo"}},
                                                                {"interacted": {"within_days": 30}}]}})  # fmt: skip
     assert segments.matches(within, row, NOW.date())
+
+
+# ---- the areas' relationships (position.item.upserted, C360's record links) ----------------------------------
+
+TRIBUTOS = "/legacy/tributos"
+
+
+def item(local_id: str, item_id: str, at: datetime, *, section: str = "taxes", area: str = "hacienda",
+         removed: bool = False, special: bool = False) -> PositionItemUpserted:  # fmt: skip
+    return PositionItemUpserted(
+        local_id=local_id, section=section, item_id=item_id, status="pending", title="IBI 2026", area=area,
+        as_of=at, removed=removed, special_category=special,
+    )  # fmt: skip
+
+
+def linked(cid: str, local_id: str, at: datetime, source: str = TRIBUTOS) -> CitizenUpdated:
+    """C360 linking an area system's record to ``cid`` (no contact or profile change)."""
+    return CitizenUpdated(
+        citizen_id=cid, link=SourceLinkChange(source=source, local_id=local_id, change="added"),
+        match=MatchDecision(method="document", score=1.0, evidence=[]), updated_at=at,
+    )  # fmt: skip
+
+
+def relations(store: FakeCampaignStore, cid: str) -> tuple[str, ...]:
+    held = store.audience.get(cid)
+    return held.row.relations if held else ()
+
+
+def test_an_item_waits_for_its_records_link_then_gives_the_person_the_relationship(setup: Any) -> None:
+    p, store, _ = setup
+    run(store, handlers.on_item_upserted(TRIBUTOS, item("T-9", "ibi-2026-1", NOW), p))
+    assert store.audience == {}  # nobody to give it to yet: it waits in the record
+    run(store, handlers.on_citizen_updated(linked("c-1", "T-9", NOW), p))
+    assert relations(store, "c-1") == ("taxes:hacienda",)
+    filter_ = segments.parse({"version": 1, "filter": {"relation": {"section": "taxes"}}})
+    assert segments.matches(filter_, store.audience["c-1"].row, NOW.date())
+    # a fine of Movilidad against the same record adds its own; the same fact again stages nothing
+    run(store, handlers.on_item_upserted(TRIBUTOS, item("T-9", "multa-1", NOW, section="fines", area="movilidad"), p))
+    again = handlers.on_item_upserted(TRIBUTOS, item("T-9", "multa-1", NOW, section="fines", area="movilidad"), p)
+    assert not store.ledger.staged(again)
+    assert relations(store, "c-1") == ("fines:movilidad", "taxes:hacienda")
+
+
+def test_a_withdrawn_item_takes_its_relationship_away_and_an_older_fact_does_not_bring_it_back(setup: Any) -> None:
+    p, store, _ = setup
+    run(store, handlers.on_citizen_updated(linked("c-1", "T-9", NOW), p))
+    run(store, handlers.on_item_upserted(TRIBUTOS, item("T-9", "ibi-2026-1", NOW), p))
+    run(
+        store, handlers.on_item_upserted(TRIBUTOS, item("T-9", "ibi-2026-1", NOW + timedelta(hours=1), removed=True), p)
+    )
+    assert relations(store, "c-1") == ()
+    stale = handlers.on_item_upserted(TRIBUTOS, item("T-9", "ibi-2026-1", NOW + timedelta(minutes=5)), p)
+    assert not store.ledger.staged(stale)
+
+
+def test_special_category_data_and_notices_give_no_relationship(setup: Any) -> None:
+    p, store, _ = setup
+    run(store, handlers.on_citizen_updated(linked("c-1", "S-1", NOW, source="/legacy/servicios-sociales"), p))
+    social = item("S-1", "ayuda-1", NOW, section="cases", area="servicios-sociales", special=True)
+    run(store, handlers.on_item_upserted("/legacy/servicios-sociales", social, p))
+    notice = item("S-1", "aviso-1", NOW, section="notifications", area="servicios-sociales")
+    run(store, handlers.on_item_upserted("/legacy/servicios-sociales", notice, p))
+    assert relations(store, "c-1") == ()  # RGPD art. 9: never a segmentation criterion
+
+
+def test_a_records_link_moving_to_another_person_moves_its_relationships(setup: Any) -> None:
+    p, store, _ = setup
+    run(store, handlers.on_case_updated(case_of("c-1"), p))  # c-1's own case stays theirs
+    run(store, handlers.on_citizen_updated(linked("c-1", "T-9", NOW), p))
+    run(store, handlers.on_item_upserted(TRIBUTOS, item("T-9", "ibi-2026-1", NOW), p))
+    assert relations(store, "c-1") == ("cases:urbanismo", "taxes:hacienda")
+    # an un-merge: C360 moves the record to c-2, in one unit with both rows
+    moved = handlers.on_citizen_updated(linked("c-2", "T-9", NOW + timedelta(hours=1)), p)
+    assert sorted(store.ledger.staged(moved)) == ["aud#c-1", "aud#c-2", "rec#/legacy/tributos|T-9"]
+    run(store, moved)
+    assert relations(store, "c-1") == ("cases:urbanismo",) and relations(store, "c-2") == ("taxes:hacienda",)
+    older = handlers.on_citizen_updated(linked("c-1", "T-9", NOW + timedelta(minutes=30)), p)
+    assert not store.ledger.staged(older)  # an older link: the latest wins
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(4))))
+def test_the_relationships_end_alike_whatever_the_order_of_delivery(setup: Any, order: tuple[int, ...]) -> None:
+    p, store, _ = setup
+    steps = [
+        lambda: handlers.on_citizen_updated(linked("c-1", "T-9", NOW), p),
+        lambda: handlers.on_item_upserted(TRIBUTOS, item("T-9", "ibi-1", NOW), p),
+        lambda: handlers.on_item_upserted(TRIBUTOS, item("T-9", "ibi-1", NOW + timedelta(hours=2), removed=True), p),
+        lambda: handlers.on_item_upserted(TRIBUTOS, item("T-9", "card-1", NOW, section="wallet", area="mayor"), p),
+    ]
+    for index in order:
+        run(store, steps[index]())
+    assert relations(store, "c-1") == ("wallet:mayor",)
+
+
+def test_a_saved_segment_follows_an_items_arrival_and_withdrawal_without_a_rebuild(setup: Any) -> None:
+    p, store, _ = setup
+    person(p, store, "c-1")
+    seg = segment(p, store, {"all": [{"relation": {"section": "fines"}}, {"consent": {"purpose": "campaigns"}}]})
+    run(store, handlers.rebuild_segment(seg.id, p).unit)
+    assert store.fetch_segment(seg.id).snapshot_counts["targeted"] == 0  # type: ignore[union-attr]
+    run(store, handlers.on_citizen_updated(linked("c-1", "M-4", NOW, source="/legacy/multas"), p))
+    run(
+        store,
+        handlers.on_item_upserted("/legacy/multas", item("M-4", "mul-1", NOW, section="fines", area="movilidad"), p),
+    )
+    assert {d.citizen_id: d.member for d in store.fetch_deltas(seg.id)} == {"c-1": True}
+    gone = item("M-4", "mul-1", NOW + timedelta(hours=1), section="fines", area="movilidad", removed=True)
+    run(store, handlers.on_item_upserted("/legacy/multas", gone, p))
+    assert store.fetch_deltas(seg.id) == []  # as the snapshot holds it again
+
+
+def test_an_erasure_takes_the_records_links_with_the_row(setup: Any) -> None:
+    from events.rgpd import RgpdRequestOpened
+
+    p, store, _ = setup
+    run(store, handlers.on_citizen_updated(linked("c-1", "T-9", NOW), p))
+    run(store, handlers.on_item_upserted(TRIBUTOS, item("T-9", "ibi-1", NOW), p))
+    opened = RgpdRequestOpened.model_validate(
+        {"request_id": "rq-2", "citizen_id": "c-1", "right": "erasure", "opened_at": NOW.isoformat(),
+         "due_at": (NOW + timedelta(days=30)).isoformat()}
+    )  # fmt: skip
+    run(store, handlers.answer_rights(opened, p, None))
+    assert "c-1" not in store.audience and (TRIBUTOS, "T-9") not in store.records
+    # a later item of the record waits for a link C360 no longer announces: no row comes back
+    run(store, handlers.on_item_upserted(TRIBUTOS, item("T-9", "ibi-2", NOW + timedelta(days=1)), p))
+    assert "c-1" not in store.audience
+
+
+def test_the_filters_relation_sections_are_the_projections() -> None:
+    section = segments.Relation.model_fields["section"].annotation
+    assert typing.get_args(section) == RELATION_SECTIONS
+
+
+def case_of(cid: str) -> Any:
+    from events.case import CaseUpdated
+
+    return CaseUpdated(
+        case_id="case-0123456789abcdef01234567", reference="EXP-2026-7F3A9C", citizen_id=cid, area="urbanismo",
+        category="licencia", level=1, state="open", channel="web", subject="Obra", opened_at=NOW, updated_at=NOW,
+        version=1,
+    )  # fmt: skip
 
 
 # ---- engagement and conversions -------------------------------------------------------------------------------

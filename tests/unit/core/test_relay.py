@@ -12,6 +12,7 @@ import pytest
 from events.catalog import DOMAINS
 from functions.core.outbox import stage_event
 from functions.core.relay import IDLE_QUERIES_PER_SECOND, Relay, SenderTokenError, TokenFile, idle_ceiling
+from functions.core.settings import get_settings
 from tests.unit.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "events"
@@ -48,6 +49,20 @@ def test_all_relays_together_poll_no_more_than_the_single_relay_did_while_idle()
     assert IDLE_QUERIES_PER_SECOND <= 4 / 0.2
     # AND more shards per domain lengthen each wait rather than raise the total
     assert len(DOMAINS) * 3 / idle_ceiling(shards=3) == pytest.approx(IDLE_QUERIES_PER_SECOND)
+
+
+def test_a_lower_idle_budget_lengthens_every_relays_wait_in_proportion(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the budget a local platform sets, where wakes over loopback are not lost
+    monkeypatch.setenv("PIC_RELAY_IDLE_QPS", "3")
+    get_settings.cache_clear()
+    try:
+        # THEN the relays together still make exactly that many queries a second at their longest wait
+        assert len(DOMAINS) / idle_ceiling(shards=1) == pytest.approx(3.0)
+        # AND a budget given outright wins over the setting
+        assert idle_ceiling(shards=1, budget=IDLE_QUERIES_PER_SECOND) == pytest.approx(len(DOMAINS) / 15.0)
+    finally:
+        monkeypatch.delenv("PIC_RELAY_IDLE_QPS")
+        get_settings.cache_clear()
 
 
 def test_a_relay_is_for_a_domain_that_publishes_events() -> None:

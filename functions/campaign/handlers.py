@@ -203,6 +203,9 @@ def on_citizen_updated(data: CitizenUpdated, ports: CampaignPorts) -> UnitOfWork
         holding = (name, service.record_relations(moved))
     if parts or holding:
         _project_into(uow, data.citizen_id, parts, data.updated_at, ports, holding=holding)
+    if moved is not None and record.citizen_id is None:  # appointments booked before the record's first link
+        for booked in service.appointments(moved).values():
+            convert("appointment", data.citizen_id, booked, ports, uow)
     return uow
 
 
@@ -210,7 +213,8 @@ def on_item_upserted(source: str, data: PositionItemUpserted, ports: CampaignPor
     """An area system's item about one of its records (a tax receipt, a fine, a card...): the relationship it
     gives (``<section>:<area>``) is the linked person's; before C360 links the record it waits in the record and
     follows the link. Withdrawn items, notices and special-category data give none. An item's older or
-    redelivered fact stages nothing."""
+    redelivered fact stages nothing. A new appointment (Cita Previa) is a conversion of the campaign that reached
+    the person, as a payment is."""
     record = ports.store.fetch_record(source, data.local_id)
     relation = service.relation_of(data.section, data.area, data.special_category, data.removed)
     changed = service.with_item(record, data.item_id, relation, data.as_of)
@@ -222,6 +226,9 @@ def on_item_upserted(source: str, data: PositionItemUpserted, ports: CampaignPor
     if changed.citizen_id is not None and relations != service.record_relations(record):
         holding = (service.record_holding(source, data.local_id), relations)
         _project_into(uow, changed.citizen_id, [], data.as_of, ports, holding=holding)
+    booked = data.item_id in service.appointments(changed) and data.item_id not in service.appointments(record)
+    if booked and changed.citizen_id is not None:  # an appointment booked: a conversion, like a payment
+        convert("appointment", changed.citizen_id, data.as_of, ports, uow)
     return uow
 
 

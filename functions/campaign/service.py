@@ -158,6 +158,15 @@ def with_item(links: RecordLinks, item_id: str, relation: str | None, as_of: dat
     return replace(links, members=(links.members - set(held)) | {member})
 
 
+def appointments(links: RecordLinks) -> dict[str, datetime]:
+    """The record's appointments still booked: item id -> when the area system announced it (a conversion's time)."""
+    found = {}
+    for key, item_id, as_of in map(_item, links.members):
+        if key.startswith("appointments:"):
+            found[item_id] = datetime.fromisoformat(as_of)
+    return found
+
+
 def record_relations(links: RecordLinks) -> tuple[str, ...]:
     """The relation keys a record's items give, sorted and unique."""
     return tuple(sorted({key for key, _, _ in map(_item, links.members) if key != WITHDRAWN}))

@@ -616,6 +616,29 @@ def test_a_payment_after_the_campaign_reached_the_person_is_its_conversion_once(
     assert not store.ledger.staged(handlers.on_payment(payment(page.recipients[1].citizen_id, clock.now()), p))
 
 
+def test_an_appointment_booked_after_the_campaign_is_its_conversion_even_before_the_records_link(setup: Any) -> None:
+    p, store, clock = setup
+    made = scheduled(p, store, crowd(p, store, 3), conversion={"days": 14, "kinds": ["appointment"]})
+    tick(p, store, made.id)
+    (page,) = tick(p, store, made.id)
+    first, second = page.recipients[0].citizen_id, page.recipients[1].citizen_id
+    clock.advance(days=1)
+    cita = "/legacy/cita-previa"
+
+    def booked(local_id: str, item_id: str) -> PositionItemUpserted:
+        return item(local_id, item_id, clock.now(), section="appointments", area="padron")
+
+    # one person's record is linked: their booking counts at once, and a second booking of theirs does not
+    run(store, handlers.on_citizen_updated(linked(first, "CP-1", clock.now() - timedelta(hours=1), source=cita), p))
+    run(store, handlers.on_item_upserted(cita, booked("CP-1", "cita-1"), p))
+    run(store, handlers.on_item_upserted(cita, booked("CP-1", "cita-2"), p))
+    # the other's booking arrives before C360 links their record: it counts when the link does
+    run(store, handlers.on_item_upserted(cita, booked("CP-2", "cita-3"), p))
+    run(store, handlers.on_citizen_updated(linked(second, "CP-2", clock.now(), source=cita), p))
+    report = handlers.campaign_report(made.id, p)
+    assert report["totals"]["conversions"] == 2
+
+
 def test_a_payment_before_the_run_handed_the_person_over_is_not_the_campaigns(setup: Any) -> None:
     p, store, _ = setup
     made = scheduled(p, store, crowd(p, store, 3), conversion={"days": 14, "kinds": ["payment"]})

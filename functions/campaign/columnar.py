@@ -67,6 +67,7 @@ MEMBER_COLUMNS: dict[str, str] = {
     "reason": "VARCHAR",
     "district": "VARCHAR",
     "language": "VARCHAR",
+    "barrio": "VARCHAR",
 }
 CONSENT_KEYS = ("granted", "channels", "text_version")  # what policies/consent reads of a purpose's consent
 ROW_GROUP_SIZE = 100_000
@@ -83,6 +84,7 @@ class Member:
     reason: str | None
     district: str | None
     language: str
+    barrio: str | None = None  # a snapshot written before barrios were kept has none
 
 
 @dataclass(frozen=True)
@@ -426,9 +428,9 @@ def build_snapshot(
                   for g in groups]],
             )  # fmt: skip
         where, params = segments.to_sql(segment_filter, _today(at))
-        members = f"SELECT citizen_id, district, language, {_named(purpose)} FROM {source} WHERE {where}"  # noqa: S608 - fixed text, values bound, paths escaped
+        members = f"SELECT citizen_id, district, language, barrio, {_named(purpose)} FROM {source} WHERE {where}"  # noqa: S608 - fixed text, values bound, paths escaped
         ordered = (
-            f"SELECT citizen_id, channel, reason, district, language FROM ({members}) AS m "  # noqa: S608 - fixed text, values bound, paths escaped
+            f"SELECT citizen_id, channel, reason, district, language, barrio FROM ({members}) AS m "  # noqa: S608 - fixed text, values bound, paths escaped
             f"JOIN decided USING ({GROUP_KEYS}) ORDER BY citizen_id"
         )
         con.execute("SET preserve_insertion_order = true")  # one sort; positions numbered in its order
@@ -459,6 +461,14 @@ def _reader() -> duckdb.DuckDBPyConnection:
     return _READER[0].cursor()
 
 
+def _member_columns(con: duckdb.DuckDBPyConnection, snapshot: Path) -> str:
+    """``Member``'s columns as the snapshot has them: one written before barrios were kept (a run under way
+    across an upgrade) reads as barrio-less rather than failing its next page."""
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {_source(snapshot)}").fetchall()}  # noqa: S608 - fixed text, path escaped
+    names = [name for name in MEMBER_COLUMNS if name != "position"]  # Member's fields, in order
+    return ", ".join(name if name in present else f"NULL AS {name}" for name in names)
+
+
 def find(snapshot: Path, citizen_id: str) -> tuple[int, Member] | None:
     """A person's place in a snapshot and how it holds them (a conversion attributed to the campaign that reached
     them); ``None`` when the snapshot does not hold them. Sorted by citizen id, the file's row groups' statistics
@@ -466,7 +476,7 @@ def find(snapshot: Path, citizen_id: str) -> tuple[int, Member] | None:
     con = _reader()
     try:
         row = con.execute(
-            f"SELECT position, citizen_id, channel, reason, district, language FROM {_source(snapshot)} "  # noqa: S608 - fixed text, values bound, paths escaped
+            f"SELECT position, {_member_columns(con, snapshot)} FROM {_source(snapshot)} "  # noqa: S608 - fixed text, values bound, paths escaped
             "WHERE citizen_id = ?",
             [citizen_id],
         ).fetchone()
@@ -484,7 +494,7 @@ def page(snapshot: Path, offset: int, limit: int) -> list[Member]:
     con = _reader()
     try:
         rows = con.execute(
-            f"SELECT citizen_id, channel, reason, district, language FROM {_source(snapshot)} "  # noqa: S608 - fixed text, values bound, paths escaped
+            f"SELECT {_member_columns(con, snapshot)} FROM {_source(snapshot)} "  # noqa: S608 - fixed text, values bound, paths escaped
             "WHERE position >= ? AND position < ? ORDER BY position",
             [offset, offset + limit],
         ).fetchall()

@@ -429,7 +429,7 @@ def create_campaign(cmd: CreateCampaign, ports: CampaignPorts) -> Staged[Campaig
                 errors=[{"field": "template", "message": f"no template {template}"}],
             )
         service.check_purpose(template, info.purpose, post)
-        service.check_fields(template, info.fields, post)
+        service.check_fields(template, info.fields, post, document)
     estimate = count_segment(segment.id, service.CountPost(purpose=post.purpose, version=version, sample=0), ports)
     targeted = int(estimate["targeted"])
     campaign = Campaign(
@@ -521,13 +521,13 @@ def _page(
         for row in rows:
             delta = deltas.get(row.citizen_id)
             channel = (delta.channel if delta.member else None) if delta else row.channel
-            members.append(Member(row.citizen_id, channel, row.district, row.language))
+            members.append(Member(row.citizen_id, channel, row.district, row.language, row.barrio))
         return members, len(rows), None, False
     newcomers = sorted(
         (d for d in deltas.values() if d.member and not d.was and d.citizen_id > (campaign.delta_cursor or "")),
         key=lambda d: d.citizen_id,
     )[: service.PAGE]
-    members = [Member(d.citizen_id, d.channel, d.district, d.language) for d in newcomers]
+    members = [Member(d.citizen_id, d.channel, d.district, d.language, d.barrio) for d in newcomers]
     return members, 0, newcomers[-1].citizen_id if newcomers else None, len(newcomers) < service.PAGE
 
 

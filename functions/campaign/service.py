@@ -32,7 +32,7 @@ Channel = Literal["email", "sms", "push", "inapp"]
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,47}$"
 PAGE = 250  # members per batch event (contracts §1 allows 500)
 CITY_WIDE_TARGETED = 100_000  # contracts §7: above this (or with no district filter) a campaign needs four eyes
-FILLED_BY_CAMPAIGN = ("district_name", "survey_url")  # per recipient, by the dispatcher (the snapshot has no barrio)
+FILLED_BY_CAMPAIGN = ("district_name", "barrio_name", "survey_url")  # per recipient, by the dispatcher
 FILLED_BY_NOT = ("unsubscribe_url",)  # contracts §4: NOT fills it for campaigns and surveys
 
 
@@ -235,6 +235,7 @@ class Delta:
     district: str | None
     language: str
     at: datetime
+    barrio: str | None = None
 
     @property
     def void(self) -> bool:
@@ -253,7 +254,9 @@ def delta_of(
         return None
     was, channel_before = (existing.was, existing.channel_before) if existing else before
     member, channel = after
-    return Delta(segment_id, row.citizen_id, member, was, channel, channel_before, row.district, row.language, at)
+    return Delta(
+        segment_id, row.citizen_id, member, was, channel, channel_before, row.district, row.language, at, row.barrio
+    )
 
 
 def materialised(segment: Segment, deltas: Iterable[Delta]) -> dict[str, Any]:
@@ -386,11 +389,35 @@ def check_schedule(schedule: Schedule, now: datetime) -> None:
         raise ScheduleInPastError("schedule.until is before the first run")
 
 
-def check_fields(template: str, fields: Iterable[str], post: CampaignPost) -> None:
-    """A template field the campaign cannot fill (not a constant, nor filled per recipient) is a 422 naming it."""
+# The place names the dispatcher fills from the member's residence, and the filter leaves that guarantee every
+# member has one (a barrio lies in one district); without such a leaf the campaign must give a default.
+PLACE_FIELDS = {"district_name": ("district", "barrio"), "barrio_name": ("barrio",)}
+
+
+def required_leaves(document: Mapping[str, Any]) -> set[str]:
+    """The kinds of leaf every member of the filter satisfies: the root's, or those of the ``all`` nodes nested
+    from it (under ``any`` or ``not`` nothing is guaranteed)."""
+    found: set[str] = set()
+    stack = [document.get("filter", {})]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping) and "all" in node:
+            stack.extend(node["all"])
+        elif isinstance(node, Mapping):
+            found.update(k for k in node if k not in ("any", "not"))
+    return found
+
+
+def check_fields(template: str, fields: Iterable[str], post: CampaignPost, document: Mapping[str, Any]) -> None:
+    """A template field the campaign cannot fill for every member (not a constant, nor filled per recipient: a
+    place's name only where the segment guarantees the place, ``survey_url`` with a survey) is a 422 naming it."""
     fillable = set(post.personalisation) | set(FILLED_BY_CAMPAIGN) | set(FILLED_BY_NOT)
     if post.survey_id is None:
         fillable.discard("survey_url")
+    leaves = required_leaves(document)
+    for name, guaranteeing in PLACE_FIELDS.items():
+        if name not in post.personalisation and not leaves.intersection(guaranteeing):
+            fillable.discard(name)
     missing = sorted(set(fields) - fillable)
     if missing:
         raise TemplateFieldError(
@@ -565,6 +592,7 @@ class Member:
     channel: str | None
     district: str | None
     language: str
+    barrio: str | None = None
 
 
 def take(members: list[Member], tokens: dict[str, float], limited: Iterable[str]) -> tuple[int, dict[str, float]]:
@@ -598,6 +626,9 @@ def batch_of(
         if zone is not None:
             personalisation["district_name"] = zone.name
             tags["district"] = zone.code
+        barrio = find_zone(member.barrio) if member.barrio else None
+        if barrio is not None:
+            personalisation["barrio_name"] = barrio.name
         variant = variant_of(campaign.id, member.citizen_id, post.variants)
         if variant is not None:
             tags["variant"] = variant.name

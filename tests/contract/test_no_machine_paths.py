@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_OURS = {".git", ".venv", ".tools", ".pic-data", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"}
-NOT_OURS |= {"__pycache__", "node_modules", ".benchmarks"}
+NOT_OURS |= {"__pycache__", "node_modules", ".benchmarks", ".cache"}
 # Spelt in pieces so that this file does not match itself.
 MACHINE_PATH = re.compile("(?<![\\w.])/(" + "|".join(("wo" + "rk", "ho" + "me", "ro" + "ot", "Us" + "ers")) + ")/")
 

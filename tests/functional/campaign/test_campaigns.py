@@ -169,9 +169,10 @@ def test_a_city_wide_campaign_needs_another_managers_approval(platform: Platform
     assert put_template(platform, template, TEMPLATE).status_code == 201
     made = post(platform, "/v1/segments", {"name": f"All {tag}", "filter": {"consent": {"purpose": "campaigns"}}})
     assert made.status_code == 201, made.text
-    created = post(
-        platform, "/v1/campaigns", {"name": f"All {tag}", "segment_id": made.json()["id"], "template": template}
-    )
+    base = {"name": f"All {tag}", "segment_id": made.json()["id"], "template": template}
+    unnamed = post(platform, "/v1/campaigns", base)  # not everyone has a district for {{ district_name }}
+    assert unnamed.status_code == 422 and "district_name" in unnamed.text, unnamed.text
+    created = post(platform, "/v1/campaigns", {**base, "personalisation": {"district_name": "Madrid"}})
     assert created.status_code == 201 and created.json()["city_wide"], created.text
     campaign_id = created.json()["id"]
 

@@ -142,15 +142,28 @@ def test_the_snapshot_holds_each_member_with_their_decision_in_pages(
     by_id = {r.citizen_id: r for r in rows}
     for member in members:
         assert (member.channel, member.reason) == expected[member.citizen_id]
-        assert (member.district, member.language) == (
+        assert (member.district, member.language, member.barrio) == (
             by_id[member.citizen_id].district,
             by_id[member.citizen_id].language,
+            by_id[member.citizen_id].barrio,
         )
     assert columnar.page(snapshot, len(members) - 3, 250) == members[-3:]
     assert columnar.page(snapshot, len(members) + 10, 250) == []
     assert columnar.page(snapshot, 5, 0) == []
     with pytest.raises(ValueError):
         columnar.page(snapshot, -1, 10)
+
+
+def test_a_snapshot_written_before_barrios_were_kept_still_pages(tmp_path: Path) -> None:
+    # GIVEN a run's snapshot of the earlier layout (no barrio column), as a run under way across an upgrade has
+    old = tmp_path / "old.parquet"
+    duckdb.sql(
+        "SELECT 0::BIGINT AS position, 'c-1' AS citizen_id, 'sms' AS channel, NULL::VARCHAR AS reason, "
+        "'02' AS district, 'es' AS language"
+    ).write_parquet(str(old))
+    # THEN its pages and look-ups read it, without a barrio
+    assert columnar.page(old, 0, 10) == [columnar.Member("c-1", "sms", None, "02", "es", None)]
+    assert columnar.find(old, "c-1") == (0, columnar.Member("c-1", "sms", None, "02", "es", None))
 
 
 def test_one_row_is_decided_as_its_group(rows: list[AudienceRow], policy: EmbeddedPolicy) -> None:

@@ -218,7 +218,9 @@ def test_a_city_wide_campaign_needs_another_managers_approval(setup: Any) -> Non
     p, store, _ = setup
     person(p, store, "c-1")
     seg = segment(p, store, {"consent": {"purpose": "campaigns"}})  # no district: city-wide
-    made = campaign(p, store, seg)
+    with pytest.raises(service.TemplateFieldError, match="district_name"):  # not everyone has a district
+        campaign(p, store, seg)
+    made = campaign(p, store, seg, personalisation={"district_name": "Madrid"})  # the default for them
     assert made.city_wide
     with pytest.raises(service.FourEyesError):
         handlers.act(made.id, "schedule", MANAGER, p)

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from events.rgpd import RgpdRequestOpened
 from functions.campaign import handlers, rights, service
 from functions.campaign.audience import AudienceRow
@@ -61,6 +63,39 @@ def test_a_saved_segments_members_are_its_snapshot_plus_and_minus_its_deltas() -
     assert back.void
     found = service.materialised(segment, [out, moved, new, back])
     assert found["targeted"] == 10 and found["by_channel"] == {"email": 5, "sms": 5}
+
+
+def test_a_batch_names_each_recipients_district_and_barrio_and_a_default_for_those_without() -> None:
+    post = service.CampaignPost.model_validate(
+        {
+            "name": "Fiestas",
+            "segment_id": "seg-1",
+            "template": "camp-fiestas",
+            "personalisation": {"barrio_name": "Madrid"},
+        }
+    )
+    made = service.Campaign(
+        id="cmp-1", post=post, state="running", created_by="agent:a", created_at=NOW, segment_version=1,
+        city_wide=False, targeted_estimate=2, history=(), run=1,
+    )  # fmt: skip
+    members = [service.Member("c-1", "sms", "02", "es", "021"), service.Member("c-2", "sms", None, "es", None)]
+    batch = service.batch_of(made, members, "b-1")
+    first, second = (r.personalisation for r in batch.recipients)
+    assert first["district_name"] == "Arganzuela" and first["barrio_name"] == "Imperial"
+    assert second == {"barrio_name": "Madrid"}  # the campaign's default; no district to name
+
+
+def test_a_place_name_is_fillable_only_where_the_segment_guarantees_the_place() -> None:
+    post = service.CampaignPost.model_validate({"name": "x", "segment_id": "seg-1", "template": "t"})
+    in_district = {"version": 1, "filter": {"all": [{"district": ["02"]}, {"age": {"min": 65}}]}}
+    service.check_fields("t", ["district_name"], post, in_district)
+    with pytest.raises(service.TemplateFieldError, match="barrio_name"):
+        service.check_fields("t", ["barrio_name"], post, in_district)  # a district does not name a barrio
+    in_barrio = {"version": 1, "filter": {"barrio": ["021"]}}
+    service.check_fields("t", ["district_name", "barrio_name"], post, in_barrio)
+    either = {"version": 1, "filter": {"any": [{"district": ["02"]}, {"age": {"min": 65}}]}}
+    with pytest.raises(service.TemplateFieldError, match="district_name"):
+        service.check_fields("t", ["district_name"], post, either)
 
 
 def test_the_batch_key_names_the_campaign_and_its_run() -> None:

@@ -10,7 +10,6 @@ import pytest
 
 from local.harness import Platform, start_platform
 
-
 # The modules that take minutes, longest first. pytest-xdist's ``--dist loadfile`` hands modules to the workers in
 # collection order, so a long module collected late runs alone at the end while the other workers wait (the README
 # walk-throughs, ~5 minutes on one worker, made the tail of CI's functional phase). Measured with --durations.

@@ -277,8 +277,13 @@ IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 IRSA_ROLE = re.compile(r"arn:aws:iam::(ACCOUNT_ID|\d{12}):role/(?P<role>[\w+=,.@-]+)")
 
 
+CRON_JOB = ("batch/v1", "CronJob")
+
+
 def _pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
-    spec: dict[str, Any] = workload["spec"]["template"]["spec"]
+    """The pod template's spec of a Knative Service, a Deployment, a Job or a CronJob (under its jobTemplate)."""
+    outer = workload["spec"]["jobTemplate"]["spec"] if workload.get("kind") == "CronJob" else workload["spec"]
+    spec: dict[str, Any] = outer["template"]["spec"]
     return spec
 
 
@@ -341,9 +346,10 @@ def test_ingress_is_denied_by_default(kustomization: str) -> None:
 def test_public_cloud_gives_every_function_workload_its_own_iam_role() -> None:
     # GIVEN the AWS overlay's workloads that run the functions image, and its ServiceAccounts
     resources = _build("overlays/public-cloud")
+    kinds = [KNATIVE_SERVICE, ("apps/v1", "Deployment"), CRON_JOB]
     workloads = [
         w
-        for w in [*_of(resources, KNATIVE_SERVICE), *_of(resources, ("apps/v1", "Deployment"))]
+        for w in [r for kind in kinds for r in _of(resources, kind)]
         if any(FUNCTIONS_IMAGE in c["image"] for c in _pod_spec(w)["containers"])
     ]
     accounts = {a["metadata"]["name"]: a for a in _of(resources, ("v1", "ServiceAccount"))}
@@ -367,6 +373,96 @@ def test_public_cloud_gives_every_function_workload_its_own_iam_role() -> None:
             problems.append(f"{_name(workload)}: automountServiceAccountToken is false, IRSA expects the token")
     assert workloads, "the public-cloud overlay builds no workload running the functions image"
     assert not problems, "\n".join(problems)
+
+
+# --- the campaign domain's object store (functions/campaign/files.py) --------------------------------
+
+CAMPAIGN_BUCKET = "PIC_CAMPAIGN_BUCKET"
+CLOUD_OVERLAYS = ["overlays/public-cloud", "overlays/private-cloud"]
+
+
+def _workloads(resources: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    kinds = [KNATIVE_SERVICE, ("apps/v1", "Deployment"), ("batch/v1", "Job"), CRON_JOB]
+    return [w for kind in kinds for w in _of(resources, kind)]
+
+
+def _runs_campaign_code(container: dict[str, Any]) -> bool:
+    """Whether the container runs functions.campaign: ``python -m functions.campaign.<x>``, or a Knative
+    function whose FUNCTION_SOURCE is under functions/campaign/."""
+    command = " ".join([*container.get("command", []), *container.get("args", [])])
+    source = next((e.get("value", "") for e in container.get("env", []) if e["name"] == "FUNCTION_SOURCE"), "")
+    return "functions.campaign." in command or source.startswith("functions/campaign/")
+
+
+def _environment(container: dict[str, Any], resources: tuple[dict[str, Any], ...]) -> dict[str, str]:
+    """The literal environment the container starts with: its ConfigMaps (envFrom, of the same build), then its
+    own env, which wins."""
+    maps = {m["metadata"]["name"]: m.get("data", {}) for m in _of(resources, ("v1", "ConfigMap"))}
+    found: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            found.update(maps.get(source["configMapRef"]["name"], {}))
+    found.update({e["name"]: e["value"] for e in container.get("env", []) if "value" in e})
+    return found
+
+
+def _campaign_containers(kustomization: str) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    resources = _build(kustomization)
+    return [
+        (workload, _environment(container, resources))
+        for workload in _workloads(resources)
+        for container in _pod_spec(workload)["containers"]
+        if _runs_campaign_code(container)
+    ]
+
+
+@pytest.mark.parametrize("overlay", CLOUD_OVERLAYS)
+def test_every_campaign_workload_in_a_cloud_overlay_shares_the_bucket(overlay: str) -> None:
+    # GIVEN the cloud overlay's workloads whose container runs functions.campaign (the API, the event consumer,
+    # the dispatcher, the export CronJob)
+    found = _campaign_containers(overlay)
+    names = {w["metadata"]["name"] for w, _ in found}
+    assert {"pic-campaign", "pic-campaign-events", "pic-campaign-dispatch", "pic-campaign-export"} <= names, names
+
+    # WHEN the bucket each starts with is read
+    buckets = {_name(w): env.get(CAMPAIGN_BUCKET) for w, env in found}
+
+    # THEN all have one and the same: without it each pod keeps its own scratch directory, and a run's members
+    # written by the dispatcher never reach the conversions of pic-campaign-events
+    assert all(buckets.values()), f"{overlay}: workloads without {CAMPAIGN_BUCKET}: {buckets}"
+    assert len(set(buckets.values())) == 1, f"{overlay}: the campaign workloads name different buckets: {buckets}"
+
+
+def test_make_run_keeps_the_campaign_files_in_the_local_directory() -> None:
+    # GIVEN the local overlay's campaign workloads
+    found = _campaign_containers("overlays/local")
+    assert found, "overlays/local runs no functions.campaign workload"
+
+    # THEN none is given a bucket (files.py: no PIC_CAMPAIGN_BUCKET, the directory $PIC_DATA_DIR/campaign)
+    assert not [_name(w) for w, env in found if env.get(CAMPAIGN_BUCKET)]
+
+
+def _cron_period_seconds(schedule: str) -> int:
+    """The period of a ``*/N * * * *`` schedule, in seconds (the only shape the export uses)."""
+    match = re.fullmatch(r"\*/([0-9]+) \* \* \* \*", schedule)
+    assert match, f"schedule {schedule!r} is not */N minutes"
+    return int(match.group(1)) * 60
+
+
+@pytest.mark.parametrize("overlay", CLOUD_OVERLAYS)
+def test_a_count_reads_the_export_the_cronjob_writes(overlay: str) -> None:
+    # GIVEN the export CronJob's period and pic-campaign's environment in a cloud overlay
+    resources = _build(overlay)
+    (cron,) = [c for c in _of(resources, CRON_JOB) if c["metadata"]["name"] == "pic-campaign-export"]
+    assert cron["spec"].get("concurrencyPolicy") == "Forbid", "two exports must never scan at once"
+    period = _cron_period_seconds(cron["spec"]["schedule"])
+    ((_, env),) = [(w, e) for w, e in _campaign_containers(overlay) if _name(w) == "Service/pic-campaign"]
+
+    # THEN the count rewrites the export only when the CronJob has missed a period: at city scale a rewrite takes
+    # minutes, longer than the function's request timeout
+    assert float(env.get("PIC_CAMPAIGN_EXPORT_SECONDS", "60")) > period, (
+        f"{overlay}: PIC_CAMPAIGN_EXPORT_SECONDS of pic-campaign must exceed the export's {period} s period"
+    )
 
 
 # --- event senders (docs/decisions/0011) ------------------------------------------------------------

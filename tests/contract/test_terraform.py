@@ -5,7 +5,7 @@ manifests, read like a catalogue, and validate offline as far as the machine's p
   keys and key types, the same GSIs (name, keys, projection), TTL on ``expires_at`` where the model has it,
   point-in-time recovery and the customer-managed KMS key on; and there is no table without a model.
   The Terraform is read with python-hcl2, exactly as the env composes it (module calls and their inputs).
-- Roles: every Knative Service and Deployment of ``kubectl kustomize infra/k8s/base`` has an IRSA role in
+- Roles: every Knative Service, Deployment and CronJob of ``kubectl kustomize infra/k8s/base`` has an IRSA role in
   envs/aws trusting its service account (``serviceAccountName``, else the function's own name: the
   public-cloud overlay creates one ServiceAccount per function); overlays/local (event display) is not
   deployed to AWS and is not checked. Roles only touch tables and indexes the env declares.
@@ -35,6 +35,7 @@ import pytest
 import yaml
 
 from tests.contract.test_manifests import _build as build_kustomization
+from tests.contract.test_manifests import _pod_spec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TF_ROOT = REPO_ROOT / "infra" / "terraform"
@@ -50,7 +51,7 @@ ROLE_MODULE = "../../modules/function-iam-role"
 KMS_MODULE = "../../modules/kms-key"
 ADDONS_MODULE = "../../modules/cluster-addons"
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
-WORKLOADS = {("serving.knative.dev/v1", "Service"), ("apps/v1", "Deployment")}
+WORKLOADS = {("serving.knative.dev/v1", "Service"), ("apps/v1", "Deployment"), ("batch/v1", "CronJob")}
 TTL_ATTRIBUTE = "expires_at"  # the local runtime enables TTL on it; TTLAttribute is not used
 INTERPOLATION = re.compile(r"\$\{var\.([A-Za-z0-9_]+)\}")
 
@@ -333,7 +334,7 @@ def _image_name(reference: str) -> str:
 
 @cache
 def _base_functions() -> tuple[tuple[str, str, str], ...]:
-    """(function, namespace, service account) of every Knative Service and Deployment of the base that runs
+    """(function, namespace, service account) of every Knative Service, Deployment and CronJob of the base that runs
     the functions image (OPA, also a base Deployment, reaches nothing in AWS). The service account is the
     one the workload runs as on EKS: the public-cloud overlay's serviceAccountName when that overlay exists,
     else the base's, else the function's own name."""
@@ -343,12 +344,12 @@ def _base_functions() -> tuple[tuple[str, str, str], ...]:
     if (public_cloud / "kustomization.yaml").is_file():
         for resource in _kustomize(public_cloud):
             if (resource.get("apiVersion"), resource.get("kind")) in WORKLOADS:
-                deployed[resource["metadata"]["name"]] = resource["spec"]["template"]["spec"].get("serviceAccountName")
+                deployed[resource["metadata"]["name"]] = _pod_spec(resource).get("serviceAccountName")
     functions = []
     for resource in _kustomize(K8S_BASE):
         if (resource.get("apiVersion"), resource.get("kind")) not in WORKLOADS:
             continue
-        meta, pod = resource["metadata"], resource["spec"]["template"]["spec"]
+        meta, pod = resource["metadata"], _pod_spec(resource)
         if not any(_image_name(c["image"]) == image for c in pod["containers"]):
             continue
         account = deployed.get(meta["name"]) or pod.get("serviceAccountName") or meta["name"]
@@ -439,6 +440,88 @@ def test_an_http_function_that_takes_idempotent_writes_may_write_what_they_commi
         )
         writes = [table for table, actions in granted.items() if "dynamodb:PutItem" in actions]
         assert set(writes) - {"table_outbox", "table_idempotency", "table_audit"}, f"{account} writes no domain table"
+
+
+# --- the campaign bucket (buckets.tf) and functions/campaign/files.py ----------------------------
+
+
+def _campaign_keys() -> tuple[str, set[str]]:
+    """The export's key and the key prefixes (``runs/``, ``snapshots/``) functions/campaign/handlers.py writes."""
+    source = (REPO_ROOT / "functions" / "campaign" / "handlers.py").read_text(encoding="utf-8")
+    (export,) = re.findall(r'^EXPORT = "([^"]+)"$', source, flags=re.MULTILINE)
+    prefixes = set(re.findall(r'key = f"([a-z]+/)\{', source))
+    assert prefixes, "functions/campaign/handlers.py writes no keyed file any more: revisit buckets.tf"
+    return export, prefixes
+
+
+def test_the_campaign_bucket_keeps_a_runs_members_past_the_longest_conversion_window() -> None:
+    # GIVEN the keys the campaign code writes, the longest conversion window a campaign may ask for, and the
+    # bucket's lifecycle
+    from functions.campaign.service import Conversion
+
+    export, prefixes = _campaign_keys()
+    (longest,) = [m.le for m in Conversion.model_fields["days"].metadata if getattr(m, "le", None) is not None]
+    local = _module_locals(AWS_ENV)
+    retention = _variable_defaults(AWS_ENV)["campaign_run_retention_days"]
+    (lifecycle,) = _resources(AWS_ENV, "aws_s3_bucket_lifecycle_configuration").values()
+    locals_in = re.compile(r"\$\{local\.([a-z_]+)\}")
+    expiring = {
+        locals_in.sub(lambda m: str(local[m.group(1)]), rule["filter"][0]["prefix"]): rule["expiration"][0]["days"]
+        for rule in lifecycle["rule"]
+        if rule["filter"][0].get("prefix")
+    }
+
+    # THEN the roles' prefixes are the code's, the files of every prefix expire (never the export), only after
+    # the longest window has passed, and versions and dead uploads do not pile up
+    assert local["campaign_export"] == export
+    assert {local["campaign_runs"], local["campaign_segments"]} == prefixes
+    assert set(expiring) == prefixes, f"lifecycle rules for {sorted(expiring)}, the code writes {sorted(prefixes)}"
+    assert all(days == "${var.campaign_run_retention_days}" for days in expiring.values())
+    assert retention > longest, f"campaign_run_retention_days {retention} must exceed the {longest}-day window"
+    (housekeeping,) = [rule for rule in lifecycle["rule"] if not rule["filter"][0].get("prefix")]
+    assert housekeeping["noncurrent_version_expiration"][0]["noncurrent_days"] == 7
+    assert housekeeping["abort_incomplete_multipart_upload"][0]["days_after_initiation"] >= 1
+
+
+def test_the_campaign_bucket_is_the_one_the_public_cloud_overlay_names() -> None:
+    # GIVEN the bucket's name in envs/aws and PIC_CAMPAIGN_BUCKET in the public-cloud overlay's pic-config
+    template = _module_locals(AWS_ENV)["campaign_bucket_name"]
+    (config,) = [
+        r for r in _kustomize(K8S_DIR / "overlays" / "public-cloud")
+        if r["kind"] == "ConfigMap" and r["metadata"]["name"] == "pic-config"
+    ]  # fmt: skip
+
+    # WHEN Terraform's interpolations are written as the overlay's deploy-time placeholders
+    placeholders = template.replace("${var.environment}", "ENVIRONMENT").replace(
+        "${data.aws_caller_identity.current.account_id}", "ACCOUNT_ID"
+    )
+
+    # THEN they are the same name, and the bucket is the one the roles and the output point at
+    assert "${" not in placeholders, (
+        f"buckets.tf campaign_bucket_name uses more than environment and account: {template}"
+    )
+    assert config["data"]["PIC_CAMPAIGN_BUCKET"] == placeholders
+    (bucket,) = _resources(AWS_ENV, "aws_s3_bucket").values()
+    assert bucket["bucket"] == "${local.campaign_bucket_name}"
+
+
+def test_each_campaign_role_reaches_the_bucket_with_its_key_through_s3_only() -> None:
+    # GIVEN the roles of the workloads that run functions.campaign with a bucket (the API, events, dispatcher,
+    # export)
+    roles = {account: body for _, (_, account, body) in _roles().items()}
+    campaign = ["pic-campaign", "pic-campaign-events", "pic-campaign-dispatch", "pic-campaign-export"]
+
+    for account in campaign:
+        permissions = roles[account].get("bucket_permissions", [])
+        # THEN each has the campaign bucket, encrypted with the env's key, and a run's reader only reads
+        assert permissions, f"{account}: no bucket_permissions, files.py would be AccessDenied"
+        for permission in permissions:
+            assert permission["bucket_arn"] == "${aws_s3_bucket.campaign.arn}", account
+            assert permission["kms_key_arn"] == "${module.kms.key_arn}", f"{account}: cannot use the bucket's key"
+    events = roles["pic-campaign-events"]["bucket_permissions"]
+    assert {a for p in events for a in p["actions"]} == {"s3:GetObject"}, "pic-campaign-events only reads runs"
+    others = [body for account, body in roles.items() if account not in campaign]
+    assert not [body["service_account"] for body in others if body.get("bucket_permissions")]
 
 
 # --- the cluster side (kubernetes/helm: parsed, checked against infra/k8s) ------------------------

@@ -64,6 +64,7 @@ K8S_KINDS = [
     ("networking.k8s.io/v1", "NetworkPolicy"),
     ("policy/v1", "PodDisruptionBudget"),
     ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
 ]
 # (apiVersion, kind, distribution, module path inside it, class name)
 KNATIVE_KINDS = [

@@ -1403,8 +1403,12 @@ module "role_pic_assistant_events" {
 }
 
 # ---- campaigns (CAMP) ----
-# The export and the snapshots live in the campaign bucket (PIC_CAMPAIGN_BUCKET): its IAM statements are left to the
-# bucket's own module when the data platform's bucket is chosen (docs/decisions/0024).
+# The export and the snapshots live in the campaign bucket (buckets.tf, PIC_CAMPAIGN_BUCKET). Each role below gets
+# the object actions files.py makes (head_object and download_file: s3:GetObject; upload_file: s3:PutObject, its
+# multipart parts included, and s3:AbortMultipartUpload when it fails) on the key prefixes its code touches, and the
+# env's key through S3 for that bucket only. s3:ListBucket only where the export may not exist yet: without it
+# S3 answers a HeadObject on a missing key 403 (files.py reads both as "absent"), which CloudTrail would log as
+# a denial on every first count.
 
 # The campaign domain's outbox relay (notification.batch.requested, rgpd.domain.answered).
 module "role_pic_campaign_relay" {
@@ -1429,6 +1433,8 @@ module "role_pic_campaign_relay" {
 
 # functions/campaign/main.py campaign_http: segments and campaigns (GetItem, PutItem, Query of the deltas and the
 # counters, by-kind for the lists), the audience Scan of the export; Idempotency-Key records.
+# Files: reads the export (counts) and writes it when stale or asked fresh (handlers.ensure_export), writes and
+# reads a segment's rebuild (snapshots/).
 module "role_pic_campaign" {
   source = "../../modules/function-iam-role"
 
@@ -1457,10 +1463,22 @@ module "role_pic_campaign" {
     },
   ]
   kms_key_arns = [module.kms.key_arn]
+
+  bucket_permissions = [
+    {
+      sid         = "CampaignFilesReadWrite"
+      bucket_arn  = aws_s3_bucket.campaign.arn
+      actions     = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+      prefixes    = [local.campaign_export, local.campaign_segments]
+      list_bucket = true
+      kms_key_arn = module.kms.key_arn
+    },
+  ]
 }
 
 # functions/campaign/main.py campaign_events: the audience projection (GetItem, PutItem), saved segments (by-kind)
 # and their deltas (GetItem, PutItem, DeleteItem), the impact counters (UpdateItem ADD), RGPD erasure (DeleteItem).
+# Files: reads a run's members (runs/) to attribute a conversion (handlers: columnar.find); writes none.
 module "role_pic_campaign_events" {
   source = "../../modules/function-iam-role"
 
@@ -1489,10 +1507,22 @@ module "role_pic_campaign_events" {
     },
   ]
   kms_key_arns = [module.kms.key_arn]
+
+  bucket_permissions = [
+    {
+      sid         = "CampaignRunsRead"
+      bucket_arn  = aws_s3_bucket.campaign.arn
+      actions     = ["s3:GetObject"]
+      prefixes    = [local.campaign_runs]
+      kms_key_arn = module.kms.key_arn
+    },
+  ]
 }
 
 # functions/campaign/dispatch.py (Deployment pic-campaign-dispatch): the active campaigns (Query on active), each
 # read and written under its revision (GetItem, PutItem) with its batch's outbox row; the deltas (Query).
+# Files: a run's start reads the export (and writes it when older than PIC_CAMPAIGN_EXPORT_SECONDS) and writes the
+# run's members (runs/), which it then pages.
 module "role_pic_campaign_dispatch" {
   source = "../../modules/function-iam-role"
 
@@ -1521,4 +1551,48 @@ module "role_pic_campaign_dispatch" {
     },
   ]
   kms_key_arns = [module.kms.key_arn]
+
+  bucket_permissions = [
+    {
+      sid         = "CampaignFilesReadWrite"
+      bucket_arn  = aws_s3_bucket.campaign.arn
+      actions     = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+      prefixes    = [local.campaign_export, local.campaign_runs]
+      list_bucket = true
+      kms_key_arn = module.kms.key_arn
+    },
+  ]
+}
+
+# functions/campaign/export.py (CronJob pic-campaign-export, every 15 minutes): the audience rows (a parallel Scan
+# of the campaign table, aud# items only: handlers.ensure_export -> storage.scan_audience) written to the export
+# (audience.parquet), so that a count reads a file at most ~20 minutes old instead of writing one in its request.
+module "role_pic_campaign_export" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-campaign-export"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-campaign-export"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "AudienceScan"
+      table_arn = module.table_campaign.table_arn
+      actions   = ["dynamodb:Scan"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+
+  bucket_permissions = [
+    {
+      sid         = "CampaignExportWrite"
+      bucket_arn  = aws_s3_bucket.campaign.arn
+      actions     = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+      prefixes    = [local.campaign_export]
+      list_bucket = true
+      kms_key_arn = module.kms.key_arn
+    },
+  ]
 }

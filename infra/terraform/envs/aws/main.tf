@@ -1,6 +1,6 @@
 # PIC's public-cloud landing zone on AWS: one customer-managed key, the DynamoDB tables the pynamodb models
-# define (tables.tf), one IRSA role per function (functions.tf) and the cluster add-ons (cluster.tf) on an
-# EKS cluster that already exists.
+# define (tables.tf), the campaign domain's bucket (buckets.tf), one IRSA role per function (functions.tf) and the
+# cluster add-ons (cluster.tf) on an EKS cluster that already exists.
 
 locals {
   tags = merge(var.tags, {
@@ -27,7 +27,7 @@ data "aws_iam_openid_connect_provider" "eks" {
 module "kms" {
   source = "../../modules/kms-key"
 
-  description             = "PIC ${var.environment}: DynamoDB tables (personal data at rest)"
+  description             = "PIC ${var.environment}: DynamoDB tables and the campaign bucket (personal data at rest)"
   aliases                 = ["pic/${var.environment}/dynamodb"]
   deletion_window_in_days = var.kms_deletion_window_in_days
   enable_key_rotation     = true

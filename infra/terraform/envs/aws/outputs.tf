@@ -1,5 +1,5 @@
 output "kms_key_arn" {
-  description = "ARN of the customer-managed key that encrypts every PIC table."
+  description = "ARN of the customer-managed key that encrypts every PIC table and the campaign bucket."
   value       = module.kms.key_arn
 }
 
@@ -47,7 +47,7 @@ output "service_accounts" {
       module.role_pic_position_events, module.role_pic_audit, module.role_pic_audit_events,
       module.role_pic_payment, module.role_pic_payment_events, module.role_pic_payment_relay,
       module.role_pic_campaign, module.role_pic_campaign_events, module.role_pic_campaign_dispatch,
-      module.role_pic_campaign_relay,
+      module.role_pic_campaign_relay, module.role_pic_campaign_export,
     ] :
     role.service_account => {
       namespace   = role.namespace
@@ -60,7 +60,13 @@ output "service_accounts" {
 output "pic_config" {
   description = "Entries of the pic-config ConfigMap that this landing zone decides (public-cloud overlay)."
   value = {
-    AWS_REGION       = var.region
-    PIC_TABLE_PREFIX = var.table_prefix
+    AWS_REGION          = var.region
+    PIC_TABLE_PREFIX    = var.table_prefix
+    PIC_CAMPAIGN_BUCKET = aws_s3_bucket.campaign.id
   }
+}
+
+output "campaign_bucket" {
+  description = "The campaign domain's bucket (PIC_CAMPAIGN_BUCKET in pic-config: the export and the runs' and segments' files; personal data, SSE-KMS with kms_key_arn)."
+  value       = aws_s3_bucket.campaign.id
 }

@@ -91,6 +91,17 @@ variable "point_in_time_recovery_period_in_days" {
   }
 }
 
+variable "campaign_run_retention_days" {
+  description = "Days a campaign run's members (runs/) and a segment's rebuild (snapshots/) stay in the campaign bucket: longer than the longest conversion window a campaign may ask for (90 days, functions/campaign/service.py Conversion.days) plus the margin a late or redelivered event and a paused run need."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.campaign_run_retention_days > 90 && var.campaign_run_retention_days <= 400
+    error_message = "campaign_run_retention_days must exceed the 90-day longest conversion window, and be at most 400."
+  }
+}
+
 variable "kms_key_administrators" {
   description = "IAM role/user ARNs that administer the tables' KMS key (the account root always keeps control)."
   type        = list(string)

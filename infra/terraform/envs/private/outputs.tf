@@ -4,6 +4,8 @@ output "pic_config" {
     AWS_REGION            = var.alternator_region
     PIC_DYNAMODB_ENDPOINT = var.alternator_endpoint
     PIC_TABLE_PREFIX      = var.table_prefix
+    AWS_ENDPOINT_URL_S3   = var.object_store_endpoint
+    PIC_CAMPAIGN_BUCKET   = var.campaign_bucket
   }
 }
 

@@ -144,6 +144,28 @@ variable "alternator_region" {
   default     = "eu-south-2"
 }
 
+variable "object_store_endpoint" {
+  description = "URL of the site's S3-compatible object store (Ceph RGW, MinIO) holding the campaign domain's files: AWS_ENDPOINT_URL_S3 in the private-cloud overlay (its default is the overlay's). It must accept the Alternator access key pair of pic-secrets (README.md)."
+  type        = string
+  default     = "http://rook-ceph-rgw-pic.rook-ceph.svc:80"
+
+  validation {
+    condition     = can(regex("^https?://[^/\\s]+(:[0-9]+)?/?$", var.object_store_endpoint))
+    error_message = "object_store_endpoint must be an http(s) URL such as http://rook-ceph-rgw-pic.rook-ceph.svc:80."
+  }
+}
+
+variable "campaign_bucket" {
+  description = "The campaign domain's bucket in that object store (PIC_CAMPAIGN_BUCKET in the overlay), created by the platform team with the lifecycle README.md gives: personal data."
+  type        = string
+  default     = "pic-campaign"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.campaign_bucket))
+    error_message = "campaign_bucket must be an S3 bucket name (3-63 of [a-z0-9.-])."
+  }
+}
+
 variable "table_prefix" {
   description = "Prefix of every table name: PIC_TABLE_PREFIX in the overlay."
   type        = string

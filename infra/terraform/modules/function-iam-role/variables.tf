@@ -146,6 +146,63 @@ variable "kms_key_arns" {
   }
 }
 
+variable "bucket_permissions" {
+  description = <<-EOT
+    S3 access, one statement each: `sid` names it, `actions` are object actions granted on
+    `<bucket_arn>/<prefix>*` for each of `prefixes` (the whole bucket, `<bucket_arn>/*`, when empty),
+    `list_bucket` adds s3:ListBucket on the bucket itself, and `kms_key_arn` (the bucket's SSE-KMS key) lets
+    the role use that key only through S3 and only for that bucket (kms:Decrypt; kms:GenerateDataKey too with
+    s3:PutObject). Only object data-plane actions are accepted.
+  EOT
+  type = list(object({
+    sid         = string
+    bucket_arn  = string
+    actions     = optional(list(string), [])
+    prefixes    = optional(list(string), [])
+    list_bucket = optional(bool, false)
+    kms_key_arn = optional(string)
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for p in var.bucket_permissions : can(regex("^[A-Za-z0-9]{1,80}$", p.sid))])
+    error_message = "Each bucket sid must be 1-80 alphanumeric characters (the module appends List and KeyThroughS3)."
+  }
+
+  validation {
+    condition     = length(distinct(concat([for p in var.bucket_permissions : p.sid], [for p in var.table_permissions : p.sid]))) == length(var.bucket_permissions) + length(var.table_permissions)
+    error_message = "Bucket sids must be unique, and differ from the table sids."
+  }
+
+  validation {
+    condition     = alltrue([for p in var.bucket_permissions : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", p.bucket_arn))])
+    error_message = "bucket_arn must be an S3 bucket ARN (no wildcards, no key)."
+  }
+
+  validation {
+    condition = alltrue([
+      for p in var.bucket_permissions : (length(p.actions) > 0 || p.list_bucket) && alltrue([
+        for action in p.actions : contains([
+          "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject",
+        ], action)
+      ])
+    ])
+    error_message = "Each bucket statement needs an action or list_bucket; actions must be S3 object actions (s3:GetObject, s3:PutObject, s3:DeleteObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts), never wildcards or bucket management."
+  }
+
+  validation {
+    condition = alltrue(flatten([
+      for p in var.bucket_permissions : [for prefix in p.prefixes : can(regex("^[A-Za-z0-9!_.()'-][A-Za-z0-9!_.()'/-]{0,511}$", prefix)) && !strcontains(prefix, "..")]
+    ]))
+    error_message = "prefixes must be S3 key prefixes without wildcards, a leading \"/\" or \"..\"."
+  }
+
+  validation {
+    condition     = alltrue([for p in var.bucket_permissions : p.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", p.kms_key_arn))])
+    error_message = "kms_key_arn must be null or a KMS key ARN."
+  }
+}
+
 variable "tags" {
   description = "Tags for the role."
   type        = map(string)

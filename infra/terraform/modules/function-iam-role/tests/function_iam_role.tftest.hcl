@@ -147,3 +147,137 @@ run "rejects_writes_on_an_index" {
 
   expect_failures = [var.table_permissions]
 }
+
+run "bucket_access_is_limited_to_its_prefixes_and_its_key_to_s3_for_that_bucket" {
+  command = plan
+
+  variables {
+    bucket_permissions = [
+      {
+        sid         = "CampaignFiles"
+        bucket_arn  = "arn:aws:s3:::pic-test-pic-campaign-123456789012"
+        actions     = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]
+        prefixes    = ["runs/", "audience.parquet"]
+        list_bucket = true
+        kms_key_arn = "arn:aws:kms:eu-south-2:123456789012:key/11111111-2222-3333-4444-555555555555"
+      },
+      {
+        sid         = "CampaignRuns"
+        bucket_arn  = "arn:aws:s3:::pic-test-pic-campaign-123456789012"
+        actions     = ["s3:GetObject"]
+        prefixes    = ["runs/"]
+        kms_key_arn = "arn:aws:kms:eu-south-2:123456789012:key/11111111-2222-3333-4444-555555555555"
+      },
+    ]
+  }
+
+  assert {
+    condition = (
+      data.aws_iam_policy_document.access[0].statement[3].sid == "CampaignFiles" &&
+      data.aws_iam_policy_document.access[0].statement[3].actions == toset(["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]) &&
+      data.aws_iam_policy_document.access[0].statement[3].resources == toset([
+        "arn:aws:s3:::pic-test-pic-campaign-123456789012/audience.parquet*",
+        "arn:aws:s3:::pic-test-pic-campaign-123456789012/runs/*",
+      ])
+    )
+    error_message = "Object actions must be exactly the listed ones, on the listed prefixes only."
+  }
+
+  assert {
+    condition = (
+      data.aws_iam_policy_document.access[0].statement[4].actions == toset(["s3:GetObject"]) &&
+      data.aws_iam_policy_document.access[0].statement[4].resources == toset(["arn:aws:s3:::pic-test-pic-campaign-123456789012/runs/*"])
+    )
+    error_message = "A read-only statement must grant GetObject on its prefix only."
+  }
+
+  assert {
+    condition = (
+      length(data.aws_iam_policy_document.access[0].statement) == 8 &&
+      data.aws_iam_policy_document.access[0].statement[5].sid == "CampaignFilesList" &&
+      data.aws_iam_policy_document.access[0].statement[5].actions == toset(["s3:ListBucket"]) &&
+      data.aws_iam_policy_document.access[0].statement[5].resources == toset(["arn:aws:s3:::pic-test-pic-campaign-123456789012"])
+    )
+    error_message = "ListBucket must be granted on the bucket only, and only where asked."
+  }
+
+  assert {
+    condition = (
+      data.aws_iam_policy_document.access[0].statement[6].actions == toset(["kms:Decrypt", "kms:GenerateDataKey"]) &&
+      data.aws_iam_policy_document.access[0].statement[7].actions == toset(["kms:Decrypt"]) &&
+      toset([for c in data.aws_iam_policy_document.access[0].statement[6].condition : "${c.test}:${c.variable}=${join(",", c.values)}"]) == toset([
+        "StringEquals:kms:ViaService=s3.eu-south-2.amazonaws.com",
+        "ArnLike:kms:EncryptionContext:aws:s3:arn=arn:aws:s3:::pic-test-pic-campaign-123456789012,arn:aws:s3:::pic-test-pic-campaign-123456789012/*",
+      ])
+    )
+    error_message = "The bucket's key must be usable only through S3, for that bucket, and GenerateDataKey only by a writer."
+  }
+}
+
+run "a_bucket_alone_still_gets_its_policy" {
+  command = plan
+
+  variables {
+    table_permissions = []
+    kms_key_arns      = []
+    bucket_permissions = [
+      { sid = "Export", bucket_arn = "arn:aws:s3:::pic-test-pic-campaign-123456789012", actions = ["s3:GetObject"] },
+    ]
+  }
+
+  assert {
+    condition = (
+      length(aws_iam_role_policy.access) == 1 &&
+      data.aws_iam_policy_document.access[0].statement[0].resources == toset(["arn:aws:s3:::pic-test-pic-campaign-123456789012/*"])
+    )
+    error_message = "Without prefixes the object actions cover the bucket's objects, and the policy is attached."
+  }
+}
+
+run "rejects_bucket_management_and_wildcard_actions" {
+  command = plan
+
+  variables {
+    bucket_permissions = [
+      { sid = "Open", bucket_arn = "arn:aws:s3:::pic-test-pic-campaign-123456789012", actions = ["s3:PutBucketPolicy", "s3:*"] },
+    ]
+  }
+
+  expect_failures = [var.bucket_permissions]
+}
+
+run "rejects_a_wildcard_bucket_arn" {
+  command = plan
+
+  variables {
+    bucket_permissions = [
+      { sid = "All", bucket_arn = "arn:aws:s3:::*", actions = ["s3:GetObject"] },
+    ]
+  }
+
+  expect_failures = [var.bucket_permissions]
+}
+
+run "rejects_a_wildcard_prefix" {
+  command = plan
+
+  variables {
+    bucket_permissions = [
+      { sid = "Runs", bucket_arn = "arn:aws:s3:::pic-test-pic-campaign-123456789012", actions = ["s3:GetObject"], prefixes = ["runs/*"] },
+    ]
+  }
+
+  expect_failures = [var.bucket_permissions]
+}
+
+run "rejects_a_bucket_sid_that_a_table_statement_uses" {
+  command = plan
+
+  variables {
+    bucket_permissions = [
+      { sid = "OutboxRelay", bucket_arn = "arn:aws:s3:::pic-test-pic-campaign-123456789012", actions = ["s3:GetObject"] },
+    ]
+  }
+
+  expect_failures = [var.bucket_permissions]
+}

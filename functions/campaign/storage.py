@@ -19,8 +19,9 @@ Segments and campaigns also carry ``kind`` + ``created_at`` (index ``by-kind``: 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
@@ -34,6 +35,7 @@ from functions.core.links import RecordLinks
 from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
 
 ONE = "-"
+SCAN_BATCH = 1_000  # audience rows a scan thread hands over at once
 
 
 class ByKind(GlobalSecondaryIndex["CampaignItem"]):  # type: ignore[no-untyped-call]
@@ -237,18 +239,55 @@ class DynamoCampaignStore:
         uow.delete(CampaignItem(f"rec#{source}|{local_id}", ONE), tag="campaign-audience-erasure")
 
     def scan_audience(self, segments: int = 4) -> Iterator[AudienceRow]:
-        """A parallel Scan (``segments`` threads) of the audience rows: the columnar export's input."""
+        """A parallel Scan (``segments`` threads) of the audience rows, the columnar export's input, streamed: the
+        threads hand batches through a bounded queue, so the export holds a few thousand rows at a time, not the
+        city (3.5 M rows as Python objects would not fit the export CronJob's memory)."""
+        batches: queue.Queue[list[AudienceRow] | BaseException | None] = queue.Queue(maxsize=2 * segments)
+        stop = threading.Event()
 
-        def part(segment: int) -> list[AudienceRow]:
-            found = CampaignItem.scan(
-                CampaignItem.pk.startswith("aud#"), segment=segment, total_segments=segments,
-                attributes_to_get=["pk", "body"],
-            )  # fmt: skip
-            return [_row(item.body or "{}") for item in found]
+        def hand(batch: list[AudienceRow] | BaseException | None) -> bool:
+            while not stop.is_set():  # a reader that gave up (an error downstream) lets the thread end
+                try:
+                    batches.put(batch, timeout=0.5)
+                    return True
+                except queue.Full:
+                    continue
+            return False
 
-        with ThreadPoolExecutor(max_workers=segments) as pool:
-            for rows in pool.map(part, range(segments)):
-                yield from rows
+        def part(segment: int) -> None:
+            try:
+                batch: list[AudienceRow] = []
+                found = CampaignItem.scan(
+                    CampaignItem.pk.startswith("aud#"), segment=segment, total_segments=segments,
+                    attributes_to_get=["pk", "body"],
+                )  # fmt: skip
+                for item in found:
+                    batch.append(_row(item.body or "{}"))
+                    if len(batch) >= SCAN_BATCH:
+                        if not hand(batch):
+                            return
+                        batch = []
+                if batch and not hand(batch):
+                    return
+                hand(None)  # this segment is done
+            except Exception as exc:  # the reader raises it: an export never silently misses a segment
+                hand(exc)
+
+        threads = [threading.Thread(target=part, args=(n,), daemon=True) for n in range(segments)]
+        for thread in threads:
+            thread.start()
+        try:
+            finished = 0
+            while finished < segments:
+                got = batches.get()
+                if got is None:
+                    finished += 1
+                elif isinstance(got, BaseException):
+                    raise got
+                else:
+                    yield from got
+        finally:
+            stop.set()
 
     # ---- segments ----
 

@@ -100,7 +100,9 @@ def dispatch_ceiling(members: int = MEMBERS) -> dict[str, Any]:
         made = handlers.create_segment(service.SegmentPost(name="all", filter={"consent": {"purpose": "campaigns"}}),
                                        "agent:a", ports)  # fmt: skip
         store.commit(made.unit)
-        post = service.CampaignPost(name="bench", segment_id=made.result.id, template="camp-aviso")
+        post = service.CampaignPost(
+            name="bench", segment_id=made.result.id, template="camp-aviso", personalisation={"district_name": "Madrid"}
+        )  # the default for members without a district (the segment names none)
         created = handlers.create_campaign(handlers.CreateCampaign(post, "agent:a", None), ports)
         store.commit(created.unit)
         store.commit(handlers.act(created.result.id, "approve", "agent:b", ports).unit)

@@ -40,7 +40,7 @@ DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 LIST_LIMIT = "10"
 
 
-def _purpose_error(ctx: PageContext, purpose: str) -> str | None:
+def purpose_error(ctx: PageContext, purpose: str) -> str | None:
     """The purpose a reference or a few words (the API's own rule, checked here to show it by the field)."""
     if not purpose:
         return ctx.t("desk.purpose_required")
@@ -109,7 +109,7 @@ def search(ctx: PageContext) -> flask.Response:
     form = {k: v for k, v in ctx.request.form.items() if k != "csrf"}
     purpose = form.get("purpose", "").strip()
     errors: dict[str, str] = {}
-    if problem := _purpose_error(ctx, purpose):
+    if problem := purpose_error(ctx, purpose):
         errors["purpose"] = problem
     body = _criteria(ctx, form, errors)
     if errors:
@@ -132,7 +132,7 @@ def attend(ctx: PageContext, citizen_id: str) -> flask.Response:
     """Open a citizen for a purpose: kept in the session while the attention lasts, sent on every call."""
     _citizen(citizen_id)
     purpose = ctx.request.form.get("purpose", "").strip()
-    if problem := _purpose_error(ctx, purpose):
+    if problem := purpose_error(ctx, purpose):
         return render(ctx, "desk/purpose.html", 422, errors={"purpose": problem}, citizen_id=citizen_id)
     ctx.session = replace(ctx.me, attending=citizen_id, purpose=purpose)
     ctx.ports.sessions.save(ctx.session)

@@ -20,6 +20,7 @@ import flask
 from functions.core.errors import NotFoundError
 from functions.web import i18n, service
 from functions.web.api import ApiProblem
+from functions.web.desk import purpose_error
 from functions.web.web import Page, PageContext, redirect, render, set_session_cookie
 
 SURVEY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
@@ -229,6 +230,132 @@ def create_survey(ctx: PageContext) -> flask.Response:
     return redirect("/desk/surveys?done=created")
 
 
+# ---- the survey designer: up to SLOTS questions of any kind, in both languages, each maybe behind a condition ----
+
+SLOTS = 6
+DESIGN_KINDS = ("single", "multiple", "scale", "nps", "text")
+
+
+def _numbers(raw: str) -> list[int] | None:
+    """``"1, 2"`` as ``[1, 2]``; ``None`` when any part is not a whole number."""
+    parts = [p.strip() for p in raw.replace(";", ",").split(",") if p.strip()]
+    return [int(p) for p in parts] if parts and all(p.lstrip("-").isdigit() for p in parts) else None
+
+
+def _lines(raw: str) -> list[str]:
+    return [line.strip() for line in raw.splitlines() if line.strip()]
+
+
+def _designed_question(
+    i: int, values: dict[str, str], used: dict[int, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Slot ``i`` of the designer's form as the API's question (id ``q<i>``), and the errors only the form can
+    name (options that do not pair up across languages, a condition on a question that is not before it)."""
+    kind, errors = values.get(f"q{i}_kind", ""), {}
+    text = {"es": values.get(f"q{i}_es", ""), "en": values.get(f"q{i}_en", "")}
+    question: dict[str, Any] = {"id": f"q{i}", "kind": kind, "required": not values.get(f"q{i}_optional"), "text": text}
+    if kind in ("single", "multiple"):
+        es, en = _lines(values.get(f"q{i}_choices_es", "")), _lines(values.get(f"q{i}_choices_en", ""))
+        if len(es) != len(en) or len(es) < 2:
+            errors[f"q{i}_choices_es"] = "choices"
+        pairs = enumerate(zip(es, en, strict=False), 1)  # unpaired ones are the error above
+        question["choices"] = [{"id": f"c{n}", "label": {"es": a, "en": b}} for n, (a, b) in pairs]
+    if kind == "scale":
+        bounds = _numbers(f"{values.get(f'q{i}_min', '')},{values.get(f'q{i}_max', '')}")
+        if bounds is None or len(bounds) != 2:
+            errors[f"q{i}_min"] = "bounds"
+        else:
+            question["min"], question["max"] = bounds
+    after = values.get(f"q{i}_after", "")
+    if after:
+        target = used.get(int(after)) if after.isdigit() else None
+        wanted = _numbers(values.get(f"q{i}_when", ""))
+        if target is None or target["kind"] == "text":
+            errors[f"q{i}_after"] = "after"
+        elif wanted is None:
+            errors[f"q{i}_when"] = "when"
+        else:
+            chosen = [f"c{n}" for n in wanted] if target["kind"] in ("single", "multiple") else wanted
+            question["show_if"] = {"question": target["id"], "one_of": chosen}
+    return question, errors
+
+
+def designed_survey(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str], list[int]]:
+    """The API's body for the designer's form: the slots with a kind, in order; the errors the form names itself
+    (field -> message key); and the slot of each question (an API error's index is the slot's position here)."""
+    questions: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    slots: list[int] = []
+    used: dict[int, dict[str, Any]] = {}
+    for i in range(1, SLOTS + 1):
+        if values.get(f"q{i}_kind", "") not in DESIGN_KINDS:
+            continue
+        question, found = _designed_question(i, values, used)
+        questions.append(question)
+        errors |= found
+        slots.append(i)
+        used[i] = question
+    if not questions:
+        errors["q1_kind"] = "none"
+    title = {"es": values.get("title_es", ""), "en": values.get("title_en", "")}
+    body: dict[str, Any] = {
+        "id": values.get("id", ""),
+        "title": title,
+        "mode": values.get("mode", ""),
+        "questions": questions,
+    }
+    if values.get("trigger"):
+        body["triggers"] = [{"on": values["trigger"]}]
+    return body, errors, slots
+
+
+def design_survey(ctx: PageContext, errors: dict[str, str] | None = None, status: int = 200) -> flask.Response:
+    values = {k: v for k, v in ctx.request.form.items()} if ctx.request.method == "POST" else {}
+    return render(ctx, "desk/survey_design.html", status, errors=errors or {}, values=values, causes=CAUSES,
+                  slots=range(1, SLOTS + 1), kinds=DESIGN_KINDS)  # fmt: skip
+
+
+def create_designed_survey(ctx: PageContext) -> flask.Response:
+    """Create the designed survey (a draft): the form's own errors first, then the API's at their fields."""
+    values = {k: v.strip() for k, v in ctx.request.form.items()}
+    if values.get("trigger", "") not in CAUSES:
+        raise NotFoundError("no such trigger")
+    body, errors, slots = designed_survey(values)
+    if errors:
+        return design_survey(ctx, {k: ctx.t(f"survey.design.error_{v}") for k, v in errors.items()}, 422)
+    try:
+        ctx.api("POST", "/v1/surveys", body, idempotency_key=f"desk-survey-{uuid.uuid4().hex}")
+    except ApiProblem as problem:
+        if problem.status not in (409, 422):
+            raise
+        found = _designed_errors(problem, slots) or {"form": _refusal(ctx, problem)}
+        return design_survey(ctx, found, problem.status)
+    return redirect("/desk/surveys?done=created")
+
+
+def _designed_errors(problem: ApiProblem, slots: list[int]) -> dict[str, str]:
+    """The API's field errors at the designer's fields (``questions.2.text.en`` is the third question's slot)."""
+    found: dict[str, str] = {}
+    for error in problem.errors or []:
+        if not isinstance(error, dict):
+            continue
+        where = (
+            str(error.get("field") or error.get("loc") or "").replace("body.", "").replace("[", ".").replace("]", "")
+        )
+        parts = where.split(".")
+        name = {"id": "id", "title.es": "title_es", "title.en": "title_en", "mode": "mode"}.get(where)
+        if parts[0] == "questions" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(slots):
+            slot, rest = slots[int(parts[1])], parts[2:]
+            field = {"text": f"_{rest[-1]}" if rest[1:] else "_es", "choices": "_choices_es", "min": "_min",
+                     "max": "_min", "show_if": "_when"}.get(rest[0] if rest else "", "_kind")  # fmt: skip
+            name = f"q{slot}{field}"
+        if name:
+            found.setdefault(name, str(error.get("message") or error.get("msg") or ""))
+    if problem.slug == "survey-exists":
+        found["id"] = problem.detail
+    return found
+
+
 DESK_FIELDS = {"id": "id", "title.es": "title_es", "title.en": "title_en", "mode": "mode",
                "questions.0.text.es": "question_es", "questions.0.text.en": "question_en",
                "questions.1.text.es": "why_es", "questions.1.text.en": "why_en"}  # fmt: skip
@@ -266,11 +393,46 @@ def close_survey(ctx: PageContext, survey_id: str) -> flask.Response:
     return _act(ctx, survey_id, "close")
 
 
-def results_page(ctx: PageContext, survey_id: str) -> flask.Response:
-    """The results: rate, the headline NPS or CSAT, each question, the breakdowns, the plot and the CSV."""
+def results_page(
+    ctx: PageContext, survey_id: str, errors: dict[str, str] | None = None, status: int = 200
+) -> flask.Response:
+    """The results: rate, the headline NPS or CSAT, each question, the breakdowns, the plot and the CSV; and the
+    form that invites citizens (with the agent's purpose)."""
     _check(survey_id, "")
     found = ctx.api("GET", f"/v1/surveys/{survey_id}/results", params={"language": ctx.lang})
-    return render(ctx, "desk/survey_results.html", results=found, survey_id=survey_id)
+    values = {k: v for k, v in ctx.request.form.items() if k != "csrf"} if ctx.request.method == "POST" else {}
+    invited = ctx.request.args.get("invited", "")
+    return render(ctx, "desk/survey_results.html", status, results=found, survey_id=survey_id, errors=errors or {},
+                  values=values, invited=invited if invited.isdigit() else "")  # fmt: skip
+
+
+MAX_INVITED_AT_ONCE = 1_000  # the API's own limit (functions/survey handlers.MAX_INVITATIONS)
+
+
+def invite(ctx: PageContext, survey_id: str) -> flask.Response:
+    """Invite the citizens listed (one id per line) for the purpose the agent states: every citizen named is in
+    their access log under it, and NOT decides each invitation by the consent for surveys."""
+    _check(survey_id, "")
+    purpose = ctx.request.form.get("purpose", "").strip()
+    ids = [line.strip() for line in ctx.request.form.get("citizens", "").splitlines() if line.strip()]
+    errors: dict[str, str] = {}
+    if problem := purpose_error(ctx, purpose):
+        errors["purpose"] = problem
+    if not 1 <= len(ids) <= MAX_INVITED_AT_ONCE:
+        errors["citizens"] = ctx.t("survey.invite.count", limit=f"{MAX_INVITED_AT_ONCE:,}")
+    if errors:
+        return results_page(ctx, survey_id, errors, 422)
+    try:
+        done = ctx.api("POST", f"/v1/surveys/{survey_id}/invitations", {"citizen_ids": ids}, purpose=purpose,
+                       idempotency_key=f"desk-invite-{uuid.uuid4().hex}")  # fmt: skip
+    except ApiProblem as problem:
+        if problem.status not in (409, 422):
+            raise
+        wrong = [str(e.get("field", "")) for e in problem.errors or [] if isinstance(e, dict)]
+        lines = [int(w.split("[")[1].rstrip("]")) + 1 for w in wrong if w.startswith("citizen_ids[")]
+        found = {"citizens": ctx.t("survey.invite.wrong", lines=", ".join(map(str, lines)))} if lines else {}
+        return results_page(ctx, survey_id, found or {"invite": _refusal(ctx, problem)}, problem.status)
+    return redirect(f"/desk/surveys/{survey_id}/results?invited={int(done.get('invited', 0))}")
 
 
 def results_file(ctx: PageContext, survey_id: str, fmt: str) -> flask.Response:
@@ -292,8 +454,13 @@ PAGES = [
     Page("/desk/surveys", "GET", desk_surveys, "Surveys: state, open, close, results", "agent"),
     Page("/desk/surveys/new", "GET", new_survey, "A simple survey: CSAT or NPS, both languages, a trigger", "agent"),
     Page("/desk/surveys/new", "POST", create_survey, "Create the simple survey (a draft)", "agent"),
+    Page("/desk/surveys/design", "GET", design_survey, "Design a survey: up to six questions of any kind, conditions",
+         "agent"),
+    Page("/desk/surveys/design", "POST", create_designed_survey, "Create the designed survey (a draft)", "agent"),
     Page("/desk/surveys/<survey_id>/open", "POST", open_survey, "Open a survey for answers", "agent"),
     Page("/desk/surveys/<survey_id>/close", "POST", close_survey, "Close a survey now", "agent"),
     Page("/desk/surveys/<survey_id>/results", "GET", results_page, "A survey's results with its plot", "agent"),
     Page("/desk/surveys/<survey_id>/results.<fmt>", "GET", results_file, "A survey's plot or CSV", "agent"),
+    Page("/desk/surveys/<survey_id>/invite", "POST", invite, "Invite citizens to a survey, for a stated purpose",
+         "agent"),
 ]  # fmt: skip

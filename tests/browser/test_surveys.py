@@ -104,3 +104,49 @@ def test_a_survey_answered_from_its_link_with_a_question_that_appears(page: Page
     expect(page.locator("#responded")).to_have_text("1")
     expect(page.locator("#results-plot")).to_be_visible()
     check_page(page, "survey-results")
+
+
+def test_an_agent_designs_a_survey_with_a_question_behind_a_condition(page: Page, platform: Platform) -> None:
+    # GIVEN an agent at the desk's survey designer
+    sign_in_agent(page, platform.base, "2", check=False)
+    page.goto(platform.base + "/desk/surveys")
+    page.click("#design-survey")
+    survey_id = f"barrio-{uuid.uuid4().hex[:8]}"
+    for name, value in (("id", survey_id), ("title_es", "Su barrio"), ("title_en", "Your neighbourhood"),
+                        ("q1_es", "¿Cómo viene?"), ("q1_en", "How do you come?"),
+                        ("q1_choices_es", "A pie\nEn coche"), ("q1_choices_en", "On foot"),
+                        ("q2_es", "¿Por qué en coche?"), ("q2_en", "Why by car?"), ("q2_when", "2")):  # fmt: skip
+        page.fill(f"#{name}", value)
+    page.select_option("#q1_kind", "single")
+    page.select_option("#q2_kind", "text")
+    page.select_option("#q2_after", "1")
+    # WHEN the choices do not pair up across the languages, THEN the form says so at the field, keeping the rest
+    page.click("#survey-design-create")
+    expect(page.locator("#q1_choices_es-error")).to_have_text(t("es", "survey.design.error_choices"))
+    expect(page.locator("#q2_after")).to_have_value("1")
+    check_page(page, "survey-design-invalid")
+    # WHEN they are fixed, THEN the draft is listed and opens
+    page.fill("#q1_choices_en", "On foot\nBy car")
+    page.click("#survey-design-create")
+    expect(page.locator("#done")).to_have_text(t("es", "survey.desk.done_created"))
+    page.click(f"#open-{survey_id}")
+    expect(page.locator("#done")).to_have_text(t("es", "survey.desk.done_opened"))
+    # AND the survey is as designed: the second question shows only after "by car"
+    agent = platform.as_("editora-encuestas", role="agent", level=2, area="atencion-ciudadania")
+    found = platform.http.get(platform.url(f"/v1/surveys/{survey_id}"), headers=agent, timeout=15).json()
+    first, second = found["questions"]
+    assert [c["label"]["en"] for c in first["choices"]] == ["On foot", "By car"]
+    assert (second["show_if"]["question"], second["show_if"]["one_of"]) == ("q1", ["c2"])
+    # WHEN the agent invites citizens from its results page without a purpose, THEN the purpose is asked for
+    page.goto(platform.base + f"/desk/surveys/{survey_id}/results")
+    page.fill("#citizens", f"c-inv-{uuid.uuid4().hex[:8]}\nno es un id")
+    page.click("#invite-send")
+    expect(page.locator("#purpose-error")).to_be_visible()
+    check_page(page, "survey-invite-invalid")
+    # AND a line that is not a citizen id is named by its number; then the invitations go
+    page.fill("#purpose", "Encuesta de barrio 2026")
+    page.click("#invite-send")
+    expect(page.locator("#citizens-error")).to_have_text(t("es", "survey.invite.wrong", lines="2"))
+    page.fill("#citizens", f"c-inv-{uuid.uuid4().hex[:8]}\nc-inv-{uuid.uuid4().hex[:8]}")
+    page.click("#invite-send")
+    expect(page.locator("#done")).to_have_text(t("es", "survey.invite.done", count="2"))

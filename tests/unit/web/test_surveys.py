@@ -7,7 +7,8 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from functions.web.surveys import parse_answers, shown, simple_survey
+from functions.web.api import ApiProblem
+from functions.web.surveys import _designed_errors, designed_survey, parse_answers, shown, simple_survey
 
 QUESTIONS: list[dict[str, Any]] = [
     {"id": "csat", "kind": "scale"},
@@ -46,3 +47,44 @@ def test_the_desk_s_simple_survey_is_a_csat_with_a_follow_up_for_low_scores() ->
     nps = simple_survey({**values, "kind": "nps", "trigger": ""})
     assert nps["questions"][0]["kind"] == "nps" and nps["questions"][1]["show_if"]["one_of"] == list(range(7))
     assert "triggers" not in nps
+
+
+DESIGN = {
+    "id": "barrio-2026", "title_es": "Su barrio", "title_en": "Your neighbourhood", "mode": "anonymous",
+    "q1_kind": "single", "q1_es": "¿Cómo viene?", "q1_en": "How do you come?",
+    "q1_choices_es": "A pie\nEn metro\n\nEn coche", "q1_choices_en": "On foot\nBy underground\nBy car",
+    "q2_kind": "", "q2_es": "ignored",
+    "q3_kind": "text", "q3_es": "¿Por qué en coche?", "q3_en": "Why by car?", "q3_optional": "1",
+    "q3_after": "1", "q3_when": "3",
+    "q4_kind": "scale", "q4_es": "Limpieza", "q4_en": "Cleanliness", "q4_min": "1", "q4_max": "5",
+    "q5_kind": "nps", "q5_es": "¿Lo recomendaría?", "q5_en": "Would you recommend it?", "q5_after": "4",
+    "q5_when": "4, 5",
+}  # fmt: skip
+
+
+def test_the_designer_makes_the_apis_survey_from_its_slots_skipping_empty_ones() -> None:
+    body, errors, slots = designed_survey(DESIGN)
+    assert errors == {} and slots == [1, 3, 4, 5] and body["mode"] == "anonymous"
+    first, why, clean, nps = body["questions"]
+    assert [c["label"]["en"] for c in first["choices"]] == ["On foot", "By underground", "By car"]
+    assert why == {"id": "q3", "kind": "text", "required": False, "text": {"es": "¿Por qué en coche?",
+                   "en": "Why by car?"}, "show_if": {"question": "q1", "one_of": ["c3"]}}  # fmt: skip
+    assert (clean["min"], clean["max"]) == (1, 5)
+    assert nps["show_if"] == {"question": "q4", "one_of": [4, 5]}
+
+
+def test_the_designer_names_what_only_the_form_can_tell() -> None:
+    bad = {**DESIGN, "q1_choices_en": "On foot", "q4_max": "many", "q5_after": "3", "q3_when": "primero"}
+    _, errors, _ = designed_survey(bad)
+    assert errors == {"q1_choices_es": "choices", "q4_min": "bounds", "q5_after": "after", "q3_when": "when"}
+    assert designed_survey({"id": "x"})[1] == {"q1_kind": "none"}
+
+
+def test_the_apis_errors_land_on_the_slot_they_are_about() -> None:
+    problem = ApiProblem(422, {"type": "/problems/validation", "errors": [
+        {"field": "questions.1.text.en", "message": "too short"},
+        {"field": "questions.2.max", "message": "below min"},
+        {"field": "title.es", "message": "missing"},
+    ]})  # fmt: skip
+    found = _designed_errors(problem, [1, 3, 4, 5])
+    assert found == {"q3_en": "too short", "q4_min": "below min", "title_es": "missing"}

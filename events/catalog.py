@@ -481,7 +481,11 @@ _SPECS = [
         producer="pic-notification",
         source="/pic/notification",
         description="The policy allowed the notification on a channel; delivery follows (or waits for quiet hours).",
-        consumers=["pic-notification-delivery", "pic-campaign-events"],
+        consumers=[
+            "pic-notification-delivery",
+            "pic-campaign-events",
+            "pic-survey-events",
+        ],  # SURV: a campaign's invitations
     ),
     EventSpec(
         type="es.madrid.pic.notification.due.v1",

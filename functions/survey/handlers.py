@@ -19,7 +19,7 @@ from typing import Any
 
 from events.case import CaseUpdated
 from events.contact import TicketServed
-from events.notification import BatchRecipient, NotificationBatchRequested
+from events.notification import BatchRecipient, NotificationBatchRequested, NotificationStatusChanged
 from events.payment import PaymentSucceeded
 from events.rgpd import RgpdRequestOpened
 from functions.core import signed_links
@@ -257,6 +257,20 @@ def cause_of_visit(data: TicketServed) -> Cause | None:
         return None
     key = f"visit-{data.office}-{data.ticket}-{data.issued_at.strftime('%Y%m%d%H%M%S')}"
     return Cause("office.visit", data.citizen_id, data.area, key, data.at)
+
+
+def on_campaign_invitation(data: NotificationStatusChanged, ports: SurveyPorts) -> UnitOfWork:
+    """A campaign's invitation to a survey that NOT accepted for sending (its recipient tagged with the survey; a
+    campaign names its run): one more invited, once per notification, so a survey sent to a segment has its
+    response rate. This domain's own invitations carry no campaign: they were counted when handed to NOT."""
+    uow = UnitOfWork()
+    survey_id = (data.tags or {}).get("survey")
+    if not data.campaign_id or not survey_id or ports.store.fetch_survey(survey_id) is None:
+        return uow
+    key = f"not-{data.notification_id}"
+    if not ports.store.fetch_invitation(survey_id, key):
+        ports.store.stage_invitation(uow, survey_id, key, "", 1)
+    return uow
 
 
 def on_cause(cause: Cause | None, ports: SurveyPorts, traceparent: str | None) -> UnitOfWork:

@@ -24,6 +24,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.case import CaseUpdated
 from events.contact import TicketServed
+from events.notification import NotificationStatusChanged
 from events.payment import PaymentSucceeded
 from events.rgpd import RgpdRequestOpened
 from functions.core.cloudevent import EventContext, EventFunction
@@ -250,9 +251,16 @@ def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     return handlers.answer_rights(data, ports(), ctx.traceparent)
 
 
+def on_notification_accepted(ctx: EventContext, data: Any) -> UnitOfWork:
+    """NOT accepted a notification: a campaign's survey invitation counts as invited."""
+    assert isinstance(data, NotificationStatusChanged)
+    return handlers.on_campaign_invitation(data, ports())
+
+
 event_api = EventFunction(
     "pic-survey-events",
     {
+        "es.madrid.pic.notification.accepted.v1": on_notification_accepted,
         "es.madrid.pic.case.updated.v1": on_case_updated,
         "es.madrid.pic.payment.succeeded.v1": on_payment_succeeded,
         "es.madrid.pic.office.ticket.served.v1": on_ticket_served,

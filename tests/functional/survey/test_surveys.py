@@ -7,6 +7,7 @@ problems."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -25,6 +26,9 @@ pytestmark = pytest.mark.functional
 BATCH = "es.madrid.pic.notification.batch.requested.v1"
 ANSWERED = "es.madrid.pic.survey.answered.v1"
 CASE_UPDATED = "es.madrid.pic.case.updated.v1"
+
+
+ACCEPTED = "es.madrid.pic.notification.accepted.v1"
 
 
 def editor(platform: Platform) -> dict[str, str]:
@@ -163,3 +167,29 @@ def test_bad_input_is_a_problem_naming_what(platform: Platform, citizen_id: str)
     assert_problem(call(platform, "POST", "/v1/surveys", platform.as_(citizen_id), json=bad), 403)
     assert_problem(call(platform, "GET", f"/v1/surveys/{survey_id}/results", headers, params={"format": "xls"}), 422)
     assert_problem(call(platform, "PUT", path, headers, params={"t": token}, json={"answers": {"csat": 3}}), 403)
+
+
+def test_a_campaigns_invitations_count_as_invited_once_each_when_not_accepts_them(platform: Platform) -> None:
+    # GIVEN an open survey that a campaign invites a segment to (NOT accepts each recipient's invitation)
+    survey_id = open_survey(platform, csat(f"area-{uuid.uuid4().hex[:6]}"))
+    notification = f"n-{uuid.uuid4().hex}"
+    accepted = {
+        "notification_id": notification, "status": "accepted", "template": "pic-survey-invitation",
+        "template_version": 1, "purpose": "surveys", "channel": "email", "campaign_id": "cmp-0a1b2c:1",
+        "tags": {"survey": survey_id}, "changed_at": datetime.now(UTC).isoformat(),
+    }  # fmt: skip
+    # WHEN NOT's event arrives twice (a redelivery, and a second copy under another id) in both modes
+    for mode in ("binary", "structured"):
+        sent = platform.send_event(ACCEPTED, accepted, source="/pic/notification", subject=notification, mode=mode)
+        assert sent.status_code == 202, sent.text
+    # (NOT's own delivery of this made-up notification retries apart: wait for the survey trigger's deliveries only)
+    platform.wait_for(
+        lambda: not [
+            d for d in platform.http.get(platform.url("/dev/pending"), timeout=10).json()["deliveries"]
+            if d["trigger"] == "survey-notification-accepted" and notification in json.dumps(d["event"])
+        ],
+        what="the survey's deliveries",
+    )  # fmt: skip
+    # THEN the survey counts one invited
+    results = call(platform, "GET", f"/v1/surveys/{survey_id}/results", editor(platform))
+    assert results.status_code == 200 and results.json()["invited"] == 1, results.text

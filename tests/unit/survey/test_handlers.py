@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from events.case import CaseUpdated
-from events.notification import NotificationBatchRequested
+from events.notification import NotificationAccepted, NotificationBatchRequested
 from events.rgpd import RgpdRequestOpened
 from events.survey import SurveyAnswered
 from functions.core import signed_links
@@ -363,6 +363,25 @@ def test_invitations_by_an_agent_in_pages_of_500_once_per_list(ports: SurveyPort
     result = done(staged, ports)
     assert result.invited == 1000 and store(ports).invited[survey.id] == 1000
     assert events_in(handlers.invite(survey.id, list(reversed(people)), ports, None).unit) == []
+
+
+def accepted(notification_id: str, survey_id: str, campaign_id: str | None = "cmp-0a1b:1") -> NotificationAccepted:
+    return NotificationAccepted(
+        notification_id=notification_id, status="accepted", template="pic-survey-invitation", template_version=1,
+        purpose="surveys", channel="email", campaign_id=campaign_id, tags={"survey": survey_id}, changed_at=NOW,
+    )  # fmt: skip
+
+
+def test_a_campaigns_invitations_count_once_each_when_not_accepts_them(ports: SurveyPorts) -> None:
+    survey = open_survey(ports)
+    store(ports).commit(handlers.on_campaign_invitation(accepted("n-1", survey.id), ports))
+    store(ports).commit(handlers.on_campaign_invitation(accepted("n-2", survey.id), ports))
+    again = handlers.on_campaign_invitation(accepted("n-1", survey.id), ports)  # NOT's event redelivered
+    assert not store(ports).ledger.staged(again)
+    assert store(ports).invited[survey.id] == 2
+    # the survey's own invitations (no campaign) were counted when sent; another survey's tag counts for nobody
+    for other in (accepted("n-3", survey.id, campaign_id=None), accepted("n-4", "no-such-survey")):
+        assert not store(ports).ledger.staged(handlers.on_campaign_invitation(other, ports))
 
 
 # ---- RGPD ------------------------------------------------------------------------------------------------------

@@ -215,6 +215,10 @@ class Platform:
             return -9
 
 
+PORT_RACE = "already in use"  # another process took a port between free_port() and its bind (errno 98, or the check)
+START_ATTEMPTS = 3
+
+
 def start_platform(
     data_dir: Path,
     port: int | None = None,
@@ -225,8 +229,26 @@ def start_platform(
     """Start `python -m local` on free ports (unless given) and wait until `/healthz` is 200.
 
     ``store`` picks the local store (``--store``); by default ``$PIC_TEST_STORE``, else DynamoDB Local.
-    ``new_session`` starts it in a process group of its own (which a test may then kill whole).
+    ``new_session`` starts it in a process group of its own (which a test may then kill whole). A port picked free
+    can be taken by another platform starting at the same moment (xdist workers start theirs together): a start
+    that fails on a port already in use is tried again on new ports, when the caller did not fix them.
     """
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            return _start_once(data_dir, port, dynamodb_port, store, new_session)
+        except PortRaceError:
+            if port is not None or dynamodb_port is not None or attempt == START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+class PortRaceError(RuntimeError):
+    """The platform did not start because a port it was given was taken meanwhile."""
+
+
+def _start_once(
+    data_dir: Path, port: int | None, dynamodb_port: int | None, store: str | None, new_session: bool
+) -> Platform:
     store = store or os.environ.get("PIC_TEST_STORE")
     port = port or free_port()
     args = [
@@ -247,7 +269,9 @@ def start_platform(
     ]
     if store:
         args += ["--store", store]
-    log = (data_dir.parent / f"platform-{port}.log").open("ab")
+    log_path = data_dir.parent / f"platform-{port}.log"
+    log = log_path.open("ab")
+    started_at = log.tell()
     lifeline.require_main_thread()
     process = subprocess.Popen(
         lifeline.command(args),  # the platform dies with whoever started it (a killed pytest leaves no orphans)
@@ -263,7 +287,10 @@ def start_platform(
     while not platform.healthy():
         if process.poll() is not None or time.monotonic() > deadline:
             platform.stop()
-            raise RuntimeError(f"the local platform did not start; see {log.name}")
+            with log_path.open("rb") as written:
+                written.seek(started_at)
+                raced = PORT_RACE.encode() in written.read()
+            raise (PortRaceError if raced else RuntimeError)(f"the local platform did not start; see {log.name}")
         time.sleep(0.2)
     # what the platform does by itself at start (the knowledge base's shipped articles published, the assistant
     # projecting them) is done before anyone uses it: a test's first events never queue behind it

@@ -98,9 +98,12 @@ class EmbeddedPolicy:
     """Regorus in-process, compiled to an RVM program.
 
     Regorus' ``Program`` and ``Rvm`` are bound to the thread that made them (pyo3 "unsendable"): each
-    thread compiles its own once and keeps it in its own ``_THREAD_VMS``, never on this object, so that
-    when a bundle is swapped out the old VMs are dropped by the threads that made them, not by whichever
-    thread collects the old policy (pyo3 refuses a drop on another thread).
+    thread keeps its own in its own ``_THREAD_VMS``, never on this object, so that when a bundle is swapped
+    out the old VMs are dropped by the threads that made them, not by whichever thread collects the old
+    policy (pyo3 refuses a drop on another thread). The policies are compiled once, here, and kept as the
+    program's binary form (plain bytes, shared by every thread); a thread's first decision loads that
+    (~1 ms) instead of compiling again (12–60 ms: the first request on each of gunicorn's threads was the
+    light-load p99 of a consent change, docs/benchmarks.md "Latency at light load").
     """
 
     def __init__(self, bundle: PolicyBundle) -> None:
@@ -110,7 +113,9 @@ class EmbeddedPolicy:
         self._token = next(_TOKENS)
         self._memo: dict[str, Any] = {}
         self._decided: dict[str, tuple[Decision, str]] = {}  # decide()'s memo: the decision and its input hash
-        self._vm()  # compile now: a broken policy fails at start, not on the first request
+        program = self._compile()  # now: a broken policy fails at start, not on the first request
+        self._binary: bytes = program.serialize_binary()
+        self._vm()  # and loaded back here: the process's first load pays regorus' one-off set-up, not a request
 
     @property
     def revision(self) -> str:
@@ -122,10 +127,9 @@ class EmbeddedPolicy:
             vms = _THREAD_VMS.vms = {}
         compiled = vms.get(self._token)
         if compiled is None:
-            try:
-                program = regorus.Program.compile_from_modules(self._data_json, self.bundle.modules, self._entry_points)
-            except RuntimeError as exc:  # regorus' parse and compile errors, with a Rust backtrace appended
-                raise BundleError(f"policies do not compile: {str(exc).split('Stack backtrace')[0].strip()}") from exc
+            program, partial = regorus.Program.deserialize_binary(self._binary)
+            if partial:  # the binary form kept only the sources (another regorus build): compile them
+                program = self._compile()
             vm = regorus.Rvm()
             vm.load_program(program)
             vm.set_data_json(self._data_json)  # the compiled program does not carry the data
@@ -133,6 +137,12 @@ class EmbeddedPolicy:
                 del vms[min(vms)]
             compiled = vms[self._token] = (program, vm)
         return compiled[1]
+
+    def _compile(self) -> Any:
+        try:
+            return regorus.Program.compile_from_modules(self._data_json, self.bundle.modules, self._entry_points)
+        except RuntimeError as exc:  # regorus' parse and compile errors, with a Rust backtrace appended
+            raise BundleError(f"policies do not compile: {str(exc).split('Stack backtrace')[0].strip()}") from exc
 
     def evaluate(self, package: str, input_: dict[str, Any]) -> Any:
         """The raw result of ``data.<package>.decision`` (also what the OPA Data API serves).

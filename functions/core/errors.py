@@ -167,3 +167,37 @@ def each_error(exc: Any) -> list[dict[str, Any]]:
         message = str(error["message"]).removeprefix("Value error, ")
         found += [{**error, "message": part} for part in message.split("; ")]
     return found
+
+
+CREDENTIAL_REFUSAL_REASONS = (
+    "malformed",
+    "alg-not-allowed",
+    "unknown-key",
+    "bad-signature",
+    "wrong-type",
+    "expired",
+    "not-yet-valid",
+    "disclosure-tampered",
+    "key-binding-missing",
+    "key-binding-invalid",
+    "nonce-mismatch",
+    "audience-mismatch",
+    "revoked",
+    "suspended",
+    "status-unavailable",
+    "wrong-card-type",
+)
+
+
+class CredentialRefusedError(PicError):
+    """A verifiable credential (SD-JWT VC, its key binding, its status list) was refused
+    (``functions.core.sdjwt``, ``jose``, ``statuslist``). ``reason`` is one slug of
+    ``CREDENTIAL_REFUSAL_REASONS`` so a verifier can show and count refusals without parsing the detail."""
+
+    status, slug, title = 422, "credential-refused", "The credential was refused"
+
+    def __init__(self, reason: str, detail: str) -> None:
+        if reason not in CREDENTIAL_REFUSAL_REASONS:
+            raise ValueError(f"unknown credential refusal reason {reason!r}")
+        super().__init__(detail, reason=reason)
+        self.reason = reason

@@ -6,6 +6,7 @@
 //   node sdjwt.mjs issue    {claims, frame, present_frame, vct, iss, iat, exp, nbf?, status?, aud, nonce,
 //                            kb_iat?, tamper?}
 //   node sdjwt.mjs status   {token, jwks, now, indexes: [..]}
+//   node sdjwt.mjs batch    [{command, input}, ...]  -> {ok: true, answers: [...]}: one Node start for many
 //
 // The answer is {ok: true, ...} or {ok: false, error: "<the library's message>"}; the exit status is 0 either
 // way (a refusal is an answer, not a crash).
@@ -130,14 +131,24 @@ async function status(input) {
   };
 }
 
-const commands = { verify, issue, status };
+async function answer(command, input) {
+  try {
+    return { ok: true, ...(await command(input)) };
+  } catch (error) {
+    return { ok: false, error: String(error?.message ?? error) };
+  }
+}
+
+async function batch(requests) {
+  const answers = [];
+  for (const { command, input } of requests) answers.push(await answer(commands[command], input));
+  return { answers };
+}
+
+const commands = { verify, issue, status, batch };
 const command = commands[process.argv[2]];
 if (!command) {
   process.stderr.write(`usage: node sdjwt.mjs ${Object.keys(commands).join('|')} < input.json\n`);
   process.exit(2);
 }
-try {
-  process.stdout.write(JSON.stringify({ ok: true, ...(await command(await readStdin())) }));
-} catch (error) {
-  process.stdout.write(JSON.stringify({ ok: false, error: String(error?.message ?? error) }));
-}
+process.stdout.write(JSON.stringify(await answer(command, await readStdin())));

@@ -65,14 +65,12 @@ def _node(command: str, payload: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-@pytest.fixture
-def issuer() -> LocalSigner:
-    return LocalSigner.generate()
-
-
-@pytest.fixture
-def statuses() -> StatusList:
-    return StatusList(2, 131_072)
+def _batch(requests: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Many requests in one Node start (each start costs ~0.5 s of the unit phase)."""
+    answer = _node("batch", [{"command": command, "input": payload} for command, payload in requests])
+    assert answer["ok"], answer
+    answers: list[dict[str, Any]] = answer["answers"]
+    return answers
 
 
 def _status_token(issuer: LocalSigner, statuses: StatusList) -> str:
@@ -102,8 +100,8 @@ def _pic_presentation(issuer: LocalSigner, reveal: list[str], *, idx: int = 7, n
     return present(credential, reveal, holder_key=holder, aud=AUD, nonce=nonce, iat=NOW)
 
 
-def _independent_verify(issuer: LocalSigner, statuses: StatusList, presentation: str, **overrides: Any) -> Any:
-    return _node(
+def _verify_request(issuer: LocalSigner, statuses: StatusList, presentation: str) -> tuple[str, dict[str, Any]]:
+    return (
         "verify",
         {
             "presentation": presentation,
@@ -112,53 +110,71 @@ def _independent_verify(issuer: LocalSigner, statuses: StatusList, presentation:
             "nonce": NONCE,
             "now": epoch(NOW),
             "status_tokens": {STATUS_URI: _status_token(issuer, statuses)},
-            **overrides,
         },
     )
 
 
-def test_pic_presentation_verified_by_the_independent_implementation(issuer: LocalSigner, statuses: StatusList) -> None:
-    presentation = _pic_presentation(issuer, ["age_equal_or_over.65", "nationalities.1"])
-    answer = _independent_verify(issuer, statuses, presentation)
+STATUS_SET = {0: 1, 3: 2, 4: 1, 131_071: 2}
+STATUS_READ = [0, 1, 2, 3, 4, 5, 131_070, 131_071]
+
+
+@pytest.fixture(scope="module")
+def independent_verdicts() -> dict[str, dict[str, Any]]:
+    """The independent side's answers to PIC's presentations and status list (one Node start)."""
+    issuer = LocalSigner.generate()
+    valid, revoked, listed = StatusList(2, 131_072), StatusList(2, 131_072), StatusList(2, 131_072)
+    revoked.set(7, 1)
+    for index, value in STATUS_SET.items():
+        listed.set(index, value)
+    requests = {
+        "accepted": _verify_request(
+            issuer, valid, _pic_presentation(issuer, ["age_equal_or_over.65", "nationalities.1"])
+        ),
+        "wrong-nonce": _verify_request(issuer, valid, _pic_presentation(issuer, ["given_name"], nonce="other")),
+        "stranger": _verify_request(LocalSigner.generate(), valid, _pic_presentation(issuer, ["given_name"])),
+        "revoked": _verify_request(issuer, revoked, _pic_presentation(issuer, ["given_name"], idx=7)),
+        "neighbour": _verify_request(issuer, revoked, _pic_presentation(issuer, ["given_name"], idx=8)),
+        "status": (
+            "status",
+            {
+                "token": _status_token(issuer, listed),
+                "jwks": KeyRing(issuer).jwks(),
+                "now": epoch(NOW),
+                "indexes": STATUS_READ,
+            },
+        ),
+    }
+    return dict(zip(requests, _batch(list(requests.values())), strict=True))
+
+
+def test_pic_presentation_verified_by_the_independent_implementation(independent_verdicts: dict[str, Any]) -> None:
+    answer = independent_verdicts["accepted"]
     assert answer["ok"], answer
     assert answer["claims"] == {"age_equal_or_over": {"65": True}, "nationalities": ["FR"], "district": "Centro"}
     assert (answer["vct"], answer["iss"], answer["header"]["typ"]) == (VCT, ISSUER, "dc+sd-jwt")
     assert answer["kb"]["aud"] == AUD and answer["kb"]["nonce"] == NONCE
 
 
-def test_the_independent_implementation_refuses_what_pic_refuses(issuer: LocalSigner, statuses: StatusList) -> None:
+def test_the_independent_implementation_refuses_what_pic_refuses(independent_verdicts: dict[str, Any]) -> None:
     # its acceptance above means something: the same verifier refuses a wrong nonce, another issuer's key and,
     # reading PIC's status list with its own bit order, the revoked index 7 (and not its neighbour 8)
-    wrong_nonce = _independent_verify(issuer, statuses, _pic_presentation(issuer, ["given_name"], nonce="other"))
-    assert not wrong_nonce["ok"] and "nonce" in wrong_nonce["error"].lower()
-    stranger = _independent_verify(LocalSigner.generate(), statuses, _pic_presentation(issuer, ["given_name"]))
-    assert not stranger["ok"]
-    statuses.set(7, 1)
-    revoked = _independent_verify(issuer, statuses, _pic_presentation(issuer, ["given_name"], idx=7))
+    wrong_nonce, stranger = independent_verdicts["wrong-nonce"], independent_verdicts["stranger"]
+    assert not wrong_nonce["ok"] and "nonce" in wrong_nonce["error"].lower(), wrong_nonce
+    assert not stranger["ok"] and "kid" in stranger["error"], stranger
+    revoked, neighbour = independent_verdicts["revoked"], independent_verdicts["neighbour"]
     assert not revoked["ok"] and "status" in revoked["error"].lower(), revoked
-    neighbour = _independent_verify(issuer, statuses, _pic_presentation(issuer, ["given_name"], idx=8))
     assert neighbour["ok"], neighbour
 
 
-def test_pic_status_list_decoded_by_the_independent_implementation(issuer: LocalSigner, statuses: StatusList) -> None:
-    for index, value in {0: 1, 3: 2, 4: 1, 131_071: 2}.items():
-        statuses.set(index, value)
-    answer = _node(
-        "status",
-        {
-            "token": _status_token(issuer, statuses),
-            "jwks": KeyRing(issuer).jwks(),
-            "now": epoch(NOW),
-            "indexes": [0, 1, 2, 3, 4, 5, 131_070, 131_071],
-        },
-    )
+def test_pic_status_list_decoded_by_the_independent_implementation(independent_verdicts: dict[str, Any]) -> None:
+    answer = independent_verdicts["status"]
     assert answer["ok"], answer
     assert (answer["bits"], answer["sub"], answer["header"]["typ"]) == (2, STATUS_URI, "statuslist+jwt")
-    assert answer["statuses"] == {"0": 1, "1": 0, "2": 0, "3": 2, "4": 1, "5": 0, "131070": 0, "131071": 2}
+    assert answer["statuses"] == {str(index): STATUS_SET.get(index, 0) for index in STATUS_READ}
 
 
-def _independent_issue(idx: int = 3, **overrides: Any) -> dict[str, Any]:
-    answer = _node(
+def _issue_request(idx: int = 3, **overrides: Any) -> tuple[str, dict[str, Any]]:
+    return (
         "issue",
         {
             "claims": CLAIMS,
@@ -180,8 +196,28 @@ def _independent_issue(idx: int = 3, **overrides: Any) -> dict[str, Any]:
             **overrides,
         },
     )
-    assert answer["ok"], answer
-    return answer
+
+
+BAD = {
+    "tampered": ({"tamper": True}, "disclosure-tampered"),
+    "wrong-nonce": ({"nonce": "another-request"}, "nonce-mismatch"),
+    "wrong-aud": ({"aud": "redirect_uri:https://evil.example/cb"}, "audience-mismatch"),
+    "expired": ({"iat": epoch(NOW - timedelta(days=40)), "exp": epoch(NOW - timedelta(days=1))}, "expired"),
+    "stale-kb": ({"kb_iat": epoch(NOW - timedelta(minutes=10))}, "key-binding-invalid"),
+}
+
+
+@pytest.fixture(scope="module")
+def independent_issued() -> dict[str, dict[str, Any]]:
+    """Credentials the independent side issued and presented, honest and not (one Node start)."""
+    requests = {
+        "honest": _issue_request(),
+        **{name: _issue_request(**overrides) for name, (overrides, _) in BAD.items()},
+    }
+    answers = dict(zip(requests, _batch(list(requests.values())), strict=True))
+    for name, answer in answers.items():
+        assert answer["ok"], (name, answer)
+    return answers
 
 
 def _pic_verify(answer: dict[str, Any], statuses: StatusList | None = None) -> Any:
@@ -196,32 +232,22 @@ def _pic_verify(answer: dict[str, Any], statuses: StatusList | None = None) -> A
     )
 
 
-def test_independent_presentation_verified_by_pic() -> None:
-    verified = _pic_verify(_independent_issue())
+def test_independent_presentation_verified_by_pic(independent_issued: dict[str, Any]) -> None:
+    verified = _pic_verify(independent_issued["honest"])
     assert verified.claims == {"age_equal_or_over": {"65": True}, "nationalities": ["ES"], "district": "Centro"}
     assert (verified.iss, verified.status) == ("https://interop.example/issuer", 0)
 
 
-def test_pic_refuses_the_independent_sides_revoked_credential() -> None:
+def test_pic_refuses_the_independent_sides_revoked_credential(independent_issued: dict[str, Any]) -> None:
     statuses = StatusList(2, 131_072)
     statuses.set(3, 1)
     with pytest.raises(CredentialRefusedError) as caught:
-        _pic_verify(_independent_issue(idx=3), statuses)
+        _pic_verify(independent_issued["honest"], statuses)
     assert caught.value.reason == "revoked"
 
 
-@pytest.mark.parametrize(
-    ("overrides", "reason"),
-    [
-        ({"tamper": True}, "disclosure-tampered"),
-        ({"nonce": "another-request"}, "nonce-mismatch"),
-        ({"aud": "redirect_uri:https://evil.example/cb"}, "audience-mismatch"),
-        ({"iat": epoch(NOW - timedelta(days=40)), "exp": epoch(NOW - timedelta(days=1))}, "expired"),
-        ({"kb_iat": epoch(NOW - timedelta(minutes=10))}, "key-binding-invalid"),
-    ],
-    ids=["tampered", "wrong-nonce", "wrong-aud", "expired", "stale-kb"],
-)
-def test_pic_refuses_the_independent_sides_bad_presentations(overrides: dict[str, Any], reason: str) -> None:
+@pytest.mark.parametrize("case", list(BAD))
+def test_pic_refuses_the_independent_sides_bad_presentations(case: str, independent_issued: dict[str, Any]) -> None:
     with pytest.raises(CredentialRefusedError) as caught:
-        _pic_verify(_independent_issue(**overrides))
-    assert caught.value.reason == reason, caught.value.detail
+        _pic_verify(independent_issued[case])
+    assert caught.value.reason == BAD[case][1], caught.value.detail

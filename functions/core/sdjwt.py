@@ -4,7 +4,7 @@ The issuer signs digests of the claims it lets the holder disclose one by one (`
 for array elements), plus decoys so the number of hidden claims is not told; the holder sends only the
 disclosures it chooses and a key-binding JWT (``kb+jwt``) signed with the key in ``cnf.jwk`` over the verifier's
 ``aud`` and ``nonce`` and the ``sd_hash`` of exactly what it presents. ``verify`` checks everything the design's
-"conformance" list names (docs: ``/work/briefs/wal-design.md`` → ADR 0026), each refusal a
+"conformance" list names (issue 17; ADR 0026 at merge), each refusal a
 ``CredentialRefusedError`` with its reason slug.
 
 Paths name disclosable claims: a dotted string (``"age_equal_or_over.65"``, ``"nationalities.0"`` for an

@@ -12,13 +12,25 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 unexport PYTHONDONTWRITEBYTECODE
 export PYTHONPYCACHEPREFIX := $(CURDIR)/.cache/pycache
 
-.PHONY: help setup run deadletters replay load-records seed-status test test-unit test-policies test-contract test-functional test-alternator-like test-browser screenshots lint bench schemas manifests clean image infra-check
+.PHONY: help setup run deadletters replay load-records seed-status test test-unit test-policies test-contract test-functional test-alternator-like test-browser screenshots lint bench schemas manifests clean image infra-check interop-deps
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: ## install everything the project needs (idempotent; run by the other targets)
 	@scripts/bootstrap.sh
+	@$(MAKE) --no-print-directory interop-deps
+
+# The independent SD-JWT VC implementation tests/unit/core/test_sdjwt_interop.py verifies PIC against (npm, pinned
+# in tests/interop/package-lock.json): `npm ci` again only when the lock changes (its hash stamps node_modules).
+interop-deps: ## the OpenWallet Foundation's @sd-jwt packages into tests/interop/node_modules (npm ci, idempotent)
+	@stamp="tests/interop/node_modules/.lock-$$(sha256sum tests/interop/package-lock.json | cut -c1-16)"; \
+	if [ ! -f "$$stamp" ]; then \
+	  if command -v npm >/dev/null; then \
+	    printf '\033[1m[setup]\033[0m %s\n' "installing the independent SD-JWT implementation (npm ci in tests/interop)"; \
+	    (cd tests/interop && npm ci --silent --no-audit --no-fund >/dev/null) && touch "$$stamp"; \
+	  else printf '\033[1m[setup]\033[0m %s\n' "npm is missing: the SD-JWT interop tests will be skipped"; fi; \
+	fi
 
 run: setup ## start the whole platform locally on 127.0.0.1:8080 (PIC_PORT), Ctrl-C stops
 	@$(PY) -m local

@@ -4,7 +4,7 @@ The issuer signs digests of the claims it lets the holder disclose one by one (`
 for array elements), plus decoys so the number of hidden claims is not told; the holder sends only the
 disclosures it chooses and a key-binding JWT (``kb+jwt``) signed with the key in ``cnf.jwk`` over the verifier's
 ``aud`` and ``nonce`` and the ``sd_hash`` of exactly what it presents. ``verify`` checks everything the design's
-"conformance" list names (docs: ``/work/briefs/wal-design.md`` → ADR 0026), each refusal a
+"conformance" list names (issue 17; ADR 0026 at merge), each refusal a
 ``CredentialRefusedError`` with its reason slug.
 
 Paths name disclosable claims: a dotted string (``"age_equal_or_over.65"``, ``"nationalities.0"`` for an
@@ -134,7 +134,10 @@ def issue(
     payload: dict[str, Any] = issuing.conceal(dict(claims), ())
     if "_sd" not in payload and decoys:
         payload["_sd"] = sorted(_decoy() for _ in range(decoys))
-    public_holder_key = {name: holder_jwk[name] for name in ("kty", "crv", "x", "y")}
+    try:
+        public_holder_key = {name: holder_jwk[name] for name in ("kty", "crv", "x", "y")}
+    except KeyError as exc:
+        raise ValueError(f"the holder's JWK lacks {exc}") from exc
     payload.update(
         {
             "iss": issuer,
@@ -437,3 +440,43 @@ def verify(
         iat=int(payload["iat"]) if isinstance(payload.get("iat"), int | float) else None,
         holder_jwk=dict(holder_jwk),
     )
+
+
+# --- OpenID4VCI key proofs (the holder's key, bound into the credential's cnf) -----------------------------------
+
+PROOF_TYP = "openid4vci-proof+jwt"
+PROOF_MAX_AGE = timedelta(minutes=5)
+
+
+def key_proof(holder_key: Signer, *, audience: str, nonce: str, iat: datetime) -> str:
+    """An OpenID4VCI 1.0 key proof (``proofs.jwt``): the holder's public key in the header, signed by it, for the
+    credential issuer ``audience`` and its ``c_nonce`` (the Python holder; one per credential of a batch)."""
+    return encode_jws(
+        {"typ": PROOF_TYP, "jwk": holder_key.public_jwk()},
+        {"aud": audience, "nonce": nonce, "iat": epoch(iat)},
+        _Unnamed(holder_key),
+    )
+
+
+def read_key_proof(proof: str, *, audience: str, nonce: str, now: datetime) -> Jwk:
+    """The holder's public key of an OpenID4VCI key proof, once its signature by that key, ``typ``, ``aud`` (the
+    credential issuer id), ``nonce`` (the c_nonce the issuer gave) and freshness (``iat`` within 5 minutes)
+    hold. Refusals as ``verify``'s (the issuer answers them as ``invalid_proof``/``invalid_nonce``)."""
+
+    def embedded(header: dict[str, Any]) -> Jwk:
+        jwk = header.get("jwk")
+        if not isinstance(jwk, dict):
+            raise CredentialRefusedError("malformed", "the key proof carries no jwk header")
+        return jwk
+
+    header, claims = decode_jws_with(proof, embedded, typ=PROOF_TYP)
+    iat = claims.get("iat")
+    if isinstance(iat, bool) or not isinstance(iat, int | float):
+        raise CredentialRefusedError("malformed", "the key proof has no iat")
+    if iat > (now + LEEWAY).timestamp() or iat < (now - PROOF_MAX_AGE - LEEWAY).timestamp():
+        raise CredentialRefusedError("key-binding-invalid", "the key proof is not fresh")
+    if claims.get("aud") != audience:
+        raise CredentialRefusedError("audience-mismatch", "the key proof is for another credential issuer")
+    if claims.get("nonce") != nonce:
+        raise CredentialRefusedError("nonce-mismatch", "the key proof answers another c_nonce")
+    return {name: header["jwk"][name] for name in ("kty", "crv", "x", "y")}

@@ -12,7 +12,17 @@ import pytest
 
 from functions.core.errors import CredentialRefusedError
 from functions.core.jose import KeyRing, LocalSigner, b64url, b64url_decode, encode_jws, epoch
-from functions.core.sdjwt import bind, disclosure_digest, disclosure_paths, issue, present, sd_hash, verify
+from functions.core.sdjwt import (
+    bind,
+    disclosure_digest,
+    disclosure_paths,
+    issue,
+    key_proof,
+    present,
+    read_key_proof,
+    sd_hash,
+    verify,
+)
 from functions.core.statuslist import StatusList, status_lookup
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -394,3 +404,48 @@ def test_a_credential_without_status_is_refused_when_the_verifier_checks_status(
     presentation = _present(_credential(issuer, holder, status=None), holder, ["given_name"])
     _refused("malformed", presentation, issuer, statuses)
     assert _verify(presentation, issuer, statuses, status_of=None).status is None
+
+
+# --- OpenID4VCI key proofs ------------------------------------------------------------------------------------
+
+
+def test_a_key_proof_gives_the_holders_public_key(holder: LocalSigner) -> None:
+    proof = key_proof(holder, audience=ISSUER, nonce="c-nonce-1", iat=NOW)
+    jwk = read_key_proof(proof, audience=ISSUER, nonce="c-nonce-1", now=NOW)
+    assert jwk == {name: holder.public_jwk()[name] for name in ("kty", "crv", "x", "y")}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"audience": "https://other.example/v1/wallet"}, "audience-mismatch"),
+        ({"nonce": "c-nonce-old"}, "nonce-mismatch"),
+        ({"iat": NOW - timedelta(minutes=7)}, "key-binding-invalid"),
+    ],
+    ids=["other-issuer", "old-c-nonce", "stale"],
+)
+def test_a_key_proof_for_another_issuer_nonce_or_time_is_refused(
+    holder: LocalSigner, change: dict[str, Any], reason: str
+) -> None:
+    arguments: dict[str, Any] = {"audience": ISSUER, "nonce": "c-nonce-1", "iat": NOW, **change}
+    with pytest.raises(CredentialRefusedError) as caught:
+        read_key_proof(key_proof(holder, **arguments), audience=ISSUER, nonce="c-nonce-1", now=NOW)
+    assert caught.value.reason == reason
+
+
+def test_a_key_proof_signed_by_another_key_than_its_jwk_is_refused(holder: LocalSigner) -> None:
+    proof = key_proof(holder, audience=ISSUER, nonce="c-nonce-1", iat=NOW)
+    head, body, _ = proof.split(".")
+    other = key_proof(LocalSigner.generate(), audience=ISSUER, nonce="c-nonce-1", iat=NOW)
+    with pytest.raises(CredentialRefusedError) as caught:
+        read_key_proof(f"{head}.{body}.{other.split('.')[2]}", audience=ISSUER, nonce="c-nonce-1", now=NOW)
+    assert caught.value.reason == "bad-signature"
+
+
+def test_a_key_proof_of_another_type_is_refused(holder: LocalSigner) -> None:
+    token = encode_jws(
+        {"typ": "JWT", "jwk": holder.public_jwk()}, {"aud": ISSUER, "nonce": "n", "iat": epoch(NOW)}, holder
+    )
+    with pytest.raises(CredentialRefusedError) as caught:
+        read_key_proof(token, audience=ISSUER, nonce="n", now=NOW)
+    assert caught.value.reason == "wrong-type"

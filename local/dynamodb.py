@@ -37,6 +37,10 @@ def start(data_dir: Path, port: int, in_memory: bool = False) -> subprocess.Pope
             [
                 java,
                 "-Xmx1g",
+                # The client compiler only: a local store lives for minutes (a test's platform) to hours, and the
+                # server compiler's work never paid back in that time: half the JVM's CPU to start, create the
+                # tables and answer the first thousand requests (docs/benchmarks.md, "Idle platform and test time").
+                "-XX:TieredStopAtLevel=1",
                 f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
                 "-jar",
                 str(jar),

@@ -412,19 +412,6 @@ _gateway: Gateway | None = None
 _lock = threading.Lock()
 
 
-def preload() -> None:
-    """Load every function once in gunicorn's master, before it forks the workers: each worker then starts with
-    the libraries imported (Flask, botocore, pydantic, the domains' modules) instead of importing them again,
-    ~4 s of CPU per worker on these cores. Nothing is built here that a fork cannot copy: the functions' ports,
-    pollers and connections are made lazily in each worker (``warm``); a thread started by an import would not
-    survive the fork, so one is refused here."""
-    overlay = Path(os.environ.get("PIC_OVERLAY", str(REPO_ROOT / "infra/k8s/overlays/local")))
-    for service in load(overlay).services.values():
-        Gateway._load(service)
-    if threading.active_count() > 1:
-        raise RuntimeError(f"loading the functions started threads ({threading.enumerate()}): they cannot be forked")
-
-
 def warm() -> Gateway:
     """Build the gateway once per worker (gunicorn's ``post_worker_init`` calls this before serving)."""
     global _gateway

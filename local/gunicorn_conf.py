@@ -23,12 +23,6 @@ errorlog = "-"
 loglevel = "warning"
 
 
-def on_starting(server: Any) -> None:
-    from local.gateway import preload
-
-    preload()  # the workers are forked with the functions' libraries already imported
-
-
 def when_ready(server: Any) -> None:
     supervisor = int(os.environ.get("PIC_SUPERVISOR_PID", "0"))
     if supervisor:

@@ -82,6 +82,8 @@ MADRID_MOVIL = _legacy("madrid-movil", "App Madrid Móvil")
 MOVILIDAD = _legacy("movilidad", "Movilidad y transportes")
 PROTECCION_CIVIL = _legacy("proteccion-civil", "Protección Civil")
 MEDIO_AMBIENTE = _legacy("medio-ambiente", "Medio Ambiente")
+EMPLEO = _legacy("empleo", "Agencia para el Empleo (desempleo, emprendimiento)")
+HOSTELERIA = _legacy("hosteleria", "Registro de establecimientos de hostelería")
 
 AREA_SYSTEMS = (PADRON, TRIBUTOS, SER, MULTAS, DEPORTES, CULTURA, SERVICIOS_SOCIALES, CITA_PREVIA)
 INTERACTION_CHANNELS = (GESTOR_COLAS, LINEA_010, ASISTENTE_VIRTUAL, WHATSAPP, BUZON, MADRID_MOVIL, OFICINAS)
@@ -105,6 +107,7 @@ DOMAINS = {
         "rgpd",
         "routing",
         "survey",
+        "wallet",
     )
 }
 
@@ -113,7 +116,7 @@ DOMAINS = {
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
     "assistant", "audit", "campaign", "case", "citizen", "consent", "flags", "interaction", "notification", "payment",
-    "position", "routing", "survey",
+    "position", "routing", "survey", "wallet",
 )  # fmt: skip
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
@@ -214,6 +217,7 @@ _SPECS = [
             "pic-notification-events",
             "pic-payment-events",
             "pic-campaign-events",
+            "pic-wallet-events",  # WAL: the facts the cards' eligibility reads (birth date, district)
         ],
     ),
     # ---- global position (POS), interactions (INTX) and the access log (audit) ----
@@ -405,6 +409,7 @@ _SPECS = [
             "pic-assistant-events",  # conversations with the virtual assistant (functions/assistant/rights.py)
             "pic-survey-events",  # survey responses and respondents (functions/survey/rights.py)
             "pic-campaign-events",  # the segments' audience row and campaign touches (functions/campaign/rights.py)
+            "pic-wallet-events",  # the cards issued to the person (functions/wallet/rights.py)
         ],
     ),
     EventSpec(
@@ -694,6 +699,48 @@ _SPECS = [
         source="/pic/notification",
         description="Internal: the next page of an alert's subscribers (one topic and zone) waits to be fanned out.",
         consumers=["pic-notification-events"],
+    ),
+    # ---- the wallet (WAL, issue 17): functions/wallet ----
+    EventSpec(
+        type="es.madrid.pic.card.issued.v1",
+        model_path="events.wallet.CardIssued",
+        producer="pic-wallet",
+        source="/pic/wallet",
+        description="A card (SD-JWT VC, its copies) was issued to a citizen's wallet; the position lists it.",
+        consumers=["pic-position-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.card.revoked.v1",
+        model_path="events.wallet.CardRevoked",
+        producer="pic-wallet",
+        source="/pic/wallet",
+        description="Every copy of a card was revoked (status list bits set, lists republished).",
+        consumers=["pic-position-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.card.suspended.v1",
+        model_path="events.wallet.CardSuspended",
+        producer="pic-wallet",
+        source="/pic/wallet",
+        description="Every copy of a card was suspended (it may be reinstated).",
+        consumers=["pic-position-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.card.reinstated.v1",
+        model_path="events.wallet.CardReinstated",
+        producer="pic-wallet",
+        source="/pic/wallet",
+        description="A suspended card is valid again.",
+        consumers=["pic-position-events"],
+    ),
+    EventSpec(
+        type="es.madrid.pic.card.granted.v1",
+        model_path="events.wallet.CardGranted",
+        producer="area systems (Empleo, Hostelería, Movilidad) and pic-wallet's grant route",
+        source="the granting system's URI, e.g. /legacy/empleo",
+        description="A person may hold a card of a type the Padrón cannot tell (entrepreneur, hospitality, vehicle).",
+        consumers=["pic-wallet-events"],
+        senders=(EMPLEO, HOSTELERIA, MOVILIDAD, DOMAINS["wallet"]),
     ),
 ]
 

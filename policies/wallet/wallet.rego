@@ -44,20 +44,20 @@ allow if {
 facts := input.facts
 
 conditions contains c if {
-	is_number(rule.min_age)
-	is_number(facts.age)
+	is_number(object.get(rule, "min_age", null))
+	is_number(object.get(facts, "age", null))
 	t := data.wallet.texts.age
 	c := {"key": "age", "met": facts.age >= rule.min_age, "es": sprintf(t.es, [rule.min_age]), "en": sprintf(t.en, [rule.min_age])}
 }
 
 conditions contains c if {
-	is_number(rule.min_age)
-	not is_number(facts.age)
+	is_number(object.get(rule, "min_age", null))
+	not is_number(object.get(facts, "age", null))
 	c := object.union(data.wallet.texts.age_unknown, {"key": "age", "met": false})
 }
 
 conditions contains c if {
-	rule.requires_padron
+	object.get(rule, "requires_padron", false)
 	c := object.union(data.wallet.texts.padron, {"key": "padron", "met": object.get(facts, "registered_in_madrid", false) == true})
 }
 
@@ -67,7 +67,8 @@ conditions contains c if {
 }
 
 conditions contains c if {
-	districts := rule.ser_districts
+	districts := object.get(rule, "ser_districts", [])
+	count(districts) > 0
 	c := object.union(data.wallet.texts.ser_district, {"key": "district", "met": object.get(facts, "district", "") in districts})
 }
 

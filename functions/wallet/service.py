@@ -447,12 +447,14 @@ def transition(card: Card, action: Literal["revoke", "suspend", "reinstate"], t:
 
 
 def with_status(state: ListState, indexes: list[int], value: int) -> ListState:
-    from functions.core.statuslist import StatusList
-
-    statuses = StatusList(LIST_BITS, LIST_SIZE, state.statuses)
+    """The list with ``value`` at each of ``indexes`` (the draft's bit order: entry ``i`` at bit ``i*bits`` from
+    the least significant bit of its byte, as ``functions.core.statuslist`` reads it)."""
+    statuses = bytearray(state.statuses)
+    mask = (1 << LIST_BITS) - 1
     for index in indexes:
-        statuses.set(index, value)
-    return replace(state, statuses=statuses.to_bytes())
+        byte, shift = divmod(index * LIST_BITS, 8)
+        statuses[byte] = (statuses[byte] & ~(mask << shift)) | (value << shift)
+    return replace(state, statuses=bytes(statuses))
 
 
 def claims_of(

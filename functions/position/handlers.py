@@ -146,6 +146,11 @@ def project_case(data: CaseUpdated, ports: PositionPorts) -> UnitOfWork:
     return _stage_own_fact(data.citizen_id, service.case_item(data), ports.store)
 
 
+def project_card(data: service.CardEvent, ports: PositionPorts) -> UnitOfWork:
+    """A wallet card issued, revoked, suspended or reinstated (WAL), shown in the person's wallet section."""
+    return _stage_own_fact(data.citizen_id, service.card_item(data), ports.store)
+
+
 def _stage_own_fact(citizen_id: str, item: service.Item, store: PositionStore) -> UnitOfWork:
     """The golden record's own fact, if it is newer than the one held (else an empty unit: stale or repeated)."""
     uow = UnitOfWork()

@@ -29,6 +29,7 @@ from events.interaction import InteractionLogged
 from events.payment import FinePaid, TaxReceiptPaid
 from events.position import PositionItemUpserted
 from events.rgpd import RgpdFlagsChanged, RgpdRequestCompleted, RgpdRequestOpened
+from events.wallet import CardIssued, CardReinstated, CardRevoked, CardSuspended
 from functions.core.cloudevent import EventContext, EventFunction
 from functions.core.http import HttpFunction, Reads, Reply, RequestContext, Route
 from functions.core.store import UnitOfWork
@@ -140,6 +141,12 @@ def on_case_updated(ctx: EventContext, data: Any) -> UnitOfWork:
     return handlers.project_case(data, ports())
 
 
+def on_card(ctx: EventContext, data: Any) -> UnitOfWork:
+    """A wallet card issued or its status changed (WAL): the citizen sees it in the wallet section."""
+    assert isinstance(data, CardIssued | CardRevoked | CardSuspended | CardReinstated)
+    return handlers.project_card(data, ports())
+
+
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, RgpdRequestOpened)
     return handlers.answer_rights(data, ports(), ctx.traceparent)
@@ -166,6 +173,10 @@ event_api = EventFunction(
         "es.madrid.pic.tax.receipt.paid.v1": on_debt_paid,
         "es.madrid.pic.case.updated.v1": on_case_updated,
         "es.madrid.pic.rgpd.request.opened.v1": on_rgpd_request_opened,
+        "es.madrid.pic.card.issued.v1": on_card,
+        "es.madrid.pic.card.revoked.v1": on_card,
+        "es.madrid.pic.card.suspended.v1": on_card,
+        "es.madrid.pic.card.reinstated.v1": on_card,
         "es.madrid.pic.rgpd.flags.changed.v1": on_rgpd_flags_changed,
         "es.madrid.pic.rgpd.request.completed.v1": on_rgpd_request_completed,
     },

@@ -25,6 +25,7 @@ from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged
 from events.interaction import InteractionLogged
 from events.payment import FinePaid, TaxReceiptPaid
 from events.position import PositionItemUpserted
+from events.wallet import CardIssued, CardReinstated, CardRevoked, CardSuspended
 from functions.core.errors import PicError
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
@@ -45,6 +46,8 @@ CONSENT_SOURCE = "/pic/consent"
 CONSENT_AREA = "atencion-ciudadania"
 INTERACTION_SOURCE = "/pic/interaction"
 CASE_SOURCE = "/pic/case"
+WALLET_SOURCE = "/pic/wallet"
+WALLET_AREA = "atencion-ciudadania"
 # Servicios Sociales' cases hold data of RGPD art. 9 (health, social situation): the person and the area only
 SPECIAL_CATEGORY_AREAS = frozenset({"servicios-sociales"})
 PAYMENT_SOURCE = "/pic/payment"
@@ -275,6 +278,32 @@ def interaction_item(logged: InteractionLogged) -> Item:
         body=body,
         digest=digest(body),
     )
+
+
+CardEvent = CardIssued | CardRevoked | CardSuspended | CardReinstated
+
+
+def card_item(card: CardEvent) -> Item:
+    """A card of the wallet (WAL) in the person's wallet section: its type, state and, when issued, its validity
+    and copies. The latest event wins (issued, then suspended, reinstated or revoked)."""
+    if isinstance(card, CardIssued):
+        status, as_of, attributes = "valid", card.issued_at, {"vct": card.vct, "copies": str(card.copies)}
+        valid_until: str | None = card.expires_at.date().isoformat()
+    elif isinstance(card, CardRevoked):
+        status, as_of, attributes, valid_until = "revoked", card.revoked_at, {"reason": card.reason}, None
+    elif isinstance(card, CardSuspended):
+        status, as_of, attributes, valid_until = "suspended", card.suspended_at, {"reason": card.reason}, None
+    else:
+        status, as_of, attributes, valid_until = "valid", card.reinstated_at, {}, None
+    body = {
+        "item_id": card.card_id, "status": status, "title": card.card_type, "amount_eur": None, "due_date": None,
+        "starts_at": None, "valid_until": valid_until, "reference": card.card_id,
+        "attributes": {"card_type": card.card_type, **attributes},
+    }  # fmt: skip
+    return Item(
+        section="wallet", key=f"{WALLET_SOURCE}#{card.card_id}", source=WALLET_SOURCE, area=WALLET_AREA,
+        special_category=False, as_of=as_of, removed=False, body=body, digest=digest(body),
+    )  # fmt: skip
 
 
 def case_item(case: CaseUpdated) -> Item:

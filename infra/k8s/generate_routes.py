@@ -48,6 +48,14 @@ GATEWAY_API = "gateway.networking.k8s.io"
 PARAMETER = re.compile(r"^\{([a-z_][a-z0-9_]*)\}$")
 REST = re.compile(r"^\{([a-z_][a-z0-9_]*)\.\.\.\}$")  # `{path...}`: any rest of the path, last segment only
 LITERAL = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+WELL_KNOWN = ".well-known"
+
+
+def is_well_known(segments: list[str]) -> bool:
+    """A path-inserted well-known URI (RFC 8615; RFC 8414 §3.1): ``/.well-known/<registered name>`` then the path
+    of the API resource it describes, e.g. OpenID4VCI 1.0 §12.2.2's
+    ``/.well-known/openid-credential-issuer/v1/wallet``: metadata of an issuer whose identifier has a path."""
+    return len(segments) >= 3 and segments[0] == WELL_KNOWN and LITERAL.match(segments[1]) is not None
 
 
 class RouteConflictError(ValueError):
@@ -70,8 +78,12 @@ class Pattern:
             if len(segments) < 2 or not all(LITERAL.match(s) for s in segments[:-1]) or segments[0] == "v1":
                 raise ValueError(f"{service}: {text!r} is not a prefix pattern (/<literal>/.../{{name...}}, not /v1)")
             return cls((-(len(segments) - 1), 0, text), text, service)
-        if not text.startswith("/v1/") or not all(LITERAL.match(s) or PARAMETER.match(s) for s in segments):
-            raise ValueError(f"{service}: {text!r} is not a route pattern (/v1/<literal or {{name}}>/...)")
+        api = segments[2:] if is_well_known(segments) else segments  # the API path a well-known URI names
+        if api[:1] != ["v1"] or not all(LITERAL.match(s) or PARAMETER.match(s) for s in api):
+            raise ValueError(
+                f"{service}: {text!r} is not a route pattern (/v1/<literal or {{name}}>/..., or "
+                "/.well-known/<name>/v1/... for a path-inserted well-known URI)"
+            )
         literals = sum(1 for s in segments if LITERAL.match(s))
         return cls((-literals, -len(segments), text), text, service)
 

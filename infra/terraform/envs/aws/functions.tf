@@ -1596,3 +1596,146 @@ module "role_pic_campaign_export" {
     },
   ]
 }
+
+# ---- the wallet (WAL, issue 17) ----
+
+# The wallet issuer's signing key: ECC_NIST_P256 SIGN_VERIFY (ES256), the private key never leaves KMS
+# (functions.core.jose.KmsSigner; PIC_WALLET_KMS_KEY_ID). Asymmetric keys are not rotated by KMS: a new key is made
+# and the old one's public JWK goes to PIC_WALLET_OLD_KEYS, so what it signed keeps verifying until it expires.
+data "aws_caller_identity" "wallet" {}
+
+data "aws_iam_policy_document" "wallet_signing_key" {
+  #checkov:skip=CKV_AWS_109:a key policy's Resource "*" is the key itself, not every resource
+  #checkov:skip=CKV_AWS_111:a key policy's Resource "*" is the key itself, not every resource
+  #checkov:skip=CKV_AWS_356:a key policy's Resource "*" is the key itself, not every resource
+  statement {
+    sid       = "AccountControlThroughIam"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::${data.aws_caller_identity.wallet.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "wallet_signing" {
+  #checkov:skip=CKV_AWS_7:KMS does not rotate asymmetric keys; rotation is a new key and the old public key kept
+  description              = "PIC ${var.environment}: the wallet's credential and status-list signing key (ES256)"
+  key_usage                = "SIGN_VERIFY"
+  customer_master_key_spec = "ECC_NIST_P256"
+  deletion_window_in_days  = var.kms_deletion_window_in_days
+  policy                   = data.aws_iam_policy_document.wallet_signing_key.json
+}
+
+resource "aws_kms_alias" "wallet_signing" {
+  name          = "alias/pic/${var.environment}/wallet-signing"
+  target_key_id = aws_kms_key.wallet_signing.key_id
+}
+
+# functions/wallet/main.py wallet_http: reads card types, facts, offers, tokens, nonces, cards and status lists
+# (GetItem, BatchGetItem; Query on by-citizen for the citizen's cards); writes offers, tokens, nonces, cards, lists
+# (PutItem) and consumes a nonce (DeleteItem) with card.* / card.granted outbox rows and Idempotency-Key records, in
+# one TransactWriteItems; appends the access record of a read of the citizen's cards; signs with the KMS key.
+module "role_pic_wallet" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-wallet"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-wallet"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid           = "WalletReadWrite"
+      table_arn     = module.table_wallet.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+data "aws_iam_policy_document" "wallet_signing" {
+  statement {
+    sid       = "WalletSign"
+    actions   = ["kms:Sign", "kms:GetPublicKey"]
+    resources = [aws_kms_key.wallet_signing.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "wallet_signing" {
+  name   = "${var.environment}-pic-wallet-signing"
+  role   = module.role_pic_wallet.role_name
+  policy = data.aws_iam_policy_document.wallet_signing.json
+}
+
+# functions/wallet/main.py wallet_events: projects citizen.updated and card.granted into the facts (GetItem,
+# PutItem under their version); answers RGPD requests: a person's cards (Query on by-citizen) and facts (GetItem),
+# the facts erased (DeleteItem) with the rgpd.domain.answered outbox row.
+module "role_pic_wallet_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-wallet-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-wallet-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "WalletReadWrite"
+      table_arn     = module.table_wallet.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+module "role_pic_wallet_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-wallet-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-wallet-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}

@@ -476,3 +476,31 @@ module "table_notification" {
   point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
+
+# ---- the wallet (WAL, issue 17) ----
+
+# functions/wallet/storage.py WalletItem: card types edited by an admin ("type#<id>", under their version), the facts
+# eligibility reads ("facts#<citizen>"), the OpenID4VCI one-time secrets by their SHA-256 ("offer#", "token#",
+# "nonce#": TTL expires_at a day after they expire), the cards issued ("card#<id>", their copies' status-list
+# entries) and the status lists ("list#<id>": 2-bit statuses and the allocation bitmap, under their version), with
+# the current list of each type ("current#<type>"). Sparse index by-citizen: a person's cards (the wallet page, RGPD).
+module "table_wallet" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}wallet"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+    { name = "citizen_id", type = "S" },
+    { name = "issued_at", type = "S" },
+  ]
+  global_secondary_indexes = [
+    { name = "by-citizen", hash_key = "citizen_id", range_key = "issued_at", projection_type = "ALL" },
+  ]
+  ttl_attribute_name = "expires_at"
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}

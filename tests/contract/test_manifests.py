@@ -266,6 +266,9 @@ def test_routes_annotations_parse(kustomization: str) -> None:
             # tree of pages: /<literal>/.../{name...} outside /v1 (generate_routes.py's prefix form, ADR 0019)
             if PREFIX_ROUTE.fullmatch(route) and not route.startswith("/v1/"):
                 continue
+            # a path-inserted well-known URI (RFC 8615, RFC 8414 §3.1): /.well-known/<name>/v1/... (the wallet issuer)
+            if segments[:1] == [".well-known"] and len(segments) > 2 and ROUTE_SEGMENT.fullmatch(segments[1]):
+                route, segments = "/" + "/".join(segments[2:]), segments[2:]
             if not route.startswith("/v1/") or not all(ROUTE_SEGMENT.fullmatch(s) for s in segments):
                 problems.append(f"{_name(service)}: route {route!r} is not /v1/ followed by literals or {{name}}")
     assert not problems, "\n".join(problems)

@@ -36,6 +36,18 @@ PUBLIC = {  # what anyone may read: no personal data
     ("GET", "/v1/kb/search"),
     ("GET", "/v1/kb/public/articles/<article_id>"),
     ("POST", "/v1/kb/public/articles/<article_id>/feedback"),
+    # the wallet issuer (OpenID4VCI 1.0): its metadata, card types and keys are published information; the token,
+    # nonce and credential endpoints are authorised by the one-time secrets they take (pre-authorized code and
+    # tx_code, access token), checked by the wallet domain; a status list is 131,072 random entries per type,
+    # which tell nobody whose bit is whose (Token Status List draft §12)
+    ("GET", "/.well-known/openid-credential-issuer/v1/wallet"),
+    ("GET", "/.well-known/oauth-authorization-server/v1/wallet"),
+    ("GET", "/.well-known/jwt-vc-issuer/v1/wallet"),
+    ("POST", "/v1/wallet/oid4vci/token"),
+    ("POST", "/v1/wallet/oid4vci/nonce"),
+    ("POST", "/v1/wallet/oid4vci/credential"),
+    ("GET", "/v1/wallet/status/<list_id>"),
+    ("GET", "/v1/wallet/card-types"),
 }
 
 

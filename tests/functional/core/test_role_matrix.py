@@ -142,6 +142,13 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "campaign.edit": {"platform": {"campaign-manager"}},
     "campaign.approve": {"platform": {"campaign-manager"}},
     "campaign.send": {"platform": {"campaign-manager"}},
+    # the wallet (issue 17): the offer's tx_code is shown to the citizen alone; revocation also by the citizen
+    "wallet.cards.read": {"citizen": ON_A_CITIZEN},
+    "wallet.offer": {"citizen": SELF},
+    "wallet.card.revoke": {"citizen": ON_A_CITIZEN | {"system"}},
+    "wallet.card.suspend": {"citizen": AGENTS | {"system"}},
+    "wallet.grant": {"citizen": AGENTS | {"system"}},
+    "wallet.card-type.edit": {"platform": {"admin"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -288,6 +295,8 @@ def world(platform: Platform) -> World:
         "token": "not-a-signed-link",  # 404 link-invalid to whom may look
         "segment_id": "seg-none-such",  # campaigns: none such, 404 to the campaign team, 403 to everyone else
         "campaign_id": "cmp-none-such",
+        "card_type": "zbe",  # the wallet: a shipped card type (the matrix's empty body changes nothing: 422)
+        "card_id": "card-00000000000000000000000000000000",  # none such: 404 to whom may act on the citizen's cards
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

@@ -869,10 +869,62 @@ def scenario(m: Meter) -> None:
     routing(m, citizen)
     assistant(m, citizen, me)
     campaigns(m)
+    wallet(m)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
     )
+
+
+def wallet(m: Meter) -> None:
+    """WAL: a senior projected from C360 reads their cards, asks for an offer of 2 copies; a holder reads the
+    metadata, exchanges the code, takes a c_nonce and the credentials; the status list is read; an agent suspends,
+    reinstates and grants; the citizen revokes; an admin edits a card type."""
+    from functions.core import sdjwt
+    from functions.core.jose import LocalSigner
+
+    cid = f"c-wal-{uuid.uuid4().hex[:8]}"
+    updated = {
+        "citizen_id": cid, "link": {"source": "/legacy/padron", "local_id": f"P{cid}", "change": "added"},
+        "match": {"method": "new", "score": 1.0, "evidence": []}, "updated_at": datetime.now(UTC).isoformat(),
+        "profile": {"birth_date": "1950-03-01", "district": "02"},
+    }  # fmt: skip
+    m.send("es.madrid.pic.citizen.updated.v1", updated, "/pic/citizen", cid)
+    me, agent = m.token(cid), m.token("ag-sc-wallet", role="agent", level=2, area="atencion-ciudadania")
+    mine = "/v1/citizens/<citizen_id>/wallet"
+    m.request("wallet", "GET", f"/v1/citizens/{cid}/wallet/cards", f"{mine}/cards", me)
+    offer = m.request("wallet", "POST", f"/v1/citizens/{cid}/wallet/offers", f"{mine}/offers", me,
+                      {"card_type": "madrid-mayor", "copies": 2})  # fmt: skip
+    issuer = ""
+    for name in ("openid-credential-issuer", "oauth-authorization-server", "jwt-vc-issuer"):
+        path = f"/.well-known/{name}/v1/wallet"
+        issuer = issuer or m.request("wallet", "GET", path, path, {})["credential_issuer"]
+        if name != "openid-credential-issuer":
+            m.request("wallet", "GET", path, path, {})
+    grant = offer["credential_offer"]["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]
+    form = {"grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+            "pre-authorized_code": grant["pre-authorized_code"], "tx_code": offer["tx_code"]}  # fmt: skip
+    token = m.request("wallet", "POST", "/v1/wallet/oid4vci/token", "/v1/wallet/oid4vci/token", {}, form=form)
+    nonce = m.request("wallet", "POST", "/v1/wallet/oid4vci/nonce", "/v1/wallet/oid4vci/nonce", {})["c_nonce"]
+    now = datetime.now(UTC)
+    proofs = [sdjwt.key_proof(LocalSigner.generate(), audience=issuer, nonce=nonce, iat=now) for _ in range(2)]
+    body = {"credential_configuration_id": "madrid-mayor", "proofs": {"jwt": proofs}}
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    m.request("wallet", "POST", "/v1/wallet/oid4vci/credential", "/v1/wallet/oid4vci/credential", bearer, body)
+    m.request("wallet", "GET", "/v1/wallet/status/madrid-mayor-1", "/v1/wallet/status/<list_id>", {})
+    cards = m.request("wallet", "GET", f"/v1/citizens/{cid}/wallet/cards", f"{mine}/cards", me)["cards"]
+    card_id = next(c for c in cards if c["type"] == "madrid-mayor")["held"][0]["card_id"]
+    card, rule = f"/v1/citizens/{cid}/wallet/cards/{card_id}", f"{mine}/cards/<card_id>"
+    m.request("wallet", "POST", f"{card}/suspend", f"{rule}/suspend", agent, {"reason": "checking"})
+    m.request("wallet", "POST", f"{card}/reinstate", f"{rule}/reinstate", agent, {})
+    m.request("wallet", "POST", f"{card}/revoke", f"{rule}/revoke", me, {"reason": "citizen-request"})
+    m.request("wallet", "POST", f"/v1/citizens/{cid}/wallet/grants", f"{mine}/grants", agent,
+              {"card_type": "emprende", "reason": "alta en el registro", "claims": {"sector": "comercio"}})  # fmt: skip
+    types = m.request("wallet", "GET", "/v1/wallet/card-types", "/v1/wallet/card-types", {})["card_types"]
+    zbe = next(t for t in types if t["type"] == "zbe")
+    edit = {k: zbe[k] for k in ("title", "validity_days", "suspendable", "claims", "age_over")} | {"version": 0}
+    m.request("wallet", "PUT", "/v1/wallet/card-types/zbe", "/v1/wallet/card-types/<card_type>",
+              m.token("adm-sc", role="admin"), edit)  # fmt: skip
 
 
 def surveys(m: Meter, citizen: str) -> None:

@@ -67,7 +67,7 @@ def test_a_lower_idle_budget_lengthens_every_relays_wait_in_proportion(monkeypat
 
 def test_a_relay_is_for_a_domain_that_publishes_events() -> None:
     with pytest.raises(ValueError, match="not a domain"):
-        Relay("http://sink", "wallet", token=None)
+        Relay("http://sink", "no-such-domain", token=None)
     assert Relay("http://sink", "consent", token=None).shards == ["consent#0"]
 
 
@@ -102,7 +102,7 @@ def test_a_row_is_staged_in_its_producing_domains_shard_with_its_source() -> Non
 def test_a_producer_that_is_no_publishing_domain_is_refused_before_anything_is_staged() -> None:
     unit = _Unit()
     with pytest.raises(ValueError, match="not a PIC domain"):
-        stage_event(unit, _answer(), subject="c-1", traceparent=None, producer="pic-wallet")  # type: ignore[arg-type]
+        stage_event(unit, _answer(), subject="c-1", traceparent=None, producer="pic-no-such-domain")  # type: ignore[arg-type]
     assert unit.rows == []
 
 

@@ -313,7 +313,7 @@ def test_a_failed_answer_needs_action_until_the_domain_answers_again(ports: Rgpd
     [
         ("consent", "/pic/position", "answers from /pic/consent"),  # another domain speaking for it
         ("consent", "/legacy/padron", "answers from /pic/consent"),
-        ("wallet", "/pic/wallet", "not among the domains"),
+        ("no-such-domain", "/pic/no-such-domain", "not among the domains"),
     ],
 )
 def test_an_answer_from_a_source_that_is_not_the_domain_is_refused(

@@ -32,7 +32,7 @@ SCRIPT_TEXTS = (
     "working", "no_support", "tx_code_missing", "tx_code_format", "accepted", "accept_failed", "stored_none",
     "copies_left", "expires", "remove", "removed", "link_missing", "link_invalid", "link_not_allowed",
     "no_card", "asks", "verifier", "share", "decline", "declined", "sent", "refused", "all_used", "unknown_claim",
-    "network", "claims_of", "card_of",
+    "network", "card_of", "yes", "no", "continue",
 )  # fmt: skip
 
 

@@ -34,7 +34,6 @@ def _routes_absent() -> str:
     return " and ".join(missing)
 
 
-
 def senior(platform: Platform, citizen: str) -> None:
     """A person of 76 registered in Arganzuela (the Padrón's link), projected as C360 announces them."""
     updated = {

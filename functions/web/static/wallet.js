@@ -221,7 +221,8 @@
   }
 
   function postJson(url, body, token, texts) {
-    var headers = { Accept: "application/json", "Content-Type": "application/json" };
+    var headers = { Accept: "application/json" };
+    if (body !== null) { headers["Content-Type"] = "application/json"; }  // the nonce request has no body (§7.1)
     if (token) { headers.Authorization = "Bearer " + token; }
     return call(url, { method: "POST", body: body === null ? undefined : JSON.stringify(body), headers: headers }, texts);
   }

@@ -20,12 +20,14 @@ CARDS = {
     "cards": [
         {"type": "madrid-mayor", "title": {"es": "Tarjeta Madrid Mayor", "en": "Madrid Mayor card"},
          "vct": "urn:es:madrid:pic:card:madrid-mayor:1", "eligible": True,
-         "reasons": [{"es": "Tiene 65 años o más y está empadronado en Madrid", "en": "You are 65 or over"}],
+         "reasons": [{"key": "age", "met": True, "es": "Tener 65 años o más", "en": "Being 65 or over"},
+                     {"key": "registered", "met": True, "es": "Estar empadronado en Madrid", "en": "Registered"}],
          "held": [{"card_id": "card-1", "state": "revoked", "issued_at": "2026-11-01T10:00:00Z",
                    "expires_at": "2027-11-01T10:00:00Z", "copies": 3}]},
         {"type": "zbe", "title": {"es": "Autorización ZBE", "en": "ZBE authorisation"},
          "vct": "urn:es:madrid:pic:card:zbe:1", "eligible": False,
-         "reasons": [{"es": "No tiene un vehículo registrado", "en": "You have no registered vehicle"}], "held": []},
+         "reasons": [{"key": "vehicle", "met": False, "es": "Tener un vehículo registrado",
+                      "en": "Having a registered vehicle"}], "held": []},
     ]
 }  # fmt: skip
 OFFER = {
@@ -63,7 +65,9 @@ def test_the_cards_say_why_or_why_not_and_only_an_eligible_one_can_be_asked_for(
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert 'id="card-madrid-mayor-eligible"' in text and "Puede obtenerla" in text
-    assert "No tiene un vehículo registrado" in text and "Ahora no puede obtenerla" in text
+    assert "Ahora no puede obtenerla" in text
+    assert 'id="card-zbe-reason-vehicle">Tener un vehículo registrado: <strong>no se cumple<' in text
+    assert 'id="card-madrid-mayor-reason-age">Tener 65 años o más: <strong>se cumple<' in text
     assert 'id="get-madrid-mayor"' in text and 'id="get-zbe"' not in text
     assert 'id="held-card-1-state">Revocada<' in text
     # AND the browser's wallet gets its texts in the page's language, and the API host among the origins

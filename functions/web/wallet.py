@@ -32,8 +32,10 @@ SCRIPT_TEXTS = (
     "working", "no_support", "tx_code_missing", "tx_code_format", "accepted", "accept_failed", "stored_none",
     "copies_left", "expires", "remove", "removed", "link_missing", "link_invalid", "link_not_allowed",
     "no_card", "asks", "verifier", "share", "decline", "declined", "sent", "refused", "all_used", "unknown_claim",
-    "network", "card_of", "yes", "no", "continue",
+    "network", "card_of", "yes", "no", "continue", "verified",
 )  # fmt: skip
+# the verifier's refusals a person can act on, said in their words (others: the verifier's detail)
+REFUSALS = ("revoked", "suspended", "expired", "verification-answered", "verification-expired")
 
 
 def _cards(answer: Any) -> list[dict[str, Any]]:
@@ -48,6 +50,7 @@ def _script_texts(ctx: PageContext) -> dict[str, Any]:
         "lang": ctx.lang,
         "messages": {key: ctx.t(f"wallet.js.{key}") for key in SCRIPT_TEXTS},
         "claims": {path: ctx.t(f"wallet.claim.{path}") for path in CLAIMS},
+        "refusals": {slug: ctx.t(f"wallet.refusal.{slug}") for slug in REFUSALS},
         # besides the page's own: the public API host, where the issuer and the verifier answer (the CSP's connect-src)
         "origins": [origin for origin in (origin_of(ctx.ports.settings.api_url),) if origin],
     }

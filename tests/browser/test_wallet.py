@@ -123,7 +123,7 @@ def test_a_senior_gets_the_madrid_mayor_card_in_the_browser_and_shows_only_over_
 
     # WHEN they send it, THEN the verifier verified the card and learnt that one claim, nothing else
     page.click("#share")
-    expect(page.locator("#wallet-status")).to_have_text(t("es", "wallet.js.sent"))
+    expect(page.locator("#wallet-status")).to_have_text(t("es", "wallet.js.verified"))
     check_page(page, "sent")
     verdict = platform.http.get(
         platform.url(f"/v1/verifier/requests/{asked['request_id']}"), headers=counter(platform), timeout=15

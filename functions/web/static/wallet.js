@@ -207,7 +207,7 @@
       // OAuth's error (RFC 6749 §5.2) and the problem's detail (RFC 9457), as the issuer answers both
       var why = body.error_description || body.detail || body.title || body.error || String(answer.status);
       var failure = new Error(why);
-      failure.slug = body.reason || body.error || "";
+      failure.slug = body.reason || body.error || String(body.type || "").split("/").pop();
       throw failure;
     }
     return body;
@@ -364,6 +364,10 @@
     var lang = texts.lang;
     var shown = (display || []).filter(function (d) { return (d.locale || "").slice(0, 2) === lang; })[0] || (display || [])[0];
     return (shown && shown.name) || fallback;
+  }
+
+  function refusal(texts, slug, detail) {
+    return ((texts.refusals || {})[slug || ""]) || detail || slug || "";
   }
 
   function claimLabel(path, texts) {
@@ -525,7 +529,12 @@
         var done = await answer(pending.request, pending.credential);
         summary.hidden = true;
         pending = null;
-        announce(root, say(texts, "sent"));
+        // PIC's verifier answers its verdict (state, and the reason of a refusal); another may answer {} (§8.2)
+        if (done && done.state === "refused") {
+          announce(root, say(texts, "refused", { reason: refusal(texts, done.reason, done.detail) }));
+          return;
+        }
+        announce(root, say(texts, done && done.state === "verified" ? "verified" : "sent"));
         if (done && typeof done.redirect_uri === "string" && allowed(done.redirect_uri, texts)) {
           var next = element("a", say(texts, "continue"), "verifier-continue");
           next.href = done.redirect_uri;
@@ -534,7 +543,7 @@
         }
       } catch (error) {
         share.disabled = false;
-        announce(root, say(texts, "refused", { reason: error.message }));
+        announce(root, say(texts, "refused", { reason: refusal(texts, error.slug, error.message) }));
       }
     });
     root.querySelector("#decline").addEventListener("click", function () {

@@ -49,8 +49,9 @@ def senior(platform: Platform, citizen: str) -> None:
     cards = platform.url(f"/v1/citizens/{citizen}/wallet/cards")
 
     def eligible() -> bool:
-        found = platform.http.get(cards, headers=platform.as_(citizen), timeout=15).json()
-        return any(c["type"] == "madrid-mayor" and c["eligible"] for c in found.get("cards", found))
+        found = platform.http.get(cards, headers=platform.as_(citizen), timeout=15)
+        assert found.status_code == 200, found.text
+        return any(c["type"] == "madrid-mayor" and c["eligible"] for c in found.json()["cards"])
 
     platform.wait_for(eligible, timeout=30, what="the Madrid Mayor card eligible")
 

@@ -32,7 +32,7 @@ SCRIPT_TEXTS = (
     "working", "no_support", "tx_code_missing", "tx_code_format", "accepted", "accept_failed", "stored_none",
     "copies_left", "expires", "remove", "removed", "link_missing", "link_invalid", "link_not_allowed",
     "no_card", "asks", "verifier", "share", "decline", "declined", "sent", "refused", "all_used", "unknown_claim",
-    "network", "card_of", "yes", "no", "continue", "verified",
+    "network", "card_of", "yes", "no", "continue", "verified", "storage_failed",
 )  # fmt: skip
 # the verifier's refusals a person can act on, said in their words (others: the verifier's detail)
 REFUSALS = ("revoked", "suspended", "expired", "verification-answered", "verification-expired")

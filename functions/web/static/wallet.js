@@ -89,7 +89,8 @@
     // extractable false: the private key can sign and be stored, never be exported (the public half always can)
     var pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
     var full = await crypto.subtle.exportKey("jwk", pair.publicKey);
-    var key = { id: randomId(), privateKey: pair.privateKey, jwk: { kty: full.kty, crv: full.crv, x: full.x, y: full.y } };
+    var jwk = { kty: full.kty, crv: full.crv, x: full.x, y: full.y };
+    var key = { id: randomId(), privateKey: pair.privateKey, jwk: jwk };
     await put("keys", key);
     return key;
   }
@@ -224,7 +225,8 @@
     var headers = { Accept: "application/json" };
     if (body !== null) { headers["Content-Type"] = "application/json"; }  // the nonce request has no body (§7.1)
     if (token) { headers.Authorization = "Bearer " + token; }
-    return call(url, { method: "POST", body: body === null ? undefined : JSON.stringify(body), headers: headers }, texts);
+    var sent = body === null ? undefined : JSON.stringify(body);
+    return call(url, { method: "POST", body: sent, headers: headers }, texts);
   }
 
   // RFC 8414 §3.1 / OpenID4VCI §12.2.2: the well-known segment goes between the host and the path.
@@ -268,7 +270,9 @@
       var payload = payloadOf(sdJwt.split("~")[0]);
       var bound = ((payload.cnf || {}).jwk) || {};
       // each credential goes with the key its cnf names (not trusting the answer's order)
-      var key = keys.filter(function (candidate) { return candidate.jwk.x === bound.x && candidate.jwk.y === bound.y; })[0];
+      var key = keys.filter(function (candidate) {
+        return candidate.jwk.x === bound.x && candidate.jwk.y === bound.y;
+      })[0];
       if (!key) { continue; }
       used[key.id] = true;
       await put("credentials", { id: randomId(), batch: batchId, keyId: key.id, sdJwt: sdJwt, vct: payload.vct,
@@ -347,7 +351,9 @@
 
   function say(texts, key, values) {
     var text = ((texts && texts.messages) || {})[key] || key;
-    Object.keys(values || {}).forEach(function (name) { text = text.split("{" + name + "}").join(String(values[name])); });
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("{" + name + "}").join(String(values[name]));
+    });
     return text;
   }
 
@@ -362,7 +368,8 @@
 
   function cardName(display, texts, fallback) {
     var lang = texts.lang;
-    var shown = (display || []).filter(function (d) { return (d.locale || "").slice(0, 2) === lang; })[0] || (display || [])[0];
+    var mine = (display || []).filter(function (d) { return (d.locale || "").slice(0, 2) === lang; });
+    var shown = mine[0] || (display || [])[0];
     return (shown && shown.name) || fallback;
   }
 
@@ -393,7 +400,9 @@
     var empty = root.querySelector("#browser-empty");
     var held = await all("credentials");
     var batches = {};
-    held.forEach(function (credential) { (batches[credential.batch] = batches[credential.batch] || []).push(credential); });
+    held.forEach(function (credential) {
+      (batches[credential.batch] = batches[credential.batch] || []).push(credential);
+    });
     list.textContent = "";
     var ids = Object.keys(batches);
     empty.hidden = ids.length > 0;
@@ -414,7 +423,8 @@
       var left = copies.filter(function (c) { return !c.shownAt; }).length;
       item.appendChild(element("p", say(texts, "copies_left", { left: left, count: copies.length })));
       if (first.exp) {
-        item.appendChild(element("p", say(texts, "expires", { date: new Date(first.exp * 1000).toISOString().slice(0, 10) })));
+        var date = new Date(first.exp * 1000).toISOString().slice(0, 10);
+        item.appendChild(element("p", say(texts, "expires", { date: date })));
       }
       var button = element("button", say(texts, "remove"), "remove-" + ids[i]);
       button.type = "button";
@@ -460,6 +470,7 @@
     var offer = JSON.parse(root.getAttribute("data-offer"));
     var copies = parseInt(root.getAttribute("data-copies"), 10) || 1;
     var wanted = ((offer.grants || {})[PRE_AUTHORIZED] || {}).tx_code || {};
+    form.hidden = false;  // hidden without this script: the code must not go anywhere but into the token request
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       var code = input.value.trim();
@@ -489,8 +500,7 @@
     var summary = root.querySelector("#request-summary");
     var share = root.querySelector("#share");
     var pending = null;
-    var link = new URLSearchParams(window.location.search).get("link");
-    if (link && !input.value) { input.value = link; }
+    form.hidden = false;  // hidden without this script, which holds the keys
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       summary.hidden = true;
@@ -507,11 +517,18 @@
           say(texts, "link_not_allowed", { origin: new URL(request.responseUri).origin }));
       }
       fieldError(input, "request-link-hint", "");
-      var credential = await pick(request);
+      var credential;
+      try {
+        credential = await pick(request);
+      } catch (error) {
+        return announce(root, say(texts, "storage_failed", { reason: error.message }));
+      }
       if (!credential) { return announce(root, say(texts, "no_card")); }
       var fresh = !credential.shownAt;
-      root.querySelector("#request-verifier").textContent = say(texts, "verifier", { who: new URL(request.responseUri).host });
-      root.querySelector("#request-card").textContent = say(texts, "card_of", { card: cardName(credential.display, texts, credential.type) });
+      var card = cardName(credential.display, texts, credential.type);
+      var who = new URL(request.responseUri).host;
+      root.querySelector("#request-verifier").textContent = say(texts, "verifier", { who: who });
+      root.querySelector("#request-card").textContent = say(texts, "card_of", { card: card });
       var claims = root.querySelector("#request-claims");
       claims.textContent = "";
       request.paths.forEach(function (path) { claims.appendChild(element("li", claimLabel(path, texts))); });
@@ -566,7 +583,9 @@
         return announce(root, say(texts, "no_support"));
       }
       if (kind === "list") {
-        showList(root, texts).catch(function (error) { announce(root, error.message); });
+        showList(root, texts).catch(function (error) {
+          announce(root, say(texts, "storage_failed", { reason: error.message }));
+        });
       } else if (kind === "accept") {
         setUpAccept(root, texts);
       } else if (kind === "present") {

@@ -2,7 +2,7 @@
 Madrid sees they may get the Madrid Mayor card and why, gets it into this browser's wallet (wallet.js: keys made
 in the browser, OpenID4VCI with the code they type), sees it held with its claims, and presents it to a counter's
 verifier request disclosing only "65 or over" (OpenID4VP, DCQL, key binding); the verifier's verdict is verified
-with that one claim. axe-core (WCAG 2.1 AA), visible focus and no CSP refusal on every state."""
+with that one claim, and answering the same request again is refused in words. axe-core (WCAG 2.1 AA), visible focus and no CSP refusal on every state."""
 
 from __future__ import annotations
 
@@ -131,3 +131,9 @@ def test_a_senior_gets_the_madrid_mayor_card_in_the_browser_and_shows_only_over_
     ).json()
     assert verdict["state"] == "verified", verdict
     assert verdict["disclosed"] == {"age_equal_or_over": {"65": True}}
+
+    # WHEN they send the same request again (with the other copy), THEN the refusal is said in their words
+    page.click("#read-request")
+    page.click("#share")
+    refused = t("es", "wallet.js.refused", reason=t("es", "wallet.refusal.verification-answered"))
+    expect(page.locator("#wallet-status")).to_have_text(refused)

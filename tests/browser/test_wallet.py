@@ -2,7 +2,8 @@
 Madrid sees they may get the Madrid Mayor card and why, gets it into this browser's wallet (wallet.js: keys made
 in the browser, OpenID4VCI with the code they type), sees it held with its claims, and presents it to a counter's
 verifier request disclosing only "65 or over" (OpenID4VP, DCQL, key binding); the verifier's verdict is verified
-with that one claim, and answering the same request again is refused in words. axe-core (WCAG 2.1 AA), visible focus and no CSP refusal on every state."""
+with that one claim, and answering the same request again is refused in words. axe-core (WCAG 2.1 AA), visible
+focus and no CSP refusal on every state."""
 
 from __future__ import annotations
 

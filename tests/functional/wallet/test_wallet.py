@@ -101,3 +101,13 @@ def test_a_senior_gets_three_verifiable_madrid_mayor_credentials_and_revoking_se
         lst = statuslist.read_status_token(served.text, keys, uri=uri, now=datetime.now(UTC))
         assert lst.get(index) == 1
     assert platform.wait_for(lambda: platform.events(ISSUED, subject=citizen_id), what="card.issued published")
+    # AND the global position shows the card, revoked (it projects card.*)
+
+    def shown() -> dict[str, Any] | None:
+        found = platform.http.get(platform.url(f"/v1/citizens/{citizen_id}/position"), headers=me, timeout=15)
+        assert found.status_code == 200, found.text
+        wallet = next(s for s in found.json()["sections"] if s["section"] == "wallet")
+        items = wallet.get("items") or []
+        return wallet if any(i.get("status") == "revoked" for i in items) else None
+
+    assert platform.wait_for(shown, what="the revoked card in the position")["summary"]["count"] == 1

@@ -1596,3 +1596,32 @@ module "role_pic_campaign_export" {
     },
   ]
 }
+
+# ---- verifier (WAL, issue 17) ----
+
+# functions/verifier/main.py verifier_http: reads a request (GetItem), writes it new or answered under its revision
+# and the read of a verdict (PutItem), with Idempotency-Key records, in one TransactWriteItems. No events, no access
+# log (a verdict names no citizen's record). Egress to the trusted issuers' metadata and status lists (HTTPS).
+module "role_pic_verifier" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-verifier"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-verifier"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "VerifierReadWrite"
+      table_arn = module.table_verifier.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}

@@ -72,7 +72,7 @@ def post_request(ctx: RequestContext, body: VerificationRequestBody) -> Reply:
 
 def get_request(ctx: RequestContext, request_id: str) -> Reply:
     """The verdict: pending, verified (the claims disclosed) or refused (the reason), with every check."""
-    return ctx.run(lambda: handlers.result(request_id, _who(ctx), ctx.purpose, ports()), lambda found: Reply(200, found))
+    return ctx.run(lambda: handlers.result(request_id, _who(ctx), ctx.purpose, ports()), lambda body: Reply(200, body))
 
 
 def post_response(ctx: RequestContext, request_id: str) -> Reply:

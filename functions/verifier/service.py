@@ -106,7 +106,7 @@ class VerificationRequestInvalidError(ValidationError):
     status, slug, title = 422, "verification-request-invalid", "The verification request is not valid"
 
 
-class Refused(Exception):
+class RefusedError(Exception):
     """A verdict of refusal while checking (``reason`` one of ``REASONS``): it becomes the request's result."""
 
     def __init__(self, reason: str, detail: str) -> None:
@@ -291,9 +291,9 @@ def _unverified(presentation: str) -> tuple[dict[str, Any], dict[str, Any]]:
         head, body = presentation.split("~", 1)[0].split(".")[:2]
         header, payload = json.loads(b64url_decode(head)), json.loads(b64url_decode(body))
     except (ValueError, CredentialRefusedError) as exc:
-        raise Refused("malformed", "not an SD-JWT presentation") from exc
+        raise RefusedError("malformed", "not an SD-JWT presentation") from exc
     if not isinstance(header, dict) or not isinstance(payload, dict):
-        raise Refused("malformed", "not an SD-JWT presentation")
+        raise RefusedError("malformed", "not an SD-JWT presentation")
     return header, payload
 
 
@@ -328,7 +328,7 @@ def disclosed_claims(presentation: str, claims: Mapping[str, Any], asked: list[C
         if not _covered(tuple(str(p) for p in path), asked)
     )
     if extra:
-        raise Refused("claims-not-asked", f"disclosed claims that were not asked for: {', '.join(extra)}")
+        raise RefusedError("claims-not-asked", f"disclosed claims that were not asked for: {', '.join(extra)}")
     shown: dict[str, Any] = {}
     missing = []
     for path in asked:
@@ -338,7 +338,7 @@ def disclosed_claims(presentation: str, claims: Mapping[str, Any], asked: list[C
         else:
             missing.append(".".join(path))
     if missing:
-        raise Refused("claims-missing", f"asked claims not disclosed: {', '.join(missing)}")
+        raise RefusedError("claims-missing", f"asked claims not disclosed: {', '.join(missing)}")
     return shown
 
 
@@ -363,13 +363,13 @@ def check_presentation(
     statuses: StatusLists,
     now: datetime,
 ) -> tuple[dict[str, Any], list[Check]]:
-    """The claims disclosed and the checks passed, or ``Refused``: a trusted issuer, its signature by a key of
+    """The claims disclosed and the checks passed, or ``RefusedError``: a trusted issuer, its signature by a key of
     its published metadata (ES256 only), validity, the vct asked for, every disclosure, the key binding to this
     request (``audience`` = client_id, its nonce), the status list, and the claims (only those asked)."""
     header, payload = _unverified(presentation)
     issuer = payload.get("iss")
     if not isinstance(issuer, str) or not issuers.trusts(issuer):
-        raise Refused("untrusted-issuer", f"the credential's issuer {str(issuer)[:200]!r} is not trusted")
+        raise RefusedError("untrusted-issuer", f"the credential's issuer {str(issuer)[:200]!r} is not trusted")
     kid = header.get("kid") if isinstance(header.get("kid"), str) else None
     try:
         verified = sdjwt.verify(
@@ -377,7 +377,7 @@ def check_presentation(
             status_of=lambda uri, index: statuses.status_of(issuer, uri, index), vct=request.vct,
         )  # fmt: skip
     except CredentialRefusedError as refused:
-        raise Refused(refused.reason, refused.detail) from refused
+        raise RefusedError(refused.reason, refused.detail) from refused
     return disclosed_claims(presentation, verified.claims, request.claims), _checks(None)
 
 
@@ -395,9 +395,10 @@ def decide(
         shown, checks = check_presentation(
             presentation, request, audience=audience, issuers=issuers, statuses=statuses, now=now
         )
-    except Refused as refused:
-        return replace(request, state="refused", reason=refused.reason, detail=refused.detail[:500],
-                       checks=_checks(CHECK_OF[refused.reason]), answered_at=now, revision=request.revision + 1)  # fmt: skip
+    except RefusedError as refused:
+        failed = _checks(CHECK_OF[refused.reason])
+        return replace(request, state="refused", reason=refused.reason, detail=refused.detail[:500], checks=failed,
+                       answered_at=now, revision=request.revision + 1)  # fmt: skip
     return replace(request, state="verified", disclosed=shown, checks=checks, answered_at=now,
                    revision=request.revision + 1)  # fmt: skip
 

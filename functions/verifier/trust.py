@@ -52,9 +52,10 @@ def metadata_url(issuer: str) -> str:
 
 
 def trusted_issuers(configured: str, base_url: str) -> frozenset[str]:
-    """``PIC_VERIFIER_TRUSTED_ISSUERS`` (a comma list), by default the platform's own issuer ``{base}/v1/wallet``."""
+    """The platform's own issuer ``{base}/v1/wallet`` and those ``PIC_VERIFIER_TRUSTED_ISSUERS`` adds (a comma
+    list: partners' issuers, a test's own)."""
     listed = [issuer.strip().rstrip("/") for issuer in configured.split(",") if issuer.strip()]
-    return frozenset(listed or [f"{base_url.rstrip('/')}/v1/wallet"])
+    return frozenset([f"{base_url.rstrip('/')}/v1/wallet", *listed])
 
 
 @dataclass

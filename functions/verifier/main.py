@@ -99,7 +99,7 @@ ROUTES = [
     Route("/v1/verifier/card-types", "GET", get_card_types, "The card types and claims a request may ask for",
           action="verifier.request"),
     Route("/v1/verifier/requests", "POST", post_request, "Ask for a presentation (OpenID4VP): its link and QR code",
-          request_model=VerificationRequestBody, status=201, idempotent_writes=True, action="verifier.request",
+          request_model=VerificationRequestBody, status=201, action="verifier.request",
           links={"request_id": "/request_id"}),
     Route(REQUEST, "GET", get_request, "The verdict of a request: each check, the claims disclosed",
           action="verifier.result"),

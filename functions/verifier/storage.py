@@ -1,5 +1,5 @@
 """The verifier's storage: one DynamoDB table ``verifier``, keyed by ``id``, with two item kinds, both removed by the
-table's TTL (``expires``) a day after the request: a verdict is needed at the counter, not kept (RGPD art. 5.1.e).
+table's TTL (``expires_at``) a day after the request: a verdict is needed at the counter, not kept (RGPD art. 5.1.e).
 
 - ``req#<request_id>``: a request and, once answered, its verdict (JSON ``body``), written new (absent) and answered
   under its ``revision`` (single use: of two answers, one commits).
@@ -25,7 +25,7 @@ class VerifierItem(StoreModel):
     id = UnicodeAttribute(hash_key=True)
     body = UnicodeAttribute(null=True)  # JSON: the request and its verdict, or a read
     revision = NumberAttribute(null=True)
-    expires = TTLAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
 
 
 def _key(request_id: str) -> str:
@@ -70,7 +70,7 @@ class DynamoVerifierStore:
 
     def stage_request(self, uow: UnitOfWork, request: VerificationRequest) -> None:
         item = VerifierItem(_key(request.id), body=request_json(request), revision=request.revision,
-                            expires=request.created_at + RESULT_TTL)  # fmt: skip
+                            expires_at=request.created_at + RESULT_TTL)  # fmt: skip
         read = request.revision - 1
         condition = VerifierItem.id.does_not_exist() if read < 1 else VerifierItem.revision == read
         uow.put(item, condition=condition, tag="verifier-request")
@@ -79,5 +79,5 @@ class DynamoVerifierStore:
                    at: datetime) -> None:  # fmt: skip
         body = json.dumps({"request_id": request.id, "reader": reader, "purpose": purpose, "at": at.isoformat()})
         item = VerifierItem(f"read#{request.id}#{at.isoformat()}#{reader}", body=body,
-                            expires=request.created_at + RESULT_TTL)  # fmt: skip
+                            expires_at=request.created_at + RESULT_TTL)  # fmt: skip
         uow.put(item, tag="verifier-read")

@@ -1600,8 +1600,9 @@ module "role_pic_campaign_export" {
 # ---- verifier (WAL, issue 17) ----
 
 # functions/verifier/main.py verifier_http: reads a request (GetItem), writes it new or answered under its revision
-# and the read of a verdict (PutItem), with Idempotency-Key records, in one TransactWriteItems. No events, no access
-# log (a verdict names no citizen's record). Egress to the trusted issuers' metadata and status lists (HTTPS).
+# and the read of a verdict (PutItem). A new request is not idempotent by key: sent twice it makes two requests, the
+# agent shows one. No events, no access log (a verdict names no citizen's record). Egress to the trusted issuers'
+# metadata and status lists (HTTPS).
 module "role_pic_verifier" {
   source = "../../modules/function-iam-role"
 
@@ -1615,11 +1616,6 @@ module "role_pic_verifier" {
     {
       sid       = "VerifierReadWrite"
       table_arn = module.table_verifier.table_arn
-      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
-    },
-    {
-      sid       = "IdempotencyReadWrite"
-      table_arn = module.table_idempotency.table_arn
       actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
     },
   ]

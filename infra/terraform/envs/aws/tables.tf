@@ -480,7 +480,7 @@ module "table_notification" {
 # ---- verifier (WAL, issue 17) ----
 
 # functions/verifier/storage.py VerifierItem: verification requests and their verdicts ("req#<id>", written new and
-# answered once under their revision) and the reads of a verdict ("read#<id>#<at>#<reader>"). TTL on `expires`: a day
+# answered once under their revision) and the reads of a verdict ("read#<id>#<at>#<reader>"). TTL on `expires_at`: a day
 # after the request both go (a verdict is needed at the counter, not kept; RGPD art. 5.1.e). No index.
 module "table_verifier" {
   source = "../../modules/dynamodb-table"
@@ -490,7 +490,7 @@ module "table_verifier" {
   attributes = [
     { name = "id", type = "S" },
   ]
-  ttl_attribute_name = "expires"
+  ttl_attribute_name = "expires_at"
 
   kms_key_arn                           = module.kms.key_arn
   point_in_time_recovery_enabled        = true

@@ -86,4 +86,7 @@ def result(request_id: str, reader: str, purpose: str | None, ports: VerifierPor
     uow = UnitOfWork()
     if request.state == "verified":
         ports.store.stage_read(uow, request, reader, purpose, now)
-    return Staged(uow, service.view(request, now))
+    body = service.view(request, now)
+    if body["state"] == "pending":  # the link again, for the page that shows its QR code until the answer
+        body["request_link"] = service.request_link(ports.base_url, request)
+    return Staged(uow, body)

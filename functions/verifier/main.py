@@ -1,8 +1,9 @@
 """The verifier (WAL, issue 17) entry point ``verifier_http`` (Knative Service ``pic-verifier``): thin. Parse, call
 the use case, answer.
 
-- agents (with a purpose) and systems (``verifier.request``): the card types and claims a request may ask for; a
-  new request → its ``openid4vp://`` link and QR code; (``verifier.result``) the verdict, to the one who asked;
+- agents and systems: the card types and the claims a request may ask for (``verifier.types``); with a purpose, a
+  new request → its ``openid4vp://`` link and QR code (``verifier.request``); the verdict, to the one who asked
+  (``verifier.result``);
 - the holder's wallet (``verifier.respond``, without signing in): the ``direct_post`` of its presentation
   (OpenID4VP 1.0 §8.2, ``application/x-www-form-urlencoded``), once.
 """
@@ -97,7 +98,7 @@ REQUEST = "/v1/verifier/requests/<request_id>"
 
 ROUTES = [
     Route("/v1/verifier/card-types", "GET", get_card_types, "The card types and claims a request may ask for",
-          action="verifier.request"),
+          action="verifier.types"),
     Route("/v1/verifier/requests", "POST", post_request, "Ask for a presentation (OpenID4VP): its link and QR code",
           request_model=VerificationRequestBody, status=201, action="verifier.request",
           links={"request_id": "/request_id"}),

@@ -142,6 +142,12 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "campaign.edit": {"platform": {"campaign-manager"}},
     "campaign.approve": {"platform": {"campaign-manager"}},
     "campaign.send": {"platform": {"campaign-manager"}},
+    # the wallet's verifier (issue 17): agents with a purpose and systems ask and read their verdicts; the holder's
+    # wallet answers without PIC credentials (signed in or not)
+    "verifier.types": {"platform": STAFF | {"system"}},  # a catalogue: no purpose to state
+    "verifier.request": {"platform": AGENTS | {"system"}},
+    "verifier.result": {"platform": AGENTS | {"system"}},
+    "verifier.respond": {"platform": {"citizen-self", "citizen-other", "anonymous"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py

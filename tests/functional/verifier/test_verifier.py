@@ -1,0 +1,99 @@
+"""Functional: the verifier (WAL, issue 17) through the real platform — the gateway, the kernel's policy decision,
+DynamoDB Local — against a stand-in issuer served over real HTTP (its metadata and status list read by the
+verifier's caches): an agent asks for "over 65", a holder answers by direct_post, the verdict names each check and
+exactly the disclosed claim; the answer is taken once; once the card is revoked, the next verification says so;
+bad input as problems."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import requests
+
+from functions.core.clock import SYSTEM_CLOCK
+from local.harness import Platform
+from tests.functional.consent_support import assert_problem
+from tests.functional.verifier_support import STAND_IN_ISSUER
+from tests.verifier_issuer import Holder, StandInIssuer
+
+pytestmark = pytest.mark.functional
+
+OVER_65 = {"card_type": "madrid-mayor", "claims": [["age_equal_or_over", "65"]]}
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[StandInIssuer]:
+    served = StandInIssuer(STAND_IN_ISSUER, SYSTEM_CLOCK, ttl=0)  # ttl 0: every verification reads the list again
+    with served.serve():
+        yield served
+
+
+def agent(platform: Platform, sub: str = "ag-verifier") -> dict[str, str]:
+    return {**platform.as_(sub, role="agent", level=1, area="atencion-ciudadania"), "Access-Purpose": "MOSTRADOR-3"}
+
+
+def ask(platform: Platform, headers: dict[str, str]) -> dict[str, Any]:
+    response = platform.http.post(platform.url("/v1/verifier/requests"), json=OVER_65, headers=headers, timeout=15)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def verdict(platform: Platform, asked: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    response = platform.http.get(platform.url(f"/v1/verifier/requests/{asked['request_id']}"), headers=headers,
+                                 timeout=15)  # fmt: skip
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_over_65_is_verified_once_and_a_revoked_card_is_refused(platform: Platform, issuer: StandInIssuer) -> None:
+    holder, headers = Holder(), agent(platform)
+    credential, index = issuer.issue(holder.key)
+    asked = ask(platform, headers)
+    assert asked["request_link"].startswith("openid4vp://?") and asked["qr_svg"].startswith("<svg")
+    assert asked["client_id"] == f"redirect_uri:{platform.url('/v1/verifier/responses/')}{asked['request_id']}"
+    assert verdict(platform, asked, headers)["state"] == "pending"
+
+    answered = holder.present(credential, asked["request_link"], datetime.now(UTC))
+    assert (answered.status_code, answered.json()) == (200, {"state": "verified"}), answered.text
+    assert_problem(holder.present(credential, asked["request_link"], datetime.now(UTC)), 409, "verification-answered")
+    result = verdict(platform, asked, headers)
+    assert result["state"] == "verified" and result["disclosed"] == {"age_equal_or_over": {"65": True}}
+    assert [c["name"] for c in result["checks"] if c["passed"]] == [
+        "issuer",
+        "signature",
+        "validity",
+        "card-type",
+        "disclosures",
+        "key-binding",
+        "status",
+        "claims",
+    ]
+    other = platform.http.get(platform.url(f"/v1/verifier/requests/{asked['request_id']}"),
+                              headers=agent(platform, "ag-verifier-2"), timeout=15)  # fmt: skip
+    assert_problem(other, 403)
+
+    issuer.set_status("madrid-mayor", index, 1)
+    again = ask(platform, headers)
+    refused = holder.present(credential, again["request_link"], datetime.now(UTC))
+    assert refused.json() == {"state": "refused", "reason": "revoked", "detail": "the credential has been revoked"}
+    result = verdict(platform, again, headers)
+    assert (result["state"], result["reason"], result["disclosed"]) == ("refused", "revoked", {})
+
+
+def test_bad_answers_are_problems_and_do_not_use_the_request_up(platform: Platform, issuer: StandInIssuer) -> None:
+    headers = agent(platform)
+    asked = ask(platform, headers)
+    uri = platform.url(f"/v1/verifier/responses/{asked['request_id']}")
+    problem = assert_problem(requests.post(uri, data={"state": asked["request_id"]}, timeout=15), 400,
+                             "invalid-presentation-response")  # fmt: skip
+    assert problem["error"] == "invalid_request"
+    assert_problem(requests.post(uri, json={"vp_token": "x"}, timeout=15), 415)
+    assert_problem(requests.post(platform.url("/v1/verifier/responses/none-such"), data={"vp_token": "{}"},
+                                 timeout=15), 404, "verification-not-found")  # fmt: skip
+    bad = platform.http.post(platform.url("/v1/verifier/requests"), headers=headers, timeout=15,
+                             json={"card_type": "madrid-mayor", "claims": [["plate"]]})  # fmt: skip
+    assert_problem(bad, 422, "verification-request-invalid")
+    assert verdict(platform, asked, headers)["state"] == "pending"

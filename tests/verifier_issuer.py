@@ -8,6 +8,7 @@ functional and browser tests). A Python holder (``Holder``) presents what it hol
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,17 @@ from functions.core.statuslist import StatusList, status_token
 from functions.verifier.trust import FetchError, metadata_url
 
 SIZE = 1024
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# The issuer the functional and browser tests serve: its port chosen before their platform starts, which trusts it
+# through PIC_VERIFIER_TRUSTED_ISSUERS (their conftest.py) until the wallet's own issuer runs in the platform.
+STAND_IN_ISSUER = f"http://127.0.0.1:{_free_port()}/v1/wallet"
 MAYOR = "urn:es:madrid:pic:card:madrid-mayor:1"
 MAYOR_CLAIMS: dict[str, Any] = {
     "given_name": "Carmen",

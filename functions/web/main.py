@@ -34,6 +34,7 @@ from functions.web import (
     rights_form,
     service,
     surveys,
+    verify,
 )
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
@@ -607,6 +608,7 @@ PAGES = [
     *assistant.PAGES,
     *admin.PAGES,
     *surveys.PAGES,
+    *verify.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from local.harness import Platform, start_platform
-from tests.functional.verifier_support import STAND_IN_ISSUER
+from tests.verifier_issuer import STAND_IN_ISSUER
 
 # The modules that take minutes, longest first. pytest-xdist's ``--dist loadfile`` hands modules to the workers in
 # collection order, so a long module collected late runs alone at the end while the other workers wait (the README

@@ -16,8 +16,7 @@ import requests
 from functions.core.clock import SYSTEM_CLOCK
 from local.harness import Platform
 from tests.functional.consent_support import assert_problem
-from tests.functional.verifier_support import STAND_IN_ISSUER
-from tests.verifier_issuer import Holder, StandInIssuer
+from tests.verifier_issuer import STAND_IN_ISSUER, Holder, StandInIssuer
 
 pytestmark = pytest.mark.functional
 

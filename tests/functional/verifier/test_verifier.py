@@ -2,7 +2,7 @@
 DynamoDB Local — against a stand-in issuer served over real HTTP (its metadata and status list read by the
 verifier's caches): an agent asks for "over 65", a holder answers by direct_post, the verdict names each check and
 exactly the disclosed claim; the answer is taken once; once the card is revoked, the next verification says so;
-bad input as problems."""
+bad input as problems; and the desk's page without JavaScript (plain forms, the "check again" link)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import requests
 from functions.core.clock import SYSTEM_CLOCK
 from local.harness import Platform
 from tests.functional.consent_support import assert_problem
+from tests.functional.web.web_support import csrf_of, sign_in
 from tests.verifier_issuer import STAND_IN_ISSUER, Holder, StandInIssuer
 
 pytestmark = pytest.mark.functional
@@ -96,3 +97,22 @@ def test_bad_answers_are_problems_and_do_not_use_the_request_up(platform: Platfo
                              json={"card_type": "madrid-mayor", "claims": [["plate"]]})  # fmt: skip
     assert_problem(bad, 422, "verification-request-invalid")
     assert verdict(platform, asked, headers)["state"] == "pending"
+
+
+def test_the_desk_page_without_javascript(platform: Platform, issuer: StandInIssuer) -> None:
+    holder = Holder()
+    credential, _ = issuer.issue(holder.key)
+    desk = sign_in(platform, "ag-verify-desk", "agent", "/desk/", 1, "atencion-ciudadania")
+    chosen = desk.get(platform.url("/desk/verify?card_type=madrid-mayor"), timeout=15)
+    assert chosen.status_code == 200 and 'id="claim-age_equal_or_over-65"' in chosen.text
+    asked = desk.post(platform.url("/desk/verify"), allow_redirects=False, timeout=15,
+                      data={"csrf": csrf_of(chosen), "card_type": "madrid-mayor", "claims": "age_equal_or_over.65",
+                            "purpose": "Taquilla 3"})  # fmt: skip
+    assert asked.status_code == 303, asked.text
+    waiting = desk.get(platform.url(asked.headers["Location"]), timeout=15)
+    assert 'id="verify-refresh"' in waiting.text and "<svg" in waiting.text
+    link = waiting.text.split('id="verify-link-text">', 1)[1].split("<", 1)[0].replace("&amp;", "&")
+    assert holder.present(credential, link, datetime.now(UTC)).json() == {"state": "verified"}
+    verdict = desk.get(platform.url(asked.headers["Location"]), timeout=15).text
+    assert 'id="disclosed-age_equal_or_over-65">sí<' in verdict and 'id="verify-refresh"' not in verdict
+    assert "Chamberí" not in verdict and "1952" not in verdict  # nothing but what was asked

@@ -27,6 +27,7 @@ APPS = (
     MicroApp("pay", "/app/pay", "nav.pay"),
     MicroApp("cases", "/app/cases", "nav.cases"),
     MicroApp("assistant", "/app/assistant", "nav.assistant"),
+    MicroApp("wallet", "/app/wallet", "wallet.nav"),
     MicroApp("my-data", "/app/my-data", "nav.my_data"),
 )
 

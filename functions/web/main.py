@@ -35,6 +35,7 @@ from functions.web import (
     service,
     surveys,
     verify,
+    wallet,
 )
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
@@ -609,6 +610,7 @@ PAGES = [
     *admin.PAGES,
     *surveys.PAGES,
     *verify.PAGES,
+    *wallet.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

@@ -40,7 +40,7 @@ from functions.web.service import (
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "pic_lang"
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'{api}; "
     "form-action 'self'{gateway}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 SECURITY_HEADERS = {
@@ -56,13 +56,20 @@ Access = Literal["public", "session", "agent", "admin"]
 DESK = "/desk/"
 
 
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of an http(s) URL, else ""."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
 @cache
-def csp(gateway_url: str) -> str:
+def csp(gateway_url: str, api_url: str = "") -> str:
     """The pages' Content-Security-Policy: forms go to this app, and to the payment gateway (Redsys's
-    realizarPago: the pay page's form is posted there by the citizen's browser)."""
-    parts = urlsplit(gateway_url)
-    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
-    return CSP.format(gateway=f" {origin}" if origin else "")
+    realizarPago: the pay page's form is posted there by the citizen's browser); the browser's wallet
+    (``static/wallet.js``) talks to the public API host too, where the card issuer (OpenID4VCI) and the
+    verifier (OpenID4VP direct_post) answer — the same origin in ``make run``."""
+    gateway, api = origin_of(gateway_url), origin_of(api_url)
+    return CSP.format(gateway=f" {gateway}" if gateway else "", api=f" {api}" if api else "")
 
 
 @dataclass(frozen=True)
@@ -201,7 +208,7 @@ class WebFunction:
         for name, value, options in ctx.cookies:
             response.set_cookie(name, value, **options)
         response.headers.update(SECURITY_HEADERS)
-        response.headers["Content-Security-Policy"] = csp(ports.settings.redsys_url)
+        response.headers["Content-Security-Policy"] = csp(ports.settings.redsys_url, ports.settings.api_url)
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers["traceparent"] = traceparent
         return response

@@ -82,13 +82,13 @@ def test_a_switched_off_inbox_answers_micro_app_off_within_the_poll_interval(
 
 
 def test_only_an_administrator_switches_a_micro_app(platform: Platform, citizen_id: str) -> None:
-    body = {"enabled": True, "reason": "let me in", "version": flag(platform, "wallet")["version"]}
+    body = {"enabled": True, "reason": "let me in", "version": flag(platform, "services")["version"]}
     for headers in (platform.as_(citizen_id), {**platform.as_("ag-flags-3", **AGENT), "Access-Purpose": "X-1"}):
         refused = platform.http.put(platform.url("/v1/flags/cases"), json=body, headers=headers, timeout=10)
         assert refused.status_code == 403 and refused.json()["type"] == "/problems/forbidden"
-    assert flag(platform, "wallet")["enabled"] is False  # nothing written
+    assert flag(platform, "services")["enabled"] is False  # nothing written
     # AND an administrator's malformed change (a barrio is not a district) is a 422 naming the field
-    bad = switch(platform, "wallet", districts=["011"])
+    bad = switch(platform, "services", districts=["011"])
     assert bad.status_code == 422 and "districts" in bad.text
     # AND a change on a version since replaced is a 409
     stale = platform.http.put(
@@ -118,7 +118,7 @@ def test_a_citizen_pins_and_hides_apps_on_their_own_home(platform: Platform, cit
     home = platform.http.get(apps, headers=me, timeout=10).json()
     names = [a["app"] for a in home["apps"]]
     assert names[0] == "inbox" and names[-1] == "alerts" and home["apps"][-1]["hidden"] is True
-    assert "wallet" not in names and "pay" in names
+    assert "services" not in names and "pay" in names
     # AND another citizen may neither read nor change it; an unknown app is a 422 naming the field
     other = platform.as_("c-someone-else")
     assert platform.http.get(apps, headers=other, timeout=10).status_code == 403

@@ -95,23 +95,23 @@ def test_the_same_rules_again_change_nothing(ports: FlagPorts) -> None:
 
 
 def test_a_change_on_a_stale_version_is_refused(ports: FlagPorts) -> None:
-    switch(ports, "wallet")
+    switch(ports, "services")
     # WHEN another administrator, who read version 0, changes it
     with pytest.raises(StaleFlagVersionError) as refused:
-        switch(ports, "wallet", percentage=10)
+        switch(ports, "services", percentage=10)
     assert refused.value.status == 409 and refused.value.extra["current_version"] == 1
 
 
 def test_a_concurrent_change_loses_the_race_at_commit(ports: FlagPorts, store: FakeFlagStore) -> None:
     body = FlagChange(enabled=True, reason="open cases", version=0)
-    first = handlers.change_flag(ChangeFlag("wallet", body, ADMIN), ports, traceparent=None)
-    second = handlers.change_flag(ChangeFlag("wallet", body, "admin:adm-2"), ports, traceparent=None)
+    first = handlers.change_flag(ChangeFlag("services", body, ADMIN), ports, traceparent=None)
+    second = handlers.change_flag(ChangeFlag("services", body, "admin:adm-2"), ports, traceparent=None)
     store.commit(first.unit)
     with pytest.raises(LostRaceError):
         store.commit(second.unit)
     # THEN decided again, the second sees version 1 and is told so (no silent overwrite)
     with pytest.raises(StaleFlagVersionError):
-        handlers.change_flag(ChangeFlag("wallet", body, "admin:adm-2"), ports, traceparent=None)
+        handlers.change_flag(ChangeFlag("services", body, "admin:adm-2"), ports, traceparent=None)
 
 
 def test_an_unknown_app_is_not_found(ports: FlagPorts) -> None:
@@ -140,7 +140,7 @@ def arrange(ports: FlagPorts, **body: Any) -> dict[str, Any]:
 def test_a_citizen_pins_and_hides_apps_on_their_home(ports: FlagPorts) -> None:
     # GIVEN the default home: the apps on, in the catalogue's order; the coming ones (off) left out
     home = handlers.citizen_home(CITIZEN, ports)
-    on = ["position", "consents", "alerts", "inbox", "my-data", "pay", "cases", "assistant", "surveys"]
+    on = ["position", "consents", "alerts", "inbox", "my-data", "pay", "cases", "assistant", "wallet", "surveys"]
     assert [a["app"] for a in home["apps"]] == on
     # WHEN the citizen pins inbox and hides alerts
     staged = handlers.arrange_apps(
@@ -156,8 +156,8 @@ def test_a_citizen_pins_and_hides_apps_on_their_home(ports: FlagPorts) -> None:
 
 
 def test_a_pinned_app_switched_off_does_not_show(ports: FlagPorts) -> None:
-    home = arrange(ports, pinned=["wallet", "inbox"])
-    assert [a["app"] for a in home["apps"]][:1] == ["inbox"] and "wallet" not in [a["app"] for a in home["apps"]]
+    home = arrange(ports, pinned=["services", "inbox"])
+    assert [a["app"] for a in home["apps"]][:1] == ["inbox"] and "services" not in [a["app"] for a in home["apps"]]
 
 
 def test_the_same_arrangement_again_stages_nothing(ports: FlagPorts) -> None:

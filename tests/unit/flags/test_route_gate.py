@@ -57,10 +57,10 @@ def test_a_citizen_calling_a_switched_off_app_gets_micro_app_off_before_the_body
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN cases, off by default, and a body that is not even JSON
-    answer = call(monkeypatch, CITIZEN, "wallet", b"{not json")
+    answer = call(monkeypatch, CITIZEN, "services", b"{not json")
     # THEN the problem names the app (not a 400 about the body: it was never read)
     problem = json.loads(answer.get_data())
-    assert answer.status_code == 404 and problem["type"] == "/problems/micro-app-off" and problem["app"] == "wallet"
+    assert answer.status_code == 404 and problem["type"] == "/problems/micro-app-off" and problem["app"] == "services"
 
 
 def test_an_app_that_is_on_goes_through(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,5 +69,5 @@ def test_an_app_that_is_on_goes_through(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_an_agent_is_another_channel_and_not_switched(monkeypatch: pytest.MonkeyPatch) -> None:
-    answer = call(monkeypatch, AGENT, "wallet", b'{"text": "desk"}')
+    answer = call(monkeypatch, AGENT, "services", b'{"text": "desk"}')
     assert answer.status_code == 200

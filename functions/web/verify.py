@@ -5,7 +5,8 @@ disclosed ("Mayor de 65: sí"), nothing more.
 ``/desk/verify``: choose the card type (a GET form: works without JavaScript), then its claims and the purpose;
 ``POST /desk/verify`` asks the API (``POST /v1/verifier/requests`` with the purpose) and redirects to
 ``/desk/verify/<request_id>?purpose=…``, which shows the QR code until the answer. With htmx its status part asks
-again every two seconds (``HX-Request``: the part only); without JavaScript, the page's "check again" link reloads it.
+again every two seconds (``HX-Target: verify-status``: the part only — the body's ``hx-boost`` navigations carry
+``HX-Request`` too, and get the whole page); without JavaScript, the page's "check again" link reloads it.
 Everything through the public API with the agent's token (no store, no domain import).
 """
 
@@ -110,7 +111,7 @@ def result_page(ctx: PageContext, request_id: str) -> flask.Response:
         "qr": qr_svg(result["request_link"]) if result.get("request_link") else "",
         "self_url": f"/desk/verify/{request_id}?purpose={quote(purpose, safe='')}",
     }
-    if ctx.request.headers.get("HX-Request"):
+    if ctx.request.headers.get("HX-Target") == "verify-status":  # the poll; a boosted navigation gets the page
         return render(ctx, "desk/verify_status.html", **values)
     return render(ctx, "desk/verify_result.html", **values)
 

@@ -2,12 +2,16 @@
 DynamoDB Local — against a stand-in issuer served over real HTTP (its metadata and status list read by the
 verifier's caches): an agent asks for "over 65", a holder answers by direct_post, the verdict names each check and
 exactly the disclosed claim; the answer is taken once; once the card is revoked, the next verification says so;
-bad input as problems; and the desk's page without JavaScript (plain forms, the "check again" link)."""
+bad input as problems; the desk's page without JavaScript (plain forms, the "check again" link); and, where the
+wallet's issuer is in this tree, the whole story through it: a senior eligible, the offer accepted by the CLI
+holder, "over 65" verified, the card revoked, the next verification refused "revoked"."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +26,8 @@ from tests.verifier_issuer import STAND_IN_ISSUER, Holder, StandInIssuer
 pytestmark = pytest.mark.functional
 
 OVER_65 = {"card_type": "madrid-mayor", "claims": [["age_equal_or_over", "65"]]}
+OPENAPI = Path(__file__).resolve().parents[3] / "schemas" / "openapi.json"
+ISSUER_ON_MAIN = any(p.endswith("/wallet/offers") for p in json.loads(OPENAPI.read_text(encoding="utf-8"))["paths"])
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +122,44 @@ def test_the_desk_page_without_javascript(platform: Platform, issuer: StandInIss
     verdict = desk.get(platform.url(asked.headers["Location"]), timeout=15).text
     assert 'id="disclosed-age_equal_or_over-65">sí<' in verdict and 'id="verify-refresh"' not in verdict
     assert "Chamberí" not in verdict and "1952" not in verdict  # nothing but what was asked
+
+
+@pytest.mark.skipif(not ISSUER_ON_MAIN, reason="the wallet's issuer (functions/wallet) is not in this tree yet")
+def test_the_whole_story_through_the_real_issuer(platform: Platform, citizen_id: str, tmp_path: Path) -> None:
+    from local import wallet_holder  # the CLI holder comes with the issuer
+
+    # GIVEN a citizen born in 1950 registered in Madrid (the Padrón's link), as C360 announces them
+    updated = {"citizen_id": citizen_id, "link": {"source": "/legacy/padron", "local_id": f"P{citizen_id}",
+               "change": "added"}, "match": {"method": "new", "score": 1.0, "evidence": []},
+               "updated_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+               "profile": {"birth_date": "1950-03-01", "district": "02"}}  # fmt: skip
+    sent = platform.send_event("es.madrid.pic.citizen.updated.v1", updated, source="/pic/citizen", subject=citizen_id)
+    assert sent.status_code == 202, sent.text
+    me = platform.as_(citizen_id)
+    cards = platform.url(f"/v1/citizens/{citizen_id}/wallet/cards")
+
+    def mayor() -> dict[str, Any] | None:
+        found = platform.http.get(cards, headers=me, timeout=15).json()["cards"]
+        card = next(c for c in found if c["type"] == "madrid-mayor")
+        return card if card["eligible"] else None
+
+    platform.wait_for(mayor, what="the Madrid Mayor card eligible")
+    # WHEN they get the card and the CLI holder accepts the offer
+    offered = platform.http.post(platform.url(f"/v1/citizens/{citizen_id}/wallet/offers"), headers=me, timeout=15,
+                                 json={"card_type": "madrid-mayor", "copies": 2})  # fmt: skip
+    assert offered.status_code == 201, offered.text
+    wallet, http = wallet_holder.Wallet(tmp_path), requests.Session()
+    wallet_holder.accept(offered.json()["offer_link"], offered.json()["tx_code"], 2, wallet, http)
+    # THEN a counter's request for "over 65" is answered with exactly that
+    headers = agent(platform)
+    asked = ask(platform, headers)
+    assert wallet_holder.present(asked["request_link"], wallet, http)["answer"] == {"state": "verified"}
+    assert verdict(platform, asked, headers)["disclosed"] == {"age_equal_or_over": {"65": True}}
+    # WHEN the card is revoked THEN the next verification (the other copy) is refused, naming why
+    card = mayor()
+    assert card is not None
+    revoke = platform.url(f"/v1/citizens/{citizen_id}/wallet/cards/{card['held'][0]['card_id']}/revoke")
+    assert platform.http.post(revoke, headers=me, json={"reason": "citizen-request"}, timeout=15).status_code == 200
+    again = ask(platform, headers)
+    assert wallet_holder.present(again["request_link"], wallet, http)["answer"]["reason"] == "revoked"
+    assert verdict(platform, again, headers)["state"] == "refused"

@@ -3,8 +3,8 @@ records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
 ``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaigns``,
-``campaign-dispatch``, ``surveys``, ``wallet-crypto``) and replaces only their sections of ``docs/benchmarks.md``;
-``wallet`` is the wallet issuer's (issue 17)."""
+``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``) and replaces only their sections
+of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
 from bench import routing as routing_bench  # routing, assignment and SLA clocks (CASE, CCAAS)
 from bench import surveys as survey_bench  # surveys: responses recorded, results at 100,000 (SURV)
+from bench import verifier as verifier_bench  # the verifier: presentations verified through its handler (WAL)
 from bench import wallet as wallet_issuer_bench  # the wallet issuer end to end, status-list allocation (WAL)
 from bench import wallet_crypto as wallet_bench  # verifiable credentials: issue, verify, status lists (WAL)
 from bench.stats import Figure, machine, record_section, recorded, table
@@ -226,6 +227,8 @@ def run_parts(parts: list[str]) -> int:
         wallet_bench.main([])
     if "wallet" in parts:
         wallet_issuer_bench.main([])
+    if "verifier" in parts:
+        verifier_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -267,6 +270,7 @@ PARTS = (
     "campaign-dispatch",
     "wallet-crypto",
     "wallet",
+    "verifier",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -306,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     wallet_bench.main([])  # its own section of the report
     print("… the wallet issuer end to end and its status lists, in process", file=sys.stderr, flush=True)
     wallet_issuer_bench.main([])  # its own section of the report
+    print("… presentations verified through the verifier's handler, in process", file=sys.stderr, flush=True)
+    verifier_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

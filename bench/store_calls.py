@@ -870,6 +870,7 @@ def scenario(m: Meter) -> None:
     assistant(m, citizen, me)
     campaigns(m)
     wallet(m)
+    verifier(m)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
@@ -1152,6 +1153,37 @@ class _InProcessTemplates:
             return None
         body = found.get_json()
         return TemplateInfo(str(body["purpose"]), tuple(body["fields"]))
+
+
+def verifier(m: Meter) -> None:
+    """WAL verifier: an agent lists the card types, asks for a presentation of "over 65"; the holder answers (a
+    credential of a stand-in issuer served over HTTP, trusted through ``PIC_VERIFIER_TRUSTED_ISSUERS``); the agent
+    reads the verdict (its read recorded); a second answer is refused (409)."""
+    import socket
+    from urllib.parse import parse_qs, urlsplit
+
+    from functions.core.clock import SYSTEM_CLOCK
+    from tests.verifier_issuer import Holder, StandInIssuer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    issuer = StandInIssuer(f"http://127.0.0.1:{port}/v1/wallet", SYSTEM_CLOCK)
+    os.environ["PIC_VERIFIER_TRUSTED_ISSUERS"] = issuer.issuer  # read when the verifier's ports are first built
+    holder = Holder()
+    credential, _ = issuer.issue(holder.key)
+    agent = m.token("ag-sc-verifier", role="agent", level=1, area="atencion-ciudadania")
+    with issuer.serve():
+        m.request("verifier", "GET", "/v1/verifier/card-types", "/v1/verifier/card-types", agent)
+        asked = m.request("verifier", "POST", "/v1/verifier/requests", "/v1/verifier/requests", agent,
+                          {"card_type": "madrid-mayor", "claims": [["age_equal_or_over", "65"]]})  # fmt: skip
+        uri, form = holder.answer(credential, asked["request_link"], datetime.now(UTC))
+        path = urlsplit(uri).path
+        response = "/v1/verifier/responses/<request_id>"
+        m.request("verifier", "POST", path, response, {}, form=form)
+        m.request("verifier", "POST", path, response, {}, form=form, expect=409)
+        rid = parse_qs(urlsplit(asked["request_link"]).query)["state"][0]
+        m.request("verifier", "GET", f"/v1/verifier/requests/{rid}", "/v1/verifier/requests/<request_id>", agent)
 
 
 def campaigns(m: Meter) -> None:

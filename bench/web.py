@@ -220,6 +220,7 @@ def desk(platform: Platform, count: int) -> list[Figure]:
     pages = (
         ("/desk/", "/desk/", "search page"),
         (f"/desk/citizens/{citizen}", "/desk/citizens/{id}", "360 view's first HTML: the record and the position"),
+        ("/desk/verify?card_type=madrid-mayor", "/desk/verify", "verify a wallet card: its claims and the purpose"),
     )
     for path, label, what in pages:
         latencies = steady_gets(http, platform.url(path), count)

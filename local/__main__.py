@@ -108,6 +108,9 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "PIC_RELAY_IDLE_QPS": os.environ.get("PIC_RELAY_IDLE_QPS", "3" if wakes else "15"),
         "PIC_POLICY_ENGINE": os.environ.get("PIC_POLICY_ENGINE", "embedded"),
         "PIC_SERVER_TIMING": os.environ.get("PIC_SERVER_TIMING", "1"),  # phases and store calls per request
+        # the verifier reads a card's status list for every verification (deployed: at most every 60 s, the
+        # default), so a revocation shows at the next verification of a walk-through or a demo
+        "PIC_VERIFIER_STATUS_MAX_AGE": os.environ.get("PIC_VERIFIER_STATUS_MAX_AGE", "0"),
         # a person reads this console: one readable line per log entry (JSON where deployed, or when asked)
         "PIC_LOG_FORMAT": os.environ.get("PIC_LOG_FORMAT", "human"),
         "PIC_OPA_URL": base,

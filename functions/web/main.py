@@ -34,6 +34,7 @@ from functions.web import (
     rights_form,
     service,
     surveys,
+    verify,
     wallet,
 )
 from functions.web.api import ApiProblem
@@ -608,6 +609,7 @@ PAGES = [
     *assistant.PAGES,
     *admin.PAGES,
     *surveys.PAGES,
+    *verify.PAGES,
     *wallet.PAGES,
 ]
 

@@ -596,3 +596,33 @@ test_anonymous_does_nothing_else_denied if {
 test_agent_does_not_talk_as_the_assistant_denied if {
 	not allowed(request(agent(1), "assistant.converse", ""))
 }
+
+# ---------------------------------------------------------------------------
+# The wallet's verifier (issue 17)
+# ---------------------------------------------------------------------------
+
+# GIVEN an agent asking a person to present a card WHEN a purpose is stated THEN allowed; without one, refused:
+# the presentation reaches the holder's data (finds_citizens)
+test_verifier_request_needs_an_agents_purpose if {
+	allowed(request(attention_agent(1), "verifier.request", ""))
+	allowed(request(attention_agent(1), "verifier.result", ""))
+	d := decision with input as without_purpose(request(attention_agent(1), "verifier.request", ""))
+	d.allow == false
+	has_reason(d, "Access-Purpose")
+	not allowed(request(citizen_123, "verifier.request", ""))
+}
+
+# GIVEN the holder's wallet WHEN it answers a request without signing in (or signed in) THEN allowed, naming no one;
+# staff do not answer for a holder
+test_verifier_respond_is_the_wallets_self_service if {
+	allowed(request({"id": "anonymous", "role": "anonymous", "level": 0}, "verifier.respond", ""))
+	allowed(request(citizen_123, "verifier.respond", ""))
+	not allowed(request(attention_agent(2), "verifier.respond", ""))
+	not allowed(request({"id": "anonymous", "role": "anonymous", "level": 0}, "verifier.respond", "c-123"))
+}
+
+# GIVEN the catalogue of card types WHEN an agent reads it without a purpose THEN allowed: it is no one's data
+test_verifier_types_is_a_catalogue if {
+	allowed(without_purpose(request(attention_agent(1), "verifier.types", "")))
+	not allowed(request({"id": "anonymous", "role": "anonymous", "level": 0}, "verifier.types", ""))
+}

@@ -4,6 +4,7 @@ installs both)."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from local.harness import Platform, start_platform
 from tests.browser.support import CHROMIUM, LAUNCH_ARGS, WIDTHS, missing, watch
+from tests.verifier_issuer import STAND_IN_ISSUER
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,6 +47,7 @@ def platform() -> Iterator[Platform]:
     with tempfile.TemporaryDirectory(prefix="pic-browser-") as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
+        os.environ["PIC_VERIFIER_TRUSTED_ISSUERS"] = STAND_IN_ISSUER  # the issuer the verifier's desk test serves
         running = start_platform(data_dir)
         yield running
         running.stop()

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from local.harness import Platform, start_platform
+from tests.verifier_issuer import STAND_IN_ISSUER
 
 # The modules that take minutes, longest first. pytest-xdist's ``--dist loadfile`` hands modules to the workers in
 # collection order, so a long module collected late runs alone at the end while the other workers wait (the README
@@ -40,6 +42,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     data_dir = tmp_path_factory.mktemp("pic") / "data"
     data_dir.mkdir()
+    os.environ["PIC_VERIFIER_TRUSTED_ISSUERS"] = STAND_IN_ISSUER  # the issuer the verifier's tests serve
     running = start_platform(data_dir)
     yield running
     running.stop()

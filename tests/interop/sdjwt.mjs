@@ -3,7 +3,7 @@
 // stdin/stdout JSON so the Python tests can ask it to verify what PIC issued and to issue what PIC verifies.
 //
 //   node sdjwt.mjs verify   {presentation, jwks, aud, nonce, now, status_tokens: {uri: token}}
-//   node sdjwt.mjs issue    {claims, frame, present_frame, vct, iss, iat, exp, nbf?, status?, aud, nonce,
+//   node sdjwt.mjs issue    {claims, frame, present_frame, vct, iss, iat, exp, nbf?, status?, issuer_jwk?, aud, nonce,
 //                            kb_iat?, tamper?}
 //   node sdjwt.mjs status   {token, jwks, now, indexes: [..]}
 //   node sdjwt.mjs batch    [{command, input}, ...]  -> {ok: true, answers: [...]}: one Node start for many
@@ -72,7 +72,10 @@ async function keyPair() {
 }
 
 async function issue(input) {
-  const issuer = await keyPair();
+  // issuer_jwk: the issuer's private JWK when the caller publishes its key (PIC's verifier reads it from a stand-in
+  // issuer's metadata and status list); else a key of its own
+  const clean = ({ kty, crv, x, y }) => ({ kty, crv, x, y });
+  const issuer = input.issuer_jwk ? { publicJwk: clean(input.issuer_jwk), privateKey: input.issuer_jwk } : await keyPair();
   const holder = await keyPair();
   const kid = 'interop-issuer-1';
   const instance = new SDJwtVcInstance({

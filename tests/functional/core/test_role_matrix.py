@@ -149,6 +149,12 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "wallet.card.suspend": {"citizen": AGENTS | {"system"}},
     "wallet.grant": {"citizen": AGENTS | {"system"}},
     "wallet.card-type.edit": {"platform": {"admin"}},
+    # the wallet's verifier (issue 17): agents with a purpose and systems ask and read their verdicts; the holder's
+    # wallet answers without PIC credentials (signed in or not)
+    "verifier.types": {"platform": STAFF | {"system"}},  # a catalogue: no purpose to state
+    "verifier.request": {"platform": AGENTS | {"system"}},
+    "verifier.result": {"platform": AGENTS | {"system"}},
+    "verifier.respond": {"platform": {"citizen-self", "citizen-other", "anonymous"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py

@@ -1739,3 +1739,28 @@ module "role_pic_wallet_relay" {
   ]
   kms_key_arns = [module.kms.key_arn]
 }
+
+# ---- verifier (WAL, issue 17) ----
+
+# functions/verifier/main.py verifier_http: reads a request (GetItem), writes it new or answered under its revision
+# and the read of a verdict (PutItem). A new request is not idempotent by key: sent twice it makes two requests, the
+# agent shows one. No events, no access log (a verdict names no citizen's record). Egress to the trusted issuers'
+# metadata and status lists (HTTPS).
+module "role_pic_verifier" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-verifier"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-verifier"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "VerifierReadWrite"
+      table_arn = module.table_verifier.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}

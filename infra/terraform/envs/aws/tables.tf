@@ -504,3 +504,24 @@ module "table_wallet" {
   point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
+
+# ---- verifier (WAL, issue 17) ----
+
+# functions/verifier/storage.py VerifierItem: verification requests and their verdicts ("req#<id>", written new and
+# answered once under their revision) and the reads of a verdict ("read#<id>#<at>#<reader>"). TTL on `expires_at`: a day
+# after the request both go (a verdict is needed at the counter, not kept; RGPD art. 5.1.e). No index.
+module "table_verifier" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}verifier"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+  ]
+  ttl_attribute_name = "expires_at"
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}

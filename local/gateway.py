@@ -16,6 +16,8 @@
 - ``/dev/deadletters`` (+ ``POST /dev/deadletters/<id>/replay``), ``/dev/events``, ``/dev/pending`` (what is
   still to be delivered or published), ``/dev/seed`` (+ ``POST /dev/seed/person``, ``local.seed_api``);
   ``/dev/redsys/`` (the local Redsys: its payment page and merchant notifications, ``local.redsys_sandbox``);
+  ``/dev/wallet/`` (a person's wallet app: accepts a card offer and presents a card over the public OpenID4VCI and
+  OpenID4VP endpoints, ``local.holder_stand_in``);
   ``GET /healthz``.
 """
 
@@ -78,6 +80,7 @@ from local.idp import (
 )
 from local.manifests import FunctionService, Manifests, load
 from local.notify_sinks import ProviderSinks  # NOT: local e-mail/SMS/push sinks
+from local.holder_stand_in import HolderStandIn
 from local.redsys_sandbox import RedsysSandbox
 from local.seed_api import SeedApi
 from local.senders import DISPATCHER_NAMESPACE_PREFIX, SenderPolicies, TokenVerifier, subscriber_audience
@@ -141,6 +144,7 @@ class Gateway:
         # PAY: the local Redsys under /dev/redsys/, on the terminal the payment function signs for
         terminal = Merchant(settings.redsys_merchant_code, settings.redsys_terminal, settings.redsys_key, "")
         self.redsys = RedsysSandbox(data_dir, terminal)
+        self.holder = HolderStandIn(data_dir)  # WAL: a person's wallet app under /dev/wallet, for the walk-through
         self._dynamodb = boto3.client(
             "dynamodb",
             endpoint_url=settings.dynamodb_endpoint,
@@ -205,6 +209,7 @@ class Gateway:
             **self.notify_sinks.handlers(),  # NOT: /dev/mail, /dev/sms, /dev/push and the provider endpoints
             **self.seed.handlers(),  # the seed's state and a fresh person for a walk-through
             **self.redsys.handlers(),  # the local Redsys: its payment page and merchant notifications
+            **self.holder.handlers(),  # a wallet app's stand-in: accept a card offer, present a card
         }
         try:
             handler = handlers.get((request.method, request.path.rstrip("/") or "/"))

@@ -39,6 +39,15 @@ SHOWS = {
         "whatsapp answer",
         "1 reply to the number: interactive | *Recogida gratuita de muebles y enseres*",
     ),
+    "The citizen wallet: a walk-through with curl": (
+        "madrid-mayor True",  # eligible, and why (the reasons in words)
+        "openid-credential-offer://",
+        '"accepted": 2',  # two copies in her wallet
+        "the same offer again 422",  # the pre-authorized code, used once, refused
+        'verdict verified disclosed {"age_equal_or_over": {"65": true}} checks',  # "over 65" only, not the birth date
+        "revoked",
+        "verdict refused revoked",  # the next verification reads the republished status list
+    ),
     "A walk-through with curl": (
         '"mode": "b"',
         "campaigns {'granted': False",

@@ -66,6 +66,7 @@ from local.broker import (
     MalformedCloudEventError,
     parse_event,
 )
+from local.holder_stand_in import HolderStandIn
 from local.httproutes import HttpRouteTable
 from local.httproutes import load as load_routes
 from local.idp import (
@@ -80,7 +81,6 @@ from local.idp import (
 )
 from local.manifests import FunctionService, Manifests, load
 from local.notify_sinks import ProviderSinks  # NOT: local e-mail/SMS/push sinks
-from local.holder_stand_in import HolderStandIn
 from local.redsys_sandbox import RedsysSandbox
 from local.seed_api import SeedApi
 from local.senders import DISPATCHER_NAMESPACE_PREFIX, SenderPolicies, TokenVerifier, subscriber_audience

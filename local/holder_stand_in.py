@@ -4,7 +4,7 @@
 their public OpenID4VCI / OpenID4VP endpoints, over HTTP, as any conformant wallet would — the gateway calls
 itself. Each wallet is a directory under the data directory (``wallets/<name>``: its keys and credentials).
 
-    POST /dev/wallet/accept   {"wallet": "ana", "offer": "openid-credential-offer://…", "tx_code": "123456", "copies": 2}
+    POST /dev/wallet/accept   {"wallet": "ana", "offer": "openid-credential-offer://…", "tx_code": "1234", "copies": 2}
     POST /dev/wallet/present  {"wallet": "ana", "request": "openid4vp://…"}
     GET  /dev/wallet?wallet=ana
 """
@@ -85,4 +85,6 @@ class HolderStandIn:
 
     def held(self, request: Request) -> Response:
         wallet = self._wallet(request.args.get("wallet"))
-        return _json({"held": [{k: e[k] for k in ("vct", "issuer", "received_at", "presented")} for e in wallet.held()]})
+        return _json(
+            {"held": [{k: e[k] for k in ("vct", "issuer", "received_at", "presented")} for e in wallet.held()]}
+        )

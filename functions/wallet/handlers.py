@@ -292,13 +292,16 @@ def issue_credentials(cmd: IssueCredentials, ports: WalletPorts, traceparent: st
     lists = _allocate(t.id, len(holder_keys), ports)
     placed = [(state.list_id, i) for state, indexes, _ in lists for i in indexes]
     card = Card(card_id, token.citizen_id, t.id, t.vct, tuple(placed), now, now + timedelta(days=t.validity_days))
+    # the credentials' times are the day's, not the second's: an issuance instant in every copy would let an
+    # issuer and a verifier who compare notes tie a presentation to the request that made it (copies unlinkable)
+    iat, exp = service.day_of(now), service.day_of(card.expires_at)
     credentials = []
     for copy, (jwk, (list_id, index)) in enumerate(zip(holder_keys, placed, strict=True)):
         claims, disclosable = service.claims_of(t, facts, service.card_number(card_id, copy), now)
         status = {"status_list": {"idx": index, "uri": f"{ports.issuer}/status/{list_id}"}}
         credentials.append(sdjwt.issue(
-            claims, disclosable, vct=t.vct, issuer=ports.issuer, holder_jwk=jwk, status=status, iat=now,
-            exp=card.expires_at, signer=ports.keys.current,
+            claims, disclosable, vct=t.vct, issuer=ports.issuer, holder_jwk=jwk, status=status, iat=iat,
+            exp=exp, signer=ports.keys.current,
         ))  # fmt: skip
     uow = UnitOfWork()
     ports.store.stage_token(uow, token)

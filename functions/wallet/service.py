@@ -14,7 +14,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
@@ -418,6 +418,11 @@ class Card:
 
 def new_card_id() -> str:
     return f"card-{secrets.token_hex(16)}"
+
+
+def day_of(instant: datetime) -> datetime:
+    """The start of ``instant``'s day (UTC): the time a credential carries, shared by every one issued that day."""
+    return instant.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def held_view(card: Card) -> dict[str, Any]:

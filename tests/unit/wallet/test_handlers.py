@@ -4,6 +4,7 @@ indexes, nothing issued twice under a concurrent double request, revocation of e
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -174,6 +175,18 @@ def test_a_batch_of_three_gets_three_verifiable_credentials_at_distinct_indexes(
         assert "birth_date" not in verified.claims
     ((kind, data),) = events_in(_last_unit(store, ports))
     assert kind == "es.madrid.pic.card.issued.v1" and data["copies"] == 3 and "idx" not in str(data)
+
+
+def test_every_copy_carries_the_day_of_issuance_not_its_second(ports: WalletPorts, store: FakeWalletStore) -> None:
+    issued, _ = issue(ports, store, 3)
+    times = set()
+    for credential in issued.credentials:
+        payload = jose.b64url_decode(credential.split("~")[0].split(".")[1])
+        claims = json.loads(payload)
+        times.add((claims["iat"], claims["nbf"], claims["exp"]))
+    ((iat, nbf, exp),) = times  # one set of times for the batch: no copy tells the issuance's second
+    assert iat == nbf == int(datetime(2026, 12, 7, tzinfo=UTC).timestamp()) < T0.timestamp()
+    assert exp % 86_400 == 0 and exp > T0.timestamp()
 
 
 def _last_unit(store: FakeWalletStore, ports: WalletPorts) -> UnitOfWork:

@@ -19,9 +19,10 @@ import flask
 
 from functions.web import i18n
 from functions.web.api import ApiProblem
-from functions.web.web import Page, PageContext, origin_of, render
+from functions.web.web import Page, PageContext, origin_of, redirect, render
 
 CARD_TYPE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+CARD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_COPIES = 10  # the issuer's batch_size (wal-design: batch_credential_issuance.batch_size)
 DEFAULT_COPIES = 3  # a copy per presentation keeps verifiers from linking them (RFC 9901 §10.1); a few suffice
 # the claims a council card may carry, each named in the person's language by wallet.js (wallet.claim.<path>)
@@ -60,8 +61,9 @@ def wallet_page(ctx: PageContext, errors: dict[str, str] | None = None, status: 
     """Every card type: whether the person may get it and why (or why not), the cards issued to them and
     their state, and "Get the card"; this browser's wallet below (filled by wallet.js from IndexedDB)."""
     cards = _cards(ctx.api("GET", ctx.citizen_path("/wallet/cards")))
+    done = ctx.request.args.get("done") if status == 200 else None
     return render(ctx, "wallet/cards.html", status, cards=cards, errors=errors or {}, copies=DEFAULT_COPIES,
-                  max_copies=MAX_COPIES, texts=_script_texts(ctx))  # fmt: skip
+                  max_copies=MAX_COPIES, texts=_script_texts(ctx), done=done)  # fmt: skip
 
 
 def get_card(ctx: PageContext) -> flask.Response:
@@ -85,6 +87,23 @@ def get_card(ctx: PageContext) -> flask.Response:
     qr = _qr_data_uri(offer.get("qr_svg"))
     return render(ctx, "wallet/offer.html", offer=offer, copies=int(copies), qr=qr,
                   title=_title(ctx, card_type, offer), texts=_script_texts(ctx))  # fmt: skip
+
+
+def give_up_card(ctx: PageContext, card_id: str) -> flask.Response:
+    """The person gives a card up: the issuer revokes every copy (reason ``citizen-request``), wherever they are
+    held, and the next verification of any of them says so. Final: the form says it and asks to confirm."""
+    if not CARD_ID.match(card_id):
+        return wallet_page(ctx, {"form": ctx.t("wallet.card_invalid")}, 422)
+    if ctx.request.form.get("confirm") != "yes":
+        return wallet_page(ctx, {f"held-{card_id}": ctx.t("wallet.give_up_confirm_missing")}, 422)
+    try:
+        ctx.api("POST", ctx.citizen_path(f"/wallet/cards/{card_id}/revoke"), {"reason": "citizen-request"})
+    except ApiProblem as problem:
+        if problem.status not in (404, 409, 422):
+            raise
+        said = i18n.translate_or(ctx.lang, f"wallet.problem.{problem.slug}", problem.detail)
+        return wallet_page(ctx, {f"held-{card_id}": said}, problem.status)
+    return redirect(f"/app/wallet?done=given-up#held-{card_id}")
 
 
 def _qr_data_uri(svg: Any) -> str:
@@ -112,5 +131,8 @@ def present_page(ctx: PageContext) -> flask.Response:
 PAGES = [
     Page("/app/wallet", "GET", wallet_page, "The cards the person may get and why, and those issued", app="wallet"),
     Page("/app/wallet/offers", "POST", get_card, "Get a card: the credential offer and its code", app="wallet"),
+    Page(
+        "/app/wallet/cards/<card_id>/give-up", "POST", give_up_card, "Give a card up: every copy revoked", app="wallet"
+    ),
     Page("/app/wallet/present", "GET", present_page, "Present a card to a verifier (OpenID4VP)", app="wallet"),
 ]

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from local.harness import Platform
 from tests.browser.citizen import open_app, sign_in, t
-from tests.browser.support import check_page
+from tests.browser.support import WIDTHS, check_page, watch
+from tests.browser.test_agent_desk import sign_in_agent
 
 UPDATED = "es.madrid.pic.citizen.updated.v1"
 OPENAPI = Path(__file__).resolve().parents[2] / "schemas" / "openapi.json"
@@ -138,3 +139,81 @@ def test_a_senior_gets_the_madrid_mayor_card_in_the_browser_and_shows_only_over_
     page.click("#share")
     refused = t("es", "wallet.js.refused", reason=t("es", "wallet.refusal.verification-answered"))
     expect(page.locator("#wallet-status")).to_have_text(refused)
+
+
+def test_the_issues_done_story_the_app_wallet_at_the_desks_verification_page_then_given_up(
+    browser: Browser, platform: Platform
+) -> None:
+    """Issue 17's "Done", as two people do it at a desktop's width: the senior's wallet in the citizen app, the
+    clerk's verification page on the desk; the card given up in the app; the clerk's next verification says so."""
+    if _routes_absent():
+        pytest.skip(f"not in this tree's API yet: {_routes_absent()}")
+    citizen = f"c-{uuid.uuid4().hex[:12]}"
+    senior(platform, citizen)
+    people = [browser.new_context(viewport=WIDTHS["desktop"], locale="es-ES") for _ in range(2)]  # type: ignore[arg-type]
+    try:
+        me, clerk = (context.new_page() for context in people)
+        for opened in (me, clerk):
+            watch(opened)
+        # GIVEN the senior holds the Madrid Mayor card in the app's wallet (two copies)
+        sign_in(me, platform.base, citizen, check=False)
+        open_app(me, "wallet")
+        me.select_option("#copies-madrid-mayor", "2")
+        me.click("#get-button-madrid-mayor")
+        me.fill("#tx-code", me.locator("#tx-code-shown").inner_text().strip())
+        me.click("#accept-offer")
+        expect(me.locator("#wallet-status")).to_have_text(t("es", "wallet.js.accepted", count="2"))
+        # WHEN the clerk asks for "over 65" at the desk and the senior's wallet answers the page's link
+        link = _clerk_asks_over_65(clerk, platform)
+        _present(me, platform, link)
+        expect(me.locator("#wallet-status")).to_have_text(t("es", "wallet.js.verified"))
+        # THEN the clerk's page shows the verdict and "65 or over: yes", the only claim it learnt
+        expect(clerk.locator("#verify-state")).to_have_text(t("es", "verify.state.verified"), timeout=15_000)
+        expect(clerk.locator("#disclosed-age_equal_or_over-65")).to_have_text(t("es", "verify.yes"))
+        expect(clerk.locator("#verify-disclosed tbody tr")).to_have_count(1)
+        # WHEN the senior gives the card up in the app (it asks to confirm first)
+        open_app(me, "wallet")
+        give_up = me.locator("#card-madrid-mayor-held form")
+        give_up.locator("button").click()
+        expect(me.locator(".field-error").first).to_have_text(t("es", "wallet.give_up_confirm_missing"))
+        check_page(me, "give-up-unconfirmed")
+        me.locator("#card-madrid-mayor-held form input[type=checkbox]").check()
+        me.locator("#card-madrid-mayor-held form button").click()
+        expect(me.locator("#done")).to_have_text(t("es", "done.given-up"))
+        expect(me.locator("#card-madrid-mayor-held")).to_contain_text(t("es", "wallet.state.revoked"))
+        check_page(me, "given-up")
+        # THEN the clerk's next verification, answered with the other copy, is refused: revoked
+        link = _clerk_asks_over_65(clerk, platform, again=True)
+        _present(me, platform, link)
+        expect(clerk.locator("#verify-state")).to_contain_text(t("es", "verify.state.refused"), timeout=15_000)
+        expect(clerk.locator("#verify-reason")).to_have_text(t("es", "verify.reason.revoked"))
+        check_page(clerk, "verify-revoked")
+    finally:
+        for context in people:
+            context.close()
+
+
+def _clerk_asks_over_65(clerk: Page, platform: Platform, *, again: bool = False) -> str:
+    """The desk's verification page: Madrid Mayor, only "65 or over", a purpose; the openid4vp:// link it shows."""
+    if again:
+        clerk.click("#verify-new")
+    else:
+        sign_in_agent(clerk, platform.base, "1", check=False)
+        clerk.click("#nav-verify")
+    clerk.select_option("#card_type", "madrid-mayor")
+    clerk.click("#verify-choose")
+    clerk.check("#claim-age_equal_or_over-65")
+    clerk.fill("#purpose", "Taquilla 2 descuento mayores")
+    clerk.click("#verify-ask")
+    expect(clerk.locator("#verify-state")).to_have_text(t("es", "verify.state.pending"))
+    link = clerk.locator("#verify-link").get_attribute("href")
+    assert link and link.startswith("openid4vp://")
+    return link
+
+
+def _present(me: Page, platform: Platform, link: str) -> None:
+    me.goto(platform.url("/app/wallet/present"))
+    me.fill("#request-link", link)
+    me.click("#read-request")
+    expect(me.locator("#request-claims li")).to_have_text([t("es", "wallet.claim.age_equal_or_over.65")])
+    me.click("#share")

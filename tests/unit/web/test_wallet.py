@@ -137,3 +137,33 @@ def test_the_wallet_is_off_when_its_flag_is(signed: service.Session, monkeypatch
     http = FakeHttp({})
     assert visit(make_app(FakeSessions({signed.id: signed}), http), "/app/wallet", signed.id).status_code == 404
     assert http.asked == []
+
+
+VALID = {**CARDS, "cards": [{**CARDS["cards"][0], "held": [{**CARDS["cards"][0]["held"][0], "state": "valid"}]}]}
+REVOKE_PATH = "/v1/citizens/c-1/wallet/cards/card-1/revoke"
+
+
+def test_giving_a_card_up_asks_to_confirm_then_revokes_every_copy_at_the_citizens_request(
+    signed: service.Session,
+) -> None:
+    http = FakeHttp({("GET", CARDS_PATH): (200, VALID), ("POST", REVOKE_PATH): (200, {"state": "revoked"})})
+    app = make_app(FakeSessions({signed.id: signed}), http)
+    text = visit(app, "/app/wallet", signed.id).get_data(as_text=True)
+    assert 'id="give-up-card-1"' in text and 'id="give-up-card-1-confirm"' in text
+    # WHEN the box is not ticked THEN the form says so at the card and the API revokes nothing
+    page = visit(app, "/app/wallet/cards/card-1/give-up", signed.id, "POST", {"csrf": signed.csrf})
+    assert page.status_code == 422 and 'id="held-card-1-error"' in page.get_data(as_text=True)
+    assert http.sent == []
+    # WHEN it is THEN every copy is revoked, the reason the citizen's request, and the page says it is done
+    form = {"csrf": signed.csrf, "confirm": "yes"}
+    page = visit(app, "/app/wallet/cards/card-1/give-up", signed.id, "POST", form)
+    assert page.status_code == 303 and page.headers["Location"].startswith("/app/wallet?done=given-up")
+    assert http.sent == [(REVOKE_PATH, {"reason": "citizen-request"})]
+    done = visit(app, "/app/wallet?done=given-up", signed.id).get_data(as_text=True)
+    assert 'id="done"' in done and "ninguna de sus copias" in done
+
+
+def test_a_revoked_card_offers_no_give_up(signed: service.Session) -> None:
+    http = FakeHttp({("GET", CARDS_PATH): (200, CARDS)})
+    text = visit(make_app(FakeSessions({signed.id: signed}), http), "/app/wallet", signed.id).get_data(as_text=True)
+    assert 'id="held-card-1-state">Revocada<' in text and 'id="give-up-card-1"' not in text

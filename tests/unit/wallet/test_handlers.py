@@ -5,6 +5,7 @@ indexes, nothing issued twice under a concurrent double request, revocation of e
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -318,3 +319,20 @@ def test_an_admin_edits_a_card_type_at_the_version_read(ports: WalletPorts, stor
     assert isinstance(edited, service.CardType) and edited.version == 1 and edited.validity_days == 30
     with pytest.raises(service.CardTypeChangedError):
         handlers.edit_type("zbe", body, ports)  # still says version 0
+
+
+def test_after_a_rotation_a_card_the_old_key_signed_still_verifies_with_the_published_keys(
+    ports: WalletPorts, store: FakeWalletStore
+) -> None:
+    issued, keys = issue(ports, store, 1)
+    # WHEN the issuer moves to a new key, the old one's public JWK kept (PIC_WALLET_OLD_KEYS)
+    old = ports.keys.current
+    rotated = replace(ports, keys=jose.KeyRing(jose.LocalSigner.generate(), [old.public_jwk()]))
+    published = handlers.jwt_vc_issuer(rotated)
+    # THEN both are published, the new one first, and the old card verifies with what a verifier downloads
+    assert [k["kid"] for k in published["jwks"]["keys"]] == [rotated.keys.current.kid, old.kid]
+    shown = sdjwt.present(issued.credentials[0], [("age_equal_or_over", "65")], holder_key=keys[0], aud="v", nonce="n",
+                          iat=T0)  # fmt: skip
+    verified = sdjwt.verify(shown, issuer_keys=jose.keys_from_jwks(published["jwks"]), aud="v", nonce="n", now=T0,
+                            status_of=None)  # fmt: skip
+    assert verified.claims["age_equal_or_over"] == {"65": True}

@@ -15,7 +15,7 @@ import io
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -404,24 +404,54 @@ def change_card(cmd: ChangeCard, ports: WalletPorts, traceparent: str | None) ->
     now = ports.clock.now()
     changed, value = service.transition(card, cmd.action, find_type(card.card_type, ports), reason, now)
     uow = UnitOfWork()
+    _stage_statuses(uow, [card], value, ports)
+    _stage_changed(uow, changed, cmd.action, traceparent, now, ports)
+    return Staged(uow, changed)
+
+
+def _stage_statuses(uow: UnitOfWork, cards: list[Card], value: int, ports: WalletPorts) -> None:
+    """Every copy of ``cards`` at ``value``, each list written once (several cards may share one)."""
     by_list: dict[str, list[int]] = {}
-    for list_id, index in card.entries:
-        by_list.setdefault(list_id, []).append(index)
+    for card in cards:
+        for list_id, index in card.entries:
+            by_list.setdefault(list_id, []).append(index)
     for list_id, indexes in sorted(by_list.items()):
         state = ports.store.fetch_list(list_id)
-        assert state is not None, f"card {card.card_id} names status list {list_id} that is not stored"
+        assert state is not None, f"a card names status list {list_id} that is not stored"
         ports.store.stage_list(uow, service.with_status(state, indexes, value), False)
+
+
+def _stage_changed(uow: UnitOfWork, changed: Card, action: Literal["revoke", "suspend", "reinstate"],
+                   traceparent: str | None, now: datetime, ports: WalletPorts) -> None:  # fmt: skip
+    """The card in its new state, and its ``card.*`` announcement."""
     ports.store.stage_card(uow, changed)
-    base = {"card_id": card.card_id, "citizen_id": card.citizen_id, "card_type": card.card_type}
+    base = {"card_id": changed.card_id, "citizen_id": changed.citizen_id, "card_type": changed.card_type}
     event: CardRevoked | CardSuspended | CardReinstated
-    if cmd.action == "revoke":
-        event = CardRevoked(**base, reason=service.revoke_reason(reason or ""), revoked_at=now)
-    elif cmd.action == "suspend":
-        event = CardSuspended(**base, reason=reason or "suspended", suspended_at=now)
+    if action == "revoke":
+        event = CardRevoked(**base, reason=service.revoke_reason(changed.reason or ""), revoked_at=now)
+    elif action == "suspend":
+        event = CardSuspended(**base, reason=changed.reason or "suspended", suspended_at=now)
     else:
         event = CardReinstated(**base, reinstated_at=now)
-    stage_event(uow, event, subject=card.citizen_id, traceparent=traceparent, now=now)
-    return Staged(uow, changed)
+    stage_event(uow, event, subject=changed.citizen_id, traceparent=traceparent, now=now)
+
+
+def _revoke_the_unsupported(uow: UnitOfWork, facts: service.Facts, ports: WalletPorts, traceparent: str | None) -> None:
+    """The cards the new facts no longer support (a grant withdrawn, the Padrón registration ended) revoked, reason
+    ``eligibility-lost``, in the unit that changes the facts: a card cannot outlive the rule that gave it."""
+    live = [card for card in ports.store.fetch_cards(facts.citizen_id) if card.state != "revoked"]
+    if not live:  # most people hold no card: one Query, no types read, no policy asked
+        return
+    types, now = card_types(ports), ports.clock.now()
+    lost = []
+    for card in live:
+        t = types.get(card.card_type)
+        if t is not None and not eligibility(t, facts, ports)[0]:
+            lost.append(service.transition(card, "revoke", t, "eligibility-lost", now)[0])
+    if lost:
+        _stage_statuses(uow, lost, service.REVOKED, ports)
+    for changed in lost:
+        _stage_changed(uow, changed, "revoke", traceparent, now, ports)
 
 
 @dataclass(frozen=True)
@@ -451,8 +481,9 @@ def grant(cmd: Grant, ports: WalletPorts, traceparent: str | None) -> Staged[dic
 # ---- events -------------------------------------------------------------------------------------------
 
 
-def project_citizen(data: CitizenUpdated, ports: WalletPorts) -> UnitOfWork:
-    """C360's survived Padrón facts (birth date, district) as the wallet's facts; the latest wins."""
+def project_citizen(data: CitizenUpdated, ports: WalletPorts, traceparent: str | None = None) -> UnitOfWork:
+    """C360's survived Padrón facts (birth date, district) as the wallet's facts; the latest wins. A card they no
+    longer support is revoked with them."""
     uow = UnitOfWork()
     if data.profile is None:
         return uow
@@ -460,16 +491,18 @@ def project_citizen(data: CitizenUpdated, ports: WalletPorts) -> UnitOfWork:
     changed = service.with_profile(facts, data.profile.birth_date, data.profile.district, data.updated_at)
     if changed is not None:
         ports.store.stage_facts(uow, changed)
+        _revoke_the_unsupported(uow, changed, ports, traceparent)
     return uow
 
 
-def project_grant(data: CardGranted, ports: WalletPorts) -> UnitOfWork:
-    """An area system's grant (or its withdrawal) as the wallet's facts."""
+def project_grant(data: CardGranted, ports: WalletPorts, traceparent: str | None = None) -> UnitOfWork:
+    """An area system's grant (or its withdrawal) as the wallet's facts; a withdrawal revokes the cards it gave."""
     uow = UnitOfWork()
     facts = ports.store.fetch_facts(data.citizen_id)
     changed = service.with_grant(facts, data.card_type, dict(data.claims), data.granted_at, data.revoked)
     if changed is not None:
         ports.store.stage_facts(uow, changed)
+        _revoke_the_unsupported(uow, changed, ports, traceparent)
     return uow
 
 

@@ -251,12 +251,12 @@ def wallet_http(request: Request) -> Response:
 
 def on_citizen_updated(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, CitizenUpdated)
-    return handlers.project_citizen(data, ports())
+    return handlers.project_citizen(data, ports(), ctx.traceparent)
 
 
 def on_card_granted(ctx: EventContext, data: Any) -> UnitOfWork:
     assert isinstance(data, CardGranted)
-    return handlers.project_grant(data, ports())
+    return handlers.project_grant(data, ports(), ctx.traceparent)
 
 
 def on_rgpd_request_opened(ctx: EventContext, data: Any) -> UnitOfWork:

@@ -54,8 +54,10 @@ def commit(store: FakeWalletStore, staged: Staged[object]) -> object:
     return staged.result
 
 
-def offer(ports: WalletPorts, store: FakeWalletStore, copies: int = 3) -> handlers.OfferMade:
-    made = commit(store, handlers.make_offer(handlers.MakeOffer(SENIOR, "madrid-mayor", copies), ports))
+def offer(
+    ports: WalletPorts, store: FakeWalletStore, copies: int = 3, kind: str = "madrid-mayor"
+) -> handlers.OfferMade:
+    made = commit(store, handlers.make_offer(handlers.MakeOffer(SENIOR, kind, copies), ports))
     assert isinstance(made, handlers.OfferMade)
     return made
 
@@ -77,11 +79,11 @@ def proofs(
 
 
 def issue(
-    ports: WalletPorts, store: FakeWalletStore, copies: int = 3
+    ports: WalletPorts, store: FakeWalletStore, copies: int = 3, kind: str = "madrid-mayor"
 ) -> tuple[handlers.Issued, list[jose.LocalSigner]]:
-    access = token(ports, store, offer(ports, store, copies))
+    access = token(ports, store, offer(ports, store, copies, kind))
     keys, signed = proofs(ports, store, copies)
-    issued = commit(store, handlers.issue_credentials(handlers.IssueCredentials(access, "madrid-mayor", signed),
+    issued = commit(store, handlers.issue_credentials(handlers.IssueCredentials(access, kind, signed),
                                                       ports, None))  # fmt: skip
     assert isinstance(issued, handlers.Issued)
     return issued, keys
@@ -336,3 +338,47 @@ def test_after_a_rotation_a_card_the_old_key_signed_still_verifies_with_the_publ
     verified = sdjwt.verify(shown, issuer_keys=jose.keys_from_jwks(published["jwks"]), aud="v", nonce="n", now=T0,
                             status_of=None)  # fmt: skip
     assert verified.claims["age_equal_or_over"] == {"65": True}
+
+
+# ---- a card cannot outlive the rule that gave it ----
+
+
+def _bits(store: FakeWalletStore, card: service.Card) -> list[int]:
+    lists = {list_id: store.items[f"list#{list_id}"] for list_id, _ in card.entries}
+    return [
+        statuslist.StatusList(service.LIST_BITS, service.LIST_SIZE, lists[at].statuses).get(i) for at, i in card.entries
+    ]
+
+
+def test_leaving_the_padron_revokes_the_madrid_mayor_card_once_with_its_reason(
+    ports: WalletPorts, store: FakeWalletStore
+) -> None:
+    issued, _ = issue(ports, store, 2)
+    moved = CitizenUpdated.model_validate({
+        "citizen_id": SENIOR, "updated_at": "2026-12-07T11:00:00+00:00",
+        "link": {"source": "/legacy/padron", "local_id": "P1", "change": "changed"},
+        "match": {"method": "document", "score": 1.0, "evidence": []},
+        "profile": {"birth_date": "1950-03-01", "district": None},
+    })  # fmt: skip
+    unit = handlers.project_citizen(moved, ports, None)
+    ((kind, data),) = events_in(unit)
+    assert kind == "es.madrid.pic.card.revoked.v1" and data["reason"] == "eligibility-lost"
+    store.commit(unit)
+    card = store.items[f"card#{issued.card.card_id}"]
+    assert card.state == "revoked" and _bits(store, card) == [service.REVOKED, service.REVOKED]
+    assert events_in(handlers.project_citizen(moved, ports, None)) == []  # redelivered: nothing more
+
+
+def test_an_areas_withdrawn_grant_revokes_the_card_it_gave_and_leaves_the_others(
+    ports: WalletPorts, store: FakeWalletStore
+) -> None:
+    granted = CardGranted(citizen_id=SENIOR, card_type="emprende", reason="alta RETA", granted_at=T0)
+    store.commit(handlers.project_grant(granted, ports))
+    mayor, _ = issue(ports, store, 1)
+    emprende, _ = issue(ports, store, 1, "emprende")
+    withdrawn = granted.model_copy(update={"revoked": True, "granted_at": T0.replace(hour=11)})
+    unit = handlers.project_grant(withdrawn, ports, None)
+    assert [(k, d["card_id"]) for k, d in events_in(unit)] == [("es.madrid.pic.card.revoked.v1", emprende.card.card_id)]
+    store.commit(unit)
+    assert store.items[f"card#{emprende.card.card_id}"].state == "revoked"
+    assert store.items[f"card#{mayor.card.card_id}"].state == "valid"

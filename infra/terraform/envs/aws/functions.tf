@@ -1688,7 +1688,9 @@ resource "aws_iam_role_policy" "wallet_signing" {
 }
 
 # functions/wallet/main.py wallet_events: projects citizen.updated and card.granted into the facts (GetItem,
-# PutItem under their version); answers RGPD requests: a person's cards (Query on by-citizen) and facts (GetItem),
+# PutItem under their version); a card the new facts no longer support is revoked in the same unit (its cards by
+# Query on by-citizen, the card types by BatchGetItem, the card and its lists PutItem, card.revoked in the outbox);
+# answers RGPD requests: a person's cards (Query on by-citizen) and facts (GetItem),
 # the facts erased (DeleteItem) with the rgpd.domain.answered outbox row.
 module "role_pic_wallet_events" {
   source = "../../modules/function-iam-role"
@@ -1703,7 +1705,7 @@ module "role_pic_wallet_events" {
     {
       sid           = "WalletReadWrite"
       table_arn     = module.table_wallet.table_arn
-      actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
       index_actions = { "by-citizen" = ["dynamodb:Query"] }
     },
     {

@@ -10,7 +10,6 @@ the use case, answer.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import functions_framework
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core.errors import UnsupportedMediaTypeError
 from functions.core.http import HttpFunction, Reply, RequestContext, Route
+from functions.core.qr import qr_svg
 from functions.verifier import handlers, service
 from functions.verifier.bootstrap import ports
 
@@ -29,16 +29,6 @@ MAX_RESPONSE_BYTES = 64 * 1024  # a presentation of a few claims is 2-4 KB
 
 def _who(ctx: RequestContext) -> str:
     return f"{ctx.subject.role}:{ctx.subject.id}"
-
-
-def qr_svg(text: str) -> str:
-    """The QR code of ``text`` as inline SVG (segno; error correction M: readable from a phone screen)."""
-    import segno  # imported on first use: only a new request draws one
-
-    out = io.BytesIO()
-    segno.make(text, error="m").save(out, kind="svg", scale=4, border=4, xmldecl=False, svgclass="qr",
-                                     title="OpenID4VP")  # fmt: skip
-    return out.getvalue().decode("utf-8")
 
 
 def get_card_types(ctx: RequestContext) -> Reply:
@@ -64,7 +54,7 @@ def post_request(ctx: RequestContext, body: VerificationRequestBody) -> Reply:
     def reply(asked: handlers.Asked) -> Reply:
         request = asked.request
         answer = {"request_id": request.id, "nonce": request.nonce, "client_id": asked.client_id,
-                  "request_link": asked.request_link, "qr_svg": qr_svg(asked.request_link),
+                  "request_link": asked.request_link, "qr_svg": qr_svg(asked.request_link, "OpenID4VP"),
                   "card_type": request.card_type, "expires_at": request.expires_at.isoformat()}  # fmt: skip
         return Reply(201, answer, {"Location": f"/v1/verifier/requests/{request.id}"})
 

@@ -11,7 +11,6 @@ Nothing here knows HTTP, CloudEvents or DynamoDB; the unit tests run these on fa
 
 from __future__ import annotations
 
-import io
 import json
 import secrets
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from functions.core.clock import Clock
 from functions.core.errors import CredentialRefusedError, PicError
 from functions.core.outbox import stage_event
 from functions.core.policy import Policy
+from functions.core.qr import qr_svg
 from functions.core.store import Staged, UnitOfWork
 from functions.wallet import rights, service
 from functions.wallet.service import AccessToken, Card, CardType, ListState, Nonce, Offer, WalletStore
@@ -126,16 +126,6 @@ def make_offer(cmd: MakeOffer, ports: WalletPorts) -> Staged[OfferMade]:
     return Staged(uow, OfferMade(offer, code, tx_code))
 
 
-def qr_svg(text: str) -> str:
-    """The QR code of ``text`` as inline SVG (segno; error correction M: readable from a phone screen)."""
-    import segno  # imported on first use: only a new offer draws one
-
-    out = io.BytesIO()
-    segno.make(text, error="m").save(out, kind="svg", scale=4, border=4, xmldecl=False, svgclass="qr",
-                                     title="OpenID4VCI")  # fmt: skip
-    return out.getvalue().decode("utf-8")
-
-
 def offer_view(made: OfferMade, ports: WalletPorts) -> dict[str, Any]:
     """The offer as the citizen sees it (OpenID4VCI §4.1.1: the offer by value in the link and the QR)."""
     offer = {
@@ -154,7 +144,7 @@ def offer_view(made: OfferMade, ports: WalletPorts) -> dict[str, Any]:
     link = "openid-credential-offer://?credential_offer=" + quote(json.dumps(offer, separators=(",", ":")), safe="")
     return {
         "offer_id": made.offer.offer_id, "card_type": made.offer.card_type, "copies": made.offer.copies,
-        "credential_offer": offer, "offer_link": link, "qr_svg": qr_svg(link), "tx_code": made.tx_code,
+        "credential_offer": offer, "offer_link": link, "qr_svg": qr_svg(link, "OpenID4VCI"), "tx_code": made.tx_code,
         "expires_at": made.offer.expires_at.isoformat(),
     }  # fmt: skip
 

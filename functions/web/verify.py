@@ -12,7 +12,6 @@ Everything through the public API with the agent's token (no store, no domain im
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +19,7 @@ from urllib.parse import quote
 import flask
 
 from functions.core.errors import NotFoundError
+from functions.core.qr import qr_svg
 from functions.web import i18n
 from functions.web.api import ApiProblem
 from functions.web.desk import purpose_error
@@ -36,15 +36,6 @@ def _card_types(ctx: PageContext) -> dict[str, dict[str, Any]]:
         kind["card_type"]: {**kind, "claims": [{**c, "key": ".".join(c["path"])} for c in kind["claims"]]}
         for kind in found
     }
-
-
-def qr_svg(text: str) -> str:
-    """The QR code of the request link, drawn here from the link (the page never inlines markup from elsewhere)."""
-    import segno
-
-    out = io.BytesIO()
-    segno.make(text, error="m").save(out, kind="svg", scale=5, border=4, xmldecl=False, svgclass="qr", title="QR")
-    return out.getvalue().decode("utf-8")
 
 
 def verify_page(ctx: PageContext, errors: dict[str, str] | None = None, status: int = 200) -> flask.Response:
@@ -108,7 +99,7 @@ def result_page(ctx: PageContext, request_id: str) -> flask.Response:
         "result": result,
         "kind": kinds.get(result["card_type"], {"title": {"es": result["card_type"], "en": result["card_type"]}}),
         "rows": _shown(kinds, result),
-        "qr": qr_svg(result["request_link"]) if result.get("request_link") else "",
+        "qr": qr_svg(result["request_link"], "QR", scale=5) if result.get("request_link") else "",
         "self_url": f"/desk/verify/{request_id}?purpose={quote(purpose, safe='')}",
     }
     if ctx.request.headers.get("HX-Target") == "verify-status":  # the poll; a boosted navigation gets the page

@@ -11,11 +11,7 @@ installs the Node packages (``npm ci`` in tests/interop); without Node the tests
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,16 +20,9 @@ from functions.core.errors import CredentialRefusedError
 from functions.core.jose import KeyRing, LocalSigner, epoch, keys_from_jwks
 from functions.core.sdjwt import issue, present, verify
 from functions.core.statuslist import StatusList, status_lookup, status_token
+from tests.interop_support import NEEDS_NODE, batch
 
-INTEROP = Path(__file__).resolve().parents[2] / "interop"
-NODE = shutil.which("node")
-pytestmark = [
-    pytest.mark.skipif(NODE is None, reason="node is not installed: the independent SD-JWT implementation is Node's"),
-    pytest.mark.skipif(
-        not (INTEROP / "node_modules" / "@sd-jwt" / "sd-jwt-vc").is_dir(),
-        reason="tests/interop/node_modules is missing: run `make setup` (npm ci in tests/interop)",
-    ),
-]
+pytestmark = NEEDS_NODE
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # the Node side reads its own clock for the KB-JWT's iat
 ISSUER = "https://api.pic.example/v1/wallet"
@@ -48,29 +37,6 @@ CLAIMS = {
     "nationalities": ["ES", "FR"],
     "district": "Centro",
 }
-
-
-def _node(command: str, payload: dict[str, Any]) -> dict[str, Any]:
-    assert NODE is not None
-    done = subprocess.run(
-        [NODE, str(INTEROP / "sdjwt.mjs"), command],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-        cwd=INTEROP,
-    )
-    answer: dict[str, Any] = json.loads(done.stdout)
-    return answer
-
-
-def _batch(requests: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Many requests in one Node start (each start costs ~0.5 s of the unit phase)."""
-    answer = _node("batch", [{"command": command, "input": payload} for command, payload in requests])
-    assert answer["ok"], answer
-    answers: list[dict[str, Any]] = answer["answers"]
-    return answers
 
 
 def _status_token(issuer: LocalSigner, statuses: StatusList) -> str:
@@ -144,7 +110,7 @@ def independent_verdicts() -> dict[str, dict[str, Any]]:
             },
         ),
     }
-    return dict(zip(requests, _batch(list(requests.values())), strict=True))
+    return dict(zip(requests, batch(list(requests.values())), strict=True))
 
 
 def test_pic_presentation_verified_by_the_independent_implementation(independent_verdicts: dict[str, Any]) -> None:
@@ -214,7 +180,7 @@ def independent_issued() -> dict[str, dict[str, Any]]:
         "honest": _issue_request(),
         **{name: _issue_request(**overrides) for name, (overrides, _) in BAD.items()},
     }
-    answers = dict(zip(requests, _batch(list(requests.values())), strict=True))
+    answers = dict(zip(requests, batch(list(requests.values())), strict=True))
     for name, answer in answers.items():
         assert answer["ok"], (name, answer)
     return answers

@@ -8,31 +8,20 @@ nonce, expired, or its card revoked. Skipped without Node (``make setup`` instal
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from functions.core.jose import LocalSigner, b64url, epoch
 from functions.verifier import handlers, trust
 from functions.verifier.handlers import VerifierPorts
+from tests.interop_support import NEEDS_NODE, batch
 from tests.unit.fakes import FixedClock
 from tests.unit.verifier.fakes import FakeVerifierStore
 from tests.verifier_issuer import MAYOR, StandInIssuer
 
-INTEROP = Path(__file__).resolve().parents[2] / "interop"
-NODE = shutil.which("node")
-pytestmark = [
-    pytest.mark.skipif(NODE is None, reason="node is not installed: the independent SD-JWT implementation is Node's"),
-    pytest.mark.skipif(
-        not (INTEROP / "node_modules" / "@sd-jwt" / "sd-jwt-vc").is_dir(),
-        reason="tests/interop/node_modules is missing: run `make setup` (npm ci in tests/interop)",
-    ),
-]
+pytestmark = NEEDS_NODE
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # the Node side reads its own clock
 BASE = "https://pic.example"
@@ -65,7 +54,7 @@ def _issued(private_jwk: dict[str, str], asked: dict[str, handlers.Asked]) -> di
     requests = []
     for name, (overrides, _) in CASES.items():
         request = asked[name]
-        requests.append({"command": "issue", "input": {
+        requests.append(("issue", {
             "claims": CLAIMS,
             "frame": {"_sd": ["given_name", "birth_date"], "age_equal_or_over": {"_sd": ["18", "65"]}, "_sd_decoy": 2},
             "present_frame": {"age_equal_or_over": {"65": True}}, "vct": MAYOR, "iss": ISSUER,
@@ -75,13 +64,8 @@ def _issued(private_jwk: dict[str, str], asked: dict[str, handlers.Asked]) -> di
             "issuer_jwk": private_jwk, "aud": request.client_id,
             "nonce": overrides.get("nonce", request.request.nonce), "kb_iat": epoch(NOW),
             **({"tamper": True} if overrides.get("tamper") else {}),
-        }})  # fmt: skip
-    assert NODE is not None
-    done = subprocess.run([NODE, str(INTEROP / "sdjwt.mjs"), "batch"], input=json.dumps(requests), text=True,
-                          capture_output=True, timeout=60, check=True, cwd=INTEROP)  # fmt: skip
-    answer = json.loads(done.stdout)
-    assert answer["ok"], answer
-    return dict(zip(CASES, answer["answers"], strict=True))
+        }))  # fmt: skip
+    return dict(zip(CASES, batch(requests), strict=True))
 
 
 def test_the_verifier_on_the_independent_sides_credentials() -> None:

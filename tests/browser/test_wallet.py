@@ -7,13 +7,10 @@ focus and no CSP refusal on every state."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from local.harness import Platform
@@ -22,18 +19,6 @@ from tests.browser.support import WIDTHS, check_page, watch
 from tests.browser.test_agent_desk import sign_in_agent
 
 UPDATED = "es.madrid.pic.citizen.updated.v1"
-OPENAPI = Path(__file__).resolve().parents[2] / "schemas" / "openapi.json"
-
-
-def _routes_absent() -> str:
-    """Why the journey cannot run: the issuer's or the verifier's routes are not in this tree's API (they are
-    built on their own branches and merged by the lead)."""
-    paths = set(json.loads(OPENAPI.read_text(encoding="utf-8")).get("paths", {}))
-    missing = [name for name, present in (
-        ("the issuer's offers (functions/wallet)", any(p.endswith("/wallet/offers") for p in paths)),
-        ("the verifier's requests (functions/verifier)", "/v1/verifier/requests" in paths),
-    ) if not present]  # fmt: skip
-    return " and ".join(missing)
 
 
 def senior(platform: Platform, citizen: str) -> None:
@@ -82,8 +67,6 @@ def test_a_senior_gets_the_madrid_mayor_card_in_the_browser_and_shows_only_over_
     expect(page.locator("#request-link-error")).to_contain_text(t("es", "wallet.js.link_invalid", reason="")[:20])
     expect(page.locator("#request-link")).to_have_attribute("aria-invalid", "true")
     check_page(page, "bad-link")
-    if _routes_absent():
-        pytest.skip(f"not in this tree's API yet: {_routes_absent()}")
     senior(platform, citizen)
 
     # WHEN the citizen opens their wallet, THEN the Madrid Mayor card says they may get it, and why
@@ -146,8 +129,6 @@ def test_the_issues_done_story_the_app_wallet_at_the_desks_verification_page_the
 ) -> None:
     """Issue 17's "Done", as two people do it at a desktop's width: the senior's wallet in the citizen app, the
     clerk's verification page on the desk; the card given up in the app; the clerk's next verification says so."""
-    if _routes_absent():
-        pytest.skip(f"not in this tree's API yet: {_routes_absent()}")
     citizen = f"c-{uuid.uuid4().hex[:12]}"
     senior(platform, citizen)
     people = [browser.new_context(viewport=WIDTHS["desktop"], locale="es-ES") for _ in range(2)]  # type: ignore[arg-type]

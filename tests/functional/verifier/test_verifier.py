@@ -8,7 +8,6 @@ holder, "over 65" verified, the card revoked, the next verification refused "rev
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 import requests
 
 from functions.core.clock import SYSTEM_CLOCK
+from local import wallet_holder
 from local.harness import Platform
 from tests.functional.consent_support import assert_problem
 from tests.functional.web.web_support import csrf_of, sign_in
@@ -26,8 +26,6 @@ from tests.verifier_issuer import STAND_IN_ISSUER, Holder, StandInIssuer
 pytestmark = pytest.mark.functional
 
 OVER_65 = {"card_type": "madrid-mayor", "claims": [["age_equal_or_over", "65"]]}
-OPENAPI = Path(__file__).resolve().parents[3] / "schemas" / "openapi.json"
-ISSUER_ON_MAIN = any(p.endswith("/wallet/offers") for p in json.loads(OPENAPI.read_text(encoding="utf-8"))["paths"])
 
 
 @pytest.fixture(scope="module")
@@ -124,10 +122,7 @@ def test_the_desk_page_without_javascript(platform: Platform, issuer: StandInIss
     assert "Chamberí" not in verdict and "1952" not in verdict  # nothing but what was asked
 
 
-@pytest.mark.skipif(not ISSUER_ON_MAIN, reason="the wallet's issuer (functions/wallet) is not in this tree yet")
 def test_the_whole_story_through_the_real_issuer(platform: Platform, citizen_id: str, tmp_path: Path) -> None:
-    from local import wallet_holder  # the CLI holder comes with the issuer
-
     # GIVEN a citizen born in 1950 registered in Madrid (the Padrón's link), as C360 announces them
     updated = {"citizen_id": citizen_id, "link": {"source": "/legacy/padron", "local_id": f"P{citizen_id}",
                "change": "added"}, "match": {"method": "new", "score": 1.0, "evidence": []},

@@ -79,6 +79,7 @@ from local.idp import (
     TokenRequest,
     sign_in_page,
 )
+from local.jsonreply import as_json
 from local.manifests import FunctionService, Manifests, load
 from local.notify_sinks import ProviderSinks  # NOT: local e-mail/SMS/push sinks
 from local.redsys_sandbox import RedsysSandbox
@@ -115,10 +116,6 @@ def query_limit(request: Request, default: int, most: int) -> int:
     if not raw.isdigit():
         raise MalformedRequestError(f"limit must be a whole number, not {raw[:32]!r}")
     return min(int(raw), most)
-
-
-def as_json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, default=str), status=status, content_type="application/json")
 
 
 class Gateway:

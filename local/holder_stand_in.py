@@ -11,7 +11,6 @@ itself. Each wallet is a directory under the data directory (``wallets/<name>``:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -22,13 +21,10 @@ from werkzeug.wrappers import Request, Response
 
 from functions.core.errors import ValidationError
 from functions.core.jsontext import loads
+from local.jsonreply import as_json
 from local.wallet_holder import HolderError, Wallet, accept, present
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status, content_type="application/json")
 
 
 class HolderStandIn:
@@ -72,19 +68,19 @@ class HolderStandIn:
         try:
             got = accept(self._text(body, "offer"), self._text(body, "tx_code"), copies, wallet, requests.Session())
         except HolderError as error:
-            return _json({"refused": str(error)}, 422)
-        return _json({"accepted": len(got), "vct": got[0]["vct"] if got else None})
+            return as_json({"refused": str(error)}, 422)
+        return as_json({"accepted": len(got), "vct": got[0]["vct"] if got else None})
 
     def present(self, request: Request) -> Response:
         body = self._body(request)
         wallet = self._wallet(body.get("wallet"))
         try:
-            return _json(present(self._text(body, "request"), wallet, requests.Session()))
+            return as_json(present(self._text(body, "request"), wallet, requests.Session()))
         except HolderError as error:
-            return _json({"refused": str(error)}, 422)
+            return as_json({"refused": str(error)}, 422)
 
     def held(self, request: Request) -> Response:
         wallet = self._wallet(request.args.get("wallet"))
-        return _json(
+        return as_json(
             {"held": [{k: e[k] for k in ("vct", "issuer", "received_at", "presented")} for e in wallet.held()]}
         )

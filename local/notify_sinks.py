@@ -43,6 +43,7 @@ from werkzeug.wrappers import Request, Response
 
 from functions.core import jsontext, webhooks
 from functions.core.settings import get_settings
+from local.jsonreply import as_json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -196,10 +197,6 @@ def _payload(request: Request) -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, default=str), status=status, content_type="application/json")
-
-
 class ProviderSinks:
     """The gateway's ``/dev/mail``, ``/dev/sms``, ``/dev/push`` and the SMS/push provider endpoints."""
 
@@ -228,31 +225,31 @@ class ProviderSinks:
         payload = _payload(request)
         event, notification_id = payload.get("event"), payload.get("notification_id")
         if event not in ("Open", "Click") or not isinstance(notification_id, str) or not notification_id:
-            return _json({"error": "send {notification_id, event: Open | Click, link?}"}, 400)
+            return as_json({"error": "send {notification_id, event: Open | Click, link?}"}, 400)
         link = payload.get("link") if event == "Click" else None
         status = post_feedback(ses_event(notification_id, str(event), link=str(link) if link else None))
-        return _json({"posted": event, "answered": status}, 200 if 200 <= status < 300 else 502)
+        return as_json({"posted": event, "answered": status}, 200 if 200 <= status < 300 else 502)
 
     def listing(self, kind: str, request: Request) -> Response:
         raw = request.args.get("limit", "100")
         if not raw.isdigit():
-            return _json({"error": "limit must be a whole number"}, 400)
+            return as_json({"error": "limit must be a whole number"}, 400)
         limit = min(int(raw), 200_000)
         recipient = request.args.get("to")
         messages = self.store.list(kind, recipient, limit)
-        return _json({"count": self.store.count(kind, recipient), "messages": messages})
+        return as_json({"count": self.store.count(kind, recipient), "messages": messages})
 
     def sms(self, request: Request) -> Response:
         payload = _payload(request)
         to, text = str(payload.get("to", "")), str(payload.get("text", ""))
         if not to.startswith("+") or not text:
-            return _json({"error": "send {to: E.164, text}"}, 400)
+            return as_json({"error": "send {to: E.164, text}"}, 400)
         if to.endswith("0503"):
-            return _json({"error": "provider busy (fault injection)"}, 503)
+            return as_json({"error": "provider busy (fault injection)"}, 503)
         if to.endswith("0400"):
-            return _json({"error": "number not in service (fault injection)"}, 400)
+            return as_json({"error": "number not in service (fault injection)"}, 400)
         message_id = self.store.add("sms", to, payload.get("reference"), None, text, json.dumps(payload))
-        return _json({"id": message_id, "status": "queued"}, 201)
+        return as_json({"id": message_id, "status": "queued"}, 201)
 
     def webhook(self, request: Request) -> Response:
         """A signed webhook, as an area system takes it: the signature checked with PIC's key and kept with
@@ -263,13 +260,13 @@ class ProviderSinks:
         system = request.args.get("system", "unknown")
         event_id = request.headers.get("X-PIC-Event-Id")
         self.store.add("webhook", system, event_id, "verified" if good else "bad-signature", body.decode(), "")
-        return _json({"received": good}, 200 if good else 401)
+        return as_json({"received": good}, 200 if good else 401)
 
     def whatsapp(self, request: Request) -> Response:
         """A message as the Cloud API takes it (``text``, ``interactive`` buttons or ``template``), the token
         checked; kept with its kind (``subject``) and its words (``body``)."""
         if request.headers.get("Authorization") != f"Bearer {get_settings().whatsapp_access_token}":
-            return _json({"error": {"message": "Invalid OAuth access token", "code": 190}}, 401)
+            return as_json({"error": {"message": "Invalid OAuth access token", "code": 190}}, 401)
         payload = _payload(request)
         to, kind = str(payload.get("to", "")), str(payload.get("type", ""))
         words = {
@@ -278,11 +275,13 @@ class ProviderSinks:
             "template": json.dumps((payload.get("template") or {}).get("components"), ensure_ascii=False),
         }.get(kind)
         if payload.get("messaging_product") != "whatsapp" or not to.isdigit() or not words:
-            return _json({"error": {"message": "send {messaging_product: whatsapp, to, type, ...}", "code": 100}}, 400)
+            return as_json(
+                {"error": {"message": "send {messaging_product: whatsapp, to, type, ...}", "code": 100}}, 400
+            )
         if to.endswith("0503"):
-            return _json({"error": {"message": "service unavailable (fault injection)", "code": 131000}}, 503)
+            return as_json({"error": {"message": "service unavailable (fault injection)", "code": 131000}}, 503)
         message_id = self.store.add("whatsapp", to, None, kind, str(words), json.dumps(payload, ensure_ascii=False))
-        return _json({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
+        return as_json({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                       "messages": [{"id": f"wamid.local-{message_id}"}]})  # fmt: skip
 
     def push(self, request: Request) -> Response:
@@ -290,11 +289,11 @@ class ProviderSinks:
         to = str(payload.get("to", ""))
         note = payload.get("notification") or {}
         if not to or not isinstance(note, dict) or not note.get("body"):
-            return _json({"error": "send {to, notification: {title, body}}"}, 400)
+            return as_json({"error": "send {to, notification: {title, body}}"}, 400)
         if "fail-503" in to:
-            return _json({"error": "push service unavailable (fault injection)"}, 503)
+            return as_json({"error": "push service unavailable (fault injection)"}, 503)
         data: dict[str, Any] = payload["data"] if isinstance(payload.get("data"), dict) else {}
         message_id = self.store.add(
             "push", to, data.get("notification_id"), note.get("title"), str(note["body"]), json.dumps(payload)
         )
-        return _json({"id": message_id}, 201)
+        return as_json({"id": message_id}, 201)

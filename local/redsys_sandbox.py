@@ -36,6 +36,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from functions.payment import redsys
+from local.jsonreply import as_json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -139,9 +140,9 @@ class RedsysSandbox:
         try:
             parameters = self._verified_request(form) if form else {}
         except SandboxError as error:
-            return _json({"errorCode": str(error).split(":", 1)[0]})
+            return as_json({"errorCode": str(error).split(":", 1)[0]})
         if parameters.get("DS_MERCHANT_TRANSACTIONTYPE") != redsys.REFUND:
-            return _json({"errorCode": "SIS0054"})  # only refunds are simulated here
+            return as_json({"errorCode": "SIS0054"})  # only refunds are simulated here
         order, amount = parameters["DS_MERCHANT_ORDER"], int(parameters["DS_MERCHANT_AMOUNT"])
         db = self._db()
         db.execute("BEGIN IMMEDIATE")  # what is left of the order, and the refund, in one step
@@ -149,20 +150,20 @@ class RedsysSandbox:
             row = db.execute("SELECT parameters, outcome FROM orders WHERE id = ?", (order,)).fetchone()
             if row is None or row[1] != "approve":
                 db.execute("ROLLBACK")
-                return _json({"errorCode": "SIS0058"})  # no approved order to refund
+                return as_json({"errorCode": "SIS0058"})  # no approved order to refund
             charged = int(json.loads(row[0])["DS_MERCHANT_AMOUNT"])
             (refunded,) = db.execute(
                 "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE order_id = ?", (order,)
             ).fetchone()
             if refunded + amount > charged:
                 db.execute("ROLLBACK")
-                return _json({"errorCode": "SIS0057"})  # more than is left of the order
+                return as_json({"errorCode": "SIS0057"})  # more than is left of the order
             db.execute("INSERT INTO refunds (order_id, at, amount) VALUES (?, ?, ?)", (order, time.time(), amount))
             db.execute("COMMIT")
         except sqlite3.Error:
             db.execute("ROLLBACK")
             raise
-        return _json(redsys.rest_answer_body(self.merchant, order, amount, redsys.REFUND_DONE, redsys.REFUND))
+        return as_json(redsys.rest_answer_body(self.merchant, order, amount, redsys.REFUND_DONE, redsys.REFUND))
 
     def _verified_request(self, form: dict[str, str]) -> dict[str, str]:
         if form["Ds_SignatureVersion"] != redsys.SIGNATURE_VERSION:
@@ -191,10 +192,10 @@ class RedsysSandbox:
         order, outcome = request.form.get("order", ""), request.form.get("outcome", "")
         row = self._db().execute("SELECT parameters, outcome FROM orders WHERE id = ?", (order,)).fetchone()
         if row is None or outcome not in RESPONSES:
-            return _json({"error": "send order (one the sandbox showed) and outcome (approve, decline, cancel)"}, 400)
+            return as_json({"error": "send order (one the sandbox showed) and outcome (approve, decline, cancel)"}, 400)
         parameters = json.loads(row[0])
         if row[1] is not None:
-            return _json({"error": f"order {order} was already answered ({row[1]})"}, 409)
+            return as_json({"error": f"order {order} was already answered ({row[1]})"}, 409)
         response = RESPONSES[outcome]
         code = f"{int(time.time() * 1000) % 1_000_000:06d}" if response in redsys.APPROVED else ""
         amount = int(parameters["DS_MERCHANT_AMOUNT"])
@@ -204,7 +205,7 @@ class RedsysSandbox:
             (outcome, json.dumps(form), order),
         )
         if claimed.rowcount != 1:
-            return _json({"error": f"order {order} was already answered"}, 409)
+            return as_json({"error": f"order {order} was already answered"}, 409)
         self._deliver(order, parameters, form)
         back = parameters["DS_MERCHANT_URLOK"] if response in redsys.APPROVED else parameters["DS_MERCHANT_URLKO"]
         return redirect(back, 303)
@@ -214,9 +215,9 @@ class RedsysSandbox:
         order = request.form.get("order", "")
         row = self._db().execute("SELECT parameters, notification FROM orders WHERE id = ?", (order,)).fetchone()
         if row is None or row[1] is None:
-            return _json({"error": f"order {order!r} has no notification to send again"}, 404)
+            return as_json({"error": f"order {order!r} has no notification to send again"}, 404)
         status = self._deliver(order, json.loads(row[0]), json.loads(row[1]))
-        return _json({"order": order, "merchant_status": status})
+        return as_json({"order": order, "merchant_status": status})
 
     def _deliver(self, order: str, parameters: dict[str, str], form: dict[str, str]) -> int:
         """POST the notification to the merchant URL (form-urlencoded); record what it answered (0: no answer)."""
@@ -251,7 +252,7 @@ class RedsysSandbox:
             }
             for order, at, parameters, outcome, deliveries in rows
         ]
-        return _json({"orders": found})
+        return as_json({"orders": found})
 
 
 class SandboxError(Exception):
@@ -302,7 +303,3 @@ button:focus-visible {{ outline: 3px solid #e69500; outline-offset: 2px; }}
 </style></head>
 <body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""
     return Response(page, status=status, content_type="text/html; charset=utf-8")
-
-
-def _json(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")

@@ -13,7 +13,6 @@ but curl and runs from any directory:
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -23,12 +22,9 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from functions.core.logging import get_logger
+from local.jsonreply import as_json
 
 PENDING_LIMIT = 1000
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
 
 
 def _marker(path: Path) -> str | None:
@@ -71,7 +67,7 @@ class SeedApi:
         seeding = state["city"]["state"] == "sending" or state["position"]["state"] == "sending"
         state["pending"] = {"deliveries": pending, "at_least": pending >= PENDING_LIMIT}
         state["settled"] = not seeding and pending == 0
-        return _json(state)
+        return as_json(state)
 
     def person(self, request: Request) -> Response:
         from seed.position import fresh_person, seed_fresh_person
@@ -87,4 +83,4 @@ class SeedApi:
             get_logger().info("fresh person seeded", extra={"citizen_id": citizen_id})
 
         threading.Thread(target=run, name="fresh-person", daemon=True).start()
-        return _json(fresh.describe(), 202)
+        return as_json(fresh.describe(), 202)

@@ -88,8 +88,19 @@ def read_position(query: ReadPosition, ports: PositionPorts) -> PositionRead:
 
 
 def project_fact(source: str, fact: PositionItemUpserted, ports: PositionPorts) -> UnitOfWork:
-    """An area system's fact (``source``: the system), kept with the system's record of the person."""
-    return _fold_into_record(source, fact.local_id, service.area_item(source, fact), ports.store)
+    """An area system's fact (``source``: the system), kept with the system's record of the person.
+
+    A PIC domain's own fact (``source`` ``/pic/<domain>``: its relay, the only sender the broker admits for
+    it) names the golden record itself in ``local_id``: it needs no C360 link, and is shown unless the
+    person's erasure covers it (the frequent services of issue 18 announce reports, bookings and permits so).
+    """
+    item = service.area_item(source, fact)
+    domain = service.pic_domain(source)
+    if domain is None:
+        return _fold_into_record(source, fact.local_id, item, ports.store)
+    if _erased_before(fact.local_id, fact.as_of, domain, ports.store):
+        return UnitOfWork()
+    return _stage_own_fact(fact.local_id, item, ports.store)
 
 
 def project_link(data: CitizenUpdated, ports: PositionPorts) -> UnitOfWork:

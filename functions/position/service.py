@@ -223,6 +223,15 @@ def _json(value: Any) -> Any:
     return value
 
 
+def pic_domain(source: str) -> str | None:
+    """The PIC domain a CloudEvent ``source`` names (``/pic/booking`` -> ``booking``), or ``None`` for an area
+    system's source (``/legacy/tributos``)."""
+    prefix, _, rest = source.partition("/pic/")
+    if prefix or not rest or "/" in rest:
+        return None
+    return rest
+
+
 def area_item(source: str, fact: PositionItemUpserted) -> Item:
     """An area system's fact; ``source`` (the CloudEvent's) is the system, and must look like a URI path."""
     if not source.startswith("/") or "#" in source or len(source) > 128:

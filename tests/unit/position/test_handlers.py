@@ -167,6 +167,23 @@ def test_a_fact_from_a_source_that_is_no_systems_uri_is_refused(ports: PositionP
         handlers.project_fact("tributos", fact(T0), ports)
 
 
+def test_a_pic_domains_fact_is_the_golden_records_own_and_an_erasure_drops_an_older_one(
+    ports: PositionPorts, store: FakePositionStore
+) -> None:
+    # GIVEN a booking PIC's booking domain announces about the golden record itself (no C360 link needed)
+    booking = fact(T0, item_id="bk-1", local_id=CITIZEN, section="appointments", status="booked", area="deportes")
+    delivered(store, ("/pic/booking", booking))
+
+    # THEN it is the person's own fact, and its redelivery stages nothing
+    assert final_state(store)["own"] == [("/pic/booking#bk-1", "booked")]
+    assert store.ledger.staged(handlers.project_fact("/pic/booking", booking, ports)) == []
+
+    # AND after the person's erasure, a fact from before it arriving late is dropped
+    store.commit(handlers.answer_rights(rgpd_request("erasure", CITIZEN, NOW), ports, traceparent=None))
+    late = fact(NOW - timedelta(minutes=1), item_id="bk-2", local_id=CITIZEN, section="appointments")
+    assert store.ledger.staged(handlers.project_fact("/pic/booking", late, ports)) == []
+
+
 def test_a_relink_moves_the_membership_and_an_older_link_does_not_undo_it(
     ports: PositionPorts, store: FakePositionStore
 ) -> None:

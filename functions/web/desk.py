@@ -180,6 +180,7 @@ PANELS = (
     Panel("notifications", _get("/notifications", {"limit": LIST_LIMIT})),
     Panel("rgpd", _get("/rgpd-requests")),
     Panel("debts", _get("/debts")),
+    Panel("zbe", _get("/zbe/applications")),  # ZBE authorisations (issue 18): state, reasons, validity
 )
 
 
@@ -211,6 +212,7 @@ LATER: dict[str, tuple[str, ...]] = {
     "notifications": ("notifications",),
     "rgpd": ("rgpd", "terms"),
     "debts": ("debts",),
+    "zbe": ("zbe",),
 }
 
 

@@ -36,6 +36,7 @@ from functions.web import (
     surveys,
     verify,
     wallet,
+    zbe,
 )
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
@@ -611,6 +612,7 @@ PAGES = [
     *surveys.PAGES,
     *verify.PAGES,
     *wallet.PAGES,
+    *zbe.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

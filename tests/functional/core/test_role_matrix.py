@@ -155,6 +155,13 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "verifier.request": {"platform": AGENTS | {"system"}},
     "verifier.result": {"platform": AGENTS | {"system"}},
     "verifier.respond": {"platform": {"citizen-self", "citizen-other", "anonymous"}},
+    # ZBE authorisations (issue 18): the citizen applies and reads their own; agents review with a purpose; the
+    # cameras' plate list is for a system alone (it names no person, so no purpose)
+    "zbe.apply": {"citizen": ON_A_CITIZEN},
+    "zbe.read": {"citizen": ON_A_CITIZEN},
+    "zbe.review": {"citizen": AGENTS},
+    "zbe.decide": {"citizen": AGENTS},
+    "zbe.plates": {"citizen": {"system"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -303,6 +310,7 @@ def world(platform: Platform) -> World:
         "campaign_id": "cmp-none-such",
         "card_type": "zbe",  # the wallet: a shipped card type (the matrix's empty body changes nothing: 422)
         "card_id": "card-00000000000000000000000000000000",  # none such: 404 to whom may act on the citizen's cards
+        "application_id": "zbe-00000000000000000000",  # ZBE: none such, 404 to whom may decide, 403 to the others
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

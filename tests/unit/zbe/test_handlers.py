@@ -5,6 +5,7 @@ each announces, the agent's review, the plate list, and the RGPD answers."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from events.zbe import VehicleRegistered
 from functions.core.errors import LostRaceError
 from functions.core.policy import EmbeddedPolicy
 from functions.core.store import UnitOfWork
-from functions.zbe import handlers, service
+from functions.zbe import export, handlers, service
 from functions.zbe.handlers import ZbePorts
 from tests.unit.fakes import FixedClock, events_in
 from tests.unit.zbe.fakes import FakeZbeStore
@@ -215,3 +216,22 @@ def test_the_person_exports_their_applications_and_erasure_keeps_decisions_four_
     erased = handlers.answer_rights(rgpd("erasure"), ports, None)
     store.commit(erased)
     assert store.fetch_by_citizen(ANA)  # a decision of December 2026 is kept until 2030
+
+
+def test_the_export_writes_the_plate_list_as_csv_and_records_the_read(
+    ports: ZbePorts, store: FakeZbeStore, tmp_path: Path
+) -> None:
+    # GIVEN one authorisation in force
+    register(ports, store, "1234BCD", "B")
+    apply(ports, store, "1234BCD")
+    recorded: list[object] = []
+    # WHEN the file is exported
+    out = tmp_path / "cams" / "plates.csv"
+    assert export.export(out, "op-ana", "carga diaria de cámaras", ports, recorded.extend) == 1
+    # THEN RFC 4180 CSV with a header, the least data, and one access record naming reader and purpose
+    assert out.read_bytes() == (
+        b"plate,zone,category,valid_from,valid_until\r\n1234BCD,distrito-centro,residente,2026-12-07,2027-12-06\r\n"
+    )
+    (record,) = recorded
+    assert record.reader.id == "op-ana" and record.purpose == "carga diaria de cámaras"  # type: ignore[attr-defined]
+    assert record.citizen_id == "(zbe plate list)" and oct(out.stat().st_mode & 0o777) == "0o600"  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""The cameras' plate list as a file: ``python -m functions.zbe.export [--out plates.csv] --reader <who> --purpose <why>``.
+"""The cameras' plate list as a file: ``python -m functions.zbe.export --reader <who> --purpose <why> [--out F]``.
 
 For an access-control system that takes a file rather than calling ``GET /v1/zbe/plates`` (the same rows, the
 same order): RFC 4180 CSV in UTF-8 with a header row, CRLF line ends, columns ``plate,zone,category,valid_from,

@@ -15,6 +15,7 @@ from tests.unit.fakes import Ledger
 class FakeZbeStore:
     ledger: Ledger = field(default_factory=Ledger)
     items: dict[str, Any] = field(default_factory=dict)
+    by_citizen: dict[str, set[str]] = field(default_factory=dict)  # index by-citizen: keys of the person's applications
 
     def commit(self, uow: UnitOfWork) -> None:
         self.ledger.commit(uow)
@@ -33,7 +34,7 @@ class FakeZbeStore:
         return self._get(f"app#{app_id}")  # type: ignore[no-any-return]
 
     def fetch_by_citizen(self, citizen_id: str) -> list[Application]:
-        found = [a for a in self._apps() if a.citizen_id == citizen_id]
+        found = [self._get(k) for k in self.by_citizen.get(citizen_id, ()) if k in self.items]
         return sorted(found, key=lambda a: a.created_at, reverse=True)
 
     def fetch_pending(self, limit: int) -> list[Application]:
@@ -49,7 +50,13 @@ class FakeZbeStore:
         self._put(uow, f"veh#{vehicle.plate}", vehicle, vehicle.version)
 
     def stage_application(self, uow: UnitOfWork, app: Application) -> None:
-        self._put(uow, f"app#{app.id}", app, app.version)
+        key = f"app#{app.id}"
+
+        def apply() -> None:
+            self.items[key] = app
+            self.by_citizen.setdefault(app.citizen_id, set()).add(key)
+
+        self.ledger.stage(uow, key, app.version, apply)
 
     def stage_erase_application(self, uow: UnitOfWork, app: Application) -> None:
         key = f"app#{app.id}"

@@ -78,9 +78,12 @@ class Review:
     purpose: str | None
 
 
-def review(cmd: Review, ports: ZbePorts, traceparent: str | None) -> Staged[Application]:
-    """An agent's approval or refusal of an application awaiting review (409 ``zbe-not-pending`` otherwise)."""
-    app = find(cmd.application_id, ports)
+def review(
+    cmd: Review, ports: ZbePorts, traceparent: str | None, read: Application | None = None
+) -> Staged[Application]:
+    """An agent's approval or refusal of an application awaiting review (409 ``zbe-not-pending`` otherwise).
+    ``read``: the application as the route's citizen resolver just read it (a retry after a lost race reads again)."""
+    app = read if read is not None and read.id == cmd.application_id else find(cmd.application_id, ports)
     decided = service.review(app, cmd.approve, cmd.reason, cmd.agent_id, cmd.purpose, ports.clock.now())
     uow = UnitOfWork()
     ports.store.stage_application(uow, decided)

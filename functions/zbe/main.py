@@ -89,7 +89,12 @@ def citizen_of_application(ctx: RequestContext, params: dict[str, str]) -> str:
 def post_decision(ctx: RequestContext, application_id: str, body: DecisionBody) -> Reply:
     """An agent (with a purpose) approves or refuses an application awaiting review, giving the reason."""
     cmd = handlers.Review(application_id, body.decision == "approve", body.reason, ctx.subject.id, ctx.purpose)
-    return ctx.run(lambda: handlers.review(cmd, ports(), ctx.traceparent), lambda app: Reply(200, service.view(app)))
+    first_read = iter([ctx.resource])  # the resolver's read serves the first attempt; a retry reads again
+
+    def step() -> Any:
+        return handlers.review(cmd, ports(), ctx.traceparent, read=next(first_read, None))
+
+    return ctx.run(step, lambda app: Reply(200, service.view(app)))
 
 
 def get_plates(ctx: RequestContext) -> Reply:

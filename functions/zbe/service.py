@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from events.notification import NotificationRequested, Recipient
 from events.position import PositionItemUpserted
 from events.wallet import CardGranted
-from events.zbe import CATEGORIES, ZONES, VehicleRegistered, ZbeAuthorisationDecided
+from events.zbe import VehicleRegistered, ZbeAuthorisationDecided
 from functions.core.errors import ConflictError, NotFoundError, PicError
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
@@ -315,11 +315,6 @@ def view(app: Application) -> dict[str, Any]:
     }
 
 
-def summary(app: Application) -> dict[str, Any]:
-    """What an agent with the summary view sees: which zone, the state and the validity; not the plate."""
-    return {k: view(app)[k] for k in ("id", "zone", "category", "state", "valid_until")}
-
-
 PLATE_COLUMNS = ("plate", "zone", "category", "valid_from", "valid_until")
 
 
@@ -338,10 +333,6 @@ def in_force(app: Application, today: date) -> bool:
         and app.valid_until is not None
         and app.valid_from <= today <= app.valid_until
     )
-
-
-def known(zone: str, category: str) -> bool:
-    return zone in ZONES and category in CATEGORIES
 
 
 # ---- the domain's port ----------------------------------------------------------------------------------

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,7 +59,9 @@ def apply_once_projected(platform: Platform, cid: str, body: dict[str, Any]) -> 
     return platform.wait_for(attempt, what="the vehicle projected and the application stored")  # type: ignore[no-any-return]
 
 
-def test_zbe_from_the_vehicle_fact_to_the_cameras_plate_list(platform: Platform, citizen_id: str) -> None:
+def test_zbe_from_the_vehicle_fact_to_the_cameras_plate_list(
+    platform: Platform, citizen_id: str, tmp_path: Path
+) -> None:
     ana, luis = citizen_id, f"{citizen_id}-guest"
     own, guest = plate(), plate()
     # GIVEN Movilidad registers Ana's label-B car at an address in Centro, and a label-C car held by someone else
@@ -122,3 +128,13 @@ def test_zbe_from_the_vehicle_fact_to_the_cameras_plate_list(platform: Platform,
     assert as_csv.headers["Content-Type"].startswith("text/csv")
     assert {r["plate"] for r in csv.DictReader(io.StringIO(as_csv.text))} >= {own, guest}
     assert platform.http.get(platform.url("/v1/zbe/plates"), headers=me, timeout=15).status_code == 403
+    # AND the same list as a file, exported by an operator against the platform's store
+    store = {"PIC_DYNAMODB_ENDPOINT": platform.dynamodb_endpoint(), "AWS_ACCESS_KEY_ID": "local",
+             "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": os.environ.get("AWS_REGION", "eu-south-2")}  # fmt: skip
+    out = tmp_path / "zbe-plates.csv"
+    exported = subprocess.run(
+        [sys.executable, "-m", "functions.zbe.export", "--out", str(out), "--reader", "op-1", "--purpose", "carga"],
+        env={**os.environ, **store}, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    assert {r["plate"] for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))} >= {own, guest}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from events.base import EventData
 from events.rgpd import RgpdRequestOpened
 from events.zbe import VehicleRegistered
 from functions.core.clock import Clock
@@ -97,8 +98,8 @@ def announce(uow: UnitOfWork, app: Application, ports: ZbePorts, traceparent: st
     now = ports.clock.now()
     subject = app.citizen_id
 
-    def emit(data: object) -> None:
-        stage_event(uow, data, subject=subject, traceparent=traceparent, now=now, producer=PRODUCER)  # type: ignore[arg-type]
+    def emit(data: EventData) -> None:
+        stage_event(uow, data, subject=subject, traceparent=traceparent, now=now, producer=PRODUCER)
 
     emit(service.position_item(app, now))
     if app.state == "pending-review":

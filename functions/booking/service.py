@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from events.booking import Kind
 from functions.core.clock import MADRID
-from functions.core.errors import NotFoundError, PicError, ValidationError
+from functions.core.errors import NotFoundError, PicError
 
 if TYPE_CHECKING:  # the port names the kernel's unit of work; this module stays free of its adapters
     from functions.core.store import UnitOfWork
@@ -78,10 +78,6 @@ class BookingNotFoundError(NotFoundError):
 
 class BookingStateError(PicError):
     status, slug, title = 409, "booking-state", "The booking is not in a state that allows this"
-
-
-class BookingInvalidError(ValidationError):
-    slug, title = "booking-invalid", "The booking request is not valid"
 
 
 # ---- resources and slots (data) ------------------------------------------------------------------------------

@@ -1,8 +1,6 @@
-package booking_test
+package booking
 
 import rego.v1
-
-import data.booking
 
 pool := {"kind": "sports-facility", "min_age": 14, "max_age": null}
 
@@ -15,61 +13,61 @@ base := {"resource": pool, "person": resident, "hours_ahead": 100, "week_count":
 unmet(d) := {r.key | some r in d.reasons; not r.met}
 
 test_a_resident_books_a_week_ahead if {
-	d := booking.decision with input as base
+	d := decision with input as base
 	d.allow
 	d.hold_minutes == 30
 }
 
 test_a_non_resident_waits_until_48_hours_before if {
-	d := booking.decision with input as object.union(base, {"person": visitor})
+	d := decision with input as object.union(base, {"person": visitor})
 	not d.allow
 	unmet(d) == {"window"}
-	d2 := booking.decision with input as object.union(base, {"person": visitor, "hours_ahead": 47})
+	d2 := decision with input as object.union(base, {"person": visitor, "hours_ahead": 47})
 	d2.allow
 }
 
 test_nobody_books_beyond_the_residents_window if {
-	d := booking.decision with input as object.union(base, {"hours_ahead": 169})
+	d := decision with input as object.union(base, {"hours_ahead": 169})
 	unmet(d) == {"window"}
 }
 
 test_the_weekly_limit_per_kind if {
-	d := booking.decision with input as object.union(base, {"week_count": 3})
+	d := decision with input as object.union(base, {"week_count": 3})
 	unmet(d) == {"weekly"}
-	c := booking.decision with input as object.union(base, {"week_count": 3, "resource": {"kind": "cultural-activity", "min_age": null, "max_age": null}})
+	c := decision with input as object.union(base, {"week_count": 3, "resource": {"kind": "cultural-activity", "min_age": null, "max_age": null}})
 	c.allow
 }
 
 test_the_age_band if {
-	young := booking.decision with input as object.union(base, {"person": object.union(resident, {"age": 13})})
+	young := decision with input as object.union(base, {"person": object.union(resident, {"age": 13})})
 	unmet(young) == {"age"}
 	kids := {"kind": "class", "min_age": 6, "max_age": 12}
-	adult := booking.decision with input as object.union(base, {"resource": kids})
+	adult := decision with input as object.union(base, {"resource": kids})
 	unmet(adult) == {"age"}
-	child := booking.decision with input as object.union(base, {"resource": kids, "person": object.union(resident, {"age": 8})})
+	child := decision with input as object.union(base, {"resource": kids, "person": object.union(resident, {"age": 8})})
 	child.allow
-	senior := booking.decision with input as object.union(base, {"resource": {"kind": "class", "min_age": 65, "max_age": null}, "person": object.union(resident, {"age": 65})})
+	senior := decision with input as object.union(base, {"resource": {"kind": "class", "min_age": 65, "max_age": null}, "person": object.union(resident, {"age": 65})})
 	senior.allow
 }
 
 test_an_unknown_age_cannot_book_an_age_limited_activity if {
-	d := booking.decision with input as object.union(base, {"person": object.union(resident, {"age": null})})
+	d := decision with input as object.union(base, {"person": object.union(resident, {"age": null})})
 	unmet(d) == {"age"}
-	free := booking.decision with input as object.union(base, {"resource": {"kind": "cultural-activity", "min_age": null, "max_age": null}, "person": object.union(resident, {"age": null})})
+	free := decision with input as object.union(base, {"resource": {"kind": "cultural-activity", "min_age": null, "max_age": null}, "person": object.union(resident, {"age": null})})
 	free.allow
 }
 
 test_three_recent_no_shows_suspend if {
 	shows := ["2026-11-01T10:00:00Z", "2026-11-15T10:00:00Z", "2026-12-01T10:00:00Z"]
-	d := booking.decision with input as object.union(base, {"person": object.union(resident, {"no_shows": shows})})
+	d := decision with input as object.union(base, {"person": object.union(resident, {"no_shows": shows})})
 	unmet(d) == {"no_shows"}
 	old := ["2026-08-01T10:00:00Z", "2026-11-15T10:00:00Z", "2026-12-01T10:00:00Z"]
-	o := booking.decision with input as object.union(base, {"person": object.union(resident, {"no_shows": old})})
+	o := decision with input as object.union(base, {"person": object.union(resident, {"no_shows": old})})
 	o.allow
 }
 
 test_every_reason_cites_its_source if {
-	d := booking.decision with input as base
+	d := decision with input as base
 	count(d.reasons) == 4
 	every r in d.reasons {
 		count(r.source) > 20

@@ -17,6 +17,8 @@ import rego.v1
 #   allow: every condition is met. reasons: each condition (key window, weekly, age, no_shows), its text
 #   es/en and whether it is met. hold_minutes: how long a paid place waits for its payment.
 # entrypoint: true
+# custom:
+#   legal_source: data.booking.*.legal_source (per rule; the figures marked as the council's choice)
 decision := {
 	"allow": allow,
 	"reasons": reasons,

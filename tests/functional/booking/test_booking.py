@@ -102,7 +102,8 @@ def test_a_resident_books_a_court_pays_it_through_pay_and_it_is_confirmed(platfo
     assert done is True
     confirmed = platform.wait_for(lambda: platform.events(CONFIRMED, subject=cid), what="booking.confirmed")
     data = confirmed[0]["data"]
-    assert (data["via"], data["kind"], data["category"], data["district"]) == ("paid", "sports-facility", "deporte", "09")
+    facts = (data["via"], data["kind"], data["category"], data["district"])
+    assert facts == ("paid", "sports-facility", "deporte", "09")
     # AND the slot shows no free place
     listed = platform.http.get(platform.url("/v1/bookings/resources/padel-casa-de-campo/slots"), timeout=15).json()
     assert next(s for s in listed["slots"] if s["slot_id"] == slot_id)["free"] == 0

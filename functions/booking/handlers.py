@@ -223,8 +223,9 @@ def _notice(template: str, b: Booking, s: Slot) -> NotificationRequested:
     personalisation = {
         "activity": s.resource.title["es"], "activity_en": s.resource.title["en"], "centre": s.resource.centre,
         "starts_at": _local(s.starts_at), "reference": b.booking_id,
-        "pay_by": _local(b.held_until) if b.state == "held" and b.held_until else "",
     }  # fmt: skip
+    if template == PROMOTED_TEMPLATE:  # NOT takes exactly the template's fields: only the promotion says "pay by"
+        personalisation["pay_by"] = _local(b.held_until) if b.state == "held" and b.held_until else ""
     return NotificationRequested(template=template, recipient=Recipient(citizen_id=b.citizen_id),
                                  personalisation=personalisation, reference=b.booking_id)  # fmt: skip
 

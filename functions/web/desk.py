@@ -180,6 +180,7 @@ PANELS = (
     Panel("notifications", _get("/notifications", {"limit": LIST_LIMIT})),
     Panel("rgpd", _get("/rgpd-requests")),
     Panel("debts", _get("/debts")),
+    Panel("bookings", _get("/bookings")),  # issue 18: sports facilities, classes, cultural activities
 )
 
 
@@ -211,6 +212,7 @@ LATER: dict[str, tuple[str, ...]] = {
     "notifications": ("notifications",),
     "rgpd": ("rgpd", "terms"),
     "debts": ("debts",),
+    "bookings": ("bookings",),
 }
 
 

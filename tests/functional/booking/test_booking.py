@@ -6,6 +6,7 @@ through NOT); bad input is a typed problem that writes nothing."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -137,6 +138,9 @@ def test_of_twenty_people_at_once_for_the_last_table_exactly_one_gets_it(platfor
         what="the promoted person told through NOT",
     )  # fmt: skip
     assert told[0]["source"] == "/pic/booking"
+    # AND every event the bookings emitted for them was taken by its subscribers (NOT accepted the notices)
+    platform.settle(waiter, winner, timeout=20)
+    assert not [d for d in platform.deadletters() if waiter in json.dumps(d) or winner in json.dumps(d)]
 
 
 def test_bad_input_is_a_typed_problem_and_writes_nothing(platform: Platform) -> None:

@@ -249,3 +249,24 @@ def test_rights_export_and_erase_the_facts_keeping_the_bookings(ports: BookingPo
     erase = handlers.answer_rights(RgpdRequestOpened.model_validate({**request, "right": "erasure"}), ports, None)
     store.commit(erase)
     assert f"person#{ANA}" not in store.items and store.fetch_bookings(ANA)
+
+
+def test_the_notices_fit_their_platform_templates_exactly(
+    ports: BookingPorts, store: FakeBookingStore, clock: FixedClock
+) -> None:
+    from functions.notification import templates  # NOT takes exactly a template's fields (else: dead letter)
+
+    shipped = templates.platform_templates()
+    notices = [d for t, d in events_in(handlers.book(handlers.Book(ANA, CONCERT), ports, None).unit)
+               if t.endswith("notification.requested.v1")]  # fmt: skip
+    ana = book(ports, store, ANA, COURT)
+    book(ports, store, BEA, COURT, waitlist=True)
+    notices += [d for t, d in events_in(handlers.cancel(handlers.Cancel(ANA, ana.booking_id), ports, None).unit)
+                if t.endswith("notification.requested.v1")]  # fmt: skip
+    assert {n["template"] for n in notices} == {"pic-booking-confirmed", "pic-booking-promoted"}
+    for notice in notices:
+        fields = shipped[notice["template"]].fields
+        templates.check_personalisation(fields, notice["personalisation"])
+        for lang in ("es", "en"):
+            rendered = templates.render(shipped[notice["template"]], notice["personalisation"], lang)
+            assert notice["personalisation"]["centre"] in rendered.body

@@ -32,7 +32,8 @@ from functions.core.policy import Policy
 from functions.core.store import Staged, UnitOfWork
 
 CONFIRMED_TEMPLATE = "pic-booking-confirmed"  # functions/notification/platform_templates.json
-PROMOTED_TEMPLATE = "pic-booking-promoted"
+PROMOTED_TEMPLATE = "pic-booking-promoted"  # a free place: it is yours
+PROMOTED_PAY_TEMPLATE = "pic-booking-promoted-pay"  # a paid place: pay for it before the hold ends
 SWEEP_BATCH = 100
 PRODUCER = "pic-booking"  # the events it emits of types other systems send too (position, receipts, notices)
 
@@ -161,7 +162,9 @@ class _Work:
             held = replace(b, state="held", held_until=holder.held_until, changed_at=self.now, by="promoted")
             self.put_booking(held)
             self.held(s, held)
-        self.announce(_notice(PROMOTED_TEMPLATE, self.bookings[b.booking_id], s), b.citizen_id)
+        promoted = self.bookings[b.booking_id]
+        template = PROMOTED_PAY_TEMPLATE if promoted.state == "held" else PROMOTED_TEMPLATE
+        self.announce(_notice(template, promoted, s), b.citizen_id)
 
     # ---- what a new state announces ----
 
@@ -224,8 +227,9 @@ def _notice(template: str, b: Booking, s: Slot) -> NotificationRequested:
         "activity": s.resource.title["es"], "activity_en": s.resource.title["en"], "centre": s.resource.centre,
         "starts_at": _local(s.starts_at), "reference": b.booking_id,
     }  # fmt: skip
-    if template == PROMOTED_TEMPLATE:  # NOT takes exactly the template's fields: only the promotion says "pay by"
-        personalisation["pay_by"] = _local(b.held_until) if b.state == "held" and b.held_until else ""
+    if template == PROMOTED_PAY_TEMPLATE:  # NOT takes exactly a template's fields, none empty
+        assert b.held_until is not None
+        personalisation["pay_by"] = _local(b.held_until)
     return NotificationRequested(template=template, recipient=Recipient(citizen_id=b.citizen_id),
                                  personalisation=personalisation, reference=b.booking_id)  # fmt: skip
 

@@ -364,7 +364,7 @@ def view(b: Booking, now: datetime | None = None) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "booking_id": b.booking_id, "slot_id": b.slot_id, "resource_id": b.resource_id, "state": state,
         "starts_at": b.starts_at.isoformat(), "price_cents": b.price_cents, "created_at": b.created_at.isoformat(),
-        "held_until": b.held_until.isoformat() if b.held_until else None,
+        "held_until": b.held_until.astimezone(MADRID).isoformat() if b.held_until else None,  # local: shown
         "confirmed_at": b.confirmed_at.isoformat() if b.confirmed_at else None, "refund_due": b.refund_due,
     }  # fmt: skip
     if res is not None:

@@ -134,7 +134,9 @@ def test_a_full_slot_takes_a_waiting_list_entry_and_a_cancel_promotes_it(
     cancelled = dict(events)["es.madrid.pic.booking.cancelled.v1"]
     assert cancelled["was"] == "confirmed" and cancelled["refund_due"] is True  # a paid place given up
     notices = [d for t, d in events if t.endswith("notification.requested.v1")]
-    assert [n["template"] for n in notices] == ["pic-booking-promoted"] and notices[0]["recipient"]["citizen_id"] == BEA
+    assert [n["template"] for n in notices] == ["pic-booking-promoted-pay"] and notices[0]["recipient"][
+        "citizen_id"
+    ] == BEA
     assert any(t.endswith("tax.receipt.issued.v1") and d["citizen_id"] == BEA for t, d in events)
     commit(store, staged)
     promoted = store.fetch_booking(bea.booking_id)
@@ -263,7 +265,13 @@ def test_the_notices_fit_their_platform_templates_exactly(
     book(ports, store, BEA, COURT, waitlist=True)
     notices += [d for t, d in events_in(handlers.cancel(handlers.Cancel(ANA, ana.booking_id), ports, None).unit)
                 if t.endswith("notification.requested.v1")]  # fmt: skip
-    assert {n["template"] for n in notices} == {"pic-booking-confirmed", "pic-booking-promoted"}
+    table = "tenis-de-mesa-moratalaz.202612081800"  # free, one place: a free promotion
+    carlos = book(ports, store, CARLOS, table)
+    book(ports, store, ANA, table, waitlist=True)
+    notices += [d for t, d in events_in(handlers.cancel(handlers.Cancel(CARLOS, carlos.booking_id), ports, None).unit)
+                if t.endswith("notification.requested.v1")]  # fmt: skip
+    assert {n["template"] for n in notices} == {"pic-booking-confirmed", "pic-booking-promoted-pay",
+                                                "pic-booking-promoted"}  # fmt: skip
     for notice in notices:
         fields = shipped[notice["template"]].fields
         templates.check_personalisation(fields, notice["personalisation"])

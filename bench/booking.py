@@ -10,6 +10,7 @@ the winner's; then the slot's state is read back (no free place, one holder). Re
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import threading
@@ -121,10 +122,10 @@ def main(argv: list[str]) -> None:
         "of the requests decided on the same state one commits, the others lose the race and are decided again by "
         "the kernel's `retry_on_conflict` (up to 6 attempts for a booking) on the winner's state, where the slot is "
         "full: the losers' latency is that queue. The machine's 2 cores run the clients, the platform and other "
-        "sessions' tests: compare rows of one run."
+        f"sessions' tests (load average {os.getloadavg()[0]:.1f} when recorded): compare rows of one run."
     )
     body = (f"Recorded {when} (`bench/booking.py`, `python -m bench booking`).\n\n{note}\n\n"
-            f"| measure | figure |\n|---|---|\n{table}")  # fmt: skip
+            f"| measure | figure |\n|---|---|\n{table}\n")  # fmt: skip
     record_section(TITLE, body)
 
 

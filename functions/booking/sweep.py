@@ -6,7 +6,8 @@ it reads the holds due by now (index ``by-hold``), settles each of their slots (
 place released, ``booking.cancelled`` by ``hold-expired``, the first waiting promoted and told). A slot changed
 meanwhile loses its race and is decided again on what the writer left.
 
-Runs with ``--once`` from a scheduler (a CronJob every minute) or as a loop (``run_forever``).
+Runs as the ``pic-booking-sweep`` Deployment (one replica, a pass every 30 s) and, locally, as ``make run``'s part
+``booking-sweep``; ``--once`` makes one pass.
 """
 
 from __future__ import annotations

@@ -1862,3 +1862,31 @@ module "role_pic_booking_relay" {
   ]
   kms_key_arns = [module.kms.key_arn]
 }
+
+# functions/booking/sweep.py (Deployment pic-booking-sweep): the holds due (Query on by-hold), each slot settled: the
+# slot, its bookings and people read (GetItem) and written under their versions (PutItem) with booking.cancelled /
+# position / tax.receipt.issued / notification outbox rows, in one TransactWriteItems.
+module "role_pic_booking_sweep" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-booking-sweep"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-booking-sweep"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "BookingSweep"
+      table_arn     = module.table_booking.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem"]
+      index_actions = { "by-hold" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}

@@ -372,6 +372,8 @@ def view(b: Booking, now: datetime | None = None) -> dict[str, Any]:
             title=res.title, centre=res.centre, district=res.district, kind=res.kind, category=res.category,
             ends_at=(b.starts_at + res.duration).isoformat(),
         )  # fmt: skip
+    if now is not None:
+        answer["started"] = b.starts_at <= now  # a no-show can be recorded (the desk shows its button)
     if state == "held":
         answer["payment"] = {"debt_id": f"receipt-{b.receipt_id}", "amount_cents": b.price_cents}
     return answer

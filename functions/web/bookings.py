@@ -15,11 +15,14 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import flask
 
+from functions.core.errors import NotFoundError
 from functions.web import i18n
 from functions.web.api import ApiProblem
+from functions.web.service import PurposeRequiredError
 from functions.web.web import Page, PageContext, redirect, render
 
 RESOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
@@ -94,6 +97,18 @@ def cancel(ctx: PageContext, booking_id: str) -> flask.Response:
     return redirect("/app/bookings?done=cancelled")
 
 
+def no_show(ctx: PageContext, citizen_id: str, booking_id: str) -> flask.Response:
+    """The desk: the centre's agent, attending the citizen with a stated purpose, records that they did not come to
+    a confirmed place whose slot started (the API refuses anything else); back to the bookings panel."""
+    if not BOOKING_ID.match(booking_id):
+        raise NotFoundError(f"no booking {booking_id[:40]!r}")
+    if ctx.me.attending != citizen_id or not ctx.me.purpose:
+        raise PurposeRequiredError(citizen_id)
+    path = f"/v1/citizens/{quote(citizen_id, safe='')}/bookings/{booking_id}/no-show"
+    ctx.api("POST", path, purpose=ctx.me.purpose, idempotency_key=str(uuid.uuid4()))
+    return redirect(f"/desk/citizens/{quote(citizen_id, safe='')}/panels/bookings#desk-booking-{booking_id}")
+
+
 def resource_title(resource: dict[str, Any], lang: str) -> str:
     title = resource.get("title") or {}
     return str(title.get(lang) or title.get("es") or resource.get("resource_id", ""))
@@ -106,4 +121,6 @@ PAGES = [
          app="bookings"),
     Page("/app/bookings/<booking_id>/cancel", "POST", cancel, "Cancel a booking or a waiting-list entry",
          app="bookings"),
+    Page("/desk/citizens/<citizen_id>/bookings/<booking_id>/no-show", "POST", no_show,
+         "Record that the attended citizen did not come to a booked place", "agent"),
 ]  # fmt: skip

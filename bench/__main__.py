@@ -3,8 +3,8 @@ records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
 ``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaigns``,
-``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``, ``zbe``) and replaces only their
-sections of ``docs/benchmarks.md``."""
+``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``, ``zbe``, ``booking``) and replaces
+only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from bench import (
     store_calls,
     web,
 )
+from bench import booking as booking_bench  # bookings: the last place under 50 concurrent requests (issue 18)
 from bench import campaigns as campaigns_bench  # segments of the generated city (CAMP)
 from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import notifications as notify  # NOT
@@ -232,6 +233,8 @@ def run_parts(parts: list[str]) -> int:
         verifier_bench.main([])
     if "zbe" in parts:
         zbe_bench.main([])
+    if "booking" in parts:
+        booking_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -275,6 +278,7 @@ PARTS = (
     "wallet",
     "verifier",
     "zbe",
+    "booking",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -318,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     verifier_bench.main([])  # its own section of the report
     print("… ZBE applications decided and the cameras' plate list, in process", file=sys.stderr, flush=True)
     zbe_bench.main([])  # its own section of the report
+    print("… bookings: the last place under 50 concurrent requests (own platform)", file=sys.stderr, flush=True)
+    booking_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

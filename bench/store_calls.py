@@ -872,10 +872,51 @@ def scenario(m: Meter) -> None:
     wallet(m)
     verifier(m)
     zbe(m)
+    bookings(m)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
     )
+
+
+def bookings(m: Meter) -> None:
+    """Bookings (issue 18): a resident projected from C360 lists the catalogue and a court's slots, books the court
+    (held: a precio público receipt for PAY), pays it (PAY's tax.receipt.paid confirms it), another joins the
+    waiting list; the first cancels (the second is promoted, held); reads; an agent's no-show of a slot not started
+    yet is refused as a state conflict (its reads counted)."""
+    from functions.payment import redsys
+
+    ana, bea = f"c-bk-{uuid.uuid4().hex[:8]}", f"c-bk-{uuid.uuid4().hex[:8]}"
+    for cid in (ana, bea):
+        updated = {
+            "citizen_id": cid, "link": {"source": "/legacy/padron", "local_id": f"P{cid}", "change": "added"},
+            "match": {"method": "new", "score": 1.0, "evidence": []}, "updated_at": datetime.now(UTC).isoformat(),
+            "profile": {"birth_date": "1985-05-01", "district": "09"},
+        }  # fmt: skip
+        m.send("es.madrid.pic.citizen.updated.v1", updated, "/pic/citizen", cid)
+    me, her = m.token(ana), m.token(bea)
+    m.request("booking", "GET", "/v1/bookings/resources", "/v1/bookings/resources", {})
+    slots_rule = "/v1/bookings/resources/<resource_id>/slots"
+    slots = m.request("booking", "GET", "/v1/bookings/resources/padel-casa-de-campo/slots", slots_rule, {})
+    slot_id = next(s["slot_id"] for s in slots["slots"] if s["free"])
+    mine, rule = f"/v1/citizens/{ana}/bookings", "/v1/citizens/<citizen_id>/bookings"
+    held = m.request("booking", "POST", mine, rule, {**me, "Idempotency-Key": str(uuid.uuid4())}, {"slot_id": slot_id})
+    pay = {"debt_ids": [held["payment"]["debt_id"]], "method": "card"}
+    payment = m.request("payment", "POST", "/v1/payments", "/v1/payments", me, body=pay)
+    approval = redsys.notification_form(redsys.Merchant.test(), payment["order"], payment["amount_cents"], 0)
+    notifications = "/v1/payments/redsys/notifications"
+    m.request("payment", "POST", notifications, notifications, {}, form=approval)
+    queued = {"slot_id": slot_id, "waitlist": True}
+    waiting = m.request("booking", "POST", f"/v1/citizens/{bea}/bookings", rule,
+                        {**her, "Idempotency-Key": str(uuid.uuid4())}, queued)  # fmt: skip
+    m.request("booking", "GET", mine, rule, me)
+    one, one_rule = f"{mine}/{held['booking_id']}", f"{rule}/<booking_id>"
+    m.request("booking", "GET", one, one_rule, me)
+    m.request("booking", "POST", f"{one}/cancel", f"{one_rule}/cancel", {**me, "Idempotency-Key": str(uuid.uuid4())})
+    agent = {**m.token("ag-sc-booking", role="agent", level=2, area="atencion-ciudadania"),
+             "Access-Purpose": PURPOSE, "Idempotency-Key": str(uuid.uuid4())}  # fmt: skip
+    theirs = f"/v1/citizens/{bea}/bookings/{waiting['booking_id']}"
+    m.request("booking", "POST", f"{theirs}/no-show", f"{one_rule}/no-show", agent, expect=409)
 
 
 def wallet(m: Meter) -> None:

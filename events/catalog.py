@@ -94,6 +94,7 @@ DOMAINS = {
     for name in (
         "assistant",
         "audit",
+        "booking",
         "campaign",
         "case",
         "citizen",
@@ -116,9 +117,11 @@ DOMAINS = {
 # events were admitted once already. Its token is an operator's, never a system's.
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
-    "assistant", "audit", "campaign", "case", "citizen", "consent", "flags", "interaction", "notification", "payment",
-    "position", "routing", "survey", "wallet", "zbe",
+    "assistant", "audit", "booking", "campaign", "case", "citizen", "consent", "flags", "interaction", "notification",
+    "payment", "position", "routing", "survey", "wallet", "zbe",
 )  # fmt: skip
+# PIC's domains that ask NOT to tell a person something (their own platform templates)
+DOMAIN_NOTIFIERS = (DOMAINS["payment"], DOMAINS["case"], DOMAINS["booking"], DOMAINS["zbe"])
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
 
@@ -219,6 +222,7 @@ _SPECS = [
             "pic-payment-events",
             "pic-campaign-events",
             "pic-wallet-events",  # WAL: the facts the cards' eligibility reads (birth date, district)
+            "pic-booking-events",  # bookings: the Padrón facts its rules read (residents first, age)
         ],
     ),
     # ---- global position (POS), interactions (INTX) and the access log (audit) ----
@@ -248,7 +252,8 @@ _SPECS = [
         description="A fact an area system holds about a person (tax, fine, case, appointment, permit, card, notice).",
         # POS shows it; CAMP: the relationship it gives (has a tax object, a fine, a card...) is a segment criterion
         consumers=["pic-position-events", "pic-campaign-events"],
-        senders=(*AREA_SYSTEMS, LICENCIAS, DOMAINS["zbe"]),  # ZBE: its applications, section permits
+        # ZBE: its applications (section permits); bookings: section appointments (issue 18)
+        senders=(*AREA_SYSTEMS, LICENCIAS, DOMAINS["zbe"], DOMAINS["booking"]),
     ),
     # ---- cases (CASE): functions/case ----
     EventSpec(
@@ -311,7 +316,7 @@ _SPECS = [
         source="/legacy/tributos",
         description="A tax receipt issued to a person (IBI, IVTM, ICIO, IAE, IIVTNU, a tasa) and its voluntary period.",
         consumers=["pic-payment-events"],
-        senders=(TRIBUTOS,),
+        senders=(TRIBUTOS, DOMAINS["booking"]),  # bookings: a paid place's precio público (issue 18)
     ),
     EventSpec(
         type="es.madrid.pic.payment.succeeded.v1",
@@ -358,7 +363,8 @@ _SPECS = [
         producer="pic-payment",
         source="/pic/payment",
         description="A tax receipt was paid through PIC.",
-        consumers=["pic-position-events", "pic-payment-events"],  # POS shows it paid; PAY tells Tributos
+        # POS shows it paid; PAY tells Tributos; bookings confirm a held place (receipt BK-<booking id>)
+        consumers=["pic-position-events", "pic-payment-events", "pic-booking-events"],
     ),
     EventSpec(
         type="es.madrid.pic.tax.direct-debit.signed.v1",
@@ -412,6 +418,7 @@ _SPECS = [
             "pic-campaign-events",  # the segments' audience row and campaign touches (functions/campaign/rights.py)
             "pic-wallet-events",  # the cards issued to the person (functions/wallet/rights.py)
             "pic-zbe-events",  # ZBE applications and their decisions (functions/zbe/rights.py)
+            "pic-booking-events",  # bookings and the rules' facts (functions/booking/rights.py)
         ],
     ),
     EventSpec(
@@ -480,17 +487,8 @@ _SPECS = [
         consumers=["pic-notification-events"],
         # PAY asks for a payment's receipt notice (template pic-payment-receipt) through its own relay
         # CASE asks for the satisfaction survey of a closed case (template pic-case-csat, purpose surveys)
-        # ZBE tells a person their application's decision (template pic-zbe-decided)
-        senders=(
-            TRIBUTOS,
-            MULTAS,
-            MOVILIDAD,
-            SERVICIOS_SOCIALES,
-            CITA_PREVIA,
-            DOMAINS["payment"],
-            DOMAINS["case"],
-            DOMAINS["zbe"],
-        ),
+        # bookings ask for pic-booking-confirmed and pic-booking-promoted, ZBE pic-zbe-decided (issue 18)
+        senders=(TRIBUTOS, MULTAS, MOVILIDAD, SERVICIOS_SOCIALES, CITA_PREVIA, *DOMAIN_NOTIFIERS),
     ),
     EventSpec(
         type="es.madrid.pic.notification.accepted.v1",
@@ -770,6 +768,29 @@ _SPECS = [
         producer="pic-zbe",
         source="/pic/zbe",
         description="A low-emission zone access authorisation was granted or refused (by the rules or an agent).",
+    ),
+    # ---- bookings (issue 18): functions/booking ----
+    EventSpec(
+        type="es.madrid.pic.booking.confirmed.v1",
+        model_path="events.booking.BookingConfirmed",
+        producer="pic-booking",
+        source="/pic/booking",
+        description="A place in a sports facility, class or cultural activity is the person's (free, paid, promoted).",
+        # REC (issue 18's recommendations) consumes it: its Trigger names pic-recommend-events when merged
+    ),
+    EventSpec(
+        type="es.madrid.pic.booking.cancelled.v1",
+        model_path="events.booking.BookingCancelled",
+        producer="pic-booking",
+        source="/pic/booking",
+        description="A booking ended before its slot: cancelled by the person or an agent, or its payment hold expired",
+    ),
+    EventSpec(
+        type="es.madrid.pic.booking.no-show.v1",
+        model_path="events.booking.BookingNoShow",
+        producer="pic-booking",
+        source="/pic/booking",
+        description="The centre recorded that the person did not come to a confirmed place.",
     ),
 ]
 

@@ -26,7 +26,9 @@ DEBT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # a path segment: no sla
 MAX_AMOUNT_CENTS = 100_000_000_00  # one hundred million euros: far above any municipal fine or receipt
 Severity = Literal["leve", "grave", "muy-grave"]
 Regime = Literal["traffic", "administrative"]
-Tax = Literal["IBI", "IVTM", "ICIO", "IAE", "IIVTNU", "tasa"]
+# precio-publico: the price of a service the council provides on request, e.g. a sports centre's place (TRLRHL,
+# RDL 2/2004, arts. 41-47; Madrid's Acuerdo de precios públicos); issued by the bookings domain (issue 18)
+Tax = Literal["IBI", "IVTM", "ICIO", "IAE", "IIVTNU", "tasa", "precio-publico"]
 
 
 class Infraction(EventData):

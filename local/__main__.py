@@ -205,6 +205,8 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
         " trigger delayed (a CSAT survey a day after a case closed)",
         "  campaign dispatch  its own process (python -m local.parts campaign-dispatch): starts campaigns' runs and"
         " hands their pages to NOT, paced, each second",
+        "  booking sweep      its own process (python -m local.parts booking-sweep): releases bookings' payment holds"
+        " that expired (the place to the waiting list)",
         f"  this platform's addresses, for the local tools: {Path(env['PIC_DATA_DIR']) / PLATFORM_FILE}",
         "",
         "Try it (a citizen's token from the dev IdP, then their consents: 200):",

@@ -1,6 +1,6 @@
 """The platform's background parts, each in a process of its own as each is a Deployment of its own in the
 cluster: ``python -m local.parts broker|relay|notification-release|case-sweep|routing-sweep|survey-release|
-campaign-dispatch`` (started by ``python -m local``).
+campaign-dispatch|booking-sweep`` (started by ``python -m local``).
 
 A part that dies is seen at once by ``/healthz`` (``local.lifeline``), and the supervisor stops the
 platform rather than run on without it (writes would be accepted and never published or delivered).
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PARTS = (
     "broker", "relay", "notification-release", "case-sweep", "routing-sweep", "survey-release", "campaign-dispatch",
+    "booking-sweep",
 )  # fmt: skip
 
 
@@ -137,9 +138,16 @@ def run_campaign_dispatch(stop: threading.Event) -> None:
     run_forever(stop, every=float(os.environ.get("PIC_CAMPAIGN_DISPATCH_SECONDS", "1")))
 
 
+def run_booking_sweep(stop: threading.Event) -> None:
+    """Releases the bookings' payment holds that expired on slots nobody writes again (``pic-booking-sweep``)."""
+    from functions.booking.sweep import run_forever
+
+    run_forever(stop, every=float(os.environ.get("PIC_BOOKING_SWEEP_SECONDS", "5")))
+
+
 RUNNERS = {"broker": run_broker, "relay": run_relay, "notification-release": run_release, "case-sweep": run_case_sweep,
            "routing-sweep": run_routing_sweep, "survey-release": run_survey_release,
-           "campaign-dispatch": run_campaign_dispatch}  # fmt: skip
+           "campaign-dispatch": run_campaign_dispatch, "booking-sweep": run_booking_sweep}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,7 @@ class ApiProblem(PicError):  # noqa: N818 - a problem document, by its RFC 9457 
             errors=problem.get("errors") if isinstance(problem.get("errors"), list) else None,
         )
         self.status = status
+        self.body = problem  # the whole document: a domain's own members (e.g. a policy's ``reasons``)
         self.title = str(problem.get("title") or "The request was refused")
         self.slug = str(problem.get("type", "/problems/api-problem")).rsplit("/", 1)[-1] or "api-problem"
 

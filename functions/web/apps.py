@@ -28,6 +28,7 @@ APPS = (
     MicroApp("cases", "/app/cases", "nav.cases"),
     MicroApp("assistant", "/app/assistant", "nav.assistant"),
     MicroApp("wallet", "/app/wallet", "wallet.nav"),
+    MicroApp("bookings", "/app/bookings", "bookings.nav"),
     MicroApp("my-data", "/app/my-data", "nav.my_data"),
     MicroApp("zbe", "/app/zbe", "zbe.nav"),
 )

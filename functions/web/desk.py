@@ -181,6 +181,7 @@ PANELS = (
     Panel("rgpd", _get("/rgpd-requests")),
     Panel("debts", _get("/debts")),
     Panel("zbe", _get("/zbe/applications")),  # ZBE authorisations (issue 18): state, reasons, validity
+    Panel("bookings", _get("/bookings")),  # issue 18: sports facilities, classes, cultural activities
 )
 
 
@@ -213,6 +214,7 @@ LATER: dict[str, tuple[str, ...]] = {
     "rgpd": ("rgpd", "terms"),
     "debts": ("debts",),
     "zbe": ("zbe",),
+    "bookings": ("bookings",),
 }
 
 

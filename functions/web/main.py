@@ -25,6 +25,7 @@ from functions.web import (
     admin,
     apps,
     assistant,
+    bookings,
     campaigns,
     cases,
     contacts,
@@ -613,6 +614,7 @@ PAGES = [
     *verify.PAGES,
     *wallet.PAGES,
     *zbe.PAGES,
+    *bookings.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

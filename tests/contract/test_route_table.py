@@ -48,6 +48,10 @@ PUBLIC = {  # what anyone may read: no personal data
     ("POST", "/v1/wallet/oid4vci/credential"),
     ("GET", "/v1/wallet/status/<list_id>"),
     ("GET", "/v1/wallet/card-types"),
+    # bookings (issue 18): the catalogue of bookable resources and each slot's free places and waiting-list length,
+    # counts only (who holds a place is never shown)
+    ("GET", "/v1/bookings/resources"),
+    ("GET", "/v1/bookings/resources/<resource_id>/slots"),
 }
 
 

@@ -50,6 +50,18 @@ SHOWS = {
         "plate,zone,category,valid_from,valid_until",  # the cameras' CSV header
         "a citizen reading the plate list 403",
     ),
+    "Booking a sports facility: a walk-through with curl": (
+        "piscina-barcelo | Centro Deportivo Municipal Barceló 01 | 450 cents",  # the catalogue, as data
+        "held Centro Deportivo Municipal Barceló",  # the place held for payment
+        "pay 450 cents as receipt-BK-",  # a precio público receipt for Pay
+        "again: 409 /problems/already-booked",
+        "precio-publico",  # Pay prices it
+        "<h1>Pago con tarjeta o Bizum",  # the local Redsys's payment page
+        "303 back to http://127.0.0.1:",  # the approval: the browser back to URLOK, the notification stored
+        "booking confirmed Indoor pool: lane swimming",  # Pay's tax.receipt.paid confirmed it
+        "/problems/slot-not-found",
+        "/problems/booking-not-allowed | Aged between 6 and 12",  # the rule says why
+    ),
     "The citizen wallet: a walk-through with curl": (
         "madrid-mayor True",  # eligible, and why (the reasons in words)
         "openid-credential-offer://",

@@ -162,6 +162,10 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "zbe.review": {"citizen": AGENTS},
     "zbe.decide": {"citizen": AGENTS},
     "zbe.plates": {"citizen": {"system"}},
+    # bookings (issue 18): the citizen or an agent on their behalf; no-shows by the centre (agent or its system)
+    "booking.read": {"citizen": ON_A_CITIZEN},
+    "booking.write": {"citizen": ON_A_CITIZEN},
+    "booking.no-show": {"citizen": AGENTS | {"system"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -311,6 +315,8 @@ def world(platform: Platform) -> World:
         "card_type": "zbe",  # the wallet: a shipped card type (the matrix's empty body changes nothing: 422)
         "card_id": "card-00000000000000000000000000000000",  # none such: 404 to whom may act on the citizen's cards
         "application_id": "zbe-00000000000000000000",  # ZBE: none such, 404 to whom may decide, 403 to the others
+        "resource_id": "piscina-barcelo",  # bookings: a shipped resource (its slots are public)
+        "booking_id": "bk-0000000000000000",  # none such: 404 to whom may look or act on the citizen's bookings
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

@@ -48,6 +48,7 @@ def test_healthz_is_ready_with_every_part_up(platform: Platform) -> None:
         "routing-sweep",
         "survey-release",
         "campaign-dispatch",
+        "booking-sweep",
     }  # fmt: skip
     assert all(body["parts"].values()), body
 

@@ -1860,3 +1860,127 @@ module "role_pic_zbe_relay" {
   ]
   kms_key_arns = [module.kms.key_arn]
 }
+
+# ---- bookings (issue 18) ----
+
+# functions/booking/main.py booking_http: reads slots (GetItem, BatchGetItem for a resource's slots), bookings and
+# people (GetItem; Query on by-citizen for the citizen's bookings); writes the slot, the bookings and the people
+# touched under their versions (PutItem) with booking.* / tax.receipt.issued / position / notification outbox rows
+# and the Idempotency-Key record, in one TransactWriteItems; appends the access record of a read of bookings.
+module "role_pic_booking" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-booking"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-booking"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid           = "BookingReadWrite"
+      table_arn     = module.table_booking.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/booking/main.py booking_events: tax.receipt.paid confirms a held place (GetItem of the booking and its
+# slot, PutItem under their versions, booking.confirmed / position / notification outbox rows); citizen.updated
+# projects the Padrón facts (GetItem, PutItem); answers RGPD requests (Query on by-citizen, GetItem; the facts
+# erased by DeleteItem) with the rgpd.domain.answered outbox row. The holds sweep (functions/booking/sweep.py, the
+# same role) queries by-hold.
+module "role_pic_booking_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-booking-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-booking-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "BookingReadWrite"
+      table_arn     = module.table_booking.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"], "by-hold" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+module "role_pic_booking_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-booking-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-booking-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/booking/sweep.py (Deployment pic-booking-sweep): the holds due (Query on by-hold), each slot settled: the
+# slot, its bookings and people read (GetItem) and written under their versions (PutItem) with booking.cancelled /
+# position / tax.receipt.issued / notification outbox rows, in one TransactWriteItems.
+module "role_pic_booking_sweep" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-booking-sweep"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-booking-sweep"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "BookingSweep"
+      table_arn     = module.table_booking.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem"]
+      index_actions = { "by-hold" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}

@@ -554,3 +554,33 @@ module "table_zbe" {
   point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
+
+# ---- bookings (issue 18) ----
+
+# functions/booking/storage.py BookingItem: a slot's places and waiting list ("slot#<slot id>", under its version:
+# the last place is taken once), the bookings ("booking#<id>", under their version) and the person's rule facts and
+# active bookings ("person#<citizen>", under its version: the weekly limit holds under concurrency). Index
+# by-citizen: a person's bookings (the app, the desk, RGPD); sparse index by-hold: the bookings held for payment by
+# when their hold ends (the holds sweep). No TTL: bookings are kept as policies/rgpd/retention says (4 years).
+module "table_booking" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}booking"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+    { name = "citizen_id", type = "S" },
+    { name = "created_at", type = "S" },
+    { name = "hold", type = "S" },
+    { name = "held_until", type = "S" },
+  ]
+  global_secondary_indexes = [
+    { name = "by-citizen", hash_key = "citizen_id", range_key = "created_at", projection_type = "ALL" },
+    { name = "by-hold", hash_key = "hold", range_key = "held_until", projection_type = "ALL" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}

@@ -92,6 +92,7 @@ INTERACTION_CHANNELS = (GESTOR_COLAS, LINEA_010, ASISTENTE_VIRTUAL, WHATSAPP, BU
 DOMAINS = {
     name: _domain(name)
     for name in (
+        "agenda",
         "assistant",
         "audit",
         "campaign",
@@ -116,7 +117,7 @@ DOMAINS = {
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
     "assistant", "audit", "campaign", "case", "citizen", "consent", "flags", "interaction", "notification", "payment",
-    "position", "routing", "survey", "wallet",
+    "position", "routing", "survey", "wallet", "agenda",
 )  # fmt: skip
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
@@ -172,7 +173,8 @@ _SPECS = [
         source="/pic/consent",
         description="A citizen's consent for one purpose changed, with before/after and the proof id.",
         # POS shows it; NOT projects it (policy input); CAMP projects it (segments' audience, functions/campaign)
-        consumers=["pic-position-events", "pic-notification-events", "pic-campaign-events"],
+        # GEO projects the location purpose (functions/agenda: work and leisure zones, zones.changed)
+        consumers=["pic-position-events", "pic-notification-events", "pic-campaign-events", "pic-agenda-events"],
     ),
     EventSpec(
         type="es.madrid.pic.preferences.changed.v1",
@@ -218,6 +220,7 @@ _SPECS = [
             "pic-payment-events",
             "pic-campaign-events",
             "pic-wallet-events",  # WAL: the facts the cards' eligibility reads (birth date, district)
+            "pic-agenda-events",  # GEO: the home zone (the Padrón's barrio)
         ],
     ),
     # ---- global position (POS), interactions (INTX) and the access log (audit) ----
@@ -410,6 +413,7 @@ _SPECS = [
             "pic-survey-events",  # survey responses and respondents (functions/survey/rights.py)
             "pic-campaign-events",  # the segments' audience row and campaign touches (functions/campaign/rights.py)
             "pic-wallet-events",  # the cards issued to the person (functions/wallet/rights.py)
+            "pic-agenda-events",  # zones and saved events (functions/agenda/rights.py)
         ],
     ),
     EventSpec(
@@ -741,6 +745,23 @@ _SPECS = [
         description="A person may hold a card of a type the Padrón cannot tell (entrepreneur, hospitality, vehicle).",
         consumers=["pic-wallet-events"],
         senders=(EMPLEO, HOSTELERIA, MOVILIDAD, DOMAINS["wallet"]),
+    ),
+    # ---- events near me (GEO): functions/agenda (issue 18) ----
+    EventSpec(
+        type="es.madrid.pic.agenda.event.published.v1",
+        model_path="events.agenda.AgendaEventPublished",
+        producer="pic-agenda",
+        source="/pic/agenda",
+        description="A council event of the open-data agenda was loaded, changed or withdrawn (REC matches it).",
+        consumers=[],
+    ),
+    EventSpec(
+        type="es.madrid.pic.zones.changed.v1",
+        model_path="events.agenda.ZonesChanged",
+        producer="pic-agenda",
+        source="/pic/agenda",
+        description="The zones a citizen shares for location (home, work, leisure) changed; empty: none shared.",
+        consumers=[],
     ),
 ]
 

@@ -28,6 +28,7 @@ APPS = (
     MicroApp("cases", "/app/cases", "nav.cases"),
     MicroApp("assistant", "/app/assistant", "nav.assistant"),
     MicroApp("wallet", "/app/wallet", "wallet.nav"),
+    MicroApp("agenda", "/app/agenda", "agenda.nav"),
     MicroApp("my-data", "/app/my-data", "nav.my_data"),
 )
 

@@ -155,6 +155,12 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "verifier.request": {"platform": AGENTS | {"system"}},
     "verifier.result": {"platform": AGENTS | {"system"}},
     "verifier.respond": {"platform": {"citizen-self", "citizen-other", "anonymous"}},
+    # events near me (issue 18): the open agenda for anyone; its files for the council; a person's zones and agenda
+    "agenda.events.read": {"platform": {"citizen-self", "citizen-other", "anonymous"}},
+    "agenda.ingest": {"platform": {"admin", "system"}},
+    "agenda.event.withdraw": {"platform": {"admin", "system"}},
+    "agenda.read": {"citizen": ON_A_CITIZEN},
+    "agenda.edit": {"citizen": ON_A_CITIZEN},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -303,6 +309,8 @@ def world(platform: Platform) -> World:
         "campaign_id": "cmp-none-such",
         "card_type": "zbe",  # the wallet: a shipped card type (the matrix's empty body changes nothing: 422)
         "card_id": "card-00000000000000000000000000000000",  # none such: 404 to whom may act on the citizen's cards
+        "event_id": "matrix-none",  # the agenda: none such, 404 to whom may look or save it
+        "ingest_id": "matrix-none",  # the agenda's file reports: none such, 404 to the council
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import agenda as agenda_bench  # events near me: near-me p99 over 5,000 events (GEO)
 from bench import assistant as assistant_bench  # the assistant's answers (BOT)
 from bench import (
     attention,  # cases end to end and the knowledge base's search (CASE, KB)
@@ -229,6 +230,8 @@ def run_parts(parts: list[str]) -> int:
         wallet_issuer_bench.main([])
     if "verifier" in parts:
         verifier_bench.main([])
+    if "agenda" in parts:
+        agenda_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -271,6 +274,7 @@ PARTS = (
     "wallet-crypto",
     "wallet",
     "verifier",
+    "agenda",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -312,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     wallet_issuer_bench.main([])  # its own section of the report
     print("… presentations verified through the verifier's handler, in process", file=sys.stderr, flush=True)
     verifier_bench.main([])  # its own section of the report
+    print("… events near me over 5,000 events, in process", file=sys.stderr, flush=True)
+    agenda_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

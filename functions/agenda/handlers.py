@@ -119,9 +119,7 @@ def find(event_id: str, ports: AgendaPorts) -> AgendaEvent:
 
 def _around(places: list[Zone], ports: AgendaPorts) -> list[AgendaEvent]:
     """The events stored under the H3 cells covering every place's circle: one read of the keys, one of the events."""
-    cells: list[str] = []
-    for place in places:
-        cells.extend(c for c in madrid_geo.cells(place.lat, place.lon, place.radius_m) if c not in cells)
+    cells = list(dict.fromkeys(c for p in places for c in madrid_geo.cells(p.lat, p.lon, p.radius_m)))
     ids = ports.store.fetch_cells(cells)
     return [s.event for s in ports.store.fetch_events(ids) if not s.withdrawn] if ids else []
 

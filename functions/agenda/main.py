@@ -215,12 +215,22 @@ def get_saved_ical(ctx: RequestContext, citizen_id: str) -> Reply:
     return _ics(service.calendar(events, ports().clock.now(), "Mi agenda · Madrid"), "mi-agenda")
 
 
-def _save(saved: bool) -> Any:
-    def handler(ctx: RequestContext, citizen_id: str, event_id: str) -> Reply:
-        return ctx.run(lambda: handlers.save(citizen_id, event_id, saved, ports()),
-                       lambda s: Reply(200, {"event_id": event_id, "saved": s}))  # fmt: skip
+def _save(ctx: RequestContext, citizen_id: str, event_id: str, saved: bool) -> Reply:
+    return ctx.run(lambda: handlers.save(citizen_id, event_id, saved, ports()),
+                   lambda s: Reply(200, {"event_id": event_id, "saved": s}))  # fmt: skip
 
-    return handler
+
+def put_saved(ctx: RequestContext, citizen_id: str, event_id: str) -> Reply:
+    return _save(ctx, citizen_id, event_id, True)
+
+
+def delete_saved(ctx: RequestContext, citizen_id: str, event_id: str) -> Reply:
+    return _save(ctx, citizen_id, event_id, False)
+
+
+def ical_summary(view: Any) -> dict[str, Any]:
+    """The calendar file is the person's: an agent whose view is a summary is told only that it exists."""
+    return {"view": "summary"}
 
 
 AGENDA = "/v1/agenda"
@@ -247,10 +257,10 @@ ROUTES = [
     Route(f"{PERSON}/saved", "GET", get_saved, "The events the person saved", action="agenda.read",
           reads=Reads("agenda", ("agenda",), saved_summary), app="agenda"),
     Route(f"{PERSON}/saved/ical", "GET", get_saved_ical, "The personal agenda as iCalendar (RFC 5545)",
-          action="agenda.read", reads=Reads("agenda", ("agenda",)), app="agenda"),
-    Route(f"{PERSON}/saved/<event_id>", "PUT", _save(True), "Save an event to the personal agenda",
+          action="agenda.read", reads=Reads("agenda", ("agenda",), ical_summary), app="agenda"),
+    Route(f"{PERSON}/saved/<event_id>", "PUT", put_saved, "Save an event to the personal agenda",
           idempotent_writes=True, action="agenda.edit", app="agenda"),
-    Route(f"{PERSON}/saved/<event_id>", "DELETE", _save(False), "Take an event out of the personal agenda",
+    Route(f"{PERSON}/saved/<event_id>", "DELETE", delete_saved, "Take an event out of the personal agenda",
           idempotent_writes=True, action="agenda.edit", app="agenda"),
 ]  # fmt: skip
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -160,16 +161,6 @@ def next_starts(event: AgendaEvent, since: datetime, until: datetime | None = No
     return found[:most]
 
 
-def matches(event: AgendaEvent, f: Filters) -> bool:
-    start, end = f.window()
-    return (
-        (f.category is None or event.category == f.category)
-        and (f.audience is None or f.audience in event.audience)
-        and (f.free is None or event.free == f.free)
-        and bool(next_starts(event, start, end, 1))
-    )
-
-
 @dataclass(frozen=True)
 class Found:
     """An event near a place: how far, and its next start in the window."""
@@ -180,15 +171,27 @@ class Found:
 
 
 def near(events: list[AgendaEvent], lat: float, lon: float, radius_m: int, f: Filters) -> list[Found]:
-    """The events within ``radius_m`` (exact distance) matching the filters, soonest first, then nearest."""
+    """The events within ``radius_m`` (exact distance) matching the filters, soonest first, then nearest.
+
+    Cheapest tests first (the filters, the distance), then the first start in the window by bisection (an event's
+    starts are in order)."""
     start, end = f.window()
     found: list[Found] = []
     for event in events:
-        if event.lat is None or event.lon is None or not matches(event, f):
+        if event.lat is None or event.lon is None:
+            continue
+        if (f.category is not None and event.category != f.category) or (
+            f.audience is not None and f.audience not in event.audience
+        ):
+            continue
+        if f.free is not None and event.free != f.free:
             continue
         distance = madrid_geo.distance_m(lat, lon, event.lat, event.lon)
-        if distance <= radius_m:
-            found.append(Found(event, round(distance), next_starts(event, start, end, 1)[0]))
+        if distance > radius_m:
+            continue
+        at = bisect_left(event.starts, start)
+        if at < len(event.starts) and event.starts[at] < end:
+            found.append(Found(event, round(distance), event.starts[at]))
     found.sort(key=lambda x: (x.next_start, x.distance_m, x.event.id))
     return found[:MAX_RESULTS]
 

@@ -23,6 +23,7 @@ from functions.core.errors import NotFoundError
 from functions.core.madrid import zones
 from functions.web import (
     admin,
+    agenda,
     apps,
     assistant,
     campaigns,
@@ -611,6 +612,7 @@ PAGES = [
     *surveys.PAGES,
     *verify.PAGES,
     *wallet.PAGES,
+    *agenda.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

@@ -115,7 +115,9 @@ def run(n_events: int = EVENTS, n_queries: int = QUERIES) -> list[Figure]:
     store.zones[citizen] = service.Zones(citizen, revision=1, location_consent=True)
     zone_samples: list[float] = []
     for i in range(0, len(points) - 2, 3):
-        kinds = zip(("home", "work", "leisure"), points[i : i + 3], strict=True)
+        kinds: zip[tuple[service.ZoneKind, tuple[float, float]]] = zip(
+            ("home", "work", "leisure"), points[i : i + 3], strict=True
+        )
         chosen = tuple(service.Zone(kind, kind, lat, lon, 1500, None, None) for kind, (lat, lon) in kinds)
         store.zones[citizen] = replace(store.zones[citizen], chosen=chosen)
         begin = clock.perf_counter()

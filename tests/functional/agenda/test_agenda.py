@@ -127,9 +127,15 @@ def test_a_person_sees_events_near_home_and_work_and_exports_their_agenda(platfo
     chosen = platform.http.put(zones_url, json={**body, "revision": zones()["revision"]}, headers=me, timeout=15)
     assert chosen.status_code == 200, chosen.text
     assert [z["kind"] for z in chosen.json()["zones"]] == ["home", "work"]
+
     # THEN the zones they share are announced, and the events near each zone come grouped
-    shared = platform.wait_for(lambda: platform.events("es.madrid.pic.zones.changed.v1", citizen_id), what="zones")
-    assert [z["kind"] for z in shared[0]["data"]["zones"]] == ["home", "work"]
+    def shared() -> list[list[str]]:
+        found = platform.events("es.madrid.pic.zones.changed.v1", citizen_id)
+        return [[z["kind"] for z in e["data"]["zones"]] for e in reversed(found)]  # oldest first
+
+    # (home alone once she consented, then home and work)
+    announced = platform.wait_for(lambda: shared() if len(shared()) == 2 else None, what="zones.changed twice")
+    assert announced == [["home"], ["home", "work"]]
     agenda = platform.http.get(platform.url(f"/v1/citizens/{citizen_id}/agenda"), headers=me, timeout=15).json()
     groups = {g["zone"]["kind"]: g["events"] for g in agenda["groups"]}
     assert groups["home"] and "Matadero Madrid" in {e["venue"] for e in groups["work"]}

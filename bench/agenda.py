@@ -106,7 +106,7 @@ def run(n_events: int = EVENTS, n_queries: int = QUERIES) -> list[Figure]:
         figures.append(Figure(
             f"near a point, radius {radius:,} m, next 30 days ({n_events:,} events)",
             f"p50 {pct(samples, 50):.2f} ms, p99 {pct(samples, 99):.2f} ms (CPU p99 {pct(cpu, 99):.2f} ms); "
-            f"{found / len(points):.1f} events found, "
+            f"{found / len(points):.1f} events returned (at most {service.MAX_RESULTS}), "
             f"{cells:.0f} cells read as keys, {reads:.0f} store reads",
             "p99 < 50 ms", "met" if pct(samples, 99) < 50 else "not met",
         ))  # fmt: skip

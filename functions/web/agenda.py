@@ -39,7 +39,7 @@ def _said(ctx: PageContext, problem: ApiProblem) -> str:
     return i18n.translate_or(ctx.lang, f"problem.{problem.slug}", problem.detail)
 
 
-def _query(ctx: PageContext) -> tuple[dict[str, str], dict[str, str]]:
+def _query(ctx: PageContext) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """The filters the form sent (kept to show them again), and the API's query parameters; field errors."""
     args = ctx.request.args
     values = {k: args.get(k, "").strip() for k in ("from", "to", "category", "audience", "free")}
@@ -57,22 +57,22 @@ def _query(ctx: PageContext) -> tuple[dict[str, str], dict[str, str]]:
     params = {k: v for k, v in values.items() if v and k not in errors}
     if params.get("free") not in (None, "true"):
         params.pop("free")
-    return values, params if not errors else {}
+    return values, params, errors
 
 
 def agenda_page(ctx: PageContext) -> flask.Response:
     """The events near each of the person's zones, grouped by zone, with the filters; the saved events below."""
-    values, params = _query(ctx)
-    errors: dict[str, str] = {}
-    if params or not any(values.values()):
+    values, params, errors = _query(ctx)
+    answer: dict[str, Any] = {"groups": []}
+    if errors:
+        errors["form"] = ctx.t("agenda.fix_filters")
+    else:
         try:
             answer = ctx.api("GET", ctx.citizen_path("/agenda"), params=params)
         except ApiProblem as problem:
             if problem.status != 422:
                 raise
-            answer, errors = {"groups": []}, {"form": _said(ctx, problem)}
-    else:
-        answer, errors = {"groups": []}, {"form": ctx.t("agenda.fix_filters")}
+            errors = {"form": _said(ctx, problem)}
     saved = ctx.api("GET", ctx.citizen_path("/agenda/saved"))
     status = 422 if errors else 200
     return render(ctx, "agenda/agenda.html", status, groups=answer.get("groups", []), values=values, errors=errors,

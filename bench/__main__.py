@@ -3,8 +3,8 @@ records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
 ``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaigns``,
-``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``) and replaces only their sections
-of ``docs/benchmarks.md``."""
+``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``, ``zbe``) and replaces only their
+sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ from bench import surveys as survey_bench  # surveys: responses recorded, result
 from bench import verifier as verifier_bench  # the verifier: presentations verified through its handler (WAL)
 from bench import wallet as wallet_issuer_bench  # the wallet issuer end to end, status-list allocation (WAL)
 from bench import wallet_crypto as wallet_bench  # verifiable credentials: issue, verify, status lists (WAL)
+from bench import zbe as zbe_bench  # ZBE authorisations: decisions per second, the cameras' plate list (issue 18)
 from bench.stats import Figure, machine, record_section, recorded, table
 from local.harness import Platform, free_port, start_platform
 from local.manifests import load
@@ -232,6 +233,8 @@ def run_parts(parts: list[str]) -> int:
         verifier_bench.main([])
     if "agenda" in parts:
         agenda_bench.main([])
+    if "zbe" in parts:
+        zbe_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -275,6 +278,7 @@ PARTS = (
     "wallet",
     "verifier",
     "agenda",
+    "zbe",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -318,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     verifier_bench.main([])  # its own section of the report
     print("… events near me over 5,000 events, in process", file=sys.stderr, flush=True)
     agenda_bench.main([])  # its own section of the report
+    print("… ZBE applications decided and the cameras' plate list, in process", file=sys.stderr, flush=True)
+    zbe_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

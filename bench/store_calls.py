@@ -872,6 +872,7 @@ def scenario(m: Meter) -> None:
     wallet(m)
     verifier(m)
     agenda(m)
+    zbe(m)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
@@ -972,6 +973,29 @@ def wallet(m: Meter) -> None:
     edit = {k: zbe[k] for k in ("title", "validity_days", "suspendable", "claims", "age_over")} | {"version": 0}
     m.request("wallet", "PUT", "/v1/wallet/card-types/zbe", "/v1/wallet/card-types/<card_type>",
               m.token("adm-sc", role="admin"), edit)  # fmt: skip
+
+
+def zbe(m: Meter) -> None:
+    """ZBE (issue 18): Movilidad registers two vehicles; a resident of Centro applies (granted by the rules: the
+    position, the notice, the decision and the wallet's card.granted delivered); a guest applies (review); an agent
+    reads the queue and approves; the person reads their applications; the cameras' system reads the plate list."""
+    cid, guest = f"c-zbe-{uuid.uuid4().hex[:8]}", f"c-zbe-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC).isoformat()
+    for plate, label, holder, district in (("1234BCD", "B", cid, "01"), ("M1234AB", "C", "c-host", "05")):
+        data = {"plate": plate, "label": label, "citizen_id": holder, "district": district, "as_of": now}
+        m.send("es.madrid.pic.vehicle.registered.v1", data, "/legacy/movilidad", plate)
+    rule = "/v1/citizens/<citizen_id>/zbe/applications"
+    me, agent = m.token(cid), m.token("ag-sc-zbe", role="agent", level=2, area="movilidad")
+    m.request("zbe", "POST", f"/v1/citizens/{cid}/zbe/applications", rule, me,
+              {"plate": "1234 BCD", "zone": "distrito-centro", "category": "residente"})  # fmt: skip
+    pending = m.request("zbe", "POST", f"/v1/citizens/{guest}/zbe/applications", rule, m.token(guest),
+                        {"plate": "M-1234-AB", "zone": "distrito-centro", "category": "invitado"})  # fmt: skip
+    m.request("zbe", "GET", "/v1/zbe/review-queue", "/v1/zbe/review-queue", agent)
+    approve = {"decision": "approve", "reason": "Invitación comprobada"}
+    decide = "/v1/zbe/applications/<application_id>/decision"
+    m.request("zbe", "POST", decide.replace("<application_id>", pending["id"]), decide, agent, approve)
+    m.request("zbe", "GET", f"/v1/citizens/{cid}/zbe/applications", rule, me)
+    m.request("zbe", "GET", "/v1/zbe/plates", "/v1/zbe/plates", m.token("svc-sc-camaras", role="system"))
 
 
 def surveys(m: Meter, citizen: str) -> None:

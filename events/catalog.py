@@ -109,6 +109,7 @@ DOMAINS = {
         "routing",
         "survey",
         "wallet",
+        "zbe",
     )
 }
 
@@ -117,7 +118,7 @@ DOMAINS = {
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
     "assistant", "audit", "campaign", "case", "citizen", "consent", "flags", "interaction", "notification", "payment",
-    "position", "routing", "survey", "wallet", "agenda",
+    "position", "routing", "survey", "wallet", "zbe", "agenda",
 )  # fmt: skip
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
@@ -250,7 +251,7 @@ _SPECS = [
         description="A fact an area system holds about a person (tax, fine, case, appointment, permit, card, notice).",
         # POS shows it; CAMP: the relationship it gives (has a tax object, a fine, a card...) is a segment criterion
         consumers=["pic-position-events", "pic-campaign-events"],
-        senders=(*AREA_SYSTEMS, LICENCIAS),
+        senders=(*AREA_SYSTEMS, LICENCIAS, DOMAINS["zbe"]),  # ZBE: its applications, section permits
     ),
     # ---- cases (CASE): functions/case ----
     EventSpec(
@@ -414,6 +415,7 @@ _SPECS = [
             "pic-campaign-events",  # the segments' audience row and campaign touches (functions/campaign/rights.py)
             "pic-wallet-events",  # the cards issued to the person (functions/wallet/rights.py)
             "pic-agenda-events",  # zones and saved events (functions/agenda/rights.py)
+            "pic-zbe-events",  # ZBE applications and their decisions (functions/zbe/rights.py)
         ],
     ),
     EventSpec(
@@ -482,7 +484,17 @@ _SPECS = [
         consumers=["pic-notification-events"],
         # PAY asks for a payment's receipt notice (template pic-payment-receipt) through its own relay
         # CASE asks for the satisfaction survey of a closed case (template pic-case-csat, purpose surveys)
-        senders=(TRIBUTOS, MULTAS, MOVILIDAD, SERVICIOS_SOCIALES, CITA_PREVIA, DOMAINS["payment"], DOMAINS["case"]),
+        # ZBE tells a person their application's decision (template pic-zbe-decided)
+        senders=(
+            TRIBUTOS,
+            MULTAS,
+            MOVILIDAD,
+            SERVICIOS_SOCIALES,
+            CITA_PREVIA,
+            DOMAINS["payment"],
+            DOMAINS["case"],
+            DOMAINS["zbe"],
+        ),
     ),
     EventSpec(
         type="es.madrid.pic.notification.accepted.v1",
@@ -744,7 +756,24 @@ _SPECS = [
         source="the granting system's URI, e.g. /legacy/empleo",
         description="A person may hold a card of a type the Padrón cannot tell (entrepreneur, hospitality, vehicle).",
         consumers=["pic-wallet-events"],
-        senders=(EMPLEO, HOSTELERIA, MOVILIDAD, DOMAINS["wallet"]),
+        senders=(EMPLEO, HOSTELERIA, MOVILIDAD, DOMAINS["wallet"], DOMAINS["zbe"]),  # ZBE: a granted authorisation
+    ),
+    # ---- low-emission zone authorisations (ZBE, issue 18): functions/zbe ----
+    EventSpec(
+        type="es.madrid.pic.vehicle.registered.v1",
+        model_path="events.zbe.VehicleRegistered",
+        producer="Movilidad's vehicle register",
+        source="/legacy/movilidad",
+        description="A vehicle's plate, DGT environmental label, holder and address district, as Movilidad holds them.",
+        consumers=["pic-zbe-events"],
+        senders=(MOVILIDAD,),
+    ),
+    EventSpec(
+        type="es.madrid.pic.zbe.authorisation.decided.v1",
+        model_path="events.zbe.ZbeAuthorisationDecided",
+        producer="pic-zbe",
+        source="/pic/zbe",
+        description="A low-emission zone access authorisation was granted or refused (by the rules or an agent).",
     ),
     # ---- events near me (GEO): functions/agenda (issue 18) ----
     EventSpec(

@@ -182,6 +182,7 @@ PANELS = (
     Panel("debts", _get("/debts")),
     Panel("agenda", _get("/agenda/zones")),  # GEO (issue 18): the person's zones and their agenda
     Panel("agenda_saved", _get("/agenda/saved")),
+    Panel("zbe", _get("/zbe/applications")),  # ZBE authorisations (issue 18): state, reasons, validity
 )
 
 
@@ -214,6 +215,7 @@ LATER: dict[str, tuple[str, ...]] = {
     "rgpd": ("rgpd", "terms"),
     "debts": ("debts",),
     "agenda": ("agenda", "agenda_saved"),
+    "zbe": ("zbe",),
 }
 
 

@@ -37,6 +37,7 @@ from functions.web import (
     surveys,
     verify,
     wallet,
+    zbe,
 )
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
@@ -613,6 +614,7 @@ PAGES = [
     *verify.PAGES,
     *wallet.PAGES,
     *agenda.PAGES,
+    *zbe.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

@@ -39,6 +39,17 @@ SHOWS = {
         "whatsapp answer",
         "1 reply to the number: interactive | *Recogida gratuita de muebles y enseres*",
     ),
+    "A low-emission zone authorisation: a walk-through with curl": (
+        "202\n202",  # Movilidad's two vehicles accepted by the broker
+        "zbe-invalid-plate 422",  # a plate in no Spanish format
+        "granted automatic until",  # the resident's own car in Centro: the rules alone
+        "zbe True",  # the wallet offers the zbe card (card.granted from /pic/zbe)
+        "permit granted",  # the global position's permits section
+        "Luis: pending-review",
+        "approved granted agent",
+        "plate,zone,category,valid_from,valid_until",  # the cameras' CSV header
+        "a citizen reading the plate list 403",
+    ),
     "The citizen wallet: a walk-through with curl": (
         "madrid-mayor True",  # eligible, and why (the reasons in words)
         "openid-credential-offer://",

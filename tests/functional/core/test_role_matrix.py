@@ -161,6 +161,13 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "agenda.event.withdraw": {"platform": {"admin", "system"}},
     "agenda.read": {"citizen": ON_A_CITIZEN},
     "agenda.edit": {"citizen": ON_A_CITIZEN},
+    # ZBE authorisations (issue 18): the citizen applies and reads their own; agents review with a purpose; the
+    # cameras' plate list is for a system alone (it names no person, so no purpose)
+    "zbe.apply": {"citizen": ON_A_CITIZEN},
+    "zbe.read": {"citizen": ON_A_CITIZEN},
+    "zbe.review": {"citizen": AGENTS},
+    "zbe.decide": {"citizen": AGENTS},
+    "zbe.plates": {"citizen": {"system"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -311,6 +318,7 @@ def world(platform: Platform) -> World:
         "card_id": "card-00000000000000000000000000000000",  # none such: 404 to whom may act on the citizen's cards
         "event_id": "matrix-none",  # the agenda: none such, 404 to whom may look or save it
         "ingest_id": "matrix-none",  # the agenda's file reports: none such, 404 to the council
+        "application_id": "zbe-00000000000000000000",  # ZBE: none such, 404 to whom may decide, 403 to the others
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

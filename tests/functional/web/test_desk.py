@@ -96,7 +96,7 @@ def test_the_first_html_reads_the_record_and_the_position_and_each_later_panel_l
     citizen_id = attended["citizen_id"]
     view = _attend(platform, desk, citizen_id, "CITA-PANELES-1")
     # THEN the page shows the record and the position, and asks for each later panel (htmx, or a link without JS)
-    for panel in ("consents", "interactions", "notifications", "rgpd", "debts"):
+    for panel in ("consents", "interactions", "notifications", "rgpd", "debts", "zbe"):
         assert f'hx-get="/desk/citizens/{citizen_id}/panels/{panel}"' in view.text
         fragment = desk.get(platform.url(f"/desk/citizens/{citizen_id}/panels/{panel}"), headers={"HX-Request": "true"},
                             timeout=20)  # fmt: skip

@@ -1780,6 +1780,19 @@ module "role_pic_agenda" {
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
   service_account          = "pic-agenda"
+# ---- ZBE authorisations (issue 18) ----
+
+# functions/zbe/main.py zbe_http: reads a vehicle and an application (GetItem), a person's applications (Query on
+# by-citizen), the review queue and the plate list (Query on by-state); writes an application under its version
+# (PutItem) with the position, decision, notice and card.granted outbox rows and the Idempotency-Key record, in one
+# TransactWriteItems; appends the access records of the applications, the queue and the plate list it shows.
+module "role_pic_zbe" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-zbe"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-zbe"
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
@@ -1793,6 +1806,10 @@ module "role_pic_agenda" {
       table_arn     = module.table_agenda.table_arn
       actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
       index_actions = { "by-kind" = ["dynamodb:Query"] }
+      sid           = "ZbeReadWrite"
+      table_arn     = module.table_zbe.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"], "by-state" = ["dynamodb:Query"] }
     },
     {
       sid       = "OutboxStage"
@@ -1818,6 +1835,16 @@ module "role_pic_agenda_events" {
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
   service_account          = "pic-agenda-events"
+# functions/zbe/main.py zbe_events: projects vehicle.registered (GetItem, PutItem under its version); answers RGPD
+# requests: a person's applications (Query on by-citizen), those retention lets go erased (DeleteItem) with the
+# rgpd.domain.answered outbox row.
+module "role_pic_zbe_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-zbe-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-zbe-events"
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
@@ -1825,6 +1852,10 @@ module "role_pic_agenda_events" {
       sid       = "AgendaReadWrite"
       table_arn = module.table_agenda.table_arn
       actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      sid           = "ZbeReadWrite"
+      table_arn     = module.table_zbe.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
     },
     {
       sid       = "OutboxStage"
@@ -1847,6 +1878,13 @@ module "role_pic_agenda_relay" {
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
   service_account          = "pic-agenda-relay"
+module "role_pic_zbe_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-zbe-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-zbe-relay"
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [

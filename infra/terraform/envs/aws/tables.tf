@@ -544,6 +544,27 @@ module "table_agenda" {
   ]
   global_secondary_indexes = [
     { name = "by-kind", hash_key = "kind", projection_type = "ALL" },
+# ---- ZBE authorisations (issue 18) ----
+
+# functions/zbe/storage.py ZbeItem: Movilidad's vehicles ("veh#<plate>": label, holder, district, under their version)
+# and the applications ("app#<id>": the application and its decision, under their version). Index by-citizen: a
+# person's applications (their page, RGPD); sparse index by-state (state, state_at): the desk's review queue
+# ("pending-review") and the cameras' plate list ("granted"); a refused application is in neither.
+module "table_zbe" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}zbe"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+    { name = "citizen_id", type = "S" },
+    { name = "created_at", type = "S" },
+    { name = "state", type = "S" },
+    { name = "state_at", type = "S" },
+  ]
+  global_secondary_indexes = [
+    { name = "by-citizen", hash_key = "citizen_id", range_key = "created_at", projection_type = "ALL" },
+    { name = "by-state", hash_key = "state", range_key = "state_at", projection_type = "ALL" },
   ]
 
   kms_key_arn                           = module.kms.key_arn

@@ -1767,19 +1767,6 @@ module "role_pic_verifier" {
   kms_key_arns = [module.kms.key_arn]
 }
 
-# ---- events near me (GEO, issue 18) ----
-
-# functions/agenda/main.py agenda_http: reads events, cell keys, reports, zones and saved events (GetItem,
-# BatchGetItem); writes an ingested or withdrawn event with its cell keys (PutItem, UpdateItem), a report, zones and
-# saved events, with agenda.event.published / zones.changed outbox rows and Idempotency-Key records, in one
-# TransactWriteItems; appends the access record of a read of a person's zones or agenda.
-module "role_pic_agenda" {
-  source = "../../modules/function-iam-role"
-
-  name                     = "${var.environment}-pic-agenda"
-  oidc_provider_arn        = local.oidc_provider_arn
-  namespace                = var.namespace
-  service_account          = "pic-agenda"
 # ---- ZBE authorisations (issue 18) ----
 
 # functions/zbe/main.py zbe_http: reads a vehicle and an application (GetItem), a person's applications (Query on
@@ -1802,14 +1789,104 @@ module "role_pic_zbe" {
       actions   = ["dynamodb:PutItem"]
     },
     {
-      sid           = "AgendaReadWrite"
-      table_arn     = module.table_agenda.table_arn
-      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-      index_actions = { "by-kind" = ["dynamodb:Query"] }
       sid           = "ZbeReadWrite"
       table_arn     = module.table_zbe.table_arn
       actions       = ["dynamodb:GetItem", "dynamodb:PutItem"]
       index_actions = { "by-citizen" = ["dynamodb:Query"], "by-state" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/zbe/main.py zbe_events: projects vehicle.registered (GetItem, PutItem under its version); answers RGPD
+# requests: a person's applications (Query on by-citizen), those retention lets go erased (DeleteItem) with the
+# rgpd.domain.answered outbox row.
+module "role_pic_zbe_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-zbe-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-zbe-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "ZbeReadWrite"
+      table_arn     = module.table_zbe.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+module "role_pic_zbe_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-zbe-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-zbe-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# ---- events near me (GEO, issue 18) ----
+
+# functions/agenda/main.py agenda_http: reads events, cell keys, reports, zones and saved events (GetItem,
+# BatchGetItem); writes an ingested or withdrawn event with its cell keys (PutItem, UpdateItem), a report, zones and
+# saved events, with agenda.event.published / zones.changed outbox rows and Idempotency-Key records, in one
+# TransactWriteItems; appends the access record of a read of a person's zones or agenda.
+module "role_pic_agenda" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-agenda"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-agenda"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid           = "AgendaReadWrite"
+      table_arn     = module.table_agenda.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      index_actions = { "by-kind" = ["dynamodb:Query"] }
     },
     {
       sid       = "OutboxStage"
@@ -1835,16 +1912,6 @@ module "role_pic_agenda_events" {
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
   service_account          = "pic-agenda-events"
-# functions/zbe/main.py zbe_events: projects vehicle.registered (GetItem, PutItem under its version); answers RGPD
-# requests: a person's applications (Query on by-citizen), those retention lets go erased (DeleteItem) with the
-# rgpd.domain.answered outbox row.
-module "role_pic_zbe_events" {
-  source = "../../modules/function-iam-role"
-
-  name                     = "${var.environment}-pic-zbe-events"
-  oidc_provider_arn        = local.oidc_provider_arn
-  namespace                = var.namespace
-  service_account          = "pic-zbe-events"
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
@@ -1852,10 +1919,6 @@ module "role_pic_zbe_events" {
       sid       = "AgendaReadWrite"
       table_arn = module.table_agenda.table_arn
       actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
-      sid           = "ZbeReadWrite"
-      table_arn     = module.table_zbe.table_arn
-      actions       = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
-      index_actions = { "by-citizen" = ["dynamodb:Query"] }
     },
     {
       sid       = "OutboxStage"
@@ -1878,13 +1941,6 @@ module "role_pic_agenda_relay" {
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
   service_account          = "pic-agenda-relay"
-module "role_pic_zbe_relay" {
-  source = "../../modules/function-iam-role"
-
-  name                     = "${var.environment}-pic-zbe-relay"
-  oidc_provider_arn        = local.oidc_provider_arn
-  namespace                = var.namespace
-  service_account          = "pic-zbe-relay"
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import agenda as agenda_bench  # events near me: near-me p99 over 5,000 events (GEO)
 from bench import assistant as assistant_bench  # the assistant's answers (BOT)
 from bench import (
     attention,  # cases end to end and the knowledge base's search (CASE, KB)
@@ -231,6 +232,8 @@ def run_parts(parts: list[str]) -> int:
         wallet_issuer_bench.main([])
     if "verifier" in parts:
         verifier_bench.main([])
+    if "agenda" in parts:
+        agenda_bench.main([])
     if "zbe" in parts:
         zbe_bench.main([])
     if "booking" in parts:
@@ -277,6 +280,7 @@ PARTS = (
     "wallet-crypto",
     "wallet",
     "verifier",
+    "agenda",
     "zbe",
     "booking",
 )
@@ -320,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     wallet_issuer_bench.main([])  # its own section of the report
     print("… presentations verified through the verifier's handler, in process", file=sys.stderr, flush=True)
     verifier_bench.main([])  # its own section of the report
+    print("… events near me over 5,000 events, in process", file=sys.stderr, flush=True)
+    agenda_bench.main([])  # its own section of the report
     print("… ZBE applications decided and the cameras' plate list, in process", file=sys.stderr, flush=True)
     zbe_bench.main([])  # its own section of the report
     print("… bookings: the last place under 50 concurrent requests (own platform)", file=sys.stderr, flush=True)

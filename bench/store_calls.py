@@ -871,6 +871,7 @@ def scenario(m: Meter) -> None:
     campaigns(m)
     wallet(m)
     verifier(m)
+    agenda(m)
     zbe(m)
     bookings(m)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
@@ -917,6 +918,51 @@ def bookings(m: Meter) -> None:
              "Access-Purpose": PURPOSE, "Idempotency-Key": str(uuid.uuid4())}  # fmt: skip
     theirs = f"/v1/citizens/{bea}/bookings/{waiting['booking_id']}"
     m.request("booking", "POST", f"{theirs}/no-show", f"{one_rule}/no-show", agent, expect=409)
+
+
+def agenda(m: Meter) -> None:
+    """GEO: a system ingests a small agenda file (and again: nothing changes); anyone reads the events near a point,
+    one event and its iCalendar; a person's home comes from C360 and the location consent from CON; they choose a
+    work place, read their zones and the events near them, save an event and export their agenda; the council
+    withdraws the event."""
+    cid = f"c-geo-{uuid.uuid4().hex[:8]}"
+    system, me = m.token("svc-sc-agenda", role="system"), m.token(cid)
+    graph = [{"id": f"sc{i}", "title": f"Concierto {i}", "dtstart": "2026-12-01 00:00:00.0",
+              "dtend": "2027-12-31 23:59:00.0", "time": "19:00", "free": 1,
+              "recurrence": {"days": "FR", "frequency": "WEEKLY", "interval": 1},
+              "@type": "https://datos.madrid.es/egob/kos/actividades/Musica",
+              "location": {"latitude": 40.4168 + i * 0.001, "longitude": -3.7038}} for i in range(3)]  # fmt: skip
+    body = {"source": "store-calls.json", "content": json.dumps({"@graph": graph})}
+    m.request("agenda", "POST", "/v1/agenda/ingests", "/v1/agenda/ingests", system, body)
+    report = m.request("agenda", "POST", "/v1/agenda/ingests", "/v1/agenda/ingests", system, body)
+    m.request("agenda", "GET", f"/v1/agenda/ingests/{report['ingest_id']}", "/v1/agenda/ingests/<ingest_id>", system)
+    near = {"lat": "40.4168", "lon": "-3.7038", "radius_m": "1000"}
+    m.request("agenda", "GET", "/v1/agenda/events", "/v1/agenda/events", {}, query=near)
+    event, rule = "/v1/agenda/events/sc0", "/v1/agenda/events/<event_id>"
+    m.request("agenda", "GET", event, rule, {})
+    m.request("agenda", "GET", f"{event}/ical", f"{rule}/ical", {})
+    updated = {
+        "citizen_id": cid, "link": {"source": "/legacy/padron", "local_id": f"P{cid}", "change": "added"},
+        "match": {"method": "new", "score": 1.0, "evidence": []}, "updated_at": datetime.now(UTC).isoformat(),
+        "profile": {"district": "01", "barrio": "016"},
+    }  # fmt: skip
+    m.send("es.madrid.pic.citizen.updated.v1", updated, "/pic/citizen", cid)
+    consent = {"citizen_id": cid, "purpose": "location", "before": {"granted": False},
+               "after": {"granted": True, "text_version": "2026-01"}, "mode": "a", "proof_id": f"p-{cid}",
+               "actor": {"kind": "citizen", "id": cid}, "capture_channel": "web", "language": "es",
+               "text_sha256": None, "changed_at": datetime.now(UTC).isoformat()}  # fmt: skip
+    m.send("es.madrid.pic.consent.changed.v1", consent, "/pic/consent", cid)
+    mine = "/v1/citizens/<citizen_id>/agenda"
+    zones = m.request("agenda", "GET", f"/v1/citizens/{cid}/agenda/zones", f"{mine}/zones", me)
+    work = {"kind": "work", "barrio": "023", "radius_m": 1000}
+    m.request("agenda", "PUT", f"/v1/citizens/{cid}/agenda/zones", f"{mine}/zones", me,
+              {"revision": zones["revision"], "zones": [work]})  # fmt: skip
+    m.request("agenda", "GET", f"/v1/citizens/{cid}/agenda", mine, me)
+    m.request("agenda", "PUT", f"/v1/citizens/{cid}/agenda/saved/sc0", f"{mine}/saved/<event_id>", me)
+    m.request("agenda", "GET", f"/v1/citizens/{cid}/agenda/saved", f"{mine}/saved", me)
+    m.request("agenda", "GET", f"/v1/citizens/{cid}/agenda/saved/ical", f"{mine}/saved/ical", me)
+    m.request("agenda", "DELETE", f"/v1/citizens/{cid}/agenda/saved/sc0", f"{mine}/saved/<event_id>", me)
+    m.request("agenda", "DELETE", event, rule, m.token("adm-sc-agenda", role="admin"))
 
 
 def wallet(m: Meter) -> None:

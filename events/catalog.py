@@ -92,6 +92,7 @@ INTERACTION_CHANNELS = (GESTOR_COLAS, LINEA_010, ASISTENTE_VIRTUAL, WHATSAPP, BU
 DOMAINS = {
     name: _domain(name)
     for name in (
+        "agenda",
         "assistant",
         "audit",
         "booking",
@@ -117,8 +118,8 @@ DOMAINS = {
 # events were admitted once already. Its token is an operator's, never a system's.
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
-    "assistant", "audit", "booking", "campaign", "case", "citizen", "consent", "flags", "interaction", "notification",
-    "payment", "position", "routing", "survey", "wallet", "zbe",
+    "agenda", "assistant", "audit", "booking", "campaign", "case", "citizen", "consent", "flags", "interaction",
+    "notification", "payment", "position", "routing", "survey", "wallet", "zbe",
 )  # fmt: skip
 # PIC's domains that ask NOT to tell a person something (their own platform templates)
 DOMAIN_NOTIFIERS = (DOMAINS["payment"], DOMAINS["case"], DOMAINS["booking"], DOMAINS["zbe"])
@@ -176,7 +177,8 @@ _SPECS = [
         source="/pic/consent",
         description="A citizen's consent for one purpose changed, with before/after and the proof id.",
         # POS shows it; NOT projects it (policy input); CAMP projects it (segments' audience, functions/campaign)
-        consumers=["pic-position-events", "pic-notification-events", "pic-campaign-events"],
+        # GEO projects the location purpose (functions/agenda: work and leisure zones, zones.changed)
+        consumers=["pic-position-events", "pic-notification-events", "pic-campaign-events", "pic-agenda-events"],
     ),
     EventSpec(
         type="es.madrid.pic.preferences.changed.v1",
@@ -223,6 +225,7 @@ _SPECS = [
             "pic-campaign-events",
             "pic-wallet-events",  # WAL: the facts the cards' eligibility reads (birth date, district)
             "pic-booking-events",  # bookings: the Padrón facts its rules read (residents first, age)
+            "pic-agenda-events",  # GEO: the home zone (the Padrón's barrio)
         ],
     ),
     # ---- global position (POS), interactions (INTX) and the access log (audit) ----
@@ -417,6 +420,7 @@ _SPECS = [
             "pic-survey-events",  # survey responses and respondents (functions/survey/rights.py)
             "pic-campaign-events",  # the segments' audience row and campaign touches (functions/campaign/rights.py)
             "pic-wallet-events",  # the cards issued to the person (functions/wallet/rights.py)
+            "pic-agenda-events",  # zones and saved events (functions/agenda/rights.py)
             "pic-zbe-events",  # ZBE applications and their decisions (functions/zbe/rights.py)
             "pic-booking-events",  # bookings and the rules' facts (functions/booking/rights.py)
         ],
@@ -791,6 +795,23 @@ _SPECS = [
         producer="pic-booking",
         source="/pic/booking",
         description="The centre recorded that the person did not come to a confirmed place.",
+    ),
+    # ---- events near me (GEO): functions/agenda (issue 18) ----
+    EventSpec(
+        type="es.madrid.pic.agenda.event.published.v1",
+        model_path="events.agenda.AgendaEventPublished",
+        producer="pic-agenda",
+        source="/pic/agenda",
+        description="A council event of the open-data agenda was loaded, changed or withdrawn (REC matches it).",
+        consumers=[],
+    ),
+    EventSpec(
+        type="es.madrid.pic.zones.changed.v1",
+        model_path="events.agenda.ZonesChanged",
+        producer="pic-agenda",
+        source="/pic/agenda",
+        description="The zones a citizen shares for location (home, work, leisure) changed; empty: none shared.",
+        consumers=[],
     ),
 ]
 

@@ -34,6 +34,8 @@ class RecordAddress(EventData):
     number: str | None = Field(None, max_length=20)
     postal_code: str | None = Field(None, max_length=10)
     district: str | None = Field(None, max_length=3, description="official district code of Madrid (01-21)")
+    # optional, additive (issue 18): the Padrón's barrio, which C360 announces in citizen.updated's profile (GEO's home)
+    barrio: str | None = Field(None, pattern=r"^\d{3}$", description="official barrio code of Madrid (district + 1)")
 
 
 class CitizenRecordUpserted(EventData):

@@ -271,8 +271,17 @@ class Platform:
         # the desk and the assistant answer from the first minute; the Job pic-kb-seed does the same in the cluster.
         # After the parts are spawned: they start (imports, first poll) while the seed commits, not after it.
         subprocess.run([sys.executable, "-m", "functions.kb.seed"], env={**os.environ, **self.env}, check=True)
+        # the council's agenda (GEO): the shipped sample file in the open-data format, ingested in the background
+        # (a file already ingested changes nothing: its content hash); in the cluster a system posts the day's file to
+        # POST /v1/agenda/ingests
+        threading.Thread(target=self._ingest_agenda, name="agenda-ingest", daemon=True).start()
         pids = {name: child.pid for name, child in self.children.items()}
         lifeline.record_parts(self.args.data_dir, {"supervisor": os.getpid(), **pids})
+
+    def _ingest_agenda(self) -> None:
+        done = subprocess.run([sys.executable, "-m", "functions.agenda.job"], env={**os.environ, **self.env},
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        print((done.stdout.splitlines() or [done.stderr.strip()[-300:]])[0], flush=True)
 
     def wait_healthy(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout

@@ -241,12 +241,14 @@ def json_response(reply: Reply) -> flask.Response:
     )
 
 
-def parse_body(request: flask.Request, model: type[BaseModel]) -> BaseModel:
-    """The body as ``model``: 415 if not JSON, 400 if not parseable, 422 naming each invalid field."""
+def parse_body(request: flask.Request, model: type[BaseModel], limit: int = MAX_BODY_BYTES) -> BaseModel:
+    """The body as ``model``: 415 if not JSON, 400 if not parseable or over the route's ``limit`` (its
+    ``max_body_bytes``; ``BodyLimit`` refuses earlier what is over the function's largest), 422 naming each
+    invalid field."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaTypeError(f"send Content-Type: application/json, not {request.mimetype or 'nothing'}")
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise MalformedRequestError(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if (request.content_length or 0) > limit:
+        raise MalformedRequestError(f"the body is larger than {limit} bytes")
     payload = parse_json(request.get_data(cache=True))
     try:
         return model.model_validate(payload)
@@ -435,7 +437,7 @@ class HttpFunction:
                 self._authorize(ctx, params)
         if route.app is not None and ctx.subject.role == "citizen":  # the citizen's own channel, not the desk
             flags.require_app(route.app, CitizenContext(ctx.subject.id))
-        body = parse_body(request, route.request_model) if route.request_model else None
+        body = parse_body(request, route.request_model, route.max_body_bytes) if route.request_model else None
         key = request.headers.get("Idempotency-Key")
         if key is not None and route.idempotent_writes:
             ctx.idempotency_key = idempotency.http_key(self.name, ctx.subject.id, key, request.method, request.path)

@@ -29,6 +29,7 @@ APPS = (
     MicroApp("assistant", "/app/assistant", "nav.assistant"),
     MicroApp("wallet", "/app/wallet", "wallet.nav"),
     MicroApp("bookings", "/app/bookings", "bookings.nav"),
+    MicroApp("agenda", "/app/agenda", "agenda.nav"),
     MicroApp("my-data", "/app/my-data", "nav.my_data"),
     MicroApp("zbe", "/app/zbe", "zbe.nav"),
 )

@@ -180,6 +180,8 @@ PANELS = (
     Panel("notifications", _get("/notifications", {"limit": LIST_LIMIT})),
     Panel("rgpd", _get("/rgpd-requests")),
     Panel("debts", _get("/debts")),
+    Panel("agenda", _get("/agenda/zones")),  # GEO (issue 18): the person's zones and their agenda
+    Panel("agenda_saved", _get("/agenda/saved")),
     Panel("zbe", _get("/zbe/applications")),  # ZBE authorisations (issue 18): state, reasons, validity
     Panel("bookings", _get("/bookings")),  # issue 18: sports facilities, classes, cultural activities
 )
@@ -213,6 +215,7 @@ LATER: dict[str, tuple[str, ...]] = {
     "notifications": ("notifications",),
     "rgpd": ("rgpd", "terms"),
     "debts": ("debts",),
+    "agenda": ("agenda", "agenda_saved"),
     "zbe": ("zbe",),
     "bookings": ("bookings",),
 }

@@ -23,6 +23,7 @@ from functions.core.errors import NotFoundError
 from functions.core.madrid import zones
 from functions.web import (
     admin,
+    agenda,
     apps,
     assistant,
     bookings,
@@ -613,6 +614,7 @@ PAGES = [
     *surveys.PAGES,
     *verify.PAGES,
     *wallet.PAGES,
+    *agenda.PAGES,
     *zbe.PAGES,
     *bookings.PAGES,
 ]

@@ -183,6 +183,21 @@ SHOWS = {
         "/problems/answer-invalid",  # outside the scale
         "plot True",
     ),
+    "Events near me: a walk-through with curl": (
+        "ingest first records 2 loaded",  # the record loaded (or unchanged on the second run) ...
+        "refused ['no title']",  # ... and the bad one refused with its reason
+        "ingest again records 2 loaded",
+        "replayed True",  # the same file again changes nothing
+        "zones [('home', 'Sol', '016')]",  # home from the Padrón
+        "without consent: /problems/location-consent-required",
+        "zones ['home', 'work']",
+        "near home",
+        "near work",
+        "saved 200",
+        "BEGIN:VEVENT",
+        "events in her agenda: 1",
+        "outside Madrid 422",
+    ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}
 # Walk-throughs that go on in a browser: run, block and clicks, by tests/browser/test_readme_walkthrough.py.

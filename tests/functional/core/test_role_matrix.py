@@ -155,6 +155,12 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "verifier.request": {"platform": AGENTS | {"system"}},
     "verifier.result": {"platform": AGENTS | {"system"}},
     "verifier.respond": {"platform": {"citizen-self", "citizen-other", "anonymous"}},
+    # events near me (issue 18): the open agenda for anyone; its files for the council; a person's zones and agenda
+    "agenda.events.read": {"platform": {"citizen-self", "citizen-other", "anonymous"}},
+    "agenda.ingest": {"platform": {"admin", "system"}},
+    "agenda.event.withdraw": {"platform": {"admin", "system"}},
+    "agenda.read": {"citizen": ON_A_CITIZEN},
+    "agenda.edit": {"citizen": ON_A_CITIZEN},
     # ZBE authorisations (issue 18): the citizen applies and reads their own; agents review with a purpose; the
     # cameras' plate list is for a system alone (it names no person, so no purpose)
     "zbe.apply": {"citizen": ON_A_CITIZEN},
@@ -314,6 +320,8 @@ def world(platform: Platform) -> World:
         "campaign_id": "cmp-none-such",
         "card_type": "zbe",  # the wallet: a shipped card type (the matrix's empty body changes nothing: 422)
         "card_id": "card-00000000000000000000000000000000",  # none such: 404 to whom may act on the citizen's cards
+        "event_id": "matrix-none",  # the agenda: none such, 404 to whom may look or save it
+        "ingest_id": "matrix-none",  # the agenda's file reports: none such, 404 to the council
         "application_id": "zbe-00000000000000000000",  # ZBE: none such, 404 to whom may decide, 403 to the others
         "resource_id": "piscina-barcelo",  # bookings: a shipped resource (its slots are public)
         "booking_id": "bk-0000000000000000",  # none such: 404 to whom may look or act on the citizen's bookings

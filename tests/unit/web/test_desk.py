@@ -13,7 +13,8 @@ from tests.unit.web.web_fakes import FakeHttp, FakeSessions, make_app, signed_se
 
 AGENT = service.Person("agent-7", "agent", 1, "atencion-ciudadania")
 CITIZEN_PATHS = ("", "/position", "/consents", "/consents/history", "/interactions", "/notifications",
-                 "/rgpd-requests", "/debts", "/zbe/applications", "/bookings")  # fmt: skip
+                 "/rgpd-requests", "/debts", "/zbe/applications", "/bookings", "/agenda/zones",
+                 "/agenda/saved")  # fmt: skip
 
 
 @pytest.fixture
@@ -35,6 +36,9 @@ def _citizen_answers(refuse: tuple[str, ...] = ()) -> dict[tuple[str, str], tupl
         "/debts": {"citizen_id": "c-1", "debts": [{"id": "fine-MUL-1", "kind": "fine", "status": "pending",
                    "reference": "MUL-1", "amount_cents": 20000, "due": {"payable": True, "amount_due_cents": 10000,
                    "until": "2026-12-20", "notice": "Pagar con la reducción termina el procedimiento."}}]},
+        "/agenda/zones": {"citizen_id": "c-1", "revision": 1, "location_consent": False, "home_barrio": "016",
+                          "zones": [{"kind": "home", "label": "Sol", "radius_m": 1500}], "shared": []},
+        "/agenda/saved": {"citizen_id": "c-1", "events": []},
         "/zbe/applications": {"applications": [{"id": "zbe-0123456789abcdef0123", "zone": "distrito-centro",
                               "category": "residente", "state": "granted", "valid_until": "2027-12-06"}],
                               "view": "summary"},
@@ -264,7 +268,7 @@ def test_the_360_page_reads_the_record_and_the_position_and_asks_for_the_rest(ag
     visit(app, "/desk/citizens/c-1/attend", agent.id, "POST", {"csrf": agent.csrf, "purpose": "CASE 9"})
     page = visit(app, "/desk/citizens/c-1", agent.id).get_data(as_text=True)
     assert {path for _, path, _ in http.asked} == {"/v1/citizens/c-1", "/v1/citizens/c-1/position"}
-    assert page.count('hx-trigger="load"') == 7 and 'id="open-debts"' in page  # a link without JavaScript
+    assert page.count('hx-trigger="load"') == 8 and 'id="open-debts"' in page  # a link without JavaScript
     assert visit(app, "/desk/citizens/c-1/panels/../secrets", agent.id).status_code == 404
     fragment = visit(app, "/desk/citizens/c-1/panels/debts", agent.id, headers={"HX-Request": "true"})
     assert "<html" not in fragment.get_data(as_text=True)

@@ -1984,3 +1984,96 @@ module "role_pic_booking_sweep" {
   ]
   kms_key_arns = [module.kms.key_arn]
 }
+
+# ---- events near me (GEO, issue 18) ----
+
+# functions/agenda/main.py agenda_http: reads events, cell keys, reports, zones and saved events (GetItem,
+# BatchGetItem); writes an ingested or withdrawn event with its cell keys (PutItem, UpdateItem), a report, zones and
+# saved events, with agenda.event.published / zones.changed outbox rows and Idempotency-Key records, in one
+# TransactWriteItems; appends the access record of a read of a person's zones or agenda.
+module "role_pic_agenda" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-agenda"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-agenda"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid           = "AgendaReadWrite"
+      table_arn     = module.table_agenda.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      index_actions = { "by-kind" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/agenda/main.py agenda_events: projects citizen.updated (home) and consent.changed (location) into a
+# person's zones (GetItem, PutItem) with the zones.changed outbox row; answers RGPD requests: the zones and saved
+# events read (GetItem) and erased (DeleteItem) with the rgpd.domain.answered outbox row.
+module "role_pic_agenda_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-agenda-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-agenda-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "AgendaReadWrite"
+      table_arn = module.table_agenda.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+module "role_pic_agenda_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-agenda-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-agenda-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}

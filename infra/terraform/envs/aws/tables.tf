@@ -584,3 +584,29 @@ module "table_booking" {
   point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
+
+# ---- events near me (GEO, issue 18) ----
+
+# functions/agenda/storage.py AgendaItem: the council's events ("ev#<id>", written new or under their content hash),
+# the H3 cell keys of "near me" ("cell#<cell>": a string set of event ids, ADD/DELETE), the agenda files' reports
+# ("ingest#<sha256>"), a person's zones ("zones#<citizen>", under their revision) and saved events ("saved#<citizen>").
+# No TTL: a person's zones and saved events are erased on request or with the location consent (policies/rgpd/retention,
+# domain agenda). Sparse index by-kind: the desk's list of the agenda.
+module "table_agenda" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}agenda"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+    { name = "kind", type = "S" },
+  ]
+  global_secondary_indexes = [
+    { name = "by-kind", hash_key = "kind", projection_type = "ALL" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}

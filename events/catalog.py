@@ -99,6 +99,7 @@ DOMAINS = {
         "citizen",
         "consent",
         "flags",
+        "incident",
         "interaction",
         "kb",
         "notification",
@@ -115,8 +116,8 @@ DOMAINS = {
 # events were admitted once already. Its token is an operator's, never a system's.
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
-    "assistant", "audit", "campaign", "case", "citizen", "consent", "flags", "interaction", "notification", "payment",
-    "position", "routing", "survey", "wallet",
+    "assistant", "audit", "campaign", "case", "citizen", "consent", "flags", "incident", "interaction", "notification",
+    "payment", "position", "routing", "survey", "wallet",
 )  # fmt: skip
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
@@ -247,7 +248,7 @@ _SPECS = [
         description="A fact an area system holds about a person (tax, fine, case, appointment, permit, card, notice).",
         # POS shows it; CAMP: the relationship it gives (has a tax object, a fine, a card...) is a segment criterion
         consumers=["pic-position-events", "pic-campaign-events"],
-        senders=(*AREA_SYSTEMS, LICENCIAS),
+        senders=(*AREA_SYSTEMS, LICENCIAS, DOMAINS["incident"]),
     ),
     # ---- cases (CASE): functions/case ----
     EventSpec(
@@ -259,7 +260,7 @@ _SPECS = [
         consumers=["pic-case-events"],
         # CCAAS: an expert queue's contact nobody could take falls back to a case (functions/routing); the assistant
         # hands a signed-in citizen's conversation over through its own relay (/pic/assistant)
-        senders=(*INTERACTION_CHANNELS, CRM, DOMAINS["routing"], DOMAINS["assistant"]),
+        senders=(*INTERACTION_CHANNELS, CRM, DOMAINS["routing"], DOMAINS["assistant"], DOMAINS["incident"]),
     ),
     EventSpec(
         type="es.madrid.pic.kb.article.updated.v1",
@@ -478,7 +479,16 @@ _SPECS = [
         consumers=["pic-notification-events"],
         # PAY asks for a payment's receipt notice (template pic-payment-receipt) through its own relay
         # CASE asks for the satisfaction survey of a closed case (template pic-case-csat, purpose surveys)
-        senders=(TRIBUTOS, MULTAS, MOVILIDAD, SERVICIOS_SOCIALES, CITA_PREVIA, DOMAINS["payment"], DOMAINS["case"]),
+        senders=(
+            TRIBUTOS,
+            MULTAS,
+            MOVILIDAD,
+            SERVICIOS_SOCIALES,
+            CITA_PREVIA,
+            DOMAINS["payment"],
+            DOMAINS["case"],
+            DOMAINS["incident"],
+        ),
     ),
     EventSpec(
         type="es.madrid.pic.notification.accepted.v1",
@@ -741,6 +751,23 @@ _SPECS = [
         description="A person may hold a card of a type the Padrón cannot tell (entrepreneur, hospitality, vehicle).",
         consumers=["pic-wallet-events"],
         senders=(EMPLEO, HOSTELERIA, MOVILIDAD, DOMAINS["wallet"]),
+    ),
+    # ---- incidents on the public way (Avisos Madrid, Open311 GeoReport v2; issue 18): functions/incident ----
+    EventSpec(
+        type="es.madrid.pic.incident.reported.v1",
+        model_path="events.incident.IncidentReported",
+        producer="pic-incident",
+        source="/pic/incident",
+        description="A new report of an incident on the public way (in the city, a known service), routed to its area.",
+        consumers=[],
+    ),
+    EventSpec(
+        type="es.madrid.pic.incident.updated.v1",
+        model_path="events.incident.IncidentUpdated",
+        producer="pic-incident",
+        source="/pic/incident",
+        description="A report's stage, reiterations or estimated resolution date changed (Open311 status from it).",
+        consumers=[],
     ),
 ]
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -358,6 +359,19 @@ def get_citizen_incidents(ctx: RequestContext, citizen_id: str) -> Reply:
                                       else "follower"} for i in found]})  # fmt: skip
 
 
+class ClientBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{2,63}$", description="the client's name, e.g. fixmystreet-es")
+
+
+def post_client(ctx: RequestContext, body: ClientBody) -> Reply:
+    """Register a third-party Open311 client: its api_key is shown this once; only its SHA-256 is stored."""
+    api_key = secrets.token_urlsafe(32)
+    uow = handlers.register_client(body.name, api_key, ports())
+    return ctx.commit(uow, Reply(201, {"name": body.name, "api_key": api_key}))
+
+
 def _summary(body: dict[str, Any]) -> dict[str, Any]:
     keep = ("service_request_id", "service_code", "status", "stage", "requested_datetime", "role")
     return {"incidents": [{k: i.get(k) for k in keep} for i in body.get("incidents", [])]}
@@ -383,6 +397,8 @@ ROUTES: list[Route] = [
           request_model=ReopenBody, idempotent_writes=True, action="incident.reopen", citizen=_reporter, app="avisos"),
     Route(f"{INCIDENT}/stage", "POST", post_stage, "Move a report to a stage (the area's agents and systems)",
           request_model=StageBody, idempotent_writes=True, action="incident.manage"),
+    Route("/v1/open311-clients", "POST", post_client, "Register a third-party Open311 client (its api_key, once)",
+          request_model=ClientBody, status=201, action="incident.clients"),
     Route("/v1/citizens/<citizen_id>/incidents", "GET", get_citizen_incidents,
           "The reports a citizen made or follows", action="incident.read",
           reads=Reads("incidents", ("cases",), _summary)),

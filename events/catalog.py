@@ -411,6 +411,7 @@ _SPECS = [
             "pic-survey-events",  # survey responses and respondents (functions/survey/rights.py)
             "pic-campaign-events",  # the segments' audience row and campaign touches (functions/campaign/rights.py)
             "pic-wallet-events",  # the cards issued to the person (functions/wallet/rights.py)
+            "pic-incident-events",  # the reports made or followed (functions/incident/rights.py)
         ],
     ),
     EventSpec(

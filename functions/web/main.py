@@ -25,6 +25,7 @@ from functions.web import (
     admin,
     apps,
     assistant,
+    avisos,
     campaigns,
     cases,
     contacts,
@@ -611,6 +612,7 @@ PAGES = [
     *surveys.PAGES,
     *verify.PAGES,
     *wallet.PAGES,
+    *avisos.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

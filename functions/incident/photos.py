@@ -21,6 +21,7 @@ MAX_SIDE = 1600
 MAX_STORED = 350 * 1024
 GPS_IFD = 0x8825  # EXIF tag of the GPS sub-directory (EXIF 2.32, table 4)
 ORIENTATION = 0x0112
+SCALING = Image.Resampling.BILINEAR  # with reducing_gap: a photo for the area, not print; 3-4 times LANCZOS's speed
 MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
 
 
@@ -47,13 +48,17 @@ def prepared(raw: bytes, keep_location: bool) -> Photo:
             if opened.width * opened.height > MAX_PIXELS:
                 raise PhotoTooLargeError(f"at most {MAX_PIXELS // 1_000_000} megapixels")
             exif = opened.getexif()
-            image = ImageOps.exif_transpose(opened)
+            if kind == "jpeg":  # decode at the nearest DCT scale at or above the kept size: 1/2 to 1/8 of the work
+                ratio = MAX_SIDE / max(opened.width, opened.height)
+                opened.draft("RGB", (int(opened.width * ratio), int(opened.height * ratio)))
+            turned = exif.get(ORIENTATION, 1) not in (1, None)
+            image = ImageOps.exif_transpose(opened) if turned else opened  # a copy only when it must turn
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PhotoTooLargeError(f"at most {MAX_PIXELS // 1_000_000} megapixels") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise PhotoInvalidError(f"the image cannot be read: {str(exc)[:120]}") from exc
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    image.thumbnail((MAX_SIDE, MAX_SIDE), SCALING, reducing_gap=2.0)
     kept = _kept_exif(exif, keep_location)
     located = keep_location and GPS_IFD in exif
     return _encoded(image, "png" if kind == "png" else "jpeg", kept, located)
@@ -75,12 +80,12 @@ def _encoded(image: Image.Image, kind: str, exif: bytes, located: bool) -> Photo
         image = image.convert("RGB")
     for quality, side in ((85, MAX_SIDE), (75, 1280), (65, 1024), (55, 800)):
         if max(image.size) > side:
-            image.thumbnail((side, side))
+            image.thumbnail((side, side), SCALING, reducing_gap=2.0)
         out = io.BytesIO()
         if kind == "png":
             image.save(out, "PNG", optimize=True, exif=exif)
         else:
-            image.save(out, "JPEG", quality=quality, optimize=True, exif=exif)
+            image.save(out, "JPEG", quality=quality, exif=exif)
         if out.tell() <= MAX_STORED:
             return Photo(f"image/{kind}", out.getvalue(), image.width, image.height, located)
         if kind == "png":  # a PNG too large as kept: as a photograph

@@ -44,7 +44,7 @@ SHOWS = {
         "<service_definition><service_code>alumbrado-farola-apagada</service_code><attributes><attribute>",
         "a PDF as a photo 422",  # checked by its content
         "suggested AV-",  # Berta is offered Ana's open report before sending hers
-        "[{\"code\": 403",  # Open311's error list: no api_key, no token
+        '[{"code": 403',  # Open311's error list: no api_key, no token
         "/problems/incident-outside-city",  # Barcelona, on PIC's own API
         "<status>closed</status> <status_notes>Lámpara cambiada</status_notes>",
         "stages received > in-progress > resolved | reiterations 1 | photos 1",

@@ -37,7 +37,7 @@ NOW = datetime(2026, 12, 7, 9, tzinfo=UTC)
 REPORTS = 50
 OPEN = 100_000
 SUGGESTIONS = 10_000
-# the city's extent (the municipality's bounding box, functions/incident/locator.py), a little inside
+# the city's extent, a box inside the municipality (the fake locator places every point; the check is not measured here)
 SOUTH, NORTH, WEST, EAST = 40.33, 40.55, -3.80, -3.58
 
 

@@ -374,7 +374,7 @@ def post_client(ctx: RequestContext, body: ClientBody) -> Reply:
 
 def _summary(body: dict[str, Any]) -> dict[str, Any]:
     keep = ("service_request_id", "service_code", "status", "stage", "requested_datetime", "role")
-    return {"incidents": [{k: i.get(k) for k in keep} for i in body.get("incidents", [])]}
+    return {"view": "summary", "incidents": [{k: i.get(k) for k in keep} for i in body.get("incidents", [])]}
 
 
 ROUTES: list[Route] = [

@@ -8,7 +8,9 @@
 - duplicate suggestions with 100,000 open reports spread over the city (10 services): the store keeps them under
   ``<service_code>#<cell>`` as the ``by-near`` index does, and each suggestion (``handlers.suggest``) reads the
   cells its radius touches and filters by exact distance; p50 and p99 over 10,000 suggestions at random points,
-  with the cells (DynamoDB Queries) and the items they return per suggestion.
+  with the cells (DynamoDB Queries) and the items they return per suggestion;
+- the same over HTTP: a fresh local platform whose DynamoDB Local holds the 100,000 open reports, 1,000
+  ``GET /v1/incidents/suggestions`` at random points (p50, p99).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ NOW = datetime(2026, 12, 7, 9, tzinfo=UTC)
 REPORTS = 50
 OPEN = 100_000
 SUGGESTIONS = 10_000
+HTTP_SUGGESTIONS = 1_000
 # the city's extent, a box inside the municipality (the fake locator places every point; the check is not measured here)
 SOUTH, NORTH, WEST, EAST = 40.33, 40.55, -3.80, -3.58
 
@@ -124,6 +127,68 @@ def suggestion_latencies(open_reports: int, asked: int) -> tuple[list[float], fl
     return times, store.queries / asked, store.items_read / asked, hits
 
 
+def over_http(open_reports: int, asked: int) -> tuple[list[float], float]:
+    """``GET /v1/incidents/suggestions`` over HTTP on a fresh local platform whose DynamoDB Local holds
+    ``open_reports`` open reports (written straight into the table as the adapter writes them, 25 a call from 4
+    threads): seconds per suggestion over ``asked`` random points, and the load's seconds."""
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+    import requests
+
+    from functions.core.store import table_name
+    from functions.incident.storage import IncidentItem, incident_json
+    from local.harness import free_port, start_platform
+
+    rng = random.Random(13)
+    codes = [s.code for s in service.catalogue().services]
+    with tempfile.TemporaryDirectory(prefix="pic-bench-incident-") as tmp:
+        data_dir = Path(tmp) / "data"
+        data_dir.mkdir()
+        port = free_port()
+        platform = start_platform(data_dir, dynamodb_port=port)
+        try:
+            client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="eu-south-2",
+                                  aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+            table = table_name("incident")
+            items = []
+            for i in range(open_reports):
+                code, lat, lon = codes[i % len(codes)], rng.uniform(SOUTH, NORTH), rng.uniform(WEST, EAST)
+                incident = Incident(
+                    id=f"AV-2026-{i:08X}", service_code=code, lat=lat, lon=lon, address="", description="",
+                    attributes={}, place=CENTRO, channel="open311", citizen_id=None, client="bench", contact={},
+                    requested_at=NOW, updated_at=NOW, expected_at=NOW,
+                )  # fmt: skip
+                near = f"{code}#{service.cell_of(lat, lon)}"
+                item = IncidentItem(f"inc#{incident.id}", body=incident_json(incident), revision=1, near=near,
+                                    month="2026-12", requested_at=NOW)  # fmt: skip
+                items.append({"PutRequest": {"Item": item.serialize()}})
+            batches = [items[k : k + 25] for k in range(0, len(items), 25)]
+
+            def write(batch: list[dict[str, object]]) -> None:
+                left = {table: batch}
+                while left:
+                    left = client.batch_write_item(RequestItems=left).get("UnprocessedItems") or {}
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(write, batches))
+            loaded = time.perf_counter() - started
+            session = requests.Session()
+            times = []
+            for _ in range(asked):
+                query = {"service_code": rng.choice(codes), "lat": f"{rng.uniform(SOUTH, NORTH):.6f}",
+                         "long": f"{rng.uniform(WEST, EAST):.6f}"}  # fmt: skip
+                start = time.perf_counter()
+                answer = session.get(platform.url("/v1/incidents/suggestions"), params=query, timeout=30)
+                times.append(time.perf_counter() - start)
+                assert answer.status_code == 200, answer.text
+            return times, loaded
+        finally:
+            platform.stop()
+
+
 def _p(values: list[float], q: float) -> float:
     return sorted(values)[min(len(values) - 1, int(q * len(values)))]
 
@@ -134,6 +199,10 @@ def main(argv: list[str]) -> None:
     without, _ = reports_per_second(n * 10, with_photo=False)
     times, queries, items, hits = suggestion_latencies(OPEN, SUGGESTIONS)
     p50, p99 = _p(times, 0.50) * 1000, _p(times, 0.99) * 1000
+    http, loaded = over_http(OPEN, HTTP_SUGGESTIONS)
+    h50, h99 = _p(http, 0.50) * 1000, _p(http, 0.99) * 1000
+    print(f"over HTTP with {OPEN:,} open reports in DynamoDB Local (loaded in {loaded:.0f} s): p50 {h50:.1f} ms, "
+          f"p99 {h99:.1f} ms")  # fmt: skip
     print(f"reports with a 12 Mpx photo: {with_photo:,.1f}/s (photo kept: {kept / 1024:.0f} KiB); "
           f"without: {without:,.0f}/s")  # fmt: skip
     print(f"suggestions with {OPEN:,} open reports: p50 {p50:.3f} ms, p99 {p99:.3f} ms; {queries:.2f} Queries and "
@@ -146,6 +215,9 @@ def main(argv: list[str]) -> None:
         (f"reports per second without a photo, {n * 10:,}", f"{without:,.0f} /s"),
         (f"duplicate suggestion with {OPEN:,} open reports (10 services, the whole city), p50", f"{p50:.3f} ms"),
         (f"duplicate suggestion, p99 over {SUGGESTIONS:,} random points", f"{p99:.3f} ms"),
+        (f"`GET /v1/incidents/suggestions` over HTTP, {OPEN:,} open reports in DynamoDB Local, p50 of "
+         f"{HTTP_SUGGESTIONS:,} (the gateway, the kernel, the Queries)", f"{h50:.1f} ms"),
+        ("the same, p99", f"{h99:.1f} ms"),
         ("`by-near` Queries per suggestion (the cells its radius touches; at most 4)", f"{queries:.2f}"),
         ("items those Queries return per suggestion (then filtered by exact distance)", f"{items:.2f}"),
     ]  # fmt: skip

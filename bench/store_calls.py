@@ -894,6 +894,7 @@ def incidents(m: Meter) -> None:
     form = {"api_key": key["api_key"], "service_code": "vehiculo-abandonado", "lat": "40.4301", "long": "-3.7012"}
     made = {}
     for fmt in ("json", "xml"):
+        m.request("incident", "GET", f"/open311/discovery.{fmt}", f"/open311/discovery.{fmt}", {})
         m.request("incident", "GET", f"{o311}/services.{fmt}", f"{o311}/services.{fmt}", {})
         m.request("incident", "GET", f"{o311}/services/grafiti.{fmt}", f"{o311}/services/<service_code>.{fmt}", {})
         made[fmt] = m.request("incident", "POST", f"{o311}/requests.{fmt}", f"{o311}/requests.{fmt}", {}, form=form)

@@ -207,10 +207,35 @@ def _open311(fmt: Format) -> dict[str, Callable[..., Reply]]:
     return made
 
 
+CHANGESET = "2026-12-07T00:00:00Z"  # when this endpoint's catalogue or behaviour last changed (Service Discovery)
+
+
+def _discovery(fmt: Format) -> Callable[..., Reply]:
+    """Open311 Service Discovery (http://wiki.open311.org/Service_Discovery): where the GeoReport v2 endpoint is,
+    its formats and whom to contact for an api_key."""
+
+    def get_discovery(ctx: RequestContext) -> Reply:
+        base = ports().api_url
+        body = {
+            "changeset": CHANGESET,
+            "contact": "Ayuntamiento de Madrid, Avisos Madrid: https://avisos.madrid.es",
+            "key_service": f"{base}/v1/open311-clients",
+            "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": f"{base}{O311}",
+                           "changeset": CHANGESET, "type": "production",
+                           "formats": ["text/xml", "application/json"]}],
+        }  # fmt: skip
+        return _reply(fmt, "discovery", body)
+
+    get_discovery.__name__ = f"open311_get_discovery_{fmt}"
+    return get_discovery
+
+
 def _open311_routes(fmt: Format) -> list[Route]:
     h = _open311(fmt)
     errors = open311.problem_body(fmt)
     return [
+        Route(f"/open311/discovery.{fmt}", "GET", _discovery(fmt), f"Open311 Service Discovery ({fmt})", public=True,
+              problem_body=errors),
         Route(f"{O311}/services.{fmt}", "GET", h["get_services"], f"GeoReport v2 GET Service List ({fmt})",
               public=True, problem_body=errors),
         Route(f"{O311}/services/<service_code>.{fmt}", "GET", h["get_service_definition"],

@@ -26,7 +26,7 @@ JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "text/xml; charset=utf-8"
 # the spec's list element of each answer's items
 ITEM = {"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
-        "values": "value", "keywords": "keyword"}  # fmt: skip
+        "values": "value", "keywords": "keyword", "formats": "format", "endpoints": "endpoint"}  # fmt: skip
 
 
 def _text(value: Any) -> str | None:

@@ -61,6 +61,8 @@ PUBLIC = {  # what anyone may read: no personal data
             "tokens/<token>",
         )
     ),
+    ("GET", "/open311/discovery.json"),  # Open311 Service Discovery: where the endpoint is and its formats
+    ("GET", "/open311/discovery.xml"),
     ("GET", "/v1/incidents/suggestions"),  # the same public reports, near a point
     ("GET", "/v1/incidents/<incident_id>"),
     ("GET", "/v1/incidents/<incident_id>/photos/<n>"),  # published photos: re-encoded, EXIF location dropped

@@ -92,6 +92,13 @@ def test_an_independent_open311_client_reads_what_a_third_party_posted(platform:
         recent = client.get_service_requests(service_code=LIGHT, status="open")
         assert request_id in {r["service_request_id"] for r in (recent if isinstance(recent, list) else [recent])}
 
+    found = call(platform, "GET", "/open311/discovery.json").json()  # Open311 Service Discovery
+    (endpoint,) = found["endpoints"]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2" and endpoint["url"].endswith(
+        "/open311/v2"
+    )
+    discovery = ET.fromstring(call(platform, "GET", "/open311/discovery.xml").content)
+    assert discovery.find("endpoints/endpoint/formats/format").text == "text/xml"  # type: ignore[union-attr]
     xml = call(platform, "GET", f"/open311/v2/requests/{request_id}.xml")
     assert xml.headers["Content-Type"] == "text/xml; charset=utf-8" and xml.content.startswith(b"<?xml")
     assert ET.fromstring(xml.content).find("request/lat").text == "40.4238"  # type: ignore[union-attr]

@@ -3,8 +3,8 @@ records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
 ``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaigns``,
-``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``, ``zbe``, ``booking``) and replaces
-only their sections of ``docs/benchmarks.md``."""
+``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``, ``zbe``, ``booking``, ``incident``)
+and replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from bench import (
 from bench import booking as booking_bench  # bookings: the last place under 50 concurrent requests (issue 18)
 from bench import campaigns as campaigns_bench  # segments of the generated city (CAMP)
 from bench import flags as flag_bench  # micro-apps' flags (FLAG)
+from bench import incident as incident_bench  # incidents on the public way: reports with photos, duplicates (Avisos)
 from bench import notifications as notify  # NOT
 from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
@@ -238,6 +239,8 @@ def run_parts(parts: list[str]) -> int:
         zbe_bench.main([])
     if "booking" in parts:
         booking_bench.main([])
+    if "incident" in parts:
+        incident_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -283,6 +286,7 @@ PARTS = (
     "agenda",
     "zbe",
     "booking",
+    "incident",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -330,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     zbe_bench.main([])  # its own section of the report
     print("… bookings: the last place under 50 concurrent requests (own platform)", file=sys.stderr, flush=True)
     booking_bench.main([])  # its own section of the report
+    print("… incident reports with photos and duplicate suggestions, in process", file=sys.stderr, flush=True)
+    incident_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

@@ -763,6 +763,52 @@ def chunk_decided(ctx: Context) -> Step:
     return step
 
 
+def incident_reported(ctx: Context) -> Step:
+    """A citizen's report (Avisos, issue 18): catalogue, attributes, the in-city check (the real boundaries), the
+    report with its ``incident.reported``, ``case.requested``, notice and position events staged and committed."""
+    from functions.incident import handlers as incident
+    from functions.incident.locator import locator
+    from functions.incident.service import Report
+    from tests.unit.incident.fakes import FakeIncidentStore
+
+    store = FakeIncidentStore()
+    ports = incident.IncidentPorts(store, ctx.policy, FixedClock(T0), locator(), "https://pic.test")
+    report = Report("alumbrado-farola-apagada", 40.41694, -3.70361, attributes={"tipo-averia": "apagada"})
+
+    def step(i: int) -> int:
+        staged = incident.report(incident.ReportCmd(report, citizen(i), None, "app"), ports, None)
+        store.commit(staged.unit)
+        return len(staged.unit)
+
+    return step
+
+
+def incident_suggested(ctx: Context) -> Step:
+    """Duplicate suggestions (Avisos): the open reports of a service near a point, from the cells its radius touches,
+    filtered by exact distance, among 1,000 open reports around Sol. Items: the reports suggested."""
+    import random
+
+    from bench.incident import IndexedStore
+    from functions.incident import handlers as incident
+    from functions.incident.service import Report, cell_of
+    from tests.unit.incident.fakes import FakeLocator
+
+    store = IndexedStore()  # the by-near index as a dictionary: what a Query per cell returns
+    ports = incident.IncidentPorts(store, ctx.policy, FixedClock(T0), FakeLocator(), "https://pic.test")
+    rng = random.Random(4)
+    for n in range(1000):
+        at = Report("alumbrado-farola-apagada", 40.41694 + rng.uniform(-0.005, 0.005),
+                    -3.70361 + rng.uniform(-0.005, 0.005), attributes={"tipo-averia": "apagada"})  # fmt: skip
+        staged = incident.report(incident.ReportCmd(at, citizen(n), None, "app"), ports, None)
+        store.commit(staged.unit)
+        store.near[f"{at.service_code}#{cell_of(staged.result.lat, staged.result.lon)}"].append(staged.result)
+
+    def step(i: int) -> int:
+        return len(incident.suggest("alumbrado-farola-apagada", 40.41694, -3.70361, ports))
+
+    return step
+
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation("kernel", "policies/authz decision alone", authz_alone, "items"),
     Operation("kernel", "policies/authz: its regorus evaluation only", authz_engine, "items"),
@@ -789,6 +835,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("notification", "consent projected (consent.changed)", consent_projected),
     Operation("notification", f"alert page fan-out ({FAN_OUT} subscribers)", alert_fanned_out, "items"),
     Operation("notification", f"bulk chunk ({FAN_OUT} rows)", chunk_decided, "items"),
+    Operation("incident", "a citizen's report (case, notice, position events)", incident_reported),
+    Operation("incident", "duplicate suggestion (1,000 open reports near)", incident_suggested, "items"),
 )
 
 

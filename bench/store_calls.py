@@ -874,6 +874,7 @@ def scenario(m: Meter) -> None:
     agenda(m)
     zbe(m)
     bookings(m)
+    incidents(m)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
@@ -963,6 +964,52 @@ def agenda(m: Meter) -> None:
     m.request("agenda", "GET", f"/v1/citizens/{cid}/agenda/saved/ical", f"{mine}/saved/ical", me)
     m.request("agenda", "DELETE", f"/v1/citizens/{cid}/agenda/saved/sc0", f"{mine}/saved/<event_id>", me)
     m.request("agenda", "DELETE", event, rule, m.token("adm-sc-agenda", role="admin"))
+
+
+def incidents(m: Meter) -> None:
+    """Avisos (issue 18): Open311's catalogue and search in JSON and XML, a client registered and its batch report
+    (a token), a citizen's report from the app with a photo, a duplicate suggested, "me too", the area's stages,
+    the reopening, Madrid's view, the photo and the person's list."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    o311 = "/open311/v2"
+    admin, ana, berta = m.token("adm-sc-avisos", role="admin"), m.token("c-sc-ana"), m.token("c-sc-berta")
+    agent = m.token("ag-sc-avisos", role="agent", level=1, area="atencion-ciudadania")
+    key = m.request("incident", "POST", "/v1/open311-clients", "/v1/open311-clients", admin, {"name": "sc-client"})
+    form = {"api_key": key["api_key"], "service_code": "vehiculo-abandonado", "lat": "40.4301", "long": "-3.7012"}
+    made = {}
+    for fmt in ("json", "xml"):
+        m.request("incident", "GET", f"/open311/discovery.{fmt}", f"/open311/discovery.{fmt}", {})
+        m.request("incident", "GET", f"{o311}/services.{fmt}", f"{o311}/services.{fmt}", {})
+        m.request("incident", "GET", f"{o311}/services/grafiti.{fmt}", f"{o311}/services/<service_code>.{fmt}", {})
+        made[fmt] = m.request("incident", "POST", f"{o311}/requests.{fmt}", f"{o311}/requests.{fmt}", {}, form=form)
+    token = made["json"][0]["token"]
+    found = m.request("incident", "GET", f"{o311}/tokens/{token}.json", f"{o311}/tokens/<token>.json", {})
+    m.request("incident", "GET", f"{o311}/tokens/{token}.xml", f"{o311}/tokens/<token>.xml", {})
+    report = {"service_code": "alumbrado-farola-apagada", "lat": 40.4169, "long": -3.7036,
+              "attributes": {"tipo-averia": "apagada"}}  # fmt: skip
+    mine = m.request("incident", "POST", "/v1/incidents", "/v1/incidents", ana, report)
+    rid, rule = mine["service_request_id"], "/v1/incidents/<incident_id>"
+    out = io.BytesIO()
+    Image.new("RGB", (800, 600), (30, 30, 30)).save(out, "JPEG")
+    photo = {"image_base64": base64.b64encode(out.getvalue()).decode()}
+    m.request("incident", "POST", f"/v1/incidents/{rid}/photos", f"{rule}/photos", ana, photo)
+    m.request("incident", "GET", f"/v1/incidents/{rid}/photos/1", f"{rule}/photos/<n>", {})
+    m.request("incident", "GET", "/v1/incidents/suggestions", "/v1/incidents/suggestions", {},
+              query={"service_code": "alumbrado-farola-apagada", "lat": "40.41695", "long": "-3.70361"})  # fmt: skip
+    m.request("incident", "POST", f"/v1/incidents/{rid}/me-too", f"{rule}/me-too", berta, {})
+    m.request("incident", "POST", f"/v1/incidents/{rid}/stage", f"{rule}/stage", agent, {"stage": "resolved"})
+    m.request("incident", "POST", f"/v1/incidents/{rid}/reopen", f"{rule}/reopen", ana, {"note": "Sigue apagada"})
+    m.request("incident", "GET", f"/v1/incidents/{rid}", rule, {})
+    ids = {"service_request_id": f"{rid},{found[0]['service_request_id']}"}
+    for fmt in ("json", "xml"):
+        m.request("incident", "GET", f"{o311}/requests.{fmt}", f"{o311}/requests.{fmt}", {}, query=ids)
+        m.request("incident", "GET", f"{o311}/requests/{rid}.{fmt}", f"{o311}/requests/<service_request_id>.{fmt}", {})
+    m.request("incident", "GET", f"{o311}/requests.json", f"{o311}/requests.json", {}, query={"status": "open"})
+    m.request("incident", "GET", "/v1/citizens/c-sc-berta/incidents", "/v1/citizens/<citizen_id>/incidents", berta)
 
 
 def wallet(m: Meter) -> None:

@@ -101,6 +101,7 @@ DOMAINS = {
         "citizen",
         "consent",
         "flags",
+        "incident",
         "interaction",
         "kb",
         "notification",
@@ -118,11 +119,11 @@ DOMAINS = {
 # events were admitted once already. Its token is an operator's, never a system's.
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
-    "agenda", "assistant", "audit", "booking", "campaign", "case", "citizen", "consent", "flags", "interaction",
-    "notification", "payment", "position", "routing", "survey", "wallet", "zbe",
+    "agenda", "assistant", "audit", "booking", "campaign", "case", "citizen", "consent", "flags", "incident",
+    "interaction", "notification", "payment", "position", "routing", "survey", "wallet", "zbe",
 )  # fmt: skip
 # PIC's domains that ask NOT to tell a person something (their own platform templates)
-DOMAIN_NOTIFIERS = (DOMAINS["payment"], DOMAINS["case"], DOMAINS["booking"], DOMAINS["zbe"])
+DOMAIN_NOTIFIERS = (DOMAINS["payment"], DOMAINS["case"], DOMAINS["booking"], DOMAINS["zbe"], DOMAINS["incident"])
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
 
@@ -255,8 +256,8 @@ _SPECS = [
         description="A fact an area system holds about a person (tax, fine, case, appointment, permit, card, notice).",
         # POS shows it; CAMP: the relationship it gives (has a tax object, a fine, a card...) is a segment criterion
         consumers=["pic-position-events", "pic-campaign-events"],
-        # ZBE: its applications (section permits); bookings: section appointments (issue 18)
-        senders=(*AREA_SYSTEMS, LICENCIAS, DOMAINS["zbe"], DOMAINS["booking"]),
+        # ZBE: its applications (section permits); bookings: section appointments; Avisos: reports (cases) (issue 18)
+        senders=(*AREA_SYSTEMS, LICENCIAS, DOMAINS["zbe"], DOMAINS["booking"], DOMAINS["incident"]),
     ),
     # ---- cases (CASE): functions/case ----
     EventSpec(
@@ -268,7 +269,7 @@ _SPECS = [
         consumers=["pic-case-events"],
         # CCAAS: an expert queue's contact nobody could take falls back to a case (functions/routing); the assistant
         # hands a signed-in citizen's conversation over through its own relay (/pic/assistant)
-        senders=(*INTERACTION_CHANNELS, CRM, DOMAINS["routing"], DOMAINS["assistant"]),
+        senders=(*INTERACTION_CHANNELS, CRM, DOMAINS["routing"], DOMAINS["assistant"], DOMAINS["incident"]),
     ),
     EventSpec(
         type="es.madrid.pic.kb.article.updated.v1",
@@ -423,6 +424,7 @@ _SPECS = [
             "pic-agenda-events",  # zones and saved events (functions/agenda/rights.py)
             "pic-zbe-events",  # ZBE applications and their decisions (functions/zbe/rights.py)
             "pic-booking-events",  # bookings and the rules' facts (functions/booking/rights.py)
+            "pic-incident-events",  # the reports made or followed (functions/incident/rights.py)
         ],
     ),
     EventSpec(
@@ -491,7 +493,8 @@ _SPECS = [
         consumers=["pic-notification-events"],
         # PAY asks for a payment's receipt notice (template pic-payment-receipt) through its own relay
         # CASE asks for the satisfaction survey of a closed case (template pic-case-csat, purpose surveys)
-        # bookings ask for pic-booking-confirmed and pic-booking-promoted, ZBE pic-zbe-decided (issue 18)
+        # bookings ask for pic-booking-confirmed and pic-booking-promoted, ZBE pic-zbe-decided, Avisos
+        # pic-incident-status (issue 18)
         senders=(TRIBUTOS, MULTAS, MOVILIDAD, SERVICIOS_SOCIALES, CITA_PREVIA, *DOMAIN_NOTIFIERS),
     ),
     EventSpec(
@@ -811,6 +814,23 @@ _SPECS = [
         producer="pic-agenda",
         source="/pic/agenda",
         description="The zones a citizen shares for location (home, work, leisure) changed; empty: none shared.",
+        consumers=[],
+    ),
+    # ---- incidents on the public way (Avisos Madrid, Open311 GeoReport v2; issue 18): functions/incident ----
+    EventSpec(
+        type="es.madrid.pic.incident.reported.v1",
+        model_path="events.incident.IncidentReported",
+        producer="pic-incident",
+        source="/pic/incident",
+        description="A new report of an incident on the public way (in the city, a known service), routed to its area.",
+        consumers=[],
+    ),
+    EventSpec(
+        type="es.madrid.pic.incident.updated.v1",
+        model_path="events.incident.IncidentUpdated",
+        producer="pic-incident",
+        source="/pic/incident",
+        description="A report's stage, reiterations or estimated resolution date changed (Open311 status from it).",
         consumers=[],
     ),
 ]

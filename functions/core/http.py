@@ -201,6 +201,9 @@ class Route:
     # Authorization header is the ``anonymous`` subject, still decided by policy (policies/authz lets it do only
     # the actions that list it, on no citizen's record); a request with one is verified as on any route
     anonymous: bool = False
+    # how this route answers a refusal, when its API is not PIC's own (an Open311 GeoReport v2 route answers the
+    # spec's list of ``{code, description}`` in JSON or XML): a PicError becomes its response; None: problem+json
+    problem_body: Callable[[PicError], flask.Response] | None = None
 
     def __post_init__(self) -> None:
         if not self.public and not self.action:
@@ -373,6 +376,13 @@ def install_problem_handlers() -> None:
     app.register_error_handler(HTTPException, as_problem)
 
 
+def _refusal(route: Route | None, error: PicError, instance: str) -> flask.Response:
+    """A refusal in the route's own error format (``Route.problem_body``), else RFC 9457 problem+json."""
+    if route is not None and route.problem_body is not None:
+        return route.problem_body(error)
+    return problem_response(error, instance)
+
+
 _FRAMEWORK_SLUGS = {400: "malformed-request", 404: "not-found", 405: "method-not-allowed", 413: "malformed-request"}
 
 
@@ -392,14 +402,16 @@ class HttpFunction:
     def __call__(self, request: flask.Request) -> flask.Response:
         traceparent = bind_trace(request.headers.get("traceparent"))
         measured = timing.start() if get_settings().server_timing else None
+        route: Route | None = None
         try:
-            response = self._dispatch(request, traceparent)
+            route, params = self._match(request)
+            response = self._dispatch(request, traceparent, route, params)
         except PicError as error:
             get_logger().info("request refused", extra={"status": error.status, "problem": error.slug})
-            response = problem_response(error, request.path)
+            response = _refusal(route, error, request.path)
         except Exception:
             get_logger().exception("unhandled error")
-            response = problem_response(PicError("an unexpected error; it was logged"), request.path)
+            response = _refusal(route, PicError("an unexpected error; it was logged"), request.path)
         response.headers["traceparent"] = traceparent
         if measured is not None:
             response.headers[timing.HEADER] = measured.header()
@@ -419,8 +431,9 @@ class HttpFunction:
             raise NotFoundError(f"no route {request.path}") from exc
         return self.routes[int(endpoint)], dict(params)
 
-    def _dispatch(self, request: flask.Request, traceparent: str) -> flask.Response:
-        route, params = self._match(request)
+    def _dispatch(
+        self, request: flask.Request, traceparent: str, route: Route, params: dict[str, str]
+    ) -> flask.Response:
         check_path_parameters(params)
         ctx = RequestContext(
             request=request, subject=ANONYMOUS, traceparent=traceparent, route=route, function=self.name

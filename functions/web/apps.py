@@ -30,6 +30,7 @@ APPS = (
     MicroApp("wallet", "/app/wallet", "wallet.nav"),
     MicroApp("bookings", "/app/bookings", "bookings.nav"),
     MicroApp("agenda", "/app/agenda", "agenda.nav"),
+    MicroApp("avisos", "/app/avisos", "avisos.nav"),
     MicroApp("my-data", "/app/my-data", "nav.my_data"),
     MicroApp("zbe", "/app/zbe", "zbe.nav"),
 )

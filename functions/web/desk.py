@@ -27,7 +27,7 @@ import flask
 
 from functions.core.audit import MAX_PURPOSE, PURPOSE_PATTERN
 from functions.core.errors import NotFoundError
-from functions.web import rights_form
+from functions.web import i18n, rights_form
 from functions.web.api import ApiProblem
 from functions.web.service import PurposeRequiredError
 from functions.web.web import Page, PageContext, redirect, render, side_by_side
@@ -184,6 +184,7 @@ PANELS = (
     Panel("agenda_saved", _get("/agenda/saved")),
     Panel("zbe", _get("/zbe/applications")),  # ZBE authorisations (issue 18): state, reasons, validity
     Panel("bookings", _get("/bookings")),  # issue 18: sports facilities, classes, cultural activities
+    Panel("incidents", _get("/incidents")),  # Avisos (issue 18): the reports the citizen made or follows
 )
 
 
@@ -218,6 +219,7 @@ LATER: dict[str, tuple[str, ...]] = {
     "agenda": ("agenda", "agenda_saved"),
     "zbe": ("zbe",),
     "bookings": ("bookings",),
+    "incidents": ("incidents",),
 }
 
 
@@ -329,6 +331,28 @@ def phone_payment(ctx: PageContext, citizen_id: str) -> flask.Response:
     return render(ctx, "pay_redirect.html", payment=payment)
 
 
+INCIDENT_STAGES = ("assigned", "in-progress", "resolved", "rejected")
+
+
+def move_incident(ctx: PageContext, citizen_id: str, incident_id: str) -> flask.Response:
+    """An agent of the area moves one of the citizen's reports to a stage, with its public note (Avisos, issue 18):
+    the citizen and whoever said "me too" are told; the purpose stated is sent with it."""
+    citizen = _citizen(citizen_id)
+    purpose = _purpose_for(ctx, citizen_id)
+    form = ctx.request.form
+    stage, note = form.get("stage", ""), form.get("note", "").strip()[:1000]
+    if stage not in INCIDENT_STAGES or not re.match(r"^AV-[0-9]{4}-[0-9A-F]{8}$", incident_id):
+        return citizen_view(ctx, citizen_id, {"incidents": ctx.t("desk.incident_stage_invalid")}, 422)
+    try:
+        ctx.api("POST", f"/v1/incidents/{incident_id}/stage", {"stage": stage, "note": note}, purpose=purpose)
+    except ApiProblem as problem:
+        if problem.status in (403, 404, 409, 422):
+            said = i18n.translate_or(ctx.lang, f"problem.{problem.slug}", problem.detail or problem.title)
+            return citizen_view(ctx, citizen, {"incidents": said}, problem.status)
+        raise
+    return redirect(f"/desk/citizens/{quote(citizen_id, safe='')}?done=incident-moved#panel-incidents")
+
+
 def payment_view(ctx: PageContext, payment_id: str) -> flask.Response:
     """Where the gateway sends the agent back: the payment as the notification stored it, read for the citizen
     attended with the purpose stated."""
@@ -404,6 +428,13 @@ PAGES = [
         "agent",
     ),
     Page("/desk/citizens/<citizen_id>/payments", "POST", phone_payment, "Pay debts for the citizen by phone", "agent"),
+    Page(
+        "/desk/citizens/<citizen_id>/incidents/<incident_id>/stage",
+        "POST",
+        move_incident,
+        "Move one of the citizen's reports (Avisos) to a stage",
+        "agent",
+    ),
     Page(
         "/desk/payments/<payment_id>",
         "GET",

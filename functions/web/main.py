@@ -26,6 +26,7 @@ from functions.web import (
     agenda,
     apps,
     assistant,
+    avisos,
     bookings,
     campaigns,
     cases,
@@ -617,6 +618,7 @@ PAGES = [
     *agenda.PAGES,
     *zbe.PAGES,
     *bookings.PAGES,
+    *avisos.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

@@ -83,6 +83,8 @@ class Page:
     summary: str
     access: Access = "session"
     app: str | None = None
+    # a form larger than the usual (a photo's upload, functions/web/avisos.py); every other form: MAX_FORM_BYTES
+    max_form_bytes: int = MAX_FORM_BYTES
 
 
 @dataclass
@@ -238,7 +240,7 @@ class WebFunction:
         if page.app is not None and not apps.enabled(page.app, subject, district):
             raise NotFoundError(f"the {page.app} section is not available")
         if request.method == "POST":
-            if (request.content_length or 0) > MAX_FORM_BYTES:
+            if (request.content_length or 0) > page.max_form_bytes:
                 raise ApiProblem(413, {"title": "The form is too large"})
             if ctx.session is None or not ctx.session.live(ctx.now):
                 raise CsrfError("this form was not sent from a page of this app")

@@ -52,6 +52,24 @@ PUBLIC = {  # what anyone may read: no personal data
     # counts only (who holds a place is never shown)
     ("GET", "/v1/bookings/resources"),
     ("GET", "/v1/bookings/resources/<resource_id>/slots"),
+    # Open311 GeoReport v2 (issue 18): the spec's reads need no key; a report shows its service, place, description,
+    # status and photos, never who made it (email, name, phone, device, account stay in the domain), as FixMyStreet's
+    *(
+        ("GET", f"/open311/v2/{path}.{fmt}")
+        for fmt in ("json", "xml")
+        for path in (
+            "services",
+            "services/<service_code>",
+            "requests",
+            "requests/<service_request_id>",
+            "tokens/<token>",
+        )
+    ),
+    ("GET", "/open311/discovery.json"),  # Open311 Service Discovery: where the endpoint is and its formats
+    ("GET", "/open311/discovery.xml"),
+    ("GET", "/v1/incidents/suggestions"),  # the same public reports, near a point
+    ("GET", "/v1/incidents/<incident_id>"),
+    ("GET", "/v1/incidents/<incident_id>/photos/<n>"),  # published photos: re-encoded, EXIF location dropped
 }
 
 

@@ -76,6 +76,20 @@ def assert_no_server_error_and_problems(status: int, content_type: str, text: st
         assert json.loads(text)["status"] == status, (what, text[:300])
 
 
+PROBLEM = "application/problem+json"  # a refusal before the route matched (the body limit, the server's own)
+
+
+def assert_no_server_error_and_open311_errors(status: int, text: str, what: str) -> None:
+    """Open311 GeoReport v2 routes refuse with the spec's list of ``{code, description}`` (JSON or XML), the code
+    being the status."""
+    assert status < 500, (what, status, text[:500])
+    if status >= 400:
+        if text.startswith("<?xml"):
+            assert f"<code>{status}</code>" in text, (what, text[:300])
+        else:
+            assert json.loads(text)[0]["code"] == status, (what, text[:300])
+
+
 def _as(case: Any, headers: dict[str, str]) -> None:
     """Send ``case`` as the caller: its own credentials and purpose, never those the generator made up."""
     case.headers = {
@@ -86,6 +100,10 @@ def _as(case: Any, headers: dict[str, str]) -> None:
 
 def _check(case: Any, response: Any) -> None:
     content_type = (response.headers.get("content-type") or [""])[0]
+    open311 = case.formatted_path.startswith("/open311/") and not content_type.startswith(PROBLEM)
+    if open311:  # GeoReport v2's own error list (functions/incident/open311.py)
+        assert_no_server_error_and_open311_errors(response.status_code, response.text, case.formatted_path)
+        return
     assert_no_server_error_and_problems(
         response.status_code, content_type, response.text, f"{case.method} {case.formatted_path}"
     )
@@ -243,6 +261,9 @@ def _send(platform: Platform, method: str, path: str, headers: dict[str, str], h
             all_headers["Content-Type"] = hostile.content_type
     all_headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
     response = platform.http.request(method, platform.url(path), data=body, headers=all_headers, timeout=60)
+    if path.startswith("/open311/") and not response.headers.get("Content-Type", "").startswith(PROBLEM):
+        assert_no_server_error_and_open311_errors(response.status_code, response.text, f"{method} {path}")
+        return
     assert_no_server_error_and_problems(
         response.status_code, response.headers.get("Content-Type", ""), response.text, f"{method} {path}"
     )

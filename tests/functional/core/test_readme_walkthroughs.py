@@ -62,6 +62,18 @@ SHOWS = {
         "/problems/slot-not-found",
         "/problems/booking-not-allowed | Aged between 6 and 12",  # the rule says why
     ),
+    "Reporting an incident (Avisos, Open311): a walk-through with curl": (
+        "alumbrado-farola-apagada | Farola apagada o averiada | alumbrado realtime",  # the catalogue (Open311)
+        "<service_definition><service_code>alumbrado-farola-apagada</service_code><attributes><attribute>",
+        "a PDF as a photo 422",  # checked by its content
+        "suggested AV-",  # Berta is offered Ana's open report before sending hers
+        '[{"code": 403',  # Open311's error list: no api_key, no token
+        "/problems/incident-outside-city",  # Barcelona, on PIC's own API
+        "<status>closed</status> <status_notes>Lámpara cambiada</status_notes>",
+        "stages received > in-progress > resolved | reiterations 1 | photos 1",
+        "Berta follows it: resolved",  # she said "me too": she follows it
+        "in Ana's position: cases AV-",
+    ),
     "The citizen wallet: a walk-through with curl": (
         "madrid-mayor True",  # eligible, and why (the reasons in words)
         "openid-credential-offer://",

@@ -14,7 +14,7 @@ from tests.unit.web.web_fakes import FakeHttp, FakeSessions, make_app, signed_se
 AGENT = service.Person("agent-7", "agent", 1, "atencion-ciudadania")
 CITIZEN_PATHS = ("", "/position", "/consents", "/consents/history", "/interactions", "/notifications",
                  "/rgpd-requests", "/debts", "/zbe/applications", "/bookings", "/agenda/zones",
-                 "/agenda/saved")  # fmt: skip
+                 "/agenda/saved", "/incidents")  # fmt: skip
 
 
 @pytest.fixture
@@ -268,7 +268,7 @@ def test_the_360_page_reads_the_record_and_the_position_and_asks_for_the_rest(ag
     visit(app, "/desk/citizens/c-1/attend", agent.id, "POST", {"csrf": agent.csrf, "purpose": "CASE 9"})
     page = visit(app, "/desk/citizens/c-1", agent.id).get_data(as_text=True)
     assert {path for _, path, _ in http.asked} == {"/v1/citizens/c-1", "/v1/citizens/c-1/position"}
-    assert page.count('hx-trigger="load"') == 8 and 'id="open-debts"' in page  # a link without JavaScript
+    assert page.count('hx-trigger="load"') == 9 and 'id="open-debts"' in page  # a link without JavaScript
     assert visit(app, "/desk/citizens/c-1/panels/../secrets", agent.id).status_code == 404
     fragment = visit(app, "/desk/citizens/c-1/panels/debts", agent.id, headers={"HX-Request": "true"})
     assert "<html" not in fragment.get_data(as_text=True)

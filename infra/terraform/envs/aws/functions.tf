@@ -2077,3 +2077,98 @@ module "role_pic_agenda_relay" {
   ]
   kms_key_arns = [module.kms.key_arn]
 }
+
+# ---- incidents on the public way (Avisos Madrid, Open311; issue 18) ----
+
+# functions/incident/main.py incident_http: reads reports, tokens, clients and photos (GetItem, BatchGetItem; Query on
+# by-near for duplicate suggestions, by-month for Open311's search, by-citizen for a person's reports); writes a report,
+# its token, a photo, a follower's marker (PutItem) with incident.reported / incident.updated / case.requested /
+# notification.requested / position.item.upserted outbox rows and Idempotency-Key records, in one TransactWriteItems.
+# A person's reports are personal data: every read of them is appended to the access log.
+module "role_pic_incident" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-incident"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-incident"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "IncidentReadWrite"
+      table_arn     = module.table_incident.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"]
+      index_actions = { "by-near" = ["dynamodb:Query"], "by-month" = ["dynamodb:Query"], "by-citizen" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/incident/main.py incident_events: answers RGPD requests: a person's reports and follows (Query on
+# by-citizen, BatchGetItem), the person taken out of each (PutItem under the revision, DeleteItem of a follower's
+# marker) with the rgpd.domain.answered outbox row.
+module "role_pic_incident_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-incident-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-incident-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "IncidentReadWrite"
+      table_arn     = module.table_incident.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      index_actions = { "by-citizen" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+module "role_pic_incident_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-incident-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-incident-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}

@@ -610,3 +610,35 @@ module "table_agenda" {
   point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
+
+# ---- incidents on the public way (Avisos Madrid, Open311; issue 18) ----
+
+# functions/incident/storage.py IncidentItem: reports ("inc#<id>", written whole under their revision), "me too"
+# followers ("fol#<id>#<citizen>"), batch tokens ("tok#<token>"), registered Open311 clients ("key#<sha256 of the
+# api_key>") and photos ("photo#<id>#<n>", re-encoded, at most 350 KB). No TTL: reports are public records of the
+# public way; a person's link to them is erased on request (policies/rgpd/retention, domain incident). Sparse
+# indexes: by-near (open reports by "<service_code>#<grid cell>": duplicate suggestions), by-month (Open311's
+# date-range search, newest first), by-citizen (a person's reports and follows: the app, the desk, RGPD).
+module "table_incident" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}incident"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+    { name = "near", type = "S" },
+    { name = "month", type = "S" },
+    { name = "requested_at", type = "S" },
+    { name = "citizen_id", type = "S" },
+  ]
+  global_secondary_indexes = [
+    { name = "by-near", hash_key = "near", projection_type = "ALL" },
+    { name = "by-month", hash_key = "month", range_key = "requested_at", projection_type = "ALL" },
+    { name = "by-citizen", hash_key = "citizen_id", projection_type = "KEYS_ONLY" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}

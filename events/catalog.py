@@ -104,6 +104,7 @@ DOMAINS = {
         "notification",
         "payment",
         "position",
+        "recommend",
         "rgpd",
         "routing",
         "survey",
@@ -116,7 +117,7 @@ DOMAINS = {
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
     "assistant", "audit", "campaign", "case", "citizen", "consent", "flags", "interaction", "notification", "payment",
-    "position", "routing", "survey", "wallet",
+    "position", "recommend", "routing", "survey", "wallet",
 )  # fmt: skip
 DEADLETTER_REPLAY = Sender("pic-deadletter-replay", None, "Dead-letter replay (operators)")
 
@@ -172,7 +173,7 @@ _SPECS = [
         source="/pic/consent",
         description="A citizen's consent for one purpose changed, with before/after and the proof id.",
         # POS shows it; NOT projects it (policy input); CAMP projects it (segments' audience, functions/campaign)
-        consumers=["pic-position-events", "pic-notification-events", "pic-campaign-events"],
+        consumers=["pic-position-events", "pic-notification-events", "pic-campaign-events", "pic-recommend-events"],
     ),
     EventSpec(
         type="es.madrid.pic.preferences.changed.v1",
@@ -218,6 +219,7 @@ _SPECS = [
             "pic-payment-events",
             "pic-campaign-events",
             "pic-wallet-events",  # WAL: the facts the cards' eligibility reads (birth date, district)
+            "pic-recommend-events",
         ],
     ),
     # ---- global position (POS), interactions (INTX) and the access log (audit) ----
@@ -309,7 +311,7 @@ _SPECS = [
         producer="Agencia Tributaria Madrid (Tributos)",
         source="/legacy/tributos",
         description="A tax receipt issued to a person (IBI, IVTM, ICIO, IAE, IIVTNU, a tasa) and its voluntary period.",
-        consumers=["pic-payment-events"],
+        consumers=["pic-payment-events", "pic-recommend-events"],
         senders=(TRIBUTOS,),
     ),
     EventSpec(
@@ -357,7 +359,8 @@ _SPECS = [
         producer="pic-payment",
         source="/pic/payment",
         description="A tax receipt was paid through PIC.",
-        consumers=["pic-position-events", "pic-payment-events"],  # POS shows it paid; PAY tells Tributos
+        # POS shows it paid; PAY tells Tributos; REC: how the IBI was paid
+        consumers=["pic-position-events", "pic-payment-events", "pic-recommend-events"],
     ),
     EventSpec(
         type="es.madrid.pic.tax.direct-debit.signed.v1",
@@ -365,7 +368,8 @@ _SPECS = [
         producer="pic-payment",
         source="/pic/payment",
         description="A person signed or changed the SEPA direct debit of a tax object's periodic taxes.",
-        consumers=["pic-payment-events"],  # PAY tells Tributos, which charges the next receipts (webhook)
+        # PAY tells Tributos, which charges the next receipts (webhook); REC: the IBI is domiciled
+        consumers=["pic-payment-events", "pic-recommend-events"],
     ),
     EventSpec(
         type="es.madrid.pic.tax.direct-debit.cancelled.v1",
@@ -373,7 +377,7 @@ _SPECS = [
         producer="pic-payment",
         source="/pic/payment",
         description="A person cancelled the direct debit of a tax object.",
-        consumers=["pic-payment-events"],  # PAY tells Tributos (webhook)
+        consumers=["pic-payment-events", "pic-recommend-events"],  # PAY tells Tributos (webhook)
     ),
     # ---- surveys (SURV): functions/survey (issue 16) ----
     EventSpec(
@@ -410,6 +414,7 @@ _SPECS = [
             "pic-survey-events",  # survey responses and respondents (functions/survey/rights.py)
             "pic-campaign-events",  # the segments' audience row and campaign touches (functions/campaign/rights.py)
             "pic-wallet-events",  # the cards issued to the person (functions/wallet/rights.py)
+            "pic-recommend-events",
         ],
     ),
     EventSpec(
@@ -434,6 +439,7 @@ _SPECS = [
             # the restriction/objection flags policies/notifications honours
             "pic-notification-events",
             "pic-campaign-events",  # the segments' audience (a count predicts what NOT will do)
+            "pic-recommend-events",
         ],
     ),
     EventSpec(
@@ -707,7 +713,7 @@ _SPECS = [
         producer="pic-wallet",
         source="/pic/wallet",
         description="A card (SD-JWT VC, its copies) was issued to a citizen's wallet; the position lists it.",
-        consumers=["pic-position-events"],
+        consumers=["pic-position-events", "pic-recommend-events"],
     ),
     EventSpec(
         type="es.madrid.pic.card.revoked.v1",
@@ -715,7 +721,7 @@ _SPECS = [
         producer="pic-wallet",
         source="/pic/wallet",
         description="Every copy of a card was revoked (status list bits set, lists republished).",
-        consumers=["pic-position-events"],
+        consumers=["pic-position-events", "pic-recommend-events"],
     ),
     EventSpec(
         type="es.madrid.pic.card.suspended.v1",
@@ -741,6 +747,43 @@ _SPECS = [
         description="A person may hold a card of a type the Padrón cannot tell (entrepreneur, hospitality, vehicle).",
         consumers=["pic-wallet-events"],
         senders=(EMPLEO, HOSTELERIA, MOVILIDAD, DOMAINS["wallet"]),
+    ),
+    # ---- consumed by recommendations (REC, issue 18); their producers' own specs win at merge ----
+    EventSpec(
+        type="es.madrid.pic.booking.confirmed.v1",
+        model_path="events.booking.BookingConfirmed",
+        producer="pic-booking",
+        source="/pic/booking",
+        description="A place was booked (sports facility, class, cultural activity): its kind, category, district.",
+        consumers=["pic-recommend-events"],
+        senders=(_domain("booking"),),
+    ),
+    EventSpec(
+        type="es.madrid.pic.vehicle.registered.v1",
+        model_path="events.zbe.VehicleRegistered",
+        producer="Movilidad (area system)",
+        source="/legacy/movilidad",
+        description="A vehicle, its DGT environmental label, its holder and the district of its registered address.",
+        consumers=["pic-recommend-events"],
+        senders=(MOVILIDAD,),
+    ),
+    EventSpec(
+        type="es.madrid.pic.agenda.event.published.v1",
+        model_path="events.agenda.AgendaEventPublished",
+        producer="pic-agenda",
+        source="/pic/agenda",
+        description="An event of the council's agenda was upserted or withdrawn (category, district, next dates).",
+        consumers=["pic-recommend-events"],
+        senders=(_domain("agenda"),),
+    ),
+    EventSpec(
+        type="es.madrid.pic.zones.changed.v1",
+        model_path="events.agenda.ZonesChanged",
+        producer="pic-agenda",
+        source="/pic/agenda",
+        description="A person's zones (home, work, leisure) they consented to share for location; empty: withdrawn.",
+        consumers=["pic-recommend-events"],
+        senders=(_domain("agenda"),),
     ),
 ]
 

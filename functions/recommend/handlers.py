@@ -145,7 +145,7 @@ class Answer:
     """Suggestions for a citizen, or none and why (the policy's reasons, es/en)."""
 
     allowed: bool
-    reasons: list[dict[str, Any]]
+    reasons: list[Any]  # the policy's: each {key, met, es, en}
     suggestions: list[Suggestion]
 
     def view(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ NAME = "pic-recommend"
 APP = "suggestions"
 
 
-class FeedbackBody(BaseModel):
+class SuggestionFeedbackBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     feedback: Literal["useful", "not-useful", "dont-show-again"]
 
@@ -36,7 +36,7 @@ def get_suggestions(ctx: RequestContext, citizen_id: str) -> Reply:
     return Reply(200, handlers.citizen_suggestions(citizen_id, ports()).view())
 
 
-def post_feedback(ctx: RequestContext, citizen_id: str, suggestion_id: str, body: FeedbackBody) -> Reply:
+def post_feedback(ctx: RequestContext, citizen_id: str, suggestion_id: str, body: SuggestionFeedbackBody) -> Reply:
     """Useful (counted), not useful (hides this suggestion), don't show again (hides its rule for the person)."""
     cmd = handlers.GiveFeedback(citizen_id, suggestion_id, body.feedback)
     return ctx.run(lambda: handlers.give_feedback(cmd, ports()), lambda done: Reply(200, done))
@@ -54,8 +54,8 @@ ROUTES = [
           app=APP),
     Route("/v1/citizens/<citizen_id>/suggestions/<suggestion_id>/feedback", "POST", post_feedback,
           "Feedback on a suggestion: useful, not-useful (hides it), dont-show-again (hides its rule)",
-          request_model=FeedbackBody, idempotent_writes=True, action="recommend.suggestions.feedback", app=APP,
-          max_body_bytes=1024),
+          request_model=SuggestionFeedbackBody, idempotent_writes=True, action="recommend.suggestions.feedback",
+          app=APP, max_body_bytes=1024),
 ]  # fmt: skip
 
 http_api = HttpFunction(NAME, ROUTES)

@@ -336,6 +336,7 @@ def _one(rule: dict[str, Any], item: str | None, used: list[dict[str, Any]], **v
 
 def build(rule: dict[str, Any], p: Profile, today: date, events: list[AgendaEvent], now: datetime) -> list[Suggestion]:
     """The suggestions of one rule the policy fired, with the person's details and the data used."""
+    used: list[dict[str, Any]]
     match rule["rule"]:
         case "ibi-direct-debit":
             _, card_years = ibi_years(p)
@@ -370,7 +371,8 @@ def build(rule: dict[str, Any], p: Profile, today: date, events: list[AgendaEven
             for event in matching_events(p, events, now, int(rule["max_events"])):
                 when = min(d for d in event.next_dates if d >= now).astimezone(MADRID)
                 zone = {"district": event.district, "label": labels.get(event.district or "")}
-                used = [{"key": "booked_categories", "value": sorted(set(p.bookings.values())), "from": SRC_BOOKING},
+                booked = sorted(set(p.bookings.values()))
+                used = [{"key": "booked_categories", "value": booked, "from": SRC_BOOKING},
                         {"key": "zone", "value": zone, "from": SRC_ZONES},
                         {"key": "event", "value": event.event_id, "from": SRC_AGENDA}]  # fmt: skip
                 found.append(_one(

@@ -28,6 +28,7 @@ APPS = (
     MicroApp("cases", "/app/cases", "nav.cases"),
     MicroApp("assistant", "/app/assistant", "nav.assistant"),
     MicroApp("wallet", "/app/wallet", "wallet.nav"),
+    MicroApp("suggestions", "/app/suggestions", "suggestions.nav"),
     MicroApp("my-data", "/app/my-data", "nav.my_data"),
 )
 

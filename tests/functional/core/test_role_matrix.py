@@ -155,6 +155,9 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "verifier.request": {"platform": AGENTS | {"system"}},
     "verifier.result": {"platform": AGENTS | {"system"}},
     "verifier.respond": {"platform": {"citizen-self", "citizen-other", "anonymous"}},
+    # recommendations (issue 18): profiling for the citizen's own use, so only the citizen; agents see none
+    "recommend.suggestions.read": {"citizen": SELF},
+    "recommend.suggestions.feedback": {"citizen": SELF},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -303,6 +306,7 @@ def world(platform: Platform) -> World:
         "campaign_id": "cmp-none-such",
         "card_type": "zbe",  # the wallet: a shipped card type (the matrix's empty body changes nothing: 422)
         "card_id": "card-00000000000000000000000000000000",  # none such: 404 to whom may act on the citizen's cards
+        "suggestion_id": "madrid-mayor",  # not shown (the matrix's citizen is in mode a): 404 to the citizen alone
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

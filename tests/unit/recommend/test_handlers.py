@@ -93,7 +93,7 @@ def flags(restricted: bool = False, objections: list[str] | None = None) -> Rgpd
 
 
 def feed(ports: RecommendPorts, *events: Any) -> None:
-    table = {
+    table: dict[Any, Any] = {
         ConsentChanged: handlers.on_consent_changed, CitizenUpdated: handlers.on_citizen_updated,
         TaxReceiptIssued: handlers.on_receipt_issued, TaxReceiptPaid: handlers.on_receipt_paid,
         VehicleRegistered: handlers.on_vehicle_registered, RgpdFlagsChanged: handlers.on_flags_changed,
@@ -102,7 +102,7 @@ def feed(ports: RecommendPorts, *events: Any) -> None:
         AgendaEventPublished: handlers.on_agenda_event, DirectDebitSigned: handlers.on_debit_signed,
     }  # fmt: skip
     for event in events:
-        apply(ports, table[type(event)](event, ports))  # type: ignore[operator]
+        apply(ports, table[type(event)](event, ports))
 
 
 def rules(ports: RecommendPorts) -> list[str]:

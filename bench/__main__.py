@@ -3,8 +3,8 @@ records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
 ``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaigns``,
-``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``) and replaces only their sections
-of ``docs/benchmarks.md``."""
+``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``, ``recommend``) and replaces only their
+sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import notifications as notify  # NOT
 from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
+from bench import recommend as recommend_bench  # suggestions over the generated city (REC)
 from bench import routing as routing_bench  # routing, assignment and SLA clocks (CASE, CCAAS)
 from bench import surveys as survey_bench  # surveys: responses recorded, results at 100,000 (SURV)
 from bench import verifier as verifier_bench  # the verifier: presentations verified through its handler (WAL)
@@ -229,6 +230,8 @@ def run_parts(parts: list[str]) -> int:
         wallet_issuer_bench.main([])
     if "verifier" in parts:
         verifier_bench.main([])
+    if "recommend" in parts:
+        recommend_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -271,6 +274,7 @@ PARTS = (
     "wallet-crypto",
     "wallet",
     "verifier",
+    "recommend",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -312,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     wallet_issuer_bench.main([])  # its own section of the report
     print("… presentations verified through the verifier's handler, in process", file=sys.stderr, flush=True)
     verifier_bench.main([])  # its own section of the report
+    print("… suggestions over the generated city (200,000 people), in process", file=sys.stderr, flush=True)
+    recommend_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

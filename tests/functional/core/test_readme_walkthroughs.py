@@ -33,7 +33,7 @@ SHOWS = {
         "used: vehicle, resident_card_held",  # the data it used
         '"feedback": "dont-show-again"',
         "allowed True 1 suggestions",  # the senior card's rule hidden for him
-        "allowed False 0 suggestions",  # Carmen, mode a
+        "allowed False 0 suggestions",  # the consent withdrawn: mode a
         "why none: You have not consented to personalisation (mode a)",
         "an agent reading them 403",
     ),

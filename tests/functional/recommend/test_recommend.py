@@ -31,7 +31,8 @@ def consent(platform: Platform, cid: str, granted: bool) -> None:
 
 
 def facts(platform: Platform, cid: str) -> None:
-    """A senior of Centro (01) who paid the IBI of 2024 and 2025 by card, with a car registered in Centro."""
+    """A senior of Centro (01) who paid the IBI of 2024 and 2025 by card, with a car registered in Centro, who booked a
+    concert and shares a work zone in Chamartín (05), where the agenda has a concert."""
     event(platform, "citizen.updated", {
         "citizen_id": cid, "link": {"source": "/legacy/padron", "local_id": f"P{cid}", "change": "added"},
         "match": {"method": "new", "score": 1.0, "evidence": []}, "updated_at": (NOW - timedelta(hours=1)).isoformat(),
@@ -49,6 +50,18 @@ def facts(platform: Platform, cid: str) -> None:
             "stage": "voluntary", "legal_source": "LGT art. 62.2", "payment_id": "pay-" + "1" * 32, "method": "card",
             "paid_at": f"{year}-05-02T10:00:00+00:00",
         }, "/pic/payment", cid)  # fmt: skip
+    event(platform, "booking.confirmed", {
+        "booking_id": f"bk-{cid}", "citizen_id": cid, "resource_id": "conde-duque", "kind": "cultural-activity",
+        "category": "musica", "district": "01", "starts_at": (NOW - timedelta(days=30)).isoformat(),
+    }, "/pic/booking", cid)  # fmt: skip
+    event(platform, "zones.changed", {
+        "citizen_id": cid, "zones": [{"kind": "work", "label": "Oficina", "district": "05"}],
+        "changed_at": NOW.isoformat(),
+    }, "/pic/agenda", cid)  # fmt: skip
+    event(platform, "agenda.event.published", {
+        "event_id": f"ag-{cid}", "title": "Concierto en Chamartín", "category": "musica", "district": "05",
+        "next_dates": [(NOW + timedelta(days=4)).isoformat()],
+    }, "/pic/agenda", cid)  # fmt: skip
     event(platform, "vehicle.registered", {
         "plate": "1234KLM", "label": "C", "citizen_id": cid, "district": "01", "as_of": NOW.isoformat(),
     }, "/legacy/movilidad", cid)  # fmt: skip
@@ -83,12 +96,14 @@ def test_a_mode_b_citizen_gets_explained_suggestions_feedback_hides_them_and_an_
     facts(platform, cid)
     consent(platform, cid, True)
     # THEN three suggestions, each with its reason in both languages, the data it used and a link
-    body = rules_once(platform, cid, {"ibi-direct-debit", "ser-resident-card", "madrid-mayor"})
+    body = rules_once(platform, cid, {"ibi-direct-debit", "ser-resident-card", "madrid-mayor", "agenda-events"})
     assert body["allowed"] is True
     ibi = next(s for s in body["suggestions"] if s["rule"] == "ibi-direct-debit")
     assert "2024, 2025" in ibi["reason"]["es"] and "70 €" in ibi["reason"]["es"] and ibi["reason"]["en"]
     assert ibi["link"] == "/app/pay/taxes" and "Ordenanza Fiscal" in ibi["legal_source"]
     assert {u["key"] for u in ibi["used"]} >= {"ibi_paid_by_card", "ibi_direct_debit"}
+    concert = next(s for s in body["suggestions"] if s["rule"] == "agenda-events")  # the by-district index read
+    assert concert["title"]["es"] == "Concierto en Chamartín" and "Oficina" in concert["reason"]["es"]
 
     # AND the read is in the citizen's access log
     def logged() -> list[dict[str, Any]] | None:
@@ -102,7 +117,7 @@ def test_a_mode_b_citizen_gets_explained_suggestions_feedback_hides_them_and_an_
     assert feedback(platform, cid, "ser-resident-card.1234KLM", "not-useful").status_code == 200
     assert feedback(platform, cid, "madrid-mayor", "dont-show-again").status_code == 200
     left = suggestions(platform, cid).json()["suggestions"]
-    assert [s["rule"] for s in left] == ["ibi-direct-debit"]
+    assert [s["rule"] for s in left] == ["ibi-direct-debit", "agenda-events"]
     # AND feedback on one no longer shown is 404, a value not in the list 422
     gone = feedback(platform, cid, "madrid-mayor", "useful")
     assert gone.status_code == 404 and gone.json()["type"] == "/problems/suggestion-not-found"
@@ -131,7 +146,7 @@ def test_a_mode_a_citizen_gets_none_and_the_reason(platform: Platform, citizen_i
     # GIVEN the same facts and a consent to personalisation withdrawn (mode a)
     facts(platform, citizen_id)
     consent(platform, citizen_id, True)
-    rules_once(platform, citizen_id, {"ibi-direct-debit", "ser-resident-card", "madrid-mayor"})
+    rules_once(platform, citizen_id, {"ibi-direct-debit", "ser-resident-card", "madrid-mayor", "agenda-events"})
     consent(platform, citizen_id, False)
 
     def none() -> dict[str, Any] | None:

@@ -3,8 +3,8 @@ records them in ``docs/benchmarks.md`` with the machine and the date.
 
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
 ``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaigns``,
-``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``, ``zbe``, ``booking``, ``incident``)
-and replaces only their sections of ``docs/benchmarks.md``."""
+``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``, ``zbe``, ``booking``, ``incident``,
+``agenda``, ``recommend``) and replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ from bench import incident as incident_bench  # incidents on the public way: rep
 from bench import notifications as notify  # NOT
 from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
+from bench import recommend as recommend_bench  # suggestions over the generated city (REC)
 from bench import routing as routing_bench  # routing, assignment and SLA clocks (CASE, CCAAS)
 from bench import surveys as survey_bench  # surveys: responses recorded, results at 100,000 (SURV)
 from bench import verifier as verifier_bench  # the verifier: presentations verified through its handler (WAL)
@@ -241,6 +242,8 @@ def run_parts(parts: list[str]) -> int:
         booking_bench.main([])
     if "incident" in parts:
         incident_bench.main([])
+    if "recommend" in parts:
+        recommend_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -287,6 +290,7 @@ PARTS = (
     "zbe",
     "booking",
     "incident",
+    "recommend",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -336,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     booking_bench.main([])  # its own section of the report
     print("… incident reports with photos and duplicate suggestions, in process", file=sys.stderr, flush=True)
     incident_bench.main([])  # its own section of the report
+    print("… suggestions over the generated city (200,000 people), in process", file=sys.stderr, flush=True)
+    recommend_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

@@ -52,6 +52,7 @@ from events.notification import AlertPageReady, AlertPublished, Recipient
 from events.payment import FineIssued
 from events.position import PositionItemUpserted
 from events.rgpd import RgpdDomainAnswered
+from events.zbe import VehicleRegistered
 from functions.audit.handlers import AuditPorts, ReadAccessLog, read_access_log
 from functions.citizen import handlers as c360
 from functions.citizen.handlers import CitizenPorts
@@ -76,6 +77,9 @@ from functions.payment import handlers as payment
 from functions.payment.handlers import PaymentPorts
 from functions.position import handlers as position
 from functions.position.handlers import PositionPorts, ReadPosition
+from functions.recommend import handlers as recommend
+from functions.recommend.handlers import RecommendPorts
+from functions.recommend.service import Profile
 from functions.rgpd import handlers as rgpd
 from functions.rgpd.handlers import RgpdPorts
 from functions.rgpd.service import OpenRequest, PurposeTerms, Requester
@@ -89,6 +93,7 @@ from tests.unit.notification.fakes import FakeNotificationStore, fake_ports
 from tests.unit.payment.fakes import TEST_GATEWAY, FakePaymentStore, FakeRefunds
 from tests.unit.position.fakes import FakePositionStore
 from tests.unit.position.samples import linked
+from tests.unit.recommend.fakes import FakeRecommendStore
 from tests.unit.rgpd.fakes import FakeRgpdStore
 
 REPORT = Path("docs/benchmarks.md")
@@ -783,6 +788,33 @@ def incident_reported(ctx: Context) -> Step:
     return step
 
 
+# ---- recommendations (REC) ------------------------------------------------------------------------------------
+
+
+def recommend_ports(ctx: Context) -> tuple[RecommendPorts, FakeRecommendStore]:
+    store = FakeRecommendStore()
+    return RecommendPorts(store=store, policy=ctx.policy, clock=FixedClock(T0)), store
+
+
+def suggestions_read(ctx: Context) -> Step:
+    """A mode-b citizen's suggestions: ``policies/recommend`` over the compact facts (a senior with a car in Centro
+    who paid the IBI by card two years: three rules fire), the texts and the data used; the authz decision first."""
+    ports, store = recommend_ports(ctx)
+    for i in range(ctx.count):
+        ibi = {f"IBI-{y}-{i}": {"tax": "IBI", "period": str(y), "object": f"REF{i}", "method": "card"}
+               for y in (2024, 2025)}  # fmt: skip
+        store.profiles[citizen(i)] = Profile(
+            citizen(i), "b", T0, birth_date=date(1950, 1, 1), district="01", profile_at=T0, ibi=ibi,
+            vehicles={f"{1000 + i % 9000}BCD": {"district": "01", "at": T0.isoformat()}}, version=1,
+        )  # fmt: skip
+
+    def step(i: int) -> int:
+        authorize(ctx.policy, Subject(citizen(i), "citizen"), "recommend.suggestions.read", citizen(i))
+        return len(recommend.citizen_suggestions(citizen(i), ports).suggestions)
+
+    return step
+
+
 def incident_suggested(ctx: Context) -> Step:
     """Duplicate suggestions (Avisos): the open reports of a service near a point, from the cells its radius touches,
     filtered by exact distance, among 1,000 open reports around Sol. Items: the reports suggested."""
@@ -805,6 +837,21 @@ def incident_suggested(ctx: Context) -> Step:
 
     def step(i: int) -> int:
         return len(incident.suggest("alumbrado-farola-apagada", 40.41694, -3.70361, ports))
+
+    return step
+
+
+def vehicle_projected(ctx: Context) -> Step:
+    """A vehicle registered by Movilidad projected into a citizen's recommendation profile."""
+    ports, store = recommend_ports(ctx)
+
+    def step(i: int) -> int:
+        data = VehicleRegistered(plate=f"{1000 + i % 9000}BCD", label="C", citizen_id=citizen(i), district="01",
+                                 as_of=T0)  # fmt: skip
+        uow = recommend.on_vehicle_registered(data, ports)
+        staged = len(store.ledger.staged(uow))
+        store.commit(uow)
+        return staged
 
     return step
 
@@ -837,6 +884,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("notification", f"bulk chunk ({FAN_OUT} rows)", chunk_decided, "items"),
     Operation("incident", "a citizen's report (case, notice, position events)", incident_reported),
     Operation("incident", "duplicate suggestion (1,000 open reports near)", incident_suggested, "items"),
+    Operation("recommend", "suggestions read (mode b, three rules fire)", suggestions_read, "items"),
+    Operation("recommend", "vehicle projected (vehicle.registered)", vehicle_projected),
 )
 
 

@@ -875,6 +875,7 @@ def scenario(m: Meter) -> None:
     zbe(m)
     bookings(m)
     incidents(m)
+    recommend(m)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
@@ -1010,6 +1011,41 @@ def incidents(m: Meter) -> None:
         m.request("incident", "GET", f"{o311}/requests/{rid}.{fmt}", f"{o311}/requests/<service_request_id>.{fmt}", {})
     m.request("incident", "GET", f"{o311}/requests.json", f"{o311}/requests.json", {}, query={"status": "open"})
     m.request("incident", "GET", "/v1/citizens/c-sc-berta/incidents", "/v1/citizens/<citizen_id>/incidents", berta)
+
+
+def recommend(m: Meter) -> None:
+    """REC: a senior in mode b with a car in Centro, a past booking and a zone with a matching agenda event reads
+    their suggestions and marks one not useful."""
+    cid = f"c-rec-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    consent = {
+        "citizen_id": cid, "purpose": "personalisation", "before": {"granted": False}, "after": {"granted": True},
+        "mode": "b", "proof_id": "p-sc", "actor": {"kind": "citizen", "id": cid}, "capture_channel": "app",
+        "language": "es", "text_sha256": None, "changed_at": now.isoformat(),
+    }  # fmt: skip
+    m.send("es.madrid.pic.consent.changed.v1", consent, "/pic/consent", cid)
+    updated = {
+        "citizen_id": cid, "link": {"source": "/legacy/padron", "local_id": f"P{cid}", "change": "added"},
+        "match": {"method": "new", "score": 1.0, "evidence": []}, "updated_at": now.isoformat(),
+        "profile": {"birth_date": "1950-03-01", "district": "01", "barrio": "011"},
+    }  # fmt: skip
+    m.send("es.madrid.pic.citizen.updated.v1", updated, "/pic/citizen", cid)
+    vehicle = {"plate": "1234KLM", "label": "C", "citizen_id": cid, "district": "01", "as_of": now.isoformat()}
+    m.send("es.madrid.pic.vehicle.registered.v1", vehicle, "/legacy/movilidad", cid)
+    booking = {"booking_id": f"bk-{cid}", "citizen_id": cid, "resource_id": "auditorio-1", "kind": "cultural-activity",
+               "category": "musica", "district": "01", "starts_at": (now - timedelta(days=20)).isoformat()}  # fmt: skip
+    m.send("es.madrid.pic.booking.confirmed.v1", booking, "/pic/booking", cid)
+    zones = {"citizen_id": cid, "zones": [{"kind": "home", "district": "01", "barrio": "011"}],
+             "changed_at": now.isoformat()}  # fmt: skip
+    m.send("es.madrid.pic.zones.changed.v1", zones, "/pic/agenda", cid)
+    event = {"event_id": f"ag-{cid}", "title": "Concierto", "category": "musica", "district": "01", "barrio": "011",
+             "next_dates": [(now + timedelta(days=3)).isoformat()]}  # fmt: skip
+    m.send("es.madrid.pic.agenda.event.published.v1", event, "/pic/agenda")
+    me, mine = m.token(cid), "/v1/citizens/<citizen_id>/suggestions"
+    found = m.request("recommend", "GET", f"/v1/citizens/{cid}/suggestions", mine, me)["suggestions"]
+    assert {s["rule"] for s in found} == {"ser-resident-card", "madrid-mayor", "agenda-events"}, found
+    m.request("recommend", "POST", f"/v1/citizens/{cid}/suggestions/madrid-mayor/feedback",
+              f"{mine}/<suggestion_id>/feedback", me, {"feedback": "not-useful"})  # fmt: skip
 
 
 def wallet(m: Meter) -> None:

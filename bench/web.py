@@ -47,7 +47,7 @@ the citizen's access log. Source: `bench/web.py`."""
 GOAL_P95 = 0.100
 GOAL_SHELL = 100 * 1024
 # the pages a signed-in citizen reaches from the home page (the micro-apps switched on by default)
-PAGES = ("/app/", "/app/consents", "/app/alerts", "/app/inbox", "/app/my-data", "/app/zbe")
+PAGES = ("/app/", "/app/consents", "/app/alerts", "/app/inbox", "/app/my-data", "/app/zbe", "/app/suggestions")
 RATE = 10.0
 
 

@@ -107,6 +107,7 @@ DOMAINS = {
         "notification",
         "payment",
         "position",
+        "recommend",
         "rgpd",
         "routing",
         "survey",
@@ -120,7 +121,7 @@ DOMAINS = {
 # The domains that answer data-subject requests (rgpd.domain.answered), each as its own relay.
 ANSWERING_DOMAINS = (
     "agenda", "assistant", "audit", "booking", "campaign", "case", "citizen", "consent", "flags", "incident",
-    "interaction", "notification", "payment", "position", "routing", "survey", "wallet", "zbe",
+    "interaction", "notification", "payment", "position", "recommend", "routing", "survey", "wallet", "zbe",
 )  # fmt: skip
 # PIC's domains that ask NOT to tell a person something (their own platform templates)
 DOMAIN_NOTIFIERS = (DOMAINS["payment"], DOMAINS["case"], DOMAINS["booking"], DOMAINS["zbe"], DOMAINS["incident"])
@@ -178,8 +179,14 @@ _SPECS = [
         source="/pic/consent",
         description="A citizen's consent for one purpose changed, with before/after and the proof id.",
         # POS shows it; NOT projects it (policy input); CAMP projects it (segments' audience, functions/campaign)
-        # GEO projects the location purpose (functions/agenda: work and leisure zones, zones.changed)
-        consumers=["pic-position-events", "pic-notification-events", "pic-campaign-events", "pic-agenda-events"],
+        # GEO projects the location purpose (functions/agenda: work and leisure zones, zones.changed); REC the mode
+        consumers=[
+            "pic-position-events",
+            "pic-notification-events",
+            "pic-campaign-events",
+            "pic-agenda-events",
+            "pic-recommend-events",
+        ],
     ),
     EventSpec(
         type="es.madrid.pic.preferences.changed.v1",
@@ -227,6 +234,7 @@ _SPECS = [
             "pic-wallet-events",  # WAL: the facts the cards' eligibility reads (birth date, district)
             "pic-booking-events",  # bookings: the Padrón facts its rules read (residents first, age)
             "pic-agenda-events",  # GEO: the home zone (the Padrón's barrio)
+            "pic-recommend-events",
         ],
     ),
     # ---- global position (POS), interactions (INTX) and the access log (audit) ----
@@ -319,7 +327,7 @@ _SPECS = [
         producer="Agencia Tributaria Madrid (Tributos)",
         source="/legacy/tributos",
         description="A tax receipt issued to a person (IBI, IVTM, ICIO, IAE, IIVTNU, a tasa) and its voluntary period.",
-        consumers=["pic-payment-events"],
+        consumers=["pic-payment-events", "pic-recommend-events"],
         senders=(TRIBUTOS, DOMAINS["booking"]),  # bookings: a paid place's precio público (issue 18)
     ),
     EventSpec(
@@ -367,8 +375,9 @@ _SPECS = [
         producer="pic-payment",
         source="/pic/payment",
         description="A tax receipt was paid through PIC.",
-        # POS shows it paid; PAY tells Tributos; bookings confirm a held place (receipt BK-<booking id>)
-        consumers=["pic-position-events", "pic-payment-events", "pic-booking-events"],
+        # POS shows it paid; PAY tells Tributos; bookings confirm a held place (receipt BK-<booking id>); REC: how the
+        # IBI was paid
+        consumers=["pic-position-events", "pic-payment-events", "pic-booking-events", "pic-recommend-events"],
     ),
     EventSpec(
         type="es.madrid.pic.tax.direct-debit.signed.v1",
@@ -376,7 +385,8 @@ _SPECS = [
         producer="pic-payment",
         source="/pic/payment",
         description="A person signed or changed the SEPA direct debit of a tax object's periodic taxes.",
-        consumers=["pic-payment-events"],  # PAY tells Tributos, which charges the next receipts (webhook)
+        # PAY tells Tributos, which charges the next receipts (webhook); REC: the IBI is domiciled
+        consumers=["pic-payment-events", "pic-recommend-events"],
     ),
     EventSpec(
         type="es.madrid.pic.tax.direct-debit.cancelled.v1",
@@ -384,7 +394,7 @@ _SPECS = [
         producer="pic-payment",
         source="/pic/payment",
         description="A person cancelled the direct debit of a tax object.",
-        consumers=["pic-payment-events"],  # PAY tells Tributos (webhook)
+        consumers=["pic-payment-events", "pic-recommend-events"],  # PAY tells Tributos (webhook)
     ),
     # ---- surveys (SURV): functions/survey (issue 16) ----
     EventSpec(
@@ -425,6 +435,7 @@ _SPECS = [
             "pic-zbe-events",  # ZBE applications and their decisions (functions/zbe/rights.py)
             "pic-booking-events",  # bookings and the rules' facts (functions/booking/rights.py)
             "pic-incident-events",  # the reports made or followed (functions/incident/rights.py)
+            "pic-recommend-events",
         ],
     ),
     EventSpec(
@@ -449,6 +460,7 @@ _SPECS = [
             # the restriction/objection flags policies/notifications honours
             "pic-notification-events",
             "pic-campaign-events",  # the segments' audience (a count predicts what NOT will do)
+            "pic-recommend-events",
         ],
     ),
     EventSpec(
@@ -724,7 +736,7 @@ _SPECS = [
         producer="pic-wallet",
         source="/pic/wallet",
         description="A card (SD-JWT VC, its copies) was issued to a citizen's wallet; the position lists it.",
-        consumers=["pic-position-events"],
+        consumers=["pic-position-events", "pic-recommend-events"],
     ),
     EventSpec(
         type="es.madrid.pic.card.revoked.v1",
@@ -732,7 +744,7 @@ _SPECS = [
         producer="pic-wallet",
         source="/pic/wallet",
         description="Every copy of a card was revoked (status list bits set, lists republished).",
-        consumers=["pic-position-events"],
+        consumers=["pic-position-events", "pic-recommend-events"],
     ),
     EventSpec(
         type="es.madrid.pic.card.suspended.v1",
@@ -766,7 +778,7 @@ _SPECS = [
         producer="Movilidad's vehicle register",
         source="/legacy/movilidad",
         description="A vehicle's plate, DGT environmental label, holder and address district, as Movilidad holds them.",
-        consumers=["pic-zbe-events"],
+        consumers=["pic-zbe-events", "pic-recommend-events"],  # REC: the resident parking card's vehicle
         senders=(MOVILIDAD,),
     ),
     EventSpec(
@@ -783,7 +795,7 @@ _SPECS = [
         producer="pic-booking",
         source="/pic/booking",
         description="A place in a sports facility, class or cultural activity is the person's (free, paid, promoted).",
-        # REC (issue 18's recommendations) consumes it: its Trigger names pic-recommend-events when merged
+        consumers=["pic-recommend-events"],  # REC: events in the person's zones of the categories they book
     ),
     EventSpec(
         type="es.madrid.pic.booking.cancelled.v1",
@@ -806,7 +818,7 @@ _SPECS = [
         producer="pic-agenda",
         source="/pic/agenda",
         description="A council event of the open-data agenda was loaded, changed or withdrawn (REC matches it).",
-        consumers=[],
+        consumers=["pic-recommend-events"],
     ),
     EventSpec(
         type="es.madrid.pic.zones.changed.v1",
@@ -814,7 +826,7 @@ _SPECS = [
         producer="pic-agenda",
         source="/pic/agenda",
         description="The zones a citizen shares for location (home, work, leisure) changed; empty: none shared.",
-        consumers=[],
+        consumers=["pic-recommend-events"],
     ),
     # ---- incidents on the public way (Avisos Madrid, Open311 GeoReport v2; issue 18): functions/incident ----
     EventSpec(

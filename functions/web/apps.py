@@ -31,6 +31,7 @@ APPS = (
     MicroApp("bookings", "/app/bookings", "bookings.nav"),
     MicroApp("agenda", "/app/agenda", "agenda.nav"),
     MicroApp("avisos", "/app/avisos", "avisos.nav"),
+    MicroApp("suggestions", "/app/suggestions", "suggestions.nav"),
     MicroApp("my-data", "/app/my-data", "nav.my_data"),
     MicroApp("zbe", "/app/zbe", "zbe.nav"),
 )

@@ -36,6 +36,7 @@ from functions.web import (
     kb,
     rights_form,
     service,
+    suggestions,
     surveys,
     verify,
     wallet,
@@ -160,7 +161,10 @@ def home(ctx: PageContext) -> flask.Response:
         "position": lambda: ctx.api("GET", ctx.citizen_path("/position")),
         "consents": lambda: ctx.api("GET", ctx.citizen_path("/consents")),
     })  # fmt: skip
-    return render(ctx, "home.html", position=read["position"], mode=read["consents"].get("mode"))
+    mode = read["consents"].get("mode")
+    return render(ctx, "home.html", position=read["position"], mode=mode,
+                  suggestions=suggestions.home_suggestions(ctx, mode),
+                  suggestions_on=apps.enabled(suggestions.APP, ctx.session.subject, ctx.session.district))  # fmt: skip
 
 
 # ---- consents and preferences ------------------------------------------------------------------------------------
@@ -619,6 +623,7 @@ PAGES = [
     *zbe.PAGES,
     *bookings.PAGES,
     *avisos.PAGES,
+    *suggestions.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

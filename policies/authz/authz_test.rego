@@ -209,13 +209,13 @@ test_every_declared_action_is_open_to_citizen_and_agent if {
 	# grants are the agents' and the areas' systems', its offer the citizen's alone (the tx_code is shown to them);
 	# ZBE's review queue and decisions are the agents', its plate list the cameras' system's; a booking's no-show is
 	# recorded by the centre (its agents or its system); an incident's photo and its reopening are its reporter's
-	# alone (issue 18)
+	# alone, and suggestions the citizen's own (profiling for their own use; issue 18)
 	record_actions := {name | some name, spec in data.authz.actions; not spec.scope in {"platform", "self-service"}}
 	citizen_actions := {name | some name in record_actions; "citizen" in data.authz.actions[name].roles}
 	record_actions - citizen_actions == {"rgpd.extend", "interaction.record", "citizen.review", "citizen.unmerge", "citizen.search", "payment.refund", "case.work", "wallet.card.suspend", "wallet.grant", "zbe.review", "zbe.decide", "zbe.plates", "booking.no-show"}
 	area_bound := {name | some name in citizen_actions; data.authz.actions[name].agent_areas}
 	agent_actions := {name | some name in citizen_actions; "agent" in data.authz.actions[name].roles} - area_bound
-	citizen_actions - agent_actions == {"rgpd.export", "access-log.read", "direct-debit.write", "case.rate", "wallet.offer", "incident.photo", "incident.reopen"}
+	citizen_actions - agent_actions == {"rgpd.export", "access-log.read", "direct-debit.write", "case.rate", "wallet.offer", "incident.photo", "incident.reopen", "recommend.suggestions.read", "recommend.suggestions.feedback"}
 
 	# THEN each may be done by the citizen, and by an agent of level 1 stating a purpose where agents may
 	every name in citizen_actions {

@@ -27,6 +27,16 @@ pytestmark = pytest.mark.functional
 README_BASE = "http://127.0.0.1:8080"
 # What each walk-through must show, by the title of its README section.
 SHOWS = {
+    "Suggestions for a citizen who asked for them: a walk-through with curl": (
+        "allowed True 2 suggestions",  # Julián, mode b: the senior card and the SER card
+        "ser-resident-card.",  # a suggestion per car, its reason in words
+        "used: vehicle, resident_card_held",  # the data it used
+        '"feedback": "dont-show-again"',
+        "allowed True 1 suggestions",  # the senior card's rule hidden for him
+        "allowed False 0 suggestions",  # the consent withdrawn: mode a
+        "why none: You have not consented to personalisation (mode a)",
+        "an agent reading them 403",
+    ),
     "The virtual assistant: a walk-through with curl": (
         "answer | Recogida gratuita de muebles y enseres /v1/kb/public/articles/recogida-muebles | "
         "Hablar con una persona",

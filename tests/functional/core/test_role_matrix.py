@@ -181,6 +181,9 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "incident.manage": {"platform": STAFF | {"system"}},
     "incident.read": {"citizen": ON_A_CITIZEN},
     "incident.clients": {"platform": {"admin"}},
+    # recommendations (issue 18): profiling for the citizen's own use, so only the citizen; agents see none
+    "recommend.suggestions.read": {"citizen": SELF},
+    "recommend.suggestions.feedback": {"citizen": SELF},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -337,6 +340,7 @@ def world(platform: Platform) -> World:
         "resource_id": "piscina-barcelo",  # bookings: a shipped resource (its slots are public)
         "booking_id": "bk-0000000000000000",  # none such: 404 to whom may look or act on the citizen's bookings
         "incident_id": incident["service_request_id"],  # the citizen's report (photos and reopening: the reporter)
+        "suggestion_id": "madrid-mayor",  # not shown (the matrix's citizen is in mode a): 404 to the citizen alone
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

@@ -141,7 +141,7 @@ def test_a_citizen_pins_and_hides_apps_on_their_home(ports: FlagPorts) -> None:
     # GIVEN the default home: the apps on, in the catalogue's order; the coming ones (off) left out
     home = handlers.citizen_home(CITIZEN, ports)
     on = ["position", "consents", "alerts", "inbox", "my-data", "pay", "cases", "assistant", "wallet", "surveys", "zbe",
-          "bookings", "agenda", "avisos"]  # fmt: skip
+          "bookings", "agenda", "avisos", "suggestions"]  # fmt: skip
     assert [a["app"] for a in home["apps"]] == on
     # WHEN the citizen pins inbox and hides alerts
     staged = handlers.arrange_apps(

@@ -74,7 +74,7 @@ def test_the_catalogue_switches_on_the_apps_that_exist_and_off_the_coming_ones()
     snapshot = Snapshot.from_body(flags.snapshot_body(catalogue(), {}))
     on = {name for name, rule in snapshot.rules.items() if rule.enabled}
     assert on == {"position", "consents", "alerts", "inbox", "my-data", "pay", "cases", "assistant", "surveys",
-                  "wallet", "zbe", "bookings", "agenda", "avisos"}  # fmt: skip
+                  "wallet", "zbe", "bookings", "agenda", "avisos", "suggestions"}  # fmt: skip
     assert {"services", "events"} <= set(snapshot.rules) - on
 
 

@@ -2172,3 +2172,96 @@ module "role_pic_incident_relay" {
   ]
   kms_key_arns = [module.kms.key_arn]
 }
+
+# ---- recommendations (REC, issue 18) ----
+
+# functions/recommend/main.py recommend_http: reads the citizen's profile (GetItem) and the agenda's events of their
+# zones (Query on by-district); writes the feedback into the profile under its version (PutItem) with the
+# Idempotency-Key record, in one TransactWriteItems (the kernel may stage outbox rows with any commit); appends the access record of a read of the suggestions.
+module "role_pic_recommend" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-recommend"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-recommend"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "AccessLogAppend"
+      table_arn = module.table_audit.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid           = "RecommendReadWrite"
+      table_arn     = module.table_recommend.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem"]
+      index_actions = { "by-district" = ["dynamodb:Query"] }
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# functions/recommend/main.py recommend_events: projects the facts (consent mode, RGPD flags, C360's profile, IBI
+# receipts and payments, direct debits, vehicles, cards, bookings, zones) into the profile and the agenda's events
+# (GetItem, PutItem under the version read); answers RGPD requests: the profile exported or erased (DeleteItem)
+# with the rgpd.domain.answered outbox row.
+module "role_pic_recommend_events" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-recommend-events"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-recommend-events"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "RecommendReadWrite"
+      table_arn = module.table_recommend.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    },
+    {
+      sid       = "OutboxStage"
+      table_arn = module.table_outbox.table_arn
+      actions   = ["dynamodb:PutItem"]
+    },
+    {
+      sid       = "IdempotencyReadWrite"
+      table_arn = module.table_idempotency.table_arn
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+module "role_pic_recommend_relay" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-recommend-relay"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-recommend-relay"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "OutboxRelay"
+      table_arn     = module.table_outbox.table_arn
+      actions       = ["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+      index_actions = { pending = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}

@@ -642,3 +642,27 @@ module "table_incident" {
   point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
+
+# ---- recommendations (REC, issue 18) ----
+
+# functions/recommend/storage.py RecommendItem: each citizen's projected facts and feedback ("profile#<citizen_id>",
+# under its version) and the agenda's events ("event#<event_id>"). Sparse index by-district: the events of a
+# person's zones (only event items carry `district`). No TTL: a profile lives as long as its sources' events.
+module "table_recommend" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}recommend"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+    { name = "district", type = "S" },
+  ]
+  global_secondary_indexes = [
+    { name = "by-district", hash_key = "district", range_key = "id", projection_type = "ALL" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}

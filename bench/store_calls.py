@@ -1032,14 +1032,19 @@ def recommend(m: Meter) -> None:
     m.send("es.madrid.pic.citizen.updated.v1", updated, "/pic/citizen", cid)
     vehicle = {"plate": "1234KLM", "label": "C", "citizen_id": cid, "district": "01", "as_of": now.isoformat()}
     m.send("es.madrid.pic.vehicle.registered.v1", vehicle, "/legacy/movilidad", cid)
-    booking = {"booking_id": f"bk-{cid}", "citizen_id": cid, "resource_id": "auditorio-1", "kind": "cultural-activity",
-               "category": "musica", "district": "01", "starts_at": (now - timedelta(days=20)).isoformat()}  # fmt: skip
+    booked = now - timedelta(days=20)
+    booking = {"booking_id": f"bk-{uuid.uuid4().hex[:16]}", "citizen_id": cid, "resource_id": "auditorio-1",
+               "slot_id": "auditorio-1.1", "kind": "cultural-activity", "category": "musica", "district": "01",
+               "starts_at": booked.isoformat(), "ends_at": (booked + timedelta(hours=2)).isoformat(),
+               "centre": "Centro Cultural Conde Duque", "price_cents": 0, "via": "free",
+               "confirmed_at": (booked - timedelta(days=2)).isoformat()}  # fmt: skip
     m.send("es.madrid.pic.booking.confirmed.v1", booking, "/pic/booking", cid)
-    zones = {"citizen_id": cid, "zones": [{"kind": "home", "district": "01", "barrio": "011"}],
+    zones = {"citizen_id": cid, "zones": [{"kind": "home", "label": "Casa", "district": "01", "barrio": "011",
+                                           "lat": 40.4125, "lon": -3.7075, "radius_m": 1000}],
              "changed_at": now.isoformat()}  # fmt: skip
     m.send("es.madrid.pic.zones.changed.v1", zones, "/pic/agenda", cid)
     event = {"event_id": f"ag-{cid}", "title": "Concierto", "category": "musica", "district": "01", "barrio": "011",
-             "next_dates": [(now + timedelta(days=3)).isoformat()]}  # fmt: skip
+             "free": True, "next_dates": [(now + timedelta(days=3)).isoformat()]}  # fmt: skip
     m.send("es.madrid.pic.agenda.event.published.v1", event, "/pic/agenda")
     me, mine = m.token(cid), "/v1/citizens/<citizen_id>/suggestions"
     found = m.request("recommend", "GET", f"/v1/citizens/{cid}/suggestions", mine, me)["suggestions"]

@@ -13,7 +13,7 @@ from typing import Any
 from events.agenda import AgendaEventPublished, ZonesChanged
 from events.booking import BookingConfirmed
 from events.citizen import CitizenUpdated
-from events.consent import ConsentChanged
+from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged
 from events.payment import DirectDebitCancelled, DirectDebitSigned, TaxReceiptIssued, TaxReceiptPaid
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
 from events.wallet import CardIssued, CardRevoked
@@ -48,7 +48,13 @@ def _project(citizen_id: str, ports: RecommendPorts, change: Callable[[Profile],
 
 
 def on_consent_changed(data: ConsentChanged, ports: RecommendPorts) -> UnitOfWork:
-    """Every consent change carries the citizen's mode (a: no personalisation; b: proactive), the latest wins."""
+    """Every consent change carries the citizen's mode (a: no personalisation; b: proactive), the latest wins.
+
+    The withdrawals an erasure makes (``capture_channel`` ``rgpd-erasure``) change nothing: this domain's own
+    answer to the erasure deleted the profile, and without one the person is in mode a already; projecting them
+    would keep a profile of an erased person."""
+    if data.capture_channel == ERASURE_CAPTURE_CHANNEL:
+        return UnitOfWork()
     return _project(data.citizen_id, ports, lambda p: service.with_mode(p, data.mode, data.changed_at))
 
 

@@ -12,7 +12,7 @@ import pytest
 from events.agenda import AgendaEventPublished, ZonesChanged
 from events.booking import BookingConfirmed
 from events.citizen import CitizenUpdated
-from events.consent import ConsentChanged
+from events.consent import ERASURE_CAPTURE_CHANNEL, ConsentChanged
 from events.payment import DirectDebitSigned, TaxReceiptIssued, TaxReceiptPaid
 from events.rgpd import RgpdFlagsChanged, RgpdRequestOpened
 from events.wallet import CardIssued, CardRevoked
@@ -331,6 +331,10 @@ def test_access_exports_the_profile_and_erasure_erases_it(ports: RecommendPorts)
     apply(ports, erased)
     assert ports.store.fetch_profile(CID).version is None
     assert rules(ports) == []
+
+    # AND the erasure's own consent withdrawals, arriving after, keep no profile of the person
+    withdrawal = consent("a", T0).model_copy(update={"capture_channel": ERASURE_CAPTURE_CHANNEL})
+    assert ports.store.ledger.staged(handlers.on_consent_changed(withdrawal, ports)) == []
 
 
 def test_age_is_counted_on_madrid_s_day() -> None:

@@ -220,6 +220,9 @@ def _place_names(event: AgendaEvent) -> dict[str, str | None]:
 
 
 def _vevent(event: AgendaEvent, now: datetime, starts: list[datetime]) -> icalendar.Event:
+    # in Madrid's zone, not the fixed offset a stored instant reads back with: a calendar then says
+    # TZID=Europe/Madrid (with its VTIMEZONE) and moves the time correctly across the summer-time change
+    starts = [s.astimezone(MADRID) for s in starts]
     vevent = icalendar.Event()
     vevent.add("uid", f"{event.id}@{UID_DOMAIN}")
     vevent.add("dtstamp", now)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import icalendar
@@ -221,6 +222,17 @@ def test_an_event_exports_as_rfc5545_with_its_later_starts_as_rdates(
     ]
     assert datetime(2026, 12, 25, 19, 0).date() not in {d.date() for d in rdates}
     assert cal.walk("VTIMEZONE") and vevent.decoded("geo") is not None
+
+
+def test_an_event_read_back_with_fixed_offsets_still_exports_in_madrid_s_zone(
+    ports: AgendaPorts, loaded: FakeAgendaStore
+) -> None:
+    # GIVEN the event as the store reads it back: its starts with a fixed +01:00 offset, not the zone
+    event = handlers.find("50439001", ports)
+    stored = replace(event, starts=tuple(s.astimezone(timezone(timedelta(hours=1))) for s in event.starts))
+    # THEN the calendar still names Europe/Madrid (a client moves it across the summer-time change), not "UTC+01:00"
+    text = service.calendar([stored], NOW, stored.title).decode()
+    assert "DTSTART;TZID=Europe/Madrid:20261211T190000" in text and "UTC+01:00" not in text
 
 
 def test_saving_events_makes_a_personal_agenda_and_a_withdrawn_one_is_left_out(

@@ -26,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from bench.stats import Figure, ms, pct
+from functions.web.desk import LATER as DESK_LATER
 from local.harness import Platform
 from seed.position import fresh_person, seed_fresh_person
 
@@ -47,7 +48,8 @@ the citizen's access log. Source: `bench/web.py`."""
 GOAL_P95 = 0.100
 GOAL_SHELL = 100 * 1024
 # the pages a signed-in citizen reaches from the home page (the micro-apps switched on by default)
-PAGES = ("/app/", "/app/consents", "/app/alerts", "/app/inbox", "/app/my-data", "/app/zbe", "/app/suggestions")
+PAGES = ("/app/", "/app/consents", "/app/alerts", "/app/inbox", "/app/my-data", "/app/zbe", "/app/suggestions",
+         "/app/avisos", "/app/bookings", "/app/agenda")  # fmt: skip
 RATE = 10.0
 
 
@@ -233,7 +235,7 @@ def desk(platform: Platform, count: int) -> list[Figure]:
     return figures
 
 
-LATER_PANELS = ("consents", "interactions", "notifications", "rgpd", "debts", "zbe")
+LATER_PANELS = tuple(DESK_LATER)  # every later panel of the 360 view, as the desk page asks for them
 
 
 def whole_360(http: requests.Session, platform: Platform, citizen: str, count: int) -> list[float]:

@@ -43,6 +43,7 @@ COPY functions/ /app/functions/
 COPY events/ /app/events/
 # the published contracts the documentation pages serve (functions/apidocs, issue 19)
 COPY schemas/ /app/schemas/
+COPY contracts/released/ /app/contracts/released/
 COPY policies/ /app/policies/
 COPY local/event_display.py /app/local/event_display.py
 

@@ -1431,6 +1431,8 @@ def apidocs(m: Meter) -> None:
         m.request("apidocs", "GET", path, rule, {})
     m.request("apidocs", "GET", "/docs/schemas/asyncapi.yaml", "/docs/schemas/<schema_file>",
               m.token("svc-sc-docs", role="system"))  # fmt: skip
+    m.request("apidocs", "GET", "/docs/released/RELEASE.json", "/docs/released/<schema_file>", {})
+    m.request("apidocs", "GET", "/docs/compat.py", "/docs/compat.py", {})
 
 
 def uncovered(m: Meter) -> list[str]:

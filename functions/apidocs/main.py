@@ -9,6 +9,8 @@ rendered on the server in Spanish or English, and the specifications themselves 
 | ``/docs/events`` | every event type by domain: producer, consumers |
 | ``/docs/events/<event_type>`` | one type: producer, consumers, senders, data fields, an example |
 | ``/docs/schemas/<schema_file>`` | ``openapi.json``, ``asyncapi.yaml``, ``<type>.json`` as make schemas wrote them |
+| ``/docs/released/<schema_file>`` | the same files of the last release (``contracts/released/``), ``RELEASE.json`` |
+| ``/docs/compat.py`` | the compatibility check (``events/compat.py``), to run in a producer's own CI |
 
 Anyone may read them (action ``docs.read``, scope ``published``): no one's data, no store call.
 """
@@ -68,6 +70,20 @@ def get_schema_file(ctx: RequestContext, schema_file: str) -> Reply:
                              "X-Content-Type-Options": "nosniff", "Access-Control-Allow-Origin": "*"})  # fmt: skip
 
 
+def get_released_file(ctx: RequestContext, schema_file: str) -> Reply:
+    """A file of the last release (the baseline every change is checked against), or its manifest."""
+    body, kind = pages.released(schema_file)
+    return Reply(200, body, {"Content-Type": kind, "Cache-Control": "public, max-age=300",
+                             "X-Content-Type-Options": "nosniff", "Access-Control-Allow-Origin": "*"})  # fmt: skip
+
+
+def get_checker(ctx: RequestContext) -> Reply:
+    """The compatibility check, standard-library Python: a producer checks its schemas against the release."""
+    return Reply(200, pages.checker(), {"Content-Type": "text/x-python; charset=utf-8",
+                                        "Content-Disposition": 'attachment; filename="compat.py"',
+                                        "X-Content-Type-Options": "nosniff"})  # fmt: skip
+
+
 ROUTES = [
     Route("/docs", "GET", get_index, "The published contracts: API, events, files", action=ACTION, anonymous=True),
     Route("/docs/api", "GET", get_api, "The channel API's documentation by domain (HTML)", action=ACTION,
@@ -79,6 +95,11 @@ ROUTES = [
           action=ACTION, anonymous=True),
     Route("/docs/schemas/<schema_file>", "GET", get_schema_file,
           "A published specification: openapi.json, asyncapi.yaml, <event type>.json", action=ACTION, anonymous=True),
+    Route("/docs/released/<schema_file>", "GET", get_released_file,
+          "A file of the last release (the baseline of the compatibility check), or RELEASE.json", action=ACTION,
+          anonymous=True),
+    Route("/docs/compat.py", "GET", get_checker, "The compatibility check (standard-library Python)", action=ACTION,
+          anonymous=True),
 ]  # fmt: skip
 
 http_api = HttpFunction(NAME, ROUTES)

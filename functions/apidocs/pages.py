@@ -17,10 +17,13 @@ from typing import Any
 import jinja2
 import yaml
 
+from events import compat
 from functions.apidocs import service
 from functions.core.errors import NotFoundError
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+RELEASED_DIR = compat.RELEASED_DIR  # contracts/released/: the baselines make test compares schemas/ with
+CHECKER = Path(compat.__file__)  # events/compat.py: standard library only, runnable on its own
 TEMPLATES = Path(__file__).parent / "templates"
 MESSAGES = Path(__file__).parent / "messages.json"
 LANGUAGES = ("es", "en")
@@ -83,6 +86,31 @@ def raw(name: str) -> tuple[bytes, str]:
 
 
 @cache
+def released_files() -> tuple[str, dict[str, tuple[bytes, str]]]:
+    """The last release's name and its files (with its manifest: release, date, commit, each file's SHA-256)."""
+    release = compat.latest_release(RELEASED_DIR)
+    found = {}
+    for path in sorted(release.iterdir()):
+        if path.is_file() and path.suffix in RAW_TYPES:
+            kind = EVENT_SCHEMA_TYPE if path.name.startswith(service.TYPE_PREFIX) else RAW_TYPES[path.suffix]
+            found[path.name] = (path.read_bytes(), kind)
+    return release.name, found
+
+
+def released(name: str) -> tuple[bytes, str]:
+    found = released_files()[1].get(name)
+    if found is None:
+        raise NotFoundError(f"no file {name[:120]!r} in release {released_files()[0]}: /docs lists them")
+    return found
+
+
+def checker() -> bytes:
+    """The compatibility check itself, for a producer's own CI: ``python3 compat.py check --released <dir>
+    --current <dir>`` (the rules: docs/contracts.md)."""
+    return CHECKER.read_bytes()
+
+
+@cache
 def api_view() -> service.Api:
     return service.api(json.loads(raw(OPENAPI_FILE)[0]))
 
@@ -141,6 +169,7 @@ def render(template: str, lang: str, path: str, **values: Any) -> bytes:
         path=path,
         css=style()[0],
         api=api_view(),
+        release=released_files()[0],
         **values,
     )
     return html.encode("utf-8")

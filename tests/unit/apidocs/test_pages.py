@@ -135,3 +135,15 @@ def test_a_published_file_is_served_as_written_and_nothing_else_is() -> None:
     for name in ("../pyproject.toml", "README.md", ""):
         with pytest.raises(NotFoundError):
             pages.raw(name)
+
+
+def test_the_last_release_and_the_checker_are_served_as_kept() -> None:
+    from events import compat
+
+    name, files = pages.released_files()
+    release = compat.latest_release()
+    assert name == release.name and {"RELEASE.json", "openapi.json", "asyncapi.yaml"} <= set(files)
+    assert pages.released("openapi.json")[0] == (release / "openapi.json").read_bytes()
+    with pytest.raises(NotFoundError):
+        pages.released("../RELEASE.json")
+    assert pages.checker() == Path(compat.__file__).read_bytes()

@@ -370,15 +370,27 @@ def _resolved(doc: Mapping[str, Any], node: Any) -> dict[str, Any]:
     return SchemaDiff.resolve(doc, node)
 
 
-def _parameters(doc: Mapping[str, Any], operation: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+PATH_PARAMETER = re.compile(r"\{([^{}]+)\}")
+
+
+def template(path: str) -> str:
+    """A path with its parameters unnamed (``/v1/a/{id}`` -> ``/v1/a/{}``): renaming one changes no URL."""
+    return PATH_PARAMETER.sub("{}", path)
+
+
+def _parameters(
+    doc: Mapping[str, Any], operation: Mapping[str, Any], path: str
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """An operation's parameters by where and name (a header's name in lower case; a path parameter by its place in
+    the path, as clients fill it in)."""
+    places = PATH_PARAMETER.findall(path)
     found = {}
     for raw in operation.get("parameters", []):
         param = _resolved(doc, raw)
-        key = (
-            str(param.get("in")),
-            str(param.get("name")).lower() if param.get("in") == "header" else str(param.get("name")),
-        )
-        found[key] = param
+        where, name = str(param.get("in")), str(param.get("name"))
+        if where == "path" and name in places:
+            name = f"#{places.index(name) + 1}"
+        found[(where, name.lower() if where == "header" else name)] = param
     return found
 
 
@@ -393,13 +405,15 @@ def compare_operation(
     new_doc: Mapping[str, Any],
     old: Mapping[str, Any],
     new: Mapping[str, Any],
+    paths: tuple[str, str] = ("", ""),
 ) -> list[Break]:
-    """One operation against its released version: parameters and request body read by the server (the new one
-    must read what clients of the release send), responses read by those clients."""
+    """One operation (of ``paths``: the released one's and the current one's) against its released version:
+    parameters and request body read by the server (the new one must read what clients of the release send),
+    responses read by those clients."""
     diff = SchemaDiff(contract, old_doc, new_doc)
     if _public(old_doc, old) and not _public(new_doc, new):
         diff._break("security", "SECURITY_ADDED", "the release's clients call it without credentials")
-    old_params, new_params = _parameters(old_doc, old), _parameters(new_doc, new)
+    old_params, new_params = _parameters(old_doc, old, paths[0]), _parameters(new_doc, new, paths[1])
     for key, param in sorted(new_params.items()):
         where = f"parameter {key[0]} {key[1]}"
         if param.get("required") and key not in old_params:
@@ -450,12 +464,15 @@ def _responses(diff: SchemaDiff, old: Mapping[str, Any], new: Mapping[str, Any])
 
 
 def compare_openapi(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Break]:
-    """Every released path and operation against the current document. New ones are additions; a removed path
-    breaks its clients unless its successor version (``/v2/...``) is served."""
+    """Every released path and operation against the current document (a path found by its template: renaming a
+    path parameter changes no URL). New ones are additions; a removed path breaks its clients unless its successor
+    version (``/v2/...``) is served."""
     breaks: list[Break] = []
     new_paths = new.get("paths", {})
+    by_template = {template(path): path for path in new_paths}
     for path, item in sorted(old.get("paths", {}).items()):
-        if path not in new_paths:
+        current = path if path in new_paths else by_template.get(template(path))
+        if current is None:
             if successor(path, new_paths, PATH_VERSION) is None:
                 methods = [m.upper() for m in METHODS if m in item]
                 for method in methods:
@@ -465,10 +482,10 @@ def compare_openapi(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Brea
             if method not in item:
                 continue
             contract = f"{method.upper()} {path}"
-            if method not in new_paths[path]:
+            if method not in new_paths[current]:
                 breaks.append(Break(contract, "", "OPERATION_REMOVED", "the release's clients call it"))
                 continue
-            breaks += compare_operation(contract, old, new, item[method], new_paths[path][method])
+            breaks += compare_operation(contract, old, new, item[method], new_paths[current][method], (path, current))
     return breaks
 
 

@@ -259,6 +259,12 @@ def test_removing_a_path_breaks_unless_its_successor_version_is_served() -> None
     assert _api_rules(old, added) == []
 
 
+def test_renaming_a_path_parameter_changes_no_url_and_breaks_nothing() -> None:
+    renamed = _api(path="/v1/things/{thing_id}")
+    renamed["paths"]["/v1/things/{thing_id}"]["put"]["parameters"][0]["name"] = "thing_id"
+    assert _api_rules(_api(), renamed) == []
+
+
 def test_removing_an_operation_breaks() -> None:
     new = _api()
     new["paths"]["/v1/things/{id}"]["get"] = new["paths"]["/v1/things/{id}"].pop("put")

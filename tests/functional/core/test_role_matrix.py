@@ -181,6 +181,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "incident.manage": {"platform": STAFF | {"system"}},
     "incident.read": {"citizen": ON_A_CITIZEN},
     "incident.clients": {"platform": {"admin"}},
+    "consumers.read": {"platform": {"admin"}},
     # recommendations (issue 18): profiling for the citizen's own use, so only the citizen; agents see none
     "recommend.suggestions.read": {"citizen": SELF},
     "recommend.suggestions.feedback": {"citizen": SELF},
@@ -341,6 +342,7 @@ def world(platform: Platform) -> World:
         "booking_id": "bk-0000000000000000",  # none such: 404 to whom may look or act on the citizen's bookings
         "incident_id": incident["service_request_id"],  # the citizen's report (photos and reopening: the reporter)
         "suggestion_id": "madrid-mayor",  # not shown (the matrix's citizen is in mode a): 404 to the citizen alone
+        "client_id": "quiosco-pruebas",  # API consumers: a registered client (its usage, to admins)
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

@@ -15,6 +15,7 @@ import requests
 from events.catalog import BROKER_AUDIENCE
 from local.harness import Platform
 from tests.functional.consent_support import assert_problem
+from tests.functional.web.web_support import sign_in
 
 pytestmark = pytest.mark.functional
 
@@ -123,3 +124,18 @@ def test_at_the_broker_a_clients_token_sends_only_its_scopes_types(platform: Pla
         "Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents+json"})  # fmt: skip
     body = assert_problem(sent, 403, "sender-not-allowed")
     assert "do not list events:es.madrid.pic.citizen.record.upserted.v1" in body["detail"]
+
+
+def test_the_desk_shows_administrators_each_consumers_use_in_both_languages(platform: Platform) -> None:
+    # GIVEN a platform administrator signed in on the desk
+    admin = sign_in(platform, "adm-consumers", "admin", "/desk/")
+    # WHEN they open the consumers page and the kiosk's, in Spanish and in English
+    listed = admin.get(platform.url("/desk/consumers"), headers={"Accept-Language": "es"}, timeout=15)
+    one = admin.get(platform.url(f"/desk/consumers/{KIOSK}"), headers={"Accept-Language": "en"}, timeout=15)
+    # THEN the table names each consumer with its quota, and the kiosk's page its use by day and hour
+    assert listed.status_code == 200 and 'id="consumer-quiosco-pruebas"' in listed.text, listed.text[:500]
+    assert "3 peticiones cada 5 s" in listed.text and 'aria-current="page"' in listed.text
+    assert one.status_code == 200 and "3 requests per 5 s" in one.text and '<html lang="en">' in one.text
+    assert 'id="usage-by-day"' in one.text or 'id="no-usage"' in one.text
+    missing = admin.get(platform.url("/desk/consumers/nobody"), timeout=15)
+    assert missing.status_code == 404

@@ -32,7 +32,7 @@ SHOWS = {
         "wrong secret 401 invalid_client",  # RFC 6749 §5.2
         "asking for api:zbe.plates 400 invalid_scope",
         'card types 200 RateLimit: "quota";r=2;t=',  # a fresh window: 2 left of 3
-        "plate list 403 /problems/forbidden: Client \"quiosco-pruebas\" may not do \"zbe.plates\"",  # its scope
+        'plate list 403 /problems/forbidden: Client "quiosco-pruebas" may not do "zbe.plates"',  # its scope
         "third call 200",
         "fourth call 429 /problems/quota-exceeded | Retry-After header: True | RateLimit r=0: True",
         "after waiting",

@@ -107,7 +107,7 @@ def over_http(platform: Platform, n: int) -> list[Figure]:
             samples[kind].append(took)
         time.sleep(max(0.0, 0.1 - took))
     kiosk = {"Authorization": f"Bearer {client_token(platform, 'quiosco-pruebas')}"}
-    refused = []
+    refused: list[float] = []
     cards = platform.url("/v1/verifier/card-types")
     while len(refused) < 30:
         start = time.perf_counter()

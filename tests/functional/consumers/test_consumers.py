@@ -130,8 +130,8 @@ def test_the_desk_shows_administrators_each_consumers_use_in_both_languages(plat
     # GIVEN a platform administrator signed in on the desk
     admin = sign_in(platform, "adm-consumers", "admin", "/desk/")
     # WHEN they open the consumers page and the kiosk's, in Spanish and in English
-    listed = admin.get(platform.url("/desk/consumers"), headers={"Accept-Language": "es"}, timeout=15)
-    one = admin.get(platform.url(f"/desk/consumers/{KIOSK}"), headers={"Accept-Language": "en"}, timeout=15)
+    listed = admin.get(platform.url("/desk/consumers"), timeout=15)
+    one = admin.get(platform.url(f"/app/lang/en?next=/desk/consumers/{KIOSK}"), timeout=15)  # the language link
     # THEN the table names each consumer with its quota, and the kiosk's page its use by day and hour
     assert listed.status_code == 200 and 'id="consumer-quiosco-pruebas"' in listed.text, listed.text[:500]
     assert "3 peticiones cada 5 s" in listed.text and 'aria-current="page"' in listed.text

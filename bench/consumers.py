@@ -23,7 +23,7 @@ import boto3
 import requests
 
 from bench.stats import Figure, ms, pct, record_section, recorded, table
-from functions.core.quota import QuotaCounter, QuotaExceededError, registry
+from functions.core.consumers import registry
 from local.harness import Platform
 
 TITLE = "## API consumers: the quota's cost per request (issue 19)"
@@ -57,6 +57,8 @@ def client_token(platform: Platform, client_id: str) -> str:
 
 def in_process(endpoint: str, table_name: str, n: int) -> list[Figure]:
     """Store calls, CPU and wall time of ``admit`` on DynamoDB Local."""
+    from functions.core.quota import QuotaCounter, QuotaExceededError  # binds table consumers: after the env is set
+
     ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="eu-south-2",
                        aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
     counting = CountingClient(ddb)

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.catalog import BROKER_AUDIENCE, NAMESPACE
-from functions.core.quota import API_SCOPE, EVENTS_SCOPE, Consumer, registry
+from functions.core.consumers import API_SCOPE, EVENTS_SCOPE, Consumer, registry
 
 KEY_FILE = "dev-idp-key.pem"
 KID = "pic-dev-1"

@@ -8,7 +8,7 @@ from functools import lru_cache
 from functions.consumers.handlers import ConsumerPorts
 from functions.consumers.storage import DynamoUsageReader
 from functions.core.clock import SYSTEM_CLOCK
-from functions.core.quota import registry
+from functions.core.consumers import registry
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,7 @@ from functions.consumers.service import (
     totals,
 )
 from functions.core.clock import Clock
-from functions.core.quota import Consumer
+from functions.core.consumers import Consumer
 
 
 @dataclass(frozen=True)

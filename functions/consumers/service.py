@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from functions.core.consumers import Consumer, HourUsage
 from functions.core.errors import NotFoundError
-
-if TYPE_CHECKING:  # the kernel's registry and rows, by their types only: no store behind these rules
-    from functions.core.quota import Consumer, HourUsage
 
 MAX_DAYS = 31  # the usage API answers up to a month of hours (744 rows, one Query); the rows live 90 days
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from functions.core import quota
-from functions.core.quota import HourUsage
+from functions.core.consumers import HourUsage
 
 
 class DynamoUsageReader:

@@ -18,28 +18,22 @@ docs/decisions/0035-api-consumers-client-credentials-quotas.md.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
-from functions.core.auth import SCOPE_TOKEN
+from functions.core.consumers import HOUR, Consumer, HourUsage, Quota, registry
 from functions.core.errors import PicError
 from functions.core.store import StoreModel, defines_table, model_meta
 
-REGISTRY = Path(__file__).parent / "data" / "consumers.json"
-HOUR = 3600
 USAGE_DAYS = 90  # the hourly rows expire after this (TTL): usage, not evidence; no person's data in them
-API_SCOPE, EVENTS_SCOPE = "api:", "events:"
 Counter = Literal["forbidden", "over_quota"]
 
 
@@ -56,64 +50,6 @@ class QuotaUnavailableError(PicError):
 
     def default_headers(self) -> dict[str, str]:
         return {"Retry-After": "1"}
-
-
-class Quota(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    requests: int = Field(ge=1, le=1_000_000, description="requests admitted per window")
-    window_seconds: int = Field(ge=1, le=HOUR, description="the fixed window; divides 3600")
-
-    @field_validator("window_seconds")
-    @classmethod
-    def _divides_the_hour(cls, value: int) -> int:
-        if HOUR % value:
-            raise ValueError(f"window_seconds must divide 3600 (one hour's counters in one item), not {value}")
-        return value
-
-
-class Consumer(BaseModel):
-    """One internal system as an OAuth 2.0 client: what it may do and how much."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    client_id: str = Field(pattern=r"^[a-z][a-z0-9-]{1,62}$")
-    system: dict[str, str] = Field(description="its name, es and en")
-    owner: str = Field(min_length=1, max_length=200, description="the team answerable for it")
-    sender: str | None = Field(None, description="its broker ServiceAccount (events/catalog.py), if it sends events")
-    scopes: tuple[str, ...] = Field(min_length=1)
-    quota: Quota
-
-    @field_validator("scopes")
-    @classmethod
-    def _scope_tokens(cls, scopes: tuple[str, ...]) -> tuple[str, ...]:
-        for scope in scopes:
-            if not SCOPE_TOKEN.match(scope) or not scope.startswith((API_SCOPE, EVENTS_SCOPE)):
-                raise ValueError(f"{scope!r} is not api:<action> or events:<type> (RFC 6749 §3.3 scope-token)")
-        return scopes
-
-    @field_validator("system")
-    @classmethod
-    def _both_languages(cls, names: dict[str, str]) -> dict[str, str]:
-        if set(names) != {"es", "en"} or not all(n.strip() for n in names.values()):
-            raise ValueError("the system's name in es and en")
-        return names
-
-
-def load_registry(path: Path = REGISTRY) -> dict[str, Consumer]:
-    """The registered consumers by client id (a duplicate id is an error, not the last one winning)."""
-    consumers = [Consumer.model_validate(c) for c in json.loads(path.read_text(encoding="utf-8"))["consumers"]]
-    found: dict[str, Consumer] = {}
-    for consumer in consumers:
-        if consumer.client_id in found:
-            raise ValueError(f"{path}: client {consumer.client_id} is registered twice")
-        found[consumer.client_id] = consumer
-    return found
-
-
-@lru_cache(maxsize=1)
-def registry() -> dict[str, Consumer]:
-    return load_registry()
 
 
 @defines_table
@@ -261,14 +197,6 @@ def counter() -> QuotaCounter:
     """The process's counter, on the models' shared botocore client (counted as a store call)."""
     connection = UsageItem._get_connection()
     return QuotaCounter(connection.connection.client, str(UsageItem.Meta.table_name))
-
-
-@dataclass(frozen=True)
-class HourUsage:
-    hour: str
-    admitted: int
-    over_quota: int
-    forbidden: int
 
 
 def usage(client_id: str, since: datetime, until: datetime) -> list[HourUsage]:

@@ -9,7 +9,7 @@ import pytest
 from functions.consumers import handlers
 from functions.consumers.handlers import ConsumerPorts
 from functions.consumers.service import UnknownConsumerError
-from functions.core.quota import HourUsage, registry
+from functions.core.consumers import HourUsage, registry
 from tests.unit.fakes import FixedClock
 
 NOW = datetime(2026, 12, 7, 17, 20, tzinfo=UTC)

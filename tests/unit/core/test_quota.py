@@ -12,15 +12,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from functions.core.quota import (
-    Consumer,
-    QuotaCounter,
-    QuotaExceededError,
-    QuotaUnavailableError,
-    Window,
-    load_registry,
-    registry,
-)
+from functions.core.consumers import Consumer, load_registry, registry
+from functions.core.quota import QuotaCounter, QuotaExceededError, QuotaUnavailableError, Window
 
 T0 = 1_796_000_600.0  # 2026-11-30T01:03:20Z: 200 s into its hour
 

@@ -30,6 +30,7 @@ from functions.web import (
     bookings,
     campaigns,
     cases,
+    consumers,
     contacts,
     desk,
     i18n,
@@ -624,6 +625,7 @@ PAGES = [
     *bookings.PAGES,
     *avisos.PAGES,
     *suggestions.PAGES,
+    *consumers.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

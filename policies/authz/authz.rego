@@ -209,6 +209,25 @@ refusals contains reason if {
 	)
 }
 
+# METADATA
+# title: An internal system calling as an OAuth client does only what its scopes name
+# description: >-
+#   An internal system calling with a client-credentials token (its client_id and the scopes granted,
+#   docs/decisions/0035) may do an action only when its scopes list api:<action>, on top of the roles
+#   data.json lists for the action. A system token that names no client (the platform's own workloads)
+#   is decided by the roles alone.
+# custom:
+#   legal_source: RGPD art. 25.2 (data protection by default) and art. 5.1.f; ENS (RD 311/2022) op.acc.4 (least privilege)
+refusals contains reason if {
+	input.subject.role == "system"
+	is_string(input.subject.client_id)
+	not scope_granted
+	reason := sprintf(
+		"Client %s may not do %s: its scopes do not list api:%s (granted: %s); a system's client does only what its scopes name (RGPD art. 25.2; ENS op.acc.4).",
+		[json.marshal(input.subject.client_id), action_shown, input.action, scopes_shown],
+	)
+}
+
 # ---------------------------------------------------------------------------
 # Grounds given when the answer is allow
 # ---------------------------------------------------------------------------
@@ -366,6 +385,12 @@ view := data.position.own_area_views[format_int(input.subject.level, 10)] if {
 action := data.authz.actions[input.action]
 
 role_listed if input.subject.role in action.roles
+
+scope_granted if sprintf("api:%s", [input.action]) in input.subject.scopes
+
+default scopes_shown := "none"
+
+scopes_shown := concat(" ", input.subject.scopes) if count(input.subject.scopes) > 0
 
 platform_action if action.scope == "platform"
 

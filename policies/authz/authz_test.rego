@@ -651,3 +651,43 @@ test_published_documentation_is_read_by_anyone_naming_no_record if {
 	# WHEN a role data.json does not list asks THEN refused
 	not allowed({"subject": {"id": "x", "role": "robot"}, "action": "docs.read", "resource": {"citizen_id": ""}})
 }
+
+# ---------------------------------------------------------------------------
+# Internal systems as OAuth clients (client credentials, docs/decisions/0035)
+# ---------------------------------------------------------------------------
+
+client(scopes) := {"id": "quiosco-pruebas", "role": "system", "level": 0, "client_id": "quiosco-pruebas", "scopes": scopes}
+
+# GIVEN a system's client whose scopes list api:verifier.types WHEN it reads the card types THEN allowed
+test_client_does_what_its_scopes_name if {
+	allowed(request(client(["api:verifier.types"]), "verifier.types", ""))
+}
+
+# GIVEN the same client WHEN it does another action its role may do (notification.send) THEN refused, naming the scope
+test_client_refused_outside_its_scopes if {
+	d := decision with input as request(client(["api:verifier.types"]), "notification.send", "")
+	d.allow == false
+	has_reason(d, `its scopes do not list api:notification.send (granted: api:verifier.types)`)
+}
+
+# GIVEN a client whose token grants no scope, or only an event type's WHEN it calls a route THEN refused
+test_client_without_an_api_scope_does_nothing if {
+	d := decision with input as request(client([]), "verifier.types", "")
+	has_reason(d, "(granted: none)")
+	not allowed(request(client(["events:es.madrid.pic.fine.issued.v1"]), "verifier.types", ""))
+	not allowed(request(client(["api:verifier.types.extra", "verifier.types"]), "verifier.types", ""))
+}
+
+# GIVEN a client whose scopes list an action its role may not do WHEN it tries THEN still refused: scopes narrow
+# what the roles allow, never widen it
+test_scopes_never_widen_the_roles if {
+	d := decision with input as request(client(["api:consent.write"]), "consent.write", "c-123")
+	d.allow == false
+	has_reason(d, `Role "system" may not do "consent.write"`)
+}
+
+# GIVEN a system token that names no client (the platform's own workloads) WHEN it acts THEN the roles alone decide
+test_system_without_client_decided_by_roles if {
+	allowed(request({"id": "svc-kiosk", "role": "system", "level": 0, "client_id": null, "scopes": null}, "verifier.types", ""))
+	allowed(request({"id": "svc-kiosk", "role": "system", "level": 0}, "verifier.types", ""))
+}

@@ -27,6 +27,19 @@ pytestmark = pytest.mark.functional
 README_BASE = "http://127.0.0.1:8080"
 # What each walk-through must show, by the title of its README section.
 SHOWS = {
+    "An internal system as an API consumer: a walk-through with curl": (
+        "token Bearer scope api:verifier.types for 3600 s",  # client credentials, HTTP Basic
+        "wrong secret 401 invalid_client",  # RFC 6749 §5.2
+        "asking for api:zbe.plates 400 invalid_scope",
+        'card types 200 RateLimit: "quota";r=2;t=',  # a fresh window: 2 left of 3
+        'plate list 403 /problems/forbidden: Client "quiosco-pruebas" may not do "zbe.plates"',  # its scope
+        "third call 200",
+        "fourth call 429 /problems/quota-exceeded | Retry-After header: True | RateLimit r=0: True",
+        "after waiting",
+        ": 200",
+        "quiosco-pruebas | Plataforma PIC | api:verifier.types | 3 per 5 s",
+        "usage today: admitted True | 403 True | 429 True",
+    ),
     "Suggestions for a citizen who asked for them: a walk-through with curl": (
         "allowed True 2 suggestions",  # Julián, mode b: the senior card and the SER card
         "ser-resident-card.",  # a suggestion per car, its reason in words

@@ -181,6 +181,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "incident.manage": {"platform": STAFF | {"system"}},
     "incident.read": {"citizen": ON_A_CITIZEN},
     "incident.clients": {"platform": {"admin"}},
+    "consumers.read": {"platform": {"admin"}},
     # recommendations (issue 18): profiling for the citizen's own use, so only the citizen; agents see none
     "recommend.suggestions.read": {"citizen": SELF},
     "recommend.suggestions.feedback": {"citizen": SELF},
@@ -347,6 +348,7 @@ def world(platform: Platform) -> World:
         "domain": "consent",  # the published contracts (issue 19): an API domain, an event type, a published file
         "event_type": "es.madrid.pic.consent.changed.v1",
         "schema_file": "openapi.json",
+        "client_id": "quiosco-pruebas",  # API consumers: a registered client (its usage, to admins)
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

@@ -157,9 +157,12 @@ class SchemaDiff:
         hops = 0
         while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#"):
             node: Any = doc
-            for part in schema["$ref"].removeprefix("#/").split("/"):
-                if part:
-                    node = node[part.replace("~1", "/").replace("~0", "~")]
+            try:
+                for part in schema["$ref"].removeprefix("#/").split("/"):
+                    if part:
+                        node = node[part.replace("~1", "/").replace("~0", "~")]
+            except (KeyError, IndexError, TypeError):
+                raise KeyError(schema["$ref"]) from None
             schema, hops = node, hops + 1
             if hops > 64:
                 raise ValueError(f"$ref loop at {schema}")
@@ -167,7 +170,9 @@ class SchemaDiff:
             return _ANY
         if schema is False:
             return _NOTHING
-        return schema  # type: ignore[no-any-return]  # the node itself: its identity guards recursion
+        if not isinstance(schema, dict):  # not a schema of draft 2020-12 (a draft-4 tuple of items): read as any
+            return _ANY
+        return schema  # the node itself: its identity guards recursion
 
     def branches(self, doc: Mapping[str, Any], schema: Any) -> list[dict[str, Any]]:
         """The alternatives a schema admits: the members of its ``anyOf``/``oneOf`` (flattened), or itself."""
@@ -633,6 +638,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError) as refused:
         print(refused, file=sys.stderr)
         return 1
+    except KeyError as dangling:  # a $ref that resolves to nothing: the document is not valid, say which
+        print(f"a $ref does not resolve: {dangling}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -85,3 +85,18 @@ def test_a_real_response_field_removed_is_caught_at_every_operation_answering_it
     # THEN each operation answering that view says so
     assert {(b.contract, b.rule) for b in breaks} >= {("GET /v1/citizens/{citizen_id}/consents", "PROPERTY_REMOVED")}
     assert all(b.where.endswith(".citizen_id") for b in breaks)
+
+
+def test_what_other_work_adds_passes_as_an_addition() -> None:
+    # GIVEN the released contracts and a copy with a new event type, a new path and a new optional field
+    events, api = _real()
+    grown_events = {**events, "es.madrid.pic.intake.file.reported.v1": {"type": "object", "properties": {}}}
+    consent = copy.deepcopy(events["es.madrid.pic.consent.changed.v1"])
+    consent["properties"]["reason"] = {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None}
+    grown_events["es.madrid.pic.consent.changed.v1"] = consent
+    grown_api = copy.deepcopy(api)
+    grown_api["paths"]["/v1/intake/files"] = copy.deepcopy(api["paths"]["/v1/consent-terms"])
+
+    # WHEN they are compared with the release THEN nothing breaks
+    assert compat.compare_events(events, grown_events) == []
+    assert compat.compare_openapi(api, grown_api) == []

@@ -387,3 +387,10 @@ def test_the_command_line_says_what_broke_and_exits_1(tmp_path: Path, capsys: py
     assert "1 breaking change(s) against release v1" in out
     assert "es.madrid.pic.a.done.v1: data.n: TYPE_CHANGED: the release admitted integer, now only string" in out
     assert compat.main(["check", "--released", str(release), "--current", str(tmp_path / "one")]) == 0
+
+
+def test_a_dangling_ref_is_said_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    release = compat.cut_release(_schemas(tmp_path / "one", BASE, _api()), tmp_path / "released", date="2026-12-07")
+    broken = _schemas(tmp_path / "two", _with(n={"$ref": "#/$defs/Missing"}), _api())
+    assert compat.main(["check", "--released", str(release), "--current", str(broken)]) == 2
+    assert "a $ref does not resolve: '#/$defs/Missing'" in capsys.readouterr().err

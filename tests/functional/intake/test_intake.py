@@ -48,8 +48,9 @@ def finished(platform: Platform, file_id: str) -> dict[str, Any]:
 
 
 def submit(platform: Platform, system_name: str, name: str, content: bytes) -> dict[str, Any]:
-    answer = platform.http.post(platform.url(f"/v1/intake/{system_name}/files?name={name}"), data=content,
-                                headers={**system(platform), "content-type": "application/octet-stream"}, timeout=30)  # fmt: skip
+    head = {**system(platform), "content-type": "application/octet-stream"}
+    url = platform.url(f"/v1/intake/{system_name}/files?name={name}")
+    answer = platform.http.post(url, data=content, headers=head, timeout=30)
     assert answer.status_code == 202, answer.text
     return dict(answer.json())
 

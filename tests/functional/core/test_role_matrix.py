@@ -159,6 +159,9 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "agenda.events.read": {"platform": {"citizen-self", "citizen-other", "anonymous"}},
     "agenda.ingest": {"platform": {"admin", "system"}},
     "agenda.event.withdraw": {"platform": {"admin", "system"}},
+    # the legacy adapters (issue 19): the area systems' files and their reports, for the systems and the engineers
+    "intake.submit": {"platform": {"admin", "system"}},
+    "intake.read": {"platform": {"admin", "system"}},
     "agenda.read": {"citizen": ON_A_CITIZEN},
     "agenda.edit": {"citizen": ON_A_CITIZEN},
     # ZBE authorisations (issue 18): the citizen applies and reads their own; agents review with a purpose; the
@@ -341,6 +344,8 @@ def world(platform: Platform) -> World:
         "booking_id": "bk-0000000000000000",  # none such: 404 to whom may look or act on the citizen's bookings
         "incident_id": incident["service_request_id"],  # the citizen's report (photos and reopening: the reporter)
         "suggestion_id": "madrid-mayor",  # not shown (the matrix's citizen is in mode a): 404 to the citizen alone
+        "system": "padron",  # the legacy adapters: the matrix's empty body names no file (422 to the systems)
+        "file_id": "padron-00000000000000000000",  # none such: 404 to the systems and the engineers
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

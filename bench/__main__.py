@@ -37,8 +37,8 @@ from bench import (
 from bench import booking as booking_bench  # bookings: the last place under 50 concurrent requests (issue 18)
 from bench import campaigns as campaigns_bench  # segments of the generated city (CAMP)
 from bench import flags as flag_bench  # micro-apps' flags (FLAG)
-from bench import intake as intake_bench  # the legacy adapters: a Padrón extract in, records per second (INTG)
 from bench import incident as incident_bench  # incidents on the public way: reports with photos, duplicates (Avisos)
+from bench import intake as intake_bench  # the legacy adapters: a Padrón extract in, records per second (INTG)
 from bench import notifications as notify  # NOT
 from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     incident_bench.main([])  # its own section of the report
     print("… suggestions over the generated city (200,000 people), in process", file=sys.stderr, flush=True)
     recommend_bench.main([])  # its own section of the report
-    print("… intake: a Padrón extract of 100,000 in process, 2,000 end to end (own platform)", file=sys.stderr, flush=True)
+    print("… intake: a Padrón extract, 100,000 in process, 2,000 end to end", file=sys.stderr, flush=True)
     intake_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"

@@ -52,7 +52,8 @@ def in_process(people: int) -> list[Figure]:
         Figure("the same file again (every record unchanged: nothing sent)",
                f"{people / took_again:,.0f} records/s ({took_again:.1f} s)"),
         Figure("store calls per record (BatchGetItem of 100, BatchWriteItem of 25, the report)",
-               f"{calls:.3f} ({store.calls:,} calls for {people:,} records); a re-run {again_store.calls / people:.3f}"),
+               f"{calls:.3f} ({store.calls:,} calls for {people:,} records); "
+               f"a re-run {again_store.calls / people:.3f}"),
     ]  # fmt: skip
 
 

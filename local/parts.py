@@ -146,9 +146,10 @@ def run_booking_sweep(stop: threading.Event) -> None:
 
 
 def run_intake_inbox(stop: threading.Event) -> None:
-    """The legacy adapters' inbox (``pic-intake-<system>`` in the cluster, one per system, each as its ServiceAccount):
-    loads the files dropped in ``<data dir>/inbox/<system>/``, posting as each system with its token file, which this
-    process writes from the dev IdP as kubelet projects a ServiceAccount's token (issue 19, ADR 0032)."""
+    """The legacy adapters' inbox (in the cluster the Deployments ``legacy-<system>``, each as its system's
+    ServiceAccount): loads the files dropped in ``<data dir>/inbox/<system>/``, posting as each system with its token
+    file, which this process writes from the dev IdP as kubelet projects a ServiceAccount's token (issue 19, ADR
+    0032)."""
     from events.catalog import AREA_SYSTEMS
     from functions.intake.inbox import run_forever
     from functions.intake.layouts import layouts

@@ -9,7 +9,7 @@ resumes it (the ledger sends only what is missing). A file is written as ``.<nam
 never reads half a file; names starting with a dot are not read.
 
 Runs locally as ``make run``'s part ``intake-inbox`` (a pass every 2 s); in the cluster as one Deployment per system
-(``pic-intake-<system>``, as that system's ServiceAccount), woken by the bucket's object-created notifications
+(Deployment ``legacy-<system>``, as that system's ServiceAccount), woken by the bucket's object-created notifications
 (ADR 0032).
 """
 

@@ -2,7 +2,7 @@
 #
 # The inbox is a bucket: an area system (or POST /v1/intake/<system>/files, role_pic_intake in functions.tf) puts a
 # file at <system>/<name>; S3 tells that system's queue (object created, prefix <system>/); the system's worker
-# (infra/k8s/base/deployment-pic-intake-<system>.yaml, running AS the system's ServiceAccount legacy-<system>, so
+# (infra/k8s/base/deployment-legacy-<system>.yaml, running AS the system's ServiceAccount legacy-<system>, so
 # the broker admits its events as the system's) reads the message, loads the file (functions/intake/inbox.py) and
 # moves it to <system>/done/ or <system>/refused/ with its report and dead letters beside it.
 # PERSONAL DATA: the files are the systems' records of people (the Padrón's extract): encrypted with the env's key,
@@ -169,7 +169,7 @@ resource "aws_s3_bucket_notification" "intake" {
 module "role_legacy_padron_intake" {
   source = "../../modules/function-iam-role"
 
-  name                     = "${var.environment}-pic-intake-padron"
+  name                     = "${var.environment}-legacy-padron"
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
   service_account          = "legacy-padron"
@@ -200,7 +200,7 @@ module "role_legacy_padron_intake" {
 module "role_legacy_tributos_intake" {
   source = "../../modules/function-iam-role"
 
-  name                     = "${var.environment}-pic-intake-tributos"
+  name                     = "${var.environment}-legacy-tributos"
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
   service_account          = "legacy-tributos"
@@ -231,7 +231,7 @@ module "role_legacy_tributos_intake" {
 module "role_legacy_multas_intake" {
   source = "../../modules/function-iam-role"
 
-  name                     = "${var.environment}-pic-intake-multas"
+  name                     = "${var.environment}-legacy-multas"
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
   service_account          = "legacy-multas"
@@ -262,7 +262,7 @@ module "role_legacy_multas_intake" {
 module "role_legacy_cita_previa_intake" {
   source = "../../modules/function-iam-role"
 
-  name                     = "${var.environment}-pic-intake-cita-previa"
+  name                     = "${var.environment}-legacy-cita-previa"
   oidc_provider_arn        = local.oidc_provider_arn
   namespace                = var.namespace
   service_account          = "legacy-cita-previa"
@@ -321,6 +321,6 @@ output "intake_bucket" {
 }
 
 output "intake_queues" {
-  description = "Each system's queue of the inbox's object-created notifications (PIC_INTAKE_QUEUE_URL of pic-intake-<system>)."
+  description = "Each system's queue of the inbox's object-created notifications (PIC_INTAKE_QUEUE_URL of the Deployment legacy-<system>)."
   value       = { for k, q in aws_sqs_queue.intake : k => q.id }
 }

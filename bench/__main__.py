@@ -4,7 +4,8 @@ records them in ``docs/benchmarks.md`` with the machine and the date.
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
 ``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaigns``,
 ``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``, ``zbe``, ``booking``, ``incident``,
-``agenda``, ``recommend``, ``contracts``, ``consumers``) and replaces only their sections of ``docs/benchmarks.md``."""
+``agenda``, ``recommend``, ``contracts``, ``consumers``, ``intake``) and replaces only their sections of
+``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from bench import consumers as consumers_bench  # API consumers: the quota's cos
 from bench import contracts as contracts_bench  # the compatibility check and the documentation pages (issue 19)
 from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import incident as incident_bench  # incidents on the public way: reports with photos, duplicates (Avisos)
+from bench import intake as intake_bench  # the legacy adapters: a Padrón extract in, records per second (INTG)
 from bench import notifications as notify  # NOT
 from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
@@ -250,6 +252,8 @@ def run_parts(parts: list[str]) -> int:
         contracts_bench.main([])
     if "consumers" in parts:
         consumers_bench.main([])
+    if "intake" in parts:
+        intake_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -299,6 +303,7 @@ PARTS = (
     "recommend",
     "contracts",
     "consumers",
+    "intake",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -353,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     contracts_bench.main([])  # the compatibility check and the documentation pages: its own section
     print("… API consumers: the quota's cost per request (own platform)", file=sys.stderr, flush=True)
     consumers_bench.main([])  # its own section of the report
+    print("… intake: a Padrón extract, 100,000 in process, 2,000 end to end", file=sys.stderr, flush=True)
+    intake_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

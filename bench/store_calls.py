@@ -877,6 +877,7 @@ def scenario(m: Meter) -> None:
     incidents(m)
     recommend(m)
     apidocs(m)
+    intake(m)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
@@ -921,6 +922,19 @@ def bookings(m: Meter) -> None:
              "Access-Purpose": PURPOSE, "Idempotency-Key": str(uuid.uuid4())}  # fmt: skip
     theirs = f"/v1/citizens/{bea}/bookings/{waiting['booking_id']}"
     m.request("booking", "POST", f"{theirs}/no-show", f"{one_rule}/no-show", agent, expect=409)
+
+
+def intake(m: Meter) -> None:
+    """The legacy adapters (issue 19): Multas submits a file (put in the inbox, its report queued), reads the report
+    and the list of reports. Loading the file (the inbox's job) is measured per record by ``python -m bench intake``."""
+    os.environ["PIC_INTAKE_INBOX"] = str(Path(os.environ["PIC_DATA_DIR"]) / "inbox")  # read on the inbox's first use
+    system = m.token("svc-sc-intake", role="system")
+    sample = (ROOT / "functions/intake/samples/multas-2026-12.csv").read_text(encoding="utf-8")
+    rule = "/v1/intake/<system>/files"
+    queued = m.request("intake", "POST", "/v1/intake/multas/files", rule, system, query={"name": "multas.csv"},
+                       text=sample)  # fmt: skip
+    m.request("intake", "GET", queued["report"], "/v1/intake/files/<file_id>", system)
+    m.request("intake", "GET", "/v1/intake/files", "/v1/intake/files", system, query={"system": "multas"})
 
 
 def agenda(m: Meter) -> None:

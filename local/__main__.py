@@ -96,6 +96,9 @@ def local_environment(args: argparse.Namespace) -> dict[str, str]:
         "PIC_JWT_ISSUER": base,
         "PIC_JWT_AUDIENCE": "pic",
         "K_SINK": f"{base}/events",
+        # the legacy adapters' inbox (issue 19): <data dir>/inbox/<system>/, and the systems' sender token files
+        "PIC_INTAKE_INBOX": str(args.data_dir.resolve() / "inbox"),
+        "PIC_INTAKE_TOKEN_DIR": str(args.data_dir.resolve() / "sender-tokens"),
         # the citizen app (pic-web): the gateway is the API host and the dev IdP its OpenID Connect issuer
         "PIC_API_URL": base,
         "PIC_OIDC_ISSUER": base,
@@ -209,6 +212,8 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
         " hands their pages to NOT, paced, each second",
         "  booking sweep      its own process (python -m local.parts booking-sweep): releases bookings' payment holds"
         " that expired (the place to the waiting list)",
+        "  intake inbox       its own process (python -m local.parts intake-inbox): loads the area systems' files"
+        f" dropped in {Path(env['PIC_INTAKE_INBOX'])}/<system>/ (or POST /v1/intake/<system>/files)",
         f"  this platform's addresses, for the local tools: {Path(env['PIC_DATA_DIR']) / PLATFORM_FILE}",
         "",
         "Try it (a citizen's token from the dev IdP, then their consents: 200):",

@@ -1,6 +1,6 @@
 """The platform's background parts, each in a process of its own as each is a Deployment of its own in the
 cluster: ``python -m local.parts broker|relay|notification-release|case-sweep|routing-sweep|survey-release|
-campaign-dispatch|booking-sweep`` (started by ``python -m local``).
+campaign-dispatch|booking-sweep|intake-inbox`` (started by ``python -m local``).
 
 A part that dies is seen at once by ``/healthz`` (``local.lifeline``), and the supervisor stops the
 platform rather than run on without it (writes would be accepted and never published or delivered).
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PARTS = (
     "broker", "relay", "notification-release", "case-sweep", "routing-sweep", "survey-release", "campaign-dispatch",
-    "booking-sweep",
+    "booking-sweep", "intake-inbox",
 )  # fmt: skip
 
 
@@ -145,9 +145,36 @@ def run_booking_sweep(stop: threading.Event) -> None:
     run_forever(stop, every=float(os.environ.get("PIC_BOOKING_SWEEP_SECONDS", "5")))
 
 
+def run_intake_inbox(stop: threading.Event) -> None:
+    """The legacy adapters' inbox (in the cluster the Deployments ``legacy-<system>``, each as its system's
+    ServiceAccount): loads the files dropped in ``<data dir>/inbox/<system>/``, posting as each system with its token
+    file, which this process writes from the dev IdP as kubelet projects a ServiceAccount's token (issue 19, ADR
+    0032)."""
+    from events.catalog import AREA_SYSTEMS
+    from functions.intake.inbox import run_forever
+    from functions.intake.layouts import layouts
+    from local.senders import write_token_file
+
+    senders = {s.account: s for s in AREA_SYSTEMS}
+    tokens, token_dir = _tokens(), Path(os.environ["PIC_INTAKE_TOKEN_DIR"])
+
+    def refresh() -> None:
+        for layout in layouts().values():
+            write_token_file(tokens, senders[layout.sender], token_dir)
+
+    def rotate() -> None:
+        while not stop.wait(60.0):
+            refresh()
+
+    refresh()
+    threading.Thread(target=rotate, name="intake-sender-tokens", daemon=True).start()
+    run_forever(stop, every=float(os.environ.get("PIC_INTAKE_SECONDS", "1")))
+
+
 RUNNERS = {"broker": run_broker, "relay": run_relay, "notification-release": run_release, "case-sweep": run_case_sweep,
            "routing-sweep": run_routing_sweep, "survey-release": run_survey_release,
-           "campaign-dispatch": run_campaign_dispatch, "booking-sweep": run_booking_sweep}  # fmt: skip
+           "campaign-dispatch": run_campaign_dispatch, "booking-sweep": run_booking_sweep,
+           "intake-inbox": run_intake_inbox}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,18 @@ SHOWS = {
         "quiosco-pruebas | Plataforma PIC | api:verifier.types | 3 per 5 s",
         "usage today: admitted True | 403 True | 429 True",
     ),
+    "Legacy files into the platform: a walk-through with curl": (
+        "padron: done | 3 records: 2 loaded, 0 unchanged, 1 refused",  # the extract from the inbox
+        "line 4 | fecha_nacimiento: '19851332' is not a date AAAAMMDD | 1280790",  # a bad line: reason and raw text
+        "tributos: done | 3 records: 2 loaded, 0 unchanged, 1 refused",  # the receipts posted to the API
+        "importe: '12,3,4' is not an amount in euros",
+        ".txt.dead-letters.jsonl",  # beside the file in done/
+        "one golden record for both",  # C360: the Padrón's record and Tributos' are one person
+        "2 debts: IBI 45678 IVTM 9875",  # PAY: her receipts
+        "padron: refused (not iso-8859-15: UTF-8 multi-byte text",  # the UTF-8 extract, refused whole
+        "again: 202",
+        "again: padron: done | 3 records: 0 loaded, 2 unchanged, 1 refused",  # the same file: nothing sent
+    ),
     "Suggestions for a citizen who asked for them: a walk-through with curl": (
         "allowed True 2 suggestions",  # Julián, mode b: the senior card and the SER card
         "ser-resident-card.",  # a suggestion per car, its reason in words

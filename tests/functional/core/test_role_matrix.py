@@ -159,6 +159,9 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "agenda.events.read": {"platform": {"citizen-self", "citizen-other", "anonymous"}},
     "agenda.ingest": {"platform": {"admin", "system"}},
     "agenda.event.withdraw": {"platform": {"admin", "system"}},
+    # the legacy adapters (issue 19): the area systems' files and their reports, for the systems and the engineers
+    "intake.submit": {"platform": {"admin", "system"}},
+    "intake.read": {"platform": {"admin", "system"}},
     "agenda.read": {"citizen": ON_A_CITIZEN},
     "agenda.edit": {"citizen": ON_A_CITIZEN},
     # ZBE authorisations (issue 18): the citizen applies and reads their own; agents review with a purpose; the
@@ -349,6 +352,8 @@ def world(platform: Platform) -> World:
         "event_type": "es.madrid.pic.consent.changed.v1",
         "schema_file": "openapi.json",
         "client_id": "quiosco-pruebas",  # API consumers: a registered client (its usage, to admins)
+        "system": "padron",  # the legacy adapters: the matrix's empty body names no file (422 to the systems)
+        "file_id": "padron-00000000000000000000",  # none such: 404 to the systems and the engineers
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

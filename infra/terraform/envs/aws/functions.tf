@@ -2412,3 +2412,39 @@ module "role_pic_consumers" {
   ]
   kms_key_arns = [module.kms.key_arn]
 }
+
+# ---- legacy batch adapters (INTG, issue 19) ----
+
+# functions/intake/main.py intake_http: a submitted file is put in the inbox bucket (intake.tf) at <system>/<name>
+# (s3:PutObject; s3:ListBucket to pick a free name) with its queued report (GetItem, PutItem); the reports read
+# (GetItem, the by-received index). It posts no event: the inbox workers do, each as its system.
+module "role_pic_intake" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-intake"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-intake"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid           = "IntakeReports"
+      table_arn     = module.table_intake.table_arn
+      actions       = ["dynamodb:GetItem", "dynamodb:PutItem"]
+      index_actions = { "by-received" = ["dynamodb:Query"] }
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+
+  bucket_permissions = [
+    {
+      sid         = "IntakeInboxPut"
+      bucket_arn  = aws_s3_bucket.intake.arn
+      actions     = ["s3:PutObject", "s3:AbortMultipartUpload"]
+      prefixes    = [for s in local.intake_systems : "${s}/"]
+      list_bucket = true
+      kms_key_arn = module.kms.key_arn
+    },
+  ]
+}

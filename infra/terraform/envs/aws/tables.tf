@@ -689,3 +689,30 @@ module "table_consumers" {
   point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
+
+# ---- legacy batch adapters (INTG, issue 19) ----
+
+# functions/intake/storage.py IntakeItem: the ledger ("led#<system>#<kind>:<record key>": the hash of what was last
+# sent for that record, read in BatchGetItem of 100 and written in BatchWriteItem of 25) and the files' reports
+# ("file#<system>-<sha256>"). No TTL on the ledger (it is what makes a re-run change nothing); a report's bad lines
+# carry the raw text of the refused records (personal data: kept as long as the report, docs/decisions/0032).
+# Sparse index by-received: the reports newest first.
+module "table_intake" {
+  source = "../../modules/dynamodb-table"
+
+  name     = "${var.table_prefix}intake"
+  hash_key = "id"
+  attributes = [
+    { name = "id", type = "S" },
+    { name = "kind", type = "S" },
+    { name = "received_at", type = "S" },
+  ]
+  global_secondary_indexes = [
+    { name = "by-received", hash_key = "kind", range_key = "received_at", projection_type = "ALL" },
+  ]
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}

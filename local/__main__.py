@@ -207,6 +207,8 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
         " hands their pages to NOT, paced, each second",
         "  booking sweep      its own process (python -m local.parts booking-sweep): releases bookings' payment holds"
         " that expired (the place to the waiting list)",
+        "  lake flusher       its own process (python -m local.parts lake-flusher): commits the data platform's"
+        f" pseudonymised rows to Delta tables under {Path(env['PIC_DATA_DIR']) / 'lake'} every 2 s",
         f"  this platform's addresses, for the local tools: {Path(env['PIC_DATA_DIR']) / PLATFORM_FILE}",
         "",
         "Try it (a citizen's token from the dev IdP, then their consents: 200):",

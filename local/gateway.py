@@ -90,7 +90,7 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 HEARTBEAT_STALE_SECONDS = 5.0
 DISCARD_LIMIT = 16 * 1024 * 1024  # a body over the ingress limit is read and dropped up to this, then cut off
 PROCESS_PARTS = ("supervisor", "gateway", "dynamodb", "broker", "relay", "notification-release", "case-sweep",
-                 "routing-sweep", "survey-release", "campaign-dispatch", "booking-sweep")  # fmt: skip
+                 "routing-sweep", "survey-release", "campaign-dispatch", "booking-sweep", "lake-flusher")  # fmt: skip
 
 
 def problem(error: PicError, instance: str | None = None) -> Response:

@@ -184,6 +184,11 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     # recommendations (issue 18): profiling for the citizen's own use, so only the citizen; agents see none
     "recommend.suggestions.read": {"citizen": SELF},
     "recommend.suggestions.feedback": {"citizen": SELF},
+    # the data platform's exports (issue 19): the catalogue (no personal data) for staff and systems; a partition's
+    # pseudonymised rows and a flush for platform engineers (admin) and systems only
+    "lake.catalogue.read": {"platform": STAFF | {"admin", "system"}},
+    "lake.partition.read": {"platform": {"admin", "system"}},
+    "lake.flush": {"platform": {"admin", "system"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -341,6 +346,7 @@ def world(platform: Platform) -> World:
         "booking_id": "bk-0000000000000000",  # none such: 404 to whom may look or act on the citizen's bookings
         "incident_id": incident["service_request_id"],  # the citizen's report (photos and reopening: the reporter)
         "suggestion_id": "madrid-mayor",  # not shown (the matrix's citizen is in mode a): 404 to the citizen alone
+        "table": "cases",  # the data platform: an exported table ("day" above: an empty partition)
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

@@ -39,11 +39,24 @@ class LazyTables:
         return getattr(real, name)
 
 
+class KeyedOnFirstUse:
+    """Pseudonyms under the key read on first use: the flusher and the snapshot never compute one, so they never
+    read the key (their IAM roles cannot)."""
+
+    def of(self, value: str) -> str:
+        return _pseudonymiser().of(value)
+
+
+@lru_cache(maxsize=1)
+def _pseudonymiser() -> service.Pseudonymiser:
+    return service.Pseudonymiser(keys.pseudonym_key())
+
+
 @lru_cache(maxsize=1)
 def ports() -> LakePorts:
     rules = service.rules()
     return LakePorts(
         store=DynamoLakeStore(), tables=LazyTables(keys.location(), every_table(rules)),  # type: ignore[arg-type]
-        pseudonymiser=service.Pseudonymiser(keys.pseudonym_key()), policy=get_policy(), clock=SYSTEM_CLOCK,
+        pseudonymiser=KeyedOnFirstUse(), policy=get_policy(), clock=SYSTEM_CLOCK,
         rules=rules,
     )  # fmt: skip

@@ -23,7 +23,7 @@ from functions.core.clock import Clock
 from functions.core.policy import Policy
 from functions.core.store import UnitOfWork
 from functions.lake import rights, service
-from functions.lake.service import LakeStore, LakeTables, Pseudonymiser, Row, Rules
+from functions.lake.service import LakeStore, LakeTables, Pseudonyms, Row, Rules
 
 FLUSH_BATCH = 2000  # rows per pass at most (the next pass takes the rest)
 LEASE_SECONDS = 300.0  # a writer that died frees the tables after this
@@ -34,7 +34,7 @@ SAMPLE_ROWS = 5
 class LakePorts:
     store: LakeStore
     tables: LakeTables
-    pseudonymiser: Pseudonymiser
+    pseudonymiser: Pseudonyms
     policy: Policy
     clock: Clock
     rules: Rules = field(default_factory=service.rules)
@@ -106,13 +106,14 @@ def _flush(ports: LakePorts, limit: int) -> FlushReport:
 
 def snapshot(ports: LakePorts, holder: str, day: str | None = None) -> dict[str, int]:
     """Each table's current-state snapshot as of ``day`` (default: yesterday, the last whole day), its rows per
-    snapshot table; the facts' small files compacted."""
+    snapshot table; the partitions past the table's retention deleted (RGPD art. 5.1.e)."""
     day = service.check_day(day or (ports.clock.now() - timedelta(days=1)).date().isoformat())
     if not ports.store.acquire(holder, ports.clock.now(), LEASE_SECONDS):
         raise service.FlushBusyError("another flush or snapshot is writing the tables; try again in a moment")
     try:
         written: dict[str, int] = {}
         for table in service.table_names(ports.rules):
+            ports.tables.expire(table, service.retention_cutoff(ports.rules, table, day))
             snap = service.snapshot_of(ports.rules, table)
             if snap:
                 written[snap["table"]] = ports.tables.snapshot(table, snap["table"], snap["key"], snap["order"], day)
@@ -138,10 +139,12 @@ def catalogue(ports: LakePorts) -> dict[str, Any]:
     return service.catalogue(ports.rules, ports.tables.location)
 
 
-def partition(ports: LakePorts, table: str, day: str | None) -> dict[str, Any]:
-    """A table's partition (or the whole table) as an operator checks it: files, rows, a few pseudonymised rows."""
+def partition(ports: LakePorts, table: str, day: str | None, where: str | None = None) -> dict[str, Any]:
+    """A table's partition (or the whole table) as an operator checks it: files, rows, a few pseudonymised rows;
+    the rows (and sample) only those where ``column:value`` holds, when asked."""
     service.check_table(ports.rules, table)
-    return ports.tables.summary(table, service.check_day(day) if day else None, SAMPLE_ROWS)
+    condition = service.check_where(ports.rules, table, where)
+    return ports.tables.summary(table, service.check_day(day) if day else None, SAMPLE_ROWS, condition)
 
 
 def today(clock: Clock) -> str:

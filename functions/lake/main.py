@@ -39,8 +39,9 @@ def get_catalogue(ctx: RequestContext) -> Reply:
 
 
 def get_partition(ctx: RequestContext, table: str, day: str) -> Reply:
-    """A day's partition of a table (or a snapshot's date): its Parquet files, rows and a few rows as stored."""
-    return Reply(200, handlers.partition(ports(), table, day))
+    """A day's partition of a table (or a snapshot's date): its Parquet files, rows and a few rows as stored;
+    ``?where=column:value`` counts and samples only the rows where it holds (e.g. ``office:oac-centro``)."""
+    return Reply(200, handlers.partition(ports(), table, day, ctx.request.args.get("where")))
 
 
 def post_flush(ctx: RequestContext) -> Reply:

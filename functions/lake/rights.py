@@ -22,7 +22,7 @@ from datetime import datetime
 from events.rgpd import DomainAction, RgpdRequestOpened
 from functions.core import rights
 from functions.core.policy import Policy
-from functions.lake.service import Marker, Pseudonymiser
+from functions.lake.service import Marker, Pseudonyms
 
 DOMAIN = "lake"
 
@@ -30,7 +30,7 @@ ErasurePlan = rights.Erasure[Marker]
 Answer = rights.Answer[ErasurePlan]
 
 
-def answer(data: RgpdRequestOpened, pseudo: Pseudonymiser, policy: Policy, now: datetime) -> Answer:
+def answer(data: RgpdRequestOpened, pseudo: Pseudonyms, policy: Policy, now: datetime) -> Answer:
     """Erasure: the marker (always: a fact may be on its way) and the actions; anything else: not applicable.
 
     The rows are not counted here: the event function does not read the tables (one write per event is its

@@ -62,6 +62,10 @@ class InvalidPartitionError(PicError):
     status, slug, title = 400, "lake-partition-invalid", "A day partition is a date, YYYY-MM-DD"
 
 
+class InvalidFilterError(PicError):
+    status, slug, title = 400, "lake-filter-invalid", "A partition's filter is column:value, on a column of the table"
+
+
 class FlushBusyError(PicError):
     status, slug, title = 409, "lake-flush-busy", "Another flush of the data platform's exports is running"
 
@@ -224,6 +228,31 @@ def check_table(r: Rules, table: str) -> str:
     raise UnknownTableError(f"no exported table is called {table[:60]!r}")
 
 
+def check_where(r: Rules, table: str, where: str | None) -> tuple[str, str] | None:
+    """``column:value`` on a column of the facts' table (an operator's check of a partition), or ``None``."""
+    if not where:
+        return None
+    column, sep, value = where.partition(":")
+    facts = (
+        table
+        if table in r.tables
+        else next((t for t in r.tables if (snapshot_of(r, t) or {}).get("table") == table), table)
+    )
+    if not sep or column not in columns_of(r, facts) or len(value) > 200:
+        raise InvalidFilterError(f"{where[:60]!r} is not column:value on a column of {table}")
+    return column, value
+
+
+def retention_cutoff(r: Rules, table: str, day: str) -> str:
+    """The first day a table keeps on ``day``: its catalogued retention (years) back from it."""
+    years = int(r.tables[table]["retention"]["years"])
+    at = date.fromisoformat(day)
+    try:
+        return at.replace(year=at.year - years).isoformat()
+    except ValueError:  # 29 February
+        return at.replace(year=at.year - years, day=28).isoformat()
+
+
 def check_day(day: str) -> str:
     try:
         if DAY.fullmatch(day) and date.fromisoformat(day):
@@ -234,6 +263,10 @@ def check_day(day: str) -> str:
 
 
 # ---- pseudonyms ----------------------------------------------------------------------------------------------
+
+
+class Pseudonyms(Protocol):
+    def of(self, value: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -277,7 +310,7 @@ def _time(value: Any) -> datetime:
 
 
 def row_of(
-    r: Rules, event_type: str, source: str, event_id: str, data: Mapping[str, Any], pseudo: Pseudonymiser
+    r: Rules, event_type: str, source: str, event_id: str, data: Mapping[str, Any], pseudo: Pseudonyms
 ) -> Row | None:
     """The pseudonymised row ``data`` (the model's JSON) exports, or ``None``: not exported, or special category."""
     rule = r.rule(event_type)
@@ -400,6 +433,11 @@ class LakeTables(Protocol):
 
     def snapshot(self, source: str, target: str, key: str, order: str, day: str) -> int: ...
 
+    def expire(self, table: str, before: str) -> int:
+        """Delete the partitions dated before ``before`` (the retention's end); answers the rows deleted."""
+
     def write_catalogue(self, doc: Mapping[str, Any]) -> None: ...
 
-    def summary(self, table: str, day: str | None, sample: int) -> dict[str, Any]: ...
+    def summary(
+        self, table: str, day: str | None, sample: int, where: tuple[str, str] | None = None
+    ) -> dict[str, Any]: ...

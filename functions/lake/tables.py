@@ -144,6 +144,14 @@ class DeltaTables:
                         storage_options=self.options)  # fmt: skip
         return int(latest.num_rows)
 
+    def expire(self, table: str, before: str) -> int:
+        """The partitions past the retention deleted (their files go at the next vacuum, ``compact``)."""
+        dt = self.open(table)
+        if dt is None:
+            return 0
+        metrics = dt.delete(f"day < '{check_day(before)}'")
+        return int(metrics.get("num_deleted_rows", 0))
+
     def compact(self, table: str) -> None:
         """The flushes' small files merged (daily), the replaced ones vacuumed after Delta's default 7 days."""
         dt = self.open(table)
@@ -157,7 +165,7 @@ class DeltaTables:
         with fs.open_output_stream(f"{path}/catalogue.json") as out:
             out.write(json.dumps(doc, ensure_ascii=False, indent=1).encode())
 
-    def summary(self, table: str, day: str | None, sample: int) -> dict[str, Any]:
+    def summary(self, table: str, day: str | None, sample: int, where: tuple[str, str] | None = None) -> dict[str, Any]:
         """A partition as an operator checks it: its files, rows and a few rows (pseudonymised as stored)."""
         dt = self.open(table)
         if dt is None:
@@ -171,6 +179,9 @@ class DeltaTables:
         ]
         filters = [(column, "=", day)] if day else None
         data = dt.to_pyarrow_table(filters=filters)
+        if where and where[0] in data.column_names:
+            column_values = data[where[0]]
+            data = data.filter(pc.equal(pc.cast(column_values, pa.string()), where[1]))
         rows = [{k: _json(v) for k, v in r.items()} for r in data.slice(0, sample).to_pylist()]
         return {"table": table, "day": day, "version": dt.version(), "files": sorted(files, key=lambda f: f["path"]),
                 "rows": data.num_rows, "sample": rows}  # fmt: skip

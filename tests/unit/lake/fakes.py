@@ -107,9 +107,17 @@ class FakeTables:
         self.snapshots[(target, day)] = [{**v, "snapshot_date": day} for v in latest.values()]
         return len(latest)
 
+    def expire(self, table: str, before: str) -> int:
+        held = self.rows.get(table, {})
+        old = [k for k, v in held.items() if v["day"] < before]
+        for k in old:
+            del held[k]
+        return len(old)
+
     def write_catalogue(self, doc: Mapping[str, Any]) -> None:
         self.catalogues.append(doc)
 
-    def summary(self, table: str, day: str | None, sample: int) -> dict[str, Any]:
+    def summary(self, table: str, day: str | None, sample: int, where: tuple[str, str] | None = None) -> dict[str, Any]:
         rows = [v for v in self.rows.get(table, {}).values() if day is None or v["day"] == day]
+        rows = [v for v in rows if where is None or str(v[where[0]]) == where[1]]
         return {"table": table, "day": day, "rows": len(rows), "sample": rows[:sample], "files": []}

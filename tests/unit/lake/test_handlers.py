@@ -122,6 +122,8 @@ def test_the_snapshot_keeps_the_latest_version_of_each_case(ports: LakePorts, ta
     [current] = tables.snapshots[("cases_current", "2026-12-07")]
     assert current["version"] == 2
     assert handlers.snapshot(ports, "s")  # default: yesterday
+    assert handlers.snapshot(ports, "s", "2031-12-09") == {"cases_current": 0}  # past the 5 years' retention
+    assert tables.rows["cases"] == {}
     with pytest.raises(service.InvalidPartitionError):
         handlers.snapshot(ports, "s", "yesterday")
 
@@ -130,5 +132,10 @@ def test_a_partition_summary_checks_its_table_and_day(ports: LakePorts) -> None:
     send(ports, "e-1", samples.case(1))
     handlers.flush(ports, "f")
     assert handlers.partition(ports, "cases", "2026-12-07")["rows"] == 1
+    assert handlers.partition(ports, "cases", "2026-12-07", "area:hacienda")["rows"] == 1
+    assert handlers.partition(ports, "cases", "2026-12-07", "area:salud")["rows"] == 0
     with pytest.raises(service.UnknownTableError):
         handlers.partition(ports, "nope", "2026-12-07")
+    for bad in ("area", "subject:x", "nope:1"):
+        with pytest.raises(service.InvalidFilterError):
+            handlers.partition(ports, "cases", "2026-12-07", bad)

@@ -32,6 +32,7 @@ def test_merge_erase_and_snapshot(tmp_path: Path) -> None:
     assert tables.snapshot("cases", "cases_current", "case_id", "version", "2026-12-07") == 2  # each case's latest
     assert tables.snapshot("cases", "cases_current", "case_id", "version", "2026-12-07") == 2  # a rerun replaces
     assert tables.summary("cases_current", "2026-12-07", 5)["rows"] == 2
+    assert tables.summary("cases", "2026-12-07", 5, ("level", "1"))["rows"] == 2
     summary = tables.summary("cases", "2026-12-07", 5)
     assert summary["rows"] == 2 and summary["files"] and summary["files"][0]["path"].startswith("day=2026-12-07/")
     assert samples.CID.encode() not in every_byte(tmp_path) and mine.person.encode() in every_byte(tmp_path)
@@ -40,5 +41,6 @@ def test_merge_erase_and_snapshot(tmp_path: Path) -> None:
     assert mine.person.encode() not in every_byte(tmp_path)  # no file, old version or log entry keeps it
     assert other.person.encode() in every_byte(tmp_path)
     assert tables.summary("cases", "2026-12-07", 5)["rows"] == 1
+    assert tables.expire("cases", "2026-12-07") == 0 and tables.expire("cases", "2026-12-08") == 1
     tables.write_catalogue(service.catalogue(r, tables.location))
     assert (tmp_path / "catalogue.json").exists()

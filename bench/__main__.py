@@ -4,7 +4,7 @@ records them in ``docs/benchmarks.md`` with the machine and the date.
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
 ``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaigns``,
 ``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``, ``zbe``, ``booking``, ``incident``,
-``agenda``, ``recommend``) and replaces only their sections of ``docs/benchmarks.md``."""
+``agenda``, ``recommend``, ``lake``) and replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from bench import booking as booking_bench  # bookings: the last place under 50 
 from bench import campaigns as campaigns_bench  # segments of the generated city (CAMP)
 from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import incident as incident_bench  # incidents on the public way: reports with photos, duplicates (Avisos)
+from bench import lake as lake_bench  # the data platform's exports: staged, flushed, erased (issue 19)
 from bench import notifications as notify  # NOT
 from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
@@ -244,6 +245,8 @@ def run_parts(parts: list[str]) -> int:
         incident_bench.main([])
     if "recommend" in parts:
         recommend_bench.main([])
+    if "lake" in parts:
+        lake_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -291,6 +294,7 @@ PARTS = (
     "booking",
     "incident",
     "recommend",
+    "lake",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -342,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     incident_bench.main([])  # its own section of the report
     print("… suggestions over the generated city (200,000 people), in process", file=sys.stderr, flush=True)
     recommend_bench.main([])  # its own section of the report
+    lake_bench.main([])  # the data platform's exports, in process on Delta tables: its own section
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

@@ -34,6 +34,7 @@ from functions.web import (
     desk,
     i18n,
     kb,
+    lake,
     rights_form,
     service,
     suggestions,
@@ -624,6 +625,7 @@ PAGES = [
     *bookings.PAGES,
     *avisos.PAGES,
     *suggestions.PAGES,
+    *lake.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

@@ -463,7 +463,7 @@ def test_the_campaign_bucket_keeps_a_runs_members_past_the_longest_conversion_wi
     (longest,) = [m.le for m in Conversion.model_fields["days"].metadata if getattr(m, "le", None) is not None]
     local = _module_locals(AWS_ENV)
     retention = _variable_defaults(AWS_ENV)["campaign_run_retention_days"]
-    (lifecycle,) = _resources(AWS_ENV, "aws_s3_bucket_lifecycle_configuration").values()
+    lifecycle = _resources(AWS_ENV, "aws_s3_bucket_lifecycle_configuration")["campaign"]
     locals_in = re.compile(r"\$\{local\.([a-z_]+)\}")
     expiring = {
         locals_in.sub(lambda m: str(local[m.group(1)]), rule["filter"][0]["prefix"]): rule["expiration"][0]["days"]
@@ -501,7 +501,7 @@ def test_the_campaign_bucket_is_the_one_the_public_cloud_overlay_names() -> None
         f"buckets.tf campaign_bucket_name uses more than environment and account: {template}"
     )
     assert config["data"]["PIC_CAMPAIGN_BUCKET"] == placeholders
-    (bucket,) = _resources(AWS_ENV, "aws_s3_bucket").values()
+    bucket = _resources(AWS_ENV, "aws_s3_bucket")["campaign"]
     assert bucket["bucket"] == "${local.campaign_bucket_name}"
 
 
@@ -520,7 +520,12 @@ def test_each_campaign_role_reaches_the_bucket_with_its_key_through_s3_only() ->
             assert permission["kms_key_arn"] == "${module.kms.key_arn}", f"{account}: cannot use the bucket's key"
     events = roles["pic-campaign-events"]["bucket_permissions"]
     assert {a for p in events for a in p["actions"]} == {"s3:GetObject"}, "pic-campaign-events only reads runs"
-    others = [body for account, body in roles.items() if account not in campaign]
+    lake = ["pic-lake", "pic-lake-flusher", "pic-lake-snapshot"]  # the data platform's writers (lake.tf)
+    for account in lake:
+        for permission in roles[account]["bucket_permissions"]:
+            assert permission["bucket_arn"] == "${aws_s3_bucket.lake.arn}", account
+            assert permission["kms_key_arn"] == "${module.kms_lake.key_arn}", f"{account}: not the lake's own key"
+    others = [body for account, body in roles.items() if account not in campaign + lake]
     assert not [body["service_account"] for body in others if body.get("bucket_permissions")]
 
 

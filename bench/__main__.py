@@ -4,8 +4,8 @@ records them in ``docs/benchmarks.md`` with the machine and the date.
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
 ``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaigns``,
 ``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``, ``zbe``, ``booking``, ``incident``,
-``agenda``, ``recommend``, ``contracts``, ``consumers``, ``intake``) and replaces only their sections of
-``docs/benchmarks.md``."""
+``agenda``, ``recommend``, ``contracts``, ``consumers``, ``intake``, ``lake``) and replaces only their sections
+of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ from bench import contracts as contracts_bench  # the compatibility check and th
 from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import incident as incident_bench  # incidents on the public way: reports with photos, duplicates (Avisos)
 from bench import intake as intake_bench  # the legacy adapters: a Padrón extract in, records per second (INTG)
+from bench import lake as lake_bench  # the data platform's exports: staged, flushed, erased (issue 19)
 from bench import notifications as notify  # NOT
 from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
@@ -254,6 +255,8 @@ def run_parts(parts: list[str]) -> int:
         consumers_bench.main([])
     if "intake" in parts:
         intake_bench.main([])
+    if "lake" in parts:
+        lake_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -304,6 +307,7 @@ PARTS = (
     "contracts",
     "consumers",
     "intake",
+    "lake",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -360,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     consumers_bench.main([])  # its own section of the report
     print("… intake: a Padrón extract, 100,000 in process, 2,000 end to end", file=sys.stderr, flush=True)
     intake_bench.main([])  # its own section of the report
+    lake_bench.main([])  # the data platform's exports, in process on Delta tables: its own section
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

@@ -878,6 +878,7 @@ def scenario(m: Meter) -> None:
     recommend(m)
     apidocs(m)
     intake(m)
+    lake(m)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
@@ -1026,6 +1027,16 @@ def incidents(m: Meter) -> None:
         m.request("incident", "GET", f"{o311}/requests/{rid}.{fmt}", f"{o311}/requests/<service_request_id>.{fmt}", {})
     m.request("incident", "GET", f"{o311}/requests.json", f"{o311}/requests.json", {}, query={"status": "open"})
     m.request("incident", "GET", "/v1/citizens/c-sc-berta/incidents", "/v1/citizens/<citizen_id>/incidents", berta)
+
+
+def lake(m: Meter) -> None:
+    """LAKE (issue 19): the facts staged so far flushed into the tables, the catalogue and a day's partition read."""
+    admin = m.token("sc-lake-admin", role="admin")
+    m.request("lake", "POST", "/v1/lake/flush", "/v1/lake/flush", admin)
+    m.request("lake", "GET", "/v1/lake/catalogue", "/v1/lake/catalogue", admin)
+    day = datetime.now(UTC).date().isoformat()
+    m.request("lake", "GET", f"/v1/lake/tables/cases/partitions/{day}", "/v1/lake/tables/<table>/partitions/<day>",
+              admin, query={"where": "area:hacienda"})  # fmt: skip
 
 
 def recommend(m: Meter) -> None:

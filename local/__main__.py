@@ -214,6 +214,8 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
         " that expired (the place to the waiting list)",
         "  intake inbox       its own process (python -m local.parts intake-inbox): loads the area systems' files"
         f" dropped in {Path(env['PIC_INTAKE_INBOX'])}/<system>/ (or POST /v1/intake/<system>/files)",
+        "  lake flusher       its own process (python -m local.parts lake-flusher): commits the data platform's"
+        f" pseudonymised rows to Delta tables under {Path(env['PIC_DATA_DIR']) / 'lake'} every 2 s",
         f"  this platform's addresses, for the local tools: {Path(env['PIC_DATA_DIR']) / PLATFORM_FILE}",
         "",
         "Try it (a citizen's token from the dev IdP, then their consents: 200):",

@@ -98,7 +98,8 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 HEARTBEAT_STALE_SECONDS = 5.0
 DISCARD_LIMIT = 16 * 1024 * 1024  # a body over the ingress limit is read and dropped up to this, then cut off
 PROCESS_PARTS = ("supervisor", "gateway", "dynamodb", "broker", "relay", "notification-release", "case-sweep",
-                 "routing-sweep", "survey-release", "campaign-dispatch", "booking-sweep", "intake-inbox")  # fmt: skip
+                 "routing-sweep", "survey-release", "campaign-dispatch", "booking-sweep", "intake-inbox",
+                 "lake-flusher")  # fmt: skip
 
 
 def problem(error: PicError, instance: str | None = None) -> Response:

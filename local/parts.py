@@ -1,6 +1,6 @@
 """The platform's background parts, each in a process of its own as each is a Deployment of its own in the
 cluster: ``python -m local.parts broker|relay|notification-release|case-sweep|routing-sweep|survey-release|
-campaign-dispatch|booking-sweep|intake-inbox`` (started by ``python -m local``).
+campaign-dispatch|booking-sweep|intake-inbox|lake-flusher`` (started by ``python -m local``).
 
 A part that dies is seen at once by ``/healthz`` (``local.lifeline``), and the supervisor stops the
 platform rather than run on without it (writes would be accepted and never published or delivered).
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PARTS = (
     "broker", "relay", "notification-release", "case-sweep", "routing-sweep", "survey-release", "campaign-dispatch",
-    "booking-sweep", "intake-inbox",
+    "booking-sweep", "intake-inbox", "lake-flusher",
 )  # fmt: skip
 
 
@@ -171,10 +171,17 @@ def run_intake_inbox(stop: threading.Event) -> None:
     run_forever(stop, every=float(os.environ.get("PIC_INTAKE_SECONDS", "1")))
 
 
+def run_lake_flusher(stop: threading.Event) -> None:
+    """Commits the data platform's staged rows to their Delta tables under the data dir (``pic-lake-flusher``)."""
+    from functions.lake.flusher import run_forever
+
+    run_forever(stop, every=float(os.environ.get("PIC_LAKE_FLUSH_SECONDS", "2")))
+
+
 RUNNERS = {"broker": run_broker, "relay": run_relay, "notification-release": run_release, "case-sweep": run_case_sweep,
            "routing-sweep": run_routing_sweep, "survey-release": run_survey_release,
            "campaign-dispatch": run_campaign_dispatch, "booking-sweep": run_booking_sweep,
-           "intake-inbox": run_intake_inbox}  # fmt: skip
+           "intake-inbox": run_intake_inbox, "lake-flusher": run_lake_flusher}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,7 @@ from functions.web import (
     desk,
     i18n,
     kb,
+    lake,
     rights_form,
     service,
     suggestions,
@@ -626,6 +627,7 @@ PAGES = [
     *avisos.PAGES,
     *suggestions.PAGES,
     *consumers.PAGES,
+    *lake.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

@@ -52,6 +52,18 @@ SHOWS = {
         "again: 202",
         "again: padron: done | 3 records: 0 loaded, 2 unchanged, 1 refused",  # the same file: nothing sent
     ),
+    "The day's export to the data platform: a walk-through with curl": (
+        "visit citizen: 202\nvisit record: 202\nvisit social: 202",
+        "day=",  # the day's partition
+        "2 rows of this office",  # Servicios Sociales' visit left out
+        "Certificado | padron | person (none)",  # known only by a record: its DNI dropped
+        "Empadronamiento | atencion-ciudadania | person ",
+        "the citizen id in the export: False | the DNI in the export: False | the agent in the export: False",
+        "after a redelivery: 2 rows",
+        "office_visits | pic-routing",
+        "special categories excluded: True",
+        "a citizen flushing 403",
+    ),
     "Suggestions for a citizen who asked for them: a walk-through with curl": (
         "allowed True 2 suggestions",  # Julián, mode b: the senior card and the SER card
         "ser-resident-card.",  # a suggestion per car, its reason in words

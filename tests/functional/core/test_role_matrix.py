@@ -191,6 +191,11 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     # the published contracts (issue 19): documentation, no one's data; anyone, signed in or not (an agent of level 0
     # is no agent, and a token without a role or a subject is refused as everywhere)
     "docs.read": {"platform": STAFF | {"citizen-self", "citizen-other", "admin", "system", "anonymous"}},
+    # the data platform's exports (issue 19): the catalogue (no personal data) for staff and systems; a partition's
+    # pseudonymised rows and a flush for platform engineers (admin) and systems only
+    "lake.catalogue.read": {"platform": STAFF | {"admin", "system"}},
+    "lake.partition.read": {"platform": {"admin", "system"}},
+    "lake.flush": {"platform": {"admin", "system"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -354,6 +359,7 @@ def world(platform: Platform) -> World:
         "client_id": "quiosco-pruebas",  # API consumers: a registered client (its usage, to admins)
         "system": "padron",  # the legacy adapters: the matrix's empty body names no file (422 to the systems)
         "file_id": "padron-00000000000000000000",  # none such: 404 to the systems and the engineers
+        "table": "cases",  # the data platform: an exported table ("day" above: an empty partition)
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

@@ -437,7 +437,8 @@ def consumers(m: Meter) -> None:
         grant = clients.grant({"grant_type": "client_credentials"}, ("quiosco-pruebas", secret))
     kiosk = {"Authorization": f"Bearer {grant['access_token']}"}
     cards = "/v1/verifier/card-types"
-    time.sleep(5 - time.time() % 5 + 0.05)  # the kiosk's quota is 3 per 5-second window: begin one
+    if time.time() % 5 > 3:  # the kiosk's quota is 3 per 5-second window: its four calls within one
+        time.sleep(5 - time.time() % 5 + 0.05)
     m.request("verifier", "GET", cards, f"{cards} (a client's token: its quota)", kiosk)
     for _ in range(2):  # the rest of its window's quota (3), then one over it
         m.request("verifier", "GET", cards, f"{cards} (a client's token: its quota)", kiosk)

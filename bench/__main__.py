@@ -4,7 +4,7 @@ records them in ``docs/benchmarks.md`` with the machine and the date.
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
 ``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaigns``,
 ``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``, ``zbe``, ``booking``, ``incident``,
-``agenda``, ``recommend``, ``consumers``) and replaces only their sections of ``docs/benchmarks.md``."""
+``agenda``, ``recommend``, ``contracts``, ``consumers``) and replaces only their sections of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from bench import (
 from bench import booking as booking_bench  # bookings: the last place under 50 concurrent requests (issue 18)
 from bench import campaigns as campaigns_bench  # segments of the generated city (CAMP)
 from bench import consumers as consumers_bench  # API consumers: the quota's cost per request (issue 19)
+from bench import contracts as contracts_bench  # the compatibility check and the documentation pages (issue 19)
 from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import incident as incident_bench  # incidents on the public way: reports with photos, duplicates (Avisos)
 from bench import notifications as notify  # NOT
@@ -245,6 +246,8 @@ def run_parts(parts: list[str]) -> int:
         incident_bench.main([])
     if "recommend" in parts:
         recommend_bench.main([])
+    if "contracts" in parts:
+        contracts_bench.main([])
     if "consumers" in parts:
         consumers_bench.main([])
     if "store-calls" in parts:
@@ -294,6 +297,7 @@ PARTS = (
     "booking",
     "incident",
     "recommend",
+    "contracts",
     "consumers",
 )
 OWN_SECTIONS = (
@@ -346,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     incident_bench.main([])  # its own section of the report
     print("… suggestions over the generated city (200,000 people), in process", file=sys.stderr, flush=True)
     recommend_bench.main([])  # its own section of the report
+    contracts_bench.main([])  # the compatibility check and the documentation pages: its own section
     print("… API consumers: the quota's cost per request (own platform)", file=sys.stderr, flush=True)
     consumers_bench.main([])  # its own section of the report
     overlay = load(Path("infra/k8s/overlays/local"))

@@ -901,6 +901,7 @@ def scenario(m: Meter) -> None:
     incidents(m)
     recommend(m)
     consumers(m)
+    apidocs(m)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
@@ -1443,6 +1444,20 @@ def campaigns(m: Meter) -> None:
     m.request("campaign", "GET", url, rule, cm)
     for fmt in ("json", "csv", "png"):
         m.request("campaign", "GET", f"{url}/report", f"{rule}/report", cm, query={"format": fmt})
+
+
+def apidocs(m: Meter) -> None:
+    """The published contracts (issue 19): every documentation page and a published file, anonymously and with a
+    system's token — served from the image's schemas/, no store call."""
+    for path, rule in (("/docs", "/docs"), ("/docs/api", "/docs/api"), ("/docs/api/consent", "/docs/api/<domain>"),
+                       ("/docs/events", "/docs/events"),
+                       ("/docs/events/es.madrid.pic.consent.changed.v1", "/docs/events/<event_type>"),
+                       ("/docs/schemas/openapi.json", "/docs/schemas/<schema_file>")):  # fmt: skip
+        m.request("apidocs", "GET", path, rule, {})
+    m.request("apidocs", "GET", "/docs/schemas/asyncapi.yaml", "/docs/schemas/<schema_file>",
+              m.token("svc-sc-docs", role="system"))  # fmt: skip
+    m.request("apidocs", "GET", "/docs/released/RELEASE.json", "/docs/released/<schema_file>", {})
+    m.request("apidocs", "GET", "/docs/compat.py", "/docs/compat.py", {})
 
 
 def uncovered(m: Meter) -> list[str]:

@@ -172,6 +172,8 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
     lines += [
         f"  citizen app        {base}/app/  (sign in through the dev IdP's page, standing in for Cl@ve)",
         f"  agent desk         {base}/desk/  (sign in as an agent with a level and an area on the same page)",
+        f"  API and events     {base}/docs  (documentation pages: /docs/api, /docs/events; the raw specifications:"
+        " /docs/schemas/openapi.json, asyncapi.yaml)",
         f"  health             {base}/healthz",
         f"  broker ingress     POST {base}/events  (CloudEvents binary/structured; Triggers from infra/k8s)",
         f"  dead letters       {base}/dev/deadletters  (replay: POST /dev/deadletters/<id>/replay;"

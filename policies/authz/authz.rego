@@ -109,6 +109,7 @@ refusals contains reason if {
 	input.subject.role == "admin"
 	action
 	not platform_action
+	not published_naming_nobody
 	reason := sprintf(
 		"A platform administrator administers the platform and never reaches a citizen's personal data: %s acts on a citizen's record (RGPD art. 5.1.f, art. 25.2 and art. 32.4).",
 		[action_shown],
@@ -124,6 +125,7 @@ refusals contains reason if {
 	input.subject.role == "citizen"
 	not own_record
 	not self_service_naming_nobody
+	not published_naming_nobody
 	reason := sprintf(
 		"Citizen %s may act only on their own record, not on citizen %s's (RGPD art. 5.1.f, confidentiality).",
 		[subject_shown, citizen_shown],
@@ -188,6 +190,7 @@ refusals contains "No citizen named: resource.citizen_id must be the citizen who
 	not citizen_named
 	not platform_action
 	not self_service_action
+	not published_action
 }
 
 # METADATA
@@ -331,6 +334,23 @@ grounds contains reason if {
 	)
 }
 
+# METADATA
+# title: Published documentation, to anyone
+# description: >-
+#   Actions marked scope published in data.json (the documentation of the API and the events, and their
+#   specifications: issue 19) show no one's data: anyone data.json lists may read them, signed in or not, as
+#   long as the request names no citizen's record.
+# custom:
+#   legal_source: RGPD art. 25.1 (no personal data involved); Real Decreto 4/2010 (Esquema Nacional de Interoperabilidad) art. 11 (open standards, published)
+grounds contains reason if {
+	role_listed
+	published_naming_nobody
+	reason := sprintf(
+		"%s may read the published documentation %s, which shows no one's data (RGPD art. 25.1; ENI art. 11).",
+		[role_shown, action_shown],
+	)
+}
+
 # ---------------------------------------------------------------------------
 # What the caller may see
 # ---------------------------------------------------------------------------
@@ -375,6 +395,13 @@ scopes_shown := concat(" ", input.subject.scopes) if count(input.subject.scopes)
 platform_action if action.scope == "platform"
 
 self_service_action if action.scope == "self-service"
+
+published_action if action.scope == "published"
+
+published_naming_nobody if {
+	published_action
+	not citizen_named
+}
 
 self_service_naming_nobody if {
 	self_service_action

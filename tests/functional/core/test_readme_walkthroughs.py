@@ -233,6 +233,18 @@ SHOWS = {
         "events in her agenda: 1",
         "outside Madrid 422",
     ),
+    "Contracts that cannot break silently: a walk-through with curl": (
+        "API de canales",  # the API's page, in Spanish by default
+        "Who may send it to the broker",  # an event type's page in English: its senders
+        "openapi.json 200 application/json",
+        "asyncapi: 3.0.0",
+        "release v1 2026-12-07 commit 0be580d",  # the baseline kept in the repository
+        "is compatible with release v1",  # what the platform publishes keeps it
+        'data.actor.kind: ENUM_NARROWED: "system" admitted by the release, no longer',  # each break named
+        "data.reason: REQUIRED_PROPERTY_ADDED",
+        "GET /v1/citizens/{citizen_id}/consents: response 200 (application/json).citizen_id: PROPERTY_REMOVED",
+        "refused: exit 1",
+    ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}
 # Walk-throughs that go on in a browser: run, block and clicks, by tests/browser/test_readme_walkthrough.py.

@@ -2376,6 +2376,20 @@ module "role_pic_recommend_relay" {
   kms_key_arns = [module.kms.key_arn]
 }
 
+# ---- the published contracts (issue 19, C1) ----
+
+# functions/apidocs/main.py apidocs_http: serves the documentation pages and schemas/ from the image; no table, no
+# key, no bucket (its role only names the service account it runs as, with no permission at all).
+module "role_pic_apidocs" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-apidocs"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-apidocs"
+  permissions_boundary_arn = var.permissions_boundary_arn
+}
+
 # ---- API consumers (issue 19, docs/decisions/0035) ----
 
 # functions/consumers/main.py consumers_http: the consumers' usage for platform administrators (Query on the

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -423,6 +424,29 @@ def _campaign_through_not(m: Meter, citizen: str, me: dict[str, str], system: di
     token = signed_links.sign("unsubscribe", {"n": notification_id})
     m.request("notification", "GET", f"/v1/unsubscribe/{token}", "/v1/unsubscribe/<token>", {})
     m.request("notification", "POST", f"/v1/unsubscribe/{token}", "/v1/unsubscribe/<token>", {})
+
+
+def consumers(m: Meter) -> None:
+    """API consumers (issue 19, ADR 0035): a client's request (its quota's one conditional UpdateItem on top of the
+    route's own calls), a request over its quota (429: the failed write and the refusal's), the admin's usage."""
+    from local.idp import ClientCredentials
+
+    with tempfile.TemporaryDirectory(prefix="pic-sc-clients-") as secrets:
+        clients = ClientCredentials(m.idp, Path(secrets))
+        secret = clients.secret("quiosco-pruebas")
+        grant = clients.grant({"grant_type": "client_credentials"}, ("quiosco-pruebas", secret))
+    kiosk = {"Authorization": f"Bearer {grant['access_token']}"}
+    cards = "/v1/verifier/card-types"
+    if time.time() % 5 > 3:  # the kiosk's quota is 3 per 5-second window: its four calls within one
+        time.sleep(5 - time.time() % 5 + 0.05)
+    m.request("verifier", "GET", cards, f"{cards} (a client's token: its quota)", kiosk)
+    for _ in range(2):  # the rest of its window's quota (3), then one over it
+        m.request("verifier", "GET", cards, f"{cards} (a client's token: its quota)", kiosk)
+    m.request("verifier", "GET", cards, f"{cards} (a client over its quota: 429)", kiosk, expect=429)
+    admin = m.token("adm-sc-consumers", role="admin")
+    m.request("consumers", "GET", "/v1/consumers", "/v1/consumers", admin)
+    usage = "/v1/consumers/<client_id>/usage"
+    m.request("consumers", "GET", "/v1/consumers/quiosco-pruebas/usage", usage, admin, query={"days": "7"})
 
 
 def scenario(m: Meter) -> None:
@@ -876,6 +900,7 @@ def scenario(m: Meter) -> None:
     bookings(m)
     incidents(m)
     recommend(m)
+    consumers(m)
     apidocs(m)
     intake(m)
     lake(m)

@@ -2378,8 +2378,8 @@ module "role_pic_recommend_relay" {
 
 # ---- the published contracts (issue 19, C1) ----
 
-# functions/apidocs/main.py apidocs_http: serves the documentation pages and schemas/ from the image; no table, no
-# key, no bucket (its role only names the service account it runs as, with no permission at all).
+# functions/apidocs/main.py apidocs_http: serves the documentation pages and schemas/ from the image; no table of its
+# own, no bucket; only the kernel's count of an API consumer's request (UpdateItem on table consumers, ADR 0035).
 module "role_pic_apidocs" {
   source = "../../modules/function-iam-role"
 
@@ -2388,6 +2388,16 @@ module "role_pic_apidocs" {
   namespace                = var.namespace
   service_account          = "pic-apidocs"
   permissions_boundary_arn = var.permissions_boundary_arn
+
+  # a client's token on its pages is counted in its quota like on any route (functions/core/quota.py, ADR 0035)
+  table_permissions = [
+    {
+      sid       = "ConsumerQuota"
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
 }
 
 # ---- API consumers (issue 19, docs/decisions/0035) ----
@@ -2428,6 +2438,11 @@ module "role_pic_intake" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
     {
       sid           = "IntakeReports"
       table_arn     = module.table_intake.table_arn

@@ -306,6 +306,11 @@ module "role_pic_lake" {
 
   table_permissions = [
     {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+    {
       sid       = "LakeFlush"
       table_arn = module.table_lake.table_arn
       actions   = ["dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]

@@ -120,7 +120,7 @@ deployed, S3: each commit and file one request more, the flush interval absorbs 
 store call (a PutItem of the staged row, ~0.5 KB); the flusher's pass reads the stage (8 Queries, one per shard), the
 markers of the rows' persons (BatchGetItem, 100 a call), the pending erasures (1 Query), deletes the staged rows
 (BatchWriteItem, 25 a call) and takes and releases its lease (2 writes). Each pass writes one Parquet file per table
-and day: small files a daily compaction should merge (ADR 0036). Source: `bench/lake.py`."""
+and day: small files the daily snapshot job compacts (ADR 0036). Source: `bench/lake.py`."""
 
 
 def main(argv: list[str]) -> None:

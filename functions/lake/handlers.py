@@ -106,7 +106,8 @@ def _flush(ports: LakePorts, limit: int) -> FlushReport:
 
 def snapshot(ports: LakePorts, holder: str, day: str | None = None) -> dict[str, int]:
     """Each table's current-state snapshot as of ``day`` (default: yesterday, the last whole day), its rows per
-    snapshot table; the partitions past the table's retention deleted (RGPD art. 5.1.e)."""
+    snapshot table; the partitions past the table's retention deleted (RGPD art. 5.1.e) and the flushes' small
+    files compacted."""
     day = service.check_day(day or (ports.clock.now() - timedelta(days=1)).date().isoformat())
     if not ports.store.acquire(holder, ports.clock.now(), LEASE_SECONDS):
         raise service.FlushBusyError("another flush or snapshot is writing the tables; try again in a moment")
@@ -114,6 +115,7 @@ def snapshot(ports: LakePorts, holder: str, day: str | None = None) -> dict[str,
         written: dict[str, int] = {}
         for table in service.table_names(ports.rules):
             ports.tables.expire(table, service.retention_cutoff(ports.rules, table, day))
+            ports.tables.compact(table)  # the day's small files (one per flush) merged
             snap = service.snapshot_of(ports.rules, table)
             if snap:
                 written[snap["table"]] = ports.tables.snapshot(table, snap["table"], snap["key"], snap["order"], day)

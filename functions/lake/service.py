@@ -436,6 +436,9 @@ class LakeTables(Protocol):
     def expire(self, table: str, before: str) -> int:
         """Delete the partitions dated before ``before`` (the retention's end); answers the rows deleted."""
 
+    def compact(self, table: str) -> None:
+        """Merge the small files the flushes wrote; the replaced ones go after Delta's default retention."""
+
     def write_catalogue(self, doc: Mapping[str, Any]) -> None: ...
 
     def summary(

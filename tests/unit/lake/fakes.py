@@ -77,6 +77,7 @@ class FakeTables:
     rows: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # table -> event_key -> values
     snapshots: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     catalogues: list[Mapping[str, Any]] = field(default_factory=list)
+    compacted: list[str] = field(default_factory=list)
 
     def merge(self, table: str, columns: Mapping[str, Kind], rows: list[Row]) -> int:
         held = self.rows.setdefault(table, {})
@@ -113,6 +114,9 @@ class FakeTables:
         for k in old:
             del held[k]
         return len(old)
+
+    def compact(self, table: str) -> None:
+        self.compacted.append(table)
 
     def write_catalogue(self, doc: Mapping[str, Any]) -> None:
         self.catalogues.append(doc)

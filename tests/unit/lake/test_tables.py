@@ -42,5 +42,7 @@ def test_merge_erase_and_snapshot(tmp_path: Path) -> None:
     assert other.person.encode() in every_byte(tmp_path)
     assert tables.summary("cases", "2026-12-07", 5)["rows"] == 1
     assert tables.expire("cases", "2026-12-07") == 0 and tables.expire("cases", "2026-12-08") == 1
+    tables.compact("cases")  # after the expiry: nothing left to merge, and nothing breaks
+    assert tables.summary("cases", None, 5)["rows"] == 0
     tables.write_catalogue(service.catalogue(r, tables.location))
     assert (tmp_path / "catalogue.json").exists()

@@ -242,6 +242,10 @@ def run_parts(parts: list[str]) -> int:
         booking_bench.main([])
     if "incident" in parts:
         incident_bench.main([])
+    if "cdc" in parts:  # INTG: change data capture from Licencias' PostgreSQL (issue 19)
+        from bench import cdc as cdc_bench
+
+        cdc_bench.main([])
     if "recommend" in parts:
         recommend_bench.main([])
     if "store-calls" in parts:
@@ -291,6 +295,7 @@ PARTS = (
     "booking",
     "incident",
     "recommend",
+    "cdc",
 )
 OWN_SECTIONS = (
     "payments end to end",

@@ -247,6 +247,10 @@ def run_parts(parts: list[str]) -> int:
         booking_bench.main([])
     if "incident" in parts:
         incident_bench.main([])
+    if "cdc" in parts:  # INTG: change data capture from Licencias' PostgreSQL (issue 19)
+        from bench import cdc as cdc_bench
+
+        cdc_bench.main([])
     if "recommend" in parts:
         recommend_bench.main([])
     if "contracts" in parts:
@@ -308,6 +312,7 @@ PARTS = (
     "consumers",
     "intake",
     "lake",
+    "cdc",
 )
 OWN_SECTIONS = (
     "payments end to end",

@@ -213,7 +213,7 @@ _SPECS = [
         source="the area system's URI, e.g. /legacy/padron",
         description="An area system created or changed its record of a person; PIC links it to a golden record.",
         consumers=["pic-citizen-events"],
-        senders=AREA_SYSTEMS,
+        senders=(*AREA_SYSTEMS, LICENCIAS),  # INTG: Licencias' holders, by change data capture (functions/cdc)
     ),
     EventSpec(
         type="es.madrid.pic.citizen.updated.v1",

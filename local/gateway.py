@@ -84,6 +84,7 @@ from local.idp import (
 from local.jsonreply import as_json
 from local.manifests import FunctionService, Manifests, load
 from local.notify_sinks import ProviderSinks  # NOT: local e-mail/SMS/push sinks
+from local.postgres import status as cdc_status
 from local.redsys_sandbox import RedsysSandbox
 from local.seed_api import SeedApi
 from local.senders import (
@@ -214,6 +215,7 @@ class Gateway:
             ("GET", "/dev/routes"): lambda r: as_json({"routes": self.routes.patterns()}),
             ("GET", "/dev/received"): self.received,
             ("GET", "/dev/pending"): self.pending,
+            ("GET", "/dev/cdc"): lambda r: as_json(cdc_status(self.data_dir)),  # INTG: Licencias' capture
             **self.notify_sinks.handlers(),  # NOT: /dev/mail, /dev/sms, /dev/push and the provider endpoints
             **self.seed.handlers(),  # the seed's state and a fresh person for a walk-through
             **self.redsys.handlers(),  # the local Redsys: its payment page and merchant notifications

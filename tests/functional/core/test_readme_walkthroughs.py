@@ -269,6 +269,12 @@ SHOWS = {
         "GET /v1/citizens/{citizen_id}/consents: response 200 (application/json).citizen_id: PROPERTY_REMOVED",
         "refused: exit 1",
     ),
+    "Change data capture from an area database: a walk-through with curl": (
+        "capture running slot pic_licencias",  # make run's PostgreSQL and the capture (ADR 0033)
+        "permit en-tramite Licencia de obra menor: Reforma de baño",  # the row inserted with psql, in her position
+        "permit concedida",  # the update followed
+        "LT-000003 pic-citizen-events document.type",  # the sample company's record, dead-lettered with the reason
+    ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}
 # Walk-throughs that go on in a browser: run, block and clicks, by tests/browser/test_readme_walkthrough.py.
@@ -298,7 +304,7 @@ def walk_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform
     """A platform of its own: the walk-throughs write templates and data the other tests do not expect."""
     data_dir = tmp_path_factory.mktemp("readme") / "data"
     data_dir.mkdir()
-    running = start_platform(data_dir)
+    running = start_platform(data_dir, cdc=True)  # INTG: Licencias' PostgreSQL for the CDC walk-through
     yield running
     running.stop()
 

@@ -7,21 +7,19 @@ the same kind of file written from the dev IdP. The broker's answer decides what
 admitted for the type, a catalog matter (``NotAdmittedError``, stop); any other 4xx: this event will never be
 admitted (``RefusedError``, logged and skipped).
 
-A tiny poster of its own: the file adapters' one (``functions/intake``, issue 19) is meant to become the one way
-to publish as a legacy system when both are merged.
+The headers and what the broker's answer means are the kernel's (``functions.core.sender_post``), shared with the
+file adapters (``functions/intake``) and the bulk loader.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import requests
 
 from functions.cdc.capture import NotAdmittedError, RefusedError, TransientPublishError
 from functions.cdc.licencias import SOURCE, Outgoing
-
-RETRY_LATER = {401, 408, 425, 429}
+from functions.core import sender_post
 
 
 class BrokerPublisher:
@@ -31,27 +29,23 @@ class BrokerPublisher:
 
     def publish(self, event: Outgoing) -> None:
         try:
-            headers = {
-                "Authorization": f"Bearer {self.token()}",
-                "ce-specversion": "1.0",
-                "ce-id": event.id,
-                "ce-source": self.source,
-                "ce-type": event.type,
-                "ce-subject": event.subject,
-                "content-type": "application/json",
-            }
+            token = self.token()
         except Exception as exc:  # the token file is missing or empty (kubelet writing it): later
             raise TransientPublishError(f"no sender token: {exc}") from exc
-        body = json.dumps(event.data, ensure_ascii=False, default=str).encode()
         try:
-            answer = self.session.post(self.sink, data=body, headers=headers, timeout=self.timeout)
+            answer = sender_post.post_event(
+                self.session, self.sink, self.source, event.id, event.type, event.subject, event.data, token,
+                timeout=self.timeout,
+            )  # fmt: skip
         except requests.RequestException as exc:
             raise TransientPublishError(str(exc)) from exc
-        if answer.status_code < 300:
-            return
         detail = f"{answer.status_code} {answer.text[:300]}"
-        if answer.status_code in RETRY_LATER or answer.status_code >= 500:
-            raise TransientPublishError(detail)
-        if answer.status_code == 403:
-            raise NotAdmittedError(f"the broker does not admit {self.source} for {event.type}: {detail}")
-        raise RefusedError(detail)
+        match sender_post.verdict(answer.status_code):
+            case "accepted":
+                return
+            case "later":
+                raise TransientPublishError(detail)
+            case "not-admitted":
+                raise NotAdmittedError(f"the broker does not admit {self.source} for {event.type}: {detail}")
+            case "refused":
+                raise RefusedError(detail)

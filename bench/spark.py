@@ -192,6 +192,110 @@ def measured(step: str, *args: Any) -> dict[str, Any]:
     return {**result, "wall_seconds": time.perf_counter() - started, "peak_mib": peak}
 
 
+# ---- the write-back into C360 on DynamoDB Local ----------------------------------------------------
+
+
+def writeback_on_dynamodb(
+    clusters: dict[str, str], pairs: list[tuple[str, str, float]], records: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """In a fresh process (its own settings): DynamoDB Local in memory, the tables, ``spark_writeback`` of the
+    clusters, then what C360 holds read back through its store: each record's golden record, whether its link,
+    block items and document claim are there, each block head's claims against its members, the golden
+    records' provenance pointing at their own links, and the outbox's citizen.updated events."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        out = Path(handle.name)
+    process = mp.get_context("spawn").Process(target=_writeback_child, args=(clusters, pairs, records, out))
+    process.start()
+    process.join()
+    if process.exitcode != 0:
+        raise RuntimeError(f"the write-back failed with exit code {process.exitcode}")
+    result = dict(json.loads(out.read_text(encoding="utf-8")))
+    out.unlink()
+    return result
+
+
+def _writeback_child(
+    clusters: dict[str, str], pairs: list[tuple[str, str, float]], records: dict[str, dict[str, Any]], out: Path
+) -> None:
+    from local import dynamodb
+    from local.harness import free_port
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ.update(
+        {
+            "PIC_DYNAMODB_ENDPOINT": endpoint,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "PIC_LOG_LEVEL": "WARNING",
+        }
+    )
+    with tempfile.TemporaryDirectory(prefix="pic-writeback-ddb-") as tmp:
+        process = dynamodb.start(Path(tmp), port, in_memory=True)
+        try:
+            dynamodb.wait_ready(endpoint, "eu-south-2")
+            out.write_text(json.dumps(_writeback_and_read(clusters, pairs, records)), encoding="utf-8")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _writeback_and_read(
+    clusters: dict[str, str], pairs: list[tuple[str, str, float]], records: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    from functions.citizen import matching, spark_writeback, storage
+    from functions.citizen.identity import normalise_document
+    from functions.citizen.matching import load_model
+    from functions.core.tables import create_tables
+
+    create_tables()
+    store = storage.DynamoCitizenStore()
+    started = time.perf_counter()
+    done = spark_writeback.write_back(store, load_model(), clusters, pairs, records)
+    seconds = time.perf_counter() - started
+    golden_of: dict[str, str] = {}
+    problems: list[str] = []
+    members: dict[str, int] = {}
+    for key, record in records.items():
+        source, _, local_id = key.rpartition("#")
+        found = store.fetch_citizen_of(source, local_id)
+        if found is None:
+            problems.append(f"{key}: no source pointer")
+            continue
+        golden_of[key] = found[0]
+        for block in matching.blocking_keys(matching.features_from_dict(key, record)):
+            members[block] = members.get(block, 0) + 1
+            try:
+                storage.BlockItem.get(storage.block_key(block), key, consistent_read=True)
+            except storage.BlockItem.DoesNotExist:
+                problems.append(f"{key}: not in its block {block}")
+    for block, count in members.items():
+        head = storage.BlockItem.get(storage.block_key(block), storage.BLOCK_HEAD, consistent_read=True)
+        if int(head.claims or 0) != count:
+            problems.append(f"block {block}: head claims {head.claims}, {count} members")
+    for citizen_id in sorted(set(golden_of.values())):
+        golden = store.fetch_golden(citizen_id)
+        links = {link.key for link in store.fetch_links(citizen_id)}
+        if golden is None:
+            problems.append(f"{citizen_id}: links without a golden record")
+            continue
+        if not set(golden.provenance.values()) <= links:
+            problems.append(f"{citizen_id}: provenance outside its links")
+        for doc_type, number in golden.documents:
+            if store.fetch_document_owner(normalise_document(doc_type, number)) != citizen_id:
+                problems.append(f"{citizen_id}: document {doc_type} not claimed by it")
+    return {
+        "seconds": seconds,
+        "written": done.written,
+        "goldens": done.goldens,
+        "reviews": done.reviews,
+        "methods": dict(done.methods),
+        "fallback": done.fallback,
+        "golden_of": golden_of,
+        "problems": problems,
+    }
+
+
 # ---- quality against the truth --------------------------------------------------------------------
 
 

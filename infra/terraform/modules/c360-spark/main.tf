@@ -3,13 +3,17 @@
 # The job itself (functions/citizen/spark_linkage.py) is submitted with `aws emr-serverless start-job-run`
 # using the `job_driver` output: Terraform manages the application and its permissions, not each run.
 
-data "aws_partition" "current" {}
+data "aws_partition" "current" {
+  count = var.create ? 1 : 0
+}
 
 locals {
-  bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.batch_bucket}"
+  bucket_arn = "arn:${try(data.aws_partition.current[0].partition, "aws")}:s3:::${var.batch_bucket}"
 }
 
 resource "aws_emrserverless_application" "this" {
+  count = var.create ? 1 : 0
+
   name          = var.name
   release_label = var.release_label
   type          = "spark"
@@ -42,6 +46,8 @@ resource "aws_emrserverless_application" "this" {
 }
 
 data "aws_iam_policy_document" "assume" {
+  count = var.create ? 1 : 0
+
   statement {
     actions = ["sts:AssumeRole"]
 
@@ -53,18 +59,22 @@ data "aws_iam_policy_document" "assume" {
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = [aws_emrserverless_application.this.arn]
+      values   = [aws_emrserverless_application.this[0].arn]
     }
   }
 }
 
 resource "aws_iam_role" "job" {
+  count = var.create ? 1 : 0
+
   name               = "${var.name}-job"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  assume_role_policy = data.aws_iam_policy_document.assume[0].json
   tags               = var.tags
 }
 
 data "aws_iam_policy_document" "job" {
+  count = var.create ? 1 : 0
+
   statement {
     sid       = "ReadInputAndCode"
     actions   = ["s3:GetObject"]
@@ -95,7 +105,9 @@ data "aws_iam_policy_document" "job" {
 }
 
 resource "aws_iam_role_policy" "job" {
+  count = var.create ? 1 : 0
+
   name   = "${var.name}-job"
-  role   = aws_iam_role.job.id
-  policy = data.aws_iam_policy_document.job.json
+  role   = aws_iam_role.job[0].id
+  policy = data.aws_iam_policy_document.job[0].json
 }

@@ -1,11 +1,11 @@
 output "application_id" {
   description = "The EMR Serverless application's id (start-job-run --application-id)."
-  value       = aws_emrserverless_application.this.id
+  value       = try(aws_emrserverless_application.this[0].id, null)
 }
 
 output "job_role_arn" {
   description = "The job run's execution role (start-job-run --execution-role-arn)."
-  value       = aws_iam_role.job.arn
+  value       = try(aws_iam_role.job[0].arn, null)
 }
 
 output "job_driver" {

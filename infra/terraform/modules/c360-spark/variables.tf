@@ -1,3 +1,9 @@
+variable "create" {
+  description = "Whether to create anything (false: a module call that creates nothing, e.g. in an environment without the batch)."
+  type        = bool
+  default     = true
+}
+
 variable "name" {
   description = "The EMR Serverless application's name (and the prefix of its job role)."
   type        = string

@@ -35,10 +35,17 @@ def ensure_pyspark() -> str | None:
     missing = java_missing()
     if missing:
         return missing
-    if importlib.util.find_spec("pyspark") is None:
-        print(f"installing {REQUIREMENTS.name} (PySpark, first use)", file=sys.stderr, flush=True)
-        done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)], check=False)
-        if done.returncode != 0:
-            return f"pip could not install {REQUIREMENTS.name} (exit {done.returncode})"
+    if importlib.util.find_spec("pyspark") is not None:
+        return None
+    # pytest-xdist's workers each collect the Spark test: one installs, the others wait for it and find it
+    with (Path(tempfile.gettempdir()) / "pic-pyspark-install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         importlib.invalidate_caches()
+        if importlib.util.find_spec("pyspark") is None:
+            print(f"installing {REQUIREMENTS.name} (PySpark, first use)", file=sys.stderr, flush=True)
+            command = [sys.executable, "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)]
+            done = subprocess.run(command, check=False)  # noqa: S603 - our interpreter, our pinned file
+            if done.returncode != 0:
+                return f"pip could not install {REQUIREMENTS.name} (exit {done.returncode})"
+            importlib.invalidate_caches()
     return None

@@ -44,7 +44,7 @@ def ensure_pyspark() -> str | None:
         if importlib.util.find_spec("pyspark") is None:
             print(f"installing {REQUIREMENTS.name} (PySpark, first use)", file=sys.stderr, flush=True)
             command = [sys.executable, "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)]
-            done = subprocess.run(command, check=False)  # noqa: S603 - our interpreter, our pinned file
+            done = subprocess.run(command, check=False)
             if done.returncode != 0:
                 return f"pip could not install {REQUIREMENTS.name} (exit {done.returncode})"
             importlib.invalidate_caches()

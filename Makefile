@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 unexport PYTHONDONTWRITEBYTECODE
 export PYTHONPYCACHEPREFIX := $(CURDIR)/.cache/pycache
 
-.PHONY: help setup run deadletters replay load-records seed-status test test-unit test-policies test-contract test-functional test-alternator-like test-browser screenshots lint bench schemas manifests clean image infra-check interop-deps
+.PHONY: help setup run deadletters replay load-records seed-status test test-unit test-policies test-contract test-functional test-alternator-like test-browser screenshots lint bench schemas manifests clean image infra-check interop-deps bench-spark
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -118,3 +118,6 @@ release-contracts: setup ## record schemas/ as the next release in contracts/rel
 
 check-contracts: setup ## compare schemas/ with the last release: each breaking change named (CURRENT=<dir> for another copy)
 	@$(PY) -m events.compat check $(if $(CURRENT),--current "$(abspath $(CURRENT))")
+
+bench-spark: setup ## the city scale on Spark vs DuckDB: prepares PEOPLE (default 1000000) and runs `python -m bench spark`
+	@$(PY) -m bench.spark --prepare --people $(or $(PEOPLE),1000000)

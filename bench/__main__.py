@@ -48,6 +48,7 @@ from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
 from bench import recommend as recommend_bench  # suggestions over the generated city (REC)
 from bench import routing as routing_bench  # routing, assignment and SLA clocks (CASE, CCAAS)
+from bench import spark as spark_bench  # the city scale on Spark: linkage and segments vs DuckDB (issue 19)
 from bench import surveys as survey_bench  # surveys: responses recorded, results at 100,000 (SURV)
 from bench import verifier as verifier_bench  # the verifier: presentations verified through its handler (WAL)
 from bench import wallet as wallet_issuer_bench  # the wallet issuer end to end, status-list allocation (WAL)
@@ -263,6 +264,8 @@ def run_parts(parts: list[str]) -> int:
         lake_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
+    if "spark" in parts:
+        spark_bench.main([])
     latencies: list[Figure] = []
     coldstarts: list[Figure] = []
     pages: list[Figure] = []
@@ -313,6 +316,7 @@ PARTS = (
     "intake",
     "lake",
     "cdc",
+    "spark",
 )
 OWN_SECTIONS = (
     "payments end to end",

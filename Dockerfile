@@ -41,6 +41,9 @@ RUN python -m venv --without-pip /opt/venv \
 # events). The rest of local/ (dev IdP, gateway, broker) never ships.
 COPY functions/ /app/functions/
 COPY events/ /app/events/
+# the published contracts the documentation pages serve (functions/apidocs, issue 19)
+COPY schemas/ /app/schemas/
+COPY contracts/released/ /app/contracts/released/
 COPY policies/ /app/policies/
 COPY local/event_display.py /app/local/event_display.py
 

@@ -109,3 +109,12 @@ infra-check: setup ## terraform fmt/validate, kubectl kustomize, checkov (offlin
 
 clean: ## remove local data (.pic-data) and caches; keeps .venv and .tools
 	rm -rf .pic-data .pytest_cache .mypy_cache .ruff_cache
+
+# Contracts that cannot break silently (issue 19, C1): the released baselines in contracts/released/ (events/compat.py,
+# docs/contracts.md). `make test`'s contract phase compares schemas/ with the last one.
+.PHONY: release-contracts check-contracts
+release-contracts: setup ## record schemas/ as the next release in contracts/released/ (when publishing; refused if it breaks the last)
+	@$(PY) -m events.compat release $(if $(NAME),--name $(NAME))
+
+check-contracts: setup ## compare schemas/ with the last release: each breaking change named (CURRENT=<dir> for another copy)
+	@$(PY) -m events.compat check $(if $(CURRENT),--current "$(abspath $(CURRENT))")

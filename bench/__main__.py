@@ -4,7 +4,8 @@ records them in ``docs/benchmarks.md`` with the machine and the date.
 ``python -m bench PART...`` runs only those parts (``cpu``, ``policy``, ``latency``, ``coldstart``, ``store-calls``,
 ``flags``, ``payment``, ``payments``, ``web``, ``assistant``, ``routing``, ``attention``, ``campaigns``,
 ``campaign-dispatch``, ``surveys``, ``wallet-crypto``, ``wallet``, ``verifier``, ``zbe``, ``booking``, ``incident``,
-``agenda``, ``recommend``, ``intake``) and replaces only their sections of ``docs/benchmarks.md``."""
+``agenda``, ``recommend``, ``contracts``, ``consumers``, ``intake``, ``lake``) and replaces only their sections
+of ``docs/benchmarks.md``."""
 
 from __future__ import annotations
 
@@ -36,9 +37,12 @@ from bench import (
 )
 from bench import booking as booking_bench  # bookings: the last place under 50 concurrent requests (issue 18)
 from bench import campaigns as campaigns_bench  # segments of the generated city (CAMP)
+from bench import consumers as consumers_bench  # API consumers: the quota's cost per request (issue 19)
+from bench import contracts as contracts_bench  # the compatibility check and the documentation pages (issue 19)
 from bench import flags as flag_bench  # micro-apps' flags (FLAG)
 from bench import incident as incident_bench  # incidents on the public way: reports with photos, duplicates (Avisos)
 from bench import intake as intake_bench  # the legacy adapters: a Padrón extract in, records per second (INTG)
+from bench import lake as lake_bench  # the data platform's exports: staged, flushed, erased (issue 19)
 from bench import notifications as notify  # NOT
 from bench import payment as payment_bench  # fines and taxes (PAY)
 from bench import position as position_bench  # global position (POS)
@@ -243,10 +247,20 @@ def run_parts(parts: list[str]) -> int:
         booking_bench.main([])
     if "incident" in parts:
         incident_bench.main([])
+    if "cdc" in parts:  # INTG: change data capture from Licencias' PostgreSQL (issue 19)
+        from bench import cdc as cdc_bench
+
+        cdc_bench.main([])
     if "recommend" in parts:
         recommend_bench.main([])
+    if "contracts" in parts:
+        contracts_bench.main([])
+    if "consumers" in parts:
+        consumers_bench.main([])
     if "intake" in parts:
         intake_bench.main([])
+    if "lake" in parts:
+        lake_bench.main([])
     if "store-calls" in parts:
         store_calls.main([])
     latencies: list[Figure] = []
@@ -294,7 +308,11 @@ PARTS = (
     "booking",
     "incident",
     "recommend",
+    "contracts",
+    "consumers",
     "intake",
+    "lake",
+    "cdc",
 )
 OWN_SECTIONS = (
     "payments end to end",
@@ -346,8 +364,12 @@ def main(argv: list[str] | None = None) -> int:
     incident_bench.main([])  # its own section of the report
     print("… suggestions over the generated city (200,000 people), in process", file=sys.stderr, flush=True)
     recommend_bench.main([])  # its own section of the report
+    contracts_bench.main([])  # the compatibility check and the documentation pages: its own section
+    print("… API consumers: the quota's cost per request (own platform)", file=sys.stderr, flush=True)
+    consumers_bench.main([])  # its own section of the report
     print("… intake: a Padrón extract, 100,000 in process, 2,000 end to end", file=sys.stderr, flush=True)
     intake_bench.main([])  # its own section of the report
+    lake_bench.main([])  # the data platform's exports, in process on Delta tables: its own section
     overlay = load(Path("infra/k8s/overlays/local"))
     assert "pic-event-display" in overlay.services, "the local overlay lost its event display"
     with tempfile.TemporaryDirectory(prefix="pic-bench-") as tmp:

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -423,6 +424,29 @@ def _campaign_through_not(m: Meter, citizen: str, me: dict[str, str], system: di
     token = signed_links.sign("unsubscribe", {"n": notification_id})
     m.request("notification", "GET", f"/v1/unsubscribe/{token}", "/v1/unsubscribe/<token>", {})
     m.request("notification", "POST", f"/v1/unsubscribe/{token}", "/v1/unsubscribe/<token>", {})
+
+
+def consumers(m: Meter) -> None:
+    """API consumers (issue 19, ADR 0035): a client's request (its quota's one conditional UpdateItem on top of the
+    route's own calls), a request over its quota (429: the failed write and the refusal's), the admin's usage."""
+    from local.idp import ClientCredentials
+
+    with tempfile.TemporaryDirectory(prefix="pic-sc-clients-") as secrets:
+        clients = ClientCredentials(m.idp, Path(secrets))
+        secret = clients.secret("quiosco-pruebas")
+        grant = clients.grant({"grant_type": "client_credentials"}, ("quiosco-pruebas", secret))
+    kiosk = {"Authorization": f"Bearer {grant['access_token']}"}
+    cards = "/v1/verifier/card-types"
+    if time.time() % 5 > 3:  # the kiosk's quota is 3 per 5-second window: its four calls within one
+        time.sleep(5 - time.time() % 5 + 0.05)
+    m.request("verifier", "GET", cards, f"{cards} (a client's token: its quota)", kiosk)
+    for _ in range(2):  # the rest of its window's quota (3), then one over it
+        m.request("verifier", "GET", cards, f"{cards} (a client's token: its quota)", kiosk)
+    m.request("verifier", "GET", cards, f"{cards} (a client over its quota: 429)", kiosk, expect=429)
+    admin = m.token("adm-sc-consumers", role="admin")
+    m.request("consumers", "GET", "/v1/consumers", "/v1/consumers", admin)
+    usage = "/v1/consumers/<client_id>/usage"
+    m.request("consumers", "GET", "/v1/consumers/quiosco-pruebas/usage", usage, admin, query={"days": "7"})
 
 
 def scenario(m: Meter) -> None:
@@ -876,7 +900,10 @@ def scenario(m: Meter) -> None:
     bookings(m)
     incidents(m)
     recommend(m)
+    consumers(m)
+    apidocs(m)
     intake(m)
+    lake(m)
     m.request("audit", "GET", f"/v1/citizens/{citizen}/access-log", "/v1/citizens/<citizen_id>/access-log", me)
     m.request(
         "consent", "DELETE", f"{subs}/{sub['id']}", "/v1/citizens/<citizen_id>/subscriptions/<subscription_id>", me
@@ -1025,6 +1052,16 @@ def incidents(m: Meter) -> None:
         m.request("incident", "GET", f"{o311}/requests/{rid}.{fmt}", f"{o311}/requests/<service_request_id>.{fmt}", {})
     m.request("incident", "GET", f"{o311}/requests.json", f"{o311}/requests.json", {}, query={"status": "open"})
     m.request("incident", "GET", "/v1/citizens/c-sc-berta/incidents", "/v1/citizens/<citizen_id>/incidents", berta)
+
+
+def lake(m: Meter) -> None:
+    """LAKE (issue 19): the facts staged so far flushed into the tables, the catalogue and a day's partition read."""
+    admin = m.token("sc-lake-admin", role="admin")
+    m.request("lake", "POST", "/v1/lake/flush", "/v1/lake/flush", admin)
+    m.request("lake", "GET", "/v1/lake/catalogue", "/v1/lake/catalogue", admin)
+    day = datetime.now(UTC).date().isoformat()
+    m.request("lake", "GET", f"/v1/lake/tables/cases/partitions/{day}", "/v1/lake/tables/<table>/partitions/<day>",
+              admin, query={"where": "area:hacienda"})  # fmt: skip
 
 
 def recommend(m: Meter) -> None:
@@ -1432,6 +1469,20 @@ def campaigns(m: Meter) -> None:
     m.request("campaign", "GET", url, rule, cm)
     for fmt in ("json", "csv", "png"):
         m.request("campaign", "GET", f"{url}/report", f"{rule}/report", cm, query={"format": fmt})
+
+
+def apidocs(m: Meter) -> None:
+    """The published contracts (issue 19): every documentation page and a published file, anonymously and with a
+    system's token — served from the image's schemas/, no store call."""
+    for path, rule in (("/docs", "/docs"), ("/docs/api", "/docs/api"), ("/docs/api/consent", "/docs/api/<domain>"),
+                       ("/docs/events", "/docs/events"),
+                       ("/docs/events/es.madrid.pic.consent.changed.v1", "/docs/events/<event_type>"),
+                       ("/docs/schemas/openapi.json", "/docs/schemas/<schema_file>")):  # fmt: skip
+        m.request("apidocs", "GET", path, rule, {})
+    m.request("apidocs", "GET", "/docs/schemas/asyncapi.yaml", "/docs/schemas/<schema_file>",
+              m.token("svc-sc-docs", role="system"))  # fmt: skip
+    m.request("apidocs", "GET", "/docs/released/RELEASE.json", "/docs/released/<schema_file>", {})
+    m.request("apidocs", "GET", "/docs/compat.py", "/docs/compat.py", {})
 
 
 def uncovered(m: Meter) -> list[str]:

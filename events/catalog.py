@@ -104,6 +104,7 @@ DOMAINS = {
         "incident",
         "interaction",
         "kb",
+        "lake",  # the data platform's exports (ADR 0036): answers data-subject requests
         "notification",
         "payment",
         "position",
@@ -122,6 +123,7 @@ DOMAINS = {
 ANSWERING_DOMAINS = (
     "agenda", "assistant", "audit", "booking", "campaign", "case", "citizen", "consent", "flags", "incident",
     "interaction", "notification", "payment", "position", "recommend", "routing", "survey", "wallet", "zbe",
+    "lake",
 )  # fmt: skip
 # PIC's domains that ask NOT to tell a person something (their own platform templates)
 DOMAIN_NOTIFIERS = (DOMAINS["payment"], DOMAINS["case"], DOMAINS["booking"], DOMAINS["zbe"], DOMAINS["incident"])
@@ -211,7 +213,7 @@ _SPECS = [
         source="the area system's URI, e.g. /legacy/padron",
         description="An area system created or changed its record of a person; PIC links it to a golden record.",
         consumers=["pic-citizen-events"],
-        senders=AREA_SYSTEMS,
+        senders=(*AREA_SYSTEMS, LICENCIAS),  # INTG: Licencias' holders, by change data capture (functions/cdc)
     ),
     EventSpec(
         type="es.madrid.pic.citizen.updated.v1",
@@ -295,7 +297,7 @@ _SPECS = [
         description="A case was opened or changed: what the citizen may see of it (state, level, links).",
         # the person's cases section of the global position; SURV invites to a CSAT survey when a case closes; CAMP: a
         # relationship with the area (segments)
-        consumers=["pic-position-events", "pic-survey-events", "pic-campaign-events"],
+        consumers=["pic-position-events", "pic-survey-events", "pic-campaign-events", "pic-lake-events"],
     ),
     EventSpec(
         type="es.madrid.pic.case.sla.warning.v1",
@@ -337,7 +339,7 @@ _SPECS = [
         source="/pic/payment",
         description="A payment of one or more debts was charged by the gateway (a verified Redsys notification).",
         # SURV invites to a survey after a payment (its triggers); CAMP: a conversion of the campaign that reached them
-        consumers=["pic-survey-events", "pic-campaign-events"],
+        consumers=["pic-survey-events", "pic-campaign-events", "pic-lake-events"],
     ),
     EventSpec(
         type="es.madrid.pic.payment.failed.v1",
@@ -436,6 +438,7 @@ _SPECS = [
             "pic-booking-events",  # bookings and the rules' facts (functions/booking/rights.py)
             "pic-incident-events",  # the reports made or followed (functions/incident/rights.py)
             "pic-recommend-events",
+            "pic-lake-events",  # the data platform's pseudonymised rows (functions/lake/rights.py)
         ],
     ),
     EventSpec(
@@ -667,7 +670,7 @@ _SPECS = [
         source="/legacy/gestor-colas",
         description="An office ticket was attended and finished at its desk.",
         # statistics; served and missed tickets become office visits (INTX); SURV invites after an office visit
-        consumers=["pic-routing-events", "pic-survey-events"],
+        consumers=["pic-routing-events", "pic-survey-events", "pic-lake-events"],
         senders=(GESTOR_COLAS,),
     ),
     EventSpec(
@@ -795,7 +798,8 @@ _SPECS = [
         producer="pic-booking",
         source="/pic/booking",
         description="A place in a sports facility, class or cultural activity is the person's (free, paid, promoted).",
-        consumers=["pic-recommend-events"],  # REC: events in the person's zones of the categories they book
+        # REC: events in the person's zones of the categories they book; the data platform (functions/lake)
+        consumers=["pic-recommend-events", "pic-lake-events"],
     ),
     EventSpec(
         type="es.madrid.pic.booking.cancelled.v1",
@@ -803,6 +807,7 @@ _SPECS = [
         producer="pic-booking",
         source="/pic/booking",
         description="A booking ended before its slot: cancelled by the person or an agent, or its payment hold expired",
+        consumers=["pic-lake-events"],  # the data platform (functions/lake)
     ),
     EventSpec(
         type="es.madrid.pic.booking.no-show.v1",
@@ -835,7 +840,7 @@ _SPECS = [
         producer="pic-incident",
         source="/pic/incident",
         description="A new report of an incident on the public way (in the city, a known service), routed to its area.",
-        consumers=[],
+        consumers=["pic-lake-events"],
     ),
     EventSpec(
         type="es.madrid.pic.incident.updated.v1",

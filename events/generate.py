@@ -35,6 +35,8 @@ from functions.core.settings import Settings
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS_DIR = REPO_ROOT / "schemas"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
+# A valid structured CloudEvent per type, kept valid by tests/contract/test_schemas.py: each message's example
+EXAMPLES_DIR = REPO_ROOT / "tests" / "fixtures" / "events"
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # The canonical base of every ``dataschema`` (the default, not whatever this shell's environment says).
@@ -192,7 +194,20 @@ def _message(spec: EventSpec) -> dict[str, Any]:
             ]
         },
         "payload": {"$ref": f"./{schema_file(spec.type)}"},
+        **_examples(spec),
     }
+
+
+def _examples(spec: EventSpec) -> dict[str, Any]:
+    """AsyncAPI 3.0's message ``examples``: the type's valid fixture (its context attributes as headers, its
+    data as payload), read as a file — what the documentation pages show beside the schema."""
+    path = EXAMPLES_DIR / schema_file(spec.type)
+    if not path.is_file():
+        return {}
+    event = json.loads(path.read_text(encoding="utf-8"))
+    headers = {key: value for key, value in event.items() if key != "data"}
+    return {"examples": [{"name": "fixture", "summary": f"a valid {spec.type}", "headers": headers,
+                          "payload": event.get("data")}]}  # fmt: skip
 
 
 def asyncapi_document(specs: Iterable[EventSpec]) -> dict[str, Any]:
@@ -216,6 +231,11 @@ def asyncapi_document(specs: Iterable[EventSpec]) -> dict[str, Any]:
             "action": "send",
             "summary": f"{spec.producer} publishes {spec.type}",
             "x-pic-service": spec.producer,
+            # who the broker accepts it from (ADR 0011): each identity and the CloudEvent source it is bound to
+            "x-pic-senders": [
+                {"account": sender.account, "source": sender.source, "description": sender.description}
+                for sender in spec.senders
+            ],
             **ref,
         }
         for consumer in sorted(spec.consumers):

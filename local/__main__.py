@@ -60,6 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="alternator-like: DynamoDB Local behind an endpoint without transactions, as ScyllaDB Alternator "
         "(the private cloud's store); PIC then commits with emulated transactions (docs/decisions/0005)",
     )
+    parser.add_argument(  # INTG: Licencias' PostgreSQL and its change data capture (functions/cdc); tests start without
+        "--cdc",
+        action=argparse.BooleanOptionalAction,
+        default=os.environ.get("PIC_CDC", "1") == "1",
+        help="run a local PostgreSQL as Licencias' database and the change data capture from it (needs PostgreSQL)",
+    )
     parser.add_argument(  # NOT: where the SMTP capture listens (0: a free port)
         "--smtp-port", type=int, default=int(os.environ.get("PIC_SMTP_PORT", "0"))
     )
@@ -175,6 +181,8 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
     lines += [
         f"  citizen app        {base}/app/  (sign in through the dev IdP's page, standing in for Cl@ve)",
         f"  agent desk         {base}/desk/  (sign in as an agent with a level and an area on the same page)",
+        f"  API and events     {base}/docs  (documentation pages: /docs/api, /docs/events; the raw specifications:"
+        " /docs/schemas/openapi.json, asyncapi.yaml)",
         f"  health             {base}/healthz",
         f"  broker ingress     POST {base}/events  (CloudEvents binary/structured; Triggers from infra/k8s)",
         f"  dead letters       {base}/dev/deadletters  (replay: POST /dev/deadletters/<id>/replay;"
@@ -212,6 +220,10 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
         " that expired (the place to the waiting list)",
         "  intake inbox       its own process (python -m local.parts intake-inbox): loads the area systems' files"
         f" dropped in {Path(env['PIC_INTAKE_INBOX'])}/<system>/ (or POST /v1/intake/<system>/files)",
+        "  lake flusher       its own process (python -m local.parts lake-flusher): commits the data platform's"
+        f" pseudonymised rows to Delta tables under {Path(env['PIC_DATA_DIR']) / 'lake'} every 2 s",
+        "  change data capture its own process (python -m local.parts cdc), with make run's PostgreSQL as Licencias'"
+        f" database: its rows to events as legacy-licencias; state and psql address at {base}/dev/cdc",
         f"  this platform's addresses, for the local tools: {Path(env['PIC_DATA_DIR']) / PLATFORM_FILE}",
         "",
         "Try it (a citizen's token from the dev IdP, then their consents: 200):",
@@ -266,12 +278,14 @@ class Platform:
         # the gateway's workers load every function while Java starts (they reach the store only per request)
         conf = str(REPO_ROOT / "local/gunicorn_conf.py")
         self._spawn("gateway", [sys.executable, "-m", "gunicorn", "-c", conf, "local.gateway:app"])
+        self._start_postgres()  # INTG: while Java starts
         dynamodb.wait_ready(self.env["PIC_DYNAMODB_ENDPOINT"], self.env["AWS_REGION"])
         from functions.core.tables import create_tables
 
         create_tables()
         for part in PARTS:  # the broker's dispatcher, the outbox relay, the notification release: they poll the tables
             self._spawn(part, [sys.executable, "-m", "local.parts", part])
+        self._start_cdc()
         # the knowledge base's shipped articles, published once (an editor's later changes stand): the public search,
         # the desk and the assistant answer from the first minute; the Job pic-kb-seed does the same in the cluster.
         # After the parts are spawned: they start (imports, first poll) while the seed commits, not after it.
@@ -282,6 +296,30 @@ class Platform:
         threading.Thread(target=self._ingest_agenda, name="agenda-ingest", daemon=True).start()
         pids = {name: child.pid for name, child in self.children.items()}
         lifeline.record_parts(self.args.data_dir, {"supervisor": os.getpid(), **pids})
+
+    def _start_postgres(self) -> None:
+        """INTG: Licencias' database (local PostgreSQL, a free port, data under the data directory), if asked and
+        installed; without PostgreSQL the platform runs without the change-data-capture example, saying why."""
+        if not self.args.cdc:
+            return
+        from local import postgres
+
+        missing = postgres.missing_reason()
+        if missing:
+            print(f"change data capture skipped: {missing}", flush=True)
+            return
+        lifeline.require_main_thread()
+        self.children["postgres"] = postgres.start(self.args.data_dir, _free_port())
+
+    def _start_cdc(self) -> None:
+        """INTG: once PostgreSQL answers, the sample Licencias schema (once) and the capture part ``cdc``."""
+        if "postgres" not in self.children:
+            return
+        from local import postgres
+
+        postgres.wait_ready(self.args.data_dir)
+        postgres.load_sample(self.args.data_dir)
+        self._spawn("cdc", [sys.executable, "-m", "local.parts", "cdc"])
 
     def _ingest_agenda(self) -> None:
         done = subprocess.run([sys.executable, "-m", "functions.agenda.job"], env={**os.environ, **self.env},
@@ -403,7 +441,12 @@ class Platform:
         forget_platform(self.args.data_dir, os.getpid())
         if getattr(self, "smtp", None) is not None:  # NOT: the SMTP capture
             self.smtp.stop()
-        for child in reversed(self.children.values()):
+        for name, child in reversed(self.children.items()):
+            if name == "postgres":  # INTG: a fast shutdown (SIGTERM would wait for every session to end)
+                from local import postgres
+
+                postgres.stop(child, self.args.data_dir)
+                continue
             if child.poll() is None:
                 child.terminate()
             try:

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import boto3
 import pydantic
@@ -70,6 +70,8 @@ from local.holder_stand_in import HolderStandIn
 from local.httproutes import HttpRouteTable
 from local.httproutes import load as load_routes
 from local.idp import (
+    ClientCredentials,
+    ClientSecretRequest,
     DevIdp,
     DevOidc,
     OidcClientRegistration,
@@ -82,15 +84,23 @@ from local.idp import (
 from local.jsonreply import as_json
 from local.manifests import FunctionService, Manifests, load
 from local.notify_sinks import ProviderSinks  # NOT: local e-mail/SMS/push sinks
+from local.postgres import status as cdc_status
 from local.redsys_sandbox import RedsysSandbox
 from local.seed_api import SeedApi
-from local.senders import DISPATCHER_NAMESPACE_PREFIX, SenderPolicies, TokenVerifier, subscriber_audience
+from local.senders import (
+    DISPATCHER_NAMESPACE_PREFIX,
+    SenderPolicies,
+    TokenVerifier,
+    authorize_scopes,
+    subscriber_audience,
+)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 HEARTBEAT_STALE_SECONDS = 5.0
 DISCARD_LIMIT = 16 * 1024 * 1024  # a body over the ingress limit is read and dropped up to this, then cut off
 PROCESS_PARTS = ("supervisor", "gateway", "dynamodb", "broker", "relay", "notification-release", "case-sweep",
-                 "routing-sweep", "survey-release", "campaign-dispatch", "booking-sweep", "intake-inbox")  # fmt: skip
+                 "routing-sweep", "survey-release", "campaign-dispatch", "booking-sweep", "intake-inbox",
+                 "lake-flusher")  # fmt: skip
 
 
 def problem(error: PicError, instance: str | None = None) -> Response:
@@ -134,6 +144,7 @@ class Gateway:
             data_dir,
             OidcClientRegistration(settings.oidc_client_id, settings.oidc_client_secret, settings.oidc_redirect_uri),
         )
+        self.clients = ClientCredentials(self.idp, data_dir)  # the internal systems' clients (ADR 0035)
         self.senders = SenderPolicies.of(INGRESS_BROKER, manifests.event_policies)
         self.policy = EmbeddedPolicy(PolicyBundle.load(settings.policies_dir))
         self.notify_sinks = ProviderSinks(data_dir)  # NOT: /dev/mail, /dev/sms, /dev/push
@@ -198,11 +209,13 @@ class Gateway:
             ("POST", "/token"): self.oidc_token,
             ("POST", "/dev/token"): self.token,
             ("POST", "/dev/sender-token"): self.sender_token,
+            ("POST", "/dev/client-secret"): self.client_secret,
             ("GET", "/dev/deadletters"): lambda r: as_json({"deadletters": self.broker.deadletters()}),
             ("GET", "/dev/events"): self.events,
             ("GET", "/dev/routes"): lambda r: as_json({"routes": self.routes.patterns()}),
             ("GET", "/dev/received"): self.received,
             ("GET", "/dev/pending"): self.pending,
+            ("GET", "/dev/cdc"): lambda r: as_json(cdc_status(self.data_dir)),  # INTG: Licencias' capture
             **self.notify_sinks.handlers(),  # NOT: /dev/mail, /dev/sms, /dev/push and the provider endpoints
             **self.seed.handlers(),  # the seed's state and a fresh person for a walk-through
             **self.redsys.handlers(),  # the local Redsys: its payment page and merchant notifications
@@ -256,9 +269,10 @@ class Gateway:
             if len(body) > MAX_EVENT_BYTES:
                 _discard(request)  # so the client, still sending, reads the answer instead of a reset
                 raise PayloadTooLargeError(f"an event is at most {MAX_EVENT_BYTES // 1024} KiB")
-            subject = self.verifier.subject(request.headers.get("Authorization"), BROKER_AUDIENCE)
+            claims = self.verifier.claims(request.headers.get("Authorization"), BROKER_AUDIENCE)
             event = self._parse(dict(request.headers), body)
-            self.senders.authorize(subject, event)
+            self.senders.authorize(str(claims["sub"]), event)
+            authorize_scopes(claims, event)  # a client-credentials token: only its scopes' types (ADR 0035)
         except PicError as refused:
             return problem(refused, request.path)
         fanout = self.broker.ingest(event, self.manifests.triggers)
@@ -321,13 +335,35 @@ class Gateway:
             if (request.authorization and request.authorization.type == "basic")
             else None
         )
+        form = {k: str(v) for k, v in request.form.items()}
         try:
-            tokens = self.oidc.token({k: str(v) for k, v in request.form.items()}, basic)
+            if form.get("grant_type") == "client_credentials":  # an internal system (RFC 6749 §4.4, ADR 0035)
+                # RFC 6749 §2.3.1: Basic's id and secret are form-urlencoded first
+                decoded = (unquote_plus(basic[0]), unquote_plus(basic[1])) if basic else None
+                tokens = self.clients.grant(form, decoded)
+            else:
+                tokens = self.oidc.token(form, basic)
         except OidcError as refused:
             status = 401 if refused.error == "invalid_client" else 400
             body = {"error": refused.error, "error_description": str(refused)}
-            return Response(json.dumps(body), status=status, content_type="application/json", headers=_NO_STORE)
+            # RFC 6749 §5.2: a client that authenticated with HTTP Basic is told the scheme with its 401
+            challenge = {"WWW-Authenticate": 'Basic realm="pic-dev-idp"'} if status == 401 and basic else {}
+            return Response(
+                json.dumps(body), status=status, content_type="application/json", headers={**_NO_STORE, **challenge}
+            )
         return Response(json.dumps(tokens), content_type="application/json", headers=_NO_STORE)
+
+    def client_secret(self, request: Request) -> Response:
+        """A registered client's secret for this data directory (in the cloud: the IdP's, or Secrets Manager)."""
+        try:
+            body = ClientSecretRequest.model_validate_json(request.get_data() or b"{}")
+            secret = self.clients.secret(body.client_id)
+        except pydantic.ValidationError as exc:
+            return problem(ValidationError("the request is not valid", errors=pydantic_errors(exc)), request.path)
+        except OidcError as unknown:
+            return problem(NotFoundError(str(unknown)), request.path)
+        return Response(json.dumps({"client_id": body.client_id, "client_secret": secret}),
+                        content_type="application/json", headers=_NO_STORE)  # fmt: skip
 
     def sender_token(self, request: Request) -> Response:
         """A ServiceAccount's token for the broker (``kubectl -n pic create token <account> --audience ...``)."""

@@ -225,17 +225,19 @@ def start_platform(
     dynamodb_port: int | None = None,
     store: str | None = None,
     new_session: bool = False,
+    cdc: bool = False,
 ) -> Platform:
     """Start `python -m local` on free ports (unless given) and wait until `/healthz` is 200.
 
     ``store`` picks the local store (``--store``); by default ``$PIC_TEST_STORE``, else DynamoDB Local.
+    ``cdc`` also runs Licencias' PostgreSQL and the change data capture (off by default: it costs a PostgreSQL).
     ``new_session`` starts it in a process group of its own (which a test may then kill whole). A port picked free
     can be taken by another platform starting at the same moment (xdist workers start theirs together): a start
     that fails on a port already in use is tried again on new ports, when the caller did not fix them.
     """
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
-            return _start_once(data_dir, port, dynamodb_port, store, new_session)
+            return _start_once(data_dir, port, dynamodb_port, store, new_session, cdc)
         except PortRaceError:
             if port is not None or dynamodb_port is not None or attempt == START_ATTEMPTS:
                 raise
@@ -247,7 +249,7 @@ class PortRaceError(RuntimeError):
 
 
 def _start_once(
-    data_dir: Path, port: int | None, dynamodb_port: int | None, store: str | None, new_session: bool
+    data_dir: Path, port: int | None, dynamodb_port: int | None, store: str | None, new_session: bool, cdc: bool = False
 ) -> Platform:
     store = store or os.environ.get("PIC_TEST_STORE")
     port = port or free_port()
@@ -266,6 +268,7 @@ def _start_once(
         "2",
         "--seed-people",
         "0",
+        "--cdc" if cdc else "--no-cdc",  # INTG: Licencias' PostgreSQL only where a test reads from it
     ]
     if store:
         args += ["--store", store]

@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.catalog import NAMESPACE
+from events.catalog import BROKER_AUDIENCE, NAMESPACE
+from functions.core.consumers import API_SCOPE, EVENTS_SCOPE, Consumer, registry
 
 KEY_FILE = "dev-idp-key.pem"
 KID = "pic-dev-1"
@@ -184,7 +185,7 @@ class DevOidc:
             "token_endpoint": f"{issuer}/token",
             "jwks_uri": f"{issuer}/.well-known/jwks.json",
             "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code"],
+            "grant_types_supported": ["authorization_code", "client_credentials"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [ALGORITHM],
             "code_challenge_methods_supported": ["S256"],
@@ -328,3 +329,102 @@ def sign_in_page(request: AuthorizeRequest) -> str:
         lang=lang, hidden=hidden, agent_selected=" selected" if agent else "",
         area_value="atencion-ciudadania" if agent else "", **SIGN_IN_TEXT[lang],
     )  # fmt: skip
+
+
+# ---- OAuth 2.0 client credentials (RFC 6749 §4.4) for the internal systems that call the API (issue 19,
+# docs/decisions/0035): one client per system, registered as data (functions/core/data/consumers.json); its
+# secret generated once per data directory (the cloud's IdP keeps it: a Cognito app client's secret) ----
+
+CLIENT_SECRETS = "dev-idp-client-secrets.json"
+CLIENT_TOKEN_SECONDS = 3600
+
+
+class ClientSecretRequest(BaseModel):
+    """``POST /dev/client-secret``: what ``aws secretsmanager get-secret-value`` (or the IdP's console) gives
+    the system's operators in the cloud: the client's secret, here generated for this data directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(min_length=1, max_length=64)
+
+
+class ClientCredentials:
+    """The client-credentials grant at the dev IdP's token endpoint: the client authenticates with its secret
+    (``client_secret_basic`` or ``client_secret_post``, RFC 6749 §2.3.1, one of them), asks for some of its
+    scopes (all of them for the audience when it names none, RFC 6749 §3.3) and an audience (RFC 8707
+    ``resource``: the API by default, or the broker's for a system that sends events). The token names the
+    client (``client_id``, ``azp``), its role ``system`` and the scopes granted (``scope``, space-separated)."""
+
+    def __init__(self, idp: DevIdp, data_dir: Path, consumers: dict[str, Consumer] | None = None) -> None:
+        self.idp = idp
+        self.consumers = consumers if consumers is not None else registry()
+        self._secrets = self._ensure_secrets(data_dir / CLIENT_SECRETS)
+
+    def _ensure_secrets(self, path: Path) -> dict[str, str]:
+        """One random secret per registered client, kept across restarts; a client added later gets its own."""
+        import secrets
+
+        known: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        missing = [c for c in self.consumers if c not in known]
+        if missing or not path.exists():
+            known.update({c: secrets.token_urlsafe(32) for c in missing})
+            staged = path.with_suffix(".tmp")
+            staged.write_text(json.dumps(known, indent=2), encoding="utf-8")
+            staged.chmod(0o600)
+            staged.replace(path)
+        return known
+
+    def secret(self, client_id: str) -> str:
+        if client_id not in self.consumers:
+            raise OidcError("invalid_client", f"no registered client {client_id!r}")
+        return self._secrets[client_id]
+
+    def authenticate(self, form: dict[str, str], basic: tuple[str, str] | None) -> Consumer:
+        """The client the request authenticates as, or ``invalid_client`` (``invalid_request`` for two methods)."""
+        if basic is not None and ("client_secret" in form or ("client_id" in form and form["client_id"] != basic[0])):
+            raise OidcError("invalid_request", "authenticate with one method: HTTP Basic or the form, not both")
+        client_id, secret = basic or (form.get("client_id", ""), form.get("client_secret", ""))
+        consumer = self.consumers.get(client_id)
+        expected = self._secrets.get(client_id, "")
+        if consumer is None or not secret or not hmac.compare_digest(secret.encode(), expected.encode()):
+            raise OidcError("invalid_client", "unknown client or wrong secret")
+        return consumer
+
+    def grant(self, form: dict[str, str], basic: tuple[str, str] | None) -> dict[str, Any]:
+        """``POST /token`` with ``grant_type=client_credentials``: the access token (no refresh token, §4.4.3)."""
+        consumer = self.authenticate(form, basic)
+        audience = form.get("resource") or self.idp.audience
+        if audience not in (self.idp.audience, BROKER_AUDIENCE):
+            raise OidcError("invalid_target", f"no resource {audience!r}: the API ({self.idp.audience}) or the broker")
+        kind = API_SCOPE if audience == self.idp.audience else EVENTS_SCOPE
+        registered = [s for s in consumer.scopes if s.startswith(kind)]
+        asked = form.get("scope", "").split()
+        outside = sorted(set(asked) - set(registered))
+        if outside:
+            raise OidcError("invalid_scope", f"client {consumer.client_id} may not ask for {' '.join(outside)} "
+                            f"at {audience}; its scopes there: {' '.join(registered) or 'none'}")  # fmt: skip
+        granted = [s for s in registered if s in asked] if asked else registered
+        if not granted:
+            raise OidcError("invalid_scope", f"client {consumer.client_id} has no scope at {audience}")
+        subject = consumer.client_id
+        if audience == BROKER_AUDIENCE:
+            if consumer.sender is None:
+                raise OidcError("invalid_target", f"client {consumer.client_id} sends no events (no sender)")
+            subject = f"system:serviceaccount:{NAMESPACE}:{consumer.sender}"
+        now = int(time.time())
+        claims = {
+            "iss": self.idp.issuer,
+            "aud": audience,
+            "sub": subject,
+            "role": "system",
+            "level": 0,
+            "client_id": consumer.client_id,
+            "azp": consumer.client_id,
+            "scope": " ".join(granted),
+            "iat": now,
+            "exp": now + CLIENT_TOKEN_SECONDS,
+            "jti": str(uuid.uuid4()),
+        }
+        token = jwt.encode(claims, self.idp._key, algorithm=ALGORITHM, headers={"kid": KID})
+        return {"access_token": token, "token_type": "Bearer", "expires_in": CLIENT_TOKEN_SECONDS,
+                "scope": " ".join(granted)}  # fmt: skip

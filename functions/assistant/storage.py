@@ -26,7 +26,7 @@ from functions.assistant.knowledge import Vectors
 from functions.assistant.retrieval import VectorKey, pack, unpack
 from functions.assistant.rights import CONVERSATION_DAYS
 from functions.assistant.service import Conversation, Line
-from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, from_iso, model_meta, to_iso
 
 CATALOG = "catalog"
 ARTICLE = "article"
@@ -86,8 +86,8 @@ def conversation_json(conversation: Conversation) -> str:
             "contact": conversation.contact,
             "lines": lines,
             "articles": list(conversation.articles),
-            "handed_over_at": _iso(conversation.handed_over_at),
-            "last_inbound_at": _iso(conversation.last_inbound_at),
+            "handed_over_at": to_iso(conversation.handed_over_at),
+            "last_inbound_at": to_iso(conversation.last_inbound_at),
         },
         default=str,
     )
@@ -109,18 +109,10 @@ def conversation_of(conversation_id: str, body: str, version: int) -> Conversati
         contact=raw.get("contact"),
         lines=lines,
         articles=tuple(raw.get("articles", [])),
-        handed_over_at=_at(raw.get("handed_over_at")),
-        last_inbound_at=_at(raw.get("last_inbound_at")),
+        handed_over_at=from_iso(raw.get("handed_over_at")),
+        last_inbound_at=from_iso(raw.get("last_inbound_at")),
         version=version,
     )
-
-
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at else None
-
-
-def _at(raw: str | None) -> datetime | None:
-    return datetime.fromisoformat(raw) if raw else None
 
 
 def vectors_json(vectors: Vectors) -> str:

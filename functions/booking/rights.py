@@ -58,14 +58,10 @@ def has_facts(person: Person) -> bool:
 def plan_erasure(bookings: list[Booking], person: Person, policy: Policy, now: datetime) -> ErasurePlan:
     """Keep each booking for its retention period (grouped by legal basis), erase the projected facts."""
     plan = ErasurePlan()
-    kept: dict[str, tuple[int, dict[str, Any]]] = {}
-    for b in bookings:
-        decision = rights.retention(policy, DOMAIN, "bookings", now, {"starts_at": b.starts_at.isoformat()})
-        basis = rights.legal_basis(decision)
-        kept[basis] = (kept.get(basis, (0, decision))[0] + 1, decision)
-    for count, decision in kept.values():
-        what = "bookings (the centre's record of the service and its charge)"
-        plan.actions.append(rights.kept(what, count, decision))
+    decisions = (
+        rights.retention(policy, DOMAIN, "bookings", now, {"starts_at": b.starts_at.isoformat()}) for b in bookings
+    )
+    plan.actions.extend(rights.kept_by_basis("bookings (the centre's record of the service and its charge)", decisions))
     if has_facts(person):
         plan.erased.append(FactsOf(person.citizen_id))
         plan.actions.append(rights.erased("booking facts (birth date, district, no-shows)", 1, "booking-facts"))

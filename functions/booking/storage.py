@@ -22,7 +22,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.booking.service import Active, Booking, Holder, Person, SlotState
-from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, from_iso, model_meta, to_iso
 
 HELD = "held"
 
@@ -76,16 +76,8 @@ def _versioned(version: int | None) -> Condition:
     return BookingItem.id.does_not_exist() if version is None else BookingItem.version == version
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def _holder(doc: list[Any]) -> Holder:
-    return Holder(str(doc[0]), str(doc[1]), _dt(doc[2]))
+    return Holder(str(doc[0]), str(doc[1]), from_iso(doc[2]))
 
 
 def _slot(slot_id: str, item: BookingItem | None) -> SlotState:
@@ -100,8 +92,8 @@ def _booking(item: BookingItem) -> Booking:
     d = json.loads(item.body or "{}")
     return Booking(
         d["booking_id"], d["citizen_id"], d["slot_id"], d["resource_id"], d["state"], int(d["price_cents"]),
-        datetime.fromisoformat(d["created_at"]), datetime.fromisoformat(d["starts_at"]), _dt(d.get("held_until")),
-        _dt(d.get("confirmed_at")), _dt(d.get("changed_at")), d.get("by"), bool(d.get("refund_due")),
+        datetime.fromisoformat(d["created_at"]), datetime.fromisoformat(d["starts_at"]), from_iso(d.get("held_until")),
+        from_iso(d.get("confirmed_at")), from_iso(d.get("changed_at")), d.get("by"), bool(d.get("refund_due")),
         int(item.version),
     )  # fmt: skip
 
@@ -114,7 +106,7 @@ def _person(citizen_id: str, item: BookingItem | None) -> Person:
         citizen_id, date.fromisoformat(d["birth_date"]) if d.get("birth_date") else None, d.get("district"),
         tuple(datetime.fromisoformat(at) for at in d.get("no_shows", [])),
         {k: Active(v[0], datetime.fromisoformat(v[1])) for k, v in d.get("active", {}).items()},
-        _dt(d.get("profile_at")), int(item.version),
+        from_iso(d.get("profile_at")), int(item.version),
     )  # fmt: skip
 
 
@@ -149,7 +141,7 @@ class DynamoBookingStore:
 
     def stage_slot(self, uow: UnitOfWork, state: SlotState) -> None:
         def holders(hs: tuple[Holder, ...]) -> list[list[Any]]:
-            return [[h.booking_id, h.citizen_id, _iso(h.held_until)] for h in hs]
+            return [[h.booking_id, h.citizen_id, to_iso(h.held_until)] for h in hs]
 
         body = json.dumps({"taken": holders(state.taken), "waiting": holders(state.waiting)})
         item = BookingItem(f"slot#{state.slot_id}", body=body, version=(state.version or 0) + 1)
@@ -160,7 +152,8 @@ class DynamoBookingStore:
             "booking_id": b.booking_id, "citizen_id": b.citizen_id, "slot_id": b.slot_id,
             "resource_id": b.resource_id, "state": b.state, "price_cents": b.price_cents,
             "created_at": b.created_at.isoformat(), "starts_at": b.starts_at.isoformat(),
-            "held_until": _iso(b.held_until), "confirmed_at": _iso(b.confirmed_at), "changed_at": _iso(b.changed_at),
+            "held_until": to_iso(b.held_until), "confirmed_at": to_iso(b.confirmed_at),
+            "changed_at": to_iso(b.changed_at),
             "by": b.by, "refund_due": b.refund_due,
         }  # fmt: skip
         held = b.state == "held" and b.held_until is not None
@@ -175,7 +168,7 @@ class DynamoBookingStore:
             "birth_date": person.birth_date.isoformat() if person.birth_date else None, "district": person.district,
             "no_shows": [at.isoformat() for at in person.no_shows],
             "active": {k: [v.kind, v.starts_at.isoformat()] for k, v in person.active.items()},
-            "profile_at": _iso(person.profile_at),
+            "profile_at": to_iso(person.profile_at),
         }  # fmt: skip
         item = BookingItem(f"person#{person.citizen_id}", body=json.dumps(doc), version=(person.version or 0) + 1)
         uow.put(item, condition=_versioned(person.version), tag="booking-person")

@@ -32,7 +32,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from functions.campaign.audience import AudienceRow
 from functions.campaign.service import CASES, Campaign, CampaignPost, Delta, Held, HistoryEntry, Segment
 from functions.core.links import RecordLinks
-from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, from_iso, model_meta, to_iso
 
 ONE = "-"
 SCAN_BATCH = 1_000  # audience rows a scan thread hands over at once
@@ -114,31 +114,23 @@ def _cases_only(data: dict[str, Any]) -> dict[str, list[str]]:
     return {CASES: relations} if relations else {}
 
 
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at else None
-
-
-def _at(raw: str | None) -> datetime | None:
-    return datetime.fromisoformat(raw) if raw else None
-
-
 def _segment_json(segment: Segment) -> str:
     return json.dumps({
         "id": segment.id, "name": segment.name, "versions": list(segment.versions), "purpose": segment.purpose,
-        "created_by": segment.created_by, "created_at": _iso(segment.created_at),
-        "updated_at": _iso(segment.updated_at), "snapshot": segment.snapshot,
-        "snapshot_at": _iso(segment.snapshot_at), "snapshot_counts": segment.snapshot_counts,
+        "created_by": segment.created_by, "created_at": to_iso(segment.created_at),
+        "updated_at": to_iso(segment.updated_at), "snapshot": segment.snapshot,
+        "snapshot_at": to_iso(segment.snapshot_at), "snapshot_counts": segment.snapshot_counts,
     })  # fmt: skip
 
 
 def _segment(item: CampaignItem) -> Segment:
     data = json.loads(item.body or "{}")
-    created, updated = _at(data["created_at"]), _at(data["updated_at"])
+    created, updated = from_iso(data["created_at"]), from_iso(data["updated_at"])
     assert created is not None and updated is not None
     return Segment(
         id=data["id"], name=data["name"], versions=tuple(data["versions"]), purpose=data["purpose"],
         created_by=data["created_by"], created_at=created, updated_at=updated, snapshot=data.get("snapshot"),
-        snapshot_at=_at(data.get("snapshot_at")), snapshot_counts=data.get("snapshot_counts") or {},
+        snapshot_at=from_iso(data.get("snapshot_at")), snapshot_counts=data.get("snapshot_counts") or {},
         revision=int(item.version or 0),
     )  # fmt: skip
 
@@ -146,20 +138,20 @@ def _segment(item: CampaignItem) -> Segment:
 def _campaign_json(campaign: Campaign) -> str:
     return json.dumps({
         "id": campaign.id, "post": campaign.post.model_dump(mode="json"), "state": campaign.state,
-        "created_by": campaign.created_by, "created_at": _iso(campaign.created_at),
+        "created_by": campaign.created_by, "created_at": to_iso(campaign.created_at),
         "segment_version": campaign.segment_version, "city_wide": campaign.city_wide,
         "targeted_estimate": campaign.targeted_estimate, "history": [h.view() for h in campaign.history],
-        "approved_by": campaign.approved_by, "run": campaign.run, "run_at": _iso(campaign.run_at),
-        "snapshot": campaign.snapshot, "snapshot_at": _iso(campaign.snapshot_at), "cursor": campaign.cursor,
+        "approved_by": campaign.approved_by, "run": campaign.run, "run_at": to_iso(campaign.run_at),
+        "snapshot": campaign.snapshot, "snapshot_at": to_iso(campaign.snapshot_at), "cursor": campaign.cursor,
         "delta_cursor": campaign.delta_cursor, "phase": campaign.phase, "targeted": campaign.targeted,
         "dispatched": campaign.dispatched, "skipped": campaign.skipped, "tokens": campaign.tokens,
-        "tokens_at": _iso(campaign.tokens_at),
+        "tokens_at": to_iso(campaign.tokens_at),
     })  # fmt: skip
 
 
 def _campaign(item: CampaignItem) -> Campaign:
     data = json.loads(item.body or "{}")
-    created = _at(data["created_at"])
+    created = from_iso(data["created_at"])
     assert created is not None
     history = tuple(
         HistoryEntry(h["action"], h["by"], datetime.fromisoformat(h["at"]), h.get("detail", ""))
@@ -169,12 +161,12 @@ def _campaign(item: CampaignItem) -> Campaign:
         id=data["id"], post=CampaignPost.model_validate(data["post"]), state=data["state"],
         created_by=data["created_by"], created_at=created, segment_version=int(data["segment_version"]),
         city_wide=bool(data["city_wide"]), targeted_estimate=int(data["targeted_estimate"]), history=history,
-        approved_by=data.get("approved_by"), run=int(data.get("run", 0)), run_at=_at(data.get("run_at")),
-        snapshot=data.get("snapshot"), snapshot_at=_at(data.get("snapshot_at")), cursor=int(data.get("cursor", 0)),
+        approved_by=data.get("approved_by"), run=int(data.get("run", 0)), run_at=from_iso(data.get("run_at")),
+        snapshot=data.get("snapshot"), snapshot_at=from_iso(data.get("snapshot_at")), cursor=int(data.get("cursor", 0)),
         delta_cursor=data.get("delta_cursor"), phase=data.get("phase", "snapshot"),
         targeted=int(data.get("targeted", 0)), dispatched=int(data.get("dispatched", 0)),
         skipped=int(data.get("skipped", 0)), tokens={k: float(v) for k, v in (data.get("tokens") or {}).items()},
-        tokens_at=_at(data.get("tokens_at")), revision=int(item.version or 0),
+        tokens_at=from_iso(data.get("tokens_at")), revision=int(item.version or 0),
     )  # fmt: skip
 
 
@@ -221,14 +213,18 @@ class DynamoCampaignStore:
             return RecordLinks(source, local_id)
         data = json.loads(item.body or "{}")
         return RecordLinks(
-            source, local_id, citizen_id=data.get("citizen_id"), linked_at=_at(data.get("linked_at")),
+            source, local_id, citizen_id=data.get("citizen_id"), linked_at=from_iso(data.get("linked_at")),
             members=frozenset(data.get("members") or ()), version=int(item.version or 0),
         )  # fmt: skip
 
     def stage_record(self, uow: UnitOfWork, links: RecordLinks) -> None:
         """The record, one version up, if still at the version read (tag ``campaign-record``)."""
         condition = CampaignItem.pk.does_not_exist() if links.version is None else CampaignItem.version == links.version
-        body = {"citizen_id": links.citizen_id, "linked_at": _iso(links.linked_at), "members": sorted(links.members)}
+        body = {
+            "citizen_id": links.citizen_id,
+            "linked_at": to_iso(links.linked_at),
+            "members": sorted(links.members),
+        }
         item = CampaignItem(
             f"rec#{links.source}|{links.local_id}", ONE, body=json.dumps(body, separators=(",", ":")),
             version=(links.version or 0) + 1,

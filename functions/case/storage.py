@@ -28,7 +28,7 @@ from functions.case.config import AreaConfig
 from functions.case.service import AgentState, Case, Entry, backlog_rank
 from functions.core import roster
 from functions.core.clock import MADRID
-from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, from_iso, model_meta, to_iso
 
 SLA_SHARDS = 8
 BATCH_GET_LIMIT = 100
@@ -111,14 +111,6 @@ RosterItem = roster.roster_model("case")  # ``roster#<queue>``: the agents servi
 # ---- (de)serialising a case --------------------------------------------------------------------------------
 
 
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at else None
-
-
-def _at(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 def case_json(case: Case) -> str:
     return json.dumps(
         {
@@ -126,7 +118,7 @@ def case_json(case: Case) -> str:
             **{k: getattr(case, k) for k in ("subject", "description", "priority", "state", "requested_by")},
             "opened_at": case.opened_at.isoformat(),
             "updated_at": case.updated_at.isoformat(),
-            "resolved_at": _iso(case.resolved_at),
+            "resolved_at": to_iso(case.resolved_at),
             "assignee": case.assignee,
             "history": [
                 {
@@ -148,7 +140,7 @@ def case_json(case: Case) -> str:
             "related": list(case.related),
             "merged_into": case.merged_into,
             "rating": case.rating,
-            "sla_next_at": _iso(case.sla_next_at),
+            "sla_next_at": to_iso(case.sla_next_at),
             "sla_raised": sorted(case.sla_raised),
         }
     )
@@ -165,7 +157,7 @@ def case_of(text: str, version: int) -> Case:
         **{k: raw[k] for k in ("description", "priority", "state", "requested_by", "assignee", "parent_id")},
         opened_at=datetime.fromisoformat(raw["opened_at"]),
         updated_at=datetime.fromisoformat(raw["updated_at"]),
-        resolved_at=_at(raw["resolved_at"]),
+        resolved_at=from_iso(raw["resolved_at"]),
         history=history,
         version=version,
         transcript=tuple(TranscriptLine.model_validate(line) for line in raw["transcript"]),
@@ -175,7 +167,7 @@ def case_of(text: str, version: int) -> Case:
         related=tuple(raw["related"]),
         merged_into=raw["merged_into"],
         rating=raw["rating"],
-        sla_next_at=_at(raw["sla_next_at"]),
+        sla_next_at=from_iso(raw["sla_next_at"]),
         sla_raised=frozenset(raw["sla_raised"]),
     )
 

@@ -25,7 +25,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from events.consent import Actor, Preferences
 from functions.consent.service import ConsentProof, ConsentState, PurposeConsent, RgpdFlags, Subscription
 from functions.core.madrid import find_zone
-from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta, to_iso
 
 PROOF_PREFIX = "proof#"
 SUBSCRIPTION_PREFIX = "subscription#"
@@ -98,10 +98,6 @@ class SubscriptionItem(ConsentItem):
     by_topic_zone = ByTopicZone()
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 class DynamoConsentStore:
     """The consent repository: ``fetch_`` reads, ``stage_`` adds writes to a unit of work."""
 
@@ -129,7 +125,7 @@ class DynamoConsentStore:
                 "granted": p.granted,
                 "channels": list(p.channels),
                 "text_version": p.text_version,
-                "changed_at": _iso(p.changed_at),
+                "changed_at": to_iso(p.changed_at),
                 "proof_id": p.proof_id,
             }
             for pid, p in state.purposes.items()
@@ -338,8 +334,8 @@ def proof_view(proof: ConsentProof) -> dict[str, Any]:
         "language": proof.language,
         "actor": proof.actor.model_dump(exclude_none=True),
         "capture_channel": proof.capture_channel,
-        "recorded_at": _iso(proof.recorded_at),
-        "captured_at": _iso(proof.captured_at),
+        "recorded_at": to_iso(proof.recorded_at),
+        "captured_at": to_iso(proof.captured_at),
         "document_ref": proof.document_ref,
         "access_purpose": proof.access_purpose,
     }

@@ -7,6 +7,7 @@ engine has no ``io.jwt`` builtins: policies receive claims that are already trus
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from functions.core.settings import get_settings
 Role = Literal["citizen", "agent", "admin", "system"]
 ROLES: tuple[str, ...] = ("citizen", "agent", "admin", "system")
 ALGORITHMS = ["RS256", "ES256"]
+SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")  # RFC 6749 §3.3: printable ASCII but space, quote, backslash
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,16 @@ class Subject:
     role: str
     level: int = 0
     area: str | None = None
+    # an internal system calling as an OAuth 2.0 client (client credentials, RFC 6749 §4.4): its client id and
+    # the scopes its token grants (``api:<action>``, ``events:<type>``); None for every other caller, whose
+    # token names no client (a person, a workload token): policies/authz checks scopes only when a client is named
+    client_id: str | None = None
+    scopes: tuple[str, ...] | None = None
 
     def as_policy_input(self) -> dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        found["scopes"] = list(self.scopes) if self.scopes is not None else None
+        return found
 
 
 MAX_SUBJECT = 256
@@ -49,7 +58,29 @@ def subject_from_claims(claims: dict[str, Any]) -> Subject:
         raise UnauthenticatedError(f"the token's subject must be 1-{MAX_SUBJECT} printable characters")
     if area is not None and (not isinstance(area, str) or len(area) > MAX_SUBJECT or not area.isprintable()):
         raise UnauthenticatedError(f"the token's area must be a string of up to {MAX_SUBJECT} printable characters")
-    return Subject(id=sub, role=role, level=level, area=area or None)
+    client_id, scopes = client_of(claims) if role == "system" else (None, None)
+    return Subject(id=sub, role=role, level=level, area=area or None, client_id=client_id, scopes=scopes)
+
+
+MAX_SCOPES = 64
+
+
+def client_of(claims: dict[str, Any]) -> tuple[str | None, tuple[str, ...] | None]:
+    """A system token's OAuth client (``client_id``, else ``azp``: RFC 9068 §2.2, OIDC Core §2) and its
+    granted scopes (``scope``, space-separated scope-tokens: RFC 8693 §4.2, RFC 6749 §3.3); no client, no
+    scopes (a workload token of the platform itself). A client's token without ``scope`` grants nothing."""
+    client = claims.get("client_id", claims.get("azp"))
+    if client is None:
+        return None, None
+    if not isinstance(client, str) or not client.strip() or len(client) > MAX_SUBJECT or not client.isprintable():
+        raise UnauthenticatedError(f"the token's client_id must be 1-{MAX_SUBJECT} printable characters")
+    scope = claims.get("scope", "")
+    if not isinstance(scope, str) or len(scope) > 8192:
+        raise UnauthenticatedError("the token's scope must be a string of space-separated scope-tokens (RFC 6749 §3.3)")
+    scopes = tuple(scope.split(" ")) if scope else ()
+    if len(scopes) > MAX_SCOPES or not all(SCOPE_TOKEN.match(s) for s in scopes):
+        raise UnauthenticatedError(f"the token's scope must be at most {MAX_SCOPES} scope-tokens (RFC 6749 §3.3)")
+    return client, scopes
 
 
 class Authenticator:

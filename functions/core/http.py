@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from events.consent import ID_PATTERN
-from functions.core import audit, flags, idempotency, jsontext, server_errors, timing
+from functions.core import audit, flags, idempotency, jsontext, quota, server_errors, timing
 from functions.core.auth import Subject, get_authenticator
 from functions.core.errors import (
     PROBLEM_CONTENT_TYPE,
@@ -36,6 +36,7 @@ from functions.core.errors import (
     NotFoundError,
     PayloadTooLargeError,
     PicError,
+    UnauthenticatedError,
     UnsupportedMediaTypeError,
     ValidationError,
     pydantic_errors,
@@ -446,8 +447,11 @@ class HttpFunction:
                     ctx.subject = ANONYMOUS
                 else:
                     ctx.subject = get_authenticator().verify(authorization)
+            admitted = self._admit(ctx.subject) if ctx.subject.client_id is not None else None
             with timing.phase("authz"):
                 self._authorize(ctx, params)
+        else:
+            admitted = None
         if route.app is not None and ctx.subject.role == "citizen":  # the citizen's own channel, not the desk
             flags.require_app(route.app, CitizenContext(ctx.subject.id))
         body = parse_body(request, route.request_model, route.max_body_bytes) if route.request_model else None
@@ -468,7 +472,22 @@ class HttpFunction:
                 reasons = refused.extra.get("reasons") or [refused.detail]
                 record_access(ctx, [ctx.citizen_id], [], allowed=False, reasons=reasons)
             raise
-        return json_response(disclose(ctx, reply))
+        response = json_response(disclose(ctx, reply))
+        if admitted is not None:
+            response.headers.update(admitted.headers())
+        return response
+
+    @staticmethod
+    def _admit(subject: Subject) -> quota.Admitted:
+        """An internal system's client: one request of its quota (429 over it), counted across every process by
+        one conditional write (``functions.core.quota``, ADR 0035); a client no longer registered is refused."""
+        assert subject.client_id is not None
+        with timing.phase("quota"):
+            counter = quota.counter()
+            consumer = counter.consumer(subject.client_id)
+            if consumer is None:
+                raise UnauthenticatedError(f"client {subject.client_id} is not a registered consumer of the API")
+            return counter.admit(consumer)
 
     def _authorize(self, ctx: RequestContext, params: dict[str, str]) -> None:
         """``policies/authz`` for the route's action on the citizen it names, before anything else runs.
@@ -502,6 +521,8 @@ class HttpFunction:
                 reason = f"{route.reads.resource} has nothing to show in the {view} view your level and area allow"
                 refusal, decision = reason, Decision(False, [*decision.reasons, reason], decision.result)
         if refusal is not None:
+            if ctx.subject.client_id is not None:  # a consumer's refusal, in its usage (403: a scope or the policy)
+                quota.counter().record(ctx.subject.client_id, "forbidden")
             if route.reads is not None and person is not None:
                 record_access(ctx, [person], [], allowed=False, reasons=decision.reasons)
             raise ForbiddenError(refusal, reasons=decision.reasons)

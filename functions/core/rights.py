@@ -167,6 +167,16 @@ def kept(
     )
 
 
+def kept_by_basis(what: str, decisions: Iterable[Mapping[str, Any]]) -> list[DomainAction]:
+    """One ``kept`` action per legal basis among the records' retention decisions, counting the records each
+    keeps: a person reads "12 bookings kept for ... (law)" once, not a line per record."""
+    grouped: dict[str, tuple[int, Mapping[str, Any]]] = {}
+    for decision in decisions:
+        basis = legal_basis(decision)
+        grouped[basis] = (grouped.get(basis, (0, decision))[0] + 1, decision)
+    return [kept(what, count, decision) for count, decision in grouped.values()]
+
+
 def json_ready(data: Mapping[str, Any]) -> dict[str, Any]:
     """An export as the answer event carries it: plain JSON, datetimes in ISO 8601."""
     return dict(json.loads(json.dumps(data, default=_iso)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
@@ -28,6 +29,16 @@ M = TypeVar("M", bound=type[Model])
 T = TypeVar("T")
 
 _TABLES: dict[str, type[Model]] = {}
+
+
+def to_iso(at: datetime | None) -> str | None:
+    """An instant as an item attribute (ISO 8601), or nothing when there is none."""
+    return at.isoformat() if at else None
+
+
+def from_iso(text: str | None) -> datetime | None:
+    """An item's ISO 8601 attribute read back, or ``None`` when it was never set."""
+    return datetime.fromisoformat(text) if text else None
 
 
 def table_name(name: str) -> str:

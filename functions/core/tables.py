@@ -25,6 +25,7 @@ def load_models() -> dict[str, type[Model]]:
     importlib.import_module("functions.core.outbox")
     importlib.import_module("functions.core.idempotency")
     importlib.import_module("functions.core.transactions")
+    importlib.import_module("functions.core.quota")  # the consumers' usage counters (ADR 0035)
     for storage in sorted((REPO_ROOT / "functions").glob("*/storage.py")):
         importlib.import_module(f"functions.{storage.parent.name}.storage")
     return registered_tables()

@@ -21,7 +21,7 @@ from typing import Any
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
-from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, from_iso, model_meta, to_iso
 from functions.incident.service import Incident, Photo, Place, StageChange, cell_of
 
 BATCH_GET_LIMIT = 100
@@ -83,40 +83,33 @@ class IncidentItem(StoreModel):
 # ---- (de)serialising ---------------------------------------------------------------------------------------------
 
 
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at else None
-
-
-def _at(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 def incident_json(i: Incident) -> str:
     return json.dumps({
         "service_code": i.service_code, "lat": i.lat, "lon": i.lon, "address": i.address, "description": i.description,
         "attributes": i.attributes, "place": i.place.__dict__ if i.place else None, "channel": i.channel,
-        "citizen_id": i.citizen_id, "client": i.client, "contact": i.contact, "requested_at": _iso(i.requested_at),
-        "updated_at": _iso(i.updated_at), "expected_at": _iso(i.expected_at), "stage": i.stage,
+        "citizen_id": i.citizen_id, "client": i.client, "contact": i.contact, "requested_at": to_iso(i.requested_at),
+        "updated_at": to_iso(i.updated_at), "expected_at": to_iso(i.expected_at), "stage": i.stage,
         "status_notes": i.status_notes, "reiterations": i.reiterations, "followers": sorted(i.followers),
-        "history": [{"stage": c.stage, "at": _iso(c.at), "note": c.note, "by": c.by} for c in i.history],
-        "photos": i.photos, "media_url": i.media_url, "token": i.token, "resolved_at": _iso(i.resolved_at),
+        "history": [{"stage": c.stage, "at": to_iso(c.at), "note": c.note, "by": c.by} for c in i.history],
+        "photos": i.photos, "media_url": i.media_url, "token": i.token, "resolved_at": to_iso(i.resolved_at),
         "duplicate_of": i.duplicate_of, "version": i.version,
     }, ensure_ascii=False)  # fmt: skip
 
 
 def _incident(item: IncidentItem) -> Incident:
     d: dict[str, Any] = json.loads(item.body or "{}")
-    requested, updated = _at(d["requested_at"]), _at(d["updated_at"])
+    requested, updated = from_iso(d["requested_at"]), from_iso(d["updated_at"])
     assert requested is not None and updated is not None
     return Incident(
         id=str(item.id).removeprefix("inc#"), service_code=d["service_code"], lat=d["lat"], lon=d["lon"],
         address=d["address"], description=d["description"], attributes=d["attributes"],
         place=Place(**d["place"]) if d["place"] else None, channel=d["channel"], citizen_id=d["citizen_id"],
         client=d["client"], contact=d["contact"], requested_at=requested, updated_at=updated,
-        expected_at=_at(d["expected_at"]), stage=d["stage"], status_notes=d["status_notes"],
-        history=tuple(StageChange(c["stage"], _at(c["at"]), c["note"], c["by"]) for c in d["history"]),  # type: ignore[arg-type]
+        expected_at=from_iso(d["expected_at"]), stage=d["stage"], status_notes=d["status_notes"],
+        history=tuple(StageChange(c["stage"], from_iso(c["at"]), c["note"], c["by"]) for c in d["history"]),  # type: ignore[arg-type]
         reiterations=d["reiterations"], followers=frozenset(d["followers"]), photos=d["photos"],
-        media_url=d["media_url"], token=d["token"], resolved_at=_at(d["resolved_at"]), duplicate_of=d["duplicate_of"],
+        media_url=d["media_url"], token=d["token"], resolved_at=from_iso(d["resolved_at"]),
+        duplicate_of=d["duplicate_of"],
         revision=int(item.revision or 0), version=d["version"],
     )  # fmt: skip
 

@@ -21,7 +21,7 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.expressions.update import Action
 
-from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, from_iso, model_meta, to_iso
 from functions.kb.service import Article, Catalogue, FeedbackTally, Language, Text, Version
 
 ARTICLE = "article"
@@ -42,14 +42,6 @@ class KbItem(StoreModel):
 # ---- (de)serialising an article ---------------------------------------------------------------------------------
 
 
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at else None
-
-
-def _at(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 def _text_json(text: Text) -> dict[str, Any]:
     return {"title": text.title, "body": text.body, "keywords": list(text.keywords),
             "text_version": text.text_version, "aligned_with": text.aligned_with}  # fmt: skip
@@ -65,7 +57,7 @@ def _version_json(version: Version) -> dict[str, Any]:
         "source": version.source,
         "author": version.author,
         "created_at": version.created_at.isoformat(),
-        "publish_at": _iso(version.publish_at),
+        "publish_at": to_iso(version.publish_at),
         "from_case": version.from_case,
     }
 
@@ -74,7 +66,7 @@ def article_json(article: Article) -> str:
     return json.dumps(
         {
             "id": article.id,
-            "archive_at": _iso(article.archive_at),
+            "archive_at": to_iso(article.archive_at),
             "versions": [_version_json(v) for v in article.versions],
         },
         ensure_ascii=False,
@@ -96,7 +88,7 @@ def _version_of(raw: dict[str, Any]) -> Version:
         source=raw["source"],
         author=raw["author"],
         created_at=datetime.fromisoformat(raw["created_at"]),
-        publish_at=_at(raw["publish_at"]),
+        publish_at=from_iso(raw["publish_at"]),
         from_case=raw["from_case"],
     )
 
@@ -104,7 +96,7 @@ def _version_of(raw: dict[str, Any]) -> Version:
 def article_of(text: str, revision: int) -> Article:
     raw = json.loads(text)
     versions = tuple(_version_of(v) for v in raw["versions"])
-    return Article(id=raw["id"], revision=revision, versions=versions, archive_at=_at(raw["archive_at"]))
+    return Article(id=raw["id"], revision=revision, versions=versions, archive_at=from_iso(raw["archive_at"]))
 
 
 def _article(item: KbItem) -> Article:

@@ -27,7 +27,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.core import roster
-from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, from_iso, model_meta
 from functions.routing.ivr import Flow
 from functions.routing.service import AgentProfile, Contact, Entry, IvrCall, QueueConfig, Ticket
 
@@ -113,10 +113,6 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
 
 
-def _at(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 def contact_json(contact: Contact) -> str:
     raw = asdict(contact)
     raw.pop("version")
@@ -126,7 +122,7 @@ def contact_json(contact: Contact) -> str:
 def contact_of(text: str, version: int) -> Contact:
     raw: dict[str, Any] = json.loads(text)
     for key in ("created_at", "queued_at", "offer_expires_at", "accepted_at", "ended_at"):
-        raw[key] = _at(raw[key])
+        raw[key] = from_iso(raw[key])
     raw["history"] = tuple(Entry(datetime.fromisoformat(e["at"]), e["what"], e["agent"], e["queue"])
                            for e in raw["history"])  # fmt: skip
     raw["declined"] = tuple(raw["declined"])
@@ -142,7 +138,7 @@ def ticket_json(ticket: Ticket) -> str:
 def ticket_of(text: str, version: int) -> Ticket:
     raw: dict[str, Any] = json.loads(text)
     for key in ("issued_at", "called_at", "ended_at"):
-        raw[key] = _at(raw[key])
+        raw[key] = from_iso(raw[key])
     return Ticket(**raw, version=version)
 
 

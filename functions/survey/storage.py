@@ -24,7 +24,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAtt
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
-from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, from_iso, model_meta, to_iso
 from functions.survey.service import Pending, Registry, Response, Survey, SurveyInput
 
 BATCH_GET_LIMIT = 100
@@ -99,24 +99,16 @@ class SurveyItem(StoreModel):
 # ---- (de)serialising ---------------------------------------------------------------------------------------------
 
 
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at else None
-
-
-def _at(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 def survey_json(survey: Survey) -> str:
     return json.dumps({"definition": survey.definition.model_dump(mode="json"), "state": survey.state,
                        "version": survey.version, "created_by": survey.created_by,
-                       "created_at": survey.created_at.isoformat(), "opened_at": _iso(survey.opened_at),
-                       "closed_at": _iso(survey.closed_at)}, ensure_ascii=False)  # fmt: skip
+                       "created_at": survey.created_at.isoformat(), "opened_at": to_iso(survey.opened_at),
+                       "closed_at": to_iso(survey.closed_at)}, ensure_ascii=False)  # fmt: skip
 
 
 def _survey(item: SurveyItem) -> Survey:
     data: dict[str, Any] = json.loads(item.body or "{}")
-    created_at = _at(data["created_at"])
+    created_at = from_iso(data["created_at"])
     assert created_at is not None
     return Survey(
         id=str(item.id).removeprefix("survey#"),
@@ -126,8 +118,8 @@ def _survey(item: SurveyItem) -> Survey:
         revision=int(item.revision or 0),
         created_by=data["created_by"],
         created_at=created_at,
-        opened_at=_at(data.get("opened_at")),
-        closed_at=_at(data.get("closed_at")),
+        opened_at=from_iso(data.get("opened_at")),
+        closed_at=from_iso(data.get("closed_at")),
     )
 
 
@@ -136,7 +128,7 @@ def _response(item: SurveyItem) -> Response:
     _, survey_id, key = str(item.id).split("#", 2)
     return Response(survey_id, key, data["answers"], int(item.revision or 0), citizen_id=item.citizen_id,
                     district=data.get("district"), channel=data.get("channel", "unknown"),
-                    campaign_id=data.get("campaign_id"), answered_at=_at(data.get("answered_at")))  # fmt: skip
+                    campaign_id=data.get("campaign_id"), answered_at=from_iso(data.get("answered_at")))  # fmt: skip
 
 
 class DynamoSurveyStore:
@@ -216,7 +208,8 @@ class DynamoSurveyStore:
 
     def stage_response(self, uow: UnitOfWork, response: Response) -> None:
         body = json.dumps({"answers": response.answers, "district": response.district, "channel": response.channel,
-                           "campaign_id": response.campaign_id, "answered_at": _iso(response.answered_at)})  # fmt: skip
+                           "campaign_id": response.campaign_id,
+                           "answered_at": to_iso(response.answered_at)})  # fmt: skip
         item = SurveyItem(_response_key(response.survey_id, response.key), body=body, revision=response.revision,
                           responses_of=response.survey_id, citizen_id=response.citizen_id)  # fmt: skip
         read = response.revision - 1

@@ -14,7 +14,7 @@ from typing import Any
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 
-from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta, to_iso
 from functions.verifier.service import RESULT_TTL, Check, VerificationRequest
 
 
@@ -32,17 +32,13 @@ def _key(request_id: str) -> str:
     return f"req#{request_id}"
 
 
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at else None
-
-
 def request_json(request: VerificationRequest) -> str:
     return json.dumps({
         "card_type": request.card_type, "vct": request.vct, "claims": [list(p) for p in request.claims],
         "nonce": request.nonce, "asked_by": request.asked_by, "purpose": request.purpose,
         "created_at": request.created_at.isoformat(), "expires_at": request.expires_at.isoformat(),
         "state": request.state, "reason": request.reason, "detail": request.detail, "disclosed": request.disclosed,
-        "checks": [c.as_json() for c in request.checks], "answered_at": _iso(request.answered_at),
+        "checks": [c.as_json() for c in request.checks], "answered_at": to_iso(request.answered_at),
     }, ensure_ascii=False)  # fmt: skip
 
 

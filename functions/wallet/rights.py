@@ -57,13 +57,10 @@ def has_facts(facts: Facts) -> bool:
 def plan_erasure(cards: list[Card], facts: Facts, policy: Policy, now: datetime) -> ErasurePlan:
     """Keep each issued card for its retention period (grouped by legal basis), erase the projected facts."""
     plan = ErasurePlan()
-    kept: dict[str, tuple[int, dict[str, Any]]] = {}
-    for card in cards:
-        decision = rights.retention(policy, DOMAIN, "issued-cards", now, {"expires_at": card.expires_at.isoformat()})
-        basis = rights.legal_basis(decision)
-        kept[basis] = (kept.get(basis, (0, decision))[0] + 1, decision)
-    for count, decision in kept.values():
-        plan.actions.append(rights.kept("cards issued to the person (the issuer's record)", count, decision))
+    decisions = (
+        rights.retention(policy, DOMAIN, "issued-cards", now, {"expires_at": c.expires_at.isoformat()}) for c in cards
+    )
+    plan.actions.extend(rights.kept_by_basis("cards issued to the person (the issuer's record)", decisions))
     if has_facts(facts):
         plan.erased.append(FactsOf(facts.citizen_id))
         plan.actions.append(rights.erased("eligibility facts (birth date, district, grants)", 1, "eligibility-facts"))

@@ -24,7 +24,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.core.jose import epoch
-from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, from_iso, model_meta
 from functions.wallet import service
 from functions.wallet.service import AccessToken, Card, CardType, Facts, ListState, Nonce, Offer
 
@@ -67,10 +67,6 @@ def _versioned(item_id: str, version: int | None) -> Condition:
     return WalletItem.id.does_not_exist() if version is None else WalletItem.version == version
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def _facts(citizen_id: str, item: WalletItem | None) -> Facts:
     if item is None:
         return Facts(citizen_id)
@@ -79,7 +75,7 @@ def _facts(citizen_id: str, item: WalletItem | None) -> Facts:
         citizen_id,
         birth_date=date.fromisoformat(doc["birth_date"]) if doc.get("birth_date") else None,
         district=doc.get("district"),
-        registered_at=_dt(doc.get("registered_at")),
+        registered_at=from_iso(doc.get("registered_at")),
         grants=doc.get("grants", {}),
         granted_at={k: datetime.fromisoformat(v) for k, v in doc.get("granted_at", {}).items()},
         version=int(item.version),
@@ -91,7 +87,7 @@ def _card(item: WalletItem) -> Card:
     return Card(
         doc["card_id"], doc["citizen_id"], doc["card_type"], doc["vct"],
         tuple((str(e[0]), int(e[1])) for e in doc["entries"]), datetime.fromisoformat(doc["issued_at"]),
-        datetime.fromisoformat(doc["expires_at"]), doc["state"], doc.get("reason"), _dt(doc.get("changed_at")),
+        datetime.fromisoformat(doc["expires_at"]), doc["state"], doc.get("reason"), from_iso(doc.get("changed_at")),
         int(item.version),
     )  # fmt: skip
 

@@ -30,10 +30,12 @@ from functions.web import (
     bookings,
     campaigns,
     cases,
+    consumers,
     contacts,
     desk,
     i18n,
     kb,
+    lake,
     rights_form,
     service,
     suggestions,
@@ -624,6 +626,8 @@ PAGES = [
     *bookings.PAGES,
     *avisos.PAGES,
     *suggestions.PAGES,
+    *consumers.PAGES,
+    *lake.PAGES,
 ]
 
 web_app = WebFunction(PAGES, ports, session_cookie)

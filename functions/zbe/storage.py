@@ -18,7 +18,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from functions.core.store import StoreModel, UnitOfWork, defines_table, model_meta
+from functions.core.store import StoreModel, UnitOfWork, defines_table, from_iso, model_meta
 from functions.zbe.service import Application, Reason, Vehicle
 
 LISTED_STATES = ("pending-review", "granted")
@@ -73,10 +73,6 @@ def _versioned(version: int | None) -> Condition:
     return ZbeItem.id.does_not_exist() if version is None else ZbeItem.version == version
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def _d(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
@@ -97,7 +93,7 @@ def app_of(doc: dict[str, Any], version: int | None) -> Application:
     return Application(
         doc["id"], doc["citizen_id"], doc["plate"], doc["zone"], doc["category"], doc["label"], doc.get("note"),
         doc["state"], tuple(Reason(*r) for r in doc["reasons"]), doc.get("source", ""), int(doc["valid_days"]),
-        datetime.fromisoformat(doc["created_at"]), _dt(doc.get("decided_at")), doc.get("decided_by"),
+        datetime.fromisoformat(doc["created_at"]), from_iso(doc.get("decided_at")), doc.get("decided_by"),
         doc.get("purpose"), _d(doc.get("valid_from")), _d(doc.get("valid_until")), version,
     )  # fmt: skip
 

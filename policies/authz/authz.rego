@@ -109,6 +109,7 @@ refusals contains reason if {
 	input.subject.role == "admin"
 	action
 	not platform_action
+	not published_naming_nobody
 	reason := sprintf(
 		"A platform administrator administers the platform and never reaches a citizen's personal data: %s acts on a citizen's record (RGPD art. 5.1.f, art. 25.2 and art. 32.4).",
 		[action_shown],
@@ -124,6 +125,7 @@ refusals contains reason if {
 	input.subject.role == "citizen"
 	not own_record
 	not self_service_naming_nobody
+	not published_naming_nobody
 	reason := sprintf(
 		"Citizen %s may act only on their own record, not on citizen %s's (RGPD art. 5.1.f, confidentiality).",
 		[subject_shown, citizen_shown],
@@ -188,6 +190,7 @@ refusals contains "No citizen named: resource.citizen_id must be the citizen who
 	not citizen_named
 	not platform_action
 	not self_service_action
+	not published_action
 }
 
 # METADATA
@@ -203,6 +206,25 @@ refusals contains reason if {
 	reason := sprintf(
 		"Without signing in nobody acts on a citizen's record: %s names citizen %s (RGPD art. 5.1.f and art. 32.1.b).",
 		[action_shown, citizen_shown],
+	)
+}
+
+# METADATA
+# title: An internal system calling as an OAuth client does only what its scopes name
+# description: >-
+#   An internal system calling with a client-credentials token (its client_id and the scopes granted,
+#   docs/decisions/0035) may do an action only when its scopes list api:<action>, on top of the roles
+#   data.json lists for the action. A system token that names no client (the platform's own workloads)
+#   is decided by the roles alone.
+# custom:
+#   legal_source: RGPD art. 25.2 (data protection by default) and art. 5.1.f; ENS (RD 311/2022) op.acc.4 (least privilege)
+refusals contains reason if {
+	input.subject.role == "system"
+	is_string(input.subject.client_id)
+	not scope_granted
+	reason := sprintf(
+		"Client %s may not do %s: its scopes do not list api:%s (granted: %s); a system's client does only what its scopes name (RGPD art. 25.2; ENS op.acc.4).",
+		[json.marshal(input.subject.client_id), action_shown, input.action, scopes_shown],
 	)
 }
 
@@ -312,6 +334,23 @@ grounds contains reason if {
 	)
 }
 
+# METADATA
+# title: Published documentation, to anyone
+# description: >-
+#   Actions marked scope published in data.json (the documentation of the API and the events, and their
+#   specifications: issue 19) show no one's data: anyone data.json lists may read them, signed in or not, as
+#   long as the request names no citizen's record.
+# custom:
+#   legal_source: RGPD art. 25.1 (no personal data involved); Real Decreto 4/2010 (Esquema Nacional de Interoperabilidad) art. 11 (open standards, published)
+grounds contains reason if {
+	role_listed
+	published_naming_nobody
+	reason := sprintf(
+		"%s may read the published documentation %s, which shows no one's data (RGPD art. 25.1; ENI art. 11).",
+		[role_shown, action_shown],
+	)
+}
+
 # ---------------------------------------------------------------------------
 # What the caller may see
 # ---------------------------------------------------------------------------
@@ -347,9 +386,22 @@ action := data.authz.actions[input.action]
 
 role_listed if input.subject.role in action.roles
 
+scope_granted if sprintf("api:%s", [input.action]) in input.subject.scopes
+
+default scopes_shown := "none"
+
+scopes_shown := concat(" ", input.subject.scopes) if count(input.subject.scopes) > 0
+
 platform_action if action.scope == "platform"
 
 self_service_action if action.scope == "self-service"
+
+published_action if action.scope == "published"
+
+published_naming_nobody if {
+	published_action
+	not citizen_named
+}
 
 self_service_naming_nobody if {
 	self_service_action

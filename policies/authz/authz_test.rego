@@ -210,7 +210,7 @@ test_every_declared_action_is_open_to_citizen_and_agent if {
 	# ZBE's review queue and decisions are the agents', its plate list the cameras' system's; a booking's no-show is
 	# recorded by the centre (its agents or its system); an incident's photo and its reopening are its reporter's
 	# alone, and suggestions the citizen's own (profiling for their own use; issue 18)
-	record_actions := {name | some name, spec in data.authz.actions; not spec.scope in {"platform", "self-service"}}
+	record_actions := {name | some name, spec in data.authz.actions; not spec.scope in {"platform", "self-service", "published"}}
 	citizen_actions := {name | some name in record_actions; "citizen" in data.authz.actions[name].roles}
 	record_actions - citizen_actions == {"rgpd.extend", "interaction.record", "citizen.review", "citizen.unmerge", "citizen.search", "payment.refund", "case.work", "wallet.card.suspend", "wallet.grant", "zbe.review", "zbe.decide", "zbe.plates", "booking.no-show"}
 	area_bound := {name | some name in citizen_actions; data.authz.actions[name].agent_areas}
@@ -544,7 +544,7 @@ test_admin_administers_templates if {
 
 test_admin_never_reaches_citizen_data if {
 	admin := {"id": "u-1", "role": "admin", "level": 3}
-	record_actions := {name | some name, spec in data.authz.actions; not spec.scope in {"platform", "self-service"}}
+	record_actions := {name | some name, spec in data.authz.actions; not spec.scope in {"platform", "self-service", "published"}}
 	every name in record_actions {
 		not allowed(request(admin, name, "c-123"))
 	}
@@ -628,4 +628,66 @@ test_verifier_respond_is_the_wallets_self_service if {
 test_verifier_types_is_a_catalogue if {
 	allowed(without_purpose(request(attention_agent(1), "verifier.types", "")))
 	not allowed(request({"id": "anonymous", "role": "anonymous", "level": 0}, "verifier.types", ""))
+}
+
+test_published_documentation_is_read_by_anyone_naming_no_record if {
+	# GIVEN the documentation's action (scope published)
+	# WHEN anyone reads it, signed in or not THEN allowed, on the published ground
+	every subject in [
+		{"id": "anonymous", "role": "anonymous"},
+		{"id": "c-123", "role": "citizen"},
+		{"id": "a-1", "role": "agent", "level": 1, "area": "atencion-ciudadania"},
+		{"id": "u-1", "role": "admin"},
+		{"id": "svc-1", "role": "system"},
+	] {
+		d := decision with input as {"subject": subject, "action": "docs.read", "resource": {"citizen_id": ""}}
+		d.allow == true
+		has_reason(d, "published documentation")
+	}
+
+	# WHEN a request of it names a citizen's record THEN refused (documentation is about no one)
+	not allowed({"subject": {"id": "c-123", "role": "citizen"}, "action": "docs.read", "resource": {"citizen_id": "c-999"}})
+
+	# WHEN a role data.json does not list asks THEN refused
+	not allowed({"subject": {"id": "x", "role": "robot"}, "action": "docs.read", "resource": {"citizen_id": ""}})
+}
+
+# ---------------------------------------------------------------------------
+# Internal systems as OAuth clients (client credentials, docs/decisions/0035)
+# ---------------------------------------------------------------------------
+
+client(scopes) := {"id": "quiosco-pruebas", "role": "system", "level": 0, "client_id": "quiosco-pruebas", "scopes": scopes}
+
+# GIVEN a system's client whose scopes list api:verifier.types WHEN it reads the card types THEN allowed
+test_client_does_what_its_scopes_name if {
+	allowed(request(client(["api:verifier.types"]), "verifier.types", ""))
+}
+
+# GIVEN the same client WHEN it does another action its role may do (notification.send) THEN refused, naming the scope
+test_client_refused_outside_its_scopes if {
+	d := decision with input as request(client(["api:verifier.types"]), "notification.send", "")
+	d.allow == false
+	has_reason(d, `its scopes do not list api:notification.send (granted: api:verifier.types)`)
+}
+
+# GIVEN a client whose token grants no scope, or only an event type's WHEN it calls a route THEN refused
+test_client_without_an_api_scope_does_nothing if {
+	d := decision with input as request(client([]), "verifier.types", "")
+	has_reason(d, "(granted: none)")
+	not allowed(request(client(["events:es.madrid.pic.fine.issued.v1"]), "verifier.types", ""))
+	not allowed(request(client(["api:verifier.types.extra", "verifier.types"]), "verifier.types", ""))
+}
+
+# GIVEN a client whose scopes list an action its role may not do WHEN it tries THEN still refused: scopes narrow
+# what the roles allow, never widen it
+test_scopes_never_widen_the_roles if {
+	d := decision with input as request(client(["api:consent.write"]), "consent.write", "c-123")
+	d.allow == false
+	has_reason(d, `Role "system" may not do "consent.write"`)
+}
+
+# GIVEN a system token that names no client (the platform's own workloads) WHEN it acts THEN the roles alone decide
+test_system_without_client_decided_by_roles if {
+	allowed(request({"id": "svc-kiosk", "role": "system", "level": 0, "client_id": null, "scopes": null}, "verifier.types", ""))
+	allowed(request({"id": "svc-kiosk", "role": "system", "level": 0}, "verifier.types", ""))
 }

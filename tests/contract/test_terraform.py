@@ -520,7 +520,12 @@ def test_each_campaign_role_reaches_the_bucket_with_its_key_through_s3_only() ->
             assert permission["kms_key_arn"] == "${module.kms.key_arn}", f"{account}: cannot use the bucket's key"
     events = roles["pic-campaign-events"]["bucket_permissions"]
     assert {a for p in events for a in p["actions"]} == {"s3:GetObject"}, "pic-campaign-events only reads runs"
-    others = [body for account, body in roles.items() if account not in campaign]
+    lake = ["pic-lake", "pic-lake-flusher", "pic-lake-snapshot"]  # the data platform's writers (lake.tf)
+    for account in lake:
+        for permission in roles[account]["bucket_permissions"]:
+            assert permission["bucket_arn"] == "${aws_s3_bucket.lake.arn}", account
+            assert permission["kms_key_arn"] == "${module.kms_lake.key_arn}", f"{account}: not the lake's own key"
+    others = [body for account, body in roles.items() if account not in campaign + lake]
     campaign_arn = "${aws_s3_bucket.campaign.arn}"
     assert not [body["service_account"] for body in others
                 if any(p["bucket_arn"] == campaign_arn for p in body.get("bucket_permissions", []))]  # fmt: skip

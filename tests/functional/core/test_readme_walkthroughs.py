@@ -27,6 +27,19 @@ pytestmark = pytest.mark.functional
 README_BASE = "http://127.0.0.1:8080"
 # What each walk-through must show, by the title of its README section.
 SHOWS = {
+    "An internal system as an API consumer: a walk-through with curl": (
+        "token Bearer scope api:verifier.types for 3600 s",  # client credentials, HTTP Basic
+        "wrong secret 401 invalid_client",  # RFC 6749 §5.2
+        "asking for api:zbe.plates 400 invalid_scope",
+        'card types 200 RateLimit: "quota";r=2;t=',  # a fresh window: 2 left of 3
+        'plate list 403 /problems/forbidden: Client "quiosco-pruebas" may not do "zbe.plates"',  # its scope
+        "third call 200",
+        "fourth call 429 /problems/quota-exceeded | Retry-After header: True | RateLimit r=0: True",
+        "after waiting",
+        ": 200",
+        "quiosco-pruebas | Plataforma PIC | api:verifier.types | 3 per 5 s",
+        "usage today: admitted True | 403 True | 429 True",
+    ),
     "Legacy files into the platform: a walk-through with curl": (
         "padron: done | 3 records: 2 loaded, 0 unchanged, 1 refused",  # the extract from the inbox
         "line 4 | fecha_nacimiento: '19851332' is not a date AAAAMMDD | 1280790",  # a bad line: reason and raw text
@@ -38,6 +51,18 @@ SHOWS = {
         "padron: refused (not iso-8859-15: UTF-8 multi-byte text",  # the UTF-8 extract, refused whole
         "again: 202",
         "again: padron: done | 3 records: 0 loaded, 2 unchanged, 1 refused",  # the same file: nothing sent
+    ),
+    "The day's export to the data platform: a walk-through with curl": (
+        "visit citizen: 202\nvisit record: 202\nvisit social: 202",
+        "day=",  # the day's partition
+        "2 rows of this office",  # Servicios Sociales' visit left out
+        "Certificado | padron | person (none)",  # known only by a record: its DNI dropped
+        "Empadronamiento | atencion-ciudadania | person ",
+        "the citizen id in the export: False | the DNI in the export: False | the agent in the export: False",
+        "after a redelivery: 2 rows",
+        "office_visits | pic-routing",
+        "special categories excluded: True",
+        "a citizen flushing 403",
     ),
     "Suggestions for a citizen who asked for them: a walk-through with curl": (
         "allowed True 2 suggestions",  # Julián, mode b: the senior card and the SER card
@@ -232,6 +257,24 @@ SHOWS = {
         "events in her agenda: 1",
         "outside Madrid 422",
     ),
+    "Contracts that cannot break silently: a walk-through with curl": (
+        "API de canales",  # the API's page, in Spanish by default
+        "Who may send it to the broker",  # an event type's page in English: its senders
+        "openapi.json 200 application/json",
+        "asyncapi: 3.0.0",
+        "release v1 2026-12-07 commit 0be580d",  # the baseline kept in the repository
+        "is compatible with release v1",  # what the platform publishes keeps it
+        'data.actor.kind: ENUM_NARROWED: "system" admitted by the release, no longer',  # each break named
+        "data.reason: REQUIRED_PROPERTY_ADDED",
+        "GET /v1/citizens/{citizen_id}/consents: response 200 (application/json).citizen_id: PROPERTY_REMOVED",
+        "refused: exit 1",
+    ),
+    "Change data capture from an area database: a walk-through with curl": (
+        "capture running slot pic_licencias",  # make run's PostgreSQL and the capture (ADR 0033)
+        "permit en-tramite Licencia de obra menor: Reforma de baño",  # the row inserted with psql, in her position
+        "permit concedida",  # the update followed
+        "LT-000003 pic-citizen-events document.type",  # the sample company's record, dead-lettered with the reason
+    ),
 }
 OUTPUTS = {"A walk-through with curl": "export.zip", "Citizen 360": "person-export.zip"}
 # Walk-throughs that go on in a browser: run, block and clicks, by tests/browser/test_readme_walkthrough.py.
@@ -261,7 +304,7 @@ def walk_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform
     """A platform of its own: the walk-throughs write templates and data the other tests do not expect."""
     data_dir = tmp_path_factory.mktemp("readme") / "data"
     data_dir.mkdir()
-    running = start_platform(data_dir)
+    running = start_platform(data_dir, cdc=True)  # INTG: Licencias' PostgreSQL for the CDC walk-through
     yield running
     running.stop()
 

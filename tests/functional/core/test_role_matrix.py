@@ -184,9 +184,18 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "incident.manage": {"platform": STAFF | {"system"}},
     "incident.read": {"citizen": ON_A_CITIZEN},
     "incident.clients": {"platform": {"admin"}},
+    "consumers.read": {"platform": {"admin"}},
     # recommendations (issue 18): profiling for the citizen's own use, so only the citizen; agents see none
     "recommend.suggestions.read": {"citizen": SELF},
     "recommend.suggestions.feedback": {"citizen": SELF},
+    # the published contracts (issue 19): documentation, no one's data; anyone, signed in or not (an agent of level 0
+    # is no agent, and a token without a role or a subject is refused as everywhere)
+    "docs.read": {"platform": STAFF | {"citizen-self", "citizen-other", "admin", "system", "anonymous"}},
+    # the data platform's exports (issue 19): the catalogue (no personal data) for staff and systems; a partition's
+    # pseudonymised rows and a flush for platform engineers (admin) and systems only
+    "lake.catalogue.read": {"platform": STAFF | {"admin", "system"}},
+    "lake.partition.read": {"platform": {"admin", "system"}},
+    "lake.flush": {"platform": {"admin", "system"}},
 }
 # The API's bearer routes. The channels' pages (functions/web PAGES) are session routes (a cookie and a CSRF
 # token, then the API with the person's own token, which this matrix checks): tests/functional/web/test_page_audit.py
@@ -344,8 +353,13 @@ def world(platform: Platform) -> World:
         "booking_id": "bk-0000000000000000",  # none such: 404 to whom may look or act on the citizen's bookings
         "incident_id": incident["service_request_id"],  # the citizen's report (photos and reopening: the reporter)
         "suggestion_id": "madrid-mayor",  # not shown (the matrix's citizen is in mode a): 404 to the citizen alone
+        "domain": "consent",  # the published contracts (issue 19): an API domain, an event type, a published file
+        "event_type": "es.madrid.pic.consent.changed.v1",
+        "schema_file": "openapi.json",
+        "client_id": "quiosco-pruebas",  # API consumers: a registered client (its usage, to admins)
         "system": "padron",  # the legacy adapters: the matrix's empty body names no file (422 to the systems)
         "file_id": "padron-00000000000000000000",  # none such: 404 to the systems and the engineers
+        "table": "cases",  # the data platform: an exported table ("day" above: an empty partition)
     }
     headers = {caller.name: _headers(platform, caller, citizen) for caller in CALLERS}
     return World(citizen=citizen, params=params, query=record, headers=headers)

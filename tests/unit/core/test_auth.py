@@ -112,7 +112,40 @@ def test_an_area_is_a_string_and_an_empty_area_is_none() -> None:
 
 def test_the_policy_input_of_a_subject_is_its_fields() -> None:
     subject = Subject(id="agent-1", role="agent", level=2, area="Retiro")
-    assert subject.as_policy_input() == {"id": "agent-1", "role": "agent", "level": 2, "area": "Retiro"}
+    assert subject.as_policy_input() == {"id": "agent-1", "role": "agent", "level": 2, "area": "Retiro",
+                                         "client_id": None, "scopes": None}  # fmt: skip
+
+
+def test_a_system_clients_token_gives_its_client_and_scopes() -> None:
+    # GIVEN a client-credentials token (RFC 6749 §4.4): client_id (or azp) and space-separated scopes
+    claims = {"sub": "camaras-zbe", "role": "system", "client_id": "camaras-zbe", "scope": "api:zbe.plates api:x.y"}
+    subject = subject_from_claims(claims)
+    # THEN the subject names the client and its scopes, and the policy sees them as a list
+    assert (subject.client_id, subject.scopes) == ("camaras-zbe", ("api:zbe.plates", "api:x.y"))
+    assert subject.as_policy_input()["scopes"] == ["api:zbe.plates", "api:x.y"]
+    assert subject_from_claims({"sub": "s", "role": "system", "azp": "padron-sync"}).client_id == "padron-sync"
+    # AND a client's token without a scope grants nothing; a system token naming no client has no scopes at all
+    assert subject_from_claims({"sub": "s", "role": "system", "client_id": "c"}).scopes == ()
+    assert subject_from_claims({"sub": "s", "role": "system"}).scopes is None
+    # AND a person's token is never a client's, whatever it carries (an OIDC azp, a scope)
+    citizen = subject_from_claims({"sub": "c-1", "role": "citizen", "azp": "pic-web", "scope": "openid"})
+    assert (citizen.client_id, citizen.scopes) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("claims", "why"),
+    [
+        ({"client_id": 7}, "client_id"),
+        ({"client_id": " "}, "client_id"),
+        ({"client_id": "c", "scope": ["api:x"]}, "scope"),
+        ({"client_id": "c", "scope": "api:x  api:y"}, "scope-tokens"),
+        ({"client_id": "c", "scope": 'api:"x"'}, "scope-tokens"),
+        ({"client_id": "c", "scope": " ".join(f"api:a{i}" for i in range(65))}, "scope-tokens"),
+    ],
+)
+def test_a_malformed_client_or_scope_is_refused(claims: dict[str, Any], why: str) -> None:
+    with pytest.raises(UnauthenticatedError, match=why):
+        subject_from_claims({"sub": "s", "role": "system", **claims})
 
 
 # ---------------------------------------------------------------------------

@@ -18,6 +18,11 @@ module "role_pic_consent" {
 
   table_permissions = [
     {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+    {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
       actions   = ["dynamodb:PutItem"]
@@ -86,6 +91,11 @@ module "role_pic_citizen" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
     {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
@@ -448,6 +458,11 @@ module "role_pic_rgpd" {
 
   table_permissions = [
     {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+    {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
       actions   = ["dynamodb:PutItem"]
@@ -520,6 +535,11 @@ module "role_pic_flags" {
 
   table_permissions = [
     {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+    {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
       actions   = ["dynamodb:PutItem"]
@@ -589,6 +609,11 @@ module "role_pic_interaction" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
     {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
@@ -665,6 +690,11 @@ module "role_pic_case" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
     {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
@@ -768,6 +798,11 @@ module "role_pic_routing" {
 
   table_permissions = [
     {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+    {
       sid           = "RoutingReadWrite"
       table_arn     = module.table_routing.table_arn
       actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
@@ -865,6 +900,11 @@ module "role_pic_payment" {
 
   table_permissions = [
     {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+    {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
       actions   = ["dynamodb:PutItem"]
@@ -935,6 +975,11 @@ module "role_pic_position" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
     {
       sid       = "PositionRead"
       table_arn = module.table_position.table_arn
@@ -1016,6 +1061,11 @@ module "role_pic_audit" {
 
   table_permissions = [
     {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+    {
       sid       = "AuditReadAppend"
       table_arn = module.table_audit.table_arn
       actions   = ["dynamodb:Query", "dynamodb:PutItem"]
@@ -1073,6 +1123,11 @@ module "role_pic_notification" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
     {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
@@ -1211,6 +1266,11 @@ module "role_pic_kb" {
 
   table_permissions = [
     {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+    {
       sid       = "KbReadWrite"
       table_arn = module.table_kb.table_arn
       actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
@@ -1246,6 +1306,11 @@ module "role_pic_survey" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
     {
       sid           = "SurveyReadWrite"
       table_arn     = module.table_survey.table_arn
@@ -1344,6 +1409,11 @@ module "role_pic_assistant" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
     {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
@@ -1445,6 +1515,11 @@ module "role_pic_campaign" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
     {
       sid           = "CampaignReadWrite"
       table_arn     = module.table_campaign.table_arn
@@ -1649,6 +1724,11 @@ module "role_pic_wallet" {
 
   table_permissions = [
     {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+    {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
       actions   = ["dynamodb:PutItem"]
@@ -1759,6 +1839,11 @@ module "role_pic_verifier" {
 
   table_permissions = [
     {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+    {
       sid       = "VerifierReadWrite"
       table_arn = module.table_verifier.table_arn
       actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
@@ -1783,6 +1868,11 @@ module "role_pic_zbe" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
     {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
@@ -1877,6 +1967,11 @@ module "role_pic_booking" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
     {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
@@ -2002,6 +2097,11 @@ module "role_pic_agenda" {
 
   table_permissions = [
     {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+    {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
       actions   = ["dynamodb:PutItem"]
@@ -2096,6 +2196,11 @@ module "role_pic_incident" {
 
   table_permissions = [
     {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+    {
       sid           = "IncidentReadWrite"
       table_arn     = module.table_incident.table_arn
       actions       = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"]
@@ -2189,6 +2294,11 @@ module "role_pic_recommend" {
 
   table_permissions = [
     {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+    {
       sid       = "AccessLogAppend"
       table_arn = module.table_audit.table_arn
       actions   = ["dynamodb:PutItem"]
@@ -2266,6 +2376,53 @@ module "role_pic_recommend_relay" {
   kms_key_arns = [module.kms.key_arn]
 }
 
+# ---- the published contracts (issue 19, C1) ----
+
+# functions/apidocs/main.py apidocs_http: serves the documentation pages and schemas/ from the image; no table of its
+# own, no bucket; only the kernel's count of an API consumer's request (UpdateItem on table consumers, ADR 0035).
+module "role_pic_apidocs" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-apidocs"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-apidocs"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  # a client's token on its pages is counted in its quota like on any route (functions/core/quota.py, ADR 0035)
+  table_permissions = [
+    {
+      sid       = "ConsumerQuota"
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
+# ---- API consumers (issue 19, docs/decisions/0035) ----
+
+# functions/consumers/main.py consumers_http: the consumers' usage for platform administrators (Query on the
+# kernel's table consumers); its own requests may be a client's too (the quota's UpdateItem).
+module "role_pic_consumers" {
+  source = "../../modules/function-iam-role"
+
+  name                     = "${var.environment}-pic-consumers"
+  oidc_provider_arn        = local.oidc_provider_arn
+  namespace                = var.namespace
+  service_account          = "pic-consumers"
+  permissions_boundary_arn = var.permissions_boundary_arn
+
+  table_permissions = [
+    {
+      sid       = "ConsumersUsage"
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:Query", "dynamodb:UpdateItem"]
+    },
+  ]
+  kms_key_arns = [module.kms.key_arn]
+}
+
 # ---- legacy batch adapters (INTG, issue 19) ----
 
 # functions/intake/main.py intake_http: a submitted file is put in the inbox bucket (intake.tf) at <system>/<name>
@@ -2281,6 +2438,11 @@ module "role_pic_intake" {
   permissions_boundary_arn = var.permissions_boundary_arn
 
   table_permissions = [
+    {
+      sid       = "ConsumerQuota" # a client's request counted in its quota (functions/core/quota.py, ADR 0035)
+      table_arn = module.table_consumers.table_arn
+      actions   = ["dynamodb:UpdateItem"]
+    },
     {
       sid           = "IntakeReports"
       table_arn     = module.table_intake.table_arn

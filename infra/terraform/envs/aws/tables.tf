@@ -667,6 +667,29 @@ module "table_recommend" {
   deletion_protection_enabled           = var.deletion_protection_enabled
 }
 
+# ---- API consumers (issue 19, docs/decisions/0035) ----
+
+# functions/core/quota.py UsageItem: each internal system's client per UTC hour (client_id + YYYY-MM-DDTHH): the
+# fixed-window counters its quota is decided on (one conditional UpdateItem per request, by every HTTP function)
+# and the hour's admitted requests and 403/429 refusals. Usage, not evidence, no person's data: TTL 90 days.
+module "table_consumers" {
+  source = "../../modules/dynamodb-table"
+
+  name      = "${var.table_prefix}consumers"
+  hash_key  = "client_id"
+  range_key = "hour"
+  attributes = [
+    { name = "client_id", type = "S" },
+    { name = "hour", type = "S" },
+  ]
+  ttl_attribute_name = "expires_at"
+
+  kms_key_arn                           = module.kms.key_arn
+  point_in_time_recovery_enabled        = true
+  point_in_time_recovery_period_in_days = var.point_in_time_recovery_period_in_days
+  deletion_protection_enabled           = var.deletion_protection_enabled
+}
+
 # ---- legacy batch adapters (INTG, issue 19) ----
 
 # functions/intake/storage.py IntakeItem: the ledger ("led#<system>#<kind>:<record key>": the hash of what was last

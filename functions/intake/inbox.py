@@ -52,7 +52,7 @@ class Inbox(Protocol):
 
 def safe_name(name: str) -> str:
     base = Path(name).name.strip().lstrip(".")
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in base)[:120] or "file"
+    return "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_" for c in base)[:120] or "file"
 
 
 class LocalInbox:

@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from events.citizen import CitizenRecordUpserted
-from functions.intake.publish import post_event
+from functions.core.sender_post import post_event
 from functions.intake.service import event_id as intake_event_id
 from local.running import ToolError, base_url, run_tool
 from local.senders import SenderTokens

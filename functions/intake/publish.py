@@ -10,54 +10,22 @@ admit the system itself (ADR 0011). Where the token comes from:
   dev IdP, as the relays' are written (``local/parts.py``); tools outside the platform (``local.load_records``)
   fetch them from the dev IdP's ``POST /dev/sender-token`` (``local.senders.SenderTokens``).
 
-The answer: accepted (None), refused (the broker's 4xx text, this event's fault: a dead letter), or
-``IntakeBrokerUnavailableError`` (unreachable, 5xx, 401/404/408/409/429: the run stops and is resumed later).
+The headers and what the broker's answer means are the kernel's (``functions.core.sender_post``, shared with the
+change data capture): accepted (None), refused or not admitted (the broker's 4xx text: this record's dead letter),
+or ``IntakeBrokerUnavailableError`` (unreachable, 5xx, 401/404/408/409/425/429: the run stops, resumed later).
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from functions.core import sender_post
 from functions.intake.service import IntakeBrokerUnavailableError, Outgoing
-
-RETRY_LATER = frozenset({401, 404, 408, 409, 429})  # the sender's token or the broker's state, not the event
-TIMEOUT_SECONDS = 15
-
-
-def headers(source: str, event_id: str, type_: str, subject: str, token: str) -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {token}",
-        "ce-specversion": "1.0",
-        "ce-id": event_id,
-        "ce-source": source,
-        "ce-type": type_,
-        "ce-subject": subject,
-        "content-type": "application/json",
-    }
-
-
-def post_event(
-    session: requests.Session,
-    sink: str,
-    source: str,
-    event_id: str,
-    type_: str,
-    subject: str,
-    data: dict[str, Any],
-    token: str,
-) -> requests.Response:
-    """One binary-mode POST to the broker ingress ``sink`` (``.../events``)."""
-    body = json.dumps(data, ensure_ascii=False).encode()
-    return session.post(
-        sink, data=body, headers=headers(source, event_id, type_, subject, token), timeout=TIMEOUT_SECONDS
-    )
 
 
 class TokenDirectory:
@@ -95,13 +63,15 @@ class BrokerPublisher:
 
     def publish(self, sender: str, source: str, event_id: str, item: Outgoing) -> str | None:
         try:
-            answer = post_event(
+            answer = sender_post.post_event(
                 self._session, self.sink, source, event_id, item.type, item.key, item.data, self._token_of(sender)
             )
         except requests.RequestException as exc:
             raise IntakeBrokerUnavailableError(f"the broker at {self.sink} is unreachable: {exc}") from None
-        if 200 <= answer.status_code < 300:
-            return None
-        if answer.status_code >= 500 or answer.status_code in RETRY_LATER:
-            raise IntakeBrokerUnavailableError(f"the broker answered {answer.status_code}: {answer.text[:200]}")
-        return f"{answer.status_code} {answer.text[:300]}"
+        match sender_post.verdict(answer.status_code):
+            case "accepted":
+                return None
+            case "later":
+                raise IntakeBrokerUnavailableError(f"the broker answered {answer.status_code}: {answer.text[:200]}")
+            case _:  # refused, or this system not admitted for the type: this record's dead letter, with the reason
+                return f"{answer.status_code} {answer.text[:300]}"

@@ -20,14 +20,13 @@ import yaml
 from events import compat
 from functions.apidocs import service
 from functions.core.errors import NotFoundError
+from functions.core.language import DEFAULT, negotiate
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 RELEASED_DIR = compat.RELEASED_DIR  # contracts/released/: the baselines make test compares schemas/ with
 CHECKER = Path(compat.__file__)  # events/compat.py: standard library only, runnable on its own
 TEMPLATES = Path(__file__).parent / "templates"
 MESSAGES = Path(__file__).parent / "messages.json"
-LANGUAGES = ("es", "en")
-DEFAULT = "es"
 CONTENT_LANGUAGE = "en"  # the specifications' own texts (summaries, descriptions) are written in English
 OPENAPI_FILE, ASYNCAPI_FILE = "openapi.json", "asyncapi.yaml"
 RAW_TYPES = {".json": "application/json", ".yaml": "application/yaml; charset=utf-8"}
@@ -37,13 +36,7 @@ HTML = "text/html; charset=utf-8"
 
 def language(chosen: str | None, accept_language: str | None) -> str:
     """``?lang=`` if it is one of ours, else the browser's first known language, else Spanish."""
-    if chosen in LANGUAGES:
-        return str(chosen)
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
-        if tag in LANGUAGES:
-            return tag
-    return DEFAULT
+    return negotiate(chosen, accept_language)
 
 
 @cache

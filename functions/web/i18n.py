@@ -8,8 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-DEFAULT = "es"
-LANGUAGES = ("es", "en")
+from functions.core.language import DEFAULT, LANGUAGES, negotiate
+
 _DIR = Path(__file__).parent / "i18n"
 
 
@@ -21,13 +21,7 @@ def catalog(lang: str) -> dict[str, str]:
 
 def pick(accept_language: str | None, chosen: str | None) -> str:
     """The language: the one chosen (cookie or session), else the browser's first known one, else Spanish."""
-    if chosen in LANGUAGES:
-        return str(chosen)
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
-        if tag in LANGUAGES:
-            return tag
-    return DEFAULT
+    return negotiate(chosen, accept_language)
 
 
 def translate(lang: str, key: str, **values: Any) -> str:

@@ -20,6 +20,7 @@ import flask
 import functions_framework
 
 from functions.core.errors import NotFoundError
+from functions.core.language import LANGUAGES
 from functions.core.madrid import zones
 from functions.web import (
     admin,
@@ -46,7 +47,6 @@ from functions.web import (
 )
 from functions.web.api import ApiProblem
 from functions.web.bootstrap import WebPorts, ports
-from functions.web.i18n import LANGUAGES
 from functions.web.web import (
     LANG_COOKIE,
     Page,

@@ -49,6 +49,7 @@ def test_healthz_is_ready_with_every_part_up(platform: Platform) -> None:
         "survey-release",
         "campaign-dispatch",
         "booking-sweep",
+        "intake-inbox",
         "lake-flusher",
     }  # fmt: skip
     assert all(body["parts"].values()), body

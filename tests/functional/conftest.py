@@ -16,7 +16,9 @@ from tests.verifier_issuer import STAND_IN_ISSUER
 # collection order, so a long module collected late runs alone at the end while the other workers wait (the README
 # walk-throughs, ~5 minutes on one worker, made the tail of CI's functional phase). Measured with --durations.
 LONGEST_FIRST = (
-    "core/test_readme_walkthroughs.py",  # its own platform; every README walk-through, twice
+    "core/test_readme_walkthroughs.py",  # its own platform; half of the README walk-throughs, twice
+    "core/test_readme_walkthroughs_more.py",  # its own platform; the other half
+    "spark/test_spark.py",  # PySpark installed on first use, a JVM, Splink's stages on Spark (minutes)
     "core/test_store_calls.py",  # every route and trigger measured
     "core/test_runtime.py",  # a platform stopped and started again on its data directory
     "core/test_api_fuzz.py",  # its own platform; every route fuzzed from the OpenAPI
@@ -24,6 +26,7 @@ LONGEST_FIRST = (
     "core/test_role_matrix.py",
     "web/test_page_audit.py",
     "core/test_policy_bundle.py",  # its own platform
+    "cdc/test_cdc.py",  # a PostgreSQL of its own
     "citizen/test_citizen.py",
 )
 

@@ -10,7 +10,7 @@
   channel by channel and refusal by refusal.
 
 One Spark session for the module (the JVM's start is most of the time). PySpark is installed on first use
-(``requirements-spark.txt``); without Java the module is skipped, saying so.
+(``requirements-spark.txt``), by the module's fixture; without Java the module is skipped, saying so.
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ from typing import Any
 import pytest
 
 from bench.spark_env import ensure_pyspark
-
-SKIPPED = ensure_pyspark()
-pytestmark = pytest.mark.skipif(SKIPPED is not None, reason=f"Spark not run: {SKIPPED}")
 
 PEOPLE = 600  # ~1,450 records: hundreds of merges; the time is Spark's stages, not the data
 WRITTEN_BACK = 60  # clusters (~140 records)
@@ -42,6 +39,11 @@ def clusters_of(labels: dict[str, str]) -> set[frozenset[str]]:
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
+    # PySpark installed here, by the worker that runs this module, not at collection: every pytest-xdist worker
+    # imports the module, and one install (a 415 MB sdist) held all of them at the start of the phase
+    skipped = ensure_pyspark()
+    if skipped is not None:
+        pytest.skip(f"Spark not run: {skipped}")
     from functions.citizen.spark_linkage import session
 
     with pytest.MonkeyPatch.context() as patch:

@@ -221,7 +221,7 @@ def parts_table(env: dict[str, str], routes: list[tuple[str, str]]) -> str:
         "  intake inbox       its own process (python -m local.parts intake-inbox): loads the area systems' files"
         f" dropped in {Path(env['PIC_INTAKE_INBOX'])}/<system>/ (or POST /v1/intake/<system>/files)",
         "  lake flusher       its own process (python -m local.parts lake-flusher): commits the data platform's"
-        f" pseudonymised rows to Delta tables under {Path(env['PIC_DATA_DIR']) / 'lake'} every 2 s",
+        f" pseudonymised rows to Delta tables under {Path(env['PIC_DATA_DIR']) / 'lake'} every 10 s",
         "  change data capture its own process (python -m local.parts cdc), with make run's PostgreSQL as Licencias'"
         f" database: its rows to events as legacy-licencias; state and psql address at {base}/dev/cdc",
         f"  this platform's addresses, for the local tools: {Path(env['PIC_DATA_DIR']) / PLATFORM_FILE}",

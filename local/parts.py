@@ -176,7 +176,7 @@ def run_lake_flusher(stop: threading.Event) -> None:
     """Commits the data platform's staged rows to their Delta tables under the data dir (``pic-lake-flusher``)."""
     from functions.lake.flusher import run_forever
 
-    run_forever(stop, every=float(os.environ.get("PIC_LAKE_FLUSH_SECONDS", "2")))
+    run_forever(stop, every=float(os.environ.get("PIC_LAKE_FLUSH_SECONDS", "10")))
 
 
 def run_cdc(stop: threading.Event) -> None:

@@ -121,7 +121,7 @@ def test_the_days_export_is_pseudonymised_exactly_once_and_erasure_removes_it(pl
     # and a late ticket from before the erasure arrives
     send_ticket(platform, ticket(citizen, "atencion-ciudadania", now - timedelta(minutes=1)), str(uuid.uuid4()))
     platform.settle(citizen)
-    flush(platform)  # (or the flusher part's own pass, every 2 s)
+    flush(platform)  # (or the flusher part's own pass, every 10 s)
 
     # THEN the person's rows, the files that held them and the late fact are gone from every table
     assert person.encode() not in lake_bytes(lake / "tables")

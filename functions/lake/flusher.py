@@ -1,9 +1,9 @@
 """The flusher: ``python -m functions.lake.flusher``.
 
-Every ``PIC_LAKE_FLUSH_SECONDS`` (default 10 s, in ``make run`` too: an idle pass is 11 store calls) a pass commits the staged rows to their
-Delta tables as Parquet files (a merge on the event key: exactly once), applies the pending erasures (rows
-deleted, old files vacuumed) and writes the data catalogue beside the tables (``handlers.flush``). A pass takes
-at most ``FLUSH_BATCH`` rows; a busy stream is drained by the next passes at once.
+Every ``PIC_LAKE_FLUSH_SECONDS`` (default 10 s, in ``make run`` too: an idle pass is 11 store calls) a pass
+commits the staged rows to their Delta tables as Parquet files (a merge on the event key: exactly once), applies
+the pending erasures (rows deleted, old files vacuumed) and writes the data catalogue beside the tables
+(``handlers.flush``). A pass takes at most ``FLUSH_BATCH`` rows; a busy stream is drained by the next passes at once.
 
 Runs as the ``pic-lake-flusher`` Deployment (one replica; the store's lease keeps a second one, or the flush
 route, from writing at the same time) and, locally, as ``make run``'s part ``lake-flusher``; ``--once`` makes

@@ -83,7 +83,7 @@ def lookup(platform: Platform, source: str, local_id: str, headers: dict[str, st
     )
 
 
-def wait_for_citizen(platform: Platform, source: str, local_id: str, timeout: float = 15.0) -> str:
+def wait_for_citizen(platform: Platform, source: str, local_id: str, timeout: float = 30.0) -> str:
     headers = agent(platform)
     found = platform.wait_for(
         lambda: (r := lookup(platform, source, local_id, headers)).status_code == 200 and r.json(),

@@ -64,7 +64,7 @@ def wait_completed(platform: Platform, request_id: str, headers: dict[str, str])
         body = dict(response.json())
         return body if body["status"] == "completed" else None
 
-    return dict(platform.wait_for(completed, timeout=30, what=f"request {request_id} completed"))
+    return dict(platform.wait_for(completed, timeout=60, what=f"request {request_id} completed"))
 
 
 def domain(view: dict[str, Any], name: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 unexport PYTHONDONTWRITEBYTECODE
 export PYTHONPYCACHEPREFIX := $(CURDIR)/.cache/pycache
 
-.PHONY: help setup run deadletters replay load-records seed-status test test-unit test-policies test-contract test-functional test-alternator-like test-browser screenshots lint bench schemas manifests clean image infra-check interop-deps bench-spark
+.PHONY: help setup run deadletters replay load-records seed-status test test-spark test-unit test-policies test-contract test-functional test-alternator-like test-browser screenshots lint bench schemas manifests clean image infra-check interop-deps bench-spark
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -70,6 +70,9 @@ test-contract: setup ## contract tests: schemas, catalog, manifests
 
 test-functional: setup ## functional tests through HTTP and CloudEvents against a local platform
 	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh functional
+
+test-spark: setup ## the city-scale path on Spark: Splink on Spark gives DuckDB's clusters, the write-back keeps C360's invariants, segments count the same (PySpark installed on first use; not in make test)
+	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh spark
 
 test-browser: setup ## the channels in headless Chromium: journeys, axe (WCAG 2.1 AA), keyboard focus; screenshots in .pic-data/screenshots
 	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_phases.sh browser

@@ -50,11 +50,13 @@ for which in ${@:-unit policies contract functional alternator-like browser}; do
     unit) phase "unit" $PY -m pytest -q $PAR $ARGS tests/unit ;;
     policies) phase "policies (Rego)" $PY -m pytest -q $ARGS tests/policies ;;
     contract) phase "contract" $PY -m pytest -q $PAR $ARGS tests/contract ;;
-    functional) phase "functional" $PY -m pytest -q $FPAR $ARGS tests/functional ;;
+    functional) phase "functional" $PY -m pytest -q $FPAR $ARGS -m "not spark" tests/functional ;;
     alternator-like) phase "functional, Alternator-like store" \
       env PIC_TEST_STORE=alternator-like $PY -m pytest -q $FPAR $ARGS -m units_of_work tests/functional ;;
+    # Not in the default run: minutes of a JVM's fixed costs on 2 cores and a 415 MB PySpark install (ADR 0037)
+    spark) phase "spark (Splink on Spark = DuckDB, write-back, segments)" $PY -m pytest -q -p no:xdist $ARGS -m spark tests/functional/spark ;;
     browser) phase "browser (Chromium, axe)" $PY -m pytest -q -rs $PAR $ARGS tests/browser ;;
-    *) echo "unknown phase $which (unit, policies, contract, functional, alternator-like, browser)"; exit 2 ;;
+    *) echo "unknown phase $which (unit, policies, contract, functional, alternator-like, browser, spark)"; exit 2 ;;
   esac
 done
 

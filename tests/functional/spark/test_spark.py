@@ -25,6 +25,8 @@ import pytest
 
 from bench.spark_env import ensure_pyspark
 
+pytestmark = pytest.mark.spark
+
 PEOPLE = 600  # ~1,450 records: hundreds of merges; the time is Spark's stages, not the data
 WRITTEN_BACK = 60  # clusters (~140 records)
 AT = datetime(2026, 12, 6, 22, 30, tzinfo=UTC)  # inside Madrid's quiet hours: deferrals counted too

@@ -158,19 +158,25 @@ def test_a_capture_killed_mid_stream_loses_nothing_and_sends_nothing_twice(
     holder = f"LT-{uuid.uuid4().hex[:8]}"
     licencias.sql("INSERT INTO licencias.titulares (id, nombre) VALUES (%s, 'Rafael')", holder)
     files = [f"500/2026/{holder[-5:]}{n:02d}" for n in range(40)]
-    for file in files:
-        licencias.sql("INSERT INTO licencias.expedientes (id, titular_id, tipo, descripcion, estado) VALUES"
-                      " (%s, %s, 'actividad', 'Local', 'en-tramite')", file, holder)  # fmt: skip
-    # WHEN the capture is killed once some of them were published, and started again
+
+    def commit(some: list[str]) -> None:
+        for file in some:
+            licencias.sql("INSERT INTO licencias.expedientes (id, titular_id, tipo, descripcion, estado) VALUES"
+                          " (%s, %s, 'actividad', 'Local', 'en-tramite')", file, holder)  # fmt: skip
+
+    # WHEN the capture is killed (SIGKILL: no clean shutdown) while it publishes the first sixteen, more are
+    # committed while it is dead, and it is started again
+    commit(files[:16])
     platform.wait_for(lambda: len(licencias.published(holder)) >= 5, what="the stream under way")
     licencias.kill_capture()
     before = len({e["id"] for e in licencias.published(holder)})
+    commit(files[16:])
     licencias.start_capture()
     # THEN every file arrives: one event id per change, however often the ingress saw it
     platform.wait_for(lambda: len({e["id"] for e in licencias.published(holder)}) >= len(files), timeout=30,
                       what="every change published")  # fmt: skip
     events = licencias.published(holder)
-    assert before < len(files), "the capture was not killed mid-stream"
+    assert 5 <= before <= 16 < len(files)  # killed while the stream went on; the rest waited in the slot
     assert sorted({e["data"]["item_id"] for e in events}) == sorted(files)
     assert len({e["id"] for e in events}) == len(files)  # a change decoded again is the same event (deduplicated)
     # AND the slot's confirmed position moved past them (nothing left to re-read)

@@ -28,7 +28,7 @@ variable "kms_key_arn" {
 }
 
 variable "max_vcpu" {
-  description = "The application's ceiling of vCPUs across workers (docs/benchmarks.md: 4 workers × 4 vCPU and a 2-vCPU driver link the city in about 15 minutes)."
+  description = "The application's ceiling of vCPUs across workers (docs/benchmarks.md: 2 workers × 4 vCPU and a 2-vCPU driver link the city in under 15 minutes; the ceiling leaves room for reruns)."
   type        = number
   default     = 32
 }
@@ -42,7 +42,7 @@ variable "max_memory_gb" {
 variable "executors" {
   description = "Executors of one linkage run."
   type        = number
-  default     = 4
+  default     = 2
 }
 
 variable "subnet_ids" {
